@@ -1,0 +1,95 @@
+//! OCSP over HTTP (RFC 6960 Appendix A): GET for requests whose base64 fits in 255 bytes, POST
+//! otherwise, `application/ocsp-request` / `application/ocsp-response`, a hard timeout.
+
+use std::time::Duration;
+
+use base64::Engine;
+
+use crate::{CaCertificate, Error, IssuanceNumber, MAX_OCSP_LEN, UnixTime};
+
+use super::{Answer, Request};
+
+/// An OCSP client with a fixed timeout for the whole exchange.
+#[derive(Clone, Debug)]
+pub struct OcspClient {
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl OcspClient {
+    /// A client whose exchanges end after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .unwrap_or_default();
+        Self { http, timeout }
+    }
+
+    /// Asks `url` about `serial` under `issuer` with a fresh nonce, and verifies the answer at `at`.
+    pub async fn check(
+        &self,
+        url: &str,
+        issuer: &CaCertificate,
+        serial: IssuanceNumber,
+        at: UnixTime,
+    ) -> Result<Answer, Error> {
+        let request = Request::new(issuer, serial)?;
+        let body = self.send(url, &request).await?;
+        request.verify_response(&body, issuer, at)
+    }
+
+    /// Sends `request` and returns the raw response body (at most [`MAX_OCSP_LEN`] bytes).
+    pub async fn send(&self, url: &str, request: &Request) -> Result<Vec<u8>, Error> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(request.der());
+        let builder = if encoded.len() <= 255 {
+            let path = encoded.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+            self.http.get(format!("{}/{path}", url.trim_end_matches('/')))
+        } else {
+            self.http
+                .post(url)
+                .header("content-type", "application/ocsp-request")
+                .body(request.der().to_vec())
+        };
+        let fail = |reason: String| Error::Http {
+            url: url.to_owned(),
+            reason,
+        };
+        let exchange = async {
+            let mut resp = builder.send().await.map_err(|e| self.map(url, e))?;
+            if !resp.status().is_success() {
+                return Err(fail(format!("HTTP status {}", resp.status())));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| self.map(url, e))? {
+                if body.len() + chunk.len() > MAX_OCSP_LEN {
+                    return Err(fail(format!("response larger than {MAX_OCSP_LEN} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| self.timed_out(url))?
+    }
+
+    fn map(&self, url: &str, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            self.timed_out(url)
+        } else {
+            Error::Http {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            }
+        }
+    }
+
+    fn timed_out(&self, url: &str) -> Error {
+        Error::Timeout {
+            url: url.to_owned(),
+            millis: self.timeout.as_millis() as u64,
+        }
+    }
+}
