@@ -13,7 +13,7 @@ fn responder(ca: &Ca) -> OcspResponder {
 
 fn answer(r: &OcspResponder, req: &Request, status: CertStatus, next: UnixTime) -> Vec<u8> {
     let nonce = req.nonce_for_test();
-    r.respond(req.cert_id(), status, NOW.minus(60), next, NOW, nonce.as_ref()).unwrap()
+    r.respond(&[(req.cert_id(), status)], NOW.minus(60), next, NOW, nonce.as_ref()).unwrap()
 }
 
 trait NonceForTest {
@@ -114,13 +114,13 @@ fn the_nonce_must_come_back() {
     let r = responder(&f.ui_g1);
     let req = Request::new(&f.ui_g1.cert, serial(1)).unwrap();
     let id = cert_id_for(&f.ui_g1.cert, serial(1)).unwrap();
-    let none = r.respond(&id, CertStatus::Good, NOW, NOW.plus(60), NOW, None).unwrap();
+    let none = r.respond(&[(&id, CertStatus::Good)], NOW, NOW.plus(60), NOW, None).unwrap();
     assert!(matches!(
         req.verify_response(&none, &f.ui_g1.cert, NOW),
         Err(Error::OcspNonceMismatch { received: None, .. })
     ));
     let wrong = nonce_extension(&[9u8; 32]).unwrap();
-    let resp = r.respond(&id, CertStatus::Good, NOW, NOW.plus(60), NOW, Some(&wrong)).unwrap();
+    let resp = r.respond(&[(&id, CertStatus::Good)], NOW, NOW.plus(60), NOW, Some(&wrong)).unwrap();
     assert!(matches!(
         req.verify_response(&resp, &f.ui_g1.cert, NOW),
         Err(Error::OcspNonceMismatch { received: Some(_), .. })

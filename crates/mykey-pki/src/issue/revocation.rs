@@ -135,11 +135,11 @@ impl OcspResponder {
         IssuanceNumber::from_serial(&id.serial_number).ok()
     }
 
-    /// A signed, successful OCSPResponse for one CertID; `nonce` is echoed when given.
+    /// A signed, successful OCSPResponse with one SingleResponse per (CertID, status); `nonce`
+    /// is echoed when given.
     pub fn respond(
         &self,
-        id: &CertId,
-        status: CertStatus,
+        answers: &[(&CertId, CertStatus)],
         this_update: UnixTime,
         next_update: UnixTime,
         produced_at: UnixTime,
@@ -147,27 +147,31 @@ impl OcspResponder {
     ) -> Result<Vec<u8>, Error> {
         let build = || -> der::Result<Vec<u8>> {
             let gt = |t: UnixTime| t.to_generalized().map(OcspGeneralizedTime);
-            let cert_status = match status {
-                CertStatus::Good => x509_ocsp::CertStatus::Good(Null),
-                CertStatus::Unknown => x509_ocsp::CertStatus::Unknown(Null),
-                CertStatus::Revoked { revoked_at, reason } => {
-                    x509_ocsp::CertStatus::Revoked(RevokedInfo {
-                        revocation_time: gt(revoked_at)?,
-                        revocation_reason: reason.map(crl_reason),
-                    })
-                }
-            };
-            let data = ResponseData {
-                version: x509_ocsp::Version::V1,
-                responder_id: ResponderId::ByKey(self.key_hash.clone()),
-                produced_at: gt(produced_at)?,
-                responses: vec![SingleResponse {
-                    cert_id: id.clone(),
+            let mut responses = Vec::with_capacity(answers.len());
+            for (id, status) in answers {
+                let cert_status = match *status {
+                    CertStatus::Good => x509_ocsp::CertStatus::Good(Null),
+                    CertStatus::Unknown => x509_ocsp::CertStatus::Unknown(Null),
+                    CertStatus::Revoked { revoked_at, reason } => {
+                        x509_ocsp::CertStatus::Revoked(RevokedInfo {
+                            revocation_time: gt(revoked_at)?,
+                            revocation_reason: reason.map(crl_reason),
+                        })
+                    }
+                };
+                responses.push(SingleResponse {
+                    cert_id: (*id).clone(),
                     cert_status,
                     this_update: gt(this_update)?,
                     next_update: Some(gt(next_update)?),
                     single_extensions: None,
-                }],
+                });
+            }
+            let data = ResponseData {
+                version: x509_ocsp::Version::V1,
+                responder_id: ResponderId::ByKey(self.key_hash.clone()),
+                produced_at: gt(produced_at)?,
+                responses,
                 response_extensions: nonce.map(|n| vec![n.clone()]),
             };
             let signature = self.key.sign(&data.to_der()?);

@@ -1,0 +1,352 @@
+//! What J-LIS does to certificates: issue a pair, renew, revoke, re-issue the signature
+//! certificate when the four facts change, and answer the JPKI.md §3 services.
+//! Every change is one transaction.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use mykey_pki::issue::{EndEntity, Urls, end_entity_certificate};
+use mykey_pki::{BirthDate, FourFacts, IssuanceNumber, Purpose, RevocationReason, RsaPublicKey, Sex, UnixTime};
+use sqlx::SqliteConnection;
+use time::Date;
+
+use crate::api::{
+    CertificateState, ChangeFactsRequest, IssueRequest, IssuedCertificates, PreviousIssuanceNumbers,
+    RenewRequest, RevokeRequest, SignatureCertificateStatus,
+};
+use crate::authority::{CaGeneration, random_serial};
+use crate::store::{CertRow, NewCert, PersonRow, Store};
+use crate::validity::{age_on, certificate_not_after};
+use crate::{Jlis, JlisError};
+
+const DATE: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+impl Jlis {
+    /// Certifies a new card's keys for a new person.
+    pub async fn issue(&self, req: &IssueRequest) -> Result<IssuedCertificates, JlisError> {
+        let now = self.clock.now();
+        let birth = parse_date("birth_date", &req.birth_date)?;
+        let facts = facts(&req.name, &req.address, birth, req.sex)?;
+        let ui_key = public_key("user_identification_public_key", &req.user_identification_public_key)?;
+        let sig_key = req
+            .signature_public_key
+            .as_deref()
+            .map(|k| public_key("signature_public_key", k))
+            .transpose()?;
+        check_age(birth, now, sig_key.is_some())?;
+        let mut tx = self.db.pool.begin().await?;
+        let person = Store::insert_person(&mut tx, &req.name, &req.address, &req.birth_date, req.sex, now).await?;
+        let sig = match &sig_key {
+            Some(k) => Some(self.issue_one(&mut tx, Purpose::Signature, person, k, Some(&facts), None, None, birth, now).await?),
+            None => None,
+        };
+        let paired = sig.as_ref().map(|(s, _)| *s);
+        let ui = self.issue_one(&mut tx, Purpose::UserIdentification, person, &ui_key, None, None, paired, birth, now).await?;
+        tx.commit().await?;
+        Ok(self.issued(ui.0, Some(ui.1), sig.map(|s| s.1)))
+    }
+
+    /// Renews: a new pair for the same person, the old user-identification certificate revoked as
+    /// superseded (and the signature certificate too), the previous-number link recorded.
+    pub async fn renew(&self, req: &RenewRequest) -> Result<IssuedCertificates, JlisError> {
+        let now = self.clock.now();
+        let old_number = issuance_number(&req.issuance_number)?;
+        let ui_key = public_key("user_identification_public_key", &req.user_identification_public_key)?;
+        let sig_key = req
+            .signature_public_key
+            .as_deref()
+            .map(|k| public_key("signature_public_key", k))
+            .transpose()?;
+        let mut tx = self.db.pool.begin().await?;
+        let old = user_identification(&mut tx, old_number).await?;
+        if Store::has_successor(&mut tx, old.serial).await? {
+            return Err(JlisError::Conflict(format!("{old_number} was already renewed")));
+        }
+        let person = Store::person(&mut tx, old.person_id).await?;
+        let birth = parse_date("birth_date", &person.birth_date)?;
+        check_age(birth, now, sig_key.is_some())?;
+        let facts = facts(&person.name, &person.address, birth, person.sex)?;
+        let old_sig = Store::latest_cert(&mut tx, person.id, Purpose::Signature).await?;
+        let sig = match &sig_key {
+            Some(k) => Some(self.issue_one(&mut tx, Purpose::Signature, person.id, k, Some(&facts), None, None, birth, now).await?),
+            None => None,
+        };
+        let paired = sig.as_ref().map(|(s, _)| *s);
+        let ui = self
+            .issue_one(&mut tx, Purpose::UserIdentification, person.id, &ui_key, None, Some(old.serial), paired, birth, now)
+            .await?;
+        Store::revoke(&mut tx, old.serial, now, RevocationReason::Superseded).await?;
+        if let Some(s) = &old_sig {
+            Store::revoke(&mut tx, s.serial, now, RevocationReason::Superseded).await?;
+        }
+        tx.commit().await?;
+        self.evict(&old);
+        if let Some(s) = &old_sig {
+            self.evict(s);
+        }
+        Ok(self.issued(ui.0, Some(ui.1), sig.map(|s| s.1)))
+    }
+
+    /// Revokes one certificate.
+    pub async fn revoke(&self, req: &RevokeRequest) -> Result<CertificateState, JlisError> {
+        let now = self.clock.now();
+        let serial = issuance_number(&req.serial)?;
+        let reason = RevocationReason::from_name(&req.reason)
+            .filter(|r| *r != RevocationReason::RemoveFromCrl)
+            .ok_or_else(|| JlisError::invalid("reason", format!("unknown reason {:?}", req.reason)))?;
+        let mut tx = self.db.pool.begin().await?;
+        let cert = Store::cert(&mut tx, serial)
+            .await?
+            .ok_or_else(|| JlisError::NotFound { what: "certificate", id: req.serial.clone() })?;
+        if !Store::revoke(&mut tx, serial, now, reason).await? {
+            return Err(JlisError::Conflict(format!("certificate {serial} is already revoked")));
+        }
+        let cert = Store::cert(&mut tx, serial).await?.unwrap_or(cert);
+        tx.commit().await?;
+        self.evict(&cert);
+        Ok(state(&cert, now))
+    }
+
+    /// A change of the four facts: the signature certificate is revoked as affiliationChanged and
+    /// a new one issued for the new facts; the user-identification certificate is untouched.
+    pub async fn change_facts(&self, req: &ChangeFactsRequest) -> Result<IssuedCertificates, JlisError> {
+        let now = self.clock.now();
+        let number = issuance_number(&req.issuance_number)?;
+        let sig_key = public_key("signature_public_key", &req.signature_public_key)?;
+        let mut tx = self.db.pool.begin().await?;
+        let ui = user_identification(&mut tx, number).await?;
+        let old = Store::person(&mut tx, ui.person_id).await?;
+        let new = PersonRow {
+            id: old.id,
+            name: req.name.clone().unwrap_or_else(|| old.name.clone()),
+            address: req.address.clone().unwrap_or_else(|| old.address.clone()),
+            birth_date: req.birth_date.clone().unwrap_or_else(|| old.birth_date.clone()),
+            sex: req.sex.unwrap_or(old.sex),
+        };
+        if (&new.name, &new.address, &new.birth_date, new.sex) == (&old.name, &old.address, &old.birth_date, old.sex) {
+            return Err(JlisError::invalid("facts", "none of the four facts changed"));
+        }
+        let birth = parse_date("birth_date", &new.birth_date)?;
+        check_age(birth, now, true)?;
+        let facts = facts(&new.name, &new.address, birth, new.sex)?;
+        let old_sig = Store::latest_cert(&mut tx, old.id, Purpose::Signature).await?;
+        if let Some(s) = &old_sig {
+            Store::revoke(&mut tx, s.serial, now, RevocationReason::AffiliationChanged).await?;
+        }
+        let sig = self.issue_one(&mut tx, Purpose::Signature, old.id, &sig_key, Some(&facts), None, None, birth, now).await?;
+        Store::update_person(&mut tx, &new).await?;
+        tx.commit().await?;
+        if let Some(s) = &old_sig {
+            self.evict(s);
+        }
+        Ok(self.issued(number, None, Some(sig.1)))
+    }
+
+    /// A certificate's state.
+    pub async fn certificate(&self, serial: &str) -> Result<CertificateState, JlisError> {
+        let n = issuance_number(serial)?;
+        let mut conn = self.db.pool.acquire().await?;
+        let cert = Store::cert(&mut conn, n)
+            .await?
+            .ok_or_else(|| JlisError::NotFound { what: "certificate", id: serial.to_owned() })?;
+        Ok(state(&cert, self.clock.now()))
+    }
+
+    /// The earlier user-identification issuance numbers of the same person, newest first.
+    pub async fn previous_issuance_numbers(&self, number: &str) -> Result<PreviousIssuanceNumbers, JlisError> {
+        let n = issuance_number(number)?;
+        let mut conn = self.db.pool.acquire().await?;
+        let mut cert = user_identification(&mut conn, n).await?;
+        let mut previous = Vec::new();
+        while let Some(p) = cert.previous {
+            previous.push(p.to_string());
+            cert = user_identification(&mut conn, p).await?;
+        }
+        Ok(PreviousIssuanceNumbers { issuance_number: n.to_string(), previous })
+    }
+
+    /// The signature certificate issued with a user-identification certificate, and the newest.
+    pub async fn signature_certificate_status(&self, number: &str) -> Result<SignatureCertificateStatus, JlisError> {
+        let now = self.clock.now();
+        let n = issuance_number(number)?;
+        let mut conn = self.db.pool.acquire().await?;
+        let ui = user_identification(&mut conn, n).await?;
+        let paired = match ui.paired_signature {
+            Some(s) => Store::cert(&mut conn, s).await?,
+            None => None,
+        };
+        let current = Store::latest_cert(&mut conn, ui.person_id, Purpose::Signature).await?;
+        Ok(SignatureCertificateStatus {
+            issuance_number: n.to_string(),
+            paired: paired.map(|c| state(&c, now)),
+            current: current.map(|c| state(&c, now)),
+        })
+    }
+
+    /// Adds the next generation of a CA under the same name; both stay trusted.
+    pub async fn rollover(&self, purpose: Purpose) -> Result<Arc<CaGeneration>, JlisError> {
+        let next = self.authority.read().current(purpose).generation + 1;
+        let g = crate::authority::create_generation(&self.db, &self.config, purpose, next, self.clock.now()).await?;
+        let g = self.authority.write().add(g);
+        self.publish_due_crls(false).await?;
+        Ok(g)
+    }
+
+    /// Issues one certificate from the current generation, drawing serials until one is free.
+    #[allow(clippy::too_many_arguments)] // every field of the certificate, named at each call
+    async fn issue_one(
+        &self,
+        conn: &mut SqliteConnection,
+        purpose: Purpose,
+        person_id: i64,
+        key: &RsaPublicKey,
+        facts: Option<&FourFacts>,
+        previous: Option<IssuanceNumber>,
+        paired_signature: Option<IssuanceNumber>,
+        birth: Date,
+        now: UnixTime,
+    ) -> Result<(IssuanceNumber, Vec<u8>), JlisError> {
+        let ca = self.authority.read().current(purpose);
+        let base = self.config.base_url.trim_end_matches('/');
+        let stem = ca.stem();
+        let urls = Urls {
+            ocsp: Some(format!("{base}/ocsp/{}", purpose.slug())),
+            ca_issuers: Some(format!("{base}/ca/{stem}.der")),
+            crl: Some(format!("{base}/crl/{stem}.crl")),
+            delta_crl: Some(format!("{base}/crl/{stem}-delta.crl")),
+        };
+        let spki = spki_of(key);
+        let not_after = certificate_not_after(birth, now).min(ca.cert.not_after());
+        loop {
+            let serial = random_serial();
+            if !Store::serial_free(conn, serial).await? {
+                continue;
+            }
+            let cn = format!("{:016X}", random_serial().to_u64().unwrap_or(0));
+            let der = end_entity_certificate(
+                &ca.key,
+                &ca.cert,
+                &EndEntity {
+                    purpose,
+                    serial,
+                    subject_cn: &cn,
+                    spki_der: &spki,
+                    not_before: now.minus(60),
+                    not_after,
+                    facts,
+                    urls: &urls,
+                },
+            )
+            .map_err(|e| JlisError::invalid("certificate", e))?;
+            let row = NewCert {
+                serial,
+                purpose,
+                ca_id: ca.id,
+                person_id,
+                der: &der,
+                not_before: now.minus(60),
+                not_after,
+                issued_at: now,
+                previous,
+                paired_signature,
+            };
+            if Store::insert_cert(conn, &row).await? {
+                return Ok((serial, der));
+            }
+        }
+    }
+
+    fn issued(&self, number: IssuanceNumber, ui: Option<Vec<u8>>, sig: Option<Vec<u8>>) -> IssuedCertificates {
+        let authority = self.authority.read();
+        IssuedCertificates {
+            issuance_number: number.to_string(),
+            user_identification_certificate: ui.map(|d| B64.encode(d)),
+            signature_certificate: sig.map(|d| B64.encode(d)),
+            user_identification_ca: B64.encode(authority.current(Purpose::UserIdentification).cert.der()),
+            signature_ca: B64.encode(authority.current(Purpose::Signature).cert.der()),
+        }
+    }
+
+    fn evict(&self, cert: &CertRow) {
+        self.ocsp_cache.evict(cert.ca_id, cert.serial);
+    }
+}
+
+async fn user_identification(conn: &mut SqliteConnection, n: IssuanceNumber) -> Result<CertRow, JlisError> {
+    Store::cert(conn, n)
+        .await?
+        .filter(|c| c.purpose == Purpose::UserIdentification)
+        .ok_or_else(|| JlisError::NotFound { what: "user-identification certificate", id: n.to_string() })
+}
+
+fn state(c: &CertRow, now: UnixTime) -> CertificateState {
+    let status = match (&c.revoked, now > c.not_after) {
+        (Some(_), _) => "revoked",
+        (None, true) => "expired",
+        (None, false) => "good",
+    };
+    CertificateState {
+        serial: c.serial.to_string(),
+        purpose: c.purpose.slug().to_owned(),
+        status: status.to_owned(),
+        not_before: rfc3339(c.not_before),
+        not_after: rfc3339(c.not_after),
+        revoked_at: c.revoked.map(|(t, _)| rfc3339(t)),
+        reason: c.revoked.map(|(_, r)| r.name().to_owned()),
+    }
+}
+
+/// RFC 3339 in UTC.
+pub(crate) fn rfc3339(t: UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.as_secs() as i64)
+        .ok()
+        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+fn issuance_number(s: &str) -> Result<IssuanceNumber, JlisError> {
+    s.parse().map_err(|_| JlisError::invalid("issuance_number", format!("{s:?} is not a hexadecimal serial number")))
+}
+
+fn parse_date(field: &'static str, s: &str) -> Result<Date, JlisError> {
+    Date::parse(s, DATE).map_err(|_| JlisError::invalid(field, format!("{s:?} is not YYYY-MM-DD")))
+}
+
+fn facts(name: &str, address: &str, birth: Date, sex: u8) -> Result<FourFacts, JlisError> {
+    let sex = Sex::from_iso5218(sex).ok_or_else(|| JlisError::invalid("sex", "must be 1, 2 or 9"))?;
+    FourFacts::new(name, address, BirthDate::new(birth), sex).map_err(|e| JlisError::invalid("facts", e))
+}
+
+fn public_key(field: &'static str, b64: &str) -> Result<RsaPublicKey, JlisError> {
+    let der = B64.decode(b64).map_err(|_| JlisError::invalid(field, "not base64"))?;
+    RsaPublicKey::from_spki_der(&der).map_err(|e| JlisError::invalid(field, e))
+}
+
+fn spki_of(key: &RsaPublicKey) -> Vec<u8> {
+    use der::Encode;
+    spki::SubjectPublicKeyInfoOwned {
+        algorithm: spki::AlgorithmIdentifierOwned {
+            oid: mykey_pki::oid::RSA_ENCRYPTION,
+            parameters: Some(der::asn1::Null.into()),
+        },
+        subject_public_key: der::asn1::BitString::from_bytes(key.pkcs1_der()).expect("key bits fit a BIT STRING"),
+    }
+    .to_der()
+    .expect("SubjectPublicKeyInfo encodes")
+}
+
+fn check_age(birth: Date, now: UnixTime, wants_signature: bool) -> Result<(), JlisError> {
+    let today = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
+        .map(|d| d.date())
+        .unwrap_or(Date::MIN);
+    let age = age_on(birth, today);
+    if age < 0 {
+        return Err(JlisError::invalid("birth_date", "in the future"));
+    }
+    if wants_signature && age < 15 {
+        return Err(JlisError::UnderFifteen);
+    }
+    Ok(())
+}
