@@ -36,6 +36,8 @@ CREATE TABLE certificates (
     not_before        INTEGER NOT NULL,
     not_after         INTEGER NOT NULL,
     issued_at         INTEGER NOT NULL,
+    -- Issue order (serials are random, so they cannot tell it).
+    issued_seq        INTEGER NOT NULL UNIQUE,
     revoked_at        INTEGER,
     reason            INTEGER,
     -- For a user-identification certificate issued on renewal: the one it replaced.
@@ -44,7 +46,7 @@ CREATE TABLE certificates (
     paired_signature  INTEGER REFERENCES certificates (serial),
     CHECK ((revoked_at IS NULL) = (reason IS NULL))
 );
-CREATE INDEX certificates_by_person ON certificates (person_id, purpose, issued_at);
+CREATE INDEX certificates_by_person ON certificates (person_id, purpose, issued_seq);
 CREATE INDEX certificates_revoked ON certificates (ca_id, revoked_at) WHERE revoked_at IS NOT NULL;
 CREATE UNIQUE INDEX certificates_previous ON certificates (previous_serial) WHERE previous_serial IS NOT NULL;
 

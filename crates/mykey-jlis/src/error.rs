@@ -26,6 +26,12 @@ pub enum JlisError {
     /// No signature certificate is issued to people under 15 (JPKI.md §2).
     #[error("no signature certificate for a person under 15")]
     UnderFifteen,
+    /// The request body is larger than the documented limit.
+    #[error("request body larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
     /// The store failed; the detail is logged, never sent.
     #[error("storage failure")]
     Storage(String),

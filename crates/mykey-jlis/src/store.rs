@@ -246,8 +246,9 @@ impl Store {
     pub(crate) async fn insert_cert(conn: &mut SqliteConnection, c: &NewCert<'_>) -> Result<bool, JlisError> {
         let result = sqlx::query(
             "INSERT INTO certificates (serial, purpose, ca_id, person_id, der, not_before, not_after,
-                 issued_at, previous_serial, paired_signature)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING",
+                 issued_at, issued_seq, previous_serial, paired_signature)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(issued_seq), 0) + 1 FROM certificates), ?, ?)
+             ON CONFLICT (serial) DO NOTHING",
         )
         .bind(serial_to_db(c.serial)?)
         .bind(c.purpose.slug())
@@ -323,7 +324,7 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT ",
             cert_columns!(),
-            " FROM certificates WHERE person_id = ? AND purpose = ? ORDER BY issued_at DESC, rowid DESC LIMIT 1"
+            " FROM certificates WHERE person_id = ? AND purpose = ? ORDER BY issued_seq DESC LIMIT 1"
         ))
         .bind(person_id)
         .bind(purpose.slug())

@@ -139,7 +139,10 @@ async fn signature_status(State(j): State<Arc<Jlis>>, Path(n): Path<String>) -> 
 }
 
 fn body<T>(b: std::result::Result<Json<T>, JsonRejection>) -> Result<T> {
-    b.map(|Json(t)| t).map_err(|e| JlisError::invalid("body", e.body_text()))
+    b.map(|Json(t)| t).map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => JlisError::TooLarge { limit: MAX_BODY },
+        _ => JlisError::invalid("body", e.body_text()),
+    })
 }
 
 async fn issue(State(j): State<Arc<Jlis>>, b: std::result::Result<Json<api::IssueRequest>, JsonRejection>) -> Result<Response> {

@@ -13,6 +13,7 @@ impl JlisError {
             JlisError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             JlisError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflicts with the certificate's state"),
             JlisError::UnderFifteen => (StatusCode::UNPROCESSABLE_ENTITY, "under-fifteen", "No signature certificate under 15"),
+            JlisError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large"),
             JlisError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }

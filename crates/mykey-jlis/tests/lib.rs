@@ -1,0 +1,8 @@
+//! The J-LIS simulator's integration tests: one binary, the simulator started in-process on a
+//! free loopback port for each test.
+#![allow(unreachable_pub)] // helpers shared between modules of one binary
+
+mod harness;
+mod lifecycle;
+mod openssl;
+mod revocation;
