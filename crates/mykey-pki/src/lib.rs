@@ -14,6 +14,7 @@
 //!
 //! Nothing here reads a clock: every check takes the time as a [`UnixTime`].
 
+mod cache;
 mod cert;
 mod crl;
 mod der_util;
@@ -28,6 +29,7 @@ mod serial;
 mod time;
 mod trust;
 
+pub use cache::VerifiedCertificates;
 pub use cert::{
     CaCertificate, Purpose, SignatureCertificate, UserIdentificationCertificate, verify_challenge,
 };

@@ -195,3 +195,29 @@ fn challenge_signature_is_pkcs1_sha256_digest_info() {
     assert!(verify_challenge(&cert, &challenge, &other).is_err());
     assert!(verify_challenge(&cert, &challenge, &sig[..255]).is_err());
 }
+
+#[test]
+fn the_verified_certificate_cache_rechecks_time_but_not_the_path() {
+    let cache = mykey_pki::VerifiedCertificates::new(anchors(), 2);
+    let der = ui(1);
+    let first = cache.user_identification(&der, NOW).unwrap();
+    let again = cache.user_identification(&der, NOW).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    assert!(matches!(cache.user_identification(&der, NOW.plus(YEAR)), Err(Error::Expired { .. })));
+    assert!(matches!(
+        cache.user_identification(&der, fx().ui_g1.cert.not_after().plus(1)),
+        Err(Error::CaNotValid { .. })
+    ));
+    // Failures are not cached: a tampered certificate fails every time.
+    let mut bad = ui(2);
+    let n = bad.len();
+    bad[n - 4] ^= 1;
+    for _ in 0..2 {
+        assert_eq!(cache.user_identification(&bad, NOW).unwrap_err(), Error::BadSignature(SignedObject::Certificate));
+    }
+    // Past capacity it starts over and still answers correctly.
+    for i in 3..6 {
+        cache.user_identification(&ui(i), NOW).unwrap();
+    }
+    cache.user_identification(&der, NOW).unwrap();
+}
