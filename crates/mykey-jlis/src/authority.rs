@@ -46,14 +46,21 @@ pub(crate) struct Authority {
 }
 
 impl Authority {
-    pub(crate) async fn load_or_create(db: &Store, config: &Config, now: UnixTime) -> Result<Self, JlisError> {
+    pub(crate) async fn load_or_create(
+        db: &Store,
+        config: &Config,
+        now: UnixTime,
+    ) -> Result<Self, JlisError> {
         let mut authority = Self::default();
         for row in db.ca_rows().await? {
-            let bad = |e: mykey_pki::Error| JlisError::storage(format!("stored CA unreadable: {e}"));
+            let bad =
+                |e: mykey_pki::Error| JlisError::storage(format!("stored CA unreadable: {e}"));
             let key = SigningKey::from_pkcs8(&row.key_pkcs8).map_err(bad)?;
             let cert = CaCertificate::from_der(&row.cert_der).map_err(bad)?;
             let responder_key = SigningKey::from_pkcs8(&row.responder_key_pkcs8).map_err(bad)?;
-            let responder = OcspResponder::new(cert.clone(), responder_key, &row.responder_cert_der).map_err(bad)?;
+            let responder =
+                OcspResponder::new(cert.clone(), responder_key, &row.responder_cert_der)
+                    .map_err(bad)?;
             authority.generations.push(Arc::new(CaGeneration {
                 id: row.id,
                 purpose: row.purpose,
@@ -80,7 +87,9 @@ impl Authority {
     }
 
     pub(crate) fn generations(&self, purpose: Purpose) -> impl Iterator<Item = &Arc<CaGeneration>> {
-        self.generations.iter().filter(move |g| g.purpose == purpose)
+        self.generations
+            .iter()
+            .filter(move |g| g.purpose == purpose)
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<CaGeneration>> {
@@ -112,10 +121,18 @@ pub(crate) async fn create_generation(
     let not_before = now.minus(60);
     let not_after = now.plus(config.ca_years * 365 * 86_400);
     let key = SigningKey::generate().map_err(pki)?;
-    let cert = issue::ca_certificate(&key, purpose, random_serial(), not_before, not_after).map_err(pki)?;
-    let responder_key = SigningKey::generate().map_err(pki)?;
-    let responder_cert = issue::ocsp_responder_certificate(&key, &cert, &responder_key, random_serial(), not_before, not_after)
+    let cert = issue::ca_certificate(&key, purpose, random_serial(), not_before, not_after)
         .map_err(pki)?;
+    let responder_key = SigningKey::generate().map_err(pki)?;
+    let responder_cert = issue::ocsp_responder_certificate(
+        &key,
+        &cert,
+        &responder_key,
+        random_serial(),
+        not_before,
+        not_after,
+    )
+    .map_err(pki)?;
     let id = db
         .insert_ca(
             purpose,
@@ -128,8 +145,13 @@ pub(crate) async fn create_generation(
             not_after,
         )
         .await?;
-    tracing::info!(purpose = purpose.slug(), generation, "created CA generation");
-    let responder = OcspResponder::new(cert.clone(), responder_key, &responder_cert).map_err(pki)?;
+    tracing::info!(
+        purpose = purpose.slug(),
+        generation,
+        "created CA generation"
+    );
+    let responder =
+        OcspResponder::new(cert.clone(), responder_key, &responder_cert).map_err(pki)?;
     Ok(CaGeneration {
         id,
         purpose,

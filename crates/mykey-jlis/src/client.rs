@@ -8,8 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    CertificateState, ChangeFactsRequest, IssueRequest, IssuedCertificates, PreviousIssuanceNumbers,
-    Problem, Published, RenewRequest, RevokeRequest, SignatureCertificateStatus,
+    CertificateState, ChangeFactsRequest, IssueRequest, IssuedCertificates,
+    PreviousIssuanceNumbers, Problem, Published, RenewRequest, RevokeRequest,
+    SignatureCertificateStatus,
 };
 
 /// What a call to J-LIS can end in.
@@ -55,7 +56,10 @@ impl JlisClient {
             .connect_timeout(timeout)
             .build()
             .unwrap_or_default();
-        Self { base: base.trim_end_matches('/').to_owned(), http }
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        }
     }
 
     /// The base URL.
@@ -79,7 +83,10 @@ impl JlisClient {
     }
 
     /// Records a change of the four facts.
-    pub async fn change_facts(&self, req: &ChangeFactsRequest) -> Result<IssuedCertificates, ClientError> {
+    pub async fn change_facts(
+        &self,
+        req: &ChangeFactsRequest,
+    ) -> Result<IssuedCertificates, ClientError> {
         self.post("/v1/admin/fact-changes", req).await
     }
 
@@ -90,21 +97,35 @@ impl JlisClient {
 
     /// A certificate's state.
     pub async fn certificate(&self, serial: &str) -> Result<CertificateState, ClientError> {
-        self.get_json(&format!("/v1/admin/certificates/{serial}")).await
+        self.get_json(&format!("/v1/admin/certificates/{serial}"))
+            .await
     }
 
     /// The earlier issuance numbers of the same person, newest first.
-    pub async fn previous_issuance_numbers(&self, n: &str) -> Result<PreviousIssuanceNumbers, ClientError> {
-        self.get_json(&format!("/v1/issuance-numbers/{n}/previous")).await
+    pub async fn previous_issuance_numbers(
+        &self,
+        n: &str,
+    ) -> Result<PreviousIssuanceNumbers, ClientError> {
+        self.get_json(&format!("/v1/issuance-numbers/{n}/previous"))
+            .await
     }
 
     /// The status of the signature certificate tied to a user-identification certificate.
-    pub async fn signature_certificate_status(&self, n: &str) -> Result<SignatureCertificateStatus, ClientError> {
-        self.get_json(&format!("/v1/issuance-numbers/{n}/signature-certificate-status")).await
+    pub async fn signature_certificate_status(
+        &self,
+        n: &str,
+    ) -> Result<SignatureCertificateStatus, ClientError> {
+        self.get_json(&format!(
+            "/v1/issuance-numbers/{n}/signature-certificate-status"
+        ))
+        .await
     }
 
     /// Every generation of a CA.
-    pub async fn ca_certificates(&self, purpose: Purpose) -> Result<Vec<CaCertificate>, ClientError> {
+    pub async fn ca_certificates(
+        &self,
+        purpose: Purpose,
+    ) -> Result<Vec<CaCertificate>, ClientError> {
         let path = format!("/ca/{}.pem", purpose.slug());
         let bytes = self.get_bytes(&path).await?;
         let text = String::from_utf8(bytes).map_err(|e| self.bad(&path, e))?;
@@ -114,7 +135,12 @@ impl JlisClient {
     /// Raw bytes from a path or absolute URL (CRLs).
     pub async fn get_bytes(&self, path_or_url: &str) -> Result<Vec<u8>, ClientError> {
         let url = self.url(path_or_url);
-        let resp = self.http.get(&url).send().await.map_err(|e| unreachable(&url, e))?;
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| unreachable(&url, e))?;
         self.read(&url, resp).await
     }
 
@@ -123,9 +149,19 @@ impl JlisClient {
         serde_json::from_slice(&bytes).map_err(|e| self.bad(path, e))
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
         let url = self.url(path);
-        let resp = self.http.post(&url).json(body).send().await.map_err(|e| unreachable(&url, e))?;
+        let resp = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| unreachable(&url, e))?;
         let bytes = self.read(&url, resp).await?;
         serde_json::from_slice(&bytes).map_err(|e| self.bad(path, e))
     }
@@ -154,10 +190,16 @@ impl JlisClient {
     }
 
     fn bad(&self, path: &str, e: impl std::fmt::Display) -> ClientError {
-        ClientError::BadAnswer { url: self.url(path), reason: e.to_string() }
+        ClientError::BadAnswer {
+            url: self.url(path),
+            reason: e.to_string(),
+        }
     }
 }
 
 fn unreachable(url: &str, e: reqwest::Error) -> ClientError {
-    ClientError::Unreachable { url: url.to_owned(), reason: e.to_string() }
+    ClientError::Unreachable {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    }
 }

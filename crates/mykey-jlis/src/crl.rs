@@ -23,7 +23,10 @@ impl Jlis {
                 Some(f) => force || now >= f.this_update.plus(self.config.crl_period),
             };
             if full_due {
-                let entries = self.db.revoked_since(g.id, mykey_pki::UnixTime::from_secs(0), now).await?;
+                let entries = self
+                    .db
+                    .revoked_since(g.id, mykey_pki::UnixTime::from_secs(0), now)
+                    .await?;
                 let next_update = now.plus(self.config.crl_period);
                 self.publish(&g, now, next_update, None, &entries).await?;
                 full = self.db.latest_crl(g.id, false).await?;
@@ -31,12 +34,15 @@ impl Jlis {
             let Some(full) = full else { continue };
             let delta_due = match self.db.latest_crl(g.id, true).await? {
                 None => true,
-                Some(d) => full_due || force || now >= d.this_update.plus(self.config.delta_crl_period),
+                Some(d) => {
+                    full_due || force || now >= d.this_update.plus(self.config.delta_crl_period)
+                }
             };
             if delta_due {
                 let entries = self.db.revoked_since(g.id, full.this_update, now).await?;
                 let next_update = now.plus(self.config.delta_crl_period);
-                self.publish(&g, now, next_update, Some(full.number), &entries).await?;
+                self.publish(&g, now, next_update, Some(full.number), &entries)
+                    .await?;
             }
         }
         Ok(())
@@ -55,7 +61,13 @@ impl Jlis {
         let der = build_crl(
             &g.key,
             &g.cert,
-            &CrlTemplate { this_update: now, next_update, number, base_number: base, entries },
+            &CrlTemplate {
+                this_update: now,
+                next_update,
+                number,
+                base_number: base,
+                entries,
+            },
         )
         .map_err(|e| JlisError::storage(format!("CRL signing failed: {e}")))?;
         Store::insert_crl(&mut tx, g.id, number, base, now, next_update, &der).await?;
@@ -71,7 +83,10 @@ impl Jlis {
             .authority
             .read()
             .by_stem(stem)
-            .ok_or_else(|| JlisError::NotFound { what: "CRL", id: stem.to_owned() })?;
+            .ok_or_else(|| JlisError::NotFound {
+                what: "CRL",
+                id: stem.to_owned(),
+            })?;
         let now = self.clock.now();
         let current = self.db.latest_crl(g.id, delta).await?;
         if current.as_ref().is_none_or(|c| now >= c.next_update) {
@@ -81,6 +96,9 @@ impl Jlis {
             .latest_crl(g.id, delta)
             .await?
             .map(|c| c.der)
-            .ok_or_else(|| JlisError::NotFound { what: "CRL", id: stem.to_owned() })
+            .ok_or_else(|| JlisError::NotFound {
+                what: "CRL",
+                id: stem.to_owned(),
+            })
     }
 }

@@ -29,8 +29,8 @@ pub use authority::CaGeneration;
 pub use client::{ClientError, JlisClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::JlisError;
-pub use ocsp::OcspReply;
 pub use http::router;
+pub use ocsp::OcspReply;
 pub use validity::certificate_not_after;
 
 /// How the simulator runs.
@@ -78,7 +78,9 @@ pub struct Jlis {
 
 impl std::fmt::Debug for Jlis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jlis").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Jlis")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,8 +88,9 @@ impl Jlis {
     /// Opens (or creates) the store under `config.data_dir`, creating the CAs on first start, and
     /// publishes CRLs if none is current.
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Arc<Self>, JlisError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| JlisError::storage(format!("cannot create {}: {e}", config.data_dir.display())))?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            JlisError::storage(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
         let db = store::Store::open(&config.data_dir.join("jlis.sqlite3")).await?;
         let authority = authority::Authority::load_or_create(&db, &config, clock.now()).await?;
         let jlis = Arc::new(Self {
@@ -136,7 +139,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let publisher = tokio::spawn(jlis.clone().run_publisher());
-    let result = axum::serve(listener, router(jlis)).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, router(jlis))
+        .with_graceful_shutdown(shutdown)
+        .await;
     publisher.abort();
     result
 }

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use mykey_pki::issue::{EndEntity, Urls, end_entity_certificate};
-use mykey_pki::{BirthDate, FourFacts, IssuanceNumber, Purpose, RevocationReason, RsaPublicKey, Sex, UnixTime};
+use mykey_pki::{
+    BirthDate, FourFacts, IssuanceNumber, Purpose, RevocationReason, RsaPublicKey, Sex, UnixTime,
+};
 use sqlx::SqliteConnection;
 use time::Date;
 
 use crate::api::{
-    CertificateState, ChangeFactsRequest, IssueRequest, IssuedCertificates, PreviousIssuanceNumbers,
-    RenewRequest, RevokeRequest, SignatureCertificateStatus,
+    CertificateState, ChangeFactsRequest, IssueRequest, IssuedCertificates,
+    PreviousIssuanceNumbers, RenewRequest, RevokeRequest, SignatureCertificateStatus,
 };
 use crate::authority::{CaGeneration, random_serial};
 use crate::store::{CertRow, NewCert, PersonRow, Store};
@@ -29,7 +31,10 @@ impl Jlis {
         let now = self.clock.now();
         let birth = parse_date("birth_date", &req.birth_date)?;
         let facts = facts(&req.name, &req.address, birth, req.sex)?;
-        let ui_key = public_key("user_identification_public_key", &req.user_identification_public_key)?;
+        let ui_key = public_key(
+            "user_identification_public_key",
+            &req.user_identification_public_key,
+        )?;
         let sig_key = req
             .signature_public_key
             .as_deref()
@@ -37,13 +42,46 @@ impl Jlis {
             .transpose()?;
         check_age(birth, now, sig_key.is_some())?;
         let mut tx = self.db.pool.begin().await?;
-        let person = Store::insert_person(&mut tx, &req.name, &req.address, &req.birth_date, req.sex, now).await?;
+        let person = Store::insert_person(
+            &mut tx,
+            &req.name,
+            &req.address,
+            &req.birth_date,
+            req.sex,
+            now,
+        )
+        .await?;
         let sig = match &sig_key {
-            Some(k) => Some(self.issue_one(&mut tx, Purpose::Signature, person, k, Some(&facts), None, None, birth, now).await?),
+            Some(k) => Some(
+                self.issue_one(
+                    &mut tx,
+                    Purpose::Signature,
+                    person,
+                    k,
+                    Some(&facts),
+                    None,
+                    None,
+                    birth,
+                    now,
+                )
+                .await?,
+            ),
             None => None,
         };
         let paired = sig.as_ref().map(|(s, _)| *s);
-        let ui = self.issue_one(&mut tx, Purpose::UserIdentification, person, &ui_key, None, None, paired, birth, now).await?;
+        let ui = self
+            .issue_one(
+                &mut tx,
+                Purpose::UserIdentification,
+                person,
+                &ui_key,
+                None,
+                None,
+                paired,
+                birth,
+                now,
+            )
+            .await?;
         tx.commit().await?;
         Ok(self.issued(ui.0, Some(ui.1), sig.map(|s| s.1)))
     }
@@ -53,7 +91,10 @@ impl Jlis {
     pub async fn renew(&self, req: &RenewRequest) -> Result<IssuedCertificates, JlisError> {
         let now = self.clock.now();
         let old_number = issuance_number(&req.issuance_number)?;
-        let ui_key = public_key("user_identification_public_key", &req.user_identification_public_key)?;
+        let ui_key = public_key(
+            "user_identification_public_key",
+            &req.user_identification_public_key,
+        )?;
         let sig_key = req
             .signature_public_key
             .as_deref()
@@ -62,7 +103,9 @@ impl Jlis {
         let mut tx = self.db.pool.begin().await?;
         let old = user_identification(&mut tx, old_number).await?;
         if Store::has_successor(&mut tx, old.serial).await? {
-            return Err(JlisError::Conflict(format!("{old_number} was already renewed")));
+            return Err(JlisError::Conflict(format!(
+                "{old_number} was already renewed"
+            )));
         }
         let person = Store::person(&mut tx, old.person_id).await?;
         let birth = parse_date("birth_date", &person.birth_date)?;
@@ -70,12 +113,35 @@ impl Jlis {
         let facts = facts(&person.name, &person.address, birth, person.sex)?;
         let old_sig = Store::latest_cert(&mut tx, person.id, Purpose::Signature).await?;
         let sig = match &sig_key {
-            Some(k) => Some(self.issue_one(&mut tx, Purpose::Signature, person.id, k, Some(&facts), None, None, birth, now).await?),
+            Some(k) => Some(
+                self.issue_one(
+                    &mut tx,
+                    Purpose::Signature,
+                    person.id,
+                    k,
+                    Some(&facts),
+                    None,
+                    None,
+                    birth,
+                    now,
+                )
+                .await?,
+            ),
             None => None,
         };
         let paired = sig.as_ref().map(|(s, _)| *s);
         let ui = self
-            .issue_one(&mut tx, Purpose::UserIdentification, person.id, &ui_key, None, Some(old.serial), paired, birth, now)
+            .issue_one(
+                &mut tx,
+                Purpose::UserIdentification,
+                person.id,
+                &ui_key,
+                None,
+                Some(old.serial),
+                paired,
+                birth,
+                now,
+            )
             .await?;
         Store::revoke(&mut tx, old.serial, now, RevocationReason::Superseded).await?;
         if let Some(s) = &old_sig {
@@ -95,13 +161,20 @@ impl Jlis {
         let serial = issuance_number(&req.serial)?;
         let reason = RevocationReason::from_name(&req.reason)
             .filter(|r| *r != RevocationReason::RemoveFromCrl)
-            .ok_or_else(|| JlisError::invalid("reason", format!("unknown reason {:?}", req.reason)))?;
+            .ok_or_else(|| {
+                JlisError::invalid("reason", format!("unknown reason {:?}", req.reason))
+            })?;
         let mut tx = self.db.pool.begin().await?;
         let cert = Store::cert(&mut tx, serial)
             .await?
-            .ok_or_else(|| JlisError::NotFound { what: "certificate", id: req.serial.clone() })?;
+            .ok_or_else(|| JlisError::NotFound {
+                what: "certificate",
+                id: req.serial.clone(),
+            })?;
         if !Store::revoke(&mut tx, serial, now, reason).await? {
-            return Err(JlisError::Conflict(format!("certificate {serial} is already revoked")));
+            return Err(JlisError::Conflict(format!(
+                "certificate {serial} is already revoked"
+            )));
         }
         let cert = Store::cert(&mut tx, serial).await?.unwrap_or(cert);
         tx.commit().await?;
@@ -111,7 +184,10 @@ impl Jlis {
 
     /// A change of the four facts: the signature certificate is revoked as affiliationChanged and
     /// a new one issued for the new facts; the user-identification certificate is untouched.
-    pub async fn change_facts(&self, req: &ChangeFactsRequest) -> Result<IssuedCertificates, JlisError> {
+    pub async fn change_facts(
+        &self,
+        req: &ChangeFactsRequest,
+    ) -> Result<IssuedCertificates, JlisError> {
         let now = self.clock.now();
         let number = issuance_number(&req.issuance_number)?;
         let sig_key = public_key("signature_public_key", &req.signature_public_key)?;
@@ -122,11 +198,19 @@ impl Jlis {
             id: old.id,
             name: req.name.clone().unwrap_or_else(|| old.name.clone()),
             address: req.address.clone().unwrap_or_else(|| old.address.clone()),
-            birth_date: req.birth_date.clone().unwrap_or_else(|| old.birth_date.clone()),
+            birth_date: req
+                .birth_date
+                .clone()
+                .unwrap_or_else(|| old.birth_date.clone()),
             sex: req.sex.unwrap_or(old.sex),
         };
-        if (&new.name, &new.address, &new.birth_date, new.sex) == (&old.name, &old.address, &old.birth_date, old.sex) {
-            return Err(JlisError::invalid("facts", "none of the four facts changed"));
+        if (&new.name, &new.address, &new.birth_date, new.sex)
+            == (&old.name, &old.address, &old.birth_date, old.sex)
+        {
+            return Err(JlisError::invalid(
+                "facts",
+                "none of the four facts changed",
+            ));
         }
         let birth = parse_date("birth_date", &new.birth_date)?;
         check_age(birth, now, true)?;
@@ -135,7 +219,19 @@ impl Jlis {
         if let Some(s) = &old_sig {
             Store::revoke(&mut tx, s.serial, now, RevocationReason::AffiliationChanged).await?;
         }
-        let sig = self.issue_one(&mut tx, Purpose::Signature, old.id, &sig_key, Some(&facts), None, None, birth, now).await?;
+        let sig = self
+            .issue_one(
+                &mut tx,
+                Purpose::Signature,
+                old.id,
+                &sig_key,
+                Some(&facts),
+                None,
+                None,
+                birth,
+                now,
+            )
+            .await?;
         Store::update_person(&mut tx, &new).await?;
         tx.commit().await?;
         if let Some(s) = &old_sig {
@@ -150,12 +246,18 @@ impl Jlis {
         let mut conn = self.db.pool.acquire().await?;
         let cert = Store::cert(&mut conn, n)
             .await?
-            .ok_or_else(|| JlisError::NotFound { what: "certificate", id: serial.to_owned() })?;
+            .ok_or_else(|| JlisError::NotFound {
+                what: "certificate",
+                id: serial.to_owned(),
+            })?;
         Ok(state(&cert, self.clock.now()))
     }
 
     /// The earlier user-identification issuance numbers of the same person, newest first.
-    pub async fn previous_issuance_numbers(&self, number: &str) -> Result<PreviousIssuanceNumbers, JlisError> {
+    pub async fn previous_issuance_numbers(
+        &self,
+        number: &str,
+    ) -> Result<PreviousIssuanceNumbers, JlisError> {
         let n = issuance_number(number)?;
         let mut conn = self.db.pool.acquire().await?;
         let mut cert = user_identification(&mut conn, n).await?;
@@ -164,11 +266,17 @@ impl Jlis {
             previous.push(p.to_string());
             cert = user_identification(&mut conn, p).await?;
         }
-        Ok(PreviousIssuanceNumbers { issuance_number: n.to_string(), previous })
+        Ok(PreviousIssuanceNumbers {
+            issuance_number: n.to_string(),
+            previous,
+        })
     }
 
     /// The signature certificate issued with a user-identification certificate, and the newest.
-    pub async fn signature_certificate_status(&self, number: &str) -> Result<SignatureCertificateStatus, JlisError> {
+    pub async fn signature_certificate_status(
+        &self,
+        number: &str,
+    ) -> Result<SignatureCertificateStatus, JlisError> {
         let now = self.clock.now();
         let n = issuance_number(number)?;
         let mut conn = self.db.pool.acquire().await?;
@@ -188,7 +296,14 @@ impl Jlis {
     /// Adds the next generation of a CA under the same name; both stay trusted.
     pub async fn rollover(&self, purpose: Purpose) -> Result<Arc<CaGeneration>, JlisError> {
         let next = self.authority.read().current(purpose).generation + 1;
-        let g = crate::authority::create_generation(&self.db, &self.config, purpose, next, self.clock.now()).await?;
+        let g = crate::authority::create_generation(
+            &self.db,
+            &self.config,
+            purpose,
+            next,
+            self.clock.now(),
+        )
+        .await?;
         let g = self.authority.write().add(g);
         self.publish_due_crls(false).await?;
         Ok(g)
@@ -258,13 +373,19 @@ impl Jlis {
         }
     }
 
-    fn issued(&self, number: IssuanceNumber, ui: Option<Vec<u8>>, sig: Option<Vec<u8>>) -> IssuedCertificates {
+    fn issued(
+        &self,
+        number: IssuanceNumber,
+        ui: Option<Vec<u8>>,
+        sig: Option<Vec<u8>>,
+    ) -> IssuedCertificates {
         let authority = self.authority.read();
         IssuedCertificates {
             issuance_number: number.to_string(),
             user_identification_certificate: ui.map(|d| B64.encode(d)),
             signature_certificate: sig.map(|d| B64.encode(d)),
-            user_identification_ca: B64.encode(authority.current(Purpose::UserIdentification).cert.der()),
+            user_identification_ca: B64
+                .encode(authority.current(Purpose::UserIdentification).cert.der()),
             signature_ca: B64.encode(authority.current(Purpose::Signature).cert.der()),
         }
     }
@@ -274,11 +395,17 @@ impl Jlis {
     }
 }
 
-async fn user_identification(conn: &mut SqliteConnection, n: IssuanceNumber) -> Result<CertRow, JlisError> {
+async fn user_identification(
+    conn: &mut SqliteConnection,
+    n: IssuanceNumber,
+) -> Result<CertRow, JlisError> {
     Store::cert(conn, n)
         .await?
         .filter(|c| c.purpose == Purpose::UserIdentification)
-        .ok_or_else(|| JlisError::NotFound { what: "user-identification certificate", id: n.to_string() })
+        .ok_or_else(|| JlisError::NotFound {
+            what: "user-identification certificate",
+            id: n.to_string(),
+        })
 }
 
 fn state(c: &CertRow, now: UnixTime) -> CertificateState {
@@ -302,12 +429,20 @@ fn state(c: &CertRow, now: UnixTime) -> CertificateState {
 pub(crate) fn rfc3339(t: UnixTime) -> String {
     time::OffsetDateTime::from_unix_timestamp(t.as_secs() as i64)
         .ok()
-        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
 fn issuance_number(s: &str) -> Result<IssuanceNumber, JlisError> {
-    s.parse().map_err(|_| JlisError::invalid("issuance_number", format!("{s:?} is not a hexadecimal serial number")))
+    s.parse().map_err(|_| {
+        JlisError::invalid(
+            "issuance_number",
+            format!("{s:?} is not a hexadecimal serial number"),
+        )
+    })
 }
 
 fn parse_date(field: &'static str, s: &str) -> Result<Date, JlisError> {
@@ -315,12 +450,16 @@ fn parse_date(field: &'static str, s: &str) -> Result<Date, JlisError> {
 }
 
 fn facts(name: &str, address: &str, birth: Date, sex: u8) -> Result<FourFacts, JlisError> {
-    let sex = Sex::from_iso5218(sex).ok_or_else(|| JlisError::invalid("sex", "must be 1, 2 or 9"))?;
-    FourFacts::new(name, address, BirthDate::new(birth), sex).map_err(|e| JlisError::invalid("facts", e))
+    let sex =
+        Sex::from_iso5218(sex).ok_or_else(|| JlisError::invalid("sex", "must be 1, 2 or 9"))?;
+    FourFacts::new(name, address, BirthDate::new(birth), sex)
+        .map_err(|e| JlisError::invalid("facts", e))
 }
 
 fn public_key(field: &'static str, b64: &str) -> Result<RsaPublicKey, JlisError> {
-    let der = B64.decode(b64).map_err(|_| JlisError::invalid(field, "not base64"))?;
+    let der = B64
+        .decode(b64)
+        .map_err(|_| JlisError::invalid(field, "not base64"))?;
     RsaPublicKey::from_spki_der(&der).map_err(|e| JlisError::invalid(field, e))
 }
 
@@ -331,7 +470,8 @@ fn spki_of(key: &RsaPublicKey) -> Vec<u8> {
             oid: mykey_pki::oid::RSA_ENCRYPTION,
             parameters: Some(der::asn1::Null.into()),
         },
-        subject_public_key: der::asn1::BitString::from_bytes(key.pkcs1_der()).expect("key bits fit a BIT STRING"),
+        subject_public_key: der::asn1::BitString::from_bytes(key.pkcs1_der())
+            .expect("key bits fit a BIT STRING"),
     }
     .to_der()
     .expect("SubjectPublicKeyInfo encodes")

@@ -50,7 +50,10 @@ pub struct OcspReply {
 impl Jlis {
     /// Answers an OCSP request (DER) to the responder of `purpose`.
     pub async fn ocsp(&self, purpose: Purpose, request: &[u8]) -> OcspReply {
-        let error = |status| OcspReply { der: OcspResponder::error_response(status).into(), max_age: None };
+        let error = |status| OcspReply {
+            der: OcspResponder::error_response(status).into(),
+            max_age: None,
+        };
         let Ok(req) = Request::parse(request) else {
             return error(OcspResponseStatus::MalformedRequest);
         };
@@ -62,12 +65,24 @@ impl Jlis {
             .flatten()
             .find(|e| e.extn_id == oid::OCSP_NONCE)
             .cloned();
-        if list.is_empty() || nonce.as_ref().is_some_and(|n| nonce_len(n.extn_value.as_bytes()).is_none()) {
+        if list.is_empty()
+            || nonce
+                .as_ref()
+                .is_some_and(|n| nonce_len(n.extn_value.as_bytes()).is_none())
+        {
             return error(OcspResponseStatus::MalformedRequest);
         }
         // Every CertID must name the same generation of this purpose's CA.
-        let generations: Vec<_> = self.authority.read().generations(purpose).cloned().collect();
-        let Some(g) = generations.iter().find(|g| g.responder.serial_for(&list[0].req_cert).is_some()) else {
+        let generations: Vec<_> = self
+            .authority
+            .read()
+            .generations(purpose)
+            .cloned()
+            .collect();
+        let Some(g) = generations
+            .iter()
+            .find(|g| g.responder.serial_for(&list[0].req_cert).is_some())
+        else {
             return error(OcspResponseStatus::Unauthorized);
         };
         let mut serials = Vec::with_capacity(list.len());
@@ -82,7 +97,10 @@ impl Jlis {
         if cacheable {
             if let Some(c) = self.ocsp_cache.map.lock().get(&(g.id, serials[0])).cloned() {
                 if now < c.renew_at {
-                    return OcspReply { der: c.der, max_age: Some(c.next_update.as_secs().saturating_sub(now.as_secs())) };
+                    return OcspReply {
+                        der: c.der,
+                        max_age: Some(c.next_update.as_secs().saturating_sub(now.as_secs())),
+                    };
                 }
             }
         }
@@ -96,29 +114,49 @@ impl Jlis {
         let validity = self.config.ocsp_validity.max(1);
         let next_update = now.plus(validity);
         let answers: Vec<_> = list.iter().map(|r| &r.req_cert).zip(statuses).collect();
-        let der: Arc<[u8]> = match g.responder.respond(&answers, now, next_update, now, nonce.as_ref()) {
-            Ok(d) => d.into(),
-            Err(e) => {
-                tracing::error!(error = %e, "OCSP signing failed");
-                return error(OcspResponseStatus::InternalError);
-            }
-        };
+        let der: Arc<[u8]> =
+            match g
+                .responder
+                .respond(&answers, now, next_update, now, nonce.as_ref())
+            {
+                Ok(d) => d.into(),
+                Err(e) => {
+                    tracing::error!(error = %e, "OCSP signing failed");
+                    return error(OcspResponseStatus::InternalError);
+                }
+            };
         if cacheable {
             let renew_at = UnixTime::from_secs((now.as_secs() / validity + 1) * validity);
             let mut map = self.ocsp_cache.map.lock();
             if map.len() >= CACHE_LIMIT {
                 map.clear();
             }
-            map.insert((g.id, serials[0]), Cached { renew_at, next_update, der: der.clone() });
+            map.insert(
+                (g.id, serials[0]),
+                Cached {
+                    renew_at,
+                    next_update,
+                    der: der.clone(),
+                },
+            );
         }
-        OcspReply { der, max_age: cacheable.then_some(validity) }
+        OcspReply {
+            der,
+            max_age: cacheable.then_some(validity),
+        }
     }
 }
 
-fn status_of(found: Option<(i64, Option<(UnixTime, mykey_pki::RevocationReason)>)>, ca_id: i64) -> CertStatus {
+fn status_of(
+    found: Option<(i64, Option<(UnixTime, mykey_pki::RevocationReason)>)>,
+    ca_id: i64,
+) -> CertStatus {
     match found {
         Some((ca, None)) if ca == ca_id => CertStatus::Good,
-        Some((ca, Some((revoked_at, reason)))) if ca == ca_id => CertStatus::Revoked { revoked_at, reason: Some(reason) },
+        Some((ca, Some((revoked_at, reason)))) if ca == ca_id => CertStatus::Revoked {
+            revoked_at,
+            reason: Some(reason),
+        },
         _ => CertStatus::Unknown,
     }
 }
@@ -126,7 +164,9 @@ fn status_of(found: Option<(i64, Option<(UnixTime, mykey_pki::RevocationReason)>
 /// The nonce's length if the extension value is an OCTET STRING of 1..=32 octets.
 fn nonce_len(value: &[u8]) -> Option<usize> {
     match value {
-        [0x04, len, rest @ ..] if usize::from(*len) == rest.len() && (1..=MAX_NONCE).contains(&rest.len()) => {
+        [0x04, len, rest @ ..]
+            if usize::from(*len) == rest.len() && (1..=MAX_NONCE).contains(&rest.len()) =>
+        {
             Some(rest.len())
         }
         _ => None,

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, Purpose, RevocationReason, UnixTime};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, SqliteConnection};
 
 use crate::JlisError;
@@ -71,7 +73,10 @@ pub(crate) struct NewCert<'a> {
 pub(crate) fn serial_to_db(s: IssuanceNumber) -> Result<i64, JlisError> {
     s.to_u64()
         .and_then(|v| i64::try_from(v).ok())
-        .ok_or_else(|| JlisError::NotFound { what: "certificate", id: s.to_string() })
+        .ok_or_else(|| JlisError::NotFound {
+            what: "certificate",
+            id: s.to_string(),
+        })
 }
 
 fn serial_from_db(v: i64) -> IssuanceNumber {
@@ -106,8 +111,12 @@ fn cert_row(r: &sqlx::sqlite::SqliteRow) -> CertRow {
                 RevocationReason::from_code(c as u8).unwrap_or(RevocationReason::Unspecified),
             )
         }),
-        previous: r.get::<Option<i64>, _>("previous_serial").map(serial_from_db),
-        paired_signature: r.get::<Option<i64>, _>("paired_signature").map(serial_from_db),
+        previous: r
+            .get::<Option<i64>, _>("previous_serial")
+            .map(serial_from_db),
+        paired_signature: r
+            .get::<Option<i64>, _>("paired_signature")
+            .map(serial_from_db),
     }
 }
 
@@ -184,7 +193,10 @@ impl Store {
     }
 
     /// Takes the next CRL number of a CA.
-    pub(crate) async fn next_crl_number(conn: &mut SqliteConnection, ca_id: i64) -> Result<u64, JlisError> {
+    pub(crate) async fn next_crl_number(
+        conn: &mut SqliteConnection,
+        ca_id: i64,
+    ) -> Result<u64, JlisError> {
         let n: i64 = sqlx::query(
             "UPDATE ca_generations SET crl_number = crl_number + 1 WHERE id = ? RETURNING crl_number",
         )
@@ -216,7 +228,10 @@ impl Store {
         .get(0))
     }
 
-    pub(crate) async fn person(conn: &mut SqliteConnection, id: i64) -> Result<PersonRow, JlisError> {
+    pub(crate) async fn person(
+        conn: &mut SqliteConnection,
+        id: i64,
+    ) -> Result<PersonRow, JlisError> {
         let r = sqlx::query("SELECT id, name, address, birth_date, sex FROM persons WHERE id = ?")
             .bind(id)
             .fetch_one(&mut *conn)
@@ -230,20 +245,28 @@ impl Store {
         })
     }
 
-    pub(crate) async fn update_person(conn: &mut SqliteConnection, p: &PersonRow) -> Result<(), JlisError> {
-        sqlx::query("UPDATE persons SET name = ?, address = ?, birth_date = ?, sex = ? WHERE id = ?")
-            .bind(&p.name)
-            .bind(&p.address)
-            .bind(&p.birth_date)
-            .bind(i64::from(p.sex))
-            .bind(p.id)
-            .execute(&mut *conn)
-            .await?;
+    pub(crate) async fn update_person(
+        conn: &mut SqliteConnection,
+        p: &PersonRow,
+    ) -> Result<(), JlisError> {
+        sqlx::query(
+            "UPDATE persons SET name = ?, address = ?, birth_date = ?, sex = ? WHERE id = ?",
+        )
+        .bind(&p.name)
+        .bind(&p.address)
+        .bind(&p.birth_date)
+        .bind(i64::from(p.sex))
+        .bind(p.id)
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
     /// Inserts a certificate; `Ok(false)` when the serial is taken (the caller draws another).
-    pub(crate) async fn insert_cert(conn: &mut SqliteConnection, c: &NewCert<'_>) -> Result<bool, JlisError> {
+    pub(crate) async fn insert_cert(
+        conn: &mut SqliteConnection,
+        c: &NewCert<'_>,
+    ) -> Result<bool, JlisError> {
         let result = sqlx::query(
             "INSERT INTO certificates (serial, purpose, ca_id, person_id, der, not_before, not_after,
                  issued_at, issued_seq, previous_serial, paired_signature)
@@ -266,7 +289,10 @@ impl Store {
     }
 
     /// Whether a serial is free (nothing issued under it).
-    pub(crate) async fn serial_free(conn: &mut SqliteConnection, serial: IssuanceNumber) -> Result<bool, JlisError> {
+    pub(crate) async fn serial_free(
+        conn: &mut SqliteConnection,
+        serial: IssuanceNumber,
+    ) -> Result<bool, JlisError> {
         let n: i64 = sqlx::query("SELECT count(*) FROM certificates WHERE serial = ?")
             .bind(serial_to_db(serial)?)
             .fetch_one(&mut *conn)
@@ -276,7 +302,10 @@ impl Store {
     }
 
     /// Whether a renewal already names `serial` as its predecessor.
-    pub(crate) async fn has_successor(conn: &mut SqliteConnection, serial: IssuanceNumber) -> Result<bool, JlisError> {
+    pub(crate) async fn has_successor(
+        conn: &mut SqliteConnection,
+        serial: IssuanceNumber,
+    ) -> Result<bool, JlisError> {
         let n: i64 = sqlx::query("SELECT count(*) FROM certificates WHERE previous_serial = ?")
             .bind(serial_to_db(serial)?)
             .fetch_one(&mut *conn)
@@ -286,32 +315,46 @@ impl Store {
     }
 
     /// Status for the OCSP responder: (issuing CA, revocation), if the serial was issued.
-    pub(crate) async fn status(&self, serial: IssuanceNumber) -> Result<Option<(i64, Option<(UnixTime, RevocationReason)>)>, JlisError> {
+    pub(crate) async fn status(
+        &self,
+        serial: IssuanceNumber,
+    ) -> Result<Option<(i64, Option<(UnixTime, RevocationReason)>)>, JlisError> {
         let Ok(key) = serial_to_db(serial) else {
             return Ok(None);
         };
-        let row = sqlx::query("SELECT ca_id, revoked_at, reason FROM certificates WHERE serial = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT ca_id, revoked_at, reason FROM certificates WHERE serial = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| {
             let revoked_at: Option<i64> = r.get("revoked_at");
             let reason: Option<i64> = r.get("reason");
             let revoked = revoked_at.zip(reason).map(|(t, c)| {
-                (UnixTime::from_secs(t as u64), RevocationReason::from_code(c as u8).unwrap_or(RevocationReason::Unspecified))
+                (
+                    UnixTime::from_secs(t as u64),
+                    RevocationReason::from_code(c as u8).unwrap_or(RevocationReason::Unspecified),
+                )
             });
             (r.get("ca_id"), revoked)
         }))
     }
 
-    pub(crate) async fn cert(conn: &mut SqliteConnection, serial: IssuanceNumber) -> Result<Option<CertRow>, JlisError> {
+    pub(crate) async fn cert(
+        conn: &mut SqliteConnection,
+        serial: IssuanceNumber,
+    ) -> Result<Option<CertRow>, JlisError> {
         let Ok(key) = serial_to_db(serial) else {
             return Ok(None);
         };
-        let row = sqlx::query(concat!("SELECT ", cert_columns!(), " FROM certificates WHERE serial = ?"))
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            cert_columns!(),
+            " FROM certificates WHERE serial = ?"
+        ))
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
         Ok(row.as_ref().map(cert_row))
     }
 
@@ -414,7 +457,11 @@ impl Store {
     }
 
     /// The newest CRL of a CA: complete (`delta == false`) or delta.
-    pub(crate) async fn latest_crl(&self, ca_id: i64, delta: bool) -> Result<Option<StoredCrl>, JlisError> {
+    pub(crate) async fn latest_crl(
+        &self,
+        ca_id: i64,
+        delta: bool,
+    ) -> Result<Option<StoredCrl>, JlisError> {
         let row = sqlx::query(
             "SELECT number, base_number, this_update, next_update, der FROM crls
              WHERE ca_id = ? AND (base_number IS NOT NULL) = ? ORDER BY number DESC LIMIT 1",

@@ -54,7 +54,10 @@ mod tests {
         let end = certificate_not_after(date!(1985 - 06 - 15), at(datetime!(2026-01-10 03:00 UTC)));
         assert_eq!(end, at(datetime!(2030-06-15 23:59:59 +09:00)));
         // Issued on the birthday itself: that day does not count.
-        let end = certificate_not_after(date!(1985 - 06 - 15), at(datetime!(2026-06-15 03:00 +09:00)));
+        let end = certificate_not_after(
+            date!(1985 - 06 - 15),
+            at(datetime!(2026-06-15 03:00 +09:00)),
+        );
         assert_eq!(end, at(datetime!(2031-06-15 23:59:59 +09:00)));
     }
 

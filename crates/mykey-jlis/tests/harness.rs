@@ -33,7 +33,11 @@ pub async fn start_with(clock: Arc<dyn Clock>, tweak: impl FnOnce(&mut Config)) 
 }
 
 /// A simulator whose store lives in `dir` (to restart one on the same data).
-pub async fn start_in(dir: tempfile::TempDir, clock: Arc<dyn Clock>, tweak: impl FnOnce(&mut Config)) -> Sim {
+pub async fn start_in(
+    dir: tempfile::TempDir,
+    clock: Arc<dyn Clock>,
+    tweak: impl FnOnce(&mut Config),
+) -> Sim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config::new(dir.path(), &url);
@@ -44,13 +48,24 @@ pub async fn start_in(dir: tempfile::TempDir, clock: Arc<dyn Clock>, tweak: impl
         axum::serve(listener, app).await.unwrap();
     });
     let client = JlisClient::new(&url, Duration::from_secs(10));
-    Sim { jlis, url, client, dir, task }
+    Sim {
+        jlis,
+        url,
+        client,
+        dir,
+        task,
+    }
 }
 
 /// Keys generated once per test run (RSA generation is slow; J-LIS does not need them distinct).
 pub fn keys() -> &'static (SigningKey, SigningKey) {
     static K: OnceLock<(SigningKey, SigningKey)> = OnceLock::new();
-    K.get_or_init(|| (SigningKey::generate().unwrap(), SigningKey::generate().unwrap()))
+    K.get_or_init(|| {
+        (
+            SigningKey::generate().unwrap(),
+            SigningKey::generate().unwrap(),
+        )
+    })
 }
 
 pub fn spki(k: &SigningKey) -> String {
@@ -78,7 +93,10 @@ pub fn der(b64: &Option<String>) -> Vec<u8> {
 
 /// Whether `openssl` can be run; without it the test is skipped, unless MYKEY_REQUIRE_ALL=1.
 pub fn have_openssl() -> bool {
-    let ok = std::process::Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
+    let ok = std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var("MYKEY_REQUIRE_ALL").as_deref() != Ok("1"),

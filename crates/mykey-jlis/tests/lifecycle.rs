@@ -16,8 +16,17 @@ fn problem_kind(e: ClientError) -> (u16, String) {
 }
 
 async fn anchors(sim: &Sim) -> TrustAnchors {
-    let mut cas = sim.client.ca_certificates(Purpose::UserIdentification).await.unwrap();
-    cas.extend(sim.client.ca_certificates(Purpose::Signature).await.unwrap());
+    let mut cas = sim
+        .client
+        .ca_certificates(Purpose::UserIdentification)
+        .await
+        .unwrap();
+    cas.extend(
+        sim.client
+            .ca_certificates(Purpose::Signature)
+            .await
+            .unwrap(),
+    );
     TrustAnchors::new(cas)
 }
 
@@ -25,16 +34,19 @@ async fn anchors(sim: &Sim) -> TrustAnchors {
 async fn an_issued_pair_validates_and_carries_the_four_facts() {
     let sim = start().await;
     let issued = issue(&sim).await;
-    let ui = UserIdentificationCertificate::from_der(&der(&issued.user_identification_certificate)).unwrap();
+    let ui = UserIdentificationCertificate::from_der(&der(&issued.user_identification_certificate))
+        .unwrap();
     let sig = SignatureCertificate::from_der(&der(&issued.signature_certificate)).unwrap();
     assert_eq!(ui.issuance_number().to_string(), issued.issuance_number);
     let a = anchors(&sim).await;
-    a.validate_user_identification(&ui, UnixTime::now()).unwrap();
+    a.validate_user_identification(&ui, UnixTime::now())
+        .unwrap();
     a.validate_signature(&sig, UnixTime::now()).unwrap();
     assert_eq!(sig.facts().name(), "佐藤\u{3000}一郎");
     assert_eq!(sig.facts().birth_date().to_certificate_form(), "319800505");
     // Valid until the fifth birthday after issue, at the end of that day in Japan.
-    let expected = mykey_jlis::certificate_not_after(time::macros::date!(1980 - 05 - 05), UnixTime::now());
+    let expected =
+        mykey_jlis::certificate_not_after(time::macros::date!(1980 - 05 - 05), UnixTime::now());
     assert_eq!(ui.not_after(), expected);
 }
 
@@ -47,16 +59,56 @@ async fn renewal_supersedes_and_links_the_previous_number() {
         user_identification_public_key: spki(&keys().0),
         signature_public_key: Some(spki(&keys().1)),
     };
-    let second = sim.client.renew(&renew(&first.issuance_number)).await.unwrap();
-    let third = sim.client.renew(&renew(&second.issuance_number)).await.unwrap();
-    let prev = sim.client.previous_issuance_numbers(&third.issuance_number).await.unwrap();
-    assert_eq!(prev.previous, vec![second.issuance_number.clone(), first.issuance_number.clone()]);
-    let old = sim.client.certificate(&first.issuance_number).await.unwrap();
-    assert_eq!((old.status.as_str(), old.reason.as_deref()), ("revoked", Some("superseded")));
-    assert!(sim.client.previous_issuance_numbers(&first.issuance_number).await.unwrap().previous.is_empty());
+    let second = sim
+        .client
+        .renew(&renew(&first.issuance_number))
+        .await
+        .unwrap();
+    let third = sim
+        .client
+        .renew(&renew(&second.issuance_number))
+        .await
+        .unwrap();
+    let prev = sim
+        .client
+        .previous_issuance_numbers(&third.issuance_number)
+        .await
+        .unwrap();
+    assert_eq!(
+        prev.previous,
+        vec![
+            second.issuance_number.clone(),
+            first.issuance_number.clone()
+        ]
+    );
+    let old = sim
+        .client
+        .certificate(&first.issuance_number)
+        .await
+        .unwrap();
+    assert_eq!(
+        (old.status.as_str(), old.reason.as_deref()),
+        ("revoked", Some("superseded"))
+    );
+    assert!(
+        sim.client
+            .previous_issuance_numbers(&first.issuance_number)
+            .await
+            .unwrap()
+            .previous
+            .is_empty()
+    );
     // A number can be renewed once.
-    let (status, kind) = problem_kind(sim.client.renew(&renew(&first.issuance_number)).await.unwrap_err());
-    assert_eq!((status, kind.as_str()), (409, "urn:mykey:jlis:problem:conflict"));
+    let (status, kind) = problem_kind(
+        sim.client
+            .renew(&renew(&first.issuance_number))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (status, kind.as_str()),
+        (409, "urn:mykey:jlis:problem:conflict")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -76,13 +128,30 @@ async fn a_change_of_facts_revokes_only_the_signature_certificate() {
     assert_eq!(changed.issuance_number, issued.issuance_number);
     assert!(changed.user_identification_certificate.is_none());
     let new_sig = SignatureCertificate::from_der(&der(&changed.signature_certificate)).unwrap();
-    assert_eq!(new_sig.facts().address(), "北海道札幌市中央区北一条西二丁目");
+    assert_eq!(
+        new_sig.facts().address(),
+        "北海道札幌市中央区北一条西二丁目"
+    );
     assert_eq!(new_sig.facts().name(), "佐藤\u{3000}一郎");
-    let status = sim.client.signature_certificate_status(&issued.issuance_number).await.unwrap();
+    let status = sim
+        .client
+        .signature_certificate_status(&issued.issuance_number)
+        .await
+        .unwrap();
     let paired = status.paired.unwrap();
-    assert_eq!((paired.status.as_str(), paired.reason.as_deref()), ("revoked", Some("affiliationChanged")));
+    assert_eq!(
+        (paired.status.as_str(), paired.reason.as_deref()),
+        ("revoked", Some("affiliationChanged"))
+    );
     assert_eq!(status.current.unwrap().status, "good");
-    assert_eq!(sim.client.certificate(&issued.issuance_number).await.unwrap().status, "good");
+    assert_eq!(
+        sim.client
+            .certificate(&issued.issuance_number)
+            .await
+            .unwrap()
+            .status,
+        "good"
+    );
     // Nothing changed → refused.
     let (status, _) = problem_kind(
         sim.client
@@ -101,12 +170,19 @@ async fn a_change_of_facts_revokes_only_the_signature_certificate() {
 async fn no_signature_certificate_under_fifteen() {
     let sim = start().await;
     let (status, kind) = problem_kind(sim.client.issue(&person("2020-01-01")).await.unwrap_err());
-    assert_eq!((status, kind.as_str()), (422, "urn:mykey:jlis:problem:under-fifteen"));
+    assert_eq!(
+        (status, kind.as_str()),
+        (422, "urn:mykey:jlis:problem:under-fifteen")
+    );
     let mut child = person("2020-01-01");
     child.signature_public_key = None;
     let issued = sim.client.issue(&child).await.unwrap();
     assert!(issued.signature_certificate.is_none());
-    let status = sim.client.signature_certificate_status(&issued.issuance_number).await.unwrap();
+    let status = sim
+        .client
+        .signature_certificate_status(&issued.issuance_number)
+        .await
+        .unwrap();
     assert_eq!((status.paired, status.current), (None, None));
 }
 
@@ -115,16 +191,45 @@ async fn bad_requests_get_precise_problems_and_store_nothing() {
     let sim = start().await;
     let cases = [
         (person("1980-13-01"), "birth_date"),
-        (mykey_jlis::api::IssueRequest { sex: 3, ..person("1980-01-01") }, "sex"),
-        (mykey_jlis::api::IssueRequest { name: " ".into(), ..person("1980-01-01") }, "facts"),
-        (mykey_jlis::api::IssueRequest { user_identification_public_key: "***".into(), ..person("1980-01-01") }, "not base64"),
-        (mykey_jlis::api::IssueRequest { user_identification_public_key: "MAA=".into(), ..person("1980-01-01") }, "user_identification_public_key"),
+        (
+            mykey_jlis::api::IssueRequest {
+                sex: 3,
+                ..person("1980-01-01")
+            },
+            "sex",
+        ),
+        (
+            mykey_jlis::api::IssueRequest {
+                name: " ".into(),
+                ..person("1980-01-01")
+            },
+            "facts",
+        ),
+        (
+            mykey_jlis::api::IssueRequest {
+                user_identification_public_key: "***".into(),
+                ..person("1980-01-01")
+            },
+            "not base64",
+        ),
+        (
+            mykey_jlis::api::IssueRequest {
+                user_identification_public_key: "MAA=".into(),
+                ..person("1980-01-01")
+            },
+            "user_identification_public_key",
+        ),
     ];
     for (req, needle) in cases {
         let e = sim.client.issue(&req).await.unwrap_err();
-        let ClientError::Refused { problem } = e else { panic!("{e}") };
+        let ClientError::Refused { problem } = e else {
+            panic!("{e}")
+        };
         assert_eq!(problem.status, 422, "{problem:?}");
-        assert!(problem.detail.as_deref().unwrap_or("").contains(needle), "{problem:?}");
+        assert!(
+            problem.detail.as_deref().unwrap_or("").contains(needle),
+            "{problem:?}"
+        );
     }
     // Malformed JSON.
     let resp = reqwest::Client::new()
@@ -146,12 +251,23 @@ async fn bad_requests_get_precise_problems_and_store_nothing() {
         .unwrap();
     assert_eq!(resp.status(), 413);
     // Unknown numbers and serials.
-    let (status, _) = problem_kind(sim.client.previous_issuance_numbers("ABCDEF").await.unwrap_err());
+    let (status, _) = problem_kind(
+        sim.client
+            .previous_issuance_numbers("ABCDEF")
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(status, 404);
     let (status, _) = problem_kind(sim.client.certificate("xyz").await.unwrap_err());
     assert_eq!(status, 422);
     let (status, _) = problem_kind(
-        sim.client.revoke(&RevokeRequest { serial: "01".into(), reason: "keyCompromise".into() }).await.unwrap_err(),
+        sim.client
+            .revoke(&RevokeRequest {
+                serial: "01".into(),
+                reason: "keyCompromise".into(),
+            })
+            .await
+            .unwrap_err(),
     );
     assert_eq!(status, 404);
     // Nothing was stored by any of it: the first person issued now is the only one.
@@ -162,22 +278,35 @@ async fn bad_requests_get_precise_problems_and_store_nothing() {
 
 async fn count_persons(sim: &Sim) -> i64 {
     use sqlx::Row;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", sim.dir.path().join("jlis.sqlite3").display()))
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        sim.dir.path().join("jlis.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("SELECT count(*) FROM persons")
+        .fetch_one(&pool)
         .await
-        .unwrap();
-    sqlx::query("SELECT count(*) FROM persons").fetch_one(&pool).await.unwrap().get(0)
+        .unwrap()
+        .get(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn revocation_reasons_and_double_revocation() {
     let sim = start().await;
     let issued = issue(&sim).await;
-    let req = RevokeRequest { serial: issued.issuance_number.clone(), reason: "keyCompromise".into() };
+    let req = RevokeRequest {
+        serial: issued.issuance_number.clone(),
+        reason: "keyCompromise".into(),
+    };
     let state = sim.client.revoke(&req).await.unwrap();
     assert_eq!(state.reason.as_deref(), Some("keyCompromise"));
     let (status, _) = problem_kind(sim.client.revoke(&req).await.unwrap_err());
     assert_eq!(status, 409);
-    let bad = RevokeRequest { serial: issued.issuance_number, reason: "removeFromCRL".into() };
+    let bad = RevokeRequest {
+        serial: issued.issuance_number,
+        reason: "removeFromCRL".into(),
+    };
     let (status, _) = problem_kind(sim.client.revoke(&bad).await.unwrap_err());
     assert_eq!(status, 422);
 }
@@ -195,28 +324,54 @@ async fn the_store_survives_a_restart() {
     }
     drop(sim);
     let again = start_in(dir, Arc::new(SystemClock), |_| {}).await;
-    assert_eq!(again.jlis.ca_certificates(Purpose::UserIdentification)[0].der(), cas[0].der());
-    assert_eq!(again.client.certificate(&issued.issuance_number).await.unwrap().status, "good");
+    assert_eq!(
+        again.jlis.ca_certificates(Purpose::UserIdentification)[0].der(),
+        cas[0].der()
+    );
+    assert_eq!(
+        again
+            .client
+            .certificate(&issued.issuance_number)
+            .await
+            .unwrap()
+            .status,
+        "good"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollover_keeps_both_generations_trusted() {
     let sim = start().await;
     let old = issue(&sim).await;
-    sim.jlis.rollover(Purpose::UserIdentification).await.unwrap();
+    sim.jlis
+        .rollover(Purpose::UserIdentification)
+        .await
+        .unwrap();
     let new = issue(&sim).await;
-    let cas = sim.client.ca_certificates(Purpose::UserIdentification).await.unwrap();
+    let cas = sim
+        .client
+        .ca_certificates(Purpose::UserIdentification)
+        .await
+        .unwrap();
     assert_eq!(cas.len(), 2);
     assert_eq!(cas[0].subject(), cas[1].subject());
     let a = anchors(&sim).await;
     for issued in [&old, &new] {
-        let ui = UserIdentificationCertificate::from_der(&der(&issued.user_identification_certificate)).unwrap();
-        a.validate_user_identification(&ui, UnixTime::now()).unwrap();
+        let ui =
+            UserIdentificationCertificate::from_der(&der(&issued.user_identification_certificate))
+                .unwrap();
+        a.validate_user_identification(&ui, UnixTime::now())
+            .unwrap();
     }
-    let ui_new = UserIdentificationCertificate::from_der(&der(&new.user_identification_certificate)).unwrap();
+    let ui_new =
+        UserIdentificationCertificate::from_der(&der(&new.user_identification_certificate))
+            .unwrap();
     assert_eq!(ui_new.authority_key_id(), Some(cas[1].key_id()));
     // CRLs of both generations are served.
     for stem in ["user-identification-g1", "user-identification-g2"] {
-        sim.client.get_bytes(&format!("/crl/{stem}.crl")).await.unwrap();
+        sim.client
+            .get_bytes(&format!("/crl/{stem}.crl"))
+            .await
+            .unwrap();
     }
 }

@@ -4,7 +4,9 @@ use std::path::Path;
 use std::process::Command;
 
 use mykey_jlis::api::RevokeRequest;
-use mykey_pki::{Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationStatus, UnixTime, to_pem};
+use mykey_pki::{
+    Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationStatus, UnixTime, to_pem,
+};
 
 use crate::harness::*;
 
@@ -16,7 +18,11 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 
 fn openssl(args: &[&str]) -> (bool, String) {
     let out = Command::new("openssl").args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -30,10 +36,18 @@ async fn openssl_ocsp_agrees_with_the_responder_and_verifies_it() {
     let good = issue(&sim).await;
     let bad = issue(&sim).await;
     sim.client
-        .revoke(&RevokeRequest { serial: bad.issuance_number.clone(), reason: "affiliationChanged".into() })
+        .revoke(&RevokeRequest {
+            serial: bad.issuance_number.clone(),
+            reason: "affiliationChanged".into(),
+        })
         .await
         .unwrap();
-    let ca = sim.client.ca_certificates(Purpose::UserIdentification).await.unwrap().remove(0);
+    let ca = sim
+        .client
+        .ca_certificates(Purpose::UserIdentification)
+        .await
+        .unwrap()
+        .remove(0);
     let ca_pem = write(dir.path(), "ca.pem", &ca.to_pem());
     let url = format!("{}/ocsp/user-identification", sim.url);
     for (issued, nonce) in [(&good, true), (&bad, true), (&bad, false)] {
@@ -42,7 +56,9 @@ async fn openssl_ocsp_agrees_with_the_responder_and_verifies_it() {
             "ee.pem",
             &to_pem("CERTIFICATE", &der(&issued.user_identification_certificate)),
         );
-        let mut args = vec!["ocsp", "-issuer", &ca_pem, "-cert", &cert, "-url", &url, "-CAfile", &ca_pem];
+        let mut args = vec![
+            "ocsp", "-issuer", &ca_pem, "-cert", &cert, "-url", &url, "-CAfile", &ca_pem,
+        ];
         if !nonce {
             args.push("-no_nonce");
         }
@@ -53,11 +69,18 @@ async fn openssl_ocsp_agrees_with_the_responder_and_verifies_it() {
         .await
         .unwrap();
         assert!(ok && text.contains("Response verify OK"), "{text}");
-        let ours = sim.client.certificate(&issued.issuance_number).await.unwrap();
+        let ours = sim
+            .client
+            .certificate(&issued.issuance_number)
+            .await
+            .unwrap();
         if ours.status == "good" {
             assert!(text.contains(": good"), "{text}");
         } else {
-            assert!(text.contains(": revoked") && text.contains("Reason: affiliationChanged"), "{text}");
+            assert!(
+                text.contains(": revoked") && text.contains("Reason: affiliationChanged"),
+                "{text}"
+            );
         }
     }
 }
@@ -72,25 +95,58 @@ async fn openssl_verifies_served_crls_and_agrees_with_our_index() {
     let good = issue(&sim).await;
     let bad = issue(&sim).await;
     sim.client
-        .revoke(&RevokeRequest { serial: bad.issuance_number.clone(), reason: "keyCompromise".into() })
+        .revoke(&RevokeRequest {
+            serial: bad.issuance_number.clone(),
+            reason: "keyCompromise".into(),
+        })
         .await
         .unwrap();
     sim.client.publish_crls().await.unwrap();
-    let ca = sim.client.ca_certificates(Purpose::UserIdentification).await.unwrap().remove(0);
-    let crl_der = sim.client.get_bytes("/crl/user-identification-g1.crl").await.unwrap();
+    let ca = sim
+        .client
+        .ca_certificates(Purpose::UserIdentification)
+        .await
+        .unwrap()
+        .remove(0);
+    let crl_der = sim
+        .client
+        .get_bytes("/crl/user-identification-g1.crl")
+        .await
+        .unwrap();
     let crl = Crl::from_der(crl_der.clone()).unwrap();
     let index = RevocationIndex::from_full_crl(&crl, &ca, UnixTime::now()).unwrap();
     let ca_pem = write(dir.path(), "ca.pem", &ca.to_pem());
     let crl_pem = write(dir.path(), "crl.pem", &to_pem("X509 CRL", &crl_der));
     let (ok, text) = openssl(&["crl", "-in", &crl_pem, "-CAfile", &ca_pem, "-noout"]);
     assert!(ok && text.contains("verify OK"), "{text}");
-    let delta_der = sim.client.get_bytes("/crl/user-identification-g1-delta.crl").await.unwrap();
+    let delta_der = sim
+        .client
+        .get_bytes("/crl/user-identification-g1-delta.crl")
+        .await
+        .unwrap();
     let delta_pem = write(dir.path(), "delta.pem", &to_pem("X509 CRL", &delta_der));
-    let (ok, text) = openssl(&["crl", "-in", &delta_pem, "-CAfile", &ca_pem, "-noout", "-text"]);
-    assert!(ok && text.contains("verify OK") && text.contains("Delta CRL Indicator"), "{text}");
+    let (ok, text) = openssl(&[
+        "crl", "-in", &delta_pem, "-CAfile", &ca_pem, "-noout", "-text",
+    ]);
+    assert!(
+        ok && text.contains("verify OK") && text.contains("Delta CRL Indicator"),
+        "{text}"
+    );
     for issued in [&good, &bad] {
-        let cert = write(dir.path(), "ee.pem", &to_pem("CERTIFICATE", &der(&issued.user_identification_certificate)));
-        let (ok, text) = openssl(&["verify", "-crl_check", "-CAfile", &ca_pem, "-CRLfile", &crl_pem, &cert]);
+        let cert = write(
+            dir.path(),
+            "ee.pem",
+            &to_pem("CERTIFICATE", &der(&issued.user_identification_certificate)),
+        );
+        let (ok, text) = openssl(&[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            &ca_pem,
+            "-CRLfile",
+            &crl_pem,
+            &cert,
+        ]);
         let n: IssuanceNumber = issued.issuance_number.parse().unwrap();
         match index.lookup(&n, UnixTime::now()) {
             RevocationStatus::Good => assert!(ok, "{text}"),

@@ -7,8 +7,8 @@ use std::time::Instant;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mykey_pki::issue::{self, CrlTemplate, EndEntity, SigningKey, Urls, build_crl};
 use mykey_pki::{
-    Crl, CrlEntry, IssuanceNumber, Purpose, RevocationIndex, RevocationReason, TrustAnchors, UnixTime,
-    UserIdentificationCertificate, verify_challenge,
+    Crl, CrlEntry, IssuanceNumber, Purpose, RevocationIndex, RevocationReason, TrustAnchors,
+    UnixTime, UserIdentificationCertificate, verify_challenge,
 };
 
 const NOW: UnixTime = UnixTime::from_secs(1_767_225_600);
@@ -26,7 +26,14 @@ struct Setup {
 
 fn setup() -> Setup {
     let ca_key = SigningKey::generate().unwrap();
-    let ca = issue::ca_certificate(&ca_key, Purpose::UserIdentification, serial(1), NOW.minus(DAY), NOW.plus(3650 * DAY)).unwrap();
+    let ca = issue::ca_certificate(
+        &ca_key,
+        Purpose::UserIdentification,
+        serial(1),
+        NOW.minus(DAY),
+        NOW.plus(3650 * DAY),
+    )
+    .unwrap();
     let person = SigningKey::generate().unwrap();
     let cert_der = issue::end_entity_certificate(
         &ca_key,
@@ -43,14 +50,23 @@ fn setup() -> Setup {
                 ocsp: Some("http://127.0.0.1:8081/ocsp/user-identification".into()),
                 ca_issuers: Some("http://127.0.0.1:8081/ca/user-identification-g1.der".into()),
                 crl: Some("http://127.0.0.1:8081/crl/user-identification-g1.crl".into()),
-                delta_crl: Some("http://127.0.0.1:8081/crl/user-identification-g1-delta.crl".into()),
+                delta_crl: Some(
+                    "http://127.0.0.1:8081/crl/user-identification-g1-delta.crl".into(),
+                ),
             },
         },
     )
     .unwrap();
     let challenge = [42u8; 32];
     let signature = person.sign(&challenge);
-    Setup { anchors: TrustAnchors::new([ca.clone()]), ca_key, ca, cert_der, challenge, signature }
+    Setup {
+        anchors: TrustAnchors::new([ca.clone()]),
+        ca_key,
+        ca,
+        cert_der,
+        challenge,
+        signature,
+    }
 }
 
 fn serial(n: u64) -> IssuanceNumber {
@@ -78,18 +94,36 @@ fn big_crl(s: &Setup) -> Vec<u8> {
         .map(|(i, n)| CrlEntry {
             serial: serial(n),
             revoked_at: NOW.minus(DAY + i as u64 % 10_000),
-            reason: Some(if i % 3 == 0 { RevocationReason::AffiliationChanged } else { RevocationReason::Superseded }),
+            reason: Some(if i % 3 == 0 {
+                RevocationReason::AffiliationChanged
+            } else {
+                RevocationReason::Superseded
+            }),
         })
         .collect();
-    build_crl(&s.ca_key, &s.ca, &CrlTemplate { this_update: NOW.minus(60), next_update: NOW.plus(DAY), number: 1, base_number: None, entries: &entries })
-        .unwrap()
+    build_crl(
+        &s.ca_key,
+        &s.ca,
+        &CrlTemplate {
+            this_update: NOW.minus(60),
+            next_update: NOW.plus(DAY),
+            number: 1,
+            base_number: None,
+            entries: &entries,
+        },
+    )
+    .unwrap()
 }
 
 fn benches(c: &mut Criterion) {
     let s = setup();
     let t = Instant::now();
     let crl_der = big_crl(&s);
-    eprintln!("built a {ENTRIES}-entry CRL of {} bytes in {:?}", crl_der.len(), t.elapsed());
+    eprintln!(
+        "built a {ENTRIES}-entry CRL of {} bytes in {:?}",
+        crl_der.len(),
+        t.elapsed()
+    );
     let crl = Crl::from_der(crl_der.clone()).unwrap();
     let index = RevocationIndex::from_full_crl(&crl, &s.ca, NOW).unwrap();
     eprintln!(
@@ -113,13 +147,18 @@ fn benches(c: &mut Criterion) {
         })
     });
     let verified = mykey_pki::VerifiedCertificates::new(s.anchors.clone(), 1_000_000);
-    g.bench_function("profile_path_challenge_revocation_cached_certificate", |b| {
-        b.iter(|| {
-            let cert = verified.user_identification(black_box(&s.cert_der), NOW).unwrap();
-            verify_challenge(&cert, &s.challenge, &s.signature).unwrap();
-            black_box(index.lookup(&cert.issuance_number(), NOW))
-        })
-    });
+    g.bench_function(
+        "profile_path_challenge_revocation_cached_certificate",
+        |b| {
+            b.iter(|| {
+                let cert = verified
+                    .user_identification(black_box(&s.cert_der), NOW)
+                    .unwrap();
+                verify_challenge(&cert, &s.challenge, &s.signature).unwrap();
+                black_box(index.lookup(&cert.issuance_number(), NOW))
+            })
+        },
+    );
     g.finish();
 
     let mut g = c.benchmark_group("revocation_index");
@@ -136,7 +175,10 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let mut revoked = 0usize;
             for p in &probes {
-                if matches!(index.lookup(p, NOW), mykey_pki::RevocationStatus::Revoked { .. }) {
+                if matches!(
+                    index.lookup(p, NOW),
+                    mykey_pki::RevocationStatus::Revoked { .. }
+                ) {
                     revoked += 1;
                 }
             }

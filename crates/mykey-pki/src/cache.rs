@@ -30,7 +30,11 @@ struct Entry {
 impl VerifiedCertificates {
     /// A cache of at most `capacity` certificates checked against `anchors`.
     pub fn new(anchors: TrustAnchors, capacity: usize) -> Self {
-        Self { anchors, capacity: capacity.max(1), entries: RwLock::new(HashMap::new()) }
+        Self {
+            anchors,
+            capacity: capacity.max(1),
+            entries: RwLock::new(HashMap::new()),
+        }
     }
 
     /// The anchors certificates are checked against.
@@ -45,19 +49,31 @@ impl VerifiedCertificates {
         der: &[u8],
         at: UnixTime,
     ) -> Result<Arc<UserIdentificationCertificate>, Error> {
-        crate::der_util::check_len(der, crate::InputKind::Certificate, crate::MAX_CERTIFICATE_LEN)?;
+        crate::der_util::check_len(
+            der,
+            crate::InputKind::Certificate,
+            crate::MAX_CERTIFICATE_LEN,
+        )?;
         let key = sha256(der);
         let cached = self.entries.read().get(&key).cloned();
         if let Some(e) = cached {
             if at < e.ca_not_before || at > e.ca_not_after {
-                return Err(Error::CaNotValid { time: at, not_before: e.ca_not_before, not_after: e.ca_not_after });
+                return Err(Error::CaNotValid {
+                    time: at,
+                    not_before: e.ca_not_before,
+                    not_after: e.ca_not_after,
+                });
             }
             e.cert.parsed().check_validity(at)?;
             return Ok(e.cert.clone());
         }
         let cert = Arc::new(UserIdentificationCertificate::from_der(der)?);
         let ca = self.anchors.validate_user_identification(&cert, at)?;
-        let entry = Arc::new(Entry { cert: cert.clone(), ca_not_before: ca.not_before(), ca_not_after: ca.not_after() });
+        let entry = Arc::new(Entry {
+            cert: cert.clone(),
+            ca_not_before: ca.not_before(),
+            ca_not_after: ca.not_after(),
+        });
         let mut entries = self.entries.write();
         if entries.len() >= self.capacity {
             // Start over rather than track recency: a miss costs one parse and one verification.

@@ -102,7 +102,10 @@ impl Parsed {
             Certificate::from_der(der).map_err(|e| Error::malformed(InputKind::Certificate, e))?;
         let tbs_cert = &cert.tbs_certificate;
         if tbs_cert.version != x509_cert::Version::V3 {
-            return Err(Error::malformed(InputKind::Certificate, "not a version 3 certificate"));
+            return Err(Error::malformed(
+                InputKind::Certificate,
+                "not a version 3 certificate",
+            ));
         }
         if tbs_cert.signature != cert.signature_algorithm {
             return Err(Error::malformed(
@@ -115,7 +118,10 @@ impl Parsed {
             .to_der()
             .map_err(|e| Error::malformed(InputKind::Certificate, e))?;
         let key = RsaPublicKey::from_spki_der(&spki_der)?;
-        let encode = |n: &Name| n.to_der().map_err(|e| Error::malformed(InputKind::Certificate, e));
+        let encode = |n: &Name| {
+            n.to_der()
+                .map_err(|e| Error::malformed(InputKind::Certificate, e))
+        };
         let mut parsed = Parsed {
             der: der.into(),
             tbs: tbs_range,
@@ -192,7 +198,9 @@ impl Parsed {
         if self.is_ca {
             return Err(Error::WrongBasicConstraints { expected_ca: false });
         }
-        let ku = self.key_usage.ok_or(Error::MissingExtension { oid: oid::KEY_USAGE })?;
+        let ku = self.key_usage.ok_or(Error::MissingExtension {
+            oid: oid::KEY_USAGE,
+        })?;
         let required = match purpose {
             Purpose::UserIdentification => KU_DIGITAL_SIGNATURE,
             Purpose::Signature => KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION,
@@ -313,9 +321,12 @@ impl SignatureCertificate {
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {
         let parsed = Parsed::parse(der)?;
         parsed.check_end_entity(Purpose::Signature)?;
-        let san = parsed.subject_alt_name.as_ref().ok_or(Error::MissingExtension {
-            oid: oid::SUBJECT_ALT_NAME,
-        })?;
+        let san = parsed
+            .subject_alt_name
+            .as_ref()
+            .ok_or(Error::MissingExtension {
+                oid: oid::SUBJECT_ALT_NAME,
+            })?;
         let facts = FourFacts::from_general_names(&san.0)?;
         Ok(Self { parsed, facts })
     }
@@ -361,14 +372,19 @@ impl CaCertificate {
         if !parsed.is_ca {
             return Err(Error::WrongBasicConstraints { expected_ca: true });
         }
-        let ku = parsed.key_usage.ok_or(Error::MissingExtension { oid: oid::KEY_USAGE })?;
+        let ku = parsed.key_usage.ok_or(Error::MissingExtension {
+            oid: oid::KEY_USAGE,
+        })?;
         let purpose = ca_purpose(&parsed.subject_name)?;
         if ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN) != KU_KEY_CERT_SIGN | KU_CRL_SIGN {
             return Err(Error::WrongKeyUsage { purpose, found: ku });
         }
-        let key_id = parsed.subject_key_id.clone().ok_or(Error::MissingExtension {
-            oid: oid::SUBJECT_KEY_IDENTIFIER,
-        })?;
+        let key_id = parsed
+            .subject_key_id
+            .clone()
+            .ok_or(Error::MissingExtension {
+                oid: oid::SUBJECT_KEY_IDENTIFIER,
+            })?;
         Ok(Self {
             parsed,
             purpose,
@@ -445,7 +461,11 @@ fn directory_string(value: &der::asn1::Any) -> Option<String> {
     value
         .decode_as::<Utf8StringRef<'_>>()
         .map(|s| s.as_str().to_owned())
-        .or_else(|_| value.decode_as::<PrintableStringRef<'_>>().map(|s| s.as_str().to_owned()))
+        .or_else(|_| {
+            value
+                .decode_as::<PrintableStringRef<'_>>()
+                .map(|s| s.as_str().to_owned())
+        })
         .ok()
 }
 

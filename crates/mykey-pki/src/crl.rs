@@ -204,7 +204,8 @@ impl Crl {
     /// Parses PEM (`X509 CRL`) or DER, whichever `bytes` is.
     pub fn from_pem_or_der(bytes: Vec<u8>) -> Result<Self, Error> {
         if bytes.starts_with(b"-----BEGIN") {
-            let text = std::str::from_utf8(&bytes).map_err(|e| Error::malformed(InputKind::Pem, e))?;
+            let text =
+                std::str::from_utf8(&bytes).map_err(|e| Error::malformed(InputKind::Pem, e))?;
             let der = crate::der_util::pem_blocks(text, "X509 CRL")?
                 .into_iter()
                 .next()
@@ -219,7 +220,10 @@ impl Crl {
     /// at `at` (thisUpdate ≤ at ≤ nextUpdate).
     pub fn verify(&self, ca: &CaCertificate, at: UnixTime) -> Result<(), Error> {
         if self.issuer != ca.subject_der()
-            || self.authority_key_id.as_deref().is_some_and(|k| k != ca.key_id())
+            || self
+                .authority_key_id
+                .as_deref()
+                .is_some_and(|k| k != ca.key_id())
         {
             return Err(Error::CrlWrongIssuer);
         }
@@ -251,13 +255,19 @@ impl Crl {
     ) -> Option<&'a std::sync::Arc<CaCertificate>> {
         match &self.authority_key_id {
             Some(k) => anchors.by_key_id(purpose, k),
-            None => anchors.cas(purpose).find(|ca| ca.subject_der() == self.issuer.as_slice()),
+            None => anchors
+                .cas(purpose)
+                .find(|ca| ca.subject_der() == self.issuer.as_slice()),
         }
     }
 
     /// Full or delta.
     pub fn kind(&self) -> CrlKind {
-        if self.base_number.is_some() { CrlKind::Delta } else { CrlKind::Full }
+        if self.base_number.is_some() {
+            CrlKind::Delta
+        } else {
+            CrlKind::Full
+        }
     }
 
     /// The CRL number.
@@ -343,10 +353,16 @@ fn entry(rc: &RevokedCert) -> Result<CrlEntry, Error> {
                 _ => None,
             };
             if reason.is_none() {
-                return Err(Error::malformed(InputKind::Crl, "bad CRL entry reason code"));
+                return Err(Error::malformed(
+                    InputKind::Crl,
+                    "bad CRL entry reason code",
+                ));
             }
         } else if ext.critical {
-            return Err(Error::malformed(InputKind::Crl, "unknown critical CRL entry extension"));
+            return Err(Error::malformed(
+                InputKind::Crl,
+                "unknown critical CRL entry extension",
+            ));
         }
     }
     Ok(CrlEntry {
@@ -406,7 +422,10 @@ fn crl_number(value: &[u8]) -> Result<u64, Error> {
     let n = UintRef::from_der(value).map_err(|e| Error::malformed(InputKind::Crl, e))?;
     let b = n.as_bytes();
     if b.len() > 8 {
-        return Err(Error::malformed(InputKind::Crl, "CRL number beyond 64 bits"));
+        return Err(Error::malformed(
+            InputKind::Crl,
+            "CRL number beyond 64 bits",
+        ));
     }
     Ok(b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
 }

@@ -176,7 +176,14 @@ impl FourFacts {
     pub fn new(name: &str, address: &str, birth_date: BirthDate, sex: Sex) -> Result<Self, Error> {
         let name_replaced = "0".repeat(name.chars().count());
         let address_replaced = "0".repeat(address.chars().count());
-        Self::checked(name, &name_replaced, address, &address_replaced, birth_date, sex)
+        Self::checked(
+            name,
+            &name_replaced,
+            address,
+            &address_replaced,
+            birth_date,
+            sex,
+        )
     }
 
     fn checked(
@@ -318,7 +325,10 @@ mod tests {
         assert_eq!(Era::of(date!(1989 - 01 - 08)), Era::Heisei);
         assert_eq!(Era::of(date!(2019 - 04 - 30)), Era::Heisei);
         assert_eq!(Era::of(date!(2019 - 05 - 01)), Era::Reiwa);
-        assert_eq!(BirthDate::new(date!(1980 - 02 - 29)).to_certificate_form(), "319800229");
+        assert_eq!(
+            BirthDate::new(date!(1980 - 02 - 29)).to_certificate_form(),
+            "319800229"
+        );
     }
 
     #[test]

@@ -10,9 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::{
-    CaCertificate, Crl, CrlKind, Error, IssuanceNumber, RevocationReason, UnixTime,
-};
+use crate::{CaCertificate, Crl, CrlKind, Error, IssuanceNumber, RevocationReason, UnixTime};
 
 /// What the index says about a certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +62,12 @@ impl RevocationIndex {
     }
 
     /// Applies a delta CRL (which replaces any earlier delta), verified against the same CA.
-    pub fn apply_delta(&mut self, crl: &Crl, ca: &CaCertificate, at: UnixTime) -> Result<(), Error> {
+    pub fn apply_delta(
+        &mut self,
+        crl: &Crl,
+        ca: &CaCertificate,
+        at: UnixTime,
+    ) -> Result<(), Error> {
         if ca.key_id() != self.ca_key_id {
             return Err(Error::CrlWrongIssuer);
         }

@@ -62,7 +62,8 @@ impl RsaPublicKey {
     /// SHA-1 of the key bits: the OCSP `issuerKeyHash` and the usual key identifier (RFC 5280
     /// §4.2.1.2 method 1).
     pub fn sha1_key_id(&self) -> [u8; 20] {
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.pkcs1);
+        let d =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.pkcs1);
         let mut out = [0u8; 20];
         out.copy_from_slice(d.as_ref());
         out

@@ -33,8 +33,8 @@ pub use cache::VerifiedCertificates;
 pub use cert::{
     CaCertificate, Purpose, SignatureCertificate, UserIdentificationCertificate, verify_challenge,
 };
-pub use der_util::{pem_blocks, to_pem};
 pub use crl::{Crl, CrlEntry, CrlKind, RevocationReason};
+pub use der_util::{pem_blocks, to_pem};
 pub use error::{Error, InputKind, SignedObject};
 pub use facts::{BirthDate, Era, FourFacts, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, Sex};
 pub use index::{RevocationIndex, RevocationStatus};

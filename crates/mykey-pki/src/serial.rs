@@ -21,7 +21,10 @@ impl IssuanceNumber {
     /// From the big-endian magnitude (leading zeros allowed and dropped). Zero and values whose DER
     /// INTEGER needs more than 20 octets are refused.
     pub fn from_be_bytes(be: &[u8]) -> Result<Self, Error> {
-        let first = be.iter().position(|&b| b != 0).ok_or(Error::InvalidSerialNumber)?;
+        let first = be
+            .iter()
+            .position(|&b| b != 0)
+            .ok_or(Error::InvalidSerialNumber)?;
         let digits = &be[first..];
         // As a DER INTEGER (with a zero octet if the top bit is set) it must fit in 20 octets.
         if digits.len() > 20 || (digits.len() == 20 && digits[0] & 0x80 != 0) {
@@ -100,7 +103,11 @@ impl FromStr for IssuanceNumber {
         if s.is_empty() || s.len() > 40 {
             return Err(Error::InvalidSerialNumber);
         }
-        let padded = if s.len() % 2 == 1 { format!("0{s}") } else { s.to_owned() };
+        let padded = if s.len() % 2 == 1 {
+            format!("0{s}")
+        } else {
+            s.to_owned()
+        };
         let be = hex::decode(padded).map_err(|_| Error::InvalidSerialNumber)?;
         Self::from_be_bytes(&be)
     }
@@ -113,9 +120,18 @@ mod tests {
 
     #[test]
     fn zero_and_overlong_are_refused() {
-        assert_eq!(IssuanceNumber::from_be_bytes(&[0, 0]), Err(Error::InvalidSerialNumber));
-        assert_eq!(IssuanceNumber::from_be_bytes(&[1; 21]), Err(Error::InvalidSerialNumber));
-        assert_eq!(IssuanceNumber::from_be_bytes(&[0x80; 20]), Err(Error::InvalidSerialNumber));
+        assert_eq!(
+            IssuanceNumber::from_be_bytes(&[0, 0]),
+            Err(Error::InvalidSerialNumber)
+        );
+        assert_eq!(
+            IssuanceNumber::from_be_bytes(&[1; 21]),
+            Err(Error::InvalidSerialNumber)
+        );
+        assert_eq!(
+            IssuanceNumber::from_be_bytes(&[0x80; 20]),
+            Err(Error::InvalidSerialNumber)
+        );
         assert!(IssuanceNumber::from_be_bytes(&[0x7f; 20]).is_ok());
         assert!("".parse::<IssuanceNumber>().is_err());
         assert!("xyz".parse::<IssuanceNumber>().is_err());

@@ -1,6 +1,6 @@
 use mykey_pki::issue::{self, EndEntity, Urls};
 use mykey_pki::{
-    Error, InputKind, MAX_CERTIFICATE_LEN, Purpose, SignatureCertificate, SignedObject, Sex,
+    Error, InputKind, MAX_CERTIFICATE_LEN, Purpose, Sex, SignatureCertificate, SignedObject,
     UserIdentificationCertificate, verify_challenge,
 };
 
@@ -20,7 +20,13 @@ fn user_identification_certificate_validates_and_names_its_issuance_number() {
 fn two_generations_with_one_name_are_told_apart_by_key_identifier() {
     let f = fx();
     assert_eq!(f.ui_g1.cert.subject(), f.ui_g2.cert.subject());
-    let der = ee(&f.ui_g2, Purpose::UserIdentification, 77, &f.person, NOW.minus(DAY));
+    let der = ee(
+        &f.ui_g2,
+        Purpose::UserIdentification,
+        77,
+        &f.person,
+        NOW.minus(DAY),
+    );
     let cert = UserIdentificationCertificate::from_der(&der).unwrap();
     let anchors = anchors();
     let issuer = anchors.validate_user_identification(&cert, NOW).unwrap();
@@ -44,11 +50,17 @@ fn a_signature_certificate_is_not_a_user_identification_certificate() {
     let der = ee(&f.sig, Purpose::Signature, 9, &f.other, NOW.minus(DAY));
     assert!(matches!(
         UserIdentificationCertificate::from_der(&der),
-        Err(Error::WrongPolicy { purpose: Purpose::UserIdentification, .. })
+        Err(Error::WrongPolicy {
+            purpose: Purpose::UserIdentification,
+            ..
+        })
     ));
     assert!(matches!(
         SignatureCertificate::from_der(&ui(5)),
-        Err(Error::WrongKeyUsage { purpose: Purpose::Signature, found: 1 })
+        Err(Error::WrongKeyUsage {
+            purpose: Purpose::Signature,
+            found: 1
+        })
     ));
 }
 
@@ -71,7 +83,10 @@ fn validity_is_checked_at_the_time_passed_in() {
     let late = NOW.plus(YEAR);
     assert_eq!(
         a.validate_user_identification(&cert, late).unwrap_err(),
-        Error::Expired { time: late, not_after: cert.not_after() }
+        Error::Expired {
+            time: late,
+            not_after: cert.not_after()
+        }
     );
 }
 
@@ -88,18 +103,38 @@ fn an_expired_ca_generation_is_no_longer_trusted() {
 #[test]
 fn unknown_and_wrong_purpose_cas_are_refused_distinctly() {
     let f = fx();
-    let stranger = ee(&f.stranger, Purpose::UserIdentification, 3, &f.person, NOW.minus(DAY));
+    let stranger = ee(
+        &f.stranger,
+        Purpose::UserIdentification,
+        3,
+        &f.person,
+        NOW.minus(DAY),
+    );
     let cert = UserIdentificationCertificate::from_der(&stranger).unwrap();
     assert!(matches!(
         anchors().validate_user_identification(&cert, NOW),
-        Err(Error::UnknownIssuer { purpose: Purpose::UserIdentification, .. })
+        Err(Error::UnknownIssuer {
+            purpose: Purpose::UserIdentification,
+            ..
+        })
     ));
     // A user-identification profile certificate issued by the signature CA.
-    let crossed = ee(&f.sig, Purpose::UserIdentification, 4, &f.person, NOW.minus(DAY));
+    let crossed = ee(
+        &f.sig,
+        Purpose::UserIdentification,
+        4,
+        &f.person,
+        NOW.minus(DAY),
+    );
     let cert = UserIdentificationCertificate::from_der(&crossed).unwrap();
     assert_eq!(
-        anchors().validate_user_identification(&cert, NOW).unwrap_err(),
-        Error::WrongPurpose { certificate: Purpose::UserIdentification, anchors: Purpose::Signature }
+        anchors()
+            .validate_user_identification(&cert, NOW)
+            .unwrap_err(),
+        Error::WrongPurpose {
+            certificate: Purpose::UserIdentification,
+            anchors: Purpose::Signature
+        }
     );
 }
 
@@ -110,7 +145,9 @@ fn a_tampered_certificate_fails_its_signature() {
     der[n - 10] ^= 1; // inside the signature value
     let cert = UserIdentificationCertificate::from_der(&der).unwrap();
     assert_eq!(
-        anchors().validate_user_identification(&cert, NOW).unwrap_err(),
+        anchors()
+            .validate_user_identification(&cert, NOW)
+            .unwrap_err(),
         Error::BadSignature(SignedObject::Certificate)
     );
 }
@@ -122,18 +159,28 @@ fn malformed_truncated_and_oversized_der_are_refused() {
         assert!(
             matches!(
                 UserIdentificationCertificate::from_der(&der[..cut]),
-                Err(Error::Malformed { kind: InputKind::Certificate, .. })
+                Err(Error::Malformed {
+                    kind: InputKind::Certificate,
+                    ..
+                })
             ),
             "cut at {cut}"
         );
     }
     let mut trailing = der.clone();
     trailing.push(0);
-    assert!(matches!(UserIdentificationCertificate::from_der(&trailing), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        UserIdentificationCertificate::from_der(&trailing),
+        Err(Error::Malformed { .. })
+    ));
     let big = vec![0x30; MAX_CERTIFICATE_LEN + 1];
     assert_eq!(
         UserIdentificationCertificate::from_der(&big).unwrap_err(),
-        Error::TooLarge { kind: InputKind::Certificate, len: MAX_CERTIFICATE_LEN + 1, limit: MAX_CERTIFICATE_LEN }
+        Error::TooLarge {
+            kind: InputKind::Certificate,
+            len: MAX_CERTIFICATE_LEN + 1,
+            limit: MAX_CERTIFICATE_LEN
+        }
     );
 }
 
@@ -203,7 +250,10 @@ fn the_verified_certificate_cache_rechecks_time_but_not_the_path() {
     let first = cache.user_identification(&der, NOW).unwrap();
     let again = cache.user_identification(&der, NOW).unwrap();
     assert!(std::sync::Arc::ptr_eq(&first, &again));
-    assert!(matches!(cache.user_identification(&der, NOW.plus(YEAR)), Err(Error::Expired { .. })));
+    assert!(matches!(
+        cache.user_identification(&der, NOW.plus(YEAR)),
+        Err(Error::Expired { .. })
+    ));
     assert!(matches!(
         cache.user_identification(&der, fx().ui_g1.cert.not_after().plus(1)),
         Err(Error::CaNotValid { .. })
@@ -213,7 +263,10 @@ fn the_verified_certificate_cache_rechecks_time_but_not_the_path() {
     let n = bad.len();
     bad[n - 4] ^= 1;
     for _ in 0..2 {
-        assert_eq!(cache.user_identification(&bad, NOW).unwrap_err(), Error::BadSignature(SignedObject::Certificate));
+        assert_eq!(
+            cache.user_identification(&bad, NOW).unwrap_err(),
+            Error::BadSignature(SignedObject::Certificate)
+        );
     }
     // Past capacity it starts over and still answers correctly.
     for i in 3..6 {

@@ -89,10 +89,20 @@ pub fn ee(ca: &Ca, purpose: Purpose, n: u64, key: &SigningKey, not_before: UnixT
 
 /// A current user-identification certificate from generation 1.
 pub fn ui(n: u64) -> Vec<u8> {
-    ee(&fx().ui_g1, Purpose::UserIdentification, n, &fx().person, NOW.minus(DAY))
+    ee(
+        &fx().ui_g1,
+        Purpose::UserIdentification,
+        n,
+        &fx().person,
+        NOW.minus(DAY),
+    )
 }
 
 pub fn anchors() -> mykey_pki::TrustAnchors {
     let f = fx();
-    mykey_pki::TrustAnchors::new([f.ui_g1.cert.clone(), f.ui_g2.cert.clone(), f.sig.cert.clone()])
+    mykey_pki::TrustAnchors::new([
+        f.ui_g1.cert.clone(),
+        f.ui_g2.cert.clone(),
+        f.sig.cert.clone(),
+    ])
 }

@@ -7,13 +7,28 @@ use crate::fixtures::*;
 
 fn responder(ca: &Ca) -> OcspResponder {
     let key = SigningKey::generate().unwrap();
-    let cert = ocsp_responder_certificate(&ca.key, &ca.cert, &key, serial(0xAB), NOW.minus(DAY), NOW.plus(YEAR)).unwrap();
+    let cert = ocsp_responder_certificate(
+        &ca.key,
+        &ca.cert,
+        &key,
+        serial(0xAB),
+        NOW.minus(DAY),
+        NOW.plus(YEAR),
+    )
+    .unwrap();
     OcspResponder::new(ca.cert.clone(), key, &cert).unwrap()
 }
 
 fn answer(r: &OcspResponder, req: &Request, status: CertStatus, next: UnixTime) -> Vec<u8> {
     let nonce = req.nonce_for_test();
-    r.respond(&[(req.cert_id(), status)], NOW.minus(60), next, NOW, nonce.as_ref()).unwrap()
+    r.respond(
+        &[(req.cert_id(), status)],
+        NOW.minus(60),
+        next,
+        NOW,
+        nonce.as_ref(),
+    )
+    .unwrap()
 }
 
 trait NonceForTest {
@@ -24,7 +39,10 @@ impl NonceForTest for Request {
     // The responder echoes the request's nonce extension, as ours does.
     fn nonce_for_test(&self) -> Option<x509_cert::ext::Extension> {
         let parsed = Request::parse(self.der()).unwrap();
-        parsed.tbs_request.request_extensions.and_then(|e| e.into_iter().next())
+        parsed
+            .tbs_request
+            .request_extensions
+            .and_then(|e| e.into_iter().next())
     }
 }
 
@@ -34,13 +52,34 @@ fn delegated_responder_answers_good_revoked_and_unknown() {
     let r = responder(&f.ui_g1);
     let req = Request::new(&f.ui_g1.cert, serial(42)).unwrap();
     assert_eq!(r.serial_for(req.cert_id()), Some(serial(42)));
-    let a = req.verify_response(&answer(&r, &req, CertStatus::Good, NOW.plus(600)), &f.ui_g1.cert, NOW).unwrap();
+    let a = req
+        .verify_response(
+            &answer(&r, &req, CertStatus::Good, NOW.plus(600)),
+            &f.ui_g1.cert,
+            NOW,
+        )
+        .unwrap();
     assert_eq!(a.status, CertStatus::Good);
     assert_eq!(a.next_update, NOW.plus(600));
-    let revoked = CertStatus::Revoked { revoked_at: NOW.minus(DAY), reason: Some(RevocationReason::Superseded) };
-    let a = req.verify_response(&answer(&r, &req, revoked, NOW.plus(600)), &f.ui_g1.cert, NOW).unwrap();
+    let revoked = CertStatus::Revoked {
+        revoked_at: NOW.minus(DAY),
+        reason: Some(RevocationReason::Superseded),
+    };
+    let a = req
+        .verify_response(
+            &answer(&r, &req, revoked, NOW.plus(600)),
+            &f.ui_g1.cert,
+            NOW,
+        )
+        .unwrap();
     assert_eq!(a.status, revoked);
-    let a = req.verify_response(&answer(&r, &req, CertStatus::Unknown, NOW.plus(600)), &f.ui_g1.cert, NOW).unwrap();
+    let a = req
+        .verify_response(
+            &answer(&r, &req, CertStatus::Unknown, NOW.plus(600)),
+            &f.ui_g1.cert,
+            NOW,
+        )
+        .unwrap();
     assert_eq!(a.status, CertStatus::Unknown);
 }
 
@@ -50,7 +89,12 @@ fn the_ca_itself_may_sign() {
     let key = SigningKey::from_pkcs8(&f.ui_g1.key.to_pkcs8().unwrap()).unwrap();
     let r = OcspResponder::new(f.ui_g1.cert.clone(), key, f.ui_g1.cert.der()).unwrap();
     let req = Request::new(&f.ui_g1.cert, serial(1)).unwrap();
-    req.verify_response(&answer(&r, &req, CertStatus::Good, NOW.plus(60)), &f.ui_g1.cert, NOW).unwrap();
+    req.verify_response(
+        &answer(&r, &req, CertStatus::Good, NOW.plus(60)),
+        &f.ui_g1.cert,
+        NOW,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -60,15 +104,26 @@ fn responses_signed_by_unauthorised_keys_are_refused() {
     // A responder certified by another CA generation.
     let r = responder(&f.ui_g2);
     let resp = answer(&r, &req, CertStatus::Good, NOW.plus(60));
-    assert!(matches!(req.verify_response(&resp, &f.ui_g1.cert, NOW), Err(Error::OcspUnauthorizedSigner { .. })));
+    assert!(matches!(
+        req.verify_response(&resp, &f.ui_g1.cert, NOW),
+        Err(Error::OcspUnauthorizedSigner { .. })
+    ));
     // A certificate of the right CA without id-kp-OCSPSigning.
-    let ee = ee(&f.ui_g1, Purpose::UserIdentification, 5, &f.person, NOW.minus(DAY));
+    let ee = ee(
+        &f.ui_g1,
+        Purpose::UserIdentification,
+        5,
+        &f.person,
+        NOW.minus(DAY),
+    );
     let key = SigningKey::from_pkcs8(&f.person.to_pkcs8().unwrap()).unwrap();
     let r = OcspResponder::new(f.ui_g1.cert.clone(), key, &ee).unwrap();
     let resp = answer(&r, &req, CertStatus::Good, NOW.plus(60));
     assert_eq!(
         req.verify_response(&resp, &f.ui_g1.cert, NOW).unwrap_err(),
-        Error::OcspUnauthorizedSigner { reason: "responder certificate lacks id-kp-OCSPSigning" }
+        Error::OcspUnauthorizedSigner {
+            reason: "responder certificate lacks id-kp-OCSPSigning"
+        }
     );
 }
 
@@ -82,7 +137,10 @@ fn a_tampered_response_fails_its_signature() {
     // the response's copy after the first 20 bytes).
     let nonce = req.nonce_for_test().unwrap();
     let needle = nonce.extn_value.as_bytes();
-    let at = resp.windows(needle.len()).position(|w| w == needle).unwrap();
+    let at = resp
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
     resp[at + needle.len() - 1] ^= 1;
     assert_eq!(
         req.verify_response(&resp, &f.ui_g1.cert, NOW).unwrap_err(),
@@ -96,7 +154,10 @@ fn stale_future_and_mismatched_responses_are_refused() {
     let r = responder(&f.ui_g1);
     let req = Request::new(&f.ui_g1.cert, serial(1)).unwrap();
     let stale = answer(&r, &req, CertStatus::Good, NOW.minus(1));
-    assert!(matches!(req.verify_response(&stale, &f.ui_g1.cert, NOW), Err(Error::OcspStale { .. })));
+    assert!(matches!(
+        req.verify_response(&stale, &f.ui_g1.cert, NOW),
+        Err(Error::OcspStale { .. })
+    ));
     let fresh = answer(&r, &req, CertStatus::Good, NOW.plus(DAY));
     assert!(matches!(
         req.verify_response(&fresh, &f.ui_g1.cert, NOW.minus(3600)),
@@ -105,7 +166,10 @@ fn stale_future_and_mismatched_responses_are_refused() {
     // An answer about another certificate.
     let other = Request::new(&f.ui_g1.cert, serial(2)).unwrap();
     let resp = answer(&r, &other, CertStatus::Good, NOW.plus(60));
-    assert_eq!(req.verify_response(&resp, &f.ui_g1.cert, NOW).unwrap_err(), Error::OcspCertIdMismatch);
+    assert_eq!(
+        req.verify_response(&resp, &f.ui_g1.cert, NOW).unwrap_err(),
+        Error::OcspCertIdMismatch
+    );
 }
 
 #[test]
@@ -114,16 +178,29 @@ fn the_nonce_must_come_back() {
     let r = responder(&f.ui_g1);
     let req = Request::new(&f.ui_g1.cert, serial(1)).unwrap();
     let id = cert_id_for(&f.ui_g1.cert, serial(1)).unwrap();
-    let none = r.respond(&[(&id, CertStatus::Good)], NOW, NOW.plus(60), NOW, None).unwrap();
+    let none = r
+        .respond(&[(&id, CertStatus::Good)], NOW, NOW.plus(60), NOW, None)
+        .unwrap();
     assert!(matches!(
         req.verify_response(&none, &f.ui_g1.cert, NOW),
         Err(Error::OcspNonceMismatch { received: None, .. })
     ));
     let wrong = nonce_extension(&[9u8; 32]).unwrap();
-    let resp = r.respond(&[(&id, CertStatus::Good)], NOW, NOW.plus(60), NOW, Some(&wrong)).unwrap();
+    let resp = r
+        .respond(
+            &[(&id, CertStatus::Good)],
+            NOW,
+            NOW.plus(60),
+            NOW,
+            Some(&wrong),
+        )
+        .unwrap();
     assert!(matches!(
         req.verify_response(&resp, &f.ui_g1.cert, NOW),
-        Err(Error::OcspNonceMismatch { received: Some(_), .. })
+        Err(Error::OcspNonceMismatch {
+            received: Some(_),
+            ..
+        })
     ));
     // Without a nonce in the request, none is needed.
     let plain = Request::without_nonce(&f.ui_g1.cert, serial(1)).unwrap();
@@ -135,9 +212,19 @@ fn error_statuses_and_garbage_are_refused() {
     let f = fx();
     let req = Request::new(&f.ui_g1.cert, serial(1)).unwrap();
     let unauthorized = OcspResponder::error_response(OcspResponseStatus::Unauthorized);
-    assert_eq!(req.verify_response(&unauthorized, &f.ui_g1.cert, NOW).unwrap_err(), Error::OcspStatus { status: 6 });
-    assert!(matches!(req.verify_response(b"\x30\x03\x0a\x01", &f.ui_g1.cert, NOW), Err(Error::Malformed { .. })));
-    assert!(matches!(req.verify_response(&[], &f.ui_g1.cert, NOW), Err(Error::Malformed { .. })));
+    assert_eq!(
+        req.verify_response(&unauthorized, &f.ui_g1.cert, NOW)
+            .unwrap_err(),
+        Error::OcspStatus { status: 6 }
+    );
+    assert!(matches!(
+        req.verify_response(b"\x30\x03\x0a\x01", &f.ui_g1.cert, NOW),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        req.verify_response(&[], &f.ui_g1.cert, NOW),
+        Err(Error::Malformed { .. })
+    ));
 }
 
 #[test]
@@ -146,4 +233,36 @@ fn responders_only_answer_for_their_own_ca() {
     let r = responder(&f.ui_g1);
     let foreign = cert_id_for(&f.ui_g2.cert, serial(1)).unwrap();
     assert_eq!(r.serial_for(&foreign), None);
+}
+
+#[tokio::test]
+async fn the_http_client_gives_up_after_its_timeout() {
+    // A server that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ocsp", listener.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            held.push(s);
+        }
+    });
+    let client = mykey_pki::ocsp::OcspClient::new(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let err = client
+        .check(&url, &fx().ui_g1.cert, serial(1), NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { millis: 200, .. }), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    hold.abort();
+    // Nobody listening at all: a prompt HTTP error, not a hang.
+    let err = client
+        .check("http://127.0.0.1:9/ocsp", &fx().ui_g1.cert, serial(1), NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Http { .. } | Error::Timeout { .. }),
+        "{err}"
+    );
 }

@@ -12,7 +12,10 @@ use crate::fixtures::*;
 
 /// Whether `openssl` can be run; without it the test is skipped, unless MYKEY_REQUIRE_ALL=1.
 fn have_openssl() -> bool {
-    let ok = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var("MYKEY_REQUIRE_ALL").as_deref() != Ok("1"),
@@ -31,7 +34,11 @@ fn write(dir: &Path, name: &str, pem: &str) -> String {
 
 fn openssl(args: &[&str]) -> (bool, String) {
     let out = Command::new("openssl").args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -50,7 +57,10 @@ fn openssl_verify_accepts_our_chains_and_rejects_bad_ones() {
     let sig_ee = write(
         dir.path(),
         "sig-ee.pem",
-        &to_pem("CERTIFICATE", &ee(&f.sig, Purpose::Signature, 2, &f.other, NOW.minus(DAY))),
+        &to_pem(
+            "CERTIFICATE",
+            &ee(&f.sig, Purpose::Signature, 2, &f.other, NOW.minus(DAY)),
+        ),
     );
     let (ok, text) = openssl(&["verify", "-attime", &at, "-CAfile", &ca1, &ee1]);
     assert!(ok, "{text}");
@@ -81,13 +91,27 @@ fn openssl_verifies_our_crls_and_agrees_with_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let at = NOW.as_secs().to_string();
     let entries = [
-        CrlEntry { serial: serial(100), revoked_at: NOW.minus(DAY), reason: Some(RevocationReason::Superseded) },
-        CrlEntry { serial: serial(101), revoked_at: NOW.minus(DAY), reason: Some(RevocationReason::KeyCompromise) },
+        CrlEntry {
+            serial: serial(100),
+            revoked_at: NOW.minus(DAY),
+            reason: Some(RevocationReason::Superseded),
+        },
+        CrlEntry {
+            serial: serial(101),
+            revoked_at: NOW.minus(DAY),
+            reason: Some(RevocationReason::KeyCompromise),
+        },
     ];
     let der = build_crl(
         &f.ui_g1.key,
         &f.ui_g1.cert,
-        &CrlTemplate { this_update: NOW.minus(60), next_update: NOW.plus(DAY), number: 12, base_number: None, entries: &entries },
+        &CrlTemplate {
+            this_update: NOW.minus(60),
+            next_update: NOW.plus(DAY),
+            number: 12,
+            base_number: None,
+            entries: &entries,
+        },
     )
     .unwrap();
     let crl = Crl::from_der(der.clone()).unwrap();
@@ -95,8 +119,14 @@ fn openssl_verifies_our_crls_and_agrees_with_the_index() {
     let ca = write(dir.path(), "ca.pem", &f.ui_g1.cert.to_pem());
     let crl_pem = write(dir.path(), "crl.pem", &to_pem("X509 CRL", &der));
     let (ok, text) = openssl(&["crl", "-in", &crl_pem, "-CAfile", &ca, "-noout", "-text"]);
-    assert!(ok && text.contains("verify OK") || ok && text.contains("Certificate Revocation List"), "{text}");
-    assert!(text.contains("Superseded") && text.contains("Key Compromise"), "{text}");
+    assert!(
+        ok && text.contains("verify OK") || ok && text.contains("Certificate Revocation List"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Superseded") && text.contains("Key Compromise"),
+        "{text}"
+    );
     let (ok, text) = openssl(&["crl", "-in", &crl_pem, "-CAfile", &ca, "-noout"]);
     assert!(ok && text.contains("verify OK"), "{text}");
     // The wrong CA cannot verify it.
@@ -105,13 +135,28 @@ fn openssl_verifies_our_crls_and_agrees_with_the_index() {
     assert!(!text.contains("verify OK"), "{text}");
 
     for n in [100u64, 101, 102] {
-        let cert = write(dir.path(), &format!("ee{n}.pem"), &to_pem("CERTIFICATE", &ui(n)));
-        let (ok, text) =
-            openssl(&["verify", "-attime", &at, "-crl_check", "-CAfile", &ca, "-CRLfile", &crl_pem, &cert]);
+        let cert = write(
+            dir.path(),
+            &format!("ee{n}.pem"),
+            &to_pem("CERTIFICATE", &ui(n)),
+        );
+        let (ok, text) = openssl(&[
+            "verify",
+            "-attime",
+            &at,
+            "-crl_check",
+            "-CAfile",
+            &ca,
+            "-CRLfile",
+            &crl_pem,
+            &cert,
+        ]);
         let ours = index.lookup(&serial(n), NOW);
         match ours {
             RevocationStatus::Good => assert!(ok, "{n}: {text}"),
-            RevocationStatus::Revoked { .. } => assert!(!ok && text.contains("revoked"), "{n}: {text}"),
+            RevocationStatus::Revoked { .. } => {
+                assert!(!ok && text.contains("revoked"), "{n}: {text}")
+            }
             RevocationStatus::Stale { .. } => panic!("fresh index"),
         }
     }

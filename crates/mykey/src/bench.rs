@@ -63,21 +63,32 @@ impl JlisProcess {
             .map_err(|e| format!("cannot start the simulator: {e}"))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first).map_err(|e| e.to_string())?;
+        let mut reader = BufReader::new(stdout);
+        reader.read_line(&mut first).map_err(|e| e.to_string())?;
+        // Keep draining so the child never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let url = first
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
             .ok_or_else(|| format!("simulator did not say where it listens: {first:?}"))?
             .to_owned();
-        Ok(Self { child, url, _dir: dir })
+        Ok(Self {
+            child,
+            url,
+            _dir: dir,
+        })
     }
 
     /// CPU time (user + system) the process has used so far.
     fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
         let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<u64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         // /proc reports in USER_HZ, which is 100 on Linux.
         let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
         Duration::from_millis(ticks * 10)
@@ -110,7 +121,12 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())?;
-        serials.push(issued.issuance_number.parse::<IssuanceNumber>().map_err(|e| e.to_string())?);
+        serials.push(
+            issued
+                .issuance_number
+                .parse::<IssuanceNumber>()
+                .map_err(|e| e.to_string())?,
+        );
     }
     let ca = client
         .ca_certificates(Purpose::UserIdentification)
@@ -123,7 +139,9 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
     let probe = Request::new(&ca, serials[0]).map_err(|e| e.to_string())?;
     let ocsp = mykey_pki::ocsp::OcspClient::new(Duration::from_secs(5));
     let body = ocsp.send(&url, &probe).await.map_err(|e| e.to_string())?;
-    probe.verify_response(&body, &ca, UnixTime::now()).map_err(|e| e.to_string())?;
+    probe
+        .verify_response(&body, &ca, UnixTime::now())
+        .map_err(|e| e.to_string())?;
 
     let requests: Arc<Vec<Request>> = Arc::new(
         serials
@@ -132,7 +150,10 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?,
     );
-    let http = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency).build().map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
     // Warm-up: one pass signs every answer once, as a responder does in its first window.
     for r in requests.iter() {
         post(&http, &url, r.der().to_vec()).await?;
@@ -151,7 +172,10 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
                 let base = &requests[i % requests.len()];
                 i += 1;
                 let body = if nonce {
-                    Request::new(&ca, base.serial()).map_err(|e| e.to_string())?.der().to_vec()
+                    Request::new(&ca, base.serial())
+                        .map_err(|e| e.to_string())?
+                        .der()
+                        .to_vec()
                 } else {
                     base.der().to_vec()
                 };
@@ -169,7 +193,12 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = server.cpu().saturating_sub(cpu_before);
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
     let n = all.len();
     println!(
         "{}",

@@ -1,5 +1,6 @@
 //! `mykey jlis …`: run the J-LIS simulator and drive it from the command line.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,9 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::{Args, Subcommand, ValueEnum};
-use mykey_jlis::api::{ChangeFactsRequest, IssueRequest, IssuedCertificates, RenewRequest, RevokeRequest};
+use mykey_jlis::api::{
+    ChangeFactsRequest, IssueRequest, IssuedCertificates, RenewRequest, RevokeRequest,
+};
 use mykey_jlis::{Config, Jlis, JlisClient, SystemClock};
 use mykey_pki::Purpose;
 use mykey_pki::issue::SigningKey;
@@ -169,7 +172,11 @@ pub(crate) struct StatusArgs {
     #[command(flatten)]
     target: Target,
     /// A certificate serial number (hex).
-    #[arg(long, conflicts_with = "issuance_number", required_unless_present = "issuance_number")]
+    #[arg(
+        long,
+        conflicts_with = "issuance_number",
+        required_unless_present = "issuance_number"
+    )]
     serial: Option<String>,
     /// A user-identification issuance number (hex): its history and signature certificate.
     #[arg(long)]
@@ -222,9 +229,17 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 signature_public_key: Some(B64.encode(sig.spki_der())),
             };
             let issued = match client(&a.target).issue(&req).await {
-                Err(mykey_jlis::ClientError::Refused { problem }) if problem.kind.ends_with(":under-fifteen") => {
-                    let req = IssueRequest { signature_public_key: None, ..req };
-                    client(&a.target).issue(&req).await.map_err(|e| e.to_string())?
+                Err(mykey_jlis::ClientError::Refused { problem })
+                    if problem.kind.ends_with(":under-fifteen") =>
+                {
+                    let req = IssueRequest {
+                        signature_public_key: None,
+                        ..req
+                    };
+                    client(&a.target)
+                        .issue(&req)
+                        .await
+                        .map_err(|e| e.to_string())?
                 }
                 r => r.map_err(|e| e.to_string())?,
             };
@@ -239,14 +254,23 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 user_identification_public_key: B64.encode(ui.spki_der()),
                 signature_public_key: sig.as_ref().map(|s| B64.encode(s.spki_der())),
             };
-            let issued = client(&a.target).renew(&req).await.map_err(|e| e.to_string())?;
+            let issued = client(&a.target)
+                .renew(&req)
+                .await
+                .map_err(|e| e.to_string())?;
             write_issued(&a.out, &issued, Some(&ui), sig.as_ref())?;
             println!("{}", issued.issuance_number);
             Ok(())
         }
         JlisCommand::Revoke(a) => {
-            let req = RevokeRequest { serial: a.serial, reason: a.reason.name().to_owned() };
-            let state = client(&a.target).revoke(&req).await.map_err(|e| e.to_string())?;
+            let req = RevokeRequest {
+                serial: a.serial,
+                reason: a.reason.name().to_owned(),
+            };
+            let state = client(&a.target)
+                .revoke(&req)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{}", json(&state));
             Ok(())
         }
@@ -260,7 +284,10 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 sex: a.sex,
                 signature_public_key: B64.encode(sig.spki_der()),
             };
-            let issued = client(&a.target).change_facts(&req).await.map_err(|e| e.to_string())?;
+            let issued = client(&a.target)
+                .change_facts(&req)
+                .await
+                .map_err(|e| e.to_string())?;
             write_issued(&a.out, &issued, None, Some(&sig))?;
             println!("{}", issued.issuance_number);
             Ok(())
@@ -271,8 +298,14 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 (Some(s), _) => json(&c.certificate(&s).await.map_err(|e| e.to_string())?),
                 (None, Some(n)) => {
                     let cert = c.certificate(&n).await.map_err(|e| e.to_string())?;
-                    let previous = c.previous_issuance_numbers(&n).await.map_err(|e| e.to_string())?;
-                    let sig = c.signature_certificate_status(&n).await.map_err(|e| e.to_string())?;
+                    let previous = c
+                        .previous_issuance_numbers(&n)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let sig = c
+                        .signature_certificate_status(&n)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     json(&serde_json::json!({
                         "certificate": cert,
                         "previous": previous.previous,
@@ -285,7 +318,10 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
             Ok(())
         }
         JlisCommand::Ca(a) => {
-            let cas = client(&a.target).ca_certificates(a.kind.into()).await.map_err(|e| e.to_string())?;
+            let cas = client(&a.target)
+                .ca_certificates(a.kind.into())
+                .await
+                .map_err(|e| e.to_string())?;
             for ca in cas {
                 print!("{}", ca.to_pem());
             }
@@ -297,8 +333,16 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
             Ok(())
         }
         JlisCommand::Rollover(a) => {
-            let url = format!("{}/v1/admin/cas/{}/rollover", a.target.jlis.trim_end_matches('/'), Purpose::from(a.kind).slug());
-            let resp = reqwest::Client::new().post(&url).send().await.map_err(|e| e.to_string())?;
+            let url = format!(
+                "{}/v1/admin/cas/{}/rollover",
+                a.target.jlis.trim_end_matches('/'),
+                Purpose::from(a.kind).slug()
+            );
+            let resp = reqwest::Client::new()
+                .post(&url)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
             let status = resp.status();
             let body = resp.text().await.map_err(|e| e.to_string())?;
             if !status.is_success() {
@@ -320,14 +364,19 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     config.crl_period = a.crl_period.max(1);
     config.delta_crl_period = a.delta_crl_period.max(1);
     config.ocsp_validity = a.ocsp_validity.max(1);
-    let jlis = Jlis::open(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
-    println!("J-LIS simulator listening on http://{addr}");
-    println!("  data:         {}", a.data.display());
-    println!("  CAs:          {base_url}/ca/user-identification.pem, {base_url}/ca/signature.pem");
-    println!("  OCSP:         {base_url}/ocsp/user-identification, {base_url}/ocsp/signature");
-    println!("  CRLs:         {base_url}/crl/user-identification-g1.crl (and -delta.crl)");
-    println!("  API:          {base_url}/v1/openapi.json");
-    mykey_jlis::serve(jlis, listener, shutdown_signal()).await.map_err(|e| e.to_string())
+    let jlis = Jlis::open(config, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.to_string())?;
+    // Where everything is; a closed stdout must not stop the server, so write errors are ignored.
+    let _ = writeln!(
+        std::io::stdout(),
+        "J-LIS simulator listening on http://{addr}\n  data:  {}\n  CAs:   {base_url}/ca/user-identification.pem, {base_url}/ca/signature.pem\n  OCSP:  {base_url}/ocsp/user-identification, {base_url}/ocsp/signature\n  CRLs:  {base_url}/crl/user-identification-g1.crl (and -delta.crl)\n  API:   {base_url}/v1/openapi.json",
+        a.data.display()
+    );
+    let _ = std::io::stdout().flush();
+    mykey_jlis::serve(jlis, listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub(crate) async fn shutdown_signal() {
@@ -359,21 +408,46 @@ fn write_issued(
     sig: Option<&SigningKey>,
 ) -> Result<(), String> {
     let pem = |label: &str, b64: &str| -> Result<String, String> {
-        let der = B64.decode(b64).map_err(|e| format!("J-LIS sent bad base64: {e}"))?;
+        let der = B64
+            .decode(b64)
+            .map_err(|e| format!("J-LIS sent bad base64: {e}"))?;
         Ok(mykey_pki::to_pem(label, &der))
     };
     let key_pem = |k: &SigningKey| -> Result<String, String> {
-        Ok(mykey_pki::to_pem("PRIVATE KEY", &k.to_pkcs8().map_err(|e| e.to_string())?))
+        Ok(mykey_pki::to_pem(
+            "PRIVATE KEY",
+            &k.to_pkcs8().map_err(|e| e.to_string())?,
+        ))
     };
     if let (Some(cert), Some(k)) = (&issued.user_identification_certificate, ui) {
-        write_atomic(&out.join("user-identification.pem"), pem("CERTIFICATE", cert)?.as_bytes(), 0o644)?;
-        write_atomic(&out.join("user-identification.key"), key_pem(k)?.as_bytes(), 0o600)?;
+        write_atomic(
+            &out.join("user-identification.pem"),
+            pem("CERTIFICATE", cert)?.as_bytes(),
+            0o644,
+        )?;
+        write_atomic(
+            &out.join("user-identification.key"),
+            key_pem(k)?.as_bytes(),
+            0o600,
+        )?;
     }
     if let (Some(cert), Some(k)) = (&issued.signature_certificate, sig) {
-        write_atomic(&out.join("signature.pem"), pem("CERTIFICATE", cert)?.as_bytes(), 0o644)?;
+        write_atomic(
+            &out.join("signature.pem"),
+            pem("CERTIFICATE", cert)?.as_bytes(),
+            0o644,
+        )?;
         write_atomic(&out.join("signature.key"), key_pem(k)?.as_bytes(), 0o600)?;
     }
-    write_atomic(&out.join("ca-user-identification.pem"), pem("CERTIFICATE", &issued.user_identification_ca)?.as_bytes(), 0o644)?;
-    write_atomic(&out.join("ca-signature.pem"), pem("CERTIFICATE", &issued.signature_ca)?.as_bytes(), 0o644)?;
+    write_atomic(
+        &out.join("ca-user-identification.pem"),
+        pem("CERTIFICATE", &issued.user_identification_ca)?.as_bytes(),
+        0o644,
+    )?;
+    write_atomic(
+        &out.join("ca-signature.pem"),
+        pem("CERTIFICATE", &issued.signature_ca)?.as_bytes(),
+        0o644,
+    )?;
     Ok(())
 }

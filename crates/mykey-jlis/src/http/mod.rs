@@ -44,7 +44,10 @@ pub fn router(jlis: Arc<Jlis>) -> axum::Router {
         .route("/ocsp/{purpose}", post(ocsp_post))
         .route("/ocsp/{purpose}/{*request}", get(ocsp_get))
         .route("/v1/issuance-numbers/{n}/previous", get(previous))
-        .route("/v1/issuance-numbers/{n}/signature-certificate-status", get(signature_status))
+        .route(
+            "/v1/issuance-numbers/{n}/signature-certificate-status",
+            get(signature_status),
+        )
         .route("/v1/admin/certificates", post(issue))
         .route("/v1/admin/certificates/{serial}", get(certificate))
         .route("/v1/admin/renewals", post(renew))
@@ -59,11 +62,18 @@ pub fn router(jlis: Arc<Jlis>) -> axum::Router {
 type Result<T> = std::result::Result<T, JlisError>;
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], include_str!("../../openapi.json")).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi.json"),
+    )
+        .into_response()
 }
 
 fn purpose(s: &str) -> Result<Purpose> {
-    Purpose::from_slug(s).ok_or_else(|| JlisError::NotFound { what: "CA", id: s.to_owned() })
+    Purpose::from_slug(s).ok_or_else(|| JlisError::NotFound {
+        what: "CA",
+        id: s.to_owned(),
+    })
 }
 
 async fn ca_file(State(j): State<Arc<Jlis>>, Path(file): Path<String>) -> Result<Response> {
@@ -74,24 +84,43 @@ async fn ca_file(State(j): State<Arc<Jlis>>, Path(file): Path<String>) -> Result
     let (stem, pem) = match (file.strip_suffix(".der"), file.strip_suffix(".pem")) {
         (Some(s), _) => (s, false),
         (_, Some(s)) => (s, true),
-        _ => return Err(JlisError::NotFound { what: "CA file", id: file }),
+        _ => {
+            return Err(JlisError::NotFound {
+                what: "CA file",
+                id: file,
+            });
+        }
     };
     let g = j
         .authority
         .read()
         .by_stem(stem)
-        .ok_or_else(|| JlisError::NotFound { what: "CA file", id: file.clone() })?;
+        .ok_or_else(|| JlisError::NotFound {
+            what: "CA file",
+            id: file.clone(),
+        })?;
     Ok(if pem {
-        ([(header::CONTENT_TYPE, "application/x-pem-file")], g.cert.to_pem()).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            g.cert.to_pem(),
+        )
+            .into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/pkix-cert")], g.cert.der().to_vec()).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/pkix-cert")],
+            g.cert.der().to_vec(),
+        )
+            .into_response()
     })
 }
 
 async fn crl_file(State(j): State<Arc<Jlis>>, Path(file): Path<String>) -> Result<Response> {
     let stem = file
         .strip_suffix(".crl")
-        .ok_or_else(|| JlisError::NotFound { what: "CRL", id: file.clone() })?;
+        .ok_or_else(|| JlisError::NotFound {
+            what: "CRL",
+            id: file.clone(),
+        })?;
     let (stem, delta) = match stem.strip_suffix("-delta") {
         Some(s) => (s, true),
         None => (stem, false),
@@ -100,17 +129,31 @@ async fn crl_file(State(j): State<Arc<Jlis>>, Path(file): Path<String>) -> Resul
     Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())
 }
 
-async fn ocsp_post(State(j): State<Arc<Jlis>>, Path(p): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn ocsp_post(
+    State(j): State<Arc<Jlis>>,
+    Path(p): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
     let p = purpose(&p)?;
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/ocsp-request") {
-        return Err(JlisError::invalid("content-type", "expected application/ocsp-request"));
+        return Err(JlisError::invalid(
+            "content-type",
+            "expected application/ocsp-request",
+        ));
     }
     let reply = j.ocsp(p, &body).await;
     Ok(ocsp_response(reply, false))
 }
 
-async fn ocsp_get(State(j): State<Arc<Jlis>>, Path((p, request)): Path<(String, String)>) -> Result<Response> {
+async fn ocsp_get(
+    State(j): State<Arc<Jlis>>,
+    Path((p, request)): Path<(String, String)>,
+) -> Result<Response> {
     let p = purpose(&p)?;
     // RFC 6960 A.1: the path segment is base64 (standard alphabet), URL-encoded.
     let der = base64::engine::general_purpose::STANDARD
@@ -121,20 +164,32 @@ async fn ocsp_get(State(j): State<Arc<Jlis>>, Path((p, request)): Path<(String, 
 }
 
 fn ocsp_response(reply: crate::ocsp::OcspReply, get: bool) -> Response {
-    let mut r = ([(header::CONTENT_TYPE, "application/ocsp-response")], reply.der.to_vec()).into_response();
+    let mut r = (
+        [(header::CONTENT_TYPE, "application/ocsp-response")],
+        reply.der.to_vec(),
+    )
+        .into_response();
     if let (true, Some(age)) = (get, reply.max_age) {
-        if let Ok(v) = HeaderValue::from_str(&format!("max-age={age}, public, no-transform, must-revalidate")) {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "max-age={age}, public, no-transform, must-revalidate"
+        )) {
             r.headers_mut().insert(header::CACHE_CONTROL, v);
         }
     }
     r
 }
 
-async fn previous(State(j): State<Arc<Jlis>>, Path(n): Path<String>) -> Result<Json<api::PreviousIssuanceNumbers>> {
+async fn previous(
+    State(j): State<Arc<Jlis>>,
+    Path(n): Path<String>,
+) -> Result<Json<api::PreviousIssuanceNumbers>> {
     Ok(Json(j.previous_issuance_numbers(&n).await?))
 }
 
-async fn signature_status(State(j): State<Arc<Jlis>>, Path(n): Path<String>) -> Result<Json<api::SignatureCertificateStatus>> {
+async fn signature_status(
+    State(j): State<Arc<Jlis>>,
+    Path(n): Path<String>,
+) -> Result<Json<api::SignatureCertificateStatus>> {
     Ok(Json(j.signature_certificate_status(&n).await?))
 }
 
@@ -145,32 +200,49 @@ fn body<T>(b: std::result::Result<Json<T>, JsonRejection>) -> Result<T> {
     })
 }
 
-async fn issue(State(j): State<Arc<Jlis>>, b: std::result::Result<Json<api::IssueRequest>, JsonRejection>) -> Result<Response> {
+async fn issue(
+    State(j): State<Arc<Jlis>>,
+    b: std::result::Result<Json<api::IssueRequest>, JsonRejection>,
+) -> Result<Response> {
     let issued = j.issue(&body(b)?).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
-async fn renew(State(j): State<Arc<Jlis>>, b: std::result::Result<Json<api::RenewRequest>, JsonRejection>) -> Result<Response> {
+async fn renew(
+    State(j): State<Arc<Jlis>>,
+    b: std::result::Result<Json<api::RenewRequest>, JsonRejection>,
+) -> Result<Response> {
     let issued = j.renew(&body(b)?).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
-async fn revoke(State(j): State<Arc<Jlis>>, b: std::result::Result<Json<api::RevokeRequest>, JsonRejection>) -> Result<Json<api::CertificateState>> {
+async fn revoke(
+    State(j): State<Arc<Jlis>>,
+    b: std::result::Result<Json<api::RevokeRequest>, JsonRejection>,
+) -> Result<Json<api::CertificateState>> {
     Ok(Json(j.revoke(&body(b)?).await?))
 }
 
-async fn change_facts(State(j): State<Arc<Jlis>>, b: std::result::Result<Json<api::ChangeFactsRequest>, JsonRejection>) -> Result<Response> {
+async fn change_facts(
+    State(j): State<Arc<Jlis>>,
+    b: std::result::Result<Json<api::ChangeFactsRequest>, JsonRejection>,
+) -> Result<Response> {
     let issued = j.change_facts(&body(b)?).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
-async fn certificate(State(j): State<Arc<Jlis>>, Path(serial): Path<String>) -> Result<Json<api::CertificateState>> {
+async fn certificate(
+    State(j): State<Arc<Jlis>>,
+    Path(serial): Path<String>,
+) -> Result<Json<api::CertificateState>> {
     Ok(Json(j.certificate(&serial).await?))
 }
 
 async fn publish(State(j): State<Arc<Jlis>>) -> Result<Json<api::Published>> {
     j.publish_due_crls(true).await?;
-    Ok(Json(api::Published { message: "published complete and delta CRLs for every CA generation".into() }))
+    Ok(Json(api::Published {
+        message: "published complete and delta CRLs for every CA generation".into(),
+    }))
 }
 
 async fn rollover(State(j): State<Arc<Jlis>>, Path(p): Path<String>) -> Result<Response> {

@@ -9,12 +9,32 @@ use crate::api::Problem;
 impl JlisError {
     fn status_and_type(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            JlisError::InvalidRequest { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-request", "Invalid request"),
+            JlisError::InvalidRequest { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-request",
+                "Invalid request",
+            ),
             JlisError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            JlisError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflicts with the certificate's state"),
-            JlisError::UnderFifteen => (StatusCode::UNPROCESSABLE_ENTITY, "under-fifteen", "No signature certificate under 15"),
-            JlisError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large"),
-            JlisError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            JlisError::Conflict(_) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflicts with the certificate's state",
+            ),
+            JlisError::UnderFifteen => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "under-fifteen",
+                "No signature certificate under 15",
+            ),
+            JlisError::TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request too large",
+            ),
+            JlisError::Storage(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 }
@@ -34,6 +54,11 @@ impl IntoResponse for JlisError {
             detail,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
     }
 }

@@ -68,13 +68,41 @@ pub fn ca_certificate(
         let key_id = key.public_key().sha1_key_id();
         let alt = name(&[(AT_ORGANIZATION, "公的個人認証サービス")])?;
         let exts = vec![
-            extension(oid::BASIC_CONSTRAINTS, true, &BasicConstraints { ca: true, path_len_constraint: Some(0) })?,
-            extension(oid::KEY_USAGE, true, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
-            extension(oid::SUBJECT_KEY_IDENTIFIER, false, &SubjectKeyIdentifier(OctetString::new(key_id.as_slice())?))?,
+            extension(
+                oid::BASIC_CONSTRAINTS,
+                true,
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: Some(0),
+                },
+            )?,
+            extension(
+                oid::KEY_USAGE,
+                true,
+                &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+            )?,
+            extension(
+                oid::SUBJECT_KEY_IDENTIFIER,
+                false,
+                &SubjectKeyIdentifier(OctetString::new(key_id.as_slice())?),
+            )?,
             extension(oid::AUTHORITY_KEY_IDENTIFIER, false, &aki(&key_id)?)?,
-            extension(oid::ISSUER_ALT_NAME, false, &IssuerAltName(vec![GeneralName::DirectoryName(alt)]))?,
+            extension(
+                oid::ISSUER_ALT_NAME,
+                false,
+                &IssuerAltName(vec![GeneralName::DirectoryName(alt)]),
+            )?,
         ];
-        sign(key, serial, subject.clone(), subject, key.spki_der(), not_before, not_after, exts)
+        sign(
+            key,
+            serial,
+            subject.clone(),
+            subject,
+            key.spki_der(),
+            not_before,
+            not_after,
+            exts,
+        )
     };
     CaCertificate::from_der(&build().map_err(encoding)?)
 }
@@ -100,20 +128,43 @@ pub fn end_entity_certificate(
         let key_id = sha1(spki.subject_public_key.raw_bytes());
         let mut exts = vec![
             extension(oid::KEY_USAGE, true, &KeyUsage(usage))?,
-            extension(oid::CERTIFICATE_POLICIES, false, &policies(ee.purpose.policy()))?,
-            extension(oid::SUBJECT_KEY_IDENTIFIER, false, &SubjectKeyIdentifier(OctetString::new(key_id.as_slice())?))?,
+            extension(
+                oid::CERTIFICATE_POLICIES,
+                false,
+                &policies(ee.purpose.policy()),
+            )?,
+            extension(
+                oid::SUBJECT_KEY_IDENTIFIER,
+                false,
+                &SubjectKeyIdentifier(OctetString::new(key_id.as_slice())?),
+            )?,
             extension(oid::AUTHORITY_KEY_IDENTIFIER, false, &aki(ca.key_id())?)?,
         ];
         if let Some(facts) = ee.facts {
-            exts.push(extension(oid::SUBJECT_ALT_NAME, false, &SubjectAltName(facts.to_general_names()?))?);
+            exts.push(extension(
+                oid::SUBJECT_ALT_NAME,
+                false,
+                &SubjectAltName(facts.to_general_names()?),
+            )?);
         }
         exts.extend(url_extensions(ee.urls)?);
-        sign(ca_key, ee.serial, ca.subject().clone(), subject, ee.spki_der, ee.not_before, ee.not_after, exts)
+        sign(
+            ca_key,
+            ee.serial,
+            ca.subject().clone(),
+            subject,
+            ee.spki_der,
+            ee.not_before,
+            ee.not_after,
+            exts,
+        )
     };
     let der = build().map_err(encoding)?;
     // Re-read what was made: the issuer never hands out something the verifier would refuse.
     match ee.purpose {
-        Purpose::UserIdentification => crate::UserIdentificationCertificate::from_der(&der).map(|_| ())?,
+        Purpose::UserIdentification => {
+            crate::UserIdentificationCertificate::from_der(&der).map(|_| ())?
+        }
         Purpose::Signature => crate::SignatureCertificate::from_der(&der).map(|_| ())?,
     }
     Ok(der)
@@ -130,16 +181,41 @@ pub fn ocsp_responder_certificate(
 ) -> Result<Vec<u8>, Error> {
     let build = || -> der::Result<Vec<u8>> {
         let cn = format!("OCSP Responder for {}", ca.purpose().ca_unit());
-        let subject = name(&[(AT_COUNTRY, "JP"), (AT_ORGANIZATION, "JPKI"), (AT_COMMON_NAME, &cn)])?;
+        let subject = name(&[
+            (AT_COUNTRY, "JP"),
+            (AT_ORGANIZATION, "JPKI"),
+            (AT_COMMON_NAME, &cn),
+        ])?;
         let key_id = responder.public_key().sha1_key_id();
         let exts = vec![
-            extension(oid::KEY_USAGE, true, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            extension(oid::EXT_KEY_USAGE, false, &ExtendedKeyUsage(vec![oid::KP_OCSP_SIGNING]))?,
+            extension(
+                oid::KEY_USAGE,
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature.into()),
+            )?,
+            extension(
+                oid::EXT_KEY_USAGE,
+                false,
+                &ExtendedKeyUsage(vec![oid::KP_OCSP_SIGNING]),
+            )?,
             extension(oid::OCSP_NOCHECK, false, &Null)?,
-            extension(oid::SUBJECT_KEY_IDENTIFIER, false, &SubjectKeyIdentifier(OctetString::new(key_id.as_slice())?))?,
+            extension(
+                oid::SUBJECT_KEY_IDENTIFIER,
+                false,
+                &SubjectKeyIdentifier(OctetString::new(key_id.as_slice())?),
+            )?,
             extension(oid::AUTHORITY_KEY_IDENTIFIER, false, &aki(ca.key_id())?)?,
         ];
-        sign(ca_key, serial, ca.subject().clone(), subject, responder.spki_der(), not_before, not_after, exts)
+        sign(
+            ca_key,
+            serial,
+            ca.subject().clone(),
+            subject,
+            responder.spki_der(),
+            not_before,
+            not_after,
+            exts,
+        )
     };
     build().map_err(encoding)
 }
@@ -193,19 +269,37 @@ fn url_extensions(urls: &Urls) -> der::Result<Vec<Extension>> {
     let mut exts = Vec::new();
     let mut access = Vec::new();
     if let Some(u) = &urls.ocsp {
-        access.push(AccessDescription { access_method: oid::AD_OCSP, access_location: uri(u)? });
+        access.push(AccessDescription {
+            access_method: oid::AD_OCSP,
+            access_location: uri(u)?,
+        });
     }
     if let Some(u) = &urls.ca_issuers {
-        access.push(AccessDescription { access_method: oid::AD_CA_ISSUERS, access_location: uri(u)? });
+        access.push(AccessDescription {
+            access_method: oid::AD_CA_ISSUERS,
+            access_location: uri(u)?,
+        });
     }
     if !access.is_empty() {
-        exts.push(extension(oid::AUTHORITY_INFO_ACCESS, false, &AuthorityInfoAccessSyntax(access))?);
+        exts.push(extension(
+            oid::AUTHORITY_INFO_ACCESS,
+            false,
+            &AuthorityInfoAccessSyntax(access),
+        )?);
     }
     if let Some(u) = &urls.crl {
-        exts.push(extension(oid::CRL_DISTRIBUTION_POINTS, false, &CrlDistributionPoints(vec![dp(u)?]))?);
+        exts.push(extension(
+            oid::CRL_DISTRIBUTION_POINTS,
+            false,
+            &CrlDistributionPoints(vec![dp(u)?]),
+        )?);
     }
     if let Some(u) = &urls.delta_crl {
-        exts.push(extension(oid::FRESHEST_CRL, false, &CrlDistributionPoints(vec![dp(u)?]))?);
+        exts.push(extension(
+            oid::FRESHEST_CRL,
+            false,
+            &CrlDistributionPoints(vec![dp(u)?]),
+        )?);
     }
     Ok(exts)
 }

@@ -20,7 +20,9 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
 use crate::{Error, InputKind, RsaPublicKey};
 
-pub use certificate::{EndEntity, Urls, ca_certificate, end_entity_certificate, ocsp_responder_certificate};
+pub use certificate::{
+    EndEntity, Urls, ca_certificate, end_entity_certificate, ocsp_responder_certificate,
+};
 pub use revocation::{CrlTemplate, OcspResponder, build_crl};
 
 /// An RSA-2048 private key that signs RSASSA-PKCS1-v1_5 with SHA-256. The key material is
@@ -41,7 +43,8 @@ impl SigningKey {
 
     /// From unencrypted PKCS#8 DER.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, Error> {
-        let pair = KeyPair::from_pkcs8(der).map_err(|e| Error::malformed(InputKind::PublicKey, e))?;
+        let pair =
+            KeyPair::from_pkcs8(der).map_err(|e| Error::malformed(InputKind::PublicKey, e))?;
         Self::from_pair(pair)
     }
 
@@ -78,7 +81,12 @@ impl SigningKey {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         // Signing with a valid in-memory RSA key into a buffer of the modulus length cannot fail.
         self.pair
-            .sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), msg, &mut sig)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                msg,
+                &mut sig,
+            )
             .expect("RSA signing with a valid key");
         sig
     }

@@ -33,7 +33,11 @@ pub struct CrlTemplate<'a> {
 }
 
 /// Signs a CRL for `ca`.
-pub fn build_crl(ca_key: &SigningKey, ca: &CaCertificate, t: &CrlTemplate<'_>) -> Result<Vec<u8>, Error> {
+pub fn build_crl(
+    ca_key: &SigningKey,
+    ca: &CaCertificate,
+    t: &CrlTemplate<'_>,
+) -> Result<Vec<u8>, Error> {
     let build = || -> der::Result<Vec<u8>> {
         let mut revoked = Vec::with_capacity(t.entries.len());
         for e in t.entries {
@@ -91,7 +95,9 @@ pub struct OcspResponder {
 
 impl std::fmt::Debug for OcspResponder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OcspResponder").field("ca", &self.ca).finish_non_exhaustive()
+        f.debug_struct("OcspResponder")
+            .field("ca", &self.ca)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,7 +105,8 @@ impl OcspResponder {
     /// A responder for `ca`, signing with `key` whose certificate is `cert_der`.
     pub fn new(ca: CaCertificate, key: SigningKey, cert_der: &[u8]) -> Result<Self, Error> {
         let cert = Certificate::from_der(cert_der).map_err(encoding)?;
-        let key_hash = OctetString::new(key.public_key().sha1_key_id().as_slice()).map_err(encoding)?;
+        let key_hash =
+            OctetString::new(key.public_key().sha1_key_id().as_slice()).map_err(encoding)?;
         let mut names = Vec::new();
         for (alg, digest) in [
             (oid::SHA1, &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY),

@@ -44,8 +44,12 @@ impl OcspClient {
     pub async fn send(&self, url: &str, request: &Request) -> Result<Vec<u8>, Error> {
         let encoded = base64::engine::general_purpose::STANDARD.encode(request.der());
         let builder = if encoded.len() <= 255 {
-            let path = encoded.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
-            self.http.get(format!("{}/{path}", url.trim_end_matches('/')))
+            let path = encoded
+                .replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D");
+            self.http
+                .get(format!("{}/{path}", url.trim_end_matches('/')))
         } else {
             self.http
                 .post(url)

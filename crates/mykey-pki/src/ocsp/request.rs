@@ -43,7 +43,11 @@ impl Request {
         Self::build(issuer, serial, None)
     }
 
-    fn build(issuer: &CaCertificate, serial: IssuanceNumber, nonce: Option<&[u8]>) -> Result<Self, Error> {
+    fn build(
+        issuer: &CaCertificate,
+        serial: IssuanceNumber,
+        nonce: Option<&[u8]>,
+    ) -> Result<Self, Error> {
         let bad = |e: der::Error| Error::malformed(InputKind::OcspRequest, e);
         let cert_id = cert_id_for(issuer, serial).map_err(bad)?;
         let nonce = nonce.map(nonce_extension).transpose().map_err(bad)?;
@@ -96,7 +100,8 @@ impl Request {
 /// The CertID of `serial` under `issuer`, hashed with SHA-1 as RFC 5019 responders expect and
 /// OpenSSL sends by default (the hash only names the issuer; the signature covers the answer).
 pub fn cert_id_for(issuer: &CaCertificate, serial: IssuanceNumber) -> der::Result<CertId> {
-    let sha1 = |b: &[u8]| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, b);
+    let sha1 =
+        |b: &[u8]| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, b);
     Ok(CertId {
         hash_algorithm: spki::AlgorithmIdentifierOwned {
             oid: oid::SHA1,

@@ -70,7 +70,10 @@ impl Request {
             .response_bytes
             .ok_or_else(|| Error::malformed(InputKind::OcspResponse, "no response bytes"))?;
         if bytes.response_type != oid::OCSP_BASIC {
-            return Err(Error::malformed(InputKind::OcspResponse, "not a basic OCSP response"));
+            return Err(Error::malformed(
+                InputKind::OcspResponse,
+                "not a basic OCSP response",
+            ));
         }
         let basic_der = bytes.response.as_bytes();
         let Signed { tbs, signature } =
@@ -95,7 +98,12 @@ impl Request {
         let next_update = single.next_update.map(|t| UnixTime::from_generalized(&t.0));
         let next_update = match next_update {
             Some(n) if at <= n => n,
-            next_update => return Err(Error::OcspStale { time: at, next_update }),
+            next_update => {
+                return Err(Error::OcspStale {
+                    time: at,
+                    next_update,
+                });
+            }
         };
         if let Some(sent) = self.nonce() {
             let received = data
@@ -151,7 +159,10 @@ fn signer_key(
         .find(|p| names(&p.key, &p.subject))
         .ok_or_else(|| refuse("responder is neither the CA nor a certificate in the response"))?;
     if cert.issuer != issuer.subject_der()
-        || cert.authority_key_id.as_deref().is_some_and(|k| k != issuer.key_id())
+        || cert
+            .authority_key_id
+            .as_deref()
+            .is_some_and(|k| k != issuer.key_id())
     {
         return Err(refuse("responder certificate was not issued by the CA"));
     }
