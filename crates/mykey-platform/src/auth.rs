@@ -1,0 +1,195 @@
+//! Card authentication (DESIGN.md flow 1, Terms Art 16): a one-time challenge, the card's
+//! signature over it with the user-identification key, and a short-lived session.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use mykey_pki::{IssuanceNumber, Purpose, RevocationStatus, UnixTime, verify_challenge};
+use serde_json::json;
+
+use crate::{LinkOutcome, NewLog, PersonId, Platform, PlatformError, RelyingPartyId};
+
+/// What a challenge may be used for; a response must name the same purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChallengePurpose {
+    /// The person logs in to their own pages and API.
+    Login,
+    /// The person confirms a relying party's Service ID link request.
+    ServiceIdLink,
+    /// The person approves an OpenID Connect authorization.
+    Authorization,
+}
+
+impl ChallengePurpose {
+    /// The name used in the API and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengePurpose::Login => "login",
+            ChallengePurpose::ServiceIdLink => "service-id-link",
+            ChallengePurpose::Authorization => "authorization",
+        }
+    }
+
+    /// From [`ChallengePurpose::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Login, Self::ServiceIdLink, Self::Authorization].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// A one-time login challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    /// 32 random bytes the card signs.
+    pub nonce: [u8; 32],
+    /// What it is for.
+    pub purpose: ChallengePurpose,
+    /// The relying party it was issued for, if any.
+    pub relying_party: Option<RelyingPartyId>,
+    /// Until when it may be answered.
+    pub expires_at: UnixTime,
+}
+
+/// A session token: 256 random bits, base64url. Only its SHA-256 is stored; `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// The token text to hand to the client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash under which the session is stored.
+    pub fn hash(token: &str) -> [u8; 32] {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(…)")
+    }
+}
+
+/// A person's session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the token.
+    pub token_hash: [u8; 32],
+    /// Whose.
+    pub person: PersonId,
+    /// Until when.
+    pub expires_at: UnixTime,
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The system RNG failing is not recoverable.
+    aws_lc_rs::rand::fill(&mut b).expect("system randomness");
+    b
+}
+
+impl Platform {
+    /// Issues a one-time challenge for `purpose` (and `relying_party`, where given).
+    pub async fn challenge(
+        &self,
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+    ) -> Result<Challenge, PlatformError> {
+        let c = Challenge {
+            nonce: random(),
+            purpose,
+            relying_party,
+            expires_at: self.clock.now().plus(self.config.challenge_ttl),
+        };
+        self.store.insert_challenge(&c).await?;
+        Ok(c)
+    }
+
+    /// Checks the card's answer to a challenge and opens a session for its holder.
+    ///
+    /// In order: the challenge is taken (so it can never be answered twice, whatever follows),
+    /// must match the purpose and relying party and be in time; the certificate must pass the
+    /// profile, path and validity checks at this moment; the signature must verify over the
+    /// nonce; J-LIS must not have revoked it (CRL index, else OCSP; fail closed); then the
+    /// issuance number is tied to a person, following renewals.
+    pub async fn respond(
+        &self,
+        nonce: &[u8; 32],
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+        certificate: &[u8],
+        signature: &[u8],
+    ) -> Result<(SessionToken, Session), PlatformError> {
+        let now = self.clock.now();
+        let c = self.store.take_challenge(nonce).await?.ok_or(PlatformError::ChallengeUnknown)?;
+        if c.purpose != purpose || c.relying_party != relying_party {
+            return Err(PlatformError::ChallengeUnknown);
+        }
+        if now > c.expires_at {
+            return Err(PlatformError::ChallengeExpired);
+        }
+        let cert = self.certificates.user_identification(certificate, now)?;
+        verify_challenge(&cert, nonce, signature)?;
+        let issuer = cert
+            .authority_key_id()
+            .and_then(|k| self.certificates.anchors().by_key_id(Purpose::UserIdentification, k))
+            .ok_or_else(|| mykey_pki::Error::UnknownIssuer {
+                purpose: Purpose::UserIdentification,
+                key_id: String::new(),
+            })?;
+        let revocation = self.jlis.revocation(&cert, issuer, now).await?;
+        if let RevocationStatus::Revoked { reason, .. } = revocation.status {
+            return Err(PlatformError::Revoked { reason });
+        }
+        let mut logs = Vec::new();
+        if revocation.asked_jlis {
+            logs.push(NewLog::new("jlis.query", json!({"service": "ocsp", "answer": "good"})));
+        }
+        let person = self.person_for(cert.issuance_number(), now).await?;
+        logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
+        for log in &logs {
+            self.store.append_log(person, now, log).await?;
+        }
+        let token = SessionToken(B64URL.encode(random::<32>()));
+        let session = Session {
+            token_hash: SessionToken::hash(token.as_str()),
+            person,
+            expires_at: now.plus(self.config.session_ttl),
+        };
+        self.store.insert_session(&session).await?;
+        Ok((token, session))
+    }
+
+    /// The session a bearer token stands for.
+    pub async fn authenticate(&self, token: &str) -> Result<Session, PlatformError> {
+        self.store
+            .session(&SessionToken::hash(token), self.clock.now())
+            .await?
+            .ok_or(PlatformError::Unauthenticated)
+    }
+
+    /// The person an issuance number belongs to; an unknown number is looked up at J-LIS for
+    /// previous numbers (renewal continuity, Art 16.1.2–3), and the query is logged (16.1.1).
+    async fn person_for(&self, n: IssuanceNumber, now: UnixTime) -> Result<PersonId, PlatformError> {
+        if let Some(p) = self.store.person_by_issuance_number(n).await? {
+            return Ok(p);
+        }
+        let previous = self.jlis.previous_issuance_numbers(n).await?;
+        let query = NewLog::new(
+            "jlis.query",
+            json!({"service": "previous-issuance-numbers", "previous_found": previous.len()}),
+        );
+        // The query is logged first; the renewal (if any) is logged by the store with the move.
+        let outcome = self.store.link_issuance_number(n, &previous, now, std::slice::from_ref(&query)).await?;
+        if let LinkOutcome::Known(_) = outcome {
+            // Another login tied the number in the meantime; the query still happened.
+            self.store.append_log(outcome.person(), now, &query).await?;
+        }
+        Ok(outcome.person())
+    }
+}

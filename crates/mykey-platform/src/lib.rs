@@ -1,0 +1,134 @@
+//! The MyKey Platform's domain (Terms Chapters 2–4). It knows nothing of HTTP or SQL: storage,
+//! J-LIS and the clock come in through the [`Store`], [`Jlis`] and [`Clock`] traits, chosen once
+//! at start-up.
+//!
+//! - [`Platform::challenge`] / [`Platform::respond`]: card authentication — a one-time nonce, the
+//!   card's signature over it, the certificate path, validity and revocation checked, renewal
+//!   continuity (Art 16.1.2–3) applied, a session answered.
+//! - My Key ID (Art 15): create, change, revoke.
+//! - The person's own hash-chained log ([`LogEntry`]), readable and verifiable by the person.
+//! - Identifiers as types, and the PPID derivation ([`PpidKey`]).
+
+mod auth;
+mod error;
+mod ids;
+mod log;
+mod my_key_id;
+mod ppid;
+mod store;
+
+use std::sync::Arc;
+
+pub use auth::{Challenge, ChallengePurpose, Session, SessionToken};
+pub use error::PlatformError;
+pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
+pub use log::{ChainError, LogEntry, LogHash, verify_chain};
+pub use ppid::{Ppid, PpidKey, PpidServiceId};
+pub use store::{LinkOutcome, MyKeyIdChange, MyKeyIdState, NewLog, Store, StoreError};
+
+use mykey_pki::{IssuanceNumber, RevocationStatus, UnixTime, UserIdentificationCertificate};
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> UnixTime;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::now()
+    }
+}
+
+/// J-LIS could not answer (unreachable, timed out, or no fresh revocation data).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("J-LIS unavailable: {0}")]
+pub struct JlisUnavailable(pub String);
+
+/// What the platform asks J-LIS.
+#[async_trait::async_trait]
+pub trait Jlis: Send + Sync + 'static {
+    /// The earlier user-identification issuance numbers of the holder of `n`, newest first.
+    async fn previous_issuance_numbers(&self, n: IssuanceNumber) -> Result<Vec<IssuanceNumber>, JlisUnavailable>;
+
+    /// The revocation status of a validated certificate: from the CRL index while it is fresh,
+    /// otherwise by OCSP; never `Stale`.
+    async fn revocation(
+        &self,
+        cert: &UserIdentificationCertificate,
+        issuer: &mykey_pki::CaCertificate,
+        at: UnixTime,
+    ) -> Result<RevocationAnswer, JlisUnavailable>;
+}
+
+/// A revocation status and whether J-LIS was asked for it (which the person's log records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RevocationAnswer {
+    /// Good or revoked (never stale).
+    pub status: RevocationStatus,
+    /// Whether J-LIS was queried (OCSP) rather than the local CRL index consulted.
+    pub asked_jlis: bool,
+}
+
+/// Settings of the platform's domain.
+#[derive(Clone, Debug)]
+pub struct PlatformConfig {
+    /// Seconds a login challenge may be answered in.
+    pub challenge_ttl: u64,
+    /// Seconds a session lasts.
+    pub session_ttl: u64,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        Self { challenge_ttl: 120, session_ttl: 900 }
+    }
+}
+
+/// The platform: its store, its view of J-LIS, its clock, and the certificates it has checked.
+pub struct Platform {
+    store: Arc<dyn Store>,
+    jlis: Arc<dyn Jlis>,
+    clock: Arc<dyn Clock>,
+    certificates: mykey_pki::VerifiedCertificates,
+    config: PlatformConfig,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Platform {
+    /// A platform over `store` and `jlis`, trusting `anchors` for user identification.
+    pub fn new(
+        store: Arc<dyn Store>,
+        jlis: Arc<dyn Jlis>,
+        clock: Arc<dyn Clock>,
+        anchors: mykey_pki::TrustAnchors,
+        config: PlatformConfig,
+    ) -> Self {
+        Self {
+            store,
+            jlis,
+            clock,
+            certificates: mykey_pki::VerifiedCertificates::new(anchors, 1_000_000),
+            config,
+        }
+    }
+
+    /// The store (for the edges that list or export).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,60 @@
+//! My Key ID (Terms Art 15): created at the person's request, at most one active at a time,
+//! changeable to another free value, revocable. A value once used is never given to anyone else.
+
+use serde_json::json;
+
+use crate::{LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdState, NewLog, Platform, PlatformError, Session};
+
+// Random IDs collide with probability ~n/36⁸; a few draws always suffice.
+const DRAWS: usize = 8;
+
+impl Platform {
+    /// The person's active My Key ID.
+    pub async fn my_key_id(&self, s: &Session) -> Result<Option<MyKeyIdState>, PlatformError> {
+        Ok(self.store.my_key_id(s.person).await?)
+    }
+
+    /// Creates the person's My Key ID: `requested`, or a random free one.
+    pub async fn create_my_key_id(&self, s: &Session, requested: Option<MyKeyId>) -> Result<MyKeyId, PlatformError> {
+        self.choose(s, requested, MyKeyIdChange::Create, "my-key-id.created").await
+    }
+
+    /// Changes the person's My Key ID to `requested`, or to a random free one.
+    pub async fn change_my_key_id(&self, s: &Session, requested: Option<MyKeyId>) -> Result<MyKeyId, PlatformError> {
+        self.choose(s, requested, MyKeyIdChange::Change, "my-key-id.changed").await
+    }
+
+    /// Revokes the person's My Key ID; every function that uses it ends (Art 15.3), and
+    /// point-programme rights stay forfeited (Art 27).
+    pub async fn revoke_my_key_id(&self, s: &Session) -> Result<(), PlatformError> {
+        let log = NewLog::new("my-key-id.revoked", json!({}));
+        self.store.change_my_key_id(s.person, MyKeyIdChange::Revoke, self.clock.now(), &log).await??;
+        Ok(())
+    }
+
+    /// The person's own log, oldest first.
+    pub async fn log(&self, s: &Session) -> Result<Vec<LogEntry>, PlatformError> {
+        Ok(self.store.log(s.person).await?)
+    }
+
+    async fn choose(
+        &self,
+        s: &Session,
+        requested: Option<MyKeyId>,
+        change: fn(MyKeyId) -> MyKeyIdChange,
+        kind: &'static str,
+    ) -> Result<MyKeyId, PlatformError> {
+        let draws = if requested.is_some() { 1 } else { DRAWS };
+        let mut last = PlatformError::MyKeyIdTaken;
+        for _ in 0..draws {
+            let id = requested.unwrap_or_else(MyKeyId::random);
+            let log = NewLog::new(kind, json!({ "my_key_id": id.as_str() }));
+            match self.store.change_my_key_id(s.person, change(id), self.clock.now(), &log).await? {
+                Ok(()) => return Ok(id),
+                Err(PlatformError::MyKeyIdTaken) => last = PlatformError::MyKeyIdTaken,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+}

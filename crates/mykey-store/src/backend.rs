@@ -1,0 +1,353 @@
+//! The two backends. The SQL is shared; the macro below stamps the `Store` implementation out
+//! for each, differing only in how a transaction begins and how a person's row is locked.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use mykey_pki::{IssuanceNumber, UnixTime};
+use mykey_platform::{
+    Challenge, ChallengePurpose, LinkOutcome, LogEntry, LogHash, MyKeyId, MyKeyIdChange, MyKeyIdState, NewLog,
+    PersonId, PlatformError, RelyingPartyId, Session, Store, StoreError,
+};
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::fail;
+
+/// SQLite: the embedded default, a file under the data folder (WAL, synchronous=FULL).
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(fail)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(fail)?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(fail)?;
+        Ok(Self { pool })
+    }
+}
+
+/// PostgreSQL: production.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(16).connect(url).await.map_err(fail)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(fail)?;
+        Ok(Self { pool })
+    }
+
+    /// The pool (for tests that need a fresh schema).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn secs(t: UnixTime) -> i64 {
+    t.as_secs() as i64
+}
+
+fn time(v: i64) -> UnixTime {
+    UnixTime::from_secs(v.max(0) as u64)
+}
+
+fn hash32(v: &[u8]) -> Result<[u8; 32], StoreError> {
+    v.try_into().map_err(|_| StoreError("stored hash is not 32 bytes".into()))
+}
+
+macro_rules! store_impl {
+    ($store:ty, $db:ty, begin: $begin:expr, lock_person: $lock:expr) => {
+
+        impl $store {
+            /// Appends one entry to a person's chain inside the caller's transaction, first
+            /// locking the person's row where the backend needs it (PostgreSQL); SQLite's
+            /// IMMEDIATE transactions already serialise writers.
+            async fn append(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                person: PersonId,
+                at: UnixTime,
+                log: &NewLog,
+            ) -> Result<LogEntry, StoreError> {
+                let lock: &'static str = $lock;
+                if !lock.is_empty() {
+                    sqlx::query(lock).bind(person.0).execute(&mut **tx).await.map_err(fail)?;
+                }
+                let last = sqlx::query(
+                    "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(person.0)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(fail)?;
+                let prev = match last {
+                    Some(r) => Some(LogEntry {
+                        seq: r.get::<i64, _>("seq") as u64,
+                        at: r.get::<i64, _>("at") as u64,
+                        kind: r.get("kind"),
+                        detail: r.get("detail"),
+                        hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
+                    }),
+                    None => None,
+                };
+                let entry = LogEntry::next(prev.as_ref(), at.as_secs(), log.kind, &log.detail);
+                sqlx::query(
+                    "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(person.0)
+                .bind(entry.seq as i64)
+                .bind(entry.at as i64)
+                .bind(entry.kind.as_str())
+                .bind(entry.detail.as_str())
+                .bind(entry.hash.0.as_slice())
+                .execute(&mut **tx)
+                .await
+                .map_err(fail)?;
+                Ok(entry)
+            }
+        }
+        #[async_trait::async_trait]
+        impl Store for $store {
+            async fn insert_challenge(&self, c: &Challenge) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO challenges (nonce, purpose, relying_party, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(c.nonce.as_slice())
+                    .bind(c.purpose.as_str())
+                    .bind(c.relying_party.map(|r| r.0))
+                    .bind(secs(c.expires_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(())
+            }
+
+            async fn take_challenge(&self, nonce: &[u8; 32]) -> Result<Option<Challenge>, StoreError> {
+                let row = sqlx::query(
+                    "DELETE FROM challenges WHERE nonce = $1 RETURNING purpose, relying_party, expires_at",
+                )
+                .bind(nonce.as_slice())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(row.and_then(|r| {
+                    Some(Challenge {
+                        nonce: *nonce,
+                        purpose: ChallengePurpose::parse(r.get::<&str, _>("purpose"))?,
+                        relying_party: r.get::<Option<i64>, _>("relying_party").map(RelyingPartyId),
+                        expires_at: time(r.get("expires_at")),
+                    })
+                }))
+            }
+
+            async fn person_by_issuance_number(&self, n: IssuanceNumber) -> Result<Option<PersonId>, StoreError> {
+                let row = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+                    .bind(n.as_be_bytes())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(row.map(|r| PersonId(r.get("person_id"))))
+            }
+
+            async fn link_issuance_number(
+                &self,
+                n: IssuanceNumber,
+                previous: &[IssuanceNumber],
+                at: UnixTime,
+                logs: &[NewLog],
+            ) -> Result<LinkOutcome, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let known = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+                    .bind(n.as_be_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                if let Some(r) = known {
+                    tx.commit().await.map_err(fail)?;
+                    return Ok(LinkOutcome::Known(PersonId(r.get("person_id"))));
+                }
+                let mut holder = None;
+                for p in previous {
+                    let row = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+                        .bind(p.as_be_bytes())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    if let Some(r) = row {
+                        holder = Some(PersonId(r.get("person_id")));
+                        break;
+                    }
+                }
+                let outcome = match holder {
+                    Some(p) => LinkOutcome::Renewed(p),
+                    None => {
+                        let id: i64 = sqlx::query("INSERT INTO persons (created_at) VALUES ($1) RETURNING id")
+                            .bind(secs(at))
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(fail)?
+                            .get(0);
+                        LinkOutcome::Created(PersonId(id))
+                    }
+                };
+                let person = outcome.person();
+                sqlx::query("INSERT INTO issuance_numbers (number, person_id, linked_at) VALUES ($1, $2, $3)")
+                    .bind(n.as_be_bytes())
+                    .bind(person.0)
+                    .bind(secs(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                let mut all: Vec<NewLog> = logs.to_vec();
+                all.push(match outcome {
+                    LinkOutcome::Renewed(_) => NewLog {
+                        kind: "card.renewed",
+                        detail: r#"{"note":"a renewed card's new number now leads to you"}"#.into(),
+                    },
+                    _ => NewLog { kind: "person.created", detail: "{}".into() },
+                });
+                for log in &all {
+                    Self::append(&mut tx, person, at, log).await?;
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(outcome)
+            }
+
+            async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(s.token_hash.as_slice())
+                    .bind(s.person.0)
+                    .bind(secs(s.expires_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &[u8; 32], at: UnixTime) -> Result<Option<Session>, StoreError> {
+                let row = sqlx::query("SELECT person_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at >= $2")
+                    .bind(token_hash.as_slice())
+                    .bind(secs(at))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(row.map(|r| Session {
+                    token_hash: *token_hash,
+                    person: PersonId(r.get("person_id")),
+                    expires_at: time(r.get("expires_at")),
+                }))
+            }
+
+            async fn my_key_id(&self, person: PersonId) -> Result<Option<MyKeyIdState>, StoreError> {
+                let row = sqlx::query("SELECT id, created_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
+                    .bind(person.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                row.map(|r| {
+                    Ok(MyKeyIdState {
+                        id: r.get::<&str, _>("id").parse::<MyKeyId>().map_err(fail)?,
+                        since: time(r.get("created_at")),
+                    })
+                })
+                .transpose()
+            }
+
+            async fn change_my_key_id(
+                &self,
+                person: PersonId,
+                change: MyKeyIdChange,
+                at: UnixTime,
+                log: &NewLog,
+            ) -> Result<Result<(), PlatformError>, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let active: Option<String> =
+                    sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
+                        .bind(person.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(fail)?
+                        .map(|r| r.get("id"));
+                let (end, new) = match (change, &active) {
+                    (MyKeyIdChange::Create(_), Some(_)) => return Ok(Err(PlatformError::MyKeyIdAlreadyActive)),
+                    (MyKeyIdChange::Create(id), None) => (None, Some(id)),
+                    (MyKeyIdChange::Change(_) | MyKeyIdChange::Revoke, None) => return Ok(Err(PlatformError::NoMyKeyId)),
+                    (MyKeyIdChange::Change(id), Some(old)) => (Some((old.clone(), "changed")), Some(id)),
+                    (MyKeyIdChange::Revoke, Some(old)) => (Some((old.clone(), "revoked")), None),
+                };
+                if let Some((old, reason)) = end {
+                    sqlx::query("UPDATE my_key_ids SET ended_at = $1, end_reason = $2 WHERE id = $3")
+                        .bind(secs(at))
+                        .bind(reason)
+                        .bind(old)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                }
+                if let Some(id) = new {
+                    let inserted = sqlx::query(
+                        "INSERT INTO my_key_ids (id, person_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(id.as_str())
+                    .bind(person.0)
+                    .bind(secs(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                    if inserted.rows_affected() == 0 {
+                        // Rolled back on drop: the old ID stays active.
+                        return Ok(Err(PlatformError::MyKeyIdTaken));
+                    }
+                }
+                Self::append(&mut tx, person, at, log).await?;
+                tx.commit().await.map_err(fail)?;
+                Ok(Ok(()))
+            }
+
+            async fn append_log(&self, person: PersonId, at: UnixTime, log: &NewLog) -> Result<LogEntry, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let entry = Self::append(&mut tx, person, at, log).await?;
+                tx.commit().await.map_err(fail)?;
+                Ok(entry)
+            }
+
+            async fn log(&self, person: PersonId) -> Result<Vec<LogEntry>, StoreError> {
+                let rows = sqlx::query("SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 ORDER BY seq")
+                    .bind(person.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(LogEntry {
+                            seq: r.get::<i64, _>("seq") as u64,
+                            at: r.get::<i64, _>("at") as u64,
+                            kind: r.get("kind"),
+                            detail: r.get("detail"),
+                            hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: "");
+store_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_person: "SELECT id FROM persons WHERE id = $1 FOR UPDATE");
+

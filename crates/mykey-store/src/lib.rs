@@ -1,0 +1,33 @@
+//! The platform's storage: one struct per backend, each with its own migrations, chosen once at
+//! start-up by [`open`]. Both implement [`mykey_platform::Store`] with the same SQL (numbered
+//! `$n` parameters, `RETURNING`, partial unique indexes: what SQLite and PostgreSQL share), and
+//! one conformance suite (`tests/`) runs against both.
+//!
+//! Every method is one transaction. SQLite transactions begin `IMMEDIATE` (writers queue rather
+//! than fail); PostgreSQL ones lock the person's row before appending to their log.
+
+mod backend;
+
+use std::sync::Arc;
+
+use mykey_platform::{Store, StoreError};
+
+pub use backend::{PostgresStore, SqliteStore};
+
+/// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
+/// Migrations run before it is returned.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError(format!("unsupported database URL (sqlite:// or postgres://): {url}")))
+    }
+}
+
+pub(crate) fn fail(e: impl std::fmt::Display) -> StoreError {
+    let detail = e.to_string();
+    tracing::error!(%detail, "store failure");
+    StoreError(detail)
+}
