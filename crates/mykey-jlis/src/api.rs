@@ -127,6 +127,25 @@ pub struct SignatureCertificateStatus {
     pub current: Option<CertificateState>,
 }
 
+/// One CA generation and where its revocation data is published (`GET /v1/cas`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaEntry {
+    /// `user-identification` or `signature`.
+    pub purpose: String,
+    /// 1, 2, … (a rollover adds one under the same name).
+    pub generation: u32,
+    /// The subject key identifier (hex), by which certificates and CRLs name their issuer.
+    pub key_id: String,
+    /// The CA certificate (DER).
+    pub certificate_url: String,
+    /// The current complete CRL.
+    pub crl_url: String,
+    /// The current delta CRL.
+    pub delta_crl_url: String,
+    /// The OCSP responder.
+    pub ocsp_url: String,
+}
+
 /// `POST /v1/admin/crls` and the CA rollover answer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Published {

@@ -121,6 +121,11 @@ impl JlisClient {
         .await
     }
 
+    /// Every CA generation with its revocation URLs.
+    pub async fn cas(&self) -> Result<Vec<crate::api::CaEntry>, ClientError> {
+        self.get_json("/v1/cas").await
+    }
+
     /// Every generation of a CA.
     pub async fn ca_certificates(
         &self,

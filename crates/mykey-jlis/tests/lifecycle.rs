@@ -375,3 +375,19 @@ async fn a_rollover_keeps_both_generations_trusted() {
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ca_index_names_every_generation_and_its_urls() {
+    let sim = start().await;
+    sim.jlis.rollover(Purpose::Signature).await.unwrap();
+    let cas = sim.client.cas().await.unwrap();
+    assert_eq!(cas.len(), 3);
+    for entry in &cas {
+        let der = sim.client.get_bytes(&entry.certificate_url).await.unwrap();
+        let ca = mykey_pki::CaCertificate::from_der(&der).unwrap();
+        assert_eq!(hex::encode(ca.key_id()), entry.key_id);
+        assert_eq!(ca.purpose().slug(), entry.purpose);
+        let crl = mykey_pki::Crl::from_der(sim.client.get_bytes(&entry.crl_url).await.unwrap()).unwrap();
+        crl.verify(&ca, UnixTime::now()).unwrap();
+    }
+}

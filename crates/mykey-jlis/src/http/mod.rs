@@ -7,6 +7,7 @@
 //! GET  /crl/{purpose}-g{n}-delta.crl     the current delta CRL (DER)
 //! POST /ocsp/{purpose}                   OCSP (application/ocsp-request)
 //! GET  /ocsp/{purpose}/{base64 request}  OCSP for small requests
+//! GET  /v1/cas                          every CA generation with its CRL and OCSP URLs
 //! GET  /v1/issuance-numbers/{n}/previous
 //! GET  /v1/issuance-numbers/{n}/signature-certificate-status
 //! POST /v1/admin/certificates | renewals | revocations | fact-changes | crls
@@ -43,6 +44,7 @@ pub fn router(jlis: Arc<Jlis>) -> axum::Router {
         .route("/crl/{file}", get(crl_file))
         .route("/ocsp/{purpose}", post(ocsp_post))
         .route("/ocsp/{purpose}/{*request}", get(ocsp_get))
+        .route("/v1/cas", get(cas))
         .route("/v1/issuance-numbers/{n}/previous", get(previous))
         .route(
             "/v1/issuance-numbers/{n}/signature-certificate-status",
@@ -177,6 +179,29 @@ fn ocsp_response(reply: crate::ocsp::OcspReply, get: bool) -> Response {
         }
     }
     r
+}
+
+async fn cas(State(j): State<Arc<Jlis>>) -> Json<Vec<api::CaEntry>> {
+    let base = j.config().base_url.trim_end_matches('/').to_owned();
+    let entries = j
+        .authority
+        .read()
+        .all()
+        .iter()
+        .map(|g| {
+            let stem = g.stem();
+            api::CaEntry {
+                purpose: g.purpose.slug().to_owned(),
+                generation: g.generation,
+                key_id: hex::encode(g.cert.key_id()),
+                certificate_url: format!("{base}/ca/{stem}.der"),
+                crl_url: format!("{base}/crl/{stem}.crl"),
+                delta_crl_url: format!("{base}/crl/{stem}-delta.crl"),
+                ocsp_url: format!("{base}/ocsp/{}", g.purpose.slug()),
+            }
+        })
+        .collect();
+    Json(entries)
 }
 
 async fn previous(
