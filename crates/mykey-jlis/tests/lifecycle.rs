@@ -387,7 +387,8 @@ async fn the_ca_index_names_every_generation_and_its_urls() {
         let ca = mykey_pki::CaCertificate::from_der(&der).unwrap();
         assert_eq!(hex::encode(ca.key_id()), entry.key_id);
         assert_eq!(ca.purpose().slug(), entry.purpose);
-        let crl = mykey_pki::Crl::from_der(sim.client.get_bytes(&entry.crl_url).await.unwrap()).unwrap();
+        let crl =
+            mykey_pki::Crl::from_der(sim.client.get_bytes(&entry.crl_url).await.unwrap()).unwrap();
         crl.verify(&ca, UnixTime::now()).unwrap();
     }
 }

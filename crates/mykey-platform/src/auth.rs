@@ -33,7 +33,9 @@ impl ChallengePurpose {
 
     /// From [`ChallengePurpose::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Login, Self::ServiceIdLink, Self::Authorization].into_iter().find(|p| p.as_str() == s)
+        [Self::Login, Self::ServiceIdLink, Self::Authorization]
+            .into_iter()
+            .find(|p| p.as_str() == s)
     }
 }
 
@@ -126,7 +128,11 @@ impl Platform {
         signature: &[u8],
     ) -> Result<(SessionToken, Session), PlatformError> {
         let now = self.clock.now();
-        let c = self.store.take_challenge(nonce).await?.ok_or(PlatformError::ChallengeUnknown)?;
+        let c = self
+            .store
+            .take_challenge(nonce)
+            .await?
+            .ok_or(PlatformError::ChallengeUnknown)?;
         if c.purpose != purpose || c.relying_party != relying_party {
             return Err(PlatformError::ChallengeUnknown);
         }
@@ -137,7 +143,11 @@ impl Platform {
         verify_challenge(&cert, nonce, signature)?;
         let issuer = cert
             .authority_key_id()
-            .and_then(|k| self.certificates.anchors().by_key_id(Purpose::UserIdentification, k))
+            .and_then(|k| {
+                self.certificates
+                    .anchors()
+                    .by_key_id(Purpose::UserIdentification, k)
+            })
             .ok_or_else(|| mykey_pki::Error::UnknownIssuer {
                 purpose: Purpose::UserIdentification,
                 key_id: String::new(),
@@ -148,7 +158,10 @@ impl Platform {
         }
         let mut logs = Vec::new();
         if revocation.asked_jlis {
-            logs.push(NewLog::new("jlis.query", json!({"service": "ocsp", "answer": "good"})));
+            logs.push(NewLog::new(
+                "jlis.query",
+                json!({"service": "ocsp", "answer": "good"}),
+            ));
         }
         let person = self.person_for(cert.issuance_number(), now).await?;
         logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
@@ -175,7 +188,11 @@ impl Platform {
 
     /// The person an issuance number belongs to; an unknown number is looked up at J-LIS for
     /// previous numbers (renewal continuity, Art 16.1.2–3), and the query is logged (16.1.1).
-    async fn person_for(&self, n: IssuanceNumber, now: UnixTime) -> Result<PersonId, PlatformError> {
+    async fn person_for(
+        &self,
+        n: IssuanceNumber,
+        now: UnixTime,
+    ) -> Result<PersonId, PlatformError> {
         if let Some(p) = self.store.person_by_issuance_number(n).await? {
             return Ok(p);
         }
@@ -185,7 +202,10 @@ impl Platform {
             json!({"service": "previous-issuance-numbers", "previous_found": previous.len()}),
         );
         // The query is logged first; the renewal (if any) is logged by the store with the move.
-        let outcome = self.store.link_issuance_number(n, &previous, now, std::slice::from_ref(&query)).await?;
+        let outcome = self
+            .store
+            .link_issuance_number(n, &previous, now, std::slice::from_ref(&query))
+            .await?;
         if let LinkOutcome::Known(_) = outcome {
             // Another login tied the number in the meantime; the query still happened.
             self.store.append_log(outcome.person(), now, &query).await?;

@@ -53,7 +53,10 @@ pub struct JlisUnavailable(pub String);
 #[async_trait::async_trait]
 pub trait Jlis: Send + Sync + 'static {
     /// The earlier user-identification issuance numbers of the holder of `n`, newest first.
-    async fn previous_issuance_numbers(&self, n: IssuanceNumber) -> Result<Vec<IssuanceNumber>, JlisUnavailable>;
+    async fn previous_issuance_numbers(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<Vec<IssuanceNumber>, JlisUnavailable>;
 
     /// The revocation status of a validated certificate: from the CRL index while it is fresh,
     /// otherwise by OCSP; never `Stale`.
@@ -85,7 +88,10 @@ pub struct PlatformConfig {
 
 impl Default for PlatformConfig {
     fn default() -> Self {
-        Self { challenge_ttl: 120, session_ttl: 900 }
+        Self {
+            challenge_ttl: 120,
+            session_ttl: 900,
+        }
     }
 }
 
@@ -100,7 +106,9 @@ pub struct Platform {
 
 impl std::fmt::Debug for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Platform").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Platform")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 

@@ -94,12 +94,17 @@ pub enum ChainError {
 }
 
 /// Checks a whole chain from its first entry; returns the head hash.
-pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> Result<LogHash, ChainError> {
+pub fn verify_chain<'a>(
+    entries: impl IntoIterator<Item = &'a LogEntry>,
+) -> Result<LogHash, ChainError> {
     let mut prev = LogHash::GENESIS;
     let mut expected = 1;
     for e in entries {
         if e.seq != expected {
-            return Err(ChainError::Gap { expected, found: e.seq });
+            return Err(ChainError::Gap {
+                expected,
+                found: e.seq,
+            });
         }
         if chain(prev, e.seq, e.at, &e.kind, &e.detail) != e.hash {
             return Err(ChainError::Altered { seq: e.seq });
@@ -117,7 +122,12 @@ mod tests {
     fn chain_of(n: usize) -> Vec<LogEntry> {
         let mut v: Vec<LogEntry> = Vec::new();
         for i in 0..n {
-            let e = LogEntry::next(v.last(), 1_000 + i as u64, "consent.given", &format!("{{\"i\":{i}}}"));
+            let e = LogEntry::next(
+                v.last(),
+                1_000 + i as u64,
+                "consent.given",
+                &format!("{{\"i\":{i}}}"),
+            );
             v.push(e);
         }
         v
@@ -132,7 +142,13 @@ mod tests {
         assert_eq!(verify_chain(&altered), Err(ChainError::Altered { seq: 3 }));
         let mut dropped = v.clone();
         dropped.remove(1);
-        assert_eq!(verify_chain(&dropped), Err(ChainError::Gap { expected: 2, found: 3 }));
+        assert_eq!(
+            verify_chain(&dropped),
+            Err(ChainError::Gap {
+                expected: 2,
+                found: 3
+            })
+        );
         let mut swapped = v.clone();
         swapped.swap(3, 4);
         assert!(verify_chain(&swapped).is_err());

@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use crate::{LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdState, NewLog, Platform, PlatformError, Session};
+use crate::{
+    LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdState, NewLog, Platform, PlatformError, Session,
+};
 
 // Random IDs collide with probability ~n/36⁸; a few draws always suffice.
 const DRAWS: usize = 8;
@@ -15,20 +17,32 @@ impl Platform {
     }
 
     /// Creates the person's My Key ID: `requested`, or a random free one.
-    pub async fn create_my_key_id(&self, s: &Session, requested: Option<MyKeyId>) -> Result<MyKeyId, PlatformError> {
-        self.choose(s, requested, MyKeyIdChange::Create, "my-key-id.created").await
+    pub async fn create_my_key_id(
+        &self,
+        s: &Session,
+        requested: Option<MyKeyId>,
+    ) -> Result<MyKeyId, PlatformError> {
+        self.choose(s, requested, MyKeyIdChange::Create, "my-key-id.created")
+            .await
     }
 
     /// Changes the person's My Key ID to `requested`, or to a random free one.
-    pub async fn change_my_key_id(&self, s: &Session, requested: Option<MyKeyId>) -> Result<MyKeyId, PlatformError> {
-        self.choose(s, requested, MyKeyIdChange::Change, "my-key-id.changed").await
+    pub async fn change_my_key_id(
+        &self,
+        s: &Session,
+        requested: Option<MyKeyId>,
+    ) -> Result<MyKeyId, PlatformError> {
+        self.choose(s, requested, MyKeyIdChange::Change, "my-key-id.changed")
+            .await
     }
 
     /// Revokes the person's My Key ID; every function that uses it ends (Art 15.3), and
     /// point-programme rights stay forfeited (Art 27).
     pub async fn revoke_my_key_id(&self, s: &Session) -> Result<(), PlatformError> {
         let log = NewLog::new("my-key-id.revoked", json!({}));
-        self.store.change_my_key_id(s.person, MyKeyIdChange::Revoke, self.clock.now(), &log).await??;
+        self.store
+            .change_my_key_id(s.person, MyKeyIdChange::Revoke, self.clock.now(), &log)
+            .await??;
         Ok(())
     }
 
@@ -49,7 +63,11 @@ impl Platform {
         for _ in 0..draws {
             let id = requested.unwrap_or_else(MyKeyId::random);
             let log = NewLog::new(kind, json!({ "my_key_id": id.as_str() }));
-            match self.store.change_my_key_id(s.person, change(id), self.clock.now(), &log).await? {
+            match self
+                .store
+                .change_my_key_id(s.person, change(id), self.clock.now(), &log)
+                .await?
+            {
                 Ok(()) => return Ok(id),
                 Err(PlatformError::MyKeyIdTaken) => last = PlatformError::MyKeyIdTaken,
                 Err(e) => return Err(e),

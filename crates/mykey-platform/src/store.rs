@@ -22,7 +22,10 @@ pub struct NewLog {
 impl NewLog {
     /// An entry of `kind` with `detail` serialised as JSON.
     pub fn new(kind: &'static str, detail: serde_json::Value) -> Self {
-        Self { kind, detail: detail.to_string() }
+        Self {
+            kind,
+            detail: detail.to_string(),
+        }
     }
 }
 
@@ -76,7 +79,10 @@ pub trait Store: Send + Sync + 'static {
     async fn take_challenge(&self, nonce: &[u8; 32]) -> Result<Option<Challenge>, StoreError>;
 
     /// The person an issuance number belongs to.
-    async fn person_by_issuance_number(&self, n: IssuanceNumber) -> Result<Option<PersonId>, StoreError>;
+    async fn person_by_issuance_number(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<Option<PersonId>, StoreError>;
 
     /// Ties `n` to a person: the holder of the newest known number in `previous` (a renewal:
     /// everything of that person follows the new number), or a new person. `logs` are appended
@@ -93,7 +99,11 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, s: &Session) -> Result<(), StoreError>;
 
     /// The session whose token hashes to `token_hash`, if it has not expired at `at`.
-    async fn session(&self, token_hash: &[u8; 32], at: UnixTime) -> Result<Option<Session>, StoreError>;
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        at: UnixTime,
+    ) -> Result<Option<Session>, StoreError>;
 
     /// The person's active My Key ID.
     async fn my_key_id(&self, person: PersonId) -> Result<Option<MyKeyIdState>, StoreError>;
@@ -109,7 +119,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Result<(), crate::PlatformError>, StoreError>;
 
     /// Appends to the person's log.
-    async fn append_log(&self, person: PersonId, at: UnixTime, log: &NewLog) -> Result<LogEntry, StoreError>;
+    async fn append_log(
+        &self,
+        person: PersonId,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<LogEntry, StoreError>;
 
     /// The person's whole log, oldest first.
     async fn log(&self, person: PersonId) -> Result<Vec<LogEntry>, StoreError>;

@@ -6,12 +6,14 @@ use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Challenge, ChallengePurpose, LinkOutcome, LogEntry, LogHash, MyKeyId, MyKeyIdChange, MyKeyIdState, NewLog,
-    PersonId, PlatformError, RelyingPartyId, Session, Store, StoreError,
+    Challenge, ChallengePurpose, LinkOutcome, LogEntry, LogHash, MyKeyId, MyKeyIdChange,
+    MyKeyIdState, NewLog, PersonId, PlatformError, RelyingPartyId, Session, Store, StoreError,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::fail;
 
@@ -35,8 +37,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(fail)?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(fail)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(fail)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(fail)?;
         Ok(Self { pool })
     }
 }
@@ -50,8 +59,15 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(16).connect(url).await.map_err(fail)?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(fail)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .map_err(fail)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(fail)?;
         Ok(Self { pool })
     }
 
@@ -70,7 +86,8 @@ fn time(v: i64) -> UnixTime {
 }
 
 fn hash32(v: &[u8]) -> Result<[u8; 32], StoreError> {
-    v.try_into().map_err(|_| StoreError("stored hash is not 32 bytes".into()))
+    v.try_into()
+        .map_err(|_| StoreError("stored hash is not 32 bytes".into()))
 }
 
 macro_rules! store_impl {
@@ -350,4 +367,3 @@ macro_rules! store_impl {
 
 store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: "");
 store_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_person: "SELECT id FROM persons WHERE id = $1 FOR UPDATE");
-

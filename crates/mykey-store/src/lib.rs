@@ -18,11 +18,15 @@ pub use backend::{PostgresStore, SqliteStore};
 /// Migrations run before it is returned.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+        Ok(Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
-        Err(StoreError(format!("unsupported database URL (sqlite:// or postgres://): {url}")))
+        Err(StoreError(format!(
+            "unsupported database URL (sqlite:// or postgres://): {url}"
+        )))
     }
 }
 

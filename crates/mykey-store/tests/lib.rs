@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Challenge, ChallengePurpose, LinkOutcome, MyKeyId, MyKeyIdChange, NewLog, PlatformError, Session, Store,
-    verify_chain,
+    Challenge, ChallengePurpose, LinkOutcome, MyKeyId, MyKeyIdChange, NewLog, PlatformError,
+    Session, Store, verify_chain,
 };
 
 const T: UnixTime = UnixTime::from_secs(1_767_225_600);
@@ -22,26 +22,59 @@ fn log(kind: &'static str) -> NewLog {
 
 async fn story(store: Arc<dyn Store>) {
     // Challenges are taken once.
-    let c = Challenge { nonce: [1; 32], purpose: ChallengePurpose::Login, relying_party: None, expires_at: T.plus(60) };
+    let c = Challenge {
+        nonce: [1; 32],
+        purpose: ChallengePurpose::Login,
+        relying_party: None,
+        expires_at: T.plus(60),
+    };
     store.insert_challenge(&c).await.unwrap();
     assert_eq!(store.take_challenge(&[1; 32]).await.unwrap(), Some(c));
     assert_eq!(store.take_challenge(&[1; 32]).await.unwrap(), None);
 
     // Issuance numbers: new person, known, renewal continuity.
-    let created = store.link_issuance_number(n(100), &[], T, &[log("jlis.query")]).await.unwrap();
-    let LinkOutcome::Created(p) = created else { panic!("{created:?}") };
-    assert_eq!(store.link_issuance_number(n(100), &[], T, &[]).await.unwrap(), LinkOutcome::Known(p));
-    let renewed = store.link_issuance_number(n(101), &[n(999), n(100)], T, &[log("jlis.query")]).await.unwrap();
+    let created = store
+        .link_issuance_number(n(100), &[], T, &[log("jlis.query")])
+        .await
+        .unwrap();
+    let LinkOutcome::Created(p) = created else {
+        panic!("{created:?}")
+    };
+    assert_eq!(
+        store
+            .link_issuance_number(n(100), &[], T, &[])
+            .await
+            .unwrap(),
+        LinkOutcome::Known(p)
+    );
+    let renewed = store
+        .link_issuance_number(n(101), &[n(999), n(100)], T, &[log("jlis.query")])
+        .await
+        .unwrap();
     assert_eq!(renewed, LinkOutcome::Renewed(p));
-    assert_eq!(store.person_by_issuance_number(n(101)).await.unwrap(), Some(p));
-    assert_eq!(store.person_by_issuance_number(n(100)).await.unwrap(), Some(p));
-    let LinkOutcome::Created(q) = store.link_issuance_number(n(200), &[n(300)], T, &[]).await.unwrap() else {
+    assert_eq!(
+        store.person_by_issuance_number(n(101)).await.unwrap(),
+        Some(p)
+    );
+    assert_eq!(
+        store.person_by_issuance_number(n(100)).await.unwrap(),
+        Some(p)
+    );
+    let LinkOutcome::Created(q) = store
+        .link_issuance_number(n(200), &[n(300)], T, &[])
+        .await
+        .unwrap()
+    else {
         panic!("another person")
     };
     assert_ne!(p, q);
 
     // Sessions expire.
-    let s = Session { token_hash: [2; 32], person: p, expires_at: T.plus(10) };
+    let s = Session {
+        token_hash: [2; 32],
+        person: p,
+        expires_at: T.plus(10),
+    };
     store.insert_session(&s).await.unwrap();
     assert_eq!(store.session(&[2; 32], T).await.unwrap(), Some(s));
     assert_eq!(store.session(&[2; 32], T.plus(11)).await.unwrap(), None);
@@ -53,18 +86,38 @@ async fn story(store: Arc<dyn Store>) {
     let c2: MyKeyId = "CCCC3333".parse().unwrap();
     let change = |person, ch| {
         let store = store.clone();
-        async move { store.change_my_key_id(person, ch, T, &log("my-key-id")).await.unwrap() }
+        async move {
+            store
+                .change_my_key_id(person, ch, T, &log("my-key-id"))
+                .await
+                .unwrap()
+        }
     };
-    assert!(matches!(change(p, MyKeyIdChange::Change(b)).await, Err(PlatformError::NoMyKeyId)));
+    assert!(matches!(
+        change(p, MyKeyIdChange::Change(b)).await,
+        Err(PlatformError::NoMyKeyId)
+    ));
     change(p, MyKeyIdChange::Create(a)).await.unwrap();
-    assert!(matches!(change(p, MyKeyIdChange::Create(b)).await, Err(PlatformError::MyKeyIdAlreadyActive)));
-    assert!(matches!(change(q, MyKeyIdChange::Create(a)).await, Err(PlatformError::MyKeyIdTaken)));
+    assert!(matches!(
+        change(p, MyKeyIdChange::Create(b)).await,
+        Err(PlatformError::MyKeyIdAlreadyActive)
+    ));
+    assert!(matches!(
+        change(q, MyKeyIdChange::Create(a)).await,
+        Err(PlatformError::MyKeyIdTaken)
+    ));
     change(p, MyKeyIdChange::Change(b)).await.unwrap();
     assert_eq!(store.my_key_id(p).await.unwrap().unwrap().id, b);
     // A value once used is never given again, not even to its old holder.
-    assert!(matches!(change(q, MyKeyIdChange::Create(a)).await, Err(PlatformError::MyKeyIdTaken)));
+    assert!(matches!(
+        change(q, MyKeyIdChange::Create(a)).await,
+        Err(PlatformError::MyKeyIdTaken)
+    ));
     // A refused change leaves the active ID in place.
-    assert!(matches!(change(p, MyKeyIdChange::Change(a)).await, Err(PlatformError::MyKeyIdTaken)));
+    assert!(matches!(
+        change(p, MyKeyIdChange::Change(a)).await,
+        Err(PlatformError::MyKeyIdTaken)
+    ));
     assert_eq!(store.my_key_id(p).await.unwrap().unwrap().id, b);
     change(p, MyKeyIdChange::Revoke).await.unwrap();
     assert_eq!(store.my_key_id(p).await.unwrap(), None);
@@ -75,21 +128,38 @@ async fn story(store: Arc<dyn Store>) {
     let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["jlis.query", "person.created", "jlis.query", "card.renewed", "my-key-id", "my-key-id", "my-key-id", "my-key-id"]
+        [
+            "jlis.query",
+            "person.created",
+            "jlis.query",
+            "card.renewed",
+            "my-key-id",
+            "my-key-id",
+            "my-key-id",
+            "my-key-id"
+        ]
     );
-    assert_eq!(verify_chain(&entries).unwrap(), entries.last().unwrap().hash);
+    assert_eq!(
+        verify_chain(&entries).unwrap(),
+        entries.last().unwrap().hash
+    );
 
     // Concurrent appends for one person never fork or break the chain.
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.append_log(q, T, &log("concurrent")).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            store.append_log(q, T, &log("concurrent")).await.unwrap()
+        }));
     }
     for t in tasks {
         t.await.unwrap();
     }
     let entries = store.log(q).await.unwrap();
-    assert_eq!(entries.iter().filter(|e| e.kind == "concurrent").count(), 16);
+    assert_eq!(
+        entries.iter().filter(|e| e.kind == "concurrent").count(),
+        16
+    );
     verify_chain(&entries).unwrap();
 }
 
@@ -105,19 +175,40 @@ async fn sqlite_enforces_one_active_my_key_id_in_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("platform.sqlite3");
     let store = mykey_store::SqliteStore::open(&path).await.unwrap();
-    let LinkOutcome::Created(p) = store.link_issuance_number(n(1), &[], T, &[]).await.unwrap() else { panic!() };
-    store.change_my_key_id(p, MyKeyIdChange::Create("AAAA1111".parse().unwrap()), T, &log("x")).await.unwrap().unwrap();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-    let second = sqlx::query("INSERT INTO my_key_ids (id, person_id, created_at) VALUES ('ZZZZ9999', $1, 0)")
-        .bind(p.0)
-        .execute(&pool)
-        .await;
-    assert!(second.is_err(), "the database must refuse a second active My Key ID");
+    let LinkOutcome::Created(p) = store.link_issuance_number(n(1), &[], T, &[]).await.unwrap()
+    else {
+        panic!()
+    };
+    store
+        .change_my_key_id(
+            p,
+            MyKeyIdChange::Create("AAAA1111".parse().unwrap()),
+            T,
+            &log("x"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let second = sqlx::query(
+        "INSERT INTO my_key_ids (id, person_id, created_at) VALUES ('ZZZZ9999', $1, 0)",
+    )
+    .bind(p.0)
+    .execute(&pool)
+    .await;
+    assert!(
+        second.is_err(),
+        "the database must refuse a second active My Key ID"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_conforms() {
-    let Some(db) = fresh_postgres().await else { return };
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
     story(mykey_store::open(&db.url).await.unwrap()).await;
     db.drop().await;
 }
@@ -131,16 +222,20 @@ struct FreshDb {
 impl FreshDb {
     async fn drop(self) {
         if let Ok(pool) = sqlx::PgPool::connect(&self.admin).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-                .execute(&pool)
-                .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&pool)
+            .await;
         }
     }
 }
 
 /// A new, empty database on the local server (MYKEY_TEST_POSTGRES overrides the admin URL).
 async fn fresh_postgres() -> Option<FreshDb> {
-    let admin = std::env::var("MYKEY_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = std::env::var("MYKEY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let pool = match sqlx::PgPool::connect(&admin).await {
         Ok(p) => p,
         Err(e) => {
@@ -155,7 +250,17 @@ async fn fresh_postgres() -> Option<FreshDb> {
     let mut r = [0u8; 6];
     aws_lc_rs::rand::fill(&mut r).unwrap();
     let name = format!("mykey_test_{}", hex::encode(r));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
-    Some(FreshDb { url: format!("{base}/{name}"), admin, name })
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin.clone());
+    Some(FreshDb {
+        url: format!("{base}/{name}"),
+        admin,
+        name,
+    })
 }

@@ -1,0 +1,94 @@
+//! `/v1/auth`: card login. Anyone may ask for a challenge and answer it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use mykey_platform::{ChallengePurpose, Platform};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, JsonBody, rfc3339};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/auth/challenges", post(challenge))
+        .route("/v1/auth/responses", post(respond))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeRequest {
+    purpose: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseRequest {
+    /// The challenge's nonce, base64url.
+    nonce: String,
+    purpose: String,
+    /// The user-identification certificate, base64 DER.
+    certificate: String,
+    /// The card's signature over the nonce, base64.
+    signature: String,
+}
+
+fn purpose(s: &str) -> Result<ChallengePurpose, ApiError> {
+    // Only login challenges are open to anyone; the others come with relying-party flows.
+    match ChallengePurpose::parse(s) {
+        Some(p @ ChallengePurpose::Login) => Ok(p),
+        _ => Err(ApiError::InvalidRequest(format!(
+            "unsupported purpose {s:?} (expected \"login\")"
+        ))),
+    }
+}
+
+async fn challenge(
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<ChallengeRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let c = p.challenge(purpose(&req.purpose)?, None).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "nonce": B64URL.encode(c.nonce),
+            "purpose": c.purpose.as_str(),
+            "expires_at": rfc3339(c.expires_at),
+        })),
+    ))
+}
+
+async fn respond(
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<ResponseRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let purpose = purpose(&req.purpose)?;
+    let nonce: [u8; 32] = B64URL
+        .decode(&req.nonce)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| ApiError::InvalidRequest("nonce must be 32 bytes, base64url".into()))?;
+    let certificate = B64
+        .decode(&req.certificate)
+        .map_err(|_| ApiError::InvalidRequest("certificate must be base64".into()))?;
+    let signature = B64
+        .decode(&req.signature)
+        .map_err(|_| ApiError::InvalidRequest("signature must be base64".into()))?;
+    let (token, session) = p
+        .respond(&nonce, purpose, None, &certificate, &signature)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "token": token.as_str(),
+            "token_type": "Bearer",
+            "expires_at": rfc3339(session.expires_at),
+        })),
+    ))
+}

@@ -1,0 +1,128 @@
+//! `/v1/me`: the person, with a session. The session is the first thing every handler takes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use mykey_platform::{MyKeyId, Platform, PlatformError, Session, verify_chain};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, OptionalJson, rfc3339};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/me", get(overview))
+        .route(
+            "/v1/me/my-key-id",
+            get(show).post(create).put(change).delete(revoke),
+        )
+        .route("/v1/me/log", get(log))
+        .route("/v1/me/log/verify", get(verify))
+}
+
+/// A person's session from `Authorization: Bearer <token>`.
+pub(crate) struct Me(Session);
+
+impl FromRequestParts<Arc<Platform>> for Me {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        platform: &Arc<Platform>,
+    ) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Platform(PlatformError::Unauthenticated))?;
+        Ok(Me(platform.authenticate(token.trim()).await?))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MyKeyIdRequest {
+    /// The ID wanted; absent for a random free one.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+fn requested(OptionalJson(req): OptionalJson<MyKeyIdRequest>) -> Result<Option<MyKeyId>, ApiError> {
+    match req.and_then(|r| r.id) {
+        Some(s) => Ok(Some(s.parse().map_err(PlatformError::from)?)),
+        None => Ok(None),
+    }
+}
+
+async fn overview(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = p.my_key_id(&s).await?;
+    Ok(axum::Json(json!({
+        "my_key_id": id.map(|m| json!({"id": m.id.as_str(), "since": rfc3339(m.since)})),
+        "session_expires_at": rfc3339(s.expires_at),
+    })))
+}
+
+async fn show(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let m = p.my_key_id(&s).await?.ok_or(PlatformError::NoMyKeyId)?;
+    Ok(axum::Json(
+        json!({"id": m.id.as_str(), "since": rfc3339(m.since)}),
+    ))
+}
+
+async fn create(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    req: OptionalJson<MyKeyIdRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = p.create_my_key_id(&s, requested(req)?).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"id": id.as_str()}))))
+}
+
+async fn change(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    req: OptionalJson<MyKeyIdRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = p.change_my_key_id(&s, requested(req)?).await?;
+    Ok(axum::Json(json!({"id": id.as_str()})))
+}
+
+async fn revoke(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    p.revoke_my_key_id(&s).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn log(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let entries = p.log(&s).await?;
+    let head = entries.last().map(|e| e.hash.to_string());
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "at": rfc3339(mykey_pki::UnixTime::from_secs(e.at)),
+                "kind": e.kind,
+                "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
+                "hash": e.hash.to_string(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({"entries": entries, "head": head})))
+}
+
+async fn verify(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let entries = p.log(&s).await?;
+    Ok(axum::Json(match verify_chain(&entries) {
+        Ok(head) => json!({"valid": true, "entries": entries.len(), "head": head.to_string()}),
+        Err(e) => json!({"valid": false, "entries": entries.len(), "error": e.to_string()}),
+    }))
+}

@@ -1,0 +1,110 @@
+//! The REST API under `/v1`. Each resource module owns its routes; the one place errors become
+//! HTTP is [`problem`].
+//!
+//! ```text
+//! POST   /v1/auth/challenges           a one-time nonce for the card to sign       (anyone)
+//! POST   /v1/auth/responses            the card's answer → a session               (anyone)
+//! GET    /v1/me                        the person's overview                       (session)
+//! GET|POST|PUT|DELETE /v1/me/my-key-id show, create, change, revoke                (session)
+//! GET    /v1/me/log, /v1/me/log/verify the person's own hash-chained log           (session)
+//! GET    /v1/openapi.json · /health
+//! ```
+
+mod auth;
+mod me;
+mod problem;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use mykey_platform::Platform;
+
+pub(crate) use problem::ApiError;
+
+/// Largest request body accepted.
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+
+/// The platform's HTTP application.
+pub fn app(platform: Arc<Platform>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/v1/openapi.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    include_str!("../../openapi.json"),
+                )
+                    .into_response()
+            }),
+        )
+        .merge(auth::routes())
+        .merge(me::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(platform)
+}
+
+/// RFC 3339 in UTC.
+pub(crate) fn rfc3339(t: mykey_pki::UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.as_secs() as i64)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A JSON body, or the problem that says why it is not one.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(t)) => Ok(JsonBody(t)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge)
+            }
+            Err(e) => Err(ApiError::InvalidRequest(e.body_text())),
+        }
+    }
+}
+
+/// A JSON body that may be absent (an empty body is `None`).
+pub(crate) struct OptionalJson<T>(pub Option<T>);
+
+impl<S, T> axum::extract::FromRequest<S> for OptionalJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::InvalidRequest(e.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        serde_json::from_slice(&bytes)
+            .map(|t| OptionalJson(Some(t)))
+            .map_err(|e| ApiError::InvalidRequest(format!("malformed JSON body: {e}")))
+    }
+}

@@ -1,0 +1,125 @@
+//! Errors at the edge: RFC 9457 problem+json with a stable `type` per error. Details that could
+//! leak internals are logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mykey_platform::PlatformError;
+
+/// Everything a handler can answer with instead of success.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// A domain refusal.
+    Platform(PlatformError),
+    /// The request body or a field is malformed.
+    InvalidRequest(String),
+    /// The body is larger than the limit.
+    TooLarge,
+}
+
+impl From<PlatformError> for ApiError {
+    fn from(e: PlatformError) -> Self {
+        ApiError::Platform(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        use PlatformError as P;
+        let (status, kind, title) = match &self {
+            ApiError::InvalidRequest(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-request",
+                "Invalid request",
+            ),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request too large",
+            ),
+            ApiError::Platform(e) => match e {
+                P::ChallengeUnknown => (
+                    StatusCode::BAD_REQUEST,
+                    "challenge-unknown",
+                    "Unknown, used or foreign challenge",
+                ),
+                P::ChallengeExpired => (
+                    StatusCode::BAD_REQUEST,
+                    "challenge-expired",
+                    "Challenge expired",
+                ),
+                P::Certificate(_) => (
+                    StatusCode::UNAUTHORIZED,
+                    "certificate-refused",
+                    "Certificate or signature refused",
+                ),
+                P::Revoked { .. } => (
+                    StatusCode::FORBIDDEN,
+                    "certificate-revoked",
+                    "Certificate revoked",
+                ),
+                P::JlisUnavailable(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "jlis-unavailable",
+                    "J-LIS unavailable",
+                ),
+                P::Unauthenticated => (
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "No valid session",
+                ),
+                P::InvalidId(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-request",
+                    "Invalid request",
+                ),
+                P::MyKeyIdAlreadyActive => (
+                    StatusCode::CONFLICT,
+                    "my-key-id-already-active",
+                    "A My Key ID is already active",
+                ),
+                P::MyKeyIdTaken => (
+                    StatusCode::CONFLICT,
+                    "my-key-id-taken",
+                    "My Key ID not available",
+                ),
+                P::NoMyKeyId => (StatusCode::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
+                _ => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                ),
+            },
+        };
+        let detail = match &self {
+            ApiError::InvalidRequest(d) => Some(d.clone()),
+            ApiError::TooLarge => Some(format!("the limit is {} bytes", super::MAX_BODY)),
+            ApiError::Platform(P::Store(_)) => None,
+            ApiError::Platform(P::JlisUnavailable(e)) => {
+                tracing::warn!(error = %e, "J-LIS unavailable");
+                Some("J-LIS could not be asked; try again shortly".into())
+            }
+            ApiError::Platform(e) => Some(e.to_string()),
+        };
+        let body = serde_json::json!({
+            "type": format!("urn:mykey:problem:{kind}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        let mut r = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        if status == StatusCode::UNAUTHORIZED && kind == "unauthenticated" {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}

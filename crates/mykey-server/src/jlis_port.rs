@@ -1,0 +1,238 @@
+//! The platform's port to J-LIS: previous issuance numbers over its JSON service, and revocation
+//! from a per-CA index of complete + delta CRLs refreshed in the background; when an index is
+//! stale (J-LIS down past nextUpdate), OCSP; when that fails too, fail closed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mykey_jlis::JlisClient;
+use mykey_pki::ocsp::{CertStatus, OcspClient};
+use mykey_pki::{
+    CaCertificate, Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationStatus, TrustAnchors,
+    UnixTime, UserIdentificationCertificate,
+};
+use mykey_platform::{Clock, Jlis, JlisUnavailable, RevocationAnswer};
+use parking_lot::RwLock;
+
+/// J-LIS as the platform sees it.
+pub struct JlisPort {
+    client: JlisClient,
+    ocsp: OcspClient,
+    clock: Arc<dyn Clock>,
+    cas: RwLock<Vec<CaState>>,
+}
+
+struct CaState {
+    ca: CaCertificate,
+    crl_url: String,
+    delta_crl_url: String,
+    ocsp_url: String,
+    index: Option<RevocationIndex>,
+    full_next_update: UnixTime,
+}
+
+impl std::fmt::Debug for JlisPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JlisPort")
+            .field("jlis", &self.client.base())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JlisPort {
+    /// Connects to J-LIS at `base`: learns its user-identification CAs and where their CRLs and
+    /// OCSP responders are, and builds the revocation indexes once. Every call is bounded by
+    /// `timeout`.
+    pub async fn connect(
+        base: &str,
+        timeout: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, JlisUnavailable> {
+        let client = JlisClient::new(base, timeout);
+        let unavailable = |e: mykey_jlis::ClientError| JlisUnavailable(e.to_string());
+        let mut cas = Vec::new();
+        for entry in client.cas().await.map_err(unavailable)? {
+            if entry.purpose != Purpose::UserIdentification.slug() {
+                continue;
+            }
+            let der = client
+                .get_bytes(&entry.certificate_url)
+                .await
+                .map_err(unavailable)?;
+            let ca = CaCertificate::from_der(&der).map_err(|e| JlisUnavailable(e.to_string()))?;
+            cas.push(CaState {
+                ca,
+                crl_url: entry.crl_url,
+                delta_crl_url: entry.delta_crl_url,
+                ocsp_url: entry.ocsp_url,
+                index: None,
+                full_next_update: UnixTime::from_secs(0),
+            });
+        }
+        let port = Self {
+            client,
+            ocsp: OcspClient::new(timeout),
+            clock,
+            cas: RwLock::new(cas),
+        };
+        port.refresh().await;
+        Ok(port)
+    }
+
+    /// The user-identification CAs, as trust anchors.
+    pub fn anchors(&self) -> TrustAnchors {
+        TrustAnchors::new(self.cas.read().iter().map(|c| c.ca.clone()))
+    }
+
+    /// Brings every index up to date: the newest delta CRL, and a new complete CRL when the held
+    /// one has passed its nextUpdate or the delta builds on a newer one. Failures are logged and
+    /// leave the old index in place (it answers until its own nextUpdate).
+    pub async fn refresh(&self) {
+        let now = self.clock.now();
+        let count = self.cas.read().len();
+        for i in 0..count {
+            let (ca, crl_url, delta_url, held_base, full_due) = {
+                let cas = self.cas.read();
+                let c = &cas[i];
+                let base = c.index.as_ref().map(RevocationIndex::base_number);
+                (
+                    c.ca.clone(),
+                    c.crl_url.clone(),
+                    c.delta_crl_url.clone(),
+                    base,
+                    now >= c.full_next_update,
+                )
+            };
+            let delta = match self.fetch_crl(&delta_url).await {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    tracing::warn!(url = %delta_url, error = %e, "delta CRL refresh failed");
+                    None
+                }
+            };
+            let newer_base = delta
+                .as_ref()
+                .and_then(Crl::base_number)
+                .zip(held_base)
+                .is_some_and(|(b, h)| b > h);
+            if held_base.is_none() || full_due || newer_base {
+                let fresh = self.fetch_crl(&crl_url).await.and_then(|crl| {
+                    let index = RevocationIndex::from_full_crl(&crl, &ca, now)
+                        .map_err(|e| e.to_string())?;
+                    Ok((index, crl.next_update().unwrap_or(now)))
+                });
+                match fresh {
+                    Ok((index, next)) => {
+                        let mut cas = self.cas.write();
+                        cas[i].index = Some(index);
+                        cas[i].full_next_update = next;
+                    }
+                    Err(e) => {
+                        tracing::warn!(url = %crl_url, error = %e, "complete CRL refresh failed")
+                    }
+                }
+            }
+            if let Some(delta) = delta {
+                let mut cas = self.cas.write();
+                if let Some(index) = cas[i].index.as_mut() {
+                    if index
+                        .delta_number()
+                        .is_none_or(|held| delta.number() > held)
+                    {
+                        if let Err(e) = index.apply_delta(&delta, &ca, now) {
+                            tracing::warn!(url = %delta_url, error = %e, "delta CRL not applied");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Refreshes every `every` until the task is dropped.
+    pub async fn run_refresher(self: Arc<Self>, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            self.refresh().await;
+        }
+    }
+
+    async fn fetch_crl(&self, url: &str) -> Result<Crl, String> {
+        let der = self
+            .client
+            .get_bytes(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        Crl::from_der(der).map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait::async_trait]
+impl Jlis for JlisPort {
+    async fn previous_issuance_numbers(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<Vec<IssuanceNumber>, JlisUnavailable> {
+        let answer = self
+            .client
+            .previous_issuance_numbers(&n.to_string())
+            .await
+            .map_err(|e| JlisUnavailable(e.to_string()))?;
+        answer
+            .previous
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    JlisUnavailable(format!("J-LIS sent a malformed issuance number {p:?}"))
+                })
+            })
+            .collect()
+    }
+
+    async fn revocation(
+        &self,
+        cert: &UserIdentificationCertificate,
+        issuer: &CaCertificate,
+        at: UnixTime,
+    ) -> Result<RevocationAnswer, JlisUnavailable> {
+        let n = cert.issuance_number();
+        let ocsp_url = {
+            let cas = self.cas.read();
+            let state = cas
+                .iter()
+                .find(|c| c.ca.key_id() == issuer.key_id())
+                .ok_or_else(|| JlisUnavailable("no revocation source for this CA".into()))?;
+            if let Some(index) = &state.index {
+                match index.lookup(&n, at) {
+                    RevocationStatus::Stale { .. } => {}
+                    status => {
+                        return Ok(RevocationAnswer {
+                            status,
+                            asked_jlis: false,
+                        });
+                    }
+                }
+            }
+            state.ocsp_url.clone()
+        };
+        let answer = self
+            .ocsp
+            .check(&ocsp_url, issuer, n, at)
+            .await
+            .map_err(|e| JlisUnavailable(e.to_string()))?;
+        let status = match answer.status {
+            CertStatus::Good => RevocationStatus::Good,
+            CertStatus::Revoked { revoked_at, reason } => {
+                RevocationStatus::Revoked { reason, revoked_at }
+            }
+            // J-LIS does not know the certificate: treat it as not valid (fail closed).
+            CertStatus::Unknown => RevocationStatus::Revoked {
+                reason: None,
+                revoked_at: at,
+            },
+        };
+        Ok(RevocationAnswer {
+            status,
+            asked_jlis: true,
+        })
+    }
+}

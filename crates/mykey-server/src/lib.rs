@@ -1,0 +1,12 @@
+//! The platform over HTTP, and its port to J-LIS.
+//!
+//! - [`app`]: the REST API under `/v1` (described by `/v1/openapi.json`), errors as RFC 9457
+//!   problems with a stable `type` each; authorization is the first step of every handler.
+//! - [`JlisPort`]: what the platform asks J-LIS — previous issuance numbers, and revocation from a
+//!   CRL index kept fresh in the background, with OCSP when the index is stale.
+
+mod http;
+mod jlis_port;
+
+pub use http::app;
+pub use jlis_port::JlisPort;

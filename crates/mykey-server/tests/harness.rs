@@ -1,0 +1,199 @@
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use mykey_jlis::api::IssueRequest;
+use mykey_jlis::{Config, Jlis, JlisClient, SystemClock};
+use mykey_pki::UnixTime;
+use mykey_pki::issue::SigningKey;
+use mykey_platform::{Clock, Platform, PlatformConfig};
+use mykey_server::JlisPort;
+use serde_json::{Value, json};
+
+/// A clock the tests move; starts at the real time (certificates are issued at the real time).
+#[derive(Debug)]
+pub struct TestClock(std::sync::atomic::AtomicU64);
+
+impl TestClock {
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_secs(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+pub struct World {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub jlis: JlisClient,
+    pub jlis_task: tokio::task::JoinHandle<()>,
+    pub port: Arc<JlisPort>,
+    pub platform: Arc<Platform>,
+    pub clock: Arc<TestClock>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.jlis_task.abort();
+    }
+}
+
+pub async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// A world whose simulator configuration is adjusted by `tweak`.
+pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
+    let jlis_dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jlis_url = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config::new(jlis_dir.path(), &jlis_url);
+    tweak(&mut config);
+    let jlis = Jlis::open(config, Arc::new(SystemClock)).await.unwrap();
+    let jlis_task = tokio::spawn(async move {
+        axum::serve(listener, mykey_jlis::router(jlis))
+            .await
+            .unwrap();
+    });
+    let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(
+        UnixTime::now().as_secs(),
+    )));
+    let port = Arc::new(
+        JlisPort::connect(&jlis_url, Duration::from_secs(2), clock.clone())
+            .await
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = mykey_store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("platform.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let platform = Arc::new(Platform::new(
+        store,
+        port.clone(),
+        clock.clone(),
+        port.anchors(),
+        PlatformConfig::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = mykey_server::app(platform.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    World {
+        url,
+        http: reqwest::Client::new(),
+        jlis: JlisClient::new(&jlis_url, Duration::from_secs(5)),
+        jlis_task,
+        port,
+        platform,
+        clock,
+        _dirs: (jlis_dir, dir),
+        task,
+    }
+}
+
+/// A card: its user-identification key and certificate.
+pub struct Card {
+    pub key: &'static SigningKey,
+    pub cert: Vec<u8>,
+    pub number: String,
+}
+
+pub fn key() -> &'static SigningKey {
+    static K: OnceLock<SigningKey> = OnceLock::new();
+    K.get_or_init(|| SigningKey::generate().unwrap())
+}
+
+pub async fn card(w: &World) -> Card {
+    let issued = w
+        .jlis
+        .issue(&IssueRequest {
+            name: "鈴木\u{3000}次郎".into(),
+            address: "福岡県福岡市中央区天神一丁目".into(),
+            birth_date: "1975-09-09".into(),
+            sex: 1,
+            user_identification_public_key: B64.encode(key().spki_der()),
+            signature_public_key: None,
+        })
+        .await
+        .unwrap();
+    Card {
+        key: key(),
+        cert: B64
+            .decode(issued.user_identification_certificate.unwrap())
+            .unwrap(),
+        number: issued.issuance_number,
+    }
+}
+
+pub async fn post(w: &World, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let mut r = w.http.post(format!("{}{path}", w.url)).json(&body);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    answer(r.send().await.unwrap()).await
+}
+
+pub async fn call(
+    w: &World,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut r = w.http.request(method, format!("{}{path}", w.url));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    answer(r.send().await.unwrap()).await
+}
+
+async fn answer(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// A fresh challenge's nonce.
+pub async fn challenge(w: &World) -> String {
+    let (status, body) = post(w, "/v1/auth/challenges", None, json!({"purpose": "login"})).await;
+    assert_eq!(status, 201, "{body}");
+    body["nonce"].as_str().unwrap().to_owned()
+}
+
+/// The card's answer to `nonce`, as JSON.
+pub fn answer_for(card: &Card, nonce: &str) -> Value {
+    let raw = B64URL.decode(nonce).unwrap();
+    json!({
+        "nonce": nonce,
+        "purpose": "login",
+        "certificate": B64.encode(&card.cert),
+        "signature": B64.encode(card.key.sign(&raw)),
+    })
+}
+
+/// Logs in with `card`; returns the session token.
+pub async fn login(w: &World, card: &Card) -> String {
+    let nonce = challenge(w).await;
+    let (status, body) = post(w, "/v1/auth/responses", None, answer_for(card, &nonce)).await;
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+pub fn problem_type(body: &Value) -> &str {
+    body["type"].as_str().unwrap_or("")
+}
