@@ -77,6 +77,27 @@ impl fmt::Debug for SessionToken {
     }
 }
 
+/// A card's answer to a challenge: the nonce, the user-identification certificate (DER) and the
+/// card's signature over the nonce.
+#[derive(Clone, Copy, Debug)]
+pub struct CardAnswer<'a> {
+    /// The challenge's nonce.
+    pub nonce: &'a [u8; 32],
+    /// The user-identification certificate, DER.
+    pub certificate: &'a [u8],
+    /// The signature over the nonce.
+    pub signature: &'a [u8],
+}
+
+/// What a verified card answer establishes.
+#[derive(Debug)]
+pub(crate) struct CardProof {
+    /// The certificate's issuance number (never leaves the platform).
+    pub(crate) issuance_number: IssuanceNumber,
+    /// Log entries the check produced (an OCSP query to J-LIS), for the holder's log.
+    pub(crate) logs: Vec<NewLog>,
+}
+
 /// A person's session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
@@ -88,7 +109,7 @@ pub struct Session {
     pub expires_at: UnixTime,
 }
 
-fn random<const N: usize>() -> [u8; N] {
+pub(crate) fn random<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     // The system RNG failing is not recoverable.
     aws_lc_rs::rand::fill(&mut b).expect("system randomness");
@@ -112,13 +133,9 @@ impl Platform {
         Ok(c)
     }
 
-    /// Checks the card's answer to a challenge and opens a session for its holder.
-    ///
-    /// In order: the challenge is taken (so it can never be answered twice, whatever follows),
-    /// must match the purpose and relying party and be in time; the certificate must pass the
-    /// profile, path and validity checks at this moment; the signature must verify over the
-    /// nonce; J-LIS must not have revoked it (CRL index, else OCSP; fail closed); then the
-    /// issuance number is tied to a person, following renewals.
+    /// Checks the card's answer to a login challenge and opens a session for its holder: the
+    /// card is verified ([`Platform::verify_card`]), then the issuance number is tied to a
+    /// person, following renewals.
     pub async fn respond(
         &self,
         nonce: &[u8; 32],
@@ -128,9 +145,45 @@ impl Platform {
         signature: &[u8],
     ) -> Result<(SessionToken, Session), PlatformError> {
         let now = self.clock.now();
+        let card = CardAnswer {
+            nonce,
+            certificate,
+            signature,
+        };
+        let proof = self.verify_card(&card, purpose, relying_party, now).await?;
+        let mut logs = proof.logs;
+        let person = self.person_for(proof.issuance_number, now).await?;
+        logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
+        for log in &logs {
+            self.store.append_log(person, now, log).await?;
+        }
+        let token = SessionToken(B64URL.encode(random::<32>()));
+        let session = Session {
+            token_hash: SessionToken::hash(token.as_str()),
+            person,
+            expires_at: now.plus(self.config.session_ttl),
+        };
+        self.store.insert_session(&session).await?;
+        Ok((token, session))
+    }
+
+    /// Checks a card's answer to a challenge; every use of the card goes through here.
+    ///
+    /// In order: the challenge is taken (so it can never be answered twice, whatever follows),
+    /// must match the purpose and relying party and be in time; the certificate must pass the
+    /// profile, path and validity checks at this moment; the signature must verify over the
+    /// nonce; J-LIS must not have revoked it (CRL index, else OCSP; fail closed). Nothing but
+    /// the challenge is touched: the caller stores the returned log entries with its own change.
+    pub(crate) async fn verify_card(
+        &self,
+        card: &CardAnswer<'_>,
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+        now: UnixTime,
+    ) -> Result<CardProof, PlatformError> {
         let c = self
             .store
-            .take_challenge(nonce)
+            .take_challenge(card.nonce)
             .await?
             .ok_or(PlatformError::ChallengeUnknown)?;
         if c.purpose != purpose || c.relying_party != relying_party {
@@ -139,8 +192,10 @@ impl Platform {
         if now > c.expires_at {
             return Err(PlatformError::ChallengeExpired);
         }
-        let cert = self.certificates.user_identification(certificate, now)?;
-        verify_challenge(&cert, nonce, signature)?;
+        let cert = self
+            .certificates
+            .user_identification(card.certificate, now)?;
+        verify_challenge(&cert, card.nonce, card.signature)?;
         let issuer = cert
             .authority_key_id()
             .and_then(|k| {
@@ -163,19 +218,10 @@ impl Platform {
                 json!({"service": "ocsp", "answer": "good"}),
             ));
         }
-        let person = self.person_for(cert.issuance_number(), now).await?;
-        logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
-        for log in &logs {
-            self.store.append_log(person, now, log).await?;
-        }
-        let token = SessionToken(B64URL.encode(random::<32>()));
-        let session = Session {
-            token_hash: SessionToken::hash(token.as_str()),
-            person,
-            expires_at: now.plus(self.config.session_ttl),
-        };
-        self.store.insert_session(&session).await?;
-        Ok((token, session))
+        Ok(CardProof {
+            issuance_number: cert.issuance_number(),
+            logs,
+        })
     }
 
     /// The session a bearer token stands for.
@@ -211,5 +257,34 @@ impl Platform {
             self.store.append_log(outcome.person(), now, &query).await?;
         }
         Ok(outcome.person())
+    }
+
+    /// The person an issuance number belongs to, following renewals, without creating anyone:
+    /// `None` when neither the number nor any previous one is known (such a card's holder has
+    /// no My Key ID, so nothing is stored for them).
+    pub(crate) async fn known_person_for(
+        &self,
+        n: IssuanceNumber,
+        now: UnixTime,
+    ) -> Result<Option<PersonId>, PlatformError> {
+        if let Some(p) = self.store.person_by_issuance_number(n).await? {
+            return Ok(Some(p));
+        }
+        let previous = self.jlis.previous_issuance_numbers(n).await?;
+        for p in &previous {
+            if self.store.person_by_issuance_number(*p).await?.is_some() {
+                // A renewal of a known person's card: tie the new number to them, as at login.
+                let query = NewLog::new(
+                    "jlis.query",
+                    json!({"service": "previous-issuance-numbers", "previous_found": previous.len()}),
+                );
+                let outcome = self
+                    .store
+                    .link_issuance_number(n, &previous, now, std::slice::from_ref(&query))
+                    .await?;
+                return Ok(Some(outcome.person()));
+            }
+        }
+        Ok(None)
     }
 }

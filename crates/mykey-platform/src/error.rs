@@ -42,6 +42,42 @@ pub enum PlatformError {
     /// The person has no active My Key ID.
     #[error("no active My Key ID")]
     NoMyKeyId,
+    /// The operator API is closed: no operator token is configured.
+    #[error("the operator API is closed")]
+    OperatorApiClosed,
+    /// A name is empty, too long (over 200 characters) or holds control characters.
+    #[error("a name is 1 to 200 characters without control characters")]
+    InvalidName,
+    /// Client authentication failed: unknown client or wrong secret (never told apart).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The relying party is pending approval or suspended.
+    #[error("the relying party is not approved")]
+    RelyingPartyNotApproved,
+    /// No relying party has that ID.
+    #[error("no such relying party")]
+    RelyingPartyUnknown,
+    /// No link request has that ID.
+    #[error("no such link request")]
+    LinkRequestUnknown,
+    /// The link request was already approved or refused.
+    #[error("the link request has already been answered")]
+    LinkRequestAnswered,
+    /// The link request's time ran out.
+    #[error("the link request has expired")]
+    LinkRequestExpired,
+    /// The consent does not name exactly the required items under the terms version in force.
+    #[error("the consent must name exactly the required items and the terms version in force")]
+    ConsentIncomplete,
+    /// A Service ID needs the person's active My Key ID (Art 17.1).
+    #[error("a Service ID needs an active My Key ID; create one first")]
+    MyKeyIdRequired,
+    /// The relying party already has an active Service ID for that customer ID.
+    #[error("that customer ID is already linked")]
+    ServiceIdExists,
+    /// No active Service ID matches (or it is not the caller's).
+    #[error("no such Service ID")]
+    ServiceIdUnknown,
     /// The store failed; the detail is logged where it arose, never sent.
     #[error("storage failure")]
     Store(#[from] StoreError),

@@ -12,6 +12,9 @@ pub enum IdError {
     /// Not a customer ID: 1–128 printable ASCII characters.
     #[error("a customer ID is 1 to 128 printable ASCII characters")]
     CustomerId,
+    /// Not a link request ID.
+    #[error("a link request ID is 22 base64url characters")]
+    LinkRequest,
     /// Not a PPID.
     #[error("a PPID is 32 lower-case hexadecimal characters")]
     Ppid,

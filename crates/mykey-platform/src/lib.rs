@@ -6,6 +6,8 @@
 //!   card's signature over it, the certificate path, validity and revocation checked, renewal
 //!   continuity (Art 16.1.2–3) applied, a session answered.
 //! - My Key ID (Art 15): create, change, revoke.
+//! - Relying parties (Art 2) admitted by operators, authenticated as OAuth clients.
+//! - Service IDs (Art 17): link requests, the person's card-confirmed consent, the links.
 //! - The person's own hash-chained log ([`LogEntry`]), readable and verifiable by the person.
 //! - Identifiers as types, and the PPID derivation ([`PpidKey`]).
 
@@ -15,15 +17,24 @@ mod ids;
 mod log;
 mod my_key_id;
 mod ppid;
+mod relying_party;
+mod service_id;
 mod store;
 
 use std::sync::Arc;
 
-pub use auth::{Challenge, ChallengePurpose, Session, SessionToken};
+pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
 pub use error::PlatformError;
 pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use ppid::{Ppid, PpidKey, PpidServiceId};
+pub use relying_party::{
+    ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyStatus,
+};
+pub use service_id::{
+    Consent, ConsentItem, LinkRequest, LinkRequestId, LinkRequestState, NewConsent, PersonLink,
+    RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
+};
 pub use store::{LinkOutcome, MyKeyIdChange, MyKeyIdState, NewLog, Store, StoreError};
 
 use mykey_pki::{IssuanceNumber, RevocationStatus, UnixTime, UserIdentificationCertificate};
@@ -84,6 +95,12 @@ pub struct PlatformConfig {
     pub challenge_ttl: u64,
     /// Seconds a session lasts.
     pub session_ttl: u64,
+    /// Seconds a Service ID link request may be answered in.
+    pub link_request_ttl: u64,
+    /// The terms version in force, which every consent names (Art 12).
+    pub terms_version: String,
+    /// SHA-256 of the operator's bearer token; `None` closes the operator API.
+    pub operator_token_hash: Option<[u8; 32]>,
 }
 
 impl Default for PlatformConfig {
@@ -91,6 +108,9 @@ impl Default for PlatformConfig {
         Self {
             challenge_ttl: 120,
             session_ttl: 900,
+            link_request_ttl: 600,
+            terms_version: "2026-11-01".into(),
+            operator_token_hash: None,
         }
     }
 }

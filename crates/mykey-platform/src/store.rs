@@ -3,7 +3,11 @@
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 
-use crate::{Challenge, LogEntry, MyKeyId, PersonId, Session};
+use crate::{
+    Challenge, CustomerId, LinkRequest, LinkRequestId, LogEntry, MyKeyId, NewConsent,
+    NewRelyingParty, PersonId, PersonLink, RelyingParty, RelyingPartyId, RelyingPartyLink,
+    RelyingPartyStatus, Session,
+};
 
 /// The store failed (connection, constraint the domain did not expect, corruption).
 #[derive(Clone, Debug, thiserror::Error)]
@@ -109,7 +113,8 @@ pub trait Store: Send + Sync + 'static {
     async fn my_key_id(&self, person: PersonId) -> Result<Option<MyKeyIdState>, StoreError>;
 
     /// Applies a change. `Ok(Err(..))` carries the refusal the rules demand (already active,
-    /// taken, none active), with nothing written.
+    /// taken, none active), with nothing written. A revocation ends every active Service ID of
+    /// the person in the same transaction, each logged ([`crate::ServiceIdEnd::MyKeyIdRevoked`]).
     async fn change_my_key_id(
         &self,
         person: PersonId,
@@ -128,4 +133,85 @@ pub trait Store: Send + Sync + 'static {
 
     /// The person's whole log, oldest first.
     async fn log(&self, person: PersonId) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// Registers a relying party.
+    async fn insert_relying_party(&self, rp: &NewRelyingParty) -> Result<RelyingParty, StoreError>;
+
+    /// Every relying party, oldest first.
+    async fn relying_parties(&self) -> Result<Vec<RelyingParty>, StoreError>;
+
+    /// The relying party with `client_id`, and the hash of its secret.
+    async fn relying_party_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(RelyingParty, [u8; 32])>, StoreError>;
+
+    /// Sets a relying party's status; `None` when there is no such relying party.
+    async fn set_relying_party_status(
+        &self,
+        id: RelyingPartyId,
+        status: RelyingPartyStatus,
+    ) -> Result<Option<RelyingParty>, StoreError>;
+
+    /// Replaces a relying party's secret hash; `None` when there is no such relying party.
+    async fn set_relying_party_secret(
+        &self,
+        id: RelyingPartyId,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<RelyingParty>, StoreError>;
+
+    /// Stores a new (open) link request.
+    async fn insert_link_request(&self, r: &LinkRequest) -> Result<(), StoreError>;
+
+    /// A link request with its relying party as it is now.
+    async fn link_request(&self, id: &LinkRequestId) -> Result<Option<LinkRequest>, StoreError>;
+
+    /// Marks an open, unexpired link request refused. `Ok(Err(..))`: it was answered meanwhile
+    /// or expired.
+    async fn refuse_link_request(
+        &self,
+        id: &LinkRequestId,
+        at: UnixTime,
+    ) -> Result<Result<(), crate::PlatformError>, StoreError>;
+
+    /// In one transaction: marks the open, unexpired request approved, checks the person holds
+    /// an active My Key ID, records the consent, stores the Service ID and appends `logs`.
+    /// `Ok(Err(..))` carries the refusal (answered or expired meanwhile, no My Key ID, customer
+    /// ID already linked), with nothing written.
+    async fn approve_link_request(
+        &self,
+        id: &LinkRequestId,
+        person: PersonId,
+        consent: &NewConsent,
+        at: UnixTime,
+        logs: &[NewLog],
+    ) -> Result<Result<PersonLink, crate::PlatformError>, StoreError>;
+
+    /// A relying party's active links (only the one for `customer_id`, when given).
+    async fn relying_party_links(
+        &self,
+        rp: RelyingPartyId,
+        customer_id: Option<&CustomerId>,
+    ) -> Result<Vec<RelyingPartyLink>, StoreError>;
+
+    /// Ends a relying party's active link of `customer_id`, logged to the person; `false` when
+    /// it has none.
+    async fn remove_link(
+        &self,
+        rp: RelyingPartyId,
+        customer_id: &CustomerId,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// The person's active links, oldest first.
+    async fn person_links(&self, person: PersonId) -> Result<Vec<PersonLink>, StoreError>;
+
+    /// The person withdraws the consent behind their active link `id`: the consent's withdrawal
+    /// time is recorded, the link ends, both are logged. `false` when they have no such link.
+    async fn withdraw_link(
+        &self,
+        person: PersonId,
+        id: i64,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
 }

@@ -6,8 +6,11 @@ use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Challenge, ChallengePurpose, LinkOutcome, LogEntry, LogHash, MyKeyId, MyKeyIdChange,
-    MyKeyIdState, NewLog, PersonId, PlatformError, RelyingPartyId, Session, Store, StoreError,
+    Challenge, ChallengePurpose, Consent, CustomerId, LinkOutcome, LinkRequest, LinkRequestId,
+    LinkRequestState, LogEntry, LogHash, MyKeyId, MyKeyIdChange, MyKeyIdState, NewConsent, NewLog,
+    NewRelyingParty, PersonId, PersonLink, PlatformError, RelyingParty, RelyingPartyId,
+    RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd, Session, Store,
+    StoreError,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -16,6 +19,7 @@ use sqlx::sqlite::{
 };
 
 use crate::fail;
+use crate::links::{Which, active_link, links_impl, rp_columns};
 
 /// SQLite: the embedded default, a file under the data folder (WAL, synchronous=FULL).
 #[derive(Clone, Debug)]
@@ -92,6 +96,38 @@ fn hash32(v: &[u8]) -> Result<[u8; 32], StoreError> {
 
 macro_rules! store_impl {
     ($store:ty, $db:ty, begin: $begin:expr, lock_person: $lock:expr) => {
+        impl $store {
+            /// Loads `count` people, each holding one synthetic issuance number from `first` on,
+            /// in transactions of 10,000 (benchmarks: `mykey bench seed`). `progress` is told how
+            /// many are in.
+            pub async fn seed_persons(&self, first: u64, count: u64, at: UnixTime, mut progress: impl FnMut(u64)) -> Result<(), StoreError> {
+                let mut done = 0;
+                while done < count {
+                    let batch = (count - done).min(10_000);
+                    let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                    for k in 0..batch {
+                        let n = IssuanceNumber::from_u64(first + done + k).map_err(fail)?;
+                        let id: i64 = sqlx::query("INSERT INTO persons (created_at) VALUES ($1) RETURNING id")
+                            .bind(secs(at))
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(fail)?
+                            .get(0);
+                        sqlx::query("INSERT INTO issuance_numbers (number, person_id, linked_at) VALUES ($1, $2, $3)")
+                            .bind(n.as_be_bytes())
+                            .bind(id)
+                            .bind(secs(at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(fail)?;
+                    }
+                    tx.commit().await.map_err(fail)?;
+                    done += batch;
+                    progress(done);
+                }
+                Ok(())
+            }
+        }
 
         impl $store {
             /// Appends one entry to a person's chain inside the caller's transaction, first
@@ -332,6 +368,10 @@ macro_rules! store_impl {
                     }
                 }
                 Self::append(&mut tx, person, at, log).await?;
+                if let MyKeyIdChange::Revoke = change {
+                    // Art 15.3: every function that uses the My Key ID ends with it.
+                    Self::end_links_of(&mut tx, person, at, ServiceIdEnd::MyKeyIdRevoked).await?;
+                }
                 tx.commit().await.map_err(fail)?;
                 Ok(Ok(()))
             }
@@ -361,9 +401,70 @@ macro_rules! store_impl {
                     })
                     .collect()
             }
+
+            async fn insert_relying_party(&self, rp: &NewRelyingParty) -> Result<RelyingParty, StoreError> {
+                self.insert_relying_party_tx(rp).await
+            }
+
+            async fn relying_parties(&self) -> Result<Vec<RelyingParty>, StoreError> {
+                self.relying_parties_all().await
+            }
+
+            async fn relying_party_by_client_id(&self, client_id: &str) -> Result<Option<(RelyingParty, [u8; 32])>, StoreError> {
+                self.relying_party_by_client(client_id).await
+            }
+
+            async fn set_relying_party_status(&self, id: RelyingPartyId, status: RelyingPartyStatus) -> Result<Option<RelyingParty>, StoreError> {
+                self.update_relying_party(id, Some(status), None).await
+            }
+
+            async fn set_relying_party_secret(&self, id: RelyingPartyId, secret_hash: &[u8; 32]) -> Result<Option<RelyingParty>, StoreError> {
+                self.update_relying_party(id, None, Some(secret_hash)).await
+            }
+
+            async fn insert_link_request(&self, r: &LinkRequest) -> Result<(), StoreError> {
+                self.insert_link_request_tx(r).await
+            }
+
+            async fn link_request(&self, id: &LinkRequestId) -> Result<Option<LinkRequest>, StoreError> {
+                self.link_request_by_id(id).await
+            }
+
+            async fn refuse_link_request(&self, id: &LinkRequestId, at: UnixTime) -> Result<Result<(), PlatformError>, StoreError> {
+                self.refuse_link_request_tx(id, at).await
+            }
+
+            async fn approve_link_request(
+                &self,
+                id: &LinkRequestId,
+                person: PersonId,
+                consent: &NewConsent,
+                at: UnixTime,
+                logs: &[NewLog],
+            ) -> Result<Result<PersonLink, PlatformError>, StoreError> {
+                self.approve_link_request_tx(id, person, consent, at, logs).await
+            }
+
+            async fn relying_party_links(&self, rp: RelyingPartyId, customer_id: Option<&CustomerId>) -> Result<Vec<RelyingPartyLink>, StoreError> {
+                self.relying_party_links_of(rp, customer_id).await
+            }
+
+            async fn remove_link(&self, rp: RelyingPartyId, customer_id: &CustomerId, at: UnixTime) -> Result<bool, StoreError> {
+                self.end_one_link(Which::Customer(rp, customer_id), at, ServiceIdEnd::RemovedByRelyingParty).await
+            }
+
+            async fn person_links(&self, person: PersonId) -> Result<Vec<PersonLink>, StoreError> {
+                self.person_links_of(person).await
+            }
+
+            async fn withdraw_link(&self, person: PersonId, id: i64, at: UnixTime) -> Result<bool, StoreError> {
+                self.end_one_link(Which::Link(person, id), at, ServiceIdEnd::Withdrawn).await
+            }
         }
     };
 }
 
 store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: "");
+links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
+links_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 store_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_person: "SELECT id FROM persons WHERE id = $1 FOR UPDATE");

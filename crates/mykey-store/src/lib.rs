@@ -7,6 +7,7 @@
 //! than fail); PostgreSQL ones lock the person's row before appending to their log.
 
 mod backend;
+mod links;
 
 use std::sync::Arc;
 
@@ -27,6 +28,27 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         Err(StoreError(format!(
             "unsupported database URL (sqlite:// or postgres://): {url}"
         )))
+    }
+}
+
+/// Loads `count` synthetic people (see [`SqliteStore::seed_persons`]) into the store at `url`.
+pub async fn seed(
+    url: &str,
+    first: u64,
+    count: u64,
+    at: mykey_pki::UnixTime,
+    progress: impl FnMut(u64),
+) -> Result<(), StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        SqliteStore::open(std::path::Path::new(path))
+            .await?
+            .seed_persons(first, count, at, progress)
+            .await
+    } else {
+        PostgresStore::open(url)
+            .await?
+            .seed_persons(first, count, at, progress)
+            .await
     }
 }
 

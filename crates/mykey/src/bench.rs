@@ -7,17 +7,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use clap::{Args, Subcommand};
 use mykey_jlis::JlisClient;
 use mykey_jlis::api::IssueRequest;
 use mykey_pki::issue::SigningKey;
 use mykey_pki::ocsp::Request;
-use mykey_pki::{IssuanceNumber, Purpose, UnixTime};
+use mykey_pki::{Purpose, UnixTime};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {
     /// The J-LIS simulator's OCSP responder under concurrent load.
     Ocsp(OcspArgs),
+    /// Complete card logins (challenge → card signature → response) against `mykey serve`.
+    Login(LoginArgs),
+    /// Load synthetic people into a platform database.
+    Seed(SeedArgs),
 }
 
 #[derive(Debug, Args)]
@@ -36,47 +41,81 @@ pub(crate) struct OcspArgs {
     nonce: bool,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// People loaded before the run (each with one issuance number).
+    #[arg(long, default_value_t = 10_000)]
+    persons: u64,
+    /// Cards (real certificates from the simulator) taking turns to log in.
+    #[arg(long, default_value_t = 64)]
+    cards: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// A PostgreSQL URL to run against (a fresh, empty database); default SQLite in a temp folder.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SeedArgs {
+    /// People to load.
+    #[arg(long)]
+    persons: u64,
+    /// The database: sqlite://PATH or postgres://….
+    #[arg(long)]
+    database: String,
+}
+
 pub(crate) async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Ocsp(a) => ocsp(a).await,
+        BenchCommand::Login(a) => login(a).await,
+        BenchCommand::Seed(a) => seed(&a.database, a.persons).await,
     }
 }
 
-/// A child `mykey jlis serve` on a free port with a fresh data folder; killed on drop.
-struct JlisProcess {
+/// A child `mykey …` server on free ports; its stdout read up to the line containing `until`
+/// (its first line names its URL), then drained. Killed on drop.
+struct ChildServer {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    lines: Vec<String>,
 }
 
-impl JlisProcess {
-    fn start() -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+impl ChildServer {
+    fn start(args: &[&str], dir: &std::path::Path, until: &str) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new(exe)
-            .args(["jlis", "serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path())
+            .args(args)
+            .arg(dir)
             .env("MYKEY_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot start the simulator: {e}"))?;
+            .map_err(|e| format!("cannot start {args:?}: {e}"))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut first = String::new();
         let mut reader = BufReader::new(stdout);
-        reader.read_line(&mut first).map_err(|e| e.to_string())?;
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err(format!("the server exited early: {lines:?}"));
+            }
+            let done = line.contains(until);
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
         // Keep draining so the child never writes into a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .ok_or_else(|| format!("simulator did not say where it listens: {first:?}"))?
-            .to_owned();
-        Ok(Self {
-            child,
-            url,
-            _dir: dir,
-        })
+        let url = url_in(&lines[0])
+            .ok_or_else(|| format!("the server did not say where it listens: {lines:?}"))?;
+        Ok(Self { child, url, lines })
     }
 
     /// CPU time (user + system) the process has used so far.
@@ -95,21 +134,38 @@ impl JlisProcess {
     }
 }
 
-impl Drop for JlisProcess {
+impl Drop for ChildServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-async fn ocsp(a: OcspArgs) -> Result<(), String> {
-    let server = JlisProcess::start()?;
-    let client = JlisClient::new(&server.url, Duration::from_secs(30));
-    // One key for every certificate: the responder does not care, and RSA key generation is slow.
-    let key = SigningKey::generate().map_err(|e| e.to_string())?;
-    let spki = base64::engine::general_purpose::STANDARD.encode(key.spki_der());
-    let mut serials = Vec::with_capacity(a.certificates);
-    for i in 0..a.certificates {
+fn url_in(line: &str) -> Option<String> {
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(str::to_owned)
+}
+
+fn percentiles(all: &mut [u32]) -> (f64, f64) {
+    all.sort_unstable();
+    let at = |p: f64| {
+        let i = ((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1));
+        all.get(i).copied().unwrap_or(0) as f64 / 1000.0
+    };
+    (at(0.50), at(0.99))
+}
+
+/// Issues `count` user-identification certificates for one key (J-LIS does not need distinct
+/// keys, and RSA key generation is slow); returns their DER.
+async fn certificates(
+    client: &JlisClient,
+    key: &SigningKey,
+    count: usize,
+) -> Result<Vec<Vec<u8>>, String> {
+    let spki = B64.encode(key.spki_der());
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
         let issued = client
             .issue(&IssueRequest {
                 name: format!("負荷\u{3000}試験{i}"),
@@ -121,12 +177,59 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())?;
-        serials.push(
-            issued
-                .issuance_number
-                .parse::<IssuanceNumber>()
-                .map_err(|e| e.to_string())?,
-        );
+        let der = B64
+            .decode(issued.user_identification_certificate.unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        out.push(der);
+    }
+    Ok(out)
+}
+
+/// Runs `task(client, i)` from `concurrency` clients until `duration` ends; returns the latencies
+/// in microseconds and the seconds it took.
+async fn load<F, Fut>(concurrency: usize, duration: u64, task: F) -> Result<(Vec<u32>, f64), String>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(duration);
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let task = task.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = t;
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                task(i).await?;
+                latencies.push(t0.elapsed().as_micros() as u32);
+                i += concurrency;
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    Ok((all, started.elapsed().as_secs_f64()))
+}
+
+async fn ocsp(a: OcspArgs) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let server = ChildServer::start(
+        &["jlis", "serve", "--listen", "127.0.0.1:0", "--data"],
+        dir.path(),
+        "listening",
+    )?;
+    let client = JlisClient::new(&server.url, Duration::from_secs(30));
+    let key = SigningKey::generate().map_err(|e| e.to_string())?;
+    let mut serials = Vec::new();
+    for der in certificates(&client, &key, a.certificates.max(1)).await? {
+        let cert =
+            mykey_pki::UserIdentificationCertificate::from_der(&der).map_err(|e| e.to_string())?;
+        serials.push(cert.issuance_number());
     }
     let ca = client
         .ca_certificates(Purpose::UserIdentification)
@@ -135,7 +238,7 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
         .pop()
         .ok_or("no CA")?;
     let url = format!("{}/ocsp/user-identification", server.url);
-    // Check the first answer in full before loading.
+    // Check one answer in full before loading.
     let probe = Request::new(&ca, serials[0]).map_err(|e| e.to_string())?;
     let ocsp = mykey_pki::ocsp::OcspClient::new(Duration::from_secs(5));
     let body = ocsp.send(&url, &probe).await.map_err(|e| e.to_string())?;
@@ -156,49 +259,28 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // Warm-up: one pass signs every answer once, as a responder does in its first window.
     for r in requests.iter() {
-        post(&http, &url, r.der().to_vec()).await?;
+        post_ocsp(&http, &url, r.der().to_vec()).await?;
     }
     let cpu_before = server.cpu();
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(a.duration);
-    let mut tasks = Vec::new();
-    for t in 0..a.concurrency {
+    let nonce = a.nonce;
+    let (mut all, elapsed) = load(a.concurrency, a.duration, move |i| {
         let (http, url, requests, ca) = (http.clone(), url.clone(), requests.clone(), ca.clone());
-        let nonce = a.nonce;
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = t;
-            while Instant::now() < deadline {
-                let base = &requests[i % requests.len()];
-                i += 1;
-                let body = if nonce {
-                    Request::new(&ca, base.serial())
-                        .map_err(|e| e.to_string())?
-                        .der()
-                        .to_vec()
-                } else {
-                    base.der().to_vec()
-                };
-                let t0 = Instant::now();
-                post(&http, &url, body).await?;
-                latencies.push(t0.elapsed().as_micros() as u32);
-            }
-            Ok::<_, String>(latencies)
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.map_err(|e| e.to_string())??);
-    }
-    let elapsed = started.elapsed().as_secs_f64();
+        async move {
+            let base = &requests[i % requests.len()];
+            let body = if nonce {
+                Request::new(&ca, base.serial())
+                    .map_err(|e| e.to_string())?
+                    .der()
+                    .to_vec()
+            } else {
+                base.der().to_vec()
+            };
+            post_ocsp(&http, &url, body).await
+        }
+    })
+    .await?;
     let cpu = server.cpu().saturating_sub(cpu_before);
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
+    let (p50, p99) = percentiles(&mut all);
     let n = all.len();
     println!(
         "{}",
@@ -210,15 +292,15 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
             "duration_s": elapsed,
             "responses": n,
             "responses_per_s": n as f64 / elapsed,
-            "p50_ms": pct(0.50),
-            "p99_ms": pct(0.99),
+            "p50_ms": p50,
+            "p99_ms": p99,
             "server_cpu_us_per_response": if n > 0 { cpu.as_micros() as f64 / n as f64 } else { 0.0 },
         })
     );
     Ok(())
 }
 
-async fn post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
+async fn post_ocsp(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
     let resp = http
         .post(url)
         .header("content-type", "application/ocsp-request")
@@ -239,5 +321,116 @@ async fn post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), St
     match status {
         Some([0x0a, 0x01, 0x00]) => Ok(()),
         _ => Err("unsuccessful OCSP response".into()),
+    }
+}
+
+/// Synthetic issuance numbers start here, far from the simulator's random 63-bit ones.
+const SEED_FIRST: u64 = 1 << 40;
+
+async fn seed(database: &str, persons: u64) -> Result<(), String> {
+    let started = Instant::now();
+    let mut last = u64::MAX;
+    mykey_store::seed(database, SEED_FIRST, persons, UnixTime::now(), |done| {
+        let pct = done * 100 / persons.max(1);
+        if pct != last {
+            last = pct;
+            let bar: String = (0..40)
+                .map(|i| if i * 100 / 40 < pct { '#' } else { '.' })
+                .collect();
+            eprint!("\rseeding [{bar}] {done}/{persons}");
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    eprintln!(
+        "\rseeded {persons} people in {:.1} s{}",
+        started.elapsed().as_secs_f64(),
+        " ".repeat(30)
+    );
+    Ok(())
+}
+
+async fn login(a: LoginArgs) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let database = a
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("platform.sqlite3").display()));
+    if a.persons > 0 {
+        seed(&database, a.persons).await?;
+    }
+    let server = ChildServer::start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--jlis-listen",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+            "--data",
+        ],
+        dir.path(),
+        "J-LIS:",
+    )?;
+    let jlis_url = server
+        .lines
+        .iter()
+        .filter(|l| l.contains("J-LIS:"))
+        .find_map(|l| url_in(l))
+        .ok_or("the platform did not say where J-LIS is")?;
+    let client = JlisClient::new(&jlis_url, Duration::from_secs(30));
+    let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);
+    let certs = Arc::new(certificates(&client, &key, a.cards.max(1)).await?);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let platform = server.url.clone();
+    let one = move |i: usize| {
+        let (http, platform, certs, key) =
+            (http.clone(), platform.clone(), certs.clone(), key.clone());
+        async move {
+            let cert = certs[i % certs.len()].clone();
+            crate::login::login(&http, &platform, |nonce| Ok((key.sign(nonce), cert)))
+                .await
+                .map(|_| ())
+        }
+    };
+    // Warm-up: every card logs in once (its person is tied, its certificate checked).
+    for i in 0..a.cards.max(1) {
+        one(i).await?;
+    }
+    let cpu_before = server.cpu();
+    let (mut all, elapsed) = load(a.concurrency, a.duration, one).await?;
+    let cpu = server.cpu().saturating_sub(cpu_before);
+    let (p50, p99) = percentiles(&mut all);
+    let n = all.len();
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "login",
+            "database": if database.starts_with("sqlite://") { "sqlite" } else { "postgres" },
+            "persons": a.persons,
+            "cards": a.cards,
+            "concurrency": a.concurrency,
+            "duration_s": elapsed,
+            "logins": n,
+            "logins_per_s": n as f64 / elapsed,
+            "p50_ms": p50,
+            "p99_ms": p99,
+            "server_cpu_us_per_login": if n > 0 { cpu.as_micros() as f64 / n as f64 } else { 0.0 },
+        })
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentiles_of_a_sorted_sample() {
+        let mut v: Vec<u32> = (1..=100).rev().map(|x| x * 1000).collect();
+        assert_eq!(super::percentiles(&mut v), (51.0, 100.0));
+        assert_eq!(super::percentiles(&mut []), (0.0, 0.0));
     }
 }

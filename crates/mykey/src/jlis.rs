@@ -65,7 +65,7 @@ pub(crate) struct ServeArgs {
 pub(crate) struct Target {
     /// The J-LIS simulator's URL.
     #[arg(long, env = "MYKEY_JLIS_URL", default_value = "http://127.0.0.1:8081")]
-    jlis: String,
+    pub(crate) jlis: String,
 }
 
 #[derive(Debug, Args)]
@@ -207,7 +207,7 @@ pub(crate) struct CaArgs {
     kind: Kind,
 }
 
-fn client(t: &Target) -> JlisClient {
+pub(crate) fn client(t: &Target) -> JlisClient {
     JlisClient::new(&t.jlis, Duration::from_secs(30))
 }
 

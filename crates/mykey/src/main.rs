@@ -1,8 +1,11 @@
 //! `mykey`: the one binary. Subcommands stay thin; the work is in the crates.
 
 mod bench;
+mod card;
 mod files;
 mod jlis;
+mod login;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -16,12 +19,25 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the platform (SQLite under ./mykey-data and the J-LIS simulator in-process by default).
+    Serve(serve::ServeArgs),
     /// The J-LIS simulator: run it, and issue, renew and revoke certificates with it.
     #[command(subcommand)]
     Jlis(jlis::JlisCommand),
+    /// Virtual My Number Cards: issue, renew, show, sign, read the facts, insert into pcscd.
+    #[command(subcommand)]
+    Card(card::CardCommand),
     /// Benchmarks that print one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// Prints a line to stdout, ignoring a closed pipe: a server must not stop because nobody reads.
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,7 +61,9 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Serve(a) => serve::run(a).await,
             Command::Jlis(c) => jlis::run(c).await,
+            Command::Card(c) => card::run(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

@@ -83,6 +83,63 @@ impl IntoResponse for ApiError {
                     "My Key ID not available",
                 ),
                 P::NoMyKeyId => (StatusCode::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
+                P::OperatorApiClosed => (
+                    StatusCode::FORBIDDEN,
+                    "operator-api-closed",
+                    "The operator API is closed",
+                ),
+                P::InvalidName => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-request",
+                    "Invalid request",
+                ),
+                P::InvalidClient => (
+                    StatusCode::UNAUTHORIZED,
+                    "invalid-client",
+                    "Client authentication failed",
+                ),
+                P::RelyingPartyNotApproved => (
+                    StatusCode::FORBIDDEN,
+                    "relying-party-not-approved",
+                    "Relying party not approved",
+                ),
+                P::RelyingPartyUnknown => (
+                    StatusCode::NOT_FOUND,
+                    "relying-party-unknown",
+                    "No such relying party",
+                ),
+                P::LinkRequestUnknown => (
+                    StatusCode::NOT_FOUND,
+                    "link-request-unknown",
+                    "No such link request",
+                ),
+                P::LinkRequestAnswered => (
+                    StatusCode::CONFLICT,
+                    "link-request-answered",
+                    "Link request already answered",
+                ),
+                P::LinkRequestExpired => (
+                    StatusCode::GONE,
+                    "link-request-expired",
+                    "Link request expired",
+                ),
+                P::ConsentIncomplete => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "consent-incomplete",
+                    "Consent incomplete",
+                ),
+                // The same type as above: what is missing is the same; here it blocks a change.
+                P::MyKeyIdRequired => (StatusCode::CONFLICT, "no-my-key-id", "No active My Key ID"),
+                P::ServiceIdExists => (
+                    StatusCode::CONFLICT,
+                    "service-id-exists",
+                    "Customer ID already linked",
+                ),
+                P::ServiceIdUnknown => (
+                    StatusCode::NOT_FOUND,
+                    "service-id-unknown",
+                    "No such Service ID",
+                ),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -119,6 +176,13 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED && kind == "unauthenticated" {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if kind == "invalid-client" {
+            // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use.
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"mykey\""),
+            );
         }
         r
     }

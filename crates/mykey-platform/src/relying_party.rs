@@ -1,0 +1,268 @@
+//! Relying parties (Terms Art 2: public authorities and businesses) and the operators who admit
+//! them. An operator registers a relying party, which stays `pending` until approved; only an
+//! approved one may authenticate as a client. Client authentication here is `client_secret_basic`
+//! (RFC 6749 §2.3.1); `private_key_jwt` (RFC 7523) comes with the OpenID Connect provider.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use mykey_pki::UnixTime;
+
+use crate::auth::random;
+use crate::{Platform, PlatformError, RelyingPartyId};
+
+/// What kind of user a relying party is (Art 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RelyingPartyKind {
+    /// A national or local public authority.
+    PublicAuthority,
+    /// A private business.
+    Business,
+}
+
+impl RelyingPartyKind {
+    /// The name used in the API and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelyingPartyKind::PublicAuthority => "public-authority",
+            RelyingPartyKind::Business => "business",
+        }
+    }
+
+    /// From [`RelyingPartyKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::PublicAuthority, Self::Business]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a relying party stands with the operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RelyingPartyStatus {
+    /// Registered, not yet approved: it cannot authenticate.
+    Pending,
+    /// Approved: it may authenticate and use the platform.
+    Approved,
+    /// Suspended (Art 8): it cannot authenticate until approved again.
+    Suspended,
+}
+
+impl RelyingPartyStatus {
+    /// The name used in the API and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelyingPartyStatus::Pending => "pending",
+            RelyingPartyStatus::Approved => "approved",
+            RelyingPartyStatus::Suspended => "suspended",
+        }
+    }
+
+    /// From [`RelyingPartyStatus::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Suspended]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A registered relying party.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelyingParty {
+    /// Its internal ID (shown to operators only).
+    pub id: RelyingPartyId,
+    /// Its OAuth `client_id`.
+    pub client_id: String,
+    /// Its name, shown to people asked to link or consent.
+    pub name: String,
+    /// Public authority or business.
+    pub kind: RelyingPartyKind,
+    /// Pending, approved or suspended.
+    pub status: RelyingPartyStatus,
+    /// When it was registered.
+    pub created_at: UnixTime,
+}
+
+/// A relying party to register; the store assigns the ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRelyingParty {
+    /// Its OAuth `client_id`.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: RelyingPartyKind,
+    /// SHA-256 of its client secret.
+    pub secret_hash: [u8; 32],
+    /// When.
+    pub created_at: UnixTime,
+}
+
+/// A client secret: 256 random bits, base64url, shown once. `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    fn generate() -> Self {
+        Self(B64URL.encode(random::<32>()))
+    }
+
+    /// The secret text, to hand to the relying party once.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash under which a secret is stored.
+    ///
+    /// A fast hash is right here, where a password would need a slow one (Argon2, scrypt): a slow
+    /// KDF only protects low-entropy secrets from guessing after a database leak. This secret is
+    /// 256 bits from the system RNG, so even a leaked hash cannot be inverted by search at any
+    /// speed, and SHA-256's preimage resistance is all the protection needed — while every client
+    /// request stays cheap (a KDF per API call would be a denial-of-service lever).
+    pub fn hash(secret: &str) -> [u8; 32] {
+        sha256(secret.as_bytes())
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(…)")
+    }
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Equality of two hashes in time independent of where they differ.
+fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+impl Platform {
+    /// Checks an operator's bearer token against the configured hash (constant time). With no
+    /// hash configured, the operator API is closed.
+    pub fn authenticate_operator(&self, token: &str) -> Result<(), PlatformError> {
+        let expected = self
+            .config
+            .operator_token_hash
+            .ok_or(PlatformError::OperatorApiClosed)?;
+        if same(&sha256(token.as_bytes()), &expected) {
+            Ok(())
+        } else {
+            Err(PlatformError::Unauthenticated)
+        }
+    }
+
+    /// Registers a relying party (pending until approved); answers it with its secret, shown once.
+    pub async fn register_relying_party(
+        &self,
+        name: &str,
+        kind: RelyingPartyKind,
+    ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(PlatformError::InvalidName);
+        }
+        let secret = ClientSecret::generate();
+        let rp = self
+            .store
+            .insert_relying_party(&NewRelyingParty {
+                client_id: format!("rp_{}", B64URL.encode(random::<16>())),
+                name: name.to_owned(),
+                kind,
+                secret_hash: ClientSecret::hash(secret.as_str()),
+                created_at: self.clock.now(),
+            })
+            .await?;
+        Ok((rp, secret))
+    }
+
+    /// Every relying party, oldest first.
+    pub async fn relying_parties(&self) -> Result<Vec<RelyingParty>, PlatformError> {
+        Ok(self.store.relying_parties().await?)
+    }
+
+    /// Sets a relying party's status (approve, suspend).
+    pub async fn set_relying_party_status(
+        &self,
+        id: RelyingPartyId,
+        status: RelyingPartyStatus,
+    ) -> Result<RelyingParty, PlatformError> {
+        self.store
+            .set_relying_party_status(id, status)
+            .await?
+            .ok_or(PlatformError::RelyingPartyUnknown)
+    }
+
+    /// Gives a relying party a new secret; the old one stops working at once.
+    pub async fn rotate_client_secret(
+        &self,
+        id: RelyingPartyId,
+    ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
+        let secret = ClientSecret::generate();
+        let rp = self
+            .store
+            .set_relying_party_secret(id, &ClientSecret::hash(secret.as_str()))
+            .await?
+            .ok_or(PlatformError::RelyingPartyUnknown)?;
+        Ok((rp, secret))
+    }
+
+    /// Authenticates a relying party by `client_id` and secret (`client_secret_basic`). An
+    /// unknown client and a wrong secret get the same answer, after the same work; only an
+    /// authenticated client learns that it is not (or no longer) approved.
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<RelyingParty, PlatformError> {
+        let presented = ClientSecret::hash(secret);
+        let found = self.store.relying_party_by_client_id(client_id).await?;
+        // Compare against something even when the client is unknown, so timing tells nothing.
+        let stored = found.as_ref().map_or([0u8; 32], |(_, h)| *h);
+        let matches = same(&presented, &stored);
+        match found {
+            Some((rp, _)) if matches => match rp.status {
+                RelyingPartyStatus::Approved => Ok(rp),
+                _ => Err(PlatformError::RelyingPartyNotApproved),
+            },
+            _ => Err(PlatformError::InvalidClient),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for k in [
+            RelyingPartyKind::PublicAuthority,
+            RelyingPartyKind::Business,
+        ] {
+            assert_eq!(RelyingPartyKind::parse(k.as_str()), Some(k));
+        }
+        for s in [
+            RelyingPartyStatus::Pending,
+            RelyingPartyStatus::Approved,
+            RelyingPartyStatus::Suspended,
+        ] {
+            assert_eq!(RelyingPartyStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RelyingPartyKind::parse("bank"), None);
+    }
+
+    #[test]
+    fn secrets_are_256_bits_and_hidden() {
+        let s = ClientSecret::generate();
+        assert_eq!(B64URL.decode(s.as_str()).unwrap().len(), 32);
+        assert_eq!(format!("{s:?}"), "ClientSecret(…)");
+        assert_ne!(ClientSecret::generate(), s);
+    }
+}

@@ -1,0 +1,413 @@
+//! Service IDs (Terms Art 17, DESIGN.md flow 4): a relying party opens a link request for one of
+//! its customer IDs; the person reads who asks and for what, authenticates with the card and
+//! consents to the three matters of Art 17.2 under the current terms; the link is stored. The
+//! relying party lists, looks up and removes its own links; the person sees and withdraws them;
+//! revoking the My Key ID ends them all (Art 15.3).
+//!
+//! A link ties (relying party, customer ID) to the person holding the active My Key ID. The
+//! relying party never learns the My Key ID, an issuance number or the internal person ID.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use mykey_pki::UnixTime;
+use serde_json::json;
+
+use crate::auth::random;
+use crate::{
+    ChallengePurpose, CustomerId, IdError, NewLog, Platform, PlatformError, RelyingParty,
+    RelyingPartyKind, RelyingPartyStatus, Session,
+};
+
+/// One matter a person consents to, with a stable name and the text shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsentItem {
+    /// Stable name (`service-id.link`, …).
+    pub name: &'static str,
+    /// What the person agrees to.
+    pub text: &'static str,
+}
+
+/// The matters of Art 17.2, all required for a Service ID.
+pub const SERVICE_ID_CONSENT: [ConsentItem; 3] = [
+    ConsentItem {
+        name: "service-id.link",
+        text: "The customer ID of this service or business and your My Key ID are linked and registered in the platform as a Service ID (Art 17.2.1).",
+    },
+    ConsentItem {
+        name: "service-id.facts-change-check",
+        text: "To check whether your address or other basic facts have changed, the platform sends the issuance number of your user-identification certificate to J-LIS, has the validity of the linked signature certificate verified, and shares the result with this relying party (Art 17.2.2).",
+    },
+    ConsentItem {
+        name: "service-id.inquiries-to-relying-party",
+        text: "This relying party answers your inquiries and disputes about its customer IDs and Service IDs, and does not address them directly to the Digital Agency or J-LIS (Art 17.2.3).",
+    },
+];
+
+/// A link request's ID: 128 random bits, base64url (22 characters).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkRequestId([u8; 16]);
+
+impl LinkRequestId {
+    fn random() -> Self {
+        Self(random())
+    }
+
+    /// The raw bytes (for the store).
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// From stored bytes.
+    pub fn from_bytes(b: [u8; 16]) -> Self {
+        Self(b)
+    }
+}
+
+impl FromStr for LinkRequestId {
+    type Err = IdError;
+
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        if s.len() != 22 {
+            return Err(IdError::LinkRequest);
+        }
+        B64URL
+            .decode(s)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .map(Self)
+            .ok_or(IdError::LinkRequest)
+    }
+}
+
+impl fmt::Display for LinkRequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&B64URL.encode(self.0))
+    }
+}
+
+impl fmt::Debug for LinkRequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LinkRequestId({self})")
+    }
+}
+
+/// Where a link request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRequestState {
+    /// Waiting for the person.
+    Open,
+    /// The person approved it; a Service ID was made.
+    Approved,
+    /// The person declined it.
+    Refused,
+}
+
+impl LinkRequestState {
+    /// The name used in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkRequestState::Open => "open",
+            LinkRequestState::Approved => "approved",
+            LinkRequestState::Refused => "refused",
+        }
+    }
+
+    /// From [`LinkRequestState::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Open, Self::Approved, Self::Refused]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A relying party's request to link one of its customer IDs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRequest {
+    /// Its ID.
+    pub id: LinkRequestId,
+    /// Who asks (with its current name and status).
+    pub relying_party: RelyingParty,
+    /// The customer ID to link.
+    pub customer_id: CustomerId,
+    /// Open, approved or refused.
+    pub state: LinkRequestState,
+    /// Until when the person may answer.
+    pub expires_at: UnixTime,
+}
+
+/// A consent to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewConsent {
+    /// The item names agreed to.
+    pub items: Vec<String>,
+    /// The terms version agreed under.
+    pub terms_version: String,
+}
+
+/// A consent as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    /// The item names agreed to.
+    pub items: Vec<String>,
+    /// The terms version agreed under.
+    pub terms_version: String,
+    /// When.
+    pub given_at: UnixTime,
+}
+
+/// A Service ID as its relying party sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelyingPartyLink {
+    /// Its customer ID.
+    pub customer_id: CustomerId,
+    /// When the person linked it.
+    pub linked_at: UnixTime,
+}
+
+/// A Service ID as the person sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonLink {
+    /// The link's ID (the person withdraws it by this).
+    pub id: i64,
+    /// The relying party's name.
+    pub relying_party: String,
+    /// Its kind.
+    pub relying_party_kind: RelyingPartyKind,
+    /// The relying party's customer ID.
+    pub customer_id: CustomerId,
+    /// When it was made.
+    pub linked_at: UnixTime,
+    /// The consent it was made under.
+    pub consent: Consent,
+}
+
+/// Why a Service ID ended; each is recorded in the person's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceIdEnd {
+    /// The person withdrew their consent.
+    Withdrawn,
+    /// The relying party removed the link.
+    RemovedByRelyingParty,
+    /// The person revoked their My Key ID (Art 15.3).
+    MyKeyIdRevoked,
+}
+
+impl ServiceIdEnd {
+    /// The name used in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceIdEnd::Withdrawn => "withdrawn",
+            ServiceIdEnd::RemovedByRelyingParty => "removed",
+            ServiceIdEnd::MyKeyIdRevoked => "my-key-id-revoked",
+        }
+    }
+
+    /// The person's log entries for the end of the link of `customer_id` at `relying_party`
+    /// (a withdrawal also records the consent's withdrawal).
+    pub fn logs(self, relying_party: &str, customer_id: &str) -> Vec<NewLog> {
+        let mut logs = Vec::new();
+        if self == ServiceIdEnd::Withdrawn {
+            logs.push(NewLog::new(
+                "consent.withdrawn",
+                json!({"function": "service-id", "relying_party": relying_party}),
+            ));
+        }
+        let kind = match self {
+            ServiceIdEnd::Withdrawn => "service-id.withdrawn",
+            ServiceIdEnd::RemovedByRelyingParty => "service-id.removed",
+            ServiceIdEnd::MyKeyIdRevoked => "service-id.ended",
+        };
+        logs.push(NewLog::new(
+            kind,
+            json!({"relying_party": relying_party, "customer_id": customer_id, "reason": self.as_str()}),
+        ));
+        logs
+    }
+}
+
+impl Platform {
+    /// Opens a link request of `rp` for `customer_id`, valid for the configured time.
+    pub async fn open_link_request(
+        &self,
+        rp: &RelyingParty,
+        customer_id: CustomerId,
+    ) -> Result<LinkRequest, PlatformError> {
+        let r = LinkRequest {
+            id: LinkRequestId::random(),
+            relying_party: rp.clone(),
+            customer_id,
+            state: LinkRequestState::Open,
+            expires_at: self.clock.now().plus(self.config.link_request_ttl),
+        };
+        self.store.insert_link_request(&r).await?;
+        Ok(r)
+    }
+
+    /// An open, unexpired link request of an approved relying party.
+    pub async fn link_request(&self, id: LinkRequestId) -> Result<LinkRequest, PlatformError> {
+        let r = self
+            .store
+            .link_request(&id)
+            .await?
+            .ok_or(PlatformError::LinkRequestUnknown)?;
+        if r.state != LinkRequestState::Open {
+            return Err(PlatformError::LinkRequestAnswered);
+        }
+        if self.clock.now() > r.expires_at {
+            return Err(PlatformError::LinkRequestExpired);
+        }
+        if r.relying_party.status != RelyingPartyStatus::Approved {
+            return Err(PlatformError::RelyingPartyNotApproved);
+        }
+        Ok(r)
+    }
+
+    /// The terms version in force, which consents must name.
+    pub fn terms_version(&self) -> &str {
+        &self.config.terms_version
+    }
+
+    /// A card challenge for approving link request `id`, bound to its relying party.
+    pub async fn link_challenge(
+        &self,
+        id: LinkRequestId,
+    ) -> Result<crate::Challenge, PlatformError> {
+        let r = self.link_request(id).await?;
+        self.challenge(ChallengePurpose::ServiceIdLink, Some(r.relying_party.id))
+            .await
+    }
+
+    /// The person approves link request `id` with the card's answer and their consent: the card
+    /// is checked as at login; the consent must name exactly the Art 17.2 items under the terms
+    /// in force; the person must hold an active My Key ID (Art 17.1). Then, in one transaction,
+    /// the request is used, the consent and the Service ID stored, and both logged.
+    pub async fn approve_link_request(
+        &self,
+        id: LinkRequestId,
+        card: &crate::CardAnswer<'_>,
+        consent: NewConsent,
+    ) -> Result<PersonLink, PlatformError> {
+        let r = self.link_request(id).await?;
+        let mut wanted: Vec<&str> = SERVICE_ID_CONSENT.iter().map(|i| i.name).collect();
+        let mut given: Vec<&str> = consent.items.iter().map(String::as_str).collect();
+        wanted.sort_unstable();
+        given.sort_unstable();
+        if given != wanted || consent.terms_version != self.config.terms_version {
+            return Err(PlatformError::ConsentIncomplete);
+        }
+        let now = self.clock.now();
+        let proof = self
+            .verify_card(
+                card,
+                ChallengePurpose::ServiceIdLink,
+                Some(r.relying_party.id),
+                now,
+            )
+            .await?;
+        let person = self
+            .known_person_for(proof.issuance_number, now)
+            .await?
+            .ok_or(PlatformError::MyKeyIdRequired)?;
+        let mut logs = proof.logs;
+        logs.push(NewLog::new(
+            "consent.given",
+            json!({
+                "function": "service-id",
+                "relying_party": r.relying_party.name,
+                "items": consent.items,
+                "terms_version": consent.terms_version,
+            }),
+        ));
+        logs.push(NewLog::new(
+            "service-id.linked",
+            json!({"relying_party": r.relying_party.name, "customer_id": r.customer_id.as_str()}),
+        ));
+        Ok(self
+            .store
+            .approve_link_request(&id, person, &consent, now, &logs)
+            .await??)
+    }
+
+    /// The person declines link request `id` (no card needed: declining gives nothing away).
+    pub async fn refuse_link_request(&self, id: LinkRequestId) -> Result<(), PlatformError> {
+        self.link_request(id).await?;
+        Ok(self
+            .store
+            .refuse_link_request(&id, self.clock.now())
+            .await??)
+    }
+
+    /// A relying party's own active links, or the one for `customer_id`.
+    pub async fn relying_party_links(
+        &self,
+        rp: &RelyingParty,
+        customer_id: Option<&CustomerId>,
+    ) -> Result<Vec<RelyingPartyLink>, PlatformError> {
+        Ok(self.store.relying_party_links(rp.id, customer_id).await?)
+    }
+
+    /// A relying party removes its link of `customer_id`; the person's log records it.
+    pub async fn remove_link(
+        &self,
+        rp: &RelyingParty,
+        customer_id: &CustomerId,
+    ) -> Result<(), PlatformError> {
+        if self
+            .store
+            .remove_link(rp.id, customer_id, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PlatformError::ServiceIdUnknown)
+        }
+    }
+
+    /// The person's active links.
+    pub async fn my_links(&self, s: &Session) -> Result<Vec<PersonLink>, PlatformError> {
+        Ok(self.store.person_links(s.person).await?)
+    }
+
+    /// The person withdraws the consent behind link `id`: the link ends at once.
+    pub async fn withdraw_link(&self, s: &Session, id: i64) -> Result<(), PlatformError> {
+        if self
+            .store
+            .withdraw_link(s.person, id, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PlatformError::ServiceIdUnknown)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_request_ids_round_trip_and_refuse_junk() {
+        let id = LinkRequestId::random();
+        assert_eq!(id.to_string().parse::<LinkRequestId>().unwrap(), id);
+        for bad in ["", "abc", "!!!!!!!!!!!!!!!!!!!!!!", &"A".repeat(23)] {
+            assert!(bad.parse::<LinkRequestId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_consent_items_are_the_three_of_art_17_2() {
+        let names: Vec<&str> = SERVICE_ID_CONSENT.iter().map(|i| i.name).collect();
+        assert_eq!(
+            names,
+            [
+                "service-id.link",
+                "service-id.facts-change-check",
+                "service-id.inquiries-to-relying-party"
+            ]
+        );
+    }
+}

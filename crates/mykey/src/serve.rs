@@ -1,0 +1,117 @@
+//! `mykey serve`: the platform, on SQLite under `./mykey-data` with the J-LIS simulator in the
+//! same process unless `--jlis-url` names another J-LIS.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use mykey_platform::{Platform, PlatformConfig, SystemClock};
+use mykey_server::JlisPort;
+
+use crate::jlis::shutdown_signal;
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address the platform listens on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Folder for everything kept on disk.
+    #[arg(long, default_value = "./mykey-data")]
+    data: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://… (default: SQLite under --data).
+    #[arg(long, env = "MYKEY_DATABASE_URL")]
+    database: Option<String>,
+    /// An external J-LIS; without it the simulator runs in this process.
+    #[arg(long, env = "MYKEY_JLIS_URL")]
+    jlis_url: Option<String>,
+    /// Where the in-process J-LIS simulator listens.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    jlis_listen: String,
+    /// Seconds any call to J-LIS may take.
+    #[arg(long, default_value_t = 5)]
+    jlis_timeout: u64,
+    /// Seconds between revocation-index refreshes from J-LIS's CRLs.
+    #[arg(long, default_value_t = 60)]
+    crl_refresh: u64,
+}
+
+pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
+    std::fs::create_dir_all(&a.data)
+        .map_err(|e| format!("cannot create {}: {e}", a.data.display()))?;
+    let (jlis_url, simulator) = match a.jlis_url.clone() {
+        Some(url) => (url, None),
+        None => {
+            let listener = tokio::net::TcpListener::bind(&a.jlis_listen)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot listen on {} for the J-LIS simulator: {e}",
+                        a.jlis_listen
+                    )
+                })?;
+            let url = format!(
+                "http://{}",
+                listener.local_addr().map_err(|e| e.to_string())?
+            );
+            let config = mykey_jlis::Config::new(a.data.join("jlis"), &url);
+            let jlis = mykey_jlis::Jlis::open(config, Arc::new(mykey_jlis::SystemClock))
+                .await
+                .map_err(|e| e.to_string())?;
+            let task = tokio::spawn(mykey_jlis::serve(jlis, listener, std::future::pending()));
+            (url, Some(task))
+        }
+    };
+    let clock = Arc::new(SystemClock);
+    let port = JlisPort::connect(
+        &jlis_url,
+        Duration::from_secs(a.jlis_timeout.max(1)),
+        clock.clone(),
+    )
+    .await
+    .map_err(|e| format!("cannot reach J-LIS at {jlis_url}: {e}"))?;
+    let port = Arc::new(port);
+    let refresher = tokio::spawn(
+        port.clone()
+            .run_refresher(Duration::from_secs(a.crl_refresh.max(1))),
+    );
+    let database = a
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", a.data.join("platform.sqlite3").display()));
+    let store = mykey_store::open(&database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let platform = Arc::new(Platform::new(
+        store,
+        port.clone(),
+        clock,
+        port.anchors(),
+        PlatformConfig::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let shown_db = if database.starts_with("sqlite://") {
+        database.clone()
+    } else {
+        "PostgreSQL".to_owned()
+    };
+    crate::say(&format!(
+        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}",
+        if simulator.is_some() {
+            " (simulator, in this process)"
+        } else {
+            ""
+        }
+    ));
+    let result = axum::serve(listener, mykey_server::app(platform))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    refresher.abort();
+    if let Some(t) = simulator {
+        t.abort();
+    }
+    result.map_err(|e| e.to_string())
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the `mykey` binary: one test binary (see jiff's layout) that runs the
+//! built command against a J-LIS simulator it starts as a child process.
+
+// Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod bad_input;
+mod card;
+mod insert;
+mod jlis;

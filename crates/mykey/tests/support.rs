@@ -1,0 +1,200 @@
+//! Running the built `mykey`: one-shot commands with a time limit, and a child J-LIS simulator
+//! on a free port with a fresh data folder, killed when dropped.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub(crate) const MYKEY: &str = env!("CARGO_BIN_EXE_mykey");
+/// Longest any one-shot command may take (RSA key generation in a debug build included).
+const COMMAND_LIMIT: Duration = Duration::from_secs(120);
+/// A URL nothing listens on (the discard port): commands that must fail before any request.
+pub(crate) const NOWHERE: &str = "http://127.0.0.1:9";
+
+/// The holder's values, used by every card test.
+pub(crate) const NAME: &str = "山田\u{3000}花子";
+pub(crate) const ADDRESS: &str = "東京都千代田区霞が関二丁目１番２号";
+pub(crate) const BIRTH: &str = "1985-06-15";
+pub(crate) const PIN: &str = "4739";
+pub(crate) const SIGN_PASSWORD: &str = "QZ7K9WXP";
+pub(crate) const TICKET_PIN: &str = "6182";
+pub(crate) const EXPIRY_YEAR: &str = "2034";
+pub(crate) const SECURITY_CODE: &str = "0815";
+
+/// What a finished command did.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns the output.
+    #[track_caller]
+    pub(crate) fn ok(self) -> Self {
+        assert!(self.status.success(), "expected success: {self:#?}");
+        self
+    }
+
+    /// Asserts failure with a message on stderr containing `needle`.
+    #[track_caller]
+    pub(crate) fn fails_with(self, needle: &str) -> Self {
+        assert!(!self.status.success(), "expected failure: {self:#?}");
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}: {self:#?}"
+        );
+        self
+    }
+}
+
+/// Runs `mykey args…` to completion (killed after [`COMMAND_LIMIT`]).
+pub(crate) fn mykey(args: &[&str]) -> Run {
+    let mut child = Command::new(MYKEY)
+        .args(args)
+        .env("MYKEY_LOG", "warn")
+        .env_remove("MYKEY_JLIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let status = wait(&mut child, COMMAND_LIMIT)
+        .unwrap_or_else(|| panic!("mykey {args:?} did not finish in {COMMAND_LIMIT:?}"));
+    Run {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Reads a pipe to its end on a thread.
+pub(crate) fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Waits for `child` up to `limit`; kills it and gives `None` if it is still running.
+pub(crate) fn wait(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `path` as the `&str` the command line takes (temporary folders are UTF-8 here).
+pub(crate) fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// `mykey jlis serve` on a free port with a fresh data folder; killed on drop.
+pub(crate) struct Jlis {
+    child: Child,
+    pub(crate) url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Jlis {
+    pub(crate) fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(MYKEY)
+            .args(["jlis", "serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("jlis"))
+            .env("MYKEY_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        // Keep draining so the simulator never writes into a full or closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("simulator did not say where it listens: {first:?}"))
+            .to_owned();
+        Self {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Jlis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `mykey card issue` for the standard holder into `out`, with `extra` arguments.
+pub(crate) fn issue_card(jlis_url: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "card",
+        "issue",
+        "--jlis",
+        jlis_url,
+        "--name",
+        NAME,
+        "--address",
+        ADDRESS,
+        "--birth",
+        BIRTH,
+        "--sex",
+        "2",
+        "--pin",
+        PIN,
+        "--sign-password",
+        SIGN_PASSWORD,
+        "--ticket-pin",
+        TICKET_PIN,
+        "--expiry-year",
+        EXPIRY_YEAR,
+        "--security-code",
+        SECURITY_CODE,
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    mykey(&args)
+}
+
+/// The four facts JSON the holder's card gives.
+pub(crate) fn expected_facts() -> serde_json::Value {
+    serde_json::json!({
+        "name": NAME,
+        "address": ADDRESS,
+        "birth_date": BIRTH,
+        "sex": 2,
+    })
+}
+
+/// Ends a test whose system component is missing: it skips with a printed reason, unless
+/// `MYKEY_REQUIRE_ALL=1` demands every component.
+pub(crate) fn missing(test: &str, reason: &str) {
+    if std::env::var("MYKEY_REQUIRE_ALL").as_deref() == Ok("1") {
+        panic!("MYKEY_REQUIRE_ALL=1 but {reason}");
+    }
+    eprintln!("SKIPPED {test}: {reason}");
+}
