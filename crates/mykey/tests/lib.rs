@@ -8,5 +8,6 @@ mod support;
 
 mod bad_input;
 mod card;
+mod crash;
 mod insert;
 mod jlis;
