@@ -89,7 +89,7 @@ pub struct RevocationAnswer {
 }
 
 /// Settings of the platform's domain.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PlatformConfig {
     /// Seconds a login challenge may be answered in.
     pub challenge_ttl: u64,
@@ -99,8 +99,30 @@ pub struct PlatformConfig {
     pub link_request_ttl: u64,
     /// The terms version in force, which every consent names (Art 12).
     pub terms_version: String,
-    /// SHA-256 of the operator's bearer token; `None` closes the operator API.
+    /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
+    /// `None` closes the operator API. The token must be random (at least 128 bits): like a
+    /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
     pub operator_token_hash: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for PlatformConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token's hash stays out of logs: a weak token could be searched for from it.
+        f.debug_struct("PlatformConfig")
+            .field("challenge_ttl", &self.challenge_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .field("link_request_ttl", &self.link_request_ttl)
+            .field("terms_version", &self.terms_version)
+            .field("operator_api", &self.operator_token_hash.is_some())
+            .finish()
+    }
+}
+
+impl PlatformConfig {
+    /// The hash to configure as [`PlatformConfig::operator_token_hash`] for `token`.
+    pub fn hash_operator_token(token: &str) -> [u8; 32] {
+        relying_party::sha256(token.as_bytes())
+    }
 }
 
 impl Default for PlatformConfig {

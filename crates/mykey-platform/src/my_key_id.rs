@@ -36,8 +36,9 @@ impl Platform {
             .await
     }
 
-    /// Revokes the person's My Key ID; every function that uses it ends (Art 15.3), and
-    /// point-programme rights stay forfeited (Art 27).
+    /// Revokes the person's My Key ID; every function that uses it ends (Art 15.3) — every
+    /// Service ID with it, in the same transaction, each logged — and point-programme rights
+    /// stay forfeited (Art 27).
     pub async fn revoke_my_key_id(&self, s: &Session) -> Result<(), PlatformError> {
         let log = NewLog::new("my-key-id.revoked", json!({}));
         self.store

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::UnixTime;
 
 use crate::auth::random;
-use crate::{Platform, PlatformError, RelyingPartyId};
+use crate::{Platform, PlatformConfig, PlatformError, RelyingPartyId};
 
 /// What kind of user a relying party is (Art 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,7 +131,7 @@ impl fmt::Debug for ClientSecret {
     }
 }
 
-fn sha256(b: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(b: &[u8]) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b);
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
@@ -151,7 +151,7 @@ impl Platform {
             .config
             .operator_token_hash
             .ok_or(PlatformError::OperatorApiClosed)?;
-        if same(&sha256(token.as_bytes()), &expected) {
+        if same(&PlatformConfig::hash_operator_token(token), &expected) {
             Ok(())
         } else {
             Err(PlatformError::Unauthenticated)

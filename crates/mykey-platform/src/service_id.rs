@@ -325,19 +325,17 @@ impl Platform {
             "service-id.linked",
             json!({"relying_party": r.relying_party.name, "customer_id": r.customer_id.as_str()}),
         ));
-        Ok(self
-            .store
+        self.store
             .approve_link_request(&id, person, &consent, now, &logs)
-            .await??)
+            .await?
     }
 
-    /// The person declines link request `id` (no card needed: declining gives nothing away).
+    /// The person declines link request `id` (no card needed: declining gives nothing away),
+    /// whatever has become of the relying party meanwhile.
     pub async fn refuse_link_request(&self, id: LinkRequestId) -> Result<(), PlatformError> {
-        self.link_request(id).await?;
-        Ok(self
-            .store
+        self.store
             .refuse_link_request(&id, self.clock.now())
-            .await??)
+            .await?
     }
 
     /// A relying party's own active links, or the one for `customer_id`.

@@ -50,8 +50,23 @@ pub async fn world() -> World {
     world_with(|_| {}).await
 }
 
+/// The operator token the test platforms accept.
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
+
 /// A world whose simulator configuration is adjusted by `tweak`.
 pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
+    let config = PlatformConfig {
+        operator_token_hash: Some(PlatformConfig::hash_operator_token(OPERATOR_TOKEN)),
+        ..PlatformConfig::default()
+    };
+    world_configured(tweak, config).await
+}
+
+/// A world with the platform configured by `config`.
+pub async fn world_configured(
+    tweak: impl FnOnce(&mut Config),
+    platform_config: PlatformConfig,
+) -> World {
     let jlis_dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let jlis_url = format!("http://{}", listener.local_addr().unwrap());
@@ -83,7 +98,7 @@ pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
         port.clone(),
         clock.clone(),
         port.anchors(),
-        PlatformConfig::default(),
+        platform_config,
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -196,4 +211,126 @@ pub async fn login(w: &World, card: &Card) -> String {
 
 pub fn problem_type(body: &Value) -> &str {
     body["type"].as_str().unwrap_or("")
+}
+
+/// An operator call.
+pub async fn ops(
+    w: &World,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = w
+        .http
+        .request(method, format!("{}{path}", w.url))
+        .bearer_auth(OPERATOR_TOKEN);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    answer(r.send().await.unwrap()).await
+}
+
+/// A relying party's client credentials.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: i64,
+    pub client_id: String,
+    pub secret: String,
+}
+
+/// Registers and approves a relying party.
+pub async fn relying_party(w: &World, name: &str) -> Client {
+    let (status, rp) = ops(
+        w,
+        reqwest::Method::POST,
+        "/v1/ops/relying-parties",
+        Some(json!({"name": name, "kind": "business"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{rp}");
+    let id = rp["id"].as_i64().unwrap();
+    let (status, body) = ops(
+        w,
+        reqwest::Method::POST,
+        &format!("/v1/ops/relying-parties/{id}/approval"),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("approved")));
+    Client {
+        id,
+        client_id: rp["client_id"].as_str().unwrap().to_owned(),
+        secret: rp["client_secret"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A relying party's call, authenticated by `client_secret_basic`.
+pub async fn rp(
+    w: &World,
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = w
+        .http
+        .request(method, format!("{}{path}", w.url))
+        .basic_auth(&client.client_id, Some(&client.secret));
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    answer(r.send().await.unwrap()).await
+}
+
+/// Opens a link request of `client` for `customer_id`; returns its ID.
+pub async fn link_request(w: &World, client: &Client, customer_id: &str) -> String {
+    let (status, body) = rp(
+        w,
+        client,
+        reqwest::Method::POST,
+        "/v1/rp/service-id-requests",
+        Some(json!({"customer_id": customer_id})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["request_id"].as_str().unwrap().to_owned()
+}
+
+/// Every consent item the platform asks for, under the terms in force.
+pub fn full_consent() -> Value {
+    json!({
+        "items": ["service-id.link", "service-id.facts-change-check", "service-id.inquiries-to-relying-party"],
+        "terms_version": "2026-11-01",
+    })
+}
+
+/// The card's approval of link request `id` with `consent`: a fresh challenge, signed.
+pub async fn approve(w: &World, card: &Card, id: &str, consent: Value) -> (u16, Value) {
+    let (status, c) = post(
+        w,
+        &format!("/v1/link-requests/{id}/challenges"),
+        None,
+        json!({}),
+    )
+    .await;
+    if status != 201 {
+        return (status, c);
+    }
+    let nonce = c["nonce"].as_str().unwrap();
+    let mut body = answer_for(card, nonce);
+    body.as_object_mut().unwrap().remove("purpose");
+    body["consent"] = consent;
+    post(w, &format!("/v1/link-requests/{id}/approval"), None, body).await
+}
+
+/// A person's log entries' kinds.
+pub async fn log_kinds(w: &World, token: &str) -> Vec<String> {
+    let (status, log) = call(w, reqwest::Method::GET, "/v1/me/log", Some(token)).await;
+    assert_eq!(status, 200, "{log}");
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
 }

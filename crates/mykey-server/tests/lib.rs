@@ -4,3 +4,6 @@
 
 mod harness;
 mod login;
+mod openapi;
+mod relying_parties;
+mod service_ids;

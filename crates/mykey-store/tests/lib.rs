@@ -2,6 +2,8 @@
 //! 127.0.0.1:5432 in a fresh database per run (skipped with a reason when it is not there, and a
 //! failure when MYKEY_REQUIRE_ALL=1).
 
+mod links;
+
 use std::sync::Arc;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
@@ -10,7 +12,7 @@ use mykey_platform::{
     Session, Store, verify_chain,
 };
 
-const T: UnixTime = UnixTime::from_secs(1_767_225_600);
+pub(crate) const T: UnixTime = UnixTime::from_secs(1_767_225_600);
 
 fn n(v: u64) -> IssuanceNumber {
     IssuanceNumber::from_u64(v).unwrap()
@@ -167,7 +169,9 @@ async fn story(store: Arc<dyn Store>) {
 async fn sqlite_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("platform.sqlite3").display());
-    story(mykey_store::open(&url).await.unwrap()).await;
+    let store = mykey_store::open(&url).await.unwrap();
+    story(store.clone()).await;
+    links::story(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -205,11 +209,32 @@ async fn sqlite_enforces_one_active_my_key_id_in_the_database() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn sqlite_enforces_one_active_service_id_per_customer_id_in_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("platform.sqlite3");
+    let store: Arc<dyn Store> = Arc::new(mykey_store::SqliteStore::open(&path).await.unwrap());
+    links::story(store).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    // The story left rp 1's link of C-1 ended; make two active ones by hand.
+    let insert = "INSERT INTO service_ids (relying_party_id, customer_id, person_id, consent_id, linked_at) \
+                  SELECT relying_party_id, 'dup', person_id, consent_id, 0 FROM service_ids LIMIT 1";
+    sqlx::query(insert).execute(&pool).await.unwrap();
+    assert!(
+        sqlx::query(insert).execute(&pool).await.is_err(),
+        "the database must refuse a second active Service ID for one customer ID"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn postgres_conforms() {
     let Some(db) = fresh_postgres().await else {
         return;
     };
-    story(mykey_store::open(&db.url).await.unwrap()).await;
+    let store = mykey_store::open(&db.url).await.unwrap();
+    story(store.clone()).await;
+    links::story(store).await;
     db.drop().await;
 }
 

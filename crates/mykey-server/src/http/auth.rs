@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
-use mykey_platform::{ChallengePurpose, Platform};
+use mykey_platform::{CardAnswer, Challenge, ChallengePurpose, Platform};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -49,19 +49,64 @@ fn purpose(s: &str) -> Result<ChallengePurpose, ApiError> {
     }
 }
 
+/// The challenge as JSON.
+pub(super) fn challenge_json(c: &Challenge) -> serde_json::Value {
+    json!({
+        "nonce": B64URL.encode(c.nonce),
+        "purpose": c.purpose.as_str(),
+        "expires_at": rfc3339(c.expires_at),
+    })
+}
+
+/// A card's answer, decoded from JSON.
+pub(super) struct DecodedCard {
+    nonce: [u8; 32],
+    certificate: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl DecodedCard {
+    /// The answer, for the platform.
+    pub(super) fn answer(&self) -> CardAnswer<'_> {
+        CardAnswer {
+            nonce: &self.nonce,
+            certificate: &self.certificate,
+            signature: &self.signature,
+        }
+    }
+}
+
+/// A card's answer from its JSON fields: the nonce (base64url), the certificate and the
+/// signature (base64).
+pub(super) fn decode_card(
+    nonce: &str,
+    certificate: &str,
+    signature: &str,
+) -> Result<DecodedCard, ApiError> {
+    let nonce: [u8; 32] = B64URL
+        .decode(nonce)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| ApiError::InvalidRequest("nonce must be 32 bytes, base64url".into()))?;
+    let certificate = B64
+        .decode(certificate)
+        .map_err(|_| ApiError::InvalidRequest("certificate must be base64".into()))?;
+    let signature = B64
+        .decode(signature)
+        .map_err(|_| ApiError::InvalidRequest("signature must be base64".into()))?;
+    Ok(DecodedCard {
+        nonce,
+        certificate,
+        signature,
+    })
+}
+
 async fn challenge(
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<ChallengeRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = p.challenge(purpose(&req.purpose)?, None).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({
-            "nonce": B64URL.encode(c.nonce),
-            "purpose": c.purpose.as_str(),
-            "expires_at": rfc3339(c.expires_at),
-        })),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(challenge_json(&c))))
 }
 
 async fn respond(
@@ -69,19 +114,10 @@ async fn respond(
     JsonBody(req): JsonBody<ResponseRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let purpose = purpose(&req.purpose)?;
-    let nonce: [u8; 32] = B64URL
-        .decode(&req.nonce)
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| ApiError::InvalidRequest("nonce must be 32 bytes, base64url".into()))?;
-    let certificate = B64
-        .decode(&req.certificate)
-        .map_err(|_| ApiError::InvalidRequest("certificate must be base64".into()))?;
-    let signature = B64
-        .decode(&req.signature)
-        .map_err(|_| ApiError::InvalidRequest("signature must be base64".into()))?;
+    let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
+    let card = card.answer();
     let (token, session) = p
-        .respond(&nonce, purpose, None, &certificate, &signature)
+        .respond(card.nonce, purpose, None, card.certificate, card.signature)
         .await?;
     Ok((
         StatusCode::CREATED,

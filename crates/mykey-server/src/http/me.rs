@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use mykey_platform::{MyKeyId, Platform, PlatformError, Session, verify_chain};
+use mykey_platform::{MyKeyId, PersonLink, Platform, PlatformError, Session, verify_chain};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,6 +23,8 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         )
         .route("/v1/me/log", get(log))
         .route("/v1/me/log/verify", get(verify))
+        .route("/v1/me/service-ids", get(service_ids))
+        .route("/v1/me/service-ids/{id}", axum::routing::delete(withdraw))
 }
 
 /// A person's session from `Authorization: Bearer <token>`.
@@ -125,4 +127,37 @@ async fn verify(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoRe
         Ok(head) => json!({"valid": true, "entries": entries.len(), "head": head.to_string()}),
         Err(e) => json!({"valid": false, "entries": entries.len(), "error": e.to_string()}),
     }))
+}
+
+/// A Service ID as the person sees it.
+pub(super) fn link_json(l: &PersonLink) -> Value {
+    json!({
+        "id": l.id,
+        "relying_party": {"name": l.relying_party, "kind": l.relying_party_kind.as_str()},
+        "customer_id": l.customer_id.as_str(),
+        "linked_at": rfc3339(l.linked_at),
+        "consent": {
+            "items": l.consent.items,
+            "terms_version": l.consent.terms_version,
+            "given_at": rfc3339(l.consent.given_at),
+        },
+    })
+}
+
+async fn service_ids(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let links: Vec<Value> = p.my_links(&s).await?.iter().map(link_json).collect();
+    Ok(axum::Json(json!({"service_ids": links})))
+}
+
+async fn withdraw(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id: i64 = id.parse().map_err(|_| PlatformError::ServiceIdUnknown)?;
+    p.withdraw_link(&s, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -7,12 +7,21 @@
 //! GET    /v1/me                        the person's overview                       (session)
 //! GET|POST|PUT|DELETE /v1/me/my-key-id show, create, change, revoke                (session)
 //! GET    /v1/me/log, /v1/me/log/verify the person's own hash-chained log           (session)
+//! GET    /v1/me/service-ids · DELETE /v1/me/service-ids/{id}  links; withdraw      (session)
+//! GET    /v1/link-requests/{id}        who asks, for which customer ID, what to consent to
+//! POST   /v1/link-requests/{id}/challenges · …/approval · …/refusal    (the card approves)
+//! POST   /v1/rp/service-id-requests    open a link request                         (client)
+//! GET    /v1/rp/service-ids · DELETE /v1/rp/service-ids/{customer_id}              (client)
+//! GET|POST /v1/ops/relying-parties · POST …/{id}/approval|suspension|secret       (operator)
 //! GET    /v1/openapi.json · /health
 //! ```
 
 mod auth;
+mod link_requests;
 mod me;
+mod ops;
 mod problem;
+mod rp;
 
 use std::sync::Arc;
 
@@ -44,6 +53,9 @@ pub fn app(platform: Arc<Platform>) -> Router {
         )
         .merge(auth::routes())
         .merge(me::routes())
+        .merge(ops::routes())
+        .merge(rp::routes())
+        .merge(link_requests::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(platform)
 }
