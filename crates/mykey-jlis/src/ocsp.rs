@@ -94,15 +94,14 @@ impl Jlis {
         }
         let now = self.clock.now();
         let cacheable = nonce.is_none() && serials.len() == 1;
-        if cacheable {
-            if let Some(c) = self.ocsp_cache.map.lock().get(&(g.id, serials[0])).cloned() {
-                if now < c.renew_at {
-                    return OcspReply {
-                        der: c.der,
-                        max_age: Some(c.next_update.as_secs().saturating_sub(now.as_secs())),
-                    };
-                }
-            }
+        if cacheable
+            && let Some(c) = self.ocsp_cache.map.lock().get(&(g.id, serials[0])).cloned()
+            && now < c.renew_at
+        {
+            return OcspReply {
+                der: c.der,
+                max_age: Some(c.next_update.as_secs().saturating_sub(now.as_secs())),
+            };
         }
         let mut statuses = Vec::with_capacity(serials.len());
         for s in &serials {

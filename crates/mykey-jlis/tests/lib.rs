@@ -2,6 +2,9 @@
 //! free loopback port for each test.
 #![allow(unreachable_pub)] // helpers shared between modules of one binary
 
+// Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 mod lifecycle;
 mod openssl;

@@ -98,8 +98,7 @@ pub fn verify_chain<'a>(
     entries: impl IntoIterator<Item = &'a LogEntry>,
 ) -> Result<LogHash, ChainError> {
     let mut prev = LogHash::GENESIS;
-    let mut expected = 1;
-    for e in entries {
+    for (expected, e) in (1..).zip(entries) {
         if e.seq != expected {
             return Err(ChainError::Gap {
                 expected,
@@ -110,7 +109,6 @@ pub fn verify_chain<'a>(
             return Err(ChainError::Altered { seq: e.seq });
         }
         prev = e.hash;
-        expected += 1;
     }
     Ok(prev)
 }

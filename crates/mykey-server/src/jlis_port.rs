@@ -134,15 +134,13 @@ impl JlisPort {
             }
             if let Some(delta) = delta {
                 let mut cas = self.cas.write();
-                if let Some(index) = cas[i].index.as_mut() {
-                    if index
+                if let Some(index) = cas[i].index.as_mut()
+                    && index
                         .delta_number()
                         .is_none_or(|held| delta.number() > held)
-                    {
-                        if let Err(e) = index.apply_delta(&delta, &ca, now) {
-                            tracing::warn!(url = %delta_url, error = %e, "delta CRL not applied");
-                        }
-                    }
+                    && let Err(e) = index.apply_delta(&delta, &ca, now)
+                {
+                    tracing::warn!(url = %delta_url, error = %e, "delta CRL not applied");
                 }
             }
         }

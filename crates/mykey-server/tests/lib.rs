@@ -2,6 +2,9 @@
 //! ports, a "card" (an RSA key certified by the simulator) signing the challenges.
 #![allow(unreachable_pub)]
 
+// Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 mod login;
 mod openapi;

@@ -2,6 +2,9 @@
 //! 127.0.0.1:5432 in a fresh database per run (skipped with a reason when it is not there, and a
 //! failure when MYKEY_REQUIRE_ALL=1).
 
+// Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod links;
 
 use std::sync::Arc;

@@ -26,7 +26,14 @@ struct Serve {
 impl Serve {
     fn start(data: &Path) -> Self {
         let mut child = Command::new(MYKEY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--jlis-listen", "127.0.0.1:0", "--data"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--jlis-listen",
+                "127.0.0.1:0",
+                "--data",
+            ])
             .arg(data)
             .env("MYKEY_LOG", "warn")
             .env_remove("MYKEY_JLIS_URL")
@@ -40,13 +47,25 @@ impl Serve {
         let mut lines = Vec::new();
         while !lines.iter().any(|l: &String| l.contains("J-LIS:")) {
             let mut line = String::new();
-            assert!(reader.read_line(&mut line).unwrap() > 0, "serve exited: {lines:?}");
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "serve exited: {lines:?}"
+            );
             lines.push(line);
         }
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let url_in = |l: &str| l.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+        let url_in = |l: &str| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("http://"))
+                .unwrap()
+                .to_owned()
+        };
         let jlis = url_in(lines.iter().find(|l| l.contains("J-LIS:")).unwrap());
-        Self { url: url_in(&lines[0]), jlis, child }
+        Self {
+            url: url_in(&lines[0]),
+            jlis,
+            child,
+        }
     }
 }
 
@@ -57,7 +76,12 @@ impl Drop for Serve {
     }
 }
 
-async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Result<(u16, Value), reqwest::Error> {
+async fn post(
+    http: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> Result<(u16, Value), reqwest::Error> {
     let mut r = http.post(url).json(&body);
     if let Some(t) = token {
         r = r.bearer_auth(t);
@@ -68,7 +92,14 @@ async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Va
 }
 
 async fn login(http: &reqwest::Client, base: &str, key: &SigningKey, cert: &[u8]) -> String {
-    let (_, c) = post(http, format!("{base}/v1/auth/challenges"), None, json!({"purpose": "login"})).await.unwrap();
+    let (_, c) = post(
+        http,
+        format!("{base}/v1/auth/challenges"),
+        None,
+        json!({"purpose": "login"}),
+    )
+    .await
+    .unwrap();
     let nonce = c["nonce"].as_str().unwrap();
     let body = json!({
         "nonce": nonce,
@@ -76,7 +107,9 @@ async fn login(http: &reqwest::Client, base: &str, key: &SigningKey, cert: &[u8]
         "certificate": B64.encode(cert),
         "signature": B64.encode(key.sign(&B64URL.decode(nonce).unwrap())),
     });
-    let (status, s) = post(http, format!("{base}/v1/auth/responses"), None, body).await.unwrap();
+    let (status, s) = post(http, format!("{base}/v1/auth/responses"), None, body)
+        .await
+        .unwrap();
     assert_eq!(status, 201, "{s}");
     s["token"].as_str().unwrap().to_owned()
 }
@@ -107,9 +140,15 @@ async fn acknowledged_my_key_ids_survive_a_sigkill() {
             })
             .await
             .unwrap();
-        certs.push(B64.decode(issued.user_identification_certificate.unwrap()).unwrap());
+        certs.push(
+            B64.decode(issued.user_identification_certificate.unwrap())
+                .unwrap(),
+        );
     }
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     // Each writer changes its person's My Key ID over and over, remembering the last change the
     // platform acknowledged and the one in flight.
     let mut writers = Vec::new();
@@ -125,7 +164,12 @@ async fn acknowledged_my_key_ids_survive_a_sigkill() {
                 } else {
                     http.put(format!("{base}/v1/me/my-key-id"))
                 };
-                match req.bearer_auth(&token).json(&json!({"id": id})).send().await {
+                match req
+                    .bearer_auth(&token)
+                    .json(&json!({"id": id}))
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => acknowledged = Some(id),
                     Ok(r) if r.status() == 409 => {} // taken: nothing changed
                     Ok(r) => panic!("unexpected {}", r.status()),
@@ -141,7 +185,10 @@ async fn acknowledged_my_key_ids_survive_a_sigkill() {
     for w in writers {
         expected.push(w.await.unwrap());
     }
-    assert!(expected.iter().all(|(ack, _)| ack.is_some()), "every writer got at least one change in");
+    assert!(
+        expected.iter().all(|(ack, _)| ack.is_some()),
+        "every writer got at least one change in"
+    );
 
     let serve = Serve::start(data.path());
     for (cert, (acknowledged, in_flight)) in certs.iter().zip(&expected) {
@@ -169,7 +216,9 @@ async fn acknowledged_my_key_ids_survive_a_sigkill() {
 /// People holding more than one active My Key ID, read straight from the database file.
 async fn people_with_two_active_ids(path: &Path) -> i64 {
     use sqlx::Row;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     sqlx::query(
         "SELECT count(*) FROM (SELECT person_id FROM my_key_ids WHERE ended_at IS NULL GROUP BY person_id HAVING count(*) > 1)",
     )

@@ -171,12 +171,12 @@ fn ocsp_response(reply: crate::ocsp::OcspReply, get: bool) -> Response {
         reply.der.to_vec(),
     )
         .into_response();
-    if let (true, Some(age)) = (get, reply.max_age) {
-        if let Ok(v) = HeaderValue::from_str(&format!(
+    if let (true, Some(age)) = (get, reply.max_age)
+        && let Ok(v) = HeaderValue::from_str(&format!(
             "max-age={age}, public, no-transform, must-revalidate"
-        )) {
-            r.headers_mut().insert(header::CACHE_CONTROL, v);
-        }
+        ))
+    {
+        r.headers_mut().insert(header::CACHE_CONTROL, v);
     }
     r
 }

@@ -1,0 +1,132 @@
+//! `/v1/ops`: operators admit, suspend and re-key relying parties. Every handler takes the
+//! [`Operator`] first.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use mykey_platform::{
+    ClientSecret, Platform, PlatformError, RelyingParty, RelyingPartyId, RelyingPartyKind,
+    RelyingPartyStatus,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, JsonBody, rfc3339};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/ops/relying-parties", get(list).post(register))
+        .route("/v1/ops/relying-parties/{id}/approval", post(approve))
+        .route("/v1/ops/relying-parties/{id}/suspension", post(suspend))
+        .route("/v1/ops/relying-parties/{id}/secret", post(rotate))
+}
+
+/// An operator, from `Authorization: Bearer <operator token>` (compared in constant time on
+/// its SHA-256; with no token configured the operator API is closed).
+pub(crate) struct Operator;
+
+impl FromRequestParts<Arc<Platform>> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        platform: &Arc<Platform>,
+    ) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match token {
+            Some(t) => platform.authenticate_operator(t.trim())?,
+            // Closed wins over missing: say so whatever was (not) sent.
+            None => {
+                platform.authenticate_operator("")?;
+            }
+        }
+        Ok(Operator)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterRequest {
+    name: String,
+    kind: String,
+}
+
+pub(super) fn rp_json(rp: &RelyingParty) -> Value {
+    json!({
+        "id": rp.id.0,
+        "client_id": rp.client_id,
+        "name": rp.name,
+        "kind": rp.kind.as_str(),
+        "status": rp.status.as_str(),
+        "created_at": rfc3339(rp.created_at),
+    })
+}
+
+fn with_secret(rp: &RelyingParty, secret: &ClientSecret) -> Value {
+    let mut v = rp_json(rp);
+    v["client_secret"] = json!(secret.as_str());
+    v
+}
+
+fn rp_id(s: &str) -> Result<RelyingPartyId, ApiError> {
+    s.parse()
+        .map(RelyingPartyId)
+        .map_err(|_| PlatformError::RelyingPartyUnknown.into())
+}
+
+async fn register(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<RegisterRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let kind = RelyingPartyKind::parse(&req.kind).ok_or_else(|| {
+        ApiError::InvalidRequest(r#"kind must be "public-authority" or "business""#.into())
+    })?;
+    let (rp, secret) = p.register_relying_party(&req.name, kind).await?;
+    Ok((StatusCode::CREATED, axum::Json(with_secret(&rp, &secret))))
+}
+
+async fn list(_: Operator, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let all: Vec<Value> = p.relying_parties().await?.iter().map(rp_json).collect();
+    Ok(axum::Json(json!({"relying_parties": all})))
+}
+
+async fn approve(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rp = p
+        .set_relying_party_status(rp_id(&id)?, RelyingPartyStatus::Approved)
+        .await?;
+    Ok(axum::Json(rp_json(&rp)))
+}
+
+async fn suspend(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rp = p
+        .set_relying_party_status(rp_id(&id)?, RelyingPartyStatus::Suspended)
+        .await?;
+    Ok(axum::Json(rp_json(&rp)))
+}
+
+async fn rotate(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (rp, secret) = p.rotate_client_secret(rp_id(&id)?).await?;
+    Ok(axum::Json(with_secret(&rp, &secret)))
+}

@@ -1,0 +1,121 @@
+//! `/v1/rp`: relying parties, authenticated as OAuth clients. Every handler takes the
+//! [`RelyingPartyClient`] first, and sees only that relying party's own links.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use mykey_platform::{CustomerId, Platform, PlatformError, RelyingParty};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, JsonBody, rfc3339};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/rp/service-id-requests", post(open_request))
+        .route("/v1/rp/service-ids", get(list))
+        .route("/v1/rp/service-ids/{customer_id}", delete(remove))
+}
+
+/// An approved relying party, authenticated by `client_secret_basic` (RFC 6749 §2.3.1):
+/// `Authorization: Basic base64(client_id ":" client_secret)`. Our client IDs and secrets are
+/// base64url, which form-urlencoding leaves unchanged, so no decoding step is needed.
+/// `private_key_jwt` (RFC 7523) is left for the OpenID Connect provider.
+pub(crate) struct RelyingPartyClient(RelyingParty);
+
+impl FromRequestParts<Arc<Platform>> for RelyingPartyClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        platform: &Arc<Platform>,
+    ) -> Result<Self, ApiError> {
+        let (id, secret) = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+            .and_then(|(_, b)| B64.decode(b.trim()).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.split_once(':').map(|(i, p)| (i.to_owned(), p.to_owned())))
+            .ok_or(ApiError::Platform(PlatformError::InvalidClient))?;
+        Ok(RelyingPartyClient(
+            platform.authenticate_client(&id, &secret).await?,
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkRequestBody {
+    customer_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinksQuery {
+    customer_id: Option<String>,
+}
+
+fn customer(s: &str) -> Result<CustomerId, ApiError> {
+    Ok(s.parse().map_err(PlatformError::from)?)
+}
+
+async fn open_request(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<LinkRequestBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let r = p
+        .open_link_request(&rp, customer(&req.customer_id)?)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "request_id": r.id.to_string(),
+            "customer_id": r.customer_id.as_str(),
+            "expires_at": rfc3339(r.expires_at),
+            "link_url": format!("/v1/link-requests/{}", r.id),
+        })),
+    ))
+}
+
+async fn list(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    query: Result<Query<LinksQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let wanted = q.customer_id.as_deref().map(customer).transpose()?;
+    let links = p.relying_party_links(&rp, wanted.as_ref()).await?;
+    if wanted.is_some() && links.is_empty() {
+        return Err(PlatformError::ServiceIdUnknown.into());
+    }
+    let links: Vec<Value> = links
+        .iter()
+        .map(|l| json!({"customer_id": l.customer_id.as_str(), "linked_at": rfc3339(l.linked_at)}))
+        .collect();
+    Ok(axum::Json(json!({"service_ids": links})))
+}
+
+async fn remove(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    Path(customer_id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    // A malformed customer ID cannot be linked: it is simply not one of this party's.
+    let c: CustomerId = customer_id
+        .parse()
+        .map_err(|_| PlatformError::ServiceIdUnknown)?;
+    p.remove_link(&rp, &c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
