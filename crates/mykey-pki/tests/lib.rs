@@ -1,5 +1,6 @@
 //! mykey-pki's integration tests: one binary (see STYLE.md), fixtures made by code at a fixed time.
-#![allow(unreachable_pub)] // test helpers shared between modules of one binary
+#![allow(unreachable_pub)]
+// test helpers shared between modules of one binary
 
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]

@@ -1,7 +1,6 @@
 //! The platform's API end to end: a J-LIS simulator and the platform, both in-process on loopback
 //! ports, a "card" (an RSA key certified by the simulator) signing the challenges.
 #![allow(unreachable_pub)]
-
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 

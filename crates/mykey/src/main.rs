@@ -1,5 +1,6 @@
 //! `mykey`: the one binary. Subcommands stay thin; the work is in the crates.
 
+mod admin;
 mod bench;
 mod card;
 mod files;
@@ -27,6 +28,9 @@ enum Command {
     /// Virtual My Number Cards: issue, renew, show, sign, read the facts, insert into pcscd.
     #[command(subcommand)]
     Card(card::CardCommand),
+    /// The operator's commands (relying parties).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Benchmarks that print one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -64,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(a) => serve::run(a).await,
             Command::Jlis(c) => jlis::run(c).await,
             Command::Card(c) => card::run(c).await,
+            Command::Admin(c) => admin::run(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

@@ -82,12 +82,17 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let store = mykey_store::open(&database)
         .await
         .map_err(|e| e.to_string())?;
+    let (token_source, token) = operator_token(&a.data)?;
+    let config = PlatformConfig {
+        operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
+        ..PlatformConfig::default()
+    };
     let platform = Arc::new(Platform::new(
         store,
         port.clone(),
         clock,
         port.anchors(),
-        PlatformConfig::default(),
+        config,
     ));
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
@@ -99,7 +104,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         "PostgreSQL".to_owned()
     };
     crate::say(&format!(
-        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}",
+        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}",
         if simulator.is_some() {
             " (simulator, in this process)"
         } else {
@@ -114,4 +119,30 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         t.abort();
     }
     result.map_err(|e| e.to_string())
+}
+
+/// The operator's bearer token: `MYKEY_OPERATOR_TOKEN`, else the file `operator-token` in the
+/// data folder, created (256 random bits, mode 0600) on first start. Returns where it came from.
+pub(crate) fn operator_token(data: &std::path::Path) -> Result<(String, String), String> {
+    if let Ok(t) = std::env::var("MYKEY_OPERATOR_TOKEN") {
+        if t.len() < 22 {
+            return Err(
+                "MYKEY_OPERATOR_TOKEN must be a random token of at least 128 bits (22+ characters)"
+                    .into(),
+            );
+        }
+        return Ok(("MYKEY_OPERATOR_TOKEN".into(), t));
+    }
+    let path = data.join("operator-token");
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => Ok((path.display().to_string(), t.trim().to_owned())),
+        _ => {
+            use base64::Engine;
+            let mut b = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
+            let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+            crate::files::write_atomic(&path, token.as_bytes(), 0o600)?;
+            Ok((path.display().to_string(), token))
+        }
+    }
 }

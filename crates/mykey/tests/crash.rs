@@ -1,9 +1,7 @@
 //! The platform killed with SIGKILL under write load, then restarted on the same data: every
 //! acknowledged My Key ID change is there, and nobody holds two active My Key IDs.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,67 +12,7 @@ use mykey_jlis::api::IssueRequest;
 use mykey_pki::issue::SigningKey;
 use serde_json::{Value, json};
 
-use crate::support::MYKEY;
-
-/// `mykey serve` on free ports over `data`; killed (SIGKILL) on drop.
-struct Serve {
-    child: Child,
-    url: String,
-    jlis: String,
-}
-
-impl Serve {
-    fn start(data: &Path) -> Self {
-        let mut child = Command::new(MYKEY)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--jlis-listen",
-                "127.0.0.1:0",
-                "--data",
-            ])
-            .arg(data)
-            .env("MYKEY_LOG", "warn")
-            .env_remove("MYKEY_JLIS_URL")
-            .env_remove("MYKEY_DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = Vec::new();
-        while !lines.iter().any(|l: &String| l.contains("J-LIS:")) {
-            let mut line = String::new();
-            assert!(
-                reader.read_line(&mut line).unwrap() > 0,
-                "serve exited: {lines:?}"
-            );
-            lines.push(line);
-        }
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let url_in = |l: &str| {
-            l.split_whitespace()
-                .find(|w| w.starts_with("http://"))
-                .unwrap()
-                .to_owned()
-        };
-        let jlis = url_in(lines.iter().find(|l| l.contains("J-LIS:")).unwrap());
-        Self {
-            url: url_in(&lines[0]),
-            jlis,
-            child,
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::Serve;
 
 async fn post(
     http: &reqwest::Client,

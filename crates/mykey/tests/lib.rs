@@ -6,6 +6,7 @@
 
 mod support;
 
+mod admin;
 mod bad_input;
 mod card;
 mod crash;

@@ -198,3 +198,63 @@ pub(crate) fn missing(test: &str, reason: &str) {
     }
     eprintln!("SKIPPED {test}: {reason}");
 }
+
+/// `mykey serve` on free ports over `data`; killed (SIGKILL) on drop.
+pub(crate) struct Serve {
+    child: Child,
+    pub(crate) url: String,
+    pub(crate) jlis: String,
+}
+
+impl Serve {
+    pub(crate) fn start(data: &Path) -> Self {
+        let mut child = Command::new(MYKEY)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--jlis-listen",
+                "127.0.0.1:0",
+                "--data",
+            ])
+            .arg(data)
+            .env("MYKEY_LOG", "warn")
+            .env_remove("MYKEY_JLIS_URL")
+            .env_remove("MYKEY_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        while !lines.iter().any(|l: &String| l.contains("J-LIS:")) {
+            let mut line = String::new();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "serve exited: {lines:?}"
+            );
+            lines.push(line);
+        }
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let url_in = |l: &str| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("http://"))
+                .unwrap()
+                .to_owned()
+        };
+        let jlis = url_in(lines.iter().find(|l| l.contains("J-LIS:")).unwrap());
+        Self {
+            url: url_in(&lines[0]),
+            jlis,
+            child,
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,146 @@
+//! `mykey admin …`: the operator's commands, over the platform's operator API.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Relying parties: register, list, approve, suspend, rotate a client secret.
+    #[command(subcommand)]
+    Rp(RpCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RpCommand {
+    /// Register a relying party (pending until approved); prints its client ID and secret once.
+    Register {
+        #[command(flatten)]
+        target: Target,
+        /// Its name, as people will see it.
+        #[arg(long)]
+        name: String,
+        /// What it is.
+        #[arg(long, value_enum)]
+        kind: Kind,
+    },
+    /// List relying parties.
+    List(Target),
+    /// Approve a relying party.
+    Approve {
+        #[command(flatten)]
+        target: Target,
+        /// Its ID.
+        id: String,
+    },
+    /// Suspend a relying party (Art 8).
+    Suspend {
+        #[command(flatten)]
+        target: Target,
+        /// Its ID.
+        id: String,
+    },
+    /// Issue a new client secret; the old one stops working.
+    RotateSecret {
+        #[command(flatten)]
+        target: Target,
+        /// Its ID.
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Kind {
+    PublicAuthority,
+    Business,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Target {
+    /// The platform's URL.
+    #[arg(
+        long,
+        env = "MYKEY_PLATFORM_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    platform: String,
+    /// The data folder of `mykey serve`, whose `operator-token` is used unless MYKEY_OPERATOR_TOKEN is set.
+    #[arg(long, default_value = "./mykey-data")]
+    data: PathBuf,
+}
+
+pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
+    let AdminCommand::Rp(cmd) = cmd;
+    let (target, method, path, body) = match &cmd {
+        RpCommand::Register { target, name, kind } => {
+            let kind = match kind {
+                Kind::PublicAuthority => "public-authority",
+                Kind::Business => "business",
+            };
+            (
+                target,
+                "POST",
+                "/v1/ops/relying-parties".to_owned(),
+                Some(json!({"name": name, "kind": kind})),
+            )
+        }
+        RpCommand::List(target) => (target, "GET", "/v1/ops/relying-parties".to_owned(), None),
+        RpCommand::Approve { target, id } => (
+            target,
+            "POST",
+            format!("/v1/ops/relying-parties/{id}/approval"),
+            None,
+        ),
+        RpCommand::Suspend { target, id } => (
+            target,
+            "POST",
+            format!("/v1/ops/relying-parties/{id}/suspension"),
+            None,
+        ),
+        RpCommand::RotateSecret { target, id } => (
+            target,
+            "POST",
+            format!("/v1/ops/relying-parties/{id}/secret"),
+            None,
+        ),
+    };
+    let token = match std::env::var("MYKEY_OPERATOR_TOKEN") {
+        Ok(t) => t,
+        Err(_) => std::fs::read_to_string(target.data.join("operator-token"))
+            .map(|t| t.trim().to_owned())
+            .map_err(|e| format!("no operator token: set MYKEY_OPERATOR_TOKEN or give --data (cannot read {}: {e})", target.data.join("operator-token").display()))?,
+    };
+    let url = format!("{}{path}", target.platform.trim_end_matches('/'));
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut req = if method == "GET" {
+        http.get(&url)
+    } else {
+        http.post(&url)
+    };
+    req = req.bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = resp.status();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let detail = value["detail"]
+            .as_str()
+            .or(value["title"].as_str())
+            .unwrap_or("error");
+        return Err(format!("the platform refused ({status}): {detail}"));
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    );
+    Ok(())
+}
