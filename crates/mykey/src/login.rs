@@ -55,7 +55,7 @@ pub(crate) async fn login(
     })
 }
 
-async fn call(http: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
+pub(crate) async fn call(http: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
     let resp = http
         .post(url)
         .json(body)

@@ -67,3 +67,102 @@ fn the_operator_registers_approves_and_suspends_a_relying_party() {
     .fails_with("401");
     admin(&["approve", "999999"]).fails_with("404");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_party_links_a_customer_id_that_the_card_holder_approves() {
+    use crate::support::{PIN, issue_card};
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let cards = tempfile::tempdir().unwrap();
+    let card = cards.path().join("card.json");
+    issue_card(&serve.jlis, &card, &[]).ok();
+    let platform = ["--platform", serve.url.as_str()];
+    // A Service ID needs a My Key ID (Art 17.1).
+    let session: serde_json::Value = serde_json::from_str(
+        &mykey(
+            &[
+                &["card", "login", "--card", s(&card), "--pin", PIN][..],
+                &platform[..],
+            ]
+            .concat(),
+        )
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{}/v1/me/my-key-id", serve.url))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin", "rp"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--platform", &serve.url, "--data", s(data.path())]);
+        mykey(&all)
+    };
+    let rp: serde_json::Value = serde_json::from_str(
+        &admin(&["register", "--name", "みらい銀行", "--kind", "business"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    admin(&["approve", &rp["id"].to_string()]).ok();
+    let (client_id, secret) = (
+        rp["client_id"].as_str().unwrap(),
+        rp["client_secret"].as_str().unwrap(),
+    );
+    let request: serde_json::Value = http
+        .post(format!("{}/v1/rp/service-id-requests", serve.url))
+        .basic_auth(client_id, Some(secret))
+        .json(&serde_json::json!({"customer_id": "C-000123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link_url = request["link_url"].as_str().unwrap();
+    let out = mykey(
+        &[
+            &["card", "link", "--card", s(&card), "--pin", PIN][..],
+            &platform[..],
+            &[link_url][..],
+        ]
+        .concat(),
+    )
+    .ok();
+    assert!(
+        out.stderr.contains("みらい銀行") && out.stderr.contains("C-000123"),
+        "{out:?}"
+    );
+    let links: serde_json::Value = http
+        .get(format!(
+            "{}/v1/rp/service-ids?customer_id=C-000123",
+            serve.url
+        ))
+        .basic_auth(client_id, Some(secret))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        links["service_ids"][0]["customer_id"], "C-000123",
+        "{links}"
+    );
+    // The same request cannot be answered twice.
+    mykey(
+        &[
+            &["card", "link", "--card", s(&card), "--pin", PIN][..],
+            &platform[..],
+            &[link_url][..],
+        ]
+        .concat(),
+    )
+    .fails_with("409");
+}

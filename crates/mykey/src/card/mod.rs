@@ -12,6 +12,7 @@
 mod input;
 mod insert;
 mod lifecycle;
+mod link;
 mod operate;
 mod show;
 
@@ -38,6 +39,8 @@ pub(crate) enum CardCommand {
     Insert(insert::InsertArgs),
     /// Log in to the platform with the card (challenge, PIN, signature); prints the session.
     Login(operate::LoginArgs),
+    /// Answer a relying party's Service ID link request: approve with the card, or decline.
+    Link(link::LinkArgs),
 }
 
 pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
@@ -50,6 +53,7 @@ pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
         CardCommand::Facts(a) => operate::facts(a),
         CardCommand::Insert(a) => insert::insert(a).await,
         CardCommand::Login(a) => operate::login(a).await,
+        CardCommand::Link(a) => link::link(a).await,
     }
 }
 

@@ -144,12 +144,12 @@ pub(super) fn facts(a: FactsArgs) -> Result<(), String> {
 
 /// The card client over the card `source` names, and for a card file the file's lock, held as
 /// long as this lives.
-struct Opened {
-    card: JpkiCard<Box<dyn Transport>>,
+pub(super) struct Opened {
+    pub(super) card: JpkiCard<Box<dyn Transport>>,
     _lock: Option<CardFileLock>,
 }
 
-fn open(source: &Source) -> Result<Opened, String> {
+pub(super) fn open(source: &Source) -> Result<Opened, String> {
     match (&source.card, &source.reader) {
         (Some(path), _) => {
             let (file, lock) = open_locked(path)?;
