@@ -37,13 +37,9 @@ impl FromRequestParts<Arc<Platform>> for Me {
         parts: &mut Parts,
         platform: &Arc<Platform>,
     ) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Platform(PlatformError::Unauthenticated))?;
-        Ok(Me(platform.authenticate(token.trim()).await?))
+        let token =
+            super::bearer(parts).ok_or(ApiError::Platform(PlatformError::Unauthenticated))?;
+        Ok(Me(platform.authenticate(token).await?))
     }
 }
 

@@ -120,3 +120,13 @@ where
             .map_err(|e| ApiError::InvalidRequest(format!("malformed JSON body: {e}")))
     }
 }
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}

@@ -37,13 +37,8 @@ impl FromRequestParts<Arc<Platform>> for Operator {
         parts: &mut Parts,
         platform: &Arc<Platform>,
     ) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match token {
-            Some(t) => platform.authenticate_operator(t.trim())?,
+        match super::bearer(parts) {
+            Some(t) => platform.authenticate_operator(t)?,
             // Closed wins over missing: say so whatever was (not) sent.
             None => {
                 platform.authenticate_operator("")?;
