@@ -234,7 +234,7 @@ impl Platform {
 
     /// The person an issuance number belongs to; an unknown number is looked up at J-LIS for
     /// previous numbers (renewal continuity, Art 16.1.2–3), and the query is logged (16.1.1).
-    async fn person_for(
+    pub(crate) async fn person_for(
         &self,
         n: IssuanceNumber,
         now: UnixTime,

@@ -78,6 +78,33 @@ pub enum PlatformError {
     /// No active Service ID matches (or it is not the caller's).
     #[error("no such Service ID")]
     ServiceIdUnknown,
+    /// A terms version is malformed (the reason says how).
+    #[error("invalid terms: {0}")]
+    InvalidTerms(&'static str),
+    /// A terms version would take effect with less than seven days' notice (Art 12.2) and is
+    /// not marked urgent (or, urgent, before now).
+    #[error("terms must be announced at least seven days before they take effect")]
+    TermsNoticeTooShort {
+        /// When it was to take effect.
+        effective_at: mykey_pki::UnixTime,
+        /// The earliest it may.
+        earliest: mykey_pki::UnixTime,
+    },
+    /// A terms version of that name, or taking effect at that moment, exists.
+    #[error("that terms version (or its moment) is already published")]
+    TermsVersionExists,
+    /// No PPID key is configured: PPIDs cannot be issued.
+    #[error("PPIDs are not enabled on this platform")]
+    PpidClosed,
+    /// No such PPID service (or it is not the caller's, or the person has no consent for it).
+    #[error("no such PPID service")]
+    PpidServiceUnknown,
+    /// No issued PPID of the service matches.
+    #[error("no such PPID")]
+    PpidUnknown,
+    /// The one-time code is unknown, used, expired or of another service.
+    #[error("unknown, used or expired code")]
+    PpidCodeInvalid,
     /// The store failed; the detail is logged where it arose, never sent.
     #[error("storage failure")]
     Store(#[from] StoreError),

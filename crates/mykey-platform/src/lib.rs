@@ -8,26 +8,39 @@
 //! - My Key ID (Art 15): create, change, revoke.
 //! - Relying parties (Art 2) admitted by operators, authenticated as OAuth clients.
 //! - Service IDs (Art 17): link requests, the person's card-confirmed consent, the links.
+//! - PPID services and PPIDs (Art 19–20): registered by relying parties, issued to a person
+//!   who authenticates with the card and consents, stored, associated with customer IDs.
+//! - Terms versions (Art 3, 12): published with seven days' notice; consents name the one in
+//!   force.
+//! - The person's export: everything held about them in one document.
 //! - The person's own hash-chained log ([`LogEntry`]), readable and verifiable by the person.
 //! - Identifiers as types, and the PPID derivation ([`PpidKey`]).
 
 mod auth;
 mod error;
+mod export;
 mod ids;
 mod log;
 mod my_key_id;
 mod ppid;
+mod ppid_service;
 mod relying_party;
 mod service_id;
 mod store;
+mod terms;
 
 use std::sync::Arc;
 
 pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
 pub use error::PlatformError;
+pub use export::{ConsentRecord, Export, MyKeyIdRecord};
 pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
-pub use ppid::{Ppid, PpidKey, PpidServiceId};
+pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
+pub use ppid_service::{
+    PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidIssue, PpidIssued,
+    PpidService, ServicePpid,
+};
 pub use relying_party::{
     ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyStatus,
 };
@@ -36,6 +49,7 @@ pub use service_id::{
     RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
 };
 pub use store::{LinkOutcome, MyKeyIdChange, MyKeyIdState, NewLog, Store, StoreError};
+pub use terms::{NewTerms, TERMS_NOTICE_SECS, TermsVersion};
 
 use mykey_pki::{IssuanceNumber, RevocationStatus, UnixTime, UserIdentificationCertificate};
 
@@ -97,8 +111,12 @@ pub struct PlatformConfig {
     pub session_ttl: u64,
     /// Seconds a Service ID link request may be answered in.
     pub link_request_ttl: u64,
-    /// The terms version in force, which every consent names (Art 12).
-    pub terms_version: String,
+    /// Seconds a PPID service's one-time code may be redeemed in.
+    pub ppid_code_ttl: u64,
+    /// The platform's PPID secret ([`PpidSecret::from_bytes`]); `None` closes PPID issuance.
+    /// Issued PPIDs are stored, so replacing the key changes none of them (only PPIDs issued
+    /// afterwards are derived under the new one). Keep it in a 0600 file beside the database.
+    pub ppid_key: Option<PpidSecret>,
     /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
     /// `None` closes the operator API. The token must be random (at least 128 bits): like a
     /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
@@ -112,7 +130,8 @@ impl std::fmt::Debug for PlatformConfig {
             .field("challenge_ttl", &self.challenge_ttl)
             .field("session_ttl", &self.session_ttl)
             .field("link_request_ttl", &self.link_request_ttl)
-            .field("terms_version", &self.terms_version)
+            .field("ppid_code_ttl", &self.ppid_code_ttl)
+            .field("ppids", &self.ppid_key.is_some())
             .field("operator_api", &self.operator_token_hash.is_some())
             .finish()
     }
@@ -131,7 +150,8 @@ impl Default for PlatformConfig {
             challenge_ttl: 120,
             session_ttl: 900,
             link_request_ttl: 600,
-            terms_version: "2026-11-01".into(),
+            ppid_code_ttl: 120,
+            ppid_key: None,
             operator_token_hash: None,
         }
     }
@@ -143,6 +163,7 @@ pub struct Platform {
     jlis: Arc<dyn Jlis>,
     clock: Arc<dyn Clock>,
     certificates: mykey_pki::VerifiedCertificates,
+    ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
 
@@ -168,6 +189,7 @@ impl Platform {
             jlis,
             clock,
             certificates: mykey_pki::VerifiedCertificates::new(anchors, 1_000_000),
+            ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }
     }

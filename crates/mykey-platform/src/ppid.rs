@@ -24,13 +24,45 @@ use aws_lc_rs::hmac;
 
 use crate::{IdError, PersonId};
 
-/// The platform's PPID secret. Never logged (`Debug` hides it).
+/// The platform's 256-bit PPID secret as configured ([`crate::PlatformConfig::ppid_key`]).
+/// Zeroized on drop; `Debug` hides it.
+#[derive(Clone, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct PpidSecret([u8; 32]);
+
+/// The bytes given for a PPID secret are not 32.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a PPID secret is exactly 32 bytes, not {0}")]
+pub struct PpidSecretError(pub usize);
+
+impl PpidSecret {
+    /// From exactly 32 bytes — for instance the whole content of the 0600 key file the binary
+    /// reads (raw bytes, not text). Generate one with 32 bytes of system randomness.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PpidSecretError> {
+        bytes
+            .try_into()
+            .map(Self)
+            .map_err(|_| PpidSecretError(bytes.len()))
+    }
+}
+
+impl fmt::Debug for PpidSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PpidSecret(…)")
+    }
+}
+
+/// The platform's PPID key (an HMAC key). Never logged (`Debug` hides it).
 pub struct PpidKey(hmac::Key);
 
 impl PpidKey {
     /// From 32 secret bytes.
     pub fn new(secret: &[u8; 32]) -> Self {
         Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
+    }
+
+    /// From the configured secret.
+    pub fn from_secret(secret: &PpidSecret) -> Self {
+        Self::new(&secret.0)
     }
 
     /// The PPID of `person` for `service`.
@@ -59,6 +91,18 @@ pub struct PpidServiceId(pub i64);
 /// A PPID: 128 bits, shown as 32 lower-case hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ppid([u8; 16]);
+
+impl Ppid {
+    /// The 16 bytes (for the store).
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// From stored bytes.
+    pub fn from_bytes(b: [u8; 16]) -> Self {
+        Self(b)
+    }
+}
 
 impl fmt::Display for Ppid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,6 +144,13 @@ mod tests {
         assert_ne!(a, PpidKey::new(&[8u8; 32]).derive(PpidServiceId(1), p));
         assert_eq!(a.to_string().parse::<Ppid>().unwrap(), a);
         assert!(format!("{k:?}").contains('…'));
+        let s = PpidSecret::from_bytes(&[7u8; 32]).unwrap();
+        assert_eq!(PpidKey::from_secret(&s).derive(PpidServiceId(1), p), a);
+        assert_eq!(format!("{s:?}"), "PpidSecret(…)");
+        assert_eq!(
+            PpidSecret::from_bytes(&[0; 31]).unwrap_err(),
+            PpidSecretError(31)
+        );
     }
 
     #[test]

@@ -265,11 +265,6 @@ impl Platform {
         Ok(r)
     }
 
-    /// The terms version in force, which consents must name.
-    pub fn terms_version(&self) -> &str {
-        &self.config.terms_version
-    }
-
     /// A card challenge for approving link request `id`, bound to its relying party.
     pub async fn link_challenge(
         &self,
@@ -291,13 +286,7 @@ impl Platform {
         consent: NewConsent,
     ) -> Result<PersonLink, PlatformError> {
         let r = self.link_request(id).await?;
-        let mut wanted: Vec<&str> = SERVICE_ID_CONSENT.iter().map(|i| i.name).collect();
-        let mut given: Vec<&str> = consent.items.iter().map(String::as_str).collect();
-        wanted.sort_unstable();
-        given.sort_unstable();
-        if given != wanted || consent.terms_version != self.config.terms_version {
-            return Err(PlatformError::ConsentIncomplete);
-        }
+        self.check_consent(&consent, &SERVICE_ID_CONSENT).await?;
         let now = self.clock.now();
         let proof = self
             .verify_card(

@@ -4,9 +4,10 @@
 use mykey_pki::{IssuanceNumber, UnixTime};
 
 use crate::{
-    Challenge, CustomerId, LinkRequest, LinkRequestId, LogEntry, MyKeyId, NewConsent,
-    NewRelyingParty, PersonId, PersonLink, RelyingParty, RelyingPartyId, RelyingPartyLink,
-    RelyingPartyStatus, Session,
+    Challenge, ConsentRecord, CustomerId, LinkRequest, LinkRequestId, LogEntry, MyKeyId,
+    MyKeyIdRecord, NewConsent, NewRelyingParty, PersonId, PersonLink, PersonPpidService,
+    PlatformError, Ppid, PpidIssue, PpidIssued, PpidService, PpidServiceId, RelyingParty,
+    RelyingPartyId, RelyingPartyLink, RelyingPartyStatus, ServicePpid, Session, TermsVersion,
 };
 
 /// The store failed (connection, constraint the domain did not expect, corruption).
@@ -214,4 +215,93 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
+
+    /// Publishes a terms version; `false` (nothing written) when its name or its
+    /// `effective_at` is taken.
+    async fn insert_terms(&self, t: &TermsVersion) -> Result<bool, StoreError>;
+
+    /// Every terms version, by `effective_at`.
+    async fn terms_versions(&self) -> Result<Vec<TermsVersion>, StoreError>;
+
+    /// The terms version in force at `at`: the latest `effective_at` not after it.
+    async fn terms_in_force(&self, at: UnixTime) -> Result<Option<TermsVersion>, StoreError>;
+
+    /// Registers a PPID service of `rp`.
+    async fn insert_ppid_service(
+        &self,
+        rp: RelyingPartyId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<PpidService, StoreError>;
+
+    /// A relying party's PPID services, oldest first.
+    async fn ppid_services_of(&self, rp: RelyingPartyId) -> Result<Vec<PpidService>, StoreError>;
+
+    /// A PPID service with its relying party as it is now.
+    async fn ppid_service(&self, id: PpidServiceId) -> Result<Option<PpidService>, StoreError>;
+
+    /// The person's active (not withdrawn) consent for a PPID service.
+    async fn ppid_consent(
+        &self,
+        person: PersonId,
+        service: PpidServiceId,
+    ) -> Result<Option<crate::Consent>, StoreError>;
+
+    /// In one transaction: records the consent (if given; otherwise an active one must exist),
+    /// stores the derived PPID unless the person has one for the service, stores the one-time
+    /// code, appends `logs` and then `ppid.issued` (first time) or `ppid.used`. `Ok(Err(..))`:
+    /// no active consent and none given ([`PlatformError::ConsentIncomplete`]), nothing written.
+    async fn issue_ppid(
+        &self,
+        issue: &PpidIssue<'_>,
+    ) -> Result<Result<PpidIssued, PlatformError>, StoreError>;
+
+    /// Removes the unexpired code of `service` hashing to `code_hash` and answers its PPID;
+    /// `None` when there is none (unknown, used, expired or another service's).
+    async fn redeem_ppid_code(
+        &self,
+        service: PpidServiceId,
+        code_hash: &[u8; 32],
+        at: UnixTime,
+    ) -> Result<Option<Ppid>, StoreError>;
+
+    /// Associates `customer_id` with an issued PPID of `service`, logged to its person; `None`
+    /// when the service has issued no such PPID.
+    async fn set_ppid_customer_id(
+        &self,
+        service: PpidServiceId,
+        ppid: Ppid,
+        customer_id: &CustomerId,
+        at: UnixTime,
+        log: &crate::NewLog,
+    ) -> Result<Option<ServicePpid>, StoreError>;
+
+    /// The issued PPIDs of a service (only those associated with `customer_id`, when given).
+    async fn service_ppids(
+        &self,
+        service: PpidServiceId,
+        customer_id: Option<&CustomerId>,
+    ) -> Result<Vec<ServicePpid>, StoreError>;
+
+    /// The PPID services the person has a PPID or a consent for, by service.
+    async fn person_ppid_services(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<PersonPpidService>, StoreError>;
+
+    /// Withdraws the person's active consent for a PPID service, logged; `false` when there is
+    /// none.
+    async fn withdraw_ppid_consent(
+        &self,
+        person: PersonId,
+        service: PpidServiceId,
+        at: UnixTime,
+        log: &crate::NewLog,
+    ) -> Result<bool, StoreError>;
+
+    /// Every My Key ID the person holds or held, oldest first.
+    async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError>;
+
+    /// Every consent the person gave, oldest first.
+    async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError>;
 }

@@ -57,6 +57,7 @@ pub const OPERATOR_TOKEN: &str = "test-operator-token";
 pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
     let config = PlatformConfig {
         operator_token_hash: Some(PlatformConfig::hash_operator_token(OPERATOR_TOKEN)),
+        ppid_key: Some(mykey_platform::PpidSecret::from_bytes(&[42; 32]).unwrap()),
         ..PlatformConfig::default()
     };
     world_configured(tweak, config).await

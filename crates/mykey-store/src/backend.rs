@@ -6,11 +6,12 @@ use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Challenge, ChallengePurpose, Consent, CustomerId, LinkOutcome, LinkRequest, LinkRequestId,
-    LinkRequestState, LogEntry, LogHash, MyKeyId, MyKeyIdChange, MyKeyIdState, NewConsent, NewLog,
-    NewRelyingParty, PersonId, PersonLink, PlatformError, RelyingParty, RelyingPartyId,
-    RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd, Session, Store,
-    StoreError,
+    Challenge, ChallengePurpose, Consent, ConsentRecord, CustomerId, LinkOutcome, LinkRequest,
+    LinkRequestId, LinkRequestState, LogEntry, LogHash, MyKeyId, MyKeyIdChange, MyKeyIdRecord,
+    MyKeyIdState, NewConsent, NewLog, NewRelyingParty, PersonId, PersonLink, PersonPpidService,
+    PlatformError, Ppid, PpidIssue, PpidIssued, PpidService, PpidServiceId, RelyingParty,
+    RelyingPartyId, RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd,
+    ServicePpid, Session, Store, StoreError, TermsVersion,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -20,6 +21,7 @@ use sqlx::sqlite::{
 
 use crate::fail;
 use crate::links::{Which, active_link, links_impl, rp_columns};
+use crate::ppids::{ppid_service_columns, ppids_impl};
 
 /// SQLite: the embedded default, a file under the data folder (WAL, synchronous=FULL).
 #[derive(Clone, Debug)]
@@ -41,8 +43,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
+        // One connection: SQLite has one writer at a time, and with several connections the
+        // others wait in its busy handler (sleeping), which costs far more than queueing here.
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(fail)?;
@@ -460,11 +464,80 @@ macro_rules! store_impl {
             async fn withdraw_link(&self, person: PersonId, id: i64, at: UnixTime) -> Result<bool, StoreError> {
                 self.end_one_link(Which::Link(person, id), at, ServiceIdEnd::Withdrawn).await
             }
+
+            async fn insert_terms(&self, t: &TermsVersion) -> Result<bool, StoreError> {
+                self.insert_terms_tx(t).await
+            }
+
+            async fn terms_versions(&self) -> Result<Vec<TermsVersion>, StoreError> {
+                self.terms_all().await
+            }
+
+            async fn terms_in_force(&self, at: UnixTime) -> Result<Option<TermsVersion>, StoreError> {
+                self.terms_at(at).await
+            }
+
+            async fn insert_ppid_service(&self, rp: RelyingPartyId, name: &str, at: UnixTime) -> Result<PpidService, StoreError> {
+                self.insert_ppid_service_tx(rp, name, at).await
+            }
+
+            async fn ppid_services_of(&self, rp: RelyingPartyId) -> Result<Vec<PpidService>, StoreError> {
+                self.ppid_services_by_rp(rp).await
+            }
+
+            async fn ppid_service(&self, id: PpidServiceId) -> Result<Option<PpidService>, StoreError> {
+                self.ppid_service_by_id(id).await
+            }
+
+            async fn ppid_consent(&self, person: PersonId, service: PpidServiceId) -> Result<Option<Consent>, StoreError> {
+                self.active_ppid_consent(person, service).await
+            }
+
+            async fn issue_ppid(&self, issue: &PpidIssue<'_>) -> Result<Result<PpidIssued, PlatformError>, StoreError> {
+                self.issue_ppid_tx(issue).await
+            }
+
+            async fn redeem_ppid_code(&self, service: PpidServiceId, code_hash: &[u8; 32], at: UnixTime) -> Result<Option<Ppid>, StoreError> {
+                self.redeem_code_tx(service, code_hash, at).await
+            }
+
+            async fn set_ppid_customer_id(
+                &self,
+                service: PpidServiceId,
+                ppid: Ppid,
+                customer_id: &CustomerId,
+                at: UnixTime,
+                log: &NewLog,
+            ) -> Result<Option<ServicePpid>, StoreError> {
+                self.set_customer_id_tx(service, ppid, customer_id, at, log).await
+            }
+
+            async fn service_ppids(&self, service: PpidServiceId, customer_id: Option<&CustomerId>) -> Result<Vec<ServicePpid>, StoreError> {
+                self.service_ppids_of(service, customer_id).await
+            }
+
+            async fn person_ppid_services(&self, person: PersonId) -> Result<Vec<PersonPpidService>, StoreError> {
+                self.person_ppid_services_of(person).await
+            }
+
+            async fn withdraw_ppid_consent(&self, person: PersonId, service: PpidServiceId, at: UnixTime, log: &NewLog) -> Result<bool, StoreError> {
+                self.withdraw_ppid_consent_tx(person, service, at, log).await
+            }
+
+            async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError> {
+                self.my_key_ids_of(person).await
+            }
+
+            async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError> {
+                self.consents_of(person).await
+            }
         }
     };
 }
 
 store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: "");
 links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
+ppids_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
+ppids_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 links_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 store_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_person: "SELECT id FROM persons WHERE id = $1 FOR UPDATE");

@@ -8,6 +8,7 @@
 
 mod backend;
 mod links;
+mod ppids;
 
 use std::sync::Arc;
 

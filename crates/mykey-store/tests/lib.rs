@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod links;
+mod ppids;
 
 use std::sync::Arc;
 
@@ -174,7 +175,8 @@ async fn sqlite_conforms() {
     let url = format!("sqlite://{}", dir.path().join("platform.sqlite3").display());
     let store = mykey_store::open(&url).await.unwrap();
     story(store.clone()).await;
-    links::story(store).await;
+    links::story(store.clone()).await;
+    ppids::story(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -237,7 +239,8 @@ async fn postgres_conforms() {
     };
     let store = mykey_store::open(&db.url).await.unwrap();
     story(store.clone()).await;
-    links::story(store).await;
+    links::story(store.clone()).await;
+    ppids::story(store).await;
     db.drop().await;
 }
 

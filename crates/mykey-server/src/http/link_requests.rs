@@ -51,6 +51,7 @@ async fn show(
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let r = p.link_request(request_id(&id)?).await?;
+    let terms = p.terms_version().await?;
     let items: Vec<_> = SERVICE_ID_CONSENT
         .iter()
         .map(|i| json!({"name": i.name, "text": i.text}))
@@ -60,7 +61,7 @@ async fn show(
         "relying_party": {"name": r.relying_party.name, "kind": r.relying_party.kind.as_str()},
         "customer_id": r.customer_id.as_str(),
         "expires_at": rfc3339(r.expires_at),
-        "consent": {"items": items, "terms_version": p.terms_version()},
+        "consent": {"items": items, "terms_version": terms},
     })))
 }
 

@@ -8,7 +8,10 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use mykey_platform::{MyKeyId, PersonLink, Platform, PlatformError, Session, verify_chain};
+use mykey_platform::{
+    LogEntry, MyKeyId, PersonLink, PersonPpidService, Platform, PlatformError, Session,
+    verify_chain,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,10 +28,15 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/me/log/verify", get(verify))
         .route("/v1/me/service-ids", get(service_ids))
         .route("/v1/me/service-ids/{id}", axum::routing::delete(withdraw))
+        .route("/v1/me/ppid-services", get(ppid_services))
+        .route(
+            "/v1/me/ppid-services/{id}",
+            axum::routing::delete(withdraw_ppid),
+        )
 }
 
 /// A person's session from `Authorization: Bearer <token>`.
-pub(crate) struct Me(Session);
+pub(crate) struct Me(pub(super) Session);
 
 impl FromRequestParts<Arc<Platform>> for Me {
     type Rejection = ApiError;
@@ -102,19 +110,19 @@ async fn revoke(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoRe
 async fn log(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let entries = p.log(&s).await?;
     let head = entries.last().map(|e| e.hash.to_string());
-    let entries: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            json!({
-                "seq": e.seq,
-                "at": rfc3339(mykey_pki::UnixTime::from_secs(e.at)),
-                "kind": e.kind,
-                "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
-                "hash": e.hash.to_string(),
-            })
-        })
-        .collect();
+    let entries: Vec<Value> = entries.iter().map(log_json).collect();
     Ok(axum::Json(json!({"entries": entries, "head": head})))
+}
+
+/// A log entry as the person sees it.
+pub(super) fn log_json(e: &LogEntry) -> Value {
+    json!({
+        "seq": e.seq,
+        "at": rfc3339(mykey_pki::UnixTime::from_secs(e.at)),
+        "kind": e.kind,
+        "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
+        "hash": e.hash.to_string(),
+    })
 }
 
 async fn verify(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
@@ -155,5 +163,45 @@ async fn withdraw(
 ) -> Result<impl IntoResponse, ApiError> {
     let id: i64 = id.parse().map_err(|_| PlatformError::ServiceIdUnknown)?;
     p.withdraw_link(&s, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A PPID service as the person sees it: their PPID and their latest consent.
+pub(super) fn ppid_service_json(s: &PersonPpidService) -> Value {
+    json!({
+        "id": s.id.0,
+        "name": s.name,
+        "relying_party": {"name": s.relying_party, "kind": s.relying_party_kind.as_str()},
+        "ppid": s.ppid.map(|(p, _)| p.to_string()),
+        "issued_at": s.ppid.map(|(_, t)| rfc3339(t)),
+        "consent": s.consent.as_ref().map(|(c, withdrawn)| json!({
+            "items": c.items,
+            "terms_version": c.terms_version,
+            "given_at": rfc3339(c.given_at),
+            "withdrawn_at": withdrawn.map(rfc3339),
+        })),
+    })
+}
+
+async fn ppid_services(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let all: Vec<Value> = p
+        .my_ppid_services(&s)
+        .await?
+        .iter()
+        .map(ppid_service_json)
+        .collect();
+    Ok(axum::Json(json!({"ppid_services": all})))
+}
+
+async fn withdraw_ppid(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = super::ppid_services::service_id(&id)?;
+    p.withdraw_ppid_consent(&s, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

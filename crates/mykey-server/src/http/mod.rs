@@ -8,20 +8,31 @@
 //! GET|POST|PUT|DELETE /v1/me/my-key-id show, create, change, revoke                (session)
 //! GET    /v1/me/log, /v1/me/log/verify the person's own hash-chained log           (session)
 //! GET    /v1/me/service-ids · DELETE /v1/me/service-ids/{id}  links; withdraw      (session)
+//! GET    /v1/me/ppid-services · DELETE /v1/me/ppid-services/{id}  PPIDs; withdraw  (session)
+//! GET    /v1/me/export                 everything held about the person (JSON)     (session)
 //! GET    /v1/link-requests/{id}        who asks, for which customer ID, what to consent to
 //! POST   /v1/link-requests/{id}/challenges · …/approval · …/refusal    (the card approves)
 //! POST   /v1/rp/service-id-requests    open a link request                         (client)
 //! GET    /v1/rp/service-ids · DELETE /v1/rp/service-ids/{customer_id}              (client)
+//! GET|POST /v1/rp/ppid-services · POST …/{id}/authentications/{code}   (client)
+//! GET    /v1/rp/ppid-services/{id}/ppids[?customer_id=] · PUT …/ppids/{ppid}      (client)
+//! GET    /v1/ppid-services/{id} · POST …/challenges · …/authentications  (the card, consent)
+//! GET    /v1/terms                     terms versions and the one in force         (anyone)
+//! POST   /v1/ops/terms                 publish a terms version (7 days' notice)    (operator)
 //! GET|POST /v1/ops/relying-parties · POST …/{id}/approval|suspension|secret       (operator)
 //! GET    /v1/openapi.json · /health
 //! ```
 
 mod auth;
+mod export;
 mod link_requests;
 mod me;
 mod ops;
+mod ppid_services;
 mod problem;
 mod rp;
+mod rp_ppid;
+mod terms;
 
 use std::sync::Arc;
 
@@ -56,6 +67,10 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(ops::routes())
         .merge(rp::routes())
         .merge(link_requests::routes())
+        .merge(ppid_services::routes())
+        .merge(rp_ppid::routes())
+        .merge(terms::routes())
+        .merge(export::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(platform)
 }

@@ -140,6 +140,37 @@ impl IntoResponse for ApiError {
                     "service-id-unknown",
                     "No such Service ID",
                 ),
+                P::InvalidTerms(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-request",
+                    "Invalid request",
+                ),
+                P::TermsNoticeTooShort { .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "terms-notice-too-short",
+                    "Terms must be announced at least 7 days ahead",
+                ),
+                P::TermsVersionExists => (
+                    StatusCode::CONFLICT,
+                    "terms-version-exists",
+                    "Terms version already published",
+                ),
+                P::PpidClosed => (
+                    StatusCode::FORBIDDEN,
+                    "ppid-closed",
+                    "PPIDs are not enabled",
+                ),
+                P::PpidServiceUnknown => (
+                    StatusCode::NOT_FOUND,
+                    "ppid-service-unknown",
+                    "No such PPID service",
+                ),
+                P::PpidUnknown => (StatusCode::NOT_FOUND, "ppid-unknown", "No such PPID"),
+                P::PpidCodeInvalid => (
+                    StatusCode::BAD_REQUEST,
+                    "ppid-code-invalid",
+                    "Unknown, used or expired code",
+                ),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -155,6 +186,10 @@ impl IntoResponse for ApiError {
                 tracing::warn!(error = %e, "J-LIS unavailable");
                 Some("J-LIS could not be asked; try again shortly".into())
             }
+            ApiError::Platform(P::TermsNoticeTooShort { earliest, .. }) => Some(format!(
+                "effective_at must be {} or later (Art 12.2), unless the change is urgent (\"urgent\": true with a \"reason\")",
+                super::rfc3339(*earliest)
+            )),
             ApiError::Platform(e) => Some(e.to_string()),
         };
         let body = serde_json::json!({

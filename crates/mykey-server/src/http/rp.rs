@@ -28,7 +28,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
 /// `Authorization: Basic base64(client_id ":" client_secret)`. Our client IDs and secrets are
 /// base64url, which form-urlencoding leaves unchanged, so no decoding step is needed.
 /// `private_key_jwt` (RFC 7523) is left for the OpenID Connect provider.
-pub(crate) struct RelyingPartyClient(RelyingParty);
+pub(crate) struct RelyingPartyClient(pub(super) RelyingParty);
 
 impl FromRequestParts<Arc<Platform>> for RelyingPartyClient {
     type Rejection = ApiError;

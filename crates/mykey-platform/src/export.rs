@@ -1,0 +1,78 @@
+//! The person's export (working group: transparency and control): everything the platform holds
+//! about the person, in one document — their My Key IDs, Service IDs, PPID services with their
+//! PPIDs, every consent, and the whole log with its head hash. Issuance numbers and internal IDs
+//! stay out: the edge renders only the fields below.
+
+use mykey_pki::UnixTime;
+use serde_json::json;
+
+use crate::{
+    Consent, LogEntry, LogHash, MyKeyId, NewLog, PersonLink, PersonPpidService, Platform,
+    PlatformError, Session,
+};
+
+/// A My Key ID the person holds or held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MyKeyIdRecord {
+    /// The ID.
+    pub id: MyKeyId,
+    /// When it was created (or changed to).
+    pub created_at: UnixTime,
+    /// When it ended, and why (`changed`, `revoked`).
+    pub ended: Option<(UnixTime, String)>,
+}
+
+/// A consent the person gave, with what it was for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The function (`service-id`, `ppid`).
+    pub function: String,
+    /// The relying party's name.
+    pub relying_party: Option<String>,
+    /// The PPID service's name, for a PPID consent.
+    pub ppid_service: Option<String>,
+    /// What was agreed, under which terms, when.
+    pub consent: Consent,
+    /// When it was withdrawn, if it was.
+    pub withdrawn_at: Option<UnixTime>,
+}
+
+/// Everything held about a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// When the export was made.
+    pub at: UnixTime,
+    /// Every My Key ID, oldest first.
+    pub my_key_ids: Vec<MyKeyIdRecord>,
+    /// The active Service IDs.
+    pub service_ids: Vec<PersonLink>,
+    /// The PPID services, with the person's PPIDs.
+    pub ppid_services: Vec<PersonPpidService>,
+    /// Every consent, oldest first.
+    pub consents: Vec<ConsentRecord>,
+    /// The whole log, oldest first (ending with this export's own entry).
+    pub log: Vec<LogEntry>,
+    /// The log's head hash.
+    pub head: Option<LogHash>,
+}
+
+impl Platform {
+    /// The person's export. The download is logged first (`export.downloaded`), so the export
+    /// holds its own entry and the head hash covers it.
+    pub async fn export(&self, s: &Session) -> Result<Export, PlatformError> {
+        let at = self.clock.now();
+        self.store
+            .append_log(s.person, at, &NewLog::new("export.downloaded", json!({})))
+            .await?;
+        let log = self.store.log(s.person).await?;
+        Ok(Export {
+            at,
+            my_key_ids: self.store.my_key_id_history(s.person).await?,
+            service_ids: self.store.person_links(s.person).await?,
+            ppid_services: self.store.person_ppid_services(s.person).await?,
+            consents: self.store.person_consents(s.person).await?,
+            head: log.last().map(|e| e.hash),
+            log,
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! Terms versions (Terms Art 3, 12): `GET /v1/terms` for anyone, `POST /v1/ops/terms` for
+//! operators (who take the [`Operator`] first).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use mykey_platform::{NewTerms, Platform, TermsVersion};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ops::Operator;
+use super::{ApiError, JsonBody, rfc3339};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/terms", get(list))
+        .route("/v1/ops/terms", post(publish))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    version: String,
+    /// RFC 3339.
+    effective_at: String,
+    #[serde(default)]
+    text_url: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    /// An urgent change (Art 12.2) may take effect with less than seven days' notice.
+    #[serde(default)]
+    urgent: bool,
+    /// Why it is urgent (required then).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A moment from RFC 3339 text.
+pub(super) fn parse_rfc3339(s: &str) -> Result<mykey_pki::UnixTime, ApiError> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+        .map(mykey_pki::UnixTime::from_secs)
+        .ok_or_else(|| ApiError::InvalidRequest(format!("{s:?} is not an RFC 3339 time")))
+}
+
+fn terms_json(t: &TermsVersion, in_force: Option<&str>) -> Value {
+    json!({
+        "version": t.version,
+        "effective_at": rfc3339(t.effective_at),
+        "text_url": t.text_url,
+        "summary": t.summary,
+        "published_at": rfc3339(t.published_at),
+        "urgent": t.urgent_reason.is_some(),
+        "urgent_reason": t.urgent_reason,
+        "in_force": in_force == Some(t.version.as_str()),
+    })
+}
+
+async fn list(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let (all, in_force) = p.terms().await?;
+    let versions: Vec<Value> = all
+        .iter()
+        .map(|t| terms_json(t, in_force.as_deref()))
+        .collect();
+    Ok(axum::Json(
+        json!({"in_force": in_force, "versions": versions}),
+    ))
+}
+
+async fn publish(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<PublishRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let urgent_reason = match (req.urgent, req.reason) {
+        (true, Some(r)) => Some(r),
+        (true, None) => {
+            return Err(ApiError::InvalidRequest(
+                "an urgent change needs a \"reason\"".into(),
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(ApiError::InvalidRequest(
+                "\"reason\" is only for urgent changes (\"urgent\": true)".into(),
+            ));
+        }
+        (false, None) => None,
+    };
+    let t = p
+        .publish_terms(NewTerms {
+            version: req.version,
+            effective_at: parse_rfc3339(&req.effective_at)?,
+            text_url: req.text_url,
+            summary: req.summary,
+            urgent_reason,
+        })
+        .await?;
+    let (_, in_force) = p.terms().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(terms_json(&t, in_force.as_deref())),
+    ))
+}

@@ -1,0 +1,367 @@
+//! Terms versions, PPID services, PPIDs, codes, consents and the export queries: the part of the
+//! conformance story for Terms Art 12, 19–20.
+
+use std::sync::Arc;
+
+use mykey_pki::IssuanceNumber;
+use mykey_platform::{
+    LinkOutcome, MyKeyIdChange, NewConsent, NewLog, NewRelyingParty, PPID_CONSENT, PersonId,
+    PlatformError, Ppid, PpidIssue, PpidServiceId, RelyingPartyKind, Store, TermsVersion,
+    verify_chain,
+};
+
+use crate::T;
+
+fn consent() -> NewConsent {
+    NewConsent {
+        items: PPID_CONSENT.iter().map(|i| i.name.to_owned()).collect(),
+        terms_version: "2026-11-01".into(),
+    }
+}
+
+fn ppid(b: u8) -> Ppid {
+    Ppid::from_bytes([b; 16])
+}
+
+async fn person(store: &Arc<dyn Store>, n: u64) -> PersonId {
+    let LinkOutcome::Created(p) = store
+        .link_issuance_number(IssuanceNumber::from_u64(n).unwrap(), &[], T, &[])
+        .await
+        .unwrap()
+    else {
+        panic!("a new person")
+    };
+    p
+}
+
+fn issue<'a>(
+    service: PpidServiceId,
+    person: PersonId,
+    derived: Ppid,
+    consent: Option<&'a NewConsent>,
+    code: u8,
+    logs: &'a [NewLog],
+) -> PpidIssue<'a> {
+    PpidIssue {
+        service,
+        person,
+        derived,
+        consent,
+        code_hash: [code; 32],
+        code_expires_at: T.plus(120),
+        at: T,
+        logs,
+        detail: "{}".into(),
+    }
+}
+
+pub(crate) async fn story(store: Arc<dyn Store>) {
+    // Terms: the seeded version is in force from the epoch; a published one from its moment.
+    let seeded = store.terms_in_force(T).await.unwrap().unwrap();
+    assert_eq!(seeded.version, "2026-11-01");
+    let next = TermsVersion {
+        version: "2027-01-01".into(),
+        effective_at: T.plus(8 * 86_400),
+        text_url: Some("https://example.invalid/terms/2027-01-01".into()),
+        summary: None,
+        published_at: T,
+        urgent_reason: None,
+    };
+    assert!(store.insert_terms(&next).await.unwrap());
+    // The same name, or the same moment, again: refused, nothing written.
+    assert!(!store.insert_terms(&next).await.unwrap());
+    let same_moment = TermsVersion {
+        version: "other".into(),
+        ..next.clone()
+    };
+    assert!(!store.insert_terms(&same_moment).await.unwrap());
+    assert_eq!(
+        store.terms_versions().await.unwrap(),
+        [seeded.clone(), next.clone()]
+    );
+    assert_eq!(
+        store.terms_in_force(T.plus(8 * 86_400 - 1)).await.unwrap(),
+        Some(seeded)
+    );
+    assert_eq!(
+        store.terms_in_force(T.plus(8 * 86_400)).await.unwrap(),
+        Some(next)
+    );
+
+    // PPID services belong to their relying party.
+    let mut rps = Vec::new();
+    for name in ["ppid-city", "ppid-bank"] {
+        rps.push(
+            store
+                .insert_relying_party(&NewRelyingParty {
+                    client_id: format!("rp_{name}"),
+                    name: name.into(),
+                    kind: RelyingPartyKind::PublicAuthority,
+                    secret_hash: [5; 32],
+                    created_at: T,
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    let portal = store
+        .insert_ppid_service(rps[0].id, "portal", T)
+        .await
+        .unwrap();
+    let clinic = store
+        .insert_ppid_service(rps[0].id, "clinic", T)
+        .await
+        .unwrap();
+    let bank = store
+        .insert_ppid_service(rps[1].id, "bank app", T)
+        .await
+        .unwrap();
+    assert_eq!(portal.relying_party, rps[0]);
+    assert_eq!(
+        store.ppid_services_of(rps[0].id).await.unwrap(),
+        [portal.clone(), clinic.clone()]
+    );
+    assert_eq!(
+        store.ppid_services_of(rps[1].id).await.unwrap(),
+        [bank.clone()]
+    );
+    assert_eq!(
+        store.ppid_service(bank.id).await.unwrap(),
+        Some(bank.clone())
+    );
+    assert_eq!(
+        store.ppid_service(PpidServiceId(i64::MAX)).await.unwrap(),
+        None
+    );
+
+    // Without a consent nothing is issued; with one, the PPID is stored and then reused even
+    // when a different value is derived later (a rotated key).
+    let p = person(&store, 9_000).await;
+    let q = person(&store, 9_001).await;
+    let before = store.log(p).await.unwrap().len();
+    assert!(matches!(
+        store
+            .issue_ppid(&issue(portal.id, p, ppid(1), None, 1, &[]))
+            .await
+            .unwrap(),
+        Err(PlatformError::ConsentIncomplete)
+    ));
+    assert_eq!(store.log(p).await.unwrap().len(), before);
+    assert_eq!(store.ppid_consent(p, portal.id).await.unwrap(), None);
+    let c = consent();
+    let given = [NewLog::new("consent.given", serde_json::json!({}))];
+    let first = store
+        .issue_ppid(&issue(portal.id, p, ppid(1), Some(&c), 2, &given))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.ppid, first.first), (ppid(1), true));
+    assert_eq!(
+        store
+            .ppid_consent(p, portal.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .items,
+        c.items
+    );
+    let again = store
+        .issue_ppid(&issue(portal.id, p, ppid(9), None, 3, &[]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.ppid, again.first), (ppid(1), false));
+    // A repeated consent is not recorded twice.
+    store
+        .issue_ppid(&issue(portal.id, p, ppid(1), Some(&c), 4, &[]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.person_consents(p).await.unwrap().len(), 1);
+    // Another person, another service.
+    store
+        .issue_ppid(&issue(portal.id, q, ppid(2), Some(&c), 5, &[]))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .issue_ppid(&issue(bank.id, p, ppid(3), Some(&c), 6, &[]))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Codes: once, only for their service, only in time.
+    assert_eq!(
+        store.redeem_ppid_code(bank.id, &[2; 32], T).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .redeem_ppid_code(portal.id, &[2; 32], T)
+            .await
+            .unwrap(),
+        Some(ppid(1))
+    );
+    assert_eq!(
+        store
+            .redeem_ppid_code(portal.id, &[2; 32], T)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .redeem_ppid_code(portal.id, &[3; 32], T.plus(121))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .redeem_ppid_code(portal.id, &[3; 32], T)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.redeem_ppid_code(bank.id, &[6; 32], T).await.unwrap(),
+        Some(ppid(3))
+    );
+
+    // Customer IDs: only on an issued PPID of the service, logged to its person.
+    let log = NewLog::new("ppid.customer-id-associated", serde_json::json!({}));
+    let cid = "K-1".parse().unwrap();
+    assert_eq!(
+        store
+            .set_ppid_customer_id(clinic.id, ppid(1), &cid, T, &log)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .set_ppid_customer_id(portal.id, ppid(3), &cid, T, &log)
+            .await
+            .unwrap(),
+        None
+    );
+    let set = store
+        .set_ppid_customer_id(portal.id, ppid(1), &cid, T, &log)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((set.ppid, set.customer_id.as_ref()), (ppid(1), Some(&cid)));
+    assert_eq!(
+        store.service_ppids(portal.id, Some(&cid)).await.unwrap(),
+        [set]
+    );
+    assert_eq!(store.service_ppids(bank.id, Some(&cid)).await.unwrap(), []);
+    assert_eq!(store.service_ppids(portal.id, None).await.unwrap().len(), 2);
+    assert_eq!(store.service_ppids(clinic.id, None).await.unwrap(), []);
+
+    // The person's view; withdrawal; a new consent brings the same PPID back.
+    let mine = store.person_ppid_services(p).await.unwrap();
+    let names: Vec<&str> = mine.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["portal", "bank app"]);
+    assert_eq!(mine[0].ppid.unwrap().0, ppid(1));
+    assert_eq!(mine[0].consent.as_ref().unwrap().1, None);
+    let withdrawn = NewLog::new("consent.withdrawn", serde_json::json!({}));
+    assert!(
+        !store
+            .withdraw_ppid_consent(q, bank.id, T, &withdrawn)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .withdraw_ppid_consent(p, portal.id, T.plus(1), &withdrawn)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .withdraw_ppid_consent(p, portal.id, T.plus(1), &withdrawn)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.ppid_consent(p, portal.id).await.unwrap(), None);
+    assert_eq!(
+        store.person_ppid_services(p).await.unwrap()[0]
+            .consent
+            .as_ref()
+            .unwrap()
+            .1,
+        Some(T.plus(1))
+    );
+    assert!(matches!(
+        store
+            .issue_ppid(&issue(portal.id, p, ppid(1), None, 7, &[]))
+            .await
+            .unwrap(),
+        Err(PlatformError::ConsentIncomplete)
+    ));
+    let back = store
+        .issue_ppid(&issue(portal.id, p, ppid(8), Some(&c), 8, &[]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((back.ppid, back.first), (ppid(1), false));
+
+    // Export queries: every consent (withdrawn ones too), every My Key ID.
+    let all = store.person_consents(p).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].withdrawn_at, Some(T.plus(1)));
+    assert_eq!(all[0].ppid_service.as_deref(), Some("portal"));
+    assert_eq!(all[0].relying_party.as_deref(), Some("ppid-city"));
+    assert_eq!(all[0].function, "ppid");
+    let change = |ch| {
+        let store = store.clone();
+        async move {
+            let log = NewLog::new("my-key-id", serde_json::json!({}));
+            store
+                .change_my_key_id(p, ch, T, &log)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    };
+    change(MyKeyIdChange::Create("PPIDAAA1".parse().unwrap())).await;
+    change(MyKeyIdChange::Change("PPIDAAA2".parse().unwrap())).await;
+    change(MyKeyIdChange::Revoke).await;
+    let history = store.my_key_id_history(p).await.unwrap();
+    let ids: Vec<(&str, Option<&str>)> = history
+        .iter()
+        .map(|m| (m.id.as_str(), m.ended.as_ref().map(|(_, w)| w.as_str())))
+        .collect();
+    assert_eq!(
+        ids,
+        [("PPIDAAA1", Some("changed")), ("PPIDAAA2", Some("revoked"))]
+    );
+    // Revoking the My Key ID leaves PPIDs and their consents (Art 15.3 does not reach them).
+    assert!(store.ppid_consent(p, portal.id).await.unwrap().is_some());
+    assert_eq!(store.person_ppid_services(p).await.unwrap().len(), 2);
+
+    let entries = store.log(p).await.unwrap();
+    verify_chain(&entries).unwrap();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .skip(before)
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "consent.given",
+            "ppid.issued",
+            "ppid.used",
+            "ppid.used",
+            "ppid.issued",
+            "ppid.customer-id-associated",
+            "consent.withdrawn",
+            "ppid.used",
+            "my-key-id",
+            "my-key-id",
+            "my-key-id",
+        ]
+    );
+}
