@@ -22,6 +22,15 @@ pub struct MyKeyIdRecord {
     pub ended: Option<(UnixTime, String)>,
 }
 
+/// A Service ID the person holds or held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceIdRecord {
+    /// The link with the consent it was made under.
+    pub link: PersonLink,
+    /// When it ended, and why (`withdrawn`, `removed`, `my-key-id-revoked`).
+    pub ended: Option<(UnixTime, String)>,
+}
+
 /// A consent the person gave, with what it was for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsentRecord {
@@ -44,8 +53,8 @@ pub struct Export {
     pub at: UnixTime,
     /// Every My Key ID, oldest first.
     pub my_key_ids: Vec<MyKeyIdRecord>,
-    /// The active Service IDs.
-    pub service_ids: Vec<PersonLink>,
+    /// Every Service ID, active and ended, oldest first.
+    pub service_ids: Vec<ServiceIdRecord>,
     /// The PPID services, with the person's PPIDs.
     pub ppid_services: Vec<PersonPpidService>,
     /// Every consent, oldest first.
@@ -68,7 +77,7 @@ impl Platform {
         Ok(Export {
             at,
             my_key_ids: self.store.my_key_id_history(s.person).await?,
-            service_ids: self.store.person_links(s.person).await?,
+            service_ids: self.store.service_id_history(s.person).await?,
             ppid_services: self.store.person_ppid_services(s.person).await?,
             consents: self.store.person_consents(s.person).await?,
             head: log.last().map(|e| e.hash),

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
 pub use error::PlatformError;
-pub use export::{ConsentRecord, Export, MyKeyIdRecord};
+pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};

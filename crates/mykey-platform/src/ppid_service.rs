@@ -7,6 +7,11 @@
 //! redeems with its own credentials to learn the PPID from the platform rather than from the
 //! person's device. The relying party may associate its customer ID with a PPID (Art 20.1.3).
 //!
+//! A consent stays valid when a later terms version comes into force (Art 12.3: using the
+//! platform after an amendment is agreement to it); a withdrawn one must be given anew, under
+//! the version in force then. Withdrawing leaves the stored PPID: a new consent brings the same
+//! PPID back, and the relying party keeps the PPIDs (and customer-ID associations) it holds.
+//!
 //! PPIDs hang on the internal person ID, which renewal continuity carries to a renewed card
 //! (Art 20.1.5–6), so they are stable across renewals. They do not use the My Key ID: Art 15.3
 //! ends "the functions of the System that use the My Key ID" when it is revoked, and Art 20
@@ -253,20 +258,19 @@ impl Platform {
             )
             .await?;
         let mut logs = proof.logs;
-        let person = self.person_for(proof.issuance_number, now).await?;
+        // Without a consent in hand, only a known person (with an active consent) can go on:
+        // nobody is created for a card holder who is refused.
+        let person = match &consent {
+            Some(_) => Some(self.person_for(proof.issuance_number, now).await?),
+            None => self.known_person_for(proof.issuance_number, now).await?,
+        }
+        .ok_or(PlatformError::ConsentIncomplete)?;
+        let active = self.store.ppid_consent(person, id).await?.is_some();
         let new_consent = match consent {
-            Some(c) if self.store.ppid_consent(person, id).await?.is_none() => Some(c),
+            Some(c) if !active => Some(c),
             Some(_) => None,
-            None => {
-                if self.store.ppid_consent(person, id).await?.is_none() {
-                    // Nothing is stored: the card check's J-LIS queries are still logged.
-                    for log in &logs {
-                        self.store.append_log(person, now, log).await?;
-                    }
-                    return Err(PlatformError::ConsentIncomplete);
-                }
-                None
-            }
+            None if active => None,
+            None => return Err(PlatformError::ConsentIncomplete),
         };
         if let Some(c) = &new_consent {
             logs.push(NewLog::new(
@@ -306,8 +310,9 @@ impl Platform {
         })
     }
 
-    /// The relying party redeems a one-time code of its service `id` for the PPID. Unknown,
-    /// used, expired and foreign codes get one answer.
+    /// The relying party redeems a one-time code of its service `id` for the PPID; the person's
+    /// log records that it was given (`ppid.given`). Unknown, used, expired and foreign codes
+    /// get one answer.
     pub async fn redeem_ppid_code(
         &self,
         rp: &RelyingParty,
@@ -315,8 +320,12 @@ impl Platform {
         code: &str,
     ) -> Result<Ppid, PlatformError> {
         let s = self.own_ppid_service(rp, id).await?;
+        let log = NewLog::new(
+            "ppid.given",
+            json!({"relying_party": s.relying_party.name, "ppid_service": s.name}),
+        );
         self.store
-            .redeem_ppid_code(s.id, &PpidCode::hash(code), self.clock.now())
+            .redeem_ppid_code(s.id, &PpidCode::hash(code), self.clock.now(), &log)
             .await?
             .ok_or(PlatformError::PpidCodeInvalid)
     }

@@ -256,13 +256,15 @@ pub trait Store: Send + Sync + 'static {
         issue: &PpidIssue<'_>,
     ) -> Result<Result<PpidIssued, PlatformError>, StoreError>;
 
-    /// Removes the unexpired code of `service` hashing to `code_hash` and answers its PPID;
-    /// `None` when there is none (unknown, used, expired or another service's).
+    /// Removes the unexpired code of `service` hashing to `code_hash`, appends `log` to the
+    /// PPID's person (the PPID was given to the relying party) and answers the PPID; `None` when
+    /// there is none (unknown, used, expired or another service's).
     async fn redeem_ppid_code(
         &self,
         service: PpidServiceId,
         code_hash: &[u8; 32],
         at: UnixTime,
+        log: &crate::NewLog,
     ) -> Result<Option<Ppid>, StoreError>;
 
     /// Associates `customer_id` with an issued PPID of `service`, logged to its person; `None`
@@ -301,6 +303,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every My Key ID the person holds or held, oldest first.
     async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError>;
+
+    /// Every Service ID the person holds or held, oldest first.
+    async fn service_id_history(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<crate::ServiceIdRecord>, StoreError>;
 
     /// Every consent the person gave, oldest first.
     async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError>;

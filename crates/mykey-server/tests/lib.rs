@@ -4,8 +4,11 @@
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod export;
 mod harness;
 mod login;
 mod openapi;
+mod ppids;
 mod relying_parties;
 mod service_ids;
+mod terms;

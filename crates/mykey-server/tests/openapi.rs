@@ -12,7 +12,11 @@ async fn the_openapi_document_is_in_step_with_the_router() {
     let paths = doc["paths"].as_object().unwrap();
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
-            let concrete = path.replace("{id}", "1").replace("{customer_id}", "C-1");
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{customer_id}", "C-1")
+                .replace("{code}", "x")
+                .replace("{ppid}", &"0".repeat(32));
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let resp = w
                 .http
@@ -44,6 +48,19 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/link-requests/{id}/refusal", "post"),
         ("/v1/me/service-ids", "get"),
         ("/v1/me/service-ids/{id}", "delete"),
+        ("/v1/terms", "get"),
+        ("/v1/ops/terms", "post"),
+        ("/v1/rp/ppid-services", "get"),
+        ("/v1/rp/ppid-services", "post"),
+        ("/v1/rp/ppid-services/{id}/authentications/{code}", "post"),
+        ("/v1/rp/ppid-services/{id}/ppids", "get"),
+        ("/v1/rp/ppid-services/{id}/ppids/{ppid}", "put"),
+        ("/v1/ppid-services/{id}", "get"),
+        ("/v1/ppid-services/{id}/challenges", "post"),
+        ("/v1/ppid-services/{id}/authentications", "post"),
+        ("/v1/me/ppid-services", "get"),
+        ("/v1/me/ppid-services/{id}", "delete"),
+        ("/v1/me/export", "get"),
     ] {
         assert!(
             paths[path].get(method).is_some(),

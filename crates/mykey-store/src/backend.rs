@@ -497,8 +497,8 @@ macro_rules! store_impl {
                 self.issue_ppid_tx(issue).await
             }
 
-            async fn redeem_ppid_code(&self, service: PpidServiceId, code_hash: &[u8; 32], at: UnixTime) -> Result<Option<Ppid>, StoreError> {
-                self.redeem_code_tx(service, code_hash, at).await
+            async fn redeem_ppid_code(&self, service: PpidServiceId, code_hash: &[u8; 32], at: UnixTime, log: &NewLog) -> Result<Option<Ppid>, StoreError> {
+                self.redeem_code_tx(service, code_hash, at, log).await
             }
 
             async fn set_ppid_customer_id(
@@ -526,6 +526,10 @@ macro_rules! store_impl {
 
             async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError> {
                 self.my_key_ids_of(person).await
+            }
+
+            async fn service_id_history(&self, person: PersonId) -> Result<Vec<mykey_platform::ServiceIdRecord>, StoreError> {
+                self.service_ids_of(person).await
             }
 
             async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError> {

@@ -248,22 +248,37 @@ macro_rules! ppids_impl {
                 service: PpidServiceId,
                 code_hash: &[u8; 32],
                 at: UnixTime,
+                log: &NewLog,
             ) -> Result<Option<Ppid>, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 // An expired code is removed too: used or expired, it never works again.
                 let row = sqlx::query(
                     "DELETE FROM ppid_codes WHERE code_hash = $1 AND ppid_service_id = $2 RETURNING ppid, expires_at",
                 )
                 .bind(code_hash.as_slice())
                 .bind(service.0)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(fail)?;
-                match row {
+                let ppid = match row {
                     Some(r) if r.get::<i64, _>("expires_at") >= secs(at) => {
-                        Ok(Some(Self::ppid_of(r.get::<&[u8], _>("ppid"))?))
+                        Self::ppid_of(r.get::<&[u8], _>("ppid"))?
                     }
-                    _ => Ok(None),
-                }
+                    _ => {
+                        tx.commit().await.map_err(fail)?;
+                        return Ok(None);
+                    }
+                };
+                let person: i64 = sqlx::query("SELECT person_id FROM ppids WHERE ppid_service_id = $1 AND ppid = $2")
+                    .bind(service.0)
+                    .bind(ppid.as_bytes().as_slice())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(fail)?
+                    .get(0);
+                Self::append(&mut tx, PersonId(person), at, log).await?;
+                tx.commit().await.map_err(fail)?;
+                Ok(Some(ppid))
             }
 
             async fn set_customer_id_tx(
@@ -409,6 +424,28 @@ macro_rules! ppids_impl {
                             created_at: time(r.get("created_at")),
                             ended,
                         })
+                    })
+                    .collect()
+            }
+
+            async fn service_ids_of(&self, person: PersonId) -> Result<Vec<mykey_platform::ServiceIdRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, s.ended_at, s.end_reason, \
+                     c.items, c.terms_version, c.given_at \
+                     FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
+                     WHERE s.person_id = $1 ORDER BY s.id",
+                )
+                .bind(person.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(fail)?;
+                rows.iter()
+                    .map(|r| {
+                        let ended = match (r.get::<Option<i64>, _>("ended_at"), r.get::<Option<String>, _>("end_reason")) {
+                            (Some(t), Some(why)) => Some((time(t), why)),
+                            _ => None,
+                        };
+                        Ok(mykey_platform::ServiceIdRecord { link: Self::person_link_row(r)?, ended })
                     })
                     .collect()
             }

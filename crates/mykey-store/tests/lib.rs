@@ -233,6 +233,30 @@ async fn sqlite_enforces_one_active_service_id_per_customer_id_in_the_database()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn sqlite_enforces_one_ppid_and_one_active_ppid_consent_per_person_and_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("platform.sqlite3");
+    let store: Arc<dyn Store> = Arc::new(mykey_store::SqliteStore::open(&path).await.unwrap());
+    ppids::story(store).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let second_ppid = "INSERT INTO ppids (ppid_service_id, person_id, ppid, issued_at) \
+                       SELECT ppid_service_id, person_id, X'FF', 0 FROM ppids LIMIT 1";
+    assert!(
+        sqlx::query(second_ppid).execute(&pool).await.is_err(),
+        "the database must refuse a second PPID for one person and service"
+    );
+    let second_consent = "INSERT INTO consents (person_id, function, relying_party_id, ppid_service_id, items, terms_version, given_at) \
+                          SELECT person_id, function, relying_party_id, ppid_service_id, items, terms_version, 0 \
+                          FROM consents WHERE ppid_service_id IS NOT NULL AND withdrawn_at IS NULL LIMIT 1";
+    assert!(
+        sqlx::query(second_consent).execute(&pool).await.is_err(),
+        "the database must refuse a second active consent for one person and service"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn postgres_conforms() {
     let Some(db) = fresh_postgres().await else {
         return;

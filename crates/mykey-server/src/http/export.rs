@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use mykey_platform::{ConsentRecord, Export, MyKeyIdRecord, PersonLink, Platform};
+use mykey_platform::{ConsentRecord, Export, MyKeyIdRecord, Platform, ServiceIdRecord};
 use serde_json::{Value, json};
 
 use super::me::{Me, log_json};
@@ -28,11 +28,14 @@ fn my_key_id_json(m: &MyKeyIdRecord) -> Value {
     })
 }
 
-fn service_id_json(l: &PersonLink) -> Value {
+fn service_id_json(r: &ServiceIdRecord) -> Value {
+    let l = &r.link;
     json!({
         "relying_party": {"name": l.relying_party, "kind": l.relying_party_kind.as_str()},
         "customer_id": l.customer_id.as_str(),
         "linked_at": rfc3339(l.linked_at),
+        "ended_at": r.ended.as_ref().map(|(t, _)| rfc3339(*t)),
+        "end_reason": r.ended.as_ref().map(|(_, why)| why),
         "consent": {
             "items": l.consent.items,
             "terms_version": l.consent.terms_version,
