@@ -85,6 +85,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let (token_source, token) = operator_token(&a.data)?;
     let config = PlatformConfig {
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
+        ppid_key: Some(ppid_key(&a.data)?),
         ..PlatformConfig::default()
     };
     let platform = Arc::new(Platform::new(
@@ -145,4 +146,23 @@ pub(crate) fn operator_token(data: &std::path::Path) -> Result<(String, String),
             Ok((path.display().to_string(), token))
         }
     }
+}
+
+/// The PPID secret: the file `ppid-key` in the data folder (32 bytes, mode 0600), created from
+/// the system RNG on first start. Issued PPIDs are stored, so replacing it changes none of them;
+/// back it up with the database all the same.
+fn ppid_key(data: &std::path::Path) -> Result<mykey_platform::PpidSecret, String> {
+    let path = data.join("ppid-key");
+    let bytes = zeroize::Zeroizing::new(match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut b = vec![0u8; 32];
+            aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
+            crate::files::write_atomic(&path, &b, 0o600)?;
+            b
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    });
+    mykey_platform::PpidSecret::from_bytes(&bytes)
+        .map_err(|e| format!("{} is not a PPID key: {e}", path.display()))
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::support::Serve;
 
-async fn post(
+pub(crate) async fn post(
     http: &reqwest::Client,
     url: String,
     token: Option<&str>,
@@ -29,7 +29,12 @@ async fn post(
     Ok((status, resp.json().await.unwrap_or(Value::Null)))
 }
 
-async fn login(http: &reqwest::Client, base: &str, key: &SigningKey, cert: &[u8]) -> String {
+pub(crate) async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SigningKey,
+    cert: &[u8],
+) -> String {
     let (_, c) = post(
         http,
         format!("{base}/v1/auth/challenges"),

@@ -12,3 +12,4 @@ mod card;
 mod crash;
 mod insert;
 mod jlis;
+mod ppid;

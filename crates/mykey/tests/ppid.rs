@@ -1,0 +1,127 @@
+//! `mykey serve` issues PPIDs with a key it keeps in the data folder (0600), and a person's
+//! PPID for a service is the same after a restart.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use mykey_jlis::JlisClient;
+use mykey_jlis::api::IssueRequest;
+use mykey_pki::issue::SigningKey;
+use serde_json::{Value, json};
+
+use crate::crash::post;
+use crate::support::{Serve, mykey, s};
+
+async fn ppid(
+    http: &reqwest::Client,
+    base: &str,
+    service: &str,
+    key: &SigningKey,
+    cert: &[u8],
+) -> String {
+    let shown: Value = http
+        .get(format!("{base}/v1/ppid-services/{service}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items: Vec<&str> = shown["consent"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    let (_, c) = post(
+        http,
+        format!("{base}/v1/ppid-services/{service}/challenges"),
+        None,
+        json!({}),
+    )
+    .await
+    .unwrap();
+    let nonce = c["nonce"].as_str().unwrap();
+    let body = json!({
+        "nonce": nonce,
+        "certificate": B64.encode(cert),
+        "signature": B64.encode(key.sign(&B64URL.decode(nonce).unwrap())),
+        "consent": {"items": items, "terms_version": shown["consent"]["terms_version"]},
+    });
+    let (status, answer) = post(
+        http,
+        format!("{base}/v1/ppid-services/{service}/authentications"),
+        None,
+        body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "{answer}");
+    answer["ppid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ppids_survive_a_restart_of_the_platform() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join("ppid-key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let admin = |url: &str, args: &[&str]| {
+        let mut all = vec!["admin", "rp"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--platform", url, "--data", s(data.path())]);
+        mykey(&all).ok()
+    };
+    let rp: Value = serde_json::from_str(
+        &admin(
+            &serve.url,
+            &["register", "--name", "健康アプリ", "--kind", "business"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    admin(&serve.url, &["approve", &rp["id"].to_string()]);
+    let http = reqwest::Client::new();
+    let service: Value = http
+        .post(format!("{}/v1/rp/ppid-services", serve.url))
+        .basic_auth(
+            rp["client_id"].as_str().unwrap(),
+            rp["client_secret"].as_str(),
+        )
+        .json(&json!({"name": "歩数記録"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let service = service["id"].to_string();
+    let key = SigningKey::generate().unwrap();
+    let issued = JlisClient::new(&serve.jlis, Duration::from_secs(30))
+        .issue(&IssueRequest {
+            name: "佐藤\u{3000}三郎".into(),
+            address: "京都府京都市上京区".into(),
+            birth_date: "1990-03-03".into(),
+            sex: 1,
+            user_identification_public_key: B64.encode(key.spki_der()),
+            signature_public_key: None,
+        })
+        .await
+        .unwrap();
+    let cert = B64
+        .decode(issued.user_identification_certificate.unwrap())
+        .unwrap();
+    let first = ppid(&http, &serve.url, &service, &key, &cert).await;
+    assert_eq!(first.len(), 32);
+    drop(serve);
+    let serve = Serve::start(data.path());
+    assert_eq!(ppid(&http, &serve.url, &service, &key, &cert).await, first);
+}
