@@ -31,15 +31,10 @@ impl Jlis {
         let now = self.clock.now();
         let birth = parse_date("birth_date", &req.birth_date)?;
         let facts = facts(&req.name, &req.address, birth, req.sex)?;
-        let ui_key = public_key(
-            "user_identification_public_key",
+        let (ui_key, sig_key) = keys(
             &req.user_identification_public_key,
+            req.signature_public_key.as_deref(),
         )?;
-        let sig_key = req
-            .signature_public_key
-            .as_deref()
-            .map(|k| public_key("signature_public_key", k))
-            .transpose()?;
         check_age(birth, now, sig_key.is_some())?;
         let mut tx = self.db.pool.begin().await?;
         let person = Store::insert_person(
@@ -51,39 +46,20 @@ impl Jlis {
             now,
         )
         .await?;
-        let sig = match &sig_key {
-            Some(k) => Some(
-                self.issue_one(
-                    &mut tx,
-                    Purpose::Signature,
-                    person,
-                    k,
-                    Some(&facts),
-                    None,
-                    None,
-                    birth,
-                    now,
-                )
-                .await?,
-            ),
-            None => None,
-        };
-        let paired = sig.as_ref().map(|(s, _)| *s);
-        let ui = self
-            .issue_one(
+        let (number, ui, sig) = self
+            .issue_pair(
                 &mut tx,
-                Purpose::UserIdentification,
                 person,
                 &ui_key,
+                sig_key.as_ref(),
+                &facts,
                 None,
-                None,
-                paired,
                 birth,
                 now,
             )
             .await?;
         tx.commit().await?;
-        Ok(self.issued(ui.0, Some(ui.1), sig.map(|s| s.1)))
+        Ok(self.issued(number, Some(ui), sig))
     }
 
     /// Renews: a new pair for the same person, the old user-identification certificate revoked as
@@ -91,15 +67,10 @@ impl Jlis {
     pub async fn renew(&self, req: &RenewRequest) -> Result<IssuedCertificates, JlisError> {
         let now = self.clock.now();
         let old_number = issuance_number(&req.issuance_number)?;
-        let ui_key = public_key(
-            "user_identification_public_key",
+        let (ui_key, sig_key) = keys(
             &req.user_identification_public_key,
+            req.signature_public_key.as_deref(),
         )?;
-        let sig_key = req
-            .signature_public_key
-            .as_deref()
-            .map(|k| public_key("signature_public_key", k))
-            .transpose()?;
         let mut tx = self.db.pool.begin().await?;
         let old = user_identification(&mut tx, old_number).await?;
         if Store::has_successor(&mut tx, old.serial).await? {
@@ -112,33 +83,14 @@ impl Jlis {
         check_age(birth, now, sig_key.is_some())?;
         let facts = facts(&person.name, &person.address, birth, person.sex)?;
         let old_sig = Store::latest_cert(&mut tx, person.id, Purpose::Signature).await?;
-        let sig = match &sig_key {
-            Some(k) => Some(
-                self.issue_one(
-                    &mut tx,
-                    Purpose::Signature,
-                    person.id,
-                    k,
-                    Some(&facts),
-                    None,
-                    None,
-                    birth,
-                    now,
-                )
-                .await?,
-            ),
-            None => None,
-        };
-        let paired = sig.as_ref().map(|(s, _)| *s);
-        let ui = self
-            .issue_one(
+        let (number, ui, sig) = self
+            .issue_pair(
                 &mut tx,
-                Purpose::UserIdentification,
                 person.id,
                 &ui_key,
-                None,
+                sig_key.as_ref(),
+                &facts,
                 Some(old.serial),
-                paired,
                 birth,
                 now,
             )
@@ -152,7 +104,7 @@ impl Jlis {
         if let Some(s) = &old_sig {
             self.evict(s);
         }
-        Ok(self.issued(ui.0, Some(ui.1), sig.map(|s| s.1)))
+        Ok(self.issued(number, Some(ui), sig))
     }
 
     /// Revokes one certificate.
@@ -309,6 +261,54 @@ impl Jlis {
         Ok(g)
     }
 
+    /// Issues a person's pair: the signature certificate (when a key is given) and the
+    /// user-identification certificate paired with it, `previous` naming the number it renews.
+    #[allow(clippy::too_many_arguments)] // the pair's every input, named at both calls
+    async fn issue_pair(
+        &self,
+        conn: &mut SqliteConnection,
+        person: i64,
+        ui_key: &RsaPublicKey,
+        sig_key: Option<&RsaPublicKey>,
+        facts: &FourFacts,
+        previous: Option<IssuanceNumber>,
+        birth: Date,
+        now: UnixTime,
+    ) -> Result<(IssuanceNumber, Vec<u8>, Option<Vec<u8>>), JlisError> {
+        let sig = match sig_key {
+            Some(k) => Some(
+                self.issue_one(
+                    conn,
+                    Purpose::Signature,
+                    person,
+                    k,
+                    Some(facts),
+                    None,
+                    None,
+                    birth,
+                    now,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let paired = sig.as_ref().map(|(s, _)| *s);
+        let (number, ui) = self
+            .issue_one(
+                conn,
+                Purpose::UserIdentification,
+                person,
+                ui_key,
+                None,
+                previous,
+                paired,
+                birth,
+                now,
+            )
+            .await?;
+        Ok((number, ui, sig.map(|(_, der)| der)))
+    }
+
     /// Issues one certificate from the current generation, drawing serials until one is free.
     #[allow(clippy::too_many_arguments)] // every field of the certificate, named at each call
     async fn issue_one(
@@ -454,6 +454,15 @@ fn facts(name: &str, address: &str, birth: Date, sex: u8) -> Result<FourFacts, J
         Sex::from_iso5218(sex).ok_or_else(|| JlisError::invalid("sex", "must be 1, 2 or 9"))?;
     FourFacts::new(name, address, BirthDate::new(birth), sex)
         .map_err(|e| JlisError::invalid("facts", e))
+}
+
+/// The user-identification key and the optional signature key of a request.
+fn keys(ui: &str, sig: Option<&str>) -> Result<(RsaPublicKey, Option<RsaPublicKey>), JlisError> {
+    Ok((
+        public_key("user_identification_public_key", ui)?,
+        sig.map(|k| public_key("signature_public_key", k))
+            .transpose()?,
+    ))
 }
 
 fn public_key(field: &'static str, b64: &str) -> Result<RsaPublicKey, JlisError> {
