@@ -32,6 +32,8 @@ pub struct World {
     pub http: reqwest::Client,
     pub jlis: JlisClient,
     pub jlis_task: tokio::task::JoinHandle<()>,
+    /// The simulator's configuration, to start it again where it was.
+    pub jlis_config: Config,
     pub port: Arc<JlisPort>,
     pub platform: Arc<Platform>,
     pub clock: Arc<TestClock>,
@@ -73,6 +75,7 @@ pub async fn world_configured(
     let jlis_url = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config::new(jlis_dir.path(), &jlis_url);
     tweak(&mut config);
+    let jlis_config = config.clone();
     let jlis = Jlis::open(config, Arc::new(SystemClock)).await.unwrap();
     let jlis_task = tokio::spawn(async move {
         axum::serve(listener, mykey_jlis::router(jlis))
@@ -112,6 +115,7 @@ pub async fn world_configured(
         http: reqwest::Client::new(),
         jlis: JlisClient::new(&jlis_url, Duration::from_secs(5)),
         jlis_task,
+        jlis_config,
         port,
         platform,
         clock,
@@ -334,4 +338,30 @@ pub async fn log_kinds(w: &World, token: &str) -> Vec<String> {
         .iter()
         .map(|e| e["kind"].as_str().unwrap().to_owned())
         .collect()
+}
+
+impl World {
+    /// Starts the J-LIS simulator again on its old address and data, after `jlis_task` was
+    /// aborted (J-LIS coming back after an outage).
+    pub async fn restart_jlis(&mut self) {
+        let addr = self
+            .jlis_config
+            .base_url
+            .trim_start_matches("http://")
+            .to_owned();
+        let listener = loop {
+            match tokio::net::TcpListener::bind(&addr).await {
+                Ok(l) => break l,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        let jlis = Jlis::open(self.jlis_config.clone(), Arc::new(SystemClock))
+            .await
+            .unwrap();
+        self.jlis_task = tokio::spawn(async move {
+            axum::serve(listener, mykey_jlis::router(jlis))
+                .await
+                .unwrap();
+        });
+    }
 }

@@ -309,3 +309,26 @@ async fn a_stale_index_falls_back_to_ocsp_and_the_query_is_logged() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_platform_recovers_by_itself_when_jlis_returns() {
+    // Delta CRLs valid for two seconds, so the index goes stale quickly while J-LIS is away.
+    let mut w = world_with(|c| c.delta_crl_period = 2).await;
+    let card = card(&w).await;
+    login(&w, &card).await;
+    w.jlis_task.abort();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    w.clock.advance(3);
+    let nonce = challenge(&w).await;
+    let (status, body) = post(&w, "/v1/auth/responses", None, answer_for(&card, &nonce)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (503, "urn:mykey:problem:jlis-unavailable")
+    );
+    // J-LIS comes back: no restart or operator action on the platform's side.
+    w.restart_jlis().await;
+    login(&w, &card).await;
+    // And the background refresh brings the index back to fresh.
+    w.port.refresh().await;
+    login(&w, &card).await;
+}
