@@ -31,7 +31,8 @@ pub struct World {
     pub url: String,
     pub http: reqwest::Client,
     pub jlis: JlisClient,
-    pub jlis_task: tokio::task::JoinHandle<()>,
+    jlis_task: tokio::task::JoinHandle<()>,
+    jlis_stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// The simulator's configuration, to start it again where it was.
     pub jlis_config: Config,
     pub port: Arc<JlisPort>,
@@ -77,11 +78,7 @@ pub async fn world_configured(
     tweak(&mut config);
     let jlis_config = config.clone();
     let jlis = Jlis::open(config, Arc::new(SystemClock)).await.unwrap();
-    let jlis_task = tokio::spawn(async move {
-        axum::serve(listener, mykey_jlis::router(jlis))
-            .await
-            .unwrap();
-    });
+    let (jlis_task, jlis_stop) = serve_jlis(listener, jlis);
     let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(
         UnixTime::now().as_secs(),
     )));
@@ -115,6 +112,7 @@ pub async fn world_configured(
         http: reqwest::Client::new(),
         jlis: JlisClient::new(&jlis_url, Duration::from_secs(5)),
         jlis_task,
+        jlis_stop: Some(jlis_stop),
         jlis_config,
         port,
         platform,
@@ -341,8 +339,18 @@ pub async fn log_kinds(w: &World, token: &str) -> Vec<String> {
 }
 
 impl World {
-    /// Starts the J-LIS simulator again on its old address and data, after `jlis_task` was
-    /// aborted (J-LIS coming back after an outage).
+    /// Takes J-LIS away: it stops accepting and closes its idle keep-alive connections too (a
+    /// bare abort would leave spawned connection tasks answering on old connections).
+    pub async fn stop_jlis(&mut self) {
+        if let Some(stop) = self.jlis_stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.jlis_task).await;
+        self.jlis_task.abort();
+    }
+
+    /// Starts the J-LIS simulator again on its old address and data after [`World::stop_jlis`]
+    /// (J-LIS coming back after an outage).
     pub async fn restart_jlis(&mut self) {
         let addr = self
             .jlis_config
@@ -358,10 +366,40 @@ impl World {
         let jlis = Jlis::open(self.jlis_config.clone(), Arc::new(SystemClock))
             .await
             .unwrap();
-        self.jlis_task = tokio::spawn(async move {
-            axum::serve(listener, mykey_jlis::router(jlis))
-                .await
-                .unwrap();
-        });
+        let (task, stop) = serve_jlis(listener, jlis);
+        self.jlis_task = task;
+        self.jlis_stop = Some(stop);
     }
+}
+
+/// No answer holds an issuance number or an internal person ID.
+pub fn assert_private(card: &Card, bodies: &[&Value]) {
+    for body in bodies {
+        let text = body.to_string();
+        assert!(
+            !text.contains(&card.number),
+            "issuance number leaked: {text}"
+        );
+        assert!(!text.contains("person"), "person ID leaked: {text}");
+    }
+}
+
+/// Serves the simulator until the returned sender fires (graceful: idle connections close).
+fn serve_jlis(
+    listener: tokio::net::TcpListener,
+    jlis: Arc<Jlis>,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, mykey_jlis::router(jlis))
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (task, stop)
 }

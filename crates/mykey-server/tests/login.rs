@@ -227,12 +227,11 @@ async fn a_renewed_card_leads_to_the_same_person() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_jlis_a_fresh_index_still_serves_and_a_stale_one_fails_closed() {
-    let w = world().await;
+    let mut w = world().await;
     let card = card(&w).await;
     let token = login(&w, &card).await;
     assert!(!token.is_empty());
-    w.jlis_task.abort();
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    w.stop_jlis().await;
     // Known person, fresh index: no J-LIS needed.
     login(&w, &card).await;
     // Past the delta CRL's nextUpdate with J-LIS gone: refused, quickly, with Retry-After.
@@ -316,7 +315,7 @@ async fn the_platform_recovers_by_itself_when_jlis_returns() {
     let mut w = world_with(|c| c.delta_crl_period = 2).await;
     let card = card(&w).await;
     login(&w, &card).await;
-    w.jlis_task.abort();
+    w.stop_jlis().await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     w.clock.advance(3);
     let nonce = challenge(&w).await;
