@@ -8,7 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::{IssuanceNumber, Purpose, RevocationStatus, UnixTime, verify_challenge};
 use serde_json::json;
 
-use crate::{LinkOutcome, NewLog, PersonId, Platform, PlatformError, RelyingPartyId};
+use crate::{
+    LinkOutcome, LoginOutcome, LoginWrite, NewLog, PersonId, Platform, PlatformError,
+    RelyingPartyId, UsedNonce,
+};
 
 /// What a challenge may be used for; a response must name the same purpose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -96,6 +99,8 @@ pub(crate) struct CardProof {
     pub(crate) issuance_number: IssuanceNumber,
     /// Log entries the check produced (an OCSP query to J-LIS), for the holder's log.
     pub(crate) logs: Vec<NewLog>,
+    /// The nonce answered, to be spent in the caller's transaction.
+    pub(crate) nonce: UsedNonce,
 }
 
 /// A person's session.
@@ -117,25 +122,26 @@ pub(crate) fn random<const N: usize>() -> [u8; N] {
 }
 
 impl Platform {
-    /// Issues a one-time challenge for `purpose` (and `relying_party`, where given).
+    /// Issues a one-time challenge for `purpose` (and `relying_party`, where given). Nothing is
+    /// stored: the nonce carries its own proof of origin (see `challenge.rs`).
     pub async fn challenge(
         &self,
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
     ) -> Result<Challenge, PlatformError> {
-        let c = Challenge {
-            nonce: random(),
+        let expires_at = self.clock.now().plus(self.config.challenge_ttl);
+        Ok(Challenge {
+            nonce: self.challenges.issue(purpose, relying_party, expires_at),
             purpose,
             relying_party,
-            expires_at: self.clock.now().plus(self.config.challenge_ttl),
-        };
-        self.store.insert_challenge(&c).await?;
-        Ok(c)
+            expires_at,
+        })
     }
 
     /// Checks the card's answer to a login challenge and opens a session for its holder: the
-    /// card is verified ([`Platform::verify_card`]), then the issuance number is tied to a
-    /// person, following renewals.
+    /// card is verified ([`Platform::verify_card`]), then, in one transaction, the nonce is
+    /// spent, the issuance number's person found, the login logged and the session stored. An
+    /// issuance number not seen before is first tied to a person, following renewals.
     pub async fn respond(
         &self,
         nonce: &[u8; 32],
@@ -152,28 +158,63 @@ impl Platform {
         };
         let proof = self.verify_card(&card, purpose, relying_party, now).await?;
         let mut logs = proof.logs;
-        let person = self.person_for(proof.issuance_number, now).await?;
         logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
-        for log in &logs {
-            self.store.append_log(person, now, log).await?;
-        }
         let token = SessionToken(B64URL.encode(random::<32>()));
-        let session = Session {
+        let write = LoginWrite {
+            nonce: proof.nonce,
+            issuance_number: proof.issuance_number,
+            at: now,
+            logs,
             token_hash: SessionToken::hash(token.as_str()),
-            person,
             expires_at: now.plus(self.config.session_ttl),
         };
-        self.store.insert_session(&session).await?;
+        let mut outcome = self.store.login(&write).await?;
+        if outcome == LoginOutcome::UnknownNumber {
+            // First sight of this number: tie it to a person (J-LIS is asked), then log in.
+            self.person_for(proof.issuance_number, now).await?;
+            outcome = self.store.login(&write).await?;
+        }
+        let person = match outcome {
+            LoginOutcome::Done(p) => p,
+            LoginOutcome::Replayed => return Err(PlatformError::ChallengeUnknown),
+            LoginOutcome::UnknownNumber => {
+                return Err(PlatformError::Store(crate::StoreError(
+                    "an issuance number tied to a person was not found".into(),
+                )));
+            }
+        };
+        let session = Session {
+            token_hash: write.token_hash,
+            person,
+            expires_at: write.expires_at,
+        };
         Ok((token, session))
+    }
+
+    /// [`Platform::verify_card`], and the nonce spent at once (flows whose own transaction
+    /// does not record it).
+    pub(crate) async fn verify_card_once(
+        &self,
+        card: &CardAnswer<'_>,
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+        now: UnixTime,
+    ) -> Result<CardProof, PlatformError> {
+        let proof = self.verify_card(card, purpose, relying_party, now).await?;
+        if !self.store.use_nonce(&proof.nonce).await? {
+            return Err(PlatformError::ChallengeUnknown);
+        }
+        Ok(proof)
     }
 
     /// Checks a card's answer to a challenge; every use of the card goes through here.
     ///
-    /// In order: the challenge is taken (so it can never be answered twice, whatever follows),
-    /// must match the purpose and relying party and be in time; the certificate must pass the
-    /// profile, path and validity checks at this moment; the signature must verify over the
-    /// nonce; J-LIS must not have revoked it (CRL index, else OCSP; fail closed). Nothing but
-    /// the challenge is touched: the caller stores the returned log entries with its own change.
+    /// In order: the nonce must be one the platform issued for this purpose and relying party
+    /// and be in time; the certificate must pass the profile, path and validity checks at this
+    /// moment; the signature must verify over the nonce; J-LIS must not have revoked it (CRL
+    /// index, else OCSP; fail closed). A failed answer spends its nonce (it can never be
+    /// answered again, whatever follows); a good one leaves that to the caller's transaction
+    /// ([`CardProof::nonce`]), with the returned log entries.
     pub(crate) async fn verify_card(
         &self,
         card: &CardAnswer<'_>,
@@ -181,17 +222,36 @@ impl Platform {
         relying_party: Option<RelyingPartyId>,
         now: UnixTime,
     ) -> Result<CardProof, PlatformError> {
-        let c = self
-            .store
-            .take_challenge(card.nonce)
-            .await?
+        let expires_at = self
+            .challenges
+            .open(card.nonce, purpose, relying_party)
             .ok_or(PlatformError::ChallengeUnknown)?;
-        if c.purpose != purpose || c.relying_party != relying_party {
-            return Err(PlatformError::ChallengeUnknown);
-        }
-        if now > c.expires_at {
+        if now > expires_at {
             return Err(PlatformError::ChallengeExpired);
         }
+        let nonce = UsedNonce {
+            nonce: *card.nonce,
+            expires_at,
+        };
+        match self.check_card(card, now).await {
+            Ok((issuance_number, logs)) => Ok(CardProof {
+                issuance_number,
+                logs,
+                nonce,
+            }),
+            Err(e) => match self.store.use_nonce(&nonce).await? {
+                true => Err(e),
+                false => Err(PlatformError::ChallengeUnknown),
+            },
+        }
+    }
+
+    /// The certificate, signature and revocation checks of [`Platform::verify_card`].
+    async fn check_card(
+        &self,
+        card: &CardAnswer<'_>,
+        now: UnixTime,
+    ) -> Result<(IssuanceNumber, Vec<NewLog>), PlatformError> {
         let cert = self
             .certificates
             .user_identification(card.certificate, now)?;
@@ -218,10 +278,7 @@ impl Platform {
                 json!({"service": "ocsp", "answer": "good"}),
             ));
         }
-        Ok(CardProof {
-            issuance_number: cert.issuance_number(),
-            logs,
-        })
+        Ok((cert.issuance_number(), logs))
     }
 
     /// The session a bearer token stands for.

@@ -17,6 +17,7 @@
 //! - Identifiers as types, and the PPID derivation ([`PpidKey`]).
 
 mod auth;
+mod challenge;
 mod error;
 mod export;
 mod ids;
@@ -48,7 +49,10 @@ pub use service_id::{
     Consent, ConsentItem, LinkRequest, LinkRequestId, LinkRequestState, NewConsent, PersonLink,
     RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
 };
-pub use store::{LinkOutcome, MyKeyIdChange, MyKeyIdState, NewLog, Store, StoreError};
+pub use store::{
+    LinkOutcome, LoginOutcome, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, Store, StoreError,
+    UsedNonce,
+};
 pub use terms::{NewTerms, TERMS_NOTICE_SECS, TermsVersion};
 
 use mykey_pki::{IssuanceNumber, RevocationStatus, UnixTime, UserIdentificationCertificate};
@@ -113,6 +117,10 @@ pub struct PlatformConfig {
     pub link_request_ttl: u64,
     /// Seconds a PPID service's one-time code may be redeemed in.
     pub ppid_code_ttl: u64,
+    /// The secret challenges are authenticated with (32 bytes); `None`: random at start-up, so
+    /// challenges outstanding at a restart must be asked for again. Nodes behind one load
+    /// balancer share it.
+    pub challenge_secret: Option<[u8; 32]>,
     /// The platform's PPID secret ([`PpidSecret::from_bytes`]); `None` closes PPID issuance.
     /// Issued PPIDs are stored, so replacing the key changes none of them (only PPIDs issued
     /// afterwards are derived under the new one). Keep it in a 0600 file beside the database.
@@ -132,6 +140,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("link_request_ttl", &self.link_request_ttl)
             .field("ppid_code_ttl", &self.ppid_code_ttl)
             .field("ppids", &self.ppid_key.is_some())
+            .field("challenge_secret", &self.challenge_secret.is_some())
             .field("operator_api", &self.operator_token_hash.is_some())
             .finish()
     }
@@ -152,6 +161,7 @@ impl Default for PlatformConfig {
             link_request_ttl: 600,
             ppid_code_ttl: 120,
             ppid_key: None,
+            challenge_secret: None,
             operator_token_hash: None,
         }
     }
@@ -163,6 +173,7 @@ pub struct Platform {
     jlis: Arc<dyn Jlis>,
     clock: Arc<dyn Clock>,
     certificates: mykey_pki::VerifiedCertificates,
+    challenges: challenge::ChallengeKey,
     ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
@@ -189,6 +200,10 @@ impl Platform {
             jlis,
             clock,
             certificates: mykey_pki::VerifiedCertificates::new(anchors, 1_000_000),
+            challenges: config.challenge_secret.as_ref().map_or_else(
+                challenge::ChallengeKey::random,
+                challenge::ChallengeKey::new,
+            ),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }
@@ -202,5 +217,11 @@ impl Platform {
     /// The clock.
     pub fn now(&self) -> UnixTime {
         self.clock.now()
+    }
+
+    /// Forgets what has expired (spent nonces, sessions, one-time codes); `mykey serve` calls it
+    /// every minute. Answers how many rows went.
+    pub async fn purge_expired(&self) -> Result<u64, PlatformError> {
+        Ok(self.store.purge_expired(self.clock.now()).await?)
     }
 }

@@ -250,7 +250,7 @@ impl Platform {
         }
         let now = self.clock.now();
         let proof = self
-            .verify_card(
+            .verify_card_once(
                 card,
                 ChallengePurpose::Authorization,
                 Some(s.relying_party.id),

@@ -289,7 +289,7 @@ impl Platform {
         self.check_consent(&consent, &SERVICE_ID_CONSENT).await?;
         let now = self.clock.now();
         let proof = self
-            .verify_card(
+            .verify_card_once(
                 card,
                 ChallengePurpose::ServiceIdLink,
                 Some(r.relying_party.id),

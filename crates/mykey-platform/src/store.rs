@@ -4,10 +4,10 @@
 use mykey_pki::{IssuanceNumber, UnixTime};
 
 use crate::{
-    Challenge, ConsentRecord, CustomerId, LinkRequest, LinkRequestId, LogEntry, MyKeyId,
-    MyKeyIdRecord, NewConsent, NewRelyingParty, PersonId, PersonLink, PersonPpidService,
-    PlatformError, Ppid, PpidIssue, PpidIssued, PpidService, PpidServiceId, RelyingParty,
-    RelyingPartyId, RelyingPartyLink, RelyingPartyStatus, ServicePpid, Session, TermsVersion,
+    ConsentRecord, CustomerId, LinkRequest, LinkRequestId, LogEntry, MyKeyId, MyKeyIdRecord,
+    NewConsent, NewRelyingParty, PersonId, PersonLink, PersonPpidService, PlatformError, Ppid,
+    PpidIssue, PpidIssued, PpidService, PpidServiceId, RelyingParty, RelyingPartyId,
+    RelyingPartyLink, RelyingPartyStatus, ServicePpid, Session, TermsVersion,
 };
 
 /// The store failed (connection, constraint the domain did not expect, corruption).
@@ -54,6 +54,43 @@ impl LinkOutcome {
     }
 }
 
+/// A challenge's nonce once answered, kept until it expires so that it is never answered again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsedNonce {
+    /// The nonce.
+    pub nonce: [u8; 32],
+    /// When its challenge expires (after which it is refused anyway, and may be forgotten).
+    pub expires_at: UnixTime,
+}
+
+/// Everything a login writes, in one transaction ([`Store::login`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginWrite {
+    /// The nonce answered.
+    pub nonce: UsedNonce,
+    /// The card's issuance number.
+    pub issuance_number: IssuanceNumber,
+    /// When.
+    pub at: UnixTime,
+    /// Appended to the person's log, in order.
+    pub logs: Vec<NewLog>,
+    /// SHA-256 of the new session's token.
+    pub token_hash: [u8; 32],
+    /// When the session ends.
+    pub expires_at: UnixTime,
+}
+
+/// What became of a [`LoginWrite`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The person logged in.
+    Done(PersonId),
+    /// The nonce was answered before: nothing written.
+    Replayed,
+    /// No person holds the issuance number: nothing written (tie it first).
+    UnknownNumber,
+}
+
 /// A person's My Key ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MyKeyIdState {
@@ -77,11 +114,18 @@ pub enum MyKeyIdChange {
 /// The platform's storage.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Stores a challenge.
-    async fn insert_challenge(&self, c: &Challenge) -> Result<(), StoreError>;
+    /// Records that `nonce` was answered; `false` (nothing written) when it already was. Each
+    /// challenge is answered at most once.
+    async fn use_nonce(&self, nonce: &UsedNonce) -> Result<bool, StoreError>;
 
-    /// Removes and returns the challenge with `nonce`: each challenge is answered at most once.
-    async fn take_challenge(&self, nonce: &[u8; 32]) -> Result<Option<Challenge>, StoreError>;
+    /// A login in one transaction: spends the nonce, finds the issuance number's person,
+    /// appends the logs and stores the session. Nothing is written unless the answer is
+    /// [`LoginOutcome::Done`].
+    async fn login(&self, login: &LoginWrite) -> Result<LoginOutcome, StoreError>;
+
+    /// Removes what has expired by `at` (spent nonces, sessions, one-time PPID codes); answers
+    /// how many rows went.
+    async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError>;
 
     /// The person an issuance number belongs to.
     async fn person_by_issuance_number(
@@ -99,9 +143,6 @@ pub trait Store: Send + Sync + 'static {
         at: UnixTime,
         logs: &[NewLog],
     ) -> Result<LinkOutcome, StoreError>;
-
-    /// Stores a session.
-    async fn insert_session(&self, s: &Session) -> Result<(), StoreError>;
 
     /// The session whose token hashes to `token_hash`, if it has not expired at `at`.
     async fn session(

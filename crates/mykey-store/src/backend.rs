@@ -6,12 +6,12 @@ use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Challenge, ChallengePurpose, Consent, ConsentRecord, CustomerId, LinkOutcome, LinkRequest,
-    LinkRequestId, LinkRequestState, LogEntry, LogHash, MyKeyId, MyKeyIdChange, MyKeyIdRecord,
+    Consent, ConsentRecord, CustomerId, LinkOutcome, LinkRequest, LinkRequestId, LinkRequestState,
+    LogEntry, LogHash, LoginOutcome, LoginWrite, MyKeyId, MyKeyIdChange, MyKeyIdRecord,
     MyKeyIdState, NewConsent, NewLog, NewRelyingParty, PersonId, PersonLink, PersonPpidService,
     PlatformError, Ppid, PpidIssue, PpidIssued, PpidService, PpidServiceId, RelyingParty,
     RelyingPartyId, RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd,
-    ServicePpid, Session, Store, StoreError, TermsVersion,
+    ServicePpid, Session, Store, StoreError, TermsVersion, UsedNonce,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -21,12 +21,14 @@ use sqlx::sqlite::{
 
 use crate::fail;
 use crate::links::{Which, active_link, links_impl, rp_columns};
+use crate::login::{LoginBatcher, login_impl};
 use crate::ppids::{ppid_service_columns, ppids_impl};
 
 /// SQLite: the embedded default, a file under the data folder (WAL, synchronous=FULL).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    logins: LoginBatcher,
 }
 
 impl SqliteStore {
@@ -54,7 +56,14 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(fail)?;
-        Ok(Self { pool })
+        Ok(Self {
+            logins: LoginBatcher::start(pool.clone()),
+            pool,
+        })
+    }
+
+    async fn login_write(&self, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
+        self.logins.login(w).await
     }
 }
 
@@ -83,9 +92,48 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    async fn login_write(&self, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let outcome = Self::login_in(&mut tx, w).await?;
+        if let LoginOutcome::Done(_) = outcome {
+            tx.commit().await.map_err(fail)?;
+        }
+        Ok(outcome)
+    }
+
+    /// One login inside the caller's transaction, which keeps nothing unless it is done. The
+    /// nonce comes first: a replayed answer is told so even for a number not yet tied.
+    async fn login_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        w: &LoginWrite,
+    ) -> Result<LoginOutcome, StoreError> {
+        if !Self::spend_nonce(tx, &w.nonce).await? {
+            return Ok(LoginOutcome::Replayed);
+        }
+        let person = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+            .bind(w.issuance_number.as_be_bytes())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(fail)?;
+        let Some(person) = person.map(|r| PersonId(r.get("person_id"))) else {
+            return Ok(LoginOutcome::UnknownNumber);
+        };
+        for log in &w.logs {
+            Self::append(tx, person, w.at, log).await?;
+        }
+        sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(w.token_hash.as_slice())
+            .bind(person.0)
+            .bind(secs(w.expires_at))
+            .execute(&mut **tx)
+            .await
+            .map_err(fail)?;
+        Ok(LoginOutcome::Done(person))
+    }
 }
 
-fn secs(t: UnixTime) -> i64 {
+pub(crate) fn secs(t: UnixTime) -> i64 {
     t.as_secs() as i64
 }
 
@@ -93,7 +141,7 @@ fn time(v: i64) -> UnixTime {
     UnixTime::from_secs(v.max(0) as u64)
 }
 
-fn hash32(v: &[u8]) -> Result<[u8; 32], StoreError> {
+pub(crate) fn hash32(v: &[u8]) -> Result<[u8; 32], StoreError> {
     v.try_into()
         .map_err(|_| StoreError("stored hash is not 32 bytes".into()))
 }
@@ -182,34 +230,16 @@ macro_rules! store_impl {
         }
         #[async_trait::async_trait]
         impl Store for $store {
-            async fn insert_challenge(&self, c: &Challenge) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO challenges (nonce, purpose, relying_party, expires_at) VALUES ($1, $2, $3, $4)")
-                    .bind(c.nonce.as_slice())
-                    .bind(c.purpose.as_str())
-                    .bind(c.relying_party.map(|r| r.0))
-                    .bind(secs(c.expires_at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(fail)?;
-                Ok(())
+            async fn use_nonce(&self, n: &UsedNonce) -> Result<bool, StoreError> {
+                self.use_nonce_tx(n).await
             }
 
-            async fn take_challenge(&self, nonce: &[u8; 32]) -> Result<Option<Challenge>, StoreError> {
-                let row = sqlx::query(
-                    "DELETE FROM challenges WHERE nonce = $1 RETURNING purpose, relying_party, expires_at",
-                )
-                .bind(nonce.as_slice())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(fail)?;
-                Ok(row.and_then(|r| {
-                    Some(Challenge {
-                        nonce: *nonce,
-                        purpose: ChallengePurpose::parse(r.get::<&str, _>("purpose"))?,
-                        relying_party: r.get::<Option<i64>, _>("relying_party").map(RelyingPartyId),
-                        expires_at: time(r.get("expires_at")),
-                    })
-                }))
+            async fn login(&self, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
+                self.login_write(w).await
+            }
+
+            async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError> {
+                self.purge_tx(at).await
             }
 
             async fn person_by_issuance_number(&self, n: IssuanceNumber) -> Result<Option<PersonId>, StoreError> {
@@ -283,17 +313,6 @@ macro_rules! store_impl {
                 }
                 tx.commit().await.map_err(fail)?;
                 Ok(outcome)
-            }
-
-            async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
-                    .bind(s.token_hash.as_slice())
-                    .bind(s.person.0)
-                    .bind(secs(s.expires_at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(fail)?;
-                Ok(())
             }
 
             async fn session(&self, token_hash: &[u8; 32], at: UnixTime) -> Result<Option<Session>, StoreError> {
@@ -540,6 +559,8 @@ macro_rules! store_impl {
 }
 
 store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: "");
+login_impl!(SqliteStore, sqlx::Sqlite);
+login_impl!(PostgresStore, sqlx::Postgres);
 links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 ppids_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 ppids_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");

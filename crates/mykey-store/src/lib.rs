@@ -8,6 +8,7 @@
 
 mod backend;
 mod links;
+mod login;
 mod ppids;
 
 use std::sync::Arc;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Challenge, ChallengePurpose, LinkOutcome, MyKeyId, MyKeyIdChange, NewLog, PlatformError,
-    Session, Store, verify_chain,
+    LinkOutcome, LoginOutcome, LoginWrite, MyKeyId, MyKeyIdChange, NewLog, PlatformError, Session,
+    Store, UsedNonce, verify_chain,
 };
 
 pub(crate) const T: UnixTime = UnixTime::from_secs(1_767_225_600);
@@ -27,16 +27,13 @@ fn log(kind: &'static str) -> NewLog {
 }
 
 async fn story(store: Arc<dyn Store>) {
-    // Challenges are taken once.
-    let c = Challenge {
+    // A nonce is spent once.
+    let used = UsedNonce {
         nonce: [1; 32],
-        purpose: ChallengePurpose::Login,
-        relying_party: None,
         expires_at: T.plus(60),
     };
-    store.insert_challenge(&c).await.unwrap();
-    assert_eq!(store.take_challenge(&[1; 32]).await.unwrap(), Some(c));
-    assert_eq!(store.take_challenge(&[1; 32]).await.unwrap(), None);
+    assert!(store.use_nonce(&used).await.unwrap());
+    assert!(!store.use_nonce(&used).await.unwrap());
 
     // Issuance numbers: new person, known, renewal continuity.
     let created = store
@@ -75,16 +72,90 @@ async fn story(store: Arc<dyn Store>) {
     };
     assert_ne!(p, q);
 
-    // Sessions expire.
-    let s = Session {
-        token_hash: [2; 32],
-        person: p,
+    // Logins: one transaction, nothing written unless done.
+    let login = |nonce: u8, number: u64, token: u8| LoginWrite {
+        nonce: UsedNonce {
+            nonce: [nonce; 32],
+            expires_at: T.plus(60),
+        },
+        issuance_number: n(number),
+        at: T,
+        logs: vec![log("jlis.query"), log("login")],
+        token_hash: [token; 32],
         expires_at: T.plus(10),
     };
-    store.insert_session(&s).await.unwrap();
-    assert_eq!(store.session(&[2; 32], T).await.unwrap(), Some(s));
-    assert_eq!(store.session(&[2; 32], T.plus(11)).await.unwrap(), None);
-    assert_eq!(store.session(&[3; 32], T).await.unwrap(), None);
+    let LinkOutcome::Created(r) = store
+        .link_issuance_number(n(400), &[], T, &[])
+        .await
+        .unwrap()
+    else {
+        panic!("a third person")
+    };
+    let before = store.log(r).await.unwrap().len();
+    assert_eq!(
+        store.login(&login(2, 555, 2)).await.unwrap(),
+        LoginOutcome::UnknownNumber
+    );
+    assert_eq!(store.session(&[2; 32], T).await.unwrap(), None);
+    // The unknown number's nonce was not spent: it may log in once the number is tied.
+    assert!(store.use_nonce(&login(2, 555, 2).nonce).await.unwrap());
+    assert_eq!(
+        store.login(&login(3, 400, 3)).await.unwrap(),
+        LoginOutcome::Done(r)
+    );
+    assert_eq!(
+        store.login(&login(3, 400, 4)).await.unwrap(),
+        LoginOutcome::Replayed
+    );
+    assert_eq!(store.session(&[4; 32], T).await.unwrap(), None);
+    // A used nonce is told apart even before its number is known.
+    assert_eq!(
+        store.login(&login(3, 555, 4)).await.unwrap(),
+        LoginOutcome::Replayed
+    );
+    let kinds: Vec<String> = store.log(r).await.unwrap()[before..]
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect();
+    assert_eq!(kinds, ["jlis.query", "login"]);
+    // Sessions expire.
+    let s = Session {
+        token_hash: [3; 32],
+        person: r,
+        expires_at: T.plus(10),
+    };
+    assert_eq!(store.session(&[3; 32], T).await.unwrap(), Some(s));
+    assert_eq!(store.session(&[3; 32], T.plus(11)).await.unwrap(), None);
+    assert_eq!(store.session(&[9; 32], T).await.unwrap(), None);
+
+    // Concurrent logins (committed together on SQLite): each answered on its own, one winner
+    // for a nonce answered twice, every log chain intact.
+    let mut tasks = Vec::new();
+    for i in 0..40u8 {
+        let store = store.clone();
+        let w = login(if i == 39 { 100 } else { 100 + i }, 400, 100 + i);
+        tasks.push(tokio::spawn(async move { store.login(&w).await.unwrap() }));
+    }
+    let mut done = 0;
+    let mut replayed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            LoginOutcome::Done(_) => done += 1,
+            LoginOutcome::Replayed => replayed += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((done, replayed), (39, 1));
+    let logged = store.log(r).await.unwrap();
+    assert_eq!(logged.len(), before + 2 + 2 * 39);
+    verify_chain(&logged).unwrap();
+
+    // Expired nonces and sessions are purged; live ones stay.
+    assert!(store.purge_expired(T.plus(30)).await.unwrap() >= 40);
+    assert_eq!(store.session(&[100; 32], T).await.unwrap(), None);
+    assert!(!store.use_nonce(&used).await.unwrap());
+    assert!(store.purge_expired(T.plus(61)).await.unwrap() >= 1);
+    assert!(store.use_nonce(&used).await.unwrap());
 
     // My Key ID rules.
     let a: MyKeyId = "AAAA1111".parse().unwrap();

@@ -95,6 +95,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         port.anchors(),
         config,
     ));
+    let purger = tokio::spawn(purge_every_minute(platform.clone()));
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
@@ -116,10 +117,25 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await;
     refresher.abort();
+    purger.abort();
     if let Some(t) = simulator {
         t.abort();
     }
     result.map_err(|e| e.to_string())
+}
+
+/// Forgets spent nonces, sessions and one-time codes once they have expired.
+async fn purge_every_minute(platform: Arc<Platform>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match platform.purge_expired().await {
+            Ok(gone) => tracing::debug!(gone, "expired rows purged"),
+            // The store logged the detail; the next minute tries again.
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+    }
 }
 
 /// The operator's bearer token: `MYKEY_OPERATOR_TOKEN`, else the file `operator-token` in the

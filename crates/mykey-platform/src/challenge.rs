@@ -1,0 +1,130 @@
+//! Challenges the platform can check without having stored them.
+//!
+//! A nonce is 32 bytes: `expires_at` (8, big-endian seconds) ‖ 8 random bytes ‖ the first 16
+//! bytes of `HMAC-SHA-256(K, "mykey-challenge-v1" ‖ purpose ‖ relying party ‖ the first 16)`.
+//! The tag binds the nonce to its purpose, its relying party and its expiry, so a nonce the
+//! platform did not issue, or one issued for something else, is refused without a look-up; the
+//! store only records the nonces that were *used* (until they expire), which is what makes each
+//! one answerable once. Issuing a challenge therefore writes nothing, and a login is one
+//! transaction.
+//!
+//! `K` is 256 random bits per platform process unless configured
+//! ([`crate::PlatformConfig::challenge_secret`]): nodes that share a database and a load balancer
+//! share the secret too. Challenges outstanding when the key changes must be asked for again.
+
+use aws_lc_rs::{constant_time, hmac};
+use mykey_pki::UnixTime;
+
+use crate::{ChallengePurpose, RelyingPartyId};
+
+/// The platform's challenge key. `Debug` hides it.
+pub(crate) struct ChallengeKey(hmac::Key);
+
+impl ChallengeKey {
+    /// From 32 secret bytes.
+    pub(crate) fn new(secret: &[u8; 32]) -> Self {
+        Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
+    }
+
+    /// A key from the system RNG.
+    pub(crate) fn random() -> Self {
+        Self::new(&crate::auth::random())
+    }
+
+    fn tag(
+        &self,
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+        head: &[u8],
+    ) -> [u8; 16] {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(b"mykey-challenge-v1");
+        ctx.update(&[purpose_byte(purpose)]);
+        match relying_party {
+            Some(rp) => {
+                ctx.update(&[1]);
+                ctx.update(&rp.0.to_be_bytes());
+            }
+            None => ctx.update(&[0]),
+        }
+        ctx.update(head);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&ctx.sign().as_ref()[..16]);
+        out
+    }
+
+    /// A fresh nonce for `purpose` and `relying_party`, answerable until `expires_at`.
+    pub(crate) fn issue(
+        &self,
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+        expires_at: UnixTime,
+    ) -> [u8; 32] {
+        let mut nonce = [0u8; 32];
+        nonce[..8].copy_from_slice(&expires_at.as_secs().to_be_bytes());
+        nonce[8..16].copy_from_slice(&crate::auth::random::<8>());
+        let tag = self.tag(purpose, relying_party, &nonce[..16]);
+        nonce[16..].copy_from_slice(&tag);
+        nonce
+    }
+
+    /// When `nonce` expires, if this key issued it for `purpose` and `relying_party`.
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; 32],
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+    ) -> Option<UnixTime> {
+        let tag = self.tag(purpose, relying_party, &nonce[..16]);
+        constant_time::verify_slices_are_equal(&tag, &nonce[16..]).ok()?;
+        let mut secs = [0u8; 8];
+        secs.copy_from_slice(&nonce[..8]);
+        Some(UnixTime::from_secs(u64::from_be_bytes(secs)))
+    }
+}
+
+impl std::fmt::Debug for ChallengeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChallengeKey(…)")
+    }
+}
+
+fn purpose_byte(p: ChallengePurpose) -> u8 {
+    match p {
+        ChallengePurpose::Login => 1,
+        ChallengePurpose::ServiceIdLink => 2,
+        ChallengePurpose::Authorization => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nonce_opens_only_for_its_purpose_relying_party_and_key() {
+        let k = ChallengeKey::new(&[7; 32]);
+        let at = UnixTime::from_secs(1_800_000_000);
+        let rp = Some(RelyingPartyId(3));
+        let n = k.issue(ChallengePurpose::ServiceIdLink, rp, at);
+        assert_eq!(k.open(&n, ChallengePurpose::ServiceIdLink, rp), Some(at));
+        assert_eq!(k.open(&n, ChallengePurpose::Login, rp), None);
+        assert_eq!(k.open(&n, ChallengePurpose::ServiceIdLink, None), None);
+        assert_eq!(
+            k.open(&n, ChallengePurpose::ServiceIdLink, Some(RelyingPartyId(4))),
+            None
+        );
+        assert_eq!(
+            ChallengeKey::new(&[8; 32]).open(&n, ChallengePurpose::ServiceIdLink, rp),
+            None
+        );
+        // Every byte counts: a later expiry, other random bytes or another tag are refused.
+        for i in [0, 7, 8, 15, 16, 31] {
+            let mut m = n;
+            m[i] ^= 1;
+            assert_eq!(k.open(&m, ChallengePurpose::ServiceIdLink, rp), None, "{i}");
+        }
+        assert_ne!(n, k.issue(ChallengePurpose::ServiceIdLink, rp, at));
+        assert_eq!(format!("{k:?}"), "ChallengeKey(…)");
+    }
+}

@@ -1,0 +1,265 @@
+//! Logins, spent nonces and expiry: the SQL shared by both backends, and SQLite's group commit.
+//!
+//! A login is one transaction ([`mykey_platform::Store::login`]). On PostgreSQL each login runs
+//! its own, and concurrent commits share WAL flushes. SQLite has one writer and flushes once per
+//! commit (`synchronous=FULL`, about 0.3 ms here), so its logins go through a [`LoginBatcher`]:
+//! one task takes every login waiting, runs them in one transaction and answers each after the
+//! commit — a login is acknowledged only once it is on disk, and 64 concurrent logins cost one
+//! flush instead of 64.
+
+use std::collections::{HashMap, HashSet};
+
+use mykey_platform::{LogEntry, LogHash, LoginOutcome, LoginWrite, PersonId, StoreError};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::{hash32, secs};
+use crate::fail;
+
+/// Most logins committed together (each binds at most 12 values; SQLite allows 32,766).
+const BATCH: usize = 256;
+
+macro_rules! login_impl {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn spend_nonce(
+                ex: &mut <$db as sqlx::Database>::Connection,
+                n: &UsedNonce,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query("INSERT INTO used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
+                    .bind(n.nonce.as_slice())
+                    .bind(secs(n.expires_at))
+                    .execute(&mut *ex)
+                    .await
+                    .map_err(fail)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn use_nonce_tx(&self, n: &UsedNonce) -> Result<bool, StoreError> {
+                let mut c = self.pool.acquire().await.map_err(fail)?;
+                Self::spend_nonce(&mut c, n).await
+            }
+
+            async fn purge_tx(&self, at: UnixTime) -> Result<u64, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut gone = 0;
+                for purge in [
+                    "DELETE FROM used_nonces WHERE expires_at < $1",
+                    "DELETE FROM sessions WHERE expires_at < $1",
+                    "DELETE FROM ppid_codes WHERE expires_at < $1",
+                ] {
+                    gone += sqlx::query(purge)
+                        .bind(secs(at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(gone)
+            }
+        }
+    };
+}
+pub(crate) use login_impl;
+
+/// A login waiting for the batcher, and where to answer.
+struct Job {
+    login: LoginWrite,
+    answer: oneshot::Sender<Result<LoginOutcome, StoreError>>,
+}
+
+/// SQLite's group commit for logins (see the module docs). Cloning shares the one task.
+#[derive(Clone, Debug)]
+pub(crate) struct LoginBatcher(mpsc::Sender<Job>);
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+impl LoginBatcher {
+    /// Starts the task on the current runtime; it ends when the last clone is dropped.
+    pub(crate) fn start(pool: SqlitePool) -> Self {
+        let (tx, rx) = mpsc::channel(4 * BATCH);
+        tokio::spawn(run(pool, rx));
+        Self(tx)
+    }
+
+    /// Queues `login` and waits for its commit.
+    pub(crate) async fn login(&self, login: &LoginWrite) -> Result<LoginOutcome, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let stopped = || StoreError("the SQLite login writer has stopped".into());
+        self.0
+            .send(Job {
+                login: login.clone(),
+                answer,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        match commit(&pool, &jobs).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    // A client that went away meanwhile still logged in; nobody to tell.
+                    let _ = job.answer.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                for job in jobs.drain(..) {
+                    let _ = job.answer.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Every job's login in one transaction, all of them committed or none: a handful of set-wise
+/// statements for the whole batch (persons, nonces, log heads, log entries, sessions) rather
+/// than five per login, so that a batch costs about what one login did.
+async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
+    let mut out = vec![LoginOutcome::UnknownNumber; jobs.len()];
+
+    // Whose issuance numbers: an unknown one's login is refused, and its nonce not spent.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT number, person_id FROM issuance_numbers WHERE number IN ",
+    );
+    q.push_tuples(jobs, |mut b, j| {
+        b.push_bind(j.login.issuance_number.as_be_bytes());
+    });
+    let persons: HashMap<Vec<u8>, PersonId> = q
+        .build()
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(|r| (r.get::<Vec<u8>, _>("number"), PersonId(r.get("person_id"))))
+        .collect();
+    let known: Vec<(usize, PersonId)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| {
+            let n = j.login.issuance_number.as_be_bytes();
+            persons.get(n).map(|p| (i, *p))
+        })
+        .collect();
+    if known.len() < jobs.len() {
+        // Rare (a card's first login): an unknown number's answer that was already used is
+        // told so, before its number is tied to anyone.
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT nonce FROM used_nonces WHERE nonce IN ");
+        q.push_tuples(jobs, |mut b, j| {
+            b.push_bind(j.login.nonce.nonce.as_slice());
+        });
+        let used: HashSet<Vec<u8>> = q
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(|r| r.get::<Vec<u8>, _>("nonce"))
+            .collect();
+        for (o, j) in out.iter_mut().zip(jobs) {
+            if used.contains(j.login.nonce.nonce.as_slice()) {
+                *o = LoginOutcome::Replayed;
+            }
+        }
+    }
+    if known.is_empty() {
+        return Ok(out);
+    }
+
+    // Spend the nonces; of a nonce answered twice in one batch the first answer wins.
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO used_nonces (nonce, expires_at) ");
+    q.push_values(&known, |mut b, (i, _)| {
+        let n = &jobs[*i].login.nonce;
+        b.push_bind(n.nonce.as_slice())
+            .push_bind(secs(n.expires_at));
+    });
+    q.push(" ON CONFLICT (nonce) DO NOTHING RETURNING nonce");
+    let mut fresh: HashSet<Vec<u8>> = q
+        .build()
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(|r| r.get::<Vec<u8>, _>("nonce"))
+        .collect();
+    let mut done = Vec::with_capacity(known.len());
+    for (i, p) in known {
+        out[i] = if fresh.remove(jobs[i].login.nonce.nonce.as_slice()) {
+            done.push((i, p));
+            LoginOutcome::Done(p)
+        } else {
+            LoginOutcome::Replayed
+        };
+    }
+    if done.is_empty() {
+        tx.commit().await.map_err(fail)?;
+        return Ok(out);
+    }
+
+    // Each person's newest log entry, then the new entries chained on in batch order.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT l.person_id, l.seq, l.at, l.kind, l.detail, l.hash FROM log_entries l \
+         JOIN (SELECT person_id, MAX(seq) AS seq FROM log_entries WHERE person_id IN ",
+    );
+    q.push_tuples(&done, |mut b, (_, p)| {
+        b.push_bind(p.0);
+    });
+    q.push(" GROUP BY person_id) m ON m.person_id = l.person_id AND m.seq = l.seq");
+    let mut heads: HashMap<i64, LogEntry> = HashMap::new();
+    for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
+        heads.insert(
+            r.get("person_id"),
+            LogEntry {
+                seq: r.get::<i64, _>("seq") as u64,
+                at: r.get::<i64, _>("at") as u64,
+                kind: r.get("kind"),
+                detail: r.get("detail"),
+                hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
+            },
+        );
+    }
+    let mut entries = Vec::new();
+    for (i, p) in &done {
+        let w = &jobs[*i].login;
+        for log in &w.logs {
+            let e = LogEntry::next(heads.get(&p.0), w.at.as_secs(), log.kind, &log.detail);
+            heads.insert(p.0, e.clone());
+            entries.push((*p, e));
+        }
+    }
+    if !entries.is_empty() {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) ",
+        );
+        q.push_values(&entries, |mut b, (p, e)| {
+            b.push_bind(p.0)
+                .push_bind(e.seq as i64)
+                .push_bind(e.at as i64)
+                .push_bind(e.kind.as_str())
+                .push_bind(e.detail.as_str())
+                .push_bind(e.hash.0.as_slice());
+        });
+        q.build().execute(&mut *tx).await.map_err(fail)?;
+    }
+    let mut q =
+        QueryBuilder::<Sqlite>::new("INSERT INTO sessions (token_hash, person_id, expires_at) ");
+    q.push_values(&done, |mut b, (i, p)| {
+        let w = &jobs[*i].login;
+        b.push_bind(w.token_hash.as_slice())
+            .push_bind(p.0)
+            .push_bind(secs(w.expires_at));
+    });
+    q.build().execute(&mut *tx).await.map_err(fail)?;
+    tx.commit().await.map_err(fail)?;
+    Ok(out)
+}
