@@ -51,6 +51,13 @@ pub enum PlatformError {
     /// Client authentication failed: unknown client or wrong secret (never told apart).
     #[error("client authentication failed")]
     InvalidClient,
+    /// A client assertion (`private_key_jwt`) of a known client was refused; the reason is safe
+    /// to tell the client (it names no secret).
+    #[error("client assertion refused: {0}")]
+    InvalidClientAssertion(&'static str),
+    /// A JWK Set given for a relying party is not acceptable (the reason says why).
+    #[error("invalid JWK Set: {0}")]
+    InvalidJwks(&'static str),
     /// The relying party is pending approval or suspended.
     #[error("the relying party is not approved")]
     RelyingPartyNotApproved,

@@ -6,7 +6,8 @@
 //!   card's signature over it, the certificate path, validity and revocation checked, renewal
 //!   continuity (Art 16.1.2–3) applied, a session answered.
 //! - My Key ID (Art 15): create, change, revoke.
-//! - Relying parties (Art 2) admitted by operators, authenticated as OAuth clients.
+//! - Relying parties (Art 2) admitted by operators, authenticated as OAuth clients
+//!   (`client_secret_basic`, or `private_key_jwt` against their registered JWK Set).
 //! - Service IDs (Art 17): link requests, the person's card-confirmed consent, the links.
 //! - PPID services and PPIDs (Art 19–20): registered by relying parties, issued to a person
 //!   who authenticates with the card and consents, stored, associated with customer IDs.
@@ -18,6 +19,7 @@
 
 mod auth;
 mod challenge;
+mod client_auth;
 mod error;
 mod export;
 mod ids;
@@ -33,6 +35,7 @@ mod terms;
 use std::sync::Arc;
 
 pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
+pub use client_auth::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, ClientJwks, ClientToken};
 pub use error::PlatformError;
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
@@ -109,6 +112,9 @@ pub struct RevocationAnswer {
 /// Settings of the platform's domain.
 #[derive(Clone)]
 pub struct PlatformConfig {
+    /// The platform's public base URL (`https://mykey.example`): the OAuth issuer, whose token
+    /// endpoint `{issuer}/oidc/token` client assertions name as their audience.
+    pub issuer: String,
     /// Seconds a login challenge may be answered in.
     pub challenge_ttl: u64,
     /// Seconds a session lasts.
@@ -135,6 +141,7 @@ impl std::fmt::Debug for PlatformConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The token's hash stays out of logs: a weak token could be searched for from it.
         f.debug_struct("PlatformConfig")
+            .field("issuer", &self.issuer)
             .field("challenge_ttl", &self.challenge_ttl)
             .field("session_ttl", &self.session_ttl)
             .field("link_request_ttl", &self.link_request_ttl)
@@ -156,6 +163,7 @@ impl PlatformConfig {
 impl Default for PlatformConfig {
     fn default() -> Self {
         Self {
+            issuer: "http://127.0.0.1:8080".into(),
             challenge_ttl: 120,
             session_ttl: 900,
             link_request_ttl: 600,
@@ -212,6 +220,11 @@ impl Platform {
     /// The store (for the edges that list or export).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The public base URL ([`PlatformConfig::issuer`]).
+    pub fn issuer(&self) -> &str {
+        &self.config.issuer
     }
 
     /// The clock.

@@ -97,6 +97,8 @@ pub struct NewRelyingParty {
     pub secret_hash: [u8; 32],
     /// When.
     pub created_at: UnixTime,
+    /// Its JWK Set for `private_key_jwt` (checked JSON), if it registered one.
+    pub jwks: Option<String>,
 }
 
 /// A client secret: 256 random bits, base64url, shown once. `Debug` hides it.
@@ -158,11 +160,13 @@ impl Platform {
         }
     }
 
-    /// Registers a relying party (pending until approved); answers it with its secret, shown once.
+    /// Registers a relying party (pending until approved), with its JWK Set for
+    /// `private_key_jwt` where given; answers it with its secret, shown once.
     pub async fn register_relying_party(
         &self,
         name: &str,
         kind: RelyingPartyKind,
+        jwks: Option<&crate::ClientJwks>,
     ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -177,6 +181,7 @@ impl Platform {
                 kind,
                 secret_hash: ClientSecret::hash(secret.as_str()),
                 created_at: self.clock.now(),
+                jwks: jwks.map(crate::ClientJwks::to_json),
             })
             .await?;
         Ok((rp, secret))

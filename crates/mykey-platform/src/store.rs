@@ -123,7 +123,8 @@ pub trait Store: Send + Sync + 'static {
     /// [`LoginOutcome::Done`].
     async fn login(&self, login: &LoginWrite) -> Result<LoginOutcome, StoreError>;
 
-    /// Removes what has expired by `at` (spent nonces, sessions, one-time PPID codes); answers
+    /// Removes what has expired by `at` (spent nonces, sessions, one-time PPID codes, client
+    /// access tokens); answers
     /// how many rows went.
     async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError>;
 
@@ -200,6 +201,33 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: RelyingPartyId,
         secret_hash: &[u8; 32],
+    ) -> Result<Option<RelyingParty>, StoreError>;
+
+    /// A relying party's registered JWK Set (JSON), if any.
+    async fn relying_party_jwks(&self, id: RelyingPartyId) -> Result<Option<String>, StoreError>;
+
+    /// Replaces (or, with `None`, removes) a relying party's JWK Set; `None` when there is no
+    /// such relying party.
+    async fn set_relying_party_jwks(
+        &self,
+        id: RelyingPartyId,
+        jwks: Option<&str>,
+    ) -> Result<Option<RelyingParty>, StoreError>;
+
+    /// Stores a client access token's hash for `rp`, valid until `expires_at`.
+    async fn insert_client_token(
+        &self,
+        token_hash: &[u8; 32],
+        rp: RelyingPartyId,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+
+    /// The relying party (as it is now) of the unexpired client access token hashing to
+    /// `token_hash`.
+    async fn client_token(
+        &self,
+        token_hash: &[u8; 32],
+        at: UnixTime,
     ) -> Result<Option<RelyingParty>, StoreError>;
 
     /// Stores a new (open) link request.

@@ -61,6 +61,9 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/me/ppid-services", "get"),
         ("/v1/me/ppid-services/{id}", "delete"),
         ("/v1/me/export", "get"),
+        ("/v1/ops/relying-parties/{id}/jwks", "put"),
+        ("/v1/ops/relying-parties/{id}/jwks", "delete"),
+        ("/oidc/token", "post"),
     ] {
         assert!(
             paths[path].get(method).is_some(),

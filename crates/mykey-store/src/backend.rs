@@ -19,6 +19,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::clients::clients_impl;
 use crate::fail;
 use crate::links::{Which, active_link, links_impl, rp_columns};
 use crate::login::{LoginBatcher, login_impl};
@@ -445,6 +446,22 @@ macro_rules! store_impl {
                 self.update_relying_party(id, None, Some(secret_hash)).await
             }
 
+            async fn relying_party_jwks(&self, id: RelyingPartyId) -> Result<Option<String>, StoreError> {
+                self.jwks_of(id).await
+            }
+
+            async fn set_relying_party_jwks(&self, id: RelyingPartyId, jwks: Option<&str>) -> Result<Option<RelyingParty>, StoreError> {
+                self.set_jwks_tx(id, jwks).await
+            }
+
+            async fn insert_client_token(&self, token_hash: &[u8; 32], rp: RelyingPartyId, expires_at: UnixTime) -> Result<(), StoreError> {
+                self.insert_client_token_tx(token_hash, rp, expires_at).await
+            }
+
+            async fn client_token(&self, token_hash: &[u8; 32], at: UnixTime) -> Result<Option<RelyingParty>, StoreError> {
+                self.client_token_rp(token_hash, at).await
+            }
+
             async fn insert_link_request(&self, r: &LinkRequest) -> Result<(), StoreError> {
                 self.insert_link_request_tx(r).await
             }
@@ -560,6 +577,8 @@ macro_rules! store_impl {
 
 store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: "");
 login_impl!(SqliteStore, sqlx::Sqlite);
+clients_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
+clients_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 login_impl!(PostgresStore, sqlx::Postgres);
 links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 ppids_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");

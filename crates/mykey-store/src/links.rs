@@ -97,8 +97,8 @@ macro_rules! links_impl {
 
             async fn insert_relying_party_tx(&self, rp: &NewRelyingParty) -> Result<RelyingParty, StoreError> {
                 let id: i64 = sqlx::query(
-                    "INSERT INTO relying_parties (client_id, name, kind, status, secret_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    "INSERT INTO relying_parties (client_id, name, kind, status, secret_hash, created_at, jwks) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(rp.client_id.as_str())
                 .bind(rp.name.as_str())
@@ -106,6 +106,7 @@ macro_rules! links_impl {
                 .bind(RelyingPartyStatus::Pending.as_str())
                 .bind(rp.secret_hash.as_slice())
                 .bind(secs(rp.created_at))
+                .bind(rp.jwks.as_deref())
                 .fetch_one(&self.pool)
                 .await
                 .map_err(fail)?

@@ -47,6 +47,7 @@ macro_rules! login_impl {
                     "DELETE FROM used_nonces WHERE expires_at < $1",
                     "DELETE FROM sessions WHERE expires_at < $1",
                     "DELETE FROM ppid_codes WHERE expires_at < $1",
+                    "DELETE FROM client_tokens WHERE expires_at < $1",
                 ] {
                     gone += sqlx::query(purge)
                         .bind(secs(at))

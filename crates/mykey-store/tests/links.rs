@@ -33,6 +33,7 @@ async fn register(store: &Arc<dyn Store>, name: &str, hash: u8) -> RelyingParty 
             kind: RelyingPartyKind::Business,
             secret_hash: [hash; 32],
             created_at: T,
+            jwks: None,
         })
         .await
         .unwrap()

@@ -103,6 +103,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
                     kind: RelyingPartyKind::PublicAuthority,
                     secret_hash: [5; 32],
                     created_at: T,
+                    jwks: None,
                 })
                 .await
                 .unwrap(),

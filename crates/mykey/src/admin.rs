@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AdminCommand {
-    /// Relying parties: register, list, approve, suspend, rotate a client secret.
+    /// Relying parties: register, list, approve, suspend, rotate a client secret or keys.
     #[command(subcommand)]
     Rp(RpCommand),
 }
@@ -24,6 +24,9 @@ pub(crate) enum RpCommand {
         /// What it is.
         #[arg(long, value_enum)]
         kind: Kind,
+        /// A JSON file with its JWK Set (public keys), for `private_key_jwt`.
+        #[arg(long)]
+        jwks: Option<PathBuf>,
     },
     /// List relying parties.
     List(Target),
@@ -40,6 +43,16 @@ pub(crate) enum RpCommand {
         target: Target,
         /// Its ID.
         id: String,
+    },
+    /// Replace the JWK Set it signs client assertions with (`private_key_jwt`). To rotate a key
+    /// without a gap, register the old and the new key together, then the new one alone.
+    SetJwks {
+        #[command(flatten)]
+        target: Target,
+        /// Its ID.
+        id: String,
+        /// A JSON file with the JWK Set (public keys).
+        file: PathBuf,
     },
     /// Issue a new client secret; the old one stops working.
     RotateSecret {
@@ -73,18 +86,33 @@ pub(crate) struct Target {
 pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
     let AdminCommand::Rp(cmd) = cmd;
     let (target, method, path, body) = match &cmd {
-        RpCommand::Register { target, name, kind } => {
+        RpCommand::Register {
+            target,
+            name,
+            kind,
+            jwks,
+        } => {
             let kind = match kind {
                 Kind::PublicAuthority => "public-authority",
                 Kind::Business => "business",
             };
+            let mut body = json!({"name": name, "kind": kind});
+            if let Some(file) = jwks {
+                body["jwks"] = read_json(file)?;
+            }
             (
                 target,
                 "POST",
                 "/v1/ops/relying-parties".to_owned(),
-                Some(json!({"name": name, "kind": kind})),
+                Some(body),
             )
         }
+        RpCommand::SetJwks { target, id, file } => (
+            target,
+            "PUT",
+            format!("/v1/ops/relying-parties/{id}/jwks"),
+            Some(read_json(file)?),
+        ),
         RpCommand::List(target) => (target, "GET", "/v1/ops/relying-parties".to_owned(), None),
         RpCommand::Approve { target, id } => (
             target,
@@ -116,10 +144,10 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;
-    let mut req = if method == "GET" {
-        http.get(&url)
-    } else {
-        http.post(&url)
+    let mut req = match method {
+        "GET" => http.get(&url),
+        "PUT" => http.put(&url),
+        _ => http.post(&url),
     };
     req = req.bearer_auth(token);
     if let Some(b) = body {
@@ -143,4 +171,10 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
         serde_json::to_string_pretty(&value).unwrap_or_default()
     );
     Ok(())
+}
+
+fn read_json(file: &std::path::Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))
 }

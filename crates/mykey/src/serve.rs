@@ -31,6 +31,10 @@ pub(crate) struct ServeArgs {
     /// Seconds any call to J-LIS may take.
     #[arg(long, default_value_t = 5)]
     jlis_timeout: u64,
+    /// The platform's public base URL, as relying parties reach it (the OAuth issuer); default
+    /// `http://` and the address it listens on.
+    #[arg(long, env = "MYKEY_ISSUER")]
+    issuer: Option<String>,
     /// Seconds between revocation-index refreshes from J-LIS's CRLs.
     #[arg(long, default_value_t = 60)]
     crl_refresh: u64,
@@ -83,7 +87,15 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let (token_source, token) = operator_token(&a.data)?;
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = PlatformConfig {
+        issuer: a.issuer.clone().map_or_else(
+            || format!("http://{addr}"),
+            |i| i.trim_end_matches('/').to_owned(),
+        ),
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
         ppid_key: Some(ppid_key(&a.data)?),
         ..PlatformConfig::default()
@@ -96,10 +108,6 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         config,
     ));
     let purger = tokio::spawn(purge_every_minute(platform.clone()));
-    let listener = tokio::net::TcpListener::bind(&a.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let shown_db = if database.starts_with("sqlite://") {
         database.clone()
     } else {

@@ -47,6 +47,29 @@ fn the_operator_registers_approves_and_suspends_a_relying_party() {
     let rotated: serde_json::Value =
         serde_json::from_str(&admin(&["rotate-secret", &id]).ok().stdout).unwrap();
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+    // Keys for private_key_jwt: a public JWK Set from a file; a private key is refused.
+    let jwks = data.path().join("jwks.json");
+    std::fs::write(&jwks, p256_jwks("k1", false).to_string()).unwrap();
+    admin(&["set-jwks", &id, s(&jwks)]).ok();
+    std::fs::write(&jwks, p256_jwks("k2", true).to_string()).unwrap();
+    admin(&["set-jwks", &id, s(&jwks)]).fails_with("private parts");
+    std::fs::write(&jwks, p256_jwks("k3", false).to_string()).unwrap();
+    let registered: serde_json::Value = serde_json::from_str(
+        &admin(&[
+            "register",
+            "--name",
+            "鍵の銀行",
+            "--kind",
+            "business",
+            "--jwks",
+            s(&jwks),
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(registered["status"], "pending");
+    admin(&["set-jwks", &id, "/nonexistent/jwks.json"]).fails_with("cannot read");
     admin(&["suspend", &id]).ok();
     // A wrong token is refused.
     let bad = tempfile::tempdir().unwrap();
@@ -165,4 +188,26 @@ async fn a_relying_party_links_a_customer_id_that_the_card_holder_approves() {
         .concat(),
     )
     .fails_with("409");
+}
+
+/// A JWK Set with one fresh P-256 public key (and its private part, when `private`).
+fn p256_jwks(kid: &str, private: bool) -> serde_json::Value {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    let doc = EcdsaKeyPair::generate_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &aws_lc_rs::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
+    let point = pair.public_key().as_ref();
+    let mut key = serde_json::json!({
+        "kty": "EC", "crv": "P-256", "kid": kid,
+        "x": B64URL.encode(&point[1..33]), "y": B64URL.encode(&point[33..65]),
+    });
+    if private {
+        key["d"] = serde_json::json!(B64URL.encode([7u8; 32]));
+    }
+    serde_json::json!({"keys": [key]})
 }

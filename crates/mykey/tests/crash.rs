@@ -1,5 +1,6 @@
 //! The platform killed with SIGKILL under write load, then restarted on the same data: every
-//! acknowledged My Key ID change is there, and nobody holds two active My Key IDs.
+//! acknowledged My Key ID change, login (its session), Service ID link and consent is there, and
+//! nobody holds two active My Key IDs.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,21 +58,12 @@ pub(crate) async fn login(
     s["token"].as_str().unwrap().to_owned()
 }
 
-fn random_id() -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut b = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    b.iter().map(|x| A[usize::from(*x) % 36] as char).collect()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn acknowledged_my_key_ids_survive_a_sigkill() {
-    let data = tempfile::tempdir().unwrap();
-    let serve = Serve::start(data.path());
+/// `count` user-identification certificates for one key, from the platform's simulator.
+async fn cards(serve: &Serve, count: usize) -> (Arc<SigningKey>, Vec<Vec<u8>>) {
     let jlis = JlisClient::new(&serve.jlis, Duration::from_secs(30));
     let key = Arc::new(SigningKey::generate().unwrap());
     let mut certs = Vec::new();
-    for i in 0..8 {
+    for i in 0..count {
         let issued = jlis
             .issue(&IssueRequest {
                 name: format!("耐久\u{3000}試験{i}"),
@@ -88,10 +80,29 @@ async fn acknowledged_my_key_ids_survive_a_sigkill() {
                 .unwrap(),
         );
     }
-    let http = reqwest::Client::builder()
+    (key, certs)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn random_id() -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut b = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut b).unwrap();
+    b.iter().map(|x| A[usize::from(*x) % 36] as char).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_my_key_ids_survive_a_sigkill() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let (key, certs) = cards(&serve, 8).await;
+    let http = client();
     // Each writer changes its person's My Key ID over and over, remembering the last change the
     // platform acknowledged and the one in flight.
     let mut writers = Vec::new();
@@ -169,4 +180,235 @@ async fn people_with_two_active_ids(path: &Path) -> i64 {
     .await
     .unwrap()
     .get(0)
+}
+
+/// What one writer saw acknowledged before the crash.
+#[derive(Debug, Default)]
+struct Acknowledged {
+    /// Session tokens the platform answered.
+    sessions: Vec<String>,
+    /// Customer IDs whose link the platform answered as made.
+    links: Vec<String>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_logins_links_and_consents_survive_a_sigkill() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let (key, certs) = cards(&serve, 6).await;
+    let http = client();
+    let operator = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
+    let (_, rp) = post(
+        &http,
+        format!("{}/v1/ops/relying-parties", serve.url),
+        Some(operator.trim()),
+        json!({"name": "耐久銀行", "kind": "business"}),
+    )
+    .await
+    .unwrap();
+    let (status, _) = post(
+        &http,
+        format!("{}/v1/ops/relying-parties/{}/approval", serve.url, rp["id"]),
+        Some(operator.trim()),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let client_id = rp["client_id"].as_str().unwrap().to_owned();
+    let secret = rp["client_secret"].as_str().unwrap().to_owned();
+    for cert in &certs {
+        let token = login(&http, &serve.url, &key, cert).await;
+        let (status, body) = post(
+            &http,
+            format!("{}/v1/me/my-key-id", serve.url),
+            Some(&token),
+            json!({}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    // Writers alternate: a login (a session), then a Service ID link approved with the card and
+    // a consent; each remembers what the platform acknowledged until the connection breaks.
+    let mut writers = Vec::new();
+    for (w, cert) in certs.clone().into_iter().enumerate() {
+        let (http, base, key) = (http.clone(), serve.url.clone(), key.clone());
+        let (client_id, secret) = (client_id.clone(), secret.clone());
+        writers.push(tokio::spawn(async move {
+            let mut seen = Acknowledged::default();
+            for k in 0.. {
+                match one_login(&http, &base, &key, &cert).await {
+                    Some(token) => seen.sessions.push(token),
+                    None => return seen,
+                }
+                let customer = format!("C-{w}-{k}");
+                match one_link(&http, &base, (&client_id, &secret), &key, &cert, &customer).await {
+                    Some(()) => seen.links.push(customer),
+                    None => return seen,
+                }
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    drop(serve); // SIGKILL
+    let mut seen = Vec::new();
+    for w in writers {
+        seen.push(w.await.unwrap());
+    }
+    assert!(
+        seen.iter()
+            .all(|s| !s.sessions.is_empty() && !s.links.is_empty()),
+        "every writer got a login and a link in: {seen:?}"
+    );
+
+    let serve = Serve::start(data.path());
+    for (cert, seen) in certs.iter().zip(&seen) {
+        for token in &seen.sessions {
+            let me = http
+                .get(format!("{}/v1/me", serve.url))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(me.status(), 200, "an acknowledged session was lost");
+        }
+        let token = login(&http, &serve.url, &key, cert).await;
+        let mine: Value = http
+            .get(format!("{}/v1/me/service-ids", serve.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for customer in &seen.links {
+            let link = mine["service_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["customer_id"] == customer.as_str())
+                .unwrap_or_else(|| panic!("link {customer} lost: {mine}"));
+            assert_eq!(
+                link["consent"]["items"].as_array().map(Vec::len),
+                Some(3),
+                "{link}"
+            );
+            let theirs: Value = http
+                .get(format!(
+                    "{}/v1/rp/service-ids?customer_id={customer}",
+                    serve.url
+                ))
+                .basic_auth(&client_id, Some(&secret))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(theirs["service_ids"][0]["customer_id"], customer.as_str());
+        }
+        let verdict: Value = http
+            .get(format!("{}/v1/me/log/verify", serve.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(verdict["valid"], true, "{verdict}");
+    }
+}
+
+/// A login; `None` when the connection broke (the platform is gone).
+async fn one_login(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SigningKey,
+    cert: &[u8],
+) -> Option<String> {
+    let (_, c) = post(
+        http,
+        format!("{base}/v1/auth/challenges"),
+        None,
+        json!({"purpose": "login"}),
+    )
+    .await
+    .ok()?;
+    let nonce = c["nonce"].as_str()?;
+    let body = json!({
+        "nonce": nonce,
+        "purpose": "login",
+        "certificate": B64.encode(cert),
+        "signature": B64.encode(key.sign(&B64URL.decode(nonce).ok()?)),
+    });
+    let (status, s) = post(http, format!("{base}/v1/auth/responses"), None, body)
+        .await
+        .ok()?;
+    assert_eq!(status, 201, "{s}");
+    Some(s["token"].as_str()?.to_owned())
+}
+
+/// The relying party asks to link `customer`, and the card holder approves with the card and
+/// the consent the request shows; `None` when the connection broke.
+async fn one_link(
+    http: &reqwest::Client,
+    base: &str,
+    (client_id, secret): (&str, &str),
+    key: &SigningKey,
+    cert: &[u8],
+    customer: &str,
+) -> Option<()> {
+    let request: Value = http
+        .post(format!("{base}/v1/rp/service-id-requests"))
+        .basic_auth(client_id, Some(secret))
+        .json(&json!({"customer_id": customer}))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let id = request["request_id"].as_str()?;
+    let shown: Value = http
+        .get(format!("{base}/v1/link-requests/{id}"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let items: Vec<&str> = shown["consent"]["items"]
+        .as_array()?
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    let (_, c) = post(
+        http,
+        format!("{base}/v1/link-requests/{id}/challenges"),
+        None,
+        json!({}),
+    )
+    .await
+    .ok()?;
+    let nonce = c["nonce"].as_str()?;
+    let body = json!({
+        "nonce": nonce,
+        "certificate": B64.encode(cert),
+        "signature": B64.encode(key.sign(&B64URL.decode(nonce).ok()?)),
+        "consent": {"items": items, "terms_version": shown["consent"]["terms_version"]},
+    });
+    let (status, linked) = post(
+        http,
+        format!("{base}/v1/link-requests/{id}/approval"),
+        None,
+        body,
+    )
+    .await
+    .ok()?;
+    assert_eq!(status, 201, "{linked}");
+    Some(())
 }

@@ -12,6 +12,7 @@
 //! GET    /v1/me/export                 everything held about the person (JSON)     (session)
 //! GET    /v1/link-requests/{id}        who asks, for which customer ID, what to consent to
 //! POST   /v1/link-requests/{id}/challenges · …/approval · …/refusal    (the card approves)
+//! (client): client_secret_basic, or a Bearer token from /oidc/token (private_key_jwt)
 //! POST   /v1/rp/service-id-requests    open a link request                         (client)
 //! GET    /v1/rp/service-ids · DELETE /v1/rp/service-ids/{customer_id}              (client)
 //! GET|POST /v1/rp/ppid-services · POST …/{id}/authentications/{code}   (client)
@@ -20,6 +21,8 @@
 //! GET    /v1/terms                     terms versions and the one in force         (anyone)
 //! POST   /v1/ops/terms                 publish a terms version (7 days' notice)    (operator)
 //! GET|POST /v1/ops/relying-parties · POST …/{id}/approval|suspension|secret       (operator)
+//! PUT|DELETE /v1/ops/relying-parties/{id}/jwks  keys for private_key_jwt          (operator)
+//! POST   /oidc/token                   client_credentials → a token for /v1/rp     (client)
 //! GET    /v1/openapi.json · /health
 //! ```
 
@@ -33,6 +36,7 @@ mod problem;
 mod rp;
 mod rp_ppid;
 mod terms;
+mod token;
 
 use std::sync::Arc;
 
@@ -71,6 +75,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(rp_ppid::routes())
         .merge(terms::routes())
         .merge(export::routes())
+        .merge(token::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(platform)
 }

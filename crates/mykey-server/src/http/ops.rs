@@ -10,8 +10,8 @@ use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mykey_platform::{
-    ClientSecret, Platform, PlatformError, RelyingParty, RelyingPartyId, RelyingPartyKind,
-    RelyingPartyStatus,
+    ClientJwks, ClientSecret, Platform, PlatformError, RelyingParty, RelyingPartyId,
+    RelyingPartyKind, RelyingPartyStatus,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,6 +24,10 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/ops/relying-parties/{id}/approval", post(approve))
         .route("/v1/ops/relying-parties/{id}/suspension", post(suspend))
         .route("/v1/ops/relying-parties/{id}/secret", post(rotate))
+        .route(
+            "/v1/ops/relying-parties/{id}/jwks",
+            axum::routing::put(set_jwks).delete(remove_jwks),
+        )
 }
 
 /// An operator, from `Authorization: Bearer <operator token>` (compared in constant time on
@@ -53,6 +57,13 @@ impl FromRequestParts<Arc<Platform>> for Operator {
 struct RegisterRequest {
     name: String,
     kind: String,
+    /// The client's JWK Set for `private_key_jwt`, if it uses it.
+    jwks: Option<Value>,
+}
+
+/// A JWK Set from a JSON body.
+fn client_jwks(v: &Value) -> Result<ClientJwks, ApiError> {
+    Ok(ClientJwks::parse(&v.to_string())?)
 }
 
 pub(super) fn rp_json(rp: &RelyingParty) -> Value {
@@ -86,7 +97,10 @@ async fn register(
     let kind = RelyingPartyKind::parse(&req.kind).ok_or_else(|| {
         ApiError::InvalidRequest(r#"kind must be "public-authority" or "business""#.into())
     })?;
-    let (rp, secret) = p.register_relying_party(&req.name, kind).await?;
+    let jwks = req.jwks.as_ref().map(client_jwks).transpose()?;
+    let (rp, secret) = p
+        .register_relying_party(&req.name, kind, jwks.as_ref())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(with_secret(&rp, &secret))))
 }
 
@@ -124,4 +138,25 @@ async fn rotate(
 ) -> Result<impl IntoResponse, ApiError> {
     let (rp, secret) = p.rotate_client_secret(rp_id(&id)?).await?;
     Ok(axum::Json(with_secret(&rp, &secret)))
+}
+
+async fn set_jwks(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    JsonBody(jwks): JsonBody<Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = rp_id(&id)?;
+    let jwks = client_jwks(&jwks)?;
+    let rp = p.set_client_jwks(id, Some(&jwks)).await?;
+    Ok(axum::Json(rp_json(&rp)))
+}
+
+async fn remove_jwks(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rp = p.set_client_jwks(rp_id(&id)?, None).await?;
+    Ok(axum::Json(rp_json(&rp)))
 }

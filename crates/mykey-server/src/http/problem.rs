@@ -98,6 +98,17 @@ impl IntoResponse for ApiError {
                     "invalid-client",
                     "Client authentication failed",
                 ),
+                // The reason goes in `detail`: it helps the client and names no secret.
+                P::InvalidClientAssertion(_) => (
+                    StatusCode::UNAUTHORIZED,
+                    "invalid-client",
+                    "Client authentication failed",
+                ),
+                P::InvalidJwks(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-jwks",
+                    "Invalid JWK Set",
+                ),
                 P::RelyingPartyNotApproved => (
                     StatusCode::FORBIDDEN,
                     "relying-party-not-approved",

@@ -25,9 +25,9 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
 }
 
 /// An approved relying party, authenticated by `client_secret_basic` (RFC 6749 §2.3.1):
-/// `Authorization: Basic base64(client_id ":" client_secret)`. Our client IDs and secrets are
-/// base64url, which form-urlencoding leaves unchanged, so no decoding step is needed.
-/// `private_key_jwt` (RFC 7523) is left for the OpenID Connect provider.
+/// `Authorization: Basic base64(client_id ":" client_secret)`, or by an access token from the
+/// token endpoint (`Authorization: Bearer …`, RFC 6750), which is how a client that
+/// authenticates with `private_key_jwt` calls this API.
 pub(crate) struct RelyingPartyClient(pub(super) RelyingParty);
 
 impl FromRequestParts<Arc<Platform>> for RelyingPartyClient {
@@ -37,21 +37,31 @@ impl FromRequestParts<Arc<Platform>> for RelyingPartyClient {
         parts: &mut Parts,
         platform: &Arc<Platform>,
     ) -> Result<Self, ApiError> {
-        let (id, secret) = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            // The scheme name is case-insensitive (RFC 9110 §11.1).
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .and_then(|(_, b)| B64.decode(b.trim()).ok())
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.split_once(':').map(|(i, p)| (i.to_owned(), p.to_owned())))
+        if let Some(token) = super::bearer(parts) {
+            return Ok(RelyingPartyClient(
+                platform.authenticate_client_token(token).await?,
+            ));
+        }
+        let (id, secret) = basic_credentials(&parts.headers)
             .ok_or(ApiError::Platform(PlatformError::InvalidClient))?;
         Ok(RelyingPartyClient(
             platform.authenticate_client(&id, &secret).await?,
         ))
     }
+}
+
+/// The client ID and secret of an `Authorization: Basic` header. Our client IDs and secrets are
+/// base64url, which form-urlencoding leaves unchanged, so no decoding step is needed.
+pub(super) fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .and_then(|(_, b)| B64.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split_once(':').map(|(i, p)| (i.to_owned(), p.to_owned())))
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,287 @@
+//! Relying parties authenticated by a signed JWT instead of a shared secret: `private_key_jwt`
+//! (RFC 7523 §2.2 and §3, OpenID Connect Core §9), against the public keys the operator
+//! registered for them (a JWK Set, RFC 7517). And the short-lived access tokens the token
+//! endpoint's `client_credentials` grant (RFC 6749 §4.4) gives a client for `/v1/rp`.
+//!
+//! An assertion is accepted when: its header names ES256, RS256 or PS256 and a registered key
+//! (by `kid`; a set of one key may leave it out); its signature verifies; `iss` and `sub` are
+//! the client's ID; `aud` names the token endpoint or the issuer; `exp` is in the future and at
+//! most ten minutes away (a long-lived assertion is a stolen credential waiting to happen); `nbf`
+//! and `iat`, when present, are not in the future; and its `jti` was not seen before (it is
+//! remembered until `exp`).
+
+use std::collections::HashSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use mykey_pki::UnixTime;
+use serde::Deserialize;
+
+use crate::auth::random;
+use crate::relying_party::sha256;
+use crate::{Platform, PlatformError, RelyingParty, RelyingPartyId, RelyingPartyStatus, UsedNonce};
+
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Seconds a client access token lasts.
+pub const CLIENT_TOKEN_TTL: u64 = 300;
+
+/// Most keys in a registered set.
+const MAX_KEYS: usize = 10;
+/// Latest an assertion may expire, from now.
+const MAX_ASSERTION_LIFETIME: u64 = 600;
+/// Clock skew allowed on `nbf` and `iat`.
+const SKEW: u64 = 30;
+/// Longest assertion read.
+const MAX_ASSERTION_LEN: usize = 8 * 1024;
+
+/// A relying party's registered public keys, checked: 1 to 10 signing keys (EC P-256 or RSA of
+/// at least 2048 bits), each with a distinct `kid`, none carrying private parts.
+#[derive(Clone, Debug)]
+pub struct ClientJwks(JwkSet);
+
+impl ClientJwks {
+    /// Parses and checks a JWK Set (JSON).
+    pub fn parse(json: &str) -> Result<Self, PlatformError> {
+        let bad = PlatformError::InvalidJwks;
+        let raw: serde_json::Value = serde_json::from_str(json).map_err(|_| bad("not JSON"))?;
+        let keys = raw["keys"].as_array().ok_or(bad("no \"keys\" array"))?;
+        if keys.is_empty() || keys.len() > MAX_KEYS {
+            return Err(bad("a set holds 1 to 10 keys"));
+        }
+        // A private key sent by mistake must not be stored anywhere.
+        const PRIVATE: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
+        if keys
+            .iter()
+            .any(|k| PRIVATE.iter().any(|p| k.get(p).is_some()))
+        {
+            return Err(bad("a key holds private parts: register public keys only"));
+        }
+        let set: JwkSet = serde_json::from_value(raw).map_err(|_| bad("not a JWK Set"))?;
+        let mut kids = HashSet::new();
+        for k in &set.keys {
+            let kid = k
+                .common
+                .key_id
+                .as_deref()
+                .ok_or(bad("every key needs a \"kid\""))?;
+            if !kids.insert(kid.to_owned()) {
+                return Err(bad("two keys share a \"kid\""));
+            }
+            if k.common
+                .public_key_use
+                .as_ref()
+                .is_some_and(|u| *u != jsonwebtoken::jwk::PublicKeyUse::Signature)
+            {
+                return Err(bad("a key's \"use\" is not \"sig\""));
+            }
+            match &k.algorithm {
+                AlgorithmParameters::EllipticCurve(ec)
+                    if ec.curve == jsonwebtoken::jwk::EllipticCurve::P256 => {}
+                AlgorithmParameters::RSA(rsa)
+                    if B64URL.decode(&rsa.n).map_or(0, |n| n.len()) >= 256 => {}
+                _ => return Err(bad("keys are EC P-256 or RSA of at least 2048 bits")),
+            }
+            DecodingKey::from_jwk(k).map_err(|_| bad("a key does not decode"))?;
+        }
+        Ok(Self(set))
+    }
+
+    /// The set as JSON, for the store.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_default()
+    }
+
+    /// The key an assertion's header names.
+    fn key_for(&self, kid: Option<&str>) -> Option<&Jwk> {
+        match kid {
+            Some(kid) => self.0.find(kid),
+            None if self.0.keys.len() == 1 => self.0.keys.first(),
+            None => None,
+        }
+    }
+}
+
+/// A client access token: 256 random bits, base64url; only its SHA-256 is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientToken(String);
+
+impl ClientToken {
+    /// The token text, for the client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientToken(…)")
+    }
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+    exp: u64,
+    jti: String,
+    nbf: Option<u64>,
+    iat: Option<u64>,
+}
+
+/// The `sub` of an assertion, read before its signature is checked (to find the client's keys;
+/// nothing else is trusted from it).
+fn unverified_subject(assertion: &str) -> Option<String> {
+    let payload = assertion.split('.').nth(1)?;
+    let claims: serde_json::Value = serde_json::from_slice(&B64URL.decode(payload).ok()?).ok()?;
+    claims["sub"].as_str().map(str::to_owned)
+}
+
+impl Platform {
+    /// Registers (or, with `None`, removes) a relying party's JWK Set; the keys it replaces stop
+    /// working at once, so a client rotates by registering old and new together first.
+    pub async fn set_client_jwks(
+        &self,
+        id: RelyingPartyId,
+        jwks: Option<&ClientJwks>,
+    ) -> Result<RelyingParty, PlatformError> {
+        self.store
+            .set_relying_party_jwks(id, jwks.map(ClientJwks::to_json).as_deref())
+            .await?
+            .ok_or(PlatformError::RelyingPartyUnknown)
+    }
+
+    /// Authenticates a relying party by a client assertion (see the module docs); `audiences`
+    /// are the values `aud` may take (the token endpoint's URL and the issuer).
+    pub async fn authenticate_client_assertion(
+        &self,
+        assertion: &str,
+        audiences: &[&str],
+    ) -> Result<RelyingParty, PlatformError> {
+        let refused = PlatformError::InvalidClientAssertion;
+        if assertion.len() > MAX_ASSERTION_LEN {
+            return Err(refused("the assertion is too long"));
+        }
+        let client_id = unverified_subject(assertion).ok_or(refused("not a JWT with a \"sub\""))?;
+        let (rp, _) = self
+            .store
+            .relying_party_by_client_id(&client_id)
+            .await?
+            .ok_or(PlatformError::InvalidClient)?;
+        let jwks = self
+            .store
+            .relying_party_jwks(rp.id)
+            .await?
+            .ok_or(refused("the client has no registered keys"))?;
+        let jwks = ClientJwks::parse(&jwks)?;
+        let header = jsonwebtoken::decode_header(assertion).map_err(|_| refused("bad header"))?;
+        let key = jwks
+            .key_for(header.kid.as_deref())
+            .ok_or(refused("no registered key has that \"kid\""))?;
+        let family_fits = matches!(
+            (header.alg, &key.algorithm),
+            (Algorithm::ES256, AlgorithmParameters::EllipticCurve(_))
+                | (
+                    Algorithm::RS256 | Algorithm::PS256,
+                    AlgorithmParameters::RSA(_)
+                )
+        );
+        if !family_fits {
+            return Err(refused(
+                "the algorithm is not ES256, RS256 or PS256 for that key",
+            ));
+        }
+        let mut v = Validation::new(header.alg);
+        // Times are checked below against the platform's clock.
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.set_required_spec_claims(&["aud", "iss", "sub"]);
+        v.set_audience(audiences);
+        v.set_issuer(&[client_id.as_str()]);
+        v.sub = Some(client_id.clone());
+        let key = DecodingKey::from_jwk(key).map_err(|_| refused("the key does not decode"))?;
+        let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &v)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                refused(match e.kind() {
+                    K::InvalidSignature => "the signature does not verify",
+                    K::InvalidAudience => "\"aud\" names neither the token endpoint nor the issuer",
+                    K::InvalidIssuer | K::InvalidSubject => {
+                        "\"iss\" and \"sub\" must be the client ID"
+                    }
+                    K::MissingRequiredClaim(_) => "a required claim is missing",
+                    _ => "the assertion does not decode",
+                })
+            })?
+            .claims;
+        debug_assert_eq!(
+            (claims.iss.as_str(), claims.sub.as_str()),
+            (client_id.as_str(), client_id.as_str())
+        );
+        let now = self.clock.now().as_secs();
+        if claims.exp <= now {
+            return Err(refused("the assertion has expired"));
+        }
+        if claims.exp > now + MAX_ASSERTION_LIFETIME {
+            return Err(refused("\"exp\" is more than ten minutes away"));
+        }
+        if claims
+            .nbf
+            .into_iter()
+            .chain(claims.iat)
+            .any(|t| t > now + SKEW)
+        {
+            return Err(refused("the assertion is not valid yet"));
+        }
+        if claims.jti.is_empty() || claims.jti.len() > 256 {
+            return Err(refused("\"jti\" must be 1 to 256 characters"));
+        }
+        let mut seen = b"mykey-client-assertion-v1\0".to_vec();
+        seen.extend_from_slice(client_id.as_bytes());
+        seen.push(0);
+        seen.extend_from_slice(claims.jti.as_bytes());
+        let spent = UsedNonce {
+            nonce: sha256(&seen),
+            expires_at: UnixTime::from_secs(claims.exp),
+        };
+        if !self.store.use_nonce(&spent).await? {
+            return Err(refused("that \"jti\" was used before"));
+        }
+        match rp.status {
+            RelyingPartyStatus::Approved => Ok(rp),
+            _ => Err(PlatformError::RelyingPartyNotApproved),
+        }
+    }
+
+    /// A client access token for an authenticated relying party (`client_credentials`).
+    pub async fn issue_client_token(
+        &self,
+        rp: &RelyingParty,
+    ) -> Result<(ClientToken, UnixTime), PlatformError> {
+        let token = ClientToken(B64URL.encode(random::<32>()));
+        let expires_at = self.clock.now().plus(CLIENT_TOKEN_TTL);
+        self.store
+            .insert_client_token(&sha256(token.0.as_bytes()), rp.id, expires_at)
+            .await?;
+        Ok((token, expires_at))
+    }
+
+    /// The relying party a client access token stands for, if it is still approved.
+    pub async fn authenticate_client_token(
+        &self,
+        token: &str,
+    ) -> Result<RelyingParty, PlatformError> {
+        let rp = self
+            .store
+            .client_token(&sha256(token.as_bytes()), self.clock.now())
+            .await?
+            .ok_or(PlatformError::InvalidClient)?;
+        match rp.status {
+            RelyingPartyStatus::Approved => Ok(rp),
+            _ => Err(PlatformError::RelyingPartyNotApproved),
+        }
+    }
+}

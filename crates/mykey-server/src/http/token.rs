@@ -1,0 +1,196 @@
+//! `POST /oidc/token` (RFC 6749 §3.2): the token endpoint. So far it answers the
+//! `client_credentials` grant (§4.4) with an access token for `/v1/rp`; the client authenticates
+//! with `client_secret_basic` (§2.3.1) or `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core
+//! §9). Errors are the standard JSON of §5.2, not problem documents.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use mykey_platform::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, Platform, PlatformError};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::rp::basic_credentials;
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new().route("/oidc/token", post(token))
+}
+
+/// The form parameters this grant reads; a parameter given twice is refused (§3.2).
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+    scope: Option<String>,
+}
+
+/// An error of RFC 6749 §5.2.
+#[derive(Debug)]
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    /// The client tried HTTP Basic: answer with `WWW-Authenticate` (§5.2).
+    basic: bool,
+}
+
+impl OAuthError {
+    fn request(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            basic: false,
+        }
+    }
+
+    fn client(e: PlatformError, basic: bool) -> Self {
+        let (status, error) = match e {
+            PlatformError::InvalidClient | PlatformError::InvalidClientAssertion(_) => {
+                (StatusCode::UNAUTHORIZED, "invalid_client")
+            }
+            PlatformError::RelyingPartyNotApproved => {
+                (StatusCode::BAD_REQUEST, "unauthorized_client")
+            }
+            PlatformError::Store(_) => {
+                return Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    error: "server_error",
+                    description: "storage failure".into(),
+                    basic,
+                };
+            }
+            _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+        };
+        Self {
+            status,
+            error,
+            description: e.to_string(),
+            basic,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut r = (
+            self.status,
+            axum::Json(json!({"error": self.error, "error_description": self.description})),
+        )
+            .into_response();
+        no_store(r.headers_mut());
+        if self.status == StatusCode::UNAUTHORIZED && self.basic {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"mykey\""),
+            );
+        }
+        r
+    }
+}
+
+/// Token responses are never cached (§5.1).
+fn no_store(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response, OAuthError> {
+    let basic = basic_credentials(req.headers());
+    let tried_basic = req.headers().contains_key(header::AUTHORIZATION);
+    let axum::Form(form) = axum::Form::<TokenForm>::from_request(req, &())
+        .await
+        .map_err(|e| OAuthError::request("invalid_request", e.body_text()))?;
+    // The request's shape first, so that a malformed request spends no assertion.
+    match form.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::request(
+                "unsupported_grant_type",
+                format!("grant_type {other:?} is not supported here"),
+            ));
+        }
+        None => {
+            return Err(OAuthError::request(
+                "invalid_request",
+                "grant_type is missing",
+            ));
+        }
+    }
+    if form
+        .scope
+        .as_deref()
+        .is_some_and(|s| !s.split(' ').all(|x| x == "rp"))
+    {
+        return Err(OAuthError::request(
+            "invalid_scope",
+            "the only scope is \"rp\"",
+        ));
+    }
+    let rp = match (
+        basic,
+        form.client_assertion_type.as_deref(),
+        &form.client_assertion,
+    ) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(OAuthError::request(
+                "invalid_request",
+                "use one client authentication method, not two",
+            ));
+        }
+        (Some((id, secret)), None, None) => p
+            .authenticate_client(&id, &secret)
+            .await
+            .map_err(|e| OAuthError::client(e, true))?,
+        (None, Some(CLIENT_ASSERTION_TYPE), Some(assertion)) => {
+            let endpoint = format!("{}/oidc/token", p.issuer());
+            let rp = p
+                .authenticate_client_assertion(assertion, &[endpoint.as_str(), p.issuer()])
+                .await
+                .map_err(|e| OAuthError::client(e, false))?;
+            if form.client_id.as_deref().is_some_and(|c| c != rp.client_id) {
+                return Err(OAuthError::client(PlatformError::InvalidClient, false));
+            }
+            rp
+        }
+        (None, Some(other), _) => {
+            return Err(OAuthError::request(
+                "invalid_request",
+                format!("unsupported client_assertion_type {other:?}"),
+            ));
+        }
+        (None, None, Some(_)) => {
+            return Err(OAuthError::request(
+                "invalid_request",
+                "client_assertion_type is missing",
+            ));
+        }
+        (None, _, None) => {
+            return Err(OAuthError {
+                status: StatusCode::UNAUTHORIZED,
+                error: "invalid_client",
+                description: "authenticate with client_secret_basic or private_key_jwt".into(),
+                basic: tried_basic,
+            });
+        }
+    };
+    let (token, _) = p
+        .issue_client_token(&rp)
+        .await
+        .map_err(|e| OAuthError::client(e, false))?;
+    let mut r = axum::Json(json!({
+        "access_token": token.as_str(),
+        "token_type": "Bearer",
+        "expires_in": CLIENT_TOKEN_TTL,
+        "scope": "rp",
+    }))
+    .into_response();
+    no_store(r.headers_mut());
+    Ok(r)
+}
