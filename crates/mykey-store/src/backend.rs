@@ -48,19 +48,24 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(10));
         // One connection: SQLite has one writer at a time, and with several connections the
         // others wait in its busy handler (sleeping), which costs far more than queueing here.
+        // It never checkpoints the WAL itself: see `checkpoint.rs`.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(fail)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(fail)?;
-        Ok(Self {
-            logins: LoginBatcher::start(pool.clone()),
-            pool,
-        })
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(fail)?;
+        let logins = LoginBatcher::start(pool.clone());
+        crate::checkpoint::start(checkpointer, logins.downgrade());
+        Ok(Self { logins, pool })
     }
 
     async fn login_write(&self, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {

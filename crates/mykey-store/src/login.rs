@@ -65,7 +65,7 @@ macro_rules! login_impl {
 pub(crate) use login_impl;
 
 /// A login waiting for the batcher, and where to answer.
-struct Job {
+pub(crate) struct Job {
     login: LoginWrite,
     answer: oneshot::Sender<Result<LoginOutcome, StoreError>>,
 }
@@ -86,6 +86,11 @@ impl LoginBatcher {
         let (tx, rx) = mpsc::channel(4 * BATCH);
         tokio::spawn(run(pool, rx));
         Self(tx)
+    }
+
+    /// A handle that does not keep the task alive.
+    pub(crate) fn downgrade(&self) -> mpsc::WeakSender<Job> {
+        self.0.downgrade()
     }
 
     /// Queues `login` and waits for its commit.
