@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod card;
+mod client;
 mod files;
 mod jlis;
 mod login;
@@ -31,6 +32,9 @@ enum Command {
     /// The operator's commands (relying parties).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// A relying party's tooling: a key pair for private_key_jwt, client assertions.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
     /// Benchmarks that print one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -69,6 +73,7 @@ fn main() -> std::process::ExitCode {
             Command::Jlis(c) => jlis::run(c).await,
             Command::Card(c) => card::run(c).await,
             Command::Admin(c) => admin::run(c).await,
+            Command::Client(c) => client::run(c),
             Command::Bench(c) => bench::run(c).await,
         }
     });

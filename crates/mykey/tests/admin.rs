@@ -211,3 +211,92 @@ fn p256_jwks(kid: &str, private: bool) -> serde_json::Value {
     }
     serde_json::json!({"keys": [key]})
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_party_makes_a_key_and_gets_a_token_with_an_assertion() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin", "rp"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--platform", &serve.url, "--data", s(data.path())]);
+        mykey(&all)
+    };
+    let rp: serde_json::Value = serde_json::from_str(
+        &admin(&["register", "--name", "鍵の銀行", "--kind", "business"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let id = rp["id"].to_string();
+    admin(&["approve", &id]).ok();
+    let client_id = rp["client_id"].as_str().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    mykey(&["client", "keygen", "--out", s(keys.path())]).ok();
+    let key = keys.path().join("client-key.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let jwks = std::fs::read_to_string(keys.path().join("jwks.json")).unwrap();
+    assert!(
+        !jwks.contains("\"d\""),
+        "the public set holds no private part"
+    );
+    admin(&["set-jwks", &id, s(&keys.path().join("jwks.json"))]).ok();
+    let assertion = |client: &str| {
+        mykey(&[
+            "client",
+            "assertion",
+            "--key",
+            s(&key),
+            "--client-id",
+            client,
+            "--platform",
+            &serve.url,
+        ])
+    };
+    let a = assertion(client_id).ok().stdout.trim().to_owned();
+    // The platform's issuer is the URL it listens on, so the audience matches.
+    let http = reqwest::Client::new();
+    let token = |a: String| {
+        http.post(format!("{}/oidc/token", serve.url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", a.as_str()),
+            ])
+            .send()
+    };
+    let resp = token(a.clone()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let links = http
+        .get(format!("{}/v1/rp/service-ids", serve.url))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(links.status(), 200);
+    // Used once only; an assertion for another client does not verify under its keys.
+    assert_eq!(token(a).await.unwrap().status(), 401);
+    let other = assertion("rp_someone_else").ok().stdout.trim().to_owned();
+    assert_eq!(token(other).await.unwrap().status(), 401);
+    // A file that is no key is refused with a plain message.
+    mykey(&[
+        "client",
+        "assertion",
+        "--key",
+        s(&keys.path().join("jwks.json")),
+        "--client-id",
+        client_id,
+    ])
+    .fails_with("not a PEM private key");
+}
