@@ -21,6 +21,7 @@ mod auth;
 mod challenge;
 mod client_auth;
 mod error;
+mod events;
 mod export;
 mod ids;
 mod log;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
 pub use client_auth::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, ClientJwks, ClientToken};
 pub use error::PlatformError;
+pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
@@ -131,6 +133,9 @@ pub struct PlatformConfig {
     /// Issued PPIDs are stored, so replacing the key changes none of them (only PPIDs issued
     /// afterwards are derived under the new one). Keep it in a 0600 file beside the database.
     pub ppid_key: Option<PpidSecret>,
+    /// The platform's ES256 signing key (PKCS#8 DER, [`SigningKey::generate_pkcs8`]); `None`:
+    /// a new one at start-up (relying parties then must fetch the JWK Set again after a restart).
+    pub signing_key: Option<Vec<u8>>,
     /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
     /// `None` closes the operator API. The token must be random (at least 128 bits): like a
     /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
@@ -148,6 +153,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("ppid_code_ttl", &self.ppid_code_ttl)
             .field("ppids", &self.ppid_key.is_some())
             .field("challenge_secret", &self.challenge_secret.is_some())
+            .field("signing_key", &self.signing_key.is_some())
             .field("operator_api", &self.operator_token_hash.is_some())
             .finish()
     }
@@ -170,6 +176,7 @@ impl Default for PlatformConfig {
             ppid_code_ttl: 120,
             ppid_key: None,
             challenge_secret: None,
+            signing_key: None,
             operator_token_hash: None,
         }
     }
@@ -182,6 +189,7 @@ pub struct Platform {
     clock: Arc<dyn Clock>,
     certificates: mykey_pki::VerifiedCertificates,
     challenges: challenge::ChallengeKey,
+    signing: SigningKey,
     ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
@@ -196,6 +204,10 @@ impl std::fmt::Debug for Platform {
 
 impl Platform {
     /// A platform over `store` and `jlis`, trusting `anchors` for user identification.
+    ///
+    /// # Panics
+    /// If [`PlatformConfig::signing_key`] is not a P-256 PKCS#8 key: check a key read from
+    /// outside with [`SigningKey::from_pkcs8`] first.
     pub fn new(
         store: Arc<dyn Store>,
         jlis: Arc<dyn Jlis>,
@@ -212,6 +224,13 @@ impl Platform {
                 challenge::ChallengeKey::random,
                 challenge::ChallengeKey::new,
             ),
+            signing: SigningKey::from_pkcs8(
+                &config
+                    .signing_key
+                    .clone()
+                    .unwrap_or_else(SigningKey::generate_pkcs8),
+            )
+            .expect("a P-256 PKCS#8 signing key (see the Panics section)"),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }

@@ -205,6 +205,20 @@ impl ServiceIdEnd {
         }
     }
 
+    /// The event the relying party is sent when a link ends this way.
+    pub fn event(self) -> (crate::EventKind, serde_json::Value) {
+        match self {
+            ServiceIdEnd::MyKeyIdRevoked => (
+                crate::EventKind::AccountDisabled,
+                json!({"reason": self.as_str()}),
+            ),
+            _ => (
+                crate::EventKind::ServiceIdEnded,
+                json!({"reason": self.as_str()}),
+            ),
+        }
+    }
+
     /// The person's log entries for the end of the link of `customer_id` at `relying_party`
     /// (a withdrawal also records the consent's withdrawal).
     pub fn logs(self, relying_party: &str, customer_id: &str) -> Vec<NewLog> {

@@ -370,6 +370,22 @@ pub trait Store: Send + Sync + 'static {
         log: &crate::NewLog,
     ) -> Result<bool, StoreError>;
 
+    /// Up to `limit` of a relying party's unacknowledged events, oldest first.
+    async fn pending_events(
+        &self,
+        rp: RelyingPartyId,
+        limit: usize,
+    ) -> Result<Vec<crate::Event>, StoreError>;
+
+    /// Marks the relying party's events with these `jti`s acknowledged (others' are untouched);
+    /// answers how many were newly acknowledged.
+    async fn acknowledge_events(
+        &self,
+        rp: RelyingPartyId,
+        jtis: &[String],
+        at: UnixTime,
+    ) -> Result<u64, StoreError>;
+
     /// Every My Key ID the person holds or held, oldest first.
     async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError>;
 

@@ -64,6 +64,8 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/ops/relying-parties/{id}/jwks", "put"),
         ("/v1/ops/relying-parties/{id}/jwks", "delete"),
         ("/oidc/token", "post"),
+        ("/v1/rp/events", "post"),
+        ("/oidc/jwks", "get"),
     ] {
         assert!(
             paths[path].get(method).is_some(),

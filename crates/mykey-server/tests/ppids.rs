@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::harness::*;
 
 /// Registers a PPID service of `client`; returns its ID.
-async fn ppid_service(w: &World, client: &Client, name: &str) -> i64 {
+pub(crate) async fn ppid_service(w: &World, client: &Client, name: &str) -> i64 {
     let (status, body) = rp(
         w,
         client,
@@ -22,7 +22,7 @@ async fn ppid_service(w: &World, client: &Client, name: &str) -> i64 {
 }
 
 /// The six items of Art 20.1 under the seeded terms.
-fn ppid_consent() -> Value {
+pub(crate) fn ppid_consent() -> Value {
     json!({
         "items": [
             "ppid.certificate-to-platform",
@@ -64,7 +64,7 @@ async fn authenticate(w: &World, card: &Card, id: i64, consent: Option<Value>) -
 }
 
 /// A successful authentication's PPID.
-async fn ppid_of(w: &World, card: &Card, id: i64, consent: Option<Value>) -> String {
+pub(crate) async fn ppid_of(w: &World, card: &Card, id: i64, consent: Option<Value>) -> String {
     let (status, body) = authenticate(w, card, id, consent).await;
     assert_eq!(status, 201, "{body}");
     body["ppid"].as_str().unwrap().to_owned()

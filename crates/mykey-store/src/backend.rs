@@ -6,12 +6,13 @@ use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Consent, ConsentRecord, CustomerId, LinkOutcome, LinkRequest, LinkRequestId, LinkRequestState,
-    LogEntry, LogHash, LoginOutcome, LoginWrite, MyKeyId, MyKeyIdChange, MyKeyIdRecord,
-    MyKeyIdState, NewConsent, NewLog, NewRelyingParty, PersonId, PersonLink, PersonPpidService,
-    PlatformError, Ppid, PpidIssue, PpidIssued, PpidService, PpidServiceId, RelyingParty,
-    RelyingPartyId, RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd,
-    ServicePpid, Session, Store, StoreError, TermsVersion, UsedNonce,
+    Consent, ConsentRecord, CustomerId, Event, EventKind, EventSubject, LinkOutcome, LinkRequest,
+    LinkRequestId, LinkRequestState, LogEntry, LogHash, LoginOutcome, LoginWrite, MyKeyId,
+    MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent, NewLog, NewRelyingParty, PersonId,
+    PersonLink, PersonPpidService, PlatformError, Ppid, PpidIssue, PpidIssued, PpidService,
+    PpidServiceId, RelyingParty, RelyingPartyId, RelyingPartyKind, RelyingPartyLink,
+    RelyingPartyStatus, ServiceIdEnd, ServicePpid, Session, Store, StoreError, TermsVersion,
+    UsedNonce,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -20,6 +21,7 @@ use sqlx::sqlite::{
 };
 
 use crate::clients::clients_impl;
+use crate::events::events_impl;
 use crate::fail;
 use crate::links::{Which, active_link, links_impl, rp_columns};
 use crate::login::{LoginBatcher, login_impl};
@@ -299,6 +301,9 @@ macro_rules! store_impl {
                     }
                 };
                 let person = outcome.person();
+                if let LinkOutcome::Renewed(_) = outcome {
+                    Self::tell_renewal(&mut tx, person, at).await?;
+                }
                 sqlx::query("INSERT INTO issuance_numbers (number, person_id, linked_at) VALUES ($1, $2, $3)")
                     .bind(n.as_be_bytes())
                     .bind(person.0)
@@ -565,6 +570,14 @@ macro_rules! store_impl {
                 self.withdraw_ppid_consent_tx(person, service, at, log).await
             }
 
+            async fn pending_events(&self, rp: RelyingPartyId, limit: usize) -> Result<Vec<Event>, StoreError> {
+                self.pending_events_of(rp, limit).await
+            }
+
+            async fn acknowledge_events(&self, rp: RelyingPartyId, jtis: &[String], at: UnixTime) -> Result<u64, StoreError> {
+                self.acknowledge_tx(rp, jtis, at).await
+            }
+
             async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError> {
                 self.my_key_ids_of(person).await
             }
@@ -584,6 +597,8 @@ store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: ""
 login_impl!(SqliteStore, sqlx::Sqlite);
 clients_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 clients_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
+events_impl!(SqliteStore, sqlx::Sqlite);
+events_impl!(PostgresStore, sqlx::Postgres);
 login_impl!(PostgresStore, sqlx::Postgres);
 links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 ppids_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");

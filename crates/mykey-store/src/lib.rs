@@ -9,6 +9,7 @@
 mod backend;
 mod checkpoint;
 mod clients;
+mod events;
 mod links;
 mod login;
 mod ppids;

@@ -14,7 +14,7 @@ pub(crate) use rp_columns;
 /// An active link with what its end needs logged.
 macro_rules! active_link {
     () => {
-        "SELECT s.id, s.person_id, s.consent_id, r.name, s.customer_id FROM service_ids s \
+        "SELECT s.id, s.person_id, s.consent_id, s.relying_party_id, r.name, s.customer_id FROM service_ids s \
          JOIN relying_parties r ON r.id = s.relying_party_id WHERE s.ended_at IS NULL"
     };
 }
@@ -73,7 +73,7 @@ macro_rules! links_impl {
                 why: ServiceIdEnd,
             ) -> Result<(), StoreError> {
                 let rows = sqlx::query(
-                    "SELECT s.id, r.name, s.customer_id FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id \
+                    "SELECT s.id, s.relying_party_id, r.name, s.customer_id FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id \
                      WHERE s.person_id = $1 AND s.ended_at IS NULL ORDER BY s.id",
                 )
                 .bind(person.0)
@@ -91,6 +91,9 @@ macro_rules! links_impl {
                     for log in why.logs(r.get("name"), r.get("customer_id")) {
                         Self::append(tx, person, at, &log).await?;
                     }
+                    let (kind, detail) = why.event();
+                    let subject = EventSubject::CustomerId(r.get("customer_id"));
+                    Self::enqueue(tx, r.get("relying_party_id"), kind, &subject, &detail, at).await?;
                 }
                 Ok(())
             }
@@ -399,6 +402,9 @@ macro_rules! links_impl {
                 for log in why.logs(r.get("name"), r.get("customer_id")) {
                     Self::append(&mut tx, person, at, &log).await?;
                 }
+                let (kind, detail) = why.event();
+                let subject = EventSubject::CustomerId(r.get("customer_id"));
+                Self::enqueue(&mut tx, r.get("relying_party_id"), kind, &subject, &detail, at).await?;
                 tx.commit().await.map_err(fail)?;
                 Ok(true)
             }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod links;
+mod outbox;
 mod ppids;
 
 use std::sync::Arc;
@@ -247,6 +248,7 @@ async fn sqlite_conforms() {
     let store = mykey_store::open(&url).await.unwrap();
     story(store.clone()).await;
     links::story(store.clone()).await;
+    outbox::story(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -335,6 +337,7 @@ async fn postgres_conforms() {
     let store = mykey_store::open(&db.url).await.unwrap();
     story(store.clone()).await;
     links::story(store.clone()).await;
+    outbox::story(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

@@ -11,7 +11,7 @@ use mykey_platform::{
 
 use crate::T;
 
-fn consent() -> NewConsent {
+pub(crate) fn consent() -> NewConsent {
     NewConsent {
         items: SERVICE_ID_CONSENT
             .iter()
@@ -25,7 +25,7 @@ fn cid(s: &str) -> CustomerId {
     s.parse().unwrap()
 }
 
-async fn register(store: &Arc<dyn Store>, name: &str, hash: u8) -> RelyingParty {
+pub(crate) async fn register(store: &Arc<dyn Store>, name: &str, hash: u8) -> RelyingParty {
     store
         .insert_relying_party(&NewRelyingParty {
             client_id: format!("rp_{name}"),
@@ -39,7 +39,12 @@ async fn register(store: &Arc<dyn Store>, name: &str, hash: u8) -> RelyingParty 
         .unwrap()
 }
 
-async fn request(store: &Arc<dyn Store>, rp: &RelyingParty, c: &str, n: u8) -> LinkRequestId {
+pub(crate) async fn request(
+    store: &Arc<dyn Store>,
+    rp: &RelyingParty,
+    c: &str,
+    n: u8,
+) -> LinkRequestId {
     let id = LinkRequestId::from_bytes([n; 16]);
     store
         .insert_link_request(&LinkRequest {
@@ -54,7 +59,7 @@ async fn request(store: &Arc<dyn Store>, rp: &RelyingParty, c: &str, n: u8) -> L
     id
 }
 
-async fn person(store: &Arc<dyn Store>, n: u64) -> PersonId {
+pub(crate) async fn person(store: &Arc<dyn Store>, n: u64) -> PersonId {
     let LinkOutcome::Created(p) = store
         .link_issuance_number(IssuanceNumber::from_u64(n).unwrap(), &[], T, &[])
         .await
@@ -65,7 +70,7 @@ async fn person(store: &Arc<dyn Store>, n: u64) -> PersonId {
     p
 }
 
-async fn give_my_key_id(store: &Arc<dyn Store>, p: PersonId, id: &str) {
+pub(crate) async fn give_my_key_id(store: &Arc<dyn Store>, p: PersonId, id: &str) {
     let log = NewLog::new("my-key-id.created", serde_json::json!({}));
     store
         .change_my_key_id(p, MyKeyIdChange::Create(id.parse().unwrap()), T, &log)
@@ -74,7 +79,7 @@ async fn give_my_key_id(store: &Arc<dyn Store>, p: PersonId, id: &str) {
         .unwrap();
 }
 
-fn linked() -> Vec<NewLog> {
+pub(crate) fn linked() -> Vec<NewLog> {
     vec![NewLog::new("service-id.linked", serde_json::json!({}))]
 }
 

@@ -98,6 +98,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         ),
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
         ppid_key: Some(ppid_key(&a.data)?),
+        signing_key: Some(signing_key(&a.data)?),
         ..PlatformConfig::default()
     };
     let platform = Arc::new(Platform::new(
@@ -176,17 +177,41 @@ pub(crate) fn operator_token(data: &std::path::Path) -> Result<(String, String),
 /// the system RNG on first start. Issued PPIDs are stored, so replacing it changes none of them;
 /// back it up with the database all the same.
 fn ppid_key(data: &std::path::Path) -> Result<mykey_platform::PpidSecret, String> {
-    let path = data.join("ppid-key");
+    let (path, bytes) = key_file(data, "ppid-key", || {
+        let mut b = vec![0u8; 32];
+        aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
+        Ok(b)
+    })?;
+    mykey_platform::PpidSecret::from_bytes(&bytes)
+        .map_err(|e| format!("{} is not a PPID key: {e}", path.display()))
+}
+
+/// The platform's ES256 signing key (what relying parties verify its Security Event Tokens
+/// with): the file `signing-key` in the data folder (PKCS#8 DER, mode 0600), made on first start.
+fn signing_key(data: &std::path::Path) -> Result<Vec<u8>, String> {
+    let (path, bytes) = key_file(data, "signing-key", || {
+        Ok(mykey_platform::SigningKey::generate_pkcs8())
+    })?;
+    mykey_platform::SigningKey::from_pkcs8(&bytes)
+        .map_err(|_| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
+    Ok(bytes.to_vec())
+}
+
+/// A secret file in the data folder, read, or made by `make` (mode 0600) when it is missing.
+fn key_file(
+    data: &std::path::Path,
+    name: &str,
+    make: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<(std::path::PathBuf, zeroize::Zeroizing<Vec<u8>>), String> {
+    let path = data.join(name);
     let bytes = zeroize::Zeroizing::new(match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut b = vec![0u8; 32];
-            aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
+            let b = make()?;
             crate::files::write_atomic(&path, &b, 0o600)?;
             b
         }
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     });
-    mykey_platform::PpidSecret::from_bytes(&bytes)
-        .map_err(|e| format!("{} is not a PPID key: {e}", path.display()))
+    Ok((path, bytes))
 }

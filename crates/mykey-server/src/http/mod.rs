@@ -23,10 +23,13 @@
 //! GET|POST /v1/ops/relying-parties · POST …/{id}/approval|suspension|secret       (operator)
 //! PUT|DELETE /v1/ops/relying-parties/{id}/jwks  keys for private_key_jwt          (operator)
 //! POST   /oidc/token                   client_credentials → a token for /v1/rp     (client)
+//! POST   /v1/rp/events                 RFC 8936 poll: acknowledge, get SETs by jti   (client)
+//! GET    /oidc/jwks                    the platform's public keys (verify SETs)     (anyone)
 //! GET    /v1/openapi.json · /health
 //! ```
 
 mod auth;
+mod events;
 mod export;
 mod link_requests;
 mod me;
@@ -76,6 +79,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(terms::routes())
         .merge(export::routes())
         .merge(token::routes())
+        .merge(events::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(platform)
 }

@@ -1,0 +1,222 @@
+//! Telling relying parties what changed (DESIGN.md flows 2 and 5, Terms Art 16, 17.2.2): Security
+//! Event Tokens (RFC 8417), signed by the platform, about the relying party's own identifier for
+//! the person — its customer ID (a Service ID) or its PPID — never an issuance number or a My Key
+//! ID.
+//!
+//! Events are written by the store in the same transaction as the change that causes them (an
+//! outbox), one row per relying party, in order. They are signed when delivered, so a key
+//! rotation never strands an undelivered event. Delivery is at least once: a relying party
+//! polls (RFC 8936) and acknowledges by `jti`; an event not acknowledged comes again.
+//!
+//! | change | event type | payload |
+//! |---|---|---|
+//! | card renewed (Art 16.1.2–3) | CAEP `credential-change` | `credential_type` `x509`, `change_type` `update` |
+//! | My Key ID revoked (Art 15.3: the Service ID ends with it) | RISC `account-disabled` | `reason` `my-key-id-revoked` |
+//! | Service ID withdrawn by the person or removed by the relying party | `urn:mykey:secevent:service-id-ended` | `reason` `withdrawn` or `removed` |
+//!
+//! The subject (RFC 9493 `sub_id`): `{"format":"opaque","id":CUSTOMER_ID}` for a Service ID,
+//! `{"format":"iss_sub","iss":ISSUER,"sub":PPID}` for a PPID (the `sub` an OpenID Connect login
+//! gives the same relying party).
+
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use mykey_pki::UnixTime;
+use serde_json::{Value, json};
+
+use crate::{Platform, PlatformError, Ppid, PpidServiceId, RelyingParty};
+
+/// What happened, as a SET event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// The person's card was renewed: a new user-identification certificate.
+    CredentialChange,
+    /// The person revoked their My Key ID; the Service ID ended with it.
+    AccountDisabled,
+    /// The Service ID ended: withdrawn by the person or removed by the relying party.
+    ServiceIdEnded,
+}
+
+impl EventKind {
+    /// The name kept in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::CredentialChange => "credential-change",
+            EventKind::AccountDisabled => "account-disabled",
+            EventKind::ServiceIdEnded => "service-id-ended",
+        }
+    }
+
+    /// From [`EventKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::CredentialChange,
+            Self::AccountDisabled,
+            Self::ServiceIdEnded,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// The event type URI of the SET.
+    pub fn uri(self) -> &'static str {
+        match self {
+            EventKind::CredentialChange => {
+                "https://schemas.openid.net/secevent/caep/event-type/credential-change"
+            }
+            EventKind::AccountDisabled => {
+                "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
+            }
+            EventKind::ServiceIdEnded => "urn:mykey:secevent:service-id-ended",
+        }
+    }
+}
+
+/// Whom an event is about, as the relying party knows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventSubject {
+    /// Its customer ID, linked by a Service ID.
+    CustomerId(String),
+    /// Its PPID under one of its PPID services.
+    Ppid(PpidServiceId, Ppid),
+}
+
+/// An event waiting for (or given to) a relying party.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Its order among the relying party's events.
+    pub seq: i64,
+    /// Its SET's `jti` (128 random bits, base64url).
+    pub jti: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// About whom.
+    pub subject: EventSubject,
+    /// The event's payload (JSON object).
+    pub detail: String,
+    /// When it happened.
+    pub at: UnixTime,
+}
+
+/// The platform's key for signing what it issues (SETs now, ID tokens later): ES256. `Debug`
+/// hides it.
+pub struct SigningKey {
+    pair: EcdsaKeyPair,
+    encoding: jsonwebtoken::EncodingKey,
+    kid: String,
+}
+
+impl SigningKey {
+    /// From a PKCS#8 P-256 private key (DER).
+    pub fn from_pkcs8(der: &[u8]) -> Result<Self, PlatformError> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|_| PlatformError::InvalidJwks("the signing key is not a P-256 key"))?;
+        let kid = thumbprint(&pair);
+        Ok(Self {
+            pair,
+            encoding: jsonwebtoken::EncodingKey::from_ec_der(der),
+            kid,
+        })
+    }
+
+    /// A new key (PKCS#8 DER), to keep in a file readable by the platform only.
+    pub fn generate_pkcs8() -> Vec<u8> {
+        EcdsaKeyPair::generate_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        // The system RNG failing is not recoverable.
+        .expect("system randomness")
+        .as_ref()
+        .to_vec()
+    }
+
+    /// The public key as a JWK, `kid` its RFC 7638 thumbprint.
+    pub fn public_jwk(&self) -> Value {
+        let (x, y) = coordinates(&self.pair);
+        json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": self.kid, "x": x, "y": y})
+    }
+
+    fn sign(&self, typ: &str, claims: &Value) -> Result<String, PlatformError> {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.typ = Some(typ.into());
+        h.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&h, claims, &self.encoding)
+            .map_err(|e| PlatformError::Store(crate::StoreError(format!("signing failed: {e}"))))
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({})", self.kid)
+    }
+}
+
+fn coordinates(pair: &EcdsaKeyPair) -> (String, String) {
+    let point = pair.public_key().as_ref(); // 0x04 ‖ x ‖ y
+    (B64URL.encode(&point[1..33]), B64URL.encode(&point[33..65]))
+}
+
+/// RFC 7638: SHA-256 over the required members in lexicographic order, base64url.
+fn thumbprint(pair: &EcdsaKeyPair) -> String {
+    let (x, y) = coordinates(pair);
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    B64URL.encode(crate::relying_party::sha256(canonical.as_bytes()))
+}
+
+/// Most events one poll answers.
+pub const MAX_POLL: usize = 100;
+
+impl Platform {
+    /// The platform's public keys (a JWK Set), for relying parties checking what it signed.
+    pub fn jwks(&self) -> Value {
+        json!({"keys": [self.signing.public_jwk()]})
+    }
+
+    /// The SET for `event`, addressed to `rp`.
+    pub fn security_event_token(
+        &self,
+        rp: &RelyingParty,
+        event: &Event,
+    ) -> Result<String, PlatformError> {
+        let sub_id = match &event.subject {
+            EventSubject::CustomerId(c) => json!({"format": "opaque", "id": c}),
+            EventSubject::Ppid(_, p) => {
+                json!({"format": "iss_sub", "iss": self.config.issuer, "sub": p.to_string()})
+            }
+        };
+        let detail: Value = serde_json::from_str(&event.detail).unwrap_or_else(|_| json!({}));
+        let claims = json!({
+            "iss": self.config.issuer,
+            "aud": rp.client_id,
+            "jti": event.jti,
+            "iat": event.at.as_secs(),
+            "sub_id": sub_id,
+            "events": {event.kind.uri(): detail},
+        });
+        self.signing.sign("secevent+jwt", &claims)
+    }
+
+    /// RFC 8936 poll: acknowledges `ack` (the relying party's own events only), then answers up
+    /// to `max` unacknowledged events as signed SETs by `jti`, oldest first, and whether more wait.
+    pub async fn poll_events(
+        &self,
+        rp: &RelyingParty,
+        ack: &[String],
+        max: usize,
+    ) -> Result<(Vec<(String, String)>, bool), PlatformError> {
+        let now = self.clock.now();
+        if !ack.is_empty() {
+            self.store.acknowledge_events(rp.id, ack, now).await?;
+        }
+        let max = max.min(MAX_POLL);
+        let mut events = self.store.pending_events(rp.id, max + 1).await?;
+        let more = events.len() > max;
+        events.truncate(max);
+        let sets = events
+            .iter()
+            .map(|e| Ok((e.jti.clone(), self.security_event_token(rp, e)?)))
+            .collect::<Result<_, PlatformError>>()?;
+        Ok((sets, more))
+    }
+}

@@ -1,0 +1,75 @@
+//! Events for relying parties: `POST /v1/rp/events` is the poll of RFC 8936 (acknowledge what was
+//! received, get what waits, as Security Event Tokens by `jti`), and `GET /oidc/jwks` the
+//! platform's public keys that verify them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use mykey_platform::{MAX_POLL, Platform};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::rp::RelyingPartyClient;
+use super::{ApiError, OptionalJson};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/rp/events", post(poll))
+        .route("/oidc/jwks", get(jwks))
+}
+
+/// RFC 8936 §2.4's request; every member optional.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PollRequest {
+    #[serde(default)]
+    ack: Vec<String>,
+    /// SETs received but refused, with why (§2.4.3): acknowledged too (sending them again
+    /// would not help), and logged for the operator.
+    #[serde(default, rename = "setErrs")]
+    set_errs: HashMap<String, Value>,
+    #[serde(rename = "maxEvents")]
+    max_events: Option<usize>,
+    /// Long polling is not offered: the answer always comes at once.
+    #[serde(rename = "returnImmediately")]
+    #[allow(dead_code)]
+    return_immediately: Option<bool>,
+}
+
+async fn poll(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    OptionalJson(req): OptionalJson<PollRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = req.unwrap_or_default();
+    if req.ack.len() + req.set_errs.len() > 1000 {
+        return Err(ApiError::InvalidRequest(
+            "at most 1000 acknowledgements at once".into(),
+        ));
+    }
+    for (jti, err) in &req.set_errs {
+        tracing::warn!(relying_party = rp.id.0, %jti, error = %err, "a relying party refused a SET");
+    }
+    let mut ack = req.ack;
+    ack.extend(req.set_errs.into_keys());
+    let (sets, more) = p
+        .poll_events(&rp, &ack, req.max_events.unwrap_or(MAX_POLL))
+        .await?;
+    let sets: serde_json::Map<String, Value> = sets
+        .into_iter()
+        .map(|(jti, set)| (jti, json!(set)))
+        .collect();
+    Ok(axum::Json(json!({"sets": sets, "moreAvailable": more})))
+}
+
+async fn jwks(State(p): State<Arc<Platform>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/jwk-set+json")],
+        p.jwks().to_string(),
+    )
+}

@@ -1,0 +1,139 @@
+//! The outbox and client-credential part of the conformance story: events written with the
+//! changes that cause them, per relying party and in order, acknowledged by their own relying
+//! party only; registered JWK Sets; client access tokens that expire and are purged.
+
+use std::sync::Arc;
+
+use mykey_pki::IssuanceNumber;
+use mykey_platform::{EventKind, EventSubject, LinkOutcome, MyKeyIdChange, NewLog, Store};
+
+use crate::T;
+use crate::links::{consent, give_my_key_id, linked, person, register, request};
+
+pub(crate) async fn story(store: Arc<dyn Store>) {
+    let rp1 = register(&store, "outbox-city", 11).await;
+    let rp2 = register(&store, "outbox-bank", 12).await;
+
+    // JWK Sets: stored, replaced, removed; an unknown relying party has none.
+    assert_eq!(store.relying_party_jwks(rp1.id).await.unwrap(), None);
+    let set = r#"{"keys":[]}"#;
+    assert_eq!(
+        store
+            .set_relying_party_jwks(rp1.id, Some(set))
+            .await
+            .unwrap(),
+        Some(rp1.clone())
+    );
+    assert_eq!(
+        store.relying_party_jwks(rp1.id).await.unwrap().as_deref(),
+        Some(set)
+    );
+    store.set_relying_party_jwks(rp1.id, None).await.unwrap();
+    assert_eq!(store.relying_party_jwks(rp1.id).await.unwrap(), None);
+    let nobody = mykey_platform::RelyingPartyId(i64::MAX);
+    assert_eq!(
+        store
+            .set_relying_party_jwks(nobody, Some(set))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Client tokens: found until they expire, then purged.
+    store
+        .insert_client_token(&[5; 32], rp1.id, T.plus(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.client_token(&[5; 32], T).await.unwrap(),
+        Some(rp1.clone())
+    );
+    assert_eq!(store.client_token(&[6; 32], T).await.unwrap(), None);
+    assert_eq!(
+        store.client_token(&[5; 32], T.plus(301)).await.unwrap(),
+        None
+    );
+    assert!(store.purge_expired(T.plus(301)).await.unwrap() >= 1);
+    assert_eq!(store.client_token(&[5; 32], T).await.unwrap(), None);
+
+    // A linked person: the link itself is no event.
+    let p = person(&store, 7_000).await;
+    give_my_key_id(&store, p, "OUTB0X01").await;
+    let r = request(&store, &rp1, "C-71", 71).await;
+    store
+        .approve_link_request(&r, p, &consent(), T, &linked())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.pending_events(rp1.id, 10).await.unwrap().is_empty());
+
+    // A renewal tells the relying party under its customer ID; a failed renewal (the number is
+    // known already) tells nobody.
+    let renewed = store
+        .link_issuance_number(
+            IssuanceNumber::from_u64(7_001).unwrap(),
+            &[IssuanceNumber::from_u64(7_000).unwrap()],
+            T.plus(1),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(renewed, LinkOutcome::Renewed(p));
+    store
+        .link_issuance_number(
+            IssuanceNumber::from_u64(7_001).unwrap(),
+            &[],
+            T.plus(2),
+            &[],
+        )
+        .await
+        .unwrap();
+    // Revoking the My Key ID ends the link: account disabled, after the renewal.
+    let revoke = NewLog::new("my-key-id.revoked", serde_json::json!({}));
+    store
+        .change_my_key_id(p, MyKeyIdChange::Revoke, T.plus(3), &revoke)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = store.pending_events(rp1.id, 10).await.unwrap();
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::CredentialChange, EventKind::AccountDisabled]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.subject == EventSubject::CustomerId("C-71".into()))
+    );
+    assert!(events[0].seq < events[1].seq && events[0].jti != events[1].jti);
+    assert_eq!(events[1].at, T.plus(3));
+    assert!(store.pending_events(rp2.id, 10).await.unwrap().is_empty());
+    assert_eq!(store.pending_events(rp1.id, 1).await.unwrap().len(), 1);
+
+    // Only the relying party's own acknowledgement counts, and only once.
+    let jti = vec![events[0].jti.clone(), "unknown".into()];
+    assert_eq!(
+        store
+            .acknowledge_events(rp2.id, &jti, T.plus(4))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .acknowledge_events(rp1.id, &jti, T.plus(4))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .acknowledge_events(rp1.id, &jti, T.plus(4))
+            .await
+            .unwrap(),
+        0
+    );
+    let left = store.pending_events(rp1.id, 10).await.unwrap();
+    assert_eq!(left, events[1..]);
+}
