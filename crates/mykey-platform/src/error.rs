@@ -58,6 +58,12 @@ pub enum PlatformError {
     /// A JWK Set given for a relying party is not acceptable (the reason says why).
     #[error("invalid JWK Set: {0}")]
     InvalidJwks(&'static str),
+    /// A stream configuration is not acceptable (the reason says why).
+    #[error("invalid stream: {0}")]
+    InvalidStream(&'static str),
+    /// The relying party has configured no stream.
+    #[error("no stream is configured")]
+    StreamUnknown,
     /// The relying party is pending approval or suspended.
     #[error("the relying party is not approved")]
     RelyingPartyNotApproved,

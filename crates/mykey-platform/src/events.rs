@@ -49,13 +49,19 @@ impl EventKind {
 
     /// From [`EventKind::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::CredentialChange,
-            Self::AccountDisabled,
-            Self::ServiceIdEnded,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Every kind, in a fixed order.
+    pub const ALL: [EventKind; 3] = [
+        EventKind::CredentialChange,
+        EventKind::AccountDisabled,
+        EventKind::ServiceIdEnded,
+    ];
+
+    /// From an event type URI.
+    pub fn from_uri(uri: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.uri() == uri)
     }
 
     /// The event type URI of the SET.
@@ -210,7 +216,11 @@ impl Platform {
             self.store.acknowledge_events(rp.id, ack, now).await?;
         }
         let max = max.min(MAX_POLL);
-        let mut events = self.store.pending_events(rp.id, max + 1).await?;
+        let kinds = match self.store.stream(rp.id).await? {
+            Some(s) => s.config.events_requested,
+            None => EventKind::ALL.to_vec(),
+        };
+        let mut events = self.store.pending_events(rp.id, &kinds, max + 1).await?;
         let more = events.len() > max;
         events.truncate(max);
         let sets = events

@@ -31,6 +31,7 @@ mod ppid_service;
 mod relying_party;
 mod service_id;
 mod store;
+mod streams;
 mod terms;
 
 use std::sync::Arc;
@@ -58,6 +59,7 @@ pub use store::{
     LinkOutcome, LoginOutcome, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, Store, StoreError,
     UsedNonce,
 };
+pub use streams::{Delivery, Push, PushOutcome, Stream, StreamConfig};
 pub use terms::{NewTerms, TERMS_NOTICE_SECS, TermsVersion};
 
 use mykey_pki::{IssuanceNumber, RevocationStatus, UnixTime, UserIdentificationCertificate};

@@ -370,12 +370,49 @@ pub trait Store: Send + Sync + 'static {
         log: &crate::NewLog,
     ) -> Result<bool, StoreError>;
 
-    /// Up to `limit` of a relying party's unacknowledged events, oldest first.
+    /// Up to `limit` of a relying party's unacknowledged events of `kinds`, oldest first.
     async fn pending_events(
         &self,
         rp: RelyingPartyId,
+        kinds: &[crate::EventKind],
         limit: usize,
     ) -> Result<Vec<crate::Event>, StoreError>;
+
+    /// A relying party as it is now.
+    async fn relying_party(&self, id: RelyingPartyId) -> Result<Option<RelyingParty>, StoreError>;
+
+    /// Creates or replaces a relying party's stream, its delivery state reset.
+    async fn set_stream(
+        &self,
+        rp: RelyingPartyId,
+        config: &crate::StreamConfig,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
+
+    /// A relying party's stream, with its delivery state and how many events wait.
+    async fn stream(&self, rp: RelyingPartyId) -> Result<Option<crate::Stream>, StoreError>;
+
+    /// Removes a relying party's stream; `false` when it has none.
+    async fn delete_stream(&self, rp: RelyingPartyId) -> Result<bool, StoreError>;
+
+    /// Up to `limit` push streams due a try at `at` with unacknowledged events.
+    async fn due_push_streams(
+        &self,
+        at: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<RelyingPartyId>, StoreError>;
+
+    /// Records a push of event `jti` in one transaction: delivered or refused, the event is
+    /// acknowledged (a refusal with its reason) and the stream's failures reset; failed, the
+    /// failure is counted and the next try set to `next_attempt_at`.
+    async fn record_push(
+        &self,
+        rp: RelyingPartyId,
+        jti: &str,
+        outcome: &crate::PushOutcome,
+        at: UnixTime,
+        next_attempt_at: UnixTime,
+    ) -> Result<(), StoreError>;
 
     /// Marks the relying party's events with these `jti`s acknowledged (others' are untouched);
     /// answers how many were newly acknowledged.

@@ -4,9 +4,12 @@
 //!   problems with a stable `type` each; authorization is the first step of every handler.
 //! - [`JlisPort`]: what the platform asks J-LIS — previous issuance numbers, and revocation from a
 //!   CRL index kept fresh in the background, with OCSP when the index is stale.
+//! - [`Deliverer`]: pushes events to relying parties' endpoints (RFC 8935), in order per stream.
 
+mod delivery;
 mod http;
 mod jlis_port;
 
+pub use delivery::Deliverer;
 pub use http::app;
 pub use jlis_port::JlisPort;

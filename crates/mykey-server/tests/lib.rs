@@ -11,6 +11,7 @@ mod harness;
 mod login;
 mod openapi;
 mod ppids;
+mod push;
 mod relying_parties;
 mod service_ids;
 mod terms;

@@ -66,6 +66,10 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/oidc/token", "post"),
         ("/v1/rp/events", "post"),
         ("/oidc/jwks", "get"),
+        ("/v1/rp/stream", "get"),
+        ("/v1/rp/stream", "put"),
+        ("/v1/rp/stream", "delete"),
+        ("/v1/ops/relying-parties/{id}/stream", "get"),
     ] {
         assert!(
             paths[path].get(method).is_some(),

@@ -6,13 +6,13 @@ use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Consent, ConsentRecord, CustomerId, Event, EventKind, EventSubject, LinkOutcome, LinkRequest,
-    LinkRequestId, LinkRequestState, LogEntry, LogHash, LoginOutcome, LoginWrite, MyKeyId,
-    MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent, NewLog, NewRelyingParty, PersonId,
-    PersonLink, PersonPpidService, PlatformError, Ppid, PpidIssue, PpidIssued, PpidService,
-    PpidServiceId, RelyingParty, RelyingPartyId, RelyingPartyKind, RelyingPartyLink,
-    RelyingPartyStatus, ServiceIdEnd, ServicePpid, Session, Store, StoreError, TermsVersion,
-    UsedNonce,
+    Consent, ConsentRecord, CustomerId, Delivery, Event, EventKind, EventSubject, LinkOutcome,
+    LinkRequest, LinkRequestId, LinkRequestState, LogEntry, LogHash, LoginOutcome, LoginWrite,
+    MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent, NewLog, NewRelyingParty,
+    PersonId, PersonLink, PersonPpidService, PlatformError, Ppid, PpidIssue, PpidIssued,
+    PpidService, PpidServiceId, PushOutcome, RelyingParty, RelyingPartyId, RelyingPartyKind,
+    RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd, ServicePpid, Session, Store, StoreError,
+    Stream, StreamConfig, TermsVersion, UsedNonce,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -570,8 +570,33 @@ macro_rules! store_impl {
                 self.withdraw_ppid_consent_tx(person, service, at, log).await
             }
 
-            async fn pending_events(&self, rp: RelyingPartyId, limit: usize) -> Result<Vec<Event>, StoreError> {
-                self.pending_events_of(rp, limit).await
+            async fn pending_events(&self, rp: RelyingPartyId, kinds: &[EventKind], limit: usize) -> Result<Vec<Event>, StoreError> {
+                self.pending_events_of(rp, kinds, limit).await
+            }
+
+            async fn relying_party(&self, id: RelyingPartyId) -> Result<Option<RelyingParty>, StoreError> {
+                let mut c = self.pool.acquire().await.map_err(fail)?;
+                Self::rp_by_id(&mut c, id).await
+            }
+
+            async fn set_stream(&self, rp: RelyingPartyId, config: &StreamConfig, at: UnixTime) -> Result<(), StoreError> {
+                self.set_stream_tx(rp, config, at).await
+            }
+
+            async fn stream(&self, rp: RelyingPartyId) -> Result<Option<Stream>, StoreError> {
+                self.stream_of(rp).await
+            }
+
+            async fn delete_stream(&self, rp: RelyingPartyId) -> Result<bool, StoreError> {
+                self.delete_stream_tx(rp).await
+            }
+
+            async fn due_push_streams(&self, at: UnixTime, limit: usize) -> Result<Vec<RelyingPartyId>, StoreError> {
+                self.due_streams_at(at, limit).await
+            }
+
+            async fn record_push(&self, rp: RelyingPartyId, jti: &str, outcome: &PushOutcome, at: UnixTime, next: UnixTime) -> Result<(), StoreError> {
+                self.record_push_tx(rp, jti, outcome, at, next).await
             }
 
             async fn acknowledge_events(&self, rp: RelyingPartyId, jtis: &[String], at: UnixTime) -> Result<u64, StoreError> {

@@ -2,6 +2,17 @@
 //! causes them (so an acknowledged change always has its events, and a rolled-back one none),
 //! read and acknowledged by the relying party. The SQL shared by both backends.
 
+/// Event kinds as stored in a stream's `events_requested` and matched with `LIKE`: each name
+/// between spaces.
+pub(crate) fn kinds_text(kinds: &[mykey_platform::EventKind]) -> String {
+    let mut s = String::from(" ");
+    for k in kinds {
+        s.push_str(k.as_str());
+        s.push(' ');
+    }
+    s
+}
+
 /// A fresh `jti`: 128 random bits, base64url.
 pub(crate) fn new_jti() -> String {
     use base64::Engine;
@@ -87,12 +98,14 @@ macro_rules! events_impl {
                 Ok(())
             }
 
-            async fn pending_events_of(&self, rp: RelyingPartyId, limit: usize) -> Result<Vec<Event>, StoreError> {
+            async fn pending_events_of(&self, rp: RelyingPartyId, kinds: &[EventKind], limit: usize) -> Result<Vec<Event>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT id, jti, kind, subject_kind, subject, ppid_service_id, detail, created_at FROM events \
-                     WHERE relying_party_id = $1 AND acknowledged_at IS NULL ORDER BY id LIMIT $2",
+                     WHERE relying_party_id = $1 AND acknowledged_at IS NULL AND $2 LIKE ('% ' || kind || ' %') \
+                     ORDER BY id LIMIT $3",
                 )
                 .bind(rp.0)
+                .bind(crate::events::kinds_text(kinds))
                 .bind(limit as i64)
                 .fetch_all(&self.pool)
                 .await
@@ -117,6 +130,144 @@ macro_rules! events_impl {
                         })
                     })
                     .collect()
+            }
+
+            async fn set_stream_tx(&self, rp: RelyingPartyId, c: &StreamConfig, at: UnixTime) -> Result<(), StoreError> {
+                let (delivery, url, auth) = match &c.delivery {
+                    Delivery::Push { endpoint_url, authorization_header } => ("push", Some(endpoint_url.as_str()), authorization_header.as_deref()),
+                    Delivery::Poll => ("poll", None, None),
+                };
+                let mut tx = self.pool.begin().await.map_err(fail)?;
+                sqlx::query("DELETE FROM streams WHERE relying_party_id = $1")
+                    .bind(rp.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                sqlx::query(
+                    "INSERT INTO streams (relying_party_id, delivery, endpoint_url, authorization_header, events_requested, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(rp.0)
+                .bind(delivery)
+                .bind(url)
+                .bind(auth)
+                .bind(crate::events::kinds_text(&c.events_requested))
+                .bind(secs(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                tx.commit().await.map_err(fail)?;
+                Ok(())
+            }
+
+            async fn stream_of(&self, rp: RelyingPartyId) -> Result<Option<Stream>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT delivery, endpoint_url, authorization_header, events_requested, attempts, next_attempt_at, last_error, last_delivered_at, \
+                     (SELECT count(*) FROM events e WHERE e.relying_party_id = s.relying_party_id AND e.acknowledged_at IS NULL \
+                        AND s.events_requested LIKE ('% ' || e.kind || ' %')) AS pending \
+                     FROM streams s WHERE relying_party_id = $1",
+                )
+                .bind(rp.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(fail)?;
+                let Some(r) = row else { return Ok(None) };
+                let delivery = match r.get::<&str, _>("delivery") {
+                    "push" => Delivery::Push {
+                        endpoint_url: r.get::<Option<String>, _>("endpoint_url").unwrap_or_default(),
+                        authorization_header: r.get("authorization_header"),
+                    },
+                    _ => Delivery::Poll,
+                };
+                let events_requested = r
+                    .get::<&str, _>("events_requested")
+                    .split(' ')
+                    .filter_map(EventKind::parse)
+                    .collect();
+                Ok(Some(Stream {
+                    config: StreamConfig { delivery, events_requested },
+                    attempts: r.get::<i64, _>("attempts").clamp(0, i64::from(u32::MAX)) as u32,
+                    next_attempt_at: time(r.get("next_attempt_at")),
+                    last_error: r.get("last_error"),
+                    last_delivered_at: r.get::<Option<i64>, _>("last_delivered_at").map(time),
+                    pending: r.get::<i64, _>("pending").max(0) as u64,
+                }))
+            }
+
+            async fn delete_stream_tx(&self, rp: RelyingPartyId) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM streams WHERE relying_party_id = $1")
+                    .bind(rp.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn due_streams_at(&self, at: UnixTime, limit: usize) -> Result<Vec<RelyingPartyId>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT s.relying_party_id FROM streams s WHERE s.delivery = 'push' AND s.next_attempt_at <= $1 \
+                     AND EXISTS (SELECT 1 FROM events e WHERE e.relying_party_id = s.relying_party_id AND e.acknowledged_at IS NULL \
+                        AND s.events_requested LIKE ('% ' || e.kind || ' %')) \
+                     ORDER BY s.next_attempt_at LIMIT $2",
+                )
+                .bind(secs(at))
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(rows.iter().map(|r| RelyingPartyId(r.get("relying_party_id"))).collect())
+            }
+
+            async fn record_push_tx(
+                &self,
+                rp: RelyingPartyId,
+                jti: &str,
+                outcome: &PushOutcome,
+                at: UnixTime,
+                next: UnixTime,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(fail)?;
+                match outcome {
+                    PushOutcome::Delivered | PushOutcome::Refused(_) => {
+                        let refused = match outcome {
+                            PushOutcome::Refused(why) => Some(why.as_str()),
+                            _ => None,
+                        };
+                        sqlx::query(
+                            "UPDATE events SET acknowledged_at = $1, refused = $2 WHERE relying_party_id = $3 AND jti = $4 AND acknowledged_at IS NULL",
+                        )
+                        .bind(secs(at))
+                        .bind(refused)
+                        .bind(rp.0)
+                        .bind(jti)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                        sqlx::query(
+                            "UPDATE streams SET attempts = 0, next_attempt_at = $1, last_error = $2, last_delivered_at = $3 WHERE relying_party_id = $4",
+                        )
+                        .bind(secs(next))
+                        .bind(refused.map(|r| format!("the receiver refused {jti}: {r}")))
+                        .bind(secs(at))
+                        .bind(rp.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    }
+                    PushOutcome::Failed(why) => {
+                        sqlx::query(
+                            "UPDATE streams SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE relying_party_id = $3",
+                        )
+                        .bind(secs(next))
+                        .bind(why.as_str())
+                        .bind(rp.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    }
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(())
             }
 
             async fn acknowledge_tx(&self, rp: RelyingPartyId, jtis: &[String], at: UnixTime) -> Result<u64, StoreError> {

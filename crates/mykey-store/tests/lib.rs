@@ -249,6 +249,7 @@ async fn sqlite_conforms() {
     story(store.clone()).await;
     links::story(store.clone()).await;
     outbox::story(store.clone()).await;
+    outbox::streams(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -338,6 +339,7 @@ async fn postgres_conforms() {
     story(store.clone()).await;
     links::story(store.clone()).await;
     outbox::story(store.clone()).await;
+    outbox::streams(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

@@ -65,7 +65,13 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
-    assert!(store.pending_events(rp1.id, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .pending_events(rp1.id, &EventKind::ALL, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A renewal tells the relying party under its customer ID; a failed renewal (the number is
     // known already) tells nobody.
@@ -95,7 +101,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
-    let events = store.pending_events(rp1.id, 10).await.unwrap();
+    let events = store
+        .pending_events(rp1.id, &EventKind::ALL, 10)
+        .await
+        .unwrap();
     let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
@@ -108,8 +117,21 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
     assert!(events[0].seq < events[1].seq && events[0].jti != events[1].jti);
     assert_eq!(events[1].at, T.plus(3));
-    assert!(store.pending_events(rp2.id, 10).await.unwrap().is_empty());
-    assert_eq!(store.pending_events(rp1.id, 1).await.unwrap().len(), 1);
+    assert!(
+        store
+            .pending_events(rp2.id, &EventKind::ALL, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .pending_events(rp1.id, &EventKind::ALL, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Only the relying party's own acknowledgement counts, and only once.
     let jti = vec![events[0].jti.clone(), "unknown".into()];
@@ -134,6 +156,118 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .unwrap(),
         0
     );
-    let left = store.pending_events(rp1.id, 10).await.unwrap();
+    let left = store
+        .pending_events(rp1.id, &EventKind::ALL, 10)
+        .await
+        .unwrap();
     assert_eq!(left, events[1..]);
+}
+
+/// Streams: configured, filtered by kind, due when events wait, their push state recorded.
+pub(crate) async fn streams(store: Arc<dyn Store>) {
+    use mykey_platform::{Delivery, PushOutcome, StreamConfig};
+    let rp = register(&store, "stream-bank", 21).await;
+    assert_eq!(store.stream(rp.id).await.unwrap(), None);
+    let push = StreamConfig {
+        delivery: Delivery::Push {
+            endpoint_url: "https://bank.example/events".into(),
+            authorization_header: Some("Bearer x".into()),
+        },
+        events_requested: vec![EventKind::AccountDisabled],
+    };
+    store.set_stream(rp.id, &push, T).await.unwrap();
+    let s = store.stream(rp.id).await.unwrap().unwrap();
+    assert_eq!((s.config, s.attempts, s.pending), (push.clone(), 0, 0));
+    assert!(store.due_push_streams(T, 10).await.unwrap().is_empty());
+
+    // A linked person revokes the My Key ID after a renewal: only the requested kind counts.
+    let p = person(&store, 8_000).await;
+    give_my_key_id(&store, p, "STRM0001").await;
+    let r = request(&store, &rp, "C-81", 81).await;
+    store
+        .approve_link_request(&r, p, &consent(), T, &linked())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .link_issuance_number(
+            IssuanceNumber::from_u64(8_001).unwrap(),
+            &[IssuanceNumber::from_u64(8_000).unwrap()],
+            T,
+            &[],
+        )
+        .await
+        .unwrap();
+    let revoke = NewLog::new("my-key-id.revoked", serde_json::json!({}));
+    store
+        .change_my_key_id(p, MyKeyIdChange::Revoke, T, &revoke)
+        .await
+        .unwrap()
+        .unwrap();
+    let wanted = store
+        .pending_events(rp.id, &[EventKind::AccountDisabled], 10)
+        .await
+        .unwrap();
+    assert_eq!(wanted.len(), 1);
+    assert_eq!(store.stream(rp.id).await.unwrap().unwrap().pending, 1);
+    assert_eq!(store.due_push_streams(T, 10).await.unwrap(), [rp.id]);
+
+    // A failure pushes the next try back; a delivery acknowledges the event.
+    store
+        .record_push(
+            rp.id,
+            &wanted[0].jti,
+            &PushOutcome::Failed("503".into()),
+            T,
+            T.plus(2),
+        )
+        .await
+        .unwrap();
+    let s = store.stream(rp.id).await.unwrap().unwrap();
+    assert_eq!(
+        (s.attempts, s.next_attempt_at, s.last_error.as_deref()),
+        (1, T.plus(2), Some("503"))
+    );
+    assert!(
+        store
+            .due_push_streams(T.plus(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.due_push_streams(T.plus(2), 10).await.unwrap(),
+        [rp.id]
+    );
+    store
+        .record_push(
+            rp.id,
+            &wanted[0].jti,
+            &PushOutcome::Delivered,
+            T.plus(2),
+            T.plus(2),
+        )
+        .await
+        .unwrap();
+    let s = store.stream(rp.id).await.unwrap().unwrap();
+    assert_eq!(
+        (s.attempts, s.pending, s.last_delivered_at),
+        (0, 0, Some(T.plus(2)))
+    );
+    assert!(
+        store
+            .due_push_streams(T.plus(9), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Replaced by a poll stream for everything: the renewal's event waits there.
+    let poll = StreamConfig {
+        delivery: Delivery::Poll,
+        events_requested: EventKind::ALL.to_vec(),
+    };
+    store.set_stream(rp.id, &poll, T).await.unwrap();
+    assert_eq!(store.stream(rp.id).await.unwrap().unwrap().pending, 1);
+    assert!(store.delete_stream(rp.id).await.unwrap());
+    assert!(!store.delete_stream(rp.id).await.unwrap());
 }

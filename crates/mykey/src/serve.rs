@@ -109,6 +109,11 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         config,
     ));
     let purger = tokio::spawn(purge_every_minute(platform.clone()));
+    // Events pushed to relying parties (RFC 8935); each push may take 10 s at most.
+    let deliverer = tokio::spawn(
+        mykey_server::Deliverer::new(platform.clone(), Duration::from_secs(10))
+            .run(Duration::from_secs(1)),
+    );
     let shown_db = if database.starts_with("sqlite://") {
         database.clone()
     } else {
@@ -127,6 +132,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         .await;
     refresher.abort();
     purger.abort();
+    deliverer.abort();
     if let Some(t) = simulator {
         t.abort();
     }

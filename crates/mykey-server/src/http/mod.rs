@@ -25,6 +25,8 @@
 //! POST   /oidc/token                   client_credentials → a token for /v1/rp     (client)
 //! POST   /v1/rp/events                 RFC 8936 poll: acknowledge, get SETs by jti   (client)
 //! GET    /oidc/jwks                    the platform's public keys (verify SETs)     (anyone)
+//! GET|PUT|DELETE /v1/rp/stream         push (RFC 8935) or poll, events wanted, state (client)
+//! GET    /v1/ops/relying-parties/{id}/stream   a relying party's delivery state  (operator)
 //! GET    /v1/openapi.json · /health
 //! ```
 
@@ -38,6 +40,7 @@ mod ppid_services;
 mod problem;
 mod rp;
 mod rp_ppid;
+mod streams;
 mod terms;
 mod token;
 
@@ -80,6 +83,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(export::routes())
         .merge(token::routes())
         .merge(events::routes())
+        .merge(streams::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(platform)
 }

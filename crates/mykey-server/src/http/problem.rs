@@ -109,6 +109,12 @@ impl IntoResponse for ApiError {
                     "invalid-jwks",
                     "Invalid JWK Set",
                 ),
+                P::InvalidStream(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-stream",
+                    "Invalid stream",
+                ),
+                P::StreamUnknown => (StatusCode::NOT_FOUND, "stream-unknown", "No stream"),
                 P::RelyingPartyNotApproved => (
                     StatusCode::FORBIDDEN,
                     "relying-party-not-approved",

@@ -1,0 +1,153 @@
+//! `/v1/rp/stream`: the relying party's event stream (after the Shared Signals Framework's stream
+//! configuration): push (RFC 8935, `urn:ietf:rfc:8935`) or poll (RFC 8936, `urn:ietf:rfc:8936`),
+//! the event types it wants, and the delivery's state. Operators read any relying party's at
+//! `/v1/ops/relying-parties/{id}/stream`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use mykey_platform::{
+    Delivery, EventKind, Platform, PlatformError, RelyingPartyId, Stream, StreamConfig,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ops::Operator;
+use super::rp::RelyingPartyClient;
+use super::{ApiError, JsonBody, rfc3339};
+
+const PUSH: &str = "urn:ietf:rfc:8935";
+const POLL: &str = "urn:ietf:rfc:8936";
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/rp/stream", get(show).put(configure).delete(remove))
+        .route("/v1/ops/relying-parties/{id}/stream", get(show_to_operator))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryBody {
+    method: String,
+    endpoint_url: Option<String>,
+    authorization_header: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamBody {
+    delivery: DeliveryBody,
+    events_requested: Vec<String>,
+}
+
+fn config(body: StreamBody) -> Result<StreamConfig, ApiError> {
+    let delivery = match (body.delivery.method.as_str(), body.delivery.endpoint_url) {
+        (PUSH, Some(endpoint_url)) => Delivery::Push {
+            endpoint_url,
+            authorization_header: body.delivery.authorization_header,
+        },
+        (PUSH, None) => {
+            return Err(PlatformError::InvalidStream("push delivery needs an endpoint_url").into());
+        }
+        (POLL, None) if body.delivery.authorization_header.is_none() => Delivery::Poll,
+        (POLL, _) => {
+            return Err(PlatformError::InvalidStream("poll delivery takes no endpoint").into());
+        }
+        _ => {
+            return Err(PlatformError::InvalidStream(
+                "delivery.method is urn:ietf:rfc:8935 (push) or urn:ietf:rfc:8936 (poll)",
+            )
+            .into());
+        }
+    };
+    // Types this platform does not send are left out (SSF: events_delivered is the overlap).
+    let mut events_requested = Vec::new();
+    for k in body
+        .events_requested
+        .iter()
+        .filter_map(|u| EventKind::from_uri(u))
+    {
+        if !events_requested.contains(&k) {
+            events_requested.push(k);
+        }
+    }
+    Ok(StreamConfig {
+        delivery,
+        events_requested,
+    })
+}
+
+/// The stream as JSON; the authorization header, a secret of the receiver's, is never shown.
+fn stream_json(s: &Stream) -> Value {
+    let delivery = match &s.config.delivery {
+        Delivery::Push {
+            endpoint_url,
+            authorization_header,
+        } => json!({
+            "method": PUSH,
+            "endpoint_url": endpoint_url,
+            "authorization_header_set": authorization_header.is_some(),
+        }),
+        Delivery::Poll => json!({"method": POLL, "endpoint_url": "/v1/rp/events"}),
+    };
+    let delivered: Vec<&str> = s.config.events_requested.iter().map(|k| k.uri()).collect();
+    json!({
+        "delivery": delivery,
+        "events_supported": EventKind::ALL.iter().map(|k| k.uri()).collect::<Vec<_>>(),
+        "events_requested": delivered,
+        "events_delivered": delivered,
+        "status": {
+            "pending": s.pending,
+            "failed_attempts": s.attempts,
+            "next_attempt_at": rfc3339(s.next_attempt_at),
+            "last_error": s.last_error,
+            "last_delivered_at": s.last_delivered_at.map(rfc3339),
+        },
+    })
+}
+
+async fn show(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(axum::Json(stream_json(&p.stream(&rp).await?)))
+}
+
+async fn configure(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    JsonBody(body): JsonBody<StreamBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let stream = p.set_stream(&rp, &config(body)?).await?;
+    Ok(axum::Json(stream_json(&stream)))
+}
+
+async fn remove(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    p.delete_stream(&rp).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn show_to_operator(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = id
+        .parse()
+        .map(RelyingPartyId)
+        .map_err(|_| ApiError::from(PlatformError::RelyingPartyUnknown))?;
+    let rp = p
+        .store()
+        .relying_party(id)
+        .await
+        .map_err(PlatformError::from)?
+        .ok_or(PlatformError::RelyingPartyUnknown)?;
+    Ok(axum::Json(stream_json(&p.stream(&rp).await?)))
+}
