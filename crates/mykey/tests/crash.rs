@@ -1,6 +1,6 @@
 //! The platform killed with SIGKILL under write load, then restarted on the same data: every
-//! acknowledged My Key ID change, login (its session), Service ID link and consent is there, and
-//! nobody holds two active My Key IDs.
+//! acknowledged My Key ID change, login (its session), Service ID link and consent is there,
+//! nobody holds two active My Key IDs, and an event written with a change is pushed after all.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -197,37 +197,9 @@ async fn acknowledged_logins_links_and_consents_survive_a_sigkill() {
     let serve = Serve::start(data.path());
     let (key, certs) = cards(&serve, 6).await;
     let http = client();
-    let operator = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
-    let (_, rp) = post(
-        &http,
-        format!("{}/v1/ops/relying-parties", serve.url),
-        Some(operator.trim()),
-        json!({"name": "耐久銀行", "kind": "business"}),
-    )
-    .await
-    .unwrap();
-    let (status, _) = post(
-        &http,
-        format!("{}/v1/ops/relying-parties/{}/approval", serve.url, rp["id"]),
-        Some(operator.trim()),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 200);
-    let client_id = rp["client_id"].as_str().unwrap().to_owned();
-    let secret = rp["client_secret"].as_str().unwrap().to_owned();
+    let (client_id, secret) = bank(&http, &serve, data.path()).await;
     for cert in &certs {
-        let token = login(&http, &serve.url, &key, cert).await;
-        let (status, body) = post(
-            &http,
-            format!("{}/v1/me/my-key-id", serve.url),
-            Some(&token),
-            json!({}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(status, 201, "{body}");
+        my_key_id(&http, &serve.url, &key, cert).await;
     }
     // Writers alternate: a login (a session), then a Service ID link approved with the card and
     // a consent; each remembers what the platform acknowledged until the connection breaks.
@@ -321,6 +293,131 @@ async fn acknowledged_logins_links_and_consents_survive_a_sigkill() {
             .unwrap();
         assert_eq!(verdict["valid"], true, "{verdict}");
     }
+}
+
+/// An approved relying party registered through the operator API: its client ID and secret.
+async fn bank(http: &reqwest::Client, serve: &Serve, data: &Path) -> (String, String) {
+    let operator = std::fs::read_to_string(data.join("operator-token")).unwrap();
+    let (_, rp) = post(
+        http,
+        format!("{}/v1/ops/relying-parties", serve.url),
+        Some(operator.trim()),
+        json!({"name": "耐久銀行", "kind": "business"}),
+    )
+    .await
+    .unwrap();
+    let (status, _) = post(
+        http,
+        format!("{}/v1/ops/relying-parties/{}/approval", serve.url, rp["id"]),
+        Some(operator.trim()),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    (
+        rp["client_id"].as_str().unwrap().to_owned(),
+        rp["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The card holder logs in and creates a My Key ID; the session token.
+async fn my_key_id(http: &reqwest::Client, base: &str, key: &SigningKey, cert: &[u8]) -> String {
+    let token = login(http, base, key, cert).await;
+    let (status, body) = post(
+        http,
+        format!("{base}/v1/me/my-key-id"),
+        Some(&token),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    token
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_acknowledged_as_a_change_survives_a_sigkill_before_its_push() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let (key, certs) = cards(&serve, 1).await;
+    let http = client();
+    let (client_id, secret) = bank(&http, &serve, data.path()).await;
+    let token = my_key_id(&http, &serve.url, &key, &certs[0]).await;
+    one_link(
+        &http,
+        &serve.url,
+        (&client_id, &secret),
+        &key,
+        &certs[0],
+        "C-KILL",
+    )
+    .await
+    .unwrap();
+    // The receiver's port, closed for now: pushes fail until it opens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stream = http
+        .put(format!("{}/v1/rp/stream", serve.url))
+        .basic_auth(&client_id, Some(&secret))
+        .json(&json!({
+            "delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": format!("http://127.0.0.1:{port}/events")},
+            "events_requested": ["https://schemas.openid.net/secevent/risc/event-type/account-disabled"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let revoked = http
+        .delete(format!("{}/v1/me/my-key-id", serve.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    drop(serve); // SIGKILL, the event not yet delivered
+
+    let got = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().push(body);
+                axum::http::StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let serve = Serve::start(data.path());
+    // The restarted platform pushes it (its back-off is seconds here); wait for it, bounded.
+    for _ in 0..300 {
+        if !got.lock().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sets = got.lock().clone();
+    assert_eq!(sets.len(), 1, "the event was lost");
+    let payload = sets[0].split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&B64URL.decode(payload).unwrap()).unwrap();
+    assert_eq!(
+        claims["sub_id"],
+        json!({"format": "opaque", "id": "C-KILL"})
+    );
+    assert!(
+        claims["events"]["https://schemas.openid.net/secevent/risc/event-type/account-disabled"]
+            .is_object(),
+        "{claims}"
+    );
+    drop(serve);
 }
 
 /// A login; `None` when the connection broke (the platform is gone).
