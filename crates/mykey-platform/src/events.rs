@@ -13,6 +13,10 @@
 //! | card renewed (Art 16.1.2–3) | CAEP `credential-change` | `credential_type` `x509`, `change_type` `update` |
 //! | My Key ID revoked (Art 15.3: the Service ID ends with it) | RISC `account-disabled` | `reason` `my-key-id-revoked` |
 //! | Service ID withdrawn by the person or removed by the relying party | `urn:mykey:secevent:service-id-ended` | `reason` `withdrawn` or `removed` |
+//! | signature certificate revoked for a change of the four facts (Art 17.2.2) | `urn:mykey:secevent:basic-facts-changed` | `reason` `signature-certificate-revoked`, `revoked_at` |
+//!
+//! The facts change has its own type: CAEP's `token-claims-change` requires the new values,
+//! which the platform neither knows nor may give without the person's consent.
 //!
 //! The subject (RFC 9493 `sub_id`): `{"format":"opaque","id":CUSTOMER_ID}` for a Service ID,
 //! `{"format":"iss_sub","iss":ISSUER,"sub":PPID}` for a PPID (the `sub` an OpenID Connect login
@@ -35,6 +39,9 @@ pub enum EventKind {
     AccountDisabled,
     /// The Service ID ended: withdrawn by the person or removed by the relying party.
     ServiceIdEnded,
+    /// The person's signature certificate was revoked because the four facts changed (a move, a
+    /// new name, death): the relying party should ask them again (Art 17.2.2).
+    BasicFactsChanged,
 }
 
 impl EventKind {
@@ -44,6 +51,7 @@ impl EventKind {
             EventKind::CredentialChange => "credential-change",
             EventKind::AccountDisabled => "account-disabled",
             EventKind::ServiceIdEnded => "service-id-ended",
+            EventKind::BasicFactsChanged => "basic-facts-changed",
         }
     }
 
@@ -53,10 +61,11 @@ impl EventKind {
     }
 
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 3] = [
+    pub const ALL: [EventKind; 4] = [
         EventKind::CredentialChange,
         EventKind::AccountDisabled,
         EventKind::ServiceIdEnded,
+        EventKind::BasicFactsChanged,
     ];
 
     /// From an event type URI.
@@ -74,6 +83,7 @@ impl EventKind {
                 "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
             }
             EventKind::ServiceIdEnded => "urn:mykey:secevent:service-id-ended",
+            EventKind::BasicFactsChanged => "urn:mykey:secevent:basic-facts-changed",
         }
     }
 }

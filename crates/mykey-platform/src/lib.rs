@@ -23,6 +23,7 @@ mod client_auth;
 mod error;
 mod events;
 mod export;
+mod facts;
 mod ids;
 mod log;
 mod my_key_id;
@@ -41,6 +42,8 @@ pub use client_auth::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, ClientJwks, Clien
 pub use error::PlatformError;
 pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
+pub use facts::FactsSweep;
+pub(crate) use facts::signature_query;
 pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
@@ -94,6 +97,13 @@ pub trait Jlis: Send + Sync + 'static {
         n: IssuanceNumber,
     ) -> Result<Vec<IssuanceNumber>, JlisUnavailable>;
 
+    /// The signature certificates of the holder of user-identification certificate `n`
+    /// (J-LIS's signature-certificate status service).
+    async fn signature_certificate_status(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<SignatureStatus, JlisUnavailable>;
+
     /// The revocation status of a validated certificate: from the CRL index while it is fresh,
     /// otherwise by OCSP; never `Stale`.
     async fn revocation(
@@ -102,6 +112,16 @@ pub trait Jlis: Send + Sync + 'static {
         issuer: &mykey_pki::CaCertificate,
         at: UnixTime,
     ) -> Result<RevocationAnswer, JlisUnavailable>;
+}
+
+/// What J-LIS says of a person's signature certificates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignatureStatus {
+    /// The one issued with the user-identification certificate asked about, and why it was
+    /// revoked if it was.
+    pub paired: Option<(IssuanceNumber, Option<mykey_pki::RevocationReason>)>,
+    /// The person's newest, if it is valid.
+    pub current: Option<IssuanceNumber>,
 }
 
 /// A revocation status and whether J-LIS was asked for it (which the person's log records).

@@ -314,7 +314,18 @@ impl Platform {
             .known_person_for(proof.issuance_number, now)
             .await?
             .ok_or(PlatformError::MyKeyIdRequired)?;
+        // The signature certificate they hold now, for the facts-change sweep (Art 17.2.2),
+        // noted with the link.
+        let signature = self
+            .jlis
+            .signature_certificate_status(proof.issuance_number)
+            .await?
+            .current;
         let mut logs = proof.logs;
+        logs.push(crate::signature_query(
+            signature.is_some(),
+            &r.relying_party.name,
+        ));
         logs.push(NewLog::new(
             "consent.given",
             json!({
@@ -329,7 +340,7 @@ impl Platform {
             json!({"relying_party": r.relying_party.name, "customer_id": r.customer_id.as_str()}),
         ));
         self.store
-            .approve_link_request(&id, person, &consent, now, &logs)
+            .approve_link_request(&id, person, &consent, signature, now, &logs)
             .await?
     }
 

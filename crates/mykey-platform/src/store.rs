@@ -245,7 +245,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Result<(), crate::PlatformError>, StoreError>;
 
     /// In one transaction: marks the open, unexpired request approved, checks the person holds
-    /// an active My Key ID, records the consent, stores the Service ID and appends `logs`.
+    /// an active My Key ID, records the consent, stores the Service ID, notes the person's
+    /// `signature` certificate (for the facts-change sweep) and appends `logs`.
     /// `Ok(Err(..))` carries the refusal (answered or expired meanwhile, no My Key ID, customer
     /// ID already linked), with nothing written.
     async fn approve_link_request(
@@ -253,6 +254,7 @@ pub trait Store: Send + Sync + 'static {
         id: &LinkRequestId,
         person: PersonId,
         consent: &NewConsent,
+        signature: Option<IssuanceNumber>,
         at: UnixTime,
         logs: &[NewLog],
     ) -> Result<Result<PersonLink, crate::PlatformError>, StoreError>;
@@ -422,6 +424,39 @@ pub trait Store: Send + Sync + 'static {
         jtis: &[String],
         at: UnixTime,
     ) -> Result<u64, StoreError>;
+
+    /// Records the person's current signature certificate (replacing the one held before), with
+    /// `log` (the J-LIS query that told it).
+    async fn note_signature_certificate(
+        &self,
+        person: PersonId,
+        serial: Option<IssuanceNumber>,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<(), StoreError>;
+
+    /// In one transaction: of these revoked signature certificates, those noted for a person
+    /// and not yet found revoked are marked so; every active Service ID of their holders gets a
+    /// [`crate::EventKind::BasicFactsChanged`] event, logged to the person.
+    async fn facts_changed(
+        &self,
+        revoked: &[(IssuanceNumber, UnixTime)],
+        at: UnixTime,
+    ) -> Result<crate::FactsSweep, StoreError>;
+
+    /// The person behind a relying party's active link of `customer_id`, and their newest
+    /// issuance number.
+    async fn linked_person(
+        &self,
+        rp: RelyingPartyId,
+        customer_id: &CustomerId,
+    ) -> Result<Option<(PersonId, IssuanceNumber)>, StoreError>;
+
+    /// The signature certificate noted for the person and not found revoked.
+    async fn noted_signature_certificate(
+        &self,
+        person: PersonId,
+    ) -> Result<Option<IssuanceNumber>, StoreError>;
 
     /// Every My Key ID the person holds or held, oldest first.
     async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError>;

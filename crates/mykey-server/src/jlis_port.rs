@@ -8,10 +8,10 @@ use std::time::Duration;
 use mykey_jlis::JlisClient;
 use mykey_pki::ocsp::{CertStatus, OcspClient};
 use mykey_pki::{
-    CaCertificate, Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationStatus, TrustAnchors,
-    UnixTime, UserIdentificationCertificate,
+    CaCertificate, Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationReason,
+    RevocationStatus, TrustAnchors, UnixTime, UserIdentificationCertificate,
 };
-use mykey_platform::{Clock, Jlis, JlisUnavailable, RevocationAnswer};
+use mykey_platform::{Clock, Jlis, JlisUnavailable, RevocationAnswer, SignatureStatus};
 use parking_lot::RwLock;
 
 /// J-LIS as the platform sees it.
@@ -20,6 +20,16 @@ pub struct JlisPort {
     ocsp: OcspClient,
     clock: Arc<dyn Clock>,
     cas: RwLock<Vec<CaState>>,
+    /// The signature CAs and their CRLs, for the facts-change sweep.
+    signature_cas: Vec<SignatureCa>,
+}
+
+/// A signature CA generation and where its CRLs are.
+#[derive(Clone)]
+struct SignatureCa {
+    ca: CaCertificate,
+    crl_url: String,
+    delta_crl_url: String,
 }
 
 struct CaState {
@@ -51,15 +61,24 @@ impl JlisPort {
         let client = JlisClient::new(base, timeout);
         let unavailable = |e: mykey_jlis::ClientError| JlisUnavailable(e.to_string());
         let mut cas = Vec::new();
+        let mut signature_cas = Vec::new();
         for entry in client.cas().await.map_err(unavailable)? {
-            if entry.purpose != Purpose::UserIdentification.slug() {
-                continue;
-            }
             let der = client
                 .get_bytes(&entry.certificate_url)
                 .await
                 .map_err(unavailable)?;
             let ca = CaCertificate::from_der(&der).map_err(|e| JlisUnavailable(e.to_string()))?;
+            if entry.purpose == Purpose::Signature.slug() {
+                signature_cas.push(SignatureCa {
+                    ca,
+                    crl_url: entry.crl_url,
+                    delta_crl_url: entry.delta_crl_url,
+                });
+                continue;
+            }
+            if entry.purpose != Purpose::UserIdentification.slug() {
+                continue;
+            }
             cas.push(CaState {
                 ca,
                 crl_url: entry.crl_url,
@@ -74,6 +93,7 @@ impl JlisPort {
             ocsp: OcspClient::new(timeout),
             clock,
             cas: RwLock::new(cas),
+            signature_cas,
         };
         port.refresh().await;
         Ok(port)
@@ -146,6 +166,46 @@ impl JlisPort {
         }
     }
 
+    /// Every signature CA's current delta CRL (and complete CRL, with `complete`), each with the
+    /// CA that must have signed it: what the facts-change sweep reads. A CRL that cannot be
+    /// fetched is logged and left out (the next sweep tries again).
+    pub async fn signature_crls(&self, complete: bool) -> Vec<(Crl, CaCertificate)> {
+        let mut out = Vec::new();
+        for sca in &self.signature_cas {
+            let urls = [Some(&sca.delta_crl_url), complete.then_some(&sca.crl_url)];
+            for url in urls.into_iter().flatten() {
+                match self.fetch_crl(url).await {
+                    Ok(crl) => out.push((crl, sca.ca.clone())),
+                    Err(e) => tracing::warn!(url = %url, error = %e, "signature CRL fetch failed"),
+                }
+            }
+        }
+        out
+    }
+
+    /// Sweeps the signature CAs' CRLs for changes of the four facts every `every` (the complete
+    /// CRLs at the first sweep, the deltas after) until the task is dropped.
+    pub async fn run_facts_sweeper(
+        self: Arc<Self>,
+        platform: Arc<mykey_platform::Platform>,
+        every: Duration,
+    ) {
+        let mut complete = true;
+        loop {
+            for (crl, ca) in self.signature_crls(complete).await {
+                match platform.sweep_signature_crl(&crl, &ca).await {
+                    Ok(s) if s.people > 0 => {
+                        tracing::info!(people = s.people, events = s.events, "facts changes found")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "facts-change sweep failed"),
+                }
+            }
+            complete = false;
+            tokio::time::sleep(every).await;
+        }
+    }
+
     /// Refreshes every `every` until the task is dropped.
     pub async fn run_refresher(self: Arc<Self>, every: Duration) {
         loop {
@@ -184,6 +244,33 @@ impl Jlis for JlisPort {
                 })
             })
             .collect()
+    }
+
+    async fn signature_certificate_status(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<SignatureStatus, JlisUnavailable> {
+        let answer = self
+            .client
+            .signature_certificate_status(&n.to_string())
+            .await
+            .map_err(|e| JlisUnavailable(e.to_string()))?;
+        let serial = |s: &str| {
+            s.parse::<IssuanceNumber>()
+                .map_err(|_| JlisUnavailable(format!("J-LIS sent a malformed serial {s:?}")))
+        };
+        let paired = match &answer.paired {
+            Some(p) => Some((
+                serial(&p.serial)?,
+                p.reason.as_deref().and_then(RevocationReason::from_name),
+            )),
+            None => None,
+        };
+        let current = match &answer.current {
+            Some(c) if c.status == "good" => Some(serial(&c.serial)?),
+            _ => None,
+        };
+        Ok(SignatureStatus { paired, current })
     }
 
     async fn revocation(

@@ -7,6 +7,7 @@
 mod clients;
 mod events;
 mod export;
+mod facts;
 mod harness;
 mod login;
 mod openapi;

@@ -70,6 +70,7 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/rp/stream", "put"),
         ("/v1/rp/stream", "delete"),
         ("/v1/ops/relying-parties/{id}/stream", "get"),
+        ("/v1/rp/service-ids/{customer_id}/facts-check", "post"),
     ] {
         assert!(
             paths[path].get(method).is_some(),

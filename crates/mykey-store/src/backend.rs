@@ -6,13 +6,13 @@ use std::str::FromStr;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Consent, ConsentRecord, CustomerId, Delivery, Event, EventKind, EventSubject, LinkOutcome,
-    LinkRequest, LinkRequestId, LinkRequestState, LogEntry, LogHash, LoginOutcome, LoginWrite,
-    MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent, NewLog, NewRelyingParty,
-    PersonId, PersonLink, PersonPpidService, PlatformError, Ppid, PpidIssue, PpidIssued,
-    PpidService, PpidServiceId, PushOutcome, RelyingParty, RelyingPartyId, RelyingPartyKind,
-    RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd, ServicePpid, Session, Store, StoreError,
-    Stream, StreamConfig, TermsVersion, UsedNonce,
+    Consent, ConsentRecord, CustomerId, Delivery, Event, EventKind, EventSubject, FactsSweep,
+    LinkOutcome, LinkRequest, LinkRequestId, LinkRequestState, LogEntry, LogHash, LoginOutcome,
+    LoginWrite, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent, NewLog,
+    NewRelyingParty, PersonId, PersonLink, PersonPpidService, PlatformError, Ppid, PpidIssue,
+    PpidIssued, PpidService, PpidServiceId, PushOutcome, RelyingParty, RelyingPartyId,
+    RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd, ServicePpid, Session,
+    Store, StoreError, Stream, StreamConfig, TermsVersion, UsedNonce,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -22,6 +22,7 @@ use sqlx::sqlite::{
 
 use crate::clients::clients_impl;
 use crate::events::events_impl;
+use crate::facts::facts_impl;
 use crate::fail;
 use crate::links::{Which, active_link, links_impl, rp_columns};
 use crate::login::{LoginBatcher, login_impl};
@@ -489,10 +490,11 @@ macro_rules! store_impl {
                 id: &LinkRequestId,
                 person: PersonId,
                 consent: &NewConsent,
+                signature: Option<IssuanceNumber>,
                 at: UnixTime,
                 logs: &[NewLog],
             ) -> Result<Result<PersonLink, PlatformError>, StoreError> {
-                self.approve_link_request_tx(id, person, consent, at, logs).await
+                self.approve_link_request_tx(id, person, consent, signature, at, logs).await
             }
 
             async fn relying_party_links(&self, rp: RelyingPartyId, customer_id: Option<&CustomerId>) -> Result<Vec<RelyingPartyLink>, StoreError> {
@@ -603,6 +605,22 @@ macro_rules! store_impl {
                 self.acknowledge_tx(rp, jtis, at).await
             }
 
+            async fn note_signature_certificate(&self, person: PersonId, serial: Option<IssuanceNumber>, at: UnixTime, log: &NewLog) -> Result<(), StoreError> {
+                self.note_signature_tx(person, serial, at, log).await
+            }
+
+            async fn facts_changed(&self, revoked: &[(IssuanceNumber, UnixTime)], at: UnixTime) -> Result<FactsSweep, StoreError> {
+                self.facts_changed_tx(revoked, at).await
+            }
+
+            async fn linked_person(&self, rp: RelyingPartyId, customer_id: &CustomerId) -> Result<Option<(PersonId, IssuanceNumber)>, StoreError> {
+                self.linked_person_of(rp, customer_id).await
+            }
+
+            async fn noted_signature_certificate(&self, person: PersonId) -> Result<Option<IssuanceNumber>, StoreError> {
+                self.noted_signature(person).await
+            }
+
             async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError> {
                 self.my_key_ids_of(person).await
             }
@@ -624,6 +642,8 @@ clients_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 clients_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 events_impl!(SqliteStore, sqlx::Sqlite);
 events_impl!(PostgresStore, sqlx::Postgres);
+facts_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
+facts_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 login_impl!(PostgresStore, sqlx::Postgres);
 links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 ppids_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");

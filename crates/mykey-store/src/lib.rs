@@ -10,6 +10,7 @@ mod backend;
 mod checkpoint;
 mod clients;
 mod events;
+mod facts;
 mod links;
 mod login;
 mod ppids;

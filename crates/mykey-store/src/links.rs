@@ -259,6 +259,7 @@ macro_rules! links_impl {
                 id: &LinkRequestId,
                 person: PersonId,
                 consent: &NewConsent,
+                signature: Option<IssuanceNumber>,
                 at: UnixTime,
                 logs: &[NewLog],
             ) -> Result<Result<PersonLink, PlatformError>, StoreError> {
@@ -307,6 +308,7 @@ macro_rules! links_impl {
                     return Ok(Err(PlatformError::ServiceIdExists));
                 };
                 let link_id: i64 = link.get(0);
+                Self::note_signature_in(&mut tx, person, signature, at).await?;
                 for log in logs {
                     Self::append(&mut tx, person, at, log).await?;
                 }

@@ -250,6 +250,7 @@ async fn sqlite_conforms() {
     links::story(store.clone()).await;
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;
+    outbox::facts(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -340,6 +341,7 @@ async fn postgres_conforms() {
     links::story(store.clone()).await;
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;
+    outbox::facts(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

@@ -151,7 +151,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         rp1
     );
     let link = store
-        .approve_link_request(&r1, p, &consent(), T.plus(1), &linked())
+        .approve_link_request(&r1, p, &consent(), None, T.plus(1), &linked())
         .await
         .unwrap()
         .unwrap();
@@ -163,7 +163,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(link.consent.terms_version, "2026-11-01");
     assert!(matches!(
         store
-            .approve_link_request(&r1, p, &consent(), T.plus(2), &linked())
+            .approve_link_request(&r1, p, &consent(), None, T.plus(2), &linked())
             .await
             .unwrap(),
         Err(PlatformError::LinkRequestAnswered)
@@ -174,7 +174,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     let r2 = request(&store, &rp1, "C-1", 2).await;
     assert!(matches!(
         store
-            .approve_link_request(&r2, q, &consent(), T.plus(3), &linked())
+            .approve_link_request(&r2, q, &consent(), None, T.plus(3), &linked())
             .await
             .unwrap(),
         Err(PlatformError::MyKeyIdRequired)
@@ -184,7 +184,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(q_log_len, q_log.len() + 1);
     assert!(matches!(
         store
-            .approve_link_request(&r2, q, &consent(), T.plus(4), &linked())
+            .approve_link_request(&r2, q, &consent(), None, T.plus(4), &linked())
             .await
             .unwrap(),
         Err(PlatformError::ServiceIdExists)
@@ -199,7 +199,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     // Expired, unknown, refused.
     assert!(matches!(
         store
-            .approve_link_request(&r2, q, &consent(), T.plus(601), &linked())
+            .approve_link_request(&r2, q, &consent(), None, T.plus(601), &linked())
             .await
             .unwrap(),
         Err(PlatformError::LinkRequestExpired)
@@ -210,6 +210,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
                 &LinkRequestId::from_bytes([99; 16]),
                 q,
                 &consent(),
+                None,
                 T,
                 &linked()
             )
@@ -230,7 +231,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     // Another relying party may use the same customer ID for someone else.
     let r3 = request(&store, &rp2, "C-1", 3).await;
     store
-        .approve_link_request(&r3, q, &consent(), T.plus(7), &linked())
+        .approve_link_request(&r3, q, &consent(), None, T.plus(7), &linked())
         .await
         .unwrap()
         .unwrap();
@@ -290,13 +291,13 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     // Once ended, the customer ID may be linked again; revoking the My Key ID ends it (15.3).
     let r4 = request(&store, &rp1, "C-1", 4).await;
     store
-        .approve_link_request(&r4, p, &consent(), T.plus(10), &linked())
+        .approve_link_request(&r4, p, &consent(), None, T.plus(10), &linked())
         .await
         .unwrap()
         .unwrap();
     let r5 = request(&store, &rp2, "B-7", 5).await;
     store
-        .approve_link_request(&r5, p, &consent(), T.plus(10), &linked())
+        .approve_link_request(&r5, p, &consent(), None, T.plus(10), &linked())
         .await
         .unwrap()
         .unwrap();
@@ -320,12 +321,12 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     let rb = request(&store, &rp2, "RACE", 7).await;
     let (sa, sb) = (store.clone(), store.clone());
     let ta = tokio::spawn(async move {
-        sa.approve_link_request(&ra, a, &consent(), T.plus(12), &linked())
+        sa.approve_link_request(&ra, a, &consent(), None, T.plus(12), &linked())
             .await
             .unwrap()
     });
     let tb = tokio::spawn(async move {
-        sb.approve_link_request(&rb, b, &consent(), T.plus(12), &linked())
+        sb.approve_link_request(&rb, b, &consent(), None, T.plus(12), &linked())
             .await
             .unwrap()
     });

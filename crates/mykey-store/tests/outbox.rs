@@ -61,7 +61,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     give_my_key_id(&store, p, "OUTB0X01").await;
     let r = request(&store, &rp1, "C-71", 71).await;
     store
-        .approve_link_request(&r, p, &consent(), T, &linked())
+        .approve_link_request(&r, p, &consent(), None, T, &linked())
         .await
         .unwrap()
         .unwrap();
@@ -185,7 +185,7 @@ pub(crate) async fn streams(store: Arc<dyn Store>) {
     give_my_key_id(&store, p, "STRM0001").await;
     let r = request(&store, &rp, "C-81", 81).await;
     store
-        .approve_link_request(&r, p, &consent(), T, &linked())
+        .approve_link_request(&r, p, &consent(), None, T, &linked())
         .await
         .unwrap()
         .unwrap();
@@ -270,4 +270,68 @@ pub(crate) async fn streams(store: Arc<dyn Store>) {
     assert_eq!(store.stream(rp.id).await.unwrap().unwrap().pending, 1);
     assert!(store.delete_stream(rp.id).await.unwrap());
     assert!(!store.delete_stream(rp.id).await.unwrap());
+}
+
+/// The facts-change sweep's transaction: told once, to active links only.
+pub(crate) async fn facts(store: Arc<dyn Store>) {
+    let rp = register(&store, "facts-bank", 31).await;
+    let p = person(&store, 90_000).await;
+    give_my_key_id(&store, p, "FACT0001").await;
+    let serial = IssuanceNumber::from_u64(0x5001).unwrap();
+    let r = request(&store, &rp, "C-91", 91).await;
+    store
+        .approve_link_request(&r, p, &consent(), Some(serial), T, &linked())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.noted_signature_certificate(p).await.unwrap(),
+        Some(serial)
+    );
+    let customer = "C-91".parse().unwrap();
+    assert_eq!(
+        store.linked_person(rp.id, &customer).await.unwrap(),
+        Some((p, IssuanceNumber::from_u64(90_000).unwrap()))
+    );
+    let other = IssuanceNumber::from_u64(0x5002).unwrap();
+    let sweep = store
+        .facts_changed(&[(other, T), (serial, T.plus(5))], T.plus(9))
+        .await
+        .unwrap();
+    assert_eq!((sweep.people, sweep.events), (1, 1));
+    let events = store
+        .pending_events(rp.id, &[EventKind::BasicFactsChanged], 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].subject, EventSubject::CustomerId("C-91".into()));
+    assert!(
+        events[0].detail.contains(&T.plus(5).as_secs().to_string()),
+        "{}",
+        events[0].detail
+    );
+    assert_eq!(store.noted_signature_certificate(p).await.unwrap(), None);
+    let again = store
+        .facts_changed(&[(serial, T)], T.plus(10))
+        .await
+        .unwrap();
+    assert_eq!((again.people, again.events), (0, 0));
+    assert!(
+        store
+            .log(p)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "facts-change.shared")
+    );
+    // A newly noted certificate is followed again.
+    let log = NewLog::new("jlis.query", serde_json::json!({}));
+    store
+        .note_signature_certificate(p, Some(other), T.plus(11), &log)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.noted_signature_certificate(p).await.unwrap(),
+        Some(other)
+    );
 }

@@ -109,6 +109,11 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         config,
     ));
     let purger = tokio::spawn(purge_every_minute(platform.clone()));
+    // Art 17.2.2: the signature CAs' CRLs swept for changes of the four facts.
+    let sweeper = tokio::spawn(
+        port.clone()
+            .run_facts_sweeper(platform.clone(), Duration::from_secs(a.crl_refresh.max(1))),
+    );
     // Events pushed to relying parties (RFC 8935); each push may take 10 s at most.
     let deliverer = tokio::spawn(
         mykey_server::Deliverer::new(platform.clone(), Duration::from_secs(10))
@@ -132,6 +137,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         .await;
     refresher.abort();
     purger.abort();
+    sweeper.abort();
     deliverer.abort();
     if let Some(t) = simulator {
         t.abort();

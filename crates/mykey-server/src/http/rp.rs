@@ -22,6 +22,10 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/rp/service-id-requests", post(open_request))
         .route("/v1/rp/service-ids", get(list))
         .route("/v1/rp/service-ids/{customer_id}", delete(remove))
+        .route(
+            "/v1/rp/service-ids/{customer_id}/facts-check",
+            post(check_facts),
+        )
 }
 
 /// An approved relying party, authenticated by `client_secret_basic` (RFC 6749 §2.3.1):
@@ -128,4 +132,19 @@ async fn remove(
         .map_err(|_| PlatformError::ServiceIdUnknown)?;
     p.remove_link(&rp, &c).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Art 17.2.2 on demand: have the four facts of the person behind this link changed since they
+/// linked? J-LIS is asked; a change is also sent as a `basic-facts-changed` event.
+async fn check_facts(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    Path(customer_id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let changed = p.check_facts(&rp, &customer(&customer_id)?).await?;
+    Ok(axum::Json(json!({
+        "customer_id": customer_id,
+        "basic_facts_changed": changed,
+        "checked_at": rfc3339(p.now()),
+    })))
 }

@@ -1,0 +1,100 @@
+//! Finding changes of the four facts (DESIGN.md flow 5, Terms Art 17.2.2). J-LIS revokes a
+//! person's signature certificate with reason affiliationChanged when their name, address,
+//! birth date or sex changes; the user-identification certificate (the login) is untouched. So:
+//!
+//! - when a person links a Service ID, the platform asks J-LIS which signature certificate they
+//!   hold (its signature-certificate status service) and notes its serial with the link;
+//! - a periodic **sweep** reads the signature CA's CRLs and, for every entry revoked for
+//!   affiliationChanged, looks its serial up among the noted ones — an indexed look-up per
+//!   revoked serial, not a query per linked person, which is what makes it national scale;
+//! - a relying party may also **check** one linked person on demand, which asks J-LIS directly.
+//!
+//! Either way each relying party holding an active Service ID of that person gets one
+//! `basic-facts-changed` event, and the person's log says who was told.
+
+use mykey_pki::{CaCertificate, Crl, RevocationReason};
+use serde_json::json;
+
+use crate::{CustomerId, NewLog, Platform, PlatformError, RelyingParty};
+
+/// What a sweep found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FactsSweep {
+    /// Entries revoked for a change of facts in the CRL.
+    pub revoked: u64,
+    /// Of those, people the platform had noted (and not already told about).
+    pub people: u64,
+    /// Events queued for relying parties.
+    pub events: u64,
+}
+
+impl Platform {
+    /// Sweeps one signature-CA CRL (complete or delta), checked against `ca` first. Entries seen
+    /// in an earlier sweep are not told again.
+    pub async fn sweep_signature_crl(
+        &self,
+        crl: &Crl,
+        ca: &CaCertificate,
+    ) -> Result<FactsSweep, PlatformError> {
+        let now = self.clock.now();
+        crl.verify(ca, now)?;
+        let mut revoked = Vec::new();
+        for entry in crl.entries() {
+            let entry = entry?;
+            if entry.reason == Some(RevocationReason::AffiliationChanged) {
+                revoked.push((entry.serial, entry.revoked_at));
+            }
+        }
+        let mut sweep = self.store.facts_changed(&revoked, now).await?;
+        sweep.revoked = revoked.len() as u64;
+        Ok(sweep)
+    }
+
+    /// A relying party checks whether the four facts of the person behind its link of
+    /// `customer_id` changed since they linked: J-LIS is asked (the person's log records it),
+    /// and a change is told as an event as a sweep would. Answers whether they changed.
+    pub async fn check_facts(
+        &self,
+        rp: &RelyingParty,
+        customer_id: &CustomerId,
+    ) -> Result<bool, PlatformError> {
+        let (person, number) = self
+            .store
+            .linked_person(rp.id, customer_id)
+            .await?
+            .ok_or(PlatformError::ServiceIdUnknown)?;
+        let status = self.jlis.signature_certificate_status(number).await?;
+        let now = self.clock.now();
+        let log = signature_query(status.current.is_some(), &rp.name);
+        let changed = match self.store.noted_signature_certificate(person).await? {
+            // Nothing noted (or a change already told): the newest is noted from now on.
+            None => false,
+            // The usual case: the certificate issued with the card, revoked or not.
+            Some(noted) if status.paired.is_some_and(|(p, _)| p == noted) => {
+                status.paired.and_then(|(_, r)| r) == Some(RevocationReason::AffiliationChanged)
+            }
+            // A later certificate that is no longer the newest: J-LIS does not say why it went,
+            // so it is told as a change — the relying party asks the person again, the safe side.
+            Some(noted) => status.current != Some(noted),
+        };
+        if changed && let Some(noted) = self.store.noted_signature_certificate(person).await? {
+            self.store.facts_changed(&[(noted, now)], now).await?;
+        }
+        self.store
+            .note_signature_certificate(person, status.current, now, &log)
+            .await?;
+        Ok(changed)
+    }
+}
+
+/// The person's log entry for a query of J-LIS's signature-certificate status service.
+pub(crate) fn signature_query(found: bool, asked_for: &str) -> NewLog {
+    NewLog::new(
+        "jlis.query",
+        json!({
+            "service": "signature-certificate-status",
+            "found": found,
+            "for": asked_for,
+        }),
+    )
+}

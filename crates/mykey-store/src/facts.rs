@@ -1,0 +1,167 @@
+//! The signature certificates noted for linked people and the facts-change sweep's one
+//! transaction (Art 17.2.2): set-wise statements over chunks of revoked serials, so that a delta
+//! of ten thousand revocations against a million linked people is a few hundred statements.
+
+/// Serials (or people) per statement.
+pub(crate) const CHUNK: usize = 500;
+
+macro_rules! facts_impl {
+    ($store:ty, $db:ty, begin: $begin:expr) => {
+        impl $store {
+            /// Notes `serial` as the person's signature certificate (none: forgets it) inside
+            /// the caller's transaction.
+            async fn note_signature_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                person: PersonId,
+                serial: Option<IssuanceNumber>,
+                at: UnixTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM signature_certificates WHERE person_id = $1")
+                    .bind(person.0)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(fail)?;
+                if let Some(s) = serial {
+                    sqlx::query("INSERT INTO signature_certificates (person_id, serial, noted_at) VALUES ($1, $2, $3)")
+                        .bind(person.0)
+                        .bind(s.as_be_bytes())
+                        .bind(secs(at))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(fail)?;
+                }
+                Ok(())
+            }
+
+            async fn note_signature_tx(
+                &self,
+                person: PersonId,
+                serial: Option<IssuanceNumber>,
+                at: UnixTime,
+                log: &NewLog,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                Self::note_signature_in(&mut tx, person, serial, at).await?;
+                Self::append(&mut tx, person, at, log).await?;
+                tx.commit().await.map_err(fail)?;
+                Ok(())
+            }
+
+            async fn noted_signature(&self, person: PersonId) -> Result<Option<IssuanceNumber>, StoreError> {
+                let row = sqlx::query("SELECT serial FROM signature_certificates WHERE person_id = $1 AND revoked_at IS NULL")
+                    .bind(person.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                row.map(|r| IssuanceNumber::from_be_bytes(r.get::<&[u8], _>("serial")).map_err(fail))
+                    .transpose()
+            }
+
+            async fn linked_person_of(
+                &self,
+                rp: RelyingPartyId,
+                customer_id: &CustomerId,
+            ) -> Result<Option<(PersonId, IssuanceNumber)>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT s.person_id, (SELECT i.number FROM issuance_numbers i WHERE i.person_id = s.person_id \
+                     ORDER BY i.linked_at DESC, i.number DESC LIMIT 1) AS number \
+                     FROM service_ids s WHERE s.relying_party_id = $1 AND s.customer_id = $2 AND s.ended_at IS NULL",
+                )
+                .bind(rp.0)
+                .bind(customer_id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(fail)?;
+                row.map(|r| {
+                    let n = IssuanceNumber::from_be_bytes(r.get::<&[u8], _>("number")).map_err(fail)?;
+                    Ok((PersonId(r.get("person_id")), n))
+                })
+                .transpose()
+            }
+
+            async fn facts_changed_tx(
+                &self,
+                revoked: &[(IssuanceNumber, UnixTime)],
+                at: UnixTime,
+            ) -> Result<FactsSweep, StoreError> {
+                use crate::facts::CHUNK;
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let when: std::collections::HashMap<Vec<u8>, UnixTime> =
+                    revoked.iter().map(|(s, t)| (s.as_be_bytes().to_vec(), *t)).collect();
+                // Noted, not yet told: whose.
+                let mut people: Vec<(PersonId, UnixTime)> = Vec::new();
+                for chunk in revoked.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT person_id, serial FROM signature_certificates WHERE revoked_at IS NULL AND serial IN ",
+                    );
+                    q.push_tuples(chunk, |mut b, (s, _)| {
+                        b.push_bind(s.as_be_bytes().to_vec());
+                    });
+                    for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
+                        let serial: Vec<u8> = r.get("serial");
+                        let t = when.get(&serial).copied().unwrap_or(at);
+                        people.push((PersonId(r.get("person_id")), t));
+                    }
+                }
+                let mut sweep = FactsSweep { people: people.len() as u64, ..FactsSweep::default() };
+                for chunk in people.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE signature_certificates SET revoked_at = ");
+                    q.push_bind(secs(at));
+                    q.push(" WHERE person_id IN ");
+                    q.push_tuples(chunk, |mut b, (p, _)| {
+                        b.push_bind(p.0);
+                    });
+                    q.build().execute(&mut *tx).await.map_err(fail)?;
+                    // Their active links, to be told.
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT s.person_id, s.relying_party_id, s.customer_id, r.name FROM service_ids s \
+                         JOIN relying_parties r ON r.id = s.relying_party_id WHERE s.ended_at IS NULL AND s.person_id IN ",
+                    );
+                    q.push_tuples(chunk, |mut b, (p, _)| {
+                        b.push_bind(p.0);
+                    });
+                    q.push(" ORDER BY s.person_id, s.id");
+                    let links = q.build().fetch_all(&mut *tx).await.map_err(fail)?;
+                    let revoked_at: std::collections::HashMap<i64, UnixTime> =
+                        chunk.iter().map(|(p, t)| (p.0, *t)).collect();
+                    if !links.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO events (relying_party_id, jti, kind, subject_kind, subject, detail, created_at) ",
+                        );
+                        q.push_values(&links, |mut b, r| {
+                            let t = revoked_at.get(&r.get::<i64, _>("person_id")).copied().unwrap_or(at);
+                            let detail = serde_json::json!({
+                                "reason": "signature-certificate-revoked",
+                                "revoked_at": t.as_secs(),
+                            });
+                            b.push_bind(r.get::<i64, _>("relying_party_id"))
+                                .push_bind(crate::events::new_jti())
+                                .push_bind(EventKind::BasicFactsChanged.as_str())
+                                .push_bind("customer-id")
+                                .push_bind(r.get::<String, _>("customer_id"))
+                                .push_bind(detail.to_string())
+                                .push_bind(secs(at));
+                        });
+                        q.build().execute(&mut *tx).await.map_err(fail)?;
+                        sweep.events += links.len() as u64;
+                    }
+                    // Each person's log says who was told.
+                    let mut told: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
+                    for r in &links {
+                        told.entry(r.get("person_id")).or_default().push(r.get("name"));
+                    }
+                    for (person, names) in told {
+                        let log = NewLog::new(
+                            "facts-change.shared",
+                            serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
+                        );
+                        Self::append(&mut tx, PersonId(person), at, &log).await?;
+                    }
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(sweep)
+            }
+        }
+    };
+}
+pub(crate) use facts_impl;
