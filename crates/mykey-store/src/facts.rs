@@ -6,8 +6,159 @@
 pub(crate) const CHUNK: usize = 500;
 
 macro_rules! facts_impl {
-    ($store:ty, $db:ty, begin: $begin:expr) => {
+    ($store:ty, $db:ty, begin: $begin:expr, lock_people: $lock:expr) => {
         impl $store {
+            /// Appends one entry to each of several people's logs inside the caller's
+            /// transaction, set-wise: their rows locked where the backend needs it (in id order,
+            /// so that two such transactions cannot deadlock), their heads read in one statement,
+            /// the entries written in another.
+            pub(crate) async fn append_each(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                entries: &[(PersonId, UnixTime, &NewLog)],
+            ) -> Result<(), StoreError> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                let mut ids: Vec<i64> = entries.iter().map(|(p, _, _)| p.0).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let lock: bool = $lock;
+                if lock {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id FROM persons WHERE id IN ");
+                    q.push_tuples(&ids, |mut b, id| {
+                        b.push_bind(*id);
+                    });
+                    q.push(" ORDER BY id FOR UPDATE");
+                    q.build().fetch_all(&mut **tx).await.map_err(fail)?;
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT l.person_id, l.seq, l.at, l.kind, l.detail, l.hash FROM log_entries l \
+                     JOIN (SELECT person_id, MAX(seq) AS seq FROM log_entries WHERE person_id IN ",
+                );
+                q.push_tuples(&ids, |mut b, id| {
+                    b.push_bind(*id);
+                });
+                q.push(" GROUP BY person_id) m ON m.person_id = l.person_id AND m.seq = l.seq");
+                let mut heads: std::collections::HashMap<i64, LogEntry> = std::collections::HashMap::new();
+                for r in q.build().fetch_all(&mut **tx).await.map_err(fail)? {
+                    heads.insert(
+                        r.get("person_id"),
+                        LogEntry {
+                            seq: r.get::<i64, _>("seq") as u64,
+                            at: r.get::<i64, _>("at") as u64,
+                            kind: r.get("kind"),
+                            detail: r.get("detail"),
+                            hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
+                        },
+                    );
+                }
+                let mut new = Vec::with_capacity(entries.len());
+                for (p, at, log) in entries {
+                    let e = LogEntry::next(heads.get(&p.0), at.as_secs(), log.kind, &log.detail);
+                    heads.insert(p.0, e.clone());
+                    new.push((*p, e));
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) ",
+                );
+                q.push_values(&new, |mut b, (p, e)| {
+                    b.push_bind(p.0)
+                        .push_bind(e.seq as i64)
+                        .push_bind(e.at as i64)
+                        .push_bind(e.kind.clone())
+                        .push_bind(e.detail.clone())
+                        .push_bind(e.hash.0.to_vec());
+                });
+                q.build().execute(&mut **tx).await.map_err(fail)?;
+                Ok(())
+            }
+
+            /// Loads `count` linked people for benchmarks (`mykey bench facts-sweep`): each a
+            /// person with the issuance number `first + k`, an active Service ID of `rp` for the
+            /// customer ID `B-{k}` with its consent, and the signature certificate
+            /// `signature_first + k` noted. Multi-row statements in transactions of 10,000.
+            pub async fn seed_linked(
+                &self,
+                rp: RelyingPartyId,
+                (first, signature_first): (u64, u64),
+                count: u64,
+                at: UnixTime,
+                mut progress: impl FnMut(u64),
+            ) -> Result<(), StoreError> {
+                let base: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM persons")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(fail)?
+                    .get("m");
+                let consent_base: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM consents")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(fail)?
+                    .get("m");
+                let mut done = 0u64;
+                while done < count {
+                    let batch = (count - done).min(10_000);
+                    let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                    let ks: Vec<u64> = (done..done + batch).collect();
+                    for chunk in ks.chunks(crate::facts::CHUNK) {
+                        let id = |k: u64| base + 1 + k as i64;
+                        let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO persons (id, created_at) ");
+                        q.push_values(chunk, |mut b, k| {
+                            b.push_bind(id(*k)).push_bind(secs(at));
+                        });
+                        q.build().execute(&mut *tx).await.map_err(fail)?;
+                        let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO issuance_numbers (number, person_id, linked_at) ");
+                        let mut numbers = Vec::with_capacity(chunk.len());
+                        for k in chunk {
+                            numbers.push(IssuanceNumber::from_u64(first + k).map_err(fail)?);
+                        }
+                        q.push_values(chunk.iter().zip(&numbers), |mut b, (k, n)| {
+                            b.push_bind(n.as_be_bytes().to_vec()).push_bind(id(*k)).push_bind(secs(at));
+                        });
+                        q.build().execute(&mut *tx).await.map_err(fail)?;
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO consents (id, person_id, function, relying_party_id, items, terms_version, given_at) ",
+                        );
+                        q.push_values(chunk, |mut b, k| {
+                            b.push_bind(consent_base + 1 + *k as i64)
+                                .push_bind(id(*k))
+                                .push_bind("service-id")
+                                .push_bind(rp.0)
+                                .push_bind("service-id.link service-id.facts-change-check service-id.inquiries-to-relying-party")
+                                .push_bind("seed")
+                                .push_bind(secs(at));
+                        });
+                        q.build().execute(&mut *tx).await.map_err(fail)?;
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO service_ids (relying_party_id, customer_id, person_id, consent_id, linked_at) ",
+                        );
+                        q.push_values(chunk, |mut b, k| {
+                            b.push_bind(rp.0)
+                                .push_bind(format!("B-{k}"))
+                                .push_bind(id(*k))
+                                .push_bind(consent_base + 1 + *k as i64)
+                                .push_bind(secs(at));
+                        });
+                        q.build().execute(&mut *tx).await.map_err(fail)?;
+                        let mut serials = Vec::with_capacity(chunk.len());
+                        for k in chunk {
+                            serials.push(IssuanceNumber::from_u64(signature_first + k).map_err(fail)?);
+                        }
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO signature_certificates (person_id, serial, noted_at) ",
+                        );
+                        q.push_values(chunk.iter().zip(&serials), |mut b, (k, s)| {
+                            b.push_bind(id(*k)).push_bind(s.as_be_bytes().to_vec()).push_bind(secs(at));
+                        });
+                        q.build().execute(&mut *tx).await.map_err(fail)?;
+                    }
+                    tx.commit().await.map_err(fail)?;
+                    done += batch;
+                    progress(done);
+                }
+                Ok(())
+            }
+
             /// Notes `serial` as the person's signature certificate (none: forgets it) inside
             /// the caller's transaction.
             async fn note_signature_in(
@@ -150,13 +301,19 @@ macro_rules! facts_impl {
                     for r in &links {
                         told.entry(r.get("person_id")).or_default().push(r.get("name"));
                     }
-                    for (person, names) in told {
-                        let log = NewLog::new(
-                            "facts-change.shared",
-                            serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
-                        );
-                        Self::append(&mut tx, PersonId(person), at, &log).await?;
-                    }
+                    let logs: Vec<(PersonId, NewLog)> = told
+                        .into_iter()
+                        .map(|(person, names)| {
+                            let log = NewLog::new(
+                                "facts-change.shared",
+                                serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
+                            );
+                            (PersonId(person), log)
+                        })
+                        .collect();
+                    let logs: Vec<(PersonId, UnixTime, &NewLog)> =
+                        logs.iter().map(|(p, l)| (*p, at, l)).collect();
+                    Self::append_each(&mut tx, &logs).await?;
                 }
                 tx.commit().await.map_err(fail)?;
                 Ok(sweep)

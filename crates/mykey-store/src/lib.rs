@@ -63,3 +63,24 @@ pub(crate) fn fail(e: impl std::fmt::Display) -> StoreError {
     tracing::error!(%detail, "store failure");
     StoreError(detail)
 }
+
+/// Opens the store at `url` and loads `count` linked people for relying party `rp` (see
+/// [`SqliteStore::seed_linked`]); answers the store.
+pub async fn seed_linked(
+    url: &str,
+    rp: mykey_platform::RelyingPartyId,
+    first: (u64, u64),
+    count: u64,
+    at: mykey_pki::UnixTime,
+    progress: impl FnMut(u64),
+) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let s = SqliteStore::open(std::path::Path::new(path)).await?;
+        s.seed_linked(rp, first, count, at, progress).await?;
+        Ok(Arc::new(s))
+    } else {
+        let s = PostgresStore::open(url).await?;
+        s.seed_linked(rp, first, count, at, progress).await?;
+        Ok(Arc::new(s))
+    }
+}

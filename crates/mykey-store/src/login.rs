@@ -9,11 +9,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mykey_platform::{LogEntry, LogHash, LoginOutcome, LoginWrite, PersonId, StoreError};
+use mykey_pki::UnixTime;
+use mykey_platform::{LoginOutcome, LoginWrite, NewLog, PersonId, StoreError};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{hash32, secs};
+use crate::backend::{SqliteStore, secs};
 use crate::fail;
 
 /// Most logins committed together (each binds at most 12 values; SQLite allows 32,766).
@@ -212,51 +213,15 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, St
         return Ok(out);
     }
 
-    // Each person's newest log entry, then the new entries chained on in batch order.
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT l.person_id, l.seq, l.at, l.kind, l.detail, l.hash FROM log_entries l \
-         JOIN (SELECT person_id, MAX(seq) AS seq FROM log_entries WHERE person_id IN ",
-    );
-    q.push_tuples(&done, |mut b, (_, p)| {
-        b.push_bind(p.0);
-    });
-    q.push(" GROUP BY person_id) m ON m.person_id = l.person_id AND m.seq = l.seq");
-    let mut heads: HashMap<i64, LogEntry> = HashMap::new();
-    for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
-        heads.insert(
-            r.get("person_id"),
-            LogEntry {
-                seq: r.get::<i64, _>("seq") as u64,
-                at: r.get::<i64, _>("at") as u64,
-                kind: r.get("kind"),
-                detail: r.get("detail"),
-                hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
-            },
-        );
-    }
-    let mut entries = Vec::new();
-    for (i, p) in &done {
-        let w = &jobs[*i].login;
-        for log in &w.logs {
-            let e = LogEntry::next(heads.get(&p.0), w.at.as_secs(), log.kind, &log.detail);
-            heads.insert(p.0, e.clone());
-            entries.push((*p, e));
-        }
-    }
-    if !entries.is_empty() {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) ",
-        );
-        q.push_values(&entries, |mut b, (p, e)| {
-            b.push_bind(p.0)
-                .push_bind(e.seq as i64)
-                .push_bind(e.at as i64)
-                .push_bind(e.kind.as_str())
-                .push_bind(e.detail.as_str())
-                .push_bind(e.hash.0.as_slice());
-        });
-        q.build().execute(&mut *tx).await.map_err(fail)?;
-    }
+    // The log entries, chained on in batch order.
+    let entries: Vec<(PersonId, UnixTime, &NewLog)> = done
+        .iter()
+        .flat_map(|(i, p)| {
+            let w = &jobs[*i].login;
+            w.logs.iter().map(move |log| (*p, w.at, log))
+        })
+        .collect();
+    SqliteStore::append_each(&mut tx, &entries).await?;
     let mut q =
         QueryBuilder::<Sqlite>::new("INSERT INTO sessions (token_hash, person_id, expires_at) ");
     q.push_values(&done, |mut b, (i, p)| {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_facts;
 mod card;
 mod client;
 mod files;
