@@ -65,6 +65,7 @@ async fn move_house(w: &World, card: &Card) {
 
 async fn sweep(w: &World) -> (u64, u64) {
     w.jlis.publish_crls().await.unwrap();
+    w.clock.catch_up();
     let (mut people, mut events) = (0, 0);
     for (crl, ca) in w.port.signature_crls(true).await {
         let s = w.platform.sweep_signature_crl(&crl, &ca).await.unwrap();

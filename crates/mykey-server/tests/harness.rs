@@ -19,6 +19,13 @@ impl TestClock {
     pub fn advance(&self, secs: u64) {
         self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
     }
+
+    /// Catches up with the real clock, which J-LIS runs on: what it just published (a CRL's
+    /// thisUpdate) is then not in the platform's future.
+    pub fn catch_up(&self) {
+        self.0
+            .fetch_max(UnixTime::now().as_secs(), std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Clock for TestClock {

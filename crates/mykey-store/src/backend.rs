@@ -302,9 +302,6 @@ macro_rules! store_impl {
                     }
                 };
                 let person = outcome.person();
-                if let LinkOutcome::Renewed(_) = outcome {
-                    Self::tell_renewal(&mut tx, person, at).await?;
-                }
                 sqlx::query("INSERT INTO issuance_numbers (number, person_id, linked_at) VALUES ($1, $2, $3)")
                     .bind(n.as_be_bytes())
                     .bind(person.0)
@@ -322,6 +319,10 @@ macro_rules! store_impl {
                 });
                 for log in &all {
                     Self::append(&mut tx, person, at, log).await?;
+                }
+                // After the person's row is locked (by the log), as everywhere: no deadlocks.
+                if let LinkOutcome::Renewed(_) = outcome {
+                    Self::tell_renewal(&mut tx, person, at).await?;
                 }
                 tx.commit().await.map_err(fail)?;
                 Ok(outcome)
@@ -640,8 +641,8 @@ store_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_person: ""
 login_impl!(SqliteStore, sqlx::Sqlite);
 clients_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 clients_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
-events_impl!(SqliteStore, sqlx::Sqlite);
-events_impl!(PostgresStore, sqlx::Postgres);
+events_impl!(SqliteStore, sqlx::Sqlite, lock_relying_parties: false);
+events_impl!(PostgresStore, sqlx::Postgres, lock_relying_parties: true);
 facts_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", lock_people: false);
 facts_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_people: true);
 login_impl!(PostgresStore, sqlx::Postgres);

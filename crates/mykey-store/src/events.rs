@@ -23,8 +23,33 @@ pub(crate) fn new_jti() -> String {
 }
 
 macro_rules! events_impl {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, lock_relying_parties: $lock:expr) => {
         impl $store {
+            /// Where the backend runs writers side by side (PostgreSQL), locks the relying
+            /// parties' rows before their events are written: a transaction that queues an event
+            /// for a relying party then commits before the next one takes an ID, so IDs — the
+            /// delivery order — follow commit order. Callers lock people first, then relying
+            /// parties, in ID order, so that no two transactions wait on each other.
+            pub(crate) async fn lock_relying_parties(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                rps: &[i64],
+            ) -> Result<(), StoreError> {
+                let lock: bool = $lock;
+                if !lock || rps.is_empty() {
+                    return Ok(());
+                }
+                let mut ids = rps.to_vec();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id FROM relying_parties WHERE id IN ");
+                q.push_tuples(&ids, |mut b, id| {
+                    b.push_bind(*id);
+                });
+                q.push(" ORDER BY id FOR UPDATE");
+                q.build().fetch_all(&mut **tx).await.map_err(fail)?;
+                Ok(())
+            }
+
             /// Queues an event for relying party `rp` inside the caller's transaction.
             async fn enqueue(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -34,6 +59,7 @@ macro_rules! events_impl {
                 detail: &serde_json::Value,
                 at: UnixTime,
             ) -> Result<(), StoreError> {
+                Self::lock_relying_parties(tx, &[rp]).await?;
                 let (subject_kind, subject, service) = match subject {
                     EventSubject::CustomerId(c) => ("customer-id", c.clone(), None),
                     EventSubject::Ppid(s, p) => ("ppid", p.to_string(), Some(s.0)),

@@ -255,6 +255,10 @@ macro_rules! facts_impl {
                     }
                 }
                 let mut sweep = FactsSweep { people: people.len() as u64, ..FactsSweep::default() };
+                let revoked_at: std::collections::HashMap<i64, UnixTime> =
+                    people.iter().map(|(p, t)| (p.0, *t)).collect();
+                // (person, relying party, customer ID, relying party's name) of every active link.
+                let mut links: Vec<(i64, i64, String, String)> = Vec::new();
                 for chunk in people.chunks(CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE signature_certificates SET revoked_at = ");
                     q.push_bind(secs(at));
@@ -263,7 +267,6 @@ macro_rules! facts_impl {
                         b.push_bind(p.0);
                     });
                     q.build().execute(&mut *tx).await.map_err(fail)?;
-                    // Their active links, to be told.
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "SELECT s.person_id, s.relying_party_id, s.customer_id, r.name FROM service_ids s \
                          JOIN relying_parties r ON r.id = s.relying_party_id WHERE s.ended_at IS NULL AND s.person_id IN ",
@@ -272,49 +275,54 @@ macro_rules! facts_impl {
                         b.push_bind(p.0);
                     });
                     q.push(" ORDER BY s.person_id, s.id");
-                    let links = q.build().fetch_all(&mut *tx).await.map_err(fail)?;
-                    let revoked_at: std::collections::HashMap<i64, UnixTime> =
-                        chunk.iter().map(|(p, t)| (p.0, *t)).collect();
-                    if !links.is_empty() {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO events (relying_party_id, jti, kind, subject_kind, subject, detail, created_at) ",
-                        );
-                        q.push_values(&links, |mut b, r| {
-                            let t = revoked_at.get(&r.get::<i64, _>("person_id")).copied().unwrap_or(at);
-                            let detail = serde_json::json!({
-                                "reason": "signature-certificate-revoked",
-                                "revoked_at": t.as_secs(),
-                            });
-                            b.push_bind(r.get::<i64, _>("relying_party_id"))
-                                .push_bind(crate::events::new_jti())
-                                .push_bind(EventKind::BasicFactsChanged.as_str())
-                                .push_bind("customer-id")
-                                .push_bind(r.get::<String, _>("customer_id"))
-                                .push_bind(detail.to_string())
-                                .push_bind(secs(at));
-                        });
-                        q.build().execute(&mut *tx).await.map_err(fail)?;
-                        sweep.events += links.len() as u64;
+                    for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
+                        links.push((r.get("person_id"), r.get("relying_party_id"), r.get("customer_id"), r.get("name")));
                     }
-                    // Each person's log says who was told.
-                    let mut told: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
-                    for r in &links {
-                        told.entry(r.get("person_id")).or_default().push(r.get("name"));
-                    }
-                    let logs: Vec<(PersonId, NewLog)> = told
-                        .into_iter()
-                        .map(|(person, names)| {
-                            let log = NewLog::new(
-                                "facts-change.shared",
-                                serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
-                            );
-                            (PersonId(person), log)
-                        })
-                        .collect();
-                    let logs: Vec<(PersonId, UnixTime, &NewLog)> =
-                        logs.iter().map(|(p, l)| (*p, at, l)).collect();
-                    Self::append_each(&mut tx, &logs).await?;
                 }
+                // People first (their logs say who was told), then relying parties (their
+                // events), as in every transaction that writes both.
+                let mut told: std::collections::BTreeMap<i64, Vec<&str>> = std::collections::BTreeMap::new();
+                for (person, _, _, name) in &links {
+                    told.entry(*person).or_default().push(name);
+                }
+                let logs: Vec<(PersonId, NewLog)> = told
+                    .into_iter()
+                    .map(|(person, names)| {
+                        let log = NewLog::new(
+                            "facts-change.shared",
+                            serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
+                        );
+                        (PersonId(person), log)
+                    })
+                    .collect();
+                for chunk in logs.chunks(CHUNK) {
+                    let entries: Vec<(PersonId, UnixTime, &NewLog)> =
+                        chunk.iter().map(|(p, l)| (*p, at, l)).collect();
+                    Self::append_each(&mut tx, &entries).await?;
+                }
+                let rps: Vec<i64> = links.iter().map(|l| l.1).collect();
+                Self::lock_relying_parties(&mut tx, &rps).await?;
+                for chunk in links.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (relying_party_id, jti, kind, subject_kind, subject, detail, created_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (person, rp, customer_id, _)| {
+                        let t = revoked_at.get(person).copied().unwrap_or(at);
+                        let detail = serde_json::json!({
+                            "reason": "signature-certificate-revoked",
+                            "revoked_at": t.as_secs(),
+                        });
+                        b.push_bind(*rp)
+                            .push_bind(crate::events::new_jti())
+                            .push_bind(EventKind::BasicFactsChanged.as_str())
+                            .push_bind("customer-id")
+                            .push_bind(customer_id.clone())
+                            .push_bind(detail.to_string())
+                            .push_bind(secs(at));
+                    });
+                    q.build().execute(&mut *tx).await.map_err(fail)?;
+                }
+                sweep.events = links.len() as u64;
                 tx.commit().await.map_err(fail)?;
                 Ok(sweep)
             }
