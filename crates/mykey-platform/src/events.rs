@@ -114,8 +114,8 @@ pub struct Event {
     pub at: UnixTime,
 }
 
-/// The platform's key for signing what it issues (SETs now, ID tokens later): ES256. `Debug`
-/// hides it.
+/// An ES256 signing key: the platform's for what it issues (SETs now, ID tokens later), and a
+/// relying party's own for its client assertions (`mykey client`). `Debug` hides it.
 pub struct SigningKey {
     pair: EcdsaKeyPair,
     encoding: jsonwebtoken::EncodingKey,
@@ -153,7 +153,8 @@ impl SigningKey {
         json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": self.kid, "x": x, "y": y})
     }
 
-    fn sign(&self, typ: &str, claims: &Value) -> Result<String, PlatformError> {
+    /// `claims` as a JWT (ES256, this key's `kid`) with header `typ`.
+    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, PlatformError> {
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         h.typ = Some(typ.into());
         h.kid = Some(self.kid.clone());
@@ -210,7 +211,7 @@ impl Platform {
             "sub_id": sub_id,
             "events": {event.kind.uri(): detail},
         });
-        self.signing.sign("secevent+jwt", &claims)
+        self.signing.sign_jwt("secevent+jwt", &claims)
     }
 
     /// RFC 8936 poll: acknowledges `ack` (the relying party's own events only), then answers up

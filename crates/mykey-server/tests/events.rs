@@ -2,11 +2,8 @@
 //! Security Event Tokens the platform's published keys verify, about the relying party's own
 //! identifier for the person only, delivered until acknowledged.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
-use mykey_jlis::api::RenewRequest;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -45,18 +42,6 @@ async fn verified(w: &World, client: &Client, set: &str) -> Value {
     jsonwebtoken::decode::<Value>(set, &DecodingKey::from_jwk(key).unwrap(), &v)
         .unwrap()
         .claims
-}
-
-/// A person with a My Key ID whose customer ID at `client` is linked.
-async fn linked(w: &World, client: &Client, customer_id: &str) -> (Card, String) {
-    let card = card(w).await;
-    let token = login(w, &card).await;
-    let (status, _) = post(w, "/v1/me/my-key-id", Some(&token), json!({})).await;
-    assert_eq!(status, 201);
-    let id = link_request(w, client, customer_id).await;
-    let (status, body) = approve(w, &card, &id, full_consent()).await;
-    assert_eq!(status, 201, "{body}");
-    (card, token)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -140,22 +125,7 @@ async fn a_renewal_and_a_revoked_my_key_id_reach_every_relying_party_under_its_o
     let service = ppid_service(&w, &city, "市民ポータル").await;
     let ppid = ppid_of(&w, &card, service, Some(ppid_consent())).await;
 
-    let renewed = w
-        .jlis
-        .renew(&RenewRequest {
-            issuance_number: card.number.clone(),
-            user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: None,
-        })
-        .await
-        .unwrap();
-    let new = Card {
-        key: key(),
-        cert: B64
-            .decode(renewed.user_identification_certificate.unwrap())
-            .unwrap(),
-        number: renewed.issuance_number,
-    };
+    let new = renewed(&w, &card).await;
     let token = login(&w, &new).await;
 
     let change = json!({

@@ -23,8 +23,10 @@ impl TestClock {
     /// Catches up with the real clock, which J-LIS runs on: what it just published (a CRL's
     /// thisUpdate) is then not in the platform's future.
     pub fn catch_up(&self) {
-        self.0
-            .fetch_max(UnixTime::now().as_secs(), std::sync::atomic::Ordering::SeqCst);
+        self.0.fetch_max(
+            UnixTime::now().as_secs(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
     }
 }
 
@@ -160,6 +162,27 @@ pub async fn card(w: &World) -> Card {
             .decode(issued.user_identification_certificate.unwrap())
             .unwrap(),
         number: issued.issuance_number,
+    }
+}
+
+/// The card renewed at J-LIS: new certificates for the same key, a new issuance number linked
+/// there to the old one.
+pub async fn renewed(w: &World, card: &Card) -> Card {
+    let renewed = w
+        .jlis
+        .renew(&mykey_jlis::api::RenewRequest {
+            issuance_number: card.number.clone(),
+            user_identification_public_key: B64.encode(key().spki_der()),
+            signature_public_key: None,
+        })
+        .await
+        .unwrap();
+    Card {
+        key: key(),
+        cert: B64
+            .decode(renewed.user_identification_certificate.unwrap())
+            .unwrap(),
+        number: renewed.issuance_number,
     }
 }
 
@@ -331,6 +354,18 @@ pub async fn approve(w: &World, card: &Card, id: &str, consent: Value) -> (u16, 
     body.as_object_mut().unwrap().remove("purpose");
     body["consent"] = consent;
     post(w, &format!("/v1/link-requests/{id}/approval"), None, body).await
+}
+
+/// A person with a My Key ID whose customer ID at `client` is linked.
+pub async fn linked(w: &World, client: &Client, customer_id: &str) -> (Card, String) {
+    let card = card(w).await;
+    let token = login(w, &card).await;
+    let (status, _) = post(w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    assert_eq!(status, 201);
+    let id = link_request(w, client, customer_id).await;
+    let (status, body) = approve(w, &card, &id, full_consent()).await;
+    assert_eq!(status, 201, "{body}");
+    (card, token)
 }
 
 /// A person's log entries' kinds.

@@ -1,6 +1,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use mykey_jlis::api::{RenewRequest, RevokeRequest};
+use mykey_jlis::api::RevokeRequest;
 use reqwest::Method;
 use serde_json::json;
 
@@ -202,22 +202,7 @@ async fn a_renewed_card_leads_to_the_same_person() {
     let old = card(&w).await;
     let token = login(&w, &old).await;
     let (_, created) = post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
-    let renewed = w
-        .jlis
-        .renew(&RenewRequest {
-            issuance_number: old.number.clone(),
-            user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: None,
-        })
-        .await
-        .unwrap();
-    let new = Card {
-        key: key(),
-        cert: B64
-            .decode(renewed.user_identification_certificate.unwrap())
-            .unwrap(),
-        number: renewed.issuance_number,
-    };
+    let new = renewed(&w, &old).await;
     let token = login(&w, &new).await;
     let (_, me) = call(&w, Method::GET, "/v1/me", Some(&token)).await;
     assert_eq!(me["my_key_id"]["id"], created["id"]);

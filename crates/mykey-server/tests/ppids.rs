@@ -1,5 +1,3 @@
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use mykey_platform::PlatformConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -272,22 +270,7 @@ async fn ppids_are_stable_across_renewal_and_unlinkable_across_services() {
 
     // Renewal at J-LIS: the new card, never seen, leads to the same person and the same PPIDs,
     // with no new consent needed.
-    let renewed = w
-        .jlis
-        .renew(&mykey_jlis::api::RenewRequest {
-            issuance_number: old.number.clone(),
-            user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: None,
-        })
-        .await
-        .unwrap();
-    let new = Card {
-        key: key(),
-        cert: B64
-            .decode(renewed.user_identification_certificate.unwrap())
-            .unwrap(),
-        number: renewed.issuance_number,
-    };
+    let new = renewed(&w, &old).await;
     assert_ne!(new.number, old.number);
     let (status, body) = authenticate(&w, &new, portal, None).await;
     assert_eq!(status, 201, "{body}");

@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use mykey_jlis::api::RenewRequest;
 use mykey_server::Deliverer;
 use parking_lot::Mutex;
 use reqwest::Method;
@@ -73,17 +71,6 @@ async fn receiver() -> (Arc<Receiver>, String) {
     (r, url)
 }
 
-/// A person with a My Key ID whose customer ID at `client` is linked; their card.
-async fn linked(w: &World, client: &Client, customer_id: &str) -> (Card, String) {
-    let card = card(w).await;
-    let token = login(w, &card).await;
-    post(w, "/v1/me/my-key-id", Some(&token), json!({})).await;
-    let id = link_request(w, client, customer_id).await;
-    let (status, body) = approve(w, &card, &id, full_consent()).await;
-    assert_eq!(status, 201, "{body}");
-    (card, token)
-}
-
 async fn push_to(w: &World, client: &Client, url: &str, auth: Option<&str>) -> Value {
     let mut delivery = json!({"method": "urn:ietf:rfc:8935", "endpoint_url": url});
     if let Some(a) = auth {
@@ -136,22 +123,7 @@ fn event_types(sets: &[(String, String)]) -> Vec<String> {
 
 /// Renews the card at J-LIS and logs in with the new one: the platform follows the renewal.
 async fn renew(w: &World, card: &Card) -> String {
-    let renewed = w
-        .jlis
-        .renew(&RenewRequest {
-            issuance_number: card.number.clone(),
-            user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: None,
-        })
-        .await
-        .unwrap();
-    let new = Card {
-        key: key(),
-        cert: B64
-            .decode(renewed.user_identification_certificate.unwrap())
-            .unwrap(),
-        number: renewed.issuance_number,
-    };
+    let new = renewed(w, card).await;
     login(w, &new).await
 }
 

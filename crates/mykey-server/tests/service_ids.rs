@@ -463,28 +463,10 @@ async fn withdrawal_removal_and_revocation_end_links_at_once_and_are_logged() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_renewed_card_approves_a_link_for_the_same_person() {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD as B64;
-
     let w = world().await;
     let city = relying_party(&w, "City").await;
     let (old, token) = person_with_my_key_id(&w).await;
-    let renewed = w
-        .jlis
-        .renew(&mykey_jlis::api::RenewRequest {
-            issuance_number: old.number.clone(),
-            user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: None,
-        })
-        .await
-        .unwrap();
-    let new = Card {
-        key: key(),
-        cert: B64
-            .decode(renewed.user_identification_certificate.unwrap())
-            .unwrap(),
-        number: renewed.issuance_number,
-    };
+    let new = renewed(&w, &old).await;
     // The new number has never been seen: J-LIS leads it to the person, who has a My Key ID.
     let id = link_request(&w, &city, "C-1").await;
     let (status, linked) = approve(&w, &new, &id, full_consent()).await;

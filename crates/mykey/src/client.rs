@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use clap::Subcommand;
-use serde_json::{Value, json};
+use mykey_platform::SigningKey;
+use serde_json::json;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
@@ -56,16 +56,13 @@ pub(crate) fn run(cmd: ClientCommand) -> Result<(), String> {
 }
 
 fn keygen(out: &std::path::Path) -> Result<(), String> {
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-        .map_err(|_| "cannot generate a key")?;
-    let pem = der::pem::encode_string("PRIVATE KEY", der::pem::LineEnding::LF, pkcs8.as_ref())
+    let pkcs8 = zeroize::Zeroizing::new(SigningKey::generate_pkcs8());
+    let key = SigningKey::from_pkcs8(&pkcs8).map_err(|e| e.to_string())?;
+    let pem = der::pem::encode_string("PRIVATE KEY", der::pem::LineEnding::LF, &pkcs8)
         .map_err(|e| e.to_string())?;
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-        .map_err(|_| "cannot read the key just made")?;
     let key_path = out.join("client-key.pem");
     crate::files::write_atomic(&key_path, pem.as_bytes(), 0o600)?;
-    let jwks = json!({"keys": [public_jwk(&pair)]});
+    let jwks = json!({"keys": [key.public_jwk()]});
     let jwks_path = out.join("jwks.json");
     crate::files::write_atomic(&jwks_path, format!("{jwks:#}\n").as_bytes(), 0o644)?;
     crate::say(&format!(
@@ -76,31 +73,16 @@ fn keygen(out: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The public JWK of a P-256 key, `kid` its RFC 7638 thumbprint.
-fn public_jwk(pair: &EcdsaKeyPair) -> Value {
-    let point = pair.public_key().as_ref(); // 0x04 ‖ x ‖ y
-    let (x, y) = (B64URL.encode(&point[1..33]), B64URL.encode(&point[33..65]));
-    // RFC 7638 §3.2: the required members, in lexicographic order, no white space.
-    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    let kid = B64URL.encode(aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA256,
-        canonical.as_bytes(),
-    ));
-    json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid, "x": x, "y": y})
-}
-
 fn assertion(key: &std::path::Path, client_id: &str, platform: &str) -> Result<String, String> {
     let pem =
         std::fs::read_to_string(key).map_err(|e| format!("cannot read {}: {e}", key.display()))?;
     let (label, pkcs8) = der::pem::decode_vec(pem.as_bytes())
         .map_err(|_| format!("{} is not a PEM private key", key.display()))?;
     let pkcs8 = zeroize::Zeroizing::new(pkcs8);
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
+    let signing = SigningKey::from_pkcs8(&pkcs8)
         .ok()
         .filter(|_| label == "PRIVATE KEY")
         .ok_or_else(|| format!("{} is not a P-256 private key", key.display()))?;
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = public_jwk(&pair)["kid"].as_str().map(str::to_owned);
     let now = mykey_pki::UnixTime::now().as_secs();
     let mut jti = [0u8; 16];
     aws_lc_rs::rand::fill(&mut jti).map_err(|_| "no system randomness")?;
@@ -109,6 +91,5 @@ fn assertion(key: &std::path::Path, client_id: &str, platform: &str) -> Result<S
         "aud": format!("{platform}/oidc/token"),
         "iat": now, "exp": now + 60, "jti": B64URL.encode(jti),
     });
-    let signing = jsonwebtoken::EncodingKey::from_ec_der(&pkcs8);
-    jsonwebtoken::encode(&header, &claims, &signing).map_err(|e| e.to_string())
+    signing.sign_jwt("JWT", &claims).map_err(|e| e.to_string())
 }

@@ -36,26 +36,9 @@ pub(crate) async fn login(
     key: &SigningKey,
     cert: &[u8],
 ) -> String {
-    let (_, c) = post(
-        http,
-        format!("{base}/v1/auth/challenges"),
-        None,
-        json!({"purpose": "login"}),
-    )
-    .await
-    .unwrap();
-    let nonce = c["nonce"].as_str().unwrap();
-    let body = json!({
-        "nonce": nonce,
-        "purpose": "login",
-        "certificate": B64.encode(cert),
-        "signature": B64.encode(key.sign(&B64URL.decode(nonce).unwrap())),
-    });
-    let (status, s) = post(http, format!("{base}/v1/auth/responses"), None, body)
+    one_login(http, base, key, cert)
         .await
-        .unwrap();
-    assert_eq!(status, 201, "{s}");
-    s["token"].as_str().unwrap().to_owned()
+        .expect("the platform answers")
 }
 
 /// `count` user-identification certificates for one key, from the platform's simulator.
