@@ -105,9 +105,16 @@ impl Deliverer {
         }
         match req.send().await {
             Ok(r) if r.status().as_u16() == 202 => PushOutcome::Delivered,
-            Ok(r) if r.status().as_u16() == 400 => {
-                // RFC 8935 §2.3: {"err": code, "description": text}; kept short.
-                let body: serde_json::Value = r.json().await.unwrap_or_default();
+            Ok(mut r) if r.status().as_u16() == 400 => {
+                // RFC 8935 §2.3: {"err": code, "description": text}; at most 4 KiB is read.
+                let mut bytes = Vec::new();
+                while bytes.len() < 4096 {
+                    match r.chunk().await {
+                        Ok(Some(c)) => bytes.extend_from_slice(&c),
+                        _ => break,
+                    }
+                }
+                let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
                 let err = body["err"].as_str().unwrap_or("invalid_request");
                 let why: String = format!("{err}: {}", body["description"].as_str().unwrap_or(""))
                     .chars()
