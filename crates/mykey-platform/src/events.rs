@@ -185,9 +185,14 @@ fn thumbprint(pair: &EcdsaKeyPair) -> String {
 pub const MAX_POLL: usize = 100;
 
 impl Platform {
-    /// The platform's public keys (a JWK Set), for relying parties checking what it signed.
+    /// The platform's public keys (a JWK Set), for relying parties checking what it signed: the
+    /// current key first, then those it signed with before a rotation.
     pub fn jwks(&self) -> Value {
-        json!({"keys": [self.signing.public_jwk()]})
+        let keys: Vec<Value> = std::iter::once(&self.signing)
+            .chain(&self.previous_signing)
+            .map(SigningKey::public_jwk)
+            .collect();
+        json!({"keys": keys})
     }
 
     /// The SET for `event`, addressed to `rp`.

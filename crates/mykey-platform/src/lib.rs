@@ -158,6 +158,9 @@ pub struct PlatformConfig {
     /// The platform's ES256 signing key (PKCS#8 DER, [`SigningKey::generate_pkcs8`]); `None`:
     /// a new one at start-up (relying parties then must fetch the JWK Set again after a restart).
     pub signing_key: Option<Vec<u8>>,
+    /// Keys signed with before a rotation (PKCS#8 DER): no longer used to sign, still published
+    /// in the JWK Set so that what they signed keeps verifying. Invalid ones are left out.
+    pub previous_signing_keys: Vec<Vec<u8>>,
     /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
     /// `None` closes the operator API. The token must be random (at least 128 bits): like a
     /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
@@ -176,6 +179,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("ppids", &self.ppid_key.is_some())
             .field("challenge_secret", &self.challenge_secret.is_some())
             .field("signing_key", &self.signing_key.is_some())
+            .field("previous_signing_keys", &self.previous_signing_keys.len())
             .field("operator_api", &self.operator_token_hash.is_some())
             .finish()
     }
@@ -199,6 +203,7 @@ impl Default for PlatformConfig {
             ppid_key: None,
             challenge_secret: None,
             signing_key: None,
+            previous_signing_keys: Vec::new(),
             operator_token_hash: None,
         }
     }
@@ -212,6 +217,7 @@ pub struct Platform {
     certificates: mykey_pki::VerifiedCertificates,
     challenges: challenge::ChallengeKey,
     signing: SigningKey,
+    previous_signing: Vec<SigningKey>,
     ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
@@ -253,6 +259,11 @@ impl Platform {
                     .unwrap_or_else(SigningKey::generate_pkcs8),
             )
             .expect("a P-256 PKCS#8 signing key (see the Panics section)"),
+            previous_signing: config
+                .previous_signing_keys
+                .iter()
+                .filter_map(|k| SigningKey::from_pkcs8(k).ok())
+                .collect(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }

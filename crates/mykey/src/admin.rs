@@ -10,6 +10,20 @@ pub(crate) enum AdminCommand {
     /// Relying parties: register, list, approve, suspend, rotate a client secret or keys.
     #[command(subcommand)]
     Rp(RpCommand),
+    /// The platform's own signing keys (what its SETs, and later ID tokens, are signed with).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Make a new signing key; the current one stays published (JWK Set) for what it signed.
+    /// Takes effect when `mykey serve` next starts on the folder.
+    Rotate {
+        /// The data folder of `mykey serve`.
+        #[arg(long, default_value = "./mykey-data")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,7 +98,16 @@ pub(crate) struct Target {
 }
 
 pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
-    let AdminCommand::Rp(cmd) = cmd;
+    let cmd = match cmd {
+        AdminCommand::Rp(cmd) => cmd,
+        AdminCommand::Keys(KeysCommand::Rotate { data }) => {
+            let kid = crate::serve::rotate_signing_key(&data)?;
+            crate::say(&format!(
+                "new signing key {kid}; the old one stays published. Restart `mykey serve` to use it."
+            ));
+            return Ok(());
+        }
+    };
     let (target, method, path, body) = match &cmd {
         RpCommand::Register {
             target,

@@ -99,6 +99,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
         ppid_key: Some(ppid_key(&a.data)?),
         signing_key: Some(signing_key(&a.data)?),
+        previous_signing_keys: previous_signing_key(&a.data)?.into_iter().collect(),
         ..PlatformConfig::default()
     };
     let platform = Arc::new(Platform::new(
@@ -201,12 +202,49 @@ fn ppid_key(data: &std::path::Path) -> Result<mykey_platform::PpidSecret, String
 /// The platform's ES256 signing key (what relying parties verify its Security Event Tokens
 /// with): the file `signing-key` in the data folder (PKCS#8 DER, mode 0600), made on first start.
 fn signing_key(data: &std::path::Path) -> Result<Vec<u8>, String> {
-    let (path, bytes) = key_file(data, "signing-key", || {
+    let (path, bytes) = key_file(data, SIGNING_KEY, || {
         Ok(mykey_platform::SigningKey::generate_pkcs8())
     })?;
     mykey_platform::SigningKey::from_pkcs8(&bytes)
         .map_err(|_| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
     Ok(bytes.to_vec())
+}
+
+/// The key signed with before the last rotation (`mykey admin keys rotate`): the file
+/// `signing-key.previous` in the data folder, if there is one. Still published in the JWK Set.
+fn previous_signing_key(data: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
+    let path = data.join(PREVIOUS_SIGNING_KEY);
+    match std::fs::read(&path) {
+        Ok(b) => {
+            mykey_platform::SigningKey::from_pkcs8(&b)
+                .map_err(|_| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
+            Ok(Some(b))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// The signing key files in the data folder.
+pub(crate) const SIGNING_KEY: &str = "signing-key";
+pub(crate) const PREVIOUS_SIGNING_KEY: &str = "signing-key.previous";
+
+/// Rotates the platform's signing key in the data folder: the current key becomes the previous
+/// one (still published, no longer used), a new one is made. `mykey serve` takes it up when it
+/// starts; answers the new key's `kid`.
+pub(crate) fn rotate_signing_key(data: &std::path::Path) -> Result<String, String> {
+    let current = data.join(SIGNING_KEY);
+    if current.exists() {
+        std::fs::rename(&current, data.join(PREVIOUS_SIGNING_KEY))
+            .map_err(|e| format!("cannot move {}: {e}", current.display()))?;
+    }
+    let new = mykey_platform::SigningKey::generate_pkcs8();
+    crate::files::write_atomic(&current, &new, 0o600)?;
+    let key = mykey_platform::SigningKey::from_pkcs8(&new).map_err(|e| e.to_string())?;
+    Ok(key.public_jwk()["kid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 /// A secret file in the data folder, read, or made by `make` (mode 0600) when it is missing.

@@ -300,3 +300,48 @@ async fn a_relying_party_makes_a_key_and_gets_a_token_with_an_assertion() {
     ])
     .fails_with("not a PEM private key");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
+    let data = tempfile::tempdir().unwrap();
+    let kids = |url: String| async move {
+        let jwks: serde_json::Value = reqwest::get(format!("{url}/oidc/jwks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                assert!(k.get("d").is_none(), "a private part published: {k}");
+                k["kid"].as_str().unwrap().to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    let serve = Serve::start(data.path());
+    let before = kids(serve.url.clone()).await;
+    assert_eq!(before.len(), 1);
+    drop(serve);
+    let out = mykey(&["admin", "keys", "rotate", "--data", s(data.path())]).ok();
+    assert!(!out.stdout.contains(&before[0]), "{out:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["signing-key", "signing-key.previous"] {
+            let mode = std::fs::metadata(data.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+    let serve = Serve::start(data.path());
+    let after = kids(serve.url.clone()).await;
+    assert_eq!(after.len(), 2);
+    assert_ne!(after[0], before[0], "a new key signs");
+    assert_eq!(after[1], before[0], "the old one still verifies");
+    assert!(out.stdout.contains(&after[0]), "{out:?}");
+}
