@@ -4,36 +4,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use mykey_jlis::api::{ChangeFactsRequest, IssueRequest};
+use mykey_jlis::api::ChangeFactsRequest;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::*;
 
 const FACTS: &str = "urn:mykey:secevent:basic-facts-changed";
-
-/// A card with a signature certificate too (the harness's cards have none).
-async fn signing_card(w: &World) -> Card {
-    let issued = w
-        .jlis
-        .issue(&IssueRequest {
-            name: "高橋\u{3000}三郎".into(),
-            address: "宮城県仙台市青葉区国分町三丁目".into(),
-            birth_date: "1968-03-03".into(),
-            sex: 1,
-            user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: Some(B64.encode(key().spki_der())),
-        })
-        .await
-        .unwrap();
-    Card {
-        key: key(),
-        cert: B64
-            .decode(issued.user_identification_certificate.unwrap())
-            .unwrap(),
-        number: issued.issuance_number,
-    }
-}
 
 async fn link(w: &World, card: &Card, client: &Client, customer_id: &str) {
     let id = link_request(w, client, customer_id).await;
@@ -42,7 +19,7 @@ async fn link(w: &World, card: &Card, client: &Client, customer_id: &str) {
 }
 
 async fn person(w: &World, clients: &[(&Client, &str)]) -> (Card, String) {
-    let card = signing_card(w).await;
+    let card = issued_card(w, true).await;
     let token = login(w, &card).await;
     post(w, "/v1/me/my-key-id", Some(&token), json!({})).await;
     for (client, customer_id) in clients {
@@ -84,20 +61,7 @@ async fn told(w: &World, client: &Client) -> Vec<(String, String)> {
         .unwrap()
         .values()
         .map(|set| {
-            let payload = set.as_str().unwrap().split('.').nth(1).unwrap();
-            let claims: Value = serde_json::from_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(payload)
-                    .unwrap(),
-            )
-            .unwrap();
-            let kind = claims["events"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .next()
-                .unwrap()
-                .clone();
+            let (claims, kind) = set_claims(set.as_str().unwrap());
             (kind, claims["sub_id"]["id"].as_str().unwrap().to_owned())
         })
         .collect()

@@ -144,6 +144,12 @@ pub fn key() -> &'static SigningKey {
 }
 
 pub async fn card(w: &World) -> Card {
+    issued_card(w, false).await
+}
+
+/// A card from the simulator; with `signature`, a signature certificate too (for the four
+/// facts and their changes), certified for the same key.
+pub async fn issued_card(w: &World, signature: bool) -> Card {
     let issued = w
         .jlis
         .issue(&IssueRequest {
@@ -152,7 +158,7 @@ pub async fn card(w: &World) -> Card {
             birth_date: "1975-09-09".into(),
             sex: 1,
             user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: None,
+            signature_public_key: signature.then(|| B64.encode(key().spki_der())),
         })
         .await
         .unwrap();
@@ -163,6 +169,20 @@ pub async fn card(w: &World) -> Card {
             .unwrap(),
         number: issued.issuance_number,
     }
+}
+
+/// The claims of a Security Event Token, read without checking it, and its one event type.
+pub fn set_claims(set: &str) -> (Value, String) {
+    let payload = set.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&B64URL.decode(payload).unwrap()).unwrap();
+    let kind = claims["events"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    (claims, kind)
 }
 
 /// The card renewed at J-LIS: new certificates for the same key, a new issuance number linked

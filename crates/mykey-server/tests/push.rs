@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use base64::Engine;
 use mykey_server::Deliverer;
 use parking_lot::Mutex;
 use reqwest::Method;
@@ -101,24 +100,7 @@ async fn round(d: &Arc<Deliverer>) {
 }
 
 fn event_types(sets: &[(String, String)]) -> Vec<String> {
-    sets.iter()
-        .map(|(_, set)| {
-            let payload = set.split('.').nth(1).unwrap();
-            let claims: Value = serde_json::from_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(payload)
-                    .unwrap(),
-            )
-            .unwrap();
-            claims["events"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .next()
-                .unwrap()
-                .clone()
-        })
-        .collect()
+    sets.iter().map(|(_, set)| set_claims(set).1).collect()
 }
 
 /// Renews the card at J-LIS and logs in with the new one: the platform follows the renewal.

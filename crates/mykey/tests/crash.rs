@@ -41,6 +41,18 @@ pub(crate) async fn login(
         .expect("the platform answers")
 }
 
+/// A session's GET of `url`, as JSON.
+async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// `count` user-identification certificates for one key, from the platform's simulator.
 async fn cards(serve: &Serve, count: usize) -> (Arc<SigningKey>, Vec<Vec<u8>>) {
     let jlis = JlisClient::new(&serve.jlis, Duration::from_secs(30));
@@ -130,15 +142,7 @@ async fn acknowledged_my_key_ids_survive_a_sigkill() {
     let serve = Serve::start(data.path());
     for (cert, (acknowledged, in_flight)) in certs.iter().zip(&expected) {
         let token = login(&http, &serve.url, &key, cert).await;
-        let me: Value = http
-            .get(format!("{}/v1/me", serve.url))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me = get_json(&http, format!("{}/v1/me", serve.url), &token).await;
         let now = me["my_key_id"]["id"].as_str().map(str::to_owned);
         assert!(
             now == *acknowledged || (now.is_some() && now == *in_flight),
@@ -230,15 +234,7 @@ async fn acknowledged_logins_links_and_consents_survive_a_sigkill() {
             assert_eq!(me.status(), 200, "an acknowledged session was lost");
         }
         let token = login(&http, &serve.url, &key, cert).await;
-        let mine: Value = http
-            .get(format!("{}/v1/me/service-ids", serve.url))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let mine = get_json(&http, format!("{}/v1/me/service-ids", serve.url), &token).await;
         for customer in &seen.links {
             let link = mine["service_ids"]
                 .as_array()
@@ -265,15 +261,7 @@ async fn acknowledged_logins_links_and_consents_survive_a_sigkill() {
                 .unwrap();
             assert_eq!(theirs["service_ids"][0]["customer_id"], customer.as_str());
         }
-        let verdict: Value = http
-            .get(format!("{}/v1/me/log/verify", serve.url))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let verdict = get_json(&http, format!("{}/v1/me/log/verify", serve.url), &token).await;
         assert_eq!(verdict["valid"], true, "{verdict}");
     }
 }
