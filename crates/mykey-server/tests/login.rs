@@ -186,6 +186,8 @@ async fn a_revoked_certificate_is_refused_from_the_crl_index() {
         .await
         .unwrap();
     w.jlis.publish_crls().await.unwrap();
+    // The new CRL's thisUpdate is J-LIS's (real) now: not in the platform's future.
+    w.clock.catch_up();
     w.port.refresh().await;
     let nonce = challenge(&w).await;
     let (status, body) = post(&w, "/v1/auth/responses", None, answer_for(&card, &nonce)).await;
