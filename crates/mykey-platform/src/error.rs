@@ -119,6 +119,38 @@ pub enum PlatformError {
     #[error("unknown, used or expired code")]
     PpidCodeInvalid,
     /// The store failed; the detail is logged where it arose, never sent.
+    /// An OAuth refusal with its standard code (authorization, token and userinfo endpoints).
+    #[error("{reason}")]
+    OAuth {
+        /// The `error` code.
+        code: crate::oidc::OAuthCode,
+        /// The `error_description`.
+        reason: &'static str,
+    },
+    /// The client ID names no relying party with an OpenID Connect client registration.
+    #[error("unknown client, or one not registered for OpenID Connect")]
+    OidcClientUnknown,
+    /// The redirect URI is missing or not exactly one the client registered.
+    #[error("redirect_uri is missing or not registered for the client")]
+    InvalidRedirectUri,
+    /// A client registration an operator sent is not acceptable.
+    #[error("invalid OpenID Connect client: {0}")]
+    InvalidOidcClient(&'static str),
+    /// No such authorization request (or another browser's).
+    #[error("no such authorization request")]
+    AuthorizationUnknown,
+    /// The request was answered (or continued) already.
+    #[error("the authorization request has already been answered")]
+    AuthorizationAnswered,
+    /// The request's time ran out.
+    #[error("the authorization request has expired")]
+    AuthorizationExpired,
+    /// The facts sent with an approval are not the ones asked for, or malformed.
+    #[error("facts refused: {0}")]
+    InvalidFacts(&'static str),
+    /// A logout request the platform cannot honour.
+    #[error("logout refused: {0}")]
+    InvalidLogout(&'static str),
     #[error("storage failure")]
     Store(#[from] StoreError),
 }

@@ -27,6 +27,7 @@ mod facts;
 mod ids;
 mod log;
 mod my_key_id;
+pub mod oidc;
 mod ppid;
 mod ppid_service;
 mod relying_party;
@@ -48,8 +49,8 @@ pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
-    PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidIssue, PpidIssued,
-    PpidService, ServicePpid,
+    PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidGrant, PpidIssue,
+    PpidIssued, PpidService, ServicePpid,
 };
 pub use relying_party::{
     ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyStatus,
@@ -147,6 +148,8 @@ pub struct PlatformConfig {
     pub link_request_ttl: u64,
     /// Seconds a PPID service's one-time code may be redeemed in.
     pub ppid_code_ttl: u64,
+    /// Seconds a cross-device authorization request waits for the phone.
+    pub authorization_ttl: u64,
     /// The secret challenges are authenticated with (32 bytes); `None`: random at start-up, so
     /// challenges outstanding at a restart must be asked for again. Nodes behind one load
     /// balancer share it.
@@ -161,6 +164,9 @@ pub struct PlatformConfig {
     /// Keys signed with before a rotation (PKCS#8 DER): no longer used to sign, still published
     /// in the JWK Set so that what they signed keeps verifying. Invalid ones are left out.
     pub previous_signing_keys: Vec<Vec<u8>>,
+    /// The platform's RS256 key (PKCS#8 DER, [`oidc::RsaSigningKey::generate_pkcs8`]) for
+    /// clients that registered RS256 ID tokens; `None` or invalid: one made on first use.
+    pub rsa_signing_key: Option<Vec<u8>>,
     /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
     /// `None` closes the operator API. The token must be random (at least 128 bits): like a
     /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
@@ -176,6 +182,8 @@ impl std::fmt::Debug for PlatformConfig {
             .field("session_ttl", &self.session_ttl)
             .field("link_request_ttl", &self.link_request_ttl)
             .field("ppid_code_ttl", &self.ppid_code_ttl)
+            .field("authorization_ttl", &self.authorization_ttl)
+            .field("rsa_signing_key", &self.rsa_signing_key.is_some())
             .field("ppids", &self.ppid_key.is_some())
             .field("challenge_secret", &self.challenge_secret.is_some())
             .field("signing_key", &self.signing_key.is_some())
@@ -200,10 +208,12 @@ impl Default for PlatformConfig {
             session_ttl: 900,
             link_request_ttl: 600,
             ppid_code_ttl: 120,
+            authorization_ttl: 300,
             ppid_key: None,
             challenge_secret: None,
             signing_key: None,
             previous_signing_keys: Vec::new(),
+            rsa_signing_key: None,
             operator_token_hash: None,
         }
     }
@@ -218,6 +228,7 @@ pub struct Platform {
     challenges: challenge::ChallengeKey,
     signing: SigningKey,
     previous_signing: Vec<SigningKey>,
+    rsa: std::sync::OnceLock<oidc::RsaSigningKey>,
     ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
@@ -264,6 +275,7 @@ impl Platform {
                 .iter()
                 .filter_map(|k| SigningKey::from_pkcs8(k).ok())
                 .collect(),
+            rsa: std::sync::OnceLock::new(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }

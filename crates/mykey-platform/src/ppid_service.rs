@@ -136,16 +136,35 @@ pub struct PpidIssue<'a> {
     pub derived: Ppid,
     /// A new consent to record; `None` when the person's active consent must already exist.
     pub consent: Option<&'a NewConsent>,
-    /// SHA-256 of the one-time code, and until when it may be redeemed.
-    pub code_hash: [u8; 32],
-    /// Until when the code may be redeemed.
-    pub code_expires_at: UnixTime,
+    /// What the authentication gives once the PPID is in hand.
+    pub grant: PpidGrant<'a>,
     /// When.
     pub at: UnixTime,
     /// Entries to append first (J-LIS queries, the consent).
     pub logs: &'a [NewLog],
     /// The detail of the `ppid.issued` / `ppid.used` entry the store appends.
     pub detail: String,
+}
+
+/// What a PPID authentication gives, in the same transaction.
+#[derive(Debug)]
+pub enum PpidGrant<'a> {
+    /// A one-time code for the relying party (the REST flow).
+    Code {
+        /// Its SHA-256.
+        hash: [u8; 32],
+        /// Until when it may be redeemed.
+        expires_at: UnixTime,
+    },
+    /// The approval of a pending OpenID Connect authorization request; refused with
+    /// [`PlatformError::AuthorizationAnswered`] (nothing written) unless it is still pending
+    /// and in time.
+    Authorization {
+        /// SHA-256 of the request's handle.
+        handle_hash: [u8; 32],
+        /// The claims given (JSON object text).
+        facts: &'a str,
+    },
 }
 
 /// What the store answers to a [`PpidIssue`].
@@ -293,8 +312,10 @@ impl Platform {
                 person,
                 derived: key.derive(id, person),
                 consent: new_consent.as_ref(),
-                code_hash: PpidCode::hash(code.as_str()),
-                code_expires_at,
+                grant: PpidGrant::Code {
+                    hash: PpidCode::hash(code.as_str()),
+                    expires_at: code_expires_at,
+                },
                 at: now,
                 logs: &logs,
                 detail: json!({"relying_party": s.relying_party.name, "ppid_service": s.name})

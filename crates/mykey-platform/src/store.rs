@@ -113,7 +113,7 @@ pub enum MyKeyIdChange {
 
 /// The platform's storage.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
     /// Records that `nonce` was answered; `false` (nothing written) when it already was. Each
     /// challenge is answered at most once.
     async fn use_nonce(&self, nonce: &UsedNonce) -> Result<bool, StoreError>;

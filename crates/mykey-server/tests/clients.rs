@@ -274,13 +274,23 @@ async fn bad_assertions_are_refused_with_the_standard_error_and_issue_nothing() 
         ),
         (
             vec![
-                ("grant_type", "authorization_code"),
+                ("grant_type", "password"),
                 ("client_assertion_type", ASSERTION_TYPE),
                 ("client_assertion", good.as_str()),
             ],
             None,
             400,
             "unsupported_grant_type",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", good.as_str()),
+            ],
+            None,
+            400,
+            "invalid_request",
         ),
         (
             vec![

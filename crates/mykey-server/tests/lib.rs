@@ -10,6 +10,7 @@ mod export;
 mod facts;
 mod harness;
 mod login;
+mod oidc;
 mod openapi;
 mod ppids;
 mod push;

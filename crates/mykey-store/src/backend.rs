@@ -9,10 +9,10 @@ use mykey_platform::{
     Consent, ConsentRecord, CustomerId, Delivery, Event, EventKind, EventSubject, FactsSweep,
     LinkOutcome, LinkRequest, LinkRequestId, LinkRequestState, LogEntry, LogHash, LoginOutcome,
     LoginWrite, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent, NewLog,
-    NewRelyingParty, PersonId, PersonLink, PersonPpidService, PlatformError, Ppid, PpidIssue,
-    PpidIssued, PpidService, PpidServiceId, PushOutcome, RelyingParty, RelyingPartyId,
+    NewRelyingParty, PersonId, PersonLink, PersonPpidService, PlatformError, Ppid, PpidGrant,
+    PpidIssue, PpidIssued, PpidService, PpidServiceId, PushOutcome, RelyingParty, RelyingPartyId,
     RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd, ServicePpid, Session,
-    Store, StoreError, Stream, StreamConfig, TermsVersion, UsedNonce,
+    Store, StoreError, Stream, StreamConfig, TermsVersion, UsedNonce, oidc,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -26,6 +26,7 @@ use crate::facts::facts_impl;
 use crate::fail;
 use crate::links::{Which, active_link, links_impl, rp_columns};
 use crate::login::{LoginBatcher, login_impl};
+use crate::oidc::oidc_impl;
 use crate::ppids::{ppid_service_columns, ppids_impl};
 
 /// SQLite: the embedded default, a file under the data folder (WAL, synchronous=FULL).
@@ -648,6 +649,8 @@ facts_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_people: true);
 login_impl!(PostgresStore, sqlx::Postgres);
 links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 ppids_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
+oidc_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
+oidc_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 ppids_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 links_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 store_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_person: "SELECT id FROM persons WHERE id = $1 FOR UPDATE");

@@ -13,6 +13,7 @@ mod events;
 mod facts;
 mod links;
 mod login;
+mod oidc;
 mod ppids;
 
 use std::sync::Arc;

@@ -49,6 +49,9 @@ macro_rules! login_impl {
                     "DELETE FROM sessions WHERE expires_at < $1",
                     "DELETE FROM ppid_codes WHERE expires_at < $1",
                     "DELETE FROM client_tokens WHERE expires_at < $1",
+                    "DELETE FROM access_tokens WHERE expires_at < $1",
+                    "DELETE FROM authorizations WHERE keep_until < $1 AND NOT EXISTS \
+                     (SELECT 1 FROM access_tokens t WHERE t.authorization_id = authorizations.id)",
                 ] {
                     gone += sqlx::query(purge)
                         .bind(secs(at))

@@ -223,16 +223,25 @@ macro_rules! ppids_impl {
                     // Only a 128-bit HMAC collision within one service leads here.
                     .ok_or_else(|| StoreError("PPID collision within a service".into()))?;
                 let ppid = Self::ppid_of(stored.get::<&[u8], _>("ppid"))?;
-                sqlx::query(
-                    "INSERT INTO ppid_codes (code_hash, ppid_service_id, ppid, expires_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(i.code_hash.as_slice())
-                .bind(i.service.0)
-                .bind(ppid.as_bytes().as_slice())
-                .bind(secs(i.code_expires_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
+                match &i.grant {
+                    PpidGrant::Code { hash, expires_at } => {
+                        sqlx::query(
+                            "INSERT INTO ppid_codes (code_hash, ppid_service_id, ppid, expires_at) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(hash.as_slice())
+                        .bind(i.service.0)
+                        .bind(ppid.as_bytes().as_slice())
+                        .bind(secs(*expires_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    }
+                    PpidGrant::Authorization { handle_hash, facts } => {
+                        if !Self::approve_authorization_in(&mut tx, handle_hash, i.person, ppid, facts, i.at).await? {
+                            return Ok(Err(PlatformError::AuthorizationAnswered));
+                        }
+                    }
+                }
                 for log in i.logs {
                     Self::append(&mut tx, i.person, i.at, log).await?;
                 }

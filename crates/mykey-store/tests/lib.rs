@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod links;
+mod oidc;
 mod outbox;
 mod ppids;
 
@@ -251,6 +252,7 @@ async fn sqlite_conforms() {
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;
     outbox::facts(store.clone()).await;
+    oidc::story(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -342,6 +344,7 @@ async fn postgres_conforms() {
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;
     outbox::facts(store.clone()).await;
+    oidc::story(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use mykey_pki::IssuanceNumber;
 use mykey_platform::{
     LinkOutcome, MyKeyIdChange, NewConsent, NewLog, NewRelyingParty, PPID_CONSENT, PersonId,
-    PlatformError, Ppid, PpidIssue, PpidServiceId, RelyingPartyKind, Store, TermsVersion,
-    verify_chain,
+    PlatformError, Ppid, PpidGrant, PpidIssue, PpidServiceId, RelyingPartyKind, Store,
+    TermsVersion, verify_chain,
 };
 
 use crate::T;
@@ -47,8 +47,10 @@ fn issue<'a>(
         person,
         derived,
         consent,
-        code_hash: [code; 32],
-        code_expires_at: T.plus(120),
+        grant: PpidGrant::Code {
+            hash: [code; 32],
+            expires_at: T.plus(120),
+        },
         at: T,
         logs,
         detail: "{}".into(),

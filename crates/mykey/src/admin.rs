@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AdminCommand {
-    /// Relying parties: register, list, approve, suspend, rotate a client secret or keys.
+    /// Relying parties: register, list, approve, suspend, rotate a client secret or keys, OpenID Connect.
     #[command(subcommand)]
     Rp(RpCommand),
-    /// The platform's own signing keys (what its SETs, and later ID tokens, are signed with).
+    /// The platform's own signing keys (what its SETs and ID tokens are signed with).
     #[command(subcommand)]
     Keys(KeysCommand),
 }
@@ -67,6 +67,29 @@ pub(crate) enum RpCommand {
         id: String,
         /// A JSON file with the JWK Set (public keys).
         file: PathBuf,
+    },
+    /// Register (replace) its OpenID Connect client: the PPID service whose PPIDs are the subs,
+    /// redirect URIs, the fact scopes it may ask for, the ID token algorithm.
+    Oidc {
+        #[command(flatten)]
+        target: Target,
+        /// Its ID.
+        id: String,
+        /// Its PPID service (registered by the relying party) whose PPIDs are the subs.
+        #[arg(long)]
+        ppid_service: i64,
+        /// A redirect URI (repeat for more), compared exactly.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return (repeat for more).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A fact scope it may ask for: name, address, birthdate, gender (repeat, or comma-separated).
+        #[arg(long = "scope", value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// How its ID tokens are signed.
+        #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+        alg: String,
     },
     /// Issue a new client secret; the old one stops working.
     RotateSecret {
@@ -135,6 +158,26 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             "PUT",
             format!("/v1/ops/relying-parties/{id}/jwks"),
             Some(read_json(file)?),
+        ),
+        RpCommand::Oidc {
+            target,
+            id,
+            ppid_service,
+            redirect_uris,
+            post_logout_redirect_uris,
+            scopes,
+            alg,
+        } => (
+            target,
+            "PUT",
+            format!("/v1/ops/relying-parties/{id}/oidc-client"),
+            Some(json!({
+                "ppid_service_id": ppid_service,
+                "redirect_uris": redirect_uris,
+                "post_logout_redirect_uris": post_logout_redirect_uris,
+                "scopes": scopes,
+                "id_token_signed_response_alg": alg,
+            })),
         ),
         RpCommand::List(target) => (target, "GET", "/v1/ops/relying-parties".to_owned(), None),
         RpCommand::Approve { target, id } => (

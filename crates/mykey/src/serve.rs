@@ -100,6 +100,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         ppid_key: Some(ppid_key(&a.data)?),
         signing_key: Some(signing_key(&a.data)?),
         previous_signing_keys: previous_signing_key(&a.data)?.into_iter().collect(),
+        rsa_signing_key: Some(rsa_signing_key(&a.data)?),
         ..PlatformConfig::default()
     };
     let platform = Arc::new(Platform::new(
@@ -210,6 +211,21 @@ fn signing_key(data: &std::path::Path) -> Result<Vec<u8>, String> {
     Ok(bytes.to_vec())
 }
 
+/// The platform's RS256 key, for relying parties that registered RS256 ID tokens: the file
+/// `signing-key.rs256` in the data folder (PKCS#8 DER, mode 0600), made on first start.
+fn rsa_signing_key(data: &std::path::Path) -> Result<Vec<u8>, String> {
+    let (path, bytes) = key_file(data, RSA_SIGNING_KEY, || {
+        Ok(mykey_platform::oidc::RsaSigningKey::generate_pkcs8())
+    })?;
+    mykey_platform::oidc::RsaSigningKey::from_pkcs8(&bytes).map_err(|_| {
+        format!(
+            "{} is not an RSA PKCS#8 key of 2048 bits or more",
+            path.display()
+        )
+    })?;
+    Ok(bytes.to_vec())
+}
+
 /// The key signed with before the last rotation (`mykey admin keys rotate`): the file
 /// `signing-key.previous` in the data folder, if there is one. Still published in the JWK Set.
 fn previous_signing_key(data: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
@@ -228,6 +244,7 @@ fn previous_signing_key(data: &std::path::Path) -> Result<Option<Vec<u8>>, Strin
 /// The signing key files in the data folder.
 pub(crate) const SIGNING_KEY: &str = "signing-key";
 pub(crate) const PREVIOUS_SIGNING_KEY: &str = "signing-key.previous";
+pub(crate) const RSA_SIGNING_KEY: &str = "signing-key.rs256";
 
 /// Rotates the platform's signing key in the data folder: the current key becomes the previous
 /// one (still published, no longer used), a new one is made. `mykey serve` takes it up when it

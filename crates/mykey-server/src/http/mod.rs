@@ -22,7 +22,13 @@
 //! POST   /v1/ops/terms                 publish a terms version (7 days' notice)    (operator)
 //! GET|POST /v1/ops/relying-parties · POST …/{id}/approval|suspension|secret       (operator)
 //! PUT|DELETE /v1/ops/relying-parties/{id}/jwks  keys for private_key_jwt          (operator)
-//! POST   /oidc/token                   client_credentials → a token for /v1/rp     (client)
+//! POST   /oidc/token                   client_credentials → a token for /v1/rp;    (client)
+//!                                      authorization_code → ID token + access token
+//! GET    /.well-known/openid-configuration · /oidc/authorize[/status|/continue]
+//! GET    /oidc/userinfo · /oidc/logout  the OpenID Connect provider (see oidc/)
+//! GET    /v1/authorizations/{handle} · POST …/challenges · …/approval · …/refusal
+//!                                      the phone answers a cross-device login (the card)
+//! PUT    /v1/ops/relying-parties/{id}/oidc-client  OpenID Connect registration (operator)
 //! POST   /v1/rp/events                 RFC 8936 poll: acknowledge, get SETs by jti   (client)
 //! GET    /oidc/jwks                    the platform's public keys (verify SETs)     (anyone)
 //! GET|PUT|DELETE /v1/rp/stream         push (RFC 8935) or poll, events wanted, state (client)
@@ -31,10 +37,12 @@
 //! ```
 
 mod auth;
+mod authorizations;
 mod events;
 mod export;
 mod link_requests;
 mod me;
+mod oidc;
 mod ops;
 mod ppid_services;
 mod problem;
@@ -84,6 +92,8 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(token::routes())
         .merge(events::routes())
         .merge(streams::routes())
+        .merge(oidc::routes())
+        .merge(authorizations::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(platform)
 }

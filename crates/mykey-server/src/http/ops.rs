@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use mykey_platform::oidc::{FactScope, IdTokenAlg, OidcClient};
 use mykey_platform::{
-    ClientJwks, ClientSecret, Platform, PlatformError, RelyingParty, RelyingPartyId,
+    ClientJwks, ClientSecret, Platform, PlatformError, PpidServiceId, RelyingParty, RelyingPartyId,
     RelyingPartyKind, RelyingPartyStatus,
 };
 use serde::Deserialize;
@@ -28,6 +29,90 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
             "/v1/ops/relying-parties/{id}/jwks",
             axum::routing::put(set_jwks).delete(remove_jwks),
         )
+        .route(
+            "/v1/ops/relying-parties/{id}/oidc-client",
+            get(show_oidc_client).put(set_oidc_client),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcClientBody {
+    /// The relying party's PPID service whose PPIDs are the `sub`s.
+    ppid_service_id: i64,
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    /// The fact scopes it may ask for (`name`, `address`, `birthdate`, `gender`).
+    #[serde(default)]
+    scopes: Vec<String>,
+    /// `ES256` (default) or `RS256`.
+    id_token_signed_response_alg: Option<String>,
+}
+
+fn oidc_client_json(rp: &RelyingParty, c: &OidcClient) -> Value {
+    json!({
+        "client_id": rp.client_id,
+        "ppid_service_id": c.ppid_service.0,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "scopes": c.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "id_token_signed_response_alg": c.id_token_alg.as_str(),
+    })
+}
+
+async fn relying_party(p: &Platform, id: &str) -> Result<RelyingParty, ApiError> {
+    Ok(p.store()
+        .relying_party(rp_id(id)?)
+        .await
+        .map_err(PlatformError::from)?
+        .ok_or(PlatformError::RelyingPartyUnknown)?)
+}
+
+async fn set_oidc_client(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<OidcClientBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rp = relying_party(&p, &id).await?;
+    let scopes = req
+        .scopes
+        .iter()
+        .map(|s| {
+            FactScope::parse(s).ok_or_else(|| {
+                ApiError::InvalidRequest(format!(
+                    "unknown scope {s:?}: the fact scopes are name, address, birthdate, gender"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let alg = match req.id_token_signed_response_alg.as_deref() {
+        None => IdTokenAlg::default(),
+        Some(a) => IdTokenAlg::parse(a).ok_or_else(|| {
+            ApiError::InvalidRequest("id_token_signed_response_alg is ES256 or RS256".into())
+        })?,
+    };
+    let c = OidcClient {
+        relying_party: rp.id,
+        ppid_service: PpidServiceId(req.ppid_service_id),
+        redirect_uris: req.redirect_uris,
+        post_logout_redirect_uris: req.post_logout_redirect_uris,
+        scopes,
+        id_token_alg: alg,
+    };
+    let c = p.set_oidc_client(&rp, &c).await?;
+    Ok(axum::Json(oidc_client_json(&rp, &c)))
+}
+
+async fn show_oidc_client(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rp = relying_party(&p, &id).await?;
+    let c = p.oidc_client(&rp).await?;
+    Ok(axum::Json(oidc_client_json(&rp, &c)))
 }
 
 /// An operator, from `Authorization: Bearer <operator token>` (compared in constant time on

@@ -188,6 +188,41 @@ impl IntoResponse for ApiError {
                     "ppid-code-invalid",
                     "Unknown, used or expired code",
                 ),
+                P::OidcClientUnknown => (
+                    StatusCode::NOT_FOUND,
+                    "oidc-client-unknown",
+                    "No OpenID Connect client registration",
+                ),
+                P::InvalidOidcClient(_) | P::InvalidRedirectUri => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-oidc-client",
+                    "Invalid OpenID Connect client",
+                ),
+                P::AuthorizationUnknown => (
+                    StatusCode::NOT_FOUND,
+                    "authorization-unknown",
+                    "No such authorization request",
+                ),
+                P::AuthorizationAnswered => (
+                    StatusCode::CONFLICT,
+                    "authorization-answered",
+                    "Authorization request already answered",
+                ),
+                P::AuthorizationExpired => (
+                    StatusCode::GONE,
+                    "authorization-expired",
+                    "Authorization request expired",
+                ),
+                P::InvalidFacts(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-facts",
+                    "Facts refused",
+                ),
+                P::InvalidLogout(_) | P::OAuth { .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid-request",
+                    "Invalid request",
+                ),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -1,5 +1,6 @@
-//! `POST /oidc/token` (RFC 6749 §3.2): the token endpoint. So far it answers the
-//! `client_credentials` grant (§4.4) with an access token for `/v1/rp`; the client authenticates
+//! `POST /oidc/token` (RFC 6749 §3.2): the token endpoint. It answers the `authorization_code`
+//! grant (§4.1.3, with PKCE, RFC 7636 §4.5) with an ID token and an access token for userinfo,
+//! and the `client_credentials` grant (§4.4) with an access token for `/v1/rp`; the client authenticates
 //! with `client_secret_basic` (§2.3.1) or `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core
 //! §9). Errors are the standard JSON of §5.2, not problem documents.
 
@@ -28,6 +29,9 @@ struct TokenForm {
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
     scope: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 /// An error of RFC 6749 §5.2.
@@ -55,8 +59,11 @@ impl OAuthError {
             PlatformError::InvalidClient | PlatformError::InvalidClientAssertion(_) => {
                 (StatusCode::UNAUTHORIZED, "invalid_client")
             }
-            PlatformError::RelyingPartyNotApproved => {
+            PlatformError::RelyingPartyNotApproved | PlatformError::OidcClientUnknown => {
                 (StatusCode::BAD_REQUEST, "unauthorized_client")
+            }
+            PlatformError::OAuth { code, reason } => {
+                return Self::request(code.as_str(), reason);
             }
             PlatformError::Store(_) => {
                 return Self {
@@ -108,8 +115,9 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
         .await
         .map_err(|e| OAuthError::request("invalid_request", e.body_text()))?;
     // The request's shape first, so that a malformed request spends no assertion.
-    match form.grant_type.as_deref() {
-        Some("client_credentials") => {}
+    let code_grant = match form.grant_type.as_deref() {
+        Some("client_credentials") => false,
+        Some("authorization_code") => true,
         Some(other) => {
             return Err(OAuthError::request(
                 "unsupported_grant_type",
@@ -122,11 +130,15 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
                 "grant_type is missing",
             ));
         }
+    };
+    if code_grant && form.code.is_none() {
+        return Err(OAuthError::request("invalid_request", "code is missing"));
     }
-    if form
-        .scope
-        .as_deref()
-        .is_some_and(|s| !s.split(' ').all(|x| x == "rp"))
+    if !code_grant
+        && form
+            .scope
+            .as_deref()
+            .is_some_and(|s| !s.split(' ').all(|x| x == "rp"))
     {
         return Err(OAuthError::request(
             "invalid_scope",
@@ -180,6 +192,27 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
             });
         }
     };
+    if code_grant {
+        let t = p
+            .exchange_code(
+                &rp,
+                form.code.as_deref().unwrap_or_default(),
+                form.redirect_uri.as_deref(),
+                form.code_verifier.as_deref(),
+            )
+            .await
+            .map_err(|e| OAuthError::client(e, false))?;
+        let mut r = axum::Json(json!({
+            "access_token": t.access_token,
+            "token_type": "Bearer",
+            "expires_in": t.expires_in,
+            "id_token": t.id_token,
+            "scope": t.scope,
+        }))
+        .into_response();
+        no_store(r.headers_mut());
+        return Ok(r);
+    }
     let (token, _) = p
         .issue_client_token(&rp)
         .await

@@ -6,9 +6,12 @@
 //! show.rs       show               certificates, retry counters, facts; never a secret
 //! operate.rs    sign, facts        JpkiCard over the card file or a PC/SC reader
 //! insert.rs     insert             the card in pcscd's virtual reader (vpcd) until interrupted
+//! link.rs       link             answer a Service ID link request
+//! approve.rs    approve          answer a cross-device login (the phone app)
 //! input.rs      command-line values parsed into the card crate's types (never echoing a secret)
 //! ```
 
+mod approve;
 mod input;
 mod insert;
 mod lifecycle;
@@ -41,6 +44,8 @@ pub(crate) enum CardCommand {
     Login(operate::LoginArgs),
     /// Answer a relying party's Service ID link request: approve with the card, or decline.
     Link(link::LinkArgs),
+    /// Answer a cross-device login (the phone app): approve with the card, or decline.
+    Approve(approve::ApproveArgs),
 }
 
 pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
@@ -54,6 +59,7 @@ pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
         CardCommand::Insert(a) => insert::insert(a).await,
         CardCommand::Login(a) => operate::login(a).await,
         CardCommand::Link(a) => link::link(a).await,
+        CardCommand::Approve(a) => approve::approve(a).await,
     }
 }
 

@@ -1,0 +1,218 @@
+//! The phone's side of a cross-device login: what the request asks, a challenge bound to the
+//! relying party, and the card holder's answer. Approving checks the card as at login, takes the
+//! consent — the six matters of Art 20.1 where the person has none for the service yet, and one
+//! item for each fact asked, every time — and, in one transaction, records the consent, issues
+//! or uses the PPID, logs the login and the facts' consent, and marks the request approved.
+
+use mykey_pki::UnixTime;
+use serde_json::json;
+
+use super::authorize::{handle_hash, normalise_short_code};
+use super::{Authorization, AuthorizationStatus, CardFacts, FactScope};
+use crate::{
+    CardAnswer, Challenge, ChallengePurpose, ConsentItem, NewConsent, NewLog, PPID_CONSENT,
+    Platform, PlatformError, PpidGrant, PpidIssue, PpidService, RelyingParty,
+};
+
+/// What the phone shows before the card is read.
+#[derive(Debug)]
+pub struct AuthorizationView {
+    /// The short code the browser shows (for the person to compare).
+    pub short_code: String,
+    /// Who asks.
+    pub relying_party: RelyingParty,
+    /// For which of its services.
+    pub service: PpidService,
+    /// The facts asked for.
+    pub facts: Vec<FactScope>,
+    /// What the person consents to by approving (items of the Art 20.1 consent are recorded
+    /// only the first time).
+    pub consent_items: Vec<ConsentItem>,
+    /// The terms version in force, which the consent names.
+    pub terms_version: String,
+    /// Until when it may be answered.
+    pub expires_at: UnixTime,
+}
+
+fn facts_of(a: &Authorization) -> Vec<FactScope> {
+    a.request
+        .scope
+        .split(' ')
+        .filter_map(FactScope::parse)
+        .collect()
+}
+
+impl Platform {
+    /// The pending request behind a handle (from the QR code) or a typed short code.
+    async fn pending_authorization(
+        &self,
+        handle_or_code: &str,
+    ) -> Result<Authorization, PlatformError> {
+        let by_handle = self
+            .store
+            .authorization(&handle_hash(handle_or_code))
+            .await?;
+        let a = match by_handle {
+            Some(a) => a,
+            None => match normalise_short_code(handle_or_code) {
+                Some(code) => self
+                    .store
+                    .authorization_by_short_code(&code)
+                    .await?
+                    .ok_or(PlatformError::AuthorizationUnknown)?,
+                None => return Err(PlatformError::AuthorizationUnknown),
+            },
+        };
+        if a.status != AuthorizationStatus::Pending {
+            return Err(PlatformError::AuthorizationAnswered);
+        }
+        if self.clock.now() > a.request.expires_at {
+            return Err(PlatformError::AuthorizationExpired);
+        }
+        Ok(a)
+    }
+
+    async fn authorization_service(&self, a: &Authorization) -> Result<PpidService, PlatformError> {
+        let rp = a
+            .request
+            .relying_party
+            .ok_or(PlatformError::AuthorizationUnknown)?;
+        let client = self
+            .store
+            .oidc_client(rp)
+            .await?
+            .ok_or(PlatformError::OidcClientUnknown)?;
+        self.ppid_service(client.ppid_service).await
+    }
+
+    /// What the request behind a handle or short code asks.
+    pub async fn authorization_view(
+        &self,
+        handle_or_code: &str,
+    ) -> Result<AuthorizationView, PlatformError> {
+        let a = self.pending_authorization(handle_or_code).await?;
+        let service = self.authorization_service(&a).await?;
+        let facts = facts_of(&a);
+        let mut consent_items = PPID_CONSENT.to_vec();
+        consent_items.extend(facts.iter().map(|f| f.consent_item()));
+        Ok(AuthorizationView {
+            short_code: a.request.short_code,
+            relying_party: service.relying_party.clone(),
+            service,
+            facts,
+            consent_items,
+            terms_version: self.terms_version().await?,
+            expires_at: a.request.expires_at,
+        })
+    }
+
+    /// A card challenge for answering the request (bound to its relying party).
+    pub async fn authorization_challenge(&self, handle: &str) -> Result<Challenge, PlatformError> {
+        let a = self.pending_authorization(handle).await?;
+        self.challenge(ChallengePurpose::Authorization, a.request.relying_party)
+            .await
+    }
+
+    /// The card holder approves: see the module docs. `consent` must name every item of
+    /// [`AuthorizationView::consent_items`] under the terms in force, and `facts` exactly the
+    /// facts asked for, as read from the card.
+    pub async fn approve_authorization(
+        &self,
+        handle: &str,
+        card: &CardAnswer<'_>,
+        consent: &NewConsent,
+        facts: &CardFacts,
+    ) -> Result<(), PlatformError> {
+        let key = self.ppid.as_ref().ok_or(PlatformError::PpidClosed)?;
+        let a = self.pending_authorization(handle).await?;
+        let service = self.authorization_service(&a).await?;
+        let asked = facts_of(&a);
+        let mut wanted = PPID_CONSENT.to_vec();
+        wanted.extend(asked.iter().map(|f| f.consent_item()));
+        self.check_consent(consent, &wanted).await?;
+        let claims = facts.claims(&asked)?;
+        let now = self.clock.now();
+        let proof = self
+            .verify_card_once(
+                card,
+                ChallengePurpose::Authorization,
+                Some(service.relying_party.id),
+                now,
+            )
+            .await?;
+        let person = self.person_for(proof.issuance_number, now).await?;
+        let mut logs = proof.logs;
+        let ppid_items: Vec<String> = PPID_CONSENT.iter().map(|i| i.name.to_owned()).collect();
+        let ppid_consent = NewConsent {
+            items: ppid_items,
+            terms_version: consent.terms_version.clone(),
+        };
+        let first_consent = self.store.ppid_consent(person, service.id).await?.is_none();
+        if first_consent {
+            logs.push(NewLog::new(
+                "consent.given",
+                json!({
+                    "function": "ppid",
+                    "relying_party": service.relying_party.name,
+                    "ppid_service": service.name,
+                    "items": ppid_consent.items,
+                    "terms_version": ppid_consent.terms_version,
+                }),
+            ));
+        }
+        if !asked.is_empty() {
+            logs.push(NewLog::new(
+                "consent.given",
+                json!({
+                    "function": "facts",
+                    "relying_party": service.relying_party.name,
+                    "items": asked.iter().map(|f| f.consent_item().name).collect::<Vec<_>>(),
+                    "terms_version": consent.terms_version,
+                }),
+            ));
+        }
+        logs.push(NewLog::new(
+            "login",
+            json!({
+                "purpose": "openid-connect",
+                "relying_party": service.relying_party.name,
+                "ppid_service": service.name,
+                "scope": a.request.scope,
+            }),
+        ));
+        self.store
+            .issue_ppid(&PpidIssue {
+                service: service.id,
+                person,
+                derived: key.derive(service.id, person),
+                consent: first_consent.then_some(&ppid_consent),
+                grant: PpidGrant::Authorization {
+                    handle_hash: a.request.handle_hash,
+                    facts: &claims,
+                },
+                at: now,
+                logs: &logs,
+                detail: json!({
+                    "relying_party": service.relying_party.name,
+                    "ppid_service": service.name,
+                })
+                .to_string(),
+            })
+            .await??;
+        Ok(())
+    }
+
+    /// The card holder declines (no card needed: declining gives nothing away).
+    pub async fn decline_authorization(&self, handle: &str) -> Result<(), PlatformError> {
+        let a = self.pending_authorization(handle).await?;
+        if self
+            .store
+            .decline_authorization(&a.request.handle_hash, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PlatformError::AuthorizationAnswered)
+        }
+    }
+}

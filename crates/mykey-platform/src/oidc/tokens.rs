@@ -1,0 +1,337 @@
+//! The code exchange (RFC 6749 §4.1.3, RFC 7636 §4.6, Core §3.1.3), the userinfo endpoint
+//! (Core §5.3) and RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+//!
+//! The ID token: `iss`, `sub` (the PPID), `aud` and `azp` (the client), `exp`, `iat`,
+//! `auth_time` (when the card signed), `nonce`, `sid`, `at_hash`, `amr` (`hwk`, `pin`, `mfa`:
+//! a hardware-held key unlocked by a PIN, RFC 8176) and `acr`
+//! [`ACR_CARD`]. Access tokens are 256 random bits, stored as SHA-256, and live
+//! [`super::ACCESS_TOKEN_TTL`] seconds.
+
+use aws_lc_rs::constant_time;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::authorize::with_query;
+use super::{ACCESS_TOKEN_TTL, AuthorizationStatus, IdTokenAlg, OAuthCode};
+use crate::auth::random;
+use crate::relying_party::sha256;
+use crate::{NewLog, Platform, PlatformError, RelyingParty};
+
+/// The `acr` of a login with the card's user-identification key.
+pub const ACR_CARD: &str = "urn:mykey:acr:jpki-user-identification";
+
+/// What a code exchange answers.
+#[derive(Debug)]
+pub struct OidcTokens {
+    /// The access token for userinfo.
+    pub access_token: String,
+    /// The ID token (JWS).
+    pub id_token: String,
+    /// Seconds the access token lasts.
+    pub expires_in: u64,
+    /// The scopes granted.
+    pub scope: String,
+}
+
+/// An RP-initiated logout request's parameters.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct LogoutRequest {
+    /// An ID token the platform issued to the client (expired ones are accepted).
+    pub id_token_hint: Option<String>,
+    /// The client, when no hint is given (or to be checked against it).
+    pub client_id: Option<String>,
+    /// Where to return; must be registered.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Returned to the client.
+    pub state: Option<String>,
+    /// Accepted and ignored.
+    pub ui_locales: Option<String>,
+    /// Accepted and ignored.
+    pub logout_hint: Option<String>,
+}
+
+fn grant(reason: &'static str) -> PlatformError {
+    PlatformError::OAuth {
+        code: OAuthCode::InvalidGrant,
+        reason,
+    }
+}
+
+/// RFC 7636 §4.1: 43 to 128 unreserved characters.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    aud: Value,
+    sid: Option<String>,
+}
+
+impl Platform {
+    /// Exchanges an authorization code for `rp` (already authenticated). Unknown, foreign,
+    /// expired and mismatched codes get `invalid_grant`; a code presented a second time also
+    /// revokes the tokens the first exchange gave.
+    pub async fn exchange_code(
+        &self,
+        rp: &RelyingParty,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+    ) -> Result<OidcTokens, PlatformError> {
+        let now = self.clock.now();
+        let a = self
+            .store
+            .authorization_by_code(&sha256(code.as_bytes()))
+            .await?
+            .filter(|a| a.request.relying_party == Some(rp.id))
+            .ok_or(grant("unknown code, or issued to another client"))?;
+        if a.status == AuthorizationStatus::Redeemed {
+            let revoked = self.store.revoke_authorization(a.id, now).await?;
+            if let Some(person) = a.person {
+                let log = NewLog::new(
+                    "oidc.code-reused",
+                    json!({"relying_party": rp.name, "tokens_revoked": revoked}),
+                );
+                self.store.append_log(person, now, &log).await?;
+            }
+            return Err(grant(
+                "the code was used before: the tokens it gave are revoked",
+            ));
+        }
+        if a.code_expires_at.is_none_or(|t| now > t) {
+            return Err(grant("the code has expired"));
+        }
+        if redirect_uri != a.request.redirect_uri.as_deref() {
+            return Err(grant(
+                "redirect_uri differs from the authorization request's",
+            ));
+        }
+        let verifier = code_verifier.ok_or(grant("PKCE: code_verifier is missing"))?;
+        let challenge = B64URL.encode(sha256(verifier.as_bytes()));
+        let expected = a.request.code_challenge.as_deref().unwrap_or_default();
+        if !valid_verifier(verifier)
+            || constant_time::verify_slices_are_equal(challenge.as_bytes(), expected.as_bytes())
+                .is_err()
+        {
+            return Err(grant("PKCE: code_verifier does not match code_challenge"));
+        }
+        let (Some(ppid), Some(auth_time)) = (a.ppid, a.approved_at) else {
+            return Err(grant("unknown code, or issued to another client"));
+        };
+        let client = self
+            .store
+            .oidc_client(rp.id)
+            .await?
+            .ok_or(PlatformError::OidcClientUnknown)?;
+        let access_token = B64URL.encode(random::<32>());
+        let digest = sha256(access_token.as_bytes());
+        let claims = json!({
+            "iss": self.issuer(),
+            "sub": ppid.to_string(),
+            "aud": rp.client_id,
+            "azp": rp.client_id,
+            "exp": now.as_secs() + ACCESS_TOKEN_TTL,
+            "iat": now.as_secs(),
+            "auth_time": auth_time.as_secs(),
+            "nonce": a.request.nonce,
+            "sid": a.request.sid,
+            "at_hash": B64URL.encode(&digest[..16]),
+            "amr": ["hwk", "pin", "mfa"],
+            "acr": ACR_CARD,
+        });
+        let id_token = self.sign_id_token(client.id_token_alg, &claims)?;
+        if !self
+            .store
+            .redeem_authorization(a.id, &digest, now.plus(ACCESS_TOKEN_TTL), now)
+            .await?
+        {
+            // Another exchange of the same code won the race: that is a reuse too.
+            self.store.revoke_authorization(a.id, now).await?;
+            return Err(grant(
+                "the code was used before: the tokens it gave are revoked",
+            ));
+        }
+        Ok(OidcTokens {
+            access_token,
+            id_token,
+            expires_in: ACCESS_TOKEN_TTL,
+            scope: a.request.scope,
+        })
+    }
+
+    fn sign_id_token(&self, alg: IdTokenAlg, claims: &Value) -> Result<String, PlatformError> {
+        match alg {
+            IdTokenAlg::Es256 => self.signing.sign_jwt("JWT", claims),
+            IdTokenAlg::Rs256 => self.rsa_key().sign_jwt("JWT", claims),
+        }
+    }
+
+    /// The claims an access token gives: `sub` and the facts consented to in its login. Each
+    /// answer with facts lands in the person's log.
+    pub async fn userinfo(&self, access_token: &str) -> Result<Value, PlatformError> {
+        let now = self.clock.now();
+        let invalid = PlatformError::OAuth {
+            code: OAuthCode::InvalidToken,
+            reason: "the access token is unknown, expired or revoked",
+        };
+        let a = self
+            .store
+            .access_token(&sha256(access_token.as_bytes()), now)
+            .await?
+            .ok_or(invalid)?;
+        let (Some(person), Some(ppid), Some(rp)) = (a.person, a.ppid, a.request.relying_party)
+        else {
+            return Err(PlatformError::OAuth {
+                code: OAuthCode::InvalidToken,
+                reason: "the access token is unknown, expired or revoked",
+            });
+        };
+        let mut claims: serde_json::Map<String, Value> = a
+            .facts
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_default();
+        if !claims.is_empty() {
+            let name = self
+                .store
+                .relying_party(rp)
+                .await?
+                .map(|r| r.name)
+                .unwrap_or_default();
+            let items: Vec<&String> = claims.keys().collect();
+            let log = NewLog::new(
+                "facts.given",
+                json!({"relying_party": name, "items": items, "via": "userinfo"}),
+            );
+            self.store.append_log(person, now, &log).await?;
+        }
+        claims.insert("sub".into(), json!(ppid.to_string()));
+        Ok(Value::Object(claims))
+    }
+
+    /// RP-initiated logout: the tokens of the login the hint names are revoked and the person's
+    /// log says so. Answers where to send the browser (the registered
+    /// `post_logout_redirect_uri` with `state`), or `None` to show a page.
+    pub async fn logout(&self, r: &LogoutRequest) -> Result<Option<String>, PlatformError> {
+        let refused = PlatformError::InvalidLogout;
+        let hint = match r.id_token_hint.as_deref() {
+            Some(t) => Some(self.verify_own_id_token(t)?),
+            None => None,
+        };
+        let hinted_client = match &hint {
+            Some(h) => Some(match &h.aud {
+                Value::String(s) => s.clone(),
+                Value::Array(a) if a.len() == 1 => a[0].as_str().unwrap_or_default().to_owned(),
+                _ => return Err(refused("the ID token names no single client")),
+            }),
+            None => None,
+        };
+        let client_id = match (hinted_client, r.client_id.clone()) {
+            (Some(h), Some(c)) if h != c => {
+                return Err(refused("client_id is not the ID token's audience"));
+            }
+            (Some(h), _) => Some(h),
+            (None, c) => c,
+        };
+        let rp = match &client_id {
+            Some(c) => Some(
+                self.store
+                    .relying_party_by_client_id(c)
+                    .await?
+                    .ok_or(refused("unknown client"))?
+                    .0,
+            ),
+            None => None,
+        };
+        let redirect = match (&r.post_logout_redirect_uri, &rp) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(refused(
+                    "post_logout_redirect_uri needs id_token_hint or client_id",
+                ));
+            }
+            (Some(u), Some(rp)) => {
+                let client = self
+                    .store
+                    .oidc_client(rp.id)
+                    .await?
+                    .ok_or(refused("unknown client"))?;
+                if !client.post_logout_redirect_uris.iter().any(|x| x == u) {
+                    return Err(refused("post_logout_redirect_uri is not registered"));
+                }
+                let mut pairs = Vec::new();
+                if let Some(s) = r.state.as_deref() {
+                    pairs.push(("state", s));
+                }
+                Some(with_query(u, &pairs))
+            }
+        };
+        if let (Some(h), Some(rp)) = (&hint, &rp)
+            && let Some(sid) = h.sid.as_deref()
+            && let Some(a) = self.store.authorization_by_sid(sid).await?
+            && a.request.relying_party == Some(rp.id)
+        {
+            let now = self.clock.now();
+            let revoked = self.store.revoke_authorization(a.id, now).await?;
+            if let Some(person) = a.person {
+                let log = NewLog::new(
+                    "logout",
+                    json!({"relying_party": rp.name, "tokens_revoked": revoked}),
+                );
+                self.store.append_log(person, now, &log).await?;
+            }
+        }
+        Ok(redirect)
+    }
+
+    /// The claims of an ID token this platform signed (with any key it publishes), its expiry
+    /// not checked.
+    fn verify_own_id_token(&self, token: &str) -> Result<HintClaims, PlatformError> {
+        let refused =
+            || PlatformError::InvalidLogout("id_token_hint is not an ID token of this platform");
+        if token.len() > 8192 {
+            return Err(refused());
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| refused())?;
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_value(self.jwks()).map_err(|_| refused())?;
+        let key = jwks
+            .keys
+            .iter()
+            .find(|k| k.common.key_id.is_some() && k.common.key_id == header.kid)
+            .ok_or(refused())?;
+        let alg = match header.alg {
+            Algorithm::ES256 | Algorithm::RS256 => header.alg,
+            _ => return Err(refused()),
+        };
+        let mut v = Validation::new(alg);
+        v.validate_exp = false;
+        v.validate_aud = false;
+        v.set_required_spec_claims(&["iss", "sub", "aud"]);
+        v.set_issuer(&[self.issuer()]);
+        let key = DecodingKey::from_jwk(key).map_err(|_| refused())?;
+        jsonwebtoken::decode::<HintClaims>(token, &key, &v)
+            .map(|d| d.claims)
+            .map_err(|_| refused())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifiers_follow_rfc_7636() {
+        assert!(valid_verifier(&"a".repeat(43)));
+        assert!(valid_verifier(&format!("{}-._~", "Z9".repeat(20))));
+        assert!(!valid_verifier(&"a".repeat(42)));
+        assert!(!valid_verifier(&"a".repeat(129)));
+        assert!(!valid_verifier(&format!("{}+", "a".repeat(43))));
+    }
+}

@@ -1,0 +1,97 @@
+//! `/v1/authorizations/{handle}`: the phone's side of a cross-device login (DESIGN.md flow 7).
+//! The handle is the QR code's (unguessable); the short code the browser shows works in its
+//! place. No session is needed: approval is proved with the card.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use mykey_platform::oidc::CardFacts;
+use mykey_platform::{NewConsent, Platform};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{challenge_json, decode_card};
+use super::{ApiError, JsonBody, rfc3339};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/authorizations/{handle}", get(show))
+        .route("/v1/authorizations/{handle}/challenges", post(challenge))
+        .route("/v1/authorizations/{handle}/approval", post(approve))
+        .route("/v1/authorizations/{handle}/refusal", post(refuse))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    items: Vec<String>,
+    terms_version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalBody {
+    nonce: String,
+    certificate: String,
+    signature: String,
+    consent: ConsentBody,
+    /// The facts read from the card's ticket-item AP: exactly those asked for.
+    #[serde(default)]
+    facts: CardFacts,
+}
+
+async fn show(
+    Path(handle): Path<String>,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let v = p.authorization_view(&handle).await?;
+    let items: Vec<_> = v
+        .consent_items
+        .iter()
+        .map(|i| json!({"name": i.name, "text": i.text}))
+        .collect();
+    let facts: Vec<&str> = v.facts.iter().map(|f| f.as_str()).collect();
+    Ok(axum::Json(json!({
+        "short_code": v.short_code,
+        "relying_party": {"name": v.relying_party.name, "kind": v.relying_party.kind.as_str()},
+        "ppid_service": {"name": v.service.name},
+        "facts": facts,
+        "expires_at": rfc3339(v.expires_at),
+        "consent": {"items": items, "terms_version": v.terms_version},
+    })))
+}
+
+async fn challenge(
+    Path(handle): Path<String>,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let c = p.authorization_challenge(&handle).await?;
+    Ok((StatusCode::CREATED, axum::Json(challenge_json(&c))))
+}
+
+async fn approve(
+    Path(handle): Path<String>,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<ApprovalBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
+    let consent = NewConsent {
+        items: req.consent.items,
+        terms_version: req.consent.terms_version,
+    };
+    p.approve_authorization(&handle, &card.answer(), &consent, &req.facts)
+        .await?;
+    Ok(axum::Json(json!({"approved": true})))
+}
+
+async fn refuse(
+    Path(handle): Path<String>,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    p.decline_authorization(&handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

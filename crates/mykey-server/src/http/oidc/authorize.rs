@@ -1,0 +1,304 @@
+//! `GET|POST /oidc/authorize` (OpenID Connect Core §3.1.2): the cross-device page, with a QR
+//! code of the approval URL and a short code for the phone, and the browser's way on —
+//! `GET /oidc/authorize/status` (long polling) and `GET /oidc/authorize/continue`.
+//!
+//! The page names the approval URL in `<meta name="mykey-approve-url">` and where to continue
+//! in `<meta name="mykey-continue-url">`, so that a client without a browser can drive the same
+//! flow. The browser that opened the request holds its secret in a cookie scoped to
+//! `/oidc/authorize`; only that browser can continue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use mykey_platform::oidc::{
+    AuthorizationParams, AuthorizationStatus, AuthorizeError, Begun, Continuation, FactScope,
+};
+use mykey_platform::{Platform, PlatformError};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::page::{Lang, error_page, esc, page};
+use crate::http::rfc3339;
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/oidc/authorize", get(authorize).post(authorize))
+        .route("/oidc/authorize/status", get(status))
+        .route("/oidc/authorize/continue", get(proceed))
+}
+
+/// The cookie that ties a request to its browser: one per request, so tabs do not collide.
+fn cookie_name(handle: &str) -> String {
+    format!("mykey-authz-{}", handle.get(..12).unwrap_or(handle))
+}
+
+fn browser_secret(headers: &HeaderMap, handle: &str) -> Option<String> {
+    let name = cookie_name(handle);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let params = if req.method() == axum::http::Method::POST {
+        axum::Form::<AuthorizationParams>::from_request(req, &())
+            .await
+            .map(|f| f.0)
+            .map_err(|e| e.body_text())
+    } else {
+        Query::<AuthorizationParams>::try_from_uri(req.uri())
+            .map(|q| q.0)
+            .map_err(|e| e.body_text())
+    };
+    let lang = Lang::pick(
+        params.as_ref().ok().and_then(|p| p.ui_locales.as_deref()),
+        &headers,
+    );
+    let params = match params {
+        Ok(p) => p,
+        // A parameter given twice, or not text: the request cannot be trusted (RFC 6749 §3.1).
+        Err(detail) => return error_page(StatusCode::BAD_REQUEST, lang, &detail),
+    };
+    match p.begin_authorization(&params).await {
+        Ok(b) => pending_page(&p, &b, lang),
+        Err(AuthorizeError::Redirect(to)) => Redirect::to(&to).into_response(),
+        Err(AuthorizeError::Shown(e)) => shown(lang, &e),
+    }
+}
+
+fn shown(lang: Lang, e: &PlatformError) -> Response {
+    let (status, message) = match e {
+        PlatformError::Store(_) | PlatformError::JlisUnavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang.t(
+                "ただいま処理できません。しばらくしてからもう一度お試しください。",
+                "The platform cannot answer now; try again shortly.",
+            )
+            .to_owned(),
+        ),
+        PlatformError::AuthorizationUnknown => (
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "このログイン要求は見つかりません。このブラウザで始めたものではない可能性があります。",
+                "This login request was not found, or was not started in this browser.",
+            )
+            .to_owned(),
+        ),
+        PlatformError::AuthorizationAnswered => (
+            StatusCode::CONFLICT,
+            lang.t(
+                "このログイン要求はすでに完了しています。サービスの画面からやり直してください。",
+                "This login request has already been completed; start again from the service.",
+            )
+            .to_owned(),
+        ),
+        e => (StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    error_page(status, lang, &message)
+}
+
+fn fact_name(lang: Lang, f: FactScope) -> &'static str {
+    match f {
+        FactScope::Name => lang.t("氏名", "name"),
+        FactScope::Address => lang.t("住所", "address"),
+        FactScope::Birthdate => lang.t("生年月日", "date of birth"),
+        FactScope::Gender => lang.t("性別", "sex"),
+    }
+}
+
+fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        // A URL of this size always fits in a QR code; the short code stays usable anyway.
+        Err(_) => String::new(),
+    }
+}
+
+fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
+    let approve = format!("{}/v1/authorizations/{}", p.issuer(), b.handle);
+    let next = format!("/oidc/authorize/continue?request={}", b.handle);
+    let status_url = format!("/oidc/authorize/status?request={}", b.handle);
+    let facts = if b.facts.is_empty() {
+        lang.t(
+            "氏名などの情報は求められていません。",
+            "No personal facts are asked for.",
+        )
+        .to_owned()
+    } else {
+        let names: Vec<&str> = b.facts.iter().map(|f| fact_name(lang, *f)).collect();
+        format!(
+            "{}{}",
+            lang.t("提供を求められている情報: ", "Facts asked for: "),
+            names.join(lang.t("、", ", "))
+        )
+    };
+    let head = format!(
+        "<meta name=\"mykey-approve-url\" content=\"{}\"><meta name=\"mykey-continue-url\" content=\"{}\">\
+         <meta name=\"mykey-status-url\" content=\"{}\"><script src=\"/static/authorize.js\" defer></script>",
+        esc(&approve),
+        esc(&next),
+        esc(&status_url)
+    );
+    let body = format!(
+        "<h1>{h1}</h1>\
+         <p>{who}</p><p>{facts}</p>\
+         <ol><li>{step1}</li><li>{step2}</li><li>{step3}</li></ol>\
+         <figure class=\"qr\" role=\"img\" aria-label=\"{qr_label}\">{qr}</figure>\
+         <p>{code_label} <strong class=\"code\" aria-label=\"{code_spelled}\">{code}</strong></p>\
+         <p>{expires} <time datetime=\"{until}\">{until}</time></p>\
+         <p id=\"live\" role=\"status\" aria-live=\"polite\" data-done=\"{done}\">{waiting}</p>\
+         <form method=\"get\" action=\"/oidc/authorize/continue\"><input type=\"hidden\" name=\"request\" value=\"{handle}\">\
+         <button type=\"submit\">{cont}</button></form>",
+        h1 = esc(lang.t(
+            "マイナンバーカードでログイン",
+            "Log in with your My Number Card"
+        )),
+        who = esc(&match lang {
+            Lang::Ja => format!(
+                "{}（{}）がログインを求めています。",
+                b.relying_party.name, b.service.name
+            ),
+            Lang::En => format!(
+                "{} ({}) asks you to log in.",
+                b.relying_party.name, b.service.name
+            ),
+        }),
+        facts = esc(&facts),
+        step1 = esc(lang.t(
+            "スマートフォンのMyKeyアプリでQRコードを読み取るか、下の短いコードを入力します。",
+            "In the MyKey app on your phone, scan the QR code or type the short code below.",
+        )),
+        step2 = esc(lang.t(
+            "アプリに表示される依頼元と項目を確かめ、カードを読み取って承認します。",
+            "Check who asks for what in the app, then read your card and approve.",
+        )),
+        step3 = esc(lang.t(
+            "承認するとこの画面は自動で先へ進みます。",
+            "Once you approve, this page continues by itself.",
+        )),
+        qr_label = esc(lang.t("承認用のQRコード", "QR code for approving")),
+        qr = qr_svg(&approve),
+        code_label = esc(lang.t("短いコード:", "Short code:")),
+        code_spelled = esc(&b
+            .short_code
+            .chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(" ")),
+        code = esc(&b.short_code),
+        expires = esc(lang.t("有効期限:", "Valid until:")),
+        until = esc(&rfc3339(b.expires_at)),
+        done = esc(lang.t("承認されました。移動します…", "Approved. Continuing…")),
+        waiting = esc(lang.t(
+            "スマートフォンでの承認を待っています…",
+            "Waiting for your phone…"
+        )),
+        handle = esc(&b.handle),
+        cont = esc(lang.t("承認したら続ける", "Continue after approving")),
+    );
+    let mut r = page(
+        StatusCode::OK,
+        lang,
+        lang.t("ログイン", "Log in"),
+        &head,
+        &body,
+    );
+    let secure = if p.issuer().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let ttl = b.expires_at.as_secs().saturating_sub(p.now().as_secs());
+    let cookie = format!(
+        "{}={}; Path=/oidc/authorize; Max-Age={ttl}; HttpOnly; SameSite=Lax{secure}",
+        cookie_name(&b.handle),
+        b.browser_secret
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    request: String,
+    /// Seconds to wait for a change (long polling), at most 25.
+    wait: Option<u64>,
+}
+
+async fn status(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let secret = browser_secret(&headers, &q.request).unwrap_or_default();
+    let until = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(25));
+    loop {
+        match p.authorization_status(&q.request, &secret).await {
+            Ok(AuthorizationStatus::Pending) if tokio::time::Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(s) => {
+                let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                return r;
+            }
+            Err(e) => return crate::http::ApiError::from(e).into_response(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ContinueQuery {
+    request: String,
+    ui_locales: Option<String>,
+}
+
+async fn proceed(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(q): Query<ContinueQuery>,
+) -> Response {
+    let lang = Lang::pick(q.ui_locales.as_deref(), &headers);
+    let secret = browser_secret(&headers, &q.request).unwrap_or_default();
+    match p.continue_authorization(&q.request, &secret).await {
+        Ok(Continuation::Redirect(to)) => Redirect::to(&to).into_response(),
+        Ok(Continuation::Pending { expires_at }) => page(
+            StatusCode::OK,
+            lang,
+            lang.t("承認待ち", "Waiting"),
+            "",
+            &format!(
+                "<h1>{}</h1><p>{} <time>{}</time></p>\
+                 <form method=\"get\" action=\"/oidc/authorize/continue\"><input type=\"hidden\" name=\"request\" value=\"{}\">\
+                 <button type=\"submit\">{}</button></form>",
+                esc(lang.t("まだ承認されていません", "Not approved yet")),
+                esc(lang.t(
+                    "スマートフォンで承認してから、もう一度押してください。期限:",
+                    "Approve on your phone, then press again. Valid until:",
+                )),
+                esc(&rfc3339(expires_at)),
+                esc(&q.request),
+                esc(lang.t("承認したら続ける", "Continue after approving")),
+            ),
+        ),
+        Err(e) => shown(lang, &e),
+    }
+}

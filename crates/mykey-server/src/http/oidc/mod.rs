@@ -1,0 +1,173 @@
+//! The OpenID Connect provider's endpoints (the token endpoint is `../token.rs`, the JWK Set
+//! `../events.rs`):
+//!
+//! ```text
+//! GET  /.well-known/openid-configuration   Discovery 1.0 §4
+//! GET|POST /oidc/authorize                 the cross-device page (authorize.rs)
+//! GET  /oidc/authorize/status · /oidc/authorize/continue
+//! GET|POST /oidc/userinfo                  Core §5.3 (Bearer)
+//! GET|POST /oidc/logout                    RP-Initiated Logout 1.0
+//! GET  /static/{mykey.css,authorize.js}
+//! ```
+
+mod authorize;
+pub(crate) mod page;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use mykey_platform::oidc::{ACR_CARD, FactScope, LogoutRequest, OAuthCode};
+use mykey_platform::{Platform, PlatformError};
+use serde_json::json;
+
+use page::{Lang, error_page, page};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oidc/userinfo", get(userinfo).post(userinfo))
+        .route("/oidc/logout", get(logout).post(logout))
+        .route(
+            "/static/mykey.css",
+            get(|| static_file("text/css", page::CSS)),
+        )
+        .route(
+            "/static/authorize.js",
+            get(|| static_file("text/javascript", page::AUTHORIZE_JS)),
+        )
+        .merge(authorize::routes())
+}
+
+async fn static_file(kind: &'static str, body: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+async fn discovery(State(p): State<Arc<Platform>>) -> Response {
+    let iss = p.issuer();
+    let mut scopes = vec!["openid"];
+    scopes.extend(FactScope::ALL.iter().map(|f| f.as_str()));
+    let mut r = axum::Json(json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oidc/authorize"),
+        "token_endpoint": format!("{iss}/oidc/token"),
+        "userinfo_endpoint": format!("{iss}/oidc/userinfo"),
+        "jwks_uri": format!("{iss}/oidc/jwks"),
+        "end_session_endpoint": format!("{iss}/oidc/logout"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "acr", "amr", "azp", "at_hash",
+                             "name", "address", "birthdate", "gender"],
+        "acr_values_supported": [ACR_CARD],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "ui_locales_supported": ["ja", "en"],
+        "claim_types_supported": ["normal"],
+    }))
+    .into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    r
+}
+
+/// RFC 6750 §3: a refused bearer token.
+fn bearer_refusal(status: StatusCode, code: &str, description: &str) -> Response {
+    let challenge = format!("Bearer error=\"{code}\", error_description=\"{description}\"");
+    let mut r = (
+        status,
+        axum::Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+async fn userinfo(State(p): State<Arc<Platform>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let Some(token) = super::bearer(&parts) else {
+        // RFC 6750 §3.1: no credentials, no error code.
+        let mut r = StatusCode::UNAUTHORIZED.into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    };
+    match p.userinfo(token).await {
+        Ok(claims) => {
+            let mut r = axum::Json(claims).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(PlatformError::OAuth {
+            code: OAuthCode::InvalidToken,
+            reason,
+        }) => bearer_refusal(StatusCode::UNAUTHORIZED, "invalid_token", reason),
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
+
+async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let params = if req.method() == axum::http::Method::POST {
+        axum::Form::<LogoutRequest>::from_request(req, &())
+            .await
+            .map(|f| f.0)
+            .map_err(|e| e.body_text())
+    } else {
+        Query::<LogoutRequest>::try_from_uri(req.uri())
+            .map(|q| q.0)
+            .map_err(|e| e.body_text())
+    };
+    let lang = Lang::pick(
+        params.as_ref().ok().and_then(|r| r.ui_locales.as_deref()),
+        &headers,
+    );
+    let params = match params {
+        Ok(r) => r,
+        Err(detail) => return error_page(StatusCode::BAD_REQUEST, lang, &detail),
+    };
+    match p.logout(&params).await {
+        Ok(Some(to)) => Redirect::to(&to).into_response(),
+        Ok(None) => {
+            let title = lang.t("ログアウトしました", "You are logged out");
+            page(
+                StatusCode::OK,
+                lang,
+                title,
+                "",
+                &format!("<h1>{}</h1>", page::esc(title)),
+            )
+        }
+        Err(e @ PlatformError::InvalidLogout(_)) => {
+            error_page(StatusCode::BAD_REQUEST, lang, &e.to_string())
+        }
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}

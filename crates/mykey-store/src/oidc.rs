@@ -1,0 +1,265 @@
+//! The OpenID Connect provider's tables (`migrations/*/0009_oidc.sql`): client registrations,
+//! authorization requests and access tokens. The SQL is shared by both backends; the macro
+//! stamps out [`mykey_platform::oidc::OidcStore`] for each. Status changes are conditional
+//! updates (`WHERE status = …`), so two racing answers or exchanges change a request once.
+
+macro_rules! oidc_impl {
+    ($store:ty, $db:ty, begin: $begin:expr) => {
+        impl $store {
+            fn authorization_row(
+                r: &<$db as sqlx::Database>::Row,
+            ) -> Result<oidc::Authorization, StoreError> {
+                let status: &str = r.get("status");
+                Ok(oidc::Authorization {
+                    id: r.get("id"),
+                    request: oidc::NewAuthorization {
+                        handle_hash: hash32(r.get::<&[u8], _>("handle_hash"))?,
+                        short_code: r.get("short_code"),
+                        browser_hash: hash32(r.get::<&[u8], _>("browser_hash"))?,
+                        relying_party: r.get::<Option<i64>, _>("relying_party_id").map(RelyingPartyId),
+                        redirect_uri: r.get("redirect_uri"),
+                        scope: r.get("scope"),
+                        state: r.get("state"),
+                        nonce: r.get("nonce"),
+                        code_challenge: r.get("code_challenge"),
+                        sid: r.get("sid"),
+                        created_at: time(r.get("created_at")),
+                        expires_at: time(r.get("expires_at")),
+                    },
+                    status: oidc::AuthorizationStatus::parse(status)
+                        .ok_or_else(|| StoreError(format!("unknown authorization status {status:?}")))?,
+                    person: r.get::<Option<i64>, _>("person_id").map(PersonId),
+                    ppid: r
+                        .get::<Option<&[u8]>, _>("ppid")
+                        .map(Self::ppid_of)
+                        .transpose()?,
+                    facts: r.get("facts"),
+                    approved_at: r.get::<Option<i64>, _>("approved_at").map(time),
+                    code_expires_at: r.get::<Option<i64>, _>("code_expires_at").map(time),
+                })
+            }
+
+            async fn authorization_where(
+                &self,
+                sql: &'static str,
+                key: &[u8],
+            ) -> Result<Option<oidc::Authorization>, StoreError> {
+                let row = sqlx::query(sql)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                row.as_ref().map(Self::authorization_row).transpose()
+            }
+
+            /// Inside `issue_ppid`'s transaction: a pending request approved by `person`.
+            async fn approve_authorization_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                handle_hash: &[u8; 32],
+                person: PersonId,
+                ppid: Ppid,
+                facts: &str,
+                at: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE authorizations SET status = 'approved', person_id = $1, ppid = $2, facts = $3, approved_at = $4 \
+                     WHERE handle_hash = $5 AND status = 'pending' AND expires_at >= $4",
+                )
+                .bind(person.0)
+                .bind(ppid.as_bytes().as_slice())
+                .bind(facts)
+                .bind(secs(at))
+                .bind(handle_hash.as_slice())
+                .execute(&mut **tx)
+                .await
+                .map_err(fail)?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl oidc::OidcStore for $store {
+            async fn set_oidc_client(&self, c: &oidc::OidcClient, at: UnixTime) -> Result<(), StoreError> {
+                let scopes: Vec<&str> = c.scopes.iter().map(|s| s.as_str()).collect();
+                sqlx::query(
+                    "INSERT INTO oidc_clients (relying_party_id, ppid_service_id, redirect_uris, post_logout_redirect_uris, scopes, id_token_alg, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (relying_party_id) DO UPDATE SET ppid_service_id = excluded.ppid_service_id, \
+                     redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
+                     scopes = excluded.scopes, id_token_alg = excluded.id_token_alg, updated_at = excluded.updated_at",
+                )
+                .bind(c.relying_party.0)
+                .bind(c.ppid_service.0)
+                .bind(c.redirect_uris.join(" "))
+                .bind(c.post_logout_redirect_uris.join(" "))
+                .bind(scopes.join(" "))
+                .bind(c.id_token_alg.as_str())
+                .bind(secs(at))
+                .execute(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(())
+            }
+
+            async fn oidc_client(&self, rp: RelyingPartyId) -> Result<Option<oidc::OidcClient>, StoreError> {
+                let row = sqlx::query("SELECT * FROM oidc_clients WHERE relying_party_id = $1")
+                    .bind(rp.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                let Some(r) = row else { return Ok(None) };
+                let words = |col: &str| -> Vec<String> {
+                    r.get::<&str, _>(col).split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+                };
+                let alg: &str = r.get("id_token_alg");
+                Ok(Some(oidc::OidcClient {
+                    relying_party: rp,
+                    ppid_service: PpidServiceId(r.get("ppid_service_id")),
+                    redirect_uris: words("redirect_uris"),
+                    post_logout_redirect_uris: words("post_logout_redirect_uris"),
+                    scopes: words("scopes").iter().filter_map(|s| oidc::FactScope::parse(s)).collect(),
+                    id_token_alg: oidc::IdTokenAlg::parse(alg).unwrap_or_default(),
+                }))
+            }
+
+            async fn insert_authorization(&self, a: &oidc::NewAuthorization) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO authorizations (handle_hash, short_code, browser_hash, relying_party_id, redirect_uri, scope, state, nonce, \
+                     code_challenge, sid, created_at, expires_at, keep_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
+                )
+                .bind(a.handle_hash.as_slice())
+                .bind(a.short_code.as_str())
+                .bind(a.browser_hash.as_slice())
+                .bind(a.relying_party.map(|r| r.0))
+                .bind(a.redirect_uri.as_deref())
+                .bind(a.scope.as_str())
+                .bind(a.state.as_deref())
+                .bind(a.nonce.as_deref())
+                .bind(a.code_challenge.as_deref())
+                .bind(a.sid.as_str())
+                .bind(secs(a.created_at))
+                .bind(secs(a.expires_at))
+                .execute(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn authorization(&self, handle_hash: &[u8; 32]) -> Result<Option<oidc::Authorization>, StoreError> {
+                self.authorization_where("SELECT * FROM authorizations WHERE handle_hash = $1", handle_hash)
+                    .await
+            }
+
+            async fn authorization_by_short_code(&self, code: &str) -> Result<Option<oidc::Authorization>, StoreError> {
+                let row = sqlx::query("SELECT * FROM authorizations WHERE short_code = $1 AND status = 'pending'")
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                row.as_ref().map(Self::authorization_row).transpose()
+            }
+
+            async fn decline_authorization(&self, handle_hash: &[u8; 32], at: UnixTime) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE authorizations SET status = 'declined' WHERE handle_hash = $1 AND status = 'pending' AND expires_at >= $2",
+                )
+                .bind(handle_hash.as_slice())
+                .bind(secs(at))
+                .execute(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn continue_authorization(
+                &self,
+                handle_hash: &[u8; 32],
+                code_hash: &[u8; 32],
+                code_expires_at: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE authorizations SET status = 'continued', code_hash = $1, code_expires_at = $2, keep_until = $2 \
+                     WHERE handle_hash = $3 AND status = 'approved'",
+                )
+                .bind(code_hash.as_slice())
+                .bind(secs(code_expires_at))
+                .bind(handle_hash.as_slice())
+                .execute(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn authorization_by_code(&self, code_hash: &[u8; 32]) -> Result<Option<oidc::Authorization>, StoreError> {
+                self.authorization_where("SELECT * FROM authorizations WHERE code_hash = $1", code_hash)
+                    .await
+            }
+
+            async fn redeem_authorization(
+                &self,
+                id: i64,
+                token_hash: &[u8; 32],
+                token_expires_at: UnixTime,
+                _at: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let done = sqlx::query(
+                    "UPDATE authorizations SET status = 'redeemed', keep_until = $1 WHERE id = $2 AND status = 'continued'",
+                )
+                .bind(secs(token_expires_at))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sqlx::query("INSERT INTO access_tokens (token_hash, authorization_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(token_hash.as_slice())
+                    .bind(id)
+                    .bind(secs(token_expires_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)?;
+                Ok(true)
+            }
+
+            async fn revoke_authorization(&self, id: i64, at: UnixTime) -> Result<u64, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE authorization_id = $2 AND revoked_at IS NULL AND expires_at >= $1",
+                )
+                .bind(secs(at))
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn access_token(&self, token_hash: &[u8; 32], at: UnixTime) -> Result<Option<oidc::Authorization>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT a.* FROM access_tokens t JOIN authorizations a ON a.id = t.authorization_id \
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at >= $2",
+                )
+                .bind(token_hash.as_slice())
+                .bind(secs(at))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(fail)?;
+                row.as_ref().map(Self::authorization_row).transpose()
+            }
+
+            async fn authorization_by_sid(&self, sid: &str) -> Result<Option<oidc::Authorization>, StoreError> {
+                let row = sqlx::query("SELECT * FROM authorizations WHERE sid = $1 AND status = 'redeemed'")
+                    .bind(sid)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                row.as_ref().map(Self::authorization_row).transpose()
+            }
+        }
+    };
+}
+pub(crate) use oidc_impl;

@@ -1,0 +1,268 @@
+//! The OpenID Connect provider's tables: client registrations, an authorization request's life
+//! (pending → approved in the PPID transaction → continued once → redeemed once), revocation,
+//! and purging — the part of the conformance story for DESIGN.md flows 6–7.
+
+use std::sync::Arc;
+
+use mykey_pki::IssuanceNumber;
+use mykey_platform::oidc::{
+    AuthorizationStatus, FactScope, IdTokenAlg, NewAuthorization, OidcClient,
+};
+use mykey_platform::{
+    LinkOutcome, NewLog, NewRelyingParty, PersonId, PlatformError, Ppid, PpidGrant, PpidIssue,
+    RelyingPartyKind, Store,
+};
+
+use crate::T;
+
+fn request(handle: u8, short_code: &str, rp: mykey_platform::RelyingPartyId) -> NewAuthorization {
+    NewAuthorization {
+        handle_hash: [handle; 32],
+        short_code: short_code.into(),
+        browser_hash: [handle ^ 0xFF; 32],
+        relying_party: Some(rp),
+        redirect_uri: Some("https://rp.example/cb".into()),
+        scope: "openid name".into(),
+        state: Some("s".into()),
+        nonce: Some("n".into()),
+        code_challenge: Some("c".repeat(43)),
+        sid: format!("sid-{handle}"),
+        created_at: T,
+        expires_at: T.plus(300),
+    }
+}
+
+pub(crate) async fn story(store: Arc<dyn Store>) {
+    let rp = store
+        .insert_relying_party(&NewRelyingParty {
+            client_id: "rp_oidc".into(),
+            name: "oidc shop".into(),
+            kind: RelyingPartyKind::Business,
+            secret_hash: [6; 32],
+            created_at: T,
+            jwks: None,
+        })
+        .await
+        .unwrap();
+    let service = store.insert_ppid_service(rp.id, "login", T).await.unwrap();
+
+    // A registration is stored and replaced whole.
+    assert_eq!(store.oidc_client(rp.id).await.unwrap(), None);
+    let mut client = OidcClient {
+        relying_party: rp.id,
+        ppid_service: service.id,
+        redirect_uris: vec![
+            "https://rp.example/cb".into(),
+            "https://rp.example/cb2".into(),
+        ],
+        post_logout_redirect_uris: vec![],
+        scopes: vec![FactScope::Name, FactScope::Gender],
+        id_token_alg: IdTokenAlg::Es256,
+    };
+    store.set_oidc_client(&client, T).await.unwrap();
+    assert_eq!(
+        store.oidc_client(rp.id).await.unwrap().as_ref(),
+        Some(&client)
+    );
+    client.id_token_alg = IdTokenAlg::Rs256;
+    client.post_logout_redirect_uris = vec!["https://rp.example/bye".into()];
+    store.set_oidc_client(&client, T).await.unwrap();
+    assert_eq!(store.oidc_client(rp.id).await.unwrap(), Some(client));
+
+    // A short code names one pending request.
+    assert!(
+        store
+            .insert_authorization(&request(1, "AAAA-0001", rp.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_authorization(&request(2, "AAAA-0001", rp.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_authorization(&request(2, "AAAA-0002", rp.id))
+            .await
+            .unwrap()
+    );
+    let a = store.authorization(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(a.status, AuthorizationStatus::Pending);
+    assert_eq!(a.request, request(1, "AAAA-0001", rp.id));
+    assert_eq!(
+        store
+            .authorization_by_short_code("AAAA-0001")
+            .await
+            .unwrap()
+            .map(|x| x.id),
+        Some(a.id)
+    );
+
+    // Declined once; a declined request is not approved, and its short code is free again.
+    assert!(store.decline_authorization(&[2; 32], T).await.unwrap());
+    assert!(!store.decline_authorization(&[2; 32], T).await.unwrap());
+    assert_eq!(
+        store
+            .authorization_by_short_code("AAAA-0002")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Approval happens in the PPID transaction, and only while pending and in time.
+    let LinkOutcome::Created(p) = store
+        .link_issuance_number(IssuanceNumber::from_u64(9_001).unwrap(), &[], T, &[])
+        .await
+        .unwrap()
+    else {
+        panic!("a new person")
+    };
+    let approve = |handle: u8, person: PersonId, at| PpidIssue {
+        service: service.id,
+        person,
+        derived: Ppid::from_bytes([handle; 16]),
+        consent: None,
+        grant: PpidGrant::Authorization {
+            handle_hash: [handle; 32],
+            facts: r#"{"name":"A"}"#,
+        },
+        at,
+        logs: &[],
+        detail: "{}".into(),
+    };
+    // Without a PPID consent nothing happens.
+    assert!(matches!(
+        store.issue_ppid(&approve(1, p, T)).await.unwrap(),
+        Err(PlatformError::ConsentIncomplete)
+    ));
+    let consent = mykey_platform::NewConsent {
+        items: vec!["x".into()],
+        terms_version: "2026-11-01".into(),
+    };
+    let with_consent = |handle: u8, at| PpidIssue {
+        consent: Some(&consent),
+        ..approve(handle, p, at)
+    };
+    // Declined, or expired: refused, nothing written (not even the consent).
+    assert!(matches!(
+        store.issue_ppid(&with_consent(2, T)).await.unwrap(),
+        Err(PlatformError::AuthorizationAnswered)
+    ));
+    assert!(matches!(
+        store
+            .issue_ppid(&with_consent(1, T.plus(301)))
+            .await
+            .unwrap(),
+        Err(PlatformError::AuthorizationAnswered)
+    ));
+    assert!(store.ppid_consent(p, service.id).await.unwrap().is_none());
+    let issued = store
+        .issue_ppid(&with_consent(1, T.plus(5)))
+        .await
+        .unwrap()
+        .unwrap();
+    let a = store.authorization(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(a.status, AuthorizationStatus::Approved);
+    assert_eq!((a.person, a.ppid), (Some(p), Some(issued.ppid)));
+    assert_eq!(a.facts.as_deref(), Some(r#"{"name":"A"}"#));
+    assert_eq!(a.approved_at, Some(T.plus(5)));
+    assert!(matches!(
+        store.issue_ppid(&approve(1, p, T.plus(6))).await.unwrap(),
+        Err(PlatformError::AuthorizationAnswered)
+    ));
+
+    // Continued once, redeemed once.
+    assert!(
+        store
+            .continue_authorization(&[1; 32], &[7; 32], T.plus(65))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .continue_authorization(&[1; 32], &[8; 32], T.plus(65))
+            .await
+            .unwrap()
+    );
+    let by_code = store
+        .authorization_by_code(&[7; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (by_code.id, by_code.status),
+        (a.id, AuthorizationStatus::Continued)
+    );
+    assert_eq!(by_code.code_expires_at, Some(T.plus(65)));
+    assert!(
+        store
+            .redeem_authorization(a.id, &[9; 32], T.plus(600), T.plus(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .redeem_authorization(a.id, &[10; 32], T.plus(600), T.plus(11))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.access_token(&[10; 32], T).await.unwrap().is_none(),
+        "not stored"
+    );
+    let held = store
+        .access_token(&[9; 32], T.plus(20))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.id, a.id);
+    assert!(
+        store
+            .access_token(&[9; 32], T.plus(601))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert_eq!(
+        store
+            .authorization_by_sid("sid-1")
+            .await
+            .unwrap()
+            .map(|x| x.id),
+        Some(a.id)
+    );
+
+    // Revoked: the token stops working; revoking again finds nothing live.
+    assert_eq!(
+        store.revoke_authorization(a.id, T.plus(30)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.revoke_authorization(a.id, T.plus(31)).await.unwrap(),
+        0
+    );
+    assert!(
+        store
+            .access_token(&[9; 32], T.plus(32))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Purged once nothing needs them: the redeemed request after its tokens expire.
+    store.purge_expired(T.plus(400)).await.unwrap();
+    assert!(
+        store.authorization(&[2; 32]).await.unwrap().is_none(),
+        "declined, expired"
+    );
+    assert!(
+        store.authorization(&[1; 32]).await.unwrap().is_some(),
+        "its token lives"
+    );
+    store.purge_expired(T.plus(700)).await.unwrap();
+    assert!(store.authorization(&[1; 32]).await.unwrap().is_none());
+    let _ = NewLog::new("unused", serde_json::json!({}));
+}

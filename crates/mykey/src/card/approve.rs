@@ -1,0 +1,221 @@
+//! `card approve`: the phone app's side of a cross-device login (DESIGN.md flow 7). Given the
+//! approval URL from the QR code, or the short code the browser shows, it shows which relying
+//! party asks for what, reads the card — the user-identification key signs the platform's
+//! challenge; the ticket-item AP gives the facts asked for, with its PIN — and approves,
+//! consenting to exactly the items shown; or declines. PINs come from `--pin` / `--facts-pin`,
+//! the environment (`MYKEY_PIN`, `MYKEY_FACTS_PIN`), or a prompt on the terminal that does not
+//! echo.
+
+use std::io::IsTerminal;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use clap::Args;
+use mykey_card::FactsAccess;
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+use super::{Source, client_error, input, operate};
+
+#[derive(Debug, Args)]
+pub(crate) struct ApproveArgs {
+    #[command(flatten)]
+    source: Source,
+    /// The user-identification PIN (else $MYKEY_PIN, else asked on the terminal).
+    #[arg(long, env = "MYKEY_PIN", hide_env_values = true)]
+    pin: Option<String>,
+    /// The ticket-item PIN, when facts are asked for (else $MYKEY_FACTS_PIN, else asked).
+    #[arg(long, env = "MYKEY_FACTS_PIN", hide_env_values = true)]
+    facts_pin: Option<String>,
+    /// The platform's URL (for a short code).
+    #[arg(
+        long,
+        env = "MYKEY_PLATFORM_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    platform: String,
+    /// The approval URL (the QR code's) or the short code the browser shows.
+    request: String,
+    /// Decline instead of approving.
+    #[arg(long)]
+    decline: bool,
+}
+
+/// A PIN from the flag or environment, else from the terminal without echo.
+fn secret(given: Option<&str>, prompt: &str, flag: &str) -> Result<Zeroizing<String>, String> {
+    if let Some(v) = given {
+        return Ok(Zeroizing::new(v.to_owned()));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "{flag} is needed (or its environment variable, or a terminal to type it in)"
+        ));
+    }
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|e| format!("cannot read {flag}: {e}"))
+}
+
+fn request_url(base: &str, request: &str) -> Result<String, String> {
+    if request.starts_with("http://") || request.starts_with("https://") {
+        if !request.contains("/v1/authorizations/") {
+            return Err(format!("{request} is not an approval URL"));
+        }
+        return Ok(request.trim_end_matches('/').to_owned());
+    }
+    let code: String = request.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(format!(
+            "{request:?} is neither an approval URL nor a short code"
+        ));
+    }
+    Ok(format!(
+        "{}/v1/authorizations/{code}",
+        base.trim_end_matches('/')
+    ))
+}
+
+pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
+    let url = request_url(&a.platform, &a.request)?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let shown = {
+        let resp = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!(
+                "the platform refused ({status}): {}",
+                v["detail"].as_str().unwrap_or("error")
+            ));
+        }
+        v
+    };
+    let facts: Vec<String> = shown["facts"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "{} ({}) asks you to log in to {} (the browser shows {}).",
+        shown["relying_party"]["name"].as_str().unwrap_or("?"),
+        shown["relying_party"]["kind"].as_str().unwrap_or("?"),
+        shown["ppid_service"]["name"].as_str().unwrap_or("?"),
+        shown["short_code"].as_str().unwrap_or("?"),
+    );
+    if facts.is_empty() {
+        eprintln!("It asks for none of your card's facts.");
+    } else {
+        eprintln!(
+            "It asks for these facts from your card: {}.",
+            facts.join(", ")
+        );
+    }
+    let items = shown["consent"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    eprintln!("By approving you agree that:");
+    for item in &items {
+        eprintln!("  - {}", item["text"].as_str().unwrap_or(""));
+    }
+    let terms = shown["consent"]["terms_version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    eprintln!("  (terms of use, version {terms})");
+    if a.decline {
+        let resp = http
+            .post(format!("{url}/refusal"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("the platform refused ({})", resp.status()));
+        }
+        println!("{}", json!({"declined": true}));
+        return Ok(());
+    }
+    let pin_text = secret(
+        a.pin.as_deref(),
+        "User-identification PIN (4 digits): ",
+        "--pin",
+    )?;
+    let pin = input::pin("--pin", &pin_text)?;
+    let facts_pin = if facts.is_empty() {
+        None
+    } else {
+        let t = secret(
+            a.facts_pin.as_deref(),
+            "Ticket-item PIN (4 digits): ",
+            "--facts-pin",
+        )?;
+        Some(input::pin("--facts-pin", &t)?)
+    };
+    let challenge = crate::login::call(&http, &format!("{url}/challenges"), &json!({})).await?;
+    let nonce_text = challenge["nonce"]
+        .as_str()
+        .ok_or("the platform sent no nonce")?;
+    let nonce = B64URL
+        .decode(nonce_text)
+        .map_err(|_| "the platform sent a malformed nonce")?;
+    let mut opened = operate::open(&a.source)?;
+    let certificate = opened
+        .card
+        .read_certificate(mykey_card::CertificateFile::UserIdentification)
+        .map_err(client_error)?;
+    let signature = opened
+        .card
+        .sign_challenge(&pin, &nonce)
+        .map_err(client_error)?;
+    let mut given = Map::new();
+    if let Some(fp) = &facts_pin {
+        let read = opened
+            .card
+            .read_facts(FactsAccess::Pin(fp))
+            .map_err(client_error)?;
+        let all = super::show::facts_json(&read);
+        let pairs = [
+            ("name", "name"),
+            ("address", "address"),
+            ("birthdate", "birth_date"),
+            ("gender", "sex"),
+        ];
+        for (scope, field) in pairs {
+            if facts.iter().any(|f| f == scope) {
+                given.insert(field.into(), all[field].clone());
+            }
+        }
+    }
+    let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
+    crate::login::call(
+        &http,
+        &format!("{url}/approval"),
+        &json!({
+            "nonce": nonce_text,
+            "certificate": B64.encode(certificate),
+            "signature": B64.encode(signature),
+            "consent": {"items": names, "terms_version": terms},
+            "facts": given,
+        }),
+    )
+    .await?;
+    println!(
+        "{}",
+        json!({
+            "approved": true,
+            "relying_party": shown["relying_party"]["name"],
+            "facts_given": facts,
+        })
+    );
+    Ok(())
+}
