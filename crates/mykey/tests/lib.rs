@@ -12,4 +12,5 @@ mod card;
 mod crash;
 mod insert;
 mod jlis;
+mod oidc;
 mod ppid;

@@ -1,0 +1,237 @@
+//! The OpenID Connect provider checked against software no one here wrote: Authlib (Debian's
+//! `python3-authlib`) runs the whole flow against `mykey serve` — discovery, PKCE, the
+//! cross-device page read by its meta tags, approval by `mykey card approve` with a virtual
+//! card, the code exchanged with `private_key_jwt`, the ID token validated, userinfo — and
+//! `mykey card approve` itself, by URL and by short code, declining too.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::support::{MYKEY, NAME, PIN, Serve, TICKET_PIN, issue_card, missing, mykey, s};
+
+const PYTHON: &str = "/usr/bin/python3";
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/authlib_rp.py");
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+fn authlib_present() -> bool {
+    Command::new(PYTHON)
+        .args(["-c", "import authlib.oidc.core, requests"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// An approved relying party with a PPID service and an OpenID Connect registration allowing
+/// `name` and `birthdate`, keys for `private_key_jwt` from `jwks` if given. Answers the
+/// registration JSON (with its secret) and the PPID service's ID.
+async fn relying_party(
+    serve: &Serve,
+    data: &std::path::Path,
+    jwks: Option<&std::path::Path>,
+) -> (Value, String) {
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin", "rp"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--platform", &serve.url, "--data", s(data)]);
+        mykey(&all).ok()
+    };
+    let mut register = vec!["register", "--name", "博多書店", "--kind", "business"];
+    if let Some(j) = jwks {
+        register.extend_from_slice(&["--jwks", s(j)]);
+    }
+    let rp: Value = serde_json::from_str(&admin(&register).stdout).unwrap();
+    let id = rp["id"].to_string();
+    admin(&["approve", &id]);
+    let service: Value = reqwest::Client::new()
+        .post(format!("{}/v1/rp/ppid-services", serve.url))
+        .basic_auth(
+            rp["client_id"].as_str().unwrap(),
+            rp["client_secret"].as_str(),
+        )
+        .json(&json!({"name": "オンライン書店"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let service = service["id"].to_string();
+    let shown = admin(&[
+        "oidc",
+        &id,
+        "--ppid-service",
+        &service,
+        "--redirect-uri",
+        REDIRECT,
+        "--scope",
+        "name,birthdate",
+    ]);
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["scopes"], json!(["name", "birthdate"]));
+    (rp, service)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_with_the_card() {
+    if !authlib_present() {
+        return missing(
+            module_path!(),
+            "Authlib is missing (apt-get install python3-authlib python3-requests)",
+        );
+    }
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("rp-key.pem");
+    let jwks = work.path().join("rp-jwks.json");
+    let out = Command::new(PYTHON)
+        .args([SCRIPT, "keygen", s(&key)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&jwks, &out.stdout).unwrap();
+    let (rp, service) = relying_party(&serve, data.path(), Some(&jwks)).await;
+    let card = work.path().join("card.json");
+    issue_card(&serve.jlis, &card, &[]).ok();
+
+    let out = Command::new(PYTHON)
+        .args([
+            SCRIPT,
+            "login",
+            &serve.url,
+            rp["client_id"].as_str().unwrap(),
+            s(&key),
+            REDIRECT,
+            "openid name birthdate",
+            "--",
+            MYKEY,
+            "card",
+            "approve",
+            "--card",
+            s(&card),
+            "--pin",
+            PIN,
+            "--facts-pin",
+            TICKET_PIN,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // What the CLI showed the card holder.
+    assert!(
+        stderr.contains("博多書店") && stderr.contains("name, birthdate"),
+        "{stderr}"
+    );
+    let id_token = &result["id_token"];
+    assert_eq!(id_token["iss"], serve.url.as_str());
+    assert_eq!(id_token["aud"], rp["client_id"]);
+    assert_eq!(id_token["amr"], json!(["hwk", "pin", "mfa"]));
+    assert_eq!(
+        result["userinfo"],
+        json!({"sub": id_token["sub"], "name": NAME, "birthdate": "1985-06-15"})
+    );
+    assert_eq!(
+        result["reuse"],
+        json!({"status": 400, "error": "invalid_grant"})
+    );
+    // sub is the PPID the relying party sees for its service.
+    let ppids: Value = reqwest::Client::new()
+        .get(format!("{}/v1/rp/ppid-services/{service}/ppids", serve.url))
+        .basic_auth(
+            rp["client_id"].as_str().unwrap(),
+            rp["client_secret"].as_str(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ppids["ppids"][0]["ppid"], id_token["sub"]);
+}
+
+/// Opens an authorization request as a browser would; answers the page's HTML.
+async fn open_page(serve: &Serve, client_id: &str) -> String {
+    let mut u = url::Url::parse(&format!("{}/oidc/authorize", serve.url)).unwrap();
+    u.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid name"),
+        ("state", "s"),
+        ("nonce", "n"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ]);
+    let resp = reqwest::get(u.as_str()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+fn short_code(html: &str) -> String {
+    let at = html.find("class=\"code\"").unwrap();
+    let rest = &html[at..];
+    let start = rest.find('>').unwrap() + 1;
+    rest[start..start + 9].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_approves_by_short_code_declines_and_refuses_bad_input() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let (rp, _) = relying_party(&serve, data.path(), None).await;
+    let client_id = rp["client_id"].as_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let card = work.path().join("card.json");
+    issue_card(&serve.jlis, &card, &[]).ok();
+    let approve = |request: &str, extra: &[&str]| {
+        let mut args = vec![
+            "card",
+            "approve",
+            "--card",
+            s(&card),
+            "--platform",
+            &serve.url,
+        ];
+        args.extend_from_slice(extra);
+        args.push(request);
+        mykey(&args)
+    };
+
+    // By the short code the browser shows, typed in lower case.
+    let html = open_page(&serve, client_id).await;
+    let code = short_code(&html).to_lowercase();
+    let run = approve(&code, &["--pin", PIN, "--facts-pin", TICKET_PIN]).ok();
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["facts_given"], json!(["name"]));
+    // Answered: the short code names no pending request any more.
+    approve(&code, &["--pin", PIN, "--facts-pin", TICKET_PIN])
+        .fails_with("no such authorization request");
+
+    // Declined: no PIN needed.
+    let html = open_page(&serve, client_id).await;
+    let code = short_code(&html);
+    let run = approve(&code, &["--decline"]).ok();
+    assert!(run.stdout.contains("\"declined\":true"), "{}", run.stdout);
+
+    // A wrong PIN costs a try, is said so, and leaves the request pending.
+    let html = open_page(&serve, client_id).await;
+    let code = short_code(&html);
+    approve(&code, &["--pin", "0000", "--facts-pin", TICKET_PIN])
+        .fails_with("wrong user-identification PIN");
+    // No PIN and no terminal: told how to give one.
+    approve(&code, &[]).fails_with("--pin is needed");
+    approve(&code, &["--pin", PIN, "--facts-pin", TICKET_PIN]).ok();
+    // Not a code, not an approval URL, an unknown code.
+    approve("$$$", &["--pin", PIN]).fails_with("neither an approval URL nor a short code");
+    approve("ZZZZ-ZZZZ", &["--pin", PIN]).fails_with("no such authorization request");
+}

@@ -1,0 +1,161 @@
+"""A relying party built on Authlib (an OpenID Connect library no one here wrote), run against the
+platform's provider by `crates/mykey/tests/oidc.rs`.
+
+    authlib_rp.py keygen KEY_FILE
+        makes an ES256 key: the private half to KEY_FILE (PEM), the public JWK Set on stdout
+    authlib_rp.py login ISSUER CLIENT_ID KEY_FILE REDIRECT_URI SCOPE -- APPROVER...
+        discovery; an authorization request with PKCE (S256), state and nonce; the cross-device
+        page read as a non-browser client does (its meta tags); APPROVER run with the approval
+        URL appended (the phone: `mykey card approve`); the browser continues; the code
+        exchanged with private_key_jwt; the ID token validated (signature from the JWKS, iss,
+        aud, exp, nonce, at_hash); userinfo. Prints one JSON object: the ID token's claims and
+        the userinfo answer.
+"""
+
+import html.parser
+import json
+import subprocess
+import sys
+import urllib.parse
+
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
+from authlib.oidc.core import CodeIDToken
+
+
+class Meta(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "meta" and "name" in a:
+            self.found[a["name"]] = a.get("content")
+
+
+class ShortLivedKeyJWT(PrivateKeyJWT):
+    """Authlib's private_key_jwt, with the assertion living five minutes instead of its default
+    hour (the platform refuses assertions that expire more than ten minutes ahead) and the
+    key's `kid` in the header."""
+
+    def __init__(self, token_endpoint, kid):
+        super().__init__(token_endpoint, alg="ES256")
+        self.kid = kid
+
+    def sign(self, auth, token_endpoint):
+        return private_key_jwt_sign(
+            auth.client_secret,
+            client_id=auth.client_id,
+            token_endpoint=token_endpoint,
+            alg=self.alg,
+            header={"kid": self.kid},
+            expires_in=300,
+        )
+
+
+def keygen(path):
+    key = JsonWebKey.generate_key("EC", "P-256", is_private=True)
+    with open(path, "wb") as f:
+        f.write(key.as_pem(is_private=True))
+    public = key.as_dict(is_private=False)
+    public.update({"kid": key.thumbprint(), "alg": "ES256", "use": "sig"})
+    print(json.dumps({"keys": [public]}))
+
+
+def login(issuer, client_id, key_file, redirect_uri, scope, approver):
+    meta = requests.get(issuer + "/.well-known/openid-configuration", timeout=10).json()
+    assert meta["issuer"] == issuer, meta
+    assert "S256" in meta["code_challenge_methods_supported"], meta
+    assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"], meta
+    with open(key_file, "rb") as f:
+        private_key = f.read()
+    kid = JsonWebKey.import_key(private_key).thumbprint()
+    client = OAuth2Session(
+        client_id,
+        private_key,
+        token_endpoint_auth_method=ShortLivedKeyJWT(meta["token_endpoint"], kid),
+        scope=scope,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+    )
+    verifier = generate_token(64)
+    nonce = generate_token(24)
+    url, state = client.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+    )
+
+    # The PC's browser: it opens the page and keeps the request's cookie.
+    browser = requests.Session()
+    page = browser.get(url, allow_redirects=False, timeout=10)
+    assert page.status_code == 200, (page.status_code, page.text)
+    found = Meta()
+    found.feed(page.text)
+    approve_url = found.found["mykey-approve-url"]
+    continue_url = urllib.parse.urljoin(issuer + "/", found.found["mykey-continue-url"])
+
+    # The phone approves.
+    subprocess.run(approver + [approve_url], check=True, stdout=sys.stderr)
+
+    back = browser.get(continue_url, allow_redirects=False, timeout=10)
+    assert back.status_code in (302, 303), (back.status_code, back.text)
+    location = back.headers["Location"]
+    assert location.startswith(redirect_uri), location
+    returned = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(location).query))
+    assert returned.get("iss") == issuer, returned
+
+    token = client.fetch_token(
+        meta["token_endpoint"],
+        authorization_response=location,
+        code_verifier=verifier,
+        state=state,
+    )
+    keys = JsonWebKey.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
+    claims = jwt.decode(
+        token["id_token"],
+        keys,
+        claims_cls=CodeIDToken,
+        claims_options={
+            "iss": {"essential": True, "value": issuer},
+            "aud": {"essential": True, "value": client_id},
+        },
+        claims_params={"nonce": nonce, "client_id": client_id, "access_token": token["access_token"]},
+    )
+    claims.validate()
+    info = client.get(meta["userinfo_endpoint"], timeout=10)
+    assert info.status_code == 200, info.text
+    userinfo = info.json()
+    assert userinfo["sub"] == claims["sub"], (userinfo, claims)
+
+    # A second exchange of the same code is refused with the standard error.
+    again = client.post(
+        meta["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": returned["code"],
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
+        auth=client.client_auth(client.token_endpoint_auth_method),
+        withhold_token=True,
+        timeout=10,
+    )
+    print(json.dumps({
+        "id_token": dict(claims),
+        "userinfo": userinfo,
+        "reuse": {"status": again.status_code, "error": again.json().get("error")},
+    }))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "keygen":
+        keygen(sys.argv[2])
+    elif sys.argv[1] == "login":
+        issuer, client_id, key_file, redirect_uri, scope, dashdash = sys.argv[2:8]
+        assert dashdash == "--"
+        login(issuer, client_id, key_file, redirect_uri, scope, sys.argv[8:])
+    else:
+        sys.exit("usage: authlib_rp.py keygen KEY | login ...")
