@@ -60,6 +60,11 @@ pub struct Challenge {
 pub struct SessionToken(String);
 
 impl SessionToken {
+    /// A fresh token.
+    pub(crate) fn new() -> Self {
+        Self(B64URL.encode(random::<32>()))
+    }
+
     /// The token text to hand to the client.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -159,7 +164,7 @@ impl Platform {
         let proof = self.verify_card(&card, purpose, relying_party, now).await?;
         let mut logs = proof.logs;
         logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
-        let token = SessionToken(B64URL.encode(random::<32>()));
+        let token = SessionToken::new();
         let write = LoginWrite {
             nonce: proof.nonce,
             issuance_number: proof.issuance_number,

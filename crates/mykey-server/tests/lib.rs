@@ -12,6 +12,7 @@ mod harness;
 mod login;
 mod oidc;
 mod openapi;
+mod portal;
 mod ppids;
 mod push;
 mod relying_parties;

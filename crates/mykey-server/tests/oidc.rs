@@ -106,7 +106,7 @@ fn meta<'a>(html: &'a str, name: &str) -> &'a str {
     let at = html
         .find(&format!("<meta name=\"{name}\" content=\""))
         .unwrap_or_else(|| panic!("no {name} in {html}"));
-    let rest = &html[at + name.len() + 25..];
+    let rest = &html[at + name.len() + 23..];
     &rest[..rest.find('"').unwrap()]
 }
 

@@ -251,6 +251,71 @@ macro_rules! oidc_impl {
                 row.as_ref().map(Self::authorization_row).transpose()
             }
 
+            async fn approve_portal_authorization(
+                &self,
+                handle_hash: &[u8; 32],
+                person: PersonId,
+                at: UnixTime,
+                logs: &[NewLog],
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let done = sqlx::query(
+                    "UPDATE authorizations SET status = 'approved', person_id = $1, approved_at = $2 \
+                     WHERE handle_hash = $3 AND relying_party_id IS NULL AND status = 'pending' AND expires_at >= $2",
+                )
+                .bind(person.0)
+                .bind(secs(at))
+                .bind(handle_hash.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                for log in logs {
+                    Self::append(&mut tx, person, at, log).await?;
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(true)
+            }
+
+            async fn complete_portal_login(
+                &self,
+                handle_hash: &[u8; 32],
+                token_hash: &[u8; 32],
+                session_expires_at: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let row = sqlx::query(
+                    "UPDATE authorizations SET status = 'redeemed' \
+                     WHERE handle_hash = $1 AND relying_party_id IS NULL AND status = 'approved' RETURNING person_id",
+                )
+                .bind(handle_hash.as_slice())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?;
+                let Some(row) = row else { return Ok(false) };
+                let person: i64 = row.get("person_id");
+                sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(token_hash.as_slice())
+                    .bind(person)
+                    .bind(secs(session_expires_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)?;
+                Ok(true)
+            }
+
+            async fn end_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash.as_slice())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(())
+            }
+
             async fn authorization_by_sid(&self, sid: &str) -> Result<Option<oidc::Authorization>, StoreError> {
                 let row = sqlx::query("SELECT * FROM authorizations WHERE sid = $1 AND status = 'redeemed'")
                     .bind(sid)

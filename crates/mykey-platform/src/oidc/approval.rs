@@ -19,10 +19,8 @@ use crate::{
 pub struct AuthorizationView {
     /// The short code the browser shows (for the person to compare).
     pub short_code: String,
-    /// Who asks.
-    pub relying_party: RelyingParty,
-    /// For which of its services.
-    pub service: PpidService,
+    /// Who asks, and for which of its PPID services (`None`: the person's own portal).
+    pub relying_party: Option<(RelyingParty, PpidService)>,
     /// The facts asked for.
     pub facts: Vec<FactScope>,
     /// What the person consents to by approving (items of the Art 20.1 consent are recorded
@@ -91,14 +89,20 @@ impl Platform {
         handle_or_code: &str,
     ) -> Result<AuthorizationView, PlatformError> {
         let a = self.pending_authorization(handle_or_code).await?;
-        let service = self.authorization_service(&a).await?;
         let facts = facts_of(&a);
-        let mut consent_items = PPID_CONSENT.to_vec();
-        consent_items.extend(facts.iter().map(|f| f.consent_item()));
+        let (relying_party, consent_items) = match a.request.relying_party {
+            // The person's own portal: nothing to consent to.
+            None => (None, Vec::new()),
+            Some(_) => {
+                let service = self.authorization_service(&a).await?;
+                let mut items = PPID_CONSENT.to_vec();
+                items.extend(facts.iter().map(|f| f.consent_item()));
+                (Some((service.relying_party.clone(), service)), items)
+            }
+        };
         Ok(AuthorizationView {
             short_code: a.request.short_code,
-            relying_party: service.relying_party.clone(),
-            service,
+            relying_party,
             facts,
             consent_items,
             terms_version: self.terms_version().await?,
@@ -109,8 +113,11 @@ impl Platform {
     /// A card challenge for answering the request (bound to its relying party).
     pub async fn authorization_challenge(&self, handle: &str) -> Result<Challenge, PlatformError> {
         let a = self.pending_authorization(handle).await?;
-        self.challenge(ChallengePurpose::Authorization, a.request.relying_party)
-            .await
+        let purpose = match a.request.relying_party {
+            Some(_) => ChallengePurpose::Authorization,
+            None => ChallengePurpose::Login,
+        };
+        self.challenge(purpose, a.request.relying_party).await
     }
 
     /// The card holder approves: see the module docs. `consent` must name every item of
@@ -123,8 +130,18 @@ impl Platform {
         consent: &NewConsent,
         facts: &CardFacts,
     ) -> Result<(), PlatformError> {
-        let key = self.ppid.as_ref().ok_or(PlatformError::PpidClosed)?;
         let a = self.pending_authorization(handle).await?;
+        if a.request.relying_party.is_none() {
+            if *facts != CardFacts::default() {
+                return Err(PlatformError::InvalidFacts(
+                    "send exactly the facts the relying party asked for, no others",
+                ));
+            }
+            return self
+                .approve_portal_login(&a.request.handle_hash, card, consent)
+                .await;
+        }
+        let key = self.ppid.as_ref().ok_or(PlatformError::PpidClosed)?;
         let service = self.authorization_service(&a).await?;
         let asked = facts_of(&a);
         let mut wanted = PPID_CONSENT.to_vec();

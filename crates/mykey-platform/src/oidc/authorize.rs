@@ -106,7 +106,7 @@ pub enum Continuation {
 const SHORT_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A fresh short code, `XXXX-XXXX` (40 bits).
-fn short_code() -> String {
+pub(crate) fn short_code() -> String {
     let r = random::<8>();
     let mut s = String::with_capacity(9);
     for (i, b) in r.iter().enumerate() {
@@ -378,7 +378,7 @@ impl Platform {
 
     /// The request `handle` names, if `browser_secret` is the cookie of the browser that began
     /// it.
-    async fn browser_authorization(
+    pub(super) async fn browser_authorization(
         &self,
         handle: &str,
         browser_secret: &str,

@@ -22,6 +22,7 @@
 mod approval;
 mod authorize;
 mod claims;
+mod portal;
 mod rsa_key;
 mod store;
 mod tokens;
@@ -29,6 +30,7 @@ mod tokens;
 pub use approval::AuthorizationView;
 pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::{CardFacts, FactScope};
+pub use portal::{PortalBegun, PortalContinuation};
 pub use rsa_key::RsaSigningKey;
 pub use store::{Authorization, AuthorizationStatus, Changed, NewAuthorization, OidcStore};
 pub use tokens::{ACR_CARD, LogoutRequest, OidcTokens};

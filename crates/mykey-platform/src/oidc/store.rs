@@ -4,7 +4,7 @@
 
 use mykey_pki::UnixTime;
 
-use crate::{PersonId, Ppid, RelyingPartyId, StoreError};
+use crate::{NewLog, PersonId, Ppid, RelyingPartyId, StoreError};
 
 use super::OidcClient;
 
@@ -166,6 +166,26 @@ pub trait OidcStore: Send + Sync + 'static {
         token_hash: &[u8; 32],
         at: UnixTime,
     ) -> Result<Option<Authorization>, StoreError>;
+
+    /// A pending, unexpired portal login approved by `person`, `logs` appended to their log.
+    async fn approve_portal_authorization(
+        &self,
+        handle_hash: &[u8; 32],
+        person: PersonId,
+        at: UnixTime,
+        logs: &[NewLog],
+    ) -> Result<Changed, StoreError>;
+
+    /// An approved portal login becomes a session (once).
+    async fn complete_portal_login(
+        &self,
+        handle_hash: &[u8; 32],
+        token_hash: &[u8; 32],
+        session_expires_at: UnixTime,
+    ) -> Result<Changed, StoreError>;
+
+    /// Ends a session.
+    async fn end_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError>;
 
     /// The redeemed request an ID token's `sid` names.
     async fn authorization_by_sid(&self, sid: &str) -> Result<Option<Authorization>, StoreError>;

@@ -57,8 +57,9 @@ async fn show(
     let facts: Vec<&str> = v.facts.iter().map(|f| f.as_str()).collect();
     Ok(axum::Json(json!({
         "short_code": v.short_code,
-        "relying_party": {"name": v.relying_party.name, "kind": v.relying_party.kind.as_str()},
-        "ppid_service": {"name": v.service.name},
+        "purpose": if v.relying_party.is_some() { "openid-connect" } else { "portal" },
+        "relying_party": v.relying_party.as_ref().map(|(rp, _)| json!({"name": rp.name, "kind": rp.kind.as_str()})),
+        "ppid_service": v.relying_party.as_ref().map(|(_, s)| json!({"name": s.name})),
         "facts": facts,
         "expires_at": rfc3339(v.expires_at),
         "consent": {"items": items, "terms_version": v.terms_version},

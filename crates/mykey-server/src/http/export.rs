@@ -56,7 +56,7 @@ fn consent_json(c: &ConsentRecord) -> Value {
     })
 }
 
-fn export_json(e: &Export) -> Value {
+pub(crate) fn export_json(e: &Export) -> Value {
     json!({
         "format": "mykey-export-v1",
         "exported_at": rfc3339(e.at),

@@ -33,6 +33,7 @@
 //! GET    /oidc/jwks                    the platform's public keys (verify SETs)     (anyone)
 //! GET|PUT|DELETE /v1/rp/stream         push (RFC 8935) or poll, events wanted, state (client)
 //! GET    /v1/ops/relying-parties/{id}/stream   a relying party's delivery state  (operator)
+//! GET|POST /portal/…                  the card holder's pages (HTML; see portal/)
 //! GET    /v1/openapi.json · /health
 //! ```
 
@@ -44,6 +45,7 @@ mod link_requests;
 mod me;
 mod oidc;
 mod ops;
+mod portal;
 mod ppid_services;
 mod problem;
 mod rp;
@@ -94,6 +96,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(streams::routes())
         .merge(oidc::routes())
         .merge(authorizations::routes())
+        .merge(portal::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(platform)
 }

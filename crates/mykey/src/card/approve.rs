@@ -105,13 +105,20 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
                 .collect()
         })
         .unwrap_or_default();
-    eprintln!(
-        "{} ({}) asks you to log in to {} (the browser shows {}).",
-        shown["relying_party"]["name"].as_str().unwrap_or("?"),
-        shown["relying_party"]["kind"].as_str().unwrap_or("?"),
-        shown["ppid_service"]["name"].as_str().unwrap_or("?"),
-        shown["short_code"].as_str().unwrap_or("?"),
-    );
+    if shown["purpose"] == "portal" {
+        eprintln!(
+            "Your MyKey Platform portal asks you to log in (the browser shows {}).",
+            shown["short_code"].as_str().unwrap_or("?"),
+        );
+    } else {
+        eprintln!(
+            "{} ({}) asks you to log in to {} (the browser shows {}).",
+            shown["relying_party"]["name"].as_str().unwrap_or("?"),
+            shown["relying_party"]["kind"].as_str().unwrap_or("?"),
+            shown["ppid_service"]["name"].as_str().unwrap_or("?"),
+            shown["short_code"].as_str().unwrap_or("?"),
+        );
+    }
     if facts.is_empty() {
         eprintln!("It asks for none of your card's facts.");
     } else {

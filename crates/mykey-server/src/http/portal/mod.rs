@@ -1,0 +1,454 @@
+//! `/portal`: the card holder's own pages — server-rendered HTML, Japanese and English, usable by
+//! keyboard and screen reader, with one small script (the login page's wait). Logging in is the
+//! cross-device flow; the session lives in an `HttpOnly`, `SameSite=Strict` cookie scoped to
+//! `/portal`, and every form carries a token derived from it (CSRF), checked before anything
+//! changes.
+//!
+//! ```text
+//! GET  /portal                      overview: My Key ID, linked services and their consents
+//! GET  /portal/login[/status|/continue]   the cross-device login
+//! POST /portal/my-key-id            create, change or revoke (revoking asks for confirmation)
+//! POST /portal/service-ids/{id}/withdrawal · /portal/ppid-services/{id}/withdrawal
+//! GET  /portal/log                  the person's log and its chain check
+//! GET  /portal/export               everything held, as a JSON download
+//! POST /portal/logout
+//! ```
+
+mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use mykey_platform::oidc::{AuthorizationStatus, PortalContinuation};
+use mykey_platform::{MyKeyId, Platform, PlatformError, Session, SessionToken};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::oidc::page::{Lang, error_page};
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/portal", get(overview))
+        .route("/portal/login", get(login))
+        .route("/portal/login/status", get(login_status))
+        .route("/portal/login/continue", get(login_continue))
+        .route("/portal/my-key-id", post(my_key_id))
+        .route(
+            "/portal/service-ids/{id}/withdrawal",
+            post(withdraw_service_id),
+        )
+        .route("/portal/ppid-services/{id}/withdrawal", post(withdraw_ppid))
+        .route("/portal/log", get(log))
+        .route("/portal/export", get(export))
+        .route("/portal/logout", post(logout))
+}
+
+const SESSION_COOKIE: &str = "mykey-session";
+const LANG_COOKIE: &str = "mykey-lang";
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn secure(p: &Platform) -> &'static str {
+    if p.issuer().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct LangQuery {
+    lang: Option<String>,
+    request: Option<String>,
+    wait: Option<u64>,
+    done: Option<String>,
+}
+
+/// The page language: `?lang=` (remembered in a cookie), the cookie, then `Accept-Language`.
+fn lang_of(q: &LangQuery, headers: &HeaderMap) -> Lang {
+    let chosen = q.lang.as_deref().or(cookie(headers, LANG_COOKIE));
+    Lang::pick(chosen, headers)
+}
+
+fn remember_lang(r: &mut Response, q: &LangQuery, lang: Lang) {
+    if q.lang.is_some()
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path=/portal; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        ))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// The form token for a session: only a page of this session can know it.
+fn form_token(session_token: &str) -> String {
+    B64URL.encode(SessionToken::hash(&format!(
+        "mykey-portal-form-v1:{session_token}"
+    )))
+}
+
+/// The person's session from the cookie, and its form token.
+async fn session(p: &Platform, headers: &HeaderMap) -> Option<(Session, String)> {
+    let token = cookie(headers, SESSION_COOKIE)?;
+    let s = p.authenticate(token).await.ok()?;
+    Some((s, form_token(token)))
+}
+
+fn to_login() -> Response {
+    Redirect::to("/portal/login").into_response()
+}
+
+fn failure(lang: Lang, e: &PlatformError) -> Response {
+    let (status, message) = match e {
+        PlatformError::Store(_) | PlatformError::JlisUnavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang.t(
+                "ただいま処理できません。",
+                "The platform cannot answer now.",
+            )
+            .to_owned(),
+        ),
+        PlatformError::AuthorizationUnknown => (
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "このログイン要求は見つかりません。",
+                "This login request was not found.",
+            )
+            .to_owned(),
+        ),
+        e => (StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    error_page(status, lang, &message)
+}
+
+async fn overview(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&q, &headers);
+    let Some((s, form)) = session(&p, &headers).await else {
+        return to_login();
+    };
+    let data = async {
+        Ok::<_, PlatformError>((
+            p.my_key_id(&s).await?,
+            p.my_links(&s).await?,
+            p.my_ppid_services(&s).await?,
+        ))
+    }
+    .await;
+    let mut r = match data {
+        Ok((id, links, ppids)) => {
+            pages::overview(lang, &form, id.as_ref(), &links, &ppids, q.done.as_deref())
+        }
+        Err(e) => failure(lang, &e),
+    };
+    remember_lang(&mut r, &q, lang);
+    r
+}
+
+async fn login(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&q, &headers);
+    let b = match p.begin_portal_login().await {
+        Ok(b) => b,
+        Err(e) => return failure(lang, &e),
+    };
+    let approve = format!("{}/v1/authorizations/{}", p.issuer(), b.handle);
+    let mut r = pages::login(lang, &b, &approve);
+    let ttl = b.expires_at.as_secs().saturating_sub(p.now().as_secs());
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{}={}; Path=/portal/login; Max-Age={ttl}; HttpOnly; SameSite=Lax{}",
+        pages::login_cookie(&b.handle),
+        b.browser_secret,
+        secure(&p)
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    remember_lang(&mut r, &q, lang);
+    r
+}
+
+async fn login_status(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let handle = q.request.clone().unwrap_or_default();
+    let secret = cookie(&headers, &pages::login_cookie(&handle))
+        .unwrap_or_default()
+        .to_owned();
+    let until = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(25));
+    loop {
+        match p.authorization_status(&handle, &secret).await {
+            Ok(AuthorizationStatus::Pending) if tokio::time::Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(s) => {
+                let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                return r;
+            }
+            Err(e) => return super::ApiError::from(e).into_response(),
+        }
+    }
+}
+
+async fn login_continue(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&q, &headers);
+    let handle = q.request.clone().unwrap_or_default();
+    let secret = cookie(&headers, &pages::login_cookie(&handle)).unwrap_or_default();
+    match p.continue_portal_login(&handle, secret).await {
+        Ok(PortalContinuation::LoggedIn(token)) => {
+            let mut r = Redirect::to("/portal").into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{SESSION_COOKIE}={}; Path=/portal; HttpOnly; SameSite=Strict{}",
+                token.as_str(),
+                secure(&p)
+            )) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Ok(PortalContinuation::Pending { expires_at }) => pages::waiting(lang, &handle, expires_at),
+        Ok(PortalContinuation::Refused) => error_page(
+            StatusCode::FORBIDDEN,
+            lang,
+            lang.t(
+                "ログインは拒否されたか、期限が切れました。もう一度ログインしてください。",
+                "The login was declined or expired. Log in again.",
+            ),
+        ),
+        Err(e) => failure(lang, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct MyKeyIdForm {
+    /// What to do: create, change or revoke.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    csrf: String,
+    /// The ID wanted (create or change); empty for a random free one.
+    #[serde(default)]
+    id: String,
+    /// Revoking needs this ticked.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// The session, if the form's token is this session's; else the answer to give.
+async fn form_session(
+    p: &Platform,
+    headers: &HeaderMap,
+    lang: Lang,
+    csrf: &str,
+) -> Result<Session, Response> {
+    let Some((s, expected)) = session(p, headers).await else {
+        return Err(to_login());
+    };
+    if same(csrf.as_bytes(), expected.as_bytes()) {
+        Ok(s)
+    } else {
+        Err(error_page(
+            StatusCode::FORBIDDEN,
+            lang,
+            lang.t(
+                "フォームの有効性を確認できませんでした。ページを開き直してください。",
+                "The form could not be verified. Open the page again.",
+            ),
+        ))
+    }
+}
+
+/// Constant-time comparison of two byte strings.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn done(what: &str) -> Response {
+    Redirect::to(&format!("/portal?done={what}")).into_response()
+}
+
+async fn my_key_id(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Form(f): Form<MyKeyIdForm>,
+) -> Response {
+    let lang = lang_of(&LangQuery::default(), &headers);
+    let s = match form_session(&p, &headers, lang, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let wanted = match f.id.trim() {
+        "" => None,
+        id => match id.parse::<MyKeyId>() {
+            Ok(id) => Some(id),
+            Err(e) => return failure(lang, &PlatformError::from(e)),
+        },
+    };
+    let outcome = match f.action.as_str() {
+        "create" => p.create_my_key_id(&s, wanted).await.map(|_| "created"),
+        "change" => p.change_my_key_id(&s, wanted).await.map(|_| "changed"),
+        "revoke" if f.confirm.as_deref() == Some("yes") => {
+            p.revoke_my_key_id(&s).await.map(|_| "revoked")
+        }
+        "revoke" => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                lang,
+                lang.t(
+                    "失効するには、確認のチェックを入れてください。",
+                    "To revoke, tick the confirmation box.",
+                ),
+            );
+        }
+        _ => return error_page(StatusCode::BAD_REQUEST, lang, "unknown action"),
+    };
+    match outcome {
+        Ok(what) => done(what),
+        Err(e) => failure(lang, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn withdraw_service_id(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let lang = lang_of(&LangQuery::default(), &headers);
+    let s = match form_session(&p, &headers, lang, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match p.withdraw_link(&s, id).await {
+        Ok(()) => done("withdrawn"),
+        Err(e) => failure(lang, &e),
+    }
+}
+
+async fn withdraw_ppid(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let lang = lang_of(&LangQuery::default(), &headers);
+    let s = match form_session(&p, &headers, lang, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match p
+        .withdraw_ppid_consent(&s, mykey_platform::PpidServiceId(id))
+        .await
+    {
+        Ok(()) => done("withdrawn"),
+        Err(e) => failure(lang, &e),
+    }
+}
+
+async fn log(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&q, &headers);
+    let Some((s, form)) = session(&p, &headers).await else {
+        return to_login();
+    };
+    match p.log(&s).await {
+        Ok(entries) => {
+            let verdict = mykey_platform::verify_chain(&entries);
+            pages::log(lang, &form, &entries, verdict.is_ok())
+        }
+        Err(e) => failure(lang, &e),
+    }
+}
+
+async fn export(State(p): State<Arc<Platform>>, headers: HeaderMap) -> Response {
+    let lang = lang_of(&LangQuery::default(), &headers);
+    let Some((s, _)) = session(&p, &headers).await else {
+        return to_login();
+    };
+    match p.export(&s).await {
+        Ok(e) => {
+            let body =
+                serde_json::to_string_pretty(&super::export::export_json(&e)).unwrap_or_default();
+            let mut r = body.into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"mykey-export.json\""),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            r
+        }
+        Err(e) => failure(lang, &e),
+    }
+}
+
+async fn logout(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let lang = lang_of(&LangQuery::default(), &headers);
+    if let Err(r) = form_session(&p, &headers, lang, &f.csrf).await {
+        return r;
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = p.end_session(token).await
+    {
+        return failure(lang, &e);
+    }
+    let mut r = Redirect::to("/portal/login").into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "mykey-session=; Path=/portal; Max-Age=0; HttpOnly; SameSite=Strict",
+        ),
+    );
+    r
+}

@@ -1,0 +1,354 @@
+//! The card holder's portal: the cross-device login into a session cookie, My Key ID create,
+//! change and revoke (with its warning and confirmation), withdrawing a link, the log and its
+//! chain, the export download, log-out — and every form refused without its CSRF token, every
+//! page refusing to be framed.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// A browser: cookies kept by hand, no redirects followed.
+struct Browser {
+    http: reqwest::Client,
+    cookies: Vec<String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep(&mut self, resp: &reqwest::Response) {
+        for c in resp.headers().get_all("set-cookie") {
+            let pair = c.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let name = pair.split('=').next().unwrap().to_owned();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !pair.ends_with('=') {
+                self.cookies.push(pair);
+            }
+        }
+    }
+
+    async fn get(&mut self, url: &str) -> reqwest::Response {
+        let resp = self
+            .http
+            .get(url)
+            .header("cookie", self.cookies.join("; "))
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        self.keep(&resp);
+        resp
+    }
+
+    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let resp = self
+            .http
+            .post(url)
+            .header("cookie", self.cookies.join("; "))
+            .header("accept-language", "en")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&resp);
+        resp
+    }
+}
+
+fn meta<'a>(html: &'a str, name: &str) -> &'a str {
+    let at = html
+        .find(&format!("<meta name=\"{name}\" content=\""))
+        .unwrap();
+    let rest = &html[at + name.len() + 23..];
+    &rest[..rest.find('"').unwrap()]
+}
+
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap();
+    let rest = &html[at + 19..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The phone approves a portal login.
+async fn phone_logs_in(w: &World, card: &Card, handle: &str) -> (u16, Value) {
+    let (status, shown) = call(
+        w,
+        Method::GET,
+        &format!("/v1/authorizations/{handle}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["purpose"], "portal");
+    assert_eq!(shown["consent"]["items"], json!([]));
+    let (_, c) = post(
+        w,
+        &format!("/v1/authorizations/{handle}/challenges"),
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(c["purpose"], "login");
+    let mut body = answer_for(card, c["nonce"].as_str().unwrap());
+    body.as_object_mut().unwrap().remove("purpose");
+    body["consent"] = json!({"items": [], "terms_version": shown["consent"]["terms_version"]});
+    post(
+        w,
+        &format!("/v1/authorizations/{handle}/approval"),
+        None,
+        body,
+    )
+    .await
+}
+
+/// Logs `card` in to the portal in `browser`; answers the overview page.
+async fn portal_login(w: &World, browser: &mut Browser, card: &Card) -> String {
+    let resp = browser.get(&format!("{}/portal", w.url)).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/portal/login");
+    let resp = browser.get(&format!("{}/portal/login", w.url)).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("lang=\"en\""));
+    let handle = meta(&html, "mykey-approve-url")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let next = format!("{}{}", w.url, meta(&html, "mykey-continue-url"));
+    assert_eq!(browser.get(&next).await.status(), 200, "waiting");
+    let (status, body) = phone_logs_in(w, card, &handle).await;
+    assert_eq!(status, 200, "{body}");
+    let resp = browser.get(&next).await;
+    assert_eq!(resp.status(), 303);
+    let session = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        session.starts_with("mykey-session=")
+            && session.contains("HttpOnly")
+            && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    let resp = browser.get(&format!("{}/portal", w.url)).await;
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_looks_after_their_data_in_the_portal() {
+    let w = world().await;
+    let city = relying_party(&w, "Fukuoka City").await;
+    let (card, _) = linked(&w, &city, "C-77").await;
+    let mut browser = Browser::new();
+    let html = portal_login(&w, &mut browser, &card).await;
+    assert!(
+        html.contains("Fukuoka City") && html.contains("C-77"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Art 15.3") && html.contains("Art 27"),
+        "the revocation warning"
+    );
+    let token = csrf(&html);
+    let url = |p: &str| format!("{}{p}", w.url);
+
+    // Change the My Key ID; a bad one is refused with a page.
+    let resp = browser
+        .post(
+            &url("/portal/my-key-id"),
+            &[("csrf", &token), ("action", "change"), ("id", "PORTAL01")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let html = browser
+        .get(&url("/portal?done=changed"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("PORTAL01") && html.contains("role=\"status\""));
+    let resp = browser
+        .post(
+            &url("/portal/my-key-id"),
+            &[("csrf", &token), ("action", "change"), ("id", "bad id!")],
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+
+    // Every form refuses a missing or foreign CSRF token, and changes nothing.
+    for form in [
+        vec![("action", "change"), ("id", "EVIL0001")],
+        vec![("csrf", "forged"), ("action", "change"), ("id", "EVIL0001")],
+    ] {
+        let resp = browser.post(&url("/portal/my-key-id"), &form).await;
+        assert_eq!(resp.status(), 403);
+    }
+    for path in [
+        "/portal/service-ids/1/withdrawal",
+        "/portal/ppid-services/1/withdrawal",
+        "/portal/logout",
+    ] {
+        assert_eq!(
+            browser
+                .post(&url(path), &[("csrf", "forged")])
+                .await
+                .status(),
+            403,
+            "{path}"
+        );
+    }
+    let html = browser.get(&url("/portal")).await.text().await.unwrap();
+    assert!(html.contains("PORTAL01") && !html.contains("EVIL0001") && html.contains("C-77"));
+
+    // Withdraw the link.
+    let at = html.find("/portal/service-ids/").unwrap();
+    let action = &html[at..at + html[at..].find('"').unwrap()];
+    let resp = browser.post(&url(action), &[("csrf", &token)]).await;
+    assert_eq!(resp.status(), 303);
+    let html = browser.get(&url("/portal")).await.text().await.unwrap();
+    assert!(!html.contains("C-77"));
+    let (_, links) = rp(&w, &city, Method::GET, "/v1/rp/service-ids", None).await;
+    assert_eq!(links["service_ids"], json!([]), "{links}");
+
+    // Revoking needs the confirmation.
+    let resp = browser
+        .post(
+            &url("/portal/my-key-id"),
+            &[("csrf", &token), ("action", "revoke")],
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let resp = browser
+        .post(
+            &url("/portal/my-key-id"),
+            &[("csrf", &token), ("action", "revoke"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let html = browser.get(&url("/portal")).await.text().await.unwrap();
+    assert!(html.contains("You have no My Key ID yet."));
+
+    // The log, its chain, and the export.
+    let resp = browser.get(&url("/portal/log")).await;
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("data-chain=\"intact\""));
+    for kind in [
+        "login",
+        "my-key-id.changed",
+        "consent.withdrawn",
+        "my-key-id.revoked",
+    ] {
+        assert!(
+            html.contains(&format!("<td>{kind}</td>")),
+            "{kind} in the log page"
+        );
+    }
+    let resp = browser.get(&url("/portal/export")).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let export: Value = resp.json().await.unwrap();
+    assert_eq!(export["format"], "mykey-export-v1");
+    assert_eq!(
+        export["my_key_ids"].as_array().map(Vec::len),
+        Some(2),
+        "{export}"
+    );
+    assert_eq!(export["service_ids"][0]["customer_id"], "C-77", "{export}");
+
+    // Japanese on request, remembered.
+    let html = browser
+        .get(&url("/portal?lang=ja"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("lang=\"ja\"") && html.contains("MyKeyポータル"));
+    let html = browser.get(&url("/portal/log")).await.text().await.unwrap();
+    assert!(html.contains("私の記録"));
+
+    // Log out: the session ends.
+    let resp = browser
+        .post(&url("/portal/logout"), &[("csrf", &token)])
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(browser.get(&url("/portal")).await.status(), 303);
+    assert_eq!(browser.get(&url("/portal/export")).await.status(), 303);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_portal_login_continues_only_in_its_browser_and_once() {
+    let w = world().await;
+    let card = card(&w).await;
+    let mut browser = Browser::new();
+    let html = browser
+        .get(&format!("{}/portal/login", w.url))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let handle = meta(&html, "mykey-approve-url")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let next = format!("{}{}", w.url, meta(&html, "mykey-continue-url"));
+    let (status, _) = phone_logs_in(&w, &card, &handle).await;
+    assert_eq!(status, 200);
+    let mut stranger = Browser::new();
+    assert_eq!(stranger.get(&next).await.status(), 404);
+    assert!(
+        stranger.cookies.is_empty(),
+        "no session for another browser"
+    );
+    assert_eq!(browser.get(&next).await.status(), 303);
+    assert_eq!(browser.get(&next).await.status(), 400, "once");
+    // A portal request is not an OpenID Connect one, and facts are not sent to the portal.
+    let html = Browser::new()
+        .get(&format!("{}/portal/login", w.url))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let handle = meta(&html, "mykey-approve-url")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, c) = post(
+        &w,
+        &format!("/v1/authorizations/{handle}/challenges"),
+        None,
+        json!({}),
+    )
+    .await;
+    let mut body = answer_for(&card, c["nonce"].as_str().unwrap());
+    body.as_object_mut().unwrap().remove("purpose");
+    body["consent"] = json!({"items": [], "terms_version": "2026-11-01"});
+    body["facts"] = json!({"name": "x"});
+    let (status, e) = post(
+        &w,
+        &format!("/v1/authorizations/{handle}/approval"),
+        None,
+        body,
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&e)),
+        (422, "urn:mykey:problem:invalid-facts")
+    );
+}
