@@ -26,6 +26,9 @@ pub(crate) enum BenchCommand {
     /// The facts-change sweep: linked people, a signature-CA delta CRL of revocations for
     /// changed facts, the sweep that finds them and queues events (Art 17.2.2).
     FactsSweep(FactsArgs),
+    /// Cross-device logins end to end (authorization page → phone view → card signature →
+    /// approval → browser continues → code exchange → userinfo): the platform's share per login.
+    CrossDevice(crate::bench_cross_device::CrossDeviceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -92,19 +95,20 @@ pub(crate) async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::Login(a) => login(a).await,
         BenchCommand::Seed(a) => seed(&a.database, a.persons).await,
         BenchCommand::FactsSweep(a) => crate::bench_facts::run(a).await,
+        BenchCommand::CrossDevice(a) => crate::bench_cross_device::run(a).await,
     }
 }
 
 /// A child `mykey …` server on free ports; its stdout read up to the line containing `until`
 /// (its first line names its URL), then drained. Killed on drop.
-struct ChildServer {
+pub(crate) struct ChildServer {
     child: Child,
-    url: String,
-    lines: Vec<String>,
+    pub(crate) url: String,
+    pub(crate) lines: Vec<String>,
 }
 
 impl ChildServer {
-    fn start(args: &[&str], dir: &std::path::Path, until: &str) -> Result<Self, String> {
+    pub(crate) fn start(args: &[&str], dir: &std::path::Path, until: &str) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new(exe)
             .args(args)
@@ -136,7 +140,7 @@ impl ChildServer {
     }
 
     /// CPU time (user + system) the process has used so far.
-    fn cpu(&self) -> Duration {
+    pub(crate) fn cpu(&self) -> Duration {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
@@ -158,7 +162,7 @@ impl Drop for ChildServer {
     }
 }
 
-fn url_in(line: &str) -> Option<String> {
+pub(crate) fn url_in(line: &str) -> Option<String> {
     line.split_whitespace()
         .find(|w| w.starts_with("http://"))
         .map(str::to_owned)
@@ -172,7 +176,7 @@ pub(crate) fn progress_bar(done: u64, total: u64, what: &str) {
     eprint!("\r{what} [{bar}] {done}/{total}");
 }
 
-fn percentiles(all: &mut [u32]) -> (f64, f64) {
+pub(crate) fn percentiles(all: &mut [u32]) -> (f64, f64) {
     all.sort_unstable();
     let at = |p: f64| {
         let i = ((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1));
@@ -183,7 +187,7 @@ fn percentiles(all: &mut [u32]) -> (f64, f64) {
 
 /// Issues `count` user-identification certificates for one key (J-LIS does not need distinct
 /// keys, and RSA key generation is slow); returns their DER.
-async fn certificates(
+pub(crate) async fn certificates(
     client: &JlisClient,
     key: &SigningKey,
     count: usize,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_cross_device;
 mod bench_facts;
 mod card;
 mod client;
