@@ -8,6 +8,7 @@ mod support;
 
 mod admin;
 mod bad_input;
+mod browser;
 mod card;
 mod crash;
 mod insert;
