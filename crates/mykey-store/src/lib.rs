@@ -85,3 +85,38 @@ pub async fn seed_linked(
         Ok(Arc::new(s))
     }
 }
+
+/// Opens the store at `url` and seeds exchangeable authorization codes for the OpenID Connect
+/// client `client_id` (see [`SqliteStore::seed_codes`]): `codes` are each code's SHA-256 and
+/// PKCE challenge, all for one new person.
+pub async fn seed_codes(
+    url: &str,
+    client_id: &str,
+    codes: &[([u8; 32], String)],
+    at: mykey_pki::UnixTime,
+    expires_at: mykey_pki::UnixTime,
+) -> Result<(), StoreError> {
+    let store = open(url).await?;
+    let (rp, _) = store
+        .relying_party_by_client_id(client_id)
+        .await?
+        .ok_or_else(|| StoreError(format!("no relying party {client_id}")))?;
+    let number =
+        mykey_pki::IssuanceNumber::from_u64(0xB0_0000_0000 + at.as_secs()).map_err(fail)?;
+    let person = store
+        .link_issuance_number(number, &[], at, &[])
+        .await?
+        .person();
+    let ppid = mykey_platform::Ppid::from_bytes([0xB5; 16]);
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        SqliteStore::open(std::path::Path::new(path))
+            .await?
+            .seed_codes(rp.id, person, ppid, codes, at, expires_at)
+            .await
+    } else {
+        PostgresStore::open(url)
+            .await?
+            .seed_codes(rp.id, person, ppid, codes, at, expires_at)
+            .await
+    }
+}

@@ -6,6 +6,47 @@
 macro_rules! oidc_impl {
     ($store:ty, $db:ty, begin: $begin:expr) => {
         impl $store {
+            /// Benchmarks (`mykey bench oidc-compare`): `codes` (SHA-256 of each code, and its
+            /// PKCE challenge) as requests of `rp` that `person` approved and the browser
+            /// continued, exchangeable until `expires_at` — the state the token endpoint starts
+            /// from, without running a cross-device login for each.
+            pub async fn seed_codes(
+                &self,
+                rp: RelyingPartyId,
+                person: PersonId,
+                ppid: Ppid,
+                codes: &[([u8; 32], String)],
+                at: UnixTime,
+                expires_at: UnixTime,
+            ) -> Result<(), StoreError> {
+                for chunk in codes.chunks(5_000) {
+                    let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                    for (code_hash, challenge) in chunk {
+                        let handle: Vec<u8> = code_hash.iter().map(|b| !b).collect();
+                        sqlx::query(
+                            "INSERT INTO authorizations (handle_hash, short_code, browser_hash, relying_party_id, redirect_uri, scope, state, nonce, \
+                             code_challenge, sid, created_at, expires_at, status, person_id, ppid, facts, approved_at, code_hash, code_expires_at, keep_until) \
+                             VALUES ($1, 'SEED-CODE', $1, $2, $3, 'openid', 'bench', 'bench', $4, $5, $6, $7, 'continued', $8, $9, '{}', $6, $10, $7, $7)",
+                        )
+                        .bind(handle.as_slice())
+                        .bind(rp.0)
+                        .bind("https://rp.example/callback")
+                        .bind(challenge.as_str())
+                        .bind(code_hash[..16].iter().map(|b| format!("{b:02x}")).collect::<String>())
+                        .bind(secs(at))
+                        .bind(secs(expires_at))
+                        .bind(person.0)
+                        .bind(ppid.as_bytes().as_slice())
+                        .bind(code_hash.as_slice())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    }
+                    tx.commit().await.map_err(fail)?;
+                }
+                Ok(())
+            }
+
             fn authorization_row(
                 r: &<$db as sqlx::Database>::Row,
             ) -> Result<oidc::Authorization, StoreError> {

@@ -113,7 +113,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
 
     // Approval happens in the PPID transaction, and only while pending and in time.
     let LinkOutcome::Created(p) = store
-        .link_issuance_number(IssuanceNumber::from_u64(9_001).unwrap(), &[], T, &[])
+        .link_issuance_number(IssuanceNumber::from_u64(987_654_321).unwrap(), &[], T, &[])
         .await
         .unwrap()
     else {

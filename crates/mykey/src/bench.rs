@@ -29,6 +29,9 @@ pub(crate) enum BenchCommand {
     /// Cross-device logins end to end (authorization page → phone view → card signature →
     /// approval → browser continues → code exchange → userinfo): the platform's share per login.
     CrossDevice(crate::bench_cross_device::CrossDeviceArgs),
+    /// The token endpoint's code exchange with private_key_jwt: ours and oidc-provider's, side by
+    /// side (`bench/oidc-compare`).
+    OidcCompare(crate::bench_oidc_compare::CompareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +99,7 @@ pub(crate) async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::Seed(a) => seed(&a.database, a.persons).await,
         BenchCommand::FactsSweep(a) => crate::bench_facts::run(a).await,
         BenchCommand::CrossDevice(a) => crate::bench_cross_device::run(a).await,
+        BenchCommand::OidcCompare(a) => crate::bench_oidc_compare::run(a).await,
     }
 }
 

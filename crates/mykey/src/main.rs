@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod bench_cross_device;
 mod bench_facts;
+mod bench_oidc_compare;
 mod card;
 mod client;
 mod files;

@@ -315,9 +315,13 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|k| {
-                assert!(k.get("d").is_none(), "a private part published: {k}");
-                k["kid"].as_str().unwrap().to_owned()
+            .filter_map(|k| {
+                assert!(
+                    k.get("d").is_none() && k.get("p").is_none(),
+                    "a private part published: {k}"
+                );
+                // The ES256 keys rotate; the RS256 key (for clients that chose it) is the last.
+                (k["kty"] == "EC").then(|| k["kid"].as_str().unwrap().to_owned())
             })
             .collect::<Vec<_>>()
     };
@@ -344,4 +348,13 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     assert_ne!(after[0], before[0], "a new key signs");
     assert_eq!(after[1], before[0], "the old one still verifies");
     assert!(out.stdout.contains(&after[0]), "{out:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join("signing-key.rs256"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the RS256 key is kept like the others");
+    }
 }

@@ -1,0 +1,366 @@
+//! `mykey bench oidc-compare`: the token endpoint's authorization-code exchange with
+//! `private_key_jwt`, ours and oidc-provider's (`bench/oidc-compare/op.mjs`, configured the same
+//! way), on this machine in one run, by the same load generator. Codes are made before the
+//! measured part (ours seeded into the store as continued requests; oidc-provider's minted through
+//! its own models); every request carries a fresh client assertion, signed beforehand so the load
+//! generator's signing does not take CPU from the servers. Prints one JSON line per provider and
+//! one comparing them.
+//!
+//! Ours keeps every token durably (SQLite `synchronous=FULL`, or PostgreSQL); oidc-provider uses
+//! its development in-memory store.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use clap::Args;
+use mykey_platform::SigningKey;
+use serde_json::{Value, json};
+
+use crate::bench::{ChildServer, percentiles};
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// Code exchanges per provider (each code is exchanged once).
+    #[arg(long, default_value_t = 10_000)]
+    exchanges: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// The folder with op.mjs and its node_modules (`npm ci` there first); without it only ours
+    /// is measured.
+    #[arg(long)]
+    oidc_provider: Option<PathBuf>,
+    /// The node binary.
+    #[arg(long, default_value = "node")]
+    node: String,
+    /// A PostgreSQL URL for ours (a fresh, empty database); default SQLite in a temp folder.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+const REDIRECT: &str = "https://rp.example/callback";
+
+fn rand<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The system RNG failing is not recoverable.
+    aws_lc_rs::rand::fill(&mut b).expect("system randomness");
+    b
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// CPU time (user + system) process `pid` has used.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// `n` client assertions for `client_id` at `aud`, each with its own `jti`.
+fn assertions(
+    key: &SigningKey,
+    client_id: &str,
+    aud: &str,
+    n: usize,
+) -> Result<Vec<String>, String> {
+    let now = mykey_pki::UnixTime::now().as_secs();
+    (0..n)
+        .map(|_| {
+            key.sign_jwt(
+                "JWT",
+                &json!({"iss": client_id, "sub": client_id, "aud": aud, "iat": now,
+                        "exp": now + 300, "jti": B64URL.encode(rand::<16>())}),
+            )
+            .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+struct Load {
+    token_endpoint: String,
+    client_id: String,
+    verifier: String,
+    codes: Vec<String>,
+    assertions: Vec<String>,
+}
+
+/// Exchanges every code from `concurrency` clients; answers the latencies (µs), the seconds
+/// taken and how many answers were not a token response.
+async fn run_load(l: Arc<Load>, concurrency: usize) -> Result<(Vec<u32>, f64, usize), String> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (l, next, http) = (l.clone(), next.clone(), http.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut bad) = (Vec::new(), 0usize);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= l.codes.len() {
+                    return Ok::<_, String>((lat, bad));
+                }
+                let t0 = Instant::now();
+                let resp = http
+                    .post(&l.token_endpoint)
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", l.codes[i].as_str()),
+                        ("redirect_uri", REDIRECT),
+                        ("code_verifier", l.verifier.as_str()),
+                        ("client_id", l.client_id.as_str()),
+                        (
+                            "client_assertion_type",
+                            mykey_platform::CLIENT_ASSERTION_TYPE,
+                        ),
+                        ("client_assertion", l.assertions[i].as_str()),
+                    ])
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let ok = resp.status().is_success();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                lat.push(t0.elapsed().as_micros() as u32);
+                if !ok || body.get("id_token").is_none() {
+                    if bad == 0 {
+                        eprintln!("refused: {body}");
+                    }
+                    bad += 1;
+                }
+            }
+        }));
+    }
+    let (mut all, mut bad) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, b) = t.await.map_err(|e| e.to_string())??;
+        all.extend(l);
+        bad += b;
+    }
+    Ok((all, started.elapsed().as_secs_f64(), bad))
+}
+
+fn report(name: &str, store: &str, all: &mut [u32], secs: f64, bad: usize, cpu: Duration) -> Value {
+    let n = all.len().max(1);
+    let (p50, p99) = percentiles(all);
+    json!({
+        "bench": "oidc-compare",
+        "provider": name,
+        "store": store,
+        "exchanges": all.len(),
+        "refused": bad,
+        "exchanges_per_s": all.len() as f64 / secs,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "server_cpu_us_per_exchange": cpu.as_micros() as f64 / n as f64,
+    })
+}
+
+async fn ours(a: &CompareArgs, key: &SigningKey, verifier: &str) -> Result<Value, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let database = a
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("platform.sqlite3").display()));
+    let server = ChildServer::start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--jlis-listen",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+            "--data",
+        ],
+        dir.path(),
+        "J-LIS:",
+    )?;
+    let base = server.url.clone();
+    let (_, operator) = crate::serve::operator_token(dir.path())?;
+    let http = reqwest::Client::new();
+    let call = |r: reqwest::RequestBuilder| async move {
+        let resp = r.send().await.map_err(|e| e.to_string())?;
+        let ok = resp.status().is_success();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        if ok {
+            Ok(v)
+        } else {
+            Err(format!("setup refused: {v}"))
+        }
+    };
+    let rp = call(
+        http.post(format!("{base}/v1/ops/relying-parties"))
+            .bearer_auth(&operator)
+            .json(
+                &json!({"name": "Bench", "kind": "business", "jwks": {"keys": [key.public_jwk()]}}),
+            ),
+    )
+    .await?;
+    let id = rp["id"].to_string();
+    let client_id = rp["client_id"].as_str().unwrap_or_default().to_owned();
+    let secret = rp["client_secret"].as_str().unwrap_or_default().to_owned();
+    call(
+        http.post(format!("{base}/v1/ops/relying-parties/{id}/approval"))
+            .bearer_auth(&operator),
+    )
+    .await?;
+    let service = call(
+        http.post(format!("{base}/v1/rp/ppid-services"))
+            .basic_auth(&client_id, Some(&secret))
+            .json(&json!({"name": "Bench login"})),
+    )
+    .await?;
+    call(
+        http.put(format!("{base}/v1/ops/relying-parties/{id}/oidc-client"))
+            .bearer_auth(&operator)
+            .json(&json!({"ppid_service_id": service["id"], "redirect_uris": [REDIRECT]})),
+    )
+    .await?;
+    let challenge = B64URL.encode(sha256(verifier.as_bytes()));
+    let codes: Vec<String> = (0..a.exchanges)
+        .map(|_| B64URL.encode(rand::<32>()))
+        .collect();
+    let seeded: Vec<([u8; 32], String)> = codes
+        .iter()
+        .map(|c| (sha256(c.as_bytes()), challenge.clone()))
+        .collect();
+    let now = mykey_pki::UnixTime::now();
+    mykey_store::seed_codes(&database, &client_id, &seeded, now, now.plus(3600))
+        .await
+        .map_err(|e| e.to_string())?;
+    let token_endpoint = format!("{base}/oidc/token");
+    let load = Arc::new(Load {
+        assertions: assertions(key, &client_id, &token_endpoint, a.exchanges)?,
+        token_endpoint,
+        client_id,
+        verifier: verifier.to_owned(),
+        codes,
+    });
+    let before = server.cpu();
+    let (mut all, secs, bad) = run_load(load, a.concurrency).await?;
+    let cpu = server.cpu().saturating_sub(before);
+    let store = if database.starts_with("sqlite://") {
+        "sqlite (durable)"
+    } else {
+        "postgres (durable)"
+    };
+    Ok(report("mykey", store, &mut all, secs, bad, cpu))
+}
+
+async fn theirs(
+    a: &CompareArgs,
+    dir: &std::path::Path,
+    key: &SigningKey,
+    verifier: &str,
+) -> Result<Value, String> {
+    let mut child = Command::new(&a.node)
+        .arg(dir.join("op.mjs"))
+        .env(
+            "CLIENT_JWKS",
+            json!({"keys": [key.public_jwk()]}).to_string(),
+        )
+        .env("REDIRECT_URI", REDIRECT)
+        .env("NODE_ENV", "production")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", a.node))?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let result = async {
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .ok_or_else(|| format!("oidc-provider did not start: {line:?}"))?
+            .to_owned();
+        let challenge = B64URL.encode(sha256(verifier.as_bytes()));
+        let codes: Vec<String> = reqwest::Client::new()
+            .post(format!(
+                "{base}/bench/codes?n={}&challenge={challenge}",
+                a.exchanges
+            ))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let discovery: Value = reqwest::get(format!("{base}/.well-known/openid-configuration"))
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let token_endpoint = discovery["token_endpoint"]
+            .as_str()
+            .ok_or("no token endpoint")?
+            .to_owned();
+        let load = Arc::new(Load {
+            assertions: assertions(key, "bench", &token_endpoint, codes.len())?,
+            token_endpoint,
+            client_id: "bench".into(),
+            verifier: verifier.to_owned(),
+            codes,
+        });
+        let before = cpu_of(child.id());
+        let (mut all, secs, bad) = run_load(load, a.concurrency).await?;
+        let cpu = cpu_of(child.id()).saturating_sub(before);
+        Ok::<_, String>(report(
+            "oidc-provider 9.13.3",
+            "in-memory (development)",
+            &mut all,
+            secs,
+            bad,
+            cpu,
+        ))
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
+    let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8()).map_err(|e| e.to_string())?;
+    let verifier = B64URL.encode(rand::<48>());
+    let ours = ours(&a, &key, &verifier).await?;
+    println!("{ours}");
+    let Some(dir) = a.oidc_provider.clone() else {
+        return Ok(());
+    };
+    let theirs = theirs(&a, &dir, &key, &verifier).await?;
+    println!("{theirs}");
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    println!(
+        "{}",
+        json!({
+            "bench": "oidc-compare",
+            "throughput_ratio": f(&ours, "exchanges_per_s") / f(&theirs, "exchanges_per_s").max(f64::MIN_POSITIVE),
+            "cpu_ratio": f(&ours, "server_cpu_us_per_exchange") / f(&theirs, "server_cpu_us_per_exchange").max(f64::MIN_POSITIVE),
+            "p99_ratio": f(&ours, "p99_ms") / f(&theirs, "p99_ms").max(f64::MIN_POSITIVE),
+            "targets": {"throughput_ratio": ">= 2", "cpu_ratio": "<= 0.5", "ours_cpu_us": "<= 110 (2 x the ES256 floor of 55 us)"},
+        })
+    );
+    Ok(())
+}
