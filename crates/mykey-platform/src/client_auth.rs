@@ -10,7 +10,8 @@
 //! and `iat`, when present, are not in the future; and its `jti` was not seen before (it is
 //! remembered until `exp`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -37,6 +38,13 @@ const MAX_ASSERTION_LIFETIME: u64 = 600;
 const SKEW: u64 = 30;
 /// Longest assertion read.
 const MAX_ASSERTION_LEN: usize = 8 * 1024;
+/// Seconds a relying party's status and keys are cached for client assertions.
+pub const CLIENT_CACHE_SECS: u64 = 5;
+/// Most relying parties cached (the cache starts over when full; only registered ones enter).
+const MAX_CACHED_CLIENTS: usize = 10_000;
+
+/// The client cache: client ID → (valid until, the relying party, its parsed JWK Set).
+pub(crate) type ClientCache = HashMap<String, (UnixTime, RelyingParty, Option<Arc<ClientJwks>>)>;
 
 /// A relying party's registered public keys, checked: 1 to 10 signing keys (EC P-256 or RSA of
 /// at least 2048 bits), each with a distinct `kid`, none carrying private parts.
@@ -148,10 +156,58 @@ impl Platform {
         id: RelyingPartyId,
         jwks: Option<&ClientJwks>,
     ) -> Result<RelyingParty, PlatformError> {
-        self.store
+        let rp = self
+            .store
             .set_relying_party_jwks(id, jwks.map(ClientJwks::to_json).as_deref())
             .await?
-            .ok_or(PlatformError::RelyingPartyUnknown)
+            .ok_or(PlatformError::RelyingPartyUnknown)?;
+        self.forget_client(&rp.client_id);
+        Ok(rp)
+    }
+
+    /// A relying party and its parsed JWK Set, by client ID, from a cache of
+    /// [`CLIENT_CACHE_SECS`] seconds: a client assertion then costs no store look-up. Changes
+    /// made through this platform node take effect at once (the entry is dropped); changes made
+    /// through another node sharing the database, within the cache's seconds.
+    async fn client_keys(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(RelyingParty, Option<Arc<ClientJwks>>)>, PlatformError> {
+        let now = self.clock.now();
+        if let Some((until, rp, keys)) = self
+            .clients
+            .lock()
+            .ok()
+            .and_then(|c| c.get(client_id).cloned())
+            && now < until
+        {
+            return Ok(Some((rp, keys)));
+        }
+        let Some((rp, jwks)) = self.store.client_with_keys(client_id).await? else {
+            return Ok(None);
+        };
+        let keys = jwks
+            .as_deref()
+            .map(ClientJwks::parse)
+            .transpose()?
+            .map(Arc::new);
+        if let Ok(mut c) = self.clients.lock() {
+            if c.len() >= MAX_CACHED_CLIENTS {
+                c.clear();
+            }
+            c.insert(
+                client_id.to_owned(),
+                (now.plus(CLIENT_CACHE_SECS), rp.clone(), keys.clone()),
+            );
+        }
+        Ok(Some((rp, keys)))
+    }
+
+    /// Drops a client from the cache (its status or keys changed).
+    pub(crate) fn forget_client(&self, client_id: &str) {
+        if let Ok(mut c) = self.clients.lock() {
+            c.remove(client_id);
+        }
     }
 
     /// Authenticates a relying party by a client assertion (see the module docs); `audiences`
@@ -161,22 +217,32 @@ impl Platform {
         assertion: &str,
         audiences: &[&str],
     ) -> Result<RelyingParty, PlatformError> {
+        let (rp, spent) = self.verify_client_assertion(assertion, audiences).await?;
+        if !self.store.use_nonce(&spent).await? {
+            return Err(PlatformError::InvalidClientAssertion(
+                "that \"jti\" was used before",
+            ));
+        }
+        Ok(rp)
+    }
+
+    /// [`Platform::authenticate_client_assertion`] without spending the `jti`: the answer
+    /// carries it for the caller's own transaction (the code exchange spends it with the code).
+    pub async fn verify_client_assertion(
+        &self,
+        assertion: &str,
+        audiences: &[&str],
+    ) -> Result<(RelyingParty, UsedNonce), PlatformError> {
         let refused = PlatformError::InvalidClientAssertion;
         if assertion.len() > MAX_ASSERTION_LEN {
             return Err(refused("the assertion is too long"));
         }
         let client_id = unverified_subject(assertion).ok_or(refused("not a JWT with a \"sub\""))?;
-        let (rp, _) = self
-            .store
-            .relying_party_by_client_id(&client_id)
+        let (rp, jwks) = self
+            .client_keys(&client_id)
             .await?
             .ok_or(PlatformError::InvalidClient)?;
-        let jwks = self
-            .store
-            .relying_party_jwks(rp.id)
-            .await?
-            .ok_or(refused("the client has no registered keys"))?;
-        let jwks = ClientJwks::parse(&jwks)?;
+        let jwks = jwks.ok_or(refused("the client has no registered keys"))?;
         let header = jsonwebtoken::decode_header(assertion).map_err(|_| refused("bad header"))?;
         let key = jwks
             .key_for(header.kid.as_deref())
@@ -247,11 +313,8 @@ impl Platform {
             nonce: sha256(&seen),
             expires_at: UnixTime::from_secs(claims.exp),
         };
-        if !self.store.use_nonce(&spent).await? {
-            return Err(refused("that \"jti\" was used before"));
-        }
         match rp.status {
-            RelyingPartyStatus::Approved => Ok(rp),
+            RelyingPartyStatus::Approved => Ok((rp, spent)),
             _ => Err(PlatformError::RelyingPartyNotApproved),
         }
     }

@@ -39,7 +39,9 @@ mod terms;
 use std::sync::Arc;
 
 pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
-pub use client_auth::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, ClientJwks, ClientToken};
+pub use client_auth::{
+    CLIENT_ASSERTION_TYPE, CLIENT_CACHE_SECS, CLIENT_TOKEN_TTL, ClientJwks, ClientToken,
+};
 pub use error::PlatformError;
 pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
@@ -229,6 +231,8 @@ pub struct Platform {
     signing: SigningKey,
     previous_signing: Vec<SigningKey>,
     rsa: std::sync::OnceLock<oidc::RsaSigningKey>,
+    /// Relying parties by client ID with their parsed keys, and until when (`client_auth.rs`).
+    clients: std::sync::Mutex<client_auth::ClientCache>,
     ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
@@ -276,6 +280,7 @@ impl Platform {
                 .filter_map(|k| SigningKey::from_pkcs8(k).ok())
                 .collect(),
             rsa: std::sync::OnceLock::new(),
+            clients: std::sync::Mutex::new(Default::default()),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }

@@ -198,10 +198,13 @@ impl Platform {
         id: RelyingPartyId,
         status: RelyingPartyStatus,
     ) -> Result<RelyingParty, PlatformError> {
-        self.store
+        let rp = self
+            .store
             .set_relying_party_status(id, status)
             .await?
-            .ok_or(PlatformError::RelyingPartyUnknown)
+            .ok_or(PlatformError::RelyingPartyUnknown)?;
+        self.forget_client(&rp.client_id);
+        Ok(rp)
     }
 
     /// Gives a relying party a new secret; the old one stops working at once.

@@ -34,6 +34,7 @@ use crate::ppids::{ppid_service_columns, ppids_impl};
 pub struct SqliteStore {
     pool: SqlitePool,
     logins: LoginBatcher,
+    pub(crate) exchanges: crate::exchange::ExchangeBatcher,
 }
 
 impl SqliteStore {
@@ -69,7 +70,12 @@ impl SqliteStore {
             .map_err(fail)?;
         let logins = LoginBatcher::start(pool.clone());
         crate::checkpoint::start(checkpointer, logins.downgrade());
-        Ok(Self { logins, pool })
+        let exchanges = crate::exchange::ExchangeBatcher::start(pool.clone());
+        Ok(Self {
+            logins,
+            exchanges,
+            pool,
+        })
     }
 
     async fn login_write(&self, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
@@ -649,8 +655,8 @@ facts_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_people: true);
 login_impl!(PostgresStore, sqlx::Postgres);
 links_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
 ppids_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
-oidc_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE");
-oidc_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
+oidc_impl!(SqliteStore, sqlx::Sqlite, begin: "BEGIN IMMEDIATE", exchange: exchange_batched);
+oidc_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", exchange: exchange_one);
 ppids_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 links_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN");
 store_impl!(PostgresStore, sqlx::Postgres, begin: "BEGIN", lock_person: "SELECT id FROM persons WHERE id = $1 FOR UPDATE");

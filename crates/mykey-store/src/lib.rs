@@ -10,6 +10,7 @@ mod backend;
 mod checkpoint;
 mod clients;
 mod events;
+mod exchange;
 mod facts;
 mod links;
 mod login;

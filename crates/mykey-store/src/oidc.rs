@@ -4,7 +4,7 @@
 //! updates (`WHERE status = …`), so two racing answers or exchanges change a request once.
 
 macro_rules! oidc_impl {
-    ($store:ty, $db:ty, begin: $begin:expr) => {
+    ($store:ty, $db:ty, begin: $begin:expr, exchange: $exchange:ident) => {
         impl $store {
             /// Benchmarks (`mykey bench oidc-compare`): `codes` (SHA-256 of each code, and its
             /// PKCE challenge) as requests of `rp` that `person` approved and the browser
@@ -47,7 +47,7 @@ macro_rules! oidc_impl {
                 Ok(())
             }
 
-            fn authorization_row(
+            pub(crate) fn authorization_row(
                 r: &<$db as sqlx::Database>::Row,
             ) -> Result<oidc::Authorization, StoreError> {
                 let status: &str = r.get("status");
@@ -78,6 +78,75 @@ macro_rules! oidc_impl {
                     approved_at: r.get::<Option<i64>, _>("approved_at").map(time),
                     code_expires_at: r.get::<Option<i64>, _>("code_expires_at").map(time),
                 })
+            }
+
+            /// One exchange in its own transaction (PostgreSQL; SQLite batches, `exchange.rs`).
+            #[allow(dead_code)]
+            async fn exchange_one(&self, x: &oidc::CodeExchange) -> Result<oidc::ExchangeOutcome, StoreError> {
+                use oidc::{ExchangeOutcome, ExchangeStep};
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                if let Some(n) = &x.assertion
+                    && !Self::spend_nonce(&mut *tx, n).await?
+                {
+                    return Ok(ExchangeOutcome::AssertionReplayed);
+                }
+                let row = sqlx::query(
+                    "SELECT a.*, c.id_token_alg FROM authorizations a \
+                     LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash = $1",
+                )
+                .bind(x.code_hash.as_slice())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?;
+                let found = row.as_ref().map(Self::authorization_row).transpose()?;
+                let alg = row
+                    .as_ref()
+                    .and_then(|r| r.get::<Option<&str>, _>("id_token_alg").and_then(oidc::IdTokenAlg::parse))
+                    .unwrap_or_default();
+                let mut step = x.step(found.as_ref(), false);
+                if step == ExchangeStep::Redeem
+                    && let Some(a) = &found
+                {
+                    let done = sqlx::query(
+                        "UPDATE authorizations SET status = 'redeemed', keep_until = $1 WHERE id = $2 AND status = 'continued'",
+                    )
+                    .bind(secs(x.token_expires_at))
+                    .bind(a.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                    if done.rows_affected() == 1 {
+                        sqlx::query("INSERT INTO access_tokens (token_hash, authorization_id, expires_at) VALUES ($1, $2, $3)")
+                            .bind(x.token_hash.as_slice())
+                            .bind(a.id)
+                            .bind(secs(x.token_expires_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(fail)?;
+                        tx.commit().await.map_err(fail)?;
+                        return Ok(ExchangeOutcome::Redeemed(Box::new(a.clone()), alg));
+                    }
+                    // Another exchange redeemed it in the meantime: a reuse.
+                    step = ExchangeStep::Revoke;
+                }
+                let outcome = match (step, &found) {
+                    (ExchangeStep::Revoke, Some(a)) => {
+                        let revoked = sqlx::query(
+                            "UPDATE access_tokens SET revoked_at = $1 WHERE authorization_id = $2 AND revoked_at IS NULL AND expires_at >= $1",
+                        )
+                        .bind(secs(x.at))
+                        .bind(a.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?
+                        .rows_affected();
+                        ExchangeOutcome::Reused { revoked, person: a.person }
+                    }
+                    (ExchangeStep::Refuse(o), _) => o,
+                    _ => ExchangeOutcome::Unknown,
+                };
+                tx.commit().await.map_err(fail)?;
+                Ok(outcome)
             }
 
             async fn authorization_where(
@@ -120,6 +189,22 @@ macro_rules! oidc_impl {
 
         #[async_trait::async_trait]
         impl oidc::OidcStore for $store {
+            async fn client_with_keys(&self, client_id: &str) -> Result<Option<(RelyingParty, Option<String>)>, StoreError> {
+                let row = sqlx::query(concat!("SELECT ", rp_columns!(), ", r.jwks FROM relying_parties r WHERE r.client_id = $1"))
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                match row {
+                    Some(r) => Ok(Some((Self::rp_row(&r)?, r.get("jwks")))),
+                    None => Ok(None),
+                }
+            }
+
+            async fn exchange_code(&self, x: &oidc::CodeExchange) -> Result<oidc::ExchangeOutcome, StoreError> {
+                self.$exchange(x).await
+            }
+
             async fn set_oidc_client(&self, c: &oidc::OidcClient, at: UnixTime) -> Result<(), StoreError> {
                 let scopes: Vec<&str> = c.scopes.iter().map(|s| s.as_str()).collect();
                 sqlx::query(

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use mykey_pki::IssuanceNumber;
 use mykey_platform::oidc::{
-    AuthorizationStatus, FactScope, IdTokenAlg, NewAuthorization, OidcClient,
+    AuthorizationStatus, CodeExchange, ExchangeOutcome, FactScope, IdTokenAlg, NewAuthorization,
+    OidcClient,
 };
 use mykey_platform::{
     LinkOutcome, NewLog, NewRelyingParty, PersonId, PlatformError, Ppid, PpidGrant, PpidIssue,
-    RelyingPartyKind, Store,
+    RelyingPartyKind, Store, UsedNonce,
 };
 
 use crate::T;
@@ -252,6 +253,106 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .is_none()
     );
 
+    // The code exchange in one transaction: the assertion's jti spent, the rule applied.
+    assert!(
+        store
+            .insert_authorization(&request(3, "AAAA-0003", rp.id))
+            .await
+            .unwrap()
+    );
+    store
+        .issue_ppid(&PpidIssue {
+            consent: None,
+            ..approve(3, p, T.plus(5))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .continue_authorization(&[3; 32], &[33; 32], T.plus(65))
+            .await
+            .unwrap()
+    );
+    let exchange = |jti: u8, challenge: &str| CodeExchange {
+        assertion: Some(UsedNonce {
+            nonce: [jti; 32],
+            expires_at: T.plus(300),
+        }),
+        code_hash: [33; 32],
+        relying_party: rp.id,
+        redirect_uri: Some("https://rp.example/cb".into()),
+        code_challenge: challenge.into(),
+        token_hash: [jti; 32],
+        token_expires_at: T.plus(600),
+        at: T.plus(10),
+    };
+    let good = "c".repeat(43);
+    assert_eq!(
+        store.exchange_code(&exchange(50, "wrong")).await.unwrap(),
+        ExchangeOutcome::PkceMismatch
+    );
+    assert_eq!(
+        store.exchange_code(&exchange(50, &good)).await.unwrap(),
+        ExchangeOutcome::AssertionReplayed
+    );
+    assert!(
+        !store
+            .use_nonce(&UsedNonce {
+                nonce: [50; 32],
+                expires_at: T.plus(300)
+            })
+            .await
+            .unwrap(),
+        "spent"
+    );
+    let mut foreign = exchange(51, &good);
+    foreign.relying_party = mykey_platform::RelyingPartyId(rp.id.0 + 1000);
+    assert_eq!(
+        store.exchange_code(&foreign).await.unwrap(),
+        ExchangeOutcome::Unknown
+    );
+    let mut elsewhere = exchange(52, &good);
+    elsewhere.redirect_uri = Some("https://rp.example/other".into());
+    assert_eq!(
+        store.exchange_code(&elsewhere).await.unwrap(),
+        ExchangeOutcome::RedirectMismatch
+    );
+    let mut late = exchange(53, &good);
+    late.at = T.plus(66);
+    assert_eq!(
+        store.exchange_code(&late).await.unwrap(),
+        ExchangeOutcome::Expired
+    );
+    match store.exchange_code(&exchange(54, &good)).await.unwrap() {
+        ExchangeOutcome::Redeemed(a, alg) => {
+            assert_eq!((a.person, alg), (Some(p), IdTokenAlg::Rs256));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        store
+            .access_token(&[54; 32], T.plus(20))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.exchange_code(&exchange(55, &good)).await.unwrap(),
+        ExchangeOutcome::Reused {
+            revoked: 1,
+            person: Some(p)
+        }
+    );
+    assert!(
+        store
+            .access_token(&[54; 32], T.plus(20))
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked"
+    );
+
     // Purged once nothing needs them: the redeemed request after its tokens expire.
     store.purge_expired(T.plus(400)).await.unwrap();
     assert!(
@@ -264,5 +365,6 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
     store.purge_expired(T.plus(700)).await.unwrap();
     assert!(store.authorization(&[1; 32]).await.unwrap().is_none());
+    assert!(store.authorization(&[3; 32]).await.unwrap().is_none());
     let _ = NewLog::new("unused", serde_json::json!({}));
 }

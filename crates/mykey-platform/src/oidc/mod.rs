@@ -32,7 +32,10 @@ pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::{CardFacts, FactScope};
 pub use portal::{PortalBegun, PortalContinuation};
 pub use rsa_key::RsaSigningKey;
-pub use store::{Authorization, AuthorizationStatus, Changed, NewAuthorization, OidcStore};
+pub use store::{
+    Authorization, AuthorizationStatus, Changed, CodeExchange, ExchangeOutcome, ExchangeStep,
+    NewAuthorization, OidcStore,
+};
 pub use tokens::{ACR_CARD, LogoutRequest, OidcTokens};
 
 use crate::{Platform, PlatformError, PpidServiceId, RelyingParty, RelyingPartyId};

@@ -4,9 +4,9 @@
 
 use mykey_pki::UnixTime;
 
-use crate::{NewLog, PersonId, Ppid, RelyingPartyId, StoreError};
+use crate::{NewLog, PersonId, Ppid, RelyingParty, RelyingPartyId, StoreError, UsedNonce};
 
-use super::OidcClient;
+use super::{IdTokenAlg, OidcClient};
 
 /// Where an authorization request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,12 +99,113 @@ pub struct Authorization {
     pub code_expires_at: Option<UnixTime>,
 }
 
+/// A code exchange the store carries out in one transaction: the client assertion's `jti`
+/// spent, the code's request checked and redeemed, the access token stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeExchange {
+    /// The client assertion's `jti` (`private_key_jwt`), spent whatever the outcome but
+    /// [`ExchangeOutcome::AssertionReplayed`].
+    pub assertion: Option<UsedNonce>,
+    /// SHA-256 of the code.
+    pub code_hash: [u8; 32],
+    /// The authenticated client.
+    pub relying_party: RelyingPartyId,
+    /// The `redirect_uri` sent.
+    pub redirect_uri: Option<String>,
+    /// BASE64URL(SHA-256(code_verifier)).
+    pub code_challenge: String,
+    /// SHA-256 of the new access token.
+    pub token_hash: [u8; 32],
+    /// Until when it lasts.
+    pub token_expires_at: UnixTime,
+    /// When.
+    pub at: UnixTime,
+}
+
+/// What became of a [`CodeExchange`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExchangeOutcome {
+    /// Redeemed: the request, and how its client's ID tokens are signed.
+    Redeemed(Box<Authorization>, IdTokenAlg),
+    /// The assertion's `jti` was used before: nothing written.
+    AssertionReplayed,
+    /// No such code, or another client's.
+    Unknown,
+    /// The code was exchanged before: the tokens it gave were revoked (how many), and whose.
+    Reused {
+        /// Live tokens revoked now.
+        revoked: u64,
+        /// The person the request was for.
+        person: Option<PersonId>,
+    },
+    /// The code's minute is over.
+    Expired,
+    /// The `redirect_uri` is not the request's.
+    RedirectMismatch,
+    /// The verifier does not match the challenge.
+    PkceMismatch,
+}
+
+/// What an exchange does with the request a code names (the rule both backends apply).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExchangeStep {
+    /// Refuse with this outcome (only the assertion is spent).
+    Refuse(ExchangeOutcome),
+    /// A code used again: revoke what it gave.
+    Revoke,
+    /// Redeem it.
+    Redeem,
+}
+
+impl CodeExchange {
+    /// The rule: `found` is the request the code names, if any; `taken` says whether an earlier
+    /// exchange in the same batch redeemed it.
+    pub fn step(&self, found: Option<&Authorization>, taken: bool) -> ExchangeStep {
+        let Some(a) = found.filter(|a| a.request.relying_party == Some(self.relying_party)) else {
+            return ExchangeStep::Refuse(ExchangeOutcome::Unknown);
+        };
+        if a.status == AuthorizationStatus::Redeemed || taken {
+            return ExchangeStep::Revoke;
+        }
+        if a.status != AuthorizationStatus::Continued {
+            return ExchangeStep::Refuse(ExchangeOutcome::Unknown);
+        }
+        if a.code_expires_at.is_none_or(|t| self.at > t) {
+            return ExchangeStep::Refuse(ExchangeOutcome::Expired);
+        }
+        if self.redirect_uri != a.request.redirect_uri {
+            return ExchangeStep::Refuse(ExchangeOutcome::RedirectMismatch);
+        }
+        let expected = a.request.code_challenge.as_deref().unwrap_or_default();
+        if aws_lc_rs::constant_time::verify_slices_are_equal(
+            expected.as_bytes(),
+            self.code_challenge.as_bytes(),
+        )
+        .is_err()
+        {
+            return ExchangeStep::Refuse(ExchangeOutcome::PkceMismatch);
+        }
+        ExchangeStep::Redeem
+    }
+}
+
 /// How a store answers a conditional change of an authorization.
 pub type Changed = bool;
 
 /// The provider's storage; `Store` requires it.
 #[async_trait::async_trait]
 pub trait OidcStore: Send + Sync + 'static {
+    /// A relying party by client ID with its registered JWK Set (one look-up for
+    /// `private_key_jwt`).
+    async fn client_with_keys(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(RelyingParty, Option<String>)>, StoreError>;
+
+    /// Carries out a code exchange (see [`CodeExchange`]); SQLite commits concurrent exchanges
+    /// together.
+    async fn exchange_code(&self, x: &CodeExchange) -> Result<ExchangeOutcome, StoreError>;
+
     /// Registers (or replaces) a relying party's OpenID Connect client.
     async fn set_oidc_client(&self, c: &OidcClient, at: UnixTime) -> Result<(), StoreError>;
 

@@ -7,7 +7,6 @@
 //! [`ACR_CARD`]. Access tokens are 256 random bits, stored as SHA-256, and live
 //! [`super::ACCESS_TOKEN_TTL`] seconds.
 
-use aws_lc_rs::constant_time;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -15,10 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::authorize::with_query;
-use super::{ACCESS_TOKEN_TTL, AuthorizationStatus, IdTokenAlg, OAuthCode};
+use super::{ACCESS_TOKEN_TTL, CodeExchange, ExchangeOutcome, IdTokenAlg, OAuthCode};
 use crate::auth::random;
 use crate::relying_party::sha256;
-use crate::{NewLog, Platform, PlatformError, RelyingParty};
+use crate::{NewLog, Platform, PlatformError, RelyingParty, UsedNonce};
 
 /// The `acr` of a login with the card's user-identification key.
 pub const ACR_CARD: &str = "urn:mykey:acr:jpki-user-identification";
@@ -74,63 +73,79 @@ struct HintClaims {
 }
 
 impl Platform {
-    /// Exchanges an authorization code for `rp` (already authenticated). Unknown, foreign,
-    /// expired and mismatched codes get `invalid_grant`; a code presented a second time also
-    /// revokes the tokens the first exchange gave.
+    /// Exchanges an authorization code for `rp` (already authenticated; `assertion` the `jti`
+    /// of its client assertion, spent in the same transaction). Unknown, foreign, expired and
+    /// mismatched codes get `invalid_grant`; a code presented a second time also revokes the
+    /// tokens the first exchange gave.
     pub async fn exchange_code(
         &self,
         rp: &RelyingParty,
+        assertion: Option<UsedNonce>,
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
     ) -> Result<OidcTokens, PlatformError> {
         let now = self.clock.now();
-        let a = self
-            .store
-            .authorization_by_code(&sha256(code.as_bytes()))
-            .await?
-            .filter(|a| a.request.relying_party == Some(rp.id))
-            .ok_or(grant("unknown code, or issued to another client"))?;
-        if a.status == AuthorizationStatus::Redeemed {
-            let revoked = self.store.revoke_authorization(a.id, now).await?;
-            if let Some(person) = a.person {
-                let log = NewLog::new(
-                    "oidc.code-reused",
-                    json!({"relying_party": rp.name, "tokens_revoked": revoked}),
-                );
-                self.store.append_log(person, now, &log).await?;
+        let verifier = match code_verifier {
+            Some(v) if valid_verifier(v) => v,
+            v => {
+                if let Some(n) = &assertion {
+                    self.store.use_nonce(n).await?;
+                }
+                return Err(grant(if v.is_none() {
+                    "PKCE: code_verifier is missing"
+                } else {
+                    "PKCE: code_verifier must be 43 to 128 unreserved characters"
+                }));
             }
-            return Err(grant(
-                "the code was used before: the tokens it gave are revoked",
-            ));
-        }
-        if a.code_expires_at.is_none_or(|t| now > t) {
-            return Err(grant("the code has expired"));
-        }
-        if redirect_uri != a.request.redirect_uri.as_deref() {
-            return Err(grant(
-                "redirect_uri differs from the authorization request's",
-            ));
-        }
-        let verifier = code_verifier.ok_or(grant("PKCE: code_verifier is missing"))?;
-        let challenge = B64URL.encode(sha256(verifier.as_bytes()));
-        let expected = a.request.code_challenge.as_deref().unwrap_or_default();
-        if !valid_verifier(verifier)
-            || constant_time::verify_slices_are_equal(challenge.as_bytes(), expected.as_bytes())
-                .is_err()
-        {
-            return Err(grant("PKCE: code_verifier does not match code_challenge"));
-        }
+        };
+        let access_token = B64URL.encode(random::<32>());
+        let digest = sha256(access_token.as_bytes());
+        let x = CodeExchange {
+            assertion,
+            code_hash: sha256(code.as_bytes()),
+            relying_party: rp.id,
+            redirect_uri: redirect_uri.map(str::to_owned),
+            code_challenge: B64URL.encode(sha256(verifier.as_bytes())),
+            token_hash: digest,
+            token_expires_at: now.plus(ACCESS_TOKEN_TTL),
+            at: now,
+        };
+        let (a, alg) = match self.store.exchange_code(&x).await? {
+            ExchangeOutcome::Redeemed(a, alg) => (*a, alg),
+            ExchangeOutcome::AssertionReplayed => {
+                return Err(PlatformError::InvalidClientAssertion(
+                    "that \"jti\" was used before",
+                ));
+            }
+            ExchangeOutcome::Unknown => {
+                return Err(grant("unknown code, or issued to another client"));
+            }
+            ExchangeOutcome::Reused { revoked, person } => {
+                if let Some(person) = person {
+                    let log = NewLog::new(
+                        "oidc.code-reused",
+                        json!({"relying_party": rp.name, "tokens_revoked": revoked}),
+                    );
+                    self.store.append_log(person, now, &log).await?;
+                }
+                return Err(grant(
+                    "the code was used before: the tokens it gave are revoked",
+                ));
+            }
+            ExchangeOutcome::Expired => return Err(grant("the code has expired")),
+            ExchangeOutcome::RedirectMismatch => {
+                return Err(grant(
+                    "redirect_uri differs from the authorization request's",
+                ));
+            }
+            ExchangeOutcome::PkceMismatch => {
+                return Err(grant("PKCE: code_verifier does not match code_challenge"));
+            }
+        };
         let (Some(ppid), Some(auth_time)) = (a.ppid, a.approved_at) else {
             return Err(grant("unknown code, or issued to another client"));
         };
-        let client = self
-            .store
-            .oidc_client(rp.id)
-            .await?
-            .ok_or(PlatformError::OidcClientUnknown)?;
-        let access_token = B64URL.encode(random::<32>());
-        let digest = sha256(access_token.as_bytes());
         let claims = json!({
             "iss": self.issuer(),
             "sub": ppid.to_string(),
@@ -145,18 +160,7 @@ impl Platform {
             "amr": ["hwk", "pin", "mfa"],
             "acr": ACR_CARD,
         });
-        let id_token = self.sign_id_token(client.id_token_alg, &claims)?;
-        if !self
-            .store
-            .redeem_authorization(a.id, &digest, now.plus(ACCESS_TOKEN_TTL), now)
-            .await?
-        {
-            // Another exchange of the same code won the race: that is a reuse too.
-            self.store.revoke_authorization(a.id, now).await?;
-            return Err(grant(
-                "the code was used before: the tokens it gave are revoked",
-            ));
-        }
+        let id_token = self.sign_id_token(alg, &claims)?;
         Ok(OidcTokens {
             access_token,
             id_token,

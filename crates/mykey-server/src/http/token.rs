@@ -145,6 +145,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
             "the only scope is \"rp\"",
         ));
     }
+    let mut jti = None;
     let rp = match (
         basic,
         form.client_assertion_type.as_deref(),
@@ -162,13 +163,22 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
             .map_err(|e| OAuthError::client(e, true))?,
         (None, Some(CLIENT_ASSERTION_TYPE), Some(assertion)) => {
             let endpoint = format!("{}/oidc/token", p.issuer());
-            let rp = p
-                .authenticate_client_assertion(assertion, &[endpoint.as_str(), p.issuer()])
-                .await
-                .map_err(|e| OAuthError::client(e, false))?;
+            let audiences = [endpoint.as_str(), p.issuer()];
+            // The code grant spends the assertion's jti in the exchange's own transaction.
+            let (rp, spent) = if code_grant {
+                p.verify_client_assertion(assertion, &audiences)
+                    .await
+                    .map(|(rp, n)| (rp, Some(n)))
+            } else {
+                p.authenticate_client_assertion(assertion, &audiences)
+                    .await
+                    .map(|rp| (rp, None))
+            }
+            .map_err(|e| OAuthError::client(e, false))?;
             if form.client_id.as_deref().is_some_and(|c| c != rp.client_id) {
                 return Err(OAuthError::client(PlatformError::InvalidClient, false));
             }
+            jti = spent;
             rp
         }
         (None, Some(other), _) => {
@@ -196,6 +206,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
         let t = p
             .exchange_code(
                 &rp,
+                jti,
                 form.code.as_deref().unwrap_or_default(),
                 form.redirect_uri.as_deref(),
                 form.code_verifier.as_deref(),

@@ -156,9 +156,7 @@ pub(super) fn overview(
         esc(lang.t("MyKeyポータル", "Your MyKey portal"))
     ));
     body.push_str(&done_message(lang, done));
-    body.push_str(&format!(
-        "<section aria-labelledby=\"mkid\"><h2 id=\"mkid\">My Key ID</h2>"
-    ));
+    body.push_str("<section aria-labelledby=\"mkid\"><h2 id=\"mkid\">My Key ID</h2>");
     let id_field = |label: &str| {
         format!(
             "<label for=\"new-id\">{}</label> <input id=\"new-id\" name=\"id\" maxlength=\"8\" autocomplete=\"off\" \

@@ -1,0 +1,225 @@
+//! SQLite's group commit for code exchanges, as `login.rs` does for logins: one task takes every
+//! exchange waiting and carries them out in one transaction with a few set-wise statements —
+//! the client assertions' `jti`s spent, the codes' requests read, the redeemed ones marked, their
+//! access tokens stored — and answers each only after the commit. The rule each exchange
+//! follows is [`mykey_platform::oidc::CodeExchange::step`], the one PostgreSQL applies one
+//! exchange at a time.
+
+use std::collections::{HashMap, HashSet};
+
+use mykey_platform::StoreError;
+use mykey_platform::oidc::{
+    Authorization, CodeExchange, ExchangeOutcome, ExchangeStep, IdTokenAlg,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::{SqliteStore, secs};
+use crate::fail;
+
+/// Most exchanges committed together (each binds at most 3 values a statement).
+const BATCH: usize = 256;
+
+pub(crate) struct Job {
+    exchange: CodeExchange,
+    answer: oneshot::Sender<Result<ExchangeOutcome, StoreError>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+/// The batching task's queue. Cloning shares the one task.
+#[derive(Clone, Debug)]
+pub(crate) struct ExchangeBatcher(mpsc::Sender<Job>);
+
+impl ExchangeBatcher {
+    /// Starts the task on the current runtime; it ends when the last clone is dropped.
+    pub(crate) fn start(pool: SqlitePool) -> Self {
+        let (tx, rx) = mpsc::channel(4 * BATCH);
+        tokio::spawn(run(pool, rx));
+        Self(tx)
+    }
+
+    /// Queues `x` and waits for its commit.
+    pub(crate) async fn exchange(&self, x: &CodeExchange) -> Result<ExchangeOutcome, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let stopped = || StoreError("the SQLite exchange writer has stopped".into());
+        self.0
+            .send(Job {
+                exchange: x.clone(),
+                answer,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+impl SqliteStore {
+    pub(crate) async fn exchange_batched(
+        &self,
+        x: &CodeExchange,
+    ) -> Result<ExchangeOutcome, StoreError> {
+        self.exchanges.exchange(x).await
+    }
+}
+
+async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        match commit(&pool, &jobs).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    let _ = job.answer.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                for job in jobs.drain(..) {
+                    let _ = job.answer.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
+    let mut out: Vec<Option<ExchangeOutcome>> = vec![None; jobs.len()];
+
+    // Spend the assertions' jtis; of one jti twice in a batch the first wins.
+    let spending: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| j.exchange.assertion.is_some())
+        .collect();
+    let mut fresh: HashSet<Vec<u8>> = HashSet::new();
+    if !spending.is_empty() {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO used_nonces (nonce, expires_at) ");
+        q.push_values(&spending, |mut b, j| {
+            if let Some(n) = &j.exchange.assertion {
+                b.push_bind(n.nonce.as_slice())
+                    .push_bind(secs(n.expires_at));
+            }
+        });
+        q.push(" ON CONFLICT (nonce) DO NOTHING RETURNING nonce");
+        fresh = q
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(|r| r.get::<Vec<u8>, _>("nonce"))
+            .collect();
+    }
+    for (o, j) in out.iter_mut().zip(jobs) {
+        if let Some(n) = &j.exchange.assertion
+            && !fresh.remove(n.nonce.as_slice())
+        {
+            *o = Some(ExchangeOutcome::AssertionReplayed);
+        }
+    }
+
+    // The requests the codes name.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT a.*, c.id_token_alg FROM authorizations a \
+         LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash IN ",
+    );
+    q.push_tuples(jobs, |mut b, j| {
+        b.push_bind(j.exchange.code_hash.as_slice());
+    });
+    let mut found: HashMap<Vec<u8>, (Authorization, IdTokenAlg)> = HashMap::new();
+    for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
+        let a = SqliteStore::authorization_row(&r)?;
+        let alg = r
+            .get::<Option<&str>, _>("id_token_alg")
+            .and_then(IdTokenAlg::parse)
+            .unwrap_or_default();
+        found.insert(r.get::<Vec<u8>, _>("code_hash"), (a, alg));
+    }
+
+    // Each exchange's step, in order: a code redeemed earlier in the batch is a reuse.
+    let mut taken: HashSet<i64> = HashSet::new();
+    let mut redeem: Vec<(usize, i64)> = Vec::new();
+    let mut revoke: Vec<(usize, i64)> = Vec::new();
+    for (i, j) in jobs.iter().enumerate() {
+        if out[i].is_some() {
+            continue;
+        }
+        let hit = found.get(j.exchange.code_hash.as_slice());
+        let id = hit.map(|(a, _)| a.id);
+        let taken_now = id.is_some_and(|id| taken.contains(&id));
+        match j.exchange.step(hit.map(|(a, _)| a), taken_now) {
+            ExchangeStep::Redeem => {
+                let (a, alg) = hit.expect("a redeemed code was found");
+                taken.insert(a.id);
+                redeem.push((i, a.id));
+                out[i] = Some(ExchangeOutcome::Redeemed(Box::new(a.clone()), *alg));
+            }
+            ExchangeStep::Revoke => {
+                let (a, _) = hit.expect("a reused code was found");
+                revoke.push((i, a.id));
+                out[i] = Some(ExchangeOutcome::Reused {
+                    revoked: 0,
+                    person: a.person,
+                });
+            }
+            ExchangeStep::Refuse(o) => out[i] = Some(o),
+        }
+    }
+    if !redeem.is_empty() {
+        let keep = redeem
+            .iter()
+            .map(|(i, _)| jobs[*i].exchange.token_expires_at)
+            .max()
+            .map(secs)
+            .unwrap_or_default();
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "UPDATE authorizations SET status = 'redeemed', keep_until = ",
+        );
+        q.push_bind(keep)
+            .push(" WHERE status = 'continued' AND id IN ");
+        q.push_tuples(&redeem, |mut b, (_, id)| {
+            b.push_bind(*id);
+        });
+        q.build().execute(&mut *tx).await.map_err(fail)?;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO access_tokens (token_hash, authorization_id, expires_at) ",
+        );
+        q.push_values(&redeem, |mut b, (i, id)| {
+            let x = &jobs[*i].exchange;
+            b.push_bind(x.token_hash.as_slice())
+                .push_bind(*id)
+                .push_bind(secs(x.token_expires_at));
+        });
+        q.build().execute(&mut *tx).await.map_err(fail)?;
+    }
+    // Reuses (rare): after the batch's own tokens, so a code used twice in one batch loses both.
+    for (i, id) in revoke {
+        let at = secs(jobs[i].exchange.at);
+        let revoked = sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $1 WHERE authorization_id = $2 AND revoked_at IS NULL AND expires_at >= $1",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        if let Some(ExchangeOutcome::Reused { revoked: r, .. }) = &mut out[i] {
+            *r = revoked;
+        }
+        for o in out.iter_mut() {
+            if matches!(o, Some(ExchangeOutcome::Redeemed(a, _)) if a.id == id) {
+                // Its token was just revoked by the reuse: answer it as refused too.
+                *o = Some(ExchangeOutcome::Unknown);
+            }
+        }
+    }
+    tx.commit().await.map_err(fail)?;
+    Ok(out
+        .into_iter()
+        .map(|o| o.unwrap_or(ExchangeOutcome::Unknown))
+        .collect())
+}
