@@ -186,12 +186,13 @@ pub const MAX_POLL: usize = 100;
 
 impl Platform {
     /// The platform's public keys (a JWK Set), for relying parties checking what it signed: the
-    /// current ES256 key first, then those it signed with before a rotation, then the RS256 key.
+    /// current ES256 key first, then those it signed with before a rotation, then the RS256 key and its predecessor.
     pub fn jwks(&self) -> Value {
         let keys: Vec<Value> = std::iter::once(&self.signing)
             .chain(&self.previous_signing)
             .map(SigningKey::public_jwk)
             .chain(std::iter::once(self.rsa_key().public_jwk()))
+            .chain(self.previous_rsa.iter().map(|k| k.public_jwk()))
             .collect();
         json!({"keys": keys})
     }

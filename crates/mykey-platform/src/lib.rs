@@ -169,6 +169,8 @@ pub struct PlatformConfig {
     /// The platform's RS256 key (PKCS#8 DER, [`oidc::RsaSigningKey::generate_pkcs8`]) for
     /// clients that registered RS256 ID tokens; `None` or invalid: one made on first use.
     pub rsa_signing_key: Option<Vec<u8>>,
+    /// RS256 keys signed with before a rotation: still published, no longer used to sign.
+    pub previous_rsa_signing_keys: Vec<Vec<u8>>,
     /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
     /// `None` closes the operator API. The token must be random (at least 128 bits): like a
     /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
@@ -216,6 +218,7 @@ impl Default for PlatformConfig {
             signing_key: None,
             previous_signing_keys: Vec::new(),
             rsa_signing_key: None,
+            previous_rsa_signing_keys: Vec::new(),
             operator_token_hash: None,
         }
     }
@@ -231,6 +234,7 @@ pub struct Platform {
     signing: SigningKey,
     previous_signing: Vec<SigningKey>,
     rsa: std::sync::OnceLock<oidc::RsaSigningKey>,
+    previous_rsa: Vec<oidc::RsaSigningKey>,
     /// Relying parties by client ID with their parsed keys, and until when (`client_auth.rs`).
     clients: std::sync::Mutex<client_auth::ClientCache>,
     ppid: Option<PpidKey>,
@@ -280,6 +284,11 @@ impl Platform {
                 .filter_map(|k| SigningKey::from_pkcs8(k).ok())
                 .collect(),
             rsa: std::sync::OnceLock::new(),
+            previous_rsa: config
+                .previous_rsa_signing_keys
+                .iter()
+                .filter_map(|k| oidc::RsaSigningKey::from_pkcs8(k).ok())
+                .collect(),
             clients: std::sync::Mutex::new(Default::default()),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,

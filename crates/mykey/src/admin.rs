@@ -23,6 +23,10 @@ pub(crate) enum KeysCommand {
         /// The data folder of `mykey serve`.
         #[arg(long, default_value = "./mykey-data")]
         data: PathBuf,
+        /// Which key: the ES256 one (SETs and ID tokens by default) or the RS256 one (ID tokens
+        /// of clients that chose RS256).
+        #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+        alg: String,
     },
 }
 
@@ -123,8 +127,12 @@ pub(crate) struct Target {
 pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
     let cmd = match cmd {
         AdminCommand::Rp(cmd) => cmd,
-        AdminCommand::Keys(KeysCommand::Rotate { data }) => {
-            let kid = crate::serve::rotate_signing_key(&data)?;
+        AdminCommand::Keys(KeysCommand::Rotate { data, alg }) => {
+            let kid = if alg == "RS256" {
+                crate::serve::rotate_rsa_signing_key(&data)?
+            } else {
+                crate::serve::rotate_signing_key(&data)?
+            };
             crate::say(&format!(
                 "new signing key {kid}; the old one stays published. Restart `mykey serve` to use it."
             ));

@@ -101,6 +101,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         signing_key: Some(signing_key(&a.data)?),
         previous_signing_keys: previous_signing_key(&a.data)?.into_iter().collect(),
         rsa_signing_key: Some(rsa_signing_key(&a.data)?),
+        previous_rsa_signing_keys: previous_rsa_signing_key(&a.data)?.into_iter().collect(),
         ..PlatformConfig::default()
     };
     let platform = Arc::new(Platform::new(
@@ -245,6 +246,37 @@ fn previous_signing_key(data: &std::path::Path) -> Result<Option<Vec<u8>>, Strin
 pub(crate) const SIGNING_KEY: &str = "signing-key";
 pub(crate) const PREVIOUS_SIGNING_KEY: &str = "signing-key.previous";
 pub(crate) const RSA_SIGNING_KEY: &str = "signing-key.rs256";
+pub(crate) const PREVIOUS_RSA_SIGNING_KEY: &str = "signing-key.rs256.previous";
+
+/// Rotates the platform's RS256 key as [`rotate_signing_key`] does the ES256 one.
+pub(crate) fn rotate_rsa_signing_key(data: &std::path::Path) -> Result<String, String> {
+    let current = data.join(RSA_SIGNING_KEY);
+    if current.exists() {
+        std::fs::rename(&current, data.join(PREVIOUS_RSA_SIGNING_KEY))
+            .map_err(|e| format!("cannot move {}: {e}", current.display()))?;
+    }
+    let new = zeroize::Zeroizing::new(mykey_platform::oidc::RsaSigningKey::generate_pkcs8());
+    crate::files::write_atomic(&current, &new, 0o600)?;
+    let key = mykey_platform::oidc::RsaSigningKey::from_pkcs8(&new).map_err(|e| e.to_string())?;
+    Ok(key.public_jwk()["kid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// The RS256 key signed with before the last rotation, if there is one.
+fn previous_rsa_signing_key(data: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
+    let path = data.join(PREVIOUS_RSA_SIGNING_KEY);
+    match std::fs::read(&path) {
+        Ok(b) => {
+            mykey_platform::oidc::RsaSigningKey::from_pkcs8(&b)
+                .map_err(|_| format!("{} is not an RSA PKCS#8 key", path.display()))?;
+            Ok(Some(b))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
 
 /// Rotates the platform's signing key in the data folder: the current key becomes the previous
 /// one (still published, no longer used), a new one is made. `mykey serve` takes it up when it

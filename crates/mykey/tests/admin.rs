@@ -348,6 +348,46 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     assert_ne!(after[0], before[0], "a new key signs");
     assert_eq!(after[1], before[0], "the old one still verifies");
     assert!(out.stdout.contains(&after[0]), "{out:?}");
+    // The RS256 key rotates the same way.
+    let rsa_kids = |url: String| async move {
+        let jwks: serde_json::Value = reqwest::get(format!("{url}/oidc/jwks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["kty"] == "RSA")
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let rsa_before = rsa_kids(serve.url.clone()).await;
+    assert_eq!(rsa_before.len(), 1);
+    drop(serve);
+    let out = mykey(&[
+        "admin",
+        "keys",
+        "rotate",
+        "--alg",
+        "RS256",
+        "--data",
+        s(data.path()),
+    ])
+    .ok();
+    let serve = Serve::start(data.path());
+    let rsa_after = rsa_kids(serve.url.clone()).await;
+    assert_eq!(rsa_after.len(), 2);
+    assert_ne!(rsa_after[0], rsa_before[0]);
+    assert_eq!(rsa_after[1], rsa_before[0]);
+    assert!(out.stdout.contains(&rsa_after[0]), "{out:?}");
+    assert_eq!(
+        kids(serve.url.clone()).await,
+        after,
+        "the ES256 keys untouched"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -98,9 +98,10 @@ pub(crate) fn page(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><link rel=\"stylesheet\" href=\"/static/mykey.css\">{head}</head>\
-         <body><header><p class=\"brand\">MyKey Platform</p></header><main id=\"main\">{body}</main></body></html>",
+         <body><a class=\"skip\" href=\"#main\">{skip}</a><header><p class=\"brand\">MyKey Platform</p></header><main id=\"main\">{body}</main></body></html>",
         lang = lang.code(),
         title = esc(title),
+        skip = esc(lang.t("本文へ移動", "Skip to the content")),
     );
     let mut r = (status, html).into_response();
     page_headers(r.headers_mut());
