@@ -145,18 +145,114 @@ impl ChildServer {
 
     /// CPU time (user + system) the process has used so far.
     pub(crate) fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<u64> = rest
-            .split_whitespace()
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        // /proc reports in USER_HZ, which is 100 on Linux.
-        let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-        Duration::from_millis(ticks * 10)
+        cpu_of(self.child.id())
     }
+
+    /// `mykey serve` in `dir` over `database` (default: SQLite in `dir`): the server, the
+    /// database URL, its J-LIS URL and the operator token.
+    pub(crate) fn platform(
+        dir: &std::path::Path,
+        database: Option<&str>,
+    ) -> Result<(Self, String, String, String), String> {
+        let database = database.map_or_else(
+            || format!("sqlite://{}", dir.join("platform.sqlite3").display()),
+            str::to_owned,
+        );
+        let server = Self::start(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--jlis-listen",
+                "127.0.0.1:0",
+                "--database",
+                &database,
+                "--data",
+            ],
+            dir,
+            "J-LIS:",
+        )?;
+        let jlis = server
+            .lines
+            .iter()
+            .filter(|l| l.contains("J-LIS:"))
+            .find_map(|l| url_in(l))
+            .ok_or("the platform did not say where J-LIS is")?;
+        let (_, operator) = crate::serve::operator_token(dir)?;
+        Ok((server, database, jlis, operator))
+    }
+}
+
+/// CPU time (user + system, all threads) process `pid` has used so far.
+pub(crate) fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // /proc reports in USER_HZ, which is 100 on Linux.
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Registers an approved relying party on the platform at `base` (operator `operator`) with a
+/// PPID service and an OpenID Connect client for `redirect` allowed `scopes`, its keys `jwks`
+/// if given; answers its client ID and secret.
+pub(crate) async fn oidc_relying_party(
+    base: &str,
+    operator: &str,
+    jwks: Option<serde_json::Value>,
+    scopes: &[&str],
+    redirect: &str,
+) -> Result<(String, String), String> {
+    let http = reqwest::Client::new();
+    let call = |r: reqwest::RequestBuilder| async move {
+        let resp = r.send().await.map_err(|e| e.to_string())?;
+        let ok = resp.status().is_success();
+        let v: serde_json::Value = resp.json().await.unwrap_or_default();
+        if ok {
+            Ok(v)
+        } else {
+            Err(format!("setup refused: {v}"))
+        }
+    };
+    let mut register = serde_json::json!({"name": "Bench", "kind": "business"});
+    if let Some(j) = jwks {
+        register["jwks"] = j;
+    }
+    let rp = call(
+        http.post(format!("{base}/v1/ops/relying-parties"))
+            .bearer_auth(operator)
+            .json(&register),
+    )
+    .await?;
+    let id = rp["id"].to_string();
+    let client_id = rp["client_id"].as_str().unwrap_or_default().to_owned();
+    let secret = rp["client_secret"].as_str().unwrap_or_default().to_owned();
+    call(
+        http.post(format!("{base}/v1/ops/relying-parties/{id}/approval"))
+            .bearer_auth(operator),
+    )
+    .await?;
+    let service = call(
+        http.post(format!("{base}/v1/rp/ppid-services"))
+            .basic_auth(&client_id, Some(&secret))
+            .json(&serde_json::json!({"name": "Bench login"})),
+    )
+    .await?;
+    call(
+        http.put(format!("{base}/v1/ops/relying-parties/{id}/oidc-client"))
+            .bearer_auth(operator)
+            .json(&serde_json::json!({
+                "ppid_service_id": service["id"],
+                "redirect_uris": [redirect],
+                "scopes": scopes,
+            })),
+    )
+    .await?;
+    Ok((client_id, secret))
 }
 
 impl Drop for ChildServer {

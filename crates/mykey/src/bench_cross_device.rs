@@ -15,7 +15,7 @@ use mykey_jlis::JlisClient;
 use mykey_pki::issue::SigningKey;
 use serde_json::{Value, json};
 
-use crate::bench::{ChildServer, certificates, percentiles, url_in};
+use crate::bench::{ChildServer, certificates, oidc_relying_party, percentiles};
 
 #[derive(Debug, Args)]
 pub(crate) struct CrossDeviceArgs {
@@ -183,67 +183,16 @@ fn rand<const N: usize>() -> [u8; N] {
 
 pub(crate) async fn run(a: CrossDeviceArgs) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let database = a
-        .database
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("platform.sqlite3").display()));
-    let server = ChildServer::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--jlis-listen",
-            "127.0.0.1:0",
-            "--database",
-            &database,
-            "--data",
-        ],
-        dir.path(),
-        "J-LIS:",
-    )?;
-    let jlis_url = server
-        .lines
-        .iter()
-        .filter(|l| l.contains("J-LIS:"))
-        .find_map(|l| url_in(l))
-        .ok_or("the platform did not say where J-LIS is")?;
-    let (_, operator) = crate::serve::operator_token(dir.path())?;
+    let (server, database, jlis_url, operator) =
+        ChildServer::platform(dir.path(), a.database.as_deref())?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(a.concurrency.max(1) * 2)
         .build()
         .map_err(|e| e.to_string())?;
     let base = server.url.clone();
-    let rp = json_of(
-        http.post(format!("{base}/v1/ops/relying-parties"))
-            .bearer_auth(&operator)
-            .json(&json!({"name": "Bench Books", "kind": "business"})),
-    )
-    .await?;
-    let id = rp["id"].to_string();
-    let client_id = rp["client_id"].as_str().unwrap_or_default().to_owned();
-    let secret = rp["client_secret"].as_str().unwrap_or_default().to_owned();
-    json_of(
-        http.post(format!("{base}/v1/ops/relying-parties/{id}/approval"))
-            .bearer_auth(&operator),
-    )
-    .await?;
-    let service = json_of(
-        http.post(format!("{base}/v1/rp/ppid-services"))
-            .basic_auth(&client_id, Some(&secret))
-            .json(&json!({"name": "Bench login"})),
-    )
-    .await?;
-    json_of(
-        http.put(format!("{base}/v1/ops/relying-parties/{id}/oidc-client"))
-            .bearer_auth(&operator)
-            .json(&json!({
-                "ppid_service_id": service["id"],
-                "redirect_uris": [REDIRECT],
-                "scopes": ["name", "birthdate"],
-            })),
-    )
-    .await?;
+    let (client_id, secret) =
+        oidc_relying_party(&base, &operator, None, &["name", "birthdate"], REDIRECT).await?;
     let key = SigningKey::generate().map_err(|e| e.to_string())?;
     let cards = a.logins.clamp(1, 64);
     let certs = certificates(

@@ -22,7 +22,7 @@ use clap::Args;
 use mykey_platform::SigningKey;
 use serde_json::{Value, json};
 
-use crate::bench::{ChildServer, percentiles};
+use crate::bench::{ChildServer, cpu_of, oidc_relying_party, percentiles};
 
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
@@ -58,18 +58,6 @@ fn sha256(b: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
-}
-
-/// CPU time (user + system) process `pid` has used.
-fn cpu_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
 }
 
 /// `n` client assertions for `client_id` at `aud`, each with its own `jti`.
@@ -176,65 +164,10 @@ fn report(name: &str, store: &str, all: &mut [u32], secs: f64, bad: usize, cpu: 
 
 async fn ours(a: &CompareArgs, key: &SigningKey, verifier: &str) -> Result<Value, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let database = a
-        .database
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("platform.sqlite3").display()));
-    let server = ChildServer::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--jlis-listen",
-            "127.0.0.1:0",
-            "--database",
-            &database,
-            "--data",
-        ],
-        dir.path(),
-        "J-LIS:",
-    )?;
+    let (server, database, _, operator) = ChildServer::platform(dir.path(), a.database.as_deref())?;
     let base = server.url.clone();
-    let (_, operator) = crate::serve::operator_token(dir.path())?;
-    let http = reqwest::Client::new();
-    let call = |r: reqwest::RequestBuilder| async move {
-        let resp = r.send().await.map_err(|e| e.to_string())?;
-        let ok = resp.status().is_success();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        if ok {
-            Ok(v)
-        } else {
-            Err(format!("setup refused: {v}"))
-        }
-    };
-    let rp = call(
-        http.post(format!("{base}/v1/ops/relying-parties"))
-            .bearer_auth(&operator)
-            .json(
-                &json!({"name": "Bench", "kind": "business", "jwks": {"keys": [key.public_jwk()]}}),
-            ),
-    )
-    .await?;
-    let id = rp["id"].to_string();
-    let client_id = rp["client_id"].as_str().unwrap_or_default().to_owned();
-    let secret = rp["client_secret"].as_str().unwrap_or_default().to_owned();
-    call(
-        http.post(format!("{base}/v1/ops/relying-parties/{id}/approval"))
-            .bearer_auth(&operator),
-    )
-    .await?;
-    let service = call(
-        http.post(format!("{base}/v1/rp/ppid-services"))
-            .basic_auth(&client_id, Some(&secret))
-            .json(&json!({"name": "Bench login"})),
-    )
-    .await?;
-    call(
-        http.put(format!("{base}/v1/ops/relying-parties/{id}/oidc-client"))
-            .bearer_auth(&operator)
-            .json(&json!({"ppid_service_id": service["id"], "redirect_uris": [REDIRECT]})),
-    )
-    .await?;
+    let jwks = json!({"keys": [key.public_jwk()]});
+    let (client_id, _) = oidc_relying_party(&base, &operator, Some(jwks), &[], REDIRECT).await?;
     let challenge = B64URL.encode(sha256(verifier.as_bytes()));
     let codes: Vec<String> = (0..a.exchanges)
         .map(|_| B64URL.encode(rand::<32>()))

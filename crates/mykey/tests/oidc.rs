@@ -121,7 +121,11 @@ async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_wi
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    assert!(
+        out.status.success(),
+        "Authlib's run failed:\n{stderr}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     // What the CLI showed the card holder.
     assert!(

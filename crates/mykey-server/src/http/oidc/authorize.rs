@@ -38,7 +38,11 @@ fn cookie_name(handle: &str) -> String {
 }
 
 fn browser_secret(headers: &HeaderMap, handle: &str) -> Option<String> {
-    let name = cookie_name(handle);
+    cookie(headers, &cookie_name(handle)).map(str::to_owned)
+}
+
+/// The value of cookie `name`.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -46,7 +50,32 @@ fn browser_secret(headers: &HeaderMap, handle: &str) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+        .map(|(_, v)| v)
+}
+
+/// Where a request stands, as JSON, after waiting up to `wait` seconds (at most 25) for the
+/// phone to answer: the browser's long poll.
+pub(crate) async fn wait_for_answer(
+    p: &Platform,
+    handle: &str,
+    secret: &str,
+    wait: u64,
+) -> Response {
+    let until = tokio::time::Instant::now() + Duration::from_secs(wait.min(25));
+    loop {
+        match p.authorization_status(handle, secret).await {
+            Ok(AuthorizationStatus::Pending) if tokio::time::Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(s) => {
+                let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                return r;
+            }
+            Err(e) => return crate::http::ApiError::from(e).into_response(),
+        }
+    }
 }
 
 async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
@@ -248,21 +277,7 @@ async fn status(
     Query(q): Query<StatusQuery>,
 ) -> Response {
     let secret = browser_secret(&headers, &q.request).unwrap_or_default();
-    let until = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(25));
-    loop {
-        match p.authorization_status(&q.request, &secret).await {
-            Ok(AuthorizationStatus::Pending) if tokio::time::Instant::now() < until => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Ok(s) => {
-                let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
-                r.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                return r;
-            }
-            Err(e) => return crate::http::ApiError::from(e).into_response(),
-        }
-    }
+    wait_for_answer(&p, &q.request, &secret, q.wait.unwrap_or(0)).await
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@
 //! GET  /static/{mykey.css,authorize.js}
 //! ```
 
-mod authorize;
+pub(crate) mod authorize;
 pub(crate) mod page;
 
 use std::sync::Arc;

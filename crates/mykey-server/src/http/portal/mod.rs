@@ -17,7 +17,6 @@
 mod pages;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -26,11 +25,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use mykey_platform::oidc::{AuthorizationStatus, PortalContinuation};
+use mykey_platform::oidc::PortalContinuation;
 use mykey_platform::{MyKeyId, Platform, PlatformError, Session, SessionToken};
 use serde::Deserialize;
-use serde_json::json;
 
+use super::oidc::authorize::{cookie, wait_for_answer};
 use super::oidc::page::{Lang, error_page};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -52,17 +51,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
 
 const SESSION_COOKIE: &str = "mykey-session";
 const LANG_COOKIE: &str = "mykey-lang";
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
 
 fn secure(p: &Platform) -> &'static str {
     if p.issuer().starts_with("https://") {
@@ -196,24 +184,8 @@ async fn login_status(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let handle = q.request.clone().unwrap_or_default();
-    let secret = cookie(&headers, &pages::login_cookie(&handle))
-        .unwrap_or_default()
-        .to_owned();
-    let until = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(25));
-    loop {
-        match p.authorization_status(&handle, &secret).await {
-            Ok(AuthorizationStatus::Pending) if tokio::time::Instant::now() < until => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Ok(s) => {
-                let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
-                r.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                return r;
-            }
-            Err(e) => return super::ApiError::from(e).into_response(),
-        }
-    }
+    let secret = cookie(&headers, &pages::login_cookie(&handle)).unwrap_or_default();
+    wait_for_answer(&p, &handle, secret, q.wait.unwrap_or(0)).await
 }
 
 async fn login_continue(
