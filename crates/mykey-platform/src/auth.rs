@@ -134,9 +134,22 @@ impl Platform {
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
     ) -> Result<Challenge, PlatformError> {
+        self.bound_challenge(purpose, relying_party, None).await
+    }
+
+    /// [`Platform::challenge`], bound to the one request `binding` names (its answer is refused
+    /// for any other).
+    pub(crate) async fn bound_challenge(
+        &self,
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+        binding: Option<&[u8; 32]>,
+    ) -> Result<Challenge, PlatformError> {
         let expires_at = self.clock.now().plus(self.config.challenge_ttl);
         Ok(Challenge {
-            nonce: self.challenges.issue(purpose, relying_party, expires_at),
+            nonce: self
+                .challenges
+                .issue(purpose, relying_party, binding, expires_at),
             purpose,
             relying_party,
             expires_at,
@@ -161,7 +174,9 @@ impl Platform {
             certificate,
             signature,
         };
-        let proof = self.verify_card(&card, purpose, relying_party, now).await?;
+        let proof = self
+            .verify_card(&card, purpose, relying_party, None, now)
+            .await?;
         let mut logs = proof.logs;
         logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
         let token = SessionToken::new();
@@ -203,9 +218,12 @@ impl Platform {
         card: &CardAnswer<'_>,
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
+        binding: Option<&[u8; 32]>,
         now: UnixTime,
     ) -> Result<CardProof, PlatformError> {
-        let proof = self.verify_card(card, purpose, relying_party, now).await?;
+        let proof = self
+            .verify_card(card, purpose, relying_party, binding, now)
+            .await?;
         if !self.store.use_nonce(&proof.nonce).await? {
             return Err(PlatformError::ChallengeUnknown);
         }
@@ -225,11 +243,12 @@ impl Platform {
         card: &CardAnswer<'_>,
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
+        binding: Option<&[u8; 32]>,
         now: UnixTime,
     ) -> Result<CardProof, PlatformError> {
         let expires_at = self
             .challenges
-            .open(card.nonce, purpose, relying_party)
+            .open(card.nonce, purpose, relying_party, binding)
             .ok_or(PlatformError::ChallengeUnknown)?;
         if now > expires_at {
             return Err(PlatformError::ChallengeExpired);

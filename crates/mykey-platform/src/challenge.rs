@@ -1,8 +1,10 @@
 //! Challenges the platform can check without having stored them.
 //!
 //! A nonce is 32 bytes: `expires_at` (8, big-endian seconds) ‖ 8 random bytes ‖ the first 16
-//! bytes of `HMAC-SHA-256(K, "mykey-challenge-v1" ‖ purpose ‖ relying party ‖ the first 16)`.
-//! The tag binds the nonce to its purpose, its relying party and its expiry, so a nonce the
+//! bytes of `HMAC-SHA-256(K, "mykey-challenge-v1" ‖ purpose ‖ relying party ‖ the first 16
+//! [‖ 0x02 ‖ binding])`, the binding being 32 bytes naming the one request a challenge answers
+//! (a cross-device login's handle hash). The tag binds the nonce to its purpose, its relying
+//! party, its request where it has one, and its expiry, so a nonce the
 //! platform did not issue, or one issued for something else, is refused without a look-up; the
 //! store only records the nonces that were *used* (until they expire), which is what makes each
 //! one answerable once. Issuing a challenge therefore writes nothing, and a login is one
@@ -35,6 +37,7 @@ impl ChallengeKey {
         &self,
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
+        binding: Option<&[u8; 32]>,
         head: &[u8],
     ) -> [u8; 16] {
         let mut ctx = hmac::Context::with_key(&self.0);
@@ -48,34 +51,41 @@ impl ChallengeKey {
             None => ctx.update(&[0]),
         }
         ctx.update(head);
+        // `head` has a fixed length, so a bound input is never an unbound one.
+        if let Some(b) = binding {
+            ctx.update(&[2]);
+            ctx.update(b);
+        }
         let mut out = [0u8; 16];
         out.copy_from_slice(&ctx.sign().as_ref()[..16]);
         out
     }
 
-    /// A fresh nonce for `purpose` and `relying_party`, answerable until `expires_at`.
+    /// A fresh nonce for `purpose`, `relying_party` and `binding`, answerable until `expires_at`.
     pub(crate) fn issue(
         &self,
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
+        binding: Option<&[u8; 32]>,
         expires_at: UnixTime,
     ) -> [u8; 32] {
         let mut nonce = [0u8; 32];
         nonce[..8].copy_from_slice(&expires_at.as_secs().to_be_bytes());
         nonce[8..16].copy_from_slice(&crate::auth::random::<8>());
-        let tag = self.tag(purpose, relying_party, &nonce[..16]);
+        let tag = self.tag(purpose, relying_party, binding, &nonce[..16]);
         nonce[16..].copy_from_slice(&tag);
         nonce
     }
 
-    /// When `nonce` expires, if this key issued it for `purpose` and `relying_party`.
+    /// When `nonce` expires, if this key issued it for `purpose`, `relying_party` and `binding`.
     pub(crate) fn open(
         &self,
         nonce: &[u8; 32],
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
+        binding: Option<&[u8; 32]>,
     ) -> Option<UnixTime> {
-        let tag = self.tag(purpose, relying_party, &nonce[..16]);
+        let tag = self.tag(purpose, relying_party, binding, &nonce[..16]);
         constant_time::verify_slices_are_equal(&tag, &nonce[16..]).ok()?;
         let mut secs = [0u8; 8];
         secs.copy_from_slice(&nonce[..8]);
@@ -106,25 +116,56 @@ mod tests {
         let k = ChallengeKey::new(&[7; 32]);
         let at = UnixTime::from_secs(1_800_000_000);
         let rp = Some(RelyingPartyId(3));
-        let n = k.issue(ChallengePurpose::ServiceIdLink, rp, at);
-        assert_eq!(k.open(&n, ChallengePurpose::ServiceIdLink, rp), Some(at));
-        assert_eq!(k.open(&n, ChallengePurpose::Login, rp), None);
-        assert_eq!(k.open(&n, ChallengePurpose::ServiceIdLink, None), None);
+        let n = k.issue(ChallengePurpose::ServiceIdLink, rp, None, at);
         assert_eq!(
-            k.open(&n, ChallengePurpose::ServiceIdLink, Some(RelyingPartyId(4))),
+            k.open(&n, ChallengePurpose::ServiceIdLink, rp, None),
+            Some(at)
+        );
+        assert_eq!(k.open(&n, ChallengePurpose::Login, rp, None), None);
+        assert_eq!(
+            k.open(&n, ChallengePurpose::ServiceIdLink, None, None),
             None
         );
         assert_eq!(
-            ChallengeKey::new(&[8; 32]).open(&n, ChallengePurpose::ServiceIdLink, rp),
+            k.open(
+                &n,
+                ChallengePurpose::ServiceIdLink,
+                Some(RelyingPartyId(4)),
+                None
+            ),
+            None
+        );
+        assert_eq!(
+            ChallengeKey::new(&[8; 32]).open(&n, ChallengePurpose::ServiceIdLink, rp, None),
             None
         );
         // Every byte counts: a later expiry, other random bytes or another tag are refused.
         for i in [0, 7, 8, 15, 16, 31] {
             let mut m = n;
             m[i] ^= 1;
-            assert_eq!(k.open(&m, ChallengePurpose::ServiceIdLink, rp), None, "{i}");
+            assert_eq!(
+                k.open(&m, ChallengePurpose::ServiceIdLink, rp, None),
+                None,
+                "{i}"
+            );
         }
-        assert_ne!(n, k.issue(ChallengePurpose::ServiceIdLink, rp, at));
+        assert_ne!(n, k.issue(ChallengePurpose::ServiceIdLink, rp, None, at));
+        // A challenge bound to one request answers only that request.
+        let b = k.issue(ChallengePurpose::Authorization, rp, Some(&[1; 32]), at);
+        assert_eq!(
+            k.open(&b, ChallengePurpose::Authorization, rp, Some(&[1; 32])),
+            Some(at)
+        );
+        assert_eq!(
+            k.open(&b, ChallengePurpose::Authorization, rp, Some(&[2; 32])),
+            None
+        );
+        assert_eq!(k.open(&b, ChallengePurpose::Authorization, rp, None), None);
+        let u = k.issue(ChallengePurpose::Authorization, rp, None, at);
+        assert_eq!(
+            k.open(&u, ChallengePurpose::Authorization, rp, Some(&[1; 32])),
+            None
+        );
         assert_eq!(format!("{k:?}"), "ChallengeKey(…)");
     }
 }

@@ -273,6 +273,7 @@ impl Platform {
                 card,
                 ChallengePurpose::Authorization,
                 Some(s.relying_party.id),
+                None,
                 now,
             )
             .await?;

@@ -307,6 +307,7 @@ impl Platform {
                 card,
                 ChallengePurpose::ServiceIdLink,
                 Some(r.relying_party.id),
+                None,
                 now,
             )
             .await?;

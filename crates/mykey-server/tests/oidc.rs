@@ -649,6 +649,51 @@ async fn the_phone_must_answer_exactly_what_was_asked_and_only_the_starting_brow
         .unwrap();
     assert_eq!(s["status"], "pending");
 
+    // A challenge answers only the request it was asked for, even of the same relying party.
+    let mut other_browser = Browser::new();
+    let (other, _) = begin(
+        &w,
+        &mut other_browser,
+        &params(&shop, "openid name birthdate", &challenge),
+    )
+    .await;
+    let (_, c) = post(
+        &w,
+        &format!("/v1/authorizations/{other}/challenges"),
+        None,
+        json!({}),
+    )
+    .await;
+    let mut body = answer_for(&card, c["nonce"].as_str().unwrap());
+    body.as_object_mut().unwrap().remove("purpose");
+    let (_, shown) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/authorizations/{handle}"),
+        None,
+    )
+    .await;
+    let items: Vec<Value> = shown["consent"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].clone())
+        .collect();
+    body["consent"] = json!({"items": items, "terms_version": "2026-11-01"});
+    body["facts"] = card_facts();
+    let (status, e) = post(
+        &w,
+        &format!("/v1/authorizations/{handle}/approval"),
+        None,
+        body,
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&e)),
+        (400, "urn:mykey:problem:challenge-unknown"),
+        "{e}"
+    );
+
     let (status, body) = phone_approves(&w, &card, &handle, card_facts()).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = phone_approves(&w, &card, &handle, card_facts()).await;

@@ -117,7 +117,12 @@ impl Platform {
             Some(_) => ChallengePurpose::Authorization,
             None => ChallengePurpose::Login,
         };
-        self.challenge(purpose, a.request.relying_party).await
+        self.bound_challenge(
+            purpose,
+            a.request.relying_party,
+            Some(&a.request.handle_hash),
+        )
+        .await
     }
 
     /// The card holder approves: see the module docs. `consent` must name every item of
@@ -154,6 +159,7 @@ impl Platform {
                 card,
                 ChallengePurpose::Authorization,
                 Some(service.relying_party.id),
+                Some(&a.request.handle_hash),
                 now,
             )
             .await?;

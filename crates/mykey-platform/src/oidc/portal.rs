@@ -90,7 +90,7 @@ impl Platform {
         self.check_consent(consent, &[]).await?;
         let now = self.clock.now();
         let proof = self
-            .verify_card_once(card, ChallengePurpose::Login, None, now)
+            .verify_card_once(card, ChallengePurpose::Login, None, Some(handle_hash), now)
             .await?;
         let person = self.person_for(proof.issuance_number, now).await?;
         let mut logs = proof.logs;
