@@ -70,6 +70,21 @@ impl SessionToken {
         &self.0
     }
 
+    /// The token a page of the session `token` puts in its forms (CSRF): only that session's
+    /// pages can know it, and it is derived, so nothing more is stored.
+    pub fn form_token(token: &str) -> String {
+        B64URL.encode(Self::hash(&format!("mykey-portal-form-v1:{token}")))
+    }
+
+    /// Whether `given` is the form token of the session `token` (compared in constant time).
+    pub fn form_token_matches(token: &str, given: &str) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            Self::form_token(token).as_bytes(),
+            given.as_bytes(),
+        )
+        .is_ok()
+    }
+
     /// The hash under which the session is stored.
     pub fn hash(token: &str) -> [u8; 32] {
         let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());

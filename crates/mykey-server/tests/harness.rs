@@ -465,3 +465,14 @@ fn serve_jlis(
     });
     (task, stop)
 }
+
+/// The content of a page's `<meta name="{name}">` (the cross-device pages' approve and continue
+/// URLs).
+pub fn meta<'a>(html: &'a str, name: &str) -> &'a str {
+    let tag = format!("<meta name=\"{name}\" content=\"");
+    let at = html
+        .find(&tag)
+        .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + tag.len()..];
+    &rest[..rest.find('"').unwrap()]
+}

@@ -102,14 +102,6 @@ fn authorize_url(w: &World, params: &[(String, String)]) -> String {
     u.into()
 }
 
-fn meta<'a>(html: &'a str, name: &str) -> &'a str {
-    let at = html
-        .find(&format!("<meta name=\"{name}\" content=\""))
-        .unwrap_or_else(|| panic!("no {name} in {html}"));
-    let rest = &html[at + name.len() + 23..];
-    &rest[..rest.find('"').unwrap()]
-}
-
 /// The query of a redirect's `Location`.
 fn location_query(resp: &reqwest::Response) -> Vec<(String, String)> {
     let loc = resp.headers()["location"].to_str().unwrap();

@@ -64,14 +64,6 @@ impl Browser {
     }
 }
 
-fn meta<'a>(html: &'a str, name: &str) -> &'a str {
-    let at = html
-        .find(&format!("<meta name=\"{name}\" content=\""))
-        .unwrap();
-    let rest = &html[at + name.len() + 23..];
-    &rest[..rest.find('"').unwrap()]
-}
-
 fn csrf(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").unwrap();
     let rest = &html[at + 19..];

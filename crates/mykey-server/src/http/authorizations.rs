@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{challenge_json, decode_card};
+use super::link_requests::ConsentBody;
 use super::{ApiError, JsonBody, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -23,13 +24,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/authorizations/{handle}/challenges", post(challenge))
         .route("/v1/authorizations/{handle}/approval", post(approve))
         .route("/v1/authorizations/{handle}/refusal", post(refuse))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsentBody {
-    items: Vec<String>,
-    terms_version: String,
 }
 
 #[derive(Deserialize)]
@@ -80,10 +74,7 @@ async fn approve(
     JsonBody(req): JsonBody<ApprovalBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
-    let consent = NewConsent {
-        items: req.consent.items,
-        terms_version: req.consent.terms_version,
-    };
+    let consent: NewConsent = req.consent.into();
     p.approve_authorization(&handle, &card.answer(), &consent, &req.facts)
         .await?;
     Ok(axum::Json(json!({"approved": true})))

@@ -24,11 +24,21 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/link-requests/{id}/refusal", post(refuse))
 }
 
+/// A consent as a card holder's approval sends it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConsentBody {
+pub(super) struct ConsentBody {
     items: Vec<String>,
     terms_version: String,
+}
+
+impl From<ConsentBody> for NewConsent {
+    fn from(c: ConsentBody) -> Self {
+        NewConsent {
+            items: c.items,
+            terms_version: c.terms_version,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,11 +90,9 @@ async fn approve(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = request_id(&id)?;
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
-    let consent = NewConsent {
-        items: req.consent.items,
-        terms_version: req.consent.terms_version,
-    };
-    let link = p.approve_link_request(id, &card.answer(), consent).await?;
+    let link = p
+        .approve_link_request(id, &card.answer(), req.consent.into())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(link_json(&link))))
 }
 

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{challenge_json, decode_card};
+use super::link_requests::ConsentBody;
 use super::{ApiError, JsonBody, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -21,13 +22,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/ppid-services/{id}", get(show))
         .route("/v1/ppid-services/{id}/challenges", post(challenge))
         .route("/v1/ppid-services/{id}/authentications", post(authenticate))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsentBody {
-    items: Vec<String>,
-    terms_version: String,
 }
 
 #[derive(Deserialize)]
@@ -81,10 +75,7 @@ async fn authenticate(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = service_id(&id)?;
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
-    let consent = req.consent.map(|c| NewConsent {
-        items: c.items,
-        terms_version: c.terms_version,
-    });
+    let consent = req.consent.map(NewConsent::from);
     let a = p.authenticate_for_ppid(id, &card.answer(), consent).await?;
     Ok((
         StatusCode::CREATED,

@@ -9,13 +9,13 @@
 use std::io::IsTerminal;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
 use mykey_card::FactsAccess;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use zeroize::Zeroizing;
 
-use super::{Source, client_error, input, operate};
+use super::{Source, answer, client_error, input};
 
 #[derive(Debug, Args)]
 pub(crate) struct ApproveArgs {
@@ -77,26 +77,8 @@ fn request_url(base: &str, request: &str) -> Result<String, String> {
 
 pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
     let url = request_url(&a.platform, &a.request)?;
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let shown = {
-        let resp = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {url}: {e}"))?;
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(format!(
-                "the platform refused ({status}): {}",
-                v["detail"].as_str().unwrap_or("error")
-            ));
-        }
-        v
-    };
+    let http = answer::http()?;
+    let shown = answer::fetch(&http, &url).await?;
     let facts: Vec<String> = shown["facts"]
         .as_array()
         .map(|f| {
@@ -127,30 +109,9 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
             facts.join(", ")
         );
     }
-    let items = shown["consent"]["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    eprintln!("By approving you agree that:");
-    for item in &items {
-        eprintln!("  - {}", item["text"].as_str().unwrap_or(""));
-    }
-    let terms = shown["consent"]["terms_version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    eprintln!("  (terms of use, version {terms})");
+    let (items, terms) = answer::consent(&shown, "By approving you agree that:");
     if a.decline {
-        let resp = http
-            .post(format!("{url}/refusal"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!("the platform refused ({})", resp.status()));
-        }
-        println!("{}", json!({"declined": true}));
-        return Ok(());
+        return answer::decline(&http, &url).await;
     }
     let pin_text = secret(
         a.pin.as_deref(),
@@ -168,25 +129,11 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
         )?;
         Some(input::pin("--facts-pin", &t)?)
     };
-    let challenge = crate::login::call(&http, &format!("{url}/challenges"), &json!({})).await?;
-    let nonce_text = challenge["nonce"]
-        .as_str()
-        .ok_or("the platform sent no nonce")?;
-    let nonce = B64URL
-        .decode(nonce_text)
-        .map_err(|_| "the platform sent a malformed nonce")?;
-    let mut opened = operate::open(&a.source)?;
-    let certificate = opened
-        .card
-        .read_certificate(mykey_card::CertificateFile::UserIdentification)
-        .map_err(client_error)?;
-    let signature = opened
-        .card
-        .sign_challenge(&pin, &nonce)
-        .map_err(client_error)?;
+    let mut signed = answer::sign(&http, &url, &a.source, &pin).await?;
     let mut given = Map::new();
     if let Some(fp) = &facts_pin {
-        let read = opened
+        let read = signed
+            .opened
             .card
             .read_facts(FactsAccess::Pin(fp))
             .map_err(client_error)?;
@@ -208,9 +155,9 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
         &http,
         &format!("{url}/approval"),
         &json!({
-            "nonce": nonce_text,
-            "certificate": B64.encode(certificate),
-            "signature": B64.encode(signature),
+            "nonce": signed.nonce,
+            "certificate": B64.encode(&signed.certificate),
+            "signature": B64.encode(&signed.signature),
             "consent": {"items": names, "terms_version": terms},
             "facts": given,
         }),

@@ -2,11 +2,11 @@
 //! what, then approve with the card and consent to the Art 17.2 items — or decline.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Source, client_error, input, operate};
+use super::{Source, answer, input};
 
 #[derive(Debug, Args)]
 pub(crate) struct LinkArgs {
@@ -38,81 +38,28 @@ pub(super) async fn link(a: LinkArgs) -> Result<(), String> {
     } else {
         format!("{base}/v1/link-requests/{}", a.request)
     };
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let shown: Value = {
-        let resp = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {url}: {e}"))?;
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(format!(
-                "the platform refused ({status}): {}",
-                v["detail"].as_str().unwrap_or("error")
-            ));
-        }
-        v
-    };
+    let http = answer::http()?;
+    let shown = answer::fetch(&http, &url).await?;
     eprintln!(
         "{} ({}) asks to link its customer ID {} to your My Key ID. You agree that:",
         shown["relying_party"]["name"].as_str().unwrap_or("?"),
         shown["relying_party"]["kind"].as_str().unwrap_or("?"),
         shown["customer_id"].as_str().unwrap_or("?"),
     );
-    let items = shown["consent"]["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    for item in &items {
-        eprintln!("  - {}", item["text"].as_str().unwrap_or(""));
-    }
-    let terms = shown["consent"]["terms_version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    eprintln!("  (terms of use, version {terms})");
+    let (items, terms) = answer::consent(&shown, "");
     if a.decline {
-        let resp = http
-            .post(format!("{url}/refusal"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!("the platform refused ({})", resp.status()));
-        }
-        println!("{}", json!({"declined": true}));
-        return Ok(());
+        return answer::decline(&http, &url).await;
     }
     let pin = input::pin("--pin", a.pin.as_deref().unwrap_or_default())?;
-    let challenge = crate::login::call(&http, &format!("{url}/challenges"), &json!({})).await?;
-    let nonce_text = challenge["nonce"]
-        .as_str()
-        .ok_or("the platform sent no nonce")?;
-    let nonce = B64URL
-        .decode(nonce_text)
-        .map_err(|_| "the platform sent a malformed nonce")?;
-    let mut opened = operate::open(&a.source)?;
-    let certificate = opened
-        .card
-        .read_certificate(mykey_card::CertificateFile::UserIdentification)
-        .map_err(client_error)?;
-    let signature = opened
-        .card
-        .sign_challenge(&pin, &nonce)
-        .map_err(client_error)?;
+    let signed = answer::sign(&http, &url, &a.source, &pin).await?;
     let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
     let linked = crate::login::call(
         &http,
         &format!("{url}/approval"),
         &json!({
-            "nonce": nonce_text,
-            "certificate": B64.encode(certificate),
-            "signature": B64.encode(signature),
+            "nonce": signed.nonce,
+            "certificate": B64.encode(&signed.certificate),
+            "signature": B64.encode(&signed.signature),
             "consent": {"items": names, "terms_version": terms},
         }),
     )

@@ -11,6 +11,7 @@
 //! input.rs      command-line values parsed into the card crate's types (never echoing a secret)
 //! ```
 
+mod answer;
 mod approve;
 mod input;
 mod insert;

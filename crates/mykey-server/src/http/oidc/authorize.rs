@@ -146,7 +146,8 @@ fn fact_name(lang: Lang, f: FactScope) -> &'static str {
     }
 }
 
-fn qr_svg(text: &str) -> String {
+/// `text` as a QR code (SVG); empty if it cannot be one (the short code stays usable).
+pub(crate) fn qr_svg(text: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M) {
         Ok(code) => code
             .render::<qrcode::render::svg::Color<'_>>()

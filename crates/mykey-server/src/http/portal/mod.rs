@@ -23,8 +23,6 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_platform::oidc::PortalContinuation;
 use mykey_platform::{MyKeyId, Platform, PlatformError, Session, SessionToken};
 use serde::Deserialize;
@@ -85,18 +83,11 @@ fn remember_lang(r: &mut Response, q: &LangQuery, lang: Lang) {
     }
 }
 
-/// The form token for a session: only a page of this session can know it.
-fn form_token(session_token: &str) -> String {
-    B64URL.encode(SessionToken::hash(&format!(
-        "mykey-portal-form-v1:{session_token}"
-    )))
-}
-
-/// The person's session from the cookie, and its form token.
-async fn session(p: &Platform, headers: &HeaderMap) -> Option<(Session, String)> {
+/// The person's session from the cookie, and its token.
+async fn session<'a>(p: &Platform, headers: &'a HeaderMap) -> Option<(Session, &'a str)> {
     let token = cookie(headers, SESSION_COOKIE)?;
     let s = p.authenticate(token).await.ok()?;
-    Some((s, form_token(token)))
+    Some((s, token))
 }
 
 fn to_login() -> Response {
@@ -132,9 +123,10 @@ async fn overview(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = lang_of(&q, &headers);
-    let Some((s, form)) = session(&p, &headers).await else {
+    let Some((s, token)) = session(&p, &headers).await else {
         return to_login();
     };
+    let form = SessionToken::form_token(token);
     let data = async {
         Ok::<_, PlatformError>((
             p.my_key_id(&s).await?,
@@ -243,10 +235,10 @@ async fn form_session(
     lang: Lang,
     csrf: &str,
 ) -> Result<Session, Response> {
-    let Some((s, expected)) = session(p, headers).await else {
+    let Some((s, token)) = session(p, headers).await else {
         return Err(to_login());
     };
-    if same(csrf.as_bytes(), expected.as_bytes()) {
+    if SessionToken::form_token_matches(token, csrf) {
         Ok(s)
     } else {
         Err(error_page(
@@ -258,11 +250,6 @@ async fn form_session(
             ),
         ))
     }
-}
-
-/// Constant-time comparison of two byte strings.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn done(what: &str) -> Response {
@@ -359,9 +346,10 @@ async fn log(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = lang_of(&q, &headers);
-    let Some((s, form)) = session(&p, &headers).await else {
+    let Some((s, token)) = session(&p, &headers).await else {
         return to_login();
     };
+    let form = SessionToken::form_token(token);
     match p.log(&s).await {
         Ok(entries) => {
             let verdict = mykey_platform::verify_chain(&entries);

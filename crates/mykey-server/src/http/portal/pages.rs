@@ -61,13 +61,7 @@ pub(super) fn login(lang: Lang, b: &PortalBegun, approve: &str) -> Response {
         esc(&next),
         esc(&status)
     );
-    let qr = qrcode::QrCode::with_error_correction_level(approve, qrcode::EcLevel::M)
-        .map(|c| {
-            c.render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(200, 200)
-                .build()
-        })
-        .unwrap_or_default();
+    let qr = crate::http::oidc::authorize::qr_svg(approve);
     let body = format!(
         "<h1>{h1}</h1><p>{intro}</p>\
          <figure class=\"qr\" role=\"img\" aria-label=\"{qr_label}\">{qr}</figure>\

@@ -1,0 +1,113 @@
+//! What the card holder's answers share (`card link`, `card approve`): fetching the request the
+//! platform shows, listing the consent items, declining, and the card's signature over a fresh
+//! challenge of the request.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use serde_json::{Value, json};
+
+use super::{Source, client_error, operate};
+
+/// An HTTP client for answering requests.
+pub(super) fn http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The request at `url` as the platform shows it.
+pub(super) async fn fetch(http: &reqwest::Client, url: &str) -> Result<Value, String> {
+    let resp = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(format!(
+            "the platform refused ({status}): {}",
+            v["detail"].as_str().unwrap_or("error")
+        ));
+    }
+    Ok(v)
+}
+
+/// Prints the consent items of `shown` under `heading` (nothing when there are none); answers
+/// the items and the terms version they are agreed under.
+pub(super) fn consent(shown: &Value, heading: &str) -> (Vec<Value>, String) {
+    let items = shown["consent"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !items.is_empty() && !heading.is_empty() {
+        eprintln!("{heading}");
+    }
+    for item in &items {
+        eprintln!("  - {}", item["text"].as_str().unwrap_or(""));
+    }
+    let terms = shown["consent"]["terms_version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    eprintln!("  (terms of use, version {terms})");
+    (items, terms)
+}
+
+/// Declines the request at `url`.
+pub(super) async fn decline(http: &reqwest::Client, url: &str) -> Result<(), String> {
+    let resp = http
+        .post(format!("{url}/refusal"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("the platform refused ({})", resp.status()));
+    }
+    println!("{}", json!({"declined": true}));
+    Ok(())
+}
+
+/// The card's answer to a fresh challenge of the request at `url`.
+pub(super) struct Signed {
+    /// The challenge's nonce as the platform sent it.
+    pub(super) nonce: String,
+    /// The user-identification certificate, DER.
+    pub(super) certificate: Vec<u8>,
+    /// The signature over the nonce.
+    pub(super) signature: Vec<u8>,
+    /// The card, still open (for reading the facts too).
+    pub(super) opened: operate::Opened,
+}
+
+pub(super) async fn sign(
+    http: &reqwest::Client,
+    url: &str,
+    source: &Source,
+    pin: &mykey_card::Pin,
+) -> Result<Signed, String> {
+    let challenge = crate::login::call(http, &format!("{url}/challenges"), &json!({})).await?;
+    let nonce = challenge["nonce"]
+        .as_str()
+        .ok_or("the platform sent no nonce")?
+        .to_owned();
+    let raw = B64URL
+        .decode(&nonce)
+        .map_err(|_| "the platform sent a malformed nonce")?;
+    let mut opened = operate::open(source)?;
+    let certificate = opened
+        .card
+        .read_certificate(mykey_card::CertificateFile::UserIdentification)
+        .map_err(client_error)?;
+    let signature = opened
+        .card
+        .sign_challenge(pin, &raw)
+        .map_err(client_error)?;
+    Ok(Signed {
+        nonce,
+        certificate,
+        signature,
+        opened,
+    })
+}
