@@ -230,15 +230,19 @@ async fn a_refused_set_is_recorded_and_a_stalled_receiver_holds_up_only_its_own_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_independent_jose_library_verifies_the_pushed_sets() {
-    let python = "/usr/bin/python3";
-    let ok = std::process::Command::new(python)
+    // The virtual environment `.ci/run` makes with the PyPI peers, or MYKEY_PEERS_PYTHON.
+    let python = std::env::var("MYKEY_PEERS_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/peers/bin/python").to_string()
+    });
+    let ok = std::process::Command::new(&python)
         .args(["-c", "import jwt, cryptography"])
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
         if std::env::var("MYKEY_REQUIRE_ALL").as_deref() == Ok("1") {
             panic!(
-                "MYKEY_REQUIRE_ALL=1 but PyJWT is missing (apt-get install python3-jwt python3-cryptography)"
+                "MYKEY_REQUIRE_ALL=1 but PyJWT from PyPI is missing (python3 -m venv target/peers && \
+                 target/peers/bin/pip install -r .ci/python-peers.txt, as .ci/run does)"
             );
         }
         eprintln!("SKIPPED {}: PyJWT is missing", module_path!());
@@ -247,7 +251,7 @@ async fn an_independent_jose_library_verifies_the_pushed_sets() {
     let w = world().await;
     let bank = relying_party(&w, "検証銀行").await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/set_receiver.py");
-    let mut child = std::process::Command::new(python)
+    let mut child = std::process::Command::new(&python)
         .arg(script)
         .arg(format!("{}/oidc/jwks", w.url))
         .arg(w.platform.issuer())

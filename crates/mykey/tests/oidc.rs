@@ -1,5 +1,5 @@
-//! The OpenID Connect provider checked against software no one here wrote: Authlib (Debian's
-//! `python3-authlib`) runs the whole flow against `mykey serve` — discovery, PKCE, the
+//! The OpenID Connect provider checked against software no one here wrote: Authlib (from PyPI,
+//! pinned in `.ci/python-peers.txt`) runs the whole flow against `mykey serve` — discovery, PKCE, the
 //! cross-device page read by its meta tags, approval by `mykey card approve` with a virtual
 //! card, the code exchanged with `private_key_jwt`, the ID token validated, userinfo — and
 //! `mykey card approve` itself, by URL and by short code, declining too.
@@ -10,13 +10,19 @@ use serde_json::{Value, json};
 
 use crate::support::{MYKEY, NAME, PIN, Serve, TICKET_PIN, issue_card, missing, mykey, s};
 
-const PYTHON: &str = "/usr/bin/python3";
+/// The Python that has the PyPI peers: `MYKEY_PEERS_PYTHON`, or the virtual environment
+/// `.ci/run` makes at `target/peers`.
+fn python() -> String {
+    std::env::var("MYKEY_PEERS_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/peers/bin/python").to_string()
+    })
+}
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/authlib_rp.py");
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 fn authlib_present() -> bool {
-    Command::new(PYTHON)
-        .args(["-c", "import authlib.oidc.core, requests"])
+    Command::new(python())
+        .args(["-c", "import authlib.oidc.core, joserfc, requests"])
         .status()
         .is_ok_and(|s| s.success())
 }
@@ -76,7 +82,8 @@ async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_wi
     if !authlib_present() {
         return missing(
             module_path!(),
-            "Authlib is missing (apt-get install python3-authlib python3-requests)",
+            "Authlib from PyPI is missing (python3 -m venv target/peers && \
+             target/peers/bin/pip install -r .ci/python-peers.txt, as .ci/run does)",
         );
     }
     let data = tempfile::tempdir().unwrap();
@@ -84,7 +91,7 @@ async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_wi
     let work = tempfile::tempdir().unwrap();
     let key = work.path().join("rp-key.pem");
     let jwks = work.path().join("rp-jwks.json");
-    let out = Command::new(PYTHON)
+    let out = Command::new(python())
         .args([SCRIPT, "keygen", s(&key)])
         .output()
         .unwrap();
@@ -98,7 +105,7 @@ async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_wi
     let card = work.path().join("card.json");
     issue_card(&serve.jlis, &card, &[]).ok();
 
-    let out = Command::new(PYTHON)
+    let out = Command::new(python())
         .args([
             SCRIPT,
             "login",

@@ -1,5 +1,6 @@
-"""A relying party built on Authlib (an OpenID Connect library no one here wrote), run against the
-platform's provider by `crates/mykey/tests/oidc.rs`.
+"""A relying party built on Authlib (an OpenID Connect library no one here wrote; from PyPI, with
+its JOSE library joserfc, pinned in requirements.txt), run against the platform's provider by
+`crates/mykey/tests/oidc.rs`.
 
     authlib_rp.py keygen KEY_FILE
         makes an ES256 key: the private half to KEY_FILE (PEM), the public JWK Set on stdout
@@ -21,9 +22,11 @@ import urllib.parse
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+from joserfc.jws import JWSRegistry
 
 
 class Meta(html.parser.HTMLParser):
@@ -43,8 +46,7 @@ class ShortLivedKeyJWT(PrivateKeyJWT):
     key's `kid` in the header."""
 
     def __init__(self, token_endpoint, kid):
-        super().__init__(token_endpoint, alg="ES256")
-        self.kid = kid
+        super().__init__(token_endpoint, headers={"kid": kid}, alg="ES256")
 
     def sign(self, auth, token_endpoint):
         return private_key_jwt_sign(
@@ -52,16 +54,16 @@ class ShortLivedKeyJWT(PrivateKeyJWT):
             client_id=auth.client_id,
             token_endpoint=token_endpoint,
             alg=self.alg,
-            header={"kid": self.kid},
+            header=dict(self.headers),
             expires_in=300,
         )
 
 
 def keygen(path):
-    key = JsonWebKey.generate_key("EC", "P-256", is_private=True)
+    key = ECKey.generate_key("P-256", private=True)
     with open(path, "wb") as f:
-        f.write(key.as_pem(is_private=True))
-    public = key.as_dict(is_private=False)
+        f.write(key.as_pem(private=True))
+    public = key.as_dict(private=False)
     public.update({"kid": key.thumbprint(), "alg": "ES256", "use": "sig"})
     print(json.dumps({"keys": [public]}))
 
@@ -72,8 +74,8 @@ def login(issuer, client_id, key_file, redirect_uri, scope, approver):
     assert "S256" in meta["code_challenge_methods_supported"], meta
     assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"], meta
     with open(key_file, "rb") as f:
-        private_key = f.read()
-    kid = JsonWebKey.import_key(private_key).thumbprint()
+        private_key = ECKey.import_key(f.read())
+    kid = private_key.thumbprint()
     client = OAuth2Session(
         client_id,
         private_key,
@@ -113,16 +115,21 @@ def login(issuer, client_id, key_file, redirect_uri, scope, approver):
         code_verifier=verifier,
         state=state,
     )
-    keys = JsonWebKey.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
-    claims = jwt.decode(
+    # As Authlib's own OpenID client validates an ID token (OpenIDMixin.parse_id_token).
+    keys = KeySet.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
+    decoded = jwt.decode(
         token["id_token"],
         keys,
-        claims_cls=CodeIDToken,
-        claims_options={
+        registry=JWSRegistry(algorithms=meta["id_token_signing_alg_values_supported"]),
+    )
+    claims = CodeIDToken(
+        decoded.claims,
+        decoded.header,
+        {
             "iss": {"essential": True, "value": issuer},
             "aud": {"essential": True, "value": client_id},
         },
-        claims_params={"nonce": nonce, "client_id": client_id, "access_token": token["access_token"]},
+        {"nonce": nonce, "client_id": client_id, "access_token": token["access_token"]},
     )
     claims.validate()
     info = client.get(meta["userinfo_endpoint"], timeout=10)
