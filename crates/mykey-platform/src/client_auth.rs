@@ -47,9 +47,13 @@ const MAX_CACHED_CLIENTS: usize = 10_000;
 pub(crate) type ClientCache = HashMap<String, (UnixTime, RelyingParty, Option<Arc<ClientJwks>>)>;
 
 /// A relying party's registered public keys, checked: 1 to 10 signing keys (EC P-256 or RSA of
-/// at least 2048 bits), each with a distinct `kid`, none carrying private parts.
+/// at least 2048 bits), each with a distinct `kid`, none carrying private parts. Each key is
+/// decoded once, when the set is parsed.
 #[derive(Clone, Debug)]
-pub struct ClientJwks(JwkSet);
+pub struct ClientJwks {
+    set: JwkSet,
+    decoded: Vec<DecodingKey>,
+}
 
 impl ClientJwks {
     /// Parses and checks a JWK Set (JSON).
@@ -70,6 +74,7 @@ impl ClientJwks {
         }
         let set: JwkSet = serde_json::from_value(raw).map_err(|_| bad("not a JWK Set"))?;
         let mut kids = HashSet::new();
+        let mut decoded = Vec::with_capacity(set.keys.len());
         for k in &set.keys {
             let kid = k
                 .common
@@ -93,23 +98,28 @@ impl ClientJwks {
                     if B64URL.decode(&rsa.n).map_or(0, |n| n.len()) >= 256 => {}
                 _ => return Err(bad("keys are EC P-256 or RSA of at least 2048 bits")),
             }
-            DecodingKey::from_jwk(k).map_err(|_| bad("a key does not decode"))?;
+            decoded.push(DecodingKey::from_jwk(k).map_err(|_| bad("a key does not decode"))?);
         }
-        Ok(Self(set))
+        Ok(Self { set, decoded })
     }
 
     /// The set as JSON, for the store.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.0).unwrap_or_default()
+        serde_json::to_string(&self.set).unwrap_or_default()
     }
 
-    /// The key an assertion's header names.
-    fn key_for(&self, kid: Option<&str>) -> Option<&Jwk> {
-        match kid {
-            Some(kid) => self.0.find(kid),
-            None if self.0.keys.len() == 1 => self.0.keys.first(),
-            None => None,
-        }
+    /// The key an assertion's header names, and its decoded form.
+    fn key_for(&self, kid: Option<&str>) -> Option<(&Jwk, &DecodingKey)> {
+        let i = match kid {
+            Some(kid) => self
+                .set
+                .keys
+                .iter()
+                .position(|k| k.common.key_id.as_deref() == Some(kid))?,
+            None if self.set.keys.len() == 1 => 0,
+            None => return None,
+        };
+        Some((&self.set.keys[i], &self.decoded[i]))
     }
 }
 
@@ -244,7 +254,7 @@ impl Platform {
             .ok_or(PlatformError::InvalidClient)?;
         let jwks = jwks.ok_or(refused("the client has no registered keys"))?;
         let header = jsonwebtoken::decode_header(assertion).map_err(|_| refused("bad header"))?;
-        let key = jwks
+        let (key, decoding) = jwks
             .key_for(header.kid.as_deref())
             .ok_or(refused("no registered key has that \"kid\""))?;
         let family_fits = matches!(
@@ -268,8 +278,7 @@ impl Platform {
         v.set_audience(audiences);
         v.set_issuer(&[client_id.as_str()]);
         v.sub = Some(client_id.clone());
-        let key = DecodingKey::from_jwk(key).map_err(|_| refused("the key does not decode"))?;
-        let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &v)
+        let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, decoding, &v)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind as K;
                 refused(match e.kind() {

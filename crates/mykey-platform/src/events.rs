@@ -118,7 +118,6 @@ pub struct Event {
 /// relying party's own for its client assertions (`mykey client`). `Debug` hides it.
 pub struct SigningKey {
     pair: EcdsaKeyPair,
-    encoding: jsonwebtoken::EncodingKey,
     kid: String,
 }
 
@@ -128,11 +127,7 @@ impl SigningKey {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
             .map_err(|_| PlatformError::InvalidJwks("the signing key is not a P-256 key"))?;
         let kid = thumbprint(&pair);
-        Ok(Self {
-            pair,
-            encoding: jsonwebtoken::EncodingKey::from_ec_der(der),
-            kid,
-        })
+        Ok(Self { pair, kid })
     }
 
     /// A new key (PKCS#8 DER), to keep in a file readable by the platform only.
@@ -154,12 +149,15 @@ impl SigningKey {
     }
 
     /// `claims` as a JWT (ES256, this key's `kid`) with header `typ`.
+    /// The key pair parsed once: signing costs one ECDSA signature and nothing more.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, PlatformError> {
-        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        h.typ = Some(typ.into());
-        h.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&h, claims, &self.encoding)
-            .map_err(|e| PlatformError::Store(crate::StoreError(format!("signing failed: {e}"))))
+        let input = jws_signing_input("ES256", typ, &self.kid, claims);
+        let sig = self
+            .pair
+            .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
+            .map_err(|_| PlatformError::Store(crate::StoreError("ES256 signing failed".into())))?;
+        // ECDSA_P256_SHA256_FIXED: r ‖ s, 32 bytes each, as JWS wants (RFC 7518 §3.4).
+        Ok(jws_with_signature(input, sig.as_ref()))
     }
 }
 
@@ -167,6 +165,25 @@ impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SigningKey({})", self.kid)
     }
+}
+
+/// A compact JWS's signing input (RFC 7515 §5.1): the protected header `{alg, typ, kid}` and the
+/// claims, each base64url-encoded, joined by a dot.
+pub(crate) fn jws_signing_input(alg: &str, typ: &str, kid: &str, claims: &Value) -> String {
+    let header = json!({"alg": alg, "typ": typ, "kid": kid});
+    let mut out = String::with_capacity(512);
+    B64URL.encode_string(header.to_string(), &mut out);
+    out.push('.');
+    // A Value always serialises.
+    B64URL.encode_string(serde_json::to_vec(claims).unwrap_or_default(), &mut out);
+    out
+}
+
+/// The compact JWS: the signing input, a dot and the signature base64url-encoded.
+pub(crate) fn jws_with_signature(mut input: String, sig: &[u8]) -> String {
+    input.push('.');
+    B64URL.encode_string(sig, &mut input);
+    input
 }
 
 fn coordinates(pair: &EcdsaKeyPair) -> (String, String) {

@@ -185,16 +185,23 @@ impl ChildServer {
 
 /// CPU time (user + system, all threads) process `pid` has used so far.
 pub(crate) fn cpu_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    cpu_in_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// User + system time from a `/proc/PID/stat` line (proc(5)). The fields are taken by position
+/// after the parenthesised command name: some before utime are signed (tpgid is -1 without a
+/// controlling terminal), so skipping what does not parse would shift them.
+fn cpu_in_stat(stat: &str) -> Duration {
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
+    // The first field after the name is the 3rd (state); utime and stime are the 14th and 15th.
+    let field = |n: usize| -> u64 {
+        rest.split_whitespace()
+            .nth(n - 3)
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0)
+    };
     // /proc reports in USER_HZ, which is 100 on Linux.
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+    Duration::from_millis((field(14) + field(15)) * 10)
 }
 
 /// Registers an approved relying party on the platform at `base` (operator `operator`) with a
@@ -561,5 +568,16 @@ mod tests {
         let mut v: Vec<u32> = (1..=100).rev().map(|x| x * 1000).collect();
         assert_eq!(super::percentiles(&mut v), (51.0, 100.0));
         assert_eq!(super::percentiles(&mut []), (0.0, 0.0));
+    }
+
+    #[test]
+    fn cpu_time_is_read_by_position_past_signed_fields_and_odd_names() {
+        use std::time::Duration;
+        // A process without a controlling terminal (tpgid -1) whose name has a space and a
+        // parenthesis; utime 1234 and stime 56 ticks, cutime 7 and cstime 8 not counted.
+        let stat = "4242 (my (odd) server) S 1 4242 4242 0 -1 4194560 900 0 0 0 1234 56 7 8 20 0 \
+                    3 0 133315 3133440 383 18446744073709551615";
+        assert_eq!(super::cpu_in_stat(stat), Duration::from_millis(12_900));
+        assert_eq!(super::cpu_in_stat(""), Duration::ZERO);
     }
 }

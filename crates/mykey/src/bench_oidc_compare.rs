@@ -274,17 +274,55 @@ async fn theirs(
     result
 }
 
+/// The cryptographic floor on this machine, as the issue defines it: one ES256 verification (the
+/// client assertion) and one ES256 signature (the ID token), with the same library the platform
+/// uses, on one core. Microseconds per pair, the best of five rounds.
+fn es256_floor() -> f64 {
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+        UnparsedPublicKey,
+    };
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .expect("system randomness");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+        .expect("a generated key parses");
+    let public = UnparsedPublicKey::new(
+        &ECDSA_P256_SHA256_FIXED,
+        pair.public_key().as_ref().to_vec(),
+    );
+    // About the size of a client assertion's and an ID token's signing input.
+    let message = [b'x'; 400];
+    const N: u32 = 500;
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..N {
+                let sig = pair.sign(&rng, &message).expect("signing works");
+                std::hint::black_box(public.verify(&message, sig.as_ref()).is_ok());
+            }
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(N)
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
     let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8()).map_err(|e| e.to_string())?;
     let verifier = B64URL.encode(rand::<48>());
     let ours = ours(&a, &key, &verifier).await?;
     println!("{ours}");
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    let floor = es256_floor();
+    let floor_ratio = f(&ours, "server_cpu_us_per_exchange") / floor;
     let Some(dir) = a.oidc_provider.clone() else {
+        println!(
+            "{}",
+            json!({"bench": "oidc-compare", "es256_floor_us": floor, "floor_ratio": floor_ratio, "targets": {"floor_ratio": "<= 2"}})
+        );
         return Ok(());
     };
     let theirs = theirs(&a, &dir, &key, &verifier).await?;
     println!("{theirs}");
-    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
     println!(
         "{}",
         json!({
@@ -292,7 +330,9 @@ pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
             "throughput_ratio": f(&ours, "exchanges_per_s") / f(&theirs, "exchanges_per_s").max(f64::MIN_POSITIVE),
             "cpu_ratio": f(&ours, "server_cpu_us_per_exchange") / f(&theirs, "server_cpu_us_per_exchange").max(f64::MIN_POSITIVE),
             "p99_ratio": f(&ours, "p99_ms") / f(&theirs, "p99_ms").max(f64::MIN_POSITIVE),
-            "targets": {"throughput_ratio": ">= 2", "cpu_ratio": "<= 0.5", "ours_cpu_us": "<= 110 (2 x the ES256 floor of 55 us)"},
+            "es256_floor_us": floor,
+            "floor_ratio": floor_ratio,
+            "targets": {"throughput_ratio": ">= 2", "cpu_ratio": "<= 0.5", "floor_ratio": "<= 2 (the issue puts the floor at about 55 us; es256_floor_us is this machine's)"},
         })
     );
     Ok(())

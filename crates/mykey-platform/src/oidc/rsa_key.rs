@@ -49,22 +49,17 @@ impl RsaSigningKey {
 
     /// `claims` as a JWT signed RS256 with header `typ`.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, PlatformError> {
-        let header = json!({"alg": "RS256", "typ": typ, "kid": self.kid});
-        let mut jwt = B64URL.encode(header.to_string());
-        jwt.push('.');
-        jwt.push_str(&B64URL.encode(claims.to_string()));
+        let input = crate::events::jws_signing_input("RS256", typ, &self.kid, claims);
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
             .sign(
                 &RSA_PKCS1_SHA256,
                 &aws_lc_rs::rand::SystemRandom::new(),
-                jwt.as_bytes(),
+                input.as_bytes(),
                 &mut sig,
             )
             .map_err(|_| PlatformError::Store(crate::StoreError("RSA signing failed".into())))?;
-        jwt.push('.');
-        jwt.push_str(&B64URL.encode(sig));
-        Ok(jwt)
+        Ok(crate::events::jws_with_signature(input, &sig))
     }
 }
 
