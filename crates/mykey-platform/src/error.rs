@@ -145,6 +145,13 @@ pub enum PlatformError {
     /// The request's time ran out.
     #[error("the authorization request has expired")]
     AuthorizationExpired,
+    /// Too many short codes that named no request, from this source or from everywhere
+    /// (`oidc/guard.rs`): try again after `retry_after` seconds, or scan the QR code.
+    #[error("too many unknown short codes: try again in {retry_after} s, or scan the QR code")]
+    TooManyAttempts {
+        /// Seconds until a short code is looked up again.
+        retry_after: u64,
+    },
     /// The facts sent with an approval are not the ones asked for, or malformed.
     #[error("facts refused: {0}")]
     InvalidFacts(&'static str),

@@ -237,6 +237,8 @@ pub struct Platform {
     previous_rsa: Vec<oidc::RsaSigningKey>,
     /// Relying parties by client ID with their parsed keys, and until when (`client_auth.rs`).
     clients: std::sync::Mutex<client_auth::ClientCache>,
+    /// The budget for guessing cross-device short codes (`oidc/guard.rs`).
+    short_codes: oidc::ShortCodeGuard,
     ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
@@ -290,6 +292,7 @@ impl Platform {
                 .filter_map(|k| oidc::RsaSigningKey::from_pkcs8(k).ok())
                 .collect(),
             clients: std::sync::Mutex::new(Default::default()),
+            short_codes: oidc::ShortCodeGuard::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }

@@ -112,7 +112,9 @@ pub async fn world_configured(
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = mykey_server::app(platform.clone());
+    // As `mykey serve` runs it: with the peer's address (the short-code budget).
+    let app = mykey_server::app(platform.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });

@@ -791,3 +791,82 @@ async fn rp_initiated_logout_revokes_the_login_and_returns_only_to_registered_ur
     let token = login(&w, &card).await;
     assert!(log_kinds(&w, &token).await.iter().any(|k| k == "logout"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guessing_short_codes_is_held_to_a_budget_while_the_qr_handle_still_works() {
+    let w = world().await;
+    let (shop, _) = oidc_client(&w, "Hakata Books", &["name"], "ES256").await;
+    let (_, challenge) = pkce();
+    let mut browser = Browser::new();
+    let (handle, _) = begin(&w, &mut browser, &params(&shop, "openid", &challenge)).await;
+    let (_, shown) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/authorizations/{handle}"),
+        None,
+    )
+    .await;
+    let real = shown["short_code"].as_str().unwrap().to_owned();
+
+    // Wrong codes (well-formed, naming no request) from this address: ten are answered 404.
+    let wrong = |i: usize| format!("ZZZZ-{:04}", 1000 + i);
+    assert_ne!(real, wrong(0));
+    for i in 0..mykey_platform::oidc::PER_SOURCE_BURST as usize {
+        let (status, body) = call(
+            &w,
+            Method::GET,
+            &format!("/v1/authorizations/{}", wrong(i)),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (404, Some("urn:mykey:problem:authorization-unknown"))
+        );
+    }
+    // The next lookup by short code, even the right one, waits: 429 with Retry-After, no trace
+    // of which codes exist.
+    for (method, path) in [
+        (Method::GET, format!("/v1/authorizations/{}", wrong(99))),
+        (Method::GET, format!("/v1/authorizations/{real}")),
+        (
+            Method::POST,
+            format!("/v1/authorizations/{real}/challenges"),
+        ),
+        (Method::POST, format!("/v1/authorizations/{real}/refusal")),
+    ] {
+        let resp = w
+            .http
+            .request(method, format!("{}{path}", w.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429, "{path}");
+        let wait: u64 = resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=6).contains(&wait), "{wait}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["type"], "urn:mykey:problem:too-many-attempts");
+    }
+    // The QR code's handle is not limited.
+    let (status, _) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/authorizations/{handle}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Six seconds later one more short code may be tried.
+    w.clock
+        .advance(mykey_platform::oidc::PER_SOURCE_REFILL_SECS);
+    let (status, by_code) =
+        call(&w, Method::GET, &format!("/v1/authorizations/{real}"), None).await;
+    assert_eq!(
+        (status, by_code["short_code"].as_str()),
+        (200, Some(real.as_str()))
+    );
+}

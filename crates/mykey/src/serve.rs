@@ -135,7 +135,10 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             ""
         }
     ));
-    let result = axum::serve(listener, mykey_server::app(platform))
+    // With the peer's address, for the short-code guessing budget.
+    let app =
+        mykey_server::app(platform).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     refresher.abort();

@@ -4,6 +4,8 @@
 //! item for each fact asked, every time — and, in one transaction, records the consent, issues
 //! or uses the PPID, logs the login and the facts' consent, and marks the request approved.
 
+use std::net::IpAddr;
+
 use mykey_pki::UnixTime;
 use serde_json::json;
 
@@ -41,10 +43,12 @@ fn facts_of(a: &Authorization) -> Vec<FactScope> {
 }
 
 impl Platform {
-    /// The pending request behind a handle (from the QR code) or a typed short code.
+    /// The pending request behind a handle (from the QR code) or a typed short code; `from`,
+    /// where the lookup comes from, for the short-code budget (`guard.rs`).
     async fn pending_authorization(
         &self,
         handle_or_code: &str,
+        from: Option<IpAddr>,
     ) -> Result<Authorization, PlatformError> {
         let by_handle = self
             .store
@@ -53,11 +57,16 @@ impl Platform {
         let a = match by_handle {
             Some(a) => a,
             None => match normalise_short_code(handle_or_code) {
-                Some(code) => self
-                    .store
-                    .authorization_by_short_code(&code)
-                    .await?
-                    .ok_or(PlatformError::AuthorizationUnknown)?,
+                Some(code) => {
+                    self.short_codes.check(from, self.clock.now())?;
+                    match self.store.authorization_by_short_code(&code).await? {
+                        Some(a) => a,
+                        None => {
+                            self.short_codes.miss(from, self.clock.now());
+                            return Err(PlatformError::AuthorizationUnknown);
+                        }
+                    }
+                }
                 None => return Err(PlatformError::AuthorizationUnknown),
             },
         };
@@ -87,8 +96,9 @@ impl Platform {
     pub async fn authorization_view(
         &self,
         handle_or_code: &str,
+        from: Option<IpAddr>,
     ) -> Result<AuthorizationView, PlatformError> {
-        let a = self.pending_authorization(handle_or_code).await?;
+        let a = self.pending_authorization(handle_or_code, from).await?;
         let facts = facts_of(&a);
         let (relying_party, consent_items) = match a.request.relying_party {
             // The person's own portal: nothing to consent to.
@@ -111,8 +121,12 @@ impl Platform {
     }
 
     /// A card challenge for answering the request (bound to its relying party).
-    pub async fn authorization_challenge(&self, handle: &str) -> Result<Challenge, PlatformError> {
-        let a = self.pending_authorization(handle).await?;
+    pub async fn authorization_challenge(
+        &self,
+        handle: &str,
+        from: Option<IpAddr>,
+    ) -> Result<Challenge, PlatformError> {
+        let a = self.pending_authorization(handle, from).await?;
         let purpose = match a.request.relying_party {
             Some(_) => ChallengePurpose::Authorization,
             None => ChallengePurpose::Login,
@@ -131,11 +145,12 @@ impl Platform {
     pub async fn approve_authorization(
         &self,
         handle: &str,
+        from: Option<IpAddr>,
         card: &CardAnswer<'_>,
         consent: &NewConsent,
         facts: &CardFacts,
     ) -> Result<(), PlatformError> {
-        let a = self.pending_authorization(handle).await?;
+        let a = self.pending_authorization(handle, from).await?;
         if a.request.relying_party.is_none() {
             if *facts != CardFacts::default() {
                 return Err(PlatformError::InvalidFacts(
@@ -226,8 +241,12 @@ impl Platform {
     }
 
     /// The card holder declines (no card needed: declining gives nothing away).
-    pub async fn decline_authorization(&self, handle: &str) -> Result<(), PlatformError> {
-        let a = self.pending_authorization(handle).await?;
+    pub async fn decline_authorization(
+        &self,
+        handle: &str,
+        from: Option<IpAddr>,
+    ) -> Result<(), PlatformError> {
+        let a = self.pending_authorization(handle, from).await?;
         if self
             .store
             .decline_authorization(&a.request.handle_hash, self.clock.now())

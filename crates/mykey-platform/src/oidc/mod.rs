@@ -22,6 +22,7 @@
 mod approval;
 mod authorize;
 mod claims;
+mod guard;
 mod portal;
 mod rsa_key;
 mod store;
@@ -30,6 +31,9 @@ mod tokens;
 pub use approval::AuthorizationView;
 pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::{CardFacts, FactScope};
+pub use guard::{
+    GLOBAL_BURST, GLOBAL_PER_SEC, PER_SOURCE_BURST, PER_SOURCE_REFILL_SECS, ShortCodeGuard,
+};
 pub use portal::{PortalBegun, PortalContinuation};
 pub use rsa_key::RsaSigningKey;
 pub use store::{

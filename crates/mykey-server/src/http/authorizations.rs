@@ -1,11 +1,15 @@
 //! `/v1/authorizations/{handle}`: the phone's side of a cross-device login (DESIGN.md flow 7).
 //! The handle is the QR code's (unguessable); the short code the browser shows works in its
-//! place. No session is needed: approval is proved with the card.
+//! place, within a budget for guessing per source address and for the whole platform
+//! (`mykey_platform::oidc::ShortCodeGuard`; over it: 429 with Retry-After). No session is
+//! needed: approval is proved with the card.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -38,11 +42,20 @@ struct ApprovalBody {
     facts: CardFacts,
 }
 
+/// Where a request comes from: the peer's address, when the server was started with it
+/// (`mykey serve` is; behind a reverse proxy it is the proxy's).
+type From = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+fn source(from: From) -> Option<IpAddr> {
+    from.map(|Extension(ConnectInfo(a))| a.ip())
+}
+
 async fn show(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
+    from: From,
 ) -> Result<impl IntoResponse, ApiError> {
-    let v = p.authorization_view(&handle).await?;
+    let v = p.authorization_view(&handle, source(from)).await?;
     let items: Vec<_> = v
         .consent_items
         .iter()
@@ -63,19 +76,21 @@ async fn show(
 async fn challenge(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
+    from: From,
 ) -> Result<impl IntoResponse, ApiError> {
-    let c = p.authorization_challenge(&handle).await?;
+    let c = p.authorization_challenge(&handle, source(from)).await?;
     Ok((StatusCode::CREATED, axum::Json(challenge_json(&c))))
 }
 
 async fn approve(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
+    from: From,
     JsonBody(req): JsonBody<ApprovalBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
     let consent: NewConsent = req.consent.into();
-    p.approve_authorization(&handle, &card.answer(), &consent, &req.facts)
+    p.approve_authorization(&handle, source(from), &card.answer(), &consent, &req.facts)
         .await?;
     Ok(axum::Json(json!({"approved": true})))
 }
@@ -83,7 +98,8 @@ async fn approve(
 async fn refuse(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
+    from: From,
 ) -> Result<impl IntoResponse, ApiError> {
-    p.decline_authorization(&handle).await?;
+    p.decline_authorization(&handle, source(from)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

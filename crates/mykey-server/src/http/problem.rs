@@ -218,6 +218,11 @@ impl IntoResponse for ApiError {
                     "invalid-facts",
                     "Facts refused",
                 ),
+                P::TooManyAttempts { .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-attempts",
+                    "Too many unknown short codes",
+                ),
                 P::InvalidLogout(_) | P::OAuth { .. } => (
                     StatusCode::BAD_REQUEST,
                     "invalid-request",
@@ -259,6 +264,10 @@ impl IntoResponse for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        if let ApiError::Platform(P::TooManyAttempts { retry_after }) = &self {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if status == StatusCode::UNAUTHORIZED && kind == "unauthenticated" {
             r.headers_mut()

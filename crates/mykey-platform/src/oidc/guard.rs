@@ -1,0 +1,242 @@
+//! A budget for guessing short codes. A short code (40 bits, five minutes) stands for a pending
+//! cross-device request on the phone's API; whoever types a live one may answer that request (a
+//! login forced on someone else's browser, or a refusal). Lookups by the QR code's handle (256
+//! bits) are not limited; lookups by short code that find nothing spend from two token buckets:
+//!
+//! - one per source (an IPv4 address, or an IPv6 /64): [`PER_SOURCE_BURST`] misses, then one
+//!   more every [`PER_SOURCE_REFILL_SECS`] seconds, so a person who mistypes a few times is never
+//!   held up, and a guesser at one address gets about 10 a minute;
+//! - one for the whole platform: [`GLOBAL_BURST`] misses, then [`GLOBAL_PER_SEC`] a second, so
+//!   many addresses together get no more than that. (When it runs dry, short codes wait;
+//!   scanning the QR code still works.)
+//!
+//! At the global rate a day of guessing against 10,000 requests pending at every moment hits
+//! one with a probability of about 1.6 %; at the per-source rate, one address would take about
+//! twenty years on average.
+//!
+//! An empty bucket refuses further short-code lookups (hits too) with
+//! [`PlatformError::TooManyAttempts`] until it has a token again. Buckets live in memory: a
+//! restart forgets them, and each platform node keeps its own.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use mykey_pki::UnixTime;
+
+use crate::PlatformError;
+
+/// Misses one source may make at once.
+pub const PER_SOURCE_BURST: u64 = 10;
+/// Seconds for one source to earn one more miss.
+pub const PER_SOURCE_REFILL_SECS: u64 = 6;
+/// Misses the whole platform may see at once.
+pub const GLOBAL_BURST: u64 = 600;
+/// Misses the whole platform earns back a second.
+pub const GLOBAL_PER_SEC: u64 = 20;
+/// Most sources tracked; when full, those whose buckets have refilled are forgotten first.
+const MAX_SOURCES: usize = 100_000;
+
+/// A token bucket counted in whole seconds: `spent` misses not yet earned back as of `at`.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    spent: u64,
+    at: u64,
+}
+
+impl Bucket {
+    /// Brings the bucket to `now`: `per_token` seconds earn back one miss (or `per_sec` a
+    /// second when `per_token` is 0).
+    fn settle(&mut self, now: u64, per_token: u64, per_sec: u64) {
+        let dt = now.saturating_sub(self.at);
+        let earned = if per_token > 0 {
+            dt / per_token
+        } else {
+            dt * per_sec
+        };
+        if earned >= self.spent {
+            self.spent = 0;
+            self.at = now;
+        } else if earned > 0 {
+            self.spent -= earned;
+            // Keep the part of a second not yet worth a whole token.
+            self.at = if per_token > 0 {
+                self.at + earned * per_token
+            } else {
+                now
+            };
+        }
+    }
+
+    /// Seconds until one more miss is allowed (0: allowed now).
+    fn wait(&self, now: u64, burst: u64, per_token: u64) -> u64 {
+        if self.spent < burst {
+            0
+        } else if per_token > 0 {
+            (self.at + per_token).saturating_sub(now).max(1)
+        } else {
+            1
+        }
+    }
+}
+
+/// The short-code budget (see the module docs).
+#[derive(Debug)]
+pub struct ShortCodeGuard {
+    state: Mutex<(Bucket, HashMap<[u8; 16], Bucket>)>,
+}
+
+impl Default for ShortCodeGuard {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new((Bucket { spent: 0, at: 0 }, HashMap::new())),
+        }
+    }
+}
+
+/// An IPv4 address, or the /64 an IPv6 address is in (one host usually has a whole /64).
+fn source_key(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_ipv6_mapped().octets(),
+            None => {
+                let mut k = v6.octets();
+                k[8..].fill(0);
+                k
+            }
+        },
+    }
+}
+
+impl ShortCodeGuard {
+    /// Whether a short-code lookup from `from` (None: unknown source, counted globally only)
+    /// may go ahead at `now`.
+    pub(crate) fn check(&self, from: Option<IpAddr>, now: UnixTime) -> Result<(), PlatformError> {
+        let now = now.as_secs();
+        let Ok(mut s) = self.state.lock() else {
+            return Ok(());
+        };
+        let (global, sources) = &mut *s;
+        global.settle(now, 0, GLOBAL_PER_SEC);
+        let mut wait = global.wait(now, GLOBAL_BURST, 0);
+        if let Some(b) = from.and_then(|ip| sources.get_mut(&source_key(ip))) {
+            b.settle(now, PER_SOURCE_REFILL_SECS, 0);
+            wait = wait.max(b.wait(now, PER_SOURCE_BURST, PER_SOURCE_REFILL_SECS));
+        }
+        match wait {
+            0 => Ok(()),
+            retry_after => Err(PlatformError::TooManyAttempts { retry_after }),
+        }
+    }
+
+    /// Counts a short-code lookup from `from` that found nothing.
+    pub(crate) fn miss(&self, from: Option<IpAddr>, now: UnixTime) {
+        let now = now.as_secs();
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        let (global, sources) = &mut *s;
+        global.settle(now, 0, GLOBAL_PER_SEC);
+        global.spent += 1;
+        let Some(ip) = from else { return };
+        if sources.len() >= MAX_SOURCES {
+            sources.retain(|_, b| {
+                b.settle(now, PER_SOURCE_REFILL_SECS, 0);
+                b.spent > 0
+            });
+            if sources.len() >= MAX_SOURCES {
+                // Every tracked source is still paying off: the global bucket holds the line.
+                return;
+            }
+        }
+        let b = sources
+            .entry(source_key(ip))
+            .or_insert(Bucket { spent: 0, at: now });
+        b.settle(now, PER_SOURCE_REFILL_SECS, 0);
+        b.spent += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> UnixTime {
+        UnixTime::from_secs(1_800_000_000 + s)
+    }
+
+    #[test]
+    fn one_source_gets_its_burst_then_one_miss_every_six_seconds() {
+        let g = ShortCodeGuard::default();
+        let me: Option<IpAddr> = Some("192.0.2.7".parse().unwrap());
+        for _ in 0..PER_SOURCE_BURST {
+            g.check(me, at(0)).unwrap();
+            g.miss(me, at(0));
+        }
+        assert!(matches!(
+            g.check(me, at(0)),
+            Err(PlatformError::TooManyAttempts { retry_after: 6 })
+        ));
+        assert!(matches!(
+            g.check(me, at(5)),
+            Err(PlatformError::TooManyAttempts { retry_after: 1 })
+        ));
+        // Another address is not held up.
+        g.check(Some("192.0.2.8".parse().unwrap()), at(5)).unwrap();
+        g.check(me, at(6)).unwrap();
+        g.miss(me, at(6));
+        assert!(g.check(me, at(11)).is_err());
+        g.check(me, at(12)).unwrap();
+        // A quiet minute earns back the whole burst.
+        for _ in 0..PER_SOURCE_BURST {
+            g.check(me, at(80)).unwrap();
+            g.miss(me, at(80));
+        }
+        assert!(g.check(me, at(80)).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_source_and_mapped_ipv4_is_the_ipv4_address() {
+        let g = ShortCodeGuard::default();
+        for i in 0..PER_SOURCE_BURST {
+            let ip: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+            g.miss(Some(ip), at(0));
+        }
+        assert!(
+            g.check(Some("2001:db8:1:2:ffff::1".parse().unwrap()), at(0))
+                .is_err()
+        );
+        g.check(Some("2001:db8:1:3::1".parse().unwrap()), at(0))
+            .unwrap();
+        for _ in 0..PER_SOURCE_BURST {
+            g.miss(Some("198.51.100.1".parse().unwrap()), at(0));
+        }
+        assert!(
+            g.check(Some("::ffff:198.51.100.1".parse().unwrap()), at(0))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn many_sources_together_are_held_to_the_global_rate() {
+        let g = ShortCodeGuard::default();
+        for i in 0..GLOBAL_BURST {
+            let ip: IpAddr = format!("10.0.{}.{}", i / 256, i % 256).parse().unwrap();
+            g.check(Some(ip), at(0)).unwrap();
+            g.miss(Some(ip), at(0));
+        }
+        let fresh: Option<IpAddr> = Some("203.0.113.9".parse().unwrap());
+        assert!(matches!(
+            g.check(fresh, at(0)),
+            Err(PlatformError::TooManyAttempts { retry_after: 1 })
+        ));
+        assert!(g.check(None, at(0)).is_err());
+        // One second earns back GLOBAL_PER_SEC.
+        for _ in 0..GLOBAL_PER_SEC {
+            g.check(None, at(1)).unwrap();
+            g.miss(None, at(1));
+        }
+        assert!(g.check(None, at(1)).is_err());
+    }
+}
