@@ -49,11 +49,7 @@ impl Bucket {
     /// second when `per_token` is 0).
     fn settle(&mut self, now: u64, per_token: u64, per_sec: u64) {
         let dt = now.saturating_sub(self.at);
-        let earned = if per_token > 0 {
-            dt / per_token
-        } else {
-            dt * per_sec
-        };
+        let earned = dt.checked_div(per_token).unwrap_or(dt * per_sec);
         if earned >= self.spent {
             self.spent = 0;
             self.at = now;
