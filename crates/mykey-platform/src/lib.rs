@@ -239,6 +239,8 @@ pub struct Platform {
     clients: std::sync::Mutex<client_auth::ClientCache>,
     /// The budget for guessing cross-device short codes (`oidc/guard.rs`).
     short_codes: oidc::ShortCodeGuard,
+    /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
+    answers: oidc::Answers,
     ppid: Option<PpidKey>,
     config: PlatformConfig,
 }
@@ -293,6 +295,7 @@ impl Platform {
                 .collect(),
             clients: std::sync::Mutex::new(Default::default()),
             short_codes: oidc::ShortCodeGuard::default(),
+            answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             config,
         }

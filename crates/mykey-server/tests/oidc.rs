@@ -870,3 +870,51 @@ async fn guessing_short_codes_is_held_to_a_budget_while_the_qr_handle_still_work
         (200, Some(real.as_str()))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiting_browser_hears_the_phones_approval_or_refusal_and_otherwise_times_out_pending() {
+    let w = world().await;
+    let (shop, _) = oidc_client(&w, "Hakata Books", &["name"], "ES256").await;
+    let card = card(&w).await;
+    let long_poll = |browser: &Browser, handle: &str, wait: u64| {
+        let b = Browser {
+            http: browser.http.clone(),
+            cookie: browser.cookie.clone(),
+        };
+        let url = format!(
+            "{}/oidc/authorize/status?request={handle}&wait={wait}",
+            w.url
+        );
+        tokio::spawn(async move {
+            let v: Value = b.get(&url).await.json().await.unwrap();
+            v["status"].as_str().unwrap().to_owned()
+        })
+    };
+
+    // Nobody answers: the long poll ends at its time, still pending.
+    let (_, challenge) = pkce();
+    let mut browser = Browser::new();
+    let (handle, _) = begin(&w, &mut browser, &params(&shop, "openid", &challenge)).await;
+    assert_eq!(long_poll(&browser, &handle, 1).await.unwrap(), "pending");
+
+    // The phone approves while the browser waits.
+    let waiting = long_poll(&browser, &handle, 20);
+    let (status, body) = phone_approves(&w, &card, &handle, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(waiting.await.unwrap(), "approved");
+
+    // Another request, refused while the browser waits.
+    let (_, challenge) = pkce();
+    let mut browser = Browser::new();
+    let (handle, _) = begin(&w, &mut browser, &params(&shop, "openid", &challenge)).await;
+    let waiting = long_poll(&browser, &handle, 20);
+    let (status, _) = call(
+        &w,
+        Method::POST,
+        &format!("/v1/authorizations/{handle}/refusal"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(waiting.await.unwrap(), "declined");
+}

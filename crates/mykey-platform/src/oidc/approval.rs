@@ -157,9 +157,10 @@ impl Platform {
                     "send exactly the facts the relying party asked for, no others",
                 ));
             }
-            return self
-                .approve_portal_login(&a.request.handle_hash, card, consent)
-                .await;
+            self.approve_portal_login(&a.request.handle_hash, card, consent)
+                .await?;
+            self.answers.tell(&a.request.handle_hash);
+            return Ok(());
         }
         let key = self.ppid.as_ref().ok_or(PlatformError::PpidClosed)?;
         let service = self.authorization_service(&a).await?;
@@ -237,6 +238,7 @@ impl Platform {
                 .to_string(),
             })
             .await??;
+        self.answers.tell(&a.request.handle_hash);
         Ok(())
     }
 
@@ -252,6 +254,7 @@ impl Platform {
             .decline_authorization(&a.request.handle_hash, self.clock.now())
             .await?
         {
+            self.answers.tell(&a.request.handle_hash);
             Ok(())
         } else {
             Err(PlatformError::AuthorizationAnswered)

@@ -412,6 +412,31 @@ impl Platform {
         })
     }
 
+    /// Where a request stands after waiting up to `wait` for the phone's answer (the browser's
+    /// long poll): woken as soon as the phone answers through this node, and checking the store
+    /// every [`super::FALLBACK_CHECK`] for answers through another.
+    pub async fn wait_for_authorization(
+        &self,
+        handle: &str,
+        browser_secret: &str,
+        wait: std::time::Duration,
+    ) -> Result<AuthorizationStatus, PlatformError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let watch = self.answers.watch(handle_hash(handle));
+        loop {
+            // Listening before looking, so an answer in between is not missed.
+            let rung = watch.bell().notified();
+            tokio::pin!(rung);
+            rung.as_mut().enable();
+            let status = self.authorization_status(handle, browser_secret).await?;
+            let now = tokio::time::Instant::now();
+            if status != AuthorizationStatus::Pending || now >= deadline {
+                return Ok(status);
+            }
+            let _ = tokio::time::timeout_at(deadline.min(now + super::FALLBACK_CHECK), rung).await;
+        }
+    }
+
     /// The browser that began the request comes back: once the phone approved, it is sent to
     /// the client with a one-time code; declined or expired, with `access_denied`.
     pub async fn continue_authorization(

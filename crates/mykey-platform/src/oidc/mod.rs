@@ -19,6 +19,7 @@
 //! 60 seconds; presented again, the tokens it gave are revoked (RFC 6749 §4.1.2). The browser
 //! that began a request holds a cookie secret, and only that browser may continue it.
 
+mod answers;
 mod approval;
 mod authorize;
 mod claims;
@@ -28,6 +29,8 @@ mod rsa_key;
 mod store;
 mod tokens;
 
+pub(crate) use answers::Answers;
+pub use answers::FALLBACK_CHECK;
 pub use approval::AuthorizationView;
 pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::{CardFacts, FactScope};

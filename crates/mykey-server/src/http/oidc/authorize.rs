@@ -15,9 +15,7 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use mykey_platform::oidc::{
-    AuthorizationParams, AuthorizationStatus, AuthorizeError, Begun, Continuation, FactScope,
-};
+use mykey_platform::oidc::{AuthorizationParams, AuthorizeError, Begun, Continuation, FactScope};
 use mykey_platform::{Platform, PlatformError};
 use serde::Deserialize;
 use serde_json::json;
@@ -61,20 +59,17 @@ pub(crate) async fn wait_for_answer(
     secret: &str,
     wait: u64,
 ) -> Response {
-    let until = tokio::time::Instant::now() + Duration::from_secs(wait.min(25));
-    loop {
-        match p.authorization_status(handle, secret).await {
-            Ok(AuthorizationStatus::Pending) if tokio::time::Instant::now() < until => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Ok(s) => {
-                let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
-                r.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                return r;
-            }
-            Err(e) => return crate::http::ApiError::from(e).into_response(),
+    match p
+        .wait_for_authorization(handle, secret, Duration::from_secs(wait.min(25)))
+        .await
+    {
+        Ok(s) => {
+            let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
         }
+        Err(e) => crate::http::ApiError::from(e).into_response(),
     }
 }
 
