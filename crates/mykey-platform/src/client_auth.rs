@@ -318,8 +318,14 @@ impl Platform {
         seen.extend_from_slice(client_id.as_bytes());
         seen.push(0);
         seen.extend_from_slice(claims.jti.as_bytes());
+        // The key begins with the expiry, as a challenge's nonce does: keys are stored in
+        // about the order they come, appended to the index rather than scattered through it.
+        // A replay is the same JWT, with the same `exp`, so it meets its own key.
+        let mut nonce = [0u8; 32];
+        nonce[..8].copy_from_slice(&claims.exp.to_be_bytes());
+        nonce[8..].copy_from_slice(&sha256(&seen)[..24]);
         let spent = UsedNonce {
-            nonce: sha256(&seen),
+            nonce,
             expires_at: UnixTime::from_secs(claims.exp),
         };
         match rp.status {

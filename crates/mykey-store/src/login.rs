@@ -187,13 +187,15 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, St
     }
 
     // Spend the nonces; of a nonce answered twice in one batch the first answer wins.
-    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO used_nonces (nonce, expires_at) ");
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
     q.push_values(&known, |mut b, (i, _)| {
         let n = &jobs[*i].login.nonce;
         b.push_bind(n.nonce.as_slice())
             .push_bind(secs(n.expires_at));
     });
-    q.push(" ON CONFLICT (nonce) DO NOTHING RETURNING nonce");
+    // OR IGNORE rather than ON CONFLICT DO NOTHING: with no constraint left that could abort
+    // the statement, SQLite keeps no statement journal for it.
+    q.push(" RETURNING nonce");
     let mut fresh: HashSet<Vec<u8>> = q
         .build()
         .fetch_all(&mut *tx)

@@ -4,8 +4,8 @@
 //! The ID token: `iss`, `sub` (the PPID), `aud` and `azp` (the client), `exp`, `iat`,
 //! `auth_time` (when the card signed), `nonce`, `sid`, `at_hash`, `amr` (`hwk`, `pin`, `mfa`:
 //! a hardware-held key unlocked by a PIN, RFC 8176) and `acr`
-//! [`ACR_CARD`]. Access tokens are 256 random bits, stored as SHA-256, and live
-//! [`super::ACCESS_TOKEN_TTL`] seconds.
+//! [`ACR_CARD`]. Access tokens live [`super::ACCESS_TOKEN_TTL`] seconds; see [`access_token_key`]
+//! for what they are made of and what the store keeps of them.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -66,6 +66,31 @@ fn valid_verifier(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// A new access token: 32 bytes, base64url — when it expires (8, big-endian seconds) ‖ 24 random
+/// bytes (192 bits to guess).
+fn new_access_token(expires_at: crate::UnixTime) -> String {
+    let mut t = [0u8; 32];
+    t[..8].copy_from_slice(&expires_at.as_secs().to_be_bytes());
+    t[8..].copy_from_slice(&random::<24>());
+    B64URL.encode(t)
+}
+
+/// What the store keeps of an access token and looks it up by: the token's expiry prefix ‖ the
+/// first 24 bytes of the SHA-256 of the token as sent. The prefix makes each new key sort after
+/// the last one, so storing a token appends to the index instead of dirtying a random page of
+/// it; the hash means a copy of the store gives no usable token. A token that is not 32 bytes
+/// of base64url gets a key no stored token has.
+pub(crate) fn access_token_key(token: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    if let Ok(raw) = B64URL.decode(token)
+        && raw.len() == 32
+    {
+        key[..8].copy_from_slice(&raw[..8]);
+    }
+    key[8..].copy_from_slice(&sha256(token.as_bytes())[..24]);
+    key
+}
+
 #[derive(Deserialize)]
 struct HintClaims {
     aud: Value,
@@ -99,7 +124,8 @@ impl Platform {
                 }));
             }
         };
-        let access_token = B64URL.encode(random::<32>());
+        let token_expires_at = now.plus(ACCESS_TOKEN_TTL);
+        let access_token = new_access_token(token_expires_at);
         let digest = sha256(access_token.as_bytes());
         let x = CodeExchange {
             assertion,
@@ -107,8 +133,8 @@ impl Platform {
             relying_party: rp.id,
             redirect_uri: redirect_uri.map(str::to_owned),
             code_challenge: B64URL.encode(sha256(verifier.as_bytes())),
-            token_hash: digest,
-            token_expires_at: now.plus(ACCESS_TOKEN_TTL),
+            token_hash: access_token_key(&access_token),
+            token_expires_at,
             at: now,
         };
         let (a, alg) = match self.store.exchange_code(&x).await? {
@@ -186,7 +212,7 @@ impl Platform {
         };
         let a = self
             .store
-            .access_token(&sha256(access_token.as_bytes()), now)
+            .access_token(&access_token_key(access_token), now)
             .await?
             .ok_or(invalid)?;
         let (Some(person), Some(ppid), Some(rp)) = (a.person, a.ppid, a.request.relying_party)
