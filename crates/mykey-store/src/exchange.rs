@@ -96,7 +96,8 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
         .collect();
     let mut fresh: HashSet<Vec<u8>> = HashSet::new();
     if !spending.is_empty() {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
         q.push_values(&spending, |mut b, j| {
             if let Some(n) = &j.exchange.assertion {
                 b.push_bind(n.nonce.as_slice())
@@ -104,8 +105,8 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
             }
         });
         // OR IGNORE rather than ON CONFLICT DO NOTHING: with no constraint left that could abort
-    // the statement, SQLite keeps no statement journal for it.
-    q.push(" RETURNING nonce");
+        // the statement, SQLite keeps no statement journal for it.
+        q.push(" RETURNING nonce");
         fresh = q
             .build()
             .fetch_all(&mut *tx)

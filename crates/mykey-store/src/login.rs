@@ -187,7 +187,8 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, St
     }
 
     // Spend the nonces; of a nonce answered twice in one batch the first answer wins.
-    let mut q = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
+    let mut q =
+        QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
     q.push_values(&known, |mut b, (i, _)| {
         let n = &jobs[*i].login.nonce;
         b.push_bind(n.nonce.as_slice())
