@@ -321,13 +321,9 @@ impl Platform {
         // The key begins with the expiry, as a challenge's nonce does: keys are stored in
         // about the order they come, appended to the index rather than scattered through it.
         // A replay is the same JWT, with the same `exp`, so it meets its own key.
-        let mut nonce = [0u8; 32];
-        nonce[..8].copy_from_slice(&claims.exp.to_be_bytes());
-        nonce[8..].copy_from_slice(&sha256(&seen)[..24]);
-        let spent = UsedNonce {
-            nonce,
-            expires_at: UnixTime::from_secs(claims.exp),
-        };
+        let mut hash = [0u8; 24];
+        hash.copy_from_slice(&sha256(&seen)[..24]);
+        let spent = UsedNonce::new(UnixTime::from_secs(claims.exp), hash);
         match rp.status {
             RelyingPartyStatus::Approved => Ok((rp, spent)),
             _ => Err(PlatformError::RelyingPartyNotApproved),

@@ -54,13 +54,25 @@ impl LinkOutcome {
     }
 }
 
-/// A challenge's nonce once answered, kept until it expires so that it is never answered again.
+/// A challenge's nonce once answered (or a client assertion's `jti`), kept until it expires so
+/// that it is never answered again. The nonce begins with its expiry (8 bytes, big-endian
+/// seconds), which the store purges on; [`UsedNonce::new`] makes one so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UsedNonce {
     /// The nonce.
     pub nonce: [u8; 32],
     /// When its challenge expires (after which it is refused anyway, and may be forgotten).
     pub expires_at: UnixTime,
+}
+
+impl UsedNonce {
+    /// The nonce `expires_at` ‖ `rest`.
+    pub fn new(expires_at: UnixTime, rest: [u8; 24]) -> Self {
+        let mut nonce = [0u8; 32];
+        nonce[..8].copy_from_slice(&expires_at.as_secs().to_be_bytes());
+        nonce[8..].copy_from_slice(&rest);
+        Self { nonce, expires_at }
+    }
 }
 
 /// Everything a login writes, in one transaction ([`Store::login`]).

@@ -172,17 +172,10 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
         }
     }
     if !redeem.is_empty() {
-        let keep = redeem
-            .iter()
-            .map(|(i, _)| jobs[*i].exchange.token_expires_at)
-            .max()
-            .map(secs)
-            .unwrap_or_default();
+        // The request's row stays while its token does (see the purge); only the status moves.
         let mut q = QueryBuilder::<Sqlite>::new(
-            "UPDATE authorizations SET status = 'redeemed', keep_until = ",
+            "UPDATE authorizations SET status = 'redeemed' WHERE status = 'continued' AND id IN ",
         );
-        q.push_bind(keep)
-            .push(" WHERE status = 'continued' AND id IN ");
         q.push_tuples(&redeem, |mut b, (_, id)| {
             b.push_bind(*id);
         });

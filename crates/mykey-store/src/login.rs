@@ -44,12 +44,27 @@ macro_rules! login_impl {
             async fn purge_tx(&self, at: UnixTime) -> Result<u64, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(fail)?;
                 let mut gone = 0;
+                // Spent nonces and access tokens are keyed by their expiry first (8 bytes,
+                // big-endian: see migration 0011), so the expired ones are the keys below the
+                // cut's 8 bytes, found on the primary key.
+                let cut = at.as_secs().to_be_bytes();
                 for purge in [
-                    "DELETE FROM used_nonces WHERE expires_at < $1",
+                    "DELETE FROM used_nonces WHERE nonce < $1",
+                    "DELETE FROM access_tokens WHERE token_hash < $1",
+                ] {
+                    gone += sqlx::query(purge)
+                        .bind(cut.as_slice())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?
+                        .rows_affected();
+                }
+                for purge in [
                     "DELETE FROM sessions WHERE expires_at < $1",
                     "DELETE FROM ppid_codes WHERE expires_at < $1",
                     "DELETE FROM client_tokens WHERE expires_at < $1",
-                    "DELETE FROM access_tokens WHERE expires_at < $1",
+                    // A request stays while a token of its login does (logout and reuse find
+                    // the tokens through it).
                     "DELETE FROM authorizations WHERE keep_until < $1 AND NOT EXISTS \
                      (SELECT 1 FROM access_tokens t WHERE t.authorization_id = authorizations.id)",
                 ] {

@@ -108,9 +108,8 @@ macro_rules! oidc_impl {
                     && let Some(a) = &found
                 {
                     let done = sqlx::query(
-                        "UPDATE authorizations SET status = 'redeemed', keep_until = $1 WHERE id = $2 AND status = 'continued'",
+                        "UPDATE authorizations SET status = 'redeemed' WHERE id = $1 AND status = 'continued'",
                     )
-                    .bind(secs(x.token_expires_at))
                     .bind(a.id)
                     .execute(&mut *tx)
                     .await
@@ -331,9 +330,8 @@ macro_rules! oidc_impl {
             ) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let done = sqlx::query(
-                    "UPDATE authorizations SET status = 'redeemed', keep_until = $1 WHERE id = $2 AND status = 'continued'",
+                    "UPDATE authorizations SET status = 'redeemed' WHERE id = $1 AND status = 'continued'",
                 )
-                .bind(secs(token_expires_at))
                 .bind(id)
                 .execute(&mut *tx)
                 .await

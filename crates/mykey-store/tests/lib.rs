@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod links;
+mod migrations;
 mod oidc;
 mod outbox;
 mod ppids;
@@ -30,10 +31,7 @@ fn log(kind: &'static str) -> NewLog {
 
 async fn story(store: Arc<dyn Store>) {
     // A nonce is spent once.
-    let used = UsedNonce {
-        nonce: [1; 32],
-        expires_at: T.plus(60),
-    };
+    let used = UsedNonce::new(T.plus(60), [1; 24]);
     assert!(store.use_nonce(&used).await.unwrap());
     assert!(!store.use_nonce(&used).await.unwrap());
 
@@ -76,10 +74,7 @@ async fn story(store: Arc<dyn Store>) {
 
     // Logins: one transaction, nothing written unless done.
     let login = |nonce: u8, number: u64, token: u8| LoginWrite {
-        nonce: UsedNonce {
-            nonce: [nonce; 32],
-            expires_at: T.plus(60),
-        },
+        nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
         issuance_number: n(number),
         at: T,
         logs: vec![log("jlis.query"), log("login")],

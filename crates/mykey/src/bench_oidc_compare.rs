@@ -6,6 +6,10 @@
 //! generator's signing does not take CPU from the servers. Prints one JSON line per provider and
 //! one comparing them.
 //!
+//! Ours runs in `--rounds` rounds with the cryptographic floor (one ES256 verification and one
+//! ES256 signature on one core) measured right before and after each; a round's `floor_ratio` is
+//! its CPU per exchange over the lower of those two, and the figure printed is the median round's.
+//!
 //! Ours keeps every token durably (SQLite `synchronous=FULL`, or PostgreSQL); oidc-provider uses
 //! its development in-memory store.
 
@@ -42,6 +46,11 @@ pub(crate) struct CompareArgs {
     /// A PostgreSQL URL for ours (a fresh, empty database); default SQLite in a temp folder.
     #[arg(long)]
     database: Option<String>,
+    /// Ours runs in this many rounds, the ES256 floor measured right before and after each:
+    /// a shared host's speed drifts within a run, so each round is compared with the floor of
+    /// its own moment.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
 }
 
 const REDIRECT: &str = "https://rp.example/callback";
@@ -81,6 +90,7 @@ fn assertions(
 }
 
 struct Load {
+    http: reqwest::Client,
     token_endpoint: String,
     client_id: String,
     verifier: String,
@@ -88,14 +98,24 @@ struct Load {
     assertions: Vec<String>,
 }
 
-/// Exchanges every code from `concurrency` clients; answers the latencies (µs), the seconds
-/// taken and how many answers were not a token response.
-async fn run_load(l: Arc<Load>, concurrency: usize) -> Result<(Vec<u32>, f64, usize), String> {
-    let http = reqwest::Client::builder()
+/// The load generator's HTTP client, kept across rounds (its connections too).
+fn client(concurrency: usize) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
-        .map_err(|e| e.to_string())?;
-    let next = Arc::new(AtomicUsize::new(0));
+        .map_err(|e| e.to_string())
+}
+
+/// Exchanges the codes in `range` from `concurrency` clients; answers the latencies (µs), the
+/// seconds taken and how many answers were not a token response.
+async fn run_load(
+    l: Arc<Load>,
+    range: std::ops::Range<usize>,
+    concurrency: usize,
+) -> Result<(Vec<u32>, f64, usize), String> {
+    let http = l.http.clone();
+    let end = range.end.min(l.codes.len());
+    let next = Arc::new(AtomicUsize::new(range.start));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -104,7 +124,7 @@ async fn run_load(l: Arc<Load>, concurrency: usize) -> Result<(Vec<u32>, f64, us
             let (mut lat, mut bad) = (Vec::new(), 0usize);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= l.codes.len() {
+                if i >= end {
                     return Ok::<_, String>((lat, bad));
                 }
                 let t0 = Instant::now();
@@ -182,21 +202,47 @@ async fn ours(a: &CompareArgs, key: &SigningKey, verifier: &str) -> Result<Value
         .map_err(|e| e.to_string())?;
     let token_endpoint = format!("{base}/oidc/token");
     let load = Arc::new(Load {
+        http: client(a.concurrency)?,
         assertions: assertions(key, &client_id, &token_endpoint, a.exchanges)?,
         token_endpoint,
         client_id,
         verifier: verifier.to_owned(),
         codes,
     });
-    let before = server.cpu();
-    let (mut all, secs, bad) = run_load(load, a.concurrency).await?;
-    let cpu = server.cpu().saturating_sub(before);
+    let (mut all, mut secs, mut bad, mut cpu) = (Vec::new(), 0.0, 0, Duration::ZERO);
+    let mut rounds = Vec::new();
+    let per_round = a.exchanges.div_ceil(a.rounds as usize);
+    for start in (0..a.exchanges).step_by(per_round.max(1)) {
+        let floor_before = es256_floor(3);
+        let before = server.cpu();
+        let (lat, s, b) = run_load(load.clone(), start..start + per_round, a.concurrency).await?;
+        let used = server.cpu().saturating_sub(before);
+        let floor = floor_before.min(es256_floor(3));
+        let us = used.as_micros() as f64 / lat.len().max(1) as f64;
+        rounds.push(json!({"cpu_us": us, "es256_floor_us": floor, "floor_ratio": us / floor}));
+        all.extend(lat);
+        (secs, bad, cpu) = (secs + s, bad + b, cpu + used);
+    }
     let store = if database.starts_with("sqlite://") {
         "sqlite (durable)"
     } else {
         "postgres (durable)"
     };
-    Ok(report("mykey", store, &mut all, secs, bad, cpu))
+    let mut r = report("mykey", store, &mut all, secs, bad, cpu);
+    let mut ratios: Vec<f64> = rounds
+        .iter()
+        .filter_map(|x| x["floor_ratio"].as_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let mut floors: Vec<f64> = rounds
+        .iter()
+        .filter_map(|x| x["es256_floor_us"].as_f64())
+        .collect();
+    floors.sort_by(f64::total_cmp);
+    r["floor_ratio"] = json!(ratios[ratios.len() / 2]);
+    r["es256_floor_us"] = json!(floors[floors.len() / 2]);
+    r["rounds"] = json!(rounds);
+    Ok(r)
 }
 
 async fn theirs(
@@ -250,6 +296,7 @@ async fn theirs(
             .ok_or("no token endpoint")?
             .to_owned();
         let load = Arc::new(Load {
+            http: client(a.concurrency)?,
             assertions: assertions(key, "bench", &token_endpoint, codes.len())?,
             token_endpoint,
             client_id: "bench".into(),
@@ -257,7 +304,8 @@ async fn theirs(
             codes,
         });
         let before = cpu_of(child.id());
-        let (mut all, secs, bad) = run_load(load, a.concurrency).await?;
+        let n = load.codes.len();
+        let (mut all, secs, bad) = run_load(load, 0..n, a.concurrency).await?;
         let cpu = cpu_of(child.id()).saturating_sub(before);
         Ok::<_, String>(report(
             "oidc-provider 9.13.3",
@@ -276,8 +324,8 @@ async fn theirs(
 
 /// The cryptographic floor on this machine, as the issue defines it: one ES256 verification (the
 /// client assertion) and one ES256 signature (the ID token), with the same library the platform
-/// uses, on one core. Microseconds per pair, the best of five rounds.
-fn es256_floor() -> f64 {
+/// uses, on one core. Microseconds per pair, the best of `tries` runs of 300 pairs.
+fn es256_floor(tries: usize) -> f64 {
     use aws_lc_rs::signature::{
         ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
         UnparsedPublicKey,
@@ -293,8 +341,8 @@ fn es256_floor() -> f64 {
     );
     // About the size of a client assertion's and an ID token's signing input.
     let message = [b'x'; 400];
-    const N: u32 = 500;
-    (0..5)
+    const N: u32 = 300;
+    (0..tries)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..N {
@@ -312,8 +360,7 @@ pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
     let ours = ours(&a, &key, &verifier).await?;
     println!("{ours}");
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
-    let floor = es256_floor();
-    let floor_ratio = f(&ours, "server_cpu_us_per_exchange") / floor;
+    let (floor, floor_ratio) = (f(&ours, "es256_floor_us"), f(&ours, "floor_ratio"));
     let Some(dir) = a.oidc_provider.clone() else {
         println!(
             "{}",

@@ -14,6 +14,10 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: see the workspace manifest.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// MyKey Platform: identity on top of the My Number Card's JPKI certificates.
 #[derive(Debug, Parser)]
 #[command(name = "mykey", version, about)]

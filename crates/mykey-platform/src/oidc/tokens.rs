@@ -66,28 +66,35 @@ fn valid_verifier(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// A new access token: 32 bytes, base64url — when it expires (8, big-endian seconds) ‖ 24 random
-/// bytes (192 bits to guess).
+/// A new access token: 32 bytes, base64url — when it expires (8, big-endian seconds) ‖ when it
+/// was made (8, big-endian nanoseconds since the epoch, this host's clock) ‖ 16 random bytes
+/// (128 bits to guess).
 fn new_access_token(expires_at: crate::UnixTime) -> String {
+    let made = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     let mut t = [0u8; 32];
     t[..8].copy_from_slice(&expires_at.as_secs().to_be_bytes());
-    t[8..].copy_from_slice(&random::<24>());
+    t[8..16].copy_from_slice(&made.to_be_bytes());
+    t[16..].copy_from_slice(&random::<16>());
     B64URL.encode(t)
 }
 
-/// What the store keeps of an access token and looks it up by: the token's expiry prefix ‖ the
-/// first 24 bytes of the SHA-256 of the token as sent. The prefix makes each new key sort after
-/// the last one, so storing a token appends to the index instead of dirtying a random page of
-/// it; the hash means a copy of the store gives no usable token. A token that is not 32 bytes
-/// of base64url gets a key no stored token has.
+/// What the store keeps of an access token and looks it up by: the token's first 16 bytes (its
+/// expiry, then when it was made) ‖ the first 16 bytes of the SHA-256 of the token as sent. The
+/// prefix makes each new key sort after the ones before it, so storing a token appends to the
+/// table instead of dirtying a random page of it, and tokens expired by a time are the keys
+/// below that time's 8 bytes (the store purges them so); the hash means a copy of the store
+/// gives no usable token. A token that is not 32 bytes of base64url gets a key no stored token
+/// has.
 pub(crate) fn access_token_key(token: &str) -> [u8; 32] {
     let mut key = [0u8; 32];
     if let Ok(raw) = B64URL.decode(token)
         && raw.len() == 32
     {
-        key[..8].copy_from_slice(&raw[..8]);
+        key[..16].copy_from_slice(&raw[..16]);
     }
-    key[8..].copy_from_slice(&sha256(token.as_bytes())[..24]);
+    key[16..].copy_from_slice(&sha256(token.as_bytes())[..16]);
     key
 }
 
@@ -363,5 +370,30 @@ mod tests {
         assert!(!valid_verifier(&"a".repeat(42)));
         assert!(!valid_verifier(&"a".repeat(129)));
         assert!(!valid_verifier(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[test]
+    fn access_token_keys_begin_with_the_expiry_and_sort_in_the_order_made() {
+        let exp = crate::UnixTime::from_secs(1_900_000_000);
+        let tokens: Vec<String> = (0..64).map(|_| new_access_token(exp)).collect();
+        let keys: Vec<[u8; 32]> = tokens.iter().map(|t| access_token_key(t)).collect();
+        for k in &keys {
+            assert_eq!(k[..8], exp.as_secs().to_be_bytes());
+        }
+        assert!(
+            keys.windows(2).all(|w| w[0][..16] <= w[1][..16]),
+            "keys sort as made"
+        );
+        // A later expiry sorts after every key of an earlier one.
+        let later = access_token_key(&new_access_token(exp.plus(1)));
+        assert!(keys.iter().all(|k| *k < later));
+        // The same prefix with another secret is another key, and a key is not the token.
+        let t = B64URL.decode(&tokens[0]).expect("base64url");
+        let mut other = t.clone();
+        other[31] ^= 1;
+        assert_ne!(access_token_key(&B64URL.encode(&other)), keys[0]);
+        assert_ne!(keys[0][16..], t[16..]);
+        // Anything else gets a key that begins with zeros: no stored token has it.
+        assert_eq!(access_token_key("not-a-token")[..16], [0u8; 16]);
     }
 }

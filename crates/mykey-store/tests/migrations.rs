@@ -1,0 +1,152 @@
+//! Migration 0011 on a database that holds rows of the older key formats: spent jtis keyed by a
+//! hash alone are re-keyed to expiry ‖ hash, so a replay still meets its key and the purge finds
+//! them; access tokens whose keys do not begin with their expiry (unusable since 0010) go.
+
+use std::borrow::Cow;
+
+use mykey_pki::UnixTime;
+use mykey_platform::{Store, UsedNonce};
+use sqlx::migrate::Migrator;
+
+use crate::T;
+
+const EXP: u64 = T.as_secs() + 300;
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b);
+    d.as_ref().try_into().unwrap()
+}
+
+/// How a jti was spent before 0010, and the key it has from 0010 on.
+fn jti_keys(jti: &str) -> ([u8; 32], [u8; 32]) {
+    let old = sha256(format!("mykey-client-assertion-v1\0client-1\0{jti}").as_bytes());
+    let mut new = [0u8; 32];
+    new[..8].copy_from_slice(&EXP.to_be_bytes());
+    new[8..].copy_from_slice(&old[..24]);
+    (old, new)
+}
+
+fn up_to_0010(mut m: Migrator) -> Migrator {
+    m.migrations = Cow::Owned(
+        m.migrations
+            .iter()
+            .filter(|x| x.version <= 10)
+            .cloned()
+            .collect(),
+    );
+    m
+}
+
+/// The rows 0011 meets, on a pool migrated to 0010: two old-format jtis (b also spent again
+/// under its new key after 0010), a challenge nonce, an old and a current access token.
+macro_rules! seed {
+    ($pool:expr, $old_token:expr) => {{
+        sqlx::query(
+            "INSERT INTO authorizations (handle_hash, short_code, browser_hash, scope, sid, created_at, expires_at, keep_until) \
+             VALUES ($1, 'SHORT', $1, 'openid', 'sid-1', 0, 0, 0)",
+        )
+        .bind([1u8; 32].as_slice())
+        .execute($pool)
+        .await
+        .unwrap();
+        for nonce in [jti_keys("a").0, jti_keys("b").0, jti_keys("b").1, challenge_nonce()] {
+            sqlx::query("INSERT INTO used_nonces (nonce, expires_at) VALUES ($1, $2)")
+                .bind(nonce.as_slice())
+                .bind(EXP as i64)
+                .execute($pool)
+                .await
+                .unwrap();
+        }
+        for token in [$old_token, challenge_nonce()] {
+            sqlx::query(
+                "INSERT INTO access_tokens (token_hash, authorization_id, expires_at) VALUES ($1, 1, $2)",
+            )
+            .bind(token.as_slice())
+            .bind(EXP as i64)
+            .execute($pool)
+            .await
+            .unwrap();
+        }
+    }};
+}
+
+fn challenge_nonce() -> [u8; 32] {
+    let mut n = [7u8; 32];
+    n[..8].copy_from_slice(&EXP.to_be_bytes());
+    n
+}
+
+async fn check(store: &dyn Store, old_token: [u8; 32], count_tokens: impl AsyncFn() -> i64) {
+    let spent = |nonce| UsedNonce {
+        nonce,
+        expires_at: UnixTime::from_secs(EXP),
+    };
+    for jti in ["a", "b"] {
+        assert!(
+            !store.use_nonce(&spent(jti_keys(jti).1)).await.unwrap(),
+            "jti {jti} spent before 0011 must stay spent under its new key"
+        );
+    }
+    assert!(!store.use_nonce(&spent(challenge_nonce())).await.unwrap());
+    assert!(store.use_nonce(&spent(jti_keys("c").1)).await.unwrap());
+    assert_eq!(
+        count_tokens().await,
+        1,
+        "the old-format token {old_token:?} goes"
+    );
+    // Everything expires at EXP: a purge after it leaves no nonce and no token.
+    store
+        .purge_expired(UnixTime::from_secs(EXP + 1))
+        .await
+        .unwrap();
+    assert!(store.use_nonce(&spent(jti_keys("a").1)).await.unwrap());
+    assert_eq!(count_tokens().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_0011_rekeys_old_jtis_and_drops_old_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("platform.sqlite3");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    up_to_0010(sqlx::migrate!("./migrations/sqlite"))
+        .run(&pool)
+        .await
+        .unwrap();
+    let old_token = [0xEEu8; 32];
+    seed!(&pool, old_token);
+    pool.close().await;
+    let store = mykey_store::SqliteStore::open(&path).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    check(&store, old_token, async || {
+        sqlx::query_scalar("SELECT count(*) FROM access_tokens")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_0011_rekeys_old_jtis_and_drops_old_tokens() {
+    let Some(db) = crate::fresh_postgres().await else {
+        return;
+    };
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    up_to_0010(sqlx::migrate!("./migrations/postgres"))
+        .run(&pool)
+        .await
+        .unwrap();
+    let old_token = [0xEEu8; 32];
+    seed!(&pool, old_token);
+    let store = mykey_store::PostgresStore::open(&db.url).await.unwrap();
+    check(&store, old_token, async || {
+        sqlx::query_scalar("SELECT count(*) FROM access_tokens")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    pool.close().await;
+    db.drop().await;
+}
