@@ -153,9 +153,13 @@ struct AssertionClaims {
 /// The `sub` of an assertion, read before its signature is checked (to find the client's keys;
 /// nothing else is trusted from it).
 fn unverified_subject(assertion: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Subject {
+        sub: String,
+    }
     let payload = assertion.split('.').nth(1)?;
-    let claims: serde_json::Value = serde_json::from_slice(&B64URL.decode(payload).ok()?).ok()?;
-    claims["sub"].as_str().map(str::to_owned)
+    let claims: Subject = serde_json::from_slice(&B64URL.decode(payload).ok()?).ok()?;
+    Some(claims.sub)
 }
 
 impl Platform {

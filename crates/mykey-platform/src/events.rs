@@ -150,8 +150,12 @@ impl SigningKey {
 
     /// `claims` as a JWT (ES256, this key's `kid`) with header `typ`.
     /// The key pair parsed once: signing costs one ECDSA signature and nothing more.
-    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, PlatformError> {
-        let input = jws_signing_input("ES256", typ, &self.kid, claims);
+    pub fn sign_jwt<T: serde::Serialize + ?Sized>(
+        &self,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, PlatformError> {
+        let input = jws_signing_input("ES256", typ, &self.kid, claims)?;
         let sig = self
             .pair
             .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
@@ -169,14 +173,20 @@ impl std::fmt::Debug for SigningKey {
 
 /// A compact JWS's signing input (RFC 7515 §5.1): the protected header `{alg, typ, kid}` and the
 /// claims, each base64url-encoded, joined by a dot.
-pub(crate) fn jws_signing_input(alg: &str, typ: &str, kid: &str, claims: &Value) -> String {
+pub(crate) fn jws_signing_input<T: serde::Serialize + ?Sized>(
+    alg: &str,
+    typ: &str,
+    kid: &str,
+    claims: &T,
+) -> Result<String, PlatformError> {
     let header = json!({"alg": alg, "typ": typ, "kid": kid});
+    let claims = serde_json::to_vec(claims)
+        .map_err(|_| PlatformError::Store(crate::StoreError("claims do not serialise".into())))?;
     let mut out = String::with_capacity(512);
     B64URL.encode_string(header.to_string(), &mut out);
     out.push('.');
-    // A Value always serialises.
-    B64URL.encode_string(serde_json::to_vec(claims).unwrap_or_default(), &mut out);
-    out
+    B64URL.encode_string(claims, &mut out);
+    Ok(out)
 }
 
 /// The compact JWS: the signing input, a dot and the signature base64url-encoded.

@@ -48,8 +48,12 @@ impl RsaSigningKey {
     }
 
     /// `claims` as a JWT signed RS256 with header `typ`.
-    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, PlatformError> {
-        let input = crate::events::jws_signing_input("RS256", typ, &self.kid, claims);
+    pub fn sign_jwt<T: serde::Serialize + ?Sized>(
+        &self,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, PlatformError> {
+        let input = crate::events::jws_signing_input("RS256", typ, &self.kid, claims)?;
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
             .sign(

@@ -10,7 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::authorize::with_query;
@@ -98,6 +98,23 @@ pub(crate) fn access_token_key(token: &str) -> [u8; 32] {
     key
 }
 
+/// An ID token's claims (see the module's head).
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: String,
+    aud: &'a str,
+    azp: &'a str,
+    exp: u64,
+    iat: u64,
+    auth_time: u64,
+    nonce: Option<&'a str>,
+    sid: &'a str,
+    at_hash: String,
+    amr: [&'static str; 3],
+    acr: &'static str,
+}
+
 #[derive(Deserialize)]
 struct HintClaims {
     aud: Value,
@@ -179,20 +196,20 @@ impl Platform {
         let (Some(ppid), Some(auth_time)) = (a.ppid, a.approved_at) else {
             return Err(grant("unknown code, or issued to another client"));
         };
-        let claims = json!({
-            "iss": self.issuer(),
-            "sub": ppid.to_string(),
-            "aud": rp.client_id,
-            "azp": rp.client_id,
-            "exp": now.as_secs() + ACCESS_TOKEN_TTL,
-            "iat": now.as_secs(),
-            "auth_time": auth_time.as_secs(),
-            "nonce": a.request.nonce,
-            "sid": a.request.sid,
-            "at_hash": B64URL.encode(&digest[..16]),
-            "amr": ["hwk", "pin", "mfa"],
-            "acr": ACR_CARD,
-        });
+        let claims = IdTokenClaims {
+            iss: self.issuer(),
+            sub: ppid.to_string(),
+            aud: &rp.client_id,
+            azp: &rp.client_id,
+            exp: now.as_secs() + ACCESS_TOKEN_TTL,
+            iat: now.as_secs(),
+            auth_time: auth_time.as_secs(),
+            nonce: a.request.nonce.as_deref(),
+            sid: &a.request.sid,
+            at_hash: B64URL.encode(&digest[..16]),
+            amr: ["hwk", "pin", "mfa"],
+            acr: ACR_CARD,
+        };
         let id_token = self.sign_id_token(alg, &claims)?;
         Ok(OidcTokens {
             access_token,
@@ -202,7 +219,11 @@ impl Platform {
         })
     }
 
-    fn sign_id_token(&self, alg: IdTokenAlg, claims: &Value) -> Result<String, PlatformError> {
+    fn sign_id_token(
+        &self,
+        alg: IdTokenAlg,
+        claims: &IdTokenClaims<'_>,
+    ) -> Result<String, PlatformError> {
         match alg {
             IdTokenAlg::Es256 => self.signing.sign_jwt("JWT", claims),
             IdTokenAlg::Rs256 => self.rsa_key().sign_jwt("JWT", claims),

@@ -7,12 +7,11 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use mykey_platform::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, Platform, PlatformError};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::rp::basic_credentials;
@@ -21,8 +20,9 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new().route("/oidc/token", post(token))
 }
 
-/// The form parameters this grant reads; a parameter given twice is refused (§3.2).
-#[derive(Deserialize)]
+/// The form parameters this grant reads; a parameter given twice is refused (§3.2), others are
+/// ignored.
+#[derive(Default)]
 struct TokenForm {
     grant_type: Option<String>,
     client_id: Option<String>,
@@ -32,6 +32,53 @@ struct TokenForm {
     code: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
+}
+
+impl TokenForm {
+    /// Reads an `application/x-www-form-urlencoded` body (RFC 6749 §4.1.3, §4.4.2).
+    async fn read(req: Request) -> Result<Self, OAuthError> {
+        let form_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form_type {
+            return Err(OAuthError::request(
+                "invalid_request",
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let body = axum::body::to_bytes(req.into_body(), super::MAX_BODY)
+            .await
+            .map_err(|_| {
+                OAuthError::request("invalid_request", "the body is too large or was cut off")
+            })?;
+        let mut form = Self::default();
+        for (name, value) in url::form_urlencoded::parse(&body) {
+            let slot = match name.as_ref() {
+                "grant_type" => &mut form.grant_type,
+                "client_id" => &mut form.client_id,
+                "client_assertion_type" => &mut form.client_assertion_type,
+                "client_assertion" => &mut form.client_assertion,
+                "scope" => &mut form.scope,
+                "code" => &mut form.code,
+                "redirect_uri" => &mut form.redirect_uri,
+                "code_verifier" => &mut form.code_verifier,
+                _ => continue,
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(OAuthError::request(
+                    "invalid_request",
+                    format!("{name} is given more than once"),
+                ));
+            }
+        }
+        Ok(form)
+    }
 }
 
 /// An error of RFC 6749 §5.2.
@@ -111,9 +158,7 @@ fn no_store(h: &mut HeaderMap) {
 async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response, OAuthError> {
     let basic = basic_credentials(req.headers());
     let tried_basic = req.headers().contains_key(header::AUTHORIZATION);
-    let axum::Form(form) = axum::Form::<TokenForm>::from_request(req, &())
-        .await
-        .map_err(|e| OAuthError::request("invalid_request", e.body_text()))?;
+    let form = TokenForm::read(req).await?;
     // The request's shape first, so that a malformed request spends no assertion.
     let code_grant = match form.grant_type.as_deref() {
         Some("client_credentials") => false,
