@@ -355,6 +355,9 @@ fn es256_floor(tries: usize) -> f64 {
 }
 
 pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
+    if a.exchanges == 0 {
+        return Err("--exchanges must be at least 1".into());
+    }
     let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8()).map_err(|e| e.to_string())?;
     let verifier = B64URL.encode(rand::<48>());
     let ours = ours(&a, &key, &verifier).await?;
