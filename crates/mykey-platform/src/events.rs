@@ -179,11 +179,19 @@ pub(crate) fn jws_signing_input<T: serde::Serialize + ?Sized>(
     kid: &str,
     claims: &T,
 ) -> Result<String, PlatformError> {
-    let header = json!({"alg": alg, "typ": typ, "kid": kid});
-    let claims = serde_json::to_vec(claims)
-        .map_err(|_| PlatformError::Store(crate::StoreError("claims do not serialise".into())))?;
+    // In the order `json!` gave them before (alphabetical), so headers stay byte for byte the same.
+    #[derive(serde::Serialize)]
+    struct Header<'a> {
+        alg: &'a str,
+        kid: &'a str,
+        typ: &'a str,
+    }
+    let unserialisable =
+        |_| PlatformError::Store(crate::StoreError("claims do not serialise".into()));
+    let header = serde_json::to_vec(&Header { alg, kid, typ }).map_err(unserialisable)?;
+    let claims = serde_json::to_vec(claims).map_err(unserialisable)?;
     let mut out = String::with_capacity(512);
-    B64URL.encode_string(header.to_string(), &mut out);
+    B64URL.encode_string(header, &mut out);
     out.push('.');
     B64URL.encode_string(claims, &mut out);
     Ok(out)
@@ -273,5 +281,30 @@ impl Platform {
             .map(|e| Ok((e.jti.clone(), self.security_event_token(rp, e)?)))
             .collect::<Result<_, PlatformError>>()?;
         Ok((sets, more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_jwt_has_the_header_alg_kid_typ_and_verifies() {
+        let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8()).expect("a P-256 key");
+        let jwt = key.sign_jwt("JWT", &json!({"sub": "x"})).expect("it signs");
+        let header = B64URL
+            .decode(jwt.split('.').next().expect("three parts"))
+            .expect("base64url");
+        assert_eq!(
+            String::from_utf8(header).expect("UTF-8"),
+            format!(r#"{{"alg":"ES256","kid":"{}","typ":"JWT"}}"#, key.kid)
+        );
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk()).expect("a JWK");
+        let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("it decodes");
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        v.required_spec_claims.clear();
+        v.validate_exp = false;
+        let claims = jsonwebtoken::decode::<Value>(&jwt, &decoding, &v).expect("it verifies");
+        assert_eq!(claims.claims["sub"], "x");
     }
 }
