@@ -351,6 +351,88 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         "revoked"
     );
 
+    // Exchanges arriving together (SQLite commits them in one batch, PostgreSQL one at a time)
+    // keep the same rules: a jti spends once, a code redeems once and a second use of it
+    // leaves no live token from it.
+    for h in [4u8, 5, 6] {
+        assert!(
+            store
+                .insert_authorization(&request(h, &format!("AAAA-000{h}"), rp.id))
+                .await
+                .unwrap()
+        );
+        store
+            .issue_ppid(&PpidIssue {
+                consent: None,
+                ..approve(h, p, T.plus(5))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .continue_authorization(&[h; 32], &[h + 30; 32], T.plus(65))
+                .await
+                .unwrap()
+        );
+    }
+    let with = |jti: u8, code: u8| CodeExchange {
+        code_hash: [code; 32],
+        ..exchange(jti, &good)
+    };
+    let x = [
+        with(60, 34),
+        with(61, 35),
+        with(62, 36),
+        with(63, 36),
+        with(60, 99),
+    ];
+    let (a, b, c, d, e) = tokio::join!(
+        store.exchange_code(&x[0]),
+        store.exchange_code(&x[1]),
+        store.exchange_code(&x[2]),
+        store.exchange_code(&x[3]),
+        store.exchange_code(&x[4]),
+    );
+    let (a, b, c, d, e) = (a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap(), e.unwrap());
+    assert!(matches!(b, ExchangeOutcome::Redeemed(..)), "{b:?}");
+    let replayed = |o: &ExchangeOutcome| *o == ExchangeOutcome::AssertionReplayed;
+    assert!(
+        replayed(&a) != replayed(&e),
+        "one jti spends once: {a:?} {e:?}"
+    );
+    assert!(
+        matches!(a, ExchangeOutcome::Redeemed(..)) || replayed(&a),
+        "{a:?}"
+    );
+    assert!(
+        matches!(e, ExchangeOutcome::Unknown) || replayed(&e),
+        "{e:?}"
+    );
+    assert!(
+        [&c, &d]
+            .iter()
+            .any(|o| matches!(o, ExchangeOutcome::Reused { .. })),
+        "{c:?} {d:?}"
+    );
+    for jti in [62, 63] {
+        assert!(
+            store
+                .access_token(&token_key(jti), T.plus(20))
+                .await
+                .unwrap()
+                .is_none(),
+            "a code used twice leaves no live token"
+        );
+    }
+    assert!(
+        store
+            .access_token(&token_key(61), T.plus(20))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
     // Purged once nothing needs them: the redeemed request after its tokens expire.
     store.purge_expired(T.plus(400)).await.unwrap();
     assert!(
