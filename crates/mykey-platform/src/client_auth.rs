@@ -13,10 +13,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use mykey_pki::UnixTime;
 use serde::Deserialize;
 
@@ -49,10 +50,56 @@ pub(crate) type ClientCache = HashMap<String, (UnixTime, RelyingParty, Option<Ar
 /// A relying party's registered public keys, checked: 1 to 10 signing keys (EC P-256 or RSA of
 /// at least 2048 bits), each with a distinct `kid`, none carrying private parts. Each key is
 /// decoded once, when the set is parsed.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientJwks {
     set: JwkSet,
-    decoded: Vec<DecodingKey>,
+    decoded: Vec<Verifier>,
+}
+
+impl std::fmt::Debug for ClientJwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientJwks")
+            .field("set", &self.set)
+            .finish()
+    }
+}
+
+/// A registered key, ready to verify: an EC point parsed and checked on the curve once, not per
+/// assertion; an RSA key as jsonwebtoken decodes it.
+#[derive(Clone)]
+enum Verifier {
+    Es256(Arc<ParsedPublicKey>),
+    Rsa(DecodingKey),
+}
+
+impl Verifier {
+    fn of(k: &Jwk) -> Option<Self> {
+        match &k.algorithm {
+            AlgorithmParameters::EllipticCurve(ec) => {
+                let (x, y) = (B64URL.decode(&ec.x).ok()?, B64URL.decode(&ec.y).ok()?);
+                if x.len() != 32 || y.len() != 32 {
+                    return None;
+                }
+                // SEC 1 §2.3.3, uncompressed.
+                let point = [&[4u8][..], &x, &y].concat();
+                let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).ok()?;
+                Some(Self::Es256(Arc::new(key)))
+            }
+            _ => DecodingKey::from_jwk(k).ok().map(Self::Rsa),
+        }
+    }
+
+    /// Whether `signature` (base64url) signs `message` under `alg`, of this key's family.
+    fn verifies(&self, alg: Algorithm, message: &[u8], signature: &str) -> bool {
+        match self {
+            Self::Es256(key) => B64URL
+                .decode(signature)
+                .is_ok_and(|s| key.verify_sig(message, &s).is_ok()),
+            Self::Rsa(key) => {
+                jsonwebtoken::crypto::verify(signature, message, key, alg).unwrap_or(false)
+            }
+        }
+    }
 }
 
 impl ClientJwks {
@@ -98,7 +145,7 @@ impl ClientJwks {
                     if B64URL.decode(&rsa.n).map_or(0, |n| n.len()) >= 256 => {}
                 _ => return Err(bad("keys are EC P-256 or RSA of at least 2048 bits")),
             }
-            decoded.push(DecodingKey::from_jwk(k).map_err(|_| bad("a key does not decode"))?);
+            decoded.push(Verifier::of(k).ok_or(bad("a key does not decode"))?);
         }
         Ok(Self { set, decoded })
     }
@@ -109,7 +156,7 @@ impl ClientJwks {
     }
 
     /// The key an assertion's header names, and its decoded form.
-    fn key_for(&self, kid: Option<&str>) -> Option<(&Jwk, &DecodingKey)> {
+    fn key_for(&self, kid: Option<&str>) -> Option<(&Jwk, &Verifier)> {
         let i = match kid {
             Some(kid) => self
                 .set
@@ -140,26 +187,85 @@ impl std::fmt::Debug for ClientToken {
     }
 }
 
+/// An assertion's claims, as given: which are required, and what each must be, is checked after
+/// the signature.
 #[derive(Deserialize)]
 struct AssertionClaims {
-    iss: String,
-    sub: String,
-    exp: u64,
-    jti: String,
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Option<Audience>,
+    exp: Option<u64>,
+    jti: Option<String>,
     nbf: Option<u64>,
     iat: Option<u64>,
 }
 
-/// The `sub` of an assertion, read before its signature is checked (to find the client's keys;
-/// nothing else is trusted from it).
-fn unverified_subject(assertion: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Subject {
-        sub: String,
+/// `aud`: one audience or several (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl Audience {
+    fn names_any(&self, audiences: &[&str]) -> bool {
+        match self {
+            Self::One(a) => audiences.contains(&a.as_str()),
+            Self::Several(s) => s.iter().any(|a| audiences.contains(&a.as_str())),
+        }
     }
-    let payload = assertion.split('.').nth(1)?;
-    let claims: Subject = serde_json::from_slice(&B64URL.decode(payload).ok()?).ok()?;
-    Some(claims.sub)
+}
+
+/// The header fields an assertion is checked by; `alg` must be one jsonwebtoken knows.
+#[derive(Deserialize)]
+struct AssertionHeader {
+    alg: Algorithm,
+    kid: Option<String>,
+}
+
+/// An assertion split into its three parts (RFC 7515 §7.1), each decoded once: the header and
+/// the claims (`None`: not JSON of the expected shape, refused after the signature), and the
+/// signing input and signature as sent.
+struct Assertion<'a> {
+    header: &'a str,
+    claims: Option<AssertionClaims>,
+    subject: String,
+    signing_input: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> Assertion<'a> {
+    /// `None`: not a JWT with a `sub` (read before the signature is checked, to find the
+    /// client's keys; nothing else is trusted from it before then).
+    fn split(jwt: &'a str) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Subject {
+            sub: String,
+        }
+        let (signing_input, signature) = jwt.rsplit_once('.')?;
+        let (header, payload) = signing_input.split_once('.')?;
+        if payload.contains('.') {
+            return None;
+        }
+        let payload = B64URL.decode(payload).ok()?;
+        let mut claims: Option<AssertionClaims> = serde_json::from_slice(&payload).ok();
+        let subject = match claims.as_mut().and_then(|c| c.sub.take()) {
+            Some(sub) => sub,
+            None => serde_json::from_slice::<Subject>(&payload).ok()?.sub,
+        };
+        Some(Self {
+            header,
+            claims,
+            subject,
+            signing_input,
+            signature,
+        })
+    }
+
+    fn header(&self) -> Option<AssertionHeader> {
+        serde_json::from_slice(&B64URL.decode(self.header).ok()?).ok()
+    }
 }
 
 impl Platform {
@@ -251,14 +357,15 @@ impl Platform {
         if assertion.len() > MAX_ASSERTION_LEN {
             return Err(refused("the assertion is too long"));
         }
-        let client_id = unverified_subject(assertion).ok_or(refused("not a JWT with a \"sub\""))?;
+        let jwt = Assertion::split(assertion).ok_or(refused("not a JWT with a \"sub\""))?;
+        let client_id = jwt.subject.as_str();
         let (rp, jwks) = self
-            .client_keys(&client_id)
+            .client_keys(client_id)
             .await?
             .ok_or(PlatformError::InvalidClient)?;
         let jwks = jwks.ok_or(refused("the client has no registered keys"))?;
-        let header = jsonwebtoken::decode_header(assertion).map_err(|_| refused("bad header"))?;
-        let (key, decoding) = jwks
+        let header = jwt.header().ok_or(refused("bad header"))?;
+        let (key, verifier) = jwks
             .key_for(header.kid.as_deref())
             .ok_or(refused("no registered key has that \"kid\""))?;
         let family_fits = matches!(
@@ -274,60 +381,53 @@ impl Platform {
                 "the algorithm is not ES256, RS256 or PS256 for that key",
             ));
         }
-        let mut v = Validation::new(header.alg);
-        // Times are checked below against the platform's clock.
-        v.validate_exp = false;
-        v.validate_nbf = false;
-        v.set_required_spec_claims(&["aud", "iss", "sub"]);
-        v.set_audience(audiences);
-        v.set_issuer(&[client_id.as_str()]);
-        v.sub = Some(client_id.clone());
-        let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, decoding, &v)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                refused(match e.kind() {
-                    K::InvalidSignature => "the signature does not verify",
-                    K::InvalidAudience => "\"aud\" names neither the token endpoint nor the issuer",
-                    K::InvalidIssuer | K::InvalidSubject => {
-                        "\"iss\" and \"sub\" must be the client ID"
-                    }
-                    K::MissingRequiredClaim(_) => "a required claim is missing",
-                    _ => "the assertion does not decode",
-                })
-            })?
-            .claims;
-        debug_assert_eq!(
-            (claims.iss.as_str(), claims.sub.as_str()),
-            (client_id.as_str(), client_id.as_str())
-        );
+        if !verifier.verifies(header.alg, jwt.signing_input.as_bytes(), jwt.signature) {
+            return Err(refused("the signature does not verify"));
+        }
+        let Some(AssertionClaims {
+            iss: Some(iss),
+            exp: Some(exp),
+            jti: Some(jti),
+            aud,
+            nbf,
+            iat,
+            ..
+        }) = jwt.claims
+        else {
+            return Err(refused("the assertion does not decode"));
+        };
+        let aud = aud.ok_or(refused("a required claim is missing"))?;
+        if iss != client_id {
+            return Err(refused("\"iss\" and \"sub\" must be the client ID"));
+        }
+        if !aud.names_any(audiences) {
+            return Err(refused(
+                "\"aud\" names neither the token endpoint nor the issuer",
+            ));
+        }
         let now = self.clock.now().as_secs();
-        if claims.exp <= now {
+        if exp <= now {
             return Err(refused("the assertion has expired"));
         }
-        if claims.exp > now + MAX_ASSERTION_LIFETIME {
+        if exp > now + MAX_ASSERTION_LIFETIME {
             return Err(refused("\"exp\" is more than ten minutes away"));
         }
-        if claims
-            .nbf
-            .into_iter()
-            .chain(claims.iat)
-            .any(|t| t > now + SKEW)
-        {
+        if nbf.into_iter().chain(iat).any(|t| t > now + SKEW) {
             return Err(refused("the assertion is not valid yet"));
         }
-        if claims.jti.is_empty() || claims.jti.len() > 256 {
+        if jti.is_empty() || jti.len() > 256 {
             return Err(refused("\"jti\" must be 1 to 256 characters"));
         }
         let mut seen = b"mykey-client-assertion-v1\0".to_vec();
         seen.extend_from_slice(client_id.as_bytes());
         seen.push(0);
-        seen.extend_from_slice(claims.jti.as_bytes());
+        seen.extend_from_slice(jti.as_bytes());
         // The key begins with the expiry, as a challenge's nonce does: keys are stored in
         // about the order they come, appended to the index rather than scattered through it.
         // A replay is the same JWT, with the same `exp`, so it meets its own key.
         let mut hash = [0u8; 24];
         hash.copy_from_slice(&sha256(&seen)[..24]);
-        let spent = UsedNonce::new(UnixTime::from_secs(claims.exp), hash);
+        let spent = UsedNonce::new(UnixTime::from_secs(exp), hash);
         match rp.status {
             RelyingPartyStatus::Approved => Ok((rp, spent)),
             _ => Err(PlatformError::RelyingPartyNotApproved),

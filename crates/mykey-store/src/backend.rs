@@ -59,8 +59,11 @@ impl SqliteStore {
         // One connection: SQLite has one writer at a time, and with several connections the
         // others wait in its busy handler (sleeping), which costs far more than queueing here.
         // It never checkpoints the WAL itself: see `checkpoint.rs`.
+        // No ping before each use: the file connection has no network to lose, and the ping
+        // is one more round trip to the connection's thread per transaction.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(fail)?;
@@ -70,6 +73,7 @@ impl SqliteStore {
             .map_err(fail)?;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(fail)?;

@@ -89,15 +89,15 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
     let mut out: Vec<Option<ExchangeOutcome>> = vec![None; jobs.len()];
 
-    // Spend the assertions' jtis; of one jti twice in a batch the first wins.
+    // One round trip to the connection's thread for two statements: spend the assertions'
+    // jtis (of one jti twice in a batch the first wins), and read the requests the codes name.
     let spending: Vec<&Job> = jobs
         .iter()
         .filter(|j| j.exchange.assertion.is_some())
         .collect();
-    let mut fresh: HashSet<Vec<u8>> = HashSet::new();
+    let mut q = QueryBuilder::<Sqlite>::new("");
     if !spending.is_empty() {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
+        q.push("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
         q.push_values(&spending, |mut b, j| {
             if let Some(n) = &j.exchange.assertion {
                 b.push_bind(n.nonce.as_slice())
@@ -106,16 +106,26 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
         });
         // OR IGNORE rather than ON CONFLICT DO NOTHING: with no constraint left that could abort
         // the statement, SQLite keeps no statement journal for it.
-        q.push(" RETURNING nonce");
-        fresh = q
-            .build()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(fail)?
-            .iter()
-            .map(|r| r.get::<Vec<u8>, _>("nonce"))
-            .collect();
+        q.push(" RETURNING nonce AS spent_jti; ");
     }
+    q.push(
+        "SELECT a.*, c.id_token_alg FROM authorizations a \
+         LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash IN ",
+    );
+    q.push_tuples(jobs, |mut b, j| {
+        b.push_bind(j.exchange.code_hash.as_slice());
+    });
+    let rows = q.build().fetch_all(&mut *tx).await.map_err(fail)?;
+    // The spent jtis' rows come first, and only they have a `spent_jti` column.
+    let spent = rows
+        .iter()
+        .take_while(|r| r.try_column("spent_jti").is_ok())
+        .count();
+    let (spent, requests) = rows.split_at(spent);
+    let mut fresh: HashSet<&[u8]> = spent
+        .iter()
+        .map(|r| r.get::<&[u8], _>("spent_jti"))
+        .collect();
     for (o, j) in out.iter_mut().zip(jobs) {
         if let Some(n) = &j.exchange.assertion
             && !fresh.remove(n.nonce.as_slice())
@@ -124,17 +134,9 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
         }
     }
 
-    // The requests the codes name.
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT a.*, c.id_token_alg FROM authorizations a \
-         LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash IN ",
-    );
-    q.push_tuples(jobs, |mut b, j| {
-        b.push_bind(j.exchange.code_hash.as_slice());
-    });
     let mut found: HashMap<Vec<u8>, (Authorization, IdTokenAlg)> = HashMap::new();
-    for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
-        let a = SqliteStore::authorization_row(&r)?;
+    for r in requests {
+        let a = SqliteStore::authorization_row(r)?;
         let alg = r
             .get::<Option<&str>, _>("id_token_alg")
             .and_then(IdTokenAlg::parse)
@@ -173,16 +175,14 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
     }
     if !redeem.is_empty() {
         // The request's row stays while its token does (see the purge); only the status moves.
+        // Both statements in one round trip.
         let mut q = QueryBuilder::<Sqlite>::new(
             "UPDATE authorizations SET status = 'redeemed' WHERE status = 'continued' AND id IN ",
         );
         q.push_tuples(&redeem, |mut b, (_, id)| {
             b.push_bind(*id);
         });
-        q.build().execute(&mut *tx).await.map_err(fail)?;
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO access_tokens (token_hash, authorization_id, expires_at) ",
-        );
+        q.push("; INSERT INTO access_tokens (token_hash, authorization_id, expires_at) ");
         q.push_values(&redeem, |mut b, (i, id)| {
             let x = &jobs[*i].exchange;
             b.push_bind(x.token_hash.as_slice())

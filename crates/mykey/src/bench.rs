@@ -15,6 +15,8 @@ use mykey_pki::issue::SigningKey;
 use mykey_pki::ocsp::Request;
 use mykey_pki::{Purpose, UnixTime};
 
+use crate::placement::Placement;
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {
     /// The J-LIS simulator's OCSP responder under concurrent load.
@@ -113,14 +115,26 @@ pub(crate) struct ChildServer {
 
 impl ChildServer {
     pub(crate) fn start(args: &[&str], dir: &std::path::Path, until: &str) -> Result<Self, String> {
+        Self::start_on(&Placement::shared(), args, dir, until)
+    }
+
+    /// As [`Self::start`], on the servers' CPUs of `placement`.
+    pub(crate) fn start_on(
+        placement: &Placement,
+        args: &[&str],
+        dir: &std::path::Path,
+        until: &str,
+    ) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .args(args)
-            .arg(dir)
-            .env("MYKEY_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
+        let mut child = placement
+            .spawn(
+                Command::new(exe)
+                    .args(args)
+                    .arg(dir)
+                    .env("MYKEY_LOG", "warn")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::inherit()),
+            )
             .map_err(|e| format!("cannot start {args:?}: {e}"))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut reader = BufReader::new(stdout);
@@ -154,11 +168,21 @@ impl ChildServer {
         dir: &std::path::Path,
         database: Option<&str>,
     ) -> Result<(Self, String, String, String), String> {
+        Self::platform_on(&Placement::shared(), dir, database)
+    }
+
+    /// As [`Self::platform`], on the servers' CPUs of `placement`.
+    pub(crate) fn platform_on(
+        placement: &Placement,
+        dir: &std::path::Path,
+        database: Option<&str>,
+    ) -> Result<(Self, String, String, String), String> {
         let database = database.map_or_else(
             || format!("sqlite://{}", dir.join("platform.sqlite3").display()),
             str::to_owned,
         );
-        let server = Self::start(
+        let server = Self::start_on(
+            placement,
             &[
                 "serve",
                 "--listen",

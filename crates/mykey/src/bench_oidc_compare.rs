@@ -10,6 +10,12 @@
 //! ES256 signature on one core) measured right before and after each; a round's `floor_ratio` is
 //! its CPU per exchange over the lower of those two, and the figure printed is the median round's.
 //!
+//! By default the scheduler places the servers and the load generator (`--placement shared`).
+//! `--placement split` runs the servers on the upper half of the CPUs and the load generator on
+//! the rest, and measures the floor on the servers' CPUs (see `placement.rs`): on a host where
+//! the load generator's preemptions inflate the server's CPU figure, that takes them out, at the
+//! cost of throughput (the load generator has half the CPUs).
+//!
 //! Ours keeps every token durably (SQLite `synchronous=FULL`, or PostgreSQL); oidc-provider uses
 //! its development in-memory store.
 
@@ -22,11 +28,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use mykey_platform::SigningKey;
 use serde_json::{Value, json};
 
 use crate::bench::{ChildServer, cpu_of, oidc_relying_party, percentiles};
+use crate::placement::Placement;
 
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
@@ -51,6 +58,16 @@ pub(crate) struct CompareArgs {
     /// its own moment.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
+    /// `shared`: where the scheduler puts them; `split`: the servers on the upper half of the
+    /// CPUs, the load generator on the rest, so neither preempts the other (one CPU: shared).
+    #[arg(long, value_enum, default_value_t = PlacementArg::Shared)]
+    placement: PlacementArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PlacementArg {
+    Shared,
+    Split,
 }
 
 const REDIRECT: &str = "https://rp.example/callback";
@@ -182,9 +199,15 @@ fn report(name: &str, store: &str, all: &mut [u32], secs: f64, bad: usize, cpu: 
     })
 }
 
-async fn ours(a: &CompareArgs, key: &SigningKey, verifier: &str) -> Result<Value, String> {
+async fn ours(
+    a: &CompareArgs,
+    on: &Placement,
+    key: &SigningKey,
+    verifier: &str,
+) -> Result<Value, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (server, database, _, operator) = ChildServer::platform(dir.path(), a.database.as_deref())?;
+    let (server, database, _, operator) =
+        ChildServer::platform_on(on, dir.path(), a.database.as_deref())?;
     let base = server.url.clone();
     let jwks = json!({"keys": [key.public_jwk()]});
     let (client_id, _) = oidc_relying_party(&base, &operator, Some(jwks), &[], REDIRECT).await?;
@@ -213,11 +236,11 @@ async fn ours(a: &CompareArgs, key: &SigningKey, verifier: &str) -> Result<Value
     let mut rounds = Vec::new();
     let per_round = a.exchanges.div_ceil(a.rounds as usize);
     for start in (0..a.exchanges).step_by(per_round.max(1)) {
-        let floor_before = es256_floor(3);
+        let floor_before = on.on_servers(|| es256_floor(3));
         let before = server.cpu();
         let (lat, s, b) = run_load(load.clone(), start..start + per_round, a.concurrency).await?;
         let used = server.cpu().saturating_sub(before);
-        let floor = floor_before.min(es256_floor(3));
+        let floor = floor_before.min(on.on_servers(|| es256_floor(3)));
         let us = used.as_micros() as f64 / lat.len().max(1) as f64;
         rounds.push(json!({"cpu_us": us, "es256_floor_us": floor, "floor_ratio": us / floor}));
         all.extend(lat);
@@ -242,26 +265,30 @@ async fn ours(a: &CompareArgs, key: &SigningKey, verifier: &str) -> Result<Value
     r["floor_ratio"] = json!(ratios[ratios.len() / 2]);
     r["es256_floor_us"] = json!(floors[floors.len() / 2]);
     r["rounds"] = json!(rounds);
+    r["placement"] = on.describe();
     Ok(r)
 }
 
 async fn theirs(
     a: &CompareArgs,
+    on: &Placement,
     dir: &std::path::Path,
     key: &SigningKey,
     verifier: &str,
 ) -> Result<Value, String> {
-    let mut child = Command::new(&a.node)
-        .arg(dir.join("op.mjs"))
-        .env(
-            "CLIENT_JWKS",
-            json!({"keys": [key.public_jwk()]}).to_string(),
+    let mut child = on
+        .spawn(
+            Command::new(&a.node)
+                .arg(dir.join("op.mjs"))
+                .env(
+                    "CLIENT_JWKS",
+                    json!({"keys": [key.public_jwk()]}).to_string(),
+                )
+                .env("REDIRECT_URI", REDIRECT)
+                .env("NODE_ENV", "production")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
         )
-        .env("REDIRECT_URI", REDIRECT)
-        .env("NODE_ENV", "production")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
         .map_err(|e| format!("cannot start {}: {e}", a.node))?;
     let mut line = String::new();
     BufReader::new(child.stdout.take().ok_or("no stdout")?)
@@ -307,14 +334,16 @@ async fn theirs(
         let n = load.codes.len();
         let (mut all, secs, bad) = run_load(load, 0..n, a.concurrency).await?;
         let cpu = cpu_of(child.id()).saturating_sub(before);
-        Ok::<_, String>(report(
+        let mut r = report(
             "oidc-provider 9.13.3",
             "in-memory (development)",
             &mut all,
             secs,
             bad,
             cpu,
-        ))
+        );
+        r["placement"] = on.describe();
+        Ok::<_, String>(r)
     }
     .await;
     let _ = child.kill();
@@ -360,7 +389,11 @@ pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
     }
     let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8()).map_err(|e| e.to_string())?;
     let verifier = B64URL.encode(rand::<48>());
-    let ours = ours(&a, &key, &verifier).await?;
+    let on = match a.placement {
+        PlacementArg::Split => Placement::split()?,
+        PlacementArg::Shared => Placement::shared(),
+    };
+    let ours = ours(&a, &on, &key, &verifier).await?;
     println!("{ours}");
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
     let (floor, floor_ratio) = (f(&ours, "es256_floor_us"), f(&ours, "floor_ratio"));
@@ -371,7 +404,7 @@ pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
         );
         return Ok(());
     };
-    let theirs = theirs(&a, &dir, &key, &verifier).await?;
+    let theirs = theirs(&a, &on, &dir, &key, &verifier).await?;
     println!("{theirs}");
     println!(
         "{}",

@@ -10,6 +10,7 @@ mod client;
 mod files;
 mod jlis;
 mod login;
+mod placement;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use mykey_platform::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, Platform, PlatformError};
+use serde::Serialize;
 use serde_json::json;
 
 use super::rp::basic_credentials;
@@ -149,6 +150,17 @@ impl IntoResponse for OAuthError {
     }
 }
 
+/// The code grant's answer (§5.1; OpenID Connect Core §3.1.3.3), serialised without building a
+/// JSON object first.
+#[derive(Serialize)]
+struct CodeGrantResponse<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    id_token: &'a str,
+    scope: &'a str,
+}
+
 /// Token responses are never cached (§5.1).
 fn no_store(h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -258,13 +270,13 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
             )
             .await
             .map_err(|e| OAuthError::client(e, false))?;
-        let mut r = axum::Json(json!({
-            "access_token": t.access_token,
-            "token_type": "Bearer",
-            "expires_in": t.expires_in,
-            "id_token": t.id_token,
-            "scope": t.scope,
-        }))
+        let mut r = axum::Json(CodeGrantResponse {
+            access_token: &t.access_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            id_token: &t.id_token,
+            scope: &t.scope,
+        })
         .into_response();
         no_store(r.headers_mut());
         return Ok(r);
