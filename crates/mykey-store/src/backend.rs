@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
@@ -32,7 +33,8 @@ use crate::ppids::{ppid_service_columns, ppids_impl};
 /// SQLite: the embedded default, a file under the data folder (WAL, synchronous=FULL).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
+    pub(crate) spent: Arc<crate::spent::Spent>,
     logins: LoginBatcher,
     pub(crate) exchanges: crate::exchange::ExchangeBatcher,
 }
@@ -77,13 +79,15 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(fail)?;
-        let logins = LoginBatcher::start(pool.clone());
+        let spent = crate::spent::Spent::load(&pool).await?;
+        let logins = LoginBatcher::start(pool.clone(), Arc::clone(&spent));
         crate::checkpoint::start(checkpointer, logins.downgrade());
-        let exchanges = crate::exchange::ExchangeBatcher::start(pool.clone());
+        let exchanges = crate::exchange::ExchangeBatcher::start(pool.clone(), Arc::clone(&spent));
         Ok(Self {
             logins,
             exchanges,
             pool,
+            spent,
         })
     }
 

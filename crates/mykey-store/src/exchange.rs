@@ -1,21 +1,23 @@
 //! SQLite's group commit for code exchanges, as `login.rs` does for logins: one task takes every
 //! exchange waiting and carries them out in one transaction with a few set-wise statements —
-//! the client assertions' `jti`s spent, the codes' requests read, the redeemed ones marked, their
-//! access tokens stored — and answers each only after the commit. The rule each exchange
+//! the client assertions' `jti`s spent (`spent.rs`), the codes' requests read, the redeemed ones
+//! marked, their access tokens stored — and answers each only after the commit. The rule each exchange
 //! follows is [`mykey_platform::oidc::CodeExchange::step`], the one PostgreSQL applies one
 //! exchange at a time.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use mykey_platform::StoreError;
 use mykey_platform::oidc::{
     Authorization, CodeExchange, ExchangeOutcome, ExchangeStep, IdTokenAlg,
 };
+use mykey_platform::{StoreError, UsedNonce};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{SqliteStore, secs};
 use crate::fail;
+use crate::spent::Spent;
 
 /// Most exchanges committed together (each binds at most 3 values a statement).
 const BATCH: usize = 256;
@@ -37,9 +39,9 @@ pub(crate) struct ExchangeBatcher(mpsc::Sender<Job>);
 
 impl ExchangeBatcher {
     /// Starts the task on the current runtime; it ends when the last clone is dropped.
-    pub(crate) fn start(pool: SqlitePool) -> Self {
+    pub(crate) fn start(pool: SqlitePool, spent: Arc<Spent>) -> Self {
         let (tx, rx) = mpsc::channel(4 * BATCH);
-        tokio::spawn(run(pool, rx));
+        tokio::spawn(run(pool, spent, rx));
         Self(tx)
     }
 
@@ -67,10 +69,10 @@ impl SqliteStore {
     }
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
-        match commit(&pool, &jobs).await {
+        match commit(&pool, &spent, &jobs).await {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
                     let _ = job.answer.send(Ok(outcome));
@@ -85,28 +87,36 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>, StoreError> {
+async fn commit(
+    pool: &SqlitePool,
+    spent: &Arc<Spent>,
+    jobs: &[Job],
+) -> Result<Vec<ExchangeOutcome>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
     let mut out: Vec<Option<ExchangeOutcome>> = vec![None; jobs.len()];
 
-    // One round trip to the connection's thread for two statements: spend the assertions'
-    // jtis (of one jti twice in a batch the first wins), and read the requests the codes name.
-    let spending: Vec<&Job> = jobs
-        .iter()
-        .filter(|j| j.exchange.assertion.is_some())
-        .collect();
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    if !spending.is_empty() {
-        q.push("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
-        q.push_values(&spending, |mut b, j| {
-            if let Some(n) = &j.exchange.assertion {
-                b.push_bind(n.nonce.as_slice())
-                    .push_bind(secs(n.expires_at));
+    // Spend the assertions' jtis (see `spent.rs`); of one jti twice in a batch the first wins.
+    let mut claims = spent.claims();
+    let mut fresh: Vec<&UsedNonce> = Vec::new();
+    for (o, j) in out.iter_mut().zip(jobs) {
+        if let Some(n) = &j.exchange.assertion {
+            if claims.claim(n) {
+                fresh.push(n);
+            } else {
+                *o = Some(ExchangeOutcome::AssertionReplayed);
             }
+        }
+    }
+    // One round trip to the connection's thread for both statements: the spent jtis appended,
+    // and the requests the codes name read.
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    if !fresh.is_empty() {
+        q.push("INSERT INTO spent_nonces (nonce, expires_at) ");
+        q.push_values(&fresh, |mut b, n| {
+            b.push_bind(n.nonce.as_slice())
+                .push_bind(secs(n.expires_at));
         });
-        // OR IGNORE rather than ON CONFLICT DO NOTHING: with no constraint left that could abort
-        // the statement, SQLite keeps no statement journal for it.
-        q.push(" RETURNING nonce AS spent_jti; ");
+        q.push("; ");
     }
     q.push(
         "SELECT a.*, c.id_token_alg FROM authorizations a \
@@ -115,27 +125,10 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
     q.push_tuples(jobs, |mut b, j| {
         b.push_bind(j.exchange.code_hash.as_slice());
     });
-    let rows = q.build().fetch_all(&mut *tx).await.map_err(fail)?;
-    // The spent jtis' rows come first, and only they have a `spent_jti` column.
-    let spent = rows
-        .iter()
-        .take_while(|r| r.try_column("spent_jti").is_ok())
-        .count();
-    let (spent, requests) = rows.split_at(spent);
-    let mut fresh: HashSet<&[u8]> = spent
-        .iter()
-        .map(|r| r.get::<&[u8], _>("spent_jti"))
-        .collect();
-    for (o, j) in out.iter_mut().zip(jobs) {
-        if let Some(n) = &j.exchange.assertion
-            && !fresh.remove(n.nonce.as_slice())
-        {
-            *o = Some(ExchangeOutcome::AssertionReplayed);
-        }
-    }
+    let requests = q.build().fetch_all(&mut *tx).await.map_err(fail)?;
 
     let mut found: HashMap<Vec<u8>, (Authorization, IdTokenAlg)> = HashMap::new();
-    for r in requests {
+    for r in &requests {
         let a = SqliteStore::authorization_row(r)?;
         let alg = r
             .get::<Option<&str>, _>("id_token_alg")
@@ -214,6 +207,7 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<ExchangeOutcome>,
         }
     }
     tx.commit().await.map_err(fail)?;
+    claims.keep();
     Ok(out
         .into_iter()
         .map(|o| o.unwrap_or(ExchangeOutcome::Unknown))

@@ -16,6 +16,7 @@ mod links;
 mod login;
 mod oidc;
 mod ppids;
+mod spent;
 
 use std::sync::Arc;
 

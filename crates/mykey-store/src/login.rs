@@ -7,15 +7,17 @@
 //! commit — a login is acknowledged only once it is on disk, and 64 concurrent logins cost one
 //! flush instead of 64.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use mykey_pki::UnixTime;
-use mykey_platform::{LoginOutcome, LoginWrite, NewLog, PersonId, StoreError};
+use mykey_platform::{LoginOutcome, LoginWrite, NewLog, PersonId, StoreError, UsedNonce};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{SqliteStore, secs};
+use crate::backend::{PostgresStore, SqliteStore, secs};
 use crate::fail;
+use crate::spent::Spent;
 
 /// Most logins committed together (each binds at most 12 values; SQLite allows 32,766).
 const BATCH: usize = 256;
@@ -23,42 +25,19 @@ const BATCH: usize = 256;
 macro_rules! login_impl {
     ($store:ty, $db:ty) => {
         impl $store {
-            async fn spend_nonce(
-                ex: &mut <$db as sqlx::Database>::Connection,
-                n: &UsedNonce,
-            ) -> Result<bool, StoreError> {
-                let done = sqlx::query("INSERT INTO used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
-                    .bind(n.nonce.as_slice())
-                    .bind(secs(n.expires_at))
-                    .execute(&mut *ex)
-                    .await
-                    .map_err(fail)?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn use_nonce_tx(&self, n: &UsedNonce) -> Result<bool, StoreError> {
-                let mut c = self.pool.acquire().await.map_err(fail)?;
-                Self::spend_nonce(&mut c, n).await
-            }
-
             async fn purge_tx(&self, at: UnixTime) -> Result<u64, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(fail)?;
-                let mut gone = 0;
-                // Spent nonces and access tokens are keyed by their expiry first (8 bytes,
-                // big-endian: see migration 0011), so the expired ones are the keys below the
-                // cut's 8 bytes, found on the primary key.
+                let mut gone = Self::purge_nonces(&mut tx, at).await?;
+                // Access tokens are keyed by their expiry first (8 bytes, big-endian: see
+                // migration 0011), so the expired ones are the keys below the cut's 8 bytes,
+                // found on the primary key.
                 let cut = at.as_secs().to_be_bytes();
-                for purge in [
-                    "DELETE FROM used_nonces WHERE nonce < $1",
-                    "DELETE FROM access_tokens WHERE token_hash < $1",
-                ] {
-                    gone += sqlx::query(purge)
-                        .bind(cut.as_slice())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fail)?
-                        .rows_affected();
-                }
+                gone += sqlx::query("DELETE FROM access_tokens WHERE token_hash < $1")
+                    .bind(cut.as_slice())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?
+                    .rows_affected();
                 for purge in [
                     "DELETE FROM sessions WHERE expires_at < $1",
                     "DELETE FROM ppid_codes WHERE expires_at < $1",
@@ -76,12 +55,90 @@ macro_rules! login_impl {
                         .rows_affected();
                 }
                 tx.commit().await.map_err(fail)?;
+                self.nonces_purged(at);
                 Ok(gone)
             }
         }
     };
 }
 pub(crate) use login_impl;
+
+impl PostgresStore {
+    /// Spends `n` inside the caller's transaction: `false` if it was spent before.
+    pub(crate) async fn spend_nonce(
+        ex: &mut sqlx::PgConnection,
+        n: &UsedNonce,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+        )
+        .bind(n.nonce.as_slice())
+        .bind(secs(n.expires_at))
+        .execute(&mut *ex)
+        .await
+        .map_err(fail)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn use_nonce_tx(&self, n: &UsedNonce) -> Result<bool, StoreError> {
+        let mut c = self.pool().acquire().await.map_err(fail)?;
+        Self::spend_nonce(&mut c, n).await
+    }
+
+    /// Spent nonces are keyed by their expiry first (migration 0011): the expired ones are the
+    /// keys below the cut's 8 bytes, found on the primary key.
+    pub(crate) async fn purge_nonces(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        at: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let cut = at.as_secs().to_be_bytes();
+        Ok(sqlx::query("DELETE FROM used_nonces WHERE nonce < $1")
+            .bind(cut.as_slice())
+            .execute(&mut **tx)
+            .await
+            .map_err(fail)?
+            .rows_affected())
+    }
+
+    pub(crate) fn nonces_purged(&self, _at: UnixTime) {}
+}
+
+impl SqliteStore {
+    /// Spends `n` (see `spent.rs`): claimed in memory, appended, kept once committed.
+    pub(crate) async fn use_nonce_tx(&self, n: &UsedNonce) -> Result<bool, StoreError> {
+        let mut claims = self.spent.claims();
+        if !claims.claim(n) {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO spent_nonces (nonce, expires_at) VALUES ($1, $2)")
+            .bind(n.nonce.as_slice())
+            .bind(secs(n.expires_at))
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        claims.keep();
+        Ok(true)
+    }
+
+    pub(crate) async fn purge_nonces(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        at: UnixTime,
+    ) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM spent_nonces WHERE expires_at < $1")
+                .bind(secs(at))
+                .execute(&mut **tx)
+                .await
+                .map_err(fail)?
+                .rows_affected(),
+        )
+    }
+
+    /// After the purge's commit: memory forgets what the table no longer holds.
+    pub(crate) fn nonces_purged(&self, at: UnixTime) {
+        self.spent.forget_before(secs(at));
+    }
+}
 
 /// A login waiting for the batcher, and where to answer.
 pub(crate) struct Job {
@@ -101,9 +158,9 @@ impl std::fmt::Debug for Job {
 
 impl LoginBatcher {
     /// Starts the task on the current runtime; it ends when the last clone is dropped.
-    pub(crate) fn start(pool: SqlitePool) -> Self {
+    pub(crate) fn start(pool: SqlitePool, spent: Arc<Spent>) -> Self {
         let (tx, rx) = mpsc::channel(4 * BATCH);
-        tokio::spawn(run(pool, rx));
+        tokio::spawn(run(pool, spent, rx));
         Self(tx)
     }
 
@@ -127,10 +184,10 @@ impl LoginBatcher {
     }
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
-        match commit(&pool, &jobs).await {
+        match commit(&pool, &spent, &jobs).await {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
                     // A client that went away meanwhile still logged in; nobody to tell.
@@ -149,7 +206,11 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
 /// Every job's login in one transaction, all of them committed or none: a handful of set-wise
 /// statements for the whole batch (persons, nonces, log heads, log entries, sessions) rather
 /// than five per login, so that a batch costs about what one login did.
-async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, StoreError> {
+async fn commit(
+    pool: &SqlitePool,
+    spent: &Arc<Spent>,
+    jobs: &[Job],
+) -> Result<Vec<LoginOutcome>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
     let mut out = vec![LoginOutcome::UnknownNumber; jobs.len()];
 
@@ -179,20 +240,8 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, St
     if known.len() < jobs.len() {
         // Rare (a card's first login): an unknown number's answer that was already used is
         // told so, before its number is tied to anyone.
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT nonce FROM used_nonces WHERE nonce IN ");
-        q.push_tuples(jobs, |mut b, j| {
-            b.push_bind(j.login.nonce.nonce.as_slice());
-        });
-        let used: HashSet<Vec<u8>> = q
-            .build()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(fail)?
-            .iter()
-            .map(|r| r.get::<Vec<u8>, _>("nonce"))
-            .collect();
         for (o, j) in out.iter_mut().zip(jobs) {
-            if used.contains(j.login.nonce.nonce.as_slice()) {
+            if spent.contains(&j.login.nonce.nonce) {
                 *o = LoginOutcome::Replayed;
             }
         }
@@ -202,27 +251,10 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, St
     }
 
     // Spend the nonces; of a nonce answered twice in one batch the first answer wins.
-    let mut q =
-        QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO used_nonces (nonce, expires_at) ");
-    q.push_values(&known, |mut b, (i, _)| {
-        let n = &jobs[*i].login.nonce;
-        b.push_bind(n.nonce.as_slice())
-            .push_bind(secs(n.expires_at));
-    });
-    // OR IGNORE rather than ON CONFLICT DO NOTHING: with no constraint left that could abort
-    // the statement, SQLite keeps no statement journal for it.
-    q.push(" RETURNING nonce");
-    let mut fresh: HashSet<Vec<u8>> = q
-        .build()
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(fail)?
-        .iter()
-        .map(|r| r.get::<Vec<u8>, _>("nonce"))
-        .collect();
+    let mut claims = spent.claims();
     let mut done = Vec::with_capacity(known.len());
     for (i, p) in known {
-        out[i] = if fresh.remove(jobs[i].login.nonce.nonce.as_slice()) {
+        out[i] = if claims.claim(&jobs[i].login.nonce) {
             done.push((i, p));
             LoginOutcome::Done(p)
         } else {
@@ -230,9 +262,15 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, St
         };
     }
     if done.is_empty() {
-        tx.commit().await.map_err(fail)?;
         return Ok(out);
     }
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO spent_nonces (nonce, expires_at) ");
+    q.push_values(&done, |mut b, (i, _)| {
+        let n = &jobs[*i].login.nonce;
+        b.push_bind(n.nonce.as_slice())
+            .push_bind(secs(n.expires_at));
+    });
+    q.build().execute(&mut *tx).await.map_err(fail)?;
 
     // The log entries, chained on in batch order.
     let entries: Vec<(PersonId, UnixTime, &NewLog)> = done
@@ -253,5 +291,6 @@ async fn commit(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<LoginOutcome>, St
     });
     q.build().execute(&mut *tx).await.map_err(fail)?;
     tx.commit().await.map_err(fail)?;
+    claims.keep();
     Ok(out)
 }

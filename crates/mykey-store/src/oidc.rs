@@ -3,6 +3,12 @@
 //! stamps out [`mykey_platform::oidc::OidcStore`] for each. Status changes are conditional
 //! updates (`WHERE status = …`), so two racing answers or exchanges change a request once.
 
+use mykey_platform::{StoreError, oidc};
+use sqlx::Row;
+
+use crate::backend::secs;
+use crate::fail;
+
 macro_rules! oidc_impl {
     ($store:ty, $db:ty, begin: $begin:expr, exchange: $exchange:ident) => {
         impl $store {
@@ -78,74 +84,6 @@ macro_rules! oidc_impl {
                     approved_at: r.get::<Option<i64>, _>("approved_at").map(time),
                     code_expires_at: r.get::<Option<i64>, _>("code_expires_at").map(time),
                 })
-            }
-
-            /// One exchange in its own transaction (PostgreSQL; SQLite batches, `exchange.rs`).
-            #[allow(dead_code)]
-            async fn exchange_one(&self, x: &oidc::CodeExchange) -> Result<oidc::ExchangeOutcome, StoreError> {
-                use oidc::{ExchangeOutcome, ExchangeStep};
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
-                if let Some(n) = &x.assertion
-                    && !Self::spend_nonce(&mut *tx, n).await?
-                {
-                    return Ok(ExchangeOutcome::AssertionReplayed);
-                }
-                let row = sqlx::query(
-                    "SELECT a.*, c.id_token_alg FROM authorizations a \
-                     LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash = $1",
-                )
-                .bind(x.code_hash.as_slice())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?;
-                let found = row.as_ref().map(Self::authorization_row).transpose()?;
-                let alg = row
-                    .as_ref()
-                    .and_then(|r| r.get::<Option<&str>, _>("id_token_alg").and_then(oidc::IdTokenAlg::parse))
-                    .unwrap_or_default();
-                let mut step = x.step(found.as_ref(), false);
-                if step == ExchangeStep::Redeem
-                    && let Some(a) = &found
-                {
-                    let done = sqlx::query(
-                        "UPDATE authorizations SET status = 'redeemed' WHERE id = $1 AND status = 'continued'",
-                    )
-                    .bind(a.id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-                    if done.rows_affected() == 1 {
-                        sqlx::query("INSERT INTO access_tokens (token_hash, authorization_id, expires_at) VALUES ($1, $2, $3)")
-                            .bind(x.token_hash.as_slice())
-                            .bind(a.id)
-                            .bind(secs(x.token_expires_at))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(fail)?;
-                        tx.commit().await.map_err(fail)?;
-                        return Ok(ExchangeOutcome::Redeemed(Box::new(a.clone()), alg));
-                    }
-                    // Another exchange redeemed it in the meantime: a reuse.
-                    step = ExchangeStep::Revoke;
-                }
-                let outcome = match (step, &found) {
-                    (ExchangeStep::Revoke, Some(a)) => {
-                        let revoked = sqlx::query(
-                            "UPDATE access_tokens SET revoked_at = $1 WHERE authorization_id = $2 AND revoked_at IS NULL AND expires_at >= $1",
-                        )
-                        .bind(secs(x.at))
-                        .bind(a.id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fail)?
-                        .rows_affected();
-                        ExchangeOutcome::Reused { revoked, person: a.person }
-                    }
-                    (ExchangeStep::Refuse(o), _) => o,
-                    _ => ExchangeOutcome::Unknown,
-                };
-                tx.commit().await.map_err(fail)?;
-                Ok(outcome)
             }
 
             async fn authorization_where(
@@ -452,3 +390,81 @@ macro_rules! oidc_impl {
     };
 }
 pub(crate) use oidc_impl;
+
+impl crate::PostgresStore {
+    /// One exchange in its own transaction (PostgreSQL; SQLite batches, `exchange.rs`).
+    pub(crate) async fn exchange_one(
+        &self,
+        x: &oidc::CodeExchange,
+    ) -> Result<oidc::ExchangeOutcome, StoreError> {
+        use oidc::{ExchangeOutcome, ExchangeStep};
+        let mut tx = self.pool().begin_with("BEGIN").await.map_err(fail)?;
+        if let Some(n) = &x.assertion
+            && !Self::spend_nonce(&mut tx, n).await?
+        {
+            return Ok(ExchangeOutcome::AssertionReplayed);
+        }
+        let row = sqlx::query(
+            "SELECT a.*, c.id_token_alg FROM authorizations a \
+             LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash = $1",
+        )
+        .bind(x.code_hash.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let found = row.as_ref().map(Self::authorization_row).transpose()?;
+        let alg = row
+            .as_ref()
+            .and_then(|r| {
+                r.get::<Option<&str>, _>("id_token_alg")
+                    .and_then(oidc::IdTokenAlg::parse)
+            })
+            .unwrap_or_default();
+        let mut step = x.step(found.as_ref(), false);
+        if step == ExchangeStep::Redeem
+            && let Some(a) = &found
+        {
+            let done = sqlx::query(
+                "UPDATE authorizations SET status = 'redeemed' WHERE id = $1 AND status = 'continued'",
+            )
+            .bind(a.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            if done.rows_affected() == 1 {
+                sqlx::query("INSERT INTO access_tokens (token_hash, authorization_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(x.token_hash.as_slice())
+                    .bind(a.id)
+                    .bind(secs(x.token_expires_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)?;
+                return Ok(ExchangeOutcome::Redeemed(Box::new(a.clone()), alg));
+            }
+            // Another exchange redeemed it in the meantime: a reuse.
+            step = ExchangeStep::Revoke;
+        }
+        let outcome = match (step, &found) {
+            (ExchangeStep::Revoke, Some(a)) => {
+                let revoked = sqlx::query(
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE authorization_id = $2 AND revoked_at IS NULL AND expires_at >= $1",
+                )
+                .bind(secs(x.at))
+                .bind(a.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+                ExchangeOutcome::Reused {
+                    revoked,
+                    person: a.person,
+                }
+            }
+            (ExchangeStep::Refuse(o), _) => o,
+            _ => ExchangeOutcome::Unknown,
+        };
+        tx.commit().await.map_err(fail)?;
+        Ok(outcome)
+    }
+}

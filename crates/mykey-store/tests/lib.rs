@@ -251,6 +251,55 @@ async fn sqlite_conforms() {
     ppids::story(store).await;
 }
 
+/// SQLite answers which nonces are spent from memory (`src/spent.rs`): what was spent, by a
+/// lone spend or a batch of logins, stays spent for a store opened afresh on the file (as after
+/// a crash), and the purge forgets expired ones in the table and in memory alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_spent_nonces_outlive_the_process_and_expire_with_the_purge() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("platform.sqlite3");
+    let first = mykey_store::SqliteStore::open(&path).await.unwrap();
+    let LinkOutcome::Created(p) = first.link_issuance_number(n(7), &[], T, &[]).await.unwrap()
+    else {
+        panic!()
+    };
+    let lone = UsedNonce::new(T.plus(60), [1; 24]);
+    let later = UsedNonce::new(T.plus(600), [2; 24]);
+    let login = LoginWrite {
+        nonce: UsedNonce::new(T.plus(60), [3; 24]),
+        issuance_number: n(7),
+        at: T,
+        logs: vec![log("login")],
+        token_hash: [3; 32],
+        expires_at: T.plus(10),
+    };
+    assert!(first.use_nonce(&lone).await.unwrap());
+    assert!(first.use_nonce(&later).await.unwrap());
+    assert_eq!(first.login(&login).await.unwrap(), LoginOutcome::Done(p));
+
+    let second = mykey_store::SqliteStore::open(&path).await.unwrap();
+    assert!(!second.use_nonce(&lone).await.unwrap());
+    assert!(!second.use_nonce(&later).await.unwrap());
+    let again = LoginWrite {
+        token_hash: [4; 32],
+        ..login.clone()
+    };
+    assert_eq!(second.login(&again).await.unwrap(), LoginOutcome::Replayed);
+    assert_eq!(second.session(&[4; 32], T).await.unwrap(), None);
+
+    // Past the first two nonces' expiry: gone from memory at once, and from the table.
+    second.purge_expired(T.plus(61)).await.unwrap();
+    assert!(second.use_nonce(&lone).await.unwrap());
+    assert!(!second.use_nonce(&later).await.unwrap());
+    let third = mykey_store::SqliteStore::open(&path).await.unwrap();
+    assert!(third.use_nonce(&login.nonce).await.unwrap());
+    assert!(!third.use_nonce(&later).await.unwrap());
+    assert!(
+        !third.use_nonce(&lone).await.unwrap(),
+        "spent again after the purge"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_enforces_one_active_my_key_id_in_the_database() {
     let dir = tempfile::tempdir().unwrap();
