@@ -422,9 +422,8 @@ impl Platform {
         seen.extend_from_slice(client_id.as_bytes());
         seen.push(0);
         seen.extend_from_slice(jti.as_bytes());
-        // The key begins with the expiry, as a challenge's nonce does: keys are stored in
-        // about the order they come, appended to the index rather than scattered through it.
-        // A replay is the same JWT, with the same `exp`, so it meets its own key.
+        // The key begins with the expiry, as a challenge's nonce does (the store purges on
+        // it). A replay is the same JWT, with the same `exp`, so it meets its own key.
         let mut hash = [0u8; 24];
         hash.copy_from_slice(&sha256(&seen)[..24]);
         let spent = UsedNonce::new(UnixTime::from_secs(exp), hash);

@@ -23,8 +23,15 @@ use crate::backend::secs;
 use crate::fail;
 
 /// The spent nonces and their expiry (seconds).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Spent(Mutex<HashMap<[u8; 32], i64>>);
+
+impl std::fmt::Debug for Spent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Millions of them, at times: how many, not which.
+        write!(f, "Spent({} nonces)", self.set().len())
+    }
+}
 
 impl Spent {
     /// The spent nonces `spent_nonces` holds.
