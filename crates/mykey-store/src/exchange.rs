@@ -12,7 +12,7 @@ use mykey_platform::oidc::{
     Authorization, CodeExchange, ExchangeOutcome, ExchangeStep, IdTokenAlg,
 };
 use mykey_platform::{StoreError, UsedNonce};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{SqliteStore, secs};
@@ -87,12 +87,28 @@ async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// The batch in one transaction, begun by its first round trip to the connection's thread and
+/// committed by its last (sqlx's `Transaction` would spend a round trip on each): on any error
+/// what ran of it is rolled back, so the connection goes back to the pool outside a transaction.
 async fn commit(
     pool: &SqlitePool,
     spent: &Arc<Spent>,
     jobs: &[Job],
 ) -> Result<Vec<ExchangeOutcome>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
+    let mut conn = pool.acquire().await.map_err(fail)?;
+    let done = batch(&mut conn, spent, jobs).await;
+    if done.is_err() {
+        // Refused when the error came before BEGIN took effect: then there is nothing to undo.
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    done
+}
+
+async fn batch(
+    tx: &mut SqliteConnection,
+    spent: &Arc<Spent>,
+    jobs: &[Job],
+) -> Result<Vec<ExchangeOutcome>, StoreError> {
     let mut out: Vec<Option<ExchangeOutcome>> = vec![None; jobs.len()];
 
     // Spend the assertions' jtis (see `spent.rs`); of one jti twice in a batch the first wins.
@@ -107,9 +123,9 @@ async fn commit(
             }
         }
     }
-    // One round trip to the connection's thread for both statements: the spent jtis appended,
-    // and the requests the codes name read.
-    let mut q = QueryBuilder::<Sqlite>::new("");
+    // One round trip to the connection's thread: the transaction begun, the spent jtis
+    // appended, and the requests the codes name read.
+    let mut q = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
     if !fresh.is_empty() {
         q.push("INSERT INTO spent_nonces (nonce, expires_at) ");
         q.push_values(&fresh, |mut b, n| {
@@ -166,9 +182,10 @@ async fn commit(
             ExchangeStep::Refuse(o) => out[i] = Some(o),
         }
     }
+    let mut committed = false;
     if !redeem.is_empty() {
         // The request's row stays while its token does (see the purge); only the status moves.
-        // Both statements in one round trip.
+        // Both statements in one round trip, and the commit with them unless reuses follow.
         let mut q = QueryBuilder::<Sqlite>::new(
             "UPDATE authorizations SET status = 'redeemed' WHERE status = 'continued' AND id IN ",
         );
@@ -182,6 +199,10 @@ async fn commit(
                 .push_bind(*id)
                 .push_bind(secs(x.token_expires_at));
         });
+        if revoke.is_empty() {
+            q.push("; COMMIT");
+            committed = true;
+        }
         q.build().execute(&mut *tx).await.map_err(fail)?;
     }
     // Reuses (rare): after the batch's own tokens, so a code used twice in one batch loses both.
@@ -206,7 +227,12 @@ async fn commit(
             }
         }
     }
-    tx.commit().await.map_err(fail)?;
+    if !committed {
+        sqlx::query("COMMIT")
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+    }
     claims.keep();
     Ok(out
         .into_iter()

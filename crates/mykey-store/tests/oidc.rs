@@ -433,6 +433,45 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .is_some()
     );
 
+    // An exchange the store cannot write (here: its token's key is taken) fails whole and
+    // leaves no trace: neither its jti nor its code is spent, and the store goes on.
+    assert!(
+        store
+            .insert_authorization(&request(7, "AAAA-0007", rp.id))
+            .await
+            .unwrap()
+    );
+    store
+        .issue_ppid(&PpidIssue {
+            consent: None,
+            ..approve(7, p, T.plus(5))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .continue_authorization(&[7; 32], &[37; 32], T.plus(65))
+            .await
+            .unwrap()
+    );
+    let clash = CodeExchange {
+        token_hash: token_key(61),
+        ..with(70, 37)
+    };
+    assert!(store.exchange_code(&clash).await.is_err());
+    assert!(matches!(
+        store.exchange_code(&with(70, 37)).await.unwrap(),
+        ExchangeOutcome::Redeemed(..)
+    ));
+    assert!(
+        store
+            .access_token(&token_key(70), T.plus(20))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
     // Purged once nothing needs them: the redeemed request after its tokens expire.
     store.purge_expired(T.plus(400)).await.unwrap();
     assert!(
