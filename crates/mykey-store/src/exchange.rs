@@ -127,11 +127,7 @@ async fn batch(
     // appended, and the requests the codes name read.
     let mut q = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
     if !fresh.is_empty() {
-        q.push("INSERT INTO spent_nonces (nonce, expires_at) ");
-        q.push_values(&fresh, |mut b, n| {
-            b.push_bind(n.nonce.as_slice())
-                .push_bind(secs(n.expires_at));
-        });
+        crate::spent::push_append(&mut q, fresh.iter().copied());
         q.push("; ");
     }
     q.push(

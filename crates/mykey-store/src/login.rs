@@ -110,12 +110,9 @@ impl SqliteStore {
         if !claims.claim(n) {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO spent_nonces (nonce, expires_at) VALUES ($1, $2)")
-            .bind(n.nonce.as_slice())
-            .bind(secs(n.expires_at))
-            .execute(&self.pool)
-            .await
-            .map_err(fail)?;
+        let mut q = QueryBuilder::<Sqlite>::new("");
+        crate::spent::push_append(&mut q, [n]);
+        q.build().execute(&self.pool).await.map_err(fail)?;
         claims.keep();
         Ok(true)
     }
@@ -264,12 +261,8 @@ async fn commit(
     if done.is_empty() {
         return Ok(out);
     }
-    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO spent_nonces (nonce, expires_at) ");
-    q.push_values(&done, |mut b, (i, _)| {
-        let n = &jobs[*i].login.nonce;
-        b.push_bind(n.nonce.as_slice())
-            .push_bind(secs(n.expires_at));
-    });
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    crate::spent::push_append(&mut q, done.iter().map(|(i, _)| &jobs[*i].login.nonce));
     q.build().execute(&mut *tx).await.map_err(fail)?;
 
     // The log entries, chained on in batch order.

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mykey_platform::{StoreError, UsedNonce};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::backend::secs;
 use crate::fail;
@@ -79,6 +79,18 @@ impl Spent {
     fn len(&self) -> usize {
         self.set().len()
     }
+}
+
+/// Pushes onto `q` the statement that appends `nonces` (claimed: see [`Claims`]) to the table.
+pub(crate) fn push_append<'a>(
+    q: &mut QueryBuilder<Sqlite>,
+    nonces: impl IntoIterator<Item = &'a UsedNonce>,
+) {
+    q.push("INSERT INTO spent_nonces (nonce, expires_at) ");
+    q.push_values(nonces, |mut b, n| {
+        b.push_bind(n.nonce.as_slice())
+            .push_bind(secs(n.expires_at));
+    });
 }
 
 /// Nonces claimed for one transaction: written with it, then [`kept`](Claims::keep) once it
