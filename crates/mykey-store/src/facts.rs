@@ -2,8 +2,38 @@
 //! transaction (Art 17.2.2): set-wise statements over chunks of revoked serials, so that a delta
 //! of ten thousand revocations against a million linked people is a few hundred statements.
 
+use std::collections::HashMap;
+
+use mykey_pki::UnixTime;
+use mykey_platform::{LogEntry, NewLog, PersonId};
+
 /// Serials (or people) per statement.
 pub(crate) const CHUNK: usize = 500;
+
+/// The join that finds the head of the log of `person` (a column) on the primary key: the
+/// newest `seq` in one index seek, its row in another. Grouping a person's entries instead
+/// would read all of them, so a log thousands of entries long would slow each login.
+pub(crate) fn head_of(person: &str) -> String {
+    format!(
+        "log_entries l ON l.person_id = {person} \
+         AND l.seq = (SELECT MAX(m.seq) FROM log_entries m WHERE m.person_id = {person})"
+    )
+}
+
+/// The entries that append `entries` to the logs whose heads are `heads` (by person), in order;
+/// `heads` ends at the new heads.
+pub(crate) fn chain_on(
+    heads: &mut HashMap<i64, LogEntry>,
+    entries: &[(PersonId, UnixTime, &NewLog)],
+) -> Vec<(PersonId, LogEntry)> {
+    let mut new = Vec::with_capacity(entries.len());
+    for (p, at, log) in entries {
+        let e = LogEntry::next(heads.get(&p.0), at.as_secs(), log.kind, &log.detail);
+        heads.insert(p.0, e.clone());
+        new.push((*p, e));
+    }
+    new
+}
 
 macro_rules! facts_impl {
     ($store:ty, $db:ty, begin: $begin:expr, lock_people: $lock:expr) => {
@@ -32,45 +62,56 @@ macro_rules! facts_impl {
                     q.build().fetch_all(&mut **tx).await.map_err(fail)?;
                 }
                 let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT l.person_id, l.seq, l.at, l.kind, l.detail, l.hash FROM log_entries l \
-                     JOIN (SELECT person_id, MAX(seq) AS seq FROM log_entries WHERE person_id IN ",
+                    "SELECT l.person_id, l.seq, l.at, l.kind, l.detail, l.hash FROM (VALUES ",
                 );
-                q.push_tuples(&ids, |mut b, id| {
-                    b.push_bind(*id);
-                });
-                q.push(" GROUP BY person_id) m ON m.person_id = l.person_id AND m.seq = l.seq");
-                let mut heads: std::collections::HashMap<i64, LogEntry> = std::collections::HashMap::new();
+                let mut each = q.separated(", ");
+                for id in &ids {
+                    each.push("(").push_bind_unseparated(*id).push_unseparated(")");
+                }
+                q.push(") AS p JOIN ");
+                q.push(crate::facts::head_of("p.column1"));
+                let mut heads = std::collections::HashMap::new();
                 for r in q.build().fetch_all(&mut **tx).await.map_err(fail)? {
-                    heads.insert(
-                        r.get("person_id"),
-                        LogEntry {
-                            seq: r.get::<i64, _>("seq") as u64,
-                            at: r.get::<i64, _>("at") as u64,
-                            kind: r.get("kind"),
-                            detail: r.get("detail"),
-                            hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
-                        },
-                    );
+                    let (person, head) = Self::log_head_row(&r)?;
+                    heads.insert(person, head);
                 }
-                let mut new = Vec::with_capacity(entries.len());
-                for (p, at, log) in entries {
-                    let e = LogEntry::next(heads.get(&p.0), at.as_secs(), log.kind, &log.detail);
-                    heads.insert(p.0, e.clone());
-                    new.push((*p, e));
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) ",
-                );
-                q.push_values(&new, |mut b, (p, e)| {
+                let new = crate::facts::chain_on(&mut heads, entries);
+                let mut q = sqlx::QueryBuilder::<$db>::new("");
+                Self::push_log_entries(&mut q, &new);
+                q.build().execute(&mut **tx).await.map_err(fail)?;
+                Ok(())
+            }
+
+            /// A log head read with [`head_of`](crate::facts::head_of): whose, and the entry.
+            pub(crate) fn log_head_row(
+                r: &<$db as sqlx::Database>::Row,
+            ) -> Result<(i64, LogEntry), StoreError> {
+                Ok((
+                    r.get("person_id"),
+                    LogEntry {
+                        seq: r.get::<i64, _>("seq") as u64,
+                        at: r.get::<i64, _>("at") as u64,
+                        kind: r.get("kind"),
+                        detail: r.get("detail"),
+                        hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
+                    },
+                ))
+            }
+
+            /// Pushes onto `q` the statement that writes `new` (from [`chain_on`](crate::facts::chain_on)).
+            pub(crate) fn push_log_entries(
+                q: &mut sqlx::QueryBuilder<$db>,
+                new: &[(PersonId, LogEntry)],
+            ) {
+                q.push("INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) ");
+                q.push_values(new, |mut b, (p, e)| {
                     b.push_bind(p.0)
                         .push_bind(e.seq as i64)
                         .push_bind(e.at as i64)
-                        .push_bind(e.kind.clone())
-                        .push_bind(e.detail.clone())
-                        .push_bind(e.hash.0.to_vec());
+                        .push_bind(e.kind.as_str())
+                        .push_bind(e.detail.as_str())
+                        .push_bind(e.hash.0.as_slice());
                 });
-                q.build().execute(&mut **tx).await.map_err(fail)?;
-                Ok(())
             }
 
             /// Loads `count` linked people for benchmarks (`mykey bench facts-sweep`): each a

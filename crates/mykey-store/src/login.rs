@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use mykey_pki::UnixTime;
 use mykey_platform::{LoginOutcome, LoginWrite, NewLog, PersonId, StoreError, UsedNonce};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{PostgresStore, SqliteStore, secs};
@@ -200,32 +200,52 @@ async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Every job's login in one transaction, all of them committed or none: a handful of set-wise
-/// statements for the whole batch (persons, nonces, log heads, log entries, sessions) rather
-/// than five per login, so that a batch costs about what one login did.
+/// Every job's login in one transaction, all of them committed or none, in two round trips to
+/// the connection's thread: the first begins the transaction and reads whose the issuance
+/// numbers are, with the head of each one's log; the second writes the batch set-wise (nonces,
+/// log entries, sessions) and commits. On any error what ran of it is rolled back, so the
+/// connection goes back to the pool outside a transaction.
 async fn commit(
     pool: &SqlitePool,
     spent: &Arc<Spent>,
     jobs: &[Job],
 ) -> Result<Vec<LoginOutcome>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
+    let mut conn = pool.acquire().await.map_err(fail)?;
+    let done = batch(&mut conn, spent, jobs).await;
+    if done.is_err() {
+        // Refused when the error came before BEGIN took effect: then there is nothing to undo.
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    done
+}
+
+async fn batch(
+    conn: &mut SqliteConnection,
+    spent: &Arc<Spent>,
+    jobs: &[Job],
+) -> Result<Vec<LoginOutcome>, StoreError> {
     let mut out = vec![LoginOutcome::UnknownNumber; jobs.len()];
 
-    // Whose issuance numbers: an unknown one's login is refused, and its nonce not spent.
+    // Whose issuance numbers, and their logs' heads: an unknown number's login is refused, and
+    // its nonce not spent.
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT number, person_id FROM issuance_numbers WHERE number IN ",
+        "BEGIN IMMEDIATE; SELECT i.number, i.person_id, l.seq, l.at, l.kind, l.detail, l.hash \
+         FROM issuance_numbers i LEFT JOIN ",
     );
+    q.push(crate::facts::head_of("i.person_id"));
+    q.push(" WHERE i.number IN ");
     q.push_tuples(jobs, |mut b, j| {
         b.push_bind(j.login.issuance_number.as_be_bytes());
     });
-    let persons: HashMap<Vec<u8>, PersonId> = q
-        .build()
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(fail)?
-        .iter()
-        .map(|r| (r.get::<Vec<u8>, _>("number"), PersonId(r.get("person_id"))))
-        .collect();
+    let mut persons: HashMap<Vec<u8>, PersonId> = HashMap::new();
+    let mut heads = HashMap::new();
+    for r in q.build().fetch_all(&mut *conn).await.map_err(fail)? {
+        persons.insert(r.get("number"), PersonId(r.get("person_id")));
+        if r.get::<Option<i64>, _>("seq").is_some() {
+            let (person, head) = SqliteStore::log_head_row(&r)?;
+            heads.insert(person, head);
+        }
+    }
     let known: Vec<(usize, PersonId)> = jobs
         .iter()
         .enumerate()
@@ -243,9 +263,6 @@ async fn commit(
             }
         }
     }
-    if known.is_empty() {
-        return Ok(out);
-    }
 
     // Spend the nonces; of a nonce answered twice in one batch the first answer wins.
     let mut claims = spent.claims();
@@ -259,12 +276,12 @@ async fn commit(
         };
     }
     if done.is_empty() {
+        sqlx::query("ROLLBACK")
+            .execute(&mut *conn)
+            .await
+            .map_err(fail)?;
         return Ok(out);
     }
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    crate::spent::push_append(&mut q, done.iter().map(|(i, _)| &jobs[*i].login.nonce));
-    q.build().execute(&mut *tx).await.map_err(fail)?;
-
     // The log entries, chained on in batch order.
     let entries: Vec<(PersonId, UnixTime, &NewLog)> = done
         .iter()
@@ -273,17 +290,22 @@ async fn commit(
             w.logs.iter().map(move |log| (*p, w.at, log))
         })
         .collect();
-    SqliteStore::append_each(&mut tx, &entries).await?;
-    let mut q =
-        QueryBuilder::<Sqlite>::new("INSERT INTO sessions (token_hash, person_id, expires_at) ");
+    let new = crate::facts::chain_on(&mut heads, &entries);
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    crate::spent::push_append(&mut q, done.iter().map(|(i, _)| &jobs[*i].login.nonce));
+    if !new.is_empty() {
+        q.push("; ");
+        SqliteStore::push_log_entries(&mut q, &new);
+    }
+    q.push("; INSERT INTO sessions (token_hash, person_id, expires_at) ");
     q.push_values(&done, |mut b, (i, p)| {
         let w = &jobs[*i].login;
         b.push_bind(w.token_hash.as_slice())
             .push_bind(p.0)
             .push_bind(secs(w.expires_at));
     });
-    q.build().execute(&mut *tx).await.map_err(fail)?;
-    tx.commit().await.map_err(fail)?;
+    q.push("; COMMIT");
+    q.build().execute(&mut *conn).await.map_err(fail)?;
     claims.keep();
     Ok(out)
 }

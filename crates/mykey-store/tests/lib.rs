@@ -147,6 +147,48 @@ async fn story(store: Arc<dyn Store>) {
     assert_eq!(logged.len(), before + 2 + 2 * 39);
     verify_chain(&logged).unwrap();
 
+    // Logins of several people together, their logs of different lengths (r's is the longest,
+    // s's empty): each chain goes on from its own head.
+    let LinkOutcome::Created(s) = store
+        .link_issuance_number(n(450), &[], T, &[])
+        .await
+        .unwrap()
+    else {
+        panic!("a fourth person")
+    };
+    let people = [(q, 200), (r, 400), (s, 450)];
+    let mut lengths = Vec::new();
+    for (who, _) in people {
+        lengths.push(store.log(who).await.unwrap().len());
+    }
+    let mut tasks = Vec::new();
+    for i in 0..30u8 {
+        let store = store.clone();
+        let w = login(150 + i, people[usize::from(i) % 3].1, 150 + i);
+        tasks.push(tokio::spawn(async move { store.login(&w).await.unwrap() }));
+    }
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), LoginOutcome::Done(_)));
+    }
+    for ((who, _), before) in people.into_iter().zip(lengths) {
+        let logged = store.log(who).await.unwrap();
+        assert_eq!(logged.len(), before + 2 * 10);
+        verify_chain(&logged).unwrap();
+    }
+
+    // A login the store cannot write (here: its session's key is taken) fails whole and leaves
+    // no trace: its nonce is not spent, nothing is logged, and the store goes on.
+    let before = store.log(r).await.unwrap();
+    assert!(store.login(&login(200, 400, 150)).await.is_err());
+    assert_eq!(store.log(r).await.unwrap(), before);
+    assert_eq!(
+        store.login(&login(200, 400, 200)).await.unwrap(),
+        LoginOutcome::Done(r)
+    );
+    let logged = store.log(r).await.unwrap();
+    assert_eq!(logged.len(), before.len() + 2);
+    verify_chain(&logged).unwrap();
+
     // Expired nonces and sessions are purged; live ones stay.
     assert!(store.purge_expired(T.plus(30)).await.unwrap() >= 40);
     assert_eq!(store.session(&[100; 32], T).await.unwrap(), None);
