@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::{IssuanceNumber, Purpose, RevocationStatus, UnixTime, verify_challenge};
 use serde_json::json;
 
+use crate::relying_party::sha256;
 use crate::{
     LinkOutcome, LoginOutcome, LoginWrite, NewLog, PersonId, Platform, PlatformError,
     RelyingPartyId, UsedNonce,
@@ -55,14 +56,16 @@ pub struct Challenge {
     pub expires_at: UnixTime,
 }
 
-/// A session token: 256 random bits, base64url. Only its SHA-256 is stored; `Debug` hides it.
+/// A session token: 40 bytes, base64url, 24 of them random (192 bits to guess), the rest its
+/// expiry and when it was made, so that sessions are stored in the order they end (see
+/// `ordered_token`). Only [`SessionToken::key`] is stored; `Debug` hides the token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionToken(String);
 
 impl SessionToken {
-    /// A fresh token.
-    pub(crate) fn new() -> Self {
-        Self(B64URL.encode(random::<32>()))
+    /// A fresh token for a session that ends at `expires_at`.
+    pub(crate) fn new(expires_at: UnixTime) -> Self {
+        Self(crate::ordered_token::new::<24>(expires_at))
     }
 
     /// The token text to hand to the client.
@@ -73,7 +76,7 @@ impl SessionToken {
     /// The token a page of the session `token` puts in its forms (CSRF): only that session's
     /// pages can know it, and it is derived, so nothing more is stored.
     pub fn form_token(token: &str) -> String {
-        B64URL.encode(Self::hash(&format!("mykey-portal-form-v1:{token}")))
+        B64URL.encode(sha256(format!("mykey-portal-form-v1:{token}").as_bytes()))
     }
 
     /// Whether `given` is the form token of the session `token` (compared in constant time).
@@ -85,12 +88,9 @@ impl SessionToken {
         .is_ok()
     }
 
-    /// The hash under which the session is stored.
-    pub fn hash(token: &str) -> [u8; 32] {
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-        let mut out = [0u8; 32];
-        out.copy_from_slice(d.as_ref());
-        out
+    /// The key under which the session is stored and looked up.
+    pub fn key(token: &str) -> [u8; 32] {
+        crate::ordered_token::key::<24>(token)
     }
 }
 
@@ -194,14 +194,15 @@ impl Platform {
             .await?;
         let mut logs = proof.logs;
         logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
-        let token = SessionToken::new();
+        let expires_at = now.plus(self.config.session_ttl);
+        let token = SessionToken::new(expires_at);
         let write = LoginWrite {
             nonce: proof.nonce,
             issuance_number: proof.issuance_number,
             at: now,
             logs,
-            token_hash: SessionToken::hash(token.as_str()),
-            expires_at: now.plus(self.config.session_ttl),
+            token_hash: SessionToken::key(token.as_str()),
+            expires_at,
         };
         let mut outcome = self.store.login(&write).await?;
         if outcome == LoginOutcome::UnknownNumber {
@@ -323,7 +324,7 @@ impl Platform {
     /// The session a bearer token stands for.
     pub async fn authenticate(&self, token: &str) -> Result<Session, PlatformError> {
         self.store
-            .session(&SessionToken::hash(token), self.clock.now())
+            .session(&SessionToken::key(token), self.clock.now())
             .await?
             .ok_or(PlatformError::Unauthenticated)
     }

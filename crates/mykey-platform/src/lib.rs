@@ -28,6 +28,7 @@ mod ids;
 mod log;
 mod my_key_id;
 pub mod oidc;
+mod ordered_token;
 mod ppid;
 mod ppid_service;
 mod relying_party;

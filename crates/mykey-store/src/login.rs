@@ -28,18 +28,23 @@ macro_rules! login_impl {
             async fn purge_tx(&self, at: UnixTime) -> Result<u64, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(fail)?;
                 let mut gone = Self::purge_nonces(&mut tx, at).await?;
-                // Access tokens are keyed by their expiry first (8 bytes, big-endian: see
-                // migration 0011), so the expired ones are the keys below the cut's 8 bytes,
-                // found on the primary key.
+                // Access tokens and sessions are keyed by their expiry first (8 bytes,
+                // big-endian: mykey_platform's ordered_token.rs, migrations 0011 and 0013), so
+                // the expired ones are the keys below the cut's 8 bytes, found on the primary
+                // key.
                 let cut = at.as_secs().to_be_bytes();
-                gone += sqlx::query("DELETE FROM access_tokens WHERE token_hash < $1")
-                    .bind(cut.as_slice())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?
-                    .rows_affected();
                 for purge in [
-                    "DELETE FROM sessions WHERE expires_at < $1",
+                    "DELETE FROM access_tokens WHERE token_hash < $1",
+                    "DELETE FROM sessions WHERE token_hash < $1",
+                ] {
+                    gone += sqlx::query(purge)
+                        .bind(cut.as_slice())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?
+                        .rows_affected();
+                }
+                for purge in [
                     "DELETE FROM ppid_codes WHERE expires_at < $1",
                     "DELETE FROM client_tokens WHERE expires_at < $1",
                     // A request stays while a token of its login does (logout and reuse find
@@ -121,14 +126,22 @@ impl SqliteStore {
         tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
         at: UnixTime,
     ) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM spent_nonces WHERE expires_at < $1")
-                .bind(secs(at))
-                .execute(&mut **tx)
-                .await
-                .map_err(fail)?
-                .rows_affected(),
+        // Nonces are appended in the order spent, their expiries nearly in that order too (a
+        // few lifetimes, up to 10 minutes): the table's beginning up to the first nonce still
+        // live has expired, and goes. The few expired nonces after that one go at a later
+        // purge; until then the table keeps them (memory forgets them now), which is harmless,
+        // as an expired nonce is refused before anyone asks whether it was spent. Finding the
+        // first live nonce reads just the rows that go, so no index on the expiry is needed.
+        Ok(sqlx::query(
+            "DELETE FROM spent_nonces WHERE id < coalesce(\
+             (SELECT id FROM spent_nonces WHERE expires_at >= $1 ORDER BY id LIMIT 1), \
+             (SELECT max(id) + 1 FROM spent_nonces))",
         )
+        .bind(secs(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?
+        .rows_affected())
     }
 
     /// After the purge's commit: memory forgets what the table no longer holds.

@@ -29,6 +29,13 @@ fn log(kind: &'static str) -> NewLog {
     NewLog::new(kind, serde_json::json!({}))
 }
 
+/// A session's key as the platform makes it: its expiry (T + 10) first.
+fn session_key(n: u8) -> [u8; 32] {
+    let mut k = [n; 32];
+    k[..8].copy_from_slice(&T.plus(10).as_secs().to_be_bytes());
+    k
+}
+
 async fn story(store: Arc<dyn Store>) {
     // A nonce is spent once.
     let used = UsedNonce::new(T.plus(60), [1; 24]);
@@ -78,7 +85,7 @@ async fn story(store: Arc<dyn Store>) {
         issuance_number: n(number),
         at: T,
         logs: vec![log("jlis.query"), log("login")],
-        token_hash: [token; 32],
+        token_hash: session_key(token),
         expires_at: T.plus(10),
     };
     let LinkOutcome::Created(r) = store
@@ -93,7 +100,7 @@ async fn story(store: Arc<dyn Store>) {
         store.login(&login(2, 555, 2)).await.unwrap(),
         LoginOutcome::UnknownNumber
     );
-    assert_eq!(store.session(&[2; 32], T).await.unwrap(), None);
+    assert_eq!(store.session(&session_key(2), T).await.unwrap(), None);
     // The unknown number's nonce was not spent: it may log in once the number is tied.
     assert!(store.use_nonce(&login(2, 555, 2).nonce).await.unwrap());
     assert_eq!(
@@ -104,7 +111,7 @@ async fn story(store: Arc<dyn Store>) {
         store.login(&login(3, 400, 4)).await.unwrap(),
         LoginOutcome::Replayed
     );
-    assert_eq!(store.session(&[4; 32], T).await.unwrap(), None);
+    assert_eq!(store.session(&session_key(4), T).await.unwrap(), None);
     // A used nonce is told apart even before its number is known.
     assert_eq!(
         store.login(&login(3, 555, 4)).await.unwrap(),
@@ -117,13 +124,16 @@ async fn story(store: Arc<dyn Store>) {
     assert_eq!(kinds, ["jlis.query", "login"]);
     // Sessions expire.
     let s = Session {
-        token_hash: [3; 32],
+        token_hash: session_key(3),
         person: r,
         expires_at: T.plus(10),
     };
-    assert_eq!(store.session(&[3; 32], T).await.unwrap(), Some(s));
-    assert_eq!(store.session(&[3; 32], T.plus(11)).await.unwrap(), None);
-    assert_eq!(store.session(&[9; 32], T).await.unwrap(), None);
+    assert_eq!(store.session(&session_key(3), T).await.unwrap(), Some(s));
+    assert_eq!(
+        store.session(&session_key(3), T.plus(11)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.session(&session_key(9), T).await.unwrap(), None);
 
     // Concurrent logins (committed together on SQLite): each answered on its own, one winner
     // for a nonce answered twice, every log chain intact.
@@ -190,8 +200,23 @@ async fn story(store: Arc<dyn Store>) {
     verify_chain(&logged).unwrap();
 
     // Expired nonces and sessions are purged; live ones stay.
+    let mut outlives = [201; 32];
+    outlives[..8].copy_from_slice(&T.plus(100).as_secs().to_be_bytes());
+    let long = LoginWrite {
+        token_hash: outlives,
+        expires_at: T.plus(100),
+        ..login(201, 400, 201)
+    };
+    assert_eq!(store.login(&long).await.unwrap(), LoginOutcome::Done(r));
     assert!(store.purge_expired(T.plus(30)).await.unwrap() >= 40);
-    assert_eq!(store.session(&[100; 32], T).await.unwrap(), None);
+    assert_eq!(store.session(&session_key(100), T).await.unwrap(), None);
+    assert!(
+        store
+            .session(&outlives, T.plus(30))
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(!store.use_nonce(&used).await.unwrap());
     assert!(store.purge_expired(T.plus(61)).await.unwrap() >= 1);
     assert!(store.use_nonce(&used).await.unwrap());
@@ -312,7 +337,7 @@ async fn sqlite_spent_nonces_outlive_the_process_and_expire_with_the_purge() {
         issuance_number: n(7),
         at: T,
         logs: vec![log("login")],
-        token_hash: [3; 32],
+        token_hash: session_key(3),
         expires_at: T.plus(10),
     };
     assert!(first.use_nonce(&lone).await.unwrap());
@@ -323,23 +348,34 @@ async fn sqlite_spent_nonces_outlive_the_process_and_expire_with_the_purge() {
     assert!(!second.use_nonce(&lone).await.unwrap());
     assert!(!second.use_nonce(&later).await.unwrap());
     let again = LoginWrite {
-        token_hash: [4; 32],
+        token_hash: session_key(4),
         ..login.clone()
     };
     assert_eq!(second.login(&again).await.unwrap(), LoginOutcome::Replayed);
-    assert_eq!(second.session(&[4; 32], T).await.unwrap(), None);
+    assert_eq!(second.session(&session_key(4), T).await.unwrap(), None);
 
-    // Past the first two nonces' expiry: gone from memory at once, and from the table.
+    // Past the expiry of the first and the third: memory forgets both at once. The table drops
+    // its expired beginning (the first); the third, spent after a nonce still live, stays
+    // until that one expires too, so a store opened meanwhile remembers it (harmless: an
+    // expired nonce is refused before anyone asks whether it was spent).
     second.purge_expired(T.plus(61)).await.unwrap();
     assert!(second.use_nonce(&lone).await.unwrap());
     assert!(!second.use_nonce(&later).await.unwrap());
     let third = mykey_store::SqliteStore::open(&path).await.unwrap();
-    assert!(third.use_nonce(&login.nonce).await.unwrap());
+    assert!(!third.use_nonce(&login.nonce).await.unwrap());
     assert!(!third.use_nonce(&later).await.unwrap());
     assert!(
         !third.use_nonce(&lone).await.unwrap(),
         "spent again after the purge"
     );
+    drop(third);
+    // Once the live one has expired too, the table holds none of them.
+    let fourth = mykey_store::SqliteStore::open(&path).await.unwrap();
+    fourth.purge_expired(T.plus(601)).await.unwrap();
+    let fifth = mykey_store::SqliteStore::open(&path).await.unwrap();
+    for nonce in [&lone, &later, &login.nonce] {
+        assert!(fifth.use_nonce(nonce).await.unwrap());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

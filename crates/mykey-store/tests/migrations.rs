@@ -38,7 +38,8 @@ fn up_to_0010(mut m: Migrator) -> Migrator {
 }
 
 /// The rows 0011 meets, on a pool migrated to 0010: two old-format jtis (b also spent again
-/// under its new key after 0010), a challenge nonce, an old and a current access token.
+/// under its new key after 0010), a challenge nonce, an old and a current access token; and
+/// the session 0013 meets.
 macro_rules! seed {
     ($pool:expr, $old_token:expr) => {{
         sqlx::query(
@@ -57,6 +58,17 @@ macro_rules! seed {
                 .await
                 .unwrap();
         }
+        // A session under a key of the old kind (the hash of a random token): 0013 ends it.
+        sqlx::query("INSERT INTO persons (id, created_at) VALUES (1, 0)")
+            .execute($pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, 1, $2)")
+            .bind(OLD_SESSION.as_slice())
+            .bind(EXP as i64)
+            .execute($pool)
+            .await
+            .unwrap();
         for token in [$old_token, challenge_nonce()] {
             sqlx::query(
                 "INSERT INTO access_tokens (token_hash, authorization_id, expires_at) VALUES ($1, 1, $2)",
@@ -69,6 +81,8 @@ macro_rules! seed {
         }
     }};
 }
+
+const OLD_SESSION: [u8; 32] = [0x55; 32];
 
 fn challenge_nonce() -> [u8; 32] {
     let mut n = [7u8; 32];
@@ -90,6 +104,14 @@ async fn check(store: &dyn Store, old_token: [u8; 32], count_tokens: impl AsyncF
     assert!(!store.use_nonce(&spent(challenge_nonce())).await.unwrap());
     assert!(store.use_nonce(&spent(jti_keys("c").1)).await.unwrap());
     assert_eq!(
+        store
+            .session(&OLD_SESSION, UnixTime::from_secs(EXP - 1))
+            .await
+            .unwrap(),
+        None,
+        "a session under an old-kind key ends with 0013"
+    );
+    assert_eq!(
         count_tokens().await,
         1,
         "the old-format token {old_token:?} goes"
@@ -104,7 +126,7 @@ async fn check(store: &dyn Store, old_token: [u8; 32], count_tokens: impl AsyncF
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sqlite_0011_rekeys_old_jtis_and_drops_old_tokens() {
+async fn sqlite_0011_and_0013_rekey_old_jtis_and_drop_old_tokens_and_sessions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("platform.sqlite3");
     let url = format!("sqlite://{}?mode=rwc", path.display());
@@ -128,7 +150,7 @@ async fn sqlite_0011_rekeys_old_jtis_and_drops_old_tokens() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn postgres_0011_rekeys_old_jtis_and_drops_old_tokens() {
+async fn postgres_0011_and_0013_rekey_old_jtis_and_drop_old_tokens_and_sessions() {
     let Some(db) = crate::fresh_postgres().await else {
         return;
     };

@@ -126,13 +126,14 @@ impl Platform {
             }),
             AuthorizationStatus::Declined => Ok(PortalContinuation::Refused),
             AuthorizationStatus::Approved => {
-                let token = SessionToken::new();
+                let expires_at = now.plus(self.config.session_ttl);
+                let token = SessionToken::new(expires_at);
                 let done = self
                     .store
                     .complete_portal_login(
                         &a.request.handle_hash,
-                        &SessionToken::hash(token.as_str()),
-                        now.plus(self.config.session_ttl),
+                        &SessionToken::key(token.as_str()),
+                        expires_at,
                     )
                     .await?;
                 if done {
@@ -149,6 +150,6 @@ impl Platform {
 
     /// Ends a session (the portal's log-out).
     pub async fn end_session(&self, token: &str) -> Result<(), PlatformError> {
-        Ok(self.store.end_session(&SessionToken::hash(token)).await?)
+        Ok(self.store.end_session(&SessionToken::key(token)).await?)
     }
 }

@@ -4,8 +4,8 @@
 //! The ID token: `iss`, `sub` (the PPID), `aud` and `azp` (the client), `exp`, `iat`,
 //! `auth_time` (when the card signed), `nonce`, `sid`, `at_hash`, `amr` (`hwk`, `pin`, `mfa`:
 //! a hardware-held key unlocked by a PIN, RFC 8176) and `acr`
-//! [`ACR_CARD`]. Access tokens live [`super::ACCESS_TOKEN_TTL`] seconds; see [`access_token_key`]
-//! for what they are made of and what the store keeps of them.
+//! [`ACR_CARD`]. Access tokens live [`super::ACCESS_TOKEN_TTL`] seconds; `ordered_token` says what
+//! they are made of and what the store keeps of them.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 
 use super::authorize::with_query;
 use super::{ACCESS_TOKEN_TTL, CodeExchange, ExchangeOutcome, IdTokenAlg, OAuthCode};
-use crate::auth::random;
 use crate::relying_party::sha256;
 use crate::{NewLog, Platform, PlatformError, RelyingParty, UsedNonce};
 
@@ -66,36 +65,14 @@ fn valid_verifier(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// A new access token: 32 bytes, base64url — when it expires (8, big-endian seconds) ‖ when it
-/// was made (8, big-endian nanoseconds since the epoch, this host's clock) ‖ 16 random bytes
-/// (128 bits to guess).
+/// A new access token: 32 bytes, base64url, 16 of them random (see `ordered_token`).
 fn new_access_token(expires_at: crate::UnixTime) -> String {
-    let made = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut t = [0u8; 32];
-    t[..8].copy_from_slice(&expires_at.as_secs().to_be_bytes());
-    t[8..16].copy_from_slice(&made.to_be_bytes());
-    t[16..].copy_from_slice(&random::<16>());
-    B64URL.encode(t)
+    crate::ordered_token::new::<16>(expires_at)
 }
 
-/// What the store keeps of an access token and looks it up by: the token's first 16 bytes (its
-/// expiry, then when it was made) ‖ the first 16 bytes of the SHA-256 of the token as sent. The
-/// prefix makes each new key sort after the ones before it, so storing a token appends to the
-/// table instead of dirtying a random page of it, and tokens expired by a time are the keys
-/// below that time's 8 bytes (the store purges them so); the hash means a copy of the store
-/// gives no usable token. A token that is not 32 bytes of base64url gets a key no stored token
-/// has.
+/// What the store keeps of an access token and looks it up by (see `ordered_token`).
 pub(crate) fn access_token_key(token: &str) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    if let Ok(raw) = B64URL.decode(token)
-        && raw.len() == 32
-    {
-        key[..16].copy_from_slice(&raw[..16]);
-    }
-    key[16..].copy_from_slice(&sha256(token.as_bytes())[..16]);
-    key
+    crate::ordered_token::key::<16>(token)
 }
 
 /// An ID token's claims (see the module's head).
@@ -394,27 +371,10 @@ mod tests {
     }
 
     #[test]
-    fn access_token_keys_begin_with_the_expiry_and_sort_in_the_order_made() {
+    fn access_tokens_are_32_bytes_keyed_by_their_expiry() {
         let exp = crate::UnixTime::from_secs(1_900_000_000);
-        let tokens: Vec<String> = (0..64).map(|_| new_access_token(exp)).collect();
-        let keys: Vec<[u8; 32]> = tokens.iter().map(|t| access_token_key(t)).collect();
-        for k in &keys {
-            assert_eq!(k[..8], exp.as_secs().to_be_bytes());
-        }
-        assert!(
-            keys.windows(2).all(|w| w[0][..16] <= w[1][..16]),
-            "keys sort as made"
-        );
-        // A later expiry sorts after every key of an earlier one.
-        let later = access_token_key(&new_access_token(exp.plus(1)));
-        assert!(keys.iter().all(|k| *k < later));
-        // The same prefix with another secret is another key, and a key is not the token.
-        let t = B64URL.decode(&tokens[0]).expect("base64url");
-        let mut other = t.clone();
-        other[31] ^= 1;
-        assert_ne!(access_token_key(&B64URL.encode(&other)), keys[0]);
-        assert_ne!(keys[0][16..], t[16..]);
-        // Anything else gets a key that begins with zeros: no stored token has it.
-        assert_eq!(access_token_key("not-a-token")[..16], [0u8; 16]);
+        let t = new_access_token(exp);
+        assert_eq!(B64URL.decode(&t).expect("base64url").len(), 32);
+        assert_eq!(access_token_key(&t)[..8], exp.as_secs().to_be_bytes());
     }
 }
