@@ -87,21 +87,13 @@ async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// The batch in one transaction, begun by its first round trip to the connection's thread and
-/// committed by its last (sqlx's `Transaction` would spend a round trip on each): on any error
-/// what ran of it is rolled back, so the connection goes back to the pool outside a transaction.
+/// The batch in one transaction (see `batch.rs`), in two round trips to the connection's thread.
 async fn commit(
     pool: &SqlitePool,
     spent: &Arc<Spent>,
     jobs: &[Job],
 ) -> Result<Vec<ExchangeOutcome>, StoreError> {
-    let mut conn = pool.acquire().await.map_err(fail)?;
-    let done = batch(&mut conn, spent, jobs).await;
-    if done.is_err() {
-        // Refused when the error came before BEGIN took effect: then there is nothing to undo.
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-    }
-    done
+    crate::batch::on_connection(pool, async |conn| batch(conn, spent, jobs).await).await
 }
 
 async fn batch(

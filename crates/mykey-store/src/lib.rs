@@ -7,6 +7,7 @@
 //! than fail); PostgreSQL ones lock the person's row before appending to their log.
 
 mod backend;
+mod batch;
 mod checkpoint;
 mod clients;
 mod events;

@@ -213,23 +213,16 @@ async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Every job's login in one transaction, all of them committed or none, in two round trips to
-/// the connection's thread: the first begins the transaction and reads whose the issuance
-/// numbers are, with the head of each one's log; the second writes the batch set-wise (nonces,
-/// log entries, sessions) and commits. On any error what ran of it is rolled back, so the
-/// connection goes back to the pool outside a transaction.
+/// Every job's login in one transaction (see `batch.rs`), all of them committed or none, in two
+/// round trips to the connection's thread: the first begins the transaction and reads whose the
+/// issuance numbers are, with the head of each one's log; the second writes the batch set-wise
+/// (nonces, log entries, sessions) and commits.
 async fn commit(
     pool: &SqlitePool,
     spent: &Arc<Spent>,
     jobs: &[Job],
 ) -> Result<Vec<LoginOutcome>, StoreError> {
-    let mut conn = pool.acquire().await.map_err(fail)?;
-    let done = batch(&mut conn, spent, jobs).await;
-    if done.is_err() {
-        // Refused when the error came before BEGIN took effect: then there is nothing to undo.
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-    }
-    done
+    crate::batch::on_connection(pool, async |conn| batch(conn, spent, jobs).await).await
 }
 
 async fn batch(
