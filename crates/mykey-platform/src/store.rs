@@ -86,7 +86,7 @@ pub struct LoginWrite {
     pub at: UnixTime,
     /// Appended to the person's log, in order.
     pub logs: Vec<NewLog>,
-    /// SHA-256 of the new session's token.
+    /// The key of the new session's token ([`crate::SessionToken::key`]).
     pub token_hash: [u8; 32],
     /// When the session ends.
     pub expires_at: UnixTime,
@@ -157,7 +157,8 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         logs: &[NewLog],
     ) -> Result<LinkOutcome, StoreError>;
 
-    /// The session whose token hashes to `token_hash`, if it has not expired at `at`.
+    /// The session whose token has the key `token_hash` ([`crate::SessionToken::key`]), if it
+    /// has not expired at `at`.
     async fn session(
         &self,
         token_hash: &[u8; 32],

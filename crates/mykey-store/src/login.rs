@@ -19,7 +19,8 @@ use crate::backend::{PostgresStore, SqliteStore, secs};
 use crate::fail;
 use crate::spent::Spent;
 
-/// Most logins committed together (each binds at most 12 values; SQLite allows 32,766).
+/// Most logins committed together (each binds 5 values and 6 a log entry, a statement at a
+/// time; SQLite allows 32,766 a statement).
 const BATCH: usize = 256;
 
 macro_rules! login_impl {
@@ -144,7 +145,8 @@ impl SqliteStore {
         .rows_affected())
     }
 
-    /// After the purge's commit: memory forgets what the table no longer holds.
+    /// After the purge's commit: memory forgets every expired nonce (the table may keep a few
+    /// spent after a live one; harmless, as said above).
     pub(crate) fn nonces_purged(&self, at: UnixTime) {
         self.spent.forget_before(secs(at));
     }

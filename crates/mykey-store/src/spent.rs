@@ -69,7 +69,8 @@ impl Spent {
         }
     }
 
-    /// Forgets the nonces that expired before `cut` (seconds), as the purge deletes their rows.
+    /// Forgets the nonces that expired before `cut` (seconds), when the purge has run: all of
+    /// them, though the table may keep a few until a later purge (see `login.rs`).
     pub(crate) fn forget_before(&self, cut: i64) {
         self.set().retain(|_, expires_at| *expires_at >= cut);
     }
