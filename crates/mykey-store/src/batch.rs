@@ -16,27 +16,30 @@ pub(crate) async fn on_connection<T>(
     pool: &SqlitePool,
     batch: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let mut held = Unfinished(Some(pool.acquire().await.map_err(fail)?));
-    let Some(conn) = held.0.as_mut() else {
-        unreachable!("the connection was just put there")
+    let mut held = Held {
+        conn: pool.acquire().await.map_err(fail)?,
+        finished: false,
     };
-    let done = batch(conn).await;
+    let done = batch(&mut held.conn).await;
     if done.is_err() {
         // Refused when the error came before BEGIN took effect: then there is nothing to undo.
-        let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+        let _ = sqlx::query("ROLLBACK").execute(&mut *held.conn).await;
     }
-    // Finished: back to the pool as usual.
-    drop(held.0.take());
+    held.finished = true;
     done
 }
 
-/// A connection whose batch has not finished: dropped so, it is closed, not pooled.
-struct Unfinished(Option<PoolConnection<Sqlite>>);
+/// The connection a batch runs on: dropped before its batch has finished, it is closed, not
+/// pooled.
+struct Held {
+    conn: PoolConnection<Sqlite>,
+    finished: bool,
+}
 
-impl Drop for Unfinished {
+impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(conn) = &mut self.0 {
-            conn.close_on_drop();
+        if !self.finished {
+            self.conn.close_on_drop();
         }
     }
 }
