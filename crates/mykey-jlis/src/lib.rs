@@ -91,7 +91,8 @@ impl Jlis {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             JlisError::storage(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
-        let db = store::Store::open(&config.data_dir.join("jlis.sqlite3")).await?;
+        let sealing = sealing_key(&config.data_dir)?;
+        let db = store::Store::open(&config.data_dir.join("jlis.sqlite3"), sealing).await?;
         let authority = authority::Authority::load_or_create(&db, &config, clock.now()).await?;
         let jlis = Arc::new(Self {
             db,
@@ -129,6 +130,38 @@ impl Jlis {
             }
         }
     }
+}
+
+/// The key the CAs' private keys are sealed with in the store: the file `secrets.key` beside
+/// it (32 bytes, mode 0600), made on first start. A copy of the database alone gives no key
+/// away; back the file up with it (without it the CAs cannot be loaded).
+fn sealing_key(dir: &std::path::Path) -> Result<mykey_pki::SealingKey, JlisError> {
+    use std::io::Write;
+    let path = dir.join("secrets.key");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let b = mykey_pki::SealingKey::generate()
+                .map_err(|e| JlisError::storage(e.to_string()))?
+                .to_vec();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            opts.open(&path)
+                .and_then(|mut f| f.write_all(&b).and_then(|()| f.sync_all()))
+                .map_err(|e| JlisError::storage(format!("cannot write {}: {e}", path.display())))?;
+            b
+        }
+        Err(e) => {
+            return Err(JlisError::storage(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    mykey_pki::SealingKey::from_bytes(&bytes)
+        .map_err(|_| JlisError::storage(format!("{} is not a 32-byte key", path.display())))
 }
 
 /// Serves the simulator on `listener` (and publishes CRLs on the cadence) until `shutdown`

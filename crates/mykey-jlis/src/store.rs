@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use mykey_pki::{IssuanceNumber, Purpose, RevocationReason, UnixTime};
+use mykey_pki::{IssuanceNumber, Purpose, RevocationReason, SealingKey, UnixTime};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -12,10 +12,17 @@ use sqlx::{Row, SqliteConnection};
 
 use crate::JlisError;
 
-/// The pool and the queries.
+/// The pool and the queries; CA private keys are sealed with `sealing` (kept outside the
+/// database, see [`crate::Jlis::open`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Store {
     pub(crate) pool: SqlitePool,
+    sealing: std::sync::Arc<SealingKey>,
+}
+
+/// What a CA generation's sealed keys are bound to (a key moved to another row does not open).
+fn key_purpose(purpose: Purpose, generation: u32, which: &str) -> String {
+    format!("jlis:ca:{}:g{generation}:{which}", purpose.slug())
 }
 
 /// One CA generation as stored.
@@ -121,7 +128,7 @@ fn cert_row(r: &sqlx::sqlite::SqliteRow) -> CertRow {
 }
 
 impl Store {
-    pub(crate) async fn open(path: &Path) -> Result<Self, JlisError> {
+    pub(crate) async fn open(path: &Path, sealing: SealingKey) -> Result<Self, JlisError> {
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(JlisError::from)?
             .filename(path)
@@ -138,7 +145,73 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| JlisError::storage(e.to_string()))?;
-        Ok(Self { pool })
+        let store = Self {
+            pool,
+            sealing: std::sync::Arc::new(sealing),
+        };
+        store.seal_plain_keys().await?;
+        Ok(store)
+    }
+
+    /// Seals CA keys stored in the clear by versions before keys were sealed (once).
+    async fn seal_plain_keys(&self) -> Result<(), JlisError> {
+        let rows = sqlx::query(
+            "SELECT id, purpose, generation, key_pkcs8, responder_key_pkcs8 FROM ca_generations",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let (key, responder): (Vec<u8>, Vec<u8>) =
+                (r.get("key_pkcs8"), r.get("responder_key_pkcs8"));
+            if SealingKey::is_sealed(&key) && SealingKey::is_sealed(&responder) {
+                continue;
+            }
+            let purpose = purpose_from_db(r.get::<&str, _>("purpose"));
+            let generation = r.get::<i64, _>("generation") as u32;
+            sqlx::query(
+                "UPDATE ca_generations SET key_pkcs8 = ?, responder_key_pkcs8 = ? WHERE id = ?",
+            )
+            .bind(self.seal(purpose, generation, "key", &key)?)
+            .bind(self.seal(purpose, generation, "responder-key", &responder)?)
+            .bind(r.get::<i64, _>("id"))
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Seals a CA generation's key (a sealed one is left as it is).
+    fn seal(
+        &self,
+        purpose: Purpose,
+        generation: u32,
+        which: &str,
+        key: &[u8],
+    ) -> Result<Vec<u8>, JlisError> {
+        if SealingKey::is_sealed(key) {
+            return Ok(key.to_vec());
+        }
+        self.sealing
+            .seal(&key_purpose(purpose, generation, which), key)
+            .map_err(|e| JlisError::storage(e.to_string()))
+    }
+
+    fn unseal(
+        &self,
+        purpose: Purpose,
+        generation: u32,
+        which: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, JlisError> {
+        self.sealing
+            .open(&key_purpose(purpose, generation, which), sealed)
+            .map_err(|e| {
+                JlisError::storage(format!(
+                    "the {} CA's generation {generation} {which}: {e} (is secrets.key the one \
+                     this store was made with?)",
+                    purpose.slug()
+                ))
+            })
     }
 
     pub(crate) async fn ca_rows(&self) -> Result<Vec<CaRow>, JlisError> {
@@ -148,18 +221,26 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| CaRow {
-                id: r.get("id"),
-                purpose: purpose_from_db(r.get::<&str, _>("purpose")),
-                generation: r.get::<i64, _>("generation") as u32,
-                key_pkcs8: r.get("key_pkcs8"),
-                cert_der: r.get("cert_der"),
-                responder_key_pkcs8: r.get("responder_key_pkcs8"),
-                responder_cert_der: r.get("responder_cert_der"),
+        rows.iter()
+            .map(|r| {
+                let purpose = purpose_from_db(r.get::<&str, _>("purpose"));
+                let generation = r.get::<i64, _>("generation") as u32;
+                Ok(CaRow {
+                    id: r.get("id"),
+                    purpose,
+                    generation,
+                    key_pkcs8: self.unseal(purpose, generation, "key", r.get("key_pkcs8"))?,
+                    cert_der: r.get("cert_der"),
+                    responder_key_pkcs8: self.unseal(
+                        purpose,
+                        generation,
+                        "responder-key",
+                        r.get("responder_key_pkcs8"),
+                    )?,
+                    responder_cert_der: r.get("responder_cert_der"),
+                })
             })
-            .collect())
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)] // one row, every column named at the call
@@ -180,9 +261,9 @@ impl Store {
         )
         .bind(purpose.slug())
         .bind(i64::from(generation))
-        .bind(key_pkcs8)
+        .bind(self.seal(purpose, generation, "key", key_pkcs8)?)
         .bind(cert_der)
-        .bind(responder_key_pkcs8)
+        .bind(self.seal(purpose, generation, "responder-key", responder_key_pkcs8)?)
         .bind(responder_cert_der)
         .bind(not_before.as_secs() as i64)
         .bind(not_after.as_secs() as i64)

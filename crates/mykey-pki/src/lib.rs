@@ -12,6 +12,8 @@
 //! - [`issue`]: the CA side (certificates, CRLs, OCSP responses), used by the J-LIS simulator and by
 //!   tests to make fixtures.
 //!
+//! - [`SealingKey`]: secrets kept in a database sealed with a key kept outside it.
+//!
 //! Nothing here reads a clock: every check takes the time as a [`UnixTime`].
 
 mod cache;
@@ -25,6 +27,7 @@ pub mod issue;
 mod key;
 pub mod ocsp;
 pub mod oid;
+mod seal;
 mod serial;
 mod time;
 mod trust;
@@ -39,6 +42,7 @@ pub use error::{Error, InputKind, SignedObject};
 pub use facts::{BirthDate, Era, FourFacts, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, Sex};
 pub use index::{RevocationIndex, RevocationStatus};
 pub use key::RsaPublicKey;
+pub use seal::{SEALING_KEY_LEN, SealError, SealingKey};
 pub use serial::IssuanceNumber;
 pub use time::UnixTime;
 pub use trust::TrustAnchors;

@@ -176,6 +176,10 @@ pub struct PlatformConfig {
     /// `None` closes the operator API. The token must be random (at least 128 bits): like a
     /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
     pub operator_token_hash: Option<[u8; 32]>,
+    /// The key secrets kept in the store are sealed with (32 bytes; receivers' `Authorization`
+    /// headers): keep it in a 0600 file beside the database, not in it, and back it up with it.
+    /// `None`: random at start-up, so secrets sealed before a restart no longer open.
+    pub sealing_key: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -194,6 +198,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("signing_key", &self.signing_key.is_some())
             .field("previous_signing_keys", &self.previous_signing_keys.len())
             .field("operator_api", &self.operator_token_hash.is_some())
+            .field("sealing_key", &self.sealing_key.is_some())
             .finish()
     }
 }
@@ -221,6 +226,7 @@ impl Default for PlatformConfig {
             rsa_signing_key: None,
             previous_rsa_signing_keys: Vec::new(),
             operator_token_hash: None,
+            sealing_key: None,
         }
     }
 }
@@ -243,6 +249,8 @@ pub struct Platform {
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
+    /// What secrets in the store are sealed with ([`PlatformConfig::sealing_key`]).
+    sealing: mykey_pki::SealingKey,
     config: PlatformConfig,
 }
 
@@ -255,7 +263,8 @@ impl std::fmt::Debug for Platform {
 }
 
 impl Platform {
-    /// A platform over `store` and `jlis`, trusting `anchors` for user identification.
+    /// A platform over `store` and `jlis`, trusting `anchors`: the user-identification CAs for
+    /// logins, the signature CAs for the four facts.
     ///
     /// # Panics
     /// If [`PlatformConfig::signing_key`] is not a P-256 PKCS#8 key: check a key read from
@@ -298,6 +307,10 @@ impl Platform {
             short_codes: oidc::ShortCodeGuard::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
+            sealing: mykey_pki::SealingKey::from_bytes(&config.sealing_key.unwrap_or_else(|| {
+                mykey_pki::SealingKey::generate().expect("the system's random source")
+            }))
+            .expect("32 bytes make an AES-256 key"),
             config,
         }
     }

@@ -73,6 +73,13 @@ pub struct Push {
     pub set: String,
 }
 
+/// How a sealed `Authorization` header begins in the store.
+const SEALED: &str = "sealed:";
+
+fn header_purpose(rp: RelyingPartyId) -> String {
+    format!("streams:{}:authorization_header", rp.0)
+}
+
 /// Longest wait between two tries.
 const MAX_BACKOFF: u64 = 3600;
 
@@ -126,10 +133,56 @@ impl Platform {
                 "events_requested names no event type this platform sends",
             ));
         }
+        let mut sealed = config.clone();
+        if let Delivery::Push {
+            authorization_header: Some(h),
+            ..
+        } = &mut sealed.delivery
+        {
+            *h = self.seal_header(rp.id, h)?;
+        }
         self.store
-            .set_stream(rp.id, config, self.clock.now())
+            .set_stream(rp.id, &sealed, self.clock.now())
             .await?;
         self.stream(rp).await
+    }
+
+    /// A receiver's `Authorization` header as the store keeps it: sealed
+    /// ([`crate::PlatformConfig::sealing_key`]), bound to its relying party, base64 after
+    /// [`SEALED`].
+    fn seal_header(&self, rp: RelyingPartyId, header: &str) -> Result<String, PlatformError> {
+        use base64::Engine;
+        let sealed = self
+            .sealing
+            .seal(&header_purpose(rp), header.as_bytes())
+            .map_err(|e| PlatformError::Store(crate::StoreError(e.to_string())))?;
+        Ok(format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(sealed)
+        ))
+    }
+
+    /// The header [`seal_header`](Self::seal_header) sealed; one stored before headers were
+    /// sealed is taken as it is.
+    fn open_header(&self, rp: RelyingPartyId, stored: String) -> Result<String, PlatformError> {
+        use base64::Engine;
+        let Some(b64) = stored.strip_prefix(SEALED) else {
+            return Ok(stored);
+        };
+        let unreadable = || {
+            PlatformError::Store(crate::StoreError(format!(
+                "the sealed authorization header of relying party {}'s stream does not open",
+                rp.0
+            )))
+        };
+        let sealed = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(b64)
+            .map_err(|_| unreadable())?;
+        let plain = self
+            .sealing
+            .open(&header_purpose(rp), &sealed)
+            .map_err(|_| unreadable())?;
+        String::from_utf8(plain).map_err(|_| unreadable())
     }
 
     /// The relying party's stream and its delivery's state.
@@ -177,7 +230,9 @@ impl Platform {
         };
         Ok(Some(Push {
             endpoint_url,
-            authorization_header,
+            authorization_header: authorization_header
+                .map(|h| self.open_header(rp.id, h))
+                .transpose()?,
             set: self.security_event_token(&rp, &event)?,
             jti: event.jti,
         }))

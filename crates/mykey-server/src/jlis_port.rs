@@ -99,9 +99,16 @@ impl JlisPort {
         Ok(port)
     }
 
-    /// The user-identification CAs, as trust anchors.
+    /// J-LIS's CAs as trust anchors: the user-identification CAs (logins) and the signature
+    /// CAs (the four facts a signature certificate certifies).
     pub fn anchors(&self) -> TrustAnchors {
-        TrustAnchors::new(self.cas.read().iter().map(|c| c.ca.clone()))
+        TrustAnchors::new(
+            self.cas
+                .read()
+                .iter()
+                .map(|c| c.ca.clone())
+                .chain(self.signature_cas.iter().map(|s| s.ca.clone())),
+        )
     }
 
     /// Brings every index up to date: the newest delta CRL, and a new complete CRL when the held

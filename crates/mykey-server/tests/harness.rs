@@ -133,11 +133,12 @@ pub async fn world_configured(
     }
 }
 
-/// A card: its user-identification key and certificate.
+/// A card: its user-identification key and certificate (and signature certificate, if any).
 pub struct Card {
     pub key: &'static SigningKey,
     pub cert: Vec<u8>,
     pub number: String,
+    pub signature: Option<Vec<u8>>,
 }
 
 pub fn key() -> &'static SigningKey {
@@ -170,6 +171,7 @@ pub async fn issued_card(w: &World, signature: bool) -> Card {
             .decode(issued.user_identification_certificate.unwrap())
             .unwrap(),
         number: issued.issuance_number,
+        signature: issued.signature_certificate.map(|c| B64.decode(c).unwrap()),
     }
 }
 
@@ -205,6 +207,9 @@ pub async fn renewed(w: &World, card: &Card) -> Card {
             .decode(renewed.user_identification_certificate.unwrap())
             .unwrap(),
         number: renewed.issuance_number,
+        signature: renewed
+            .signature_certificate
+            .map(|c| B64.decode(c).unwrap()),
     }
 }
 

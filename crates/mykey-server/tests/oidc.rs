@@ -5,7 +5,7 @@
 
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::Method;
@@ -132,8 +132,14 @@ async fn begin(w: &World, browser: &mut Browser, params: &[(String, String)]) ->
     (handle, html)
 }
 
-/// The phone approves `handle` with `card`, sending `facts`.
-async fn phone_approves(w: &World, card: &Card, handle: &str, facts: Value) -> (u16, Value) {
+/// The phone approves `handle` with `card`, sending `signature` (base64) as the certificate of
+/// the facts asked for.
+async fn phone_approves(
+    w: &World,
+    card: &Card,
+    handle: &str,
+    signature: Option<&[u8]>,
+) -> (u16, Value) {
     let (status, shown) = call(
         w,
         Method::GET,
@@ -161,7 +167,9 @@ async fn phone_approves(w: &World, card: &Card, handle: &str, facts: Value) -> (
     let mut body = answer_for(card, c["nonce"].as_str().unwrap());
     body.as_object_mut().unwrap().remove("purpose");
     body["consent"] = json!({"items": items, "terms_version": shown["consent"]["terms_version"]});
-    body["facts"] = facts;
+    if let Some(sig) = signature {
+        body["signature_certificate"] = json!(B64.encode(sig));
+    }
     post(
         w,
         &format!("/v1/authorizations/{handle}/approval"),
@@ -233,10 +241,6 @@ async fn verify_id_token(w: &World, client: &Client, id_token: &str) -> Value {
         .claims
 }
 
-fn card_facts() -> Value {
-    json!({"name": "鈴木\u{3000}次郎", "birth_date": "1975-09-09"})
-}
-
 /// A whole login with `name` and `birthdate`: the code, and the verifier.
 async fn logged_in(w: &World, client: &Client, card: &Card) -> (String, String) {
     let (verifier, challenge) = pkce();
@@ -247,7 +251,7 @@ async fn logged_in(w: &World, client: &Client, card: &Card) -> (String, String) 
         &params(client, "openid name birthdate", &challenge),
     )
     .await;
-    let (status, body) = phone_approves(w, card, &handle, card_facts()).await;
+    let (status, body) = phone_approves(w, card, &handle, card.signature.as_deref()).await;
     assert_eq!(status, 200, "{body}");
     let q = continue_to_client(w, &browser, &handle).await;
     (get(&q, "code").unwrap().to_owned(), verifier)
@@ -264,7 +268,7 @@ async fn a_person_logs_in_across_devices_and_the_relying_party_gets_the_pairwise
         "ES256",
     )
     .await;
-    let card = card(&w).await;
+    let card = issued_card(&w, true).await;
     let (verifier, challenge) = pkce();
     let mut browser = Browser::new();
     let resp = browser
@@ -339,7 +343,7 @@ async fn a_person_logs_in_across_devices_and_the_relying_party_gets_the_pairwise
         .await;
     assert_eq!(early.status(), 200, "the waiting page again");
 
-    let (status, body) = phone_approves(&w, &card, &handle, card_facts()).await;
+    let (status, body) = phone_approves(&w, &card, &handle, card.signature.as_deref()).await;
     assert_eq!(status, 200, "{body}");
     let s: Value = browser.get(&status_url).await.json().await.unwrap();
     assert_eq!(s["status"], "approved");
@@ -412,7 +416,7 @@ async fn subs_are_pairwise_and_rs256_is_available() {
     let w = world().await;
     let (a, _) = oidc_client(&w, "Shop A", &["name", "birthdate"], "ES256").await;
     let (b, _) = oidc_client(&w, "Shop B", &["name", "birthdate"], "RS256").await;
-    let card = card(&w).await;
+    let card = issued_card(&w, true).await;
     let (code, verifier) = logged_in(&w, &a, &card).await;
     let (_, ta) = exchange(&w, &a, &code, Some(&verifier)).await;
     let (code, verifier) = logged_in(&w, &b, &card).await;
@@ -496,7 +500,7 @@ async fn codes_are_single_use_bound_to_pkce_client_and_time() {
     let w = world().await;
     let (shop, _) = oidc_client(&w, "Hakata Books", &["name", "birthdate"], "ES256").await;
     let (other, _) = oidc_client(&w, "Other Shop", &["name", "birthdate"], "ES256").await;
-    let card = card(&w).await;
+    let card = issued_card(&w, true).await;
 
     // PKCE missing or wrong, another client, wrong client authentication: refused, and the
     // code still works for its own client afterwards.
@@ -586,7 +590,7 @@ async fn codes_are_single_use_bound_to_pkce_client_and_time() {
 async fn the_phone_must_answer_exactly_what_was_asked_and_only_the_starting_browser_continues() {
     let w = world().await;
     let (shop, _) = oidc_client(&w, "Hakata Books", &["name", "birthdate"], "ES256").await;
-    let card = card(&w).await;
+    let card = issued_card(&w, true).await;
     let (_, challenge) = pkce();
     let mut browser = Browser::new();
     let (handle, _) = begin(
@@ -596,14 +600,38 @@ async fn the_phone_must_answer_exactly_what_was_asked_and_only_the_starting_brow
     )
     .await;
 
-    // Facts other than those asked, malformed facts, an incomplete consent: refused, nothing
-    // written (the request is still pending).
-    for facts in [
-        json!({"name": "鈴木\u{3000}次郎"}),
-        json!({"name": "鈴木\u{3000}次郎", "birth_date": "1975-09-09", "sex": 1}),
-        json!({"name": "鈴木\u{3000}次郎", "birth_date": "19750909"}),
+    // Facts the phone states, no certificate for the facts asked, a certificate that is not one,
+    // an incomplete consent: refused, nothing written (the request is still pending).
+    let (status, c) = post(
+        &w,
+        &format!("/v1/authorizations/{handle}/challenges"),
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let mut stated = answer_for(&card, c["nonce"].as_str().unwrap());
+    stated.as_object_mut().unwrap().remove("purpose");
+    stated["consent"] = json!({"items": [], "terms_version": "2026-11-01"});
+    stated["facts"] = json!({"name": "偽\u{3000}名", "birth_date": "1950-01-01"});
+    let (status, body) = post(
+        &w,
+        &format!("/v1/authorizations/{handle}/approval"),
+        None,
+        stated,
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (422, "urn:mykey:problem:invalid-request"),
+        "stated facts are no field of the approval: {body}"
+    );
+    for sig in [
+        None,
+        Some(b"not a certificate".as_slice()),
+        Some(card.cert.as_slice()),
     ] {
-        let (status, body) = phone_approves(&w, &card, &handle, facts).await;
+        let (status, body) = phone_approves(&w, &card, &handle, sig).await;
         assert_eq!(
             (status, problem_type(&body)),
             (422, "urn:mykey:problem:invalid-facts"),
@@ -621,7 +649,7 @@ async fn the_phone_must_answer_exactly_what_was_asked_and_only_the_starting_brow
     let mut body = answer_for(&card, c["nonce"].as_str().unwrap());
     body.as_object_mut().unwrap().remove("purpose");
     body["consent"] = ppid_consent();
-    body["facts"] = card_facts();
+    body["signature_certificate"] = json!(B64.encode(card.signature.as_ref().unwrap()));
     let (status, e) = post(
         &w,
         &format!("/v1/authorizations/{handle}/approval"),
@@ -672,7 +700,7 @@ async fn the_phone_must_answer_exactly_what_was_asked_and_only_the_starting_brow
         .map(|i| i["name"].clone())
         .collect();
     body["consent"] = json!({"items": items, "terms_version": "2026-11-01"});
-    body["facts"] = card_facts();
+    body["signature_certificate"] = json!(B64.encode(card.signature.as_ref().unwrap()));
     let (status, e) = post(
         &w,
         &format!("/v1/authorizations/{handle}/approval"),
@@ -686,9 +714,9 @@ async fn the_phone_must_answer_exactly_what_was_asked_and_only_the_starting_brow
         "{e}"
     );
 
-    let (status, body) = phone_approves(&w, &card, &handle, card_facts()).await;
+    let (status, body) = phone_approves(&w, &card, &handle, card.signature.as_deref()).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = phone_approves(&w, &card, &handle, card_facts()).await;
+    let (status, body) = phone_approves(&w, &card, &handle, card.signature.as_deref()).await;
     assert_eq!(
         (status, problem_type(&body)),
         (409, "urn:mykey:problem:authorization-answered")
@@ -757,7 +785,7 @@ async fn the_phone_must_answer_exactly_what_was_asked_and_only_the_starting_brow
 async fn rp_initiated_logout_revokes_the_login_and_returns_only_to_registered_uris() {
     let w = world().await;
     let (shop, _) = oidc_client(&w, "Hakata Books", &["name", "birthdate"], "ES256").await;
-    let card = card(&w).await;
+    let card = issued_card(&w, true).await;
     let (code, verifier) = logged_in(&w, &shop, &card).await;
     let (_, tokens) = exchange(&w, &shop, &code, Some(&verifier)).await;
     let id_token = tokens["id_token"].as_str().unwrap();
@@ -875,7 +903,7 @@ async fn guessing_short_codes_is_held_to_a_budget_while_the_qr_handle_still_work
 async fn a_waiting_browser_hears_the_phones_approval_or_refusal_and_otherwise_times_out_pending() {
     let w = world().await;
     let (shop, _) = oidc_client(&w, "Hakata Books", &["name"], "ES256").await;
-    let card = card(&w).await;
+    let card = issued_card(&w, true).await;
     let long_poll = |browser: &Browser, handle: &str, wait: u64| {
         let b = Browser {
             http: browser.http.clone(),
@@ -899,7 +927,7 @@ async fn a_waiting_browser_hears_the_phones_approval_or_refusal_and_otherwise_ti
 
     // The phone approves while the browser waits.
     let waiting = long_poll(&browser, &handle, 20);
-    let (status, body) = phone_approves(&w, &card, &handle, json!({})).await;
+    let (status, body) = phone_approves(&w, &card, &handle, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(waiting.await.unwrap(), "approved");
 
@@ -917,4 +945,97 @@ async fn a_waiting_browser_hears_the_phones_approval_or_refusal_and_otherwise_ti
     .await;
     assert_eq!(status, 204);
     assert_eq!(waiting.await.unwrap(), "declined");
+}
+
+/// Issue 19, finding 1: a holder logged in to a relying party as someone else by stating the
+/// facts on the phone side. Facts are now released only as the signature certificate of the
+/// card that signed certifies them, current and unrevoked at J-LIS.
+#[tokio::test(flavor = "multi_thread")]
+async fn facts_are_released_only_as_the_signing_cards_signature_certificate_certifies_them() {
+    let w = world().await;
+    let (shop, _) = oidc_client(&w, "Hakata Books", &["name", "birthdate"], "ES256").await;
+    let holder = issued_card(&w, true).await;
+    let other = issued_card(&w, true).await;
+    let moved = |card: &Card, birth: &str| mykey_jlis::api::ChangeFactsRequest {
+        issuance_number: card.number.clone(),
+        birth_date: Some(birth.into()),
+        signature_public_key: B64.encode(card.key.spki_der()),
+        ..Default::default()
+    };
+    // The other person's facts differ from the holder's (a corrected birth date).
+    let other_now = w
+        .jlis
+        .change_facts(&moved(&other, "1950-01-01"))
+        .await
+        .unwrap();
+    let other_signature = B64
+        .decode(other_now.signature_certificate.unwrap())
+        .unwrap();
+
+    let (verifier, challenge) = pkce();
+    let mut browser = Browser::new();
+    let (handle, _) = begin(
+        &w,
+        &mut browser,
+        &params(&shop, "openid name birthdate", &challenge),
+    )
+    .await;
+    // Another person's certificate, valid and current at J-LIS, with the holder's card: refused.
+    let (status, body) = phone_approves(&w, &holder, &handle, Some(&other_signature)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (422, "urn:mykey:problem:invalid-facts"),
+        "{body}"
+    );
+    // The holder's own: the facts it certifies, and none stated.
+    let (status, body) = phone_approves(&w, &holder, &handle, holder.signature.as_deref()).await;
+    assert_eq!(status, 200, "{body}");
+    let facts = released(&w, &shop, &browser, &handle, &verifier).await;
+    assert_eq!(facts["name"], "鈴木\u{3000}次郎");
+    assert_eq!(facts["birthdate"], "1975-09-09");
+
+    // After his facts change, the certificate read before is revoked: refused; the new one gives
+    // the new facts.
+    let holder_now = w
+        .jlis
+        .change_facts(&moved(&holder, "1976-10-10"))
+        .await
+        .unwrap();
+    let (verifier, challenge) = pkce();
+    let mut browser = Browser::new();
+    let (handle, _) = begin(
+        &w,
+        &mut browser,
+        &params(&shop, "openid name birthdate", &challenge),
+    )
+    .await;
+    let (status, body) = phone_approves(&w, &holder, &handle, holder.signature.as_deref()).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (422, "urn:mykey:problem:invalid-facts"),
+        "{body}"
+    );
+    let fresh = B64
+        .decode(holder_now.signature_certificate.unwrap())
+        .unwrap();
+    let (status, body) = phone_approves(&w, &holder, &handle, Some(&fresh)).await;
+    assert_eq!(status, 200, "{body}");
+    let facts = released(&w, &shop, &browser, &handle, &verifier).await;
+    assert_eq!(facts["birthdate"], "1976-10-10");
+}
+
+/// The browser continues, the relying party exchanges the code: what userinfo releases.
+async fn released(
+    w: &World,
+    client: &Client,
+    browser: &Browser,
+    handle: &str,
+    verifier: &str,
+) -> Value {
+    let q = continue_to_client(w, browser, handle).await;
+    let (status, tokens) = exchange(w, client, get(&q, "code").unwrap(), Some(verifier)).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (status, info) = userinfo(w, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{info}");
+    info
 }

@@ -331,7 +331,7 @@ async fn a_portal_login_continues_only_in_its_browser_and_once() {
     let mut body = answer_for(&card, c["nonce"].as_str().unwrap());
     body.as_object_mut().unwrap().remove("purpose");
     body["consent"] = json!({"items": [], "terms_version": "2026-11-01"});
-    body["facts"] = json!({"name": "x"});
+    body["signature_certificate"] = json!("MIIB");
     let (status, e) = post(
         &w,
         &format!("/v1/authorizations/{handle}/approval"),

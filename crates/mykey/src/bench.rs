@@ -323,6 +323,21 @@ pub(crate) async fn certificates(
     key: &SigningKey,
     count: usize,
 ) -> Result<Vec<Vec<u8>>, String> {
+    Ok(cards(client, key, count, false)
+        .await?
+        .into_iter()
+        .map(|(ui, _)| ui)
+        .collect())
+}
+
+/// `count` cards for `key` from J-LIS: each its user-identification certificate and, with
+/// `signature`, its signature certificate (DER).
+pub(crate) async fn cards(
+    client: &JlisClient,
+    key: &SigningKey,
+    count: usize,
+    signature: bool,
+) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>, String> {
     let spki = B64.encode(key.spki_der());
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
@@ -333,14 +348,17 @@ pub(crate) async fn certificates(
                 birth_date: "1980-01-01".into(),
                 sex: 9,
                 user_identification_public_key: spki.clone(),
-                signature_public_key: None,
+                signature_public_key: signature.then(|| spki.clone()),
             })
             .await
             .map_err(|e| e.to_string())?;
-        let der = B64
-            .decode(issued.user_identification_certificate.unwrap_or_default())
-            .map_err(|e| e.to_string())?;
-        out.push(der);
+        let der = |b: Option<String>| B64.decode(b.unwrap_or_default()).map_err(|e| e.to_string());
+        let ui = der(issued.user_identification_certificate)?;
+        let sig = match issued.signature_certificate {
+            Some(s) => Some(der(Some(s))?),
+            None => None,
+        };
+        out.push((ui, sig));
     }
     Ok(out)
 }

@@ -15,7 +15,7 @@ use mykey_jlis::JlisClient;
 use mykey_pki::issue::SigningKey;
 use serde_json::{Value, json};
 
-use crate::bench::{ChildServer, certificates, oidc_relying_party, percentiles};
+use crate::bench::{ChildServer, oidc_relying_party, percentiles};
 
 #[derive(Debug, Args)]
 pub(crate) struct CrossDeviceArgs {
@@ -37,7 +37,8 @@ struct Setup {
     client_id: String,
     secret: String,
     key: SigningKey,
-    certs: Vec<Vec<u8>>,
+    /// Each card's user-identification and signature certificates.
+    certs: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     http: reqwest::Client,
 }
 
@@ -115,10 +116,10 @@ async fn one(s: &Setup, i: usize) -> Result<Duration, String> {
     let card = t0.elapsed();
     json_of(s.http.post(format!("{approve}/approval")).json(&json!({
         "nonce": nonce,
-        "certificate": B64.encode(&s.certs[i % s.certs.len()]),
+        "certificate": B64.encode(&s.certs[i % s.certs.len()].0),
         "signature": B64.encode(signature),
         "consent": {"items": items, "terms_version": shown["consent"]["terms_version"]},
-        "facts": {"name": format!("負荷\u{3000}試験{}", i % s.certs.len()), "birth_date": "1980-01-01"},
+        "signature_certificate": s.certs[i % s.certs.len()].1.as_ref().map(|c| B64.encode(c)),
     })))
     .await?;
 
@@ -195,10 +196,11 @@ pub(crate) async fn run(a: CrossDeviceArgs) -> Result<(), String> {
         oidc_relying_party(&base, &operator, None, &["name", "birthdate"], REDIRECT).await?;
     let key = SigningKey::generate().map_err(|e| e.to_string())?;
     let cards = a.logins.clamp(1, 64);
-    let certs = certificates(
+    let certs = crate::bench::cards(
         &JlisClient::new(&jlis_url, Duration::from_secs(30)),
         &key,
         cards,
+        true,
     )
     .await?;
     let setup = Arc::new(Setup {

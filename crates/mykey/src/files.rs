@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `contents` to `path` atomically (temp file, fsync, rename), with `mode` on Unix.
+/// Writes `contents` to `path` atomically (temp file, fsync, rename), with `mode` on Unix
+/// (set explicitly, so that a public certificate is 0644 under the process's umask of 077).
 pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), String> {
     let dir = path
         .parent()
@@ -26,8 +27,70 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()
     let mut f = opts
         .open(&tmp)
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    }
     f.write_all(contents)
         .and_then(|()| f.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Makes `dir` the private data folder a server keeps keys and personal data in: created mode
+/// 0700 (with its parents) when missing; refused, naming the fix, when it belongs to another
+/// user or other users may enter or list it; and any file or folder in it that others could
+/// read is narrowed to its owner (files from versions before the umask was set). With the
+/// process's umask of 077 (`main`), every file made in it after this is 0600.
+pub(crate) fn private_folder(dir: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let meta =
+            std::fs::metadata(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(format!(
+                "{} belongs to another user (uid {}); the data folder must be this user's own",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        let mode = meta.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is open to other users (mode {mode:03o}): it holds keys and personal data; \
+                 run `chmod 700 {}` and start again",
+                dir.display(),
+                dir.display()
+            ));
+        }
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            let entries =
+                std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {e}", d.display()))?;
+            for entry in entries.flatten() {
+                let Ok(meta) = entry.metadata() else { continue };
+                let path = entry.path();
+                if meta.is_dir() {
+                    todo.push(path.clone());
+                }
+                let mode = meta.mode() & 0o777;
+                if mode & 0o077 != 0 && !meta.is_symlink() {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o700))
+                        .map_err(|e| format!("cannot narrow {}: {e}", path.display()))?;
+                    tracing::warn!(path = %path.display(), was = format!("{mode:03o}"), "narrowed to its owner");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(())
 }

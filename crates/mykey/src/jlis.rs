@@ -355,6 +355,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
 }
 
 async fn serve(a: ServeArgs) -> Result<(), String> {
+    crate::files::private_folder(&a.data)?;
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;

@@ -57,6 +57,10 @@ pub(crate) fn say(line: &str) {
 }
 
 fn main() -> std::process::ExitCode {
+    // Everything this process creates — databases and their journals, keys, card files — is
+    // its user's alone (see `files::private_folder`).
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG")

@@ -41,8 +41,7 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
-    std::fs::create_dir_all(&a.data)
-        .map_err(|e| format!("cannot create {}: {e}", a.data.display()))?;
+    crate::files::private_folder(&a.data)?;
     let (jlis_url, simulator) = match a.jlis_url.clone() {
         Some(url) => (url, None),
         None => {
@@ -102,6 +101,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         previous_signing_keys: previous_signing_key(&a.data)?.into_iter().collect(),
         rsa_signing_key: Some(rsa_signing_key(&a.data)?),
         previous_rsa_signing_keys: previous_rsa_signing_key(&a.data)?.into_iter().collect(),
+        sealing_key: Some(sealing_key(&a.data)?),
         ..PlatformConfig::default()
     };
     let platform = Arc::new(Platform::new(
@@ -202,6 +202,20 @@ fn ppid_key(data: &std::path::Path) -> Result<mykey_platform::PpidSecret, String
     })?;
     mykey_platform::PpidSecret::from_bytes(&bytes)
         .map_err(|e| format!("{} is not a PPID key: {e}", path.display()))
+}
+
+/// The key secrets in the database are sealed with: the file `secrets.key` in the data folder
+/// (32 bytes, mode 0600), made on first start. Back it up with the database: without it the
+/// receivers' `Authorization` headers kept there do not open.
+fn sealing_key(data: &std::path::Path) -> Result<[u8; 32], String> {
+    let (path, bytes) = key_file(data, "secrets.key", || {
+        mykey_pki::SealingKey::generate()
+            .map(|k| k.to_vec())
+            .map_err(|_| "no system randomness".to_owned())
+    })?;
+    bytes[..]
+        .try_into()
+        .map_err(|_| format!("{} is not a 32-byte key", path.display()))
 }
 
 /// The platform's ES256 signing key (what relying parties verify its Security Event Tokens

@@ -267,7 +267,7 @@ async fn acknowledged_logins_links_and_consents_survive_a_sigkill() {
 }
 
 /// An approved relying party registered through the operator API: its client ID and secret.
-async fn bank(http: &reqwest::Client, serve: &Serve, data: &Path) -> (String, String) {
+pub(crate) async fn bank(http: &reqwest::Client, serve: &Serve, data: &Path) -> (String, String) {
     let operator = std::fs::read_to_string(data.join("operator-token")).unwrap();
     let (_, rp) = post(
         http,

@@ -15,3 +15,4 @@ mod insert;
 mod jlis;
 mod oidc;
 mod ppid;
+mod security;

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{MYKEY, NAME, PIN, Serve, TICKET_PIN, issue_card, missing, mykey, s};
+use crate::support::{MYKEY, NAME, PIN, SIGN_PASSWORD, Serve, issue_card, missing, mykey, s};
 
 /// The Python that has the PyPI peers: `MYKEY_PEERS_PYTHON`, or the virtual environment
 /// `.ci/run` makes at `target/peers`.
@@ -122,8 +122,8 @@ async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_wi
             s(&card),
             "--pin",
             PIN,
-            "--facts-pin",
-            TICKET_PIN,
+            "--sign-password",
+            SIGN_PASSWORD,
         ])
         .output()
         .unwrap();
@@ -221,11 +221,11 @@ async fn the_cli_approves_by_short_code_declines_and_refuses_bad_input() {
     // By the short code the browser shows, typed in lower case.
     let html = open_page(&serve, client_id).await;
     let code = short_code(&html).to_lowercase();
-    let run = approve(&code, &["--pin", PIN, "--facts-pin", TICKET_PIN]).ok();
+    let run = approve(&code, &["--pin", PIN, "--sign-password", SIGN_PASSWORD]).ok();
     let out: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(out["facts_given"], json!(["name"]));
     // Answered: the short code names no pending request any more.
-    approve(&code, &["--pin", PIN, "--facts-pin", TICKET_PIN])
+    approve(&code, &["--pin", PIN, "--sign-password", SIGN_PASSWORD])
         .fails_with("no such authorization request");
 
     // Declined: no PIN needed.
@@ -237,11 +237,13 @@ async fn the_cli_approves_by_short_code_declines_and_refuses_bad_input() {
     // A wrong PIN costs a try, is said so, and leaves the request pending.
     let html = open_page(&serve, client_id).await;
     let code = short_code(&html);
-    approve(&code, &["--pin", "0000", "--facts-pin", TICKET_PIN])
+    approve(&code, &["--pin", "0000", "--sign-password", SIGN_PASSWORD])
         .fails_with("wrong user-identification PIN");
+    // So does a wrong signature password (the facts' certificate is read with it).
+    approve(&code, &["--pin", PIN, "--sign-password", "WRONG123"]).fails_with("signature password");
     // No PIN and no terminal: told how to give one.
     approve(&code, &[]).fails_with("--pin is needed");
-    approve(&code, &["--pin", PIN, "--facts-pin", TICKET_PIN]).ok();
+    approve(&code, &["--pin", PIN, "--sign-password", SIGN_PASSWORD]).ok();
     // Not a code, not an approval URL, an unknown code.
     approve("$$$", &["--pin", PIN]).fails_with("neither an approval URL nor a short code");
     approve("ZZZZ-ZZZZ", &["--pin", PIN]).fails_with("no such authorization request");

@@ -207,7 +207,13 @@ pub(crate) struct Serve {
 }
 
 impl Serve {
+    /// Starts on `data`, first made its owner's alone (0700) as `mykey serve` demands (a
+    /// temporary folder is made under the umask of the test run).
     pub(crate) fn start(data: &Path) -> Self {
+        if data.exists() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         let mut child = Command::new(MYKEY)
             .args([
                 "serve",

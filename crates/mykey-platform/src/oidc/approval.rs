@@ -3,14 +3,17 @@
 //! consent — the six matters of Art 20.1 where the person has none for the service yet, and one
 //! item for each fact asked, every time — and, in one transaction, records the consent, issues
 //! or uses the PPID, logs the login and the facts' consent, and marks the request approved.
+//!
+//! The facts asked for come from the card's signature certificate, never from what the phone
+//! states: see [`Platform::vouched_facts`].
 
 use std::net::IpAddr;
 
-use mykey_pki::UnixTime;
+use mykey_pki::{FourFacts, IssuanceNumber, SignatureCertificate, UnixTime};
 use serde_json::json;
 
 use super::authorize::{handle_hash, normalise_short_code};
-use super::{Authorization, AuthorizationStatus, CardFacts, FactScope};
+use super::{Authorization, AuthorizationStatus, FactScope};
 use crate::{
     CardAnswer, Challenge, ChallengePurpose, ConsentItem, NewConsent, NewLog, PPID_CONSENT,
     Platform, PlatformError, PpidGrant, PpidIssue, PpidService, RelyingParty,
@@ -140,21 +143,22 @@ impl Platform {
     }
 
     /// The card holder approves: see the module docs. `consent` must name every item of
-    /// [`AuthorizationView::consent_items`] under the terms in force, and `facts` exactly the
-    /// facts asked for, as read from the card.
+    /// [`AuthorizationView::consent_items`] under the terms in force; `signature_certificate`
+    /// is the card's signature certificate (DER) when facts are asked for, and absent when none
+    /// are.
     pub async fn approve_authorization(
         &self,
         handle: &str,
         from: Option<IpAddr>,
         card: &CardAnswer<'_>,
         consent: &NewConsent,
-        facts: &CardFacts,
+        signature_certificate: Option<&[u8]>,
     ) -> Result<(), PlatformError> {
         let a = self.pending_authorization(handle, from).await?;
         if a.request.relying_party.is_none() {
-            if *facts != CardFacts::default() {
+            if signature_certificate.is_some() {
                 return Err(PlatformError::InvalidFacts(
-                    "send exactly the facts the relying party asked for, no others",
+                    "no facts are asked for: send no signature certificate",
                 ));
             }
             self.approve_portal_login(&a.request.handle_hash, card, consent)
@@ -168,8 +172,21 @@ impl Platform {
         let mut wanted = PPID_CONSENT.to_vec();
         wanted.extend(asked.iter().map(|f| f.consent_item()));
         self.check_consent(consent, &wanted).await?;
-        let claims = facts.claims(&asked)?;
         let now = self.clock.now();
+        let certificate = match (asked.is_empty(), signature_certificate) {
+            (true, None) => None,
+            (true, Some(_)) => {
+                return Err(PlatformError::InvalidFacts(
+                    "no facts are asked for: send no signature certificate",
+                ));
+            }
+            (false, None) => {
+                return Err(PlatformError::InvalidFacts(
+                    "the facts asked for need the card's signature certificate",
+                ));
+            }
+            (false, Some(der)) => Some(self.signature_certificate(der, now)?),
+        };
         let proof = self
             .verify_card_once(
                 card,
@@ -181,6 +198,20 @@ impl Platform {
             .await?;
         let person = self.person_for(proof.issuance_number, now).await?;
         let mut logs = proof.logs;
+        let claims = match &certificate {
+            None => "{}".to_owned(),
+            Some(cert) => {
+                let facts = self
+                    .vouched_facts(
+                        cert,
+                        proof.issuance_number,
+                        &service.relying_party,
+                        &mut logs,
+                    )
+                    .await?;
+                super::claims::claims(facts, &asked)
+            }
+        };
         let ppid_items: Vec<String> = PPID_CONSENT.iter().map(|i| i.name.to_owned()).collect();
         let ppid_consent = NewConsent {
             items: ppid_items,
@@ -240,6 +271,48 @@ impl Platform {
             .await??;
         self.answers.tell(&a.request.handle_hash);
         Ok(())
+    }
+
+    /// A signature certificate sent for the facts, parsed and on a path to J-LIS's signature CA
+    /// at `now` (before the card's answer is checked, which spends the challenge).
+    fn signature_certificate(
+        &self,
+        der: &[u8],
+        now: UnixTime,
+    ) -> Result<SignatureCertificate, PlatformError> {
+        let cert = SignatureCertificate::from_der(der).map_err(|_| {
+            PlatformError::InvalidFacts("signature_certificate is not a JPKI signature certificate")
+        })?;
+        self.certificates
+            .anchors()
+            .validate_signature(&cert, now)
+            .map_err(|_| {
+                PlatformError::InvalidFacts(
+                    "the signature certificate is not J-LIS's or not valid now",
+                )
+            })?;
+        Ok(cert)
+    }
+
+    /// The four facts of `cert` (already on a path to J-LIS's signature CA), once J-LIS says
+    /// it is the current, unrevoked signature certificate of the person whose card signed with
+    /// the user-identification certificate `number`: a holder cannot pass off another
+    /// person's certificate, nor one revoked since the facts changed. The query is logged.
+    async fn vouched_facts<'c>(
+        &self,
+        cert: &'c SignatureCertificate,
+        number: IssuanceNumber,
+        asked_by: &RelyingParty,
+        logs: &mut Vec<NewLog>,
+    ) -> Result<&'c FourFacts, PlatformError> {
+        let status = self.jlis.signature_certificate_status(number).await?;
+        if status.current != Some(cert.serial_number()) {
+            return Err(PlatformError::InvalidFacts(
+                "the signature certificate is not the valid one J-LIS holds for this card",
+            ));
+        }
+        logs.push(crate::signature_query(true, &asked_by.name));
+        Ok(cert.facts())
     }
 
     /// The card holder declines (no card needed: declining gives nothing away).

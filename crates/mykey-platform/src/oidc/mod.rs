@@ -33,7 +33,7 @@ pub(crate) use answers::Answers;
 pub use answers::FALLBACK_CHECK;
 pub use approval::AuthorizationView;
 pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
-pub use claims::{CardFacts, FactScope};
+pub use claims::FactScope;
 pub use guard::{
     GLOBAL_BURST, GLOBAL_PER_SEC, PER_SOURCE_BURST, PER_SOURCE_REFILL_SECS, ShortCodeGuard,
 };

@@ -13,10 +13,11 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use mykey_platform::oidc::CardFacts;
-use mykey_platform::{NewConsent, Platform};
+use mykey_platform::{NewConsent, Platform, PlatformError};
 use serde::Deserialize;
 use serde_json::json;
+
+use base64::Engine;
 
 use super::auth::{challenge_json, decode_card};
 use super::link_requests::ConsentBody;
@@ -37,9 +38,10 @@ struct ApprovalBody {
     certificate: String,
     signature: String,
     consent: ConsentBody,
-    /// The facts read from the card's ticket-item AP: exactly those asked for.
+    /// The card's signature certificate (DER, base64), read with its password, when facts are
+    /// asked for: the facts released are the ones it certifies. There is no way to state facts.
     #[serde(default)]
-    facts: CardFacts,
+    signature_certificate: Option<String>,
 }
 
 /// Where a request comes from: the peer's address, when the server was started with it
@@ -90,8 +92,22 @@ async fn approve(
 ) -> Result<impl IntoResponse, ApiError> {
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
     let consent: NewConsent = req.consent.into();
-    p.approve_authorization(&handle, source(from), &card.answer(), &consent, &req.facts)
-        .await?;
+    let signature_certificate = match &req.signature_certificate {
+        Some(b64) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| PlatformError::InvalidFacts("signature_certificate is not base64"))?,
+        ),
+        None => None,
+    };
+    p.approve_authorization(
+        &handle,
+        source(from),
+        &card.answer(),
+        &consent,
+        signature_certificate.as_deref(),
+    )
+    .await?;
     Ok(axum::Json(json!({"approved": true})))
 }
 

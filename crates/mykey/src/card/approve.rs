@@ -1,18 +1,18 @@
 //! `card approve`: the phone app's side of a cross-device login (DESIGN.md flow 7). Given the
 //! approval URL from the QR code, or the short code the browser shows, it shows which relying
 //! party asks for what, reads the card — the user-identification key signs the platform's
-//! challenge; the ticket-item AP gives the facts asked for, with its PIN — and approves,
-//! consenting to exactly the items shown; or declines. PINs come from `--pin` / `--facts-pin`,
-//! the environment (`MYKEY_PIN`, `MYKEY_FACTS_PIN`), or a prompt on the terminal that does not
-//! echo.
+//! challenge; when facts are asked for, the signature certificate that certifies them is read
+//! with the signature password and sent as it is (the platform checks it with J-LIS) — and
+//! approves, consenting to exactly the items shown; or declines. The PIN and password come from
+//! `--pin` / `--sign-password`, the environment (`MYKEY_PIN`, `MYKEY_SIGN_PASSWORD`), or a
+//! prompt on the terminal that does not echo.
 
 use std::io::IsTerminal;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
-use mykey_card::FactsAccess;
-use serde_json::{Map, json};
+use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{Source, answer, client_error, input};
@@ -24,9 +24,10 @@ pub(crate) struct ApproveArgs {
     /// The user-identification PIN (else $MYKEY_PIN, else asked on the terminal).
     #[arg(long, env = "MYKEY_PIN", hide_env_values = true)]
     pin: Option<String>,
-    /// The ticket-item PIN, when facts are asked for (else $MYKEY_FACTS_PIN, else asked).
-    #[arg(long, env = "MYKEY_FACTS_PIN", hide_env_values = true)]
-    facts_pin: Option<String>,
+    /// The signature password, when facts are asked for: the card's signature certificate,
+    /// which certifies them, is read with it (else $MYKEY_SIGN_PASSWORD, else asked).
+    #[arg(long, env = "MYKEY_SIGN_PASSWORD", hide_env_values = true)]
+    sign_password: Option<String>,
     /// The platform's URL (for a short code).
     #[arg(
         long,
@@ -119,37 +120,29 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
         "--pin",
     )?;
     let pin = input::pin("--pin", &pin_text)?;
-    let facts_pin = if facts.is_empty() {
+    let sign_password = if facts.is_empty() {
         None
     } else {
         let t = secret(
-            a.facts_pin.as_deref(),
-            "Ticket-item PIN (4 digits): ",
-            "--facts-pin",
+            a.sign_password.as_deref(),
+            "Signature password (6 to 16 characters): ",
+            "--sign-password",
         )?;
-        Some(input::pin("--facts-pin", &t)?)
+        Some(input::sign_password(&t)?)
     };
     let mut signed = answer::sign(&http, &url, &a.source, &pin).await?;
-    let mut given = Map::new();
-    if let Some(fp) = &facts_pin {
-        let read = signed
-            .opened
-            .card
-            .read_facts(FactsAccess::Pin(fp))
-            .map_err(client_error)?;
-        let all = super::show::facts_json(&read);
-        let pairs = [
-            ("name", "name"),
-            ("address", "address"),
-            ("birthdate", "birth_date"),
-            ("gender", "sex"),
-        ];
-        for (scope, field) in pairs {
-            if facts.iter().any(|f| f == scope) {
-                given.insert(field.into(), all[field].clone());
-            }
-        }
-    }
+    let signature_certificate = match &sign_password {
+        Some(password) => Some(
+            B64.encode(
+                signed
+                    .opened
+                    .card
+                    .read_signature_certificate(password)
+                    .map_err(client_error)?,
+            ),
+        ),
+        None => None,
+    };
     let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
     crate::login::call(
         &http,
@@ -159,7 +152,7 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
             "certificate": B64.encode(&signed.certificate),
             "signature": B64.encode(&signed.signature),
             "consent": {"items": names, "terms_version": terms},
-            "facts": given,
+            "signature_certificate": signature_certificate,
         }),
     )
     .await?;

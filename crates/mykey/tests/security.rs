@@ -1,0 +1,120 @@
+//! Findings of the attack on a running platform (issue 19), each reproduced against the built
+//! `mykey serve` and now refused.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::crash::bank;
+use crate::support::{Serve, mykey, s};
+
+/// Every folder under `dir` (and it) with its mode, and every file with its mode.
+fn modes(dir: &Path, out: &mut Vec<(String, bool, u32)>) {
+    let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+    out.push((dir.display().to_string(), true, mode));
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let meta = e.metadata().unwrap();
+        if meta.is_dir() {
+            modes(&e.path(), out);
+        } else {
+            out.push((
+                e.path().display().to_string(),
+                false,
+                meta.permissions().mode() & 0o777,
+            ));
+        }
+    }
+}
+
+/// Finding 2: a local user read the simulator's CA key from its database (0644 in a 0755
+/// folder) and the receivers' `Authorization` headers from the platform's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_folder_is_the_owners_alone_and_secrets_in_it_are_sealed() {
+    let parent = tempfile::tempdir().unwrap();
+    // Opened to everyone, as a umask of 000 would leave it.
+    std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = parent.path().join("mykey-data");
+    let serve = Serve::start(&data);
+    let http = reqwest::Client::new();
+    let (client_id, secret) = bank(&http, &serve, &data).await;
+    let r = http
+        .put(format!("{}/v1/rp/stream", serve.url))
+        .basic_auth(&client_id, Some(&secret))
+        .json(&json!({
+            "delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://rp.example/events",
+                         "authorization_header": "Bearer receiver-secret-4711"},
+            "events_requested": ["urn:mykey:secevent:service-id-ended"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
+    drop(serve);
+
+    let mut all = Vec::new();
+    modes(&data, &mut all);
+    assert!(
+        all.iter().any(|(p, _, _)| p.ends_with("jlis.sqlite3-wal")),
+        "{all:?}"
+    );
+    for (path, is_dir, mode) in &all {
+        let want = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, want, "{path} is {mode:03o}");
+    }
+
+    // The CA keys and the receiver's header are sealed in their databases.
+    use sqlx::{Connection, Row};
+    let url = |p: &Path| format!("sqlite://{}", p.display());
+    let mut jlis = sqlx::SqliteConnection::connect(&url(&data.join("jlis/jlis.sqlite3")))
+        .await
+        .unwrap();
+    let rows = sqlx::query("SELECT key_pkcs8, responder_key_pkcs8 FROM ca_generations")
+        .fetch_all(&mut jlis)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        for col in ["key_pkcs8", "responder_key_pkcs8"] {
+            let v: Vec<u8> = r.get(col);
+            assert!(v.starts_with(b"MKS1"), "{col} is not sealed");
+        }
+    }
+    let mut platform = sqlx::SqliteConnection::connect(&url(&data.join("platform.sqlite3")))
+        .await
+        .unwrap();
+    let header: String = sqlx::query("SELECT authorization_header FROM streams")
+        .fetch_one(&mut platform)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        header.starts_with("sealed:") && !header.contains("receiver-secret"),
+        "{header}"
+    );
+
+    // A data folder others may enter is refused, naming the fix.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    mykey(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--jlis-listen",
+        "127.0.0.1:0",
+        "--data",
+        s(&data),
+    ])
+    .fails_with("is open to other users (mode 755)")
+    .fails_with("chmod 700");
+    std::fs::set_permissions(data.join("jlis"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    mykey(&[
+        "jlis",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        s(&data.join("jlis")),
+    ])
+    .fails_with("is open to other users (mode 750)");
+}
