@@ -95,6 +95,12 @@ impl JlisClient {
         self.post("/v1/admin/crls", &serde_json::json!({})).await
     }
 
+    /// Publishes delta CRLs now (complete ones only where due).
+    pub async fn publish_delta_crls(&self) -> Result<Published, ClientError> {
+        self.post("/v1/admin/crls?only=delta", &serde_json::json!({}))
+            .await
+    }
+
     /// A certificate's state.
     pub async fn certificate(&self, serial: &str) -> Result<CertificateState, ClientError> {
         self.get_json(&format!("/v1/admin/certificates/{serial}"))

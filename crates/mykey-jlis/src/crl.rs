@@ -10,6 +10,16 @@ use crate::{Jlis, JlisError};
 impl Jlis {
     /// Publishes whatever is due (everything, if `force`).
     pub async fn publish_due_crls(&self, force: bool) -> Result<(), JlisError> {
+        self.publish_crls(force, force).await
+    }
+
+    /// Publishes a delta CRL of every CA generation now (and a complete CRL only where one is
+    /// due): what a relying party's software sees between two daily complete CRLs.
+    pub async fn publish_delta_crls(&self) -> Result<(), JlisError> {
+        self.publish_crls(false, true).await
+    }
+
+    async fn publish_crls(&self, force_full: bool, force_delta: bool) -> Result<(), JlisError> {
         let _one_at_a_time = self.publishing.lock().await;
         let now = self.clock.now();
         let generations = self.authority.read().all();
@@ -20,7 +30,7 @@ impl Jlis {
             let mut full = self.db.latest_crl(g.id, false).await?;
             let full_due = match &full {
                 None => true,
-                Some(f) => force || now >= f.this_update.plus(self.config.crl_period),
+                Some(f) => force_full || now >= f.this_update.plus(self.config.crl_period),
             };
             if full_due {
                 let entries = self
@@ -35,7 +45,9 @@ impl Jlis {
             let delta_due = match self.db.latest_crl(g.id, true).await? {
                 None => true,
                 Some(d) => {
-                    full_due || force || now >= d.this_update.plus(self.config.delta_crl_period)
+                    full_due
+                        || force_delta
+                        || now >= d.this_update.plus(self.config.delta_crl_period)
                 }
             };
             if delta_due {

@@ -11,11 +11,19 @@
 //!
 //! Either way each relying party holding an active Service ID of that person gets one
 //! `basic-facts-changed` event, and the person's log says who was told.
+//!
+//! After a change is told the person holds a new signature certificate, and after a renewal
+//! the new card holds its own: the store marks them, and each sweep first learns them again
+//! from J-LIS ([`Platform::renote_signature_certificates`]), so that every later change is
+//! found too. Each signature CA's CRLs are read from where the last sweep stopped (a position
+//! kept in the store): the deltas, and the complete CRL whenever the deltas move to a new base,
+//! so that a revocation first published in a complete CRL is not missed (`mykey-server`'s J-LIS
+//! port drives this).
 
 use mykey_pki::{CaCertificate, Crl, RevocationReason};
 use serde_json::json;
 
-use crate::{CustomerId, NewLog, Platform, PlatformError, RelyingParty};
+use crate::{CrlSweepPosition, CustomerId, NewLog, Platform, PlatformError, RelyingParty};
 
 /// What a sweep found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,6 +34,14 @@ pub struct FactsSweep {
     pub people: u64,
     /// Events queued for relying parties.
     pub events: u64,
+}
+
+impl std::ops::AddAssign for FactsSweep {
+    fn add_assign(&mut self, other: Self) {
+        self.revoked += other.revoked;
+        self.people += other.people;
+        self.events += other.events;
+    }
 }
 
 impl Platform {
@@ -48,6 +64,55 @@ impl Platform {
         let mut sweep = self.store.facts_changed(&revoked, now).await?;
         sweep.revoked = revoked.len() as u64;
         Ok(sweep)
+    }
+
+    /// Learns again from J-LIS the signature certificate of at most `limit` people whose noted
+    /// one was told revoked or whose card was renewed (each query in their log). Where J-LIS
+    /// shows the renewed card's own certificate already revoked for a change of the four facts,
+    /// the change is told now, as a sweep would have. Answers how many people were brought up to
+    /// date.
+    pub async fn renote_signature_certificates(&self, limit: usize) -> Result<u64, PlatformError> {
+        let due = self.store.signature_certificates_to_renote(limit).await?;
+        for d in &due {
+            let (person, number) = (&d.person, &d.number);
+            let status = self.jlis.signature_certificate_status(*number).await?;
+            let now = self.clock.now();
+            if d.renewed
+                && let Some((paired, Some(RevocationReason::AffiliationChanged))) = status.paired
+                && paired != d.noted
+            {
+                let log = signature_query(true, "the facts-change sweep");
+                self.store
+                    .note_signature_certificate(*person, Some(paired), now, &log)
+                    .await?;
+                self.store.facts_changed(&[(paired, now)], now).await?;
+            }
+            let log = signature_query(status.current.is_some(), "the facts-change sweep");
+            self.store
+                .note_signature_certificate(*person, status.current, now, &log)
+                .await?;
+        }
+        Ok(due.len() as u64)
+    }
+
+    /// How far the CRLs of the signature CA `ca` were swept (none yet: `None`).
+    pub async fn crl_sweep_position(
+        &self,
+        ca: &CaCertificate,
+    ) -> Result<Option<CrlSweepPosition>, PlatformError> {
+        Ok(self.store.crl_sweep_position(ca.key_id()).await?)
+    }
+
+    /// Records how far the CRLs of the signature CA `ca` were swept.
+    pub async fn set_crl_sweep_position(
+        &self,
+        ca: &CaCertificate,
+        position: CrlSweepPosition,
+    ) -> Result<(), PlatformError> {
+        Ok(self
+            .store
+            .set_crl_sweep_position(ca.key_id(), position, self.clock.now())
+            .await?)
     }
 
     /// A relying party checks whether the four facts of the person behind its link of

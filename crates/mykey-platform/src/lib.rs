@@ -63,8 +63,8 @@ pub use service_id::{
     RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
 };
 pub use store::{
-    LinkOutcome, LoginOutcome, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, Store, StoreError,
-    UsedNonce,
+    CrlSweepPosition, DueSignature, LinkOutcome, LoginOutcome, LoginWrite, MyKeyIdChange,
+    MyKeyIdState, NewLog, Store, StoreError, UsedNonce,
 };
 pub use streams::{Delivery, Push, PushOutcome, Stream, StreamConfig};
 pub use terms::{NewTerms, TERMS_NOTICE_SECS, TermsVersion};

@@ -54,6 +54,30 @@ impl LinkOutcome {
     }
 }
 
+/// A person whose signature certificate is to be learnt again from J-LIS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DueSignature {
+    /// Who.
+    pub person: PersonId,
+    /// Their newest issuance number (what J-LIS is asked about).
+    pub number: IssuanceNumber,
+    /// The signature certificate noted for them until now.
+    pub noted: IssuanceNumber,
+    /// Whether their card was renewed since it was noted (the new card's own certificate has
+    /// not been seen).
+    pub renewed: bool,
+}
+
+/// How far the facts-change sweep has read one signature CA's CRLs: the CRL numbers of the
+/// complete CRL read last and of the delta read last (0: none on that base yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrlSweepPosition {
+    /// The complete CRL's number.
+    pub complete: u64,
+    /// The delta CRL's number.
+    pub delta: u64,
+}
+
 /// A challenge's nonce once answered (or a client assertion's `jti`), kept until it expires so
 /// that it is never answered again. The nonce begins with its expiry (8 bytes, big-endian
 /// seconds), which the store purges on; [`UsedNonce::new`] makes one so.
@@ -470,6 +494,25 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         &self,
         person: PersonId,
     ) -> Result<Option<IssuanceNumber>, StoreError>;
+
+    /// People with an active Service ID whose noted signature certificate must be learnt again
+    /// from J-LIS (a change was told, or the card was renewed), at most `limit`.
+    async fn signature_certificates_to_renote(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<DueSignature>, StoreError>;
+
+    /// How far the facts-change sweep has read the CRLs of the signature CA with key
+    /// identifier `ca`.
+    async fn crl_sweep_position(&self, ca: &[u8]) -> Result<Option<CrlSweepPosition>, StoreError>;
+
+    /// Records how far the CRLs of the signature CA `ca` were read.
+    async fn set_crl_sweep_position(
+        &self,
+        ca: &[u8],
+        position: CrlSweepPosition,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
 
     /// Every My Key ID the person holds or held, oldest first.
     async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError>;

@@ -11,8 +11,31 @@ use mykey_pki::{
     CaCertificate, Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationReason,
     RevocationStatus, TrustAnchors, UnixTime, UserIdentificationCertificate,
 };
-use mykey_platform::{Clock, Jlis, JlisUnavailable, RevocationAnswer, SignatureStatus};
+use mykey_platform::{Clock, FactsSweep, Jlis, JlisUnavailable, RevocationAnswer, SignatureStatus};
 use parking_lot::RwLock;
+
+/// People whose signature certificate is learnt again from J-LIS in one go.
+const RENOTE_BATCH: usize = 1000;
+
+/// Learns again every signature certificate due (`Platform::renote_signature_certificates`);
+/// a failure is logged and the rest waits for the next pass (the store keeps what is due).
+async fn renote(platform: &mykey_platform::Platform) {
+    loop {
+        match platform.renote_signature_certificates(RENOTE_BATCH).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(people = n, "signature certificates learnt again");
+                if n < RENOTE_BATCH as u64 {
+                    return;
+                }
+            }
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "learning signature certificates again failed");
+                return;
+            }
+        }
+    }
+}
 
 /// J-LIS as the platform sees it.
 pub struct JlisPort {
@@ -173,42 +196,100 @@ impl JlisPort {
         }
     }
 
-    /// Every signature CA's current delta CRL (and complete CRL, with `complete`), each with the
-    /// CA that must have signed it: what the facts-change sweep reads. A CRL that cannot be
-    /// fetched is logged and left out (the next sweep tries again).
-    pub async fn signature_crls(&self, complete: bool) -> Vec<(Crl, CaCertificate)> {
-        let mut out = Vec::new();
+    /// One pass of the facts-change sweep (Art 17.2.2): people whose signature certificate
+    /// must be learnt again first, then each signature CA's CRLs from where the last pass
+    /// stopped — the newest delta, and the complete CRL whenever the delta builds on a base
+    /// newer than the one read (or none was read yet). A CRL is read in full each time it is
+    /// new, so nothing a missed delta held is lost (deltas are cumulative from their base);
+    /// telling is idempotent, so a pass cut short is simply done again. Failures are logged and
+    /// leave the position where it was.
+    /// Answers what the pass found.
+    pub async fn sweep_facts(&self, platform: &mykey_platform::Platform) -> FactsSweep {
+        let mut found = FactsSweep::default();
+        renote(platform).await;
         for sca in &self.signature_cas {
-            let urls = [Some(&sca.delta_crl_url), complete.then_some(&sca.crl_url)];
-            for url in urls.into_iter().flatten() {
-                match self.fetch_crl(url).await {
-                    Ok(crl) => out.push((crl, sca.ca.clone())),
-                    Err(e) => tracing::warn!(url = %url, error = %e, "signature CRL fetch failed"),
+            match self.sweep_ca(platform, sca).await {
+                Ok(s) => found += s,
+                Err(e) => {
+                    tracing::warn!(ca = %hex::encode(sca.ca.key_id()), error = %e, "facts-change sweep failed")
                 }
             }
         }
-        out
+        // At once, not at the next pass: a change after the one just told is then found in
+        // the next CRL (two changes within one pass are told as one).
+        if found.people > 0 {
+            renote(platform).await;
+        }
+        found
     }
 
-    /// Sweeps the signature CAs' CRLs for changes of the four facts every `every` (the complete
-    /// CRLs at the first sweep, the deltas after) until the task is dropped.
+    async fn sweep_ca(
+        &self,
+        platform: &mykey_platform::Platform,
+        sca: &SignatureCa,
+    ) -> Result<FactsSweep, String> {
+        let mut found = FactsSweep::default();
+        let delta = self.fetch_crl(&sca.delta_crl_url).await?;
+        let held = platform
+            .crl_sweep_position(&sca.ca)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut at = held.unwrap_or_default();
+        let new_base = match (held, delta.base_number()) {
+            (None, _) | (_, None) => true,
+            (Some(h), Some(base)) => base > h.complete,
+        };
+        if new_base {
+            let complete = self.fetch_crl(&sca.crl_url).await?;
+            found = self.sweep_one(platform, &complete, sca).await?;
+            at = mykey_platform::CrlSweepPosition {
+                complete: complete.number(),
+                delta: 0,
+            };
+        }
+        if delta.number() > at.delta {
+            found += self.sweep_one(platform, &delta, sca).await?;
+            at.delta = delta.number();
+        }
+        if held != Some(at) {
+            platform
+                .set_crl_sweep_position(&sca.ca, at)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(found)
+    }
+
+    async fn sweep_one(
+        &self,
+        platform: &mykey_platform::Platform,
+        crl: &Crl,
+        sca: &SignatureCa,
+    ) -> Result<FactsSweep, String> {
+        let s = platform
+            .sweep_signature_crl(crl, &sca.ca)
+            .await
+            .map_err(|e| e.to_string())?;
+        if s.people > 0 {
+            tracing::info!(
+                crl = crl.number(),
+                people = s.people,
+                events = s.events,
+                "facts changes found"
+            );
+        }
+        Ok(s)
+    }
+
+    /// Sweeps for changes of the four facts ([`JlisPort::sweep_facts`]) every `every` until
+    /// the task is dropped.
     pub async fn run_facts_sweeper(
         self: Arc<Self>,
         platform: Arc<mykey_platform::Platform>,
         every: Duration,
     ) {
-        let mut complete = true;
         loop {
-            for (crl, ca) in self.signature_crls(complete).await {
-                match platform.sweep_signature_crl(&crl, &ca).await {
-                    Ok(s) if s.people > 0 => {
-                        tracing::info!(people = s.people, events = s.events, "facts changes found")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "facts-change sweep failed"),
-                }
-            }
-            complete = false;
+            let _ = self.sweep_facts(&platform).await;
             tokio::time::sleep(every).await;
         }
     }

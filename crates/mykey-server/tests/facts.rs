@@ -29,10 +29,14 @@ async fn person(w: &World, clients: &[(&Client, &str)]) -> (Card, String) {
 }
 
 async fn move_house(w: &World, card: &Card) {
+    move_to(w, card, "北海道札幌市中央区北一条西二丁目").await;
+}
+
+async fn move_to(w: &World, card: &Card, address: &str) {
     w.jlis
         .change_facts(&ChangeFactsRequest {
             issuance_number: card.number.clone(),
-            address: Some("北海道札幌市中央区北一条西二丁目".into()),
+            address: Some(address.into()),
             signature_public_key: B64.encode(key().spki_der()),
             ..ChangeFactsRequest::default()
         })
@@ -40,16 +44,17 @@ async fn move_house(w: &World, card: &Card) {
         .unwrap();
 }
 
+/// J-LIS publishes complete and delta CRLs; one pass of the sweep: (people, events).
 async fn sweep(w: &World) -> (u64, u64) {
     w.jlis.publish_crls().await.unwrap();
+    let s = pass(w).await;
+    (s.people, s.events)
+}
+
+/// One pass of the platform's sweep, as `mykey serve` runs it every interval.
+async fn pass(w: &World) -> mykey_platform::FactsSweep {
     w.clock.catch_up();
-    let (mut people, mut events) = (0, 0);
-    for (crl, ca) in w.port.signature_crls(true).await {
-        let s = w.platform.sweep_signature_crl(&crl, &ca).await.unwrap();
-        people += s.people;
-        events += s.events;
-    }
-    (people, events)
+    w.port.sweep_facts(&w.platform).await
 }
 
 /// The relying party's pending events: (event type, customer ID).
@@ -153,4 +158,99 @@ async fn a_relying_party_checks_one_person_on_demand() {
     }
     let (status, _) = check(&bank, "bad id with spaces").await;
     assert_eq!(status, 422);
+}
+
+/// Issue 19: notices of changes were lost in normal operation — after a told change (the next
+/// certificate was never followed), after a renewal (the new card's was not), and when a
+/// revocation first appeared in a new complete CRL (only deltas were read after the first
+/// pass). Each change now reaches the relying party once, in the pass after J-LIS publishes
+/// it, without a restart; the sweep goes on from its position after one.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_change_reaches_the_relying_party_once_whatever_crl_first_holds_it() {
+    let w = world().await;
+    let bank = relying_party(&w, "追跡銀行").await;
+    let (card, _) = person(&w, &[(&bank, "C-T")]).await;
+    let facts_told = || async {
+        told(&w, &bank)
+            .await
+            .into_iter()
+            .filter(|(kind, id)| kind == FACTS && id == "C-T")
+            .count()
+    };
+    assert_eq!(
+        pass(&w).await.people,
+        0,
+        "the first pass reads what is published: nothing"
+    );
+
+    // First published in a delta CRL.
+    move_to(&w, &card, "北海道札幌市中央区北一条西二丁目").await;
+    w.jlis.publish_delta_crls().await.unwrap();
+    assert_eq!(pass(&w).await.events, 1);
+    // A second change: the certificate issued at the first is followed.
+    move_to(&w, &card, "北海道旭川市六条通九丁目").await;
+    w.jlis.publish_delta_crls().await.unwrap();
+    assert_eq!(pass(&w).await.events, 1);
+    assert_eq!(facts_told().await, 2);
+
+    // After a renewal, the new card's certificate is followed.
+    let renewed = renewed(&w, &card).await;
+    login(&w, &renewed).await;
+    assert_eq!(pass(&w).await.events, 0, "a renewal is no change of facts");
+    move_to(&w, &renewed, "青森県青森市長島一丁目").await;
+    // First published in a new complete CRL (its delta starts after it).
+    w.jlis.publish_crls().await.unwrap();
+    assert_eq!(pass(&w).await.events, 1);
+
+    assert_eq!(facts_told().await, 3);
+
+    // Across a gap in CRL numbers: deltas missed in between hold nothing lost.
+    move_to(&w, &renewed, "秋田県秋田市山王四丁目").await;
+    for _ in 0..3 {
+        w.jlis.publish_delta_crls().await.unwrap();
+    }
+    assert_eq!(pass(&w).await.events, 1);
+    // Two complete CRLs missed: the newest is read.
+    move_to(&w, &renewed, "岩手県盛岡市内丸").await;
+    w.jlis.publish_crls().await.unwrap();
+    w.jlis.publish_crls().await.unwrap();
+    assert_eq!(pass(&w).await.events, 1);
+    assert_eq!(pass(&w).await.events, 0);
+    assert_eq!(facts_told().await, 5, "each change told once");
+    // Renewed, and the new card's facts changed, before any pass: found all the same.
+    let renewed = self::renewed(&w, &renewed).await;
+    login(&w, &renewed).await;
+    move_to(&w, &renewed, "山形県山形市松波二丁目").await;
+    w.jlis.publish_delta_crls().await.unwrap();
+    pass(&w).await;
+    assert_eq!(pass(&w).await.events, 0);
+    assert_eq!(facts_told().await, 6);
+
+    // A new port and platform over the same store (a restart) go on from the kept position:
+    // the complete CRL, already read, is not read again.
+    let port = std::sync::Arc::new(
+        mykey_server::JlisPort::connect(
+            &w.jlis_config.base_url,
+            std::time::Duration::from_secs(2),
+            w.clock.clone(),
+        )
+        .await
+        .unwrap(),
+    );
+    let again = mykey_platform::Platform::new(
+        w.platform.store().clone(),
+        port.clone(),
+        w.clock.clone(),
+        port.anchors(),
+        mykey_platform::PlatformConfig::default(),
+    );
+    assert_eq!(
+        port.sweep_facts(&again).await,
+        mykey_platform::FactsSweep::default()
+    );
+    move_to(&w, &renewed, "宮城県仙台市青葉区本町三丁目").await;
+    w.jlis.publish_delta_crls().await.unwrap();
+    w.clock.catch_up();
+    assert_eq!(port.sweep_facts(&again).await.events, 1);
+    assert_eq!(facts_told().await, 7);
 }

@@ -197,7 +197,10 @@ pub async fn renewed(w: &World, card: &Card) -> Card {
         .renew(&mykey_jlis::api::RenewRequest {
             issuance_number: card.number.clone(),
             user_identification_public_key: B64.encode(key().spki_der()),
-            signature_public_key: None,
+            signature_public_key: card
+                .signature
+                .is_some()
+                .then(|| B64.encode(key().spki_der())),
         })
         .await
         .unwrap();

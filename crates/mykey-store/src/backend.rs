@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Consent, ConsentRecord, CustomerId, Delivery, Event, EventKind, EventSubject, FactsSweep,
-    LinkOutcome, LinkRequest, LinkRequestId, LinkRequestState, LogEntry, LogHash, LoginOutcome,
-    LoginWrite, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent, NewLog,
-    NewRelyingParty, PersonId, PersonLink, PersonPpidService, PlatformError, Ppid, PpidGrant,
-    PpidIssue, PpidIssued, PpidService, PpidServiceId, PushOutcome, RelyingParty, RelyingPartyId,
-    RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd, ServicePpid, Session,
-    Store, StoreError, Stream, StreamConfig, TermsVersion, UsedNonce, oidc,
+    Consent, ConsentRecord, CrlSweepPosition, CustomerId, Delivery, DueSignature, Event, EventKind,
+    EventSubject, FactsSweep, LinkOutcome, LinkRequest, LinkRequestId, LinkRequestState, LogEntry,
+    LogHash, LoginOutcome, LoginWrite, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState,
+    NewConsent, NewLog, NewRelyingParty, PersonId, PersonLink, PersonPpidService, PlatformError,
+    Ppid, PpidGrant, PpidIssue, PpidIssued, PpidService, PpidServiceId, PushOutcome, RelyingParty,
+    RelyingPartyId, RelyingPartyKind, RelyingPartyLink, RelyingPartyStatus, ServiceIdEnd,
+    ServicePpid, Session, Store, StoreError, Stream, StreamConfig, TermsVersion, UsedNonce, oidc,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -322,7 +322,12 @@ macro_rules! store_impl {
                     }
                 };
                 let person = outcome.person();
-                sqlx::query("INSERT INTO issuance_numbers (number, person_id, linked_at) VALUES ($1, $2, $3)")
+                // A person's numbers in the order they were linked (several may be linked within
+                // one second): the newest is the one J-LIS is asked about.
+                sqlx::query(
+                    "INSERT INTO issuance_numbers (number, person_id, linked_at, link_seq) VALUES ($1, $2, $3, \
+                     (SELECT COALESCE(MAX(link_seq), 0) + 1 FROM issuance_numbers WHERE person_id = $2))",
+                )
                     .bind(n.as_be_bytes())
                     .bind(person.0)
                     .bind(secs(at))
@@ -343,6 +348,12 @@ macro_rules! store_impl {
                 // After the person's row is locked (by the log), as everywhere: no deadlocks.
                 if let LinkOutcome::Renewed(_) = outcome {
                     Self::tell_renewal(&mut tx, person, at).await?;
+                    // The new card has its own signature certificate: learn it (facts.rs).
+                    sqlx::query("UPDATE signature_certificates SET renote = 2 WHERE person_id = $1")
+                        .bind(person.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
                 }
                 tx.commit().await.map_err(fail)?;
                 Ok(outcome)
@@ -640,6 +651,18 @@ macro_rules! store_impl {
 
             async fn noted_signature_certificate(&self, person: PersonId) -> Result<Option<IssuanceNumber>, StoreError> {
                 self.noted_signature(person).await
+            }
+
+            async fn signature_certificates_to_renote(&self, limit: usize) -> Result<Vec<DueSignature>, StoreError> {
+                self.to_renote(limit).await
+            }
+
+            async fn crl_sweep_position(&self, ca: &[u8]) -> Result<Option<CrlSweepPosition>, StoreError> {
+                self.sweep_position(ca).await
+            }
+
+            async fn set_crl_sweep_position(&self, ca: &[u8], position: CrlSweepPosition, at: UnixTime) -> Result<(), StoreError> {
+                self.set_sweep_position(ca, position, at).await
             }
 
             async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError> {

@@ -7,6 +7,10 @@ use std::collections::HashMap;
 use mykey_pki::UnixTime;
 use mykey_platform::{LogEntry, NewLog, PersonId};
 
+/// `signature_certificates.renote`: learn the certificate again after a change was told (1),
+/// or after a renewal of the card (2: the new card's own certificate was never seen).
+pub(crate) const RENOTE_RENEWED: i64 = 2;
+
 /// Serials (or people) per statement.
 pub(crate) const CHUNK: usize = 500;
 
@@ -249,6 +253,60 @@ macro_rules! facts_impl {
                     .transpose()
             }
 
+            async fn to_renote(&self, limit: usize) -> Result<Vec<DueSignature>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT c.person_id, c.serial, c.renote, (SELECT i.number FROM issuance_numbers i WHERE i.person_id = c.person_id \
+                     ORDER BY i.link_seq DESC, i.linked_at DESC, i.number DESC LIMIT 1) AS number \
+                     FROM signature_certificates c WHERE c.renote > 0 \
+                     AND EXISTS (SELECT 1 FROM service_ids s WHERE s.person_id = c.person_id AND s.ended_at IS NULL) \
+                     ORDER BY c.person_id LIMIT $1",
+                )
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(fail)?;
+                rows.iter()
+                    .map(|r| {
+                        let serial = IssuanceNumber::from_be_bytes(r.get::<&[u8], _>("serial")).map_err(fail)?;
+                        let number = IssuanceNumber::from_be_bytes(r.get::<&[u8], _>("number")).map_err(fail)?;
+                        Ok(DueSignature {
+                            person: PersonId(r.get("person_id")),
+                            number,
+                            noted: serial,
+                            renewed: r.get::<i64, _>("renote") == crate::facts::RENOTE_RENEWED,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn sweep_position(&self, ca: &[u8]) -> Result<Option<CrlSweepPosition>, StoreError> {
+                let row = sqlx::query("SELECT complete_number, delta_number FROM crl_sweeps WHERE ca_key_id = $1")
+                    .bind(ca)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(row.map(|r| CrlSweepPosition {
+                    complete: r.get::<i64, _>("complete_number") as u64,
+                    delta: r.get::<i64, _>("delta_number") as u64,
+                }))
+            }
+
+            async fn set_sweep_position(&self, ca: &[u8], p: CrlSweepPosition, at: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO crl_sweeps (ca_key_id, complete_number, delta_number, swept_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (ca_key_id) DO UPDATE SET complete_number = excluded.complete_number, \
+                     delta_number = excluded.delta_number, swept_at = excluded.swept_at",
+                )
+                .bind(ca)
+                .bind(p.complete as i64)
+                .bind(p.delta as i64)
+                .bind(secs(at))
+                .execute(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(())
+            }
+
             async fn linked_person_of(
                 &self,
                 rp: RelyingPartyId,
@@ -256,7 +314,7 @@ macro_rules! facts_impl {
             ) -> Result<Option<(PersonId, IssuanceNumber)>, StoreError> {
                 let row = sqlx::query(
                     "SELECT s.person_id, (SELECT i.number FROM issuance_numbers i WHERE i.person_id = s.person_id \
-                     ORDER BY i.linked_at DESC, i.number DESC LIMIT 1) AS number \
+                     ORDER BY i.link_seq DESC, i.linked_at DESC, i.number DESC LIMIT 1) AS number \
                      FROM service_ids s WHERE s.relying_party_id = $1 AND s.customer_id = $2 AND s.ended_at IS NULL",
                 )
                 .bind(rp.0)
@@ -301,7 +359,10 @@ macro_rules! facts_impl {
                 // (person, relying party, customer ID, relying party's name) of every active link.
                 let mut links: Vec<(i64, i64, String, String)> = Vec::new();
                 for chunk in people.chunks(CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE signature_certificates SET revoked_at = ");
+                    // Told once; the person's next certificate is learnt at the next sweep.
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE signature_certificates SET renote = CASE renote WHEN 2 THEN 2 ELSE 1 END, revoked_at = ",
+                    );
                     q.push_bind(secs(at));
                     q.push(" WHERE person_id IN ");
                     q.push_tuples(chunk, |mut b, (p, _)| {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -263,11 +263,30 @@ async fn certificate(
     Ok(Json(j.certificate(&serial).await?))
 }
 
-async fn publish(State(j): State<Arc<Jlis>>) -> Result<Json<api::Published>> {
-    j.publish_due_crls(true).await?;
+async fn publish(
+    State(j): State<Arc<Jlis>>,
+    Query(q): Query<PublishQuery>,
+) -> Result<Json<api::Published>> {
+    let message = match q.only.as_deref() {
+        None => {
+            j.publish_due_crls(true).await?;
+            "published complete and delta CRLs for every CA generation"
+        }
+        Some("delta") => {
+            j.publish_delta_crls().await?;
+            "published delta CRLs for every CA generation"
+        }
+        Some(_) => return Err(JlisError::invalid("only", "the only value is delta")),
+    };
     Ok(Json(api::Published {
-        message: "published complete and delta CRLs for every CA generation".into(),
+        message: message.into(),
     }))
+}
+
+/// `POST /v1/admin/crls?only=delta`: deltas alone (a complete CRL only where one is due).
+#[derive(serde::Deserialize)]
+struct PublishQuery {
+    only: Option<String>,
 }
 
 async fn rollover(State(j): State<Arc<Jlis>>, Path(p): Path<String>) -> Result<Response> {
