@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use mykey_pki::IssuanceNumber;
-use mykey_platform::{EventKind, EventSubject, LinkOutcome, MyKeyIdChange, NewLog, Store};
+use mykey_platform::{
+    CrlSweepPosition, DueSignature, EventKind, EventSubject, LinkOutcome, MyKeyIdChange, NewLog,
+    Store,
+};
 
 use crate::T;
 use crate::links::{consent, give_my_key_id, linked, person, register, request};
@@ -288,6 +291,13 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         store.noted_signature_certificate(p).await.unwrap(),
         Some(serial)
     );
+    assert!(
+        store
+            .signature_certificates_to_renote(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let customer = "C-91".parse().unwrap();
     assert_eq!(
         store.linked_person(rp.id, &customer).await.unwrap(),
@@ -311,6 +321,17 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         events[0].detail
     );
     assert_eq!(store.noted_signature_certificate(p).await.unwrap(), None);
+    // Told: the person's next certificate is to be learnt.
+    let due = |renewed| DueSignature {
+        person: p,
+        number: IssuanceNumber::from_u64(90_000).unwrap(),
+        noted: serial,
+        renewed,
+    };
+    assert_eq!(
+        store.signature_certificates_to_renote(10).await.unwrap(),
+        [due(false)]
+    );
     let again = store
         .facts_changed(&[(serial, T)], T.plus(10))
         .await
@@ -334,4 +355,50 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         store.noted_signature_certificate(p).await.unwrap(),
         Some(other)
     );
+    assert!(
+        store
+            .signature_certificates_to_renote(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A renewal, in the same second: the new card's certificate is to be learnt, by the new
+    // number.
+    let renewed = IssuanceNumber::from_u64(90_001).unwrap();
+    assert_eq!(
+        store
+            .link_issuance_number(
+                renewed,
+                &[IssuanceNumber::from_u64(90_000).unwrap()],
+                T,
+                &[]
+            )
+            .await
+            .unwrap(),
+        LinkOutcome::Renewed(p)
+    );
+    assert_eq!(
+        store.signature_certificates_to_renote(10).await.unwrap(),
+        [DueSignature {
+            number: renewed,
+            noted: other,
+            ..due(true)
+        }]
+    );
+    // Told while due after a renewal: still due as a renewal.
+    store
+        .facts_changed(&[(other, T)], T.plus(12))
+        .await
+        .unwrap();
+    assert!(store.signature_certificates_to_renote(10).await.unwrap()[0].renewed);
+
+    // The sweep's position per CA, replaced in place.
+    let ca = [7u8; 20];
+    assert_eq!(store.crl_sweep_position(&ca).await.unwrap(), None);
+    for (complete, delta) in [(3, 4), (9, 12)] {
+        let at = CrlSweepPosition { complete, delta };
+        store.set_crl_sweep_position(&ca, at, T).await.unwrap();
+        assert_eq!(store.crl_sweep_position(&ca).await.unwrap(), Some(at));
+    }
+    assert_eq!(store.crl_sweep_position(&[8u8; 20]).await.unwrap(), None);
 }
