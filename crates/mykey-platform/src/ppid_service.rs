@@ -191,6 +191,11 @@ pub struct PpidAuthentication {
     pub code_expires_at: UnixTime,
 }
 
+/// What a challenge for PPID service `id` is bound to.
+fn service_binding(id: PpidServiceId) -> [u8; 32] {
+    crate::relying_party::sha256(format!("ppid-service:{}", id.0).as_bytes())
+}
+
 impl Platform {
     /// Registers a PPID service of `rp` (Art 19).
     pub async fn register_ppid_service(
@@ -243,11 +248,16 @@ impl Platform {
             .ok_or(PlatformError::PpidServiceUnknown)
     }
 
-    /// A card challenge for authenticating to PPID service `id`, bound to its relying party.
+    /// A card challenge for authenticating to PPID service `id`, bound to its relying party and
+    /// to the service: an answer fetched for one service of the relying party serves no other.
     pub async fn ppid_challenge(&self, id: PpidServiceId) -> Result<Challenge, PlatformError> {
         let s = self.ppid_service(id).await?;
-        self.challenge(ChallengePurpose::Authorization, Some(s.relying_party.id))
-            .await
+        self.bound_challenge(
+            ChallengePurpose::Authorization,
+            Some(s.relying_party.id),
+            Some(&service_binding(id)),
+        )
+        .await
     }
 
     /// The person authenticates with the card for PPID service `id`. A person without an active
@@ -273,7 +283,7 @@ impl Platform {
                 card,
                 ChallengePurpose::Authorization,
                 Some(s.relying_party.id),
-                None,
+                Some(&service_binding(id)),
                 now,
             )
             .await?;

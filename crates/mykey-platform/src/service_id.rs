@@ -55,6 +55,11 @@ impl LinkRequestId {
         Self(random())
     }
 
+    /// What a challenge for this request is bound to.
+    fn binding(&self) -> [u8; 32] {
+        crate::relying_party::sha256(&[b"link-request:".as_slice(), &self.0].concat())
+    }
+
     /// The raw bytes (for the store).
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
@@ -279,14 +284,19 @@ impl Platform {
         Ok(r)
     }
 
-    /// A card challenge for approving link request `id`, bound to its relying party.
+    /// A card challenge for approving link request `id`, bound to its relying party and to
+    /// the request itself: an answer fetched for one request approves no other.
     pub async fn link_challenge(
         &self,
         id: LinkRequestId,
     ) -> Result<crate::Challenge, PlatformError> {
         let r = self.link_request(id).await?;
-        self.challenge(ChallengePurpose::ServiceIdLink, Some(r.relying_party.id))
-            .await
+        self.bound_challenge(
+            ChallengePurpose::ServiceIdLink,
+            Some(r.relying_party.id),
+            Some(&id.binding()),
+        )
+        .await
     }
 
     /// The person approves link request `id` with the card's answer and their consent: the card
@@ -307,7 +317,7 @@ impl Platform {
                 card,
                 ChallengePurpose::ServiceIdLink,
                 Some(r.relying_party.id),
-                None,
+                Some(&id.binding()),
                 now,
             )
             .await?;

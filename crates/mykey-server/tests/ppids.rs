@@ -121,6 +121,29 @@ async fn a_person_obtains_a_ppid_that_the_relying_party_redeems_and_associates()
         (status, problem_type(&resp)),
         (400, "urn:mykey:problem:challenge-unknown")
     );
+    // Nor one fetched for another PPID service of the same relying party (issue 19, finding 8).
+    let sibling = ppid_service(&w, &city, "Library").await;
+    let (_, c) = post(
+        &w,
+        &format!("/v1/ppid-services/{sibling}/challenges"),
+        None,
+        json!({}),
+    )
+    .await;
+    let mut body = answer_for(&card, c["nonce"].as_str().unwrap());
+    body.as_object_mut().unwrap().remove("purpose");
+    body["consent"] = ppid_consent();
+    let (status, resp) = post(
+        &w,
+        &format!("/v1/ppid-services/{id}/authentications"),
+        None,
+        body,
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&resp)),
+        (400, "urn:mykey:problem:challenge-unknown")
+    );
 
     // First time: issued, with a one-time code the relying party redeems once.
     let (status, first) = authenticate(&w, &card, id, Some(ppid_consent())).await;

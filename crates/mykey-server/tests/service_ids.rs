@@ -193,6 +193,24 @@ async fn refused_approvals_store_nothing() {
         (status, problem_type(&resp)),
         (400, "urn:mykey:problem:challenge-unknown")
     );
+    // Issue 19, finding 8: nor one fetched for another request of the same relying party (the
+    // card holder meant to approve that one, not this).
+    let sibling = link_request(&w, &city, "C-2").await;
+    let (_, c) = post(
+        &w,
+        &format!("/v1/link-requests/{sibling}/challenges"),
+        None,
+        json!({}),
+    )
+    .await;
+    let mut body = answer_for(&card, c["nonce"].as_str().unwrap());
+    body.as_object_mut().unwrap().remove("purpose");
+    body["consent"] = full_consent();
+    let (status, resp) = post(&w, &format!("/v1/link-requests/{id}/approval"), None, body).await;
+    assert_eq!(
+        (status, problem_type(&resp)),
+        (400, "urn:mykey:problem:challenge-unknown")
+    );
 
     // A card holder without a My Key ID (Art 17.1): refused, and no person is made for them.
     let stranger = crate::harness::card(&w).await;
