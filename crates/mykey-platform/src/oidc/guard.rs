@@ -6,9 +6,14 @@
 //! - one per source (an IPv4 address, or an IPv6 /64): [`PER_SOURCE_BURST`] misses, then one
 //!   more every [`PER_SOURCE_REFILL_SECS`] seconds, so a person who mistypes a few times is never
 //!   held up, and a guesser at one address gets about 10 a minute;
+//! - one per IPv6 /48 (what one site is usually given, 65,536 /64s): [`PER_PREFIX_BURST`]
+//!   misses, then one every [`PER_PREFIX_REFILL_SECS`] seconds, so that the /64s of one site
+//!   together get little more than one address;
 //! - one for the whole platform: [`GLOBAL_BURST`] misses, then [`GLOBAL_PER_SEC`] a second, so
-//!   many addresses together get no more than that. (When it runs dry, short codes wait;
-//!   scanning the QR code still works.)
+//!   many addresses together get no more than that. When it runs dry, sources that missed in
+//!   the last [`QUIET_SECS`] seconds (and lookups of unknown source) wait; a source that has not
+//!   missed lately still gets its lookup, so that guessers elsewhere cannot keep a person from
+//!   typing their own code. (Scanning the QR code always works.)
 //!
 //! At the global rate a day of guessing against 10,000 requests pending at every moment hits
 //! one with a probability of about 1.6 %; at the per-source rate, one address would take about
@@ -34,14 +39,23 @@ pub const PER_SOURCE_REFILL_SECS: u64 = 6;
 pub const GLOBAL_BURST: u64 = 600;
 /// Misses the whole platform earns back a second.
 pub const GLOBAL_PER_SEC: u64 = 20;
-/// Most sources tracked; when full, those whose buckets have refilled are forgotten first.
+/// Misses one IPv6 /48 may make at once.
+pub const PER_PREFIX_BURST: u64 = 30;
+/// Seconds for one IPv6 /48 to earn one more miss.
+pub const PER_PREFIX_REFILL_SECS: u64 = 3;
+/// Seconds after its last miss a source counts as guessing (held to the global bucket).
+pub const QUIET_SECS: u64 = 600;
+/// Most sources tracked; when full, those whose buckets have refilled and that have been quiet
+/// are forgotten first.
 const MAX_SOURCES: usize = 100_000;
 
-/// A token bucket counted in whole seconds: `spent` misses not yet earned back as of `at`.
+/// A token bucket counted in whole seconds: `spent` misses not yet earned back as of `at`;
+/// `last_miss`, when the bucket's source last missed.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
     spent: u64,
     at: u64,
+    last_miss: u64,
 }
 
 impl Bucket {
@@ -79,15 +93,68 @@ impl Bucket {
 /// The short-code budget (see the module docs).
 #[derive(Debug)]
 pub struct ShortCodeGuard {
-    state: Mutex<(Bucket, HashMap<[u8; 16], Bucket>)>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    global: Bucket,
+    /// By [`source_key`].
+    sources: HashMap<[u8; 16], Bucket>,
+    /// By IPv6 /48 ([`prefix_key`]).
+    prefixes: HashMap<[u8; 16], Bucket>,
+}
+
+impl Default for Bucket {
+    fn default() -> Self {
+        Self {
+            spent: 0,
+            at: 0,
+            last_miss: 0,
+        }
+    }
 }
 
 impl Default for ShortCodeGuard {
     fn default() -> Self {
         Self {
-            state: Mutex::new((Bucket { spent: 0, at: 0 }, HashMap::new())),
+            state: Mutex::new(State::default()),
         }
     }
+}
+
+/// The IPv6 /48 an address is in (`None` for IPv4, and IPv4 mapped into IPv6).
+fn prefix_key(ip: IpAddr) -> Option<[u8; 16]> {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let mut k = v6.octets();
+            k[6..].fill(0);
+            Some(k)
+        }
+        _ => None,
+    }
+}
+
+/// Spends one miss from the bucket of `key` in `map` (at most `max` tracked; when full, the
+/// refilled and quiet are forgotten, and if none is, the miss is not tracked there).
+fn spend(map: &mut HashMap<[u8; 16], Bucket>, key: [u8; 16], now: u64, per_token: u64, max: usize) {
+    if map.len() >= max && !map.contains_key(&key) {
+        map.retain(|_, b| {
+            b.settle(now, per_token, 0);
+            b.spent > 0 || now.saturating_sub(b.last_miss) < QUIET_SECS
+        });
+        if map.len() >= max {
+            // Every tracked source is still paying off: the global bucket holds the line.
+            return;
+        }
+    }
+    let b = map.entry(key).or_insert(Bucket {
+        at: now,
+        ..Bucket::default()
+    });
+    b.settle(now, per_token, 0);
+    b.spent += 1;
+    b.last_miss = now;
 }
 
 /// An IPv4 address, or the /64 an IPv6 address is in (one host usually has a whole /64).
@@ -113,12 +180,26 @@ impl ShortCodeGuard {
         let Ok(mut s) = self.state.lock() else {
             return Ok(());
         };
-        let (global, sources) = &mut *s;
+        let State {
+            global,
+            sources,
+            prefixes,
+        } = &mut *s;
         global.settle(now, 0, GLOBAL_PER_SEC);
-        let mut wait = global.wait(now, GLOBAL_BURST, 0);
+        let mut wait = 0;
+        // Unknown sources, and sources that missed lately, are held to the global bucket.
+        let mut guessing = from.is_none();
         if let Some(b) = from.and_then(|ip| sources.get_mut(&source_key(ip))) {
             b.settle(now, PER_SOURCE_REFILL_SECS, 0);
             wait = wait.max(b.wait(now, PER_SOURCE_BURST, PER_SOURCE_REFILL_SECS));
+            guessing |= b.last_miss > 0 && now.saturating_sub(b.last_miss) < QUIET_SECS;
+        }
+        if let Some(b) = from.and_then(prefix_key).and_then(|k| prefixes.get_mut(&k)) {
+            b.settle(now, PER_PREFIX_REFILL_SECS, 0);
+            wait = wait.max(b.wait(now, PER_PREFIX_BURST, PER_PREFIX_REFILL_SECS));
+        }
+        if guessing {
+            wait = wait.max(global.wait(now, GLOBAL_BURST, 0));
         }
         match wait {
             0 => Ok(()),
@@ -126,31 +207,33 @@ impl ShortCodeGuard {
         }
     }
 
-    /// Counts a short-code lookup from `from` that found nothing.
+    /// Counts a short-code lookup from `from` that found nothing (one that [`check`] let
+    /// through, so within its source's budget).
+    ///
+    /// [`check`]: ShortCodeGuard::check
     pub(crate) fn miss(&self, from: Option<IpAddr>, now: UnixTime) {
         let now = now.as_secs();
         let Ok(mut s) = self.state.lock() else {
             return;
         };
-        let (global, sources) = &mut *s;
+        let State {
+            global,
+            sources,
+            prefixes,
+        } = &mut *s;
         global.settle(now, 0, GLOBAL_PER_SEC);
         global.spent += 1;
         let Some(ip) = from else { return };
-        if sources.len() >= MAX_SOURCES {
-            sources.retain(|_, b| {
-                b.settle(now, PER_SOURCE_REFILL_SECS, 0);
-                b.spent > 0
-            });
-            if sources.len() >= MAX_SOURCES {
-                // Every tracked source is still paying off: the global bucket holds the line.
-                return;
-            }
+        spend(
+            sources,
+            source_key(ip),
+            now,
+            PER_SOURCE_REFILL_SECS,
+            MAX_SOURCES,
+        );
+        if let Some(k) = prefix_key(ip) {
+            spend(prefixes, k, now, PER_PREFIX_REFILL_SECS, MAX_SOURCES);
         }
-        let b = sources
-            .entry(source_key(ip))
-            .or_insert(Bucket { spent: 0, at: now });
-        b.settle(now, PER_SOURCE_REFILL_SECS, 0);
-        b.spent += 1;
     }
 }
 
@@ -215,6 +298,26 @@ mod tests {
     }
 
     #[test]
+    fn the_slash_64s_of_one_ipv6_slash_48_share_a_budget() {
+        let g = ShortCodeGuard::default();
+        for i in 0..PER_PREFIX_BURST {
+            let ip: IpAddr = format!("2001:db8:7:{i:x}::1").parse().unwrap();
+            g.check(Some(ip), at(0)).unwrap();
+            g.miss(Some(ip), at(0));
+        }
+        let next: IpAddr = "2001:db8:7:ffff::1".parse().unwrap();
+        assert!(matches!(
+            g.check(Some(next), at(0)),
+            Err(PlatformError::TooManyAttempts {
+                retry_after: PER_PREFIX_REFILL_SECS
+            })
+        ));
+        g.check(Some("2001:db8:8::1".parse().unwrap()), at(0))
+            .unwrap();
+        g.check(Some(next), at(PER_PREFIX_REFILL_SECS)).unwrap();
+    }
+
+    #[test]
     fn many_sources_together_are_held_to_the_global_rate() {
         let g = ShortCodeGuard::default();
         for i in 0..GLOBAL_BURST {
@@ -222,14 +325,20 @@ mod tests {
             g.check(Some(ip), at(0)).unwrap();
             g.miss(Some(ip), at(0));
         }
-        let fresh: Option<IpAddr> = Some("203.0.113.9".parse().unwrap());
+        // A source that missed lately, or an unknown one, waits for the global bucket ...
+        let guesser: Option<IpAddr> = Some("10.0.0.1".parse().unwrap());
         assert!(matches!(
-            g.check(fresh, at(0)),
+            g.check(guesser, at(0)),
             Err(PlatformError::TooManyAttempts { retry_after: 1 })
         ));
         assert!(g.check(None, at(0)).is_err());
-        // One second earns back GLOBAL_PER_SEC.
-        for _ in 0..GLOBAL_PER_SEC {
+        // ... while a person who has not missed still types their own code (issue 19, 10).
+        let person: Option<IpAddr> = Some("203.0.113.9".parse().unwrap());
+        g.check(person, at(0)).unwrap();
+        g.miss(person, at(0));
+        assert!(g.check(person, at(0)).is_err(), "missed: now held too");
+        // One second earns back GLOBAL_PER_SEC (one of them paid for the person's miss).
+        for _ in 1..GLOBAL_PER_SEC {
             g.check(None, at(1)).unwrap();
             g.miss(None, at(1));
         }

@@ -35,7 +35,8 @@ pub use approval::AuthorizationView;
 pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::FactScope;
 pub use guard::{
-    GLOBAL_BURST, GLOBAL_PER_SEC, PER_SOURCE_BURST, PER_SOURCE_REFILL_SECS, ShortCodeGuard,
+    GLOBAL_BURST, GLOBAL_PER_SEC, PER_PREFIX_BURST, PER_PREFIX_REFILL_SECS, PER_SOURCE_BURST,
+    PER_SOURCE_REFILL_SECS, QUIET_SECS, ShortCodeGuard,
 };
 pub use portal::{PortalBegun, PortalContinuation};
 pub use rsa_key::RsaSigningKey;
