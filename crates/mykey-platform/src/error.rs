@@ -45,8 +45,12 @@ pub enum PlatformError {
     /// The operator API is closed: no operator token is configured.
     #[error("the operator API is closed")]
     OperatorApiClosed,
-    /// A name is empty, too long (over 200 characters) or holds control characters.
-    #[error("a name is 1 to 200 characters without control characters")]
+    /// A name is empty, too long (over 200 characters) or holds characters that would hide or
+    /// disguise what it says (controls, bidi and zero-width format characters, private use,
+    /// separators other than spaces): see `names.rs`.
+    #[error(
+        "a name is 1 to 200 characters, without control, format (bidi, zero-width), private-use or line-separator characters"
+    )]
     InvalidName,
     /// Client authentication failed: unknown client or wrong secret (never told apart).
     #[error("client authentication failed")]

@@ -27,6 +27,7 @@ mod facts;
 mod ids;
 mod log;
 mod my_key_id;
+mod names;
 pub mod oidc;
 mod ordered_token;
 mod ppid;

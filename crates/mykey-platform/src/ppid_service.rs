@@ -203,13 +203,10 @@ impl Platform {
         rp: &RelyingParty,
         name: &str,
     ) -> Result<PpidService, PlatformError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(PlatformError::InvalidName);
-        }
+        let name = crate::names::display_name(name)?;
         Ok(self
             .store
-            .insert_ppid_service(rp.id, name, self.clock.now())
+            .insert_ppid_service(rp.id, &name, self.clock.now())
             .await?)
     }
 

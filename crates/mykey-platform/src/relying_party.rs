@@ -168,16 +168,13 @@ impl Platform {
         kind: RelyingPartyKind,
         jwks: Option<&crate::ClientJwks>,
     ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(PlatformError::InvalidName);
-        }
+        let name = crate::names::display_name(name)?;
         let secret = ClientSecret::generate();
         let rp = self
             .store
             .insert_relying_party(&NewRelyingParty {
                 client_id: format!("rp_{}", B64URL.encode(random::<16>())),
-                name: name.to_owned(),
+                name,
                 kind,
                 secret_hash: ClientSecret::hash(secret.as_str()),
                 created_at: self.clock.now(),

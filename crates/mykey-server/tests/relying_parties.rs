@@ -154,6 +154,10 @@ async fn operators_admit_suspend_and_rekey_relying_parties() {
         json!({"name": "Bank", "kind": "bank"}),
         json!({"name": " ", "kind": "business"}),
         json!({"name": "Bank"}),
+        // Issue 19, finding 13: names that would show as another on a consent screen.
+        json!({"name": "Bank \u{202E}knaB live", "kind": "business"}),
+        json!({"name": "みらい\u{200B}銀行", "kind": "business"}),
+        json!({"name": "\u{E000}銀行", "kind": "business"}),
     ] {
         let (status, body) = ops(&w, Method::POST, "/v1/ops/relying-parties", Some(bad)).await;
         assert_eq!(
@@ -161,4 +165,17 @@ async fn operators_admit_suspend_and_rekey_relying_parties() {
             (422, "urn:mykey:problem:invalid-request")
         );
     }
+    // A decomposed name is kept composed (NFC).
+    let (status, body) = ops(
+        &w,
+        Method::POST,
+        "/v1/ops/relying-parties",
+        Some(json!({"name": "か\u{3099}ん銀行", "kind": "business"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["name"].as_str()),
+        (201, Some("がん銀行")),
+        "{body}"
+    );
 }
