@@ -9,6 +9,7 @@ mod card;
 mod client;
 mod files;
 mod jlis;
+mod logging;
 mod login;
 mod placement;
 mod serve;
@@ -61,13 +62,7 @@ fn main() -> std::process::ExitCode {
     // its user's alone (see `files::private_folder`).
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
