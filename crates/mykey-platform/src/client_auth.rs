@@ -358,16 +358,14 @@ impl Platform {
             return Err(refused("the assertion is too long"));
         }
         let jwt = Assertion::split(assertion).ok_or(refused("not a JWT with a \"sub\""))?;
-        let client_id = jwt.subject.as_str();
-        let (rp, jwks) = self
-            .client_keys(client_id)
-            .await?
-            .ok_or(PlatformError::InvalidClient)?;
-        let jwks = jwks.ok_or(refused("the client has no registered keys"))?;
         let header = jwt.header().ok_or(refused("bad header"))?;
-        let (key, verifier) = jwks
-            .key_for(header.kid.as_deref())
-            .ok_or(refused("no registered key has that \"kid\""))?;
+        let client_id = jwt.subject.as_str();
+        // Until the signature verifies, every refusal is the one an unknown client gets: whoever
+        // cannot sign for the client learns neither that it exists nor which keys it has.
+        let unknown = || PlatformError::InvalidClient;
+        let (rp, jwks) = self.client_keys(client_id).await?.ok_or_else(unknown)?;
+        let jwks = jwks.ok_or_else(unknown)?;
+        let (key, verifier) = jwks.key_for(header.kid.as_deref()).ok_or_else(unknown)?;
         let family_fits = matches!(
             (header.alg, &key.algorithm),
             (Algorithm::ES256, AlgorithmParameters::EllipticCurve(_))
@@ -376,13 +374,10 @@ impl Platform {
                     AlgorithmParameters::RSA(_)
                 )
         );
-        if !family_fits {
-            return Err(refused(
-                "the algorithm is not ES256, RS256 or PS256 for that key",
-            ));
-        }
-        if !verifier.verifies(header.alg, jwt.signing_input.as_bytes(), jwt.signature) {
-            return Err(refused("the signature does not verify"));
+        if !family_fits
+            || !verifier.verifies(header.alg, jwt.signing_input.as_bytes(), jwt.signature)
+        {
+            return Err(unknown());
         }
         let Some(AssertionClaims {
             iss: Some(iss),

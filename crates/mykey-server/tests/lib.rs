@@ -16,5 +16,6 @@ mod portal;
 mod ppids;
 mod push;
 mod relying_parties;
+mod security;
 mod service_ids;
 mod terms;

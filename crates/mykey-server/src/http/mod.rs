@@ -70,6 +70,7 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// The platform's HTTP application.
 pub fn app(platform: Arc<Platform>) -> Router {
+    let hsts = platform.issuer().starts_with("https://");
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -98,7 +99,27 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(authorizations::routes())
         .merge(portal::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(move |r| headers(r, hsts)))
         .with_state(platform)
+}
+
+/// Headers every answer carries: `Cache-Control: no-store` unless the answer chose its own
+/// caching (public documents: the JWK Set, discovery), so that no answer with a session, a
+/// token or personal data is kept by a browser or a proxy; and, when the platform is reached
+/// over https, HSTS (a year), so that a browser never sends a session cookie in clear.
+async fn headers(mut r: axum::response::Response, hsts: bool) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    let h = r.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    r
 }
 
 /// RFC 3339 in UTC.
