@@ -812,6 +812,36 @@ async fn rp_initiated_logout_revokes_the_login_and_returns_only_to_registered_ur
     u.query_pairs_mut().append_pair("id_token_hint", &forged);
     assert_eq!(browser.get(u.as_str()).await.status(), 400);
 
+    // Without an ID token naming the login, the person is asked first (issue 19, finding
+    // 14): a page with the question, and only its answer goes on.
+    let mut u = url::Url::parse(&format!("{}/oidc/logout", w.url)).unwrap();
+    u.query_pairs_mut()
+        .append_pair("client_id", &shop.client_id)
+        .append_pair("post_logout_redirect_uri", BYE)
+        .append_pair("state", "bye-0");
+    let resp = browser.get(u.as_str()).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Hakata Books") && html.contains("name=\"logout_confirmed\""),
+        "{html}"
+    );
+    assert_eq!(userinfo(&w, access).await.0, 200, "asking changes nothing");
+    let resp = browser
+        .http
+        .post(format!("{}/oidc/logout", w.url))
+        .form(&[
+            ("client_id", shop.client_id.as_str()),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "bye-0"),
+            ("logout_confirmed", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], format!("{BYE}?state=bye-0"));
+
     let resp = browser.get(&logout(BYE)).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], format!("{BYE}?state=bye-1"));

@@ -44,7 +44,7 @@ pub use store::{
     Authorization, AuthorizationStatus, Changed, CodeExchange, ExchangeOutcome, ExchangeStep,
     NewAuthorization, OidcStore,
 };
-pub use tokens::{ACR_CARD, LogoutRequest, OidcTokens};
+pub use tokens::{ACR_CARD, LogoutOutcome, LogoutRequest, OidcTokens};
 
 use crate::{Platform, PlatformError, PpidServiceId, RelyingParty, RelyingPartyId};
 

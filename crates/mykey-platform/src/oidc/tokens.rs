@@ -49,6 +49,25 @@ pub struct LogoutRequest {
     pub ui_locales: Option<String>,
     /// Accepted and ignored.
     pub logout_hint: Option<String>,
+    /// `yes` when the person answered the platform's own question whether to log out (asked
+    /// when no `id_token_hint` names the login: RP-Initiated Logout 1.0 §2).
+    pub logout_confirmed: Option<String>,
+}
+
+/// What an RP-initiated logout comes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    /// Done; back to the client's registered URI.
+    Redirect(String),
+    /// Done; nowhere to return to.
+    Done,
+    /// No `id_token_hint` names the login: the person is asked first (a page of the platform's
+    /// own that sends the same request with `logout_confirmed=yes`). `asked_by`: the client's
+    /// name, if it was named.
+    Confirm {
+        /// The relying party that asks, if known.
+        asked_by: Option<String>,
+    },
 }
 
 fn grant(reason: &'static str) -> PlatformError {
@@ -253,7 +272,7 @@ impl Platform {
     /// RP-initiated logout: the tokens of the login the hint names are revoked and the person's
     /// log says so. Answers where to send the browser (the registered
     /// `post_logout_redirect_uri` with `state`), or `None` to show a page.
-    pub async fn logout(&self, r: &LogoutRequest) -> Result<Option<String>, PlatformError> {
+    pub async fn logout(&self, r: &LogoutRequest) -> Result<LogoutOutcome, PlatformError> {
         let refused = PlatformError::InvalidLogout;
         let hint = match r.id_token_hint.as_deref() {
             Some(t) => Some(self.verify_own_id_token(t)?),
@@ -284,6 +303,11 @@ impl Platform {
             ),
             None => None,
         };
+        if hint.is_none() && r.logout_confirmed.as_deref() != Some("yes") {
+            return Ok(LogoutOutcome::Confirm {
+                asked_by: rp.as_ref().map(|rp| rp.name.clone()),
+            });
+        }
         let redirect = match (&r.post_logout_redirect_uri, &rp) {
             (None, _) => None,
             (Some(_), None) => {
@@ -322,7 +346,7 @@ impl Platform {
                 self.store.append_log(person, now, &log).await?;
             }
         }
-        Ok(redirect)
+        Ok(redirect.map_or(LogoutOutcome::Done, LogoutOutcome::Redirect))
     }
 
     /// The claims of an ID token this platform signed (with any key it publishes), its expiry

@@ -20,7 +20,7 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use mykey_platform::oidc::{ACR_CARD, FactScope, LogoutRequest, OAuthCode};
+use mykey_platform::oidc::{ACR_CARD, FactScope, LogoutOutcome, LogoutRequest, OAuthCode};
 use mykey_platform::{Platform, PlatformError};
 use serde_json::json;
 
@@ -133,6 +133,55 @@ async fn userinfo(State(p): State<Arc<Platform>>, req: Request) -> Response {
     }
 }
 
+/// Asks the person whether to log out (no `id_token_hint` named the login): the same request
+/// again, by POST with `logout_confirmed=yes`, or nothing.
+fn confirm_logout(lang: Lang, asked_by: Option<&str>, r: &LogoutRequest) -> Response {
+    let title = lang.t("ログアウトしますか", "Log out?");
+    let who = match asked_by {
+        Some(name) => format!(
+            "{}{}",
+            page::esc(name),
+            lang.t(" がログアウトを求めています。", " asks to log you out.")
+        ),
+        None => lang
+            .t(
+                "サービスがログアウトを求めています。",
+                "A service asks to log you out.",
+            )
+            .to_owned(),
+    };
+    let mut hidden = String::new();
+    for (name, value) in [
+        ("client_id", &r.client_id),
+        ("post_logout_redirect_uri", &r.post_logout_redirect_uri),
+        ("state", &r.state),
+        ("ui_locales", &r.ui_locales),
+    ] {
+        if let Some(v) = value {
+            hidden.push_str(&format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                page::esc(v)
+            ));
+        }
+    }
+    page(
+        StatusCode::OK,
+        lang,
+        title,
+        "",
+        &format!(
+            "<h1>{}</h1><p>{who}</p><form method=\"post\" action=\"/oidc/logout\">{hidden}\
+             <button name=\"logout_confirmed\" value=\"yes\">{}</button></form><p>{}</p>",
+            page::esc(title),
+            page::esc(lang.t("ログアウトする", "Log out")),
+            page::esc(lang.t(
+                "ログアウトしない場合は、このページを閉じてください。",
+                "To stay logged in, close this page."
+            )),
+        ),
+    )
+}
+
 async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let headers = req.headers().clone();
     let params = if req.method() == axum::http::Method::POST {
@@ -154,8 +203,11 @@ async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
         Err(detail) => return error_page(StatusCode::BAD_REQUEST, lang, &detail),
     };
     match p.logout(&params).await {
-        Ok(Some(to)) => Redirect::to(&to).into_response(),
-        Ok(None) => {
+        Ok(LogoutOutcome::Redirect(to)) => Redirect::to(&to).into_response(),
+        Ok(LogoutOutcome::Confirm { asked_by }) => {
+            confirm_logout(lang, asked_by.as_deref(), &params)
+        }
+        Ok(LogoutOutcome::Done) => {
             let title = lang.t("ログアウトしました", "You are logged out");
             page(
                 StatusCode::OK,
