@@ -67,7 +67,9 @@ pub use store::{
     CrlSweepPosition, DueSignature, LinkOutcome, LoginOutcome, LoginWrite, MyKeyIdChange,
     MyKeyIdState, NewLog, Store, StoreError, UsedNonce,
 };
-pub use streams::{Delivery, Push, PushOutcome, Stream, StreamConfig};
+pub use streams::{
+    Delivery, Push, PushOutcome, Stream, StreamConfig, check_endpoint, is_public_address,
+};
 pub use terms::{NewTerms, TERMS_NOTICE_SECS, TermsVersion};
 
 use mykey_pki::{IssuanceNumber, RevocationStatus, UnixTime, UserIdentificationCertificate};
@@ -181,6 +183,10 @@ pub struct PlatformConfig {
     /// headers): keep it in a 0600 file beside the database, not in it, and back it up with it.
     /// `None`: random at start-up, so secrets sealed before a restart no longer open.
     pub sealing_key: Option<[u8; 32]>,
+    /// Development only: push endpoints may be `http` and on loopback or private addresses.
+    /// Off, the platform sends only to `https` URLs of public addresses (every connection
+    /// checked), so that no relying party can make it call into the operator's network.
+    pub push_to_private_addresses: bool,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -200,6 +206,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("previous_signing_keys", &self.previous_signing_keys.len())
             .field("operator_api", &self.operator_token_hash.is_some())
             .field("sealing_key", &self.sealing_key.is_some())
+            .field("push_to_private_addresses", &self.push_to_private_addresses)
             .finish()
     }
 }
@@ -228,6 +235,7 @@ impl Default for PlatformConfig {
             previous_rsa_signing_keys: Vec::new(),
             operator_token_hash: None,
             sealing_key: None,
+            push_to_private_addresses: false,
         }
     }
 }
@@ -319,6 +327,11 @@ impl Platform {
     /// The store (for the edges that list or export).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Whether push endpoints may be private ([`PlatformConfig::push_to_private_addresses`]).
+    pub fn pushes_to_private_addresses(&self) -> bool {
+        self.config.push_to_private_addresses
     }
 
     /// The public base URL ([`PlatformConfig::issuer`]).

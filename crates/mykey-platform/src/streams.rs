@@ -5,6 +5,8 @@
 //! in the outbox; nothing is dropped. A SET the receiver refuses (HTTP 400, RFC 8935 §2.3) is
 //! not sent again: it is recorded with the receiver's reason and the next one goes.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use mykey_pki::UnixTime;
 
 use crate::{EventKind, Platform, PlatformError, RelyingParty, RelyingPartyId};
@@ -14,7 +16,7 @@ use crate::{EventKind, Platform, PlatformError, RelyingParty, RelyingPartyId};
 pub enum Delivery {
     /// The platform POSTs each SET to `endpoint_url` (RFC 8935).
     Push {
-        /// An `https` URL (`http` only to a loopback host, for development).
+        /// An `https` URL on the public Internet ([`check_endpoint`]).
         endpoint_url: String,
         /// Sent as the `Authorization` header, if the receiver wants one.
         authorization_header: Option<String>,
@@ -83,27 +85,91 @@ fn header_purpose(rp: RelyingPartyId) -> String {
 /// Longest wait between two tries.
 const MAX_BACKOFF: u64 = 3600;
 
-fn check_endpoint(url: &str) -> Result<(), PlatformError> {
+/// Whether the platform may send to `ip`: an address on the public Internet. Loopback,
+/// private (RFC 1918, unique-local), link-local (cloud metadata services live there), shared
+/// (CGNAT), multicast, documentation, benchmarking and reserved ranges are refused, IPv4 mapped
+/// or translated into IPv6 included. Every push checks the addresses it connects to.
+pub fn is_public_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_address(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address.
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
+                let v4 =
+                    Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+                return is_public_address(IpAddr::V4(v4));
+            }
+            if s[0] == 0x2002 {
+                let v4 =
+                    Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8);
+                return is_public_address(IpAddr::V4(v4));
+            }
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x0100 && s[1..4] == [0; 3]) // discard
+                || s[..6] == [0; 6]) // IPv4-compatible and other reserved ::/80
+        }
+    }
+}
+
+/// A push endpoint, parsed: `https`, a host, no user name or password (which would also let
+/// `http://127.0.0.1:@other.host/` pass a prefix check), no fragment; an address given as such
+/// must be public ([`is_public_address`]). With `private` (a development setting), `http` and
+/// private addresses are allowed too.
+pub fn check_endpoint(raw: &str, private: bool) -> Result<url::Url, PlatformError> {
     let bad = PlatformError::InvalidStream;
-    if url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if raw.len() > 2000 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("endpoint_url is not a URL"));
     }
-    if url.starts_with("https://") && url.len() > "https://".len() {
-        return Ok(());
+    let url = url::Url::parse(raw).map_err(|_| bad("endpoint_url is not a URL"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if private => {}
+        _ => return Err(bad("endpoint_url must be https")),
     }
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|h| {
-            url.strip_prefix(h)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    if loopback {
-        Ok(())
-    } else {
-        Err(bad(
-            "endpoint_url must be https (http only to a loopback host)",
-        ))
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("endpoint_url must not carry a user name or password"));
     }
+    if url.fragment().is_some() {
+        return Err(bad("endpoint_url must not have a fragment"));
+    }
+    let literal = match url.host() {
+        None => return Err(bad("endpoint_url names no host")),
+        Some(url::Host::Domain(_)) => None,
+        Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+    };
+    if let Some(ip) = literal
+        && !private
+        && !is_public_address(ip)
+    {
+        return Err(bad(
+            "endpoint_url must be on the public Internet (not loopback, private, link-local or reserved)",
+        ));
+    }
+    Ok(url)
 }
 
 impl Platform {
@@ -118,7 +184,7 @@ impl Platform {
             authorization_header,
         } = &config.delivery
         {
-            check_endpoint(endpoint_url)?;
+            check_endpoint(endpoint_url, self.config.push_to_private_addresses)?;
             if authorization_header
                 .as_deref()
                 .is_some_and(|h| h.len() > 4096 || h.chars().any(char::is_control))
@@ -259,27 +325,66 @@ impl Platform {
 
 #[cfg(test)]
 mod tests {
-    use super::check_endpoint;
+    use super::{check_endpoint, is_public_address};
 
     #[test]
-    fn endpoints_are_https_or_loopback() {
+    fn endpoints_are_https_urls_of_public_hosts() {
         for ok in [
             "https://rp.example/events",
-            "http://127.0.0.1:9000/x",
-            "http://localhost/x",
-            "http://[::1]:80",
+            "https://rp.example:8443/x?y=1",
+            "https://93.184.216.34/x",
+            "https://[2606:2800:220:1:248:1893:25c8:1946]/x",
         ] {
-            assert!(check_endpoint(ok).is_ok(), "{ok}");
+            assert!(check_endpoint(ok, false).is_ok(), "{ok}");
         }
+        // Issue 19, finding 3: each made the platform call somewhere it must not.
         for bad in [
+            "http://127.0.0.1:@other.host/",
+            "https://127.0.0.1:@other.host/",
+            "https://user:pw@rp.example/",
             "http://rp.example/events",
-            "http://127.0.0.1.evil.example/",
-            "http://localhost.evil.example",
+            "http://127.0.0.1:9000/x",
+            "https://127.0.0.1/x",
+            "https://localhost.:443@169.254.169.254/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.1.2.3/",
+            "https://192.168.0.1/",
+            "https://100.100.100.200/",
+            "https://[::1]/",
+            "https://[fe80::1]/",
+            "https://[fd00:ec2::254]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[2002:7f00:1::]/",
+            "https://0/",
+            "https://2130706433/",
+            "https://rp.example/#x",
             "ftp://x",
             "https://",
             "https://a b",
         ] {
-            assert!(check_endpoint(bad).is_err(), "{bad}");
+            assert!(check_endpoint(bad, false).is_err(), "{bad}");
+        }
+        // The development setting allows http and private addresses, never credentials.
+        assert!(check_endpoint("http://127.0.0.1:9000/x", true).is_ok());
+        assert!(check_endpoint("http://127.0.0.1:@other.host/", true).is_err());
+    }
+
+    #[test]
+    fn public_addresses() {
+        for ip in ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8"] {
+            assert!(is_public_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "172.16.0.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::",
+            "ff02::1",
+        ] {
+            assert!(!is_public_address(ip.parse().unwrap()), "{ip}");
         }
     }
 }

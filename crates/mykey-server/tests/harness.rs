@@ -70,6 +70,8 @@ pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
     let config = PlatformConfig {
         operator_token_hash: Some(PlatformConfig::hash_operator_token(OPERATOR_TOKEN)),
         ppid_key: Some(mykey_platform::PpidSecret::from_bytes(&[42; 32]).unwrap()),
+        // The test receivers listen on loopback.
+        push_to_private_addresses: true,
         ..PlatformConfig::default()
     };
     world_configured(tweak, config).await

@@ -53,3 +53,53 @@ async fn personal_answers_are_never_cached_and_https_is_kept() {
         .unwrap();
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
 }
+
+/// Finding 3: a relying party made the platform POST to the in-process J-LIS's operator API
+/// (`http://127.0.0.1:@other.host/` passed a prefix check; loopback was allowed), and read
+/// what the target answered from its stream's status.
+#[tokio::test(flavor = "multi_thread")]
+async fn push_endpoints_are_https_on_the_public_internet() {
+    let w = world_configured(
+        |_| {},
+        PlatformConfig {
+            operator_token_hash: Some(PlatformConfig::hash_operator_token(OPERATOR_TOKEN)),
+            ..PlatformConfig::default()
+        },
+    )
+    .await;
+    let bank = relying_party(&w, "詮索銀行").await;
+    let jlis = w
+        .jlis_config
+        .base_url
+        .trim_start_matches("http://")
+        .to_owned();
+    for url in [
+        format!("http://{jlis}/v1/admin/cas/user-identification/rollover"),
+        format!("http://127.0.0.1:@{jlis}/"),
+        format!("https://127.0.0.1:@{jlis}/"),
+        format!("https://{jlis}/"),
+        "https://localhost/events".to_owned(),
+        "https://169.254.169.254/latest/meta-data/".to_owned(),
+        "https://[::ffff:10.0.0.1]/".to_owned(),
+        "https://user:secret@rp.example/".to_owned(),
+    ] {
+        let (status, body) = rp(
+            &w,
+            &bank,
+            reqwest::Method::PUT,
+            "/v1/rp/stream",
+            Some(serde_json::json!({
+                "delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": url},
+                "events_requested": ["urn:mykey:secevent:service-id-ended"],
+            })),
+        )
+        .await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "urn:mykey:problem:invalid-stream"),
+            "{url}: {body}"
+        );
+    }
+    let (status, _) = rp(&w, &bank, reqwest::Method::GET, "/v1/rp/stream", None).await;
+    assert_eq!(status, 404, "nothing configured");
+}

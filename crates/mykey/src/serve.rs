@@ -38,6 +38,10 @@ pub(crate) struct ServeArgs {
     /// Seconds between revocation-index refreshes from J-LIS's CRLs.
     #[arg(long, default_value_t = 60)]
     crl_refresh: u64,
+    /// Development only: let relying parties' push endpoints be http and on loopback or private
+    /// addresses (otherwise https on the public Internet only).
+    #[arg(long, env = "MYKEY_ALLOW_PRIVATE_PUSH")]
+    allow_private_push: bool,
 }
 
 pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
@@ -102,6 +106,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         rsa_signing_key: Some(rsa_signing_key(&a.data)?),
         previous_rsa_signing_keys: previous_rsa_signing_key(&a.data)?.into_iter().collect(),
         sealing_key: Some(sealing_key(&a.data)?),
+        push_to_private_addresses: a.allow_private_push,
         ..PlatformConfig::default()
     };
     let platform = Arc::new(Platform::new(
@@ -119,7 +124,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     );
     // Events pushed to relying parties (RFC 8935); each push may take 10 s at most.
     let deliverer = tokio::spawn(
-        mykey_server::Deliverer::new(platform.clone(), Duration::from_secs(10))
+        mykey_server::Deliverer::new(platform.clone(), Duration::from_secs(10))?
             .run(Duration::from_secs(1)),
     );
     let shown_db = if database.starts_with("sqlite://") {

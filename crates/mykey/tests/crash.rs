@@ -310,7 +310,7 @@ async fn my_key_id(http: &reqwest::Client, base: &str, key: &SigningKey, cert: &
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_acknowledged_as_a_change_survives_a_sigkill_before_its_push() {
     let data = tempfile::tempdir().unwrap();
-    let serve = Serve::start(data.path());
+    let serve = Serve::start_with(data.path(), &["--allow-private-push"]);
     let (key, certs) = cards(&serve, 1).await;
     let http = client();
     let (client_id, secret) = bank(&http, &serve, data.path()).await;
@@ -367,7 +367,7 @@ async fn an_event_acknowledged_as_a_change_survives_a_sigkill_before_its_push() 
         .await
         .unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let serve = Serve::start(data.path());
+    let serve = Serve::start_with(data.path(), &["--allow-private-push"]);
     // The restarted platform pushes it (its back-off is seconds here); wait for it, bounded.
     for _ in 0..300 {
         if !got.lock().is_empty() {

@@ -210,6 +210,11 @@ impl Serve {
     /// Starts on `data`, first made its owner's alone (0700) as `mykey serve` demands (a
     /// temporary folder is made under the umask of the test run).
     pub(crate) fn start(data: &Path) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    /// [`Serve::start`] with more arguments.
+    pub(crate) fn start_with(data: &Path, extra: &[&str]) -> Self {
         if data.exists() {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -224,6 +229,7 @@ impl Serve {
                 "--data",
             ])
             .arg(data)
+            .args(extra)
             .env("MYKEY_LOG", "warn")
             .env_remove("MYKEY_JLIS_URL")
             .env_remove("MYKEY_DATABASE_URL")

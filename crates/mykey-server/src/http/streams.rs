@@ -122,8 +122,43 @@ async fn configure(
     State(p): State<Arc<Platform>>,
     JsonBody(body): JsonBody<StreamBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let stream = p.set_stream(&rp, &config(body)?).await?;
+    let config = config(body)?;
+    if let Delivery::Push { endpoint_url, .. } = &config.delivery {
+        refuse_private_name(endpoint_url, p.pushes_to_private_addresses()).await?;
+    }
+    let stream = p.set_stream(&rp, &config).await?;
     Ok(axum::Json(stream_json(&stream)))
+}
+
+/// A push endpoint whose name resolves to an address the platform may not send to is refused
+/// now (every push checks again: DNS may change). A name that does not resolve yet is taken:
+/// pushes wait until it does.
+async fn refuse_private_name(endpoint_url: &str, private: bool) -> Result<(), ApiError> {
+    let Ok(url) = url::Url::parse(endpoint_url) else {
+        return Ok(()); // the platform refuses it, saying why
+    };
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Ok(());
+    };
+    let lookup = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        tokio::net::lookup_host((host, 0)),
+    )
+    .await;
+    if let Ok(Ok(addrs)) = lookup {
+        let addrs: Vec<_> = addrs.collect();
+        if !private
+            && addrs
+                .iter()
+                .any(|a| !mykey_platform::is_public_address(a.ip()))
+        {
+            return Err(PlatformError::InvalidStream(
+                "endpoint_url's host resolves to an address that is not on the public Internet",
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 async fn remove(
