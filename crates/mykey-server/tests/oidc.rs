@@ -1069,3 +1069,82 @@ async fn released(
     assert_eq!(status, 200, "{info}");
     info
 }
+
+/// Issue 19, finding 6: userinfo kept answering for ten minutes after the person withdrew the
+/// consent, revoked the My Key ID, or the operator suspended the relying party; a client token
+/// outlived a new secret. Each ends the tokens it concerns in its own transaction.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_end_with_the_consent_the_my_key_id_the_relying_party_and_the_secret() {
+    let w = world().await;
+    let (shop, service) = oidc_client(&w, "Hakata Books", &["name", "birthdate"], "ES256").await;
+    let card = issued_card(&w, true).await;
+    let w = &w;
+    let access_token = |shop: &Client| {
+        let (shop, card) = (shop.clone(), &card);
+        async move {
+            let (code, verifier) = logged_in(w, &shop, card).await;
+            let (status, tokens) = exchange(w, &shop, &code, Some(&verifier)).await;
+            assert_eq!(status, 200, "{tokens}");
+            let token = tokens["access_token"].as_str().unwrap().to_owned();
+            assert_eq!(userinfo(w, &token).await.0, 200);
+            token
+        }
+    };
+
+    // Withdrawing the PPID consent.
+    let token = access_token(&shop).await;
+    let session = login(w, &card).await;
+    let path = format!("/v1/me/ppid-services/{service}");
+    let (status, body) = call(w, Method::DELETE, &path, Some(&session)).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(userinfo(w, &token).await.0, 401);
+
+    // Revoking the My Key ID.
+    let token = access_token(&shop).await;
+    let (status, body) = post(w, "/v1/me/my-key-id", Some(&session), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = call(w, Method::DELETE, "/v1/me/my-key-id", Some(&session)).await;
+    assert_eq!(status, 204);
+    assert_eq!(userinfo(w, &token).await.0, 401);
+
+    // Suspending the relying party (then approving it again).
+    let token = access_token(&shop).await;
+    let rp_path = |what: &str| format!("/v1/ops/relying-parties/{}/{what}", shop.id);
+    assert_eq!(
+        ops(w, Method::POST, &rp_path("suspension"), None).await.0,
+        200
+    );
+    assert_eq!(userinfo(w, &token).await.0, 401);
+    assert_eq!(
+        ops(w, Method::POST, &rp_path("approval"), None).await.0,
+        200
+    );
+
+    // A client token, then a new secret: the token ends.
+    let resp = w
+        .http
+        .post(format!("{}/oidc/token", w.url))
+        .basic_auth(&shop.client_id, Some(&shop.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let client_token = resp.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rp_call = |t: String| async move {
+        w.http
+            .get(format!("{}/v1/rp/service-ids", w.url))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(rp_call(client_token.clone()).await, 200);
+    assert_eq!(ops(w, Method::POST, &rp_path("secret"), None).await.0, 200);
+    assert_eq!(rp_call(client_token).await, 401);
+}

@@ -436,8 +436,18 @@ macro_rules! store_impl {
                 }
                 Self::append(&mut tx, person, at, log).await?;
                 if let MyKeyIdChange::Revoke = change {
-                    // Art 15.3: every function that uses the My Key ID ends with it.
+                    // Art 15.3: every function that uses the My Key ID ends with it, and so do the
+                    // access tokens relying parties hold for the person.
                     Self::end_links_of(&mut tx, person, at, ServiceIdEnd::MyKeyIdRevoked).await?;
+                    sqlx::query(
+                        "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
+                         (SELECT a.id FROM authorizations a WHERE a.person_id = $2)",
+                    )
+                    .bind(secs(at))
+                    .bind(person.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
                 }
                 tx.commit().await.map_err(fail)?;
                 Ok(Ok(()))

@@ -156,10 +156,29 @@ macro_rules! links_impl {
                         .execute(&mut *tx)
                         .await
                         .map_err(fail)?;
+                    if s != RelyingPartyStatus::Approved {
+                        // Suspended: nothing it was given goes on working, on any node.
+                        sqlx::query(
+                            "DELETE FROM access_tokens WHERE authorization_id IN \
+                             (SELECT a.id FROM authorizations a WHERE a.relying_party_id = $1)",
+                        )
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    }
                 }
                 if let Some(h) = secret_hash {
                     sqlx::query("UPDATE relying_parties SET secret_hash = $1 WHERE id = $2")
                         .bind(h.as_slice())
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                }
+                if status.is_some_and(|s| s != RelyingPartyStatus::Approved) || secret_hash.is_some() {
+                    // A new secret (or a suspension) ends the client tokens got with the old one.
+                    sqlx::query("DELETE FROM client_tokens WHERE relying_party_id = $1")
                         .bind(id.0)
                         .execute(&mut *tx)
                         .await

@@ -408,6 +408,18 @@ macro_rules! ppids_impl {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
+                // The service's access tokens for the person end with the consent.
+                sqlx::query(
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
+                     (SELECT a.id FROM authorizations a JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id \
+                      WHERE a.person_id = $2 AND c.ppid_service_id = $3)",
+                )
+                .bind(secs(at))
+                .bind(person.0)
+                .bind(service.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
                 Self::append(&mut tx, person, at, log).await?;
                 tx.commit().await.map_err(fail)?;
                 Ok(true)
