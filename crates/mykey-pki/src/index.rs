@@ -40,6 +40,7 @@ pub struct RevocationIndex {
     delta: Table,
     delta_number: Option<u64>,
     fresh_until: UnixTime,
+    as_of: UnixTime,
 }
 
 impl RevocationIndex {
@@ -58,6 +59,7 @@ impl RevocationIndex {
             delta: Table::default(),
             delta_number: None,
             fresh_until: crl.next_update().unwrap_or(UnixTime::from_secs(0)),
+            as_of: crl.this_update(),
         })
     }
 
@@ -89,6 +91,7 @@ impl RevocationIndex {
         self.delta = Table::build(crl)?;
         self.delta_number = Some(crl.number());
         self.fresh_until = crl.next_update().unwrap_or(UnixTime::from_secs(0));
+        self.as_of = crl.this_update();
         Ok(())
     }
 
@@ -128,6 +131,12 @@ impl RevocationIndex {
     /// The applied delta CRL's number, if any.
     pub fn delta_number(&self) -> Option<u64> {
         self.delta_number
+    }
+
+    /// As of when the index knows the revocations (the newest CRL's thisUpdate): one made
+    /// after this is not in it.
+    pub fn as_of(&self) -> UnixTime {
+        self.as_of
     }
 
     /// Until when the index answers (the newest CRL's nextUpdate).

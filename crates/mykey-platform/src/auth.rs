@@ -321,6 +321,34 @@ impl Platform {
         Ok((cert.issuance_number(), logs))
     }
 
+    /// Ends the sessions and access tokens made before each of these user-identification
+    /// certificates was revoked (entries of J-LIS's CRLs, newly read). A renewal's revocation
+    /// (superseded) and one lifted (removeFromCRL) end nothing; only revocations recent enough
+    /// for a session or token of before them to live on are looked at. Answers how many ended.
+    pub async fn end_sessions_of_revoked(
+        &self,
+        entries: &[mykey_pki::CrlEntry],
+    ) -> Result<u64, PlatformError> {
+        use mykey_pki::RevocationReason as R;
+        let now = self.clock.now();
+        let ttl = self.config.session_ttl.max(crate::oidc::ACCESS_TOKEN_TTL);
+        let revoked: Vec<(IssuanceNumber, UnixTime)> = entries
+            .iter()
+            .filter(|e| !matches!(e.reason, Some(R::Superseded | R::RemoveFromCrl)))
+            .filter(|e| e.revoked_at.plus(ttl) > now)
+            .map(|e| (e.serial, e.revoked_at))
+            .collect();
+        Ok(self
+            .store
+            .end_sessions_before_revocation(
+                &revoked,
+                self.config.session_ttl,
+                crate::oidc::ACCESS_TOKEN_TTL,
+                now,
+            )
+            .await?)
+    }
+
     /// The session a bearer token stands for.
     pub async fn authenticate(&self, token: &str) -> Result<Session, PlatformError> {
         self.store

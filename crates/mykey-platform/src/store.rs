@@ -164,6 +164,20 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
     /// how many rows went.
     async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError>;
 
+    /// Ends, in one transaction, the sessions and OpenID Connect access tokens of the holders
+    /// of these revoked user-identification certificates that were made before each was
+    /// revoked (a session lives `session_ttl`, an access token `token_ttl` seconds: one that
+    /// expires by revocation time plus that was made by then). Idempotent. Answers how
+    /// many sessions and tokens ended. (Times are in seconds: one made in the second of the
+    /// revocation ends too, the safe side.)
+    async fn end_sessions_before_revocation(
+        &self,
+        revoked: &[(IssuanceNumber, UnixTime)],
+        session_ttl: u64,
+        token_ttl: u64,
+        at: UnixTime,
+    ) -> Result<u64, StoreError>;
+
     /// The person an issuance number belongs to.
     async fn person_by_issuance_number(
         &self,

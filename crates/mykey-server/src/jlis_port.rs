@@ -1,7 +1,18 @@
 //! The platform's port to J-LIS: previous issuance numbers over its JSON service, and revocation
-//! from a per-CA index of complete + delta CRLs refreshed in the background; when an index is
-//! stale (J-LIS down past nextUpdate), OCSP; when that fails too, fail closed.
+//! from a per-CA index of complete + delta CRLs refreshed in the background.
+//!
+//! **The revocation bound.** A login relies on no status older than [`MAX_STATUS_AGE`] (60 s):
+//! the index answers while its newest CRL's thisUpdate is that recent (the CRL then holds every
+//! revocation J-LIS recorded up to a moment at most that long ago); otherwise J-LIS's OCSP
+//! responder is asked, with a nonce (a freshly signed answer), and the answer is kept for that
+//! long for the same certificate. So a revocation stops logins within 60 s of J-LIS recording
+//! it, whatever J-LIS's CRL cadence: with daily CRLs, as the real J-LIS publishes, logins go to
+//! OCSP; the simulator in `mykey serve` publishes deltas every 30 s, and the index is read
+//! every 30 s, so most logins need no query. When neither answers, fail closed. Revocations
+//! newly read from the CRLs also end the sessions and tokens made before them
+//! (`Platform::end_sessions_of_revoked`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,10 +48,18 @@ async fn renote(platform: &mykey_platform::Platform) {
     }
 }
 
+/// The oldest revocation status a login relies on, in seconds (see the module docs).
+pub const MAX_STATUS_AGE: u64 = 60;
+
+/// Most OCSP answers kept; beyond that, the ones too old to use are dropped.
+const OCSP_KEPT: usize = 200_000;
+
 /// J-LIS as the platform sees it.
 pub struct JlisPort {
     client: JlisClient,
     ocsp: OcspClient,
+    /// Fresh OCSP answers by CA key identifier and serial: the status and its thisUpdate.
+    answers: parking_lot::Mutex<HashMap<(Vec<u8>, IssuanceNumber), (RevocationStatus, UnixTime)>>,
     clock: Arc<dyn Clock>,
     cas: RwLock<Vec<CaState>>,
     /// The signature CAs and their CRLs, for the facts-change sweep.
@@ -114,6 +133,7 @@ impl JlisPort {
         let port = Self {
             client,
             ocsp: OcspClient::new(timeout),
+            answers: parking_lot::Mutex::new(HashMap::new()),
             clock,
             cas: RwLock::new(cas),
             signature_cas,
@@ -136,8 +156,10 @@ impl JlisPort {
 
     /// Brings every index up to date: the newest delta CRL, and a new complete CRL when the held
     /// one has passed its nextUpdate or the delta builds on a newer one. Failures are logged and
-    /// leave the old index in place (it answers until its own nextUpdate).
-    pub async fn refresh(&self) {
+    /// leave the old index in place (it answers until its own nextUpdate). Answers the entries
+    /// of the CRLs newly taken in (for ending the sessions of revoked certificates).
+    pub async fn refresh(&self) -> Vec<mykey_pki::CrlEntry> {
+        let mut read = Vec::new();
         let now = self.clock.now();
         let count = self.cas.read().len();
         for i in 0..count {
@@ -169,13 +191,15 @@ impl JlisPort {
                 let fresh = self.fetch_crl(&crl_url).await.and_then(|crl| {
                     let index = RevocationIndex::from_full_crl(&crl, &ca, now)
                         .map_err(|e| e.to_string())?;
-                    Ok((index, crl.next_update().unwrap_or(now)))
+                    let entries = crl.entries().filter_map(Result::ok).collect::<Vec<_>>();
+                    Ok((index, crl.next_update().unwrap_or(now), entries))
                 });
                 match fresh {
-                    Ok((index, next)) => {
+                    Ok((index, next, entries)) => {
                         let mut cas = self.cas.write();
                         cas[i].index = Some(index);
                         cas[i].full_next_update = next;
+                        read.extend(entries);
                     }
                     Err(e) => {
                         tracing::warn!(url = %crl_url, error = %e, "complete CRL refresh failed")
@@ -188,12 +212,17 @@ impl JlisPort {
                     && index
                         .delta_number()
                         .is_none_or(|held| delta.number() > held)
-                    && let Err(e) = index.apply_delta(&delta, &ca, now)
                 {
-                    tracing::warn!(url = %delta_url, error = %e, "delta CRL not applied");
+                    match index.apply_delta(&delta, &ca, now) {
+                        Ok(()) => read.extend(delta.entries().filter_map(Result::ok)),
+                        Err(e) => {
+                            tracing::warn!(url = %delta_url, error = %e, "delta CRL not applied")
+                        }
+                    }
                 }
             }
         }
+        read
     }
 
     /// One pass of the facts-change sweep (Art 17.2.2): people whose signature certificate
@@ -294,11 +323,26 @@ impl JlisPort {
         }
     }
 
-    /// Refreshes every `every` until the task is dropped.
-    pub async fn run_refresher(self: Arc<Self>, every: Duration) {
+    /// Refreshes every `every` until the task is dropped; what the new CRLs revoke ends the
+    /// sessions and tokens made before it.
+    pub async fn run_refresher(
+        self: Arc<Self>,
+        platform: Arc<mykey_platform::Platform>,
+        every: Duration,
+    ) {
         loop {
             tokio::time::sleep(every).await;
-            self.refresh().await;
+            let read = self.refresh().await;
+            match platform.end_sessions_of_revoked(&read).await {
+                Ok(n) if n > 0 => tracing::info!(
+                    ended = n,
+                    "sessions and tokens of revoked certificates ended"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "ending sessions of revoked certificates failed")
+                }
+            }
         }
     }
 
@@ -368,13 +412,17 @@ impl Jlis for JlisPort {
         at: UnixTime,
     ) -> Result<RevocationAnswer, JlisUnavailable> {
         let n = cert.issuance_number();
+        let fresh =
+            |as_of: UnixTime| at.as_secs().saturating_sub(as_of.as_secs()) <= MAX_STATUS_AGE;
         let ocsp_url = {
             let cas = self.cas.read();
             let state = cas
                 .iter()
                 .find(|c| c.ca.key_id() == issuer.key_id())
                 .ok_or_else(|| JlisUnavailable("no revocation source for this CA".into()))?;
-            if let Some(index) = &state.index {
+            if let Some(index) = &state.index
+                && fresh(index.as_of())
+            {
                 match index.lookup(&n, at) {
                     RevocationStatus::Stale { .. } => {}
                     status => {
@@ -387,6 +435,15 @@ impl Jlis for JlisPort {
             }
             state.ocsp_url.clone()
         };
+        let key = (issuer.key_id().to_vec(), n);
+        if let Some((status, as_of)) = self.answers.lock().get(&key).copied()
+            && fresh(as_of)
+        {
+            return Ok(RevocationAnswer {
+                status,
+                asked_jlis: false,
+            });
+        }
         let answer = self
             .ocsp
             .check(&ocsp_url, issuer, n, at)
@@ -403,6 +460,15 @@ impl Jlis for JlisPort {
                 revoked_at: at,
             },
         };
+        if fresh(answer.this_update) {
+            let mut answers = self.answers.lock();
+            if answers.len() >= OCSP_KEPT {
+                answers.retain(|_, (_, as_of)| fresh(*as_of));
+            }
+            if answers.len() < OCSP_KEPT {
+                answers.insert(key, (status, answer.this_update));
+            }
+        }
         Ok(RevocationAnswer {
             status,
             asked_jlis: true,

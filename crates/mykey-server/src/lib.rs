@@ -12,4 +12,4 @@ mod jlis_port;
 
 pub use delivery::Deliverer;
 pub use http::app;
-pub use jlis_port::JlisPort;
+pub use jlis_port::{JlisPort, MAX_STATUS_AGE};

@@ -178,10 +178,11 @@ async fn a_client_authenticates_with_a_signed_assertion_and_calls_the_api_with_i
         None,
     )
     .await;
+    // The suspension ended the token with it (issue 19, finding 6).
     let (status, body) = rp_with_token(&w, &access).await;
     assert_eq!(
         (status, problem_type(&body)),
-        (403, "urn:mykey:problem:relying-party-not-approved")
+        (401, "urn:mykey:problem:invalid-client")
     );
     let (status, body) = with_assertion(&w, &k1.sign(&claims(&w, &bank.client_id, "jti-4"))).await;
     assert_eq!(

@@ -103,3 +103,66 @@ async fn push_endpoints_are_https_on_the_public_internet() {
     let (status, _) = rp(&w, &bank, reqwest::Method::GET, "/v1/rp/stream", None).await;
     assert_eq!(status, 404, "nothing configured");
 }
+
+/// Finding 5: a card revoked for key compromise kept logging in until the next delta CRL (15
+/// minutes), and its sessions lived on. Now no login relies on a status older than 60 s
+/// (OCSP when the CRLs are older), and the CRL that carries the revocation ends the sessions
+/// made before it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_stops_logins_within_a_minute_and_ends_earlier_sessions() {
+    let w = world().await;
+    let card = card(&w).await;
+    let other = crate::harness::card(&w).await;
+    let session = login(&w, &card).await;
+    w.jlis
+        .revoke(&mykey_jlis::api::RevokeRequest {
+            serial: card.number.clone(),
+            reason: "keyCompromise".into(),
+        })
+        .await
+        .unwrap();
+    // Within the bound the index (read before the revocation) still answers ...
+    login(&w, &other).await;
+    // ... past it, J-LIS is asked, whatever the CRLs' nextUpdate says.
+    // (The test clock may lag the real one, on which J-LIS signs, by up to a second.)
+    w.clock.advance(mykey_server::MAX_STATUS_AGE + 3);
+    let nonce = challenge(&w).await;
+    let (status, body) = post(&w, "/v1/auth/responses", None, answer_for(&card, &nonce)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (403, "urn:mykey:problem:certificate-revoked"),
+        "{body}"
+    );
+    let other_session = login(&w, &other).await;
+    assert!(
+        log_kinds(&w, &other_session)
+            .await
+            .iter()
+            .any(|k| k == "jlis.query")
+    );
+    assert_eq!(
+        call(&w, reqwest::Method::GET, "/v1/me", Some(&session))
+            .await
+            .0,
+        200
+    );
+
+    // J-LIS publishes; the platform reads the CRL and ends what the card opened before.
+    w.jlis.publish_crls().await.unwrap();
+    let read = w.port.refresh().await;
+    assert!(w.platform.end_sessions_of_revoked(&read).await.unwrap() >= 1);
+    assert_eq!(
+        call(&w, reqwest::Method::GET, "/v1/me", Some(&session))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        call(&w, reqwest::Method::GET, "/v1/me", Some(&other_session))
+            .await
+            .0,
+        200
+    );
+    // Reading it again ends nothing more.
+    assert_eq!(w.platform.end_sessions_of_revoked(&read).await.unwrap(), 0);
+}

@@ -267,6 +267,49 @@ macro_rules! store_impl {
                 self.login_write(w).await
             }
 
+            async fn end_sessions_before_revocation(
+                &self,
+                revoked: &[(IssuanceNumber, UnixTime)],
+                session_ttl: u64,
+                token_ttl: u64,
+                at: UnixTime,
+            ) -> Result<u64, StoreError> {
+                if revoked.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let mut ended = 0;
+                for chunk in revoked.chunks(crate::facts::CHUNK) {
+                    // (number, until): a session of its holder expiring before `until` was made
+                    // before the revocation.
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "DELETE FROM sessions WHERE EXISTS (SELECT 1 FROM (VALUES ",
+                    );
+                    let mut each = q.separated(", ");
+                    for (n, t) in chunk {
+                        each.push("(").push_bind_unseparated(n.as_be_bytes().to_vec());
+                        each.push_unseparated(", ").push_bind_unseparated(secs(*t) + session_ttl as i64).push_unseparated(")");
+                    }
+                    q.push(") AS r JOIN issuance_numbers i ON i.number = r.column1 \
+                            WHERE i.person_id = sessions.person_id AND sessions.expires_at <= r.column2)");
+                    ended += q.build().execute(&mut *tx).await.map_err(fail)?.rows_affected();
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE access_tokens SET revoked_at = ");
+                    q.push_bind(secs(at));
+                    q.push(" WHERE revoked_at IS NULL AND EXISTS (SELECT 1 FROM (VALUES ");
+                    let mut each = q.separated(", ");
+                    for (n, t) in chunk {
+                        each.push("(").push_bind_unseparated(n.as_be_bytes().to_vec());
+                        each.push_unseparated(", ").push_bind_unseparated(secs(*t) + token_ttl as i64).push_unseparated(")");
+                    }
+                    q.push(") AS r JOIN issuance_numbers i ON i.number = r.column1 \
+                            JOIN authorizations a ON a.person_id = i.person_id \
+                            WHERE a.id = access_tokens.authorization_id AND access_tokens.expires_at <= r.column2)");
+                    ended += q.build().execute(&mut *tx).await.map_err(fail)?.rows_affected();
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(ended)
+            }
+
             async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError> {
                 self.purge_tx(at).await
             }

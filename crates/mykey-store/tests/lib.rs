@@ -134,6 +134,23 @@ async fn story(store: Arc<dyn Store>) {
         None
     );
     assert_eq!(store.session(&session_key(9), T).await.unwrap(), None);
+    // A revocation ends the sessions made before it (by its second), not those made after;
+    // other people's stay.
+    assert_eq!(
+        store
+            .end_sessions_before_revocation(&[(n(400), T.plus(10).minus(11))], 10, 600, T)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .end_sessions_before_revocation(&[(n(400), T), (n(999_999), T)], 10, 600, T)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.session(&session_key(3), T).await.unwrap(), None);
 
     // Concurrent logins (committed together on SQLite): each answered on its own, one winner
     // for a nonce answered twice, every log chain intact.

@@ -35,8 +35,10 @@ pub(crate) struct ServeArgs {
     /// `http://` and the address it listens on.
     #[arg(long, env = "MYKEY_ISSUER")]
     issuer: Option<String>,
-    /// Seconds between revocation-index refreshes from J-LIS's CRLs.
-    #[arg(long, default_value_t = 60)]
+    /// Seconds between revocation-index refreshes from J-LIS's CRLs (and facts-change sweeps).
+    /// A login relies on no revocation status older than 60 s: an index older than that gives
+    /// way to OCSP.
+    #[arg(long, default_value_t = 30)]
     crl_refresh: u64,
     /// Development only: let relying parties' push endpoints be http and on loopback or private
     /// addresses (otherwise https on the public Internet only).
@@ -61,7 +63,10 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
                 "http://{}",
                 listener.local_addr().map_err(|e| e.to_string())?
             );
-            let config = mykey_jlis::Config::new(a.data.join("jlis"), &url);
+            let mut config = mykey_jlis::Config::new(a.data.join("jlis"), &url);
+            // Deltas every 30 s, read every 30 s (--crl-refresh): the revocation index stays
+            // within the 60 s bound, so logins seldom need OCSP.
+            config.delta_crl_period = 30;
             let jlis = mykey_jlis::Jlis::open(config, Arc::new(mykey_jlis::SystemClock))
                 .await
                 .map_err(|e| e.to_string())?;
@@ -78,10 +83,6 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     .await
     .map_err(|e| format!("cannot reach J-LIS at {jlis_url}: {e}"))?;
     let port = Arc::new(port);
-    let refresher = tokio::spawn(
-        port.clone()
-            .run_refresher(Duration::from_secs(a.crl_refresh.max(1))),
-    );
     let database = a
         .database
         .clone()
@@ -116,6 +117,11 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         port.anchors(),
         config,
     ));
+    // Revocations in new CRLs end the sessions and tokens made before them.
+    let refresher = tokio::spawn(
+        port.clone()
+            .run_refresher(platform.clone(), Duration::from_secs(a.crl_refresh.max(1))),
+    );
     let purger = tokio::spawn(purge_every_minute(platform.clone()));
     // Art 17.2.2: the signature CAs' CRLs swept for changes of the four facts.
     let sweeper = tokio::spawn(
