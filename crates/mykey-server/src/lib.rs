@@ -5,11 +5,15 @@
 //! - [`JlisPort`]: what the platform asks J-LIS — previous issuance numbers, and revocation from a
 //!   CRL index kept fresh in the background, with OCSP when the index is stale.
 //! - [`Deliverer`]: pushes events to relying parties' endpoints (RFC 8935), in order per stream.
+//! - [`serve`]: the listener, with time limits for slow clients and a cap on connections per
+//!   source address.
 
 mod delivery;
 mod http;
 mod jlis_port;
+mod listen;
 
 pub use delivery::Deliverer;
 pub use http::app;
 pub use jlis_port::{JlisPort, MAX_STATUS_AGE};
+pub use listen::{Limits, serve};

@@ -166,3 +166,100 @@ async fn a_revocation_stops_logins_within_a_minute_and_ends_earlier_sessions() {
     // Reading it again ends nothing more.
     assert_eq!(w.platform.end_sessions_of_revoked(&read).await.unwrap(), 0);
 }
+
+/// Finding 4: unfinished request lines, dripped bodies and idle keep-alive connections stayed
+/// open, and one host could take every connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_and_greedy_clients_are_cut_off() {
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = mykey_server::Limits {
+        header: Duration::from_secs(1),
+        request: Duration::from_secs(2),
+        per_source: 3,
+    };
+    let app = mykey_server::app(w.platform.clone());
+    tokio::spawn(mykey_server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
+    let connect = || async { tokio::net::TcpStream::connect(addr).await.unwrap() };
+    // Reads until the server closes; answers what it sent and how long that took.
+    async fn until_closed(s: &mut tokio::net::TcpStream) -> (String, Duration) {
+        let started = Instant::now();
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => all.extend_from_slice(&buf[..n]),
+                Err(_) => panic!("still open after 10 s"),
+            }
+        }
+        (
+            String::from_utf8_lossy(&all).into_owned(),
+            started.elapsed(),
+        )
+    }
+
+    // An unfinished request line.
+    let mut s = connect().await;
+    s.write_all(b"GET /heal").await.unwrap();
+    let (_, took) = until_closed(&mut s).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    // An idle keep-alive connection, after one answered request.
+    let mut s = connect().await;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (said, took) = until_closed(&mut s).await;
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    // A body dripped: 408, and closed.
+    let mut s = connect().await;
+    s.write_all(
+        b"POST /v1/auth/challenges HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let (said, took) = until_closed(&mut s).await;
+    assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    assert!(said.contains("urn:mykey:problem:request-timeout"), "{said}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+
+    // Three connections from one address are served; a fourth is closed at once.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = connect().await;
+        s.write_all(b"GET /hea").await.unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fourth = connect().await;
+    let _ = fourth
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let (said, took) = until_closed(&mut fourth).await;
+    assert!(
+        said.is_empty() && took < Duration::from_millis(500),
+        "{said} {took:?}"
+    );
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = connect().await;
+    again
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (said, _) = until_closed(&mut again).await;
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+}

@@ -44,6 +44,9 @@ pub(crate) struct ServeArgs {
     /// addresses (otherwise https on the public Internet only).
     #[arg(long, env = "MYKEY_ALLOW_PRIVATE_PUSH")]
     allow_private_push: bool,
+    /// Connections at once from one address (IPv6: one /64); more are closed at once.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_source: usize,
 }
 
 pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
@@ -146,12 +149,19 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             ""
         }
     ));
-    // With the peer's address, for the short-code guessing budget.
-    let app =
-        mykey_server::app(platform).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    // With time limits for slow clients and a cap on connections per source (the peer's
+    // address also serves the short-code guessing budget).
+    let limits = mykey_server::Limits {
+        per_source: a.max_connections_per_source.max(1),
+        ..mykey_server::Limits::default()
+    };
+    let result = mykey_server::serve(
+        listener,
+        mykey_server::app(platform),
+        limits,
+        shutdown_signal(),
+    )
+    .await;
     refresher.abort();
     purger.abort();
     sweeper.abort();

@@ -1,0 +1,174 @@
+//! The platform's listener: HTTP/1.1 connections served with limits that slow or greedy
+//! clients cannot get around (issue 19, finding 4). `axum::serve` has none of them: an
+//! unfinished request line, a body dripped a byte at a time or an idle keep-alive connection
+//! stayed open for good, and one host could hold every file descriptor.
+//!
+//! - a request's head (request line and headers) must arrive within [`Limits::header`] of the
+//!   connection waiting for it — also on an idle keep-alive connection, which is then closed;
+//! - a whole request, body and answer included, within [`Limits::request`] (a long poll waits
+//!   20 s at most); past it the answer is `408` and the connection closes;
+//! - at most [`Limits::per_source`] connections at once from one address (IPv6: one /64);
+//!   more are closed as soon as they are accepted.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+
+/// What one connection and one request may take.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// For a request's head to arrive (and for the next, on an idle keep-alive connection).
+    pub header: Duration,
+    /// For a whole request, from its head to the end of its answer.
+    pub request: Duration,
+    /// Connections at once from one source address.
+    pub per_source: usize,
+}
+
+impl Default for Limits {
+    /// 10 s for a head, 60 s for a request, 256 connections a source.
+    fn default() -> Self {
+        Self {
+            header: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+            per_source: 256,
+        }
+    }
+}
+
+/// The source a connection counts against: the IPv4 address, or the IPv6 /64.
+fn source(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// One connection's place in the count of its source, given back when dropped.
+struct Slot {
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    source: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock();
+        if let Some(n) = counts.get_mut(&self.source) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.source);
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` completes; then accepts no
+/// more, lets each connection finish the request it is in, and returns (waiting at most the
+/// request limit). Handlers see the peer's address as `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app.layer(axum::middleware::from_fn(
+        move |req, next: axum::middleware::Next| request_limit(req, next, limits.request),
+    ));
+    let counts: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of descriptors, or a connection reset before it was taken: go on.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let from = source(peer.ip());
+        {
+            let mut c = counts.lock();
+            let n = c.entry(from).or_insert(0);
+            if *n >= limits.per_source {
+                drop(stream);
+                continue;
+            }
+            *n += 1;
+        }
+        let slot = Slot {
+            counts: counts.clone(),
+            source: from,
+        };
+        while connections.try_join_next().is_some() {}
+        let service =
+            TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(limits.header);
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stopped.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(limits.request, conn).await;
+                }
+            }
+        });
+    }
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(limits.request, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
+
+/// Answers `408` to a request that takes longer than `limit` (its body included).
+async fn request_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    limit: Duration,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            let mut r = (
+                StatusCode::REQUEST_TIMEOUT,
+                [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+                r#"{"type":"urn:mykey:problem:request-timeout","title":"Request timeout","status":408,"detail":"the request took too long to arrive"}"#,
+            )
+                .into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            r
+        }
+    }
+}
