@@ -15,7 +15,7 @@ use crate::{Error, TrustAnchors, UnixTime, UserIdentificationCertificate};
 /// Checked certificates by SHA-256 of their DER, bound to one set of trust anchors.
 #[derive(Debug)]
 pub struct VerifiedCertificates {
-    anchors: TrustAnchors,
+    anchors: RwLock<Arc<TrustAnchors>>,
     capacity: usize,
     entries: RwLock<HashMap<[u8; 32], Arc<Entry>>>,
 }
@@ -31,15 +31,28 @@ impl VerifiedCertificates {
     /// A cache of at most `capacity` certificates checked against `anchors`.
     pub fn new(anchors: TrustAnchors, capacity: usize) -> Self {
         Self {
-            anchors,
+            anchors: RwLock::new(Arc::new(anchors)),
             capacity: capacity.max(1),
             entries: RwLock::new(HashMap::new()),
         }
     }
 
-    /// The anchors certificates are checked against.
-    pub fn anchors(&self) -> &TrustAnchors {
-        &self.anchors
+    /// The anchors certificates are checked against (as they are now).
+    pub fn anchors(&self) -> Arc<TrustAnchors> {
+        self.anchors.read().clone()
+    }
+
+    /// Trusts one more CA generation from now on (a rollover at the CA); the caller has checked
+    /// it ([`crate::CaCertificate::check_self_signed`]). Answers whether it was new.
+    pub fn add_anchor(&self, ca: crate::CaCertificate) -> bool {
+        let mut anchors = self.anchors.write();
+        if anchors.by_key_id(ca.purpose(), ca.key_id()).is_some() {
+            return false;
+        }
+        let mut more = TrustAnchors::clone(&anchors);
+        more.add(ca);
+        *anchors = Arc::new(more);
+        true
     }
 
     /// Parses and validates a user-identification certificate at `at`, or finds it checked before
@@ -68,7 +81,8 @@ impl VerifiedCertificates {
             return Ok(e.cert.clone());
         }
         let cert = Arc::new(UserIdentificationCertificate::from_der(der)?);
-        let ca = self.anchors.validate_user_identification(&cert, at)?;
+        let anchors = self.anchors();
+        let ca = anchors.validate_user_identification(&cert, at)?;
         let entry = Arc::new(Entry {
             cert: cert.clone(),
             ca_not_before: ca.not_before(),

@@ -420,6 +420,23 @@ impl CaCertificate {
         &self.parsed.subject_name
     }
 
+    /// Checks a CA generation before it is trusted: self-issued and self-signed (its own key
+    /// verifies it) and valid at `at` — what a new generation J-LIS announces must show.
+    pub fn check_self_signed(&self, at: UnixTime) -> Result<(), Error> {
+        if self.parsed.issuer != self.parsed.subject {
+            return Err(Error::UnknownIssuer {
+                purpose: self.purpose,
+                key_id: hex::encode(&self.key_id),
+            });
+        }
+        self.public_key().verify(
+            self.parsed.tbs(),
+            self.parsed.signature(),
+            SignedObject::Certificate,
+        )?;
+        self.parsed.check_validity(at)
+    }
+
     /// The CA certificate as PEM.
     pub fn to_pem(&self) -> String {
         crate::der_util::to_pem("CERTIFICATE", self.der())

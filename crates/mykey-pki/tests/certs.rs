@@ -274,3 +274,22 @@ fn the_verified_certificate_cache_rechecks_time_but_not_the_path() {
     }
     cache.user_identification(&der, NOW).unwrap();
 }
+
+#[test]
+fn a_new_ca_generation_must_be_self_signed_and_valid() {
+    let g2 = &fx().ui_g2.cert;
+    g2.check_self_signed(NOW).unwrap();
+    assert!(matches!(
+        g2.check_self_signed(NOW.plus(20 * YEAR)),
+        Err(Error::Expired { .. })
+    ));
+    // Its signature altered: refused.
+    let mut der = g2.der().to_vec();
+    let last = der.len() - 1;
+    der[last] ^= 1;
+    let altered = mykey_pki::CaCertificate::from_der(&der).unwrap();
+    assert!(matches!(
+        altered.check_self_signed(NOW),
+        Err(Error::BadSignature(SignedObject::Certificate))
+    ));
+}

@@ -302,12 +302,13 @@ impl Platform {
                 self.certificates
                     .anchors()
                     .by_key_id(Purpose::UserIdentification, k)
+                    .cloned()
             })
             .ok_or_else(|| mykey_pki::Error::UnknownIssuer {
                 purpose: Purpose::UserIdentification,
                 key_id: String::new(),
             })?;
-        let revocation = self.jlis.revocation(&cert, issuer, now).await?;
+        let revocation = self.jlis.revocation(&cert, &issuer, now).await?;
         if let RevocationStatus::Revoked { reason, .. } = revocation.status {
             return Err(PlatformError::Revoked { reason });
         }

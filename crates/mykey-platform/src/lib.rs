@@ -324,6 +324,12 @@ impl Platform {
         }
     }
 
+    /// Trusts a CA generation J-LIS added (a rollover), already checked by the caller (see
+    /// `mykey_pki::CaCertificate::check_self_signed`), for logins and facts from now on.
+    pub fn trust_ca(&self, ca: mykey_pki::CaCertificate) -> bool {
+        self.certificates.add_anchor(ca)
+    }
+
     /// The store (for the edges that list or export).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -63,7 +63,7 @@ pub struct JlisPort {
     clock: Arc<dyn Clock>,
     cas: RwLock<Vec<CaState>>,
     /// The signature CAs and their CRLs, for the facts-change sweep.
-    signature_cas: Vec<SignatureCa>,
+    signature_cas: RwLock<Vec<SignatureCa>>,
 }
 
 /// A signature CA generation and where its CRLs are.
@@ -136,7 +136,7 @@ impl JlisPort {
             answers: parking_lot::Mutex::new(HashMap::new()),
             clock,
             cas: RwLock::new(cas),
-            signature_cas,
+            signature_cas: RwLock::new(signature_cas),
         };
         port.refresh().await;
         Ok(port)
@@ -150,8 +150,90 @@ impl JlisPort {
                 .read()
                 .iter()
                 .map(|c| c.ca.clone())
-                .chain(self.signature_cas.iter().map(|s| s.ca.clone())),
+                .chain(self.signature_cas.read().iter().map(|s| s.ca.clone())),
         )
+    }
+
+    /// Learns the CA generations J-LIS has added since (a rollover keeps the name and brings a
+    /// new key): each must have the JPKI CA profile and the name of its purpose's CA, be
+    /// self-signed and valid now; then its CRLs are followed and it is answered, to be trusted
+    /// from now on (`Platform::trust_ca`). One that fails a check is logged and left out.
+    pub async fn refresh_cas(&self) -> Vec<CaCertificate> {
+        let entries = match self.client.cas().await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "the CA list could not be fetched");
+                return Vec::new();
+            }
+        };
+        let now = self.clock.now();
+        let mut new = Vec::new();
+        for entry in entries {
+            let known = self
+                .cas
+                .read()
+                .iter()
+                .map(|c| c.ca.clone())
+                .chain(self.signature_cas.read().iter().map(|s| s.ca.clone()))
+                .collect::<Vec<_>>();
+            if known
+                .iter()
+                .any(|c| hex::encode(c.key_id()) == entry.key_id)
+            {
+                continue;
+            }
+            let checked = async {
+                let der = self
+                    .client
+                    .get_bytes(&entry.certificate_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let ca = CaCertificate::from_der(&der).map_err(|e| e.to_string())?;
+                if ca.purpose().slug() != entry.purpose {
+                    return Err(
+                        "the certificate is not of the purpose J-LIS lists it for".to_owned()
+                    );
+                }
+                ca.check_self_signed(now).map_err(|e| e.to_string())?;
+                if known
+                    .iter()
+                    .any(|k| k.purpose() == ca.purpose() && k.subject_der() != ca.subject_der())
+                {
+                    return Err("the name is not the one of its purpose's CA".to_owned());
+                }
+                Ok(ca)
+            }
+            .await;
+            let ca = match checked {
+                Ok(ca) => ca,
+                Err(e) => {
+                    tracing::warn!(key_id = %entry.key_id, error = %e, "a new CA generation was refused");
+                    continue;
+                }
+            };
+            tracing::info!(
+                purpose = ca.purpose().slug(),
+                generation = entry.generation,
+                "a new CA generation is trusted"
+            );
+            match ca.purpose() {
+                Purpose::Signature => self.signature_cas.write().push(SignatureCa {
+                    ca: ca.clone(),
+                    crl_url: entry.crl_url,
+                    delta_crl_url: entry.delta_crl_url,
+                }),
+                Purpose::UserIdentification => self.cas.write().push(CaState {
+                    ca: ca.clone(),
+                    crl_url: entry.crl_url,
+                    delta_crl_url: entry.delta_crl_url,
+                    ocsp_url: entry.ocsp_url,
+                    index: None,
+                    full_next_update: UnixTime::from_secs(0),
+                }),
+            }
+            new.push(ca);
+        }
+        new
     }
 
     /// Brings every index up to date: the newest delta CRL, and a new complete CRL when the held
@@ -236,7 +318,8 @@ impl JlisPort {
     pub async fn sweep_facts(&self, platform: &mykey_platform::Platform) -> FactsSweep {
         let mut found = FactsSweep::default();
         renote(platform).await;
-        for sca in &self.signature_cas {
+        let signature_cas = self.signature_cas.read().clone();
+        for sca in &signature_cas {
             match self.sweep_ca(platform, sca).await {
                 Ok(s) => found += s,
                 Err(e) => {
@@ -323,8 +406,9 @@ impl JlisPort {
         }
     }
 
-    /// Refreshes every `every` until the task is dropped; what the new CRLs revoke ends the
-    /// sessions and tokens made before it.
+    /// Refreshes every `every` until the task is dropped: new CA generations are trusted
+    /// ([`JlisPort::refresh_cas`]), and what the new CRLs revoke ends the sessions and tokens
+    /// made before it.
     pub async fn run_refresher(
         self: Arc<Self>,
         platform: Arc<mykey_platform::Platform>,
@@ -332,6 +416,9 @@ impl JlisPort {
     ) {
         loop {
             tokio::time::sleep(every).await;
+            for ca in self.refresh_cas().await {
+                platform.trust_ca(ca);
+            }
             let read = self.refresh().await;
             match platform.end_sessions_of_revoked(&read).await {
                 Ok(n) if n > 0 => tracing::info!(

@@ -263,3 +263,39 @@ async fn slow_and_greedy_clients_are_cut_off() {
     let (said, _) = until_closed(&mut again).await;
     assert!(said.starts_with("HTTP/1.1 200"), "{said}");
 }
+
+/// Finding 12: the trust anchors were read once at start, so a legitimate CA rollover at J-LIS
+/// kept every new card out until a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_ca_generation_is_checked_and_trusted_without_a_restart() {
+    let w = world().await;
+    for purpose in ["user-identification", "signature"] {
+        let r = w
+            .http
+            .post(format!(
+                "{}/v1/admin/cas/{purpose}/rollover",
+                w.jlis_config.base_url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let card = card(&w).await;
+    let nonce = challenge(&w).await;
+    let (status, body) = post(&w, "/v1/auth/responses", None, answer_for(&card, &nonce)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (401, "urn:mykey:problem:certificate-refused"),
+        "not yet known: {body}"
+    );
+    let new = w.port.refresh_cas().await;
+    assert_eq!(new.len(), 2);
+    for ca in new {
+        assert!(w.platform.trust_ca(ca));
+    }
+    assert!(w.port.refresh_cas().await.is_empty(), "each is learnt once");
+    w.clock.catch_up();
+    w.port.refresh().await;
+    login(&w, &card).await;
+}
