@@ -156,6 +156,13 @@ pub enum PlatformError {
         /// Seconds until a short code is looked up again.
         retry_after: u64,
     },
+    /// A relying party asked more often than its quota allows (`quota.rs`): try again after
+    /// `retry_after` seconds.
+    #[error("quota exceeded: try again in {retry_after} s")]
+    QuotaExceeded {
+        /// Seconds until the next is allowed.
+        retry_after: u64,
+    },
     /// The facts sent with an approval are not the ones asked for, or malformed.
     #[error("facts refused: {0}")]
     InvalidFacts(&'static str),

@@ -128,6 +128,8 @@ impl Platform {
             .linked_person(rp.id, customer_id)
             .await?
             .ok_or(PlatformError::ServiceIdUnknown)?;
+        self.facts_checks
+            .take(rp.id, customer_id, self.clock.now())?;
         let status = self.jlis.signature_certificate_status(number).await?;
         let now = self.clock.now();
         let log = signature_query(status.current.is_some(), &rp.name);

@@ -32,6 +32,7 @@ pub mod oidc;
 mod ordered_token;
 mod ppid;
 mod ppid_service;
+mod quota;
 mod relying_party;
 mod service_id;
 mod store;
@@ -56,6 +57,7 @@ pub use ppid_service::{
     PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidGrant, PpidIssue,
     PpidIssued, PpidService, ServicePpid,
 };
+pub use quota::{PER_LINK_BURST, PER_LINK_REFILL_SECS, PER_RP_BURST, PER_RP_REFILL_SECS};
 pub use relying_party::{
     ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyStatus,
 };
@@ -255,6 +257,8 @@ pub struct Platform {
     clients: std::sync::Mutex<client_auth::ClientCache>,
     /// The budget for guessing cross-device short codes (`oidc/guard.rs`).
     short_codes: oidc::ShortCodeGuard,
+    /// The facts-check quotas per link and relying party (`quota.rs`).
+    facts_checks: quota::FactsCheckQuota,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
@@ -314,6 +318,7 @@ impl Platform {
                 .collect(),
             clients: std::sync::Mutex::new(Default::default()),
             short_codes: oidc::ShortCodeGuard::default(),
+            facts_checks: quota::FactsCheckQuota::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             sealing: mykey_pki::SealingKey::from_bytes(&config.sealing_key.unwrap_or_else(|| {

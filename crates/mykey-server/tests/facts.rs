@@ -119,7 +119,7 @@ async fn a_relying_party_checks_one_person_on_demand() {
     let w = world().await;
     let bank = relying_party(&w, "確認銀行").await;
     let other = relying_party(&w, "他行").await;
-    let (card, _) = person(&w, &[(&bank, "C-Q")]).await;
+    let (card, token) = person(&w, &[(&bank, "C-Q")]).await;
     let check = |client: &Client, customer_id: &str| {
         let path = format!("/v1/rp/service-ids/{customer_id}/facts-check");
         let client = client.clone();
@@ -158,6 +158,24 @@ async fn a_relying_party_checks_one_person_on_demand() {
     }
     let (status, _) = check(&bank, "bad id with spaces").await;
     assert_eq!(status, 422);
+    // Issue 19, finding 9: a relying party cannot grow the person's log or load J-LIS at will:
+    // three checks of a link, then one every ten minutes.
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
+    let before = log["entries"].as_array().unwrap().len();
+    let (status, body) = check(&bank, "C-Q").await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (429, "urn:mykey:problem:quota-exceeded"),
+        "{body}"
+    );
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
+    assert_eq!(
+        log["entries"].as_array().unwrap().len(),
+        before,
+        "nothing logged"
+    );
+    w.clock.advance(mykey_platform::PER_LINK_REFILL_SECS);
+    assert_eq!(check(&bank, "C-Q").await.0, 200);
 }
 
 /// Issue 19: notices of changes were lost in normal operation — after a told change (the next

@@ -223,6 +223,11 @@ impl IntoResponse for ApiError {
                     "too-many-attempts",
                     "Too many unknown short codes",
                 ),
+                P::QuotaExceeded { .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "quota-exceeded",
+                    "Quota exceeded",
+                ),
                 P::InvalidLogout(_) | P::OAuth { .. } => (
                     StatusCode::BAD_REQUEST,
                     "invalid-request",
@@ -265,7 +270,10 @@ impl IntoResponse for ApiError {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
-        if let ApiError::Platform(P::TooManyAttempts { retry_after }) = &self {
+        if let ApiError::Platform(
+            P::TooManyAttempts { retry_after } | P::QuotaExceeded { retry_after },
+        ) = &self
+        {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }

@@ -1,0 +1,151 @@
+//! Quotas on what relying parties can make the platform do on a person's behalf: each
+//! on-demand facts check asks J-LIS and adds an entry to the person's log, so one relying party
+//! must not be able to grow a log or load J-LIS without limit (issue 19, finding 9).
+//!
+//! Token buckets in whole seconds, in memory (a restart forgets them; each node keeps its own):
+//! - per link (relying party and customer ID): [`PER_LINK_BURST`] checks, then one every
+//!   [`PER_LINK_REFILL_SECS`] seconds — the four facts change a few times in a life;
+//! - per relying party: [`PER_RP_BURST`] checks, then one every [`PER_RP_REFILL_SECS`] second.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use mykey_pki::UnixTime;
+
+use crate::{CustomerId, PlatformError, RelyingPartyId};
+
+/// Facts checks of one link at once.
+pub const PER_LINK_BURST: u64 = 3;
+/// Seconds for a link to earn one more facts check.
+pub const PER_LINK_REFILL_SECS: u64 = 600;
+/// Facts checks of one relying party at once.
+pub const PER_RP_BURST: u64 = 100;
+/// Seconds for a relying party to earn one more facts check.
+pub const PER_RP_REFILL_SECS: u64 = 1;
+/// Most buckets kept; when full, the refilled ones are forgotten.
+const MAX_BUCKETS: usize = 200_000;
+
+/// `spent` not yet earned back as of `at`.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    spent: u64,
+    at: u64,
+}
+
+impl Bucket {
+    fn settle(&mut self, now: u64, per: u64) {
+        let earned = now.saturating_sub(self.at) / per;
+        if earned >= self.spent {
+            *self = Bucket { spent: 0, at: now };
+        } else if earned > 0 {
+            self.spent -= earned;
+            self.at += earned * per;
+        }
+    }
+
+    fn wait(&self, now: u64, burst: u64, per: u64) -> u64 {
+        if self.spent < burst {
+            0
+        } else {
+            (self.at + per).saturating_sub(now).max(1)
+        }
+    }
+}
+
+/// The facts-check quotas (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct FactsCheckQuota {
+    state: Mutex<(HashMap<i64, Bucket>, HashMap<(i64, String), Bucket>)>,
+}
+
+impl FactsCheckQuota {
+    /// Takes one check for `customer_id` of `rp` at `now`, or says how long to wait.
+    pub(crate) fn take(
+        &self,
+        rp: RelyingPartyId,
+        customer_id: &CustomerId,
+        now: UnixTime,
+    ) -> Result<(), PlatformError> {
+        let now = now.as_secs();
+        let Ok(mut s) = self.state.lock() else {
+            return Ok(());
+        };
+        let (rps, links) = &mut *s;
+        if rps.len() + links.len() >= MAX_BUCKETS {
+            rps.retain(|_, b| {
+                b.settle(now, PER_RP_REFILL_SECS);
+                b.spent > 0
+            });
+            links.retain(|_, b| {
+                b.settle(now, PER_LINK_REFILL_SECS);
+                b.spent > 0
+            });
+        }
+        let fresh = Bucket { spent: 0, at: now };
+        let r = rps.entry(rp.0).or_insert(fresh);
+        r.settle(now, PER_RP_REFILL_SECS);
+        let l = links
+            .entry((rp.0, customer_id.as_str().to_owned()))
+            .or_insert(fresh);
+        l.settle(now, PER_LINK_REFILL_SECS);
+        let wait = r.wait(now, PER_RP_BURST, PER_RP_REFILL_SECS).max(l.wait(
+            now,
+            PER_LINK_BURST,
+            PER_LINK_REFILL_SECS,
+        ));
+        if wait > 0 {
+            return Err(PlatformError::QuotaExceeded { retry_after: wait });
+        }
+        r.spent += 1;
+        l.spent += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_gets_its_burst_then_one_check_every_ten_minutes() {
+        let q = FactsCheckQuota::default();
+        let rp = RelyingPartyId(1);
+        let c: CustomerId = "C-1".parse().unwrap();
+        let t = |s: u64| UnixTime::from_secs(1_800_000_000 + s);
+        for _ in 0..PER_LINK_BURST {
+            q.take(rp, &c, t(0)).unwrap();
+        }
+        assert!(matches!(
+            q.take(rp, &c, t(0)),
+            Err(PlatformError::QuotaExceeded { retry_after: 600 })
+        ));
+        // Another link of the same relying party is not held up.
+        q.take(rp, &"C-2".parse().unwrap(), t(0)).unwrap();
+        q.take(rp, &c, t(600)).unwrap();
+        assert!(q.take(rp, &c, t(601)).is_err());
+    }
+
+    #[test]
+    fn a_relying_party_is_held_to_its_own_rate_across_links() {
+        let q = FactsCheckQuota::default();
+        let rp = RelyingPartyId(2);
+        for i in 0..PER_RP_BURST {
+            q.take(
+                rp,
+                &format!("C-{i}").parse().unwrap(),
+                UnixTime::from_secs(10),
+            )
+            .unwrap();
+        }
+        assert!(matches!(
+            q.take(rp, &"C-x".parse().unwrap(), UnixTime::from_secs(10)),
+            Err(PlatformError::QuotaExceeded { retry_after: 1 })
+        ));
+        q.take(
+            RelyingPartyId(3),
+            &"C-x".parse().unwrap(),
+            UnixTime::from_secs(10),
+        )
+        .unwrap();
+    }
+}
