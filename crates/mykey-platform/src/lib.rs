@@ -52,6 +52,7 @@ pub use facts::FactsSweep;
 pub(crate) use facts::signature_query;
 pub use ids::{CustomerId, IdError, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
+pub use my_key_id::MAX_LOG_PAGE;
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
     PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidGrant, PpidIssue,

@@ -10,6 +10,9 @@ use crate::{
 // Random IDs collide with probability ~n/36⁸; a few draws always suffice.
 const DRAWS: usize = 8;
 
+/// Most log entries in one page.
+pub const MAX_LOG_PAGE: usize = 1000;
+
 impl Platform {
     /// The person's active My Key ID.
     pub async fn my_key_id(&self, s: &Session) -> Result<Option<MyKeyIdState>, PlatformError> {
@@ -50,6 +53,30 @@ impl Platform {
     /// The person's own log, oldest first.
     pub async fn log(&self, s: &Session) -> Result<Vec<LogEntry>, PlatformError> {
         Ok(self.store.log(s.person).await?)
+    }
+
+    /// A page of the person's own log: at most `limit` entries (1 to [`MAX_LOG_PAGE`]) past the
+    /// entry `from` (not included; none: from the start, or with `newest_first` from the
+    /// newest). Answers the page and the cursor of the next one, if there is one.
+    pub async fn log_page(
+        &self,
+        s: &Session,
+        from: Option<u64>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<(Vec<LogEntry>, Option<u64>), PlatformError> {
+        let limit = limit.clamp(1, MAX_LOG_PAGE);
+        let mut page = self
+            .store
+            .log_page(s.person, from, newest_first, limit + 1)
+            .await?;
+        let next = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|e| e.seq)
+        } else {
+            None
+        };
+        Ok((page, next))
     }
 
     async fn choose(

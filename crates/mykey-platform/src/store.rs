@@ -228,6 +228,16 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
     /// The person's whole log, oldest first.
     async fn log(&self, person: PersonId) -> Result<Vec<LogEntry>, StoreError>;
 
+    /// At most `limit` entries of the person's log past `from` (a `seq`, not included; none:
+    /// from the end), oldest first, or newest first when `newest_first`.
+    async fn log_page(
+        &self,
+        person: PersonId,
+        from: Option<u64>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError>;
+
     /// Registers a relying party.
     async fn insert_relying_party(&self, rp: &NewRelyingParty) -> Result<RelyingParty, StoreError>;
 

@@ -299,3 +299,52 @@ async fn a_new_ca_generation_is_checked_and_trusted_without_a_restart() {
     w.port.refresh().await;
     login(&w, &card).await;
 }
+
+/// Finding 9: the log came whole, however long relying parties had made it; now in pages,
+/// cursor by cursor.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_comes_in_pages() {
+    let w = world().await;
+    let card = card(&w).await;
+    let token = login(&w, &card).await;
+    for _ in 0..3 {
+        login(&w, &card).await;
+    }
+    let (_, whole) = call(&w, reqwest::Method::GET, "/v1/me/log", Some(&token)).await;
+    let whole = whole["entries"].as_array().unwrap().clone();
+    assert!(whole.len() >= 5, "{whole:?}");
+    let mut seen = Vec::new();
+    let mut path = "/v1/me/log?limit=2".to_owned();
+    loop {
+        let (status, page) = call(&w, reqwest::Method::GET, &path, Some(&token)).await;
+        assert_eq!(status, 200, "{page}");
+        let entries = page["entries"].as_array().unwrap();
+        assert!(entries.len() <= 2);
+        seen.extend(entries.iter().cloned());
+        match page["next"].as_str() {
+            Some(n) => {
+                assert!(page["head"].is_null());
+                path = format!("/v1/me/log?limit=2&after={n}");
+            }
+            None => {
+                assert_eq!(page["head"], entries.last().unwrap()["hash"]);
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, whole);
+    for bad in ["limit=0", "limit=1001", "after=x", "before=3"] {
+        let (status, body) = call(
+            &w,
+            reqwest::Method::GET,
+            &format!("/v1/me/log?{bad}"),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "urn:mykey:problem:invalid-request"),
+            "{bad}: {body}"
+        );
+    }
+}

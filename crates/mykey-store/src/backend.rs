@@ -503,23 +503,36 @@ macro_rules! store_impl {
                 Ok(entry)
             }
 
+            async fn log_page(&self, person: PersonId, from: Option<u64>, newest_first: bool, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+                let sql = if newest_first {
+                    "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 AND seq < $2 \
+                     ORDER BY seq DESC LIMIT $3"
+                } else {
+                    "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 AND seq > $2 \
+                     ORDER BY seq LIMIT $3"
+                };
+                let bound = match (from, newest_first) {
+                    (Some(s), _) => s.min(i64::MAX as u64) as i64,
+                    (None, true) => i64::MAX,
+                    (None, false) => -1,
+                };
+                let rows = sqlx::query(sql)
+                .bind(person.0)
+                .bind(bound)
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(fail)?;
+                Self::log_rows(&rows)
+            }
+
             async fn log(&self, person: PersonId) -> Result<Vec<LogEntry>, StoreError> {
                 let rows = sqlx::query("SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 ORDER BY seq")
                     .bind(person.0)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(fail)?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(LogEntry {
-                            seq: r.get::<i64, _>("seq") as u64,
-                            at: r.get::<i64, _>("at") as u64,
-                            kind: r.get("kind"),
-                            detail: r.get("detail"),
-                            hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
-                        })
-                    })
-                    .collect()
+                Self::log_rows(&rows)
             }
 
             async fn insert_relying_party(&self, rp: &NewRelyingParty) -> Result<RelyingParty, StoreError> {

@@ -86,6 +86,21 @@ macro_rules! facts_impl {
                 Ok(())
             }
 
+            /// Log entries as read (`seq, at, kind, detail, hash`).
+            pub(crate) fn log_rows(rows: &[<$db as sqlx::Database>::Row]) -> Result<Vec<LogEntry>, StoreError> {
+                rows.iter()
+                    .map(|r| {
+                        Ok(LogEntry {
+                            seq: r.get::<i64, _>("seq") as u64,
+                            at: r.get::<i64, _>("at") as u64,
+                            kind: r.get("kind"),
+                            detail: r.get("detail"),
+                            hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
+                        })
+                    })
+                    .collect()
+            }
+
             /// A log head read with [`head_of`](crate::facts::head_of): whose, and the entry.
             pub(crate) fn log_head_row(
                 r: &<$db as sqlx::Database>::Row,

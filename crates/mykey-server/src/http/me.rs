@@ -107,11 +107,43 @@ async fn revoke(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoRe
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn log(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
-    let entries = p.log(&s).await?;
-    let head = entries.last().map(|e| e.hash.to_string());
+/// `?after=SEQ&limit=N`: a page of the log, oldest first (cursor-based: `next` is the
+/// `after` of the next page).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogPage {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// Entries a page holds unless `limit` says otherwise.
+const LOG_PAGE: usize = 100;
+
+async fn log(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    q: Result<axum::extract::Query<LogPage>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let axum::extract::Query(q) = q.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let limit = q.limit.unwrap_or(LOG_PAGE);
+    if limit == 0 || limit > mykey_platform::MAX_LOG_PAGE {
+        return Err(ApiError::InvalidRequest(format!(
+            "limit is 1 to {}",
+            mykey_platform::MAX_LOG_PAGE
+        )));
+    }
+    let (entries, next) = p.log_page(&s, q.after, false, limit).await?;
+    // The chain's head, on the page that ends with it.
+    let head = match next {
+        None => entries.last().map(|e| e.hash.to_string()),
+        Some(_) => None,
+    };
     let entries: Vec<Value> = entries.iter().map(log_json).collect();
-    Ok(axum::Json(json!({"entries": entries, "head": head})))
+    Ok(axum::Json(json!({
+        "entries": entries,
+        "head": head,
+        "next": next.map(|n| n.to_string()),
+    })))
 }
 
 /// A log entry as the person sees it.

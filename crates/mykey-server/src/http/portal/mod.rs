@@ -61,6 +61,8 @@ fn secure(p: &Platform) -> &'static str {
 #[derive(Deserialize, Default)]
 struct LangQuery {
     lang: Option<String>,
+    /// The log page's cursor (`/portal/log?before=SEQ`).
+    before: Option<u64>,
     request: Option<String>,
     wait: Option<u64>,
     done: Option<String>,
@@ -340,6 +342,9 @@ async fn withdraw_ppid(
     }
 }
 
+/// Log entries on one portal page.
+const LOG_PAGE: usize = 50;
+
 async fn log(
     State(p): State<Arc<Platform>>,
     headers: HeaderMap,
@@ -350,11 +355,14 @@ async fn log(
         return to_login();
     };
     let form = SessionToken::form_token(token);
-    match p.log(&s).await {
-        Ok(entries) => {
-            let verdict = mykey_platform::verify_chain(&entries);
-            pages::log(lang, &form, &entries, verdict.is_ok())
-        }
+    let page = async {
+        let whole = p.log(&s).await?;
+        let chain_ok = mykey_platform::verify_chain(&whole).is_ok();
+        let (entries, next) = p.log_page(&s, q.before, true, LOG_PAGE).await?;
+        Ok::<_, mykey_platform::PlatformError>((entries, next, chain_ok))
+    };
+    match page.await {
+        Ok((entries, next, chain_ok)) => pages::log(lang, &form, &entries, next, chain_ok),
         Err(e) => failure(lang, &e),
     }
 }

@@ -287,7 +287,14 @@ pub(super) fn overview(
     )
 }
 
-pub(super) fn log(lang: Lang, form: &str, entries: &[LogEntry], chain_ok: bool) -> Response {
+/// A page of the log, `entries` newest first; `next`, the cursor of the older page.
+pub(super) fn log(
+    lang: Lang,
+    form: &str,
+    entries: &[LogEntry],
+    next: Option<u64>,
+    chain_ok: bool,
+) -> Response {
     let mut body = nav(lang, form);
     body.push_str(&format!("<h1>{}</h1>", esc(lang.t("私の記録", "My log"))));
     body.push_str(&format!(
@@ -312,7 +319,7 @@ pub(super) fn log(lang: Lang, form: &str, entries: &[LogEntry], chain_ok: bool) 
         esc(lang.t("種類", "What")),
         esc(lang.t("詳細", "Details")),
     ));
-    for e in entries.iter().rev() {
+    for e in entries {
         body.push_str(&format!(
             "<tr class=\"entry\"><td>{}</td><td><time>{}</time></td><td>{}</td><td><code>{}</code></td></tr>",
             e.seq,
@@ -322,6 +329,12 @@ pub(super) fn log(lang: Lang, form: &str, entries: &[LogEntry], chain_ok: bool) 
         ));
     }
     body.push_str("</tbody></table>");
+    if let Some(n) = next {
+        body.push_str(&format!(
+            "<p><a rel=\"next\" href=\"/portal/log?before={n}\">{}</a></p>",
+            esc(lang.t("前の記録", "Older entries"))
+        ));
+    }
     page(
         StatusCode::OK,
         lang,
