@@ -11,9 +11,11 @@
 //!   together get little more than one address;
 //! - one for the whole platform: [`GLOBAL_BURST`] misses, then [`GLOBAL_PER_SEC`] a second, so
 //!   many addresses together get no more than that. When it runs dry, sources that missed in
-//!   the last [`QUIET_SECS`] seconds (and lookups of unknown source) wait; a source that has not
-//!   missed lately still gets its lookup, so that guessers elsewhere cannot keep a person from
-//!   typing their own code. (Scanning the QR code always works.)
+//!   the last [`QUIET_SECS`] seconds (and lookups of unknown source, and every source while the
+//!   table of sources is full) wait; a source that has not missed lately still gets its lookup
+//!   from a reserve ([`RESERVE_BURST`], then [`RESERVE_PER_SEC`] a second), so that guessers
+//!   elsewhere cannot keep a person from typing their own code, and fresh addresses together
+//!   add no more than that reserve's rate. (Scanning the QR code always works.)
 //!
 //! At the global rate a day of guessing against 10,000 requests pending at every moment hits
 //! one with a probability of about 1.6 %; at the per-source rate, one address would take about
@@ -43,6 +45,10 @@ pub const GLOBAL_PER_SEC: u64 = 20;
 pub const PER_PREFIX_BURST: u64 = 30;
 /// Seconds for one IPv6 /48 to earn one more miss.
 pub const PER_PREFIX_REFILL_SECS: u64 = 3;
+/// Lookups by sources that have not missed lately while the global bucket is dry, at once.
+pub const RESERVE_BURST: u64 = 100;
+/// Of those, earned back a second.
+pub const RESERVE_PER_SEC: u64 = 2;
 /// Seconds after its last miss a source counts as guessing (held to the global bucket).
 pub const QUIET_SECS: u64 = 600;
 /// Most sources tracked; when full, those whose buckets have refilled and that have been quiet
@@ -99,6 +105,8 @@ pub struct ShortCodeGuard {
 #[derive(Debug, Default)]
 struct State {
     global: Bucket,
+    /// What sources that have not missed lately spend while `global` is dry.
+    reserve: Bucket,
     /// By [`source_key`].
     sources: HashMap<[u8; 16], Bucket>,
     /// By IPv6 /48 ([`prefix_key`]).
@@ -182,13 +190,16 @@ impl ShortCodeGuard {
         };
         let State {
             global,
+            reserve,
             sources,
             prefixes,
         } = &mut *s;
         global.settle(now, 0, GLOBAL_PER_SEC);
+        reserve.settle(now, 0, RESERVE_PER_SEC);
         let mut wait = 0;
-        // Unknown sources, and sources that missed lately, are held to the global bucket.
-        let mut guessing = from.is_none();
+        // Unknown sources, sources that missed lately, and everyone while misses can no longer
+        // be told apart by source, are held to the global bucket.
+        let mut guessing = from.is_none() || sources.len() >= MAX_SOURCES;
         if let Some(b) = from.and_then(|ip| sources.get_mut(&source_key(ip))) {
             b.settle(now, PER_SOURCE_REFILL_SECS, 0);
             wait = wait.max(b.wait(now, PER_SOURCE_BURST, PER_SOURCE_REFILL_SECS));
@@ -198,8 +209,11 @@ impl ShortCodeGuard {
             b.settle(now, PER_PREFIX_REFILL_SECS, 0);
             wait = wait.max(b.wait(now, PER_PREFIX_BURST, PER_PREFIX_REFILL_SECS));
         }
+        let dry = global.wait(now, GLOBAL_BURST, 0);
         if guessing {
-            wait = wait.max(global.wait(now, GLOBAL_BURST, 0));
+            wait = wait.max(dry);
+        } else if dry > 0 {
+            wait = wait.max(reserve.wait(now, RESERVE_BURST, 0));
         }
         match wait {
             0 => Ok(()),
@@ -218,10 +232,16 @@ impl ShortCodeGuard {
         };
         let State {
             global,
+            reserve,
             sources,
             prefixes,
         } = &mut *s;
         global.settle(now, 0, GLOBAL_PER_SEC);
+        if global.spent >= GLOBAL_BURST {
+            // Let through from the reserve (see `check`).
+            reserve.settle(now, 0, RESERVE_PER_SEC);
+            reserve.spent += 1;
+        }
         global.spent += 1;
         let Some(ip) = from else { return };
         spend(
@@ -337,11 +357,24 @@ mod tests {
         g.check(person, at(0)).unwrap();
         g.miss(person, at(0));
         assert!(g.check(person, at(0)).is_err(), "missed: now held too");
-        // One second earns back GLOBAL_PER_SEC (one of them paid for the person's miss).
-        for _ in 1..GLOBAL_PER_SEC {
-            g.check(None, at(1)).unwrap();
-            g.miss(None, at(1));
+        // Fresh addresses together get no more than the reserve.
+        for i in 1..RESERVE_BURST {
+            let ip: Option<IpAddr> =
+                Some(format!("198.51.{}.{}", i / 256, i % 256).parse().unwrap());
+            g.check(ip, at(0)).unwrap();
+            g.miss(ip, at(0));
         }
-        assert!(g.check(None, at(1)).is_err());
+        assert!(
+            g.check(Some("192.0.2.200".parse().unwrap()), at(0))
+                .is_err()
+        );
+        // Each second earns back GLOBAL_PER_SEC (the reserve's lookups were misses too: 100
+        // over the burst take five seconds to earn back, a sixth gives twenty).
+        assert!(g.check(None, at(5)).is_err());
+        for _ in 0..GLOBAL_PER_SEC {
+            g.check(None, at(6)).unwrap();
+            g.miss(None, at(6));
+        }
+        assert!(g.check(None, at(6)).is_err());
     }
 }

@@ -36,7 +36,7 @@ pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::FactScope;
 pub use guard::{
     GLOBAL_BURST, GLOBAL_PER_SEC, PER_PREFIX_BURST, PER_PREFIX_REFILL_SECS, PER_SOURCE_BURST,
-    PER_SOURCE_REFILL_SECS, QUIET_SECS, ShortCodeGuard,
+    PER_SOURCE_REFILL_SECS, QUIET_SECS, RESERVE_BURST, RESERVE_PER_SEC, ShortCodeGuard,
 };
 pub use portal::{PortalBegun, PortalContinuation};
 pub use rsa_key::RsaSigningKey;
