@@ -66,33 +66,56 @@ impl Platform {
         Ok(sweep)
     }
 
-    /// Learns again from J-LIS the signature certificate of at most `limit` people whose noted
-    /// one was told revoked or whose card was renewed (each query in their log). Where J-LIS
-    /// shows the renewed card's own certificate already revoked for a change of the four facts,
-    /// the change is told now, as a sweep would have. Answers how many people were brought up to
-    /// date.
-    pub async fn renote_signature_certificates(&self, limit: usize) -> Result<u64, PlatformError> {
-        let due = self.store.signature_certificates_to_renote(limit).await?;
+    /// Learns again from J-LIS the signature certificate of at most `limit` people, from after
+    /// `after`, whose noted one was told revoked or whose card was renewed (each query in their
+    /// log). Where J-LIS shows the renewed card's own certificate already revoked for a change
+    /// of the four facts, the change is told now, as a sweep would have. Answers how many were
+    /// looked at and the last of them (the cursor of the next batch).
+    pub async fn renote_signature_certificates(
+        &self,
+        after: Option<crate::PersonId>,
+        limit: usize,
+    ) -> Result<(usize, Option<crate::PersonId>), PlatformError> {
+        let due = self
+            .store
+            .signature_certificates_to_renote(after, limit)
+            .await?;
         for d in &due {
-            let (person, number) = (&d.person, &d.number);
-            let status = self.jlis.signature_certificate_status(*number).await?;
-            let now = self.clock.now();
-            if d.renewed
-                && let Some((paired, Some(RevocationReason::AffiliationChanged))) = status.paired
-                && paired != d.noted
-            {
-                let log = signature_query(true, "the facts-change sweep");
-                self.store
-                    .note_signature_certificate(*person, Some(paired), now, &log)
-                    .await?;
-                self.store.facts_changed(&[(paired, now)], now).await?;
+            match self.renote(d).await {
+                Ok(()) => {}
+                // J-LIS unreachable: the same; the others are still tried.
+                Err(PlatformError::JlisUnavailable(_)) => {}
+                Err(e) => return Err(e),
             }
-            let log = signature_query(status.current.is_some(), "the facts-change sweep");
-            self.store
-                .note_signature_certificate(*person, status.current, now, &log)
-                .await?;
         }
-        Ok(due.len() as u64)
+        Ok((due.len(), due.last().map(|d| d.person)))
+    }
+
+    /// Brings one person's noted signature certificate up to date (see
+    /// [`Platform::renote_signature_certificates`]). When J-LIS names no current one yet
+    /// (between a change and the new certificate's issue) the person stays due, to be asked
+    /// about again at the next pass.
+    async fn renote(&self, d: &crate::DueSignature) -> Result<(), PlatformError> {
+        let status = self.jlis.signature_certificate_status(d.number).await?;
+        let now = self.clock.now();
+        if d.renewed
+            && let Some((paired, Some(RevocationReason::AffiliationChanged))) = status.paired
+            && paired != d.noted
+        {
+            let log = signature_query(true, "the facts-change sweep");
+            self.store
+                .note_signature_certificate(d.person, Some(paired), now, &log)
+                .await?;
+            self.store.facts_changed(&[(paired, now)], now).await?;
+        }
+        let Some(current) = status.current else {
+            return Ok(());
+        };
+        let log = signature_query(true, "the facts-change sweep");
+        self.store
+            .note_signature_certificate(d.person, Some(current), now, &log)
+            .await?;
+        Ok(())
     }
 
     /// How far the CRLs of the signature CA `ca` were swept (none yet: `None`).

@@ -520,9 +520,11 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
     ) -> Result<Option<IssuanceNumber>, StoreError>;
 
     /// People with an active Service ID whose noted signature certificate must be learnt again
-    /// from J-LIS (a change was told, or the card was renewed), at most `limit`.
+    /// from J-LIS (a change was told, or the card was renewed), at most `limit`, in the order of
+    /// their IDs from after `after`.
     async fn signature_certificates_to_renote(
         &self,
+        after: Option<PersonId>,
         limit: usize,
     ) -> Result<Vec<DueSignature>, StoreError>;
 

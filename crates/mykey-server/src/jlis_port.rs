@@ -27,19 +27,29 @@ use parking_lot::RwLock;
 
 /// People whose signature certificate is learnt again from J-LIS in one go.
 const RENOTE_BATCH: usize = 1000;
+/// Batches in one pass at most.
+const RENOTE_BATCHES: usize = 20;
 
 /// Learns again every signature certificate due (`Platform::renote_signature_certificates`);
 /// a failure is logged and the rest waits for the next pass (the store keeps what is due).
 async fn renote(platform: &mykey_platform::Platform) {
-    loop {
-        match platform.renote_signature_certificates(RENOTE_BATCH).await {
-            Ok(n) if n > 0 => {
-                tracing::info!(people = n, "signature certificates learnt again");
-                if n < RENOTE_BATCH as u64 {
+    // Batch after batch through everyone due (people J-LIS names no certificate for stay due,
+    // for the next pass), at most a bounded number a pass.
+    let mut after = None;
+    for _ in 0..RENOTE_BATCHES {
+        match platform
+            .renote_signature_certificates(after, RENOTE_BATCH)
+            .await
+        {
+            Ok((n, last)) => {
+                if n > 0 {
+                    tracing::info!(people = n, "signature certificates looked up again");
+                }
+                if n < RENOTE_BATCH {
                     return;
                 }
+                after = last;
             }
-            Ok(_) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "learning signature certificates again failed");
                 return;
@@ -155,9 +165,12 @@ impl JlisPort {
     }
 
     /// Learns the CA generations J-LIS has added since (a rollover keeps the name and brings a
-    /// new key): each must have the JPKI CA profile and the name of its purpose's CA, be
-    /// self-signed and valid now; then its CRLs are followed and it is answered, to be trusted
-    /// from now on (`Platform::trust_ca`). One that fails a check is logged and left out.
+    /// new key): each must be served by the J-LIS configured, have the JPKI CA profile, the key
+    /// identifier listed and the name of its purpose's CA, be self-signed and valid now; then
+    /// its CRLs are followed and it is answered, to be trusted from now on
+    /// (`Platform::trust_ca`). One that fails a check is logged and left out. What vouches for a
+    /// new generation is the J-LIS connection the operator configured (JPKI publishes no link
+    /// certificates): reach J-LIS over https, or a network of its own.
     pub async fn refresh_cas(&self) -> Vec<CaCertificate> {
         let entries = match self.client.cas().await {
             Ok(e) => e,
@@ -183,12 +196,20 @@ impl JlisPort {
                 continue;
             }
             let checked = async {
+                let base = self.client.base().trim_end_matches('/');
+                let url = &entry.certificate_url;
+                if url.contains("://") && !url.starts_with(&format!("{base}/")) {
+                    return Err("the certificate is not served by the J-LIS configured".to_owned());
+                }
                 let der = self
                     .client
                     .get_bytes(&entry.certificate_url)
                     .await
                     .map_err(|e| e.to_string())?;
                 let ca = CaCertificate::from_der(&der).map_err(|e| e.to_string())?;
+                if hex::encode(ca.key_id()) != entry.key_id {
+                    return Err("the certificate's key identifier is not the one listed".to_owned());
+                }
                 if ca.purpose().slug() != entry.purpose {
                     return Err(
                         "the certificate is not of the purpose J-LIS lists it for".to_owned()

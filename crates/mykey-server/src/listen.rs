@@ -7,8 +7,9 @@
 //!   connection waiting for it — also on an idle keep-alive connection, which is then closed;
 //! - a whole request, body and answer included, within [`Limits::request`] (a long poll waits
 //!   20 s at most); past it the answer is `408` and the connection closes;
-//! - at most [`Limits::per_source`] connections at once from one address (IPv6: one /64);
-//!   more are closed as soon as they are accepted.
+//! - at most [`Limits::per_source`] connections at once from one address (IPv6: one /64), and
+//!   [`Limits::total`] in all; more are closed as soon as they are accepted. (Behind a reverse
+//!   proxy every client has the proxy's address: limit per client there.)
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -33,15 +34,18 @@ pub struct Limits {
     pub request: Duration,
     /// Connections at once from one source address.
     pub per_source: usize,
+    /// Connections at once in all (keep it under the process's file-descriptor limit).
+    pub total: usize,
 }
 
 impl Default for Limits {
-    /// 10 s for a head, 60 s for a request, 256 connections a source.
+    /// 10 s for a head, 60 s for a request, 256 connections a source, 4,096 in all.
     fn default() -> Self {
         Self {
             header: Duration::from_secs(10),
             request: Duration::from_secs(60),
             per_source: 256,
+            total: 4096,
         }
     }
 }
@@ -108,20 +112,20 @@ pub async fn serve(
             },
         };
         let from = source(peer.ip());
+        while connections.try_join_next().is_some() {}
         {
             let mut c = counts.lock();
-            let n = c.entry(from).or_insert(0);
-            if *n >= limits.per_source {
+            let n = c.get(&from).copied().unwrap_or(0);
+            if n >= limits.per_source || connections.len() >= limits.total {
                 drop(stream);
                 continue;
             }
-            *n += 1;
+            c.insert(from, n + 1);
         }
         let slot = Slot {
             counts: counts.clone(),
             source: from,
         };
-        while connections.try_join_next().is_some() {}
         let service =
             TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
         let mut stopped = stopped.clone();

@@ -182,6 +182,7 @@ async fn slow_and_greedy_clients_are_cut_off() {
         header: Duration::from_secs(1),
         request: Duration::from_secs(2),
         per_source: 3,
+        total: 100,
     };
     let app = mykey_server::app(w.platform.clone());
     tokio::spawn(mykey_server::serve(

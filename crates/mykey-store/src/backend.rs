@@ -719,8 +719,8 @@ macro_rules! store_impl {
                 self.noted_signature(person).await
             }
 
-            async fn signature_certificates_to_renote(&self, limit: usize) -> Result<Vec<DueSignature>, StoreError> {
-                self.to_renote(limit).await
+            async fn signature_certificates_to_renote(&self, after: Option<PersonId>, limit: usize) -> Result<Vec<DueSignature>, StoreError> {
+                self.to_renote(after, limit).await
             }
 
             async fn crl_sweep_position(&self, ca: &[u8]) -> Result<Option<CrlSweepPosition>, StoreError> {

@@ -268,15 +268,16 @@ macro_rules! facts_impl {
                     .transpose()
             }
 
-            async fn to_renote(&self, limit: usize) -> Result<Vec<DueSignature>, StoreError> {
+            async fn to_renote(&self, after: Option<PersonId>, limit: usize) -> Result<Vec<DueSignature>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT c.person_id, c.serial, c.renote, (SELECT i.number FROM issuance_numbers i WHERE i.person_id = c.person_id \
                      ORDER BY i.link_seq DESC, i.linked_at DESC, i.number DESC LIMIT 1) AS number \
-                     FROM signature_certificates c WHERE c.renote > 0 \
+                     FROM signature_certificates c WHERE c.renote > 0 AND c.person_id > $2 \
                      AND EXISTS (SELECT 1 FROM service_ids s WHERE s.person_id = c.person_id AND s.ended_at IS NULL) \
                      ORDER BY c.person_id LIMIT $1",
                 )
                 .bind(limit as i64)
+                .bind(after.map_or(0, |p| p.0))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(fail)?;

@@ -293,7 +293,7 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
     );
     assert!(
         store
-            .signature_certificates_to_renote(10)
+            .signature_certificates_to_renote(None, 10)
             .await
             .unwrap()
             .is_empty()
@@ -329,7 +329,10 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         renewed,
     };
     assert_eq!(
-        store.signature_certificates_to_renote(10).await.unwrap(),
+        store
+            .signature_certificates_to_renote(None, 10)
+            .await
+            .unwrap(),
         [due(false)]
     );
     let again = store
@@ -357,7 +360,7 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
     );
     assert!(
         store
-            .signature_certificates_to_renote(10)
+            .signature_certificates_to_renote(None, 10)
             .await
             .unwrap()
             .is_empty()
@@ -378,7 +381,10 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         LinkOutcome::Renewed(p)
     );
     assert_eq!(
-        store.signature_certificates_to_renote(10).await.unwrap(),
+        store
+            .signature_certificates_to_renote(None, 10)
+            .await
+            .unwrap(),
         [DueSignature {
             number: renewed,
             noted: other,
@@ -390,7 +396,13 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         .facts_changed(&[(other, T)], T.plus(12))
         .await
         .unwrap();
-    assert!(store.signature_certificates_to_renote(10).await.unwrap()[0].renewed);
+    assert!(
+        store
+            .signature_certificates_to_renote(None, 10)
+            .await
+            .unwrap()[0]
+            .renewed
+    );
 
     // The sweep's position per CA, replaced in place.
     let ca = [7u8; 20];

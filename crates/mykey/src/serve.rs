@@ -47,6 +47,9 @@ pub(crate) struct ServeArgs {
     /// Connections at once from one address (IPv6: one /64); more are closed at once.
     #[arg(long, default_value_t = 256)]
     max_connections_per_source: usize,
+    /// Connections at once in all (below the process's file-descriptor limit).
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
 }
 
 pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
@@ -153,6 +156,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     // address also serves the short-code guessing budget).
     let limits = mykey_server::Limits {
         per_source: a.max_connections_per_source.max(1),
+        total: a.max_connections.max(1),
         ..mykey_server::Limits::default()
     };
     let result = mykey_server::serve(
