@@ -160,12 +160,14 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
+        let mut sealed_some = false;
         for r in rows {
             let (key, responder): (Vec<u8>, Vec<u8>) =
                 (r.get("key_pkcs8"), r.get("responder_key_pkcs8"));
             if SealingKey::is_sealed(&key) && SealingKey::is_sealed(&responder) {
                 continue;
             }
+            sealed_some = true;
             let purpose = purpose_from_db(r.get::<&str, _>("purpose"));
             let generation = r.get::<i64, _>("generation") as u32;
             sqlx::query(
@@ -176,6 +178,13 @@ impl Store {
             .bind(r.get::<i64, _>("id"))
             .execute(&self.pool)
             .await?;
+        }
+        if sealed_some {
+            // The keys in the clear must not linger in free pages or the WAL.
+            sqlx::query("VACUUM").execute(&self.pool).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
         }
         Ok(())
     }

@@ -104,6 +104,7 @@ pub fn is_public_address(ip: IpAddr) -> bool {
                 || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
                 || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
                 || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || v4.octets() == [168, 63, 129, 16] // a cloud's host service (Azure WireServer)
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
@@ -111,8 +112,10 @@ pub fn is_public_address(ip: IpAddr) -> bool {
                 return is_public_address(IpAddr::V4(v4));
             }
             let s = v6.segments();
-            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address.
-            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
+            // NAT64 (64:ff9b::/96), SIIT (::ffff:0:0/96) and 6to4 (2002::/16) carry an IPv4
+            // address.
+            let siit = s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0;
+            if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) || siit {
                 let v4 =
                     Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
                 return is_public_address(IpAddr::V4(v4));
@@ -126,6 +129,9 @@ pub fn is_public_address(ip: IpAddr) -> bool {
                 || v6.is_loopback()
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated)
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 (RFC 8215)
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo
                 || (s[0] & 0xffc0) == 0xfe80 // link local
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || (s[0] == 0x0100 && s[1..4] == [0; 3]) // discard
@@ -356,6 +362,11 @@ mod tests {
             "https://[::ffff:127.0.0.1]/",
             "https://[64:ff9b::a9fe:a9fe]/",
             "https://[2002:7f00:1::]/",
+            "https://[::ffff:0:7f00:1]/",
+            "https://[64:ff9b:1::a00:1]/",
+            "https://[fec0::1]/",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "https://168.63.129.16/",
             "https://0/",
             "https://2130706433/",
             "https://rp.example/#x",

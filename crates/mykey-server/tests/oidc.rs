@@ -827,6 +827,10 @@ async fn rp_initiated_logout_revokes_the_login_and_returns_only_to_registered_ur
         "{html}"
     );
     assert_eq!(userinfo(&w, access).await.0, 200, "asking changes nothing");
+    // The answer counts only from the question's own form: a link cannot carry it.
+    u.query_pairs_mut().append_pair("logout_confirmed", "yes");
+    let resp = browser.get(u.as_str()).await;
+    assert_eq!(resp.status(), 200, "asked again, not logged out");
     let resp = browser
         .http
         .post(format!("{}/oidc/logout", w.url))
@@ -1091,13 +1095,20 @@ async fn tokens_end_with_the_consent_the_my_key_id_the_relying_party_and_the_sec
         }
     };
 
-    // Withdrawing the PPID consent.
+    // Withdrawing the PPID consent: the token ends, and so does a code not yet exchanged.
     let token = access_token(&shop).await;
+    let (code, verifier) = logged_in(w, &shop, &card).await;
     let session = login(w, &card).await;
     let path = format!("/v1/me/ppid-services/{service}");
     let (status, body) = call(w, Method::DELETE, &path, Some(&session)).await;
     assert_eq!(status, 204, "{body}");
     assert_eq!(userinfo(w, &token).await.0, 401);
+    let (status, body) = exchange(w, &shop, &code, Some(&verifier)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
 
     // Revoking the My Key ID.
     let token = access_token(&shop).await;

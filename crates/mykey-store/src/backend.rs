@@ -483,6 +483,14 @@ macro_rules! store_impl {
                     // access tokens relying parties hold for the person.
                     Self::end_links_of(&mut tx, person, at, ServiceIdEnd::MyKeyIdRevoked).await?;
                     sqlx::query(
+                        "UPDATE authorizations SET status = 'declined' \
+                         WHERE status IN ('approved', 'continued') AND person_id = $1",
+                    )
+                    .bind(person.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                    sqlx::query(
                         "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
                          (SELECT a.id FROM authorizations a WHERE a.person_id = $2)",
                     )

@@ -157,7 +157,16 @@ macro_rules! links_impl {
                         .await
                         .map_err(fail)?;
                     if s != RelyingPartyStatus::Approved {
-                        // Suspended: nothing it was given goes on working, on any node.
+                        // Suspended: nothing it was given goes on working, on any node, and no
+                        // login not yet exchanged gives it anything.
+                        sqlx::query(
+                            "UPDATE authorizations SET status = 'declined' \
+                             WHERE status IN ('approved', 'continued') AND relying_party_id = $1",
+                        )
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
                         sqlx::query(
                             "DELETE FROM access_tokens WHERE authorization_id IN \
                              (SELECT a.id FROM authorizations a WHERE a.relying_party_id = $1)",

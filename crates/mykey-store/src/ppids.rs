@@ -408,6 +408,17 @@ macro_rules! ppids_impl {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
+                // Its logins not yet exchanged end too: their codes give nothing.
+                sqlx::query(
+                    "UPDATE authorizations SET status = 'declined' WHERE status IN ('approved', 'continued') \
+                     AND person_id = $1 AND relying_party_id IN \
+                     (SELECT c.relying_party_id FROM oidc_clients c WHERE c.ppid_service_id = $2)",
+                )
+                .bind(person.0)
+                .bind(service.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
                 // The service's access tokens for the person end with the consent.
                 sqlx::query(
                     "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \

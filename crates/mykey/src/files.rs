@@ -3,40 +3,33 @@
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `contents` to `path` atomically (temp file, fsync, rename), with `mode` on Unix
-/// (set explicitly, so that a public certificate is 0644 under the process's umask of 077).
+/// Writes `contents` to `path` atomically (a new temporary file of a random name beside it,
+/// fsync, rename), with `mode` on Unix (set explicitly, so that a public certificate is 0644
+/// under the process's umask of 077). The temporary file is created exclusively: a link planted
+/// in the folder cannot redirect the write.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), String> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut f = opts
-        .open(&tmp)
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    f.write_all(contents)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.write_all(contents)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
 }
 
 /// Makes `dir` the private data folder a server keeps keys and personal data in: created mode

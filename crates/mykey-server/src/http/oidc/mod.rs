@@ -184,6 +184,7 @@ fn confirm_logout(lang: Lang, asked_by: Option<&str>, r: &LogoutRequest) -> Resp
 
 async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let posted = req.method() == axum::http::Method::POST;
     let params = if req.method() == axum::http::Method::POST {
         axum::Form::<LogoutRequest>::from_request(req, &())
             .await
@@ -198,10 +199,14 @@ async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
         params.as_ref().ok().and_then(|r| r.ui_locales.as_deref()),
         &headers,
     );
-    let params = match params {
+    let mut params = match params {
         Ok(r) => r,
         Err(detail) => return error_page(StatusCode::BAD_REQUEST, lang, &detail),
     };
+    if !posted {
+        // The person's answer comes only from the question's own form (a POST).
+        params.logout_confirmed = None;
+    }
     match p.logout(&params).await {
         Ok(LogoutOutcome::Redirect(to)) => Redirect::to(&to).into_response(),
         Ok(LogoutOutcome::Confirm { asked_by }) => {
