@@ -8,7 +8,7 @@
 //! long for the same certificate. So a revocation stops logins within 60 s of J-LIS recording
 //! it, whatever J-LIS's CRL cadence: with daily CRLs, as the real J-LIS publishes, logins go to
 //! OCSP; the simulator in `mykey serve` publishes deltas every 30 s, and the index is read
-//! every 30 s, so most logins need no query. When neither answers, fail closed. Revocations
+//! every 20 s, so logins need no query. When neither answers, fail closed. Revocations
 //! newly read from the CRLs also end the sessions and tokens made before them
 //! (`Platform::end_sessions_of_revoked`).
 
