@@ -1,5 +1,5 @@
-//! Issue 19's findings on the OpenID Connect provider: facts as the card certifies them, and
-//! tokens that end with what they stand on.
+//! The OpenID Connect provider under attack (issue 19): facts only as the card certifies them,
+//! tokens that end with what they stand on, logout that asks, short codes held to a budget.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -185,4 +185,156 @@ async fn tokens_end_with_the_consent_the_my_key_id_the_relying_party_and_the_sec
     assert_eq!(rp_call(client_token.clone()).await, 200);
     assert_eq!(ops(w, Method::POST, &rp_path("secret"), None).await.0, 200);
     assert_eq!(rp_call(client_token).await, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rp_initiated_logout_revokes_the_login_and_returns_only_to_registered_uris() {
+    let w = world().await;
+    let (shop, _) = oidc_client(&w, "Hakata Books", &["name", "birthdate"], "ES256").await;
+    let card = issued_card(&w, true).await;
+    let (code, verifier) = logged_in(&w, &shop, &card).await;
+    let (_, tokens) = exchange(&w, &shop, &code, Some(&verifier)).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let browser = Browser::new();
+    let logout = |uri: &str| {
+        let mut u = url::Url::parse(&format!("{}/oidc/logout", w.url)).unwrap();
+        u.query_pairs_mut()
+            .append_pair("id_token_hint", id_token)
+            .append_pair("post_logout_redirect_uri", uri)
+            .append_pair("state", "bye-1");
+        String::from(u)
+    };
+    let resp = browser.get(&logout("https://evil.example/")).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        userinfo(&w, access).await.0,
+        200,
+        "a refused logout changes nothing"
+    );
+    let mut forged = id_token.to_owned();
+    forged.pop();
+    let mut u = url::Url::parse(&format!("{}/oidc/logout", w.url)).unwrap();
+    u.query_pairs_mut().append_pair("id_token_hint", &forged);
+    assert_eq!(browser.get(u.as_str()).await.status(), 400);
+
+    // Without an ID token naming the login, the person is asked first (issue 19, finding
+    // 14): a page with the question, and only its answer goes on.
+    let mut u = url::Url::parse(&format!("{}/oidc/logout", w.url)).unwrap();
+    u.query_pairs_mut()
+        .append_pair("client_id", &shop.client_id)
+        .append_pair("post_logout_redirect_uri", BYE)
+        .append_pair("state", "bye-0");
+    let resp = browser.get(u.as_str()).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Hakata Books") && html.contains("name=\"logout_confirmed\""),
+        "{html}"
+    );
+    assert_eq!(userinfo(&w, access).await.0, 200, "asking changes nothing");
+    // The answer counts only from the question's own form: a link cannot carry it.
+    u.query_pairs_mut().append_pair("logout_confirmed", "yes");
+    let resp = browser.get(u.as_str()).await;
+    assert_eq!(resp.status(), 200, "asked again, not logged out");
+    let resp = browser
+        .http
+        .post(format!("{}/oidc/logout", w.url))
+        .form(&[
+            ("client_id", shop.client_id.as_str()),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "bye-0"),
+            ("logout_confirmed", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], format!("{BYE}?state=bye-0"));
+
+    let resp = browser.get(&logout(BYE)).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], format!("{BYE}?state=bye-1"));
+    assert_eq!(userinfo(&w, access).await.0, 401);
+    let token = login(&w, &card).await;
+    assert!(log_kinds(&w, &token).await.iter().any(|k| k == "logout"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guessing_short_codes_is_held_to_a_budget_while_the_qr_handle_still_works() {
+    let w = world().await;
+    let (shop, _) = oidc_client(&w, "Hakata Books", &["name"], "ES256").await;
+    let (_, challenge) = pkce();
+    let mut browser = Browser::new();
+    let (handle, _) = begin(&w, &mut browser, &params(&shop, "openid", &challenge)).await;
+    let (_, shown) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/authorizations/{handle}"),
+        None,
+    )
+    .await;
+    let real = shown["short_code"].as_str().unwrap().to_owned();
+
+    // Wrong codes (well-formed, naming no request) from this address: ten are answered 404.
+    let wrong = |i: usize| format!("ZZZZ-{:04}", 1000 + i);
+    assert_ne!(real, wrong(0));
+    for i in 0..mykey_platform::oidc::PER_SOURCE_BURST as usize {
+        let (status, body) = call(
+            &w,
+            Method::GET,
+            &format!("/v1/authorizations/{}", wrong(i)),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (404, Some("urn:mykey:problem:authorization-unknown"))
+        );
+    }
+    // The next lookup by short code, even the right one, waits: 429 with Retry-After, no trace
+    // of which codes exist.
+    for (method, path) in [
+        (Method::GET, format!("/v1/authorizations/{}", wrong(99))),
+        (Method::GET, format!("/v1/authorizations/{real}")),
+        (
+            Method::POST,
+            format!("/v1/authorizations/{real}/challenges"),
+        ),
+        (Method::POST, format!("/v1/authorizations/{real}/refusal")),
+    ] {
+        let resp = w
+            .http
+            .request(method, format!("{}{path}", w.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429, "{path}");
+        let wait: u64 = resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=6).contains(&wait), "{wait}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["type"], "urn:mykey:problem:too-many-attempts");
+    }
+    // The QR code's handle is not limited.
+    let (status, _) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/authorizations/{handle}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Six seconds later one more short code may be tried.
+    w.clock
+        .advance(mykey_platform::oidc::PER_SOURCE_REFILL_SECS);
+    let (status, by_code) =
+        call(&w, Method::GET, &format!("/v1/authorizations/{real}"), None).await;
+    assert_eq!(
+        (status, by_code["short_code"].as_str()),
+        (200, Some(real.as_str()))
+    );
 }
