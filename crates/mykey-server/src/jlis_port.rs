@@ -25,6 +25,19 @@ use mykey_pki::{
 use mykey_platform::{Clock, FactsSweep, Jlis, JlisUnavailable, RevocationAnswer, SignatureStatus};
 use parking_lot::RwLock;
 
+/// Revocations older than this (seconds) are not handed on from a CRL read: no session or token
+/// made before them lives on (sessions last 15 minutes, tokens 10), and a complete CRL of
+/// millions of entries is not copied.
+const RECENT_REVOCATIONS: u64 = 3600;
+
+/// The entries of `crl` revoked in the last [`RECENT_REVOCATIONS`] seconds before `now`.
+fn recent(crl: &Crl, now: UnixTime) -> Vec<mykey_pki::CrlEntry> {
+    crl.entries()
+        .filter_map(Result::ok)
+        .filter(|e| e.revoked_at.plus(RECENT_REVOCATIONS) > now)
+        .collect()
+}
+
 /// People whose signature certificate is learnt again from J-LIS in one go.
 const RENOTE_BATCH: usize = 1000;
 /// Batches in one pass at most.
@@ -294,7 +307,7 @@ impl JlisPort {
                 let fresh = self.fetch_crl(&crl_url).await.and_then(|crl| {
                     let index = RevocationIndex::from_full_crl(&crl, &ca, now)
                         .map_err(|e| e.to_string())?;
-                    let entries = crl.entries().filter_map(Result::ok).collect::<Vec<_>>();
+                    let entries = recent(&crl, now);
                     Ok((index, crl.next_update().unwrap_or(now), entries))
                 });
                 match fresh {
@@ -317,7 +330,7 @@ impl JlisPort {
                         .is_none_or(|held| delta.number() > held)
                 {
                     match index.apply_delta(&delta, &ca, now) {
-                        Ok(()) => read.extend(delta.entries().filter_map(Result::ok)),
+                        Ok(()) => read.extend(recent(&delta, now)),
                         Err(e) => {
                             tracing::warn!(url = %delta_url, error = %e, "delta CRL not applied")
                         }
