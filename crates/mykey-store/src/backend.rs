@@ -280,29 +280,26 @@ macro_rules! store_impl {
                 let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let mut ended = 0;
                 for chunk in revoked.chunks(crate::facts::CHUNK) {
-                    // (number, until): a session of its holder expiring before `until` was made
-                    // before the revocation.
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "DELETE FROM sessions WHERE EXISTS (SELECT 1 FROM (VALUES ",
-                    );
-                    let mut each = q.separated(", ");
-                    for (n, t) in chunk {
-                        each.push("(").push_bind_unseparated(n.as_be_bytes().to_vec());
-                        each.push_unseparated(", ").push_bind_unseparated(secs(*t) + session_ttl as i64).push_unseparated(")");
-                    }
-                    q.push(") AS r JOIN issuance_numbers i ON i.number = r.column1 \
-                            WHERE i.person_id = sessions.person_id AND sessions.expires_at <= r.column2)");
+                    // (number, until): what of its holder expires by `until` (revocation time plus
+                    // the lifetime) was made by the revocation.
+                    let until = |q: &mut sqlx::QueryBuilder<$db>, ttl: u64| {
+                        q.push("(VALUES ");
+                        let mut each = q.separated(", ");
+                        for (n, t) in chunk {
+                            each.push("(").push_bind_unseparated(n.as_be_bytes().to_vec());
+                            each.push_unseparated(", ").push_bind_unseparated(secs(*t) + ttl as i64).push_unseparated(")");
+                        }
+                        q.push(") AS r JOIN issuance_numbers i ON i.number = r.column1 ");
+                    };
+                    let mut q = sqlx::QueryBuilder::<$db>::new("DELETE FROM sessions WHERE EXISTS (SELECT 1 FROM ");
+                    until(&mut q, session_ttl);
+                    q.push("WHERE i.person_id = sessions.person_id AND sessions.expires_at <= r.column2)");
                     ended += q.build().execute(&mut *tx).await.map_err(fail)?.rows_affected();
                     let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE access_tokens SET revoked_at = ");
                     q.push_bind(secs(at));
-                    q.push(" WHERE revoked_at IS NULL AND EXISTS (SELECT 1 FROM (VALUES ");
-                    let mut each = q.separated(", ");
-                    for (n, t) in chunk {
-                        each.push("(").push_bind_unseparated(n.as_be_bytes().to_vec());
-                        each.push_unseparated(", ").push_bind_unseparated(secs(*t) + token_ttl as i64).push_unseparated(")");
-                    }
-                    q.push(") AS r JOIN issuance_numbers i ON i.number = r.column1 \
-                            JOIN authorizations a ON a.person_id = i.person_id \
+                    q.push(" WHERE revoked_at IS NULL AND EXISTS (SELECT 1 FROM ");
+                    until(&mut q, token_ttl);
+                    q.push("JOIN authorizations a ON a.person_id = i.person_id \
                             WHERE a.id = access_tokens.authorization_id AND access_tokens.expires_at <= r.column2)");
                     ended += q.build().execute(&mut *tx).await.map_err(fail)?.rows_affected();
                 }
