@@ -164,6 +164,8 @@ pub enum PpidGrant<'a> {
         handle_hash: [u8; 32],
         /// The claims given (JSON object text).
         facts: &'a str,
+        /// SHA-256 of the code the browser must type before it continues, when it must.
+        confirm_hash: Option<[u8; 32]>,
     },
 }
 

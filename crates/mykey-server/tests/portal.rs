@@ -9,18 +9,24 @@ use serde_json::{Value, json};
 use crate::harness::*;
 
 /// A browser: cookies kept by hand, no redirects followed.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
-    cookies: Vec<String>,
+    pub(crate) cookies: Vec<String>,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
+        Self::with_user_agent("")
+    }
+
+    /// One that says it is `user_agent` (none when empty).
+    pub(crate) fn with_user_agent(user_agent: &str) -> Self {
+        let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if !user_agent.is_empty() {
+            http = http.user_agent(user_agent.to_owned());
+        }
         Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            http: http.build().unwrap(),
             cookies: Vec::new(),
         }
     }
@@ -36,7 +42,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, url: &str) -> reqwest::Response {
+    pub(crate) async fn get(&mut self, url: &str) -> reqwest::Response {
         let resp = self
             .http
             .get(url)
@@ -49,7 +55,7 @@ impl Browser {
         resp
     }
 
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let resp = self
             .http
             .post(url)
@@ -71,7 +77,7 @@ fn csrf(html: &str) -> String {
 }
 
 /// The phone approves a portal login.
-async fn phone_logs_in(w: &World, card: &Card, handle: &str) -> (u16, Value) {
+pub(crate) async fn phone_logs_in(w: &World, card: &Card, handle: &str) -> (u16, Value) {
     let (status, shown) = call(
         w,
         Method::GET,
@@ -121,7 +127,22 @@ async fn portal_login(w: &World, browser: &mut Browser, card: &Card) -> String {
     assert_eq!(browser.get(&next).await.status(), 200, "waiting");
     let (status, body) = phone_logs_in(w, card, &handle).await;
     assert_eq!(status, 200, "{body}");
+    // The browser proves it is the person's: it types the code the phone shows.
     let resp = browser.get(&next).await;
+    assert_eq!(resp.status(), 200);
+    let form = resp.text().await.unwrap();
+    assert!(
+        form.contains("name=\"confirmation\"")
+            && form.contains("action=\"/portal/login/continue\""),
+        "{form}"
+    );
+    let code = body["confirmation_code"].as_str().unwrap();
+    let resp = browser
+        .post(
+            &format!("{}/portal/login/continue", w.url),
+            &[("request", &handle), ("confirmation", code)],
+        )
+        .await;
     assert_eq!(resp.status(), 303);
     let session = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
@@ -299,16 +320,21 @@ async fn a_portal_login_continues_only_in_its_browser_and_once() {
         .unwrap()
         .to_owned();
     let next = format!("{}{}", w.url, meta(&html, "mykey-continue-url"));
-    let (status, _) = phone_logs_in(&w, &card, &handle).await;
+    let (status, approved) = phone_logs_in(&w, &card, &handle).await;
     assert_eq!(status, 200);
+    let code = approved["confirmation_code"].as_str().unwrap();
+    let confirm = format!("{}/portal/login/continue", w.url);
+    let typed = [("request", handle.as_str()), ("confirmation", code)];
     let mut stranger = Browser::new();
     assert_eq!(stranger.get(&next).await.status(), 404);
+    assert_eq!(stranger.post(&confirm, &typed).await.status(), 404);
     assert!(
         stranger.cookies.is_empty(),
-        "no session for another browser"
+        "no session for another browser, even with the code"
     );
-    assert_eq!(browser.get(&next).await.status(), 303);
+    assert_eq!(browser.post(&confirm, &typed).await.status(), 303);
     assert_eq!(browser.get(&next).await.status(), 400, "once");
+    assert_eq!(browser.post(&confirm, &typed).await.status(), 400, "once");
     // A portal request is not an OpenID Connect one, and facts are not sent to the portal.
     let html = Browser::new()
         .get(&format!("{}/portal/login", w.url))

@@ -60,6 +60,12 @@ macro_rules! login_impl {
                         .map_err(fail)?
                         .rows_affected();
                 }
+                gone += sqlx::query("DELETE FROM authorization_reports WHERE reported_at < $1")
+                    .bind(secs(at).saturating_sub(mykey_platform::oidc::REPORT_KEEP_SECS as i64))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?
+                    .rows_affected();
                 tx.commit().await.map_err(fail)?;
                 self.nonces_purged(at);
                 Ok(gone)

@@ -72,6 +72,10 @@ macro_rules! oidc_impl {
                         sid: r.get("sid"),
                         created_at: time(r.get("created_at")),
                         expires_at: time(r.get("expires_at")),
+                        began: oidc::BrowserOrigin {
+                            address: r.get("began_from"),
+                            browser: r.get("browser"),
+                        },
                     },
                     status: oidc::AuthorizationStatus::parse(status)
                         .ok_or_else(|| StoreError(format!("unknown authorization status {status:?}")))?,
@@ -83,6 +87,8 @@ macro_rules! oidc_impl {
                     facts: r.get("facts"),
                     approved_at: r.get::<Option<i64>, _>("approved_at").map(time),
                     code_expires_at: r.get::<Option<i64>, _>("code_expires_at").map(time),
+                    awaits_confirmation: r.get::<Option<&[u8]>, _>("confirm_hash").is_some(),
+                    confirm_tries: u32::try_from(r.get::<i32, _>("confirm_tries")).unwrap_or(u32::MAX),
                 })
             }
 
@@ -106,17 +112,19 @@ macro_rules! oidc_impl {
                 person: PersonId,
                 ppid: Ppid,
                 facts: &str,
+                confirm_hash: Option<&[u8; 32]>,
                 at: UnixTime,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(
-                    "UPDATE authorizations SET status = 'approved', person_id = $1, ppid = $2, facts = $3, approved_at = $4 \
-                     WHERE handle_hash = $5 AND status = 'pending' AND expires_at >= $4",
+                    "UPDATE authorizations SET status = 'approved', person_id = $1, ppid = $2, facts = $3, approved_at = $4, \
+                     confirm_hash = $6 WHERE handle_hash = $5 AND status = 'pending' AND expires_at >= $4",
                 )
                 .bind(person.0)
                 .bind(ppid.as_bytes().as_slice())
                 .bind(facts)
                 .bind(secs(at))
                 .bind(handle_hash.as_slice())
+                .bind(confirm_hash.map(|h| h.as_slice()))
                 .execute(&mut **tx)
                 .await
                 .map_err(fail)?;
@@ -188,8 +196,8 @@ macro_rules! oidc_impl {
             async fn insert_authorization(&self, a: &oidc::NewAuthorization) -> Result<bool, StoreError> {
                 let done = sqlx::query(
                     "INSERT INTO authorizations (handle_hash, short_code, browser_hash, relying_party_id, redirect_uri, scope, state, nonce, \
-                     code_challenge, sid, created_at, expires_at, keep_until) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
+                     code_challenge, sid, created_at, expires_at, keep_until, began_from, browser) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) ON CONFLICT DO NOTHING",
                 )
                 .bind(a.handle_hash.as_slice())
                 .bind(a.short_code.as_str())
@@ -203,6 +211,8 @@ macro_rules! oidc_impl {
                 .bind(a.sid.as_str())
                 .bind(secs(a.created_at))
                 .bind(secs(a.expires_at))
+                .bind(a.began.address.as_deref())
+                .bind(a.began.browser.as_deref())
                 .execute(&self.pool)
                 .await
                 .map_err(fail)?;
@@ -223,16 +233,108 @@ macro_rules! oidc_impl {
                 row.as_ref().map(Self::authorization_row).transpose()
             }
 
-            async fn decline_authorization(&self, handle_hash: &[u8; 32], at: UnixTime) -> Result<bool, StoreError> {
+            async fn decline_authorization(
+                &self,
+                handle_hash: &[u8; 32],
+                at: UnixTime,
+                report: Option<&oidc::AuthorizationReport>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let done = sqlx::query(
                     "UPDATE authorizations SET status = 'declined' WHERE handle_hash = $1 AND status = 'pending' AND expires_at >= $2",
                 )
                 .bind(handle_hash.as_slice())
                 .bind(secs(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                if let Some(r) = report {
+                    sqlx::query(
+                        "INSERT INTO authorization_reports (reported_at, relying_party_id, purpose, began_at, began_from, browser, \
+                         by_short_code, reported_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(secs(r.reported_at))
+                    .bind(r.relying_party.map(|id| id.0))
+                    .bind(r.purpose.as_str())
+                    .bind(secs(r.began_at))
+                    .bind(r.began.address.as_deref())
+                    .bind(r.began.browser.as_deref())
+                    .bind(r.by_short_code)
+                    .bind(r.reported_from.as_deref())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(true)
+            }
+
+            async fn confirm_authorization(
+                &self,
+                handle_hash: &[u8; 32],
+                code_hash: &[u8; 32],
+            ) -> Result<oidc::Confirmation, StoreError> {
+                let right = sqlx::query(
+                    "UPDATE authorizations SET confirm_hash = NULL \
+                     WHERE handle_hash = $1 AND status = 'approved' AND confirm_hash = $2",
+                )
+                .bind(handle_hash.as_slice())
+                .bind(code_hash.as_slice())
                 .execute(&self.pool)
                 .await
                 .map_err(fail)?;
-                Ok(done.rows_affected() == 1)
+                if right.rows_affected() == 1 {
+                    return Ok(oidc::Confirmation::Confirmed);
+                }
+                let wrong = sqlx::query(
+                    "UPDATE authorizations SET confirm_tries = confirm_tries + 1, \
+                     status = CASE WHEN confirm_tries + 1 >= $2 THEN 'declined' ELSE status END \
+                     WHERE handle_hash = $1 AND status = 'approved' AND confirm_hash IS NOT NULL RETURNING confirm_tries",
+                )
+                .bind(handle_hash.as_slice())
+                .bind(oidc::CONFIRM_TRIES as i32)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(match wrong {
+                    None => oidc::Confirmation::NotAwaited,
+                    Some(r) => {
+                        let tries = u32::try_from(r.get::<i32, _>("confirm_tries")).unwrap_or(u32::MAX);
+                        match oidc::CONFIRM_TRIES.checked_sub(tries) {
+                            Some(left) if left > 0 => oidc::Confirmation::Wrong { tries_left: left },
+                            _ => oidc::Confirmation::Exhausted,
+                        }
+                    }
+                })
+            }
+
+            async fn authorization_reports(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<oidc::AuthorizationReport>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM authorization_reports WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| oidc::AuthorizationReport {
+                        id: r.get("id"),
+                        reported_at: time(r.get("reported_at")),
+                        relying_party: r.get::<Option<i64>, _>("relying_party_id").map(RelyingPartyId),
+                        purpose: r.get("purpose"),
+                        began_at: time(r.get("began_at")),
+                        began: oidc::BrowserOrigin { address: r.get("began_from"), browser: r.get("browser") },
+                        by_short_code: r.get("by_short_code"),
+                        reported_from: r.get("reported_from"),
+                    })
+                    .collect())
             }
 
             async fn continue_authorization(
@@ -243,7 +345,7 @@ macro_rules! oidc_impl {
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(
                     "UPDATE authorizations SET status = 'continued', code_hash = $1, code_expires_at = $2, keep_until = $2 \
-                     WHERE handle_hash = $3 AND status = 'approved'",
+                     WHERE handle_hash = $3 AND status = 'approved' AND confirm_hash IS NULL",
                 )
                 .bind(code_hash.as_slice())
                 .bind(secs(code_expires_at))
@@ -317,17 +419,19 @@ macro_rules! oidc_impl {
                 &self,
                 handle_hash: &[u8; 32],
                 person: PersonId,
+                confirm_hash: &[u8; 32],
                 at: UnixTime,
                 logs: &[NewLog],
             ) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let done = sqlx::query(
-                    "UPDATE authorizations SET status = 'approved', person_id = $1, approved_at = $2 \
+                    "UPDATE authorizations SET status = 'approved', person_id = $1, approved_at = $2, confirm_hash = $4 \
                      WHERE handle_hash = $3 AND relying_party_id IS NULL AND status = 'pending' AND expires_at >= $2",
                 )
                 .bind(person.0)
                 .bind(secs(at))
                 .bind(handle_hash.as_slice())
+                .bind(confirm_hash.as_slice())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -350,7 +454,8 @@ macro_rules! oidc_impl {
                 let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let row = sqlx::query(
                     "UPDATE authorizations SET status = 'redeemed' \
-                     WHERE handle_hash = $1 AND relying_party_id IS NULL AND status = 'approved' RETURNING person_id",
+                     WHERE handle_hash = $1 AND relying_party_id IS NULL AND status = 'approved' AND confirm_hash IS NULL \
+                     RETURNING person_id",
                 )
                 .bind(handle_hash.as_slice())
                 .fetch_optional(&mut *tx)

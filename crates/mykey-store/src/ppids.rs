@@ -236,8 +236,8 @@ macro_rules! ppids_impl {
                         .await
                         .map_err(fail)?;
                     }
-                    PpidGrant::Authorization { handle_hash, facts } => {
-                        if !Self::approve_authorization_in(&mut tx, handle_hash, i.person, ppid, facts, i.at).await? {
+                    PpidGrant::Authorization { handle_hash, facts, confirm_hash } => {
+                        if !Self::approve_authorization_in(&mut tx, handle_hash, i.person, ppid, facts, confirm_hash.as_ref(), i.at).await? {
                             return Ok(Err(PlatformError::AuthorizationAnswered));
                         }
                     }

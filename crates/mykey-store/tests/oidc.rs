@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use mykey_pki::IssuanceNumber;
 use mykey_platform::oidc::{
-    AuthorizationStatus, CodeExchange, ExchangeOutcome, FactScope, IdTokenAlg, NewAuthorization,
-    OidcClient,
+    AuthorizationReport, AuthorizationStatus, BrowserOrigin, CONFIRM_TRIES, CodeExchange,
+    Confirmation, ExchangeOutcome, FactScope, IdTokenAlg, NewAuthorization, OidcClient,
 };
 use mykey_platform::{
     LinkOutcome, NewLog, NewRelyingParty, PersonId, PlatformError, Ppid, PpidGrant, PpidIssue,
@@ -30,6 +30,10 @@ fn request(handle: u8, short_code: &str, rp: mykey_platform::RelyingPartyId) -> 
         sid: format!("sid-{handle}"),
         created_at: T,
         expires_at: T.plus(300),
+        began: BrowserOrigin {
+            address: Some("203.0.113.7".into()),
+            browser: Some("Firefox on Linux".into()),
+        },
     }
 }
 
@@ -101,9 +105,47 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         Some(a.id)
     );
 
-    // Declined once; a declined request is not approved, and its short code is free again.
-    assert!(store.decline_authorization(&[2; 32], T).await.unwrap());
-    assert!(!store.decline_authorization(&[2; 32], T).await.unwrap());
+    // Declined once, and reported as not the person's in the same transaction; a declined
+    // request is not approved, and its short code is free again.
+    let report = AuthorizationReport {
+        id: 0,
+        reported_at: T.plus(1),
+        relying_party: Some(rp.id),
+        purpose: "openid-connect".into(),
+        began_at: T,
+        began: request(2, "", rp.id).began,
+        by_short_code: true,
+        reported_from: Some("198.51.100.9".into()),
+    };
+    assert!(
+        store
+            .decline_authorization(&[2; 32], T, Some(&report))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decline_authorization(&[2; 32], T, Some(&report))
+            .await
+            .unwrap(),
+        "declined once, reported once"
+    );
+    let reports = store.authorization_reports(0, 10).await.unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        AuthorizationReport {
+            id: 0,
+            ..reports[0].clone()
+        },
+        report
+    );
+    assert!(
+        store
+            .authorization_reports(reports[0].id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store
             .authorization_by_short_code("AAAA-0002")
@@ -128,6 +170,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         grant: PpidGrant::Authorization {
             handle_hash: [handle; 32],
             facts: r#"{"name":"A"}"#,
+            confirm_hash: None,
         },
         at,
         logs: &[],
@@ -173,6 +216,87 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         store.issue_ppid(&approve(1, p, T.plus(6))).await.unwrap(),
         Err(PlatformError::AuthorizationAnswered)
     ));
+
+    // Approved where the browser must type the phone's code: not continued before it is;
+    // wrong codes are counted, and the last wrong one declines the request.
+    for handle in [30u8, 31] {
+        let code = format!("CONF-00{handle}");
+        assert!(
+            store
+                .insert_authorization(&request(handle, &code, rp.id))
+                .await
+                .unwrap()
+        );
+        let mut issue = with_consent(handle, T.plus(5));
+        issue.derived = Ppid::from_bytes([1; 16]);
+        issue.grant = PpidGrant::Authorization {
+            handle_hash: [handle; 32],
+            facts: "{}",
+            confirm_hash: Some([handle + 100; 32]),
+        };
+        store.issue_ppid(&issue).await.unwrap().unwrap();
+        let a = store.authorization(&[handle; 32]).await.unwrap().unwrap();
+        assert!(a.awaits_confirmation && a.confirm_tries == 0);
+        assert!(
+            !store
+                .continue_authorization(&[handle; 32], &[handle + 50; 32], T.plus(65))
+                .await
+                .unwrap(),
+            "not before the code is typed"
+        );
+    }
+    for left in (1..CONFIRM_TRIES).rev() {
+        assert_eq!(
+            store
+                .confirm_authorization(&[30; 32], &[0; 32])
+                .await
+                .unwrap(),
+            Confirmation::Wrong { tries_left: left }
+        );
+    }
+    assert_eq!(
+        store
+            .confirm_authorization(&[30; 32], &[130; 32])
+            .await
+            .unwrap(),
+        Confirmation::Confirmed
+    );
+    assert_eq!(
+        store
+            .confirm_authorization(&[30; 32], &[130; 32])
+            .await
+            .unwrap(),
+        Confirmation::NotAwaited
+    );
+    assert!(
+        store
+            .continue_authorization(&[30; 32], &[80; 32], T.plus(65))
+            .await
+            .unwrap()
+    );
+    for _ in 1..CONFIRM_TRIES {
+        store
+            .confirm_authorization(&[31; 32], &[0; 32])
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .confirm_authorization(&[31; 32], &[0; 32])
+            .await
+            .unwrap(),
+        Confirmation::Exhausted
+    );
+    let four = store.authorization(&[31; 32]).await.unwrap().unwrap();
+    assert_eq!(four.status, AuthorizationStatus::Declined);
+    assert_eq!(
+        store
+            .confirm_authorization(&[31; 32], &[131; 32])
+            .await
+            .unwrap(),
+        Confirmation::NotAwaited,
+        "the right code too late"
+    );
 
     // Continued once, redeemed once.
     assert!(

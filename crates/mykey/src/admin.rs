@@ -13,6 +13,18 @@ pub(crate) enum AdminCommand {
     /// The platform's own signing keys (what its SETs and ID tokens are signed with).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Cross-device logins people refused on the phone and reported as not theirs (where and
+    /// when the browser began each), oldest first.
+    Reports {
+        #[command(flatten)]
+        target: Target,
+        /// Only reports after this one (the last listing's `next`).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// At most this many (1–500).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +150,14 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             ));
             return Ok(());
         }
+        AdminCommand::Reports {
+            target,
+            after,
+            limit,
+        } => {
+            let path = format!("/v1/ops/authorization-reports?after={after}&limit={limit}");
+            return call(&target, "GET", &path, None).await;
+        }
     };
     let (target, method, path, body) = match &cmd {
         RpCommand::Register {
@@ -207,6 +227,16 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             None,
         ),
     };
+    call(target, method, &path, body).await
+}
+
+/// Calls the operator API and prints the answer.
+async fn call(
+    target: &Target,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<(), String> {
     let token = match std::env::var("MYKEY_OPERATOR_TOKEN") {
         Ok(t) => t,
         Err(_) => std::fs::read_to_string(target.data.join("operator-token"))

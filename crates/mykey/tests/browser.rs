@@ -194,7 +194,8 @@ async fn chromium_logs_in_to_the_portal_withdraws_a_link_and_reads_the_log() {
     issue_card(&serve.jlis, &card, &[]).ok();
     let browser = Driver::start().await;
 
-    // Log in: the page shows the QR code; the phone approves; the page continues by itself.
+    // Log in: the page shows the QR code; the phone approves and shows a code; the page goes on
+    // by itself to ask for it, and the person types it into the browser.
     browser.go(&format!("{}/portal", serve.url)).await;
     assert!(browser.url().await.ends_with("/portal/login"));
     assert_eq!(
@@ -206,7 +207,7 @@ async fn chromium_logs_in_to_the_portal_withdraws_a_link_and_reads_the_log() {
     let approve = browser
         .script("return document.querySelector('meta[name=\"mykey-approve-url\"]').content")
         .await;
-    mykey(&[
+    let run = mykey(&[
         "card",
         "approve",
         "--card",
@@ -216,6 +217,19 @@ async fn chromium_logs_in_to_the_portal_withdraws_a_link_and_reads_the_log() {
         approve.as_str().unwrap(),
     ])
     .ok();
+    assert!(
+        run.stderr.contains("logging in to your MyKey portal")
+            && run.stderr.contains("into your own browser"),
+        "{}",
+        run.stderr
+    );
+    let approved: Value = serde_json::from_str(&run.stdout).unwrap();
+    let code = approved["confirmation_code"].as_str().unwrap();
+    browser.wait_for("Type the code your phone shows").await;
+    browser.type_into("#confirmation", code).await;
+    browser
+        .click("form[action='/portal/login/continue'] button")
+        .await;
     browser.wait_for("You have no My Key ID yet.").await;
     assert!(browser.url().await.ends_with("/portal"));
 

@@ -224,6 +224,14 @@ async fn the_cli_approves_by_short_code_declines_and_refuses_bad_input() {
     let run = approve(&code, &["--pin", PIN, "--sign-password", SIGN_PASSWORD]).ok();
     let out: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(out["facts_given"], json!(["name"]));
+    // Found by its short code: the browser must type the code the phone shows, and the phone
+    // said where the browser began.
+    assert_eq!(out["confirmation_code"].as_str().map(str::len), Some(6));
+    assert!(
+        run.stderr.contains("A browser at 127.0.0.1") && run.stderr.contains("Type "),
+        "{}",
+        run.stderr
+    );
     // Answered: the short code names no pending request any more.
     approve(&code, &["--pin", PIN, "--sign-password", SIGN_PASSWORD])
         .fails_with("no such authorization request");
@@ -233,6 +241,23 @@ async fn the_cli_approves_by_short_code_declines_and_refuses_bad_input() {
     let code = short_code(&html);
     let run = approve(&code, &["--decline"]).ok();
     assert!(run.stdout.contains("\"declined\":true"), "{}", run.stdout);
+    // Declined and reported as not the person's: the operator sees it.
+    let html = open_page(&serve, client_id).await;
+    let code = short_code(&html);
+    let run = approve(&code, &["--decline", "--report"]).ok();
+    assert!(run.stdout.contains("\"reported\":true"), "{}", run.stdout);
+    approve(&code, &["--report"]).fails_with("--decline");
+    let listed = mykey(&[
+        "admin",
+        "reports",
+        "--platform",
+        &serve.url,
+        "--data",
+        s(data.path()),
+    ])
+    .ok();
+    let listed: Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(listed["reports"][0]["by_short_code"], true);
 
     // A wrong PIN costs a try, is said so, and leaves the request pending.
     let html = open_page(&serve, client_id).await;

@@ -13,7 +13,8 @@ use mykey_pki::{FourFacts, IssuanceNumber, SignatureCertificate, UnixTime};
 use serde_json::json;
 
 use super::authorize::{handle_hash, normalise_short_code};
-use super::{Authorization, AuthorizationStatus, FactScope};
+use super::confirm::new_code;
+use super::{Authorization, AuthorizationReport, AuthorizationStatus, BrowserOrigin, FactScope};
 use crate::{
     CardAnswer, Challenge, ChallengePurpose, ConsentItem, NewConsent, NewLog, PPID_CONSENT,
     Platform, PlatformError, PpidGrant, PpidIssue, PpidService, RelyingParty,
@@ -35,6 +36,25 @@ pub struct AuthorizationView {
     pub terms_version: String,
     /// Until when it may be answered.
     pub expires_at: UnixTime,
+    /// When the browser began it.
+    pub began_at: UnixTime,
+    /// Where that browser is.
+    pub began: BrowserOrigin,
+    /// Whether, once approved, the browser must type a code the phone shows (`confirm.rs`).
+    pub confirm_in_browser: bool,
+}
+
+/// The phone's approval went through.
+#[derive(Debug)]
+pub struct Approved {
+    /// The code to type into the browser that began the request, where one is awaited
+    /// (`confirm.rs`): shown to the person on the phone, never to anyone else.
+    pub confirmation_code: Option<String>,
+}
+
+/// Whether approving `a`, found by short code or not, asks the browser for the phone's code.
+fn needs_confirmation(a: &Authorization, by_short_code: bool) -> bool {
+    a.request.relying_party.is_none() || by_short_code
 }
 
 fn facts_of(a: &Authorization) -> Vec<FactScope> {
@@ -46,24 +66,25 @@ fn facts_of(a: &Authorization) -> Vec<FactScope> {
 }
 
 impl Platform {
-    /// The pending request behind a handle (from the QR code) or a typed short code; `from`,
-    /// where the lookup comes from, for the short-code budget (`guard.rs`).
+    /// The pending request behind a handle (from the QR code) or a typed short code, and
+    /// whether it was found by the short code; `from`, where the lookup comes from, for the
+    /// short-code budget (`guard.rs`).
     async fn pending_authorization(
         &self,
         handle_or_code: &str,
         from: Option<IpAddr>,
-    ) -> Result<Authorization, PlatformError> {
+    ) -> Result<(Authorization, bool), PlatformError> {
         let by_handle = self
             .store
             .authorization(&handle_hash(handle_or_code))
             .await?;
-        let a = match by_handle {
-            Some(a) => a,
+        let (a, by_short_code) = match by_handle {
+            Some(a) => (a, false),
             None => match normalise_short_code(handle_or_code) {
                 Some(code) => {
                     self.short_codes.check(from, self.clock.now())?;
                     match self.store.authorization_by_short_code(&code).await? {
-                        Some(a) => a,
+                        Some(a) => (a, true),
                         None => {
                             self.short_codes.miss(from, self.clock.now());
                             return Err(PlatformError::AuthorizationUnknown);
@@ -79,7 +100,7 @@ impl Platform {
         if self.clock.now() > a.request.expires_at {
             return Err(PlatformError::AuthorizationExpired);
         }
-        Ok(a)
+        Ok((a, by_short_code))
     }
 
     async fn authorization_service(&self, a: &Authorization) -> Result<PpidService, PlatformError> {
@@ -101,7 +122,8 @@ impl Platform {
         handle_or_code: &str,
         from: Option<IpAddr>,
     ) -> Result<AuthorizationView, PlatformError> {
-        let a = self.pending_authorization(handle_or_code, from).await?;
+        let (a, by_short_code) = self.pending_authorization(handle_or_code, from).await?;
+        let confirm_in_browser = needs_confirmation(&a, by_short_code);
         let facts = facts_of(&a);
         let (relying_party, consent_items) = match a.request.relying_party {
             // The person's own portal: nothing to consent to.
@@ -120,6 +142,9 @@ impl Platform {
             consent_items,
             terms_version: self.terms_version().await?,
             expires_at: a.request.expires_at,
+            began_at: a.request.created_at,
+            confirm_in_browser,
+            began: a.request.began,
         })
     }
 
@@ -129,7 +154,7 @@ impl Platform {
         handle: &str,
         from: Option<IpAddr>,
     ) -> Result<Challenge, PlatformError> {
-        let a = self.pending_authorization(handle, from).await?;
+        let (a, _) = self.pending_authorization(handle, from).await?;
         let purpose = match a.request.relying_party {
             Some(_) => ChallengePurpose::Authorization,
             None => ChallengePurpose::Login,
@@ -153,18 +178,21 @@ impl Platform {
         card: &CardAnswer<'_>,
         consent: &NewConsent,
         signature_certificate: Option<&[u8]>,
-    ) -> Result<(), PlatformError> {
-        let a = self.pending_authorization(handle, from).await?;
+    ) -> Result<Approved, PlatformError> {
+        let (a, by_short_code) = self.pending_authorization(handle, from).await?;
         if a.request.relying_party.is_none() {
             if signature_certificate.is_some() {
                 return Err(PlatformError::InvalidFacts(
                     "no facts are asked for: send no signature certificate",
                 ));
             }
-            self.approve_portal_login(&a.request.handle_hash, card, consent)
+            let code = self
+                .approve_portal_login(&a.request.handle_hash, card, consent)
                 .await?;
             self.answers.tell(&a.request.handle_hash);
-            return Ok(());
+            return Ok(Approved {
+                confirmation_code: Some(code),
+            });
         }
         let key = self.ppid.as_ref().ok_or(PlatformError::PpidClosed)?;
         let service = self.authorization_service(&a).await?;
@@ -217,6 +245,12 @@ impl Platform {
             items: ppid_items,
             terms_version: consent.terms_version.clone(),
         };
+        let (confirmation_code, confirm_hash) = if needs_confirmation(&a, by_short_code) {
+            let (code, hash) = new_code(&a.request.handle_hash);
+            (Some(code), Some(hash))
+        } else {
+            (None, None)
+        };
         let first_consent = self.store.ppid_consent(person, service.id).await?.is_none();
         if first_consent {
             logs.push(NewLog::new(
@@ -259,6 +293,7 @@ impl Platform {
                 grant: PpidGrant::Authorization {
                     handle_hash: a.request.handle_hash,
                     facts: &claims,
+                    confirm_hash,
                 },
                 at: now,
                 logs: &logs,
@@ -270,7 +305,7 @@ impl Platform {
             })
             .await??;
         self.answers.tell(&a.request.handle_hash);
-        Ok(())
+        Ok(Approved { confirmation_code })
     }
 
     /// A signature certificate sent for the facts, parsed and on a path to J-LIS's signature CA
@@ -315,16 +350,34 @@ impl Platform {
         Ok(cert.facts())
     }
 
-    /// The card holder declines (no card needed: declining gives nothing away).
+    /// The card holder declines (no card needed: declining gives nothing away); with `report`,
+    /// says the request is not theirs (someone asked them to approve it, or it appeared
+    /// unasked), recorded for the operator with where the browser was (`mykey admin reports`).
     pub async fn decline_authorization(
         &self,
         handle: &str,
         from: Option<IpAddr>,
+        report: bool,
     ) -> Result<(), PlatformError> {
-        let a = self.pending_authorization(handle, from).await?;
+        let (a, by_short_code) = self.pending_authorization(handle, from).await?;
+        let now = self.clock.now();
+        let report = report.then(|| AuthorizationReport {
+            id: 0,
+            reported_at: now,
+            relying_party: a.request.relying_party,
+            purpose: match a.request.relying_party {
+                Some(_) => "openid-connect",
+                None => "portal",
+            }
+            .to_owned(),
+            began_at: a.request.created_at,
+            began: a.request.began.clone(),
+            by_short_code,
+            reported_from: BrowserOrigin::new(from, None).address,
+        });
         if self
             .store
-            .decline_authorization(&a.request.handle_hash, self.clock.now())
+            .decline_authorization(&a.request.handle_hash, now, report.as_ref())
             .await?
         {
             self.answers.tell(&a.request.handle_hash);
@@ -332,5 +385,23 @@ impl Platform {
         } else {
             Err(PlatformError::AuthorizationAnswered)
         }
+    }
+}
+
+/// Most reports one listing answers.
+pub const MAX_REPORT_PAGE: u32 = 500;
+
+impl Platform {
+    /// Cross-device requests reported as not the person's own, after row `after`, oldest first
+    /// (the operator's listing; at most [`MAX_REPORT_PAGE`]).
+    pub async fn authorization_reports(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AuthorizationReport>, PlatformError> {
+        Ok(self
+            .store
+            .authorization_reports(after, limit.clamp(1, MAX_REPORT_PAGE))
+            .await?)
     }
 }

@@ -9,9 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::UnixTime;
 use serde::Deserialize;
 
+use super::confirm::Gate;
 use super::{
-    AuthorizationStatus, CODE_TTL, FactScope, MAX_STATE_LEN, NewAuthorization, OAuthCode,
-    OidcClient,
+    AuthorizationStatus, BrowserOrigin, CODE_TTL, FactScope, MAX_STATE_LEN, NewAuthorization,
+    OAuthCode, OidcClient,
 };
 use crate::auth::random;
 use crate::relying_party::sha256;
@@ -98,6 +99,14 @@ pub enum Continuation {
         /// Until when it may.
         expires_at: UnixTime,
     },
+    /// Approved on the phone by short code: the browser must type the code the phone shows
+    /// (`confirm.rs`).
+    Confirm {
+        /// Wrong codes it may still type.
+        tries_left: u32,
+        /// The code just typed was wrong.
+        wrong: bool,
+    },
     /// To the client: with a code, or with `access_denied`.
     Redirect(String),
 }
@@ -168,6 +177,7 @@ impl Platform {
     pub async fn begin_authorization(
         &self,
         p: &AuthorizationParams,
+        began: BrowserOrigin,
     ) -> Result<Begun, AuthorizeError> {
         let client_id = p.client_id.as_deref().ok_or(PlatformError::OAuth {
             code: OAuthCode::InvalidRequest,
@@ -230,6 +240,7 @@ impl Platform {
             sid: B64URL.encode(random::<16>()),
             created_at: now,
             expires_at: now.plus(self.config.authorization_ttl),
+            began,
         };
         // A short code is unique among pending requests; a clash (2^-40 each) draws again.
         let mut tries = 0;
@@ -437,12 +448,14 @@ impl Platform {
         }
     }
 
-    /// The browser that began the request comes back: once the phone approved, it is sent to
-    /// the client with a one-time code; declined or expired, with `access_denied`.
+    /// The browser that began the request comes back: once the phone approved (and the browser
+    /// typed the code the phone showed, where one is awaited), it is sent to the client with a
+    /// one-time code; declined or expired, with `access_denied`.
     pub async fn continue_authorization(
         &self,
         handle: &str,
         browser_secret: &str,
+        confirmation: Option<&str>,
     ) -> Result<Continuation, PlatformError> {
         let a = self.browser_authorization(handle, browser_secret).await?;
         let now = self.clock.now();
@@ -476,6 +489,17 @@ impl Platform {
                 Ok(denied("the request expired before the browser continued"))
             }
             AuthorizationStatus::Approved => {
+                match self.browser_gate(&a, confirmation).await? {
+                    Gate::Open => {}
+                    Gate::Ask { tries_left, wrong } => {
+                        return Ok(Continuation::Confirm { tries_left, wrong });
+                    }
+                    Gate::Closed => {
+                        return Ok(denied(
+                            "the code shown on the phone was typed wrongly too many times",
+                        ));
+                    }
+                }
                 let code = B64URL.encode(random::<32>());
                 if !self
                     .store

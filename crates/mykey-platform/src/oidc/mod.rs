@@ -9,6 +9,7 @@
 //!          POST …/challenges, …/approval   ──► the card signs, the person consents to exactly
 //!                                              the asked facts, the PPID is issued or used
 //! browser  GET /oidc/authorize/continue    ──► continue_authorization: a one-time code, 302
+//!          (POST with the phone's code first, where one is awaited: confirm.rs)
 //! client   POST /oidc/token                ──► exchange_code: PKCE, redirect URI, ID token
 //!          GET /oidc/userinfo              ──► userinfo: sub and the consented facts
 //!          GET /oidc/logout                ──► logout: the login's tokens revoked
@@ -23,6 +24,7 @@ mod answers;
 mod approval;
 mod authorize;
 mod claims;
+mod confirm;
 mod guard;
 mod portal;
 mod rsa_key;
@@ -31,7 +33,7 @@ mod tokens;
 
 pub(crate) use answers::Answers;
 pub use answers::FALLBACK_CHECK;
-pub use approval::AuthorizationView;
+pub use approval::{Approved, AuthorizationView, MAX_REPORT_PAGE};
 pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::FactScope;
 pub use guard::{
@@ -41,8 +43,9 @@ pub use guard::{
 pub use portal::{PortalBegun, PortalContinuation};
 pub use rsa_key::RsaSigningKey;
 pub use store::{
-    Authorization, AuthorizationStatus, Changed, CodeExchange, ExchangeOutcome, ExchangeStep,
-    NewAuthorization, OidcStore,
+    Authorization, AuthorizationReport, AuthorizationStatus, BrowserOrigin, CONFIRM_TRIES, Changed,
+    CodeExchange, Confirmation, ExchangeOutcome, ExchangeStep, NewAuthorization, OidcStore,
+    REPORT_KEEP_SECS, describe_browser,
 };
 pub use tokens::{ACR_CARD, LogoutOutcome, LogoutRequest, OidcTokens};
 

@@ -1,6 +1,7 @@
 //! The card holder's portal logs in with the same cross-device flow: a request with no relying
 //! party, answered by the phone with a login challenge (no consent is asked: it is the person's
-//! own data), and continued by the browser that began it into a session.
+//! own data), and continued by the browser that began it into a session — once it has typed
+//! the code the phone showed (`confirm.rs`): a phisher's browser never gets the session.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -8,7 +9,8 @@ use mykey_pki::UnixTime;
 use serde_json::json;
 
 use super::authorize::handle_hash;
-use super::{AuthorizationStatus, NewAuthorization};
+use super::confirm::{Gate, new_code};
+use super::{AuthorizationStatus, BrowserOrigin, NewAuthorization};
 use crate::auth::random;
 use crate::relying_party::sha256;
 use crate::{
@@ -36,15 +38,25 @@ pub enum PortalContinuation {
         /// Until when it may.
         expires_at: UnixTime,
     },
-    /// Declined, or expired.
+    /// Approved on the phone: the browser must type the code the phone shows.
+    Confirm {
+        /// Wrong codes it may still type.
+        tries_left: u32,
+        /// The code just typed was wrong.
+        wrong: bool,
+    },
+    /// Declined, expired, or too many wrong codes.
     Refused,
     /// Logged in: the session's token for the browser's cookie.
     LoggedIn(SessionToken),
 }
 
 impl Platform {
-    /// Starts a portal login.
-    pub async fn begin_portal_login(&self) -> Result<PortalBegun, PlatformError> {
+    /// Starts a portal login for the browser at `began`.
+    pub async fn begin_portal_login(
+        &self,
+        began: BrowserOrigin,
+    ) -> Result<PortalBegun, PlatformError> {
         let now = self.clock.now();
         let handle = B64URL.encode(random::<32>());
         let browser_secret = B64URL.encode(random::<32>());
@@ -61,6 +73,7 @@ impl Platform {
             sid: B64URL.encode(random::<16>()),
             created_at: now,
             expires_at: now.plus(self.config.authorization_ttl),
+            began,
         };
         let mut tries = 0;
         while !self.store.insert_authorization(&a).await? {
@@ -80,13 +93,14 @@ impl Platform {
         })
     }
 
-    /// The phone approves a portal login with the card (see the module docs).
+    /// The phone approves a portal login with the card (see the module docs); answers the code
+    /// the browser must type.
     pub(super) async fn approve_portal_login(
         &self,
         handle_hash: &[u8; 32],
         card: &CardAnswer<'_>,
         consent: &NewConsent,
-    ) -> Result<(), PlatformError> {
+    ) -> Result<String, PlatformError> {
         self.check_consent(consent, &[]).await?;
         let now = self.clock.now();
         let proof = self
@@ -95,22 +109,25 @@ impl Platform {
         let person = self.person_for(proof.issuance_number, now).await?;
         let mut logs = proof.logs;
         logs.push(NewLog::new("login", json!({"purpose": "portal"})));
+        let (code, confirm_hash) = new_code(handle_hash);
         if self
             .store
-            .approve_portal_authorization(handle_hash, person, now, &logs)
+            .approve_portal_authorization(handle_hash, person, &confirm_hash, now, &logs)
             .await?
         {
-            Ok(())
+            Ok(code)
         } else {
             Err(PlatformError::AuthorizationAnswered)
         }
     }
 
-    /// The browser that began a portal login comes back.
+    /// The browser that began a portal login comes back, with the code the phone showed once
+    /// it has it.
     pub async fn continue_portal_login(
         &self,
         handle: &str,
         browser_secret: &str,
+        confirmation: Option<&str>,
     ) -> Result<PortalContinuation, PlatformError> {
         let a = self.browser_authorization(handle, browser_secret).await?;
         if a.request.relying_party.is_some() {
@@ -126,6 +143,13 @@ impl Platform {
             }),
             AuthorizationStatus::Declined => Ok(PortalContinuation::Refused),
             AuthorizationStatus::Approved => {
+                match self.browser_gate(&a, confirmation).await? {
+                    Gate::Open => {}
+                    Gate::Ask { tries_left, wrong } => {
+                        return Ok(PortalContinuation::Confirm { tries_left, wrong });
+                    }
+                    Gate::Closed => return Ok(PortalContinuation::Refused),
+                }
                 let expires_at = now.plus(self.config.session_ttl);
                 let token = SessionToken::new(expires_at);
                 let done = self

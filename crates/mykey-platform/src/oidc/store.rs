@@ -76,6 +76,74 @@ pub struct NewAuthorization {
     pub created_at: UnixTime,
     /// Until when the phone may answer.
     pub expires_at: UnixTime,
+    /// Where the browser that began it is, shown on the phone.
+    pub began: BrowserOrigin,
+}
+
+/// Where a browser that began a cross-device login is, as the platform saw it: shown on the
+/// phone so that the person can tell their own browser from someone else's (finding 7).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BrowserOrigin {
+    /// The address it connected from (behind a reverse proxy, the proxy's).
+    pub address: Option<String>,
+    /// What it says it is, in a few words ("Firefox on Windows"), from its `User-Agent`.
+    pub browser: Option<String>,
+}
+
+impl BrowserOrigin {
+    /// From the peer address and the `User-Agent` header.
+    pub fn new(address: Option<std::net::IpAddr>, user_agent: Option<&str>) -> Self {
+        Self {
+            address: address.map(|a| match a {
+                std::net::IpAddr::V6(v6) => v6
+                    .to_ipv4_mapped()
+                    .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+                v4 => v4.to_string(),
+            }),
+            browser: user_agent.and_then(describe_browser),
+        }
+    }
+}
+
+/// A `User-Agent` in words a person knows — the browser family and the system — or `None` when
+/// it names neither (what the browser says is never shown as it is: it is the requester's text).
+pub fn describe_browser(user_agent: &str) -> Option<String> {
+    let ua = user_agent;
+    // Order matters: Edge and Opera also say Chrome; Chrome also says Safari.
+    let family = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chromium/", "Chromium"),
+        ("HeadlessChrome/", "Chrome (headless)"),
+        ("Chrome/", "Chrome"),
+        ("CriOS/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("python-requests/", "a Python program"),
+        ("reqwest", "a program"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
+    match (family, system) {
+        (Some(f), Some(s)) => Some(format!("{f} on {s}")),
+        (Some(f), None) => Some(f.to_owned()),
+        (None, Some(s)) => Some(format!("a browser on {s}")),
+        (None, None) => None,
+    }
 }
 
 /// A stored authorization request.
@@ -97,7 +165,54 @@ pub struct Authorization {
     pub approved_at: Option<UnixTime>,
     /// Until when the code may be exchanged.
     pub code_expires_at: Option<UnixTime>,
+    /// Approved, but the browser must still type the code the phone showed.
+    pub awaits_confirmation: bool,
+    /// Wrong codes typed so far.
+    pub confirm_tries: u32,
 }
+
+/// Wrong confirmation codes a browser may type before its request is declined.
+pub const CONFIRM_TRIES: u32 = 5;
+
+/// How a store answers a confirmation code typed in the browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The code was right: the request may be continued.
+    Confirmed,
+    /// Wrong; this many tries are left.
+    Wrong {
+        /// Tries left.
+        tries_left: u32,
+    },
+    /// Wrong for the last time: the request is declined.
+    Exhausted,
+    /// The request awaits no code (not approved, or confirmed already).
+    NotAwaited,
+}
+
+/// A cross-device request refused on the phone and reported as not the person's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationReport {
+    /// Row ID (the listing's cursor).
+    pub id: i64,
+    /// When it was reported.
+    pub reported_at: UnixTime,
+    /// The relying party that asked (`None`: a portal login).
+    pub relying_party: Option<RelyingPartyId>,
+    /// `portal` or `openid-connect`.
+    pub purpose: String,
+    /// When and where the browser began it.
+    pub began_at: UnixTime,
+    /// Where the browser was.
+    pub began: BrowserOrigin,
+    /// Whether the phone found it by its short code (not the QR code).
+    pub by_short_code: bool,
+    /// Where the report came from.
+    pub reported_from: Option<String>,
+}
+
+/// Seconds a report is kept.
+pub const REPORT_KEEP_SECS: u64 = 366 * 24 * 3600;
 
 /// A code exchange the store carries out in one transaction: the client assertion's `jti`
 /// spent, the code's request checked and redeemed, the access token stored.
@@ -227,12 +342,29 @@ pub trait OidcStore: Send + Sync + 'static {
         code: &str,
     ) -> Result<Option<Authorization>, StoreError>;
 
-    /// Marks a pending, unexpired request declined.
+    /// Marks a pending, unexpired request declined; with `report`, records it in the same
+    /// transaction (its `id` is ignored).
     async fn decline_authorization(
         &self,
         handle_hash: &[u8; 32],
         at: UnixTime,
+        report: Option<&AuthorizationReport>,
     ) -> Result<Changed, StoreError>;
+
+    /// The browser typed a code: `code_hash` against the approved request's (see
+    /// [`Confirmation`]); the tries are counted in the store, so every node shares them.
+    async fn confirm_authorization(
+        &self,
+        handle_hash: &[u8; 32],
+        code_hash: &[u8; 32],
+    ) -> Result<Confirmation, StoreError>;
+
+    /// Reports after row `after`, oldest first, at most `limit`.
+    async fn authorization_reports(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AuthorizationReport>, StoreError>;
 
     /// Gives an approved request its code (once).
     async fn continue_authorization(
@@ -268,11 +400,13 @@ pub trait OidcStore: Send + Sync + 'static {
         at: UnixTime,
     ) -> Result<Option<Authorization>, StoreError>;
 
-    /// A pending, unexpired portal login approved by `person`, `logs` appended to their log.
+    /// A pending, unexpired portal login approved by `person`, `logs` appended to their log;
+    /// the browser must then type the code whose SHA-256 is `confirm_hash`.
     async fn approve_portal_authorization(
         &self,
         handle_hash: &[u8; 32],
         person: PersonId,
+        confirm_hash: &[u8; 32],
         at: UnixTime,
         logs: &[NewLog],
     ) -> Result<Changed, StoreError>;

@@ -3,6 +3,12 @@
 //! place, within a budget for guessing per source address and for the whole platform
 //! (`mykey_platform::oidc::ShortCodeGuard`; over it: 429 with Retry-After). No session is
 //! needed: approval is proved with the card.
+//!
+//! Against phishing and swapped sessions (the OAuth cross-device practice), the view says when
+//! and from where the browser began the request and what approving gives it, in words
+//! (`summary`); where the browser could be someone else's, the approval answers a
+//! `confirmation_code` for the person to type into their browser; and a refusal may report
+//! the request as not the person's own (`{"report": true}`), for the operator.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -21,7 +27,7 @@ use base64::Engine;
 
 use super::auth::{challenge_json, decode_card};
 use super::link_requests::ConsentBody;
-use super::{ApiError, JsonBody, rfc3339};
+use super::{ApiError, JsonBody, OptionalJson, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -52,12 +58,48 @@ fn source(from: From) -> Option<IpAddr> {
     from.map(|Extension(ConnectInfo(a))| a.ip())
 }
 
+/// What approving does, in words a person understands, in Japanese and English.
+fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> serde_json::Value {
+    let ago = now.saturating_sub(v.began_at.as_secs());
+    let (where_ja, where_en) = match (&v.began.address, &v.began.browser) {
+        (Some(a), Some(b)) => (format!("{a}（{b}）"), format!("{a} ({b})")),
+        (Some(a), None) => (a.clone(), a.clone()),
+        (None, Some(b)) => (b.clone(), b.clone()),
+        (None, None) => ("不明な場所".to_owned(), "an unknown place".to_owned()),
+    };
+    let (what_ja, what_en) = match &v.relying_party {
+        None => (
+            "あなたのMyKeyポータルへのログイン。承認すると、そのブラウザーであなたのMy Key ID、連携、記録を見て変更し、データを書き出せます。".to_owned(),
+            "logging in to your MyKey portal. If you approve, that browser can see and change your My Key ID, your links and your log, and export your data.".to_owned(),
+        ),
+        Some((rp, s)) => (
+            format!("{}（{}）へのログイン。承認すると、そのブラウザーで{}にあなたとしてログインします。", rp.name, s.name, rp.name),
+            format!("logging in to {} ({}). If you approve, that browser is logged in to {} as you.", rp.name, s.name, rp.name),
+        ),
+    };
+    let confirm_ja = if v.confirm_in_browser {
+        "承認後に表示される6桁の番号を、目の前の自分のブラウザーに入力します。その番号を誰にも教えないでください。"
+    } else {
+        ""
+    };
+    let confirm_en = if v.confirm_in_browser {
+        " After approving, type the six-digit code shown into your own browser in front of you; never tell it to anyone."
+    } else {
+        ""
+    };
+    json!({
+        "ja": format!("{ago}秒前に{where_ja}のブラウザーが始めた、{what_ja}自分で始めたものでなければ、承認せずに拒否して報告してください。{confirm_ja}"),
+        "en": format!("A browser at {where_en} began this {ago} seconds ago, for {what_en} If you did not start it yourself, do not approve: refuse and report it.{confirm_en}"),
+    })
+}
+
 async fn show(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
     from: From,
 ) -> Result<impl IntoResponse, ApiError> {
     let v = p.authorization_view(&handle, source(from)).await?;
+    let summary = summary(&v, p.now().as_secs());
     let items: Vec<_> = v
         .consent_items
         .iter()
@@ -72,6 +114,13 @@ async fn show(
         "facts": facts,
         "expires_at": rfc3339(v.expires_at),
         "consent": {"items": items, "terms_version": v.terms_version},
+        "began": {
+            "at": rfc3339(v.began_at),
+            "from": v.began.address,
+            "browser": v.began.browser,
+        },
+        "confirm_in_browser": v.confirm_in_browser,
+        "summary": summary,
     })))
 }
 
@@ -100,22 +149,38 @@ async fn approve(
         ),
         None => None,
     };
-    p.approve_authorization(
-        &handle,
-        source(from),
-        &card.answer(),
-        &consent,
-        signature_certificate.as_deref(),
-    )
-    .await?;
-    Ok(axum::Json(json!({"approved": true})))
+    let approved = p
+        .approve_authorization(
+            &handle,
+            source(from),
+            &card.answer(),
+            &consent,
+            signature_certificate.as_deref(),
+        )
+        .await?;
+    let mut body = json!({"approved": true});
+    if let Some(code) = approved.confirmation_code {
+        body["confirmation_code"] = json!(code);
+    }
+    Ok(axum::Json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefusalBody {
+    /// The request is not the person's own: record it for the operator.
+    #[serde(default)]
+    report: bool,
 }
 
 async fn refuse(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
     from: From,
+    OptionalJson(body): OptionalJson<RefusalBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    p.decline_authorization(&handle, source(from)).await?;
+    let report = body.is_some_and(|b| b.report);
+    p.decline_authorization(&handle, source(from), report)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

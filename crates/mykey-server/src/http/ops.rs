@@ -1,10 +1,11 @@
-//! `/v1/ops`: operators admit, suspend and re-key relying parties. Every handler takes the
-//! [`Operator`] first.
+//! `/v1/ops`: operators admit, suspend and re-key relying parties, and read the cross-device
+//! logins people refused and reported as not theirs. Every handler takes the [`Operator`]
+//! first.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
@@ -33,6 +34,47 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
             "/v1/ops/relying-parties/{id}/oidc-client",
             get(show_oidc_client).put(set_oidc_client),
         )
+        .route("/v1/ops/authorization-reports", get(reports))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportsQuery {
+    /// The cursor: reports after this one (the last page's `next`).
+    #[serde(default)]
+    after: i64,
+    /// At most this many (1–500, default 100).
+    limit: Option<u32>,
+}
+
+async fn reports(
+    _: Operator,
+    State(p): State<Arc<Platform>>,
+    q: Result<Query<ReportsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let limit = q.limit.unwrap_or(100);
+    let found = p.authorization_reports(q.after, limit).await?;
+    let next = (found.len() == limit.clamp(1, mykey_platform::oidc::MAX_REPORT_PAGE) as usize)
+        .then(|| found.last().map(|r| r.id))
+        .flatten();
+    let reports: Vec<Value> = found
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "reported_at": rfc3339(r.reported_at),
+                "purpose": r.purpose,
+                "relying_party_id": r.relying_party.map(|id| id.0),
+                "began_at": rfc3339(r.began_at),
+                "began_from": r.began.address,
+                "browser": r.began.browser,
+                "by_short_code": r.by_short_code,
+                "reported_from": r.reported_from,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({"reports": reports, "next": next})))
 }
 
 #[derive(Deserialize)]

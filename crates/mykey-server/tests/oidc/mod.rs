@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::harness::*;
 use crate::ppids::{ppid_consent, ppid_service};
 
+mod cross_device;
 mod security;
 
 const CALLBACK: &str = "https://rp.example/callback";

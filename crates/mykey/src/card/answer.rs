@@ -56,16 +56,21 @@ pub(super) fn consent(shown: &Value, heading: &str) -> (Vec<Value>, String) {
 }
 
 /// Declines the request at `url`.
-pub(super) async fn decline(http: &reqwest::Client, url: &str) -> Result<(), String> {
-    let resp = http
-        .post(format!("{url}/refusal"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+/// Declines the request at `url`; with `report`, reports it as not the person's own.
+pub(super) async fn decline(http: &reqwest::Client, url: &str, report: bool) -> Result<(), String> {
+    let mut req = http.post(format!("{url}/refusal"));
+    if report {
+        req = req.json(&json!({"report": true}));
+    }
+    let resp = req.send().await.map_err(|e| e.to_string())?;
     if !resp.status().is_success() {
         return Err(format!("the platform refused ({})", resp.status()));
     }
-    println!("{}", json!({"declined": true}));
+    if report {
+        println!("{}", json!({"declined": true, "reported": true}));
+    } else {
+        println!("{}", json!({"declined": true}));
+    }
     Ok(())
 }
 

@@ -3,7 +3,10 @@
 //! party asks for what, reads the card — the user-identification key signs the platform's
 //! challenge; when facts are asked for, the signature certificate that certifies them is read
 //! with the signature password and sent as it is (the platform checks it with J-LIS) — and
-//! approves, consenting to exactly the items shown; or declines. The PIN and password come from
+//! approves, consenting to exactly the items shown; or declines (and with `--report`, reports
+//! the request as not the person's own). Before reading the card it says when and from where
+//! the browser began the request; where the browser must prove it is the person's, the
+//! approval prints the code to type into it. The PIN and password come from
 //! `--pin` / `--sign-password`, the environment (`MYKEY_PIN`, `MYKEY_SIGN_PASSWORD`), or a
 //! prompt on the terminal that does not echo.
 
@@ -40,6 +43,10 @@ pub(crate) struct ApproveArgs {
     /// Decline instead of approving.
     #[arg(long)]
     decline: bool,
+    /// With --decline: report the request as not yours (someone asked you to approve it, or
+    /// you did not start it), for the platform's operator.
+    #[arg(long, requires = "decline")]
+    report: bool,
 }
 
 /// A PIN from the flag or environment, else from the terminal without echo.
@@ -110,9 +117,12 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
             facts.join(", ")
         );
     }
+    if let Some(summary) = shown["summary"]["en"].as_str() {
+        eprintln!("{summary}");
+    }
     let (items, terms) = answer::consent(&shown, "By approving you agree that:");
     if a.decline {
-        return answer::decline(&http, &url).await;
+        return answer::decline(&http, &url, a.report).await;
     }
     let pin_text = secret(
         a.pin.as_deref(),
@@ -144,7 +154,7 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
         None => None,
     };
     let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
-    crate::login::call(
+    let approved = crate::login::call(
         &http,
         &format!("{url}/approval"),
         &json!({
@@ -156,13 +166,17 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
         }),
     )
     .await?;
-    println!(
-        "{}",
-        json!({
-            "approved": true,
-            "relying_party": shown["relying_party"]["name"],
-            "facts_given": facts,
-        })
-    );
+    let mut out = json!({
+        "approved": true,
+        "relying_party": shown["relying_party"]["name"],
+        "facts_given": facts,
+    });
+    if let Some(code) = approved["confirmation_code"].as_str() {
+        eprintln!(
+            "Type {code} into your own browser, the one in front of you, to finish logging in. Never tell it to anyone."
+        );
+        out["confirmation_code"] = json!(code);
+    }
+    println!("{out}");
     Ok(())
 }

@@ -48,7 +48,7 @@ pub(super) async fn link(a: LinkArgs) -> Result<(), String> {
     );
     let (items, terms) = answer::consent(&shown, "");
     if a.decline {
-        return answer::decline(&http, &url).await;
+        return answer::decline(&http, &url, false).await;
     }
     let pin = input::pin("--pin", a.pin.as_deref().unwrap_or_default())?;
     let signed = answer::sign(&http, &url, &a.source, &pin).await?;

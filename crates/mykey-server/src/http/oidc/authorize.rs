@@ -1,6 +1,7 @@
 //! `GET|POST /oidc/authorize` (OpenID Connect Core §3.1.2): the cross-device page, with a QR
 //! code of the approval URL and a short code for the phone, and the browser's way on —
-//! `GET /oidc/authorize/status` (long polling) and `GET /oidc/authorize/continue`.
+//! `GET /oidc/authorize/status` (long polling) and `GET /oidc/authorize/continue` (`POST` with
+//! the code the phone showed, when the approval asks the browser for it).
 //!
 //! The page names the approval URL in `<meta name="mykey-approve-url">` and where to continue
 //! in `<meta name="mykey-continue-url">`, so that a client without a browser can drive the same
@@ -15,19 +16,21 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use mykey_platform::oidc::{AuthorizationParams, AuthorizeError, Begun, Continuation, FactScope};
+use mykey_platform::oidc::{
+    AuthorizationParams, AuthorizeError, Begun, BrowserOrigin, Continuation, FactScope,
+};
 use mykey_platform::{Platform, PlatformError};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page::{Lang, error_page, esc, page};
+use super::page::{Lang, confirm_page, error_page, esc, page};
 use crate::http::rfc3339;
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/oidc/authorize", get(authorize).post(authorize))
         .route("/oidc/authorize/status", get(status))
-        .route("/oidc/authorize/continue", get(proceed))
+        .route("/oidc/authorize/continue", get(proceed).post(confirm))
 }
 
 /// The cookie that ties a request to its browser: one per request, so tabs do not collide.
@@ -73,8 +76,24 @@ pub(crate) async fn wait_for_answer(
     }
 }
 
+/// Where the browser of `req` is: its peer address and what its `User-Agent` says.
+pub(crate) fn origin(
+    req_headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> BrowserOrigin {
+    BrowserOrigin::new(
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip()),
+        req_headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let began = origin(&headers, req.extensions());
     let params = if req.method() == axum::http::Method::POST {
         axum::Form::<AuthorizationParams>::from_request(req, &())
             .await
@@ -94,7 +113,7 @@ async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
         // A parameter given twice, or not text: the request cannot be trusted (RFC 6749 §3.1).
         Err(detail) => return error_page(StatusCode::BAD_REQUEST, lang, &detail),
     };
-    match p.begin_authorization(&params).await {
+    match p.begin_authorization(&params, began).await {
         Ok(b) => pending_page(&p, &b, lang),
         Err(AuthorizeError::Redirect(to)) => Redirect::to(&to).into_response(),
         Err(AuthorizeError::Shown(e)) => shown(lang, &e),
@@ -280,6 +299,8 @@ async fn status(
 struct ContinueQuery {
     request: String,
     ui_locales: Option<String>,
+    /// The code the phone showed (the form's `POST`).
+    confirmation: Option<String>,
 }
 
 async fn proceed(
@@ -287,10 +308,40 @@ async fn proceed(
     headers: HeaderMap,
     Query(q): Query<ContinueQuery>,
 ) -> Response {
-    let lang = Lang::pick(q.ui_locales.as_deref(), &headers);
-    let secret = browser_secret(&headers, &q.request).unwrap_or_default();
-    match p.continue_authorization(&q.request, &secret).await {
+    go_on(
+        &p,
+        &headers,
+        ContinueQuery {
+            confirmation: None,
+            ..q
+        },
+    )
+    .await
+}
+
+async fn confirm(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    axum::Form(q): axum::Form<ContinueQuery>,
+) -> Response {
+    go_on(&p, &headers, q).await
+}
+
+async fn go_on(p: &Platform, headers: &HeaderMap, q: ContinueQuery) -> Response {
+    let lang = Lang::pick(q.ui_locales.as_deref(), headers);
+    let secret = browser_secret(headers, &q.request).unwrap_or_default();
+    match p
+        .continue_authorization(&q.request, &secret, q.confirmation.as_deref())
+        .await
+    {
         Ok(Continuation::Redirect(to)) => Redirect::to(&to).into_response(),
+        Ok(Continuation::Confirm { tries_left, wrong }) => confirm_page(
+            lang,
+            "/oidc/authorize/continue",
+            &q.request,
+            tries_left,
+            wrong,
+        ),
         Ok(Continuation::Pending { expires_at }) => page(
             StatusCode::OK,
             lang,

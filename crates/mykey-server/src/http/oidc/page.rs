@@ -124,6 +124,63 @@ pub(crate) fn error_page(status: StatusCode, lang: Lang, message: &str) -> Respo
     )
 }
 
+/// The page asking the browser for the code the phone showed after approving (the browser
+/// proves it is the person's own: `mykey_platform`'s `oidc/confirm.rs`); `action` is where the
+/// form posts, `handle` the request's.
+pub(crate) fn confirm_page(
+    lang: Lang,
+    action: &str,
+    handle: &str,
+    tries_left: u32,
+    wrong: bool,
+) -> Response {
+    let wrong = if wrong {
+        format!(
+            "<p role=\"alert\">{} {tries_left}</p>",
+            esc(lang.t(
+                "番号が違います。残りの回数:",
+                "That is not the code. Tries left:"
+            ))
+        )
+    } else {
+        String::new()
+    };
+    page(
+        if wrong.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        lang,
+        lang.t("確認番号", "Confirmation code"),
+        "",
+        &format!(
+            "<h1>{h1}</h1><p>{why}</p>{wrong}\
+             <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"request\" value=\"{handle}\">\
+             <label for=\"confirmation\">{label}</label> \
+             <input id=\"confirmation\" name=\"confirmation\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+             maxlength=\"16\" required autofocus> <button type=\"submit\">{go}</button></form>\
+             <p>{not_me}</p>",
+            h1 = esc(lang.t(
+                "スマートフォンに表示された番号を入力してください",
+                "Type the code your phone shows"
+            )),
+            why = esc(lang.t(
+                "承認したスマートフォンに6桁の番号が表示されています。このブラウザーがあなたのものであることを確かめるため、その番号を入力してください。",
+                "The phone that approved shows a six-digit code. Type it here so that we know this browser is yours.",
+            )),
+            action = esc(action),
+            handle = esc(handle),
+            label = esc(lang.t("確認番号", "Code")),
+            go = esc(lang.t("続ける", "Continue")),
+            not_me = esc(lang.t(
+                "誰かに番号を教えるよう求められた場合は、教えないでください。このブラウザーを始めたのがあなたでないなら、ログインは完了しません。",
+                "If someone asks you for the code, do not give it: a login you did not start in your own browser is never completed.",
+            )),
+        ),
+    )
+}
+
 /// The style sheet and scripts pages load (`script-src 'self'` allows no inline code).
 pub(crate) const CSS: &str = include_str!("static/mykey.css");
 pub(crate) const AUTHORIZE_JS: &str = include_str!("static/authorize.js");

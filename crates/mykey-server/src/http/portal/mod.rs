@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! GET  /portal                      overview: My Key ID, linked services and their consents
-//! GET  /portal/login[/status|/continue]   the cross-device login
+//! GET  /portal/login[/status|/continue]   the cross-device login (POST …/continue with the
+//!                                   code the phone showed: the browser proves it is the person's)
 //! POST /portal/my-key-id            create, change or revoke (revoking asks for confirmation)
 //! POST /portal/service-ids/{id}/withdrawal · /portal/ppid-services/{id}/withdrawal
 //! GET  /portal/log                  the person's log and its chain check
@@ -27,15 +28,18 @@ use mykey_platform::oidc::PortalContinuation;
 use mykey_platform::{MyKeyId, Platform, PlatformError, Session, SessionToken};
 use serde::Deserialize;
 
-use super::oidc::authorize::{cookie, wait_for_answer};
-use super::oidc::page::{Lang, error_page};
+use super::oidc::authorize::{cookie, origin, wait_for_answer};
+use super::oidc::page::{Lang, confirm_page, error_page};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/portal", get(overview))
         .route("/portal/login", get(login))
         .route("/portal/login/status", get(login_status))
-        .route("/portal/login/continue", get(login_continue))
+        .route(
+            "/portal/login/continue",
+            get(login_continue).post(login_confirm),
+        )
         .route("/portal/my-key-id", post(my_key_id))
         .route(
             "/portal/service-ids/{id}/withdrawal",
@@ -66,6 +70,8 @@ struct LangQuery {
     request: Option<String>,
     wait: Option<u64>,
     done: Option<String>,
+    /// The code the phone showed (the confirmation form's `POST`).
+    confirmation: Option<String>,
 }
 
 /// The page language: `?lang=` (remembered in a cookie), the cookie, then `Accept-Language`.
@@ -151,9 +157,10 @@ async fn login(
     State(p): State<Arc<Platform>>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
+    extensions: axum::http::Extensions,
 ) -> Response {
     let lang = lang_of(&q, &headers);
-    let b = match p.begin_portal_login().await {
+    let b = match p.begin_portal_login(origin(&headers, &extensions)).await {
         Ok(b) => b,
         Err(e) => return failure(lang, &e),
     };
@@ -187,28 +194,67 @@ async fn login_continue(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let lang = lang_of(&q, &headers);
+    go_on(
+        &p,
+        &headers,
+        LangQuery {
+            confirmation: None,
+            ..q
+        },
+    )
+    .await
+}
+
+async fn login_confirm(
+    State(p): State<Arc<Platform>>,
+    headers: HeaderMap,
+    Query(lang): Query<LangQuery>,
+    Form(q): Form<LangQuery>,
+) -> Response {
+    go_on(
+        &p,
+        &headers,
+        LangQuery {
+            lang: lang.lang,
+            ..q
+        },
+    )
+    .await
+}
+
+async fn go_on(p: &Platform, headers: &HeaderMap, q: LangQuery) -> Response {
+    let lang = lang_of(&q, headers);
     let handle = q.request.clone().unwrap_or_default();
-    let secret = cookie(&headers, &pages::login_cookie(&handle)).unwrap_or_default();
-    match p.continue_portal_login(&handle, secret).await {
+    let secret = cookie(headers, &pages::login_cookie(&handle)).unwrap_or_default();
+    match p
+        .continue_portal_login(&handle, secret, q.confirmation.as_deref())
+        .await
+    {
         Ok(PortalContinuation::LoggedIn(token)) => {
             let mut r = Redirect::to("/portal").into_response();
             if let Ok(v) = HeaderValue::from_str(&format!(
                 "{SESSION_COOKIE}={}; Path=/portal; HttpOnly; SameSite=Strict{}",
                 token.as_str(),
-                secure(&p)
+                secure(p)
             )) {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }
             r
         }
+        Ok(PortalContinuation::Confirm { tries_left, wrong }) => confirm_page(
+            lang,
+            "/portal/login/continue",
+            &handle,
+            tries_left,
+            wrong,
+        ),
         Ok(PortalContinuation::Pending { expires_at }) => pages::waiting(lang, &handle, expires_at),
         Ok(PortalContinuation::Refused) => error_page(
             StatusCode::FORBIDDEN,
             lang,
             lang.t(
-                "ログインは拒否されたか、期限が切れました。もう一度ログインしてください。",
-                "The login was declined or expired. Log in again.",
+                "ログインは拒否されたか、期限が切れたか、確認番号の誤りが多すぎました。もう一度ログインしてください。",
+                "The login was declined or expired, or the phone's code was typed wrongly too often. Log in again.",
             ),
         ),
         Err(e) => failure(lang, &e),

@@ -1,0 +1,26 @@
+-- Cross-device logins the person can judge and the browser must prove (issue 19, finding 7):
+-- * `began_from`, `browser`: where the browser that began a request is (its address as the
+--   platform saw it, and a short description of its User-Agent), shown on the phone.
+-- * `confirm_hash`, `confirm_tries`: a login approved where the browser could be someone
+--   else's (a portal login; a relying party's login found by its short code) is continued only
+--   by a browser that types the code the phone showed: SHA-256 of it, cleared once typed; five
+--   wrong tries decline the request.
+-- * `authorization_reports`: requests a person refused and reported as not theirs, for the
+--   operator.
+-- Keep in step with ../sqlite.
+ALTER TABLE authorizations ADD COLUMN began_from TEXT;
+ALTER TABLE authorizations ADD COLUMN browser TEXT;
+ALTER TABLE authorizations ADD COLUMN confirm_hash BYTEA;
+ALTER TABLE authorizations ADD COLUMN confirm_tries INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE authorization_reports (
+    id               BIGSERIAL PRIMARY KEY,
+    reported_at      BIGINT  NOT NULL,
+    relying_party_id BIGINT  REFERENCES relying_parties (id),
+    purpose          TEXT    NOT NULL,
+    began_at         BIGINT  NOT NULL,
+    began_from       TEXT,
+    browser          TEXT,
+    by_short_code    BOOLEAN NOT NULL,
+    reported_from    TEXT
+);
+CREATE INDEX authorization_reports_by_time ON authorization_reports (reported_at);
