@@ -1,14 +1,17 @@
 //! The person's export (working group: transparency and control): everything the platform holds
 //! about the person, in one document — their My Key IDs, Service IDs, PPID services with their
-//! PPIDs, every consent, and the whole log with its head hash. Issuance numbers and internal IDs
-//! stay out: the edge renders only the fields below.
+//! PPIDs, every consent, and the log with its head hash. The log is paged like `/v1/me/log`
+//! (cursor-based, [`MAX_LOG_PAGE`] entries a page, oldest first): the export holds the first
+//! page and the cursor of the next, so that no request builds an unbounded document (issue 19,
+//! finding 9); the portal's download streams every page into one file. Issuance numbers and
+//! internal IDs stay out: the edge renders only the fields below.
 
 use mykey_pki::UnixTime;
 use serde_json::json;
 
 use crate::{
-    Consent, LogEntry, LogHash, MyKeyId, NewLog, PersonLink, PersonPpidService, Platform,
-    PlatformError, Session,
+    Consent, LogEntry, LogHash, MAX_LOG_PAGE, MyKeyId, NewLog, PersonLink, PersonPpidService,
+    Platform, PlatformError, Session,
 };
 
 /// A My Key ID the person holds or held.
@@ -59,9 +62,11 @@ pub struct Export {
     pub ppid_services: Vec<PersonPpidService>,
     /// Every consent, oldest first.
     pub consents: Vec<ConsentRecord>,
-    /// The whole log, oldest first (ending with this export's own entry).
+    /// The log's first page, oldest first (the last page ends with this export's own entry).
     pub log: Vec<LogEntry>,
-    /// The log's head hash.
+    /// The cursor of the log's next page (`after`), if there is one.
+    pub log_next: Option<u64>,
+    /// The log's head hash (its newest entry's, this export's own).
     pub head: Option<LogHash>,
 }
 
@@ -73,15 +78,17 @@ impl Platform {
         self.store
             .append_log(s.person, at, &NewLog::new("export.downloaded", json!({})))
             .await?;
-        let log = self.store.log(s.person).await?;
+        let (log, log_next) = self.log_page(s, None, false, MAX_LOG_PAGE).await?;
+        let (newest, _) = self.log_page(s, None, true, 1).await?;
         Ok(Export {
             at,
             my_key_ids: self.store.my_key_id_history(s.person).await?,
             service_ids: self.store.service_id_history(s.person).await?,
             ppid_services: self.store.person_ppid_services(s.person).await?,
             consents: self.store.person_consents(s.person).await?,
-            head: log.last().map(|e| e.hash),
+            head: newest.first().map(|e| e.hash),
             log,
+            log_next,
         })
     }
 }

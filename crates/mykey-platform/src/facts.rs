@@ -152,7 +152,7 @@ impl Platform {
             .await?
             .ok_or(PlatformError::ServiceIdUnknown)?;
         self.facts_checks
-            .take(rp.id, customer_id, self.clock.now())?;
+            .take(rp.id, customer_id.as_str(), self.clock.now())?;
         let status = self.jlis.signature_certificate_status(number).await?;
         let now = self.clock.now();
         let log = signature_query(status.current.is_some(), &rp.name);

@@ -259,7 +259,9 @@ pub struct Platform {
     /// The budget for guessing cross-device short codes (`oidc/guard.rs`).
     short_codes: oidc::ShortCodeGuard,
     /// The facts-check quotas per link and relying party (`quota.rs`).
-    facts_checks: quota::FactsCheckQuota,
+    facts_checks: quota::RpQuota,
+    /// The customer-ID association quotas per PPID and relying party (`quota.rs`).
+    ppid_associations: quota::RpQuota,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
@@ -319,7 +321,8 @@ impl Platform {
                 .collect(),
             clients: std::sync::Mutex::new(Default::default()),
             short_codes: oidc::ShortCodeGuard::default(),
-            facts_checks: quota::FactsCheckQuota::default(),
+            facts_checks: quota::RpQuota::default(),
+            ppid_associations: quota::RpQuota::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             sealing: mykey_pki::SealingKey::from_bytes(&config.sealing_key.unwrap_or_else(|| {

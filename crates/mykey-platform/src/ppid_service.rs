@@ -362,7 +362,8 @@ impl Platform {
     }
 
     /// The relying party associates its customer ID with an issued PPID of its service `id`
-    /// (Art 20.1.3); the person's log records it.
+    /// (Art 20.1.3); the person's log records it. Held to a quota per PPID and per relying
+    /// party (`quota.rs`).
     pub async fn associate_customer_id(
         &self,
         rp: &RelyingParty,
@@ -371,6 +372,8 @@ impl Platform {
         customer_id: CustomerId,
     ) -> Result<ServicePpid, PlatformError> {
         let s = self.own_ppid_service(rp, id).await?;
+        self.ppid_associations
+            .take(rp.id, &ppid.to_string(), self.clock.now())?;
         let log = NewLog::new(
             "ppid.customer-id-associated",
             json!({

@@ -1,18 +1,23 @@
 //! Quotas on what relying parties can make the platform do on a person's behalf: each
-//! on-demand facts check asks J-LIS and adds an entry to the person's log, so one relying party
-//! must not be able to grow a log or load J-LIS without limit (issue 19, finding 9).
+//! on-demand facts check asks J-LIS and adds an entry to the person's log, and so does each
+//! association of a customer ID with a PPID (Art 20.1.3), so one relying party must not be able
+//! to grow a log or load J-LIS without limit (issue 19, finding 9). (Userinfo answers are logged
+//! once per access token, `oidc/tokens.rs`; everything else a relying party does to a person's
+//! log happens at most once per link, code or consent.)
 //!
-//! Token buckets in whole seconds, in memory (a restart forgets them; each node keeps its own):
-//! - per link (relying party and customer ID): [`PER_LINK_BURST`] checks, then one every
-//!   [`PER_LINK_REFILL_SECS`] seconds — the four facts change a few times in a life;
-//! - per relying party: [`PER_RP_BURST`] checks, then one every [`PER_RP_REFILL_SECS`] second.
+//! Token buckets in whole seconds, in memory (a restart forgets them; each node keeps its own),
+//! one [`RpQuota`] per kind of act:
+//! - per item (a link — relying party and customer ID — or a PPID): [`PER_LINK_BURST`] acts,
+//!   then one every [`PER_LINK_REFILL_SECS`] seconds — the four facts change a few times in a
+//!   life, and a customer ID is associated once or twice;
+//! - per relying party: [`PER_RP_BURST`] acts, then one every [`PER_RP_REFILL_SECS`] second.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use mykey_pki::UnixTime;
 
-use crate::{CustomerId, PlatformError, RelyingPartyId};
+use crate::{PlatformError, RelyingPartyId};
 
 /// Facts checks of one link at once.
 pub const PER_LINK_BURST: u64 = 3;
@@ -52,18 +57,19 @@ impl Bucket {
     }
 }
 
-/// The facts-check quotas (see the module docs).
+/// One kind of act's quotas (see the module docs).
 #[derive(Debug, Default)]
-pub(crate) struct FactsCheckQuota {
+pub(crate) struct RpQuota {
     state: Mutex<(HashMap<i64, Bucket>, HashMap<(i64, String), Bucket>)>,
 }
 
-impl FactsCheckQuota {
-    /// Takes one check for `customer_id` of `rp` at `now`, or says how long to wait.
+impl RpQuota {
+    /// Takes one act on `item` (a customer ID, a PPID) of `rp` at `now`, or says how long to
+    /// wait.
     pub(crate) fn take(
         &self,
         rp: RelyingPartyId,
-        customer_id: &CustomerId,
+        item: &str,
         now: UnixTime,
     ) -> Result<(), PlatformError> {
         let now = now.as_secs();
@@ -84,9 +90,7 @@ impl FactsCheckQuota {
         let fresh = Bucket { spent: 0, at: now };
         let r = rps.entry(rp.0).or_insert(fresh);
         r.settle(now, PER_RP_REFILL_SECS);
-        let l = links
-            .entry((rp.0, customer_id.as_str().to_owned()))
-            .or_insert(fresh);
+        let l = links.entry((rp.0, item.to_owned())).or_insert(fresh);
         l.settle(now, PER_LINK_REFILL_SECS);
         let wait = r.wait(now, PER_RP_BURST, PER_RP_REFILL_SECS).max(l.wait(
             now,
@@ -108,44 +112,36 @@ mod tests {
 
     #[test]
     fn a_link_gets_its_burst_then_one_check_every_ten_minutes() {
-        let q = FactsCheckQuota::default();
+        let q = RpQuota::default();
         let rp = RelyingPartyId(1);
-        let c: CustomerId = "C-1".parse().unwrap();
+        let c = "C-1";
         let t = |s: u64| UnixTime::from_secs(1_800_000_000 + s);
         for _ in 0..PER_LINK_BURST {
-            q.take(rp, &c, t(0)).unwrap();
+            q.take(rp, c, t(0)).unwrap();
         }
         assert!(matches!(
-            q.take(rp, &c, t(0)),
+            q.take(rp, c, t(0)),
             Err(PlatformError::QuotaExceeded { retry_after: 600 })
         ));
         // Another link of the same relying party is not held up.
-        q.take(rp, &"C-2".parse().unwrap(), t(0)).unwrap();
-        q.take(rp, &c, t(600)).unwrap();
-        assert!(q.take(rp, &c, t(601)).is_err());
+        q.take(rp, "C-2", t(0)).unwrap();
+        q.take(rp, c, t(600)).unwrap();
+        assert!(q.take(rp, c, t(601)).is_err());
     }
 
     #[test]
     fn a_relying_party_is_held_to_its_own_rate_across_links() {
-        let q = FactsCheckQuota::default();
+        let q = RpQuota::default();
         let rp = RelyingPartyId(2);
         for i in 0..PER_RP_BURST {
-            q.take(
-                rp,
-                &format!("C-{i}").parse().unwrap(),
-                UnixTime::from_secs(10),
-            )
-            .unwrap();
+            q.take(rp, &format!("C-{i}"), UnixTime::from_secs(10))
+                .unwrap();
         }
         assert!(matches!(
-            q.take(rp, &"C-x".parse().unwrap(), UnixTime::from_secs(10)),
+            q.take(rp, "C-x", UnixTime::from_secs(10)),
             Err(PlatformError::QuotaExceeded { retry_after: 1 })
         ));
-        q.take(
-            RelyingPartyId(3),
-            &"C-x".parse().unwrap(),
-            UnixTime::from_secs(10),
-        )
-        .unwrap();
+        q.take(RelyingPartyId(3), "C-x", UnixTime::from_secs(10))
+            .unwrap();
     }
 }

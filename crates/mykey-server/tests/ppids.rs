@@ -541,3 +541,49 @@ async fn without_a_ppid_key_no_ppid_is_issued() {
         (403, "urn:mykey:problem:ppid-closed")
     );
 }
+
+/// Finding 9: each association of a customer ID with a PPID adds to the person's log, so it is
+/// held to a quota per PPID (three, then one every ten minutes) and per relying party.
+#[tokio::test(flavor = "multi_thread")]
+async fn customer_id_associations_are_held_to_a_quota() {
+    let w = world().await;
+    let city = relying_party(&w, "Fukuoka City").await;
+    let id = ppid_service(&w, &city, "Citizen portal").await;
+    let card = card(&w).await;
+    let ppid = ppid_of(&w, &card, id, Some(ppid_consent())).await;
+    let associate = |customer_id: &'static str| {
+        let (w, city, ppid) = (&w, &city, &ppid);
+        async move {
+            rp(
+                w,
+                city,
+                Method::PUT,
+                &format!("/v1/rp/ppid-services/{id}/ppids/{ppid}"),
+                Some(json!({"customer_id": customer_id})),
+            )
+            .await
+        }
+    };
+    for c in ["K-1", "K-2", "K-3"] {
+        assert_eq!(associate(c).await.0, 200);
+    }
+    let (status, body) = associate("K-4").await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (429, "urn:mykey:problem:quota-exceeded"),
+        "{body}"
+    );
+    let token = login(&w, &card).await;
+    let kinds = log_kinds(&w, &token).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "ppid.customer-id-associated")
+            .count(),
+        3,
+        "the refused one left no trace"
+    );
+    // Ten minutes later, one more.
+    w.clock.advance(mykey_platform::PER_LINK_REFILL_SECS);
+    assert_eq!(associate("K-4").await.0, 200);
+}

@@ -349,3 +349,65 @@ async fn the_log_comes_in_pages() {
         );
     }
 }
+
+/// Finding 9: the export built the whole log into one answer. Now it holds the first page and a
+/// cursor; the portal's download streams every page into one complete file.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_pages_its_log_and_the_download_streams_it_whole() {
+    let w = world().await;
+    let card = card(&w).await;
+    let token = login(&w, &card).await;
+    let person = w.platform.authenticate(&token).await.unwrap().person;
+    let page = mykey_platform::MAX_LOG_PAGE;
+    for i in 0..page + 50 {
+        let log = mykey_platform::NewLog::new("test.filler", serde_json::json!({"i": i}));
+        w.platform
+            .store()
+            .append_log(person, w.platform.now(), &log)
+            .await
+            .unwrap();
+    }
+    let (status, export) = call(&w, reqwest::Method::GET, "/v1/me/export", Some(&token)).await;
+    assert_eq!(status, 200);
+    let first = export["log"]["entries"].as_array().unwrap().clone();
+    assert_eq!(first.len(), page);
+    let next = export["log"]["next"].as_str().unwrap();
+    let (_, rest) = call(
+        &w,
+        reqwest::Method::GET,
+        &format!("/v1/me/log?after={next}&limit={page}"),
+        Some(&token),
+    )
+    .await;
+    let rest = rest["entries"].as_array().unwrap().clone();
+    let newest = rest.last().unwrap();
+    assert_eq!(newest["kind"], "export.downloaded");
+    assert_eq!(export["log"]["head"], newest["hash"]);
+    let mut all: Vec<serde_json::Value> = first.into_iter().chain(rest).collect();
+
+    // The portal's download (the same session as a cookie) is the whole log in one file.
+    let resp = w
+        .http
+        .get(format!("{}/portal/export", w.url))
+        .header("cookie", format!("mykey-session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let file: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    let entries = file["log"]["entries"].as_array().unwrap();
+    // Everything before, and the download's own entry, which its head names.
+    all.push(entries.last().unwrap().clone());
+    assert_eq!(entries, &all);
+    assert_eq!(file["log"]["head"], entries.last().unwrap()["hash"]);
+    assert_eq!(file["log"]["next"], serde_json::Value::Null);
+    assert_eq!(file["format"], "mykey-export-v1");
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}

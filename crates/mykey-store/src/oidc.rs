@@ -415,6 +415,30 @@ macro_rules! oidc_impl {
                 row.as_ref().map(Self::authorization_row).transpose()
             }
 
+            async fn log_facts_given_once(
+                &self,
+                token_hash: &[u8; 32],
+                person: PersonId,
+                at: UnixTime,
+                log: &NewLog,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let first = sqlx::query(
+                    "UPDATE access_tokens SET facts_logged_at = $2 WHERE token_hash = $1 AND facts_logged_at IS NULL",
+                )
+                .bind(token_hash.as_slice())
+                .bind(secs(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                if first.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::append(&mut tx, person, at, log).await?;
+                tx.commit().await.map_err(fail)?;
+                Ok(true)
+            }
+
             async fn approve_portal_authorization(
                 &self,
                 handle_hash: &[u8; 32],

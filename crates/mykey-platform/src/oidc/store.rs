@@ -393,6 +393,16 @@ pub trait OidcStore: Send + Sync + 'static {
     /// Revokes every access token a request gave; answers how many were live.
     async fn revoke_authorization(&self, id: i64, at: UnixTime) -> Result<u64, StoreError>;
 
+    /// Appends `log` to `person`'s log the first time facts are given for the access token
+    /// (`false`, nothing written, every later time).
+    async fn log_facts_given_once(
+        &self,
+        token_hash: &[u8; 32],
+        person: PersonId,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<Changed, StoreError>;
+
     /// The request behind a live (unexpired, unrevoked) access token.
     async fn access_token(
         &self,

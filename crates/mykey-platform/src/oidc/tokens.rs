@@ -226,8 +226,9 @@ impl Platform {
         }
     }
 
-    /// The claims an access token gives: `sub` and the facts consented to in its login. Each
-    /// answer with facts lands in the person's log.
+    /// The claims an access token gives: `sub` and the facts consented to in its login. The
+    /// first answer with facts for a token lands in the person's log (the same facts again for
+    /// the same token add nothing: a relying party cannot grow the log by asking again).
     pub async fn userinfo(&self, access_token: &str) -> Result<Value, PlatformError> {
         let now = self.clock.now();
         let invalid = PlatformError::OAuth {
@@ -263,7 +264,9 @@ impl Platform {
                 "facts.given",
                 json!({"relying_party": name, "items": items, "via": "userinfo"}),
             );
-            self.store.append_log(person, now, &log).await?;
+            self.store
+                .log_facts_given_once(&access_token_key(access_token), person, now, &log)
+                .await?;
         }
         claims.insert("sub".into(), json!(ppid.to_string()));
         Ok(Value::Object(claims))

@@ -338,3 +338,26 @@ async fn guessing_short_codes_is_held_to_a_budget_while_the_qr_handle_still_work
         (200, Some(real.as_str()))
     );
 }
+
+/// Finding 9: each userinfo answer with facts added an entry to the person's log, so a relying
+/// party grew it at will. Now the first answer for a token is logged, and asking again adds
+/// nothing; a new login's token is logged again.
+#[tokio::test(flavor = "multi_thread")]
+async fn userinfo_is_logged_once_per_access_token() {
+    let w = world().await;
+    let (shop, _) = oidc_client(&w, "Hakata Books", &["name", "birthdate"], "ES256").await;
+    let card = issued_card(&w, true).await;
+    let session = login(&w, &card).await;
+    let given = |kinds: Vec<String>| kinds.iter().filter(|k| *k == "facts.given").count();
+    for login_round in 1..=2 {
+        let (code, verifier) = logged_in(&w, &shop, &card).await;
+        let (_, tokens) = exchange(&w, &shop, &code, Some(&verifier)).await;
+        let token = tokens["access_token"].as_str().unwrap();
+        for _ in 0..5 {
+            let (status, claims) = userinfo(&w, token).await;
+            assert_eq!(status, 200);
+            assert!(claims["name"].is_string(), "{claims}");
+        }
+        assert_eq!(given(log_kinds(&w, &session).await), login_round);
+    }
+}

@@ -7,11 +7,14 @@
 --   wrong tries decline the request.
 -- * `authorization_reports`: requests a person refused and reported as not theirs, for the
 --   operator.
+-- * `access_tokens.facts_logged_at`: userinfo's answers are logged once per access token, so a
+--   relying party cannot grow a person's log by asking again and again (finding 9).
 -- Keep in step with ../postgres.
 ALTER TABLE authorizations ADD COLUMN began_from TEXT;
 ALTER TABLE authorizations ADD COLUMN browser TEXT;
 ALTER TABLE authorizations ADD COLUMN confirm_hash BLOB;
 ALTER TABLE authorizations ADD COLUMN confirm_tries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE access_tokens ADD COLUMN facts_logged_at INTEGER;
 CREATE TABLE authorization_reports (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     reported_at      INTEGER NOT NULL,

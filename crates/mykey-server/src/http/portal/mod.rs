@@ -11,7 +11,7 @@
 //! POST /portal/my-key-id            create, change or revoke (revoking asks for confirmation)
 //! POST /portal/service-ids/{id}/withdrawal · /portal/ppid-services/{id}/withdrawal
 //! GET  /portal/log                  the person's log and its chain check
-//! GET  /portal/export               everything held, as a JSON download
+//! GET  /portal/export               everything held, as one JSON download (the log streamed by pages)
 //! POST /portal/logout
 //! ```
 
@@ -420,8 +420,7 @@ async fn export(State(p): State<Arc<Platform>>, headers: HeaderMap) -> Response 
     };
     match p.export(&s).await {
         Ok(e) => {
-            let body =
-                serde_json::to_string_pretty(&super::export::export_json(&e)).unwrap_or_default();
+            let body = super::export::complete_download(p.clone(), s, &e);
             let mut r = body.into_response();
             let h = r.headers_mut();
             h.insert(
