@@ -66,8 +66,11 @@ pub struct Export {
     pub log: Vec<LogEntry>,
     /// The cursor of the log's next page (`after`), if there is one.
     pub log_next: Option<u64>,
-    /// The log's head hash (its newest entry's, this export's own).
+    /// The log's head hash: this export's own entry's, which ends the log as exported.
     pub head: Option<LogHash>,
+    /// The sequence number of this export's own entry: the export's log ends there, whatever
+    /// is appended while it is read.
+    pub upto: u64,
 }
 
 impl Platform {
@@ -75,18 +78,23 @@ impl Platform {
     /// holds its own entry and the head hash covers it.
     pub async fn export(&self, s: &Session) -> Result<Export, PlatformError> {
         let at = self.clock.now();
-        self.store
+        let own = self
+            .store
             .append_log(s.person, at, &NewLog::new("export.downloaded", json!({})))
             .await?;
-        let (log, log_next) = self.log_page(s, None, false, MAX_LOG_PAGE).await?;
-        let (newest, _) = self.log_page(s, None, true, 1).await?;
+        let (mut log, mut log_next) = self.log_page(s, None, false, MAX_LOG_PAGE).await?;
+        if log.last().is_some_and(|e| e.seq >= own.seq) {
+            log.retain(|e| e.seq <= own.seq);
+            log_next = None;
+        }
         Ok(Export {
             at,
             my_key_ids: self.store.my_key_id_history(s.person).await?,
             service_ids: self.store.service_id_history(s.person).await?,
             ppid_services: self.store.person_ppid_services(s.person).await?,
             consents: self.store.person_consents(s.person).await?,
-            head: newest.first().map(|e| e.hash),
+            head: Some(own.hash),
+            upto: own.seq,
             log,
             log_next,
         })

@@ -262,6 +262,8 @@ pub struct Platform {
     facts_checks: quota::RpQuota,
     /// The customer-ID association quotas per PPID and relying party (`quota.rs`).
     ppid_associations: quota::RpQuota,
+    /// The quotas on reports of cross-device requests, per source address and in all.
+    reports: quota::RpQuota,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
@@ -323,6 +325,7 @@ impl Platform {
             short_codes: oidc::ShortCodeGuard::default(),
             facts_checks: quota::RpQuota::default(),
             ppid_associations: quota::RpQuota::default(),
+            reports: quota::RpQuota::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             sealing: mykey_pki::SealingKey::from_bytes(&config.sealing_key.unwrap_or_else(|| {

@@ -3,7 +3,9 @@
 //! association of a customer ID with a PPID (Art 20.1.3), so one relying party must not be able
 //! to grow a log or load J-LIS without limit (issue 19, finding 9). (Userinfo answers are logged
 //! once per access token, `oidc/tokens.rs`; everything else a relying party does to a person's
-//! log happens at most once per link, code or consent.)
+//! log happens at most once per link, code or consent.) Reports of cross-device requests,
+//! which anyone may make, are held the same way per source address, with the whole platform
+//! as the one "relying party".
 //!
 //! Token buckets in whole seconds, in memory (a restart forgets them; each node keeps its own),
 //! one [`RpQuota`] per kind of act:

@@ -455,6 +455,18 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
     /// A relying party's stream, with its delivery state and how many events wait.
     async fn stream(&self, rp: RelyingPartyId) -> Result<Option<crate::Stream>, StoreError>;
 
+    /// Push streams whose `Authorization` header is kept as given (stored before headers were
+    /// sealed): relying party and header.
+    async fn plaintext_stream_headers(&self) -> Result<Vec<(RelyingPartyId, String)>, StoreError>;
+
+    /// Replaces each stream's header `.1` by `.2` (only where it is still `.1`) in one
+    /// transaction, then compacts the database so that the old text is left nowhere in its
+    /// files; answers how many were replaced.
+    async fn reseal_stream_headers(
+        &self,
+        changes: &[(RelyingPartyId, String, String)],
+    ) -> Result<u64, StoreError>;
+
     /// Removes a relying party's stream; `false` when it has none.
     async fn delete_stream(&self, rp: RelyingPartyId) -> Result<bool, StoreError>;
 

@@ -257,6 +257,19 @@ impl Platform {
         String::from_utf8(plain).map_err(|_| unreadable())
     }
 
+    /// Seals the receivers' `Authorization` headers an earlier version stored as given, and has
+    /// the store compact its files so that the clear text is gone (run at start); answers how
+    /// many were sealed.
+    pub async fn seal_stored_headers(&self) -> Result<u64, PlatformError> {
+        let plain = self.store.plaintext_stream_headers().await?;
+        let mut changes = Vec::with_capacity(plain.len());
+        for (rp, header) in plain {
+            let sealed = self.seal_header(rp, &header)?;
+            changes.push((rp, header, sealed));
+        }
+        Ok(self.store.reseal_stream_headers(&changes).await?)
+    }
+
     /// The relying party's stream and its delivery's state.
     pub async fn stream(&self, rp: &RelyingParty) -> Result<Stream, PlatformError> {
         self.store

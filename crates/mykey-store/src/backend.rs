@@ -692,6 +692,14 @@ macro_rules! store_impl {
                 self.stream_of(rp).await
             }
 
+            async fn plaintext_stream_headers(&self) -> Result<Vec<(RelyingPartyId, String)>, StoreError> {
+                self.plaintext_stream_headers_tx().await
+            }
+
+            async fn reseal_stream_headers(&self, changes: &[(RelyingPartyId, String, String)]) -> Result<u64, StoreError> {
+                self.reseal_stream_headers_tx(changes).await
+            }
+
             async fn delete_stream(&self, rp: RelyingPartyId) -> Result<bool, StoreError> {
                 self.delete_stream_tx(rp).await
             }

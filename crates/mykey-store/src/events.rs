@@ -220,6 +220,46 @@ macro_rules! events_impl {
                 }))
             }
 
+            async fn plaintext_stream_headers_tx(&self) -> Result<Vec<(RelyingPartyId, String)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT relying_party_id, authorization_header FROM streams \
+                     WHERE authorization_header IS NOT NULL AND authorization_header NOT LIKE 'sealed:%'",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(fail)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| (RelyingPartyId(r.get("relying_party_id")), r.get("authorization_header")))
+                    .collect())
+            }
+
+            async fn reseal_stream_headers_tx(
+                &self,
+                changes: &[(RelyingPartyId, String, String)],
+            ) -> Result<u64, StoreError> {
+                if changes.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut done = 0;
+                for (rp, old, new) in changes {
+                    done += sqlx::query(
+                        "UPDATE streams SET authorization_header = $3 WHERE relying_party_id = $1 AND authorization_header = $2",
+                    )
+                    .bind(rp.0)
+                    .bind(old.as_str())
+                    .bind(new.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?
+                    .rows_affected();
+                }
+                tx.commit().await.map_err(fail)?;
+                self.compact().await?;
+                Ok(done)
+            }
+
             async fn delete_stream_tx(&self, rp: RelyingPartyId) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM streams WHERE relying_party_id = $1")
                     .bind(rp.0)
@@ -318,3 +358,31 @@ macro_rules! events_impl {
     };
 }
 pub(crate) use events_impl;
+
+impl crate::SqliteStore {
+    /// Rewrites the database file without free pages and empties the write-ahead log, so that
+    /// replaced secrets are left nowhere on disk.
+    pub(crate) async fn compact(&self) -> Result<(), mykey_platform::StoreError> {
+        sqlx::query("VACUUM")
+            .execute(&self.pool)
+            .await
+            .map_err(crate::fail)?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .map_err(crate::fail)?;
+        Ok(())
+    }
+}
+
+impl crate::PostgresStore {
+    /// Removes the dead row versions of the streams table (PostgreSQL keeps them until a
+    /// vacuum), so that replaced secrets do not linger in its files.
+    pub(crate) async fn compact(&self) -> Result<(), mykey_platform::StoreError> {
+        sqlx::query("VACUUM streams")
+            .execute(self.pool())
+            .await
+            .map_err(crate::fail)?;
+        Ok(())
+    }
+}

@@ -181,6 +181,29 @@ pub(crate) async fn streams(store: Arc<dyn Store>) {
     store.set_stream(rp.id, &push, T).await.unwrap();
     let s = store.stream(rp.id).await.unwrap().unwrap();
     assert_eq!((s.config, s.attempts, s.pending), (push.clone(), 0, 0));
+    // A header kept in the clear is found, replaced only where it is still the same, and the
+    // store compacts itself afterwards (SQLite VACUUM, PostgreSQL VACUUM of the table).
+    assert_eq!(
+        store.plaintext_stream_headers().await.unwrap(),
+        vec![(rp.id, "Bearer x".to_owned())]
+    );
+    let change = |old: &str| vec![(rp.id, old.to_owned(), "sealed:AAAA".to_owned())];
+    assert_eq!(
+        store
+            .reseal_stream_headers(&change("Bearer y"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .reseal_stream_headers(&change("Bearer x"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.plaintext_stream_headers().await.unwrap().is_empty());
+    store.set_stream(rp.id, &push, T).await.unwrap();
     assert!(store.due_push_streams(T, 10).await.unwrap().is_empty());
 
     // A linked person revokes the My Key ID after a renewal: only the requested kind counts.

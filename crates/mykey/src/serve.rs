@@ -123,6 +123,16 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         port.anchors(),
         config,
     ));
+    // Receivers' headers an earlier version kept in the clear are sealed now.
+    let sealed = platform
+        .seal_stored_headers()
+        .await
+        .map_err(|e| format!("cannot seal the stored authorization headers: {e}"))?;
+    if sealed > 0 {
+        crate::say(&format!(
+            "sealed {sealed} receiver authorization header(s) stored in the clear by an earlier version"
+        ));
+    }
     // Revocations in new CRLs end the sessions and tokens made before them.
     let refresher = tokio::spawn(
         port.clone()

@@ -214,6 +214,8 @@ async fn chromium_logs_in_to_the_portal_withdraws_a_link_and_reads_the_log() {
         s(&card),
         "--pin",
         PIN,
+        "--platform",
+        &serve.url,
         approve.as_str().unwrap(),
     ])
     .ok();

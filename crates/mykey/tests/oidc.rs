@@ -106,6 +106,7 @@ async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_wi
     issue_card(&serve.jlis, &card, &[]).ok();
 
     let out = Command::new(python())
+        .env("MYKEY_PLATFORM_URL", &serve.url)
         .args([
             SCRIPT,
             "login",
@@ -271,5 +272,17 @@ async fn the_cli_approves_by_short_code_declines_and_refuses_bad_input() {
     approve(&code, &["--pin", PIN, "--sign-password", SIGN_PASSWORD]).ok();
     // Not a code, not an approval URL, an unknown code.
     approve("$$$", &["--pin", PIN]).fails_with("neither an approval URL nor a short code");
+    // An approval URL must be on the phone's own platform: a relay elsewhere would read the
+    // confirmation code (and could pass a short-code approval off as a QR one).
+    let handle = format!(
+        "{}/v1/authorizations/abc",
+        serve.url.replace("127.0.0.1", "localhost")
+    );
+    approve(&handle, &["--pin", PIN]).fails_with("is not on your platform");
+    approve(
+        "http://127.0.0.1:1@evil.example/v1/authorizations/abc",
+        &["--pin", PIN],
+    )
+    .fails_with("is not on your platform");
     approve("ZZZZ-ZZZZ", &["--pin", PIN]).fails_with("no such authorization request");
 }

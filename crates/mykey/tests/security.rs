@@ -93,6 +93,31 @@ async fn the_data_folder_is_the_owners_alone_and_secrets_in_it_are_sealed() {
         header.starts_with("sealed:") && !header.contains("receiver-secret"),
         "{header}"
     );
+    // A header an earlier version kept in the clear is sealed at the next start, and its text
+    // is left nowhere in the database's files.
+    sqlx::query("UPDATE streams SET authorization_header = 'Bearer legacy-secret-0815'")
+        .execute(&mut platform)
+        .await
+        .unwrap();
+    drop(platform);
+    drop(Serve::start(&data));
+    let mut platform = sqlx::SqliteConnection::connect(&url(&data.join("platform.sqlite3")))
+        .await
+        .unwrap();
+    let header: String = sqlx::query("SELECT authorization_header FROM streams")
+        .fetch_one(&mut platform)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(header.starts_with("sealed:"), "{header}");
+    drop(platform);
+    for file in ["platform.sqlite3", "platform.sqlite3-wal"] {
+        let bytes = std::fs::read(data.join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(15).any(|w| w == b"legacy-secret-0"),
+            "the clear header lingers in {file}"
+        );
+    }
 
     // A data folder others may enter is refused, naming the fix.
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -257,7 +257,7 @@ impl Serve {
         };
         let jlis = url_in(lines.iter().find(|l| l.contains("J-LIS:")).unwrap());
         Self {
-            url: url_in(&lines[0]),
+            url: url_in(lines.iter().find(|l| l.contains("listening on")).unwrap()),
             jlis,
             child,
         }

@@ -352,7 +352,8 @@ impl Platform {
 
     /// The card holder declines (no card needed: declining gives nothing away); with `report`,
     /// says the request is not theirs (someone asked them to approve it, or it appeared
-    /// unasked), recorded for the operator with where the browser was (`mykey admin reports`).
+    /// unasked), recorded for the operator with where the browser was (`mykey admin reports`),
+    /// within a quota per source address and in all (`quota.rs`).
     pub async fn decline_authorization(
         &self,
         handle: &str,
@@ -361,6 +362,13 @@ impl Platform {
     ) -> Result<(), PlatformError> {
         let (a, by_short_code) = self.pending_authorization(handle, from).await?;
         let now = self.clock.now();
+        if report {
+            // Anyone may start a request and report it, so reports are held to a quota per
+            // source address (three, then one every ten minutes) and in all (100, then one a
+            // second): over it, 429 and nothing written.
+            let source = BrowserOrigin::new(from, None).address.unwrap_or_default();
+            self.reports.take(crate::RelyingPartyId(0), &source, now)?;
+        }
         let report = report.then(|| AuthorizationReport {
             id: 0,
             reported_at: now,

@@ -168,7 +168,9 @@ impl Platform {
                 return Err(grant("unknown code, or issued to another client"));
             }
             ExchangeOutcome::Reused { revoked, person } => {
-                if let Some(person) = person {
+                // Logged when it ends something: replaying a spent code again and again adds
+                // nothing more to the person's log.
+                if let Some(person) = person.filter(|_| revoked > 0) {
                     let log = NewLog::new(
                         "oidc.code-reused",
                         json!({"relying_party": rp.name, "tokens_revoked": revoked}),
@@ -341,7 +343,8 @@ impl Platform {
         {
             let now = self.clock.now();
             let revoked = self.store.revoke_authorization(a.id, now).await?;
-            if let Some(person) = a.person {
+            // Logged when it ends something: the same hint again adds nothing to the log.
+            if let Some(person) = a.person.filter(|_| revoked > 0) {
                 let log = NewLog::new(
                     "logout",
                     json!({"relying_party": rp.name, "tokens_revoked": revoked}),

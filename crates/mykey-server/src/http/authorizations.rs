@@ -177,9 +177,17 @@ async fn refuse(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
     from: From,
-    OptionalJson(body): OptionalJson<RefusalBody>,
+    OptionalJson(body): OptionalJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let report = body.is_some_and(|b| b.report);
+    // An object or nothing (serde would also take `[true]` for the struct).
+    let report = match body {
+        None => false,
+        Some(map) => {
+            serde_json::from_value::<RefusalBody>(serde_json::Value::Object(map))
+                .map_err(|e| ApiError::InvalidRequest(format!("malformed JSON body: {e}")))?
+                .report
+        }
+    };
     p.decline_authorization(&handle, source(from), report)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -109,7 +109,7 @@ pub(crate) fn complete_download(
         Page(Option<u64>),
         Done,
     }
-    let next = e.log_next;
+    let (next, upto) = (e.log_next, e.upto);
     let stream = futures_util::stream::unfold(Step::Head(first), move |step| {
         let p = p.clone();
         let s = s.clone();
@@ -131,11 +131,13 @@ pub(crate) fn complete_download(
                             return Some((Err(std::io::Error::other(e.to_string())), Step::Done));
                         }
                     };
+                    // The log as exported ends with the export's own entry.
                     let mut chunk = String::new();
-                    for entry in &entries {
+                    for entry in entries.iter().filter(|e| e.seq <= upto) {
                         chunk.push(',');
                         chunk.push_str(&log_json(entry).to_string());
                     }
+                    let more = more.filter(|_| entries.last().is_some_and(|e| e.seq < upto));
                     Some((Ok(chunk), Step::Page(more)))
                 }
                 Step::Done => None,

@@ -210,7 +210,12 @@ async fn a_refused_request_can_be_reported_and_the_operator_sees_where_it_came_f
     let short = short_code_of(&w, &handle).await;
     let refusal = format!("/v1/authorizations/{short}/refusal");
     // A bad body is refused and leaves the request pending.
-    for bad in [json!({"report": "yes"}), json!({"report": true, "x": 1})] {
+    for bad in [
+        json!({"report": "yes"}),
+        json!({"report": true, "x": 1}),
+        json!([true]),
+        json!([]),
+    ] {
         let (status, body) = post(&w, &refusal, None, bad).await;
         assert_eq!(
             (status, body["type"].as_str()),
@@ -241,6 +246,29 @@ async fn a_refused_request_can_be_reported_and_the_operator_sees_where_it_came_f
     assert_eq!(status, 404);
     let q = continue_to_client(&w, &browser, &handle).await;
     assert_eq!(get(&q, "error"), Some("access_denied"));
+    // Anyone can start a request and report it: reports are held to a quota per address
+    // (three, then one every ten minutes), and over it nothing is written.
+    let mut last = 0;
+    for _ in 0..3 {
+        let (handle, _) = begin(&w, &mut browser, &params(&shop, "openid", &challenge)).await;
+        let refusal = format!("/v1/authorizations/{handle}/refusal");
+        let (status, body) = post(&w, &refusal, None, json!({"report": true})).await;
+        last = status;
+        if status == 429 {
+            assert_eq!(body["type"], "urn:mykey:problem:quota-exceeded");
+            let (_, shown) = call(
+                &w,
+                Method::GET,
+                &format!("/v1/authorizations/{handle}"),
+                None,
+            )
+            .await;
+            assert!(shown["short_code"].is_string(), "still pending: {shown}");
+        }
+    }
+    assert_eq!(last, 429);
+    let (_, listed) = ops(&w, Method::GET, "/v1/ops/authorization-reports", None).await;
+    assert_eq!(listed["reports"].as_array().unwrap().len(), 3);
     // Only operators read reports; the cursor pages.
     let (status, _) = call(&w, Method::GET, "/v1/ops/authorization-reports", None).await;
     assert_eq!(status, 401);
@@ -249,6 +277,17 @@ async fn a_refused_request_can_be_reported_and_the_operator_sees_where_it_came_f
         &w,
         Method::GET,
         &format!("/v1/ops/authorization-reports?after={id}&limit=1"),
+        None,
+    )
+    .await;
+    assert_eq!(after["reports"].as_array().unwrap().len(), 1);
+    let next = after["next"].as_i64().unwrap();
+    assert_eq!(after["reports"][0]["id"], next);
+    let last = listed["reports"][2]["id"].as_i64().unwrap();
+    let (_, after) = ops(
+        &w,
+        Method::GET,
+        &format!("/v1/ops/authorization-reports?after={last}"),
         None,
     )
     .await;

@@ -256,8 +256,18 @@ async fn rp_initiated_logout_revokes_the_login_and_returns_only_to_registered_ur
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], format!("{BYE}?state=bye-1"));
     assert_eq!(userinfo(&w, access).await.0, 401);
+    // The same hint again ends nothing and adds nothing to the person's log (an old ID token
+    // must not let anyone grow it, finding 9).
+    for _ in 0..3 {
+        assert_eq!(browser.get(&logout(BYE)).await.status(), 303);
+    }
     let token = login(&w, &card).await;
-    assert!(log_kinds(&w, &token).await.iter().any(|k| k == "logout"));
+    let kinds = log_kinds(&w, &token).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "logout").count(),
+        1,
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -339,9 +349,10 @@ async fn guessing_short_codes_is_held_to_a_budget_while_the_qr_handle_still_work
     );
 }
 
-/// Finding 9: each userinfo answer with facts added an entry to the person's log, so a relying
-/// party grew it at will. Now the first answer for a token is logged, and asking again adds
-/// nothing; a new login's token is logged again.
+/// Finding 9: each userinfo answer with facts, and each replay of a spent code, added an entry
+/// to the person's log, so a relying party grew it at will. Now the first answer for a token
+/// is logged, and asking again adds nothing (a new login's token is logged again); a replay is
+/// logged when it revokes something.
 #[tokio::test(flavor = "multi_thread")]
 async fn userinfo_is_logged_once_per_access_token() {
     let w = world().await;
@@ -359,5 +370,14 @@ async fn userinfo_is_logged_once_per_access_token() {
             assert!(claims["name"].is_string(), "{claims}");
         }
         assert_eq!(given(log_kinds(&w, &session).await), login_round);
+        // A spent code replayed: the first replay revokes the token and is logged; more
+        // replays end nothing and add nothing.
+        for _ in 0..4 {
+            let (status, _) = exchange(&w, &shop, &code, Some(&verifier)).await;
+            assert_eq!(status, 400);
+        }
+        let kinds = log_kinds(&w, &session).await;
+        let reused = kinds.iter().filter(|k| *k == "oidc.code-reused").count();
+        assert_eq!(reused, login_round, "{kinds:?}");
     }
 }

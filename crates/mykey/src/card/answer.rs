@@ -116,3 +116,23 @@ pub(super) async fn sign(
         opened,
     })
 }
+
+/// `url` if it is on the platform at `platform` (same scheme, host and port): the phone sends
+/// the card's answer only to its own platform, never to a host a link or QR code names — a
+/// relay there would read the approval's confirmation code and could pass a short-code
+/// approval off as a QR one.
+pub(super) fn on_platform(url: &str, platform: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(url).map_err(|_| format!("{url} is not a URL"))?;
+    let own =
+        url::Url::parse(platform).map_err(|_| format!("--platform {platform} is not a URL"))?;
+    if parsed.origin() != own.origin()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return Err(format!(
+            "{url} is not on your platform ({}): refusing to send the card's answer there (set --platform if your platform is elsewhere)",
+            own.origin().ascii_serialization()
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}

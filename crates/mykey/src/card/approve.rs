@@ -31,7 +31,7 @@ pub(crate) struct ApproveArgs {
     /// which certifies them, is read with it (else $MYKEY_SIGN_PASSWORD, else asked).
     #[arg(long, env = "MYKEY_SIGN_PASSWORD", hide_env_values = true)]
     sign_password: Option<String>,
-    /// The platform's URL (for a short code).
+    /// The platform's URL: a short code is looked up there, and an approval URL must be on it.
     #[arg(
         long,
         env = "MYKEY_PLATFORM_URL",
@@ -69,7 +69,7 @@ fn request_url(base: &str, request: &str) -> Result<String, String> {
         if !request.contains("/v1/authorizations/") {
             return Err(format!("{request} is not an approval URL"));
         }
-        return Ok(request.trim_end_matches('/').to_owned());
+        return answer::on_platform(request, base);
     }
     let code: String = request.chars().filter(|c| !c.is_whitespace()).collect();
     if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {

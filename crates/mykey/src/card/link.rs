@@ -32,7 +32,7 @@ pub(crate) struct LinkArgs {
 pub(super) async fn link(a: LinkArgs) -> Result<(), String> {
     let base = a.platform.trim_end_matches('/');
     let url = if a.request.starts_with("http://") || a.request.starts_with("https://") {
-        a.request.clone()
+        answer::on_platform(&a.request, base)?
     } else if a.request.starts_with("/v1/link-requests/") {
         format!("{base}{}", a.request)
     } else {
