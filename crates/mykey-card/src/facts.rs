@@ -1,4 +1,4 @@
-//! The four facts as the ticket-item entry support AP keeps them in file `0002` (JPKI.md §1), a
+//! The four facts as the ticket-item entry support AP keeps them in file `0002` (docs/jpki.md §6), a
 //! BER-TLV object (ISO/IEC 7816-4 §5.2):
 //!
 //! ```text

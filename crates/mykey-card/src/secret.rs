@@ -1,4 +1,4 @@
-//! The card's secrets as types: a value that exists has the format JPKI.md §1 gives it. Every one
+//! The card's secrets as types: a value that exists has the format docs/jpki.md §4 gives it. Every one
 //! is kept in a fixed buffer that is zeroized on drop, compared in constant time, and never shown by
 //! `Debug`.
 
@@ -151,7 +151,7 @@ secret_type!(
 );
 secret_type!(
     /// Alternative access key B of the ticket-item AP (file `0015`), the PIN-less route to the four
-    /// facts. JPKI.md leaves its format open; this project fixes it as 14 ASCII digits: the birth
+    /// facts. The real format is not published (docs/jpki.md §6); this project fixes it as 14 ASCII digits: the birth
     /// date `YYMMDD`, the card's expiry year `YYYY`, and the 4-digit security code.
     AccessKey,
     SecretKind::AccessKey,

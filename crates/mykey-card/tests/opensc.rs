@@ -28,10 +28,10 @@ const FRIENDLY_NAME: &str = "MyKey Test VPCD";
 
 /// Ends the test: a missing component skips it, unless every component is required.
 fn missing(reason: &str) {
-    if std::env::var("MYKEY_REQUIRE_ALL").as_deref() == Ok("1") {
-        panic!("MYKEY_REQUIRE_ALL=1 but {reason}");
-    }
-    eprintln!("SKIPPED opensc_takes_the_virtual_card_for_a_jpki_card: {reason}");
+    mykey_testkit::skip(
+        "mykey-card opensc_takes_the_virtual_card_for_a_jpki_card",
+        reason,
+    );
 }
 
 fn on_path(tool: &str) -> bool {

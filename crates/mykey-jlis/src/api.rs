@@ -1,4 +1,4 @@
-//! The JSON the simulator speaks (admin API and the two JPKI.md §3 services). Certificates and
+//! The JSON the simulator speaks (admin API and the two docs/jpki.md §18 services). Certificates and
 //! public keys travel as base64 (standard alphabet) DER.
 
 use serde::{Deserialize, Serialize};

@@ -23,7 +23,7 @@ pub enum JlisError {
     /// The request conflicts with the certificate's state (e.g. renewing a revoked certificate).
     #[error("{0}")]
     Conflict(String),
-    /// No signature certificate is issued to people under 15 (JPKI.md §2).
+    /// No signature certificate is issued to people under 15 (docs/jpki.md §9).
     #[error("no signature certificate for a person under 15")]
     UnderFifteen,
     /// The request body is larger than the documented limit.

@@ -5,7 +5,7 @@
 //!   names), each with a delegated OCSP responder; a rollover adds a generation under the same name;
 //! - issues, renews, revokes and re-issues on a change of the four facts (the admin API);
 //! - serves OCSP (RFC 6960) for both CAs, complete and delta CRLs (RFC 5280) on a fixed cadence,
-//!   the CA certificates, and the two JSON services of JPKI.md §3 (previous issuance numbers; the
+//!   the CA certificates, and the two JSON services of docs/jpki.md §18 (previous issuance numbers; the
 //!   status of the signature certificate tied to a user-identification certificate).
 //!
 //! [`JlisClient`] is the HTTP client the platform and the command line use.

@@ -1,5 +1,5 @@
 //! What J-LIS does to certificates: issue a pair, renew, revoke, re-issue the signature
-//! certificate when the four facts change, and answer the JPKI.md §3 services.
+//! certificate when the four facts change, and answer the docs/jpki.md §18 services.
 //! Every change is one transaction.
 
 use std::sync::Arc;

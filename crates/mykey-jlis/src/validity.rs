@@ -1,5 +1,5 @@
 //! How long JPKI certificates last: until the holder's fifth birthday after issuance
-//! (JPKI.md §2), ending at the close of that day in Japan (23:59:59 JST).
+//! (docs/jpki.md §10), ending at the close of that day in Japan (23:59:59 JST).
 
 use mykey_pki::UnixTime;
 use time::{Date, Month, OffsetDateTime, Time, UtcOffset};

@@ -93,16 +93,5 @@ pub fn der(b64: &Option<String>) -> Vec<u8> {
 
 /// Whether `openssl` can be run; without it the test is skipped, unless MYKEY_REQUIRE_ALL=1.
 pub fn have_openssl() -> bool {
-    let ok = std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("MYKEY_REQUIRE_ALL").as_deref() != Ok("1"),
-            "openssl is required (MYKEY_REQUIRE_ALL=1) but cannot be run"
-        );
-        eprintln!("skipped: the openssl command-line tool is not installed");
-    }
-    ok
+    mykey_testkit::have_openssl("mykey-jlis's OpenSSL cross-checks")
 }

@@ -1,5 +1,5 @@
 //! JPKI certificates: the user-identification and signature end-entity profiles and the CA
-//! certificates (RFC 5280 §4; profiles from JPKI.md §2).
+//! certificates (RFC 5280 §4; profiles in docs/jpki.md §7–§9).
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    /// The CA name's distinguishing organisational unit (JPKI.md §2).
+    /// The CA name's distinguishing organisational unit (docs/jpki.md §7).
     pub fn ca_unit(self) -> &'static str {
         match self {
             Purpose::UserIdentification => "JPKI for user authentication",

@@ -145,7 +145,7 @@ pub enum Error {
         /// The CA certificate's end of validity.
         not_after: UnixTime,
     },
-    /// A CA certificate whose name is not one of the two JPKI CA names (JPKI.md §2).
+    /// A CA certificate whose name is not one of the two JPKI CA names (docs/jpki.md §7).
     #[error("not a JPKI CA name: {subject}")]
     UnrecognisedCaName {
         /// The subject found.

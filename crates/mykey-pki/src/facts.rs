@@ -1,12 +1,12 @@
 //! The basic four facts (name, address, date of birth, sex) as a signature certificate carries
-//! them: subjectAltName `otherName` entries with UTF8String values (JPKI.md §2).
+//! them: subjectAltName `otherName` entries with UTF8String values (docs/jpki.md §9).
 
 use der::asn1::{Any, Utf8StringRef};
 use x509_cert::ext::pkix::name::{GeneralName, OtherName};
 
 use crate::{Error, oid};
 
-/// Longest address a certificate carries, in characters (JPKI.md §2).
+/// Longest address a certificate carries, in characters (docs/jpki.md §9).
 pub const MAX_ADDRESS_CHARS: usize = 200;
 /// Longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;

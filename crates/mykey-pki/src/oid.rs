@@ -2,9 +2,9 @@
 
 use const_oid::ObjectIdentifier as Oid;
 
-/// JPKI user-identification certificate policy [likely; JPKI.md §2].
+/// JPKI user-identification certificate policy [unconfirmed; docs/jpki.md §8].
 pub const JPKI_USER_IDENTIFICATION_POLICY: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.3");
-/// JPKI signature certificate policy [likely; JPKI.md §2].
+/// JPKI signature certificate policy [unconfirmed; docs/jpki.md §9].
 pub const JPKI_SIGNATURE_POLICY: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.1");
 /// Signature certificate otherName: name.
 pub const JPKI_NAME: Oid = Oid::new_unwrap("1.2.392.200149.8.5.5.1");

@@ -7,7 +7,7 @@ use crate::Error;
 
 /// A certificate serial number: a positive INTEGER of at most 20 octets (RFC 5280 §4.1.2.2).
 ///
-/// For a user-identification certificate this is the **issuance number** (JPKI.md §2), a legally
+/// For a user-identification certificate this is the **issuance number** (docs/jpki.md §11), a legally
 /// restricted identifier that never leaves the platform. It prints as upper-case hexadecimal,
 /// the way OpenSSL prints serials.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,4 +1,4 @@
-//! mykey-pki's integration tests: one binary (see STYLE.md), fixtures made by code at a fixed time.
+//! mykey-pki's integration tests: one binary (see docs/architecture.md §0.5), fixtures made by code at a fixed time.
 #![allow(unreachable_pub)]
 // test helpers shared between modules of one binary
 

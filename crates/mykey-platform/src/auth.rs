@@ -1,4 +1,4 @@
-//! Card authentication (DESIGN.md flow 1, Terms Art 16): a one-time challenge, the card's
+//! Card authentication (docs/architecture.md §1, Terms Art 16): a one-time challenge, the card's
 //! signature over it with the user-identification key, and a short-lived session.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Telling relying parties what changed (DESIGN.md flows 2 and 5, Terms Art 16, 17.2.2): Security
+//! Telling relying parties what changed (docs/architecture.md §2, §5, §13, Terms Art 16, 17.2.2): Security
 //! Event Tokens (RFC 8417), signed by the platform, about the relying party's own identifier for
 //! the person — its customer ID (a Service ID) or its PPID — never an issuance number or a My Key
 //! ID.

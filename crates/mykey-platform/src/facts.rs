@@ -1,4 +1,4 @@
-//! Finding changes of the four facts (DESIGN.md flow 5, Terms Art 17.2.2). J-LIS revokes a
+//! Finding changes of the four facts (docs/architecture.md §5, Terms Art 17.2.2). J-LIS revokes a
 //! person's signature certificate with reason affiliationChanged when their name, address,
 //! birth date or sex changes; the user-identification certificate (the login) is untouched. So:
 //!

@@ -1,4 +1,4 @@
-//! PPID services and PPIDs (Terms Art 19–20, DESIGN.md flow 6). A relying party registers its
+//! PPID services and PPIDs (Terms Art 19–20, docs/architecture.md §6). A relying party registers its
 //! services; a person obtains their PPID for one by authenticating with the card for that
 //! relying party and consenting, once per service, to the six matters of Art 20.1 under the
 //! terms in force. The PPID is derived ([`crate::PpidKey`]) the first time and stored, so a later

@@ -1,4 +1,4 @@
-//! Service IDs (Terms Art 17, DESIGN.md flow 4): a relying party opens a link request for one of
+//! Service IDs (Terms Art 17, docs/architecture.md §4): a relying party opens a link request for one of
 //! its customer IDs; the person reads who asks and for what, authenticates with the card and
 //! consents to the three matters of Art 17.2 under the current terms; the link is stored. The
 //! relying party lists, looks up and removes its own links; the person sees and withdraws them;

@@ -1,6 +1,6 @@
 //! The OpenID Connect provider's tables: client registrations, an authorization request's life
 //! (pending → approved in the PPID transaction → continued once → redeemed once), revocation,
-//! and purging — the part of the conformance story for DESIGN.md flows 6–7.
+//! and purging — the part of the conformance story for docs/architecture.md §6–§7.
 
 use std::sync::Arc;
 

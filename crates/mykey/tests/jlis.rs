@@ -59,7 +59,7 @@ fn issue_status_revoke_renew_and_the_cas() {
     .unwrap();
     assert_eq!(ui.issuance_number(), number);
 
-    // The CA the simulator publishes issued it (chosen by key identifier, as JPKI.md says).
+    // The CA the simulator publishes issued it (chosen by key identifier, as docs/jpki.md §17 says).
     let run = mykey(&[
         "jlis",
         "ca",

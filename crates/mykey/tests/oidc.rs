@@ -83,7 +83,7 @@ async fn authlib_logs_in_with_pkce_and_private_key_jwt_while_the_cli_approves_wi
         return missing(
             module_path!(),
             "Authlib from PyPI is missing (python3 -m venv target/peers && \
-             target/peers/bin/pip install -r .ci/python-peers.txt, as .ci/run does)",
+             target/peers/bin/pip install -r .ci/python-peers.txt, as scripts/test does)",
         );
     }
     let data = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! The card's applications and files (JPKI.md §1): the two APs this card has, the two it
+//! The card's applications and files (docs/jpki.md §2, §3, §6): the two APs this card has, the two it
 //! answers `6A 82` for, and per elementary file its identifier, kind and read rule (ISO/IEC
 //! 7816-4 §7.1, file structures; §5.4, security attributes, reduced to "which credential opens it").
 

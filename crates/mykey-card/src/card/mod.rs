@@ -1,5 +1,5 @@
 //! The virtual My Number Card: the JPKI AP and the ticket-item entry support AP, answering
-//! ISO/IEC 7816-4 commands exactly as JPKI.md §1 describes the real card.
+//! ISO/IEC 7816-4 commands exactly as docs/jpki.md §5 describes the real card.
 //!
 //! One file per command family: [`select`] (§11.1.1), [`read_binary`] (§11.2.3), [`verify`]
 //! (§11.5.6), [`sign`] (the JPKI COMPUTE DIGITAL SIGNATURE, after ISO/IEC 7816-8 §11.4);

@@ -1,4 +1,4 @@
-//! READ BINARY, ISO/IEC 7816-4 §11.2.3, as the JPKI card takes it (JPKI.md §1):
+//! READ BINARY, ISO/IEC 7816-4 §11.2.3, as the JPKI card takes it (docs/jpki.md §5):
 //!
 //! ```text
 //! 00 B0 P1 P2 Le         offset = P1·256 + P2, Ne = Le (00 = 256), at most 256 bytes a command

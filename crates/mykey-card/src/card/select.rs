@@ -1,4 +1,4 @@
-//! SELECT, ISO/IEC 7816-4 §11.1.1, in the two forms the JPKI card takes (JPKI.md §1):
+//! SELECT, ISO/IEC 7816-4 §11.1.1, in the two forms the JPKI card takes (docs/jpki.md §2, §5):
 //!
 //! ```text
 //! 00 A4 04 0C Lc <AID>   select an application by DF name, no response data

@@ -1,4 +1,4 @@
-//! COMPUTE DIGITAL SIGNATURE as the JPKI card takes it (JPKI.md §1; the instruction is ISO/IEC
+//! COMPUTE DIGITAL SIGNATURE as the JPKI card takes it (docs/jpki.md §5; the instruction is ISO/IEC
 //! 7816-8 §11.4's PERFORM SECURITY OPERATION, here in the proprietary class `80`). The key file is
 //! selected first, then
 //!

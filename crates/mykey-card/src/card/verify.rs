@@ -1,4 +1,4 @@
-//! VERIFY, ISO/IEC 7816-4 §11.5.6, as the JPKI card takes it (JPKI.md §1): the PIN or access-key
+//! VERIFY, ISO/IEC 7816-4 §11.5.6, as the JPKI card takes it (docs/jpki.md §4): the PIN or access-key
 //! file is selected first, then
 //!
 //! ```text

@@ -114,7 +114,7 @@ pub fn name(parts: &[(ObjectIdentifier, &str)]) -> der::Result<Name> {
     Ok(RdnSequence(rdns))
 }
 
-/// The name of a JPKI CA of `purpose` (JPKI.md §2).
+/// The name of a JPKI CA of `purpose` (docs/jpki.md §7).
 pub fn ca_name(purpose: crate::Purpose) -> der::Result<Name> {
     use crate::oid::{AT_COUNTRY, AT_ORGANIZATION, AT_ORGANIZATIONAL_UNIT};
     name(&[

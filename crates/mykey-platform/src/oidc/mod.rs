@@ -1,5 +1,5 @@
 //! The OpenID Connect provider (OpenID Connect Core 1.0, Discovery 1.0, RFC 7636 PKCE, RFC 9207
-//! `iss`), with the cross-device login of DESIGN.md flow 7 (JPKI.md §4 is the state of the art
+//! `iss`), with the cross-device login of docs/architecture.md §7 (docs/jpki.md §19 is the state of the art
 //! it meets):
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! `/v1/authorizations/{handle}`: the phone's side of a cross-device login (DESIGN.md flow 7).
+//! `/v1/authorizations/{handle}`: the phone's side of a cross-device login (docs/architecture.md §7.2).
 //! The handle is the QR code's (unguessable); the short code the browser shows works in its
 //! place, within a budget for guessing per source address and for the whole platform
 //! (`mykey_platform::oidc::ShortCodeGuard`; over it: 429 with Retry-After). No session is

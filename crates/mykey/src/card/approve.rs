@@ -1,4 +1,4 @@
-//! `card approve`: the phone app's side of a cross-device login (DESIGN.md flow 7). Given the
+//! `card approve`: the phone app's side of a cross-device login (docs/architecture.md §7). Given the
 //! approval URL from the QR code, or the short code the browser shows, it shows which relying
 //! party asks for what, reads the card — the user-identification key signs the platform's
 //! challenge; when facts are asked for, the signature certificate that certifies them is read
