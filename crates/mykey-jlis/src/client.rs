@@ -49,17 +49,21 @@ pub struct JlisClient {
 }
 
 impl JlisClient {
-    /// A client for `base` (e.g. `http://127.0.0.1:8081`) with a per-call `timeout`.
-    pub fn new(base: &str, timeout: Duration) -> Self {
+    /// A client for `base` (e.g. `http://127.0.0.1:8081`) with a per-call `timeout`; refused
+    /// when the HTTP client cannot be built (never a client without the timeout).
+    pub fn new(base: &str, timeout: Duration) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()
-            .unwrap_or_default();
-        Self {
+            .map_err(|e| ClientError::Unreachable {
+                url: base.to_owned(),
+                reason: format!("cannot build an HTTP client: {e}"),
+            })?;
+        Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
-        }
+        })
     }
 
     /// The base URL.

@@ -47,7 +47,7 @@ pub async fn start_in(
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    let client = JlisClient::new(&url, Duration::from_secs(10));
+    let client = JlisClient::new(&url, Duration::from_secs(10)).unwrap();
     Sim {
         jlis,
         url,

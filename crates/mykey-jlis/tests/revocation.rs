@@ -26,7 +26,7 @@ async fn ocsp_answers_good_then_revoked_by_get_and_post() {
         .await
         .unwrap()
         .remove(0);
-    let client = OcspClient::new(Duration::from_secs(5));
+    let client = OcspClient::new(Duration::from_secs(5)).unwrap();
     let url = ocsp_url(&sim).await;
     let a = client.check(&url, &ca, n, UnixTime::now()).await.unwrap();
     assert_eq!(a.status, CertStatus::Good);

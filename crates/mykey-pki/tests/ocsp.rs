@@ -247,7 +247,7 @@ async fn the_http_client_gives_up_after_its_timeout() {
             held.push(s);
         }
     });
-    let client = mykey_pki::ocsp::OcspClient::new(std::time::Duration::from_millis(200));
+    let client = mykey_pki::ocsp::OcspClient::new(std::time::Duration::from_millis(200)).unwrap();
     let started = std::time::Instant::now();
     let err = client
         .check(&url, &fx().ui_g1.cert, serial(1), NOW)

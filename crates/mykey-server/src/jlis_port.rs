@@ -123,8 +123,8 @@ impl JlisPort {
         timeout: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, JlisUnavailable> {
-        let client = JlisClient::new(base, timeout);
         let unavailable = |e: mykey_jlis::ClientError| JlisUnavailable(e.to_string());
+        let client = JlisClient::new(base, timeout).map_err(unavailable)?;
         let mut cas = Vec::new();
         let mut signature_cas = Vec::new();
         for entry in client.cas().await.map_err(unavailable)? {
@@ -155,7 +155,7 @@ impl JlisPort {
         }
         let port = Self {
             client,
-            ocsp: OcspClient::new(timeout),
+            ocsp: OcspClient::new(timeout).map_err(|e| JlisUnavailable(e.to_string()))?,
             answers: parking_lot::Mutex::new(HashMap::new()),
             clock,
             cas: RwLock::new(cas),

@@ -123,7 +123,7 @@ pub async fn world_configured(
     World {
         url,
         http: reqwest::Client::new(),
-        jlis: JlisClient::new(&jlis_url, Duration::from_secs(5)),
+        jlis: JlisClient::new(&jlis_url, Duration::from_secs(5)).unwrap(),
         jlis_task,
         jlis_stop: Some(jlis_stop),
         jlis_config,

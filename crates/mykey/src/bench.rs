@@ -401,7 +401,8 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
         dir.path(),
         "listening",
     )?;
-    let client = JlisClient::new(&server.url, Duration::from_secs(30));
+    let client =
+        JlisClient::new(&server.url, Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let key = SigningKey::generate().map_err(|e| e.to_string())?;
     let mut serials = Vec::new();
     for der in certificates(&client, &key, a.certificates.max(1)).await? {
@@ -418,7 +419,8 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
     let url = format!("{}/ocsp/user-identification", server.url);
     // Check one answer in full before loading.
     let probe = Request::new(&ca, serials[0]).map_err(|e| e.to_string())?;
-    let ocsp = mykey_pki::ocsp::OcspClient::new(Duration::from_secs(5));
+    let ocsp =
+        mykey_pki::ocsp::OcspClient::new(Duration::from_secs(5)).map_err(|e| e.to_string())?;
     let body = ocsp.send(&url, &probe).await.map_err(|e| e.to_string())?;
     probe
         .verify_response(&body, &ca, UnixTime::now())
@@ -557,7 +559,7 @@ async fn login(a: LoginArgs) -> Result<(), String> {
         .filter(|l| l.contains("J-LIS:"))
         .find_map(|l| url_in(l))
         .ok_or("the platform did not say where J-LIS is")?;
-    let client = JlisClient::new(&jlis_url, Duration::from_secs(30));
+    let client = JlisClient::new(&jlis_url, Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);
     let certs = Arc::new(certificates(&client, &key, a.cards.max(1)).await?);
     let http = reqwest::Client::builder()

@@ -197,7 +197,7 @@ pub(crate) async fn run(a: CrossDeviceArgs) -> Result<(), String> {
     let key = SigningKey::generate().map_err(|e| e.to_string())?;
     let cards = a.logins.clamp(1, 64);
     let certs = crate::bench::cards(
-        &JlisClient::new(&jlis_url, Duration::from_secs(30)),
+        &JlisClient::new(&jlis_url, Duration::from_secs(30)).map_err(|e| e.to_string())?,
         &key,
         cards,
         true,

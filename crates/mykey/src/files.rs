@@ -32,6 +32,46 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()
     Ok(())
 }
 
+/// Holds `dir` for this process alone while the answered file stays open: an exclusive
+/// advisory lock on `dir/lock`, which names the holder's process ID. A second server on the same
+/// folder would share its keys and SQLite files behind the first one's back, so it is refused,
+/// naming the holder. (The lock goes with the process, however it ends.)
+pub(crate) fn lock_folder(dir: &Path, what: &str) -> Result<std::fs::File, String> {
+    use std::io::{Read, Seek};
+    let path = dir.join("lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    if let Err(e) = rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim();
+        return Err(if e == rustix::io::Errno::WOULDBLOCK {
+            format!(
+                "{} is in use by another {what}{}: stop that one, or give this one another --data",
+                dir.display(),
+                if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (process {holder})")
+                }
+            )
+        } else {
+            format!("cannot lock {}: {e}", path.display())
+        });
+    }
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(file)
+}
+
 /// Makes `dir` the private data folder a server keeps keys and personal data in: created mode
 /// 0700 (with its parents) when missing; refused, naming the fix, when it belongs to another
 /// user or other users may enter or list it; and any file or folder in it that others could

@@ -207,8 +207,8 @@ pub(crate) struct CaArgs {
     kind: Kind,
 }
 
-pub(crate) fn client(t: &Target) -> JlisClient {
-    JlisClient::new(&t.jlis, Duration::from_secs(30))
+pub(crate) fn client(t: &Target) -> Result<JlisClient, String> {
+    JlisClient::new(&t.jlis, Duration::from_secs(30)).map_err(|e| e.to_string())
 }
 
 fn json(v: &impl serde::Serialize) -> String {
@@ -228,7 +228,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 user_identification_public_key: B64.encode(ui.spki_der()),
                 signature_public_key: Some(B64.encode(sig.spki_der())),
             };
-            let issued = match client(&a.target).issue(&req).await {
+            let issued = match client(&a.target)?.issue(&req).await {
                 Err(mykey_jlis::ClientError::Refused { problem })
                     if problem.kind.ends_with(":under-fifteen") =>
                 {
@@ -236,7 +236,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                         signature_public_key: None,
                         ..req
                     };
-                    client(&a.target)
+                    client(&a.target)?
                         .issue(&req)
                         .await
                         .map_err(|e| e.to_string())?
@@ -254,7 +254,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 user_identification_public_key: B64.encode(ui.spki_der()),
                 signature_public_key: sig.as_ref().map(|s| B64.encode(s.spki_der())),
             };
-            let issued = client(&a.target)
+            let issued = client(&a.target)?
                 .renew(&req)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -267,7 +267,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 serial: a.serial,
                 reason: a.reason.name().to_owned(),
             };
-            let state = client(&a.target)
+            let state = client(&a.target)?
                 .revoke(&req)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -284,7 +284,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 sex: a.sex,
                 signature_public_key: B64.encode(sig.spki_der()),
             };
-            let issued = client(&a.target)
+            let issued = client(&a.target)?
                 .change_facts(&req)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -293,7 +293,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
             Ok(())
         }
         JlisCommand::Status(a) => {
-            let c = client(&a.target);
+            let c = client(&a.target)?;
             let out = match (a.serial, a.issuance_number) {
                 (Some(s), _) => json(&c.certificate(&s).await.map_err(|e| e.to_string())?),
                 (None, Some(n)) => {
@@ -318,7 +318,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
             Ok(())
         }
         JlisCommand::Ca(a) => {
-            let cas = client(&a.target)
+            let cas = client(&a.target)?
                 .ca_certificates(a.kind.into())
                 .await
                 .map_err(|e| e.to_string())?;
@@ -328,7 +328,10 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
             Ok(())
         }
         JlisCommand::PublishCrls(t) => {
-            let p = client(&t).publish_crls().await.map_err(|e| e.to_string())?;
+            let p = client(&t)?
+                .publish_crls()
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{}", p.message);
             Ok(())
         }
@@ -356,9 +359,15 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
 
 async fn serve(a: ServeArgs) -> Result<(), String> {
     crate::files::private_folder(&a.data)?;
+    let _held = crate::files::lock_folder(&a.data, "J-LIS simulator")?;
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (--listen picks another address)",
+                a.listen
+            )
+        })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base_url = a.base_url.unwrap_or_else(|| format!("http://{addr}"));
     let mut config = Config::new(&a.data, &base_url);

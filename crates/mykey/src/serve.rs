@@ -54,14 +54,17 @@ pub(crate) struct ServeArgs {
 
 pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     crate::files::private_folder(&a.data)?;
-    let (jlis_url, simulator) = match a.jlis_url.clone() {
-        Some(url) => (url, None),
+    let _held = crate::files::lock_folder(&a.data, "mykey serve")?;
+    let (jlis_url, simulator, _jlis_held) = match a.jlis_url.clone() {
+        Some(url) => (url, None, None),
         None => {
+            crate::files::private_folder(&a.data.join("jlis"))?;
+            let held = crate::files::lock_folder(&a.data.join("jlis"), "J-LIS simulator")?;
             let listener = tokio::net::TcpListener::bind(&a.jlis_listen)
                 .await
                 .map_err(|e| {
                     format!(
-                        "cannot listen on {} for the J-LIS simulator: {e}",
+                        "cannot listen on {} for the J-LIS simulator: {e} (--jlis-listen picks another address)",
                         a.jlis_listen
                     )
                 })?;
@@ -77,7 +80,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let task = tokio::spawn(mykey_jlis::serve(jlis, listener, std::future::pending()));
-            (url, Some(task))
+            (url, Some(task), Some(held))
         }
     };
     let clock = Arc::new(SystemClock);
@@ -99,7 +102,12 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let (token_source, token) = operator_token(&a.data)?;
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (--listen picks another address)",
+                a.listen
+            )
+        })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = PlatformConfig {
         issuer: a.issuer.clone().map_or_else(

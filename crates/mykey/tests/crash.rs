@@ -55,7 +55,7 @@ async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
 
 /// `count` user-identification certificates for one key, from the platform's simulator.
 async fn cards(serve: &Serve, count: usize) -> (Arc<SigningKey>, Vec<Vec<u8>>) {
-    let jlis = JlisClient::new(&serve.jlis, Duration::from_secs(30));
+    let jlis = JlisClient::new(&serve.jlis, Duration::from_secs(30)).unwrap();
     let key = Arc::new(SigningKey::generate().unwrap());
     let mut certs = Vec::new();
     for i in 0..count {

@@ -106,6 +106,7 @@ async fn ppids_survive_a_restart_of_the_platform() {
     let service = service["id"].to_string();
     let key = SigningKey::generate().unwrap();
     let issued = JlisClient::new(&serve.jlis, Duration::from_secs(30))
+        .unwrap()
         .issue(&IssueRequest {
             name: "佐藤\u{3000}三郎".into(),
             address: "京都府京都市上京区".into(),

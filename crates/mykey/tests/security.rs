@@ -143,3 +143,60 @@ async fn the_data_folder_is_the_owners_alone_and_secrets_in_it_are_sealed() {
     ])
     .fails_with("is open to other users (mode 750)");
 }
+
+/// A second `mykey serve` on a data folder in use would share its keys and SQLite files behind
+/// the first one's back: it is refused, naming the process that holds the folder; so is a
+/// second simulator on the simulator's folder. A port in use names the flag that moves it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_folder_serves_one_process_and_a_taken_port_names_its_flag() {
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("mykey-data");
+    let first = Serve::start(&data);
+    let run = mykey(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--jlis-listen",
+        "127.0.0.1:0",
+        "--data",
+        s(&data),
+    ])
+    .fails_with("is in use by another mykey serve (process ");
+    assert!(run.stderr.contains("another --data"), "{}", run.stderr);
+    mykey(&[
+        "jlis",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        s(&data.join("jlis")),
+    ])
+    .fails_with("is in use by another J-LIS simulator");
+    // The first one's port, for a second platform on its own folder.
+    let other = parent.path().join("other");
+    let taken = first.url.trim_start_matches("http://");
+    mykey(&[
+        "serve",
+        "--listen",
+        taken,
+        "--jlis-listen",
+        "127.0.0.1:0",
+        "--data",
+        s(&other),
+    ])
+    .fails_with("(--listen picks another address)");
+    let jlis_taken = first.jlis.trim_start_matches("http://");
+    mykey(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--jlis-listen",
+        jlis_taken,
+        "--data",
+        s(&other),
+    ])
+    .fails_with("(--jlis-listen picks another address)");
+    // Once the first has stopped, the folder serves again.
+    drop(first);
+    drop(Serve::start(&data));
+}

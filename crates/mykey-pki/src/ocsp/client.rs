@@ -17,14 +17,18 @@ pub struct OcspClient {
 }
 
 impl OcspClient {
-    /// A client whose exchanges end after `timeout`.
-    pub fn new(timeout: Duration) -> Self {
+    /// A client whose exchanges end after `timeout`; refused when the HTTP client cannot be
+    /// built (never a client without the timeout).
+    pub fn new(timeout: Duration) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()
-            .unwrap_or_default();
-        Self { http, timeout }
+            .map_err(|e| Error::Http {
+                url: String::new(),
+                reason: format!("cannot build an HTTP client: {e}"),
+            })?;
+        Ok(Self { http, timeout })
     }
 
     /// Asks `url` about `serial` under `issuer` with a fresh nonce, and verifies the answer at `at`.

@@ -117,7 +117,7 @@ pub(super) async fn issue(a: IssueArgs) -> Result<(), String> {
         user_identification_public_key: B64.encode(&keys.user_identification),
         signature_public_key: Some(B64.encode(&keys.signature)),
     };
-    let issued = match client(&a.target).issue(&req).await {
+    let issued = match client(&a.target)?.issue(&req).await {
         Err(mykey_jlis::ClientError::Refused { problem })
             if problem.kind.ends_with(":under-fifteen") =>
         {
@@ -162,7 +162,7 @@ pub(super) async fn renew(a: RenewArgs) -> Result<(), String> {
         user_identification_public_key: B64.encode(&keys.user_identification),
         signature_public_key: Some(B64.encode(&keys.signature)),
     };
-    let issued = client(&a.target)
+    let issued = client(&a.target)?
         .renew(&req)
         .await
         .map_err(|e| e.to_string())?;
