@@ -35,10 +35,15 @@ pub(crate) enum ClientCommand {
         )]
         platform: String,
     },
+    /// Play a relying party's web site for one OpenID Connect login: print the authorization
+    /// URL, wait for the redirect on `http://127.0.0.1:PORT/callback`, exchange the code,
+    /// verify the ID token and print its claims and userinfo's answer.
+    Login(crate::client_login::LoginArgs),
 }
 
-pub(crate) fn run(cmd: ClientCommand) -> Result<(), String> {
+pub(crate) async fn run(cmd: ClientCommand) -> Result<(), String> {
     match cmd {
+        ClientCommand::Login(a) => crate::client_login::login(a).await,
         ClientCommand::Keygen { out } => keygen(&out),
         ClientCommand::Assertion {
             key,

@@ -7,6 +7,7 @@ mod bench_facts;
 mod bench_oidc_compare;
 mod card;
 mod client;
+mod client_login;
 mod files;
 mod jlis;
 mod logging;
@@ -80,7 +81,7 @@ fn main() -> std::process::ExitCode {
             Command::Jlis(c) => jlis::run(c).await,
             Command::Card(c) => card::run(c).await,
             Command::Admin(c) => admin::run(c).await,
-            Command::Client(c) => client::run(c),
+            Command::Client(c) => client::run(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

@@ -286,3 +286,111 @@ async fn the_cli_approves_by_short_code_declines_and_refuses_bad_input() {
     .fails_with("is not on your platform");
     approve("ZZZZ-ZZZZ", &["--pin", PIN]).fails_with("no such authorization request");
 }
+
+/// `mykey client login` plays the relying party's web site for the tour: the URL it prints is
+/// opened in a "browser", the card approves, the redirect reaches its loopback port, and it
+/// prints the verified ID token's claims and userinfo's facts.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_plays_the_relying_party_for_one_login() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let (rp, service) = relying_party(&serve, data.path(), None).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let id = rp["id"].to_string();
+    mykey(&[
+        "admin",
+        "rp",
+        "oidc",
+        &id,
+        "--ppid-service",
+        &service,
+        "--redirect-uri",
+        &redirect,
+        "--scope",
+        "name",
+        "--platform",
+        &serve.url,
+        "--data",
+        s(data.path()),
+    ])
+    .ok();
+    let work = tempfile::tempdir().unwrap();
+    let card = work.path().join("card.json");
+    issue_card(&serve.jlis, &card, &[]).ok();
+    let mut child = Command::new(MYKEY)
+        .args(["client", "login", "--scope", "openid name", "--wait", "60"])
+        .args(["--port", &port.to_string(), "--platform", &serve.url])
+        .env("CLIENT_ID", rp["client_id"].as_str().unwrap())
+        .env("CLIENT_SECRET", rp["client_secret"].as_str().unwrap())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no URL printed");
+        if line.starts_with("http") {
+            break line.trim().to_owned();
+        }
+    };
+    // The browser: the page, its cookie, the phone's approval, then the way back.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(&url).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let meta = |name: &str| {
+        let at = html.find(&format!("name=\"{name}\" content=\"")).unwrap();
+        let rest = &html[at..];
+        let rest = &rest[rest.find("content=\"").unwrap() + 9..];
+        rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+    };
+    mykey(&[
+        "card",
+        "approve",
+        "--card",
+        s(&card),
+        "--pin",
+        PIN,
+        "--sign-password",
+        SIGN_PASSWORD,
+        "--platform",
+        &serve.url,
+        &meta("mykey-approve-url"),
+    ])
+    .ok();
+    let back = browser
+        .get(format!("{}{}", serve.url, meta("mykey-continue-url")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 303);
+    let to = back.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with(&redirect), "{to}");
+    let answer = browser.get(&to).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["userinfo"]["name"], NAME);
+    assert_eq!(
+        printed["id_token_claims"]["sub"],
+        printed["userinfo"]["sub"]
+    );
+    assert_eq!(printed["id_token_claims"]["iss"], serve.url.as_str());
+}
