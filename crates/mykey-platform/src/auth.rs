@@ -193,7 +193,10 @@ impl Platform {
             .verify_card(&card, purpose, relying_party, None, now)
             .await?;
         let mut logs = proof.logs;
-        logs.push(NewLog::new("login", json!({"purpose": purpose.as_str()})));
+        logs.push(NewLog::new(
+            crate::LogKind::Login,
+            json!({"purpose": purpose.as_str()}),
+        ));
         let expires_at = now.plus(self.config.session_ttl);
         let token = SessionToken::new(expires_at);
         let write = LoginWrite {
@@ -315,7 +318,7 @@ impl Platform {
         let mut logs = Vec::new();
         if revocation.asked_jlis {
             logs.push(NewLog::new(
-                "jlis.query",
+                crate::LogKind::JlisQuery,
                 json!({"service": "ocsp", "answer": "good"}),
             ));
         }
@@ -370,7 +373,7 @@ impl Platform {
         }
         let previous = self.jlis.previous_issuance_numbers(n).await?;
         let query = NewLog::new(
-            "jlis.query",
+            crate::LogKind::JlisQuery,
             json!({"service": "previous-issuance-numbers", "previous_found": previous.len()}),
         );
         // The query is logged first; the renewal (if any) is logged by the store with the move.
@@ -401,7 +404,7 @@ impl Platform {
             if self.store.person_by_issuance_number(*p).await?.is_some() {
                 // A renewal of a known person's card: tie the new number to them, as at login.
                 let query = NewLog::new(
-                    "jlis.query",
+                    crate::LogKind::JlisQuery,
                     json!({"service": "previous-issuance-numbers", "previous_found": previous.len()}),
                 );
                 let outcome = self

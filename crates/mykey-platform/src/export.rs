@@ -80,7 +80,11 @@ impl Platform {
         let at = self.clock.now();
         let own = self
             .store
-            .append_log(s.person, at, &NewLog::new("export.downloaded", json!({})))
+            .append_log(
+                s.person,
+                at,
+                &NewLog::new(crate::LogKind::ExportDownloaded, json!({})),
+            )
             .await?;
         let (mut log, mut log_next) = self.log_page(s, None, false, MAX_LOG_PAGE).await?;
         if log.last().is_some_and(|e| e.seq >= own.seq) {

@@ -180,7 +180,7 @@ impl Platform {
 /// The person's log entry for a query of J-LIS's signature-certificate status service.
 pub(crate) fn signature_query(found: bool, asked_for: &str) -> NewLog {
     NewLog::new(
-        "jlis.query",
+        crate::LogKind::JlisQuery,
         json!({
             "service": "signature-certificate-status",
             "found": found,

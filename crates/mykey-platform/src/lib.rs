@@ -67,7 +67,7 @@ pub use service_id::{
     RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
 };
 pub use store::{
-    CrlSweepPosition, DueSignature, LinkOutcome, LoginOutcome, LoginWrite, MyKeyIdChange,
+    CrlSweepPosition, DueSignature, LinkOutcome, LogKind, LoginOutcome, LoginWrite, MyKeyIdChange,
     MyKeyIdState, NewLog, Store, StoreError, UsedNonce,
 };
 pub use streams::{

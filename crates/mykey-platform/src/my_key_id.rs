@@ -25,8 +25,13 @@ impl Platform {
         s: &Session,
         requested: Option<MyKeyId>,
     ) -> Result<MyKeyId, PlatformError> {
-        self.choose(s, requested, MyKeyIdChange::Create, "my-key-id.created")
-            .await
+        self.choose(
+            s,
+            requested,
+            MyKeyIdChange::Create,
+            crate::LogKind::MyKeyIdCreated,
+        )
+        .await
     }
 
     /// Changes the person's My Key ID to `requested`, or to a random free one.
@@ -35,15 +40,20 @@ impl Platform {
         s: &Session,
         requested: Option<MyKeyId>,
     ) -> Result<MyKeyId, PlatformError> {
-        self.choose(s, requested, MyKeyIdChange::Change, "my-key-id.changed")
-            .await
+        self.choose(
+            s,
+            requested,
+            MyKeyIdChange::Change,
+            crate::LogKind::MyKeyIdChanged,
+        )
+        .await
     }
 
     /// Revokes the person's My Key ID; every function that uses it ends (Art 15.3) — every
     /// Service ID with it, in the same transaction, each logged — and point-programme rights
     /// stay forfeited (Art 27).
     pub async fn revoke_my_key_id(&self, s: &Session) -> Result<(), PlatformError> {
-        let log = NewLog::new("my-key-id.revoked", json!({}));
+        let log = NewLog::new(crate::LogKind::MyKeyIdRevoked, json!({}));
         self.store
             .change_my_key_id(s.person, MyKeyIdChange::Revoke, self.clock.now(), &log)
             .await??;
@@ -84,7 +94,7 @@ impl Platform {
         s: &Session,
         requested: Option<MyKeyId>,
         change: fn(MyKeyId) -> MyKeyIdChange,
-        kind: &'static str,
+        kind: crate::LogKind,
     ) -> Result<MyKeyId, PlatformError> {
         let draws = if requested.is_some() { 1 } else { DRAWS };
         let mut last = PlatformError::MyKeyIdTaken;

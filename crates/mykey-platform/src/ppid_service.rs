@@ -303,7 +303,7 @@ impl Platform {
         };
         if let Some(c) = &new_consent {
             logs.push(NewLog::new(
-                "consent.given",
+                crate::LogKind::ConsentGiven,
                 json!({
                     "function": "ppid",
                     "relying_party": s.relying_party.name,
@@ -352,7 +352,7 @@ impl Platform {
     ) -> Result<Ppid, PlatformError> {
         let s = self.own_ppid_service(rp, id).await?;
         let log = NewLog::new(
-            "ppid.given",
+            crate::LogKind::PpidGiven,
             json!({"relying_party": s.relying_party.name, "ppid_service": s.name}),
         );
         self.store
@@ -375,7 +375,7 @@ impl Platform {
         self.ppid_associations
             .take(rp.id, &ppid.to_string(), self.clock.now())?;
         let log = NewLog::new(
-            "ppid.customer-id-associated",
+            crate::LogKind::PpidCustomerIdAssociated,
             json!({
                 "relying_party": s.relying_party.name,
                 "ppid_service": s.name,
@@ -421,7 +421,7 @@ impl Platform {
             .await?
             .ok_or(PlatformError::PpidServiceUnknown)?;
         let log = NewLog::new(
-            "consent.withdrawn",
+            crate::LogKind::ConsentWithdrawn,
             json!({
                 "function": "ppid",
                 "relying_party": service.relying_party.name,

@@ -230,14 +230,14 @@ impl ServiceIdEnd {
         let mut logs = Vec::new();
         if self == ServiceIdEnd::Withdrawn {
             logs.push(NewLog::new(
-                "consent.withdrawn",
+                crate::LogKind::ConsentWithdrawn,
                 json!({"function": "service-id", "relying_party": relying_party}),
             ));
         }
         let kind = match self {
-            ServiceIdEnd::Withdrawn => "service-id.withdrawn",
-            ServiceIdEnd::RemovedByRelyingParty => "service-id.removed",
-            ServiceIdEnd::MyKeyIdRevoked => "service-id.ended",
+            ServiceIdEnd::Withdrawn => crate::LogKind::ServiceIdWithdrawn,
+            ServiceIdEnd::RemovedByRelyingParty => crate::LogKind::ServiceIdRemoved,
+            ServiceIdEnd::MyKeyIdRevoked => crate::LogKind::ServiceIdEnded,
         };
         logs.push(NewLog::new(
             kind,
@@ -338,7 +338,7 @@ impl Platform {
             &r.relying_party.name,
         ));
         logs.push(NewLog::new(
-            "consent.given",
+            crate::LogKind::ConsentGiven,
             json!({
                 "function": "service-id",
                 "relying_party": r.relying_party.name,
@@ -347,7 +347,7 @@ impl Platform {
             }),
         ));
         logs.push(NewLog::new(
-            "service-id.linked",
+            crate::LogKind::ServiceIdLinked,
             json!({"relying_party": r.relying_party.name, "customer_id": r.customer_id.as_str()}),
         ));
         self.store

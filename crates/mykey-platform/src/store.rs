@@ -15,18 +15,135 @@ use crate::{
 #[error("store: {0}")]
 pub struct StoreError(pub String);
 
+/// What a log entry records: every kind the platform writes to a person's log. Its text (what
+/// the log shows and its hash chain covers) never changes once written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LogKind {
+    /// A new person: the first login with a card.
+    PersonCreated,
+    /// A renewed card's new issuance number joined the person.
+    CardRenewed,
+    /// A card login (the API, the portal, OpenID Connect).
+    Login,
+    /// A relying party's logout ended a login's tokens.
+    Logout,
+    /// J-LIS was asked about the person's signature certificate.
+    JlisQuery,
+    /// A My Key ID was created.
+    MyKeyIdCreated,
+    /// The My Key ID was changed.
+    MyKeyIdChanged,
+    /// The My Key ID was revoked.
+    MyKeyIdRevoked,
+    /// A consent was given.
+    ConsentGiven,
+    /// A consent was withdrawn.
+    ConsentWithdrawn,
+    /// A Service ID was linked.
+    ServiceIdLinked,
+    /// The person withdrew a Service ID.
+    ServiceIdWithdrawn,
+    /// The relying party removed a Service ID.
+    ServiceIdRemoved,
+    /// A Service ID ended with the My Key ID.
+    ServiceIdEnded,
+    /// A change of the four facts was told to a relying party.
+    FactsChangeShared,
+    /// Facts were given to a relying party (userinfo).
+    FactsGiven,
+    /// A PPID was issued.
+    PpidIssued,
+    /// An issued PPID was used again.
+    PpidUsed,
+    /// A PPID was given to its relying party (a code redeemed).
+    PpidGiven,
+    /// A relying party associated its customer ID with the PPID.
+    PpidCustomerIdAssociated,
+    /// A spent authorization code was presented again, and what it gave was revoked.
+    OidcCodeReused,
+    /// The person downloaded their export.
+    ExportDownloaded,
+}
+
+impl LogKind {
+    /// Every kind.
+    pub const ALL: [LogKind; 22] = [
+        Self::PersonCreated,
+        Self::CardRenewed,
+        Self::Login,
+        Self::Logout,
+        Self::JlisQuery,
+        Self::MyKeyIdCreated,
+        Self::MyKeyIdChanged,
+        Self::MyKeyIdRevoked,
+        Self::ConsentGiven,
+        Self::ConsentWithdrawn,
+        Self::ServiceIdLinked,
+        Self::ServiceIdWithdrawn,
+        Self::ServiceIdRemoved,
+        Self::ServiceIdEnded,
+        Self::FactsChangeShared,
+        Self::FactsGiven,
+        Self::PpidIssued,
+        Self::PpidUsed,
+        Self::PpidGiven,
+        Self::PpidCustomerIdAssociated,
+        Self::OidcCodeReused,
+        Self::ExportDownloaded,
+    ];
+
+    /// The kind's text in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PersonCreated => "person.created",
+            Self::CardRenewed => "card.renewed",
+            Self::Login => "login",
+            Self::Logout => "logout",
+            Self::JlisQuery => "jlis.query",
+            Self::MyKeyIdCreated => "my-key-id.created",
+            Self::MyKeyIdChanged => "my-key-id.changed",
+            Self::MyKeyIdRevoked => "my-key-id.revoked",
+            Self::ConsentGiven => "consent.given",
+            Self::ConsentWithdrawn => "consent.withdrawn",
+            Self::ServiceIdLinked => "service-id.linked",
+            Self::ServiceIdWithdrawn => "service-id.withdrawn",
+            Self::ServiceIdRemoved => "service-id.removed",
+            Self::ServiceIdEnded => "service-id.ended",
+            Self::FactsChangeShared => "facts-change.shared",
+            Self::FactsGiven => "facts.given",
+            Self::PpidIssued => "ppid.issued",
+            Self::PpidUsed => "ppid.used",
+            Self::PpidGiven => "ppid.given",
+            Self::PpidCustomerIdAssociated => "ppid.customer-id-associated",
+            Self::OidcCodeReused => "oidc.code-reused",
+            Self::ExportDownloaded => "export.downloaded",
+        }
+    }
+
+    /// From [`LogKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for LogKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A log entry to append in the same transaction as the change it records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewLog {
     /// What happened.
-    pub kind: &'static str,
+    pub kind: LogKind,
     /// Details, canonical JSON.
     pub detail: String,
 }
 
 impl NewLog {
     /// An entry of `kind` with `detail` serialised as JSON.
-    pub fn new(kind: &'static str, detail: serde_json::Value) -> Self {
+    pub fn new(kind: LogKind, detail: serde_json::Value) -> Self {
         Self {
             kind,
             detail: detail.to_string(),
@@ -563,4 +680,21 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
 
     /// Every consent the person gave, oldest first.
     async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogKind;
+
+    #[test]
+    fn every_log_kind_has_its_own_text_and_reads_back() {
+        let mut texts: Vec<&str> = LogKind::ALL.iter().map(|k| k.as_str()).collect();
+        for k in LogKind::ALL {
+            assert_eq!(LogKind::parse(k.as_str()), Some(k));
+        }
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), LogKind::ALL.len());
+        assert_eq!(LogKind::parse("unknown"), None);
+    }
 }

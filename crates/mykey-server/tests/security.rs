@@ -360,7 +360,10 @@ async fn the_export_pages_its_log_and_the_download_streams_it_whole() {
     let person = w.platform.authenticate(&token).await.unwrap().person;
     let page = mykey_platform::MAX_LOG_PAGE;
     for i in 0..page + 50 {
-        let log = mykey_platform::NewLog::new("test.filler", serde_json::json!({"i": i}));
+        let log = mykey_platform::NewLog::new(
+            mykey_platform::LogKind::JlisQuery,
+            serde_json::json!({"i": i}),
+        );
         w.platform
             .store()
             .append_log(person, w.platform.now(), &log)

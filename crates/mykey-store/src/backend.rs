@@ -241,7 +241,7 @@ macro_rules! store_impl {
                     }),
                     None => None,
                 };
-                let entry = LogEntry::next(prev.as_ref(), at.as_secs(), log.kind, &log.detail);
+                let entry = LogEntry::next(prev.as_ref(), at.as_secs(), log.kind.as_str(), &log.detail);
                 sqlx::query(
                     "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
@@ -377,10 +377,10 @@ macro_rules! store_impl {
                 let mut all: Vec<NewLog> = logs.to_vec();
                 all.push(match outcome {
                     LinkOutcome::Renewed(_) => NewLog {
-                        kind: "card.renewed",
+                        kind: mykey_platform::LogKind::CardRenewed,
                         detail: r#"{"note":"a renewed card's new number now leads to you"}"#.into(),
                     },
-                    _ => NewLog { kind: "person.created", detail: "{}".into() },
+                    _ => NewLog { kind: mykey_platform::LogKind::PersonCreated, detail: "{}".into() },
                 });
                 for log in &all {
                     Self::append(&mut tx, person, at, log).await?;

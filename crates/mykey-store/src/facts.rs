@@ -32,7 +32,12 @@ pub(crate) fn chain_on(
 ) -> Vec<(PersonId, LogEntry)> {
     let mut new = Vec::with_capacity(entries.len());
     for (p, at, log) in entries {
-        let e = LogEntry::next(heads.get(&p.0), at.as_secs(), log.kind, &log.detail);
+        let e = LogEntry::next(
+            heads.get(&p.0),
+            at.as_secs(),
+            log.kind.as_str(),
+            &log.detail,
+        );
         heads.insert(p.0, e.clone());
         new.push((*p, e));
     }
@@ -407,7 +412,7 @@ macro_rules! facts_impl {
                     .into_iter()
                     .map(|(person, names)| {
                         let log = NewLog::new(
-                            "facts-change.shared",
+                            mykey_platform::LogKind::FactsChangeShared,
                             serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
                         );
                         (PersonId(person), log)

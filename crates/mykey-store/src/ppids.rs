@@ -245,7 +245,7 @@ macro_rules! ppids_impl {
                 for log in i.logs {
                     Self::append(&mut tx, i.person, i.at, log).await?;
                 }
-                let kind = if first { "ppid.issued" } else { "ppid.used" };
+                let kind = if first { mykey_platform::LogKind::PpidIssued } else { mykey_platform::LogKind::PpidUsed };
                 let log = NewLog { kind, detail: i.detail.clone() };
                 Self::append(&mut tx, i.person, i.at, &log).await?;
                 tx.commit().await.map_err(fail)?;

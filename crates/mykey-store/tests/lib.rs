@@ -25,7 +25,9 @@ fn n(v: u64) -> IssuanceNumber {
     IssuanceNumber::from_u64(v).unwrap()
 }
 
-fn log(kind: &'static str) -> NewLog {
+use mykey_platform::LogKind;
+
+fn log(kind: LogKind) -> NewLog {
     NewLog::new(kind, serde_json::json!({}))
 }
 
@@ -44,7 +46,7 @@ async fn story(store: Arc<dyn Store>) {
 
     // Issuance numbers: new person, known, renewal continuity.
     let created = store
-        .link_issuance_number(n(100), &[], T, &[log("jlis.query")])
+        .link_issuance_number(n(100), &[], T, &[log(LogKind::JlisQuery)])
         .await
         .unwrap();
     let LinkOutcome::Created(p) = created else {
@@ -58,7 +60,7 @@ async fn story(store: Arc<dyn Store>) {
         LinkOutcome::Known(p)
     );
     let renewed = store
-        .link_issuance_number(n(101), &[n(999), n(100)], T, &[log("jlis.query")])
+        .link_issuance_number(n(101), &[n(999), n(100)], T, &[log(LogKind::JlisQuery)])
         .await
         .unwrap();
     assert_eq!(renewed, LinkOutcome::Renewed(p));
@@ -84,7 +86,7 @@ async fn story(store: Arc<dyn Store>) {
         nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
         issuance_number: n(number),
         at: T,
-        logs: vec![log("jlis.query"), log("login")],
+        logs: vec![log(LogKind::JlisQuery), log(LogKind::Login)],
         token_hash: session_key(token),
         expires_at: T.plus(10),
     };
@@ -246,7 +248,7 @@ async fn story(store: Arc<dyn Store>) {
         let store = store.clone();
         async move {
             store
-                .change_my_key_id(person, ch, T, &log("my-key-id"))
+                .change_my_key_id(person, ch, T, &log(LogKind::MyKeyIdChanged))
                 .await
                 .unwrap()
         }
@@ -291,10 +293,10 @@ async fn story(store: Arc<dyn Store>) {
             "person.created",
             "jlis.query",
             "card.renewed",
-            "my-key-id",
-            "my-key-id",
-            "my-key-id",
-            "my-key-id"
+            "my-key-id.changed",
+            "my-key-id.changed",
+            "my-key-id.changed",
+            "my-key-id.changed"
         ]
     );
     assert_eq!(
@@ -307,7 +309,10 @@ async fn story(store: Arc<dyn Store>) {
     for _ in 0..16 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.append_log(q, T, &log("concurrent")).await.unwrap()
+            store
+                .append_log(q, T, &log(LogKind::ExportDownloaded))
+                .await
+                .unwrap()
         }));
     }
     for t in tasks {
@@ -315,7 +320,10 @@ async fn story(store: Arc<dyn Store>) {
     }
     let entries = store.log(q).await.unwrap();
     assert_eq!(
-        entries.iter().filter(|e| e.kind == "concurrent").count(),
+        entries
+            .iter()
+            .filter(|e| e.kind == "export.downloaded")
+            .count(),
         16
     );
     verify_chain(&entries).unwrap();
@@ -353,7 +361,7 @@ async fn sqlite_spent_nonces_outlive_the_process_and_expire_with_the_purge() {
         nonce: UsedNonce::new(T.plus(60), [3; 24]),
         issuance_number: n(7),
         at: T,
-        logs: vec![log("login")],
+        logs: vec![log(LogKind::Login)],
         token_hash: session_key(3),
         expires_at: T.plus(10),
     };
@@ -409,7 +417,7 @@ async fn sqlite_enforces_one_active_my_key_id_in_the_database() {
             p,
             MyKeyIdChange::Create("AAAA1111".parse().unwrap()),
             T,
-            &log("x"),
+            &log(LogKind::Login),
         )
         .await
         .unwrap()

@@ -71,7 +71,10 @@ pub(crate) async fn person(store: &Arc<dyn Store>, n: u64) -> PersonId {
 }
 
 pub(crate) async fn give_my_key_id(store: &Arc<dyn Store>, p: PersonId, id: &str) {
-    let log = NewLog::new("my-key-id.created", serde_json::json!({}));
+    let log = NewLog::new(
+        mykey_platform::LogKind::MyKeyIdCreated,
+        serde_json::json!({}),
+    );
     store
         .change_my_key_id(p, MyKeyIdChange::Create(id.parse().unwrap()), T, &log)
         .await
@@ -80,7 +83,10 @@ pub(crate) async fn give_my_key_id(store: &Arc<dyn Store>, p: PersonId, id: &str
 }
 
 pub(crate) fn linked() -> Vec<NewLog> {
-    vec![NewLog::new("service-id.linked", serde_json::json!({}))]
+    vec![NewLog::new(
+        mykey_platform::LogKind::ServiceIdLinked,
+        serde_json::json!({}),
+    )]
 }
 
 pub(crate) async fn story(store: Arc<dyn Store>) {
@@ -302,7 +308,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(store.person_links(p).await.unwrap().len(), 2);
-    let revoke = NewLog::new("my-key-id.revoked", serde_json::json!({}));
+    let revoke = NewLog::new(
+        mykey_platform::LogKind::MyKeyIdRevoked,
+        serde_json::json!({}),
+    );
     store
         .change_my_key_id(p, MyKeyIdChange::Revoke, T.plus(11), &revoke)
         .await

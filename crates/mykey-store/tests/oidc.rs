@@ -590,7 +590,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     store.purge_expired(T.plus(700)).await.unwrap();
     assert!(store.authorization(&[1; 32]).await.unwrap().is_none());
     assert!(store.authorization(&[3; 32]).await.unwrap().is_none());
-    let _ = NewLog::new("unused", serde_json::json!({}));
+    let _ = NewLog::new(mykey_platform::LogKind::Login, serde_json::json!({}));
 }
 
 /// An access token's key as the platform makes it: its expiry (T + 600) first.

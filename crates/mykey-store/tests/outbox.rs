@@ -98,7 +98,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .await
         .unwrap();
     // Revoking the My Key ID ends the link: account disabled, after the renewal.
-    let revoke = NewLog::new("my-key-id.revoked", serde_json::json!({}));
+    let revoke = NewLog::new(
+        mykey_platform::LogKind::MyKeyIdRevoked,
+        serde_json::json!({}),
+    );
     store
         .change_my_key_id(p, MyKeyIdChange::Revoke, T.plus(3), &revoke)
         .await
@@ -224,7 +227,10 @@ pub(crate) async fn streams(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let revoke = NewLog::new("my-key-id.revoked", serde_json::json!({}));
+    let revoke = NewLog::new(
+        mykey_platform::LogKind::MyKeyIdRevoked,
+        serde_json::json!({}),
+    );
     store
         .change_my_key_id(p, MyKeyIdChange::Revoke, T, &revoke)
         .await
@@ -372,7 +378,7 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
             .any(|e| e.kind == "facts-change.shared")
     );
     // A newly noted certificate is followed again.
-    let log = NewLog::new("jlis.query", serde_json::json!({}));
+    let log = NewLog::new(mykey_platform::LogKind::JlisQuery, serde_json::json!({}));
     store
         .note_signature_certificate(p, Some(other), T.plus(11), &log)
         .await

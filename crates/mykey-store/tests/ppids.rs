@@ -58,7 +58,7 @@ fn issue<'a>(
 }
 
 fn given_to() -> NewLog {
-    NewLog::new("ppid.given", serde_json::json!({}))
+    NewLog::new(mykey_platform::LogKind::PpidGiven, serde_json::json!({}))
 }
 
 pub(crate) async fn story(store: Arc<dyn Store>) {
@@ -153,7 +153,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(store.log(p).await.unwrap().len(), before);
     assert_eq!(store.ppid_consent(p, portal.id).await.unwrap(), None);
     let c = consent();
-    let given = [NewLog::new("consent.given", serde_json::json!({}))];
+    let given = [NewLog::new(
+        mykey_platform::LogKind::ConsentGiven,
+        serde_json::json!({}),
+    )];
     let first = store
         .issue_ppid(&issue(portal.id, p, ppid(1), Some(&c), 2, &given))
         .await
@@ -239,7 +242,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
 
     // Customer IDs: only on an issued PPID of the service, logged to its person.
-    let log = NewLog::new("ppid.customer-id-associated", serde_json::json!({}));
+    let log = NewLog::new(
+        mykey_platform::LogKind::PpidCustomerIdAssociated,
+        serde_json::json!({}),
+    );
     let cid = "K-1".parse().unwrap();
     assert_eq!(
         store
@@ -275,7 +281,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(names, ["portal", "bank app"]);
     assert_eq!(mine[0].ppid.unwrap().0, ppid(1));
     assert_eq!(mine[0].consent.as_ref().unwrap().1, None);
-    let withdrawn = NewLog::new("consent.withdrawn", serde_json::json!({}));
+    let withdrawn = NewLog::new(
+        mykey_platform::LogKind::ConsentWithdrawn,
+        serde_json::json!({}),
+    );
     assert!(
         !store
             .withdraw_ppid_consent(q, bank.id, T, &withdrawn)
@@ -351,7 +360,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     let change = |ch| {
         let store = store.clone();
         async move {
-            let log = NewLog::new("my-key-id", serde_json::json!({}));
+            let log = NewLog::new(
+                mykey_platform::LogKind::MyKeyIdChanged,
+                serde_json::json!({}),
+            );
             store
                 .change_my_key_id(p, ch, T, &log)
                 .await
@@ -395,9 +407,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             "ppid.customer-id-associated",
             "consent.withdrawn",
             "ppid.used",
-            "my-key-id",
-            "my-key-id",
-            "my-key-id",
+            "my-key-id.changed",
+            "my-key-id.changed",
+            "my-key-id.changed",
         ]
     );
 }

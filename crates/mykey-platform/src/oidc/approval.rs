@@ -254,7 +254,7 @@ impl Platform {
         let first_consent = self.store.ppid_consent(person, service.id).await?.is_none();
         if first_consent {
             logs.push(NewLog::new(
-                "consent.given",
+                crate::LogKind::ConsentGiven,
                 json!({
                     "function": "ppid",
                     "relying_party": service.relying_party.name,
@@ -266,7 +266,7 @@ impl Platform {
         }
         if !asked.is_empty() {
             logs.push(NewLog::new(
-                "consent.given",
+                crate::LogKind::ConsentGiven,
                 json!({
                     "function": "facts",
                     "relying_party": service.relying_party.name,
@@ -276,7 +276,7 @@ impl Platform {
             ));
         }
         logs.push(NewLog::new(
-            "login",
+            crate::LogKind::Login,
             json!({
                 "purpose": "openid-connect",
                 "relying_party": service.relying_party.name,

@@ -108,7 +108,10 @@ impl Platform {
             .await?;
         let person = self.person_for(proof.issuance_number, now).await?;
         let mut logs = proof.logs;
-        logs.push(NewLog::new("login", json!({"purpose": "portal"})));
+        logs.push(NewLog::new(
+            crate::LogKind::Login,
+            json!({"purpose": "portal"}),
+        ));
         let (code, confirm_hash) = new_code(handle_hash);
         if self
             .store

@@ -172,7 +172,7 @@ impl Platform {
                 // nothing more to the person's log.
                 if let Some(person) = person.filter(|_| revoked > 0) {
                     let log = NewLog::new(
-                        "oidc.code-reused",
+                        crate::LogKind::OidcCodeReused,
                         json!({"relying_party": rp.name, "tokens_revoked": revoked}),
                     );
                     self.store.append_log(person, now, &log).await?;
@@ -263,7 +263,7 @@ impl Platform {
                 .unwrap_or_default();
             let items: Vec<&String> = claims.keys().collect();
             let log = NewLog::new(
-                "facts.given",
+                crate::LogKind::FactsGiven,
                 json!({"relying_party": name, "items": items, "via": "userinfo"}),
             );
             self.store
@@ -346,7 +346,7 @@ impl Platform {
             // Logged when it ends something: the same hint again adds nothing to the log.
             if let Some(person) = a.person.filter(|_| revoked > 0) {
                 let log = NewLog::new(
-                    "logout",
+                    crate::LogKind::Logout,
                     json!({"relying_party": rp.name, "tokens_revoked": revoked}),
                 );
                 self.store.append_log(person, now, &log).await?;
