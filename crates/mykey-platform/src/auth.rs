@@ -177,20 +177,13 @@ impl Platform {
     /// issuance number not seen before is first tied to a person, following renewals.
     pub async fn respond(
         &self,
-        nonce: &[u8; 32],
+        card: &CardAnswer<'_>,
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
-        certificate: &[u8],
-        signature: &[u8],
     ) -> Result<(SessionToken, Session), PlatformError> {
         let now = self.clock.now();
-        let card = CardAnswer {
-            nonce,
-            certificate,
-            signature,
-        };
         let proof = self
-            .verify_card(&card, purpose, relying_party, None, now)
+            .verify_card(card, purpose, relying_party, None, now)
             .await?;
         let mut logs = proof.logs;
         logs.push(NewLog::new(

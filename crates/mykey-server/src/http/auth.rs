@@ -115,10 +115,7 @@ async fn respond(
 ) -> Result<impl IntoResponse, ApiError> {
     let purpose = purpose(&req.purpose)?;
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
-    let card = card.answer();
-    let (token, session) = p
-        .respond(card.nonce, purpose, None, card.certificate, card.signature)
-        .await?;
+    let (token, session) = p.respond(&card.answer(), purpose, None).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({
