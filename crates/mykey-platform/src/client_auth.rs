@@ -155,6 +155,41 @@ impl ClientJwks {
         serde_json::to_string(&self.set).unwrap_or_default()
     }
 
+    /// Whether `signature` (base64url) signs `signing_input` with the key `kid` names (or the
+    /// set's only key) under `alg`, which must be of the key's family (ES256: EC; RS256, PS256:
+    /// RSA).
+    fn verifies(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        signing_input: &str,
+        signature: &str,
+    ) -> bool {
+        let Some((key, verifier)) = self.key_for(kid) else {
+            return false;
+        };
+        let family_fits = matches!(
+            (alg, &key.algorithm),
+            (Algorithm::ES256, AlgorithmParameters::EllipticCurve(_))
+                | (
+                    Algorithm::RS256 | Algorithm::PS256,
+                    AlgorithmParameters::RSA(_)
+                )
+        );
+        family_fits && verifier.verifies(alg, signing_input.as_bytes(), signature)
+    }
+
+    /// The payload of a compact JWS signed by a key of this set (see the rule of
+    /// [`ClientJwks::parse`]'s keys and the family check above), or `None`.
+    pub fn verified_payload(&self, jws: &str) -> Option<Vec<u8>> {
+        let header = jsonwebtoken::decode_header(jws).ok()?;
+        let (signing_input, signature) = jws.rsplit_once('.')?;
+        let (_, payload) = signing_input.split_once('.')?;
+        self.verifies(header.kid.as_deref(), header.alg, signing_input, signature)
+            .then(|| B64URL.decode(payload).ok())
+            .flatten()
+    }
+
     /// The key an assertion's header names, and its decoded form.
     fn key_for(&self, kid: Option<&str>) -> Option<(&Jwk, &Verifier)> {
         let i = match kid {
@@ -365,18 +400,12 @@ impl Platform {
         let unknown = || PlatformError::InvalidClient;
         let (rp, jwks) = self.client_keys(client_id).await?.ok_or_else(unknown)?;
         let jwks = jwks.ok_or_else(unknown)?;
-        let (key, verifier) = jwks.key_for(header.kid.as_deref()).ok_or_else(unknown)?;
-        let family_fits = matches!(
-            (header.alg, &key.algorithm),
-            (Algorithm::ES256, AlgorithmParameters::EllipticCurve(_))
-                | (
-                    Algorithm::RS256 | Algorithm::PS256,
-                    AlgorithmParameters::RSA(_)
-                )
-        );
-        if !family_fits
-            || !verifier.verifies(header.alg, jwt.signing_input.as_bytes(), jwt.signature)
-        {
+        if !jwks.verifies(
+            header.kid.as_deref(),
+            header.alg,
+            jwt.signing_input,
+            jwt.signature,
+        ) {
             return Err(unknown());
         }
         let Some(AssertionClaims {

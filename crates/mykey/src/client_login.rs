@@ -3,13 +3,12 @@
 //! PKCE verifier, `state` and `nonce`, prints the authorization URL for a browser, waits for the
 //! redirect on a loopback port (RFC 8252 §7.3: `http://127.0.0.1:PORT/callback`, registered as
 //! the client's redirect URI), checks `state` and `iss`, exchanges the code
-//! (`client_secret_basic`), verifies the ES256 ID token against the platform's published keys
+//! (`client_secret_basic`), verifies the ID token against the platform's published keys
 //! (signature, `iss`, `aud`, `nonce`, expiry) and prints its claims and userinfo's answer.
 
 use std::time::Duration;
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use clap::Args;
@@ -175,8 +174,9 @@ async fn callback(listener: &tokio::net::TcpListener) -> Result<Vec<(String, Str
     }
 }
 
-/// The ID token's claims, once its ES256 signature verifies with a key the platform publishes
-/// and its `iss`, `aud`, `nonce` and `exp` are this login's.
+/// The ID token's claims, once its signature verifies with a key the platform publishes (the
+/// same check the platform makes of client assertions, `ClientJwks`) and its `iss`, `aud`,
+/// `nonce` and `exp` are this login's.
 async fn verify_id_token(
     http: &reqwest::Client,
     issuer: &str,
@@ -185,45 +185,19 @@ async fn verify_id_token(
     nonce: &str,
 ) -> Result<Value, String> {
     let bad = |why: &str| format!("the ID token does not verify: {why}");
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad("not a JWS"));
-    };
-    let decode = |x: &str| B64URL.decode(x).map_err(|_| bad("not base64url"));
-    let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| bad("header"))?;
-    if header["alg"] != "ES256" {
-        return Err(bad(
-            "this command checks ES256 ID tokens (the default registration)",
-        ));
-    }
-    let jwks: Value = http
+    let jwks = http
         .get(format!("{issuer}/oidc/jwks"))
         .send()
         .await
         .map_err(|e| e.to_string())?
-        .json()
+        .text()
         .await
-        .map_err(|_| bad("the JWK Set is not JSON"))?;
-    let key = jwks["keys"]
-        .as_array()
-        .and_then(|keys| keys.iter().find(|k| k["kid"] == header["kid"]))
-        .ok_or_else(|| bad("its kid is not published"))?;
-    let coord = |c: &str| {
-        key[c]
-            .as_str()
-            .and_then(|v| B64URL.decode(v).ok())
-            .filter(|v| v.len() == 32)
-            .ok_or_else(|| bad("the published key is not P-256"))
-    };
-    let mut point = vec![4u8];
-    point.extend(coord("x")?);
-    point.extend(coord("y")?);
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
-        .verify(format!("{h}.{p}").as_bytes(), &decode(s)?)
-        .map_err(|_| bad("the signature"))?;
-    let claims: Value = serde_json::from_slice(&decode(p)?).map_err(|_| bad("claims"))?;
+        .map_err(|e| e.to_string())?;
+    let payload = mykey_platform::ClientJwks::parse(&jwks)
+        .map_err(|e| bad(&format!("the published keys: {e}")))?
+        .verified_payload(token)
+        .ok_or_else(|| bad("the signature"))?;
+    let claims: Value = serde_json::from_slice(&payload).map_err(|_| bad("claims"))?;
     let now = mykey_pki::UnixTime::now().as_secs();
     if claims["iss"] != issuer {
         return Err(bad("iss"));

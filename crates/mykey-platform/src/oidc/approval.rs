@@ -362,12 +362,13 @@ impl Platform {
     ) -> Result<(), PlatformError> {
         let (a, by_short_code) = self.pending_authorization(handle, from).await?;
         let now = self.clock.now();
+        let source = BrowserOrigin::new(from, None).address;
         if report {
             // Anyone may start a request and report it, so reports are held to a quota per
             // source address (three, then one every ten minutes) and in all (100, then one a
             // second): over it, 429 and nothing written.
-            let source = BrowserOrigin::new(from, None).address.unwrap_or_default();
-            self.reports.take(crate::RelyingPartyId(0), &source, now)?;
+            let key = source.as_deref().unwrap_or_default();
+            self.reports.take(crate::RelyingPartyId(0), key, now)?;
         }
         let report = report.then(|| AuthorizationReport {
             id: 0,
@@ -381,7 +382,7 @@ impl Platform {
             began_at: a.request.created_at,
             began: a.request.began.clone(),
             by_short_code,
-            reported_from: BrowserOrigin::new(from, None).address,
+            reported_from: source,
         });
         if self
             .store

@@ -99,52 +99,51 @@ pub(crate) fn complete_download(
     let text = doc.to_string();
     const OPEN: &str = "\"log\":{\"entries\":[";
     let at = text.find(OPEN).map_or(text.len(), |i| i + OPEN.len());
-    let (head, tail) = (text[..at].to_owned(), text[at..].to_owned());
     let first: Vec<String> = first
         .as_array()
         .map(|a| a.iter().map(Value::to_string).collect())
         .unwrap_or_default();
-    enum Step {
-        Head(Vec<String>),
-        Page(Option<u64>),
-        Done,
+    let opening = format!("{}{}", &text[..at], first.join(","));
+    /// Where the download stands: the next page's cursor, and the document's end until sent.
+    struct Rest {
+        p: Arc<Platform>,
+        s: mykey_platform::Session,
+        next: Option<u64>,
+        tail: Option<String>,
     }
-    let (next, upto) = (e.log_next, e.upto);
-    let stream = futures_util::stream::unfold(Step::Head(first), move |step| {
-        let p = p.clone();
-        let s = s.clone();
-        let (head, tail) = (head.clone(), tail.clone());
-        async move {
-            match step {
-                Step::Head(first) => Some((
-                    Ok::<_, std::io::Error>(head + &first.join(",")),
-                    Step::Page(next),
-                )),
-                Step::Page(None) => Some((Ok(tail), Step::Done)),
-                Step::Page(Some(after)) => {
-                    let (entries, more) = match p
-                        .log_page(&s, Some(after), false, mykey_platform::MAX_LOG_PAGE)
-                        .await
-                    {
-                        Ok(page) => page,
-                        Err(e) => {
-                            return Some((Err(std::io::Error::other(e.to_string())), Step::Done));
-                        }
-                    };
-                    // The log as exported ends with the export's own entry.
-                    let mut chunk = String::new();
-                    for entry in entries.iter().filter(|e| e.seq <= upto) {
-                        chunk.push(',');
-                        chunk.push_str(&log_json(entry).to_string());
-                    }
-                    let more = more.filter(|_| entries.last().is_some_and(|e| e.seq < upto));
-                    Some((Ok(chunk), Step::Page(more)))
-                }
-                Step::Done => None,
-            }
+    let rest = Rest {
+        p,
+        s,
+        next: e.log_next,
+        tail: Some(text[at..].to_owned()),
+    };
+    let upto = e.upto;
+    let pages = futures_util::stream::unfold(rest, move |mut r| async move {
+        // Sent the end already (or failed): done.
+        let tail = r.tail.take()?;
+        let Some(after) = r.next else {
+            return Some((Ok(tail), r));
+        };
+        let (entries, more) = match r
+            .p
+            .log_page(&r.s, Some(after), false, mykey_platform::MAX_LOG_PAGE)
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => return Some((Err(std::io::Error::other(e.to_string())), r)),
+        };
+        // The log as exported ends with the export's own entry.
+        let mut chunk = String::new();
+        for entry in entries.iter().filter(|e| e.seq <= upto) {
+            chunk.push(',');
+            chunk.push_str(&log_json(entry).to_string());
         }
+        r.next = more.filter(|_| entries.last().is_some_and(|e| e.seq < upto));
+        r.tail = Some(tail);
+        Some((Ok(chunk), r))
     });
-    axum::body::Body::from_stream(stream)
+    let opening = futures_util::stream::once(async move { Ok::<_, std::io::Error>(opening) });
+    axum::body::Body::from_stream(futures_util::StreamExt::chain(opening, pages))
 }
 
 async fn export(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
