@@ -67,8 +67,9 @@ pub use service_id::{
     RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
 };
 pub use store::{
-    CrlSweepPosition, DueSignature, LinkOutcome, LogKind, LoginOutcome, LoginWrite, MyKeyIdChange,
-    MyKeyIdState, NewLog, Store, StoreError, UsedNonce,
+    CrlSweepPosition, DueSignature, EventStore, FactsStore, LinkOutcome, LinkStore, LogKind,
+    LoginOutcome, LoginStore, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, PersonStore,
+    PpidStore, RelyingPartyStore, Store, StoreError, TermsStore, UsedNonce,
 };
 pub use streams::{
     Delivery, Push, PushOutcome, Stream, StreamConfig, check_endpoint, is_public_address,

@@ -264,9 +264,9 @@ pub enum MyKeyIdChange {
     Revoke,
 }
 
-/// The platform's storage.
+/// Logins: spent nonces, sessions, card numbers tied to people, and expiry.
 #[async_trait::async_trait]
-pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
+pub trait LoginStore: Send + Sync + 'static {
     /// Records that `nonce` was answered; `false` (nothing written) when it already was. Each
     /// challenge is answered at most once.
     async fn use_nonce(&self, nonce: &UsedNonce) -> Result<bool, StoreError>;
@@ -319,7 +319,11 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         token_hash: &[u8; 32],
         at: UnixTime,
     ) -> Result<Option<Session>, StoreError>;
+}
 
+/// A person's My Key ID, log (a hash chain) and history.
+#[async_trait::async_trait]
+pub trait PersonStore: Send + Sync + 'static {
     /// The person's active My Key ID.
     async fn my_key_id(&self, person: PersonId) -> Result<Option<MyKeyIdState>, StoreError>;
 
@@ -355,11 +359,30 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<LogEntry>, StoreError>;
 
+    /// Every My Key ID the person holds or held, oldest first.
+    async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError>;
+
+    /// Every Service ID the person holds or held, oldest first.
+    async fn service_id_history(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<crate::ServiceIdRecord>, StoreError>;
+
+    /// Every consent the person gave, oldest first.
+    async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError>;
+}
+
+/// Relying parties, their client credentials and access tokens.
+#[async_trait::async_trait]
+pub trait RelyingPartyStore: Send + Sync + 'static {
     /// Registers a relying party.
     async fn insert_relying_party(&self, rp: &NewRelyingParty) -> Result<RelyingParty, StoreError>;
 
     /// Every relying party, oldest first.
     async fn relying_parties(&self) -> Result<Vec<RelyingParty>, StoreError>;
+
+    /// A relying party as it is now.
+    async fn relying_party(&self, id: RelyingPartyId) -> Result<Option<RelyingParty>, StoreError>;
 
     /// The relying party with `client_id`, and the hash of its secret.
     async fn relying_party_by_client_id(
@@ -407,7 +430,11 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         token_hash: &[u8; 32],
         at: UnixTime,
     ) -> Result<Option<RelyingParty>, StoreError>;
+}
 
+/// Link requests and the Service IDs (links) they make.
+#[async_trait::async_trait]
+pub trait LinkStore: Send + Sync + 'static {
     /// Stores a new (open) link request.
     async fn insert_link_request(&self, r: &LinkRequest) -> Result<(), StoreError>;
 
@@ -464,7 +491,11 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         id: i64,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
+}
 
+/// The Terms of Use versions.
+#[async_trait::async_trait]
+pub trait TermsStore: Send + Sync + 'static {
     /// Publishes a terms version; `false` (nothing written) when its name or its
     /// `effective_at` is taken.
     async fn insert_terms(&self, t: &TermsVersion) -> Result<bool, StoreError>;
@@ -474,7 +505,11 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
 
     /// The terms version in force at `at`: the latest `effective_at` not after it.
     async fn terms_in_force(&self, at: UnixTime) -> Result<Option<TermsVersion>, StoreError>;
+}
 
+/// PPID services, PPIDs, their one-time codes and consents.
+#[async_trait::async_trait]
+pub trait PpidStore: Send + Sync + 'static {
     /// Registers a PPID service of `rp`.
     async fn insert_ppid_service(
         &self,
@@ -549,7 +584,11 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         at: UnixTime,
         log: &crate::NewLog,
     ) -> Result<bool, StoreError>;
+}
 
+/// The relying parties' event outbox and streams.
+#[async_trait::async_trait]
+pub trait EventStore: Send + Sync + 'static {
     /// Up to `limit` of a relying party's unacknowledged events of `kinds`, oldest first.
     async fn pending_events(
         &self,
@@ -557,9 +596,6 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         kinds: &[crate::EventKind],
         limit: usize,
     ) -> Result<Vec<crate::Event>, StoreError>;
-
-    /// A relying party as it is now.
-    async fn relying_party(&self, id: RelyingPartyId) -> Result<Option<RelyingParty>, StoreError>;
 
     /// Creates or replaces a relying party's stream, its delivery state reset.
     async fn set_stream(
@@ -614,7 +650,11 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         jtis: &[String],
         at: UnixTime,
     ) -> Result<u64, StoreError>;
+}
 
+/// Signature certificates noted for linked people and the facts-change sweep.
+#[async_trait::async_trait]
+pub trait FactsStore: Send + Sync + 'static {
     /// Records the person's current signature certificate (replacing the one held before), with
     /// `log` (the J-LIS query that told it).
     async fn note_signature_certificate(
@@ -668,18 +708,34 @@ pub trait Store: crate::oidc::OidcStore + Send + Sync + 'static {
         position: CrlSweepPosition,
         at: UnixTime,
     ) -> Result<(), StoreError>;
+}
 
-    /// Every My Key ID the person holds or held, oldest first.
-    async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError>;
+/// The platform's storage: every part. Each part is its own trait, so that a backend implements
+/// one aggregate per file; anything that implements all of them is a `Store`.
+pub trait Store:
+    LoginStore
+    + PersonStore
+    + RelyingPartyStore
+    + LinkStore
+    + TermsStore
+    + PpidStore
+    + EventStore
+    + FactsStore
+    + crate::oidc::OidcStore
+{
+}
 
-    /// Every Service ID the person holds or held, oldest first.
-    async fn service_id_history(
-        &self,
-        person: PersonId,
-    ) -> Result<Vec<crate::ServiceIdRecord>, StoreError>;
-
-    /// Every consent the person gave, oldest first.
-    async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError>;
+impl<T> Store for T where
+    T: LoginStore
+        + PersonStore
+        + RelyingPartyStore
+        + LinkStore
+        + TermsStore
+        + PpidStore
+        + EventStore
+        + FactsStore
+        + crate::oidc::OidcStore
+{
 }
 
 #[cfg(test)]

@@ -1,325 +1,252 @@
-//! Logins, spent nonces and expiry: the SQL shared by both backends, and SQLite's group commit.
-//!
-//! A login is one transaction ([`mykey_platform::Store::login`]). On PostgreSQL each login runs
-//! its own, and concurrent commits share WAL flushes. SQLite has one writer and flushes once per
-//! commit (`synchronous=FULL`, about 0.3 ms here), so its logins go through a [`LoginBatcher`]:
-//! one task takes every login waiting, runs them in one transaction and answers each after the
-//! commit — a login is acknowledged only once it is on disk, and 64 concurrent logins cost one
-//! flush instead of 64.
+//! Logins ([`mykey_platform::LoginStore`]): spent nonces, sessions, the card numbers tied to
+//! people, and expiry. How a login and a nonce are written is the [`crate::Dialect`]'s (SQLite
+//! commits concurrent logins together, `sqlite/login.rs`); the rest is shared SQL.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use mykey_pki::{IssuanceNumber, UnixTime};
+use mykey_platform::{
+    LinkOutcome, LoginOutcome, LoginStore, LoginWrite, NewLog, PersonId, Session, StoreError,
+    UsedNonce,
+};
+use sqlx::{ColumnIndex, Encode, Executor, Row};
 
-use mykey_pki::UnixTime;
-use mykey_platform::{LoginOutcome, LoginWrite, NewLog, PersonId, StoreError, UsedNonce};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, secs, time};
 
-use crate::backend::{PostgresStore, SqliteStore, secs};
-use crate::fail;
-use crate::spent::Spent;
-
-/// Most logins committed together (each binds 5 values and 6 a log entry, a statement at a
-/// time; SQLite allows 32,766 a statement).
-const BATCH: usize = 256;
-
-macro_rules! login_impl {
-    ($store:ty, $db:ty) => {
-        impl $store {
-            async fn purge_tx(&self, at: UnixTime) -> Result<u64, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(fail)?;
-                let mut gone = Self::purge_nonces(&mut tx, at).await?;
-                // Access tokens and sessions are keyed by their expiry first (8 bytes,
-                // big-endian: mykey_platform's ordered_token.rs, migrations 0011 and 0013), so
-                // the expired ones are the keys below the cut's 8 bytes, found on the primary
-                // key.
-                let cut = at.as_secs().to_be_bytes();
-                for purge in [
-                    "DELETE FROM access_tokens WHERE token_hash < $1",
-                    "DELETE FROM sessions WHERE token_hash < $1",
-                ] {
-                    gone += sqlx::query(purge)
-                        .bind(cut.as_slice())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fail)?
-                        .rows_affected();
-                }
-                for purge in [
-                    "DELETE FROM ppid_codes WHERE expires_at < $1",
-                    "DELETE FROM client_tokens WHERE expires_at < $1",
-                    // A request stays while a token of its login does (logout and reuse find
-                    // the tokens through it).
-                    "DELETE FROM authorizations WHERE keep_until < $1 AND NOT EXISTS \
-                     (SELECT 1 FROM access_tokens t WHERE t.authorization_id = authorizations.id)",
-                ] {
-                    gone += sqlx::query(purge)
-                        .bind(secs(at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fail)?
-                        .rows_affected();
-                }
-                gone += sqlx::query("DELETE FROM authorization_reports WHERE reported_at < $1")
-                    .bind(secs(at).saturating_sub(mykey_platform::oidc::REPORT_KEEP_SECS as i64))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?
-                    .rows_affected();
-                tx.commit().await.map_err(fail)?;
-                self.nonces_purged(at);
-                Ok(gone)
-            }
-        }
-    };
-}
-pub(crate) use login_impl;
-
-impl PostgresStore {
-    /// Spends `n` inside the caller's transaction: `false` if it was spent before.
-    pub(crate) async fn spend_nonce(
-        ex: &mut sqlx::PgConnection,
-        n: &UsedNonce,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
-        )
-        .bind(n.nonce.as_slice())
-        .bind(secs(n.expires_at))
-        .execute(&mut *ex)
-        .await
-        .map_err(fail)?;
-        Ok(done.rows_affected() == 1)
+#[async_trait::async_trait]
+impl<D: Dialect> LoginStore for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    async fn use_nonce(&self, n: &UsedNonce) -> Result<bool, StoreError> {
+        D::use_nonce(self, n).await
     }
 
-    pub(crate) async fn use_nonce_tx(&self, n: &UsedNonce) -> Result<bool, StoreError> {
-        let mut c = self.pool().acquire().await.map_err(fail)?;
-        Self::spend_nonce(&mut c, n).await
+    async fn login(&self, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
+        D::login(self, w).await
     }
 
-    /// Spent nonces are keyed by their expiry first (migration 0011): the expired ones are the
-    /// keys below the cut's 8 bytes, found on the primary key.
-    pub(crate) async fn purge_nonces(
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-        at: UnixTime,
-    ) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut gone = D::purge_nonces(&mut tx, at).await?;
+        // Access tokens and sessions are keyed by their expiry first (8 bytes,
+        // big-endian: mykey_platform's ordered_token.rs, migrations 0011 and 0013), so
+        // the expired ones are the keys below the cut's 8 bytes, found on the primary
+        // key.
         let cut = at.as_secs().to_be_bytes();
-        Ok(sqlx::query("DELETE FROM used_nonces WHERE nonce < $1")
-            .bind(cut.as_slice())
-            .execute(&mut **tx)
+        for purge in [
+            "DELETE FROM access_tokens WHERE token_hash < $1",
+            "DELETE FROM sessions WHERE token_hash < $1",
+        ] {
+            gone += sqlx::query(purge)
+                .bind(cut.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+        }
+        for purge in [
+            "DELETE FROM ppid_codes WHERE expires_at < $1",
+            "DELETE FROM client_tokens WHERE expires_at < $1",
+            // A request stays while a token of its login does (logout and reuse find
+            // the tokens through it).
+            "DELETE FROM authorizations WHERE keep_until < $1 AND NOT EXISTS \
+             (SELECT 1 FROM access_tokens t WHERE t.authorization_id = authorizations.id)",
+        ] {
+            gone += sqlx::query(purge)
+                .bind(secs(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+        }
+        gone += sqlx::query("DELETE FROM authorization_reports WHERE reported_at < $1")
+            .bind(secs(at).saturating_sub(mykey_platform::oidc::REPORT_KEEP_SECS as i64))
+            .execute(&mut *tx)
             .await
             .map_err(fail)?
-            .rows_affected())
+            .rows_affected();
+        tx.commit().await.map_err(fail)?;
+        D::nonces_purged(self, at);
+        Ok(gone)
     }
 
-    pub(crate) fn nonces_purged(&self, _at: UnixTime) {}
-}
-
-impl SqliteStore {
-    /// Spends `n` (see `spent.rs`): claimed in memory, appended, kept once committed.
-    pub(crate) async fn use_nonce_tx(&self, n: &UsedNonce) -> Result<bool, StoreError> {
-        let mut claims = self.spent.claims();
-        if !claims.claim(n) {
-            return Ok(false);
-        }
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        crate::spent::push_append(&mut q, [n]);
-        q.build().execute(&self.pool).await.map_err(fail)?;
-        claims.keep();
-        Ok(true)
-    }
-
-    pub(crate) async fn purge_nonces(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    async fn end_sessions_before_revocation(
+        &self,
+        revoked: &[(IssuanceNumber, UnixTime)],
+        session_ttl: u64,
+        token_ttl: u64,
         at: UnixTime,
     ) -> Result<u64, StoreError> {
-        // Nonces are appended in the order spent, their expiries nearly in that order too (a
-        // few lifetimes, up to 10 minutes): the table's beginning up to the first nonce still
-        // live has expired, and goes. The few expired nonces after that one go at a later
-        // purge; until then the table keeps them (memory forgets them now), which is harmless,
-        // as an expired nonce is refused before anyone asks whether it was spent. Finding the
-        // first live nonce reads just the rows that go, so no index on the expiry is needed.
-        Ok(sqlx::query(
-            "DELETE FROM spent_nonces WHERE id < coalesce(\
-             (SELECT id FROM spent_nonces WHERE expires_at >= $1 ORDER BY id LIMIT 1), \
-             (SELECT max(id) + 1 FROM spent_nonces))",
-        )
-        .bind(secs(at))
-        .execute(&mut **tx)
-        .await
-        .map_err(fail)?
-        .rows_affected())
-    }
-
-    /// After the purge's commit: memory forgets every expired nonce (the table may keep a few
-    /// spent after a live one; harmless, as said above).
-    pub(crate) fn nonces_purged(&self, at: UnixTime) {
-        self.spent.forget_before(secs(at));
-    }
-}
-
-/// A login waiting for the batcher, and where to answer.
-pub(crate) struct Job {
-    login: LoginWrite,
-    answer: oneshot::Sender<Result<LoginOutcome, StoreError>>,
-}
-
-/// SQLite's group commit for logins (see the module docs). Cloning shares the one task.
-#[derive(Clone, Debug)]
-pub(crate) struct LoginBatcher(mpsc::Sender<Job>);
-
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Job")
-    }
-}
-
-impl LoginBatcher {
-    /// Starts the task on the current runtime; it ends when the last clone is dropped.
-    pub(crate) fn start(pool: SqlitePool, spent: Arc<Spent>) -> Self {
-        let (tx, rx) = mpsc::channel(4 * BATCH);
-        tokio::spawn(run(pool, spent, rx));
-        Self(tx)
-    }
-
-    /// A handle that does not keep the task alive.
-    pub(crate) fn downgrade(&self) -> mpsc::WeakSender<Job> {
-        self.0.downgrade()
-    }
-
-    /// Queues `login` and waits for its commit.
-    pub(crate) async fn login(&self, login: &LoginWrite) -> Result<LoginOutcome, StoreError> {
-        let (answer, answered) = oneshot::channel();
-        let stopped = || StoreError("the SQLite login writer has stopped".into());
-        self.0
-            .send(Job {
-                login: login.clone(),
-                answer,
-            })
-            .await
-            .map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?
-    }
-}
-
-async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut jobs, BATCH).await > 0 {
-        match commit(&pool, &spent, &jobs).await {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.drain(..).zip(outcomes) {
-                    // A client that went away meanwhile still logged in; nobody to tell.
-                    let _ = job.answer.send(Ok(outcome));
+        if revoked.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let mut ended = 0;
+        for chunk in revoked.chunks(crate::facts::CHUNK) {
+            // (number, until): what of its holder expires by `until` (revocation time plus
+            // the lifetime) was made by the revocation.
+            let until = |q: &mut sqlx::QueryBuilder<D>, ttl: u64| {
+                q.push("(VALUES ");
+                let mut each = q.separated(", ");
+                for (n, t) in chunk {
+                    each.push("(")
+                        .push_bind_unseparated(n.as_be_bytes().to_vec());
+                    each.push_unseparated(", ")
+                        .push_bind_unseparated(secs(*t) + ttl as i64)
+                        .push_unseparated(")");
                 }
-            }
-            Err(e) => {
-                for job in jobs.drain(..) {
-                    let _ = job.answer.send(Err(e.clone()));
-                }
-            }
+                q.push(") AS r JOIN issuance_numbers i ON i.number = r.column1 ");
+            };
+            let mut q =
+                sqlx::QueryBuilder::<D>::new("DELETE FROM sessions WHERE EXISTS (SELECT 1 FROM ");
+            until(&mut q, session_ttl);
+            q.push("WHERE i.person_id = sessions.person_id AND sessions.expires_at <= r.column2)");
+            ended += q
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+            let mut q = sqlx::QueryBuilder::<D>::new("UPDATE access_tokens SET revoked_at = ");
+            q.push_bind(secs(at));
+            q.push(" WHERE revoked_at IS NULL AND EXISTS (SELECT 1 FROM ");
+            until(&mut q, token_ttl);
+            q.push("JOIN authorizations a ON a.person_id = i.person_id \
+                    WHERE a.id = access_tokens.authorization_id AND access_tokens.expires_at <= r.column2)");
+            ended += q
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
         }
-    }
-}
-
-/// Every job's login in one transaction (see `batch.rs`), all of them committed or none, in two
-/// round trips to the connection's thread: the first begins the transaction and reads whose the
-/// issuance numbers are, with the head of each one's log; the second writes the batch set-wise
-/// (nonces, log entries, sessions) and commits.
-async fn commit(
-    pool: &SqlitePool,
-    spent: &Arc<Spent>,
-    jobs: &[Job],
-) -> Result<Vec<LoginOutcome>, StoreError> {
-    crate::batch::on_connection(pool, async |conn| batch(conn, spent, jobs).await).await
-}
-
-async fn batch(
-    conn: &mut SqliteConnection,
-    spent: &Arc<Spent>,
-    jobs: &[Job],
-) -> Result<Vec<LoginOutcome>, StoreError> {
-    let mut out = vec![LoginOutcome::UnknownNumber; jobs.len()];
-
-    // Whose issuance numbers, and their logs' heads: an unknown number's login is refused, and
-    // its nonce not spent.
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "BEGIN IMMEDIATE; SELECT i.number, i.person_id, l.seq, l.at, l.kind, l.detail, l.hash \
-         FROM issuance_numbers i LEFT JOIN ",
-    );
-    q.push(crate::facts::head_of("i.person_id"));
-    q.push(" WHERE i.number IN ");
-    q.push_tuples(jobs, |mut b, j| {
-        b.push_bind(j.login.issuance_number.as_be_bytes());
-    });
-    let mut persons: HashMap<Vec<u8>, PersonId> = HashMap::new();
-    let mut heads = HashMap::new();
-    for r in q.build().fetch_all(&mut *conn).await.map_err(fail)? {
-        persons.insert(r.get("number"), PersonId(r.get("person_id")));
-        if r.get::<Option<i64>, _>("seq").is_some() {
-            let (person, head) = SqliteStore::log_head_row(&r)?;
-            heads.insert(person, head);
-        }
-    }
-    let known: Vec<(usize, PersonId)> = jobs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, j)| {
-            let n = j.login.issuance_number.as_be_bytes();
-            persons.get(n).map(|p| (i, *p))
-        })
-        .collect();
-    if known.len() < jobs.len() {
-        // Rare (a card's first login): an unknown number's answer that was already used is
-        // told so, before its number is tied to anyone.
-        for (o, j) in out.iter_mut().zip(jobs) {
-            if spent.contains(&j.login.nonce.nonce) {
-                *o = LoginOutcome::Replayed;
-            }
-        }
+        tx.commit().await.map_err(fail)?;
+        Ok(ended)
     }
 
-    // Spend the nonces; of a nonce answered twice in one batch the first answer wins.
-    let mut claims = spent.claims();
-    let mut done = Vec::with_capacity(known.len());
-    for (i, p) in known {
-        out[i] = if claims.claim(&jobs[i].login.nonce) {
-            done.push((i, p));
-            LoginOutcome::Done(p)
-        } else {
-            LoginOutcome::Replayed
-        };
-    }
-    if done.is_empty() {
-        sqlx::query("ROLLBACK")
-            .execute(&mut *conn)
+    async fn person_by_issuance_number(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<Option<PersonId>, StoreError> {
+        let row = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+            .bind(n.as_be_bytes())
+            .fetch_optional(&self.pool)
             .await
             .map_err(fail)?;
-        return Ok(out);
+        Ok(row.map(|r| PersonId(r.get("person_id"))))
     }
-    // The log entries, chained on in batch order.
-    let entries: Vec<(PersonId, UnixTime, &NewLog)> = done
-        .iter()
-        .flat_map(|(i, p)| {
-            let w = &jobs[*i].login;
-            w.logs.iter().map(move |log| (*p, w.at, log))
-        })
-        .collect();
-    let new = crate::facts::chain_on(&mut heads, &entries);
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    crate::spent::push_append(&mut q, done.iter().map(|(i, _)| &jobs[*i].login.nonce));
-    if !new.is_empty() {
-        q.push("; ");
-        SqliteStore::push_log_entries(&mut q, &new);
+
+    async fn link_issuance_number(
+        &self,
+        n: IssuanceNumber,
+        previous: &[IssuanceNumber],
+        at: UnixTime,
+        logs: &[NewLog],
+    ) -> Result<LinkOutcome, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let known = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+            .bind(n.as_be_bytes())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        if let Some(r) = known {
+            tx.commit().await.map_err(fail)?;
+            return Ok(LinkOutcome::Known(PersonId(r.get("person_id"))));
+        }
+        let mut holder = None;
+        for p in previous {
+            let row = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+                .bind(p.as_be_bytes())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?;
+            if let Some(r) = row {
+                holder = Some(PersonId(r.get("person_id")));
+                break;
+            }
+        }
+        let outcome = match holder {
+            Some(p) => LinkOutcome::Renewed(p),
+            None => {
+                let id: i64 =
+                    sqlx::query("INSERT INTO persons (created_at) VALUES ($1) RETURNING id")
+                        .bind(secs(at))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(fail)?
+                        .get(0);
+                LinkOutcome::Created(PersonId(id))
+            }
+        };
+        let person = outcome.person();
+        // A person's numbers in the order they were linked (several may be linked within
+        // one second): the newest is the one J-LIS is asked about.
+        sqlx::query(
+            "INSERT INTO issuance_numbers (number, person_id, linked_at, link_seq) VALUES ($1, $2, $3, \
+             (SELECT COALESCE(MAX(link_seq), 0) + 1 FROM issuance_numbers WHERE person_id = $2))",
+        )
+            .bind(n.as_be_bytes())
+            .bind(person.0)
+            .bind(secs(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let mut all: Vec<NewLog> = logs.to_vec();
+        all.push(match outcome {
+            LinkOutcome::Renewed(_) => NewLog {
+                kind: mykey_platform::LogKind::CardRenewed,
+                detail: r#"{"note":"a renewed card's new number now leads to you"}"#.into(),
+            },
+            _ => NewLog {
+                kind: mykey_platform::LogKind::PersonCreated,
+                detail: "{}".into(),
+            },
+        });
+        for log in &all {
+            Self::append(&mut tx, person, at, log).await?;
+        }
+        // After the person's row is locked (by the log), as everywhere: no deadlocks.
+        if let LinkOutcome::Renewed(_) = outcome {
+            Self::tell_renewal(&mut tx, person, at).await?;
+            // The new card has its own signature certificate: learn it (facts.rs).
+            sqlx::query("UPDATE signature_certificates SET renote = 2 WHERE person_id = $1")
+                .bind(person.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(outcome)
     }
-    q.push("; INSERT INTO sessions (token_hash, person_id, expires_at) ");
-    q.push_values(&done, |mut b, (i, p)| {
-        let w = &jobs[*i].login;
-        b.push_bind(w.token_hash.as_slice())
-            .push_bind(p.0)
-            .push_bind(secs(w.expires_at));
-    });
-    q.push("; COMMIT");
-    q.build().execute(&mut *conn).await.map_err(fail)?;
-    claims.keep();
-    Ok(out)
+
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        at: UnixTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(
+            "SELECT person_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at >= $2",
+        )
+        .bind(token_hash.as_slice())
+        .bind(secs(at))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        Ok(row.map(|r| Session {
+            token_hash: *token_hash,
+            person: PersonId(r.get("person_id")),
+            expires_at: time(r.get("expires_at")),
+        }))
+    }
 }

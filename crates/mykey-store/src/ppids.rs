@@ -1,510 +1,456 @@
-//! Terms versions, PPID services, PPIDs, their codes and consents, and the person's export
-//! queries: the SQL shared by both backends, stamped out as inherent methods that the `Store`
-//! implementation in `backend.rs` calls. One PPID per (service, person) and one active PPID
-//! consent per (person, service) are the database's rules (`ppids` primary key,
-//! `one_active_ppid_consent`), not only the code's.
+//! PPID services, PPIDs, their one-time codes and consents ([`mykey_platform::PpidStore`]). One
+//! PPID per (service, person) and one active PPID consent per (person, service) are the
+//! database's rules (`ppids` primary key, `one_active_ppid_consent`), not only the code's.
 
-/// Column list naming a PPID service (`ps`) and its relying party (`r`), as `ppid_service_row`
-/// reads it.
-macro_rules! ppid_service_columns {
-    () => {
-        "ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
-         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
-         FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id"
-    };
+use mykey_pki::UnixTime;
+use mykey_platform::{
+    Consent, CustomerId, NewLog, PersonId, PersonPpidService, PlatformError, Ppid, PpidGrant,
+    PpidIssue, PpidIssued, PpidService, PpidServiceId, PpidStore, RelyingPartyId, RelyingPartyKind,
+    ServicePpid, StoreError,
+};
+use sqlx::{ColumnIndex, Encode, Executor, Row};
+
+use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, secs, time};
+
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    fn ppid_service_row(r: &D::Row) -> Result<PpidService, StoreError> {
+        Ok(PpidService {
+            id: PpidServiceId(r.get("ps_id")),
+            relying_party: Self::rp_row(r)?,
+            name: r.get("ps_name"),
+            created_at: time(r.get("ps_created_at")),
+        })
+    }
+
+    pub(crate) fn ppid_of(v: &[u8]) -> Result<Ppid, StoreError> {
+        v.try_into()
+            .map(Ppid::from_bytes)
+            .map_err(|_| StoreError("stored PPID is not 16 bytes".into()))
+    }
+
+    fn service_ppid_row(r: &D::Row) -> Result<ServicePpid, StoreError> {
+        Ok(ServicePpid {
+            ppid: Self::ppid_of(r.get::<&[u8], _>("ppid"))?,
+            customer_id: r
+                .get::<Option<&str>, _>("customer_id")
+                .map(str::parse)
+                .transpose()
+                .map_err(fail)?,
+            issued_at: time(r.get("issued_at")),
+        })
+    }
+
+    pub(crate) fn consent_row(r: &D::Row) -> Consent {
+        Consent {
+            items: r
+                .get::<&str, _>("items")
+                .split(' ')
+                .map(str::to_owned)
+                .collect(),
+            terms_version: r.get("terms_version"),
+            given_at: time(r.get("given_at")),
+        }
+    }
 }
-pub(crate) use ppid_service_columns;
 
-macro_rules! ppids_impl {
-    ($store:ty, $db:ty, begin: $begin:expr) => {
-        impl $store {
-            fn terms_row(r: &<$db as sqlx::Database>::Row) -> TermsVersion {
-                TermsVersion {
-                    version: r.get("version"),
-                    effective_at: time(r.get("effective_at")),
-                    text_url: r.get("text_url"),
-                    summary: r.get("summary"),
-                    published_at: time(r.get("published_at")),
-                    urgent_reason: r.get("urgent_reason"),
-                }
-            }
+#[async_trait::async_trait]
+impl<D: Dialect> PpidStore for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    async fn insert_ppid_service(
+        &self,
+        rp: RelyingPartyId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<PpidService, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO ppid_services (relying_party_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(rp.0)
+        .bind(name)
+        .bind(secs(at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?
+        .get(0);
+        let row = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
+         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
+         FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let s = Self::ppid_service_row(&row)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(s)
+    }
 
-            fn ppid_service_row(r: &<$db as sqlx::Database>::Row) -> Result<PpidService, StoreError> {
-                Ok(PpidService {
-                    id: PpidServiceId(r.get("ps_id")),
-                    relying_party: Self::rp_row(r)?,
-                    name: r.get("ps_name"),
-                    created_at: time(r.get("ps_created_at")),
-                })
-            }
+    async fn ppid_services_of(&self, rp: RelyingPartyId) -> Result<Vec<PpidService>, StoreError> {
+        let rows = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
+         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
+         FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.relying_party_id = $1 ORDER BY ps.id")
+        .bind(rp.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        rows.iter().map(Self::ppid_service_row).collect()
+    }
 
-            fn ppid_of(v: &[u8]) -> Result<Ppid, StoreError> {
-                v.try_into()
-                    .map(Ppid::from_bytes)
-                    .map_err(|_| StoreError("stored PPID is not 16 bytes".into()))
-            }
+    async fn ppid_service(&self, id: PpidServiceId) -> Result<Option<PpidService>, StoreError> {
+        let row = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
+         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
+         FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.as_ref().map(Self::ppid_service_row).transpose()
+    }
 
-            fn service_ppid_row(r: &<$db as sqlx::Database>::Row) -> Result<ServicePpid, StoreError> {
-                Ok(ServicePpid {
-                    ppid: Self::ppid_of(r.get::<&[u8], _>("ppid"))?,
-                    customer_id: r
-                        .get::<Option<&str>, _>("customer_id")
-                        .map(str::parse)
-                        .transpose()
-                        .map_err(fail)?,
-                    issued_at: time(r.get("issued_at")),
-                })
-            }
+    async fn ppid_consent(
+        &self,
+        person: PersonId,
+        service: PpidServiceId,
+    ) -> Result<Option<Consent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT items, terms_version, given_at FROM consents \
+             WHERE person_id = $1 AND ppid_service_id = $2 AND withdrawn_at IS NULL",
+        )
+        .bind(person.0)
+        .bind(service.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        Ok(row.as_ref().map(Self::consent_row))
+    }
 
-            fn consent_row(r: &<$db as sqlx::Database>::Row) -> Consent {
-                Consent {
-                    items: r.get::<&str, _>("items").split(' ').map(str::to_owned).collect(),
-                    terms_version: r.get("terms_version"),
-                    given_at: time(r.get("given_at")),
-                }
-            }
-
-            async fn insert_terms_tx(&self, t: &TermsVersion) -> Result<bool, StoreError> {
-                let done = sqlx::query(
-                    "INSERT INTO terms_versions (version, effective_at, text_url, summary, published_at, urgent_reason) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    async fn issue_ppid(
+        &self,
+        i: &PpidIssue<'_>,
+    ) -> Result<Result<PpidIssued, PlatformError>, StoreError> {
+        // A refusal returns before commit: the transaction rolls back on drop.
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        match i.consent {
+            Some(c) => {
+                // A consent given meanwhile (a concurrent authentication) stands.
+                sqlx::query(
+                    "INSERT INTO consents (person_id, function, relying_party_id, ppid_service_id, items, terms_version, given_at) \
+                     SELECT $1, 'ppid', relying_party_id, id, $2, $3, $4 FROM ppid_services WHERE id = $5 \
+                     ON CONFLICT DO NOTHING",
                 )
-                .bind(t.version.as_str())
-                .bind(secs(t.effective_at))
-                .bind(t.text_url.as_deref())
-                .bind(t.summary.as_deref())
-                .bind(secs(t.published_at))
-                .bind(t.urgent_reason.as_deref())
-                .execute(&self.pool)
+                .bind(i.person.0)
+                .bind(c.items.join(" "))
+                .bind(c.terms_version.as_str())
+                .bind(secs(i.at))
+                .bind(i.service.0)
+                .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
-                Ok(done.rows_affected() == 1)
             }
-
-            async fn terms_all(&self) -> Result<Vec<TermsVersion>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM terms_versions ORDER BY effective_at")
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(fail)?;
-                Ok(rows.iter().map(Self::terms_row).collect())
-            }
-
-            async fn terms_at(&self, at: UnixTime) -> Result<Option<TermsVersion>, StoreError> {
-                let row = sqlx::query(
-                    "SELECT * FROM terms_versions WHERE effective_at <= $1 ORDER BY effective_at DESC LIMIT 1",
+            None => {
+                let active = sqlx::query(
+                    "SELECT id FROM consents WHERE person_id = $1 AND ppid_service_id = $2 AND withdrawn_at IS NULL",
                 )
-                .bind(secs(at))
-                .fetch_optional(&self.pool)
+                .bind(i.person.0)
+                .bind(i.service.0)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(fail)?;
-                Ok(row.as_ref().map(Self::terms_row))
+                if active.is_none() {
+                    return Ok(Err(PlatformError::ConsentIncomplete));
+                }
             }
-
-            async fn insert_ppid_service_tx(
-                &self,
-                rp: RelyingPartyId,
-                name: &str,
-                at: UnixTime,
-            ) -> Result<PpidService, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
-                let id: i64 = sqlx::query(
-                    "INSERT INTO ppid_services (relying_party_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        }
+        let first = sqlx::query(
+            "INSERT INTO ppids (ppid_service_id, person_id, ppid, issued_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(i.service.0)
+        .bind(i.person.0)
+        .bind(i.derived.as_bytes().as_slice())
+        .bind(secs(i.at))
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?
+        .rows_affected()
+            == 1;
+        let stored =
+            sqlx::query("SELECT ppid FROM ppids WHERE ppid_service_id = $1 AND person_id = $2")
+                .bind(i.service.0)
+                .bind(i.person.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?
+                // Only a 128-bit HMAC collision within one service leads here.
+                .ok_or_else(|| StoreError("PPID collision within a service".into()))?;
+        let ppid = Self::ppid_of(stored.get::<&[u8], _>("ppid"))?;
+        match &i.grant {
+            PpidGrant::Code { hash, expires_at } => {
+                sqlx::query(
+                    "INSERT INTO ppid_codes (code_hash, ppid_service_id, ppid, expires_at) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(rp.0)
-                .bind(name)
-                .bind(secs(at))
+                .bind(hash.as_slice())
+                .bind(i.service.0)
+                .bind(ppid.as_bytes().as_slice())
+                .bind(secs(*expires_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            }
+            PpidGrant::Authorization {
+                handle_hash,
+                facts,
+                confirm_hash,
+            } => {
+                if !Self::approve_authorization_in(
+                    &mut tx,
+                    handle_hash,
+                    i.person,
+                    ppid,
+                    facts,
+                    confirm_hash.as_ref(),
+                    i.at,
+                )
+                .await?
+                {
+                    return Ok(Err(PlatformError::AuthorizationAnswered));
+                }
+            }
+        }
+        for log in i.logs {
+            Self::append(&mut tx, i.person, i.at, log).await?;
+        }
+        let kind = if first {
+            mykey_platform::LogKind::PpidIssued
+        } else {
+            mykey_platform::LogKind::PpidUsed
+        };
+        let log = NewLog {
+            kind,
+            detail: i.detail.clone(),
+        };
+        Self::append(&mut tx, i.person, i.at, &log).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(PpidIssued { ppid, first }))
+    }
+
+    async fn redeem_ppid_code(
+        &self,
+        service: PpidServiceId,
+        code_hash: &[u8; 32],
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<Option<Ppid>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        // An expired code is removed too: used or expired, it never works again.
+        let row = sqlx::query(
+            "DELETE FROM ppid_codes WHERE code_hash = $1 AND ppid_service_id = $2 RETURNING ppid, expires_at",
+        )
+        .bind(code_hash.as_slice())
+        .bind(service.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let ppid = match row {
+            Some(r) if r.get::<i64, _>("expires_at") >= secs(at) => {
+                Self::ppid_of(r.get::<&[u8], _>("ppid"))?
+            }
+            _ => {
+                tx.commit().await.map_err(fail)?;
+                return Ok(None);
+            }
+        };
+        let person: i64 =
+            sqlx::query("SELECT person_id FROM ppids WHERE ppid_service_id = $1 AND ppid = $2")
+                .bind(service.0)
+                .bind(ppid.as_bytes().as_slice())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(fail)?
                 .get(0);
-                let row = sqlx::query(concat!("SELECT ", ppid_service_columns!(), " WHERE ps.id = $1"))
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-                let s = Self::ppid_service_row(&row)?;
-                tx.commit().await.map_err(fail)?;
-                Ok(s)
-            }
+        Self::append(&mut tx, PersonId(person), at, log).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Some(ppid))
+    }
 
-            async fn ppid_services_by_rp(&self, rp: RelyingPartyId) -> Result<Vec<PpidService>, StoreError> {
-                let rows = sqlx::query(concat!(
-                    "SELECT ", ppid_service_columns!(), " WHERE ps.relying_party_id = $1 ORDER BY ps.id"
-                ))
-                .bind(rp.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(fail)?;
-                rows.iter().map(Self::ppid_service_row).collect()
-            }
+    async fn set_ppid_customer_id(
+        &self,
+        service: PpidServiceId,
+        ppid: Ppid,
+        customer_id: &CustomerId,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<Option<ServicePpid>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let row = sqlx::query(
+            "UPDATE ppids SET customer_id = $1 WHERE ppid_service_id = $2 AND ppid = $3 \
+             RETURNING person_id, ppid, customer_id, issued_at",
+        )
+        .bind(customer_id.as_str())
+        .bind(service.0)
+        .bind(ppid.as_bytes().as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let found = Self::service_ppid_row(&row)?;
+        Self::append(&mut tx, PersonId(row.get("person_id")), at, log).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Some(found))
+    }
 
-            async fn ppid_service_by_id(&self, id: PpidServiceId) -> Result<Option<PpidService>, StoreError> {
-                let row = sqlx::query(concat!("SELECT ", ppid_service_columns!(), " WHERE ps.id = $1"))
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(fail)?;
-                row.as_ref().map(Self::ppid_service_row).transpose()
-            }
-
-            async fn active_ppid_consent(
-                &self,
-                person: PersonId,
-                service: PpidServiceId,
-            ) -> Result<Option<Consent>, StoreError> {
-                let row = sqlx::query(
-                    "SELECT items, terms_version, given_at FROM consents \
-                     WHERE person_id = $1 AND ppid_service_id = $2 AND withdrawn_at IS NULL",
-                )
-                .bind(person.0)
-                .bind(service.0)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(fail)?;
-                Ok(row.as_ref().map(Self::consent_row))
-            }
-
-            async fn issue_ppid_tx(
-                &self,
-                i: &PpidIssue<'_>,
-            ) -> Result<Result<PpidIssued, PlatformError>, StoreError> {
-                // A refusal returns before commit: the transaction rolls back on drop.
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
-                match i.consent {
-                    Some(c) => {
-                        // A consent given meanwhile (a concurrent authentication) stands.
-                        sqlx::query(
-                            "INSERT INTO consents (person_id, function, relying_party_id, ppid_service_id, items, terms_version, given_at) \
-                             SELECT $1, 'ppid', relying_party_id, id, $2, $3, $4 FROM ppid_services WHERE id = $5 \
-                             ON CONFLICT DO NOTHING",
-                        )
-                        .bind(i.person.0)
-                        .bind(c.items.join(" "))
-                        .bind(c.terms_version.as_str())
-                        .bind(secs(i.at))
-                        .bind(i.service.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fail)?;
-                    }
-                    None => {
-                        let active = sqlx::query(
-                            "SELECT id FROM consents WHERE person_id = $1 AND ppid_service_id = $2 AND withdrawn_at IS NULL",
-                        )
-                        .bind(i.person.0)
-                        .bind(i.service.0)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(fail)?;
-                        if active.is_none() {
-                            return Ok(Err(PlatformError::ConsentIncomplete));
-                        }
-                    }
-                }
-                let first = sqlx::query(
-                    "INSERT INTO ppids (ppid_service_id, person_id, ppid, issued_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(i.service.0)
-                .bind(i.person.0)
-                .bind(i.derived.as_bytes().as_slice())
-                .bind(secs(i.at))
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?
-                .rows_affected()
-                    == 1;
-                let stored = sqlx::query("SELECT ppid FROM ppids WHERE ppid_service_id = $1 AND person_id = $2")
-                    .bind(i.service.0)
-                    .bind(i.person.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(fail)?
-                    // Only a 128-bit HMAC collision within one service leads here.
-                    .ok_or_else(|| StoreError("PPID collision within a service".into()))?;
-                let ppid = Self::ppid_of(stored.get::<&[u8], _>("ppid"))?;
-                match &i.grant {
-                    PpidGrant::Code { hash, expires_at } => {
-                        sqlx::query(
-                            "INSERT INTO ppid_codes (code_hash, ppid_service_id, ppid, expires_at) VALUES ($1, $2, $3, $4)",
-                        )
-                        .bind(hash.as_slice())
-                        .bind(i.service.0)
-                        .bind(ppid.as_bytes().as_slice())
-                        .bind(secs(*expires_at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fail)?;
-                    }
-                    PpidGrant::Authorization { handle_hash, facts, confirm_hash } => {
-                        if !Self::approve_authorization_in(&mut tx, handle_hash, i.person, ppid, facts, confirm_hash.as_ref(), i.at).await? {
-                            return Ok(Err(PlatformError::AuthorizationAnswered));
-                        }
-                    }
-                }
-                for log in i.logs {
-                    Self::append(&mut tx, i.person, i.at, log).await?;
-                }
-                let kind = if first { mykey_platform::LogKind::PpidIssued } else { mykey_platform::LogKind::PpidUsed };
-                let log = NewLog { kind, detail: i.detail.clone() };
-                Self::append(&mut tx, i.person, i.at, &log).await?;
-                tx.commit().await.map_err(fail)?;
-                Ok(Ok(PpidIssued { ppid, first }))
-            }
-
-            async fn redeem_code_tx(
-                &self,
-                service: PpidServiceId,
-                code_hash: &[u8; 32],
-                at: UnixTime,
-                log: &NewLog,
-            ) -> Result<Option<Ppid>, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
-                // An expired code is removed too: used or expired, it never works again.
-                let row = sqlx::query(
-                    "DELETE FROM ppid_codes WHERE code_hash = $1 AND ppid_service_id = $2 RETURNING ppid, expires_at",
-                )
-                .bind(code_hash.as_slice())
-                .bind(service.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?;
-                let ppid = match row {
-                    Some(r) if r.get::<i64, _>("expires_at") >= secs(at) => {
-                        Self::ppid_of(r.get::<&[u8], _>("ppid"))?
-                    }
-                    _ => {
-                        tx.commit().await.map_err(fail)?;
-                        return Ok(None);
-                    }
-                };
-                let person: i64 = sqlx::query("SELECT person_id FROM ppids WHERE ppid_service_id = $1 AND ppid = $2")
-                    .bind(service.0)
-                    .bind(ppid.as_bytes().as_slice())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(fail)?
-                    .get(0);
-                Self::append(&mut tx, PersonId(person), at, log).await?;
-                tx.commit().await.map_err(fail)?;
-                Ok(Some(ppid))
-            }
-
-            async fn set_customer_id_tx(
-                &self,
-                service: PpidServiceId,
-                ppid: Ppid,
-                customer_id: &CustomerId,
-                at: UnixTime,
-                log: &NewLog,
-            ) -> Result<Option<ServicePpid>, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
-                let row = sqlx::query(
-                    "UPDATE ppids SET customer_id = $1 WHERE ppid_service_id = $2 AND ppid = $3 \
-                     RETURNING person_id, ppid, customer_id, issued_at",
-                )
-                .bind(customer_id.as_str())
-                .bind(service.0)
-                .bind(ppid.as_bytes().as_slice())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?;
-                let Some(row) = row else {
-                    return Ok(None);
-                };
-                let found = Self::service_ppid_row(&row)?;
-                Self::append(&mut tx, PersonId(row.get("person_id")), at, log).await?;
-                tx.commit().await.map_err(fail)?;
-                Ok(Some(found))
-            }
-
-            async fn service_ppids_of(
-                &self,
-                service: PpidServiceId,
-                customer_id: Option<&CustomerId>,
-            ) -> Result<Vec<ServicePpid>, StoreError> {
-                let rows = match customer_id {
-                    Some(c) => sqlx::query(
-                        "SELECT ppid, customer_id, issued_at FROM ppids WHERE ppid_service_id = $1 AND customer_id = $2 ORDER BY issued_at, ppid",
-                    )
-                    .bind(service.0)
-                    .bind(c.as_str())
-                    .fetch_all(&self.pool)
-                    .await,
-                    None => sqlx::query(
-                        "SELECT ppid, customer_id, issued_at FROM ppids WHERE ppid_service_id = $1 ORDER BY issued_at, ppid",
-                    )
-                    .bind(service.0)
-                    .fetch_all(&self.pool)
-                    .await,
-                }
-                .map_err(fail)?;
-                rows.iter().map(Self::service_ppid_row).collect()
-            }
-
-            async fn person_ppid_services_of(&self, person: PersonId) -> Result<Vec<PersonPpidService>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT ps.id, ps.name AS ps_name, r.name AS rp_name, r.kind, p.ppid, p.issued_at \
-                     FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id \
-                     LEFT JOIN ppids p ON p.ppid_service_id = ps.id AND p.person_id = $1 \
-                     WHERE p.person_id IS NOT NULL \
-                        OR ps.id IN (SELECT ppid_service_id FROM consents WHERE person_id = $2) \
-                     ORDER BY ps.id",
-                )
-                .bind(person.0)
-                .bind(person.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(fail)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let id = PpidServiceId(r.get("id"));
-                    let consent = sqlx::query(
-                        "SELECT items, terms_version, given_at, withdrawn_at FROM consents \
-                         WHERE person_id = $1 AND ppid_service_id = $2 ORDER BY id DESC LIMIT 1",
-                    )
-                    .bind(person.0)
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(fail)?;
-                    let ppid = match r.get::<Option<&[u8]>, _>("ppid") {
-                        Some(b) => Some((Self::ppid_of(b)?, time(r.get("issued_at")))),
-                        None => None,
-                    };
-                    out.push(PersonPpidService {
-                        id,
-                        name: r.get("ps_name"),
-                        relying_party: r.get("rp_name"),
-                        relying_party_kind: RelyingPartyKind::parse(r.get("kind"))
-                            .ok_or_else(|| StoreError("unknown relying-party kind".into()))?,
-                        ppid,
-                        consent: consent.map(|c| {
-                            (Self::consent_row(&c), c.get::<Option<i64>, _>("withdrawn_at").map(time))
-                        }),
-                    });
-                }
-                Ok(out)
-            }
-
-            async fn withdraw_ppid_consent_tx(
-                &self,
-                person: PersonId,
-                service: PpidServiceId,
-                at: UnixTime,
-                log: &NewLog,
-            ) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
-                let done = sqlx::query(
-                    "UPDATE consents SET withdrawn_at = $1 \
-                     WHERE person_id = $2 AND ppid_service_id = $3 AND withdrawn_at IS NULL",
-                )
-                .bind(secs(at))
-                .bind(person.0)
-                .bind(service.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                // Its logins not yet exchanged end too: their codes give nothing.
-                sqlx::query(
-                    "UPDATE authorizations SET status = 'declined' WHERE status IN ('approved', 'continued') \
-                     AND person_id = $1 AND relying_party_id IN \
-                     (SELECT c.relying_party_id FROM oidc_clients c WHERE c.ppid_service_id = $2)",
-                )
-                .bind(person.0)
-                .bind(service.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                // The service's access tokens for the person end with the consent.
-                sqlx::query(
-                    "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
-                     (SELECT a.id FROM authorizations a JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id \
-                      WHERE a.person_id = $2 AND c.ppid_service_id = $3)",
-                )
-                .bind(secs(at))
-                .bind(person.0)
-                .bind(service.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                Self::append(&mut tx, person, at, log).await?;
-                tx.commit().await.map_err(fail)?;
-                Ok(true)
-            }
-
-            async fn my_key_ids_of(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT id, created_at, ended_at, end_reason FROM my_key_ids WHERE person_id = $1 \
-                     ORDER BY created_at, COALESCE(ended_at, 9223372036854775807)",
-                )
-                .bind(person.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(fail)?;
-                rows.iter()
-                    .map(|r| {
-                        let ended = match (r.get::<Option<i64>, _>("ended_at"), r.get::<Option<String>, _>("end_reason")) {
-                            (Some(t), Some(why)) => Some((time(t), why)),
-                            _ => None,
-                        };
-                        Ok(MyKeyIdRecord {
-                            id: r.get::<&str, _>("id").parse().map_err(fail)?,
-                            created_at: time(r.get("created_at")),
-                            ended,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn service_ids_of(&self, person: PersonId) -> Result<Vec<mykey_platform::ServiceIdRecord>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, s.ended_at, s.end_reason, \
-                     c.items, c.terms_version, c.given_at \
-                     FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
-                     WHERE s.person_id = $1 ORDER BY s.id",
-                )
-                .bind(person.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(fail)?;
-                rows.iter()
-                    .map(|r| {
-                        let ended = match (r.get::<Option<i64>, _>("ended_at"), r.get::<Option<String>, _>("end_reason")) {
-                            (Some(t), Some(why)) => Some((time(t), why)),
-                            _ => None,
-                        };
-                        Ok(mykey_platform::ServiceIdRecord { link: Self::person_link_row(r)?, ended })
-                    })
-                    .collect()
-            }
-
-            async fn consents_of(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT c.function, r.name AS rp_name, ps.name AS ps_name, c.items, c.terms_version, c.given_at, c.withdrawn_at \
-                     FROM consents c LEFT JOIN relying_parties r ON r.id = c.relying_party_id \
-                     LEFT JOIN ppid_services ps ON ps.id = c.ppid_service_id \
-                     WHERE c.person_id = $1 ORDER BY c.id",
-                )
-                .bind(person.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(fail)?;
-                Ok(rows
-                    .iter()
-                    .map(|r| ConsentRecord {
-                        function: r.get("function"),
-                        relying_party: r.get("rp_name"),
-                        ppid_service: r.get("ps_name"),
-                        consent: Self::consent_row(r),
-                        withdrawn_at: r.get::<Option<i64>, _>("withdrawn_at").map(time),
-                    })
-                    .collect())
-            }
+    async fn service_ppids(
+        &self,
+        service: PpidServiceId,
+        customer_id: Option<&CustomerId>,
+    ) -> Result<Vec<ServicePpid>, StoreError> {
+        let rows = match customer_id {
+            Some(c) => sqlx::query(
+                "SELECT ppid, customer_id, issued_at FROM ppids WHERE ppid_service_id = $1 AND customer_id = $2 ORDER BY issued_at, ppid",
+            )
+            .bind(service.0)
+            .bind(c.as_str())
+            .fetch_all(&self.pool)
+            .await,
+            None => sqlx::query(
+                "SELECT ppid, customer_id, issued_at FROM ppids WHERE ppid_service_id = $1 ORDER BY issued_at, ppid",
+            )
+            .bind(service.0)
+            .fetch_all(&self.pool)
+            .await,
         }
-    };
+        .map_err(fail)?;
+        rows.iter().map(Self::service_ppid_row).collect()
+    }
+
+    async fn person_ppid_services(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<PersonPpidService>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ps.id, ps.name AS ps_name, r.name AS rp_name, r.kind, p.ppid, p.issued_at \
+             FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id \
+             LEFT JOIN ppids p ON p.ppid_service_id = ps.id AND p.person_id = $1 \
+             WHERE p.person_id IS NOT NULL \
+                OR ps.id IN (SELECT ppid_service_id FROM consents WHERE person_id = $2) \
+             ORDER BY ps.id",
+        )
+        .bind(person.0)
+        .bind(person.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id = PpidServiceId(r.get("id"));
+            let consent = sqlx::query(
+                "SELECT items, terms_version, given_at, withdrawn_at FROM consents \
+                 WHERE person_id = $1 AND ppid_service_id = $2 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(person.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+            let ppid = match r.get::<Option<&[u8]>, _>("ppid") {
+                Some(b) => Some((Self::ppid_of(b)?, time(r.get("issued_at")))),
+                None => None,
+            };
+            out.push(PersonPpidService {
+                id,
+                name: r.get("ps_name"),
+                relying_party: r.get("rp_name"),
+                relying_party_kind: RelyingPartyKind::parse(r.get("kind"))
+                    .ok_or_else(|| StoreError("unknown relying-party kind".into()))?,
+                ppid,
+                consent: consent.map(|c| {
+                    (
+                        Self::consent_row(&c),
+                        c.get::<Option<i64>, _>("withdrawn_at").map(time),
+                    )
+                }),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn withdraw_ppid_consent(
+        &self,
+        person: PersonId,
+        service: PpidServiceId,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let done = sqlx::query(
+            "UPDATE consents SET withdrawn_at = $1 \
+             WHERE person_id = $2 AND ppid_service_id = $3 AND withdrawn_at IS NULL",
+        )
+        .bind(secs(at))
+        .bind(person.0)
+        .bind(service.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Its logins not yet exchanged end too: their codes give nothing.
+        sqlx::query(
+            "UPDATE authorizations SET status = 'declined' WHERE status IN ('approved', 'continued') \
+             AND person_id = $1 AND relying_party_id IN \
+             (SELECT c.relying_party_id FROM oidc_clients c WHERE c.ppid_service_id = $2)",
+        )
+        .bind(person.0)
+        .bind(service.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        // The service's access tokens for the person end with the consent.
+        sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
+             (SELECT a.id FROM authorizations a JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id \
+              WHERE a.person_id = $2 AND c.ppid_service_id = $3)",
+        )
+        .bind(secs(at))
+        .bind(person.0)
+        .bind(service.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        Self::append(&mut tx, person, at, log).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(true)
+    }
 }
-pub(crate) use ppids_impl;

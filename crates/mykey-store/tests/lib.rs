@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    LinkOutcome, LoginOutcome, LoginWrite, MyKeyId, MyKeyIdChange, NewLog, PlatformError, Session,
-    Store, UsedNonce, verify_chain,
+    LinkOutcome, LoginOutcome, LoginStore, LoginWrite, MyKeyId, MyKeyIdChange, NewLog, PersonStore,
+    PlatformError, Session, Store, UsedNonce, verify_chain,
 };
 
 pub(crate) const T: UnixTime = UnixTime::from_secs(1_767_225_600);
@@ -343,7 +343,7 @@ async fn sqlite_conforms() {
     ppids::story(store).await;
 }
 
-/// SQLite answers which nonces are spent from memory (`src/spent.rs`): what was spent, by a
+/// SQLite answers which nonces are spent from memory (`src/sqlite/spent.rs`): what was spent, by a
 /// lone spend or a batch of logins, stays spent for a store opened afresh on the file (as after
 /// a crash), and the purge forgets expired ones in the table and in memory alike.
 #[tokio::test(flavor = "multi_thread")]

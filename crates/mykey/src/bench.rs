@@ -510,7 +510,7 @@ const SEED_FIRST: u64 = 1 << 40;
 async fn seed(database: &str, persons: u64) -> Result<(), String> {
     let started = Instant::now();
     let mut last = u64::MAX;
-    mykey_store::seed(database, SEED_FIRST, persons, UnixTime::now(), |done| {
+    mykey_store::bench::seed(database, SEED_FIRST, persons, UnixTime::now(), |done| {
         let pct = done * 100 / persons.max(1);
         if pct != last {
             last = pct;

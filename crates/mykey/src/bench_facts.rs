@@ -73,7 +73,7 @@ pub(crate) async fn run(a: FactsArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let store = mykey_store::seed_linked(
+    let store = mykey_store::bench::seed_linked(
         &url,
         rp.id,
         (FIRST, SIGNATURE_FIRST),

@@ -220,7 +220,7 @@ async fn ours(
         .map(|c| (sha256(c.as_bytes()), challenge.clone()))
         .collect();
     let now = mykey_pki::UnixTime::now();
-    mykey_store::seed_codes(&database, &client_id, &seeded, now, now.plus(3600))
+    mykey_store::bench::seed_codes(&database, &client_id, &seeded, now, now.plus(3600))
         .await
         .map_err(|e| e.to_string())?;
     let token_endpoint = format!("{base}/oidc/token");

@@ -19,8 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use mykey_platform::{StoreError, UsedNonce};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
-use crate::backend::secs;
-use crate::fail;
+use crate::{fail, secs};
 
 /// The spent nonces and their expiry (seconds).
 #[derive(Default)]

@@ -15,9 +15,8 @@ use mykey_platform::{StoreError, UsedNonce};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{SqliteStore, secs};
-use crate::fail;
-use crate::spent::Spent;
+use super::spent::Spent;
+use crate::{SqliteStore, fail, secs};
 
 /// Most exchanges committed together (each binds at most 3 values a statement).
 const BATCH: usize = 256;
@@ -60,15 +59,6 @@ impl ExchangeBatcher {
     }
 }
 
-impl SqliteStore {
-    pub(crate) async fn exchange_batched(
-        &self,
-        x: &CodeExchange,
-    ) -> Result<ExchangeOutcome, StoreError> {
-        self.exchanges.exchange(x).await
-    }
-}
-
 async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
@@ -93,7 +83,7 @@ async fn commit(
     spent: &Arc<Spent>,
     jobs: &[Job],
 ) -> Result<Vec<ExchangeOutcome>, StoreError> {
-    crate::batch::on_connection(pool, async |conn| batch(conn, spent, jobs).await).await
+    super::batch::on_connection(pool, async |conn| batch(conn, spent, jobs).await).await
 }
 
 async fn batch(
@@ -119,7 +109,7 @@ async fn batch(
     // appended, and the requests the codes name read.
     let mut q = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
     if !fresh.is_empty() {
-        crate::spent::push_append(&mut q, fresh.iter().copied());
+        super::spent::push_append(&mut q, fresh.iter().copied());
         q.push("; ");
     }
     q.push(

@@ -1,0 +1,256 @@
+//! A person's My Key ID, log and history ([`mykey_platform::PersonStore`]). The log's hash
+//! chain is appended in `chain.rs`.
+
+use mykey_pki::UnixTime;
+use mykey_platform::{
+    ConsentRecord, LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewLog, PersonId,
+    PersonStore, PlatformError, ServiceIdEnd, StoreError,
+};
+use sqlx::{ColumnIndex, Encode, Executor, Row};
+
+use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, secs, time};
+
+#[async_trait::async_trait]
+impl<D: Dialect> PersonStore for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    async fn my_key_id(&self, person: PersonId) -> Result<Option<MyKeyIdState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, created_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL",
+        )
+        .bind(person.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        row.map(|r| {
+            Ok(MyKeyIdState {
+                id: r.get::<&str, _>("id").parse::<MyKeyId>().map_err(fail)?,
+                since: time(r.get("created_at")),
+            })
+        })
+        .transpose()
+    }
+
+    async fn change_my_key_id(
+        &self,
+        person: PersonId,
+        change: MyKeyIdChange,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<Result<(), PlatformError>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let active: Option<String> =
+            sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
+                .bind(person.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?
+                .map(|r| r.get("id"));
+        let (end, new) = match (change, &active) {
+            (MyKeyIdChange::Create(_), Some(_)) => {
+                return Ok(Err(PlatformError::MyKeyIdAlreadyActive));
+            }
+            (MyKeyIdChange::Create(id), None) => (None, Some(id)),
+            (MyKeyIdChange::Change(_) | MyKeyIdChange::Revoke, None) => {
+                return Ok(Err(PlatformError::NoMyKeyId));
+            }
+            (MyKeyIdChange::Change(id), Some(old)) => (Some((old.clone(), "changed")), Some(id)),
+            (MyKeyIdChange::Revoke, Some(old)) => (Some((old.clone(), "revoked")), None),
+        };
+        if let Some((old, reason)) = end {
+            sqlx::query("UPDATE my_key_ids SET ended_at = $1, end_reason = $2 WHERE id = $3")
+                .bind(secs(at))
+                .bind(reason)
+                .bind(old)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        if let Some(id) = new {
+            let inserted = sqlx::query(
+                "INSERT INTO my_key_ids (id, person_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(person.0)
+            .bind(secs(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            if inserted.rows_affected() == 0 {
+                // Rolled back on drop: the old ID stays active.
+                return Ok(Err(PlatformError::MyKeyIdTaken));
+            }
+        }
+        Self::append(&mut tx, person, at, log).await?;
+        if let MyKeyIdChange::Revoke = change {
+            // Art 15.3: every function that uses the My Key ID ends with it, and so do the
+            // access tokens relying parties hold for the person.
+            Self::end_links_of(&mut tx, person, at, ServiceIdEnd::MyKeyIdRevoked).await?;
+            sqlx::query(
+                "UPDATE authorizations SET status = 'declined' \
+                 WHERE status IN ('approved', 'continued') AND person_id = $1",
+            )
+            .bind(person.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            sqlx::query(
+                "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
+                 (SELECT a.id FROM authorizations a WHERE a.person_id = $2)",
+            )
+            .bind(secs(at))
+            .bind(person.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(()))
+    }
+
+    async fn append_log(
+        &self,
+        person: PersonId,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<LogEntry, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let entry = Self::append(&mut tx, person, at, log).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(entry)
+    }
+
+    async fn log(&self, person: PersonId) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 ORDER BY seq",
+        )
+        .bind(person.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        Self::log_rows(&rows)
+    }
+
+    async fn log_page(
+        &self,
+        person: PersonId,
+        from: Option<u64>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let sql = if newest_first {
+            "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 AND seq < $2 \
+             ORDER BY seq DESC LIMIT $3"
+        } else {
+            "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        };
+        let bound = match (from, newest_first) {
+            (Some(s), _) => s.min(i64::MAX as u64) as i64,
+            (None, true) => i64::MAX,
+            (None, false) => -1,
+        };
+        let rows = sqlx::query(sql)
+            .bind(person.0)
+            .bind(bound)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        Self::log_rows(&rows)
+    }
+
+    async fn my_key_id_history(&self, person: PersonId) -> Result<Vec<MyKeyIdRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, created_at, ended_at, end_reason FROM my_key_ids WHERE person_id = $1 \
+             ORDER BY created_at, COALESCE(ended_at, 9223372036854775807)",
+        )
+        .bind(person.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        rows.iter()
+            .map(|r| {
+                let ended = match (
+                    r.get::<Option<i64>, _>("ended_at"),
+                    r.get::<Option<String>, _>("end_reason"),
+                ) {
+                    (Some(t), Some(why)) => Some((time(t), why)),
+                    _ => None,
+                };
+                Ok(MyKeyIdRecord {
+                    id: r.get::<&str, _>("id").parse().map_err(fail)?,
+                    created_at: time(r.get("created_at")),
+                    ended,
+                })
+            })
+            .collect()
+    }
+
+    async fn service_id_history(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<mykey_platform::ServiceIdRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, s.ended_at, s.end_reason, \
+             c.items, c.terms_version, c.given_at \
+             FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
+             WHERE s.person_id = $1 ORDER BY s.id",
+        )
+        .bind(person.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        rows.iter()
+            .map(|r| {
+                let ended = match (
+                    r.get::<Option<i64>, _>("ended_at"),
+                    r.get::<Option<String>, _>("end_reason"),
+                ) {
+                    (Some(t), Some(why)) => Some((time(t), why)),
+                    _ => None,
+                };
+                Ok(mykey_platform::ServiceIdRecord {
+                    link: Self::person_link_row(r)?,
+                    ended,
+                })
+            })
+            .collect()
+    }
+
+    async fn person_consents(&self, person: PersonId) -> Result<Vec<ConsentRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.function, r.name AS rp_name, ps.name AS ps_name, c.items, c.terms_version, c.given_at, c.withdrawn_at \
+             FROM consents c LEFT JOIN relying_parties r ON r.id = c.relying_party_id \
+             LEFT JOIN ppid_services ps ON ps.id = c.ppid_service_id \
+             WHERE c.person_id = $1 ORDER BY c.id",
+        )
+        .bind(person.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        Ok(rows
+            .iter()
+            .map(|r| ConsentRecord {
+                function: r.get("function"),
+                relying_party: r.get("rp_name"),
+                ppid_service: r.get("ps_name"),
+                consent: Self::consent_row(r),
+                withdrawn_at: r.get::<Option<i64>, _>("withdrawn_at").map(time),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,194 @@
+//! PostgreSQL, for production: writers run side by side, so a transaction locks the rows it
+//! orders by (`ROW_LOCKS`), each login and each code exchange is its own transaction, and
+//! concurrent commits share WAL flushes. Spent nonces are a table with a unique key, which
+//! several nodes share.
+
+use mykey_pki::UnixTime;
+use mykey_platform::oidc::{CodeExchange, ExchangeOutcome, ExchangeStep, IdTokenAlg};
+use mykey_platform::{LoginOutcome, LoginWrite, PersonId, StoreError, UsedNonce};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, Postgres, Row, Transaction};
+
+use crate::{Dialect, PostgresStore, SqlStore, fail, secs};
+
+impl PostgresStore {
+    /// Connects to and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .map_err(fail)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(fail)?;
+        Ok(Self { pool, batching: () })
+    }
+}
+
+#[async_trait::async_trait]
+impl Dialect for Postgres {
+    const BEGIN: &'static str = "BEGIN";
+    const ROW_LOCKS: bool = true;
+    type Batching = ();
+
+    async fn login(store: &SqlStore<Self>, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
+        let mut tx = store.pool.begin().await.map_err(fail)?;
+        let outcome = login_in(&mut tx, w).await?;
+        if let LoginOutcome::Done(_) = outcome {
+            tx.commit().await.map_err(fail)?;
+        }
+        Ok(outcome)
+    }
+
+    async fn use_nonce(store: &SqlStore<Self>, n: &UsedNonce) -> Result<bool, StoreError> {
+        let mut c = store.pool.acquire().await.map_err(fail)?;
+        spend_nonce(&mut c, n).await
+    }
+
+    /// Spent nonces are keyed by their expiry first (migration 0011): the expired ones are the
+    /// keys below the cut's 8 bytes, found on the primary key.
+    async fn purge_nonces(tx: &mut Transaction<'_, Self>, at: UnixTime) -> Result<u64, StoreError> {
+        let cut = at.as_secs().to_be_bytes();
+        Ok(sqlx::query("DELETE FROM used_nonces WHERE nonce < $1")
+            .bind(cut.as_slice())
+            .execute(&mut **tx)
+            .await
+            .map_err(fail)?
+            .rows_affected())
+    }
+
+    fn nonces_purged(_store: &SqlStore<Self>, _at: UnixTime) {}
+
+    /// One exchange in its own transaction.
+    async fn exchange_code(
+        store: &SqlStore<Self>,
+        x: &CodeExchange,
+    ) -> Result<ExchangeOutcome, StoreError> {
+        let mut tx = store.pool.begin_with(Self::BEGIN).await.map_err(fail)?;
+        if let Some(n) = &x.assertion
+            && !spend_nonce(&mut tx, n).await?
+        {
+            return Ok(ExchangeOutcome::AssertionReplayed);
+        }
+        let row = sqlx::query(
+            "SELECT a.*, c.id_token_alg FROM authorizations a \
+             LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash = $1",
+        )
+        .bind(x.code_hash.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let found = row
+            .as_ref()
+            .map(PostgresStore::authorization_row)
+            .transpose()?;
+        let alg = row
+            .as_ref()
+            .and_then(|r| {
+                r.get::<Option<&str>, _>("id_token_alg")
+                    .and_then(IdTokenAlg::parse)
+            })
+            .unwrap_or_default();
+        let mut step = x.step(found.as_ref(), false);
+        if step == ExchangeStep::Redeem
+            && let Some(a) = &found
+        {
+            let done = sqlx::query(
+                "UPDATE authorizations SET status = 'redeemed' WHERE id = $1 AND status = 'continued'",
+            )
+            .bind(a.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            if done.rows_affected() == 1 {
+                sqlx::query("INSERT INTO access_tokens (token_hash, authorization_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(x.token_hash.as_slice())
+                    .bind(a.id)
+                    .bind(secs(x.token_expires_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)?;
+                return Ok(ExchangeOutcome::Redeemed(Box::new(a.clone()), alg));
+            }
+            // Another exchange redeemed it in the meantime: a reuse.
+            step = ExchangeStep::Revoke;
+        }
+        let outcome = match (step, &found) {
+            (ExchangeStep::Revoke, Some(a)) => {
+                let revoked = sqlx::query(
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE authorization_id = $2 AND revoked_at IS NULL AND expires_at >= $1",
+                )
+                .bind(secs(x.at))
+                .bind(a.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+                ExchangeOutcome::Reused {
+                    revoked,
+                    person: a.person,
+                }
+            }
+            (ExchangeStep::Refuse(o), _) => o,
+            _ => ExchangeOutcome::Unknown,
+        };
+        tx.commit().await.map_err(fail)?;
+        Ok(outcome)
+    }
+
+    /// Removes the dead row versions of the streams table (PostgreSQL keeps them until a
+    /// vacuum), so that replaced secrets do not linger in its files.
+    async fn compact(store: &SqlStore<Self>) -> Result<(), StoreError> {
+        sqlx::query("VACUUM streams")
+            .execute(&store.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+}
+
+/// One login inside the caller's transaction, which keeps nothing unless it is done. The nonce
+/// comes first: a replayed answer is told so even for a number not yet tied.
+async fn login_in(
+    tx: &mut Transaction<'_, Postgres>,
+    w: &LoginWrite,
+) -> Result<LoginOutcome, StoreError> {
+    if !spend_nonce(tx, &w.nonce).await? {
+        return Ok(LoginOutcome::Replayed);
+    }
+    let person = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
+        .bind(w.issuance_number.as_be_bytes())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(fail)?;
+    let Some(person) = person.map(|r| PersonId(r.get("person_id"))) else {
+        return Ok(LoginOutcome::UnknownNumber);
+    };
+    for log in &w.logs {
+        PostgresStore::append(tx, person, w.at, log).await?;
+    }
+    sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(w.token_hash.as_slice())
+        .bind(person.0)
+        .bind(secs(w.expires_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?;
+    Ok(LoginOutcome::Done(person))
+}
+
+/// Spends `n` inside the caller's transaction: `false` if it was spent before.
+async fn spend_nonce(ex: &mut PgConnection, n: &UsedNonce) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+    )
+    .bind(n.nonce.as_slice())
+    .bind(secs(n.expires_at))
+    .execute(&mut *ex)
+    .await
+    .map_err(fail)?;
+    Ok(done.rows_affected() == 1)
+}
