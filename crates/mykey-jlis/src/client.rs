@@ -15,7 +15,6 @@ use crate::api::{
 
 /// What a call to J-LIS can end in.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ClientError {
     /// J-LIS could not be reached, or did not answer in time.
     #[error("J-LIS unreachable at {url}: {reason}")]

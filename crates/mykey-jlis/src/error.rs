@@ -2,7 +2,6 @@
 
 /// What can go wrong in the simulator.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum JlisError {
     /// A request field is missing or malformed.
     #[error("invalid {field}: {reason}")]

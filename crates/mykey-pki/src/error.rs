@@ -36,7 +36,6 @@ pub enum SignedObject {
 
 /// Everything that can go wrong verifying JPKI material.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The input is longer than the documented limit for its kind.
     #[error("{kind:?} of {len} bytes exceeds the limit of {limit} bytes")]

@@ -208,10 +208,12 @@ impl Platform {
         }
         let person = match outcome {
             LoginOutcome::Done(p) => p,
-            LoginOutcome::Replayed => return Err(PlatformError::ChallengeUnknown),
+            LoginOutcome::Replayed => {
+                return Err(PlatformError::Card(crate::CardError::ChallengeUnknown));
+            }
             LoginOutcome::UnknownNumber => {
-                return Err(PlatformError::Store(crate::StoreError(
-                    "an issuance number tied to a person was not found".into(),
+                return Err(PlatformError::Store(crate::StoreError::corrupt(
+                    "an issuance number tied to a person was not found",
                 )));
             }
         };
@@ -237,7 +239,7 @@ impl Platform {
             .verify_card(card, purpose, relying_party, binding, now)
             .await?;
         if !self.store.use_nonce(&proof.nonce).await? {
-            return Err(PlatformError::ChallengeUnknown);
+            return Err(PlatformError::Card(crate::CardError::ChallengeUnknown));
         }
         Ok(proof)
     }
@@ -261,9 +263,9 @@ impl Platform {
         let expires_at = self
             .challenges
             .open(card.nonce, purpose, relying_party, binding)
-            .ok_or(PlatformError::ChallengeUnknown)?;
+            .ok_or(PlatformError::Card(crate::CardError::ChallengeUnknown))?;
         if now > expires_at {
-            return Err(PlatformError::ChallengeExpired);
+            return Err(PlatformError::Card(crate::CardError::ChallengeExpired));
         }
         let nonce = UsedNonce {
             nonce: *card.nonce,
@@ -277,7 +279,7 @@ impl Platform {
             }),
             Err(e) => match self.store.use_nonce(&nonce).await? {
                 true => Err(e),
-                false => Err(PlatformError::ChallengeUnknown),
+                false => Err(PlatformError::Card(crate::CardError::ChallengeUnknown)),
             },
         }
     }
@@ -306,7 +308,7 @@ impl Platform {
             })?;
         let revocation = self.jlis.revocation(&cert, &issuer, now).await?;
         if let RevocationStatus::Revoked { reason, .. } = revocation.status {
-            return Err(PlatformError::Revoked { reason });
+            return Err(PlatformError::Card(crate::CardError::Revoked { reason }));
         }
         let mut logs = Vec::new();
         if revocation.asked_jlis {
@@ -351,7 +353,7 @@ impl Platform {
         self.store
             .session(&SessionToken::key(token), self.clock.now())
             .await?
-            .ok_or(PlatformError::Unauthenticated)
+            .ok_or(PlatformError::Access(crate::AccessError::Unauthenticated))
     }
 
     /// The person an issuance number belongs to; an unknown number is looked up at J-LIS for

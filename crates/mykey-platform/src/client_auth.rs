@@ -105,7 +105,7 @@ impl Verifier {
 impl ClientJwks {
     /// Parses and checks a JWK Set (JSON).
     pub fn parse(json: &str) -> Result<Self, PlatformError> {
-        let bad = PlatformError::InvalidJwks;
+        let bad = |r: &'static str| PlatformError::Invalid(crate::InvalidError::Jwks(r));
         let raw: serde_json::Value = serde_json::from_str(json).map_err(|_| bad("not JSON"))?;
         let keys = raw["keys"].as_array().ok_or(bad("no \"keys\" array"))?;
         if keys.is_empty() || keys.len() > MAX_KEYS {
@@ -315,7 +315,7 @@ impl Platform {
             .store
             .set_relying_party_jwks(id, jwks.map(ClientJwks::to_json).as_deref())
             .await?
-            .ok_or(PlatformError::RelyingPartyUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::RelyingParty))?;
         self.forget_client(&rp.client_id);
         Ok(rp)
     }
@@ -374,8 +374,8 @@ impl Platform {
     ) -> Result<RelyingParty, PlatformError> {
         let (rp, spent) = self.verify_client_assertion(assertion, audiences).await?;
         if !self.store.use_nonce(&spent).await? {
-            return Err(PlatformError::InvalidClientAssertion(
-                "that \"jti\" was used before",
+            return Err(PlatformError::Access(
+                crate::AccessError::InvalidClientAssertion("that \"jti\" was used before"),
             ));
         }
         Ok(rp)
@@ -388,7 +388,8 @@ impl Platform {
         assertion: &str,
         audiences: &[&str],
     ) -> Result<(RelyingParty, UsedNonce), PlatformError> {
-        let refused = PlatformError::InvalidClientAssertion;
+        let refused =
+            |r: &'static str| PlatformError::Access(crate::AccessError::InvalidClientAssertion(r));
         if assertion.len() > MAX_ASSERTION_LEN {
             return Err(refused("the assertion is too long"));
         }
@@ -397,7 +398,7 @@ impl Platform {
         let client_id = jwt.subject.as_str();
         // Until the signature verifies, every refusal is the one an unknown client gets: whoever
         // cannot sign for the client learns neither that it exists nor which keys it has.
-        let unknown = || PlatformError::InvalidClient;
+        let unknown = || PlatformError::Access(crate::AccessError::InvalidClient);
         let (rp, jwks) = self.client_keys(client_id).await?.ok_or_else(unknown)?;
         let jwks = jwks.ok_or_else(unknown)?;
         if !jwks.verifies(
@@ -453,7 +454,9 @@ impl Platform {
         let spent = UsedNonce::new(UnixTime::from_secs(exp), hash);
         match rp.status {
             RelyingPartyStatus::Approved => Ok((rp, spent)),
-            _ => Err(PlatformError::RelyingPartyNotApproved),
+            _ => Err(PlatformError::Access(
+                crate::AccessError::RelyingPartyNotApproved,
+            )),
         }
     }
 
@@ -479,10 +482,12 @@ impl Platform {
             .store
             .client_token(&sha256(token.as_bytes()), self.clock.now())
             .await?
-            .ok_or(PlatformError::InvalidClient)?;
+            .ok_or(PlatformError::Access(crate::AccessError::InvalidClient))?;
         match rp.status {
             RelyingPartyStatus::Approved => Ok(rp),
-            _ => Err(PlatformError::RelyingPartyNotApproved),
+            _ => Err(PlatformError::Access(
+                crate::AccessError::RelyingPartyNotApproved,
+            )),
         }
     }
 }

@@ -1,14 +1,83 @@
-//! The domain's error: one variant per outcome an edge must tell apart. The HTTP edge maps each
-//! to a status and a stable problem type in exactly one place.
+//! The domain's error, grouped by category: what the card showed ([`CardError`]), who is asking
+//! ([`AccessError`]), what the request says ([`InvalidError`]), what it names ([`NotFound`]),
+//! the state it meets ([`Conflict`]), how often it comes ([`Limited`]), OAuth's own refusals
+//! ([`OAuthError`]), and the platform's own faults (J-LIS, the store, [`Internal`]). None is
+//! `#[non_exhaustive]`: an edge matches every variant, so a new one nobody mapped is a compile
+//! error there, not a silent 500. The HTTP edge maps each to a status and a stable problem type
+//! in exactly one place (`mykey-server/src/http/problem.rs`).
 
-use mykey_pki::RevocationReason;
+use mykey_pki::{RevocationReason, UnixTime};
 
+use crate::oidc::OAuthCode;
 use crate::{IdError, JlisUnavailable, StoreError};
 
 /// Why a platform operation did not happen. Nothing was stored when one is returned.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum PlatformError {
+    /// The card's answer or certificate was refused.
+    #[error(transparent)]
+    Card(#[from] CardError),
+    /// The caller may not do this.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// Something the request says is malformed or not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InvalidError),
+    /// What the request names does not exist (or is not the caller's).
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// What the request names exists, but its state forbids the change.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    /// Asked too often: try again later.
+    #[error(transparent)]
+    Limited(#[from] Limited),
+    /// An OAuth refusal with its standard code (authorization, token and userinfo endpoints).
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// J-LIS could not be asked and the answer cannot be known without it: fail closed.
+    #[error(transparent)]
+    JlisUnavailable(#[from] JlisUnavailable),
+    /// The store failed; the detail is logged where it arose, never sent.
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+    /// A fault of the platform itself; logged, never sent.
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl PlatformError {
+    /// Seconds after which the same request may succeed, where the error knows.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Limited(Limited::TooManyAttempts { retry_after })
+            | Self::Limited(Limited::Quota { retry_after }) => Some(*retry_after),
+            Self::JlisUnavailable(_) => Some(30),
+            Self::Store(e) => match e.kind {
+                crate::StoreErrorKind::Unavailable => Some(5),
+                crate::StoreErrorKind::Conflict => Some(1),
+                crate::StoreErrorKind::Corrupt => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl From<mykey_pki::Error> for PlatformError {
+    fn from(e: mykey_pki::Error) -> Self {
+        Self::Card(CardError::Certificate(e))
+    }
+}
+
+impl From<IdError> for PlatformError {
+    fn from(e: IdError) -> Self {
+        Self::Invalid(InvalidError::Id(e))
+    }
+}
+
+/// The card's answer or certificate was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
     /// The challenge is unknown, already used, or was issued for another purpose or relying party.
     #[error("unknown, used or foreign challenge")]
     ChallengeUnknown,
@@ -17,41 +86,24 @@ pub enum PlatformError {
     ChallengeExpired,
     /// The certificate failed the profile, path, validity or signature checks.
     #[error("certificate refused: {0}")]
-    Certificate(#[from] mykey_pki::Error),
+    Certificate(mykey_pki::Error),
     /// The certificate is revoked.
     #[error("certificate revoked ({})", .reason.map_or("no reason given", RevocationReason::name))]
     Revoked {
         /// The reason J-LIS gives.
         reason: Option<RevocationReason>,
     },
-    /// J-LIS could not be asked and the answer cannot be known without it: fail closed.
-    #[error(transparent)]
-    JlisUnavailable(#[from] JlisUnavailable),
+}
+
+/// The caller may not do this.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,
-    /// An identifier in the request is malformed.
-    #[error(transparent)]
-    InvalidId(#[from] IdError),
-    /// The person already has an active My Key ID (Art 15.1: at most one at a time).
-    #[error("a My Key ID is already active")]
-    MyKeyIdAlreadyActive,
-    /// The requested My Key ID is taken (or was used before).
-    #[error("that My Key ID is not available")]
-    MyKeyIdTaken,
-    /// The person has no active My Key ID.
-    #[error("no active My Key ID")]
-    NoMyKeyId,
     /// The operator API is closed: no operator token is configured.
     #[error("the operator API is closed")]
     OperatorApiClosed,
-    /// A name is empty, too long (over 200 characters) or holds characters that would hide or
-    /// disguise what it says (controls, bidi and zero-width format characters, private use,
-    /// separators other than spaces): see `names.rs`.
-    #[error(
-        "a name is 1 to 200 characters, without control, format (bidi, zero-width), private-use or line-separator characters"
-    )]
-    InvalidName,
     /// Client authentication failed: unknown client or wrong secret (never told apart).
     #[error("client authentication failed")]
     InvalidClient,
@@ -59,96 +111,132 @@ pub enum PlatformError {
     /// to tell the client (it names no secret).
     #[error("client assertion refused: {0}")]
     InvalidClientAssertion(&'static str),
-    /// A JWK Set given for a relying party is not acceptable (the reason says why).
-    #[error("invalid JWK Set: {0}")]
-    InvalidJwks(&'static str),
-    /// A stream configuration is not acceptable (the reason says why).
-    #[error("invalid stream: {0}")]
-    InvalidStream(&'static str),
-    /// The relying party has configured no stream.
-    #[error("no stream is configured")]
-    StreamUnknown,
     /// The relying party is pending approval or suspended.
     #[error("the relying party is not approved")]
     RelyingPartyNotApproved,
+    /// No PPID key is configured: PPIDs cannot be issued.
+    #[error("PPIDs are not enabled on this platform")]
+    PpidClosed,
+}
+
+/// Something the request says is malformed or not acceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidError {
+    /// An identifier in the request is malformed.
+    #[error(transparent)]
+    Id(IdError),
+    /// A name is empty, too long (over 200 characters) or holds characters that would hide or
+    /// disguise what it says (controls, bidi and zero-width format characters, private use,
+    /// separators other than spaces): see `names.rs`.
+    #[error(
+        "a name is 1 to 200 characters, without control, format (bidi, zero-width), private-use or line-separator characters"
+    )]
+    Name,
+    /// A JWK Set given for a relying party is not acceptable (the reason says why).
+    #[error("invalid JWK Set: {0}")]
+    Jwks(&'static str),
+    /// A stream configuration is not acceptable (the reason says why).
+    #[error("invalid stream: {0}")]
+    Stream(&'static str),
+    /// The consent does not name exactly the required items under the terms version in force.
+    #[error("the consent must name exactly the required items and the terms version in force")]
+    ConsentIncomplete,
+    /// A terms version is malformed (the reason says how).
+    #[error("invalid terms: {0}")]
+    Terms(&'static str),
+    /// A terms version would take effect with less than seven days' notice (Art 12.2) and is
+    /// not marked urgent (or, urgent, before now).
+    #[error("terms must be announced at least seven days before they take effect")]
+    TermsNoticeTooShort {
+        /// When it was to take effect.
+        effective_at: UnixTime,
+        /// The earliest it may.
+        earliest: UnixTime,
+    },
+    /// The one-time code is unknown, used, expired or of another service.
+    #[error("unknown, used or expired code")]
+    PpidCode,
+    /// The redirect URI is missing or not exactly one the client registered.
+    #[error("redirect_uri is missing or not registered for the client")]
+    RedirectUri,
+    /// A client registration an operator sent is not acceptable.
+    #[error("invalid OpenID Connect client: {0}")]
+    OidcClient(&'static str),
+    /// The facts sent with an approval are not the ones asked for, or malformed.
+    #[error("facts refused: {0}")]
+    Facts(&'static str),
+    /// A logout request the platform cannot honour.
+    #[error("logout refused: {0}")]
+    Logout(&'static str),
+}
+
+/// What the request names does not exist (or is not the caller's: never told apart).
+#[derive(Debug, thiserror::Error)]
+pub enum NotFound {
+    /// The person has no active My Key ID.
+    #[error("no active My Key ID")]
+    MyKeyId,
     /// No relying party has that ID.
     #[error("no such relying party")]
-    RelyingPartyUnknown,
+    RelyingParty,
+    /// The relying party has configured no stream.
+    #[error("no stream is configured")]
+    Stream,
     /// No link request has that ID.
     #[error("no such link request")]
-    LinkRequestUnknown,
+    LinkRequest,
+    /// No active Service ID matches.
+    #[error("no such Service ID")]
+    ServiceId,
+    /// No such PPID service (or the person has no consent for it).
+    #[error("no such PPID service")]
+    PpidService,
+    /// No issued PPID of the service matches.
+    #[error("no such PPID")]
+    Ppid,
+    /// The client ID names no relying party with an OpenID Connect client registration.
+    #[error("unknown client, or one not registered for OpenID Connect")]
+    OidcClient,
+    /// No such authorization request (or another browser's).
+    #[error("no such authorization request")]
+    Authorization,
+}
+
+/// What the request names exists, but its state forbids the change.
+#[derive(Debug, thiserror::Error)]
+pub enum Conflict {
+    /// The person already has an active My Key ID (Art 15.1: at most one at a time).
+    #[error("a My Key ID is already active")]
+    MyKeyIdAlreadyActive,
+    /// The requested My Key ID is taken (or was used before).
+    #[error("that My Key ID is not available")]
+    MyKeyIdTaken,
+    /// A Service ID needs the person's active My Key ID (Art 17.1).
+    #[error("a Service ID needs an active My Key ID; create one first")]
+    MyKeyIdRequired,
     /// The link request was already approved or refused.
     #[error("the link request has already been answered")]
     LinkRequestAnswered,
     /// The link request's time ran out.
     #[error("the link request has expired")]
     LinkRequestExpired,
-    /// The consent does not name exactly the required items under the terms version in force.
-    #[error("the consent must name exactly the required items and the terms version in force")]
-    ConsentIncomplete,
-    /// A Service ID needs the person's active My Key ID (Art 17.1).
-    #[error("a Service ID needs an active My Key ID; create one first")]
-    MyKeyIdRequired,
     /// The relying party already has an active Service ID for that customer ID.
     #[error("that customer ID is already linked")]
     ServiceIdExists,
-    /// No active Service ID matches (or it is not the caller's).
-    #[error("no such Service ID")]
-    ServiceIdUnknown,
-    /// A terms version is malformed (the reason says how).
-    #[error("invalid terms: {0}")]
-    InvalidTerms(&'static str),
-    /// A terms version would take effect with less than seven days' notice (Art 12.2) and is
-    /// not marked urgent (or, urgent, before now).
-    #[error("terms must be announced at least seven days before they take effect")]
-    TermsNoticeTooShort {
-        /// When it was to take effect.
-        effective_at: mykey_pki::UnixTime,
-        /// The earliest it may.
-        earliest: mykey_pki::UnixTime,
-    },
     /// A terms version of that name, or taking effect at that moment, exists.
     #[error("that terms version (or its moment) is already published")]
     TermsVersionExists,
-    /// No PPID key is configured: PPIDs cannot be issued.
-    #[error("PPIDs are not enabled on this platform")]
-    PpidClosed,
-    /// No such PPID service (or it is not the caller's, or the person has no consent for it).
-    #[error("no such PPID service")]
-    PpidServiceUnknown,
-    /// No issued PPID of the service matches.
-    #[error("no such PPID")]
-    PpidUnknown,
-    /// The one-time code is unknown, used, expired or of another service.
-    #[error("unknown, used or expired code")]
-    PpidCodeInvalid,
-    /// The store failed; the detail is logged where it arose, never sent.
-    /// An OAuth refusal with its standard code (authorization, token and userinfo endpoints).
-    #[error("{reason}")]
-    OAuth {
-        /// The `error` code.
-        code: crate::oidc::OAuthCode,
-        /// The `error_description`.
-        reason: &'static str,
-    },
-    /// The client ID names no relying party with an OpenID Connect client registration.
-    #[error("unknown client, or one not registered for OpenID Connect")]
-    OidcClientUnknown,
-    /// The redirect URI is missing or not exactly one the client registered.
-    #[error("redirect_uri is missing or not registered for the client")]
-    InvalidRedirectUri,
-    /// A client registration an operator sent is not acceptable.
-    #[error("invalid OpenID Connect client: {0}")]
-    InvalidOidcClient(&'static str),
-    /// No such authorization request (or another browser's).
-    #[error("no such authorization request")]
-    AuthorizationUnknown,
     /// The request was answered (or continued) already.
     #[error("the authorization request has already been answered")]
     AuthorizationAnswered,
     /// The request's time ran out.
     #[error("the authorization request has expired")]
     AuthorizationExpired,
+}
+
+/// Asked too often.
+#[derive(Debug, thiserror::Error)]
+pub enum Limited {
     /// Too many short codes that named no request, from this source or from everywhere
     /// (`oidc/guard.rs`): try again after `retry_after` seconds, or scan the QR code.
     #[error("too many unknown short codes: try again in {retry_after} s, or scan the QR code")]
@@ -159,16 +247,25 @@ pub enum PlatformError {
     /// A relying party asked more often than its quota allows (`quota.rs`): try again after
     /// `retry_after` seconds.
     #[error("quota exceeded: try again in {retry_after} s")]
-    QuotaExceeded {
+    Quota {
         /// Seconds until the next is allowed.
         retry_after: u64,
     },
-    /// The facts sent with an approval are not the ones asked for, or malformed.
-    #[error("facts refused: {0}")]
-    InvalidFacts(&'static str),
-    /// A logout request the platform cannot honour.
-    #[error("logout refused: {0}")]
-    InvalidLogout(&'static str),
-    #[error("storage failure")]
-    Store(#[from] StoreError),
 }
+
+/// An OAuth refusal (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1): its standard code and a
+/// description safe to send.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct OAuthError {
+    /// The `error` code.
+    pub code: OAuthCode,
+    /// The `error_description`.
+    pub reason: &'static str,
+}
+
+/// A fault of the platform itself (a signature that could not be made, a value that did not
+/// serialise, configuration the platform needs and lacks).
+#[derive(Debug, thiserror::Error)]
+#[error("internal fault: {0}")]
+pub struct Internal(pub &'static str);

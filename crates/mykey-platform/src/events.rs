@@ -124,8 +124,12 @@ pub struct SigningKey {
 impl SigningKey {
     /// From a PKCS#8 P-256 private key (DER).
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, PlatformError> {
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
-            .map_err(|_| PlatformError::InvalidJwks("the signing key is not a P-256 key"))?;
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(|_| {
+                PlatformError::Invalid(crate::InvalidError::Jwks(
+                    "the signing key is not a P-256 key",
+                ))
+            })?;
         let kid = thumbprint(&pair);
         Ok(Self { pair, kid })
     }
@@ -159,7 +163,7 @@ impl SigningKey {
         let sig = self
             .pair
             .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
-            .map_err(|_| PlatformError::Store(crate::StoreError("ES256 signing failed".into())))?;
+            .map_err(|_| PlatformError::Internal(crate::Internal("ES256 signing failed")))?;
         // ECDSA_P256_SHA256_FIXED: r ‖ s, 32 bytes each, as JWS wants (RFC 7518 §3.4).
         Ok(jws_with_signature(input, sig.as_ref()))
     }
@@ -186,8 +190,7 @@ pub(crate) fn jws_signing_input<T: serde::Serialize + ?Sized>(
         kid: &'a str,
         typ: &'a str,
     }
-    let unserialisable =
-        |_| PlatformError::Store(crate::StoreError("claims do not serialise".into()));
+    let unserialisable = |_| PlatformError::Internal(crate::Internal("claims do not serialise"));
     let header = serde_json::to_vec(&Header { alg, kid, typ }).map_err(unserialisable)?;
     let claims = serde_json::to_vec(claims).map_err(unserialisable)?;
     let mut out = String::with_capacity(512);

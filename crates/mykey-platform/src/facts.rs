@@ -150,7 +150,7 @@ impl Platform {
             .store
             .linked_person(rp.id, customer_id)
             .await?
-            .ok_or(PlatformError::ServiceIdUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::ServiceId))?;
         self.facts_checks
             .take(rp.id, customer_id.as_str(), self.clock.now())?;
         let status = self.jlis.signature_certificate_status(number).await?;

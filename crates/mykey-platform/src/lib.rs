@@ -45,7 +45,10 @@ pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
 pub use client_auth::{
     CLIENT_ASSERTION_TYPE, CLIENT_CACHE_SECS, CLIENT_TOKEN_TTL, ClientJwks, ClientToken,
 };
-pub use error::PlatformError;
+pub use error::{
+    AccessError, CardError, Conflict, Internal, InvalidError, Limited, NotFound, OAuthError,
+    PlatformError,
+};
 pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub use facts::FactsSweep;
@@ -69,7 +72,7 @@ pub use service_id::{
 pub use store::{
     CrlSweepPosition, DueSignature, EventStore, FactsStore, LinkOutcome, LinkStore, LogKind,
     LoginOutcome, LoginStore, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, PersonStore,
-    PpidStore, RelyingPartyStore, Store, StoreError, TermsStore, UsedNonce,
+    PpidStore, RelyingPartyStore, Store, StoreError, StoreErrorKind, TermsStore, UsedNonce,
 };
 pub use streams::{
     Delivery, Push, PushOutcome, Stream, StreamConfig, check_endpoint, is_public_address,

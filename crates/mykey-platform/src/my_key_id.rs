@@ -97,7 +97,7 @@ impl Platform {
         kind: crate::LogKind,
     ) -> Result<MyKeyId, PlatformError> {
         let draws = if requested.is_some() { 1 } else { DRAWS };
-        let mut last = PlatformError::MyKeyIdTaken;
+        let mut last = PlatformError::Conflict(crate::Conflict::MyKeyIdTaken);
         for _ in 0..draws {
             let id = requested.unwrap_or_else(MyKeyId::random);
             let log = NewLog::new(kind, json!({ "my_key_id": id.as_str() }));
@@ -107,7 +107,9 @@ impl Platform {
                 .await?
             {
                 Ok(()) => return Ok(id),
-                Err(PlatformError::MyKeyIdTaken) => last = PlatformError::MyKeyIdTaken,
+                Err(PlatformError::Conflict(crate::Conflict::MyKeyIdTaken)) => {
+                    last = PlatformError::Conflict(crate::Conflict::MyKeyIdTaken)
+                }
                 Err(e) => return Err(e),
             }
         }

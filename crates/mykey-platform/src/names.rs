@@ -30,7 +30,7 @@ pub(crate) fn display_name(name: &str) -> Result<String, PlatformError> {
     };
     let count = name.chars().count();
     if count == 0 || count > MAX_NAME_CHARS || !name.chars().all(allowed) {
-        return Err(PlatformError::InvalidName);
+        return Err(PlatformError::Invalid(crate::InvalidError::Name));
     }
     Ok(name)
 }

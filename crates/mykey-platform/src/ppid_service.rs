@@ -157,7 +157,7 @@ pub enum PpidGrant<'a> {
         expires_at: UnixTime,
     },
     /// The approval of a pending OpenID Connect authorization request; refused with
-    /// [`PlatformError::AuthorizationAnswered`] (nothing written) unless it is still pending
+    /// [`PlatformError::Conflict(crate::Conflict::AuthorizationAnswered)`] (nothing written) unless it is still pending
     /// and in time.
     Authorization {
         /// SHA-256 of the request's handle.
@@ -227,9 +227,11 @@ impl Platform {
             .store
             .ppid_service(id)
             .await?
-            .ok_or(PlatformError::PpidServiceUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::PpidService))?;
         if s.relying_party.status != RelyingPartyStatus::Approved {
-            return Err(PlatformError::RelyingPartyNotApproved);
+            return Err(PlatformError::Access(
+                crate::AccessError::RelyingPartyNotApproved,
+            ));
         }
         Ok(s)
     }
@@ -244,7 +246,7 @@ impl Platform {
             .ppid_service(id)
             .await?
             .filter(|s| s.relying_party.id == rp.id)
-            .ok_or(PlatformError::PpidServiceUnknown)
+            .ok_or(PlatformError::NotFound(crate::NotFound::PpidService))
     }
 
     /// A card challenge for authenticating to PPID service `id`, bound to its relying party and
@@ -271,7 +273,10 @@ impl Platform {
         card: &CardAnswer<'_>,
         consent: Option<NewConsent>,
     ) -> Result<PpidAuthentication, PlatformError> {
-        let key = self.ppid.as_ref().ok_or(PlatformError::PpidClosed)?;
+        let key = self
+            .ppid
+            .as_ref()
+            .ok_or(PlatformError::Access(crate::AccessError::PpidClosed))?;
         let s = self.ppid_service(id).await?;
         if let Some(c) = &consent {
             self.check_consent(c, &PPID_CONSENT).await?;
@@ -293,13 +298,19 @@ impl Platform {
             Some(_) => Some(self.person_for(proof.issuance_number, now).await?),
             None => self.known_person_for(proof.issuance_number, now).await?,
         }
-        .ok_or(PlatformError::ConsentIncomplete)?;
+        .ok_or(PlatformError::Invalid(
+            crate::InvalidError::ConsentIncomplete,
+        ))?;
         let active = self.store.ppid_consent(person, id).await?.is_some();
         let new_consent = match consent {
             Some(c) if !active => Some(c),
             Some(_) => None,
             None if active => None,
-            None => return Err(PlatformError::ConsentIncomplete),
+            None => {
+                return Err(PlatformError::Invalid(
+                    crate::InvalidError::ConsentIncomplete,
+                ));
+            }
         };
         if let Some(c) = &new_consent {
             logs.push(NewLog::new(
@@ -358,7 +369,7 @@ impl Platform {
         self.store
             .redeem_ppid_code(s.id, &PpidCode::hash(code), self.clock.now(), &log)
             .await?
-            .ok_or(PlatformError::PpidCodeInvalid)
+            .ok_or(PlatformError::Invalid(crate::InvalidError::PpidCode))
     }
 
     /// The relying party associates its customer ID with an issued PPID of its service `id`
@@ -385,7 +396,7 @@ impl Platform {
         self.store
             .set_ppid_customer_id(s.id, ppid, &customer_id, self.clock.now(), &log)
             .await?
-            .ok_or(PlatformError::PpidUnknown)
+            .ok_or(PlatformError::NotFound(crate::NotFound::Ppid))
     }
 
     /// The issued PPIDs of `rp`'s service `id` (only those associated with `customer_id`, when
@@ -419,7 +430,7 @@ impl Platform {
             .store
             .ppid_service(id)
             .await?
-            .ok_or(PlatformError::PpidServiceUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::PpidService))?;
         let log = NewLog::new(
             crate::LogKind::ConsentWithdrawn,
             json!({
@@ -435,7 +446,7 @@ impl Platform {
         {
             Ok(())
         } else {
-            Err(PlatformError::PpidServiceUnknown)
+            Err(PlatformError::NotFound(crate::NotFound::PpidService))
         }
     }
 }

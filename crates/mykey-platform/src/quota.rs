@@ -100,7 +100,9 @@ impl RpQuota {
             PER_LINK_REFILL_SECS,
         ));
         if wait > 0 {
-            return Err(PlatformError::QuotaExceeded { retry_after: wait });
+            return Err(PlatformError::Limited(crate::Limited::Quota {
+                retry_after: wait,
+            }));
         }
         r.spent += 1;
         l.spent += 1;
@@ -123,7 +125,9 @@ mod tests {
         }
         assert!(matches!(
             q.take(rp, c, t(0)),
-            Err(PlatformError::QuotaExceeded { retry_after: 600 })
+            Err(PlatformError::Limited(crate::Limited::Quota {
+                retry_after: 600
+            }))
         ));
         // Another link of the same relying party is not held up.
         q.take(rp, "C-2", t(0)).unwrap();
@@ -141,7 +145,9 @@ mod tests {
         }
         assert!(matches!(
             q.take(rp, "C-x", UnixTime::from_secs(10)),
-            Err(PlatformError::QuotaExceeded { retry_after: 1 })
+            Err(PlatformError::Limited(crate::Limited::Quota {
+                retry_after: 1
+            }))
         ));
         q.take(RelyingPartyId(3), "C-x", UnixTime::from_secs(10))
             .unwrap();

@@ -152,11 +152,11 @@ impl Platform {
         let expected = self
             .config
             .operator_token_hash
-            .ok_or(PlatformError::OperatorApiClosed)?;
+            .ok_or(PlatformError::Access(crate::AccessError::OperatorApiClosed))?;
         if same(&PlatformConfig::hash_operator_token(token), &expected) {
             Ok(())
         } else {
-            Err(PlatformError::Unauthenticated)
+            Err(PlatformError::Access(crate::AccessError::Unauthenticated))
         }
     }
 
@@ -199,7 +199,7 @@ impl Platform {
             .store
             .set_relying_party_status(id, status)
             .await?
-            .ok_or(PlatformError::RelyingPartyUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::RelyingParty))?;
         self.forget_client(&rp.client_id);
         Ok(rp)
     }
@@ -214,7 +214,7 @@ impl Platform {
             .store
             .set_relying_party_secret(id, &ClientSecret::hash(secret.as_str()))
             .await?
-            .ok_or(PlatformError::RelyingPartyUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::RelyingParty))?;
         Ok((rp, secret))
     }
 
@@ -234,9 +234,11 @@ impl Platform {
         match found {
             Some((rp, _)) if matches => match rp.status {
                 RelyingPartyStatus::Approved => Ok(rp),
-                _ => Err(PlatformError::RelyingPartyNotApproved),
+                _ => Err(PlatformError::Access(
+                    crate::AccessError::RelyingPartyNotApproved,
+                )),
             },
-            _ => Err(PlatformError::InvalidClient),
+            _ => Err(PlatformError::Access(crate::AccessError::InvalidClient)),
         }
     }
 }

@@ -271,15 +271,19 @@ impl Platform {
             .store
             .link_request(&id)
             .await?
-            .ok_or(PlatformError::LinkRequestUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::LinkRequest))?;
         if r.state != LinkRequestState::Open {
-            return Err(PlatformError::LinkRequestAnswered);
+            return Err(PlatformError::Conflict(
+                crate::Conflict::LinkRequestAnswered,
+            ));
         }
         if self.clock.now() > r.expires_at {
-            return Err(PlatformError::LinkRequestExpired);
+            return Err(PlatformError::Conflict(crate::Conflict::LinkRequestExpired));
         }
         if r.relying_party.status != RelyingPartyStatus::Approved {
-            return Err(PlatformError::RelyingPartyNotApproved);
+            return Err(PlatformError::Access(
+                crate::AccessError::RelyingPartyNotApproved,
+            ));
         }
         Ok(r)
     }
@@ -324,7 +328,7 @@ impl Platform {
         let person = self
             .known_person_for(proof.issuance_number, now)
             .await?
-            .ok_or(PlatformError::MyKeyIdRequired)?;
+            .ok_or(PlatformError::Conflict(crate::Conflict::MyKeyIdRequired))?;
         // The signature certificate they hold now, for the facts-change sweep (Art 17.2.2),
         // noted with the link.
         let signature = self
@@ -385,7 +389,7 @@ impl Platform {
         {
             Ok(())
         } else {
-            Err(PlatformError::ServiceIdUnknown)
+            Err(PlatformError::NotFound(crate::NotFound::ServiceId))
         }
     }
 
@@ -403,7 +407,7 @@ impl Platform {
         {
             Ok(())
         } else {
-            Err(PlatformError::ServiceIdUnknown)
+            Err(PlatformError::NotFound(crate::NotFound::ServiceId))
         }
     }
 }

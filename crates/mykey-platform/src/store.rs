@@ -10,10 +10,54 @@ use crate::{
     RelyingPartyLink, RelyingPartyStatus, ServicePpid, Session, TermsVersion,
 };
 
-/// The store failed (connection, constraint the domain did not expect, corruption).
+/// The store failed. The detail is for the log, never for a caller.
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(pub String);
+#[error("store ({kind:?}): {detail}")]
+pub struct StoreError {
+    /// What kind of failure: whether trying again can help.
+    pub kind: StoreErrorKind,
+    /// What happened.
+    pub detail: String,
+}
+
+/// What kind of store failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// The database cannot be reached, is shutting down, or is too busy: try again shortly.
+    Unavailable,
+    /// A write met a rule the domain did not expect to meet (a unique key, a concurrent change
+    /// that the database refused): try again.
+    Conflict,
+    /// What is stored is not what the code expects (a hash of the wrong length, an ID that does
+    /// not parse, a missing row the schema promises): an operator must look.
+    Corrupt,
+}
+
+impl StoreError {
+    /// The database cannot be reached or is too busy.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self {
+            kind: StoreErrorKind::Unavailable,
+            detail: detail.into(),
+        }
+    }
+
+    /// A write met a rule the domain did not expect.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self {
+            kind: StoreErrorKind::Conflict,
+            detail: detail.into(),
+        }
+    }
+
+    /// What is stored is not what the code expects.
+    pub fn corrupt(detail: impl Into<String>) -> Self {
+        Self {
+            kind: StoreErrorKind::Corrupt,
+            detail: detail.into(),
+        }
+    }
+}
 
 /// What a log entry records: every kind the platform writes to a person's log. Its text (what
 /// the log shows and its hash chain covers) never changes once written.
@@ -534,7 +578,7 @@ pub trait PpidStore: Send + Sync + 'static {
     /// In one transaction: records the consent (if given; otherwise an active one must exist),
     /// stores the derived PPID unless the person has one for the service, stores the one-time
     /// code, appends `logs` and then `ppid.issued` (first time) or `ppid.used`. `Ok(Err(..))`:
-    /// no active consent and none given ([`PlatformError::ConsentIncomplete`]), nothing written.
+    /// no active consent and none given ([`PlatformError::Invalid(crate::InvalidError::ConsentIncomplete)`]), nothing written.
     async fn issue_ppid(
         &self,
         issue: &PpidIssue<'_>,

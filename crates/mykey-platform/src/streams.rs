@@ -145,7 +145,7 @@ pub fn is_public_address(ip: IpAddr) -> bool {
 /// must be public ([`is_public_address`]). With `private` (a development setting), `http` and
 /// private addresses are allowed too.
 pub fn check_endpoint(raw: &str, private: bool) -> Result<url::Url, PlatformError> {
-    let bad = PlatformError::InvalidStream;
+    let bad = |r: &'static str| PlatformError::Invalid(crate::InvalidError::Stream(r));
     if raw.len() > 2000 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("endpoint_url is not a URL"));
     }
@@ -195,15 +195,15 @@ impl Platform {
                 .as_deref()
                 .is_some_and(|h| h.len() > 4096 || h.chars().any(char::is_control))
             {
-                return Err(PlatformError::InvalidStream(
+                return Err(PlatformError::Invalid(crate::InvalidError::Stream(
                     "authorization_header is not a header value",
-                ));
+                )));
             }
         }
         if config.events_requested.is_empty() {
-            return Err(PlatformError::InvalidStream(
+            return Err(PlatformError::Invalid(crate::InvalidError::Stream(
                 "events_requested names no event type this platform sends",
-            ));
+            )));
         }
         let mut sealed = config.clone();
         if let Delivery::Push {
@@ -227,7 +227,9 @@ impl Platform {
         let sealed = self
             .sealing
             .seal(&header_purpose(rp), header.as_bytes())
-            .map_err(|e| PlatformError::Store(crate::StoreError(e.to_string())))?;
+            .map_err(|_| {
+                PlatformError::Internal(crate::Internal("sealing a stream header failed"))
+            })?;
         Ok(format!(
             "{SEALED}{}",
             base64::engine::general_purpose::STANDARD_NO_PAD.encode(sealed)
@@ -242,7 +244,7 @@ impl Platform {
             return Ok(stored);
         };
         let unreadable = || {
-            PlatformError::Store(crate::StoreError(format!(
+            PlatformError::Store(crate::StoreError::corrupt(format!(
                 "the sealed authorization header of relying party {}'s stream does not open",
                 rp.0
             )))
@@ -275,14 +277,14 @@ impl Platform {
         self.store
             .stream(rp.id)
             .await?
-            .ok_or(PlatformError::StreamUnknown)
+            .ok_or(PlatformError::NotFound(crate::NotFound::Stream))
     }
 
     /// Removes the relying party's stream (events stay in the outbox, to be polled).
     pub async fn delete_stream(&self, rp: &RelyingParty) -> Result<(), PlatformError> {
         match self.store.delete_stream(rp.id).await? {
             true => Ok(()),
-            false => Err(PlatformError::StreamUnknown),
+            false => Err(PlatformError::NotFound(crate::NotFound::Stream)),
         }
     }
 

@@ -62,35 +62,35 @@ impl Platform {
     /// and the moment must both be new.
     pub async fn publish_terms(&self, t: NewTerms) -> Result<TermsVersion, PlatformError> {
         if !valid_version(&t.version) {
-            return Err(PlatformError::InvalidTerms(
+            return Err(PlatformError::Invalid(crate::InvalidError::Terms(
                 "a version is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
-            ));
+            )));
         }
         if t.text_url.is_none() && t.summary.is_none() {
-            return Err(PlatformError::InvalidTerms(
+            return Err(PlatformError::Invalid(crate::InvalidError::Terms(
                 "give the text's URL or a summary",
-            ));
+            )));
         }
         if let Some(u) = &t.text_url
             && (!(u.starts_with("https://") || u.starts_with("http://")) || !valid_text(u, 2000))
         {
-            return Err(PlatformError::InvalidTerms(
+            return Err(PlatformError::Invalid(crate::InvalidError::Terms(
                 "text_url must be an http(s) URL",
-            ));
+            )));
         }
         if let Some(s) = &t.summary
             && !valid_text(s, 4000)
         {
-            return Err(PlatformError::InvalidTerms(
+            return Err(PlatformError::Invalid(crate::InvalidError::Terms(
                 "a summary is 1 to 4000 characters",
-            ));
+            )));
         }
         if let Some(r) = &t.urgent_reason
             && !valid_text(r, 2000)
         {
-            return Err(PlatformError::InvalidTerms(
+            return Err(PlatformError::Invalid(crate::InvalidError::Terms(
                 "an urgent change needs a reason of 1 to 2000 characters",
-            ));
+            )));
         }
         let now = self.clock.now();
         let earliest = match t.urgent_reason {
@@ -98,10 +98,12 @@ impl Platform {
             None => now.plus(TERMS_NOTICE_SECS),
         };
         if t.effective_at < earliest {
-            return Err(PlatformError::TermsNoticeTooShort {
-                effective_at: t.effective_at,
-                earliest,
-            });
+            return Err(PlatformError::Invalid(
+                crate::InvalidError::TermsNoticeTooShort {
+                    effective_at: t.effective_at,
+                    earliest,
+                },
+            ));
         }
         let published = TermsVersion {
             version: t.version,
@@ -114,7 +116,7 @@ impl Platform {
         if self.store.insert_terms(&published).await? {
             Ok(published)
         } else {
-            Err(PlatformError::TermsVersionExists)
+            Err(PlatformError::Conflict(crate::Conflict::TermsVersionExists))
         }
     }
 
@@ -137,7 +139,7 @@ impl Platform {
             .await?
             .map(|t| t.version)
             // The seeded version is in force from the epoch on; only a damaged store lacks one.
-            .ok_or_else(|| PlatformError::Store(crate::StoreError("no terms in force".into())))
+            .ok_or_else(|| PlatformError::Store(crate::StoreError::corrupt("no terms in force")))
     }
 
     /// Whether `consent` names exactly `wanted` (in any order, each once) under the terms in
@@ -152,7 +154,9 @@ impl Platform {
         wanted.sort_unstable();
         given.sort_unstable();
         if given != wanted || consent.terms_version != self.terms_version().await? {
-            return Err(PlatformError::ConsentIncomplete);
+            return Err(PlatformError::Invalid(
+                crate::InvalidError::ConsentIncomplete,
+            ));
         }
         Ok(())
     }

@@ -255,7 +255,7 @@ pub async fn seed_codes(
     let (rp, _) = store
         .relying_party_by_client_id(client_id)
         .await?
-        .ok_or_else(|| StoreError(format!("no relying party {client_id}")))?;
+        .ok_or_else(|| StoreError::corrupt(format!("no relying party {client_id}")))?;
     let number =
         mykey_pki::IssuanceNumber::from_u64(0xB0_0000_0000 + at.as_secs()).map_err(fail)?;
     let person = store

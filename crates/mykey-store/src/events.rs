@@ -148,7 +148,7 @@ where
             let ppid: [u8; 16] = r
                 .get::<&[u8], _>("ppid")
                 .try_into()
-                .map_err(|_| StoreError("stored PPID is not 16 bytes".into()))?;
+                .map_err(|_| StoreError::corrupt("stored PPID is not 16 bytes"))?;
             let subject = EventSubject::Ppid(
                 PpidServiceId(r.get("ppid_service_id")),
                 Ppid::from_bytes(ppid),
@@ -217,7 +217,7 @@ where
                     seq: r.get("id"),
                     jti: r.get("jti"),
                     kind: EventKind::parse(r.get("kind"))
-                        .ok_or_else(|| StoreError("unknown event kind".into()))?,
+                        .ok_or_else(|| StoreError::corrupt("unknown event kind"))?,
                     subject,
                     detail: r.get("detail"),
                     at: time(r.get("created_at")),

@@ -29,7 +29,7 @@ mod terms;
 use std::sync::Arc;
 
 use mykey_pki::UnixTime;
-use mykey_platform::{Store, StoreError};
+use mykey_platform::{Store, StoreError, StoreErrorKind};
 
 pub use dialect::{Dialect, RowsAffected, Stored, StoredRef};
 
@@ -80,16 +80,81 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
-        Err(StoreError(format!(
+        Err(StoreError::unavailable(format!(
             "unsupported database URL (sqlite:// or postgres://): {url}"
         )))
     }
 }
 
-pub(crate) fn fail(e: impl std::fmt::Display) -> StoreError {
+/// A failure, logged where it arose, with its kind.
+pub(crate) fn fail(e: impl Failure) -> StoreError {
     let detail = e.to_string();
-    tracing::error!(%detail, "store failure");
-    StoreError(detail)
+    let kind = e.kind();
+    tracing::error!(?kind, %detail, "store failure");
+    StoreError { kind, detail }
+}
+
+/// What kind of store failure an error is.
+pub(crate) trait Failure: std::fmt::Display {
+    /// Its kind.
+    fn kind(&self) -> StoreErrorKind;
+}
+
+impl Failure for sqlx::Error {
+    fn kind(&self) -> StoreErrorKind {
+        use sqlx::error::ErrorKind;
+        match self {
+            sqlx::Error::Database(e) => match e.kind() {
+                ErrorKind::UniqueViolation
+                | ErrorKind::ForeignKeyViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::CheckViolation => StoreErrorKind::Conflict,
+                // PostgreSQL's serialization failure and deadlock: the transaction may be run
+                // again. SQLite's busy and locked: the writer is taken.
+                _ if matches!(e.code().as_deref(), Some("40001" | "40P01" | "5" | "6")) => {
+                    StoreErrorKind::Conflict
+                }
+                _ => StoreErrorKind::Unavailable,
+            },
+            sqlx::Error::RowNotFound
+            | sqlx::Error::TypeNotFound { .. }
+            | sqlx::Error::ColumnIndexOutOfBounds { .. }
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::Encode(_) => StoreErrorKind::Corrupt,
+            _ => StoreErrorKind::Unavailable,
+        }
+    }
+}
+
+impl Failure for sqlx::migrate::MigrateError {
+    fn kind(&self) -> StoreErrorKind {
+        match self {
+            sqlx::migrate::MigrateError::Execute(e) => e.kind(),
+            // A database migrated by a newer version, or edited by hand.
+            _ => StoreErrorKind::Corrupt,
+        }
+    }
+}
+
+impl Failure for std::io::Error {
+    fn kind(&self) -> StoreErrorKind {
+        StoreErrorKind::Unavailable
+    }
+}
+
+/// A stored value that does not parse is corruption.
+impl Failure for mykey_platform::IdError {
+    fn kind(&self) -> StoreErrorKind {
+        StoreErrorKind::Corrupt
+    }
+}
+
+impl Failure for mykey_pki::Error {
+    fn kind(&self) -> StoreErrorKind {
+        StoreErrorKind::Corrupt
+    }
 }
 
 pub(crate) fn secs(t: UnixTime) -> i64 {
@@ -102,5 +167,36 @@ pub(crate) fn time(v: i64) -> UnixTime {
 
 pub(crate) fn hash32(v: &[u8]) -> Result<[u8; 32], StoreError> {
     v.try_into()
-        .map_err(|_| StoreError("stored hash is not 32 bytes".into()))
+        .map_err(|_| StoreError::corrupt("stored hash is not 32 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failure_has_the_kind_that_says_whether_to_try_again() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory database");
+        sqlx::query("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .expect("a table");
+        let insert = || sqlx::query("INSERT INTO t VALUES (1)").execute(&pool);
+        insert().await.expect("a first row");
+        let taken = insert().await.expect_err("the key is taken");
+        assert_eq!(fail(taken).kind, StoreErrorKind::Conflict);
+        let missing = sqlx::query("SELECT v FROM t WHERE v = 2")
+            .fetch_one(&pool)
+            .await
+            .expect_err("no such row");
+        assert_eq!(fail(missing).kind, StoreErrorKind::Corrupt);
+        pool.close().await;
+        let closed = sqlx::query("SELECT 1")
+            .execute(&pool)
+            .await
+            .expect_err("the pool is closed");
+        assert_eq!(fail(closed).kind, StoreErrorKind::Unavailable);
+    }
 }

@@ -33,7 +33,7 @@ where
             id: r.get("id"),
             relying_party: r.get("name"),
             relying_party_kind: RelyingPartyKind::parse(r.get("kind"))
-                .ok_or_else(|| StoreError("unknown relying-party kind".into()))?,
+                .ok_or_else(|| StoreError::corrupt("unknown relying-party kind"))?,
             customer_id: r.get::<&str, _>("customer_id").parse().map_err(fail)?,
             linked_at: time(r.get("linked_at")),
             consent: Consent {
@@ -113,9 +113,9 @@ where
             .map_err(fail)?
             .map(|r| r.get("state"));
         Ok(Err(match state.as_deref() {
-            None => PlatformError::LinkRequestUnknown,
-            Some("open") => PlatformError::LinkRequestExpired,
-            Some(_) => PlatformError::LinkRequestAnswered,
+            None => PlatformError::NotFound(mykey_platform::NotFound::LinkRequest),
+            Some("open") => PlatformError::Conflict(mykey_platform::Conflict::LinkRequestExpired),
+            Some(_) => PlatformError::Conflict(mykey_platform::Conflict::LinkRequestAnswered),
         }))
     }
 
@@ -228,7 +228,7 @@ where
                 relying_party: Self::rp_row(&r)?,
                 customer_id: r.get::<&str, _>("customer_id").parse().map_err(fail)?,
                 state: LinkRequestState::parse(r.get("state"))
-                    .ok_or_else(|| StoreError("unknown link-request state".into()))?,
+                    .ok_or_else(|| StoreError::corrupt("unknown link-request state"))?,
                 expires_at: time(r.get("expires_at")),
             })
         })
@@ -274,7 +274,9 @@ where
                 .map_err(fail)?
                 .is_some();
         if !has_id {
-            return Ok(Err(PlatformError::MyKeyIdRequired));
+            return Ok(Err(PlatformError::Conflict(
+                mykey_platform::Conflict::MyKeyIdRequired,
+            )));
         }
         let consent_id: i64 = sqlx::query(
             "INSERT INTO consents (person_id, function, relying_party_id, items, terms_version, given_at) \
@@ -302,7 +304,9 @@ where
         .await
         .map_err(fail)?;
         let Some(link) = link else {
-            return Ok(Err(PlatformError::ServiceIdExists));
+            return Ok(Err(PlatformError::Conflict(
+                mykey_platform::Conflict::ServiceIdExists,
+            )));
         };
         let link_id: i64 = link.get(0);
         Self::note_signature_in(&mut tx, person, signature, at).await?;

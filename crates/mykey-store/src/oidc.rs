@@ -52,8 +52,9 @@ where
                     browser: r.get("browser"),
                 },
             },
-            status: oidc::AuthorizationStatus::parse(status)
-                .ok_or_else(|| StoreError(format!("unknown authorization status {status:?}")))?,
+            status: oidc::AuthorizationStatus::parse(status).ok_or_else(|| {
+                StoreError::corrupt(format!("unknown authorization status {status:?}"))
+            })?,
             person: r.get::<Option<i64>, _>("person_id").map(PersonId),
             ppid: r
                 .get::<Option<&[u8]>, _>("ppid")

@@ -61,11 +61,15 @@ where
                 .map(|r| r.get("id"));
         let (end, new) = match (change, &active) {
             (MyKeyIdChange::Create(_), Some(_)) => {
-                return Ok(Err(PlatformError::MyKeyIdAlreadyActive));
+                return Ok(Err(PlatformError::Conflict(
+                    mykey_platform::Conflict::MyKeyIdAlreadyActive,
+                )));
             }
             (MyKeyIdChange::Create(id), None) => (None, Some(id)),
             (MyKeyIdChange::Change(_) | MyKeyIdChange::Revoke, None) => {
-                return Ok(Err(PlatformError::NoMyKeyId));
+                return Ok(Err(PlatformError::NotFound(
+                    mykey_platform::NotFound::MyKeyId,
+                )));
             }
             (MyKeyIdChange::Change(id), Some(old)) => (Some((old.clone(), "changed")), Some(id)),
             (MyKeyIdChange::Revoke, Some(old)) => (Some((old.clone(), "revoked")), None),
@@ -91,7 +95,9 @@ where
             .map_err(fail)?;
             if inserted.rows_affected() == 0 {
                 // Rolled back on drop: the old ID stays active.
-                return Ok(Err(PlatformError::MyKeyIdTaken));
+                return Ok(Err(PlatformError::Conflict(
+                    mykey_platform::Conflict::MyKeyIdTaken,
+                )));
             }
         }
         Self::append(&mut tx, person, at, log).await?;

@@ -40,7 +40,7 @@ where
     pub(crate) fn ppid_of(v: &[u8]) -> Result<Ppid, StoreError> {
         v.try_into()
             .map(Ppid::from_bytes)
-            .map_err(|_| StoreError("stored PPID is not 16 bytes".into()))
+            .map_err(|_| StoreError::corrupt("stored PPID is not 16 bytes"))
     }
 
     fn service_ppid_row(r: &D::Row) -> Result<ServicePpid, StoreError> {
@@ -186,7 +186,9 @@ where
                 .await
                 .map_err(fail)?;
                 if active.is_none() {
-                    return Ok(Err(PlatformError::ConsentIncomplete));
+                    return Ok(Err(PlatformError::Invalid(
+                        mykey_platform::InvalidError::ConsentIncomplete,
+                    )));
                 }
             }
         }
@@ -211,7 +213,7 @@ where
                 .await
                 .map_err(fail)?
                 // Only a 128-bit HMAC collision within one service leads here.
-                .ok_or_else(|| StoreError("PPID collision within a service".into()))?;
+                .ok_or_else(|| StoreError::conflict("PPID collision within a service"))?;
         let ppid = Self::ppid_of(stored.get::<&[u8], _>("ppid"))?;
         match &i.grant {
             PpidGrant::Code { hash, expires_at } => {
@@ -242,7 +244,9 @@ where
                 )
                 .await?
                 {
-                    return Ok(Err(PlatformError::AuthorizationAnswered));
+                    return Ok(Err(PlatformError::Conflict(
+                        mykey_platform::Conflict::AuthorizationAnswered,
+                    )));
                 }
             }
         }
@@ -392,7 +396,7 @@ where
                 name: r.get("ps_name"),
                 relying_party: r.get("rp_name"),
                 relying_party_kind: RelyingPartyKind::parse(r.get("kind"))
-                    .ok_or_else(|| StoreError("unknown relying-party kind".into()))?,
+                    .ok_or_else(|| StoreError::corrupt("unknown relying-party kind"))?,
                 ppid,
                 consent: consent.map(|c| {
                     (

@@ -33,9 +33,9 @@ where
             client_id: r.get("client_id"),
             name: r.get("name"),
             kind: RelyingPartyKind::parse(r.get("kind"))
-                .ok_or_else(|| StoreError("unknown relying-party kind".into()))?,
+                .ok_or_else(|| StoreError::corrupt("unknown relying-party kind"))?,
             status: RelyingPartyStatus::parse(r.get("status"))
-                .ok_or_else(|| StoreError("unknown relying-party status".into()))?,
+                .ok_or_else(|| StoreError::corrupt("unknown relying-party status"))?,
             created_at: time(r.get("rp_created_at")),
         })
     }

@@ -255,28 +255,36 @@ async fn story(store: Arc<dyn Store>) {
     };
     assert!(matches!(
         change(p, MyKeyIdChange::Change(b)).await,
-        Err(PlatformError::NoMyKeyId)
+        Err(PlatformError::NotFound(mykey_platform::NotFound::MyKeyId))
     ));
     change(p, MyKeyIdChange::Create(a)).await.unwrap();
     assert!(matches!(
         change(p, MyKeyIdChange::Create(b)).await,
-        Err(PlatformError::MyKeyIdAlreadyActive)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::MyKeyIdAlreadyActive
+        ))
     ));
     assert!(matches!(
         change(q, MyKeyIdChange::Create(a)).await,
-        Err(PlatformError::MyKeyIdTaken)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::MyKeyIdTaken
+        ))
     ));
     change(p, MyKeyIdChange::Change(b)).await.unwrap();
     assert_eq!(store.my_key_id(p).await.unwrap().unwrap().id, b);
     // A value once used is never given again, not even to its old holder.
     assert!(matches!(
         change(q, MyKeyIdChange::Create(a)).await,
-        Err(PlatformError::MyKeyIdTaken)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::MyKeyIdTaken
+        ))
     ));
     // A refused change leaves the active ID in place.
     assert!(matches!(
         change(p, MyKeyIdChange::Change(a)).await,
-        Err(PlatformError::MyKeyIdTaken)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::MyKeyIdTaken
+        ))
     ));
     assert_eq!(store.my_key_id(p).await.unwrap().unwrap().id, b);
     change(p, MyKeyIdChange::Revoke).await.unwrap();

@@ -172,7 +172,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .approve_link_request(&r1, p, &consent(), None, T.plus(2), &linked())
             .await
             .unwrap(),
-        Err(PlatformError::LinkRequestAnswered)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::LinkRequestAnswered
+        ))
     ));
 
     // Refusals leave nothing behind: no My Key ID, then the customer ID already linked.
@@ -183,7 +185,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .approve_link_request(&r2, q, &consent(), None, T.plus(3), &linked())
             .await
             .unwrap(),
-        Err(PlatformError::MyKeyIdRequired)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::MyKeyIdRequired
+        ))
     ));
     give_my_key_id(&store, q, "QQQQ0001").await;
     let q_log_len = store.log(q).await.unwrap().len();
@@ -193,7 +197,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .approve_link_request(&r2, q, &consent(), None, T.plus(4), &linked())
             .await
             .unwrap(),
-        Err(PlatformError::ServiceIdExists)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::ServiceIdExists
+        ))
     ));
     assert_eq!(
         store.link_request(&r2).await.unwrap().unwrap().state,
@@ -208,7 +214,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .approve_link_request(&r2, q, &consent(), None, T.plus(601), &linked())
             .await
             .unwrap(),
-        Err(PlatformError::LinkRequestExpired)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::LinkRequestExpired
+        ))
     ));
     assert!(matches!(
         store
@@ -222,7 +230,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             )
             .await
             .unwrap(),
-        Err(PlatformError::LinkRequestUnknown)
+        Err(PlatformError::NotFound(
+            mykey_platform::NotFound::LinkRequest
+        ))
     ));
     store
         .refuse_link_request(&r2, T.plus(5))
@@ -231,7 +241,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .unwrap();
     assert!(matches!(
         store.refuse_link_request(&r2, T.plus(6)).await.unwrap(),
-        Err(PlatformError::LinkRequestAnswered)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::LinkRequestAnswered
+        ))
     ));
 
     // Another relying party may use the same customer ID for someone else.
@@ -341,11 +353,12 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     });
     let outcomes = [ta.await.unwrap(), tb.await.unwrap()];
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
-    assert!(
-        outcomes
-            .iter()
-            .any(|o| matches!(o, Err(PlatformError::ServiceIdExists)))
-    );
+    assert!(outcomes.iter().any(|o| matches!(
+        o,
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::ServiceIdExists
+        ))
+    )));
     assert_eq!(own(&rp2, Some("RACE")).await, ["RACE"]);
     let linked_people =
         store.person_links(a).await.unwrap().len() + store.person_links(b).await.unwrap().len();

@@ -179,7 +179,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     // Without a PPID consent nothing happens.
     assert!(matches!(
         store.issue_ppid(&approve(1, p, T)).await.unwrap(),
-        Err(PlatformError::ConsentIncomplete)
+        Err(PlatformError::Invalid(
+            mykey_platform::InvalidError::ConsentIncomplete
+        ))
     ));
     let consent = mykey_platform::NewConsent {
         items: vec!["x".into()],
@@ -192,14 +194,18 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     // Declined, or expired: refused, nothing written (not even the consent).
     assert!(matches!(
         store.issue_ppid(&with_consent(2, T)).await.unwrap(),
-        Err(PlatformError::AuthorizationAnswered)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::AuthorizationAnswered
+        ))
     ));
     assert!(matches!(
         store
             .issue_ppid(&with_consent(1, T.plus(301)))
             .await
             .unwrap(),
-        Err(PlatformError::AuthorizationAnswered)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::AuthorizationAnswered
+        ))
     ));
     assert!(store.ppid_consent(p, service.id).await.unwrap().is_none());
     let issued = store
@@ -214,7 +220,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(a.approved_at, Some(T.plus(5)));
     assert!(matches!(
         store.issue_ppid(&approve(1, p, T.plus(6))).await.unwrap(),
-        Err(PlatformError::AuthorizationAnswered)
+        Err(PlatformError::Conflict(
+            mykey_platform::Conflict::AuthorizationAnswered
+        ))
     ));
 
     // Approved where the browser must type the phone's code: not continued before it is;

@@ -148,7 +148,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .issue_ppid(&issue(portal.id, p, ppid(1), None, 1, &[]))
             .await
             .unwrap(),
-        Err(PlatformError::ConsentIncomplete)
+        Err(PlatformError::Invalid(
+            mykey_platform::InvalidError::ConsentIncomplete
+        ))
     ));
     assert_eq!(store.log(p).await.unwrap().len(), before);
     assert_eq!(store.ppid_consent(p, portal.id).await.unwrap(), None);
@@ -317,7 +319,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .issue_ppid(&issue(portal.id, p, ppid(1), None, 7, &[]))
             .await
             .unwrap(),
-        Err(PlatformError::ConsentIncomplete)
+        Err(PlatformError::Invalid(
+            mykey_platform::InvalidError::ConsentIncomplete
+        ))
     ));
     let back = store
         .issue_ppid(&issue(portal.id, p, ppid(8), Some(&c), 8, &[]))

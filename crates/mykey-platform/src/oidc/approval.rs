@@ -87,18 +87,22 @@ impl Platform {
                         Some(a) => (a, true),
                         None => {
                             self.short_codes.miss(from, self.clock.now());
-                            return Err(PlatformError::AuthorizationUnknown);
+                            return Err(PlatformError::NotFound(crate::NotFound::Authorization));
                         }
                     }
                 }
-                None => return Err(PlatformError::AuthorizationUnknown),
+                None => return Err(PlatformError::NotFound(crate::NotFound::Authorization)),
             },
         };
         if a.status != AuthorizationStatus::Pending {
-            return Err(PlatformError::AuthorizationAnswered);
+            return Err(PlatformError::Conflict(
+                crate::Conflict::AuthorizationAnswered,
+            ));
         }
         if self.clock.now() > a.request.expires_at {
-            return Err(PlatformError::AuthorizationExpired);
+            return Err(PlatformError::Conflict(
+                crate::Conflict::AuthorizationExpired,
+            ));
         }
         Ok((a, by_short_code))
     }
@@ -107,12 +111,12 @@ impl Platform {
         let rp = a
             .request
             .relying_party
-            .ok_or(PlatformError::AuthorizationUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::Authorization))?;
         let client = self
             .store
             .oidc_client(rp)
             .await?
-            .ok_or(PlatformError::OidcClientUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::OidcClient))?;
         self.ppid_service(client.ppid_service).await
     }
 
@@ -182,9 +186,9 @@ impl Platform {
         let (a, by_short_code) = self.pending_authorization(handle, from).await?;
         if a.request.relying_party.is_none() {
             if signature_certificate.is_some() {
-                return Err(PlatformError::InvalidFacts(
+                return Err(PlatformError::Invalid(crate::InvalidError::Facts(
                     "no facts are asked for: send no signature certificate",
-                ));
+                )));
             }
             let code = self
                 .approve_portal_login(&a.request.handle_hash, card, consent)
@@ -194,7 +198,10 @@ impl Platform {
                 confirmation_code: Some(code),
             });
         }
-        let key = self.ppid.as_ref().ok_or(PlatformError::PpidClosed)?;
+        let key = self
+            .ppid
+            .as_ref()
+            .ok_or(PlatformError::Access(crate::AccessError::PpidClosed))?;
         let service = self.authorization_service(&a).await?;
         let asked = facts_of(&a);
         let mut wanted = PPID_CONSENT.to_vec();
@@ -204,14 +211,14 @@ impl Platform {
         let certificate = match (asked.is_empty(), signature_certificate) {
             (true, None) => None,
             (true, Some(_)) => {
-                return Err(PlatformError::InvalidFacts(
+                return Err(PlatformError::Invalid(crate::InvalidError::Facts(
                     "no facts are asked for: send no signature certificate",
-                ));
+                )));
             }
             (false, None) => {
-                return Err(PlatformError::InvalidFacts(
+                return Err(PlatformError::Invalid(crate::InvalidError::Facts(
                     "the facts asked for need the card's signature certificate",
-                ));
+                )));
             }
             (false, Some(der)) => Some(self.signature_certificate(der, now)?),
         };
@@ -316,15 +323,17 @@ impl Platform {
         now: UnixTime,
     ) -> Result<SignatureCertificate, PlatformError> {
         let cert = SignatureCertificate::from_der(der).map_err(|_| {
-            PlatformError::InvalidFacts("signature_certificate is not a JPKI signature certificate")
+            PlatformError::Invalid(crate::InvalidError::Facts(
+                "signature_certificate is not a JPKI signature certificate",
+            ))
         })?;
         self.certificates
             .anchors()
             .validate_signature(&cert, now)
             .map_err(|_| {
-                PlatformError::InvalidFacts(
+                PlatformError::Invalid(crate::InvalidError::Facts(
                     "the signature certificate is not J-LIS's or not valid now",
-                )
+                ))
             })?;
         Ok(cert)
     }
@@ -342,9 +351,9 @@ impl Platform {
     ) -> Result<&'c FourFacts, PlatformError> {
         let status = self.jlis.signature_certificate_status(number).await?;
         if status.current != Some(cert.serial_number()) {
-            return Err(PlatformError::InvalidFacts(
+            return Err(PlatformError::Invalid(crate::InvalidError::Facts(
                 "the signature certificate is not the valid one J-LIS holds for this card",
-            ));
+            )));
         }
         logs.push(crate::signature_query(true, &asked_by.name));
         Ok(cert.facts())
@@ -392,7 +401,9 @@ impl Platform {
             self.answers.tell(&a.request.handle_hash);
             Ok(())
         } else {
-            Err(PlatformError::AuthorizationAnswered)
+            Err(PlatformError::Conflict(
+                crate::Conflict::AuthorizationAnswered,
+            ))
         }
     }
 }

@@ -179,27 +179,30 @@ impl Platform {
         p: &AuthorizationParams,
         began: BrowserOrigin,
     ) -> Result<Begun, AuthorizeError> {
-        let client_id = p.client_id.as_deref().ok_or(PlatformError::OAuth {
-            code: OAuthCode::InvalidRequest,
-            reason: "client_id is missing",
-        })?;
+        let client_id = p
+            .client_id
+            .as_deref()
+            .ok_or(PlatformError::OAuth(crate::OAuthError {
+                code: OAuthCode::InvalidRequest,
+                reason: "client_id is missing",
+            }))?;
         let (rp, _) = self
             .store
             .relying_party_by_client_id(client_id)
             .await
             .map_err(PlatformError::from)?
-            .ok_or(PlatformError::OidcClientUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::OidcClient))?;
         let client = self
             .store
             .oidc_client(rp.id)
             .await
             .map_err(PlatformError::from)?
-            .ok_or(PlatformError::OidcClientUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::OidcClient))?;
         let redirect_uri = p
             .redirect_uri
             .as_deref()
             .filter(|u| client.redirect_uris.iter().any(|r| r == u))
-            .ok_or(PlatformError::InvalidRedirectUri)?;
+            .ok_or(PlatformError::Invalid(crate::InvalidError::RedirectUri))?;
         // From here on errors go back to the client, with its state.
         let back = |code: OAuthCode, reason: &str| {
             let mut pairs = vec![("error", code.as_str()), ("error_description", reason)];
@@ -210,7 +213,7 @@ impl Platform {
             AuthorizeError::Redirect(with_query(redirect_uri, &pairs))
         };
         let facts = self.check_request(p, &rp, &client).map_err(|e| match e {
-            PlatformError::OAuth { code, reason } => back(code, reason),
+            PlatformError::OAuth(crate::OAuthError { code, reason }) => back(code, reason),
             e => AuthorizeError::Shown(e),
         })?;
         let service = match self.ppid_service(client.ppid_service).await {
@@ -252,9 +255,10 @@ impl Platform {
         {
             tries += 1;
             if tries > 8 {
-                return Err(
-                    PlatformError::Store(crate::StoreError("no free short code".into())).into(),
-                );
+                return Err(PlatformError::Store(crate::StoreError::conflict(
+                    "no free short code",
+                ))
+                .into());
             }
             a.short_code = short_code();
         }
@@ -277,7 +281,7 @@ impl Platform {
         rp: &RelyingParty,
         client: &OidcClient,
     ) -> Result<Vec<FactScope>, PlatformError> {
-        let oauth = |code, reason| PlatformError::OAuth { code, reason };
+        let oauth = |code, reason| PlatformError::OAuth(crate::OAuthError { code, reason });
         use OAuthCode as C;
         if p.request.is_some() {
             return Err(oauth(
@@ -398,12 +402,12 @@ impl Platform {
             .store
             .authorization(&handle_hash(handle))
             .await?
-            .ok_or(PlatformError::AuthorizationUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::Authorization))?;
         constant_time::verify_slices_are_equal(
             &a.request.browser_hash,
             &sha256(browser_secret.as_bytes()),
         )
-        .map_err(|_| PlatformError::AuthorizationUnknown)?;
+        .map_err(|_| PlatformError::NotFound(crate::NotFound::Authorization))?;
         Ok(a)
     }
 
@@ -463,7 +467,7 @@ impl Platform {
             .request
             .redirect_uri
             .as_deref()
-            .ok_or(PlatformError::AuthorizationUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::Authorization))?;
         let state = a.request.state.as_deref().unwrap_or_default();
         let denied = |reason: &str| {
             Continuation::Redirect(with_query(
@@ -510,16 +514,18 @@ impl Platform {
                     )
                     .await?
                 {
-                    return Err(PlatformError::AuthorizationAnswered);
+                    return Err(PlatformError::Conflict(
+                        crate::Conflict::AuthorizationAnswered,
+                    ));
                 }
                 Ok(Continuation::Redirect(with_query(
                     redirect_uri,
                     &[("code", &code), ("state", state), ("iss", self.issuer())],
                 )))
             }
-            AuthorizationStatus::Continued | AuthorizationStatus::Redeemed => {
-                Err(PlatformError::AuthorizationAnswered)
-            }
+            AuthorizationStatus::Continued | AuthorizationStatus::Redeemed => Err(
+                PlatformError::Conflict(crate::Conflict::AuthorizationAnswered),
+            ),
         }
     }
 }

@@ -22,7 +22,7 @@
 //! twenty years on average.
 //!
 //! An empty bucket refuses further short-code lookups (hits too) with
-//! [`PlatformError::TooManyAttempts`] until it has a token again. Buckets live in memory: a
+//! [`PlatformError::Limited(crate::Limited::TooManyAttempts)`] until it has a token again. Buckets live in memory: a
 //! restart forgets them, and each platform node keeps its own.
 
 use std::collections::HashMap;
@@ -217,7 +217,9 @@ impl ShortCodeGuard {
         }
         match wait {
             0 => Ok(()),
-            retry_after => Err(PlatformError::TooManyAttempts { retry_after }),
+            retry_after => Err(PlatformError::Limited(crate::Limited::TooManyAttempts {
+                retry_after,
+            })),
         }
     }
 
@@ -275,11 +277,15 @@ mod tests {
         }
         assert!(matches!(
             g.check(me, at(0)),
-            Err(PlatformError::TooManyAttempts { retry_after: 6 })
+            Err(PlatformError::Limited(crate::Limited::TooManyAttempts {
+                retry_after: 6
+            }))
         ));
         assert!(matches!(
             g.check(me, at(5)),
-            Err(PlatformError::TooManyAttempts { retry_after: 1 })
+            Err(PlatformError::Limited(crate::Limited::TooManyAttempts {
+                retry_after: 1
+            }))
         ));
         // Another address is not held up.
         g.check(Some("192.0.2.8".parse().unwrap()), at(5)).unwrap();
@@ -328,9 +334,9 @@ mod tests {
         let next: IpAddr = "2001:db8:7:ffff::1".parse().unwrap();
         assert!(matches!(
             g.check(Some(next), at(0)),
-            Err(PlatformError::TooManyAttempts {
+            Err(PlatformError::Limited(crate::Limited::TooManyAttempts {
                 retry_after: PER_PREFIX_REFILL_SECS
-            })
+            }))
         ));
         g.check(Some("2001:db8:8::1".parse().unwrap()), at(0))
             .unwrap();
@@ -349,7 +355,9 @@ mod tests {
         let guesser: Option<IpAddr> = Some("10.0.0.1".parse().unwrap());
         assert!(matches!(
             g.check(guesser, at(0)),
-            Err(PlatformError::TooManyAttempts { retry_after: 1 })
+            Err(PlatformError::Limited(crate::Limited::TooManyAttempts {
+                retry_after: 1
+            }))
         ));
         assert!(g.check(None, at(0)).is_err());
         // ... while a person who has not missed still types their own code (issue 19, 10).

@@ -185,7 +185,7 @@ impl Platform {
         rp: &RelyingParty,
         c: &OidcClient,
     ) -> Result<OidcClient, PlatformError> {
-        let refused = PlatformError::InvalidOidcClient;
+        let refused = |r: &'static str| PlatformError::Invalid(crate::InvalidError::OidcClient(r));
         if c.relying_party != rp.id {
             return Err(refused("the registration names another relying party"));
         }
@@ -210,7 +210,7 @@ impl Platform {
             .ppid_service(c.ppid_service)
             .await?
             .filter(|s| s.relying_party.id == rp.id)
-            .ok_or(PlatformError::PpidServiceUnknown)?;
+            .ok_or(PlatformError::NotFound(crate::NotFound::PpidService))?;
         let mut c = c.clone();
         c.ppid_service = service.id;
         c.scopes.sort_unstable();
@@ -225,6 +225,6 @@ impl Platform {
         self.store
             .oidc_client(rp.id)
             .await?
-            .ok_or(PlatformError::OidcClientUnknown)
+            .ok_or(PlatformError::NotFound(crate::NotFound::OidcClient))
     }
 }

@@ -79,8 +79,8 @@ impl Platform {
         while !self.store.insert_authorization(&a).await? {
             tries += 1;
             if tries > 8 {
-                return Err(PlatformError::Store(crate::StoreError(
-                    "no free short code".into(),
+                return Err(PlatformError::Store(crate::StoreError::conflict(
+                    "no free short code",
                 )));
             }
             a.short_code = super::authorize::short_code();
@@ -120,7 +120,9 @@ impl Platform {
         {
             Ok(code)
         } else {
-            Err(PlatformError::AuthorizationAnswered)
+            Err(PlatformError::Conflict(
+                crate::Conflict::AuthorizationAnswered,
+            ))
         }
     }
 
@@ -134,7 +136,7 @@ impl Platform {
     ) -> Result<PortalContinuation, PlatformError> {
         let a = self.browser_authorization(handle, browser_secret).await?;
         if a.request.relying_party.is_some() {
-            return Err(PlatformError::AuthorizationUnknown);
+            return Err(PlatformError::NotFound(crate::NotFound::Authorization));
         }
         let now = self.clock.now();
         match a.status {
@@ -166,12 +168,14 @@ impl Platform {
                 if done {
                     Ok(PortalContinuation::LoggedIn(token))
                 } else {
-                    Err(PlatformError::AuthorizationAnswered)
+                    Err(PlatformError::Conflict(
+                        crate::Conflict::AuthorizationAnswered,
+                    ))
                 }
             }
-            AuthorizationStatus::Continued | AuthorizationStatus::Redeemed => {
-                Err(PlatformError::AuthorizationAnswered)
-            }
+            AuthorizationStatus::Continued | AuthorizationStatus::Redeemed => Err(
+                PlatformError::Conflict(crate::Conflict::AuthorizationAnswered),
+            ),
         }
     }
 

@@ -19,12 +19,15 @@ pub struct RsaSigningKey {
 impl RsaSigningKey {
     /// From a PKCS#8 RSA private key (DER) of 2048 bits or more.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, PlatformError> {
-        let pair = KeyPair::from_pkcs8(der)
-            .map_err(|_| PlatformError::InvalidJwks("the RSA signing key is not PKCS#8 RSA"))?;
+        let pair = KeyPair::from_pkcs8(der).map_err(|_| {
+            PlatformError::Invalid(crate::InvalidError::Jwks(
+                "the RSA signing key is not PKCS#8 RSA",
+            ))
+        })?;
         if pair.public_modulus_len() < 256 {
-            return Err(PlatformError::InvalidJwks(
+            return Err(PlatformError::Invalid(crate::InvalidError::Jwks(
                 "the RSA signing key is shorter than 2048 bits",
-            ));
+            )));
         }
         let (n, e) = parts(&pair);
         let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
@@ -62,7 +65,7 @@ impl RsaSigningKey {
                 input.as_bytes(),
                 &mut sig,
             )
-            .map_err(|_| PlatformError::Store(crate::StoreError("RSA signing failed".into())))?;
+            .map_err(|_| PlatformError::Internal(crate::Internal("RSA signing failed")))?;
         Ok(crate::events::jws_with_signature(input, &sig))
     }
 }

@@ -71,10 +71,10 @@ pub enum LogoutOutcome {
 }
 
 fn grant(reason: &'static str) -> PlatformError {
-    PlatformError::OAuth {
+    PlatformError::OAuth(crate::OAuthError {
         code: OAuthCode::InvalidGrant,
         reason,
-    }
+    })
 }
 
 /// RFC 7636 §4.1: 43 to 128 unreserved characters.
@@ -160,8 +160,8 @@ impl Platform {
         let (a, alg) = match self.store.exchange_code(&x).await? {
             ExchangeOutcome::Redeemed(a, alg) => (*a, alg),
             ExchangeOutcome::AssertionReplayed => {
-                return Err(PlatformError::InvalidClientAssertion(
-                    "that \"jti\" was used before",
+                return Err(PlatformError::Access(
+                    crate::AccessError::InvalidClientAssertion("that \"jti\" was used before"),
                 ));
             }
             ExchangeOutcome::Unknown => {
@@ -233,10 +233,10 @@ impl Platform {
     /// the same token add nothing: a relying party cannot grow the log by asking again).
     pub async fn userinfo(&self, access_token: &str) -> Result<Value, PlatformError> {
         let now = self.clock.now();
-        let invalid = PlatformError::OAuth {
+        let invalid = PlatformError::OAuth(crate::OAuthError {
             code: OAuthCode::InvalidToken,
             reason: "the access token is unknown, expired or revoked",
-        };
+        });
         let a = self
             .store
             .access_token(&access_token_key(access_token), now)
@@ -244,10 +244,10 @@ impl Platform {
             .ok_or(invalid)?;
         let (Some(person), Some(ppid), Some(rp)) = (a.person, a.ppid, a.request.relying_party)
         else {
-            return Err(PlatformError::OAuth {
+            return Err(PlatformError::OAuth(crate::OAuthError {
                 code: OAuthCode::InvalidToken,
                 reason: "the access token is unknown, expired or revoked",
-            });
+            }));
         };
         let mut claims: serde_json::Map<String, Value> = a
             .facts
@@ -278,7 +278,7 @@ impl Platform {
     /// log says so. Answers where to send the browser (the registered
     /// `post_logout_redirect_uri` with `state`), or `None` to show a page.
     pub async fn logout(&self, r: &LogoutRequest) -> Result<LogoutOutcome, PlatformError> {
-        let refused = PlatformError::InvalidLogout;
+        let refused = |r: &'static str| PlatformError::Invalid(crate::InvalidError::Logout(r));
         let hint = match r.id_token_hint.as_deref() {
             Some(t) => Some(self.verify_own_id_token(t)?),
             None => None,
@@ -358,8 +358,11 @@ impl Platform {
     /// The claims of an ID token this platform signed (with any key it publishes), its expiry
     /// not checked.
     fn verify_own_id_token(&self, token: &str) -> Result<HintClaims, PlatformError> {
-        let refused =
-            || PlatformError::InvalidLogout("id_token_hint is not an ID token of this platform");
+        let refused = || {
+            PlatformError::Invalid(crate::InvalidError::Logout(
+                "id_token_hint is not an ID token of this platform",
+            ))
+        };
         if token.len() > 8192 {
             return Err(refused());
         }

@@ -145,7 +145,11 @@ async fn approve(
         Some(b64) => Some(
             base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|_| PlatformError::InvalidFacts("signature_certificate is not base64"))?,
+                .map_err(|_| {
+                    PlatformError::Invalid(mykey_platform::InvalidError::Facts(
+                        "signature_certificate is not base64",
+                    ))
+                })?,
         ),
         None => None,
     };

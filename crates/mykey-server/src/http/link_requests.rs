@@ -53,7 +53,7 @@ struct ApprovalBody {
 fn request_id(s: &str) -> Result<LinkRequestId, ApiError> {
     // A malformed handle names no request.
     s.parse()
-        .map_err(|_| PlatformError::LinkRequestUnknown.into())
+        .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::LinkRequest).into())
 }
 
 async fn show(

@@ -45,8 +45,9 @@ impl FromRequestParts<Arc<Platform>> for Me {
         parts: &mut Parts,
         platform: &Arc<Platform>,
     ) -> Result<Self, ApiError> {
-        let token =
-            super::bearer(parts).ok_or(ApiError::Platform(PlatformError::Unauthenticated))?;
+        let token = super::bearer(parts).ok_or(ApiError::Platform(PlatformError::Access(
+            mykey_platform::AccessError::Unauthenticated,
+        )))?;
         Ok(Me(platform.authenticate(token).await?))
     }
 }
@@ -78,7 +79,10 @@ async fn overview(
 }
 
 async fn show(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
-    let m = p.my_key_id(&s).await?.ok_or(PlatformError::NoMyKeyId)?;
+    let m = p
+        .my_key_id(&s)
+        .await?
+        .ok_or(PlatformError::NotFound(mykey_platform::NotFound::MyKeyId))?;
     Ok(axum::Json(
         json!({"id": m.id.as_str(), "since": rfc3339(m.since)}),
     ))
@@ -193,7 +197,9 @@ async fn withdraw(
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id: i64 = id.parse().map_err(|_| PlatformError::ServiceIdUnknown)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::ServiceId))?;
     p.withdraw_link(&s, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -43,6 +43,7 @@ mod events;
 mod export;
 mod link_requests;
 mod me;
+mod oauth;
 mod oidc;
 mod ops;
 mod portal;

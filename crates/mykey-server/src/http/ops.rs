@@ -108,7 +108,9 @@ async fn relying_party(p: &Platform, id: &str) -> Result<RelyingParty, ApiError>
         .relying_party(rp_id(id)?)
         .await
         .map_err(PlatformError::from)?
-        .ok_or(PlatformError::RelyingPartyUnknown)?)
+        .ok_or(PlatformError::NotFound(
+            mykey_platform::NotFound::RelyingParty,
+        ))?)
 }
 
 async fn set_oidc_client(
@@ -213,7 +215,7 @@ fn with_secret(rp: &RelyingParty, secret: &ClientSecret) -> Value {
 fn rp_id(s: &str) -> Result<RelyingPartyId, ApiError> {
     s.parse()
         .map(RelyingPartyId)
-        .map_err(|_| PlatformError::RelyingPartyUnknown.into())
+        .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::RelyingParty).into())
 }
 
 async fn register(

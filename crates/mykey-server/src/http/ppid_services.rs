@@ -39,7 +39,7 @@ struct AuthenticationBody {
 pub(super) fn service_id(s: &str) -> Result<PpidServiceId, ApiError> {
     s.parse()
         .map(PpidServiceId)
-        .map_err(|_| PlatformError::PpidServiceUnknown.into())
+        .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::PpidService).into())
 }
 
 async fn show(

@@ -22,272 +22,290 @@ impl From<PlatformError> for ApiError {
     }
 }
 
+/// How the HTTP edge tells a domain error: its status, problem type and title. Every variant is
+/// named (no wildcard), so a new one is a compile error here until it is given its answer.
+pub(crate) struct Told {
+    pub(crate) status: StatusCode,
+    /// The problem type's last part (`urn:mykey:problem:{kind}`), stable.
+    pub(crate) kind: &'static str,
+    pub(crate) title: &'static str,
+}
+
+const fn told(status: StatusCode, kind: &'static str, title: &'static str) -> Told {
+    Told {
+        status,
+        kind,
+        title,
+    }
+}
+
+const INVALID_REQUEST: Told = told(
+    StatusCode::UNPROCESSABLE_ENTITY,
+    "invalid-request",
+    "Invalid request",
+);
+
+/// The answer to each domain error.
+pub(crate) fn told_of(e: &PlatformError) -> Told {
+    use StatusCode as H;
+    use mykey_platform::{
+        AccessError as A, CardError as C, Conflict as X, InvalidError as I, Limited as L,
+        NotFound as N, StoreErrorKind as S,
+    };
+    match e {
+        PlatformError::Card(c) => match c {
+            C::ChallengeUnknown => told(
+                H::BAD_REQUEST,
+                "challenge-unknown",
+                "Unknown, used or foreign challenge",
+            ),
+            C::ChallengeExpired => told(H::BAD_REQUEST, "challenge-expired", "Challenge expired"),
+            C::Certificate(_) => told(
+                H::UNAUTHORIZED,
+                "certificate-refused",
+                "Certificate or signature refused",
+            ),
+            C::Revoked { .. } => told(H::FORBIDDEN, "certificate-revoked", "Certificate revoked"),
+        },
+        PlatformError::Access(a) => match a {
+            A::Unauthenticated => told(H::UNAUTHORIZED, "unauthenticated", "No valid session"),
+            A::OperatorApiClosed => told(
+                H::FORBIDDEN,
+                "operator-api-closed",
+                "The operator API is closed",
+            ),
+            // An assertion's reason goes in `detail`: it helps the client and names no secret.
+            A::InvalidClient | A::InvalidClientAssertion(_) => told(
+                H::UNAUTHORIZED,
+                "invalid-client",
+                "Client authentication failed",
+            ),
+            A::RelyingPartyNotApproved => told(
+                H::FORBIDDEN,
+                "relying-party-not-approved",
+                "Relying party not approved",
+            ),
+            A::PpidClosed => told(H::FORBIDDEN, "ppid-closed", "PPIDs are not enabled"),
+        },
+        PlatformError::Invalid(i) => match i {
+            I::Id(_) | I::Name | I::Terms(_) => INVALID_REQUEST,
+            I::Jwks(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-jwks", "Invalid JWK Set"),
+            I::Stream(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-stream", "Invalid stream"),
+            I::ConsentIncomplete => told(
+                H::UNPROCESSABLE_ENTITY,
+                "consent-incomplete",
+                "Consent incomplete",
+            ),
+            I::TermsNoticeTooShort { .. } => told(
+                H::UNPROCESSABLE_ENTITY,
+                "terms-notice-too-short",
+                "Terms must be announced at least 7 days ahead",
+            ),
+            I::PpidCode => told(
+                H::BAD_REQUEST,
+                "ppid-code-invalid",
+                "Unknown, used or expired code",
+            ),
+            I::OidcClient(_) | I::RedirectUri => told(
+                H::UNPROCESSABLE_ENTITY,
+                "invalid-oidc-client",
+                "Invalid OpenID Connect client",
+            ),
+            I::Facts(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-facts", "Facts refused"),
+            I::Logout(_) => told(H::BAD_REQUEST, "invalid-request", "Invalid request"),
+        },
+        PlatformError::NotFound(n) => match n {
+            N::MyKeyId => told(H::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
+            N::RelyingParty => told(
+                H::NOT_FOUND,
+                "relying-party-unknown",
+                "No such relying party",
+            ),
+            N::Stream => told(H::NOT_FOUND, "stream-unknown", "No stream"),
+            N::LinkRequest => told(H::NOT_FOUND, "link-request-unknown", "No such link request"),
+            N::ServiceId => told(H::NOT_FOUND, "service-id-unknown", "No such Service ID"),
+            N::PpidService => told(H::NOT_FOUND, "ppid-service-unknown", "No such PPID service"),
+            N::Ppid => told(H::NOT_FOUND, "ppid-unknown", "No such PPID"),
+            N::OidcClient => told(
+                H::NOT_FOUND,
+                "oidc-client-unknown",
+                "No OpenID Connect client registration",
+            ),
+            N::Authorization => told(
+                H::NOT_FOUND,
+                "authorization-unknown",
+                "No such authorization request",
+            ),
+        },
+        PlatformError::Conflict(x) => match x {
+            X::MyKeyIdAlreadyActive => told(
+                H::CONFLICT,
+                "my-key-id-already-active",
+                "A My Key ID is already active",
+            ),
+            X::MyKeyIdTaken => told(H::CONFLICT, "my-key-id-taken", "My Key ID not available"),
+            // The same type as a missing My Key ID: what is missing is the same; here it
+            // blocks a change.
+            X::MyKeyIdRequired => told(H::CONFLICT, "no-my-key-id", "No active My Key ID"),
+            X::LinkRequestAnswered => told(
+                H::CONFLICT,
+                "link-request-answered",
+                "Link request already answered",
+            ),
+            X::LinkRequestExpired => told(H::GONE, "link-request-expired", "Link request expired"),
+            X::ServiceIdExists => told(
+                H::CONFLICT,
+                "service-id-exists",
+                "Customer ID already linked",
+            ),
+            X::TermsVersionExists => told(
+                H::CONFLICT,
+                "terms-version-exists",
+                "Terms version already published",
+            ),
+            X::AuthorizationAnswered => told(
+                H::CONFLICT,
+                "authorization-answered",
+                "Authorization request already answered",
+            ),
+            X::AuthorizationExpired => told(
+                H::GONE,
+                "authorization-expired",
+                "Authorization request expired",
+            ),
+        },
+        PlatformError::Limited(l) => match l {
+            L::TooManyAttempts { .. } => told(
+                H::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many unknown short codes",
+            ),
+            L::Quota { .. } => told(H::TOO_MANY_REQUESTS, "quota-exceeded", "Quota exceeded"),
+        },
+        PlatformError::OAuth(_) => told(H::BAD_REQUEST, "invalid-request", "Invalid request"),
+        PlatformError::JlisUnavailable(_) => told(
+            H::SERVICE_UNAVAILABLE,
+            "jlis-unavailable",
+            "J-LIS unavailable",
+        ),
+        PlatformError::Store(s) => match s.kind {
+            S::Unavailable | S::Conflict => told(
+                H::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+            ),
+            S::Corrupt => told(H::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        },
+        PlatformError::Internal(_) => told(H::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+    }
+}
+
+/// The `WWW-Authenticate` challenge an error carries (RFC 9110 §11.6.1): a missing session asks
+/// for a bearer token; a failed client authentication tells the client which scheme to use
+/// (RFC 6749 §5.2).
+pub(crate) fn challenge_of(e: &PlatformError) -> Option<&'static str> {
+    use mykey_platform::AccessError as A;
+    match e {
+        PlatformError::Access(A::Unauthenticated) => Some("Bearer"),
+        PlatformError::Access(A::InvalidClient | A::InvalidClientAssertion(_)) => {
+            Some("Basic realm=\"mykey\"")
+        }
+        _ => None,
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        use PlatformError as P;
-        let (status, kind, title) = match &self {
-            ApiError::InvalidRequest(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-request",
-                "Invalid request",
-            ),
-            ApiError::TooLarge => (
+        let told = match &self {
+            ApiError::InvalidRequest(_) => INVALID_REQUEST,
+            ApiError::TooLarge => told(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Request too large",
             ),
-            ApiError::Platform(e) => match e {
-                P::ChallengeUnknown => (
-                    StatusCode::BAD_REQUEST,
-                    "challenge-unknown",
-                    "Unknown, used or foreign challenge",
-                ),
-                P::ChallengeExpired => (
-                    StatusCode::BAD_REQUEST,
-                    "challenge-expired",
-                    "Challenge expired",
-                ),
-                P::Certificate(_) => (
-                    StatusCode::UNAUTHORIZED,
-                    "certificate-refused",
-                    "Certificate or signature refused",
-                ),
-                P::Revoked { .. } => (
-                    StatusCode::FORBIDDEN,
-                    "certificate-revoked",
-                    "Certificate revoked",
-                ),
-                P::JlisUnavailable(_) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "jlis-unavailable",
-                    "J-LIS unavailable",
-                ),
-                P::Unauthenticated => (
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "No valid session",
-                ),
-                P::InvalidId(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-request",
-                    "Invalid request",
-                ),
-                P::MyKeyIdAlreadyActive => (
-                    StatusCode::CONFLICT,
-                    "my-key-id-already-active",
-                    "A My Key ID is already active",
-                ),
-                P::MyKeyIdTaken => (
-                    StatusCode::CONFLICT,
-                    "my-key-id-taken",
-                    "My Key ID not available",
-                ),
-                P::NoMyKeyId => (StatusCode::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
-                P::OperatorApiClosed => (
-                    StatusCode::FORBIDDEN,
-                    "operator-api-closed",
-                    "The operator API is closed",
-                ),
-                P::InvalidName => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-request",
-                    "Invalid request",
-                ),
-                P::InvalidClient => (
-                    StatusCode::UNAUTHORIZED,
-                    "invalid-client",
-                    "Client authentication failed",
-                ),
-                // The reason goes in `detail`: it helps the client and names no secret.
-                P::InvalidClientAssertion(_) => (
-                    StatusCode::UNAUTHORIZED,
-                    "invalid-client",
-                    "Client authentication failed",
-                ),
-                P::InvalidJwks(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-jwks",
-                    "Invalid JWK Set",
-                ),
-                P::InvalidStream(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-stream",
-                    "Invalid stream",
-                ),
-                P::StreamUnknown => (StatusCode::NOT_FOUND, "stream-unknown", "No stream"),
-                P::RelyingPartyNotApproved => (
-                    StatusCode::FORBIDDEN,
-                    "relying-party-not-approved",
-                    "Relying party not approved",
-                ),
-                P::RelyingPartyUnknown => (
-                    StatusCode::NOT_FOUND,
-                    "relying-party-unknown",
-                    "No such relying party",
-                ),
-                P::LinkRequestUnknown => (
-                    StatusCode::NOT_FOUND,
-                    "link-request-unknown",
-                    "No such link request",
-                ),
-                P::LinkRequestAnswered => (
-                    StatusCode::CONFLICT,
-                    "link-request-answered",
-                    "Link request already answered",
-                ),
-                P::LinkRequestExpired => (
-                    StatusCode::GONE,
-                    "link-request-expired",
-                    "Link request expired",
-                ),
-                P::ConsentIncomplete => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "consent-incomplete",
-                    "Consent incomplete",
-                ),
-                // The same type as above: what is missing is the same; here it blocks a change.
-                P::MyKeyIdRequired => (StatusCode::CONFLICT, "no-my-key-id", "No active My Key ID"),
-                P::ServiceIdExists => (
-                    StatusCode::CONFLICT,
-                    "service-id-exists",
-                    "Customer ID already linked",
-                ),
-                P::ServiceIdUnknown => (
-                    StatusCode::NOT_FOUND,
-                    "service-id-unknown",
-                    "No such Service ID",
-                ),
-                P::InvalidTerms(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-request",
-                    "Invalid request",
-                ),
-                P::TermsNoticeTooShort { .. } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "terms-notice-too-short",
-                    "Terms must be announced at least 7 days ahead",
-                ),
-                P::TermsVersionExists => (
-                    StatusCode::CONFLICT,
-                    "terms-version-exists",
-                    "Terms version already published",
-                ),
-                P::PpidClosed => (
-                    StatusCode::FORBIDDEN,
-                    "ppid-closed",
-                    "PPIDs are not enabled",
-                ),
-                P::PpidServiceUnknown => (
-                    StatusCode::NOT_FOUND,
-                    "ppid-service-unknown",
-                    "No such PPID service",
-                ),
-                P::PpidUnknown => (StatusCode::NOT_FOUND, "ppid-unknown", "No such PPID"),
-                P::PpidCodeInvalid => (
-                    StatusCode::BAD_REQUEST,
-                    "ppid-code-invalid",
-                    "Unknown, used or expired code",
-                ),
-                P::OidcClientUnknown => (
-                    StatusCode::NOT_FOUND,
-                    "oidc-client-unknown",
-                    "No OpenID Connect client registration",
-                ),
-                P::InvalidOidcClient(_) | P::InvalidRedirectUri => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-oidc-client",
-                    "Invalid OpenID Connect client",
-                ),
-                P::AuthorizationUnknown => (
-                    StatusCode::NOT_FOUND,
-                    "authorization-unknown",
-                    "No such authorization request",
-                ),
-                P::AuthorizationAnswered => (
-                    StatusCode::CONFLICT,
-                    "authorization-answered",
-                    "Authorization request already answered",
-                ),
-                P::AuthorizationExpired => (
-                    StatusCode::GONE,
-                    "authorization-expired",
-                    "Authorization request expired",
-                ),
-                P::InvalidFacts(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-facts",
-                    "Facts refused",
-                ),
-                P::TooManyAttempts { .. } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too-many-attempts",
-                    "Too many unknown short codes",
-                ),
-                P::QuotaExceeded { .. } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "quota-exceeded",
-                    "Quota exceeded",
-                ),
-                P::InvalidLogout(_) | P::OAuth { .. } => (
-                    StatusCode::BAD_REQUEST,
-                    "invalid-request",
-                    "Invalid request",
-                ),
-                _ => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                ),
-            },
+            ApiError::Platform(e) => told_of(e),
         };
         let detail = match &self {
             ApiError::InvalidRequest(d) => Some(d.clone()),
             ApiError::TooLarge => Some(format!("the limit is {} bytes", super::MAX_BODY)),
-            ApiError::Platform(P::Store(_)) => None,
-            ApiError::Platform(P::JlisUnavailable(e)) => {
+            ApiError::Platform(PlatformError::Store(_) | PlatformError::Internal(_)) => None,
+            ApiError::Platform(PlatformError::JlisUnavailable(e)) => {
                 tracing::warn!(error = %e, "J-LIS unavailable");
                 Some("J-LIS could not be asked; try again shortly".into())
             }
-            ApiError::Platform(P::TermsNoticeTooShort { earliest, .. }) => Some(format!(
+            ApiError::Platform(PlatformError::Invalid(
+                mykey_platform::InvalidError::TermsNoticeTooShort { earliest, .. },
+            )) => Some(format!(
                 "effective_at must be {} or later (Art 12.2), unless the change is urgent (\"urgent\": true with a \"reason\")",
                 super::rfc3339(*earliest)
             )),
             ApiError::Platform(e) => Some(e.to_string()),
         };
+        if let ApiError::Platform(PlatformError::Internal(e)) = &self {
+            tracing::error!(error = %e, "internal fault");
+        }
         let body = serde_json::json!({
-            "type": format!("urn:mykey:problem:{kind}"),
-            "title": title,
-            "status": status.as_u16(),
+            "type": format!("urn:mykey:problem:{}", told.kind),
+            "title": told.title,
+            "status": told.status.as_u16(),
             "detail": detail,
         });
         let mut r = (
-            status,
+            told.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
             .into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        }
-        if let ApiError::Platform(
-            P::TooManyAttempts { retry_after } | P::QuotaExceeded { retry_after },
-        ) = &self
-        {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-        }
-        if status == StatusCode::UNAUTHORIZED && kind == "unauthenticated" {
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        if kind == "invalid-client" {
-            // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use.
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"mykey\""),
-            );
+        if let ApiError::Platform(e) = &self {
+            if let Some(secs) = e.retry_after() {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            if let Some(c) = challenge_of(e) {
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+            }
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mykey_platform::{AccessError, Limited, StoreError};
+
+    use super::*;
+
+    fn answer(e: PlatformError) -> Response {
+        ApiError::from(e).into_response()
+    }
+
+    #[test]
+    fn a_store_failure_says_whether_to_try_again_and_never_what_happened() {
+        let r = answer(PlatformError::Store(StoreError::unavailable(
+            "connection to 10.0.0.7 refused",
+        )));
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+        let r = answer(PlatformError::Store(StoreError::corrupt(
+            "stored hash is not 32 bytes",
+        )));
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn challenges_and_waits_come_from_the_error() {
+        let r = answer(PlatformError::Access(AccessError::Unauthenticated));
+        assert_eq!(r.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let r = answer(PlatformError::Access(AccessError::InvalidClient));
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Basic realm=\"mykey\""
+        );
+        let r = answer(PlatformError::Limited(Limited::Quota { retry_after: 42 }));
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "42");
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 }

@@ -46,8 +46,9 @@ impl FromRequestParts<Arc<Platform>> for RelyingPartyClient {
                 platform.authenticate_client_token(token).await?,
             ));
         }
-        let (id, secret) = basic_credentials(&parts.headers)
-            .ok_or(ApiError::Platform(PlatformError::InvalidClient))?;
+        let (id, secret) = basic_credentials(&parts.headers).ok_or(ApiError::Platform(
+            PlatformError::Access(mykey_platform::AccessError::InvalidClient),
+        ))?;
         Ok(RelyingPartyClient(
             platform.authenticate_client(&id, &secret).await?,
         ))
@@ -112,7 +113,7 @@ async fn list(
     let wanted = q.customer_id.as_deref().map(customer).transpose()?;
     let links = p.relying_party_links(&rp, wanted.as_ref()).await?;
     if wanted.is_some() && links.is_empty() {
-        return Err(PlatformError::ServiceIdUnknown.into());
+        return Err(PlatformError::NotFound(mykey_platform::NotFound::ServiceId).into());
     }
     let links: Vec<Value> = links
         .iter()
@@ -129,7 +130,7 @@ async fn remove(
     // A malformed customer ID cannot be linked: it is simply not one of this party's.
     let c: CustomerId = customer_id
         .parse()
-        .map_err(|_| PlatformError::ServiceIdUnknown)?;
+        .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::ServiceId))?;
     p.remove_link(&rp, &c).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -101,7 +101,9 @@ async fn associate(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = service_id(&id)?;
     // A malformed PPID was never issued.
-    let ppid: Ppid = ppid.parse().map_err(|_| PlatformError::PpidUnknown)?;
+    let ppid: Ppid = ppid
+        .parse()
+        .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::Ppid))?;
     let found = p
         .associate_customer_id(&rp, id, ppid, customer(&req.customer_id)?)
         .await?;
@@ -120,7 +122,7 @@ async fn ppids(
         .service_ppids(&rp, service_id(&id)?, wanted.as_ref())
         .await?;
     if wanted.is_some() && found.is_empty() {
-        return Err(PlatformError::PpidUnknown.into());
+        return Err(PlatformError::NotFound(mykey_platform::NotFound::Ppid).into());
     }
     let found: Vec<Value> = found.iter().map(ppid_json).collect();
     Ok(axum::Json(json!({"ppids": found})))

@@ -51,16 +51,22 @@ fn config(body: StreamBody) -> Result<StreamConfig, ApiError> {
             authorization_header: body.delivery.authorization_header,
         },
         (PUSH, None) => {
-            return Err(PlatformError::InvalidStream("push delivery needs an endpoint_url").into());
+            return Err(PlatformError::Invalid(mykey_platform::InvalidError::Stream(
+                "push delivery needs an endpoint_url",
+            ))
+            .into());
         }
         (POLL, None) if body.delivery.authorization_header.is_none() => Delivery::Poll,
         (POLL, _) => {
-            return Err(PlatformError::InvalidStream("poll delivery takes no endpoint").into());
+            return Err(PlatformError::Invalid(mykey_platform::InvalidError::Stream(
+                "poll delivery takes no endpoint",
+            ))
+            .into());
         }
         _ => {
-            return Err(PlatformError::InvalidStream(
+            return Err(PlatformError::Invalid(mykey_platform::InvalidError::Stream(
                 "delivery.method is urn:ietf:rfc:8935 (push) or urn:ietf:rfc:8936 (poll)",
-            )
+            ))
             .into());
         }
     };
@@ -152,9 +158,9 @@ async fn refuse_private_name(endpoint_url: &str, private: bool) -> Result<(), Ap
                 .iter()
                 .any(|a| !mykey_platform::is_public_address(a.ip()))
         {
-            return Err(PlatformError::InvalidStream(
+            return Err(PlatformError::Invalid(mykey_platform::InvalidError::Stream(
                 "endpoint_url's host resolves to an address that is not on the public Internet",
-            )
+            ))
             .into());
         }
     }
@@ -174,15 +180,18 @@ async fn show_to_operator(
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = id
-        .parse()
-        .map(RelyingPartyId)
-        .map_err(|_| ApiError::from(PlatformError::RelyingPartyUnknown))?;
+    let id = id.parse().map(RelyingPartyId).map_err(|_| {
+        ApiError::from(PlatformError::NotFound(
+            mykey_platform::NotFound::RelyingParty,
+        ))
+    })?;
     let rp = p
         .store()
         .relying_party(id)
         .await
         .map_err(PlatformError::from)?
-        .ok_or(PlatformError::RelyingPartyUnknown)?;
+        .ok_or(PlatformError::NotFound(
+            mykey_platform::NotFound::RelyingParty,
+        ))?;
     Ok(axum::Json(stream_json(&p.stream(&rp).await?)))
 }

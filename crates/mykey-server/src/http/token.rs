@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use mykey_platform::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, Platform, PlatformError};
 use serde::Serialize;
 use serde_json::json;
 
+use super::oauth::{OAuthRefusal, no_store};
 use super::rp::basic_credentials;
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -37,7 +38,7 @@ struct TokenForm {
 
 impl TokenForm {
     /// Reads an `application/x-www-form-urlencoded` body (RFC 6749 §4.1.3, §4.4.2).
-    async fn read(req: Request) -> Result<Self, OAuthError> {
+    async fn read(req: Request) -> Result<Self, OAuthRefusal> {
         let form_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -48,7 +49,7 @@ impl TokenForm {
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             });
         if !form_type {
-            return Err(OAuthError::request(
+            return Err(OAuthRefusal::request(
                 "invalid_request",
                 "the body must be application/x-www-form-urlencoded",
             ));
@@ -56,7 +57,7 @@ impl TokenForm {
         let body = axum::body::to_bytes(req.into_body(), super::MAX_BODY)
             .await
             .map_err(|_| {
-                OAuthError::request("invalid_request", "the body is too large or was cut off")
+                OAuthRefusal::request("invalid_request", "the body is too large or was cut off")
             })?;
         let mut form = Self::default();
         for (name, value) in url::form_urlencoded::parse(&body) {
@@ -72,81 +73,13 @@ impl TokenForm {
                 _ => continue,
             };
             if slot.replace(value.into_owned()).is_some() {
-                return Err(OAuthError::request(
+                return Err(OAuthRefusal::request(
                     "invalid_request",
                     format!("{name} is given more than once"),
                 ));
             }
         }
         Ok(form)
-    }
-}
-
-/// An error of RFC 6749 §5.2.
-#[derive(Debug)]
-struct OAuthError {
-    status: StatusCode,
-    error: &'static str,
-    description: String,
-    /// The client tried HTTP Basic: answer with `WWW-Authenticate` (§5.2).
-    basic: bool,
-}
-
-impl OAuthError {
-    fn request(error: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            error,
-            description: description.into(),
-            basic: false,
-        }
-    }
-
-    fn client(e: PlatformError, basic: bool) -> Self {
-        let (status, error) = match e {
-            PlatformError::InvalidClient | PlatformError::InvalidClientAssertion(_) => {
-                (StatusCode::UNAUTHORIZED, "invalid_client")
-            }
-            PlatformError::RelyingPartyNotApproved | PlatformError::OidcClientUnknown => {
-                (StatusCode::BAD_REQUEST, "unauthorized_client")
-            }
-            PlatformError::OAuth { code, reason } => {
-                return Self::request(code.as_str(), reason);
-            }
-            PlatformError::Store(_) => {
-                return Self {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    error: "server_error",
-                    description: "storage failure".into(),
-                    basic,
-                };
-            }
-            _ => (StatusCode::BAD_REQUEST, "invalid_request"),
-        };
-        Self {
-            status,
-            error,
-            description: e.to_string(),
-            basic,
-        }
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let mut r = (
-            self.status,
-            axum::Json(json!({"error": self.error, "error_description": self.description})),
-        )
-            .into_response();
-        no_store(r.headers_mut());
-        if self.status == StatusCode::UNAUTHORIZED && self.basic {
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"mykey\""),
-            );
-        }
-        r
     }
 }
 
@@ -161,35 +94,36 @@ struct CodeGrantResponse<'a> {
     scope: &'a str,
 }
 
-/// Token responses are never cached (§5.1).
-fn no_store(h: &mut HeaderMap) {
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+async fn token(State(p): State<Arc<Platform>>, req: Request) -> Response {
+    let tried_basic = req.headers().contains_key(header::AUTHORIZATION);
+    match grant(&p, req).await {
+        Ok(r) => r,
+        Err(e) => e.token_response(tried_basic),
+    }
 }
 
-async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response, OAuthError> {
+async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
     let basic = basic_credentials(req.headers());
-    let tried_basic = req.headers().contains_key(header::AUTHORIZATION);
     let form = TokenForm::read(req).await?;
     // The request's shape first, so that a malformed request spends no assertion.
     let code_grant = match form.grant_type.as_deref() {
         Some("client_credentials") => false,
         Some("authorization_code") => true,
         Some(other) => {
-            return Err(OAuthError::request(
+            return Err(OAuthRefusal::request(
                 "unsupported_grant_type",
                 format!("grant_type {other:?} is not supported here"),
             ));
         }
         None => {
-            return Err(OAuthError::request(
+            return Err(OAuthRefusal::request(
                 "invalid_request",
                 "grant_type is missing",
             ));
         }
     };
     if code_grant && form.code.is_none() {
-        return Err(OAuthError::request("invalid_request", "code is missing"));
+        return Err(OAuthRefusal::request("invalid_request", "code is missing"));
     }
     if !code_grant
         && form
@@ -197,7 +131,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
             .as_deref()
             .is_some_and(|s| !s.split(' ').all(|x| x == "rp"))
     {
-        return Err(OAuthError::request(
+        return Err(OAuthRefusal::request(
             "invalid_scope",
             "the only scope is \"rp\"",
         ));
@@ -209,7 +143,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
         &form.client_assertion,
     ) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return Err(OAuthError::request(
+            return Err(OAuthRefusal::request(
                 "invalid_request",
                 "use one client authentication method, not two",
             ));
@@ -217,7 +151,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
         (Some((id, secret)), None, None) => p
             .authenticate_client(&id, &secret)
             .await
-            .map_err(|e| OAuthError::client(e, true))?,
+            .map_err(|e| OAuthRefusal::of(&e))?,
         (None, Some(CLIENT_ASSERTION_TYPE), Some(assertion)) => {
             let endpoint = format!("{}/oidc/token", p.issuer());
             let audiences = [endpoint.as_str(), p.issuer()];
@@ -231,31 +165,32 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
                     .await
                     .map(|rp| (rp, None))
             }
-            .map_err(|e| OAuthError::client(e, false))?;
+            .map_err(|e| OAuthRefusal::of(&e))?;
             if form.client_id.as_deref().is_some_and(|c| c != rp.client_id) {
-                return Err(OAuthError::client(PlatformError::InvalidClient, false));
+                return Err(OAuthRefusal::of(&PlatformError::Access(
+                    mykey_platform::AccessError::InvalidClient,
+                )));
             }
             jti = spent;
             rp
         }
         (None, Some(other), _) => {
-            return Err(OAuthError::request(
+            return Err(OAuthRefusal::request(
                 "invalid_request",
                 format!("unsupported client_assertion_type {other:?}"),
             ));
         }
         (None, None, Some(_)) => {
-            return Err(OAuthError::request(
+            return Err(OAuthRefusal::request(
                 "invalid_request",
                 "client_assertion_type is missing",
             ));
         }
         (None, _, None) => {
-            return Err(OAuthError {
+            return Err(OAuthRefusal {
                 status: StatusCode::UNAUTHORIZED,
                 error: "invalid_client",
                 description: "authenticate with client_secret_basic or private_key_jwt".into(),
-                basic: tried_basic,
             });
         }
     };
@@ -269,7 +204,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
                 form.code_verifier.as_deref(),
             )
             .await
-            .map_err(|e| OAuthError::client(e, false))?;
+            .map_err(|e| OAuthRefusal::of(&e))?;
         let mut r = axum::Json(CodeGrantResponse {
             access_token: &t.access_token,
             token_type: "Bearer",
@@ -284,7 +219,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Result<Response,
     let (token, _) = p
         .issue_client_token(&rp)
         .await
-        .map_err(|e| OAuthError::client(e, false))?;
+        .map_err(|e| OAuthRefusal::of(&e))?;
     let mut r = axum::Json(json!({
         "access_token": token.as_str(),
         "token_type": "Bearer",

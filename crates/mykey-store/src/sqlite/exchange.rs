@@ -47,7 +47,7 @@ impl ExchangeBatcher {
     /// Queues `x` and waits for its commit.
     pub(crate) async fn exchange(&self, x: &CodeExchange) -> Result<ExchangeOutcome, StoreError> {
         let (answer, answered) = oneshot::channel();
-        let stopped = || StoreError("the SQLite exchange writer has stopped".into());
+        let stopped = || StoreError::unavailable("the SQLite exchange writer has stopped");
         self.0
             .send(Job {
                 exchange: x.clone(),

@@ -53,7 +53,7 @@ impl LoginBatcher {
     /// Queues `login` and waits for its commit.
     pub(crate) async fn login(&self, login: &LoginWrite) -> Result<LoginOutcome, StoreError> {
         let (answer, answered) = oneshot::channel();
-        let stopped = || StoreError("the SQLite login writer has stopped".into());
+        let stopped = || StoreError::unavailable("the SQLite login writer has stopped");
         self.0
             .send(Job {
                 login: login.clone(),

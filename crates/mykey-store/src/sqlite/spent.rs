@@ -44,7 +44,7 @@ impl Spent {
             let nonce: [u8; 32] = r
                 .get::<&[u8], _>("nonce")
                 .try_into()
-                .map_err(|_| StoreError("a spent nonce is not 32 bytes".into()))?;
+                .map_err(|_| StoreError::corrupt("a spent nonce is not 32 bytes"))?;
             set.insert(nonce, r.get::<i64, _>("expires_at"));
         }
         Ok(Arc::new(Self(Mutex::new(set))))

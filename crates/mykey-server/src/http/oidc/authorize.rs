@@ -16,10 +16,10 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use mykey_platform::Platform;
 use mykey_platform::oidc::{
     AuthorizationParams, AuthorizeError, Begun, BrowserOrigin, Continuation, FactScope,
 };
-use mykey_platform::{Platform, PlatformError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -116,39 +116,8 @@ async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
     match p.begin_authorization(&params, began).await {
         Ok(b) => pending_page(&p, &b, lang),
         Err(AuthorizeError::Redirect(to)) => Redirect::to(&to).into_response(),
-        Err(AuthorizeError::Shown(e)) => shown(lang, &e),
+        Err(AuthorizeError::Shown(e)) => super::failure::failure_page(lang, &e),
     }
-}
-
-fn shown(lang: Lang, e: &PlatformError) -> Response {
-    let (status, message) = match e {
-        PlatformError::Store(_) | PlatformError::JlisUnavailable(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang.t(
-                "ただいま処理できません。しばらくしてからもう一度お試しください。",
-                "The platform cannot answer now; try again shortly.",
-            )
-            .to_owned(),
-        ),
-        PlatformError::AuthorizationUnknown => (
-            StatusCode::NOT_FOUND,
-            lang.t(
-                "このログイン要求は見つかりません。このブラウザで始めたものではない可能性があります。",
-                "This login request was not found, or was not started in this browser.",
-            )
-            .to_owned(),
-        ),
-        PlatformError::AuthorizationAnswered => (
-            StatusCode::CONFLICT,
-            lang.t(
-                "このログイン要求はすでに完了しています。サービスの画面からやり直してください。",
-                "This login request has already been completed; start again from the service.",
-            )
-            .to_owned(),
-        ),
-        e => (StatusCode::BAD_REQUEST, e.to_string()),
-    };
-    error_page(status, lang, &message)
 }
 
 fn fact_name(lang: Lang, f: FactScope) -> &'static str {
@@ -361,6 +330,6 @@ async fn go_on(p: &Platform, headers: &HeaderMap, q: ContinueQuery) -> Response 
                 esc(lang.t("承認したら続ける", "Continue after approving")),
             ),
         ),
-        Err(e) => shown(lang, &e),
+        Err(e) => super::failure::failure_page(lang, &e),
     }
 }

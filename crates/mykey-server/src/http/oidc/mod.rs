@@ -11,6 +11,7 @@
 //! ```
 
 pub(crate) mod authorize;
+pub(crate) mod failure;
 pub(crate) mod page;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use mykey_platform::oidc::{ACR_CARD, FactScope, LogoutOutcome, LogoutRequest, OAuthCode};
+use mykey_platform::oidc::{ACR_CARD, FactScope, LogoutOutcome, LogoutRequest};
 use mykey_platform::{Platform, PlatformError};
 use serde_json::json;
 
@@ -95,20 +96,6 @@ async fn discovery(State(p): State<Arc<Platform>>) -> Response {
     r
 }
 
-/// RFC 6750 §3: a refused bearer token.
-fn bearer_refusal(status: StatusCode, code: &str, description: &str) -> Response {
-    let challenge = format!("Bearer error=\"{code}\", error_description=\"{description}\"");
-    let mut r = (
-        status,
-        axum::Json(json!({"error": code, "error_description": description})),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&challenge) {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    r
-}
-
 async fn userinfo(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let Some(token) = super::bearer(&parts) else {
@@ -125,11 +112,7 @@ async fn userinfo(State(p): State<Arc<Platform>>, req: Request) -> Response {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Err(PlatformError::OAuth {
-            code: OAuthCode::InvalidToken,
-            reason,
-        }) => bearer_refusal(StatusCode::UNAUTHORIZED, "invalid_token", reason),
-        Err(e) => super::ApiError::from(e).into_response(),
+        Err(e) => super::oauth::OAuthRefusal::of(&e).bearer_response(),
     }
 }
 
@@ -222,7 +205,7 @@ async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
                 &format!("<h1>{}</h1>", page::esc(title)),
             )
         }
-        Err(e @ PlatformError::InvalidLogout(_)) => {
+        Err(e @ PlatformError::Invalid(mykey_platform::InvalidError::Logout(_))) => {
             error_page(StatusCode::BAD_REQUEST, lang, &e.to_string())
         }
         Err(e) => super::ApiError::from(e).into_response(),

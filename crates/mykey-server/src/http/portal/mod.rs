@@ -103,26 +103,7 @@ fn to_login() -> Response {
 }
 
 fn failure(lang: Lang, e: &PlatformError) -> Response {
-    let (status, message) = match e {
-        PlatformError::Store(_) | PlatformError::JlisUnavailable(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang.t(
-                "ただいま処理できません。",
-                "The platform cannot answer now.",
-            )
-            .to_owned(),
-        ),
-        PlatformError::AuthorizationUnknown => (
-            StatusCode::NOT_FOUND,
-            lang.t(
-                "このログイン要求は見つかりません。",
-                "This login request was not found.",
-            )
-            .to_owned(),
-        ),
-        e => (StatusCode::BAD_REQUEST, e.to_string()),
-    };
-    error_page(status, lang, &message)
+    super::oidc::failure::failure_page(lang, e)
 }
 
 async fn overview(
