@@ -10,9 +10,7 @@
 //!
 //! [`JlisClient`] is the HTTP client the platform and the command line use.
 
-pub mod api;
 mod authority;
-mod client;
 mod clock;
 mod crl;
 mod error;
@@ -26,10 +24,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use authority::CaGeneration;
-pub use client::{ClientError, JlisClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::JlisError;
 pub use http::router;
+/// The JSON the simulator speaks, defined with the platform's client.
+pub use mykey_jlis_client::api;
 pub use ocsp::OcspReply;
 pub use validity::certificate_not_after;
 

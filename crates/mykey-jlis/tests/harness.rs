@@ -4,7 +4,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use mykey_jlis::api::{IssueRequest, IssuedCertificates};
-use mykey_jlis::{Clock, Config, Jlis, JlisClient, SystemClock};
+use mykey_jlis::{Clock, Config, Jlis, SystemClock};
+use mykey_jlis_client::JlisClient;
 use mykey_pki::issue::SigningKey;
 
 pub struct Sim {

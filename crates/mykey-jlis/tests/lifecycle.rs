@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
+use mykey_jlis::SystemClock;
 use mykey_jlis::api::{ChangeFactsRequest, RenewRequest, RevokeRequest};
-use mykey_jlis::{ClientError, SystemClock};
+use mykey_jlis_client::ClientError;
 use mykey_pki::{
     Purpose, SignatureCertificate, TrustAnchors, UnixTime, UserIdentificationCertificate,
 };

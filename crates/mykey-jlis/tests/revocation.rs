@@ -3,7 +3,8 @@ use std::time::Duration;
 
 use mykey_jlis::ManualClock;
 use mykey_jlis::api::RevokeRequest;
-use mykey_pki::ocsp::{CertStatus, OcspClient, Request};
+use mykey_jlis_client::OcspClient;
+use mykey_pki::ocsp::{CertStatus, Request};
 use mykey_pki::{
     Crl, CrlKind, IssuanceNumber, Purpose, RevocationIndex, RevocationReason, RevocationStatus,
     UnixTime,

@@ -239,22 +239,6 @@ pub enum Error {
         /// The delta's base CRL number, for deltas.
         base: Option<u64>,
     },
-    /// An HTTP exchange failed.
-    #[error("HTTP request to {url} failed: {reason}")]
-    Http {
-        /// The URL asked.
-        url: String,
-        /// What failed.
-        reason: String,
-    },
-    /// An HTTP exchange took longer than allowed.
-    #[error("HTTP request to {url} timed out after {millis} ms")]
-    Timeout {
-        /// The URL asked.
-        url: String,
-        /// The limit.
-        millis: u64,
-    },
 }
 
 impl Error {

@@ -5,15 +5,18 @@
 //! - [`JlisPort`]: what the platform asks J-LIS — previous issuance numbers, and revocation from a
 //!   CRL index kept fresh in the background, with OCSP when the index is stale.
 //! - [`Deliverer`]: pushes events to relying parties' endpoints (RFC 8935), in order per stream.
+//! - [`Node`]: one node assembled — the port, the platform over a store, the router and the
+//!   background work — as `mykey serve` and the tests run it.
 //! - [`serve`]: the listener, with time limits for slow clients and a cap on connections per
 //!   source address.
 
 mod delivery;
 mod http;
-mod jlis_port;
 mod listen;
+mod node;
 
 pub use delivery::Deliverer;
 pub use http::app;
-pub use jlis_port::{JlisPort, MAX_STATUS_AGE};
 pub use listen::{Limits, serve};
+pub use mykey_jlis_client::{JlisPort, MAX_STATUS_AGE};
+pub use node::{Background, Node, NodeConfig};

@@ -4,11 +4,12 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use mykey_jlis::api::IssueRequest;
-use mykey_jlis::{Config, Jlis, JlisClient, SystemClock};
+use mykey_jlis::{Config, Jlis, SystemClock};
+use mykey_jlis_client::JlisClient;
 use mykey_pki::UnixTime;
 use mykey_pki::issue::SigningKey;
 use mykey_platform::{Clock, Platform, PlatformConfig};
-use mykey_server::JlisPort;
+use mykey_server::{JlisPort, Node, NodeConfig};
 use serde_json::{Value, json};
 
 /// A clock the tests move; starts at the real time (certificates are issued at the real time).
@@ -93,11 +94,6 @@ pub async fn world_configured(
     let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(
         UnixTime::now().as_secs(),
     )));
-    let port = Arc::new(
-        JlisPort::connect(&jlis_url, Duration::from_secs(2), clock.clone())
-            .await
-            .unwrap(),
-    );
     let dir = tempfile::tempdir().unwrap();
     let store = mykey_store::open(&format!(
         "sqlite://{}",
@@ -105,17 +101,19 @@ pub async fn world_configured(
     ))
     .await
     .unwrap();
-    let platform = Arc::new(Platform::new(
-        store,
-        port.clone(),
-        clock.clone(),
-        port.anchors(),
-        platform_config,
-    ));
+    // Assembled as `mykey serve` assembles it; the background work is left to each test, which
+    // drives it (the CRL refresh, the sweep, the pushes) when its story needs it.
+    let mut node_config = NodeConfig::new(jlis_url.clone(), platform_config);
+    node_config.jlis_timeout = Duration::from_secs(2);
+    let node = Node::assemble(store, clock.clone(), node_config)
+        .await
+        .unwrap();
+    let (platform, port) = (node.platform.clone(), node.port.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     // As `mykey serve` runs it: with the peer's address (the short-code budget).
-    let app = mykey_server::app(platform.clone())
+    let app = node
+        .router()
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::{Args, Subcommand};
-use mykey_jlis::JlisClient;
 use mykey_jlis::api::IssueRequest;
+use mykey_jlis_client::JlisClient;
 use mykey_pki::issue::SigningKey;
 use mykey_pki::ocsp::Request;
 use mykey_pki::{Purpose, UnixTime};
@@ -420,7 +420,7 @@ async fn ocsp(a: OcspArgs) -> Result<(), String> {
     // Check one answer in full before loading.
     let probe = Request::new(&ca, serials[0]).map_err(|e| e.to_string())?;
     let ocsp =
-        mykey_pki::ocsp::OcspClient::new(Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        mykey_jlis_client::OcspClient::new(Duration::from_secs(5)).map_err(|e| e.to_string())?;
     let body = ocsp.send(&url, &probe).await.map_err(|e| e.to_string())?;
     probe
         .verify_response(&body, &ca, UnixTime::now())

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use clap::Args;
-use mykey_jlis::JlisClient;
+use mykey_jlis_client::JlisClient;
 use mykey_pki::issue::SigningKey;
 use serde_json::{Value, json};
 

@@ -11,7 +11,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use mykey_jlis::api::{
     ChangeFactsRequest, IssueRequest, IssuedCertificates, RenewRequest, RevokeRequest,
 };
-use mykey_jlis::{Config, Jlis, JlisClient, SystemClock};
+use mykey_jlis::{Config, Jlis, SystemClock};
+use mykey_jlis_client::JlisClient;
 use mykey_pki::Purpose;
 use mykey_pki::issue::SigningKey;
 
@@ -229,7 +230,7 @@ pub(crate) async fn run(cmd: JlisCommand) -> Result<(), String> {
                 signature_public_key: Some(B64.encode(sig.spki_der())),
             };
             let issued = match client(&a.target)?.issue(&req).await {
-                Err(mykey_jlis::ClientError::Refused { problem })
+                Err(mykey_jlis_client::ClientError::Refused { problem })
                     if problem.kind.ends_with(":under-fifteen") =>
                 {
                     let req = IssueRequest {

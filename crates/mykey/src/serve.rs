@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use mykey_platform::{Platform, PlatformConfig, SystemClock};
-use mykey_server::JlisPort;
+use mykey_platform::{PlatformConfig, SystemClock};
+use mykey_server::{Node, NodeConfig};
 
 use crate::jlis::shutdown_signal;
 
@@ -83,15 +83,6 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             (url, Some(task), Some(held))
         }
     };
-    let clock = Arc::new(SystemClock);
-    let port = JlisPort::connect(
-        &jlis_url,
-        Duration::from_secs(a.jlis_timeout.max(1)),
-        clock.clone(),
-    )
-    .await
-    .map_err(|e| format!("cannot reach J-LIS at {jlis_url}: {e}"))?;
-    let port = Arc::new(port);
     let database = a
         .database
         .clone()
@@ -124,39 +115,17 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         push_to_private_addresses: a.allow_private_push,
         ..PlatformConfig::default()
     };
-    let platform = Arc::new(Platform::new(
-        store,
-        port.clone(),
-        clock,
-        port.anchors(),
-        config,
-    ));
-    // Receivers' headers an earlier version kept in the clear are sealed now.
-    let sealed = platform
-        .seal_stored_headers()
-        .await
-        .map_err(|e| format!("cannot seal the stored authorization headers: {e}"))?;
-    if sealed > 0 {
+    let mut node_config = NodeConfig::new(jlis_url.clone(), config);
+    node_config.jlis_timeout = Duration::from_secs(a.jlis_timeout.max(1));
+    node_config.crl_refresh = Duration::from_secs(a.crl_refresh.max(1));
+    let node = Node::assemble(store, Arc::new(SystemClock), node_config).await?;
+    if node.sealed_headers > 0 {
         crate::say(&format!(
-            "sealed {sealed} receiver authorization header(s) stored in the clear by an earlier version"
+            "sealed {} receiver authorization header(s) stored in the clear by an earlier version",
+            node.sealed_headers
         ));
     }
-    // Revocations in new CRLs end the sessions and tokens made before them.
-    let refresher = tokio::spawn(
-        port.clone()
-            .run_refresher(platform.clone(), Duration::from_secs(a.crl_refresh.max(1))),
-    );
-    let purger = tokio::spawn(purge_every_minute(platform.clone()));
-    // Art 17.2.2: the signature CAs' CRLs swept for changes of the four facts.
-    let sweeper = tokio::spawn(
-        port.clone()
-            .run_facts_sweeper(platform.clone(), Duration::from_secs(a.crl_refresh.max(1))),
-    );
-    // Events pushed to relying parties (RFC 8935); each push may take 10 s at most.
-    let deliverer = tokio::spawn(
-        mykey_server::Deliverer::new(platform.clone(), Duration::from_secs(10))?
-            .run(Duration::from_secs(1)),
-    );
+    let background = node.start_background()?;
     let shown_db = if database.starts_with("sqlite://") {
         database.clone()
     } else {
@@ -177,35 +146,12 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         total: a.max_connections.max(1),
         ..mykey_server::Limits::default()
     };
-    let result = mykey_server::serve(
-        listener,
-        mykey_server::app(platform),
-        limits,
-        shutdown_signal(),
-    )
-    .await;
-    refresher.abort();
-    purger.abort();
-    sweeper.abort();
-    deliverer.abort();
+    let result = mykey_server::serve(listener, node.router(), limits, shutdown_signal()).await;
+    drop(background);
     if let Some(t) = simulator {
         t.abort();
     }
     result.map_err(|e| e.to_string())
-}
-
-/// Forgets spent nonces, sessions and one-time codes once they have expired.
-async fn purge_every_minute(platform: Arc<Platform>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match platform.purge_expired().await {
-            Ok(gone) => tracing::debug!(gone, "expired rows purged"),
-            // The store logged the detail; the next minute tries again.
-            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
-        }
-    }
 }
 
 /// The operator's bearer token: `MYKEY_OPERATOR_TOKEN`, else the file `operator-token` in the

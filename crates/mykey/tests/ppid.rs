@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
-use mykey_jlis::JlisClient;
 use mykey_jlis::api::IssueRequest;
+use mykey_jlis_client::JlisClient;
 use mykey_pki::issue::SigningKey;
 use serde_json::{Value, json};
 

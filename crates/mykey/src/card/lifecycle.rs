@@ -118,7 +118,7 @@ pub(super) async fn issue(a: IssueArgs) -> Result<(), String> {
         signature_public_key: Some(B64.encode(&keys.signature)),
     };
     let issued = match client(&a.target)?.issue(&req).await {
-        Err(mykey_jlis::ClientError::Refused { problem })
+        Err(mykey_jlis_client::ClientError::Refused { problem })
             if problem.kind.ends_with(":under-fifteen") =>
         {
             return Err(UNDER_FIFTEEN.into());

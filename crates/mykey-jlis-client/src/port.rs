@@ -16,8 +16,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mykey_jlis::JlisClient;
-use mykey_pki::ocsp::{CertStatus, OcspClient};
+use mykey_pki::ocsp::CertStatus;
+
+use crate::{JlisClient, OcspClient};
 use mykey_pki::{
     CaCertificate, Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationReason,
     RevocationStatus, TrustAnchors, UnixTime, UserIdentificationCertificate,
@@ -123,7 +124,7 @@ impl JlisPort {
         timeout: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, JlisUnavailable> {
-        let unavailable = |e: mykey_jlis::ClientError| JlisUnavailable(e.to_string());
+        let unavailable = |e: crate::ClientError| JlisUnavailable(e.to_string());
         let client = JlisClient::new(base, timeout).map_err(unavailable)?;
         let mut cas = Vec::new();
         let mut signature_cas = Vec::new();

@@ -5,9 +5,32 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use crate::{CaCertificate, Error, IssuanceNumber, MAX_OCSP_LEN, UnixTime};
+use mykey_pki::ocsp::{Answer, Request};
+use mykey_pki::{CaCertificate, IssuanceNumber, MAX_OCSP_LEN, UnixTime};
 
-use super::{Answer, Request};
+/// What an OCSP exchange can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum OcspError {
+    /// The exchange failed.
+    #[error("HTTP request to {url} failed: {reason}")]
+    Http {
+        /// The URL asked.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The exchange took longer than allowed.
+    #[error("HTTP request to {url} timed out after {millis} ms")]
+    Timeout {
+        /// The URL asked.
+        url: String,
+        /// The limit.
+        millis: u64,
+    },
+    /// The request could not be made, or the answer was refused.
+    #[error(transparent)]
+    Pki(#[from] mykey_pki::Error),
+}
 
 /// An OCSP client with a fixed timeout for the whole exchange.
 #[derive(Clone, Debug)]
@@ -19,12 +42,12 @@ pub struct OcspClient {
 impl OcspClient {
     /// A client whose exchanges end after `timeout`; refused when the HTTP client cannot be
     /// built (never a client without the timeout).
-    pub fn new(timeout: Duration) -> Result<Self, Error> {
+    pub fn new(timeout: Duration) -> Result<Self, OcspError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()
-            .map_err(|e| Error::Http {
+            .map_err(|e| OcspError::Http {
                 url: String::new(),
                 reason: format!("cannot build an HTTP client: {e}"),
             })?;
@@ -38,14 +61,14 @@ impl OcspClient {
         issuer: &CaCertificate,
         serial: IssuanceNumber,
         at: UnixTime,
-    ) -> Result<Answer, Error> {
+    ) -> Result<Answer, OcspError> {
         let request = Request::new(issuer, serial)?;
         let body = self.send(url, &request).await?;
-        request.verify_response(&body, issuer, at)
+        Ok(request.verify_response(&body, issuer, at)?)
     }
 
     /// Sends `request` and returns the raw response body (at most [`MAX_OCSP_LEN`] bytes).
-    pub async fn send(&self, url: &str, request: &Request) -> Result<Vec<u8>, Error> {
+    pub async fn send(&self, url: &str, request: &Request) -> Result<Vec<u8>, OcspError> {
         let encoded = base64::engine::general_purpose::STANDARD.encode(request.der());
         let builder = if encoded.len() <= 255 {
             let path = encoded
@@ -60,7 +83,7 @@ impl OcspClient {
                 .header("content-type", "application/ocsp-request")
                 .body(request.der().to_vec())
         };
-        let fail = |reason: String| Error::Http {
+        let fail = |reason: String| OcspError::Http {
             url: url.to_owned(),
             reason,
         };
@@ -83,19 +106,19 @@ impl OcspClient {
             .map_err(|_| self.timed_out(url))?
     }
 
-    fn map(&self, url: &str, e: reqwest::Error) -> Error {
+    fn map(&self, url: &str, e: reqwest::Error) -> OcspError {
         if e.is_timeout() {
             self.timed_out(url)
         } else {
-            Error::Http {
+            OcspError::Http {
                 url: url.to_owned(),
                 reason: e.to_string(),
             }
         }
     }
 
-    fn timed_out(&self, url: &str) -> Error {
-        Error::Timeout {
+    fn timed_out(&self, url: &str) -> OcspError {
+        OcspError::Timeout {
             url: url.to_owned(),
             millis: self.timeout.as_millis() as u64,
         }

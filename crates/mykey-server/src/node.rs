@@ -1,0 +1,141 @@
+//! One node of the platform, assembled in one place for `mykey serve` and the tests alike: the
+//! port to J-LIS, the platform over a store, its router, and its background work.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use mykey_platform::{Clock, Platform, PlatformConfig, Store};
+use tokio::task::JoinHandle;
+
+use crate::{Deliverer, JlisPort};
+
+/// What a node needs besides its store and clock.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// J-LIS's base URL.
+    pub jlis_url: String,
+    /// The limit on each call to J-LIS.
+    pub jlis_timeout: Duration,
+    /// How often the CRLs are read: the revocation index and the facts sweep.
+    pub crl_refresh: Duration,
+    /// The limit on each push of an event to a relying party.
+    pub push_timeout: Duration,
+    /// The platform's own configuration.
+    pub platform: PlatformConfig,
+}
+
+impl NodeConfig {
+    /// J-LIS at `jlis_url` with the defaults `mykey serve` uses: 5 s per call, CRLs read every
+    /// 20 s, 10 s per push.
+    pub fn new(jlis_url: impl Into<String>, platform: PlatformConfig) -> Self {
+        Self {
+            jlis_url: jlis_url.into(),
+            jlis_timeout: Duration::from_secs(5),
+            crl_refresh: Duration::from_secs(20),
+            push_timeout: Duration::from_secs(10),
+            platform,
+        }
+    }
+}
+
+/// A node: the platform and its port to J-LIS, ready to serve.
+#[derive(Debug)]
+pub struct Node {
+    /// The platform.
+    pub platform: Arc<Platform>,
+    /// Its port to J-LIS.
+    pub port: Arc<JlisPort>,
+    /// How many receivers' headers an earlier version stored in the clear were sealed at
+    /// assembly.
+    pub sealed_headers: u64,
+    crl_refresh: Duration,
+    push_timeout: Duration,
+}
+
+impl Node {
+    /// Connects to J-LIS (its CA list and CRLs), builds the platform over `store` trusting the
+    /// CAs J-LIS serves, and seals any receivers' headers an earlier version kept in the clear.
+    pub async fn assemble(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: NodeConfig,
+    ) -> Result<Self, String> {
+        let port = Arc::new(
+            JlisPort::connect(&config.jlis_url, config.jlis_timeout, clock.clone())
+                .await
+                .map_err(|e| format!("cannot reach J-LIS at {}: {e}", config.jlis_url))?,
+        );
+        let platform = Arc::new(Platform::new(
+            store,
+            port.clone(),
+            clock,
+            port.anchors(),
+            config.platform,
+        ));
+        let sealed_headers = platform
+            .seal_stored_headers()
+            .await
+            .map_err(|e| format!("cannot seal the stored authorization headers: {e}"))?;
+        Ok(Self {
+            platform,
+            port,
+            sealed_headers,
+            crl_refresh: config.crl_refresh,
+            push_timeout: config.push_timeout,
+        })
+    }
+
+    /// The router serving the platform (see [`crate::app`]).
+    pub fn router(&self) -> Router {
+        crate::app(self.platform.clone())
+    }
+
+    /// Starts the node's background work: the CRL refresh (whose revocations end the sessions
+    /// and tokens made before them), the minutely purge of what expired, the facts sweep of the
+    /// signature CAs' CRLs (Art 17.2.2), and the push delivery of events (RFC 8935). It stops
+    /// when the returned [`Background`] is dropped.
+    pub fn start_background(&self) -> Result<Background, String> {
+        let deliverer = Deliverer::new(self.platform.clone(), self.push_timeout)?;
+        Ok(Background(vec![
+            tokio::spawn(
+                self.port
+                    .clone()
+                    .run_refresher(self.platform.clone(), self.crl_refresh),
+            ),
+            tokio::spawn(purge_every_minute(self.platform.clone())),
+            tokio::spawn(
+                self.port
+                    .clone()
+                    .run_facts_sweeper(self.platform.clone(), self.crl_refresh),
+            ),
+            tokio::spawn(deliverer.run(Duration::from_secs(1))),
+        ]))
+    }
+}
+
+/// A node's background tasks; dropping it stops them.
+#[derive(Debug)]
+pub struct Background(Vec<JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Forgets spent nonces, sessions and one-time codes once they have expired.
+async fn purge_every_minute(platform: Arc<Platform>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match platform.purge_expired().await {
+            Ok(gone) => tracing::debug!(gone, "expired rows purged"),
+            // The store logged the detail; the next minute tries again.
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+    }
+}
