@@ -11,7 +11,6 @@
 //! [`JlisClient`] is the HTTP client the platform and the command line use.
 
 mod authority;
-mod clock;
 mod crl;
 mod error;
 mod http;
@@ -24,11 +23,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use authority::CaGeneration;
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::JlisError;
 pub use http::router;
 /// The JSON the simulator speaks, defined with the platform's client.
 pub use mykey_jlis_client::api;
+/// The clock, shared with the platform (`mykey_pki::Clock`).
+pub use mykey_pki::{Clock, ManualClock, SystemClock};
 pub use ocsp::OcspReply;
 pub use validity::certificate_not_after;
 

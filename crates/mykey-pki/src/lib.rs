@@ -18,6 +18,7 @@
 
 mod cache;
 mod cert;
+mod clock;
 mod crl;
 mod der_util;
 mod error;
@@ -36,6 +37,7 @@ pub use cache::VerifiedCertificates;
 pub use cert::{
     CaCertificate, Purpose, SignatureCertificate, UserIdentificationCertificate, verify_challenge,
 };
+pub use clock::{Clock, ManualClock, Rng, SeededRng, SystemClock, SystemRng};
 pub use crl::{Crl, CrlEntry, CrlKind, RevocationReason};
 pub use der_util::{pem_blocks, to_pem};
 pub use error::{Error, InputKind, SignedObject};

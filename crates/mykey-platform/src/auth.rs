@@ -1,6 +1,7 @@
 //! Card authentication (docs/architecture.md §1, Terms Art 16): a one-time challenge, the card's
 //! signature over it with the user-identification key, and a short-lived session.
 
+use crate::Rng;
 use std::fmt;
 
 use base64::Engine;
@@ -64,8 +65,8 @@ pub struct SessionToken(String);
 
 impl SessionToken {
     /// A fresh token for a session that ends at `expires_at`.
-    pub(crate) fn new(expires_at: UnixTime) -> Self {
-        Self(crate::ordered_token::new::<24>(expires_at))
+    pub(crate) fn new(rng: &dyn Rng, expires_at: UnixTime) -> Self {
+        Self(crate::ordered_token::new::<24>(rng, expires_at))
     }
 
     /// The token text to hand to the client.
@@ -134,13 +135,6 @@ pub struct Session {
     pub expires_at: UnixTime,
 }
 
-pub(crate) fn random<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    // The system RNG failing is not recoverable.
-    aws_lc_rs::rand::fill(&mut b).expect("system randomness");
-    b
-}
-
 impl Platform {
     /// Issues a one-time challenge for `purpose` (and `relying_party`, where given). Nothing is
     /// stored: the nonce carries its own proof of origin (see `challenge.rs`).
@@ -164,7 +158,7 @@ impl Platform {
         Ok(Challenge {
             nonce: self
                 .challenges
-                .issue(purpose, relying_party, binding, expires_at),
+                .issue(&*self.rng, purpose, relying_party, binding, expires_at),
             purpose,
             relying_party,
             expires_at,
@@ -191,7 +185,7 @@ impl Platform {
             json!({"purpose": purpose.as_str()}),
         ));
         let expires_at = now.plus(self.config.session_ttl);
-        let token = SessionToken::new(expires_at);
+        let token = SessionToken::new(&*self.rng, expires_at);
         let write = LoginWrite {
             nonce: proof.nonce,
             issuance_number: proof.issuance_number,

@@ -14,6 +14,7 @@
 //! ([`crate::PlatformConfig::challenge_secret`]): nodes that share a database and a load balancer
 //! share the secret too. Challenges outstanding when the key changes must be asked for again.
 
+use crate::Rng;
 use aws_lc_rs::{constant_time, hmac};
 use mykey_pki::UnixTime;
 
@@ -28,9 +29,9 @@ impl ChallengeKey {
         Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
 
-    /// A key from the system RNG.
-    pub(crate) fn random() -> Self {
-        Self::new(&crate::auth::random())
+    /// A key drawn from `rng`.
+    pub(crate) fn random(rng: &dyn Rng) -> Self {
+        Self::new(&rng.bytes::<32>())
     }
 
     fn tag(
@@ -64,6 +65,7 @@ impl ChallengeKey {
     /// A fresh nonce for `purpose`, `relying_party` and `binding`, answerable until `expires_at`.
     pub(crate) fn issue(
         &self,
+        rng: &dyn Rng,
         purpose: ChallengePurpose,
         relying_party: Option<RelyingPartyId>,
         binding: Option<&[u8; 32]>,
@@ -71,7 +73,7 @@ impl ChallengeKey {
     ) -> [u8; 32] {
         let mut nonce = [0u8; 32];
         nonce[..8].copy_from_slice(&expires_at.as_secs().to_be_bytes());
-        nonce[8..16].copy_from_slice(&crate::auth::random::<8>());
+        nonce[8..16].copy_from_slice(&rng.bytes::<8>());
         let tag = self.tag(purpose, relying_party, binding, &nonce[..16]);
         nonce[16..].copy_from_slice(&tag);
         nonce
@@ -116,7 +118,13 @@ mod tests {
         let k = ChallengeKey::new(&[7; 32]);
         let at = UnixTime::from_secs(1_800_000_000);
         let rp = Some(RelyingPartyId(3));
-        let n = k.issue(ChallengePurpose::ServiceIdLink, rp, None, at);
+        let n = k.issue(
+            &mykey_pki::SystemRng,
+            ChallengePurpose::ServiceIdLink,
+            rp,
+            None,
+            at,
+        );
         assert_eq!(
             k.open(&n, ChallengePurpose::ServiceIdLink, rp, None),
             Some(at)
@@ -149,9 +157,24 @@ mod tests {
                 "{i}"
             );
         }
-        assert_ne!(n, k.issue(ChallengePurpose::ServiceIdLink, rp, None, at));
+        assert_ne!(
+            n,
+            k.issue(
+                &mykey_pki::SystemRng,
+                ChallengePurpose::ServiceIdLink,
+                rp,
+                None,
+                at
+            )
+        );
         // A challenge bound to one request answers only that request.
-        let b = k.issue(ChallengePurpose::Authorization, rp, Some(&[1; 32]), at);
+        let b = k.issue(
+            &mykey_pki::SystemRng,
+            ChallengePurpose::Authorization,
+            rp,
+            Some(&[1; 32]),
+            at,
+        );
         assert_eq!(
             k.open(&b, ChallengePurpose::Authorization, rp, Some(&[1; 32])),
             Some(at)
@@ -161,7 +184,13 @@ mod tests {
             None
         );
         assert_eq!(k.open(&b, ChallengePurpose::Authorization, rp, None), None);
-        let u = k.issue(ChallengePurpose::Authorization, rp, None, at);
+        let u = k.issue(
+            &mykey_pki::SystemRng,
+            ChallengePurpose::Authorization,
+            rp,
+            None,
+            at,
+        );
         assert_eq!(
             k.open(&u, ChallengePurpose::Authorization, rp, Some(&[1; 32])),
             None

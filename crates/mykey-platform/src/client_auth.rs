@@ -21,7 +21,6 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use mykey_pki::UnixTime;
 use serde::Deserialize;
 
-use crate::auth::random;
 use crate::relying_party::sha256;
 use crate::{Platform, PlatformError, RelyingParty, RelyingPartyId, RelyingPartyStatus, UsedNonce};
 
@@ -465,7 +464,7 @@ impl Platform {
         &self,
         rp: &RelyingParty,
     ) -> Result<(ClientToken, UnixTime), PlatformError> {
-        let token = ClientToken(B64URL.encode(random::<32>()));
+        let token = ClientToken(B64URL.encode(self.rng.bytes::<32>()));
         let expires_at = self.clock.now().plus(CLIENT_TOKEN_TTL);
         self.store
             .insert_client_token(&sha256(token.0.as_bytes()), rp.id, expires_at)

@@ -36,13 +36,11 @@ const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 impl MyKeyId {
     /// A uniformly random My Key ID (36⁸ ≈ 2.8 × 10¹² values; the store keeps them unique).
-    pub fn random() -> Self {
+    pub fn random(rng: &dyn mykey_pki::Rng) -> Self {
         let mut out = [0u8; 8];
         let mut i = 0;
         while i < 8 {
-            let mut b = [0u8; 16];
-            // The system RNG failing is not recoverable.
-            aws_lc_rs::rand::fill(&mut b).expect("system randomness");
+            let b = rng.bytes::<16>();
             // Rejection sampling keeps the distribution uniform: 252 = 7 × 36.
             for x in b {
                 if x < 252 && i < 8 {
@@ -126,7 +124,7 @@ mod tests {
     #[test]
     fn my_key_ids_are_eight_of_the_alphabet() {
         for _ in 0..100 {
-            let id = MyKeyId::random();
+            let id = MyKeyId::random(&mykey_pki::SystemRng);
             assert_eq!(id.as_str().len(), 8);
             assert_eq!(id.as_str().parse::<MyKeyId>().unwrap(), id);
         }

@@ -79,23 +79,9 @@ pub use streams::{
 };
 pub use terms::{NewTerms, TERMS_NOTICE_SECS, TermsVersion};
 
+/// The clock, shared with the simulator (`mykey_pki::Clock`).
+pub use mykey_pki::{Clock, ManualClock, Rng, SeededRng, SystemClock, SystemRng};
 use mykey_pki::{IssuanceNumber, RevocationStatus, UnixTime, UserIdentificationCertificate};
-
-/// A source of the current time.
-pub trait Clock: Send + Sync + 'static {
-    /// Now.
-    fn now(&self) -> UnixTime;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> UnixTime {
-        UnixTime::now()
-    }
-}
 
 /// J-LIS could not answer (unreachable, timed out, or no fresh revocation data).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -252,6 +238,8 @@ pub struct Platform {
     store: Arc<dyn Store>,
     jlis: Arc<dyn Jlis>,
     clock: Arc<dyn Clock>,
+    /// Where every secret, ID and code is drawn from.
+    rng: Arc<dyn Rng>,
     certificates: mykey_pki::VerifiedCertificates,
     challenges: challenge::ChallengeKey,
     signing: SigningKey,
@@ -285,8 +273,9 @@ impl std::fmt::Debug for Platform {
 }
 
 impl Platform {
-    /// A platform over `store` and `jlis`, trusting `anchors`: the user-identification CAs for
-    /// logins, the signature CAs for the four facts.
+    /// A platform over `store` and `jlis`, reading time from `clock` and drawing every secret,
+    /// ID and code from `rng`, trusting `anchors`: the user-identification CAs for logins, the
+    /// signature CAs for the four facts.
     ///
     /// # Panics
     /// If [`PlatformConfig::signing_key`] is not a P-256 PKCS#8 key: check a key read from
@@ -295,6 +284,7 @@ impl Platform {
         store: Arc<dyn Store>,
         jlis: Arc<dyn Jlis>,
         clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
         anchors: mykey_pki::TrustAnchors,
         config: PlatformConfig,
     ) -> Self {
@@ -304,7 +294,7 @@ impl Platform {
             clock,
             certificates: mykey_pki::VerifiedCertificates::new(anchors, 1_000_000),
             challenges: config.challenge_secret.as_ref().map_or_else(
-                challenge::ChallengeKey::random,
+                || challenge::ChallengeKey::random(&*rng),
                 challenge::ChallengeKey::new,
             ),
             signing: SigningKey::from_pkcs8(
@@ -336,6 +326,7 @@ impl Platform {
                 mykey_pki::SealingKey::generate().expect("the system's random source")
             }))
             .expect("32 bytes make an AES-256 key"),
+            rng,
             config,
         }
     }

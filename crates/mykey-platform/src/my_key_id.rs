@@ -99,7 +99,7 @@ impl Platform {
         let draws = if requested.is_some() { 1 } else { DRAWS };
         let mut last = PlatformError::Conflict(crate::Conflict::MyKeyIdTaken);
         for _ in 0..draws {
-            let id = requested.unwrap_or_else(MyKeyId::random);
+            let id = requested.unwrap_or_else(|| MyKeyId::random(&*self.rng));
             let log = NewLog::new(kind, json!({ "my_key_id": id.as_str() }));
             match self
                 .store

@@ -11,22 +11,22 @@
 //! on the expiry. The hash means a copy of the store gives no usable token. A token that is not
 //! `16 + N` bytes of base64url gets a key that begins with zeros, which no stored token has.
 
+use crate::Rng;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 
 use crate::UnixTime;
-use crate::auth::random;
 use crate::relying_party::sha256;
 
 /// A new token that expires at `expires_at`, with `N` random bytes (`8 * N` bits to guess).
-pub(crate) fn new<const N: usize>(expires_at: UnixTime) -> String {
+pub(crate) fn new<const N: usize>(rng: &dyn Rng, expires_at: UnixTime) -> String {
     let made = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let mut t = Vec::with_capacity(16 + N);
     t.extend_from_slice(&expires_at.as_secs().to_be_bytes());
     t.extend_from_slice(&made.to_be_bytes());
-    t.extend_from_slice(&random::<N>());
+    t.extend_from_slice(&rng.bytes::<N>());
     B64URL.encode(t)
 }
 
@@ -49,7 +49,7 @@ mod tests {
     #[test]
     fn keys_begin_with_the_expiry_and_sort_in_the_order_made() {
         let exp = UnixTime::from_secs(1_900_000_000);
-        let tokens: Vec<String> = (0..64).map(|_| new::<24>(exp)).collect();
+        let tokens: Vec<String> = (0..64).map(|_| new::<24>(&crate::SystemRng, exp)).collect();
         let keys: Vec<[u8; 32]> = tokens.iter().map(|t| key::<24>(t)).collect();
         for k in &keys {
             assert_eq!(k[..8], exp.as_secs().to_be_bytes());
@@ -59,7 +59,7 @@ mod tests {
             "keys sort as made"
         );
         // A later expiry sorts after every key of an earlier one.
-        let later = key::<24>(&new::<24>(exp.plus(1)));
+        let later = key::<24>(&new::<24>(&crate::SystemRng, exp.plus(1)));
         assert!(keys.iter().all(|k| *k < later));
         // The same prefix with another secret is another key, and a key is not the token.
         let t = B64URL.decode(&tokens[0]).expect("base64url");

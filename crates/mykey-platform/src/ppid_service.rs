@@ -25,7 +25,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::UnixTime;
 use serde_json::json;
 
-use crate::auth::random;
 use crate::{
     CardAnswer, Challenge, ChallengePurpose, Consent, ConsentItem, CustomerId, NewConsent, NewLog,
     Platform, PlatformError, Ppid, PpidServiceId, RelyingParty, RelyingPartyKind,
@@ -324,7 +323,7 @@ impl Platform {
                 }),
             ));
         }
-        let code = PpidCode(B64URL.encode(random::<32>()));
+        let code = PpidCode(B64URL.encode(self.rng.bytes::<32>()));
         let code_expires_at = now.plus(self.config.ppid_code_ttl);
         let issued = self
             .store
@@ -465,7 +464,7 @@ mod tests {
                 "{item:?}"
             );
         }
-        let c = PpidCode(B64URL.encode(random::<32>()));
+        let c = PpidCode(B64URL.encode((&crate::SystemRng as &dyn crate::Rng).bytes::<32>()));
         assert_eq!(format!("{c:?}"), "PpidCode(…)");
         assert_eq!(c.as_str().len(), 43);
     }

@@ -3,13 +3,13 @@
 //! approved one may authenticate as a client. Client authentication here is `client_secret_basic`
 //! (RFC 6749 §2.3.1); `private_key_jwt` (RFC 7523) comes with the OpenID Connect provider.
 
+use crate::Rng;
 use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::UnixTime;
 
-use crate::auth::random;
 use crate::{Platform, PlatformConfig, PlatformError, RelyingPartyId};
 
 /// What kind of user a relying party is (Art 2).
@@ -106,8 +106,8 @@ pub struct NewRelyingParty {
 pub struct ClientSecret(String);
 
 impl ClientSecret {
-    fn generate() -> Self {
-        Self(B64URL.encode(random::<32>()))
+    fn generate(rng: &dyn Rng) -> Self {
+        Self(B64URL.encode(rng.bytes::<32>()))
     }
 
     /// The secret text, to hand to the relying party once.
@@ -169,11 +169,11 @@ impl Platform {
         jwks: Option<&crate::ClientJwks>,
     ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
         let name = crate::names::display_name(name)?;
-        let secret = ClientSecret::generate();
+        let secret = ClientSecret::generate(&*self.rng);
         let rp = self
             .store
             .insert_relying_party(&NewRelyingParty {
-                client_id: format!("rp_{}", B64URL.encode(random::<16>())),
+                client_id: format!("rp_{}", B64URL.encode(self.rng.bytes::<16>())),
                 name,
                 kind,
                 secret_hash: ClientSecret::hash(secret.as_str()),
@@ -209,7 +209,7 @@ impl Platform {
         &self,
         id: RelyingPartyId,
     ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
-        let secret = ClientSecret::generate();
+        let secret = ClientSecret::generate(&*self.rng);
         let rp = self
             .store
             .set_relying_party_secret(id, &ClientSecret::hash(secret.as_str()))
@@ -267,9 +267,9 @@ mod tests {
 
     #[test]
     fn secrets_are_256_bits_and_hidden() {
-        let s = ClientSecret::generate();
+        let s = ClientSecret::generate(&mykey_pki::SystemRng);
         assert_eq!(B64URL.decode(s.as_str()).unwrap().len(), 32);
         assert_eq!(format!("{s:?}"), "ClientSecret(…)");
-        assert_ne!(ClientSecret::generate(), s);
+        assert_ne!(ClientSecret::generate(&mykey_pki::SystemRng), s);
     }
 }

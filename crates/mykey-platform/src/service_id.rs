@@ -7,6 +7,7 @@
 //! A link ties (relying party, customer ID) to the person holding the active My Key ID. The
 //! relying party never learns the My Key ID, an issuance number or the internal person ID.
 
+use crate::Rng;
 use std::fmt;
 use std::str::FromStr;
 
@@ -15,7 +16,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::UnixTime;
 use serde_json::json;
 
-use crate::auth::random;
 use crate::{
     ChallengePurpose, CustomerId, IdError, NewLog, Platform, PlatformError, RelyingParty,
     RelyingPartyKind, RelyingPartyStatus, Session,
@@ -51,8 +51,8 @@ pub const SERVICE_ID_CONSENT: [ConsentItem; 3] = [
 pub struct LinkRequestId([u8; 16]);
 
 impl LinkRequestId {
-    fn random() -> Self {
-        Self(random())
+    fn random(rng: &dyn Rng) -> Self {
+        Self(rng.bytes::<16>())
     }
 
     /// What a challenge for this request is bound to.
@@ -255,7 +255,7 @@ impl Platform {
         customer_id: CustomerId,
     ) -> Result<LinkRequest, PlatformError> {
         let r = LinkRequest {
-            id: LinkRequestId::random(),
+            id: LinkRequestId::random(&*self.rng),
             relying_party: rp.clone(),
             customer_id,
             state: LinkRequestState::Open,
@@ -418,7 +418,7 @@ mod tests {
 
     #[test]
     fn link_request_ids_round_trip_and_refuse_junk() {
-        let id = LinkRequestId::random();
+        let id = LinkRequestId::random(&crate::SystemRng);
         assert_eq!(id.to_string().parse::<LinkRequestId>().unwrap(), id);
         for bad in ["", "abc", "!!!!!!!!!!!!!!!!!!!!!!", &"A".repeat(23)] {
             assert!(bad.parse::<LinkRequestId>().is_err(), "{bad}");

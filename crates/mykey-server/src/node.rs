@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use mykey_platform::{Clock, Platform, PlatformConfig, Store};
+use mykey_platform::{Clock, Platform, PlatformConfig, Rng, Store};
 use tokio::task::JoinHandle;
 
 use crate::{Deliverer, JlisPort};
@@ -54,11 +54,13 @@ pub struct Node {
 }
 
 impl Node {
-    /// Connects to J-LIS (its CA list and CRLs), builds the platform over `store` trusting the
-    /// CAs J-LIS serves, and seals any receivers' headers an earlier version kept in the clear.
+    /// Connects to J-LIS (its CA list and CRLs), builds the platform over `store` — reading
+    /// time from `clock`, drawing secrets from `rng` — trusting the CAs J-LIS serves, and seals
+    /// any receivers' headers an earlier version kept in the clear.
     pub async fn assemble(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
         config: NodeConfig,
     ) -> Result<Self, String> {
         let port = Arc::new(
@@ -70,6 +72,7 @@ impl Node {
             store,
             port.clone(),
             clock,
+            rng,
             port.anchors(),
             config.platform,
         ));

@@ -259,6 +259,7 @@ async fn every_change_reaches_the_relying_party_once_whatever_crl_first_holds_it
         w.platform.store().clone(),
         port.clone(),
         w.clock.clone(),
+        std::sync::Arc::new(mykey_platform::SystemRng),
         port.anchors(),
         mykey_platform::PlatformConfig::default(),
     );

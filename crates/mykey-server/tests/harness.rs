@@ -8,38 +8,19 @@ use mykey_jlis::{Config, Jlis, SystemClock};
 use mykey_jlis_client::JlisClient;
 use mykey_pki::UnixTime;
 use mykey_pki::issue::SigningKey;
-use mykey_platform::{Clock, Platform, PlatformConfig};
+use mykey_platform::{Platform, PlatformConfig};
 use mykey_server::{JlisPort, Node, NodeConfig};
 use serde_json::{Value, json};
 
-/// A clock the tests move; starts at the real time (certificates are issued at the real time).
-#[derive(Debug)]
-pub struct TestClock(std::sync::atomic::AtomicU64);
-
-impl TestClock {
-    pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Catches up with the real clock, which J-LIS runs on: what it just published (a CRL's
-    /// thisUpdate) is then not in the platform's future.
-    pub fn catch_up(&self) {
-        self.0.fetch_max(
-            UnixTime::now().as_secs(),
-            std::sync::atomic::Ordering::SeqCst,
-        );
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> UnixTime {
-        UnixTime::from_secs(self.0.load(std::sync::atomic::Ordering::SeqCst))
-    }
-}
+/// The clock the tests move; starts at the real time (certificates are issued at the real time).
+pub type TestClock = mykey_platform::ManualClock;
 
 pub struct World {
     pub url: String,
     pub http: reqwest::Client,
+    /// The router, driven in process by the JSON helpers below (`send`); the socket at `url`
+    /// serves the tests whose point is the socket (long polls, browsers, the peers).
+    router: axum::Router,
     pub jlis: JlisClient,
     jlis_task: tokio::task::JoinHandle<()>,
     jlis_stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -91,9 +72,7 @@ pub async fn world_configured(
     let jlis_config = config.clone();
     let jlis = Jlis::open(config, Arc::new(SystemClock)).await.unwrap();
     let (jlis_task, jlis_stop) = serve_jlis(listener, jlis);
-    let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(
-        UnixTime::now().as_secs(),
-    )));
+    let clock = Arc::new(TestClock::new(UnixTime::now()));
     let dir = tempfile::tempdir().unwrap();
     let store = mykey_store::open(&format!(
         "sqlite://{}",
@@ -105,9 +84,14 @@ pub async fn world_configured(
     // drives it (the CRL refresh, the sweep, the pushes) when its story needs it.
     let mut node_config = NodeConfig::new(jlis_url.clone(), platform_config);
     node_config.jlis_timeout = Duration::from_secs(2);
-    let node = Node::assemble(store, clock.clone(), node_config)
-        .await
-        .unwrap();
+    let node = Node::assemble(
+        store,
+        clock.clone(),
+        Arc::new(mykey_platform::SystemRng),
+        node_config,
+    )
+    .await
+    .unwrap();
     let (platform, port) = (node.platform.clone(), node.port.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -121,6 +105,7 @@ pub async fn world_configured(
     World {
         url,
         http: reqwest::Client::new(),
+        router: node.router(),
         jlis: JlisClient::new(&jlis_url, Duration::from_secs(5)).unwrap(),
         jlis_task,
         jlis_stop: Some(jlis_stop),
@@ -217,11 +202,8 @@ pub async fn renewed(w: &World, card: &Card) -> Card {
 }
 
 pub async fn post(w: &World, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    let mut r = w.http.post(format!("{}{path}", w.url)).json(&body);
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    answer(r.send().await.unwrap()).await
+    let auth = token.map(|t| format!("Bearer {t}"));
+    send(w, reqwest::Method::POST, path, auth.as_deref(), Some(body)).await
 }
 
 pub async fn call(
@@ -230,16 +212,51 @@ pub async fn call(
     path: &str,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let mut r = w.http.request(method, format!("{}{path}", w.url));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    answer(r.send().await.unwrap()).await
+    let auth = token.map(|t| format!("Bearer {t}"));
+    send(w, method, path, auth.as_deref(), None).await
 }
 
-async fn answer(resp: reqwest::Response) -> (u16, Value) {
+/// One request through the router in process — no socket — as from a loopback peer (the
+/// address the short-code budget counts by); answers the status and the body (JSON if it is).
+pub async fn send(
+    w: &World,
+    method: reqwest::Method,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    use tower::ServiceExt;
+    // As a client would send it: what a URI cannot hold, percent-encoded.
+    let mut uri = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_graphic() {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(b.to_string())),
+        None => req.body(axum::body::Body::empty()),
+    };
+    let mut req = req.unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40_000,
+        ))));
+    let resp = w.router.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -283,14 +300,8 @@ pub async fn ops(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut r = w
-        .http
-        .request(method, format!("{}{path}", w.url))
-        .bearer_auth(OPERATOR_TOKEN);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    answer(r.send().await.unwrap()).await
+    let auth = format!("Bearer {OPERATOR_TOKEN}");
+    send(w, method, path, Some(&auth), body).await
 }
 
 /// A relying party's client credentials.
@@ -335,14 +346,8 @@ pub async fn rp(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut r = w
-        .http
-        .request(method, format!("{}{path}", w.url))
-        .basic_auth(&client.client_id, Some(&client.secret));
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    answer(r.send().await.unwrap()).await
+    let basic = B64.encode(format!("{}:{}", client.client_id, client.secret));
+    send(w, method, path, Some(&format!("Basic {basic}")), body).await
 }
 
 /// Opens a link request of `client` for `customer_id`; returns its ID.

@@ -129,6 +129,7 @@ pub(crate) async fn run(a: FactsArgs) -> Result<(), String> {
         store,
         Arc::new(NoJlis),
         Arc::new(SystemClock),
+        Arc::new(mykey_platform::SystemRng),
         TrustAnchors::new([]),
         PlatformConfig::default(),
     ));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use mykey_platform::{PlatformConfig, SystemClock};
+use mykey_platform::{PlatformConfig, SystemClock, SystemRng};
 use mykey_server::{Node, NodeConfig};
 
 use crate::jlis::shutdown_signal;
@@ -118,7 +118,13 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let mut node_config = NodeConfig::new(jlis_url.clone(), config);
     node_config.jlis_timeout = Duration::from_secs(a.jlis_timeout.max(1));
     node_config.crl_refresh = Duration::from_secs(a.crl_refresh.max(1));
-    let node = Node::assemble(store, Arc::new(SystemClock), node_config).await?;
+    let node = Node::assemble(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(SystemRng),
+        node_config,
+    )
+    .await?;
     if node.sealed_headers > 0 {
         crate::say(&format!(
             "sealed {} receiver authorization header(s) stored in the clear by an earlier version",

@@ -253,7 +253,7 @@ impl Platform {
             terms_version: consent.terms_version.clone(),
         };
         let (confirmation_code, confirm_hash) = if needs_confirmation(&a, by_short_code) {
-            let (code, hash) = new_code(&a.request.handle_hash);
+            let (code, hash) = new_code(&*self.rng, &a.request.handle_hash);
             (Some(code), Some(hash))
         } else {
             (None, None)

@@ -3,6 +3,7 @@
 //! the user, the rest go back to the client — then stored pending for the phone; and the
 //! browser's return once the phone has answered.
 
+use crate::Rng;
 use aws_lc_rs::constant_time;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -14,7 +15,6 @@ use super::{
     AuthorizationStatus, BrowserOrigin, CODE_TTL, FactScope, MAX_STATE_LEN, NewAuthorization,
     OAuthCode, OidcClient,
 };
-use crate::auth::random;
 use crate::relying_party::sha256;
 use crate::{Platform, PlatformError, PpidService, RelyingParty, RelyingPartyStatus};
 
@@ -115,8 +115,8 @@ pub enum Continuation {
 const SHORT_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A fresh short code, `XXXX-XXXX` (40 bits).
-pub(crate) fn short_code() -> String {
-    let r = random::<8>();
+pub(crate) fn short_code(rng: &dyn Rng) -> String {
+    let r = rng.bytes::<8>();
     let mut s = String::with_capacity(9);
     for (i, b) in r.iter().enumerate() {
         if i == 4 {
@@ -226,13 +226,13 @@ impl Platform {
             }
         };
         let now = self.clock.now();
-        let handle = B64URL.encode(random::<32>());
-        let browser_secret = B64URL.encode(random::<32>());
+        let handle = B64URL.encode(self.rng.bytes::<32>());
+        let browser_secret = B64URL.encode(self.rng.bytes::<32>());
         let mut scope = vec!["openid"];
         scope.extend(facts.iter().map(|f| f.as_str()));
         let mut a = NewAuthorization {
             handle_hash: handle_hash(&handle),
-            short_code: short_code(),
+            short_code: short_code(&*self.rng),
             browser_hash: sha256(browser_secret.as_bytes()),
             relying_party: Some(rp.id),
             redirect_uri: Some(redirect_uri.to_owned()),
@@ -240,7 +240,7 @@ impl Platform {
             state: p.state.clone(),
             nonce: p.nonce.clone(),
             code_challenge: p.code_challenge.clone(),
-            sid: B64URL.encode(random::<16>()),
+            sid: B64URL.encode(self.rng.bytes::<16>()),
             created_at: now,
             expires_at: now.plus(self.config.authorization_ttl),
             began,
@@ -260,7 +260,7 @@ impl Platform {
                 ))
                 .into());
             }
-            a.short_code = short_code();
+            a.short_code = short_code(&*self.rng);
         }
         Ok(Begun {
             handle,
@@ -504,7 +504,7 @@ impl Platform {
                         ));
                     }
                 }
-                let code = B64URL.encode(random::<32>());
+                let code = B64URL.encode(self.rng.bytes::<32>());
                 if !self
                     .store
                     .continue_authorization(
@@ -537,7 +537,7 @@ mod tests {
     #[test]
     fn short_codes_are_typed_forgivingly() {
         for _ in 0..100 {
-            let c = short_code();
+            let c = short_code(&mykey_pki::SystemRng);
             assert_eq!(c.len(), 9);
             assert_eq!(normalise_short_code(&c).as_deref(), Some(c.as_str()));
             assert_eq!(

@@ -16,15 +16,15 @@
 //! decline the request.
 
 use super::{Authorization, CONFIRM_TRIES, Confirmation};
-use crate::auth::random;
+use crate::Rng;
 use crate::relying_party::sha256;
 use crate::{Platform, PlatformError};
 
 /// A fresh six-digit code and its hash for the request `handle_hash`.
-pub(super) fn new_code(handle_hash: &[u8; 32]) -> (String, [u8; 32]) {
+pub(super) fn new_code(rng: &dyn Rng, handle_hash: &[u8; 32]) -> (String, [u8; 32]) {
     // Rejection sampling: uniform over 000000–999999.
     let n = loop {
-        let n = u32::from_be_bytes(random::<4>());
+        let n = u32::from_be_bytes(rng.bytes::<4>());
         if n < 4_294_000_000 {
             break n % 1_000_000;
         }
@@ -117,7 +117,7 @@ mod tests {
     fn codes_are_six_digits_and_typed_forgivingly() {
         let h = [7u8; 32];
         for _ in 0..200 {
-            let (code, hash) = new_code(&h);
+            let (code, hash) = new_code(&crate::SystemRng, &h);
             assert_eq!(code.len(), 6);
             assert!(code.bytes().all(|b| b.is_ascii_digit()));
             assert_eq!(code_hash(&h, &normalise(&code)), hash);

@@ -11,7 +11,6 @@ use serde_json::json;
 use super::authorize::handle_hash;
 use super::confirm::{Gate, new_code};
 use super::{AuthorizationStatus, BrowserOrigin, NewAuthorization};
-use crate::auth::random;
 use crate::relying_party::sha256;
 use crate::{
     CardAnswer, ChallengePurpose, NewConsent, NewLog, Platform, PlatformError, SessionToken,
@@ -58,11 +57,11 @@ impl Platform {
         began: BrowserOrigin,
     ) -> Result<PortalBegun, PlatformError> {
         let now = self.clock.now();
-        let handle = B64URL.encode(random::<32>());
-        let browser_secret = B64URL.encode(random::<32>());
+        let handle = B64URL.encode(self.rng.bytes::<32>());
+        let browser_secret = B64URL.encode(self.rng.bytes::<32>());
         let mut a = NewAuthorization {
             handle_hash: handle_hash(&handle),
-            short_code: super::authorize::short_code(),
+            short_code: super::authorize::short_code(&*self.rng),
             browser_hash: sha256(browser_secret.as_bytes()),
             relying_party: None,
             redirect_uri: None,
@@ -70,7 +69,7 @@ impl Platform {
             state: None,
             nonce: None,
             code_challenge: None,
-            sid: B64URL.encode(random::<16>()),
+            sid: B64URL.encode(self.rng.bytes::<16>()),
             created_at: now,
             expires_at: now.plus(self.config.authorization_ttl),
             began,
@@ -83,7 +82,7 @@ impl Platform {
                     "no free short code",
                 )));
             }
-            a.short_code = super::authorize::short_code();
+            a.short_code = super::authorize::short_code(&*self.rng);
         }
         Ok(PortalBegun {
             handle,
@@ -112,7 +111,7 @@ impl Platform {
             crate::LogKind::Login,
             json!({"purpose": "portal"}),
         ));
-        let (code, confirm_hash) = new_code(handle_hash);
+        let (code, confirm_hash) = new_code(&*self.rng, handle_hash);
         if self
             .store
             .approve_portal_authorization(handle_hash, person, &confirm_hash, now, &logs)
@@ -156,7 +155,7 @@ impl Platform {
                     Gate::Closed => return Ok(PortalContinuation::Refused),
                 }
                 let expires_at = now.plus(self.config.session_ttl);
-                let token = SessionToken::new(expires_at);
+                let token = SessionToken::new(&*self.rng, expires_at);
                 let done = self
                     .store
                     .complete_portal_login(

@@ -85,8 +85,8 @@ fn valid_verifier(v: &str) -> bool {
 }
 
 /// A new access token: 32 bytes, base64url, 16 of them random (see `ordered_token`).
-fn new_access_token(expires_at: crate::UnixTime) -> String {
-    crate::ordered_token::new::<16>(expires_at)
+fn new_access_token(rng: &dyn mykey_pki::Rng, expires_at: crate::UnixTime) -> String {
+    crate::ordered_token::new::<16>(rng, expires_at)
 }
 
 /// What the store keeps of an access token and looks it up by (see `ordered_token`).
@@ -145,7 +145,7 @@ impl Platform {
             }
         };
         let token_expires_at = now.plus(ACCESS_TOKEN_TTL);
-        let access_token = new_access_token(token_expires_at);
+        let access_token = new_access_token(&*self.rng, token_expires_at);
         let digest = sha256(access_token.as_bytes());
         let x = CodeExchange {
             assertion,
@@ -406,7 +406,7 @@ mod tests {
     #[test]
     fn access_tokens_are_32_bytes_keyed_by_their_expiry() {
         let exp = crate::UnixTime::from_secs(1_900_000_000);
-        let t = new_access_token(exp);
+        let t = new_access_token(&mykey_pki::SystemRng, exp);
         assert_eq!(B64URL.decode(&t).expect("base64url").len(), 32);
         assert_eq!(access_token_key(&t)[..8], exp.as_secs().to_be_bytes());
     }

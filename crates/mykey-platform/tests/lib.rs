@@ -1,0 +1,3 @@
+//! The domain told as stories, without sockets (see `story.rs`).
+
+mod story;
