@@ -228,7 +228,7 @@ impl Platform {
     pub fn jwks(&self) -> Value {
         let keys: Vec<Value> = std::iter::once(&self.signing)
             .chain(&self.previous_signing)
-            .map(SigningKey::public_jwk)
+            .map(|k| k.public_jwk())
             .chain(std::iter::once(self.rsa_key().public_jwk()))
             .chain(self.previous_rsa.iter().map(|k| k.public_jwk()))
             .collect();

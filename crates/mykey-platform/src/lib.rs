@@ -157,17 +157,18 @@ pub struct PlatformConfig {
     /// Issued PPIDs are stored, so replacing the key changes none of them (only PPIDs issued
     /// afterwards are derived under the new one). Keep it in a 0600 file beside the database.
     pub ppid_key: Option<PpidSecret>,
-    /// The platform's ES256 signing key (PKCS#8 DER, [`SigningKey::generate_pkcs8`]); `None`:
-    /// a new one at start-up (relying parties then must fetch the JWK Set again after a restart).
-    pub signing_key: Option<Vec<u8>>,
-    /// Keys signed with before a rotation (PKCS#8 DER): no longer used to sign, still published
-    /// in the JWK Set so that what they signed keeps verifying. Invalid ones are left out.
-    pub previous_signing_keys: Vec<Vec<u8>>,
-    /// The platform's RS256 key (PKCS#8 DER, [`oidc::RsaSigningKey::generate_pkcs8`]) for
-    /// clients that registered RS256 ID tokens; `None` or invalid: one made on first use.
-    pub rsa_signing_key: Option<Vec<u8>>,
+    /// The platform's ES256 signing key (parsed by the caller: [`SigningKey::from_pkcs8`]);
+    /// `None`: a new one at start-up (relying parties then must fetch the JWK Set again after a
+    /// restart).
+    pub signing_key: Option<Arc<SigningKey>>,
+    /// Keys signed with before a rotation: no longer used to sign, still published in the JWK
+    /// Set so that what they signed keeps verifying.
+    pub previous_signing_keys: Vec<Arc<SigningKey>>,
+    /// The platform's RS256 key ([`oidc::RsaSigningKey::from_pkcs8`]) for clients that
+    /// registered RS256 ID tokens; `None`: one made on first use.
+    pub rsa_signing_key: Option<Arc<oidc::RsaSigningKey>>,
     /// RS256 keys signed with before a rotation: still published, no longer used to sign.
-    pub previous_rsa_signing_keys: Vec<Vec<u8>>,
+    pub previous_rsa_signing_keys: Vec<Arc<oidc::RsaSigningKey>>,
     /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
     /// `None` closes the operator API. The token must be random (at least 128 bits): like a
     /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
@@ -175,7 +176,7 @@ pub struct PlatformConfig {
     /// The key secrets kept in the store are sealed with (32 bytes; receivers' `Authorization`
     /// headers): keep it in a 0600 file beside the database, not in it, and back it up with it.
     /// `None`: random at start-up, so secrets sealed before a restart no longer open.
-    pub sealing_key: Option<[u8; 32]>,
+    pub sealing_key: Option<Arc<mykey_pki::SealingKey>>,
     /// Development only: push endpoints may be `http` and on loopback or private addresses.
     /// Off, the platform sends only to `https` URLs of public addresses (every connection
     /// checked), so that no relying party can make it call into the operator's network.
@@ -242,10 +243,10 @@ pub struct Platform {
     rng: Arc<dyn Rng>,
     certificates: mykey_pki::VerifiedCertificates,
     challenges: challenge::ChallengeKey,
-    signing: SigningKey,
-    previous_signing: Vec<SigningKey>,
-    rsa: std::sync::OnceLock<oidc::RsaSigningKey>,
-    previous_rsa: Vec<oidc::RsaSigningKey>,
+    signing: Arc<SigningKey>,
+    previous_signing: Vec<Arc<SigningKey>>,
+    rsa: std::sync::OnceLock<Arc<oidc::RsaSigningKey>>,
+    previous_rsa: Vec<Arc<oidc::RsaSigningKey>>,
     /// Relying parties by client ID with their parsed keys, and until when (`client_auth.rs`).
     clients: std::sync::Mutex<client_auth::ClientCache>,
     /// The budget for guessing cross-device short codes (`oidc/guard.rs`).
@@ -260,7 +261,7 @@ pub struct Platform {
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
     /// What secrets in the store are sealed with ([`PlatformConfig::sealing_key`]).
-    sealing: mykey_pki::SealingKey,
+    sealing: Arc<mykey_pki::SealingKey>,
     config: PlatformConfig,
 }
 
@@ -275,11 +276,8 @@ impl std::fmt::Debug for Platform {
 impl Platform {
     /// A platform over `store` and `jlis`, reading time from `clock` and drawing every secret,
     /// ID and code from `rng`, trusting `anchors`: the user-identification CAs for logins, the
-    /// signature CAs for the four facts.
-    ///
-    /// # Panics
-    /// If [`PlatformConfig::signing_key`] is not a P-256 PKCS#8 key: check a key read from
-    /// outside with [`SigningKey::from_pkcs8`] first.
+    /// signature CAs for the four facts. Its keys come parsed in `config`, so building it
+    /// cannot fail on a bad key file (the caller has refused one already).
     pub fn new(
         store: Arc<dyn Store>,
         jlis: Arc<dyn Jlis>,
@@ -297,24 +295,16 @@ impl Platform {
                 || challenge::ChallengeKey::random(&*rng),
                 challenge::ChallengeKey::new,
             ),
-            signing: SigningKey::from_pkcs8(
-                &config
-                    .signing_key
-                    .clone()
-                    .unwrap_or_else(SigningKey::generate_pkcs8),
-            )
-            .expect("a P-256 PKCS#8 signing key (see the Panics section)"),
-            previous_signing: config
-                .previous_signing_keys
-                .iter()
-                .filter_map(|k| SigningKey::from_pkcs8(k).ok())
-                .collect(),
+            signing: config.signing_key.clone().unwrap_or_else(|| {
+                // A generated key always parses.
+                Arc::new(
+                    SigningKey::from_pkcs8(&SigningKey::generate_pkcs8())
+                        .expect("a generated P-256 key"),
+                )
+            }),
+            previous_signing: config.previous_signing_keys.clone(),
             rsa: std::sync::OnceLock::new(),
-            previous_rsa: config
-                .previous_rsa_signing_keys
-                .iter()
-                .filter_map(|k| oidc::RsaSigningKey::from_pkcs8(k).ok())
-                .collect(),
+            previous_rsa: config.previous_rsa_signing_keys.clone(),
             clients: std::sync::Mutex::new(Default::default()),
             short_codes: oidc::ShortCodeGuard::default(),
             facts_checks: quota::RpQuota::default(),
@@ -322,10 +312,12 @@ impl Platform {
             reports: quota::RpQuota::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
-            sealing: mykey_pki::SealingKey::from_bytes(&config.sealing_key.unwrap_or_else(|| {
-                mykey_pki::SealingKey::generate().expect("the system's random source")
-            }))
-            .expect("32 bytes make an AES-256 key"),
+            sealing: config.sealing_key.clone().unwrap_or_else(|| {
+                Arc::new(
+                    mykey_pki::SealingKey::from_bytes(&rng.bytes::<32>())
+                        .expect("32 bytes make an AES-256 key"),
+                )
+            }),
             rng,
             config,
         }

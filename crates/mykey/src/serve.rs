@@ -1,12 +1,14 @@
 //! `mykey serve`: the platform, on SQLite under `./mykey-data` with the J-LIS simulator in the
 //! same process unless `--jlis-url` names another J-LIS.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use mykey_platform::{PlatformConfig, SystemClock, SystemRng};
+use mykey_pki::SealingKey;
+use mykey_platform::oidc::RsaSigningKey;
+use mykey_platform::{PlatformConfig, PpidSecret, SigningKey, SystemClock, SystemRng};
 use mykey_server::{Node, NodeConfig};
 
 use crate::jlis::shutdown_signal;
@@ -100,6 +102,8 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             )
         })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (signing, previous_signing) = signing_keys(&a.data)?;
+    let (rsa, previous_rsa) = rsa_signing_keys(&a.data)?;
     let config = PlatformConfig {
         issuer: a.issuer.clone().map_or_else(
             || format!("http://{addr}"),
@@ -107,10 +111,10 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         ),
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
         ppid_key: Some(ppid_key(&a.data)?),
-        signing_key: Some(signing_key(&a.data)?),
-        previous_signing_keys: previous_signing_key(&a.data)?.into_iter().collect(),
-        rsa_signing_key: Some(rsa_signing_key(&a.data)?),
-        previous_rsa_signing_keys: previous_rsa_signing_key(&a.data)?.into_iter().collect(),
+        signing_key: Some(signing),
+        previous_signing_keys: previous_signing.into_iter().collect(),
+        rsa_signing_key: Some(rsa),
+        previous_rsa_signing_keys: previous_rsa.into_iter().collect(),
         sealing_key: Some(sealing_key(&a.data)?),
         push_to_private_addresses: a.allow_private_push,
         ..PlatformConfig::default()
@@ -162,7 +166,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
 
 /// The operator's bearer token: `MYKEY_OPERATOR_TOKEN`, else the file `operator-token` in the
 /// data folder, created (256 random bits, mode 0600) on first start. Returns where it came from.
-pub(crate) fn operator_token(data: &std::path::Path) -> Result<(String, String), String> {
+pub(crate) fn operator_token(data: &Path) -> Result<(String, String), String> {
     if let Ok(t) = std::env::var("MYKEY_OPERATOR_TOKEN") {
         if t.len() < 22 {
             return Err(
@@ -186,72 +190,92 @@ pub(crate) fn operator_token(data: &std::path::Path) -> Result<(String, String),
     }
 }
 
-/// The PPID secret: the file `ppid-key` in the data folder (32 bytes, mode 0600), created from
-/// the system RNG on first start. Issued PPIDs are stored, so replacing it changes none of them;
-/// back it up with the database all the same.
-fn ppid_key(data: &std::path::Path) -> Result<mykey_platform::PpidSecret, String> {
-    let (path, bytes) = key_file(data, "ppid-key", || {
-        let mut b = vec![0u8; 32];
-        aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
-        Ok(b)
-    })?;
-    mykey_platform::PpidSecret::from_bytes(&bytes)
-        .map_err(|e| format!("{} is not a PPID key: {e}", path.display()))
+/// The PPID secret: the file `ppid-key` in the data folder (32 bytes), made on first start.
+/// Issued PPIDs are stored, so replacing it changes none of them; back it up with the database
+/// all the same.
+fn ppid_key(data: &Path) -> Result<PpidSecret, String> {
+    key_file(
+        data,
+        "ppid-key",
+        "a PPID key (32 bytes)",
+        Some(random_32),
+        |b| PpidSecret::from_bytes(b).ok(),
+    )
+    .and_then(made)
 }
 
 /// The key secrets in the database are sealed with: the file `secrets.key` in the data folder
-/// (32 bytes, mode 0600), made on first start. Back it up with the database: without it the
-/// receivers' `Authorization` headers kept there do not open.
-fn sealing_key(data: &std::path::Path) -> Result<[u8; 32], String> {
-    let (path, bytes) = key_file(data, "secrets.key", || {
-        mykey_pki::SealingKey::generate()
-            .map(|k| k.to_vec())
-            .map_err(|_| "no system randomness".to_owned())
-    })?;
-    bytes[..]
-        .try_into()
-        .map_err(|_| format!("{} is not a 32-byte key", path.display()))
+/// (32 bytes), made on first start. Back it up with the database: without it the receivers'
+/// `Authorization` headers kept there do not open.
+fn sealing_key(data: &Path) -> Result<Arc<SealingKey>, String> {
+    key_file(data, "secrets.key", "a 32-byte key", Some(random_32), |b| {
+        SealingKey::from_bytes(b).ok().map(Arc::new)
+    })
+    .and_then(made)
 }
 
-/// The platform's ES256 signing key (what relying parties verify its Security Event Tokens
-/// with): the file `signing-key` in the data folder (PKCS#8 DER, mode 0600), made on first start.
-fn signing_key(data: &std::path::Path) -> Result<Vec<u8>, String> {
-    let (path, bytes) = key_file(data, SIGNING_KEY, || {
-        Ok(mykey_platform::SigningKey::generate_pkcs8())
-    })?;
-    mykey_platform::SigningKey::from_pkcs8(&bytes)
-        .map_err(|_| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
-    Ok(bytes.to_vec())
+/// The platform's ES256 signing key (what relying parties verify its Security Event Tokens and
+/// ID tokens with): the file `signing-key` (PKCS#8 DER), made on first start; and the one signed
+/// with before the last rotation, `signing-key.previous`, if there is one (still published in
+/// the JWK Set).
+fn signing_keys(data: &Path) -> Result<(Arc<SigningKey>, Option<Arc<SigningKey>>), String> {
+    let parse = |b: &[u8]| SigningKey::from_pkcs8(b).ok().map(Arc::new);
+    let what = "a P-256 PKCS#8 key";
+    let make = || Ok(SigningKey::generate_pkcs8());
+    let current = key_file(data, SIGNING_KEY, what, Some(make), parse)?;
+    let previous = key_file(data, PREVIOUS_SIGNING_KEY, what, None, parse)?;
+    Ok((made(current)?, previous))
 }
 
-/// The platform's RS256 key, for relying parties that registered RS256 ID tokens: the file
-/// `signing-key.rs256` in the data folder (PKCS#8 DER, mode 0600), made on first start.
-fn rsa_signing_key(data: &std::path::Path) -> Result<Vec<u8>, String> {
-    let (path, bytes) = key_file(data, RSA_SIGNING_KEY, || {
-        Ok(mykey_platform::oidc::RsaSigningKey::generate_pkcs8())
-    })?;
-    mykey_platform::oidc::RsaSigningKey::from_pkcs8(&bytes).map_err(|_| {
-        format!(
-            "{} is not an RSA PKCS#8 key of 2048 bits or more",
-            path.display()
-        )
-    })?;
-    Ok(bytes.to_vec())
+/// The platform's RS256 key, for relying parties that registered RS256 ID tokens, and its
+/// predecessor: `signing-key.rs256` and `signing-key.rs256.previous`, as [`signing_keys`].
+fn rsa_signing_keys(data: &Path) -> Result<RsaKeys, String> {
+    let parse = |b: &[u8]| RsaSigningKey::from_pkcs8(b).ok().map(Arc::new);
+    let what = "an RSA PKCS#8 key of 2048 bits or more";
+    let make = || Ok(RsaSigningKey::generate_pkcs8());
+    let current = key_file(data, RSA_SIGNING_KEY, what, Some(make), parse)?;
+    let previous = key_file(data, PREVIOUS_RSA_SIGNING_KEY, what, None, parse)?;
+    Ok((made(current)?, previous))
 }
 
-/// The key signed with before the last rotation (`mykey admin keys rotate`): the file
-/// `signing-key.previous` in the data folder, if there is one. Still published in the JWK Set.
-fn previous_signing_key(data: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
-    let path = data.join(PREVIOUS_SIGNING_KEY);
-    match std::fs::read(&path) {
-        Ok(b) => {
-            mykey_platform::SigningKey::from_pkcs8(&b)
-                .map_err(|_| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
-            Ok(Some(b))
+type RsaKeys = (Arc<RsaSigningKey>, Option<Arc<RsaSigningKey>>);
+
+/// A key [`key_file`] was asked to make when missing.
+fn made<T>(key: Option<T>) -> Result<T, String> {
+    key.ok_or_else(|| "a key file was neither read nor made".into())
+}
+
+fn random_32() -> Result<Vec<u8>, String> {
+    let mut b = vec![0u8; 32];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
+    Ok(b)
+}
+
+/// A key kept in a file of the data folder (mode 0600): read and parsed by `parse`; where it is
+/// missing, made by `make` and written first, or, without `make`, `None`. A file that does not
+/// parse stops the start, saying what it should have been: the platform is never built with a
+/// key it could not use.
+fn key_file<T>(
+    data: &Path,
+    name: &str,
+    what: &str,
+    make: Option<fn() -> Result<Vec<u8>, String>>,
+    parse: impl Fn(&[u8]) -> Option<T>,
+) -> Result<Option<T>, String> {
+    let path = data.join(name);
+    let bytes = zeroize::Zeroizing::new(match (std::fs::read(&path), make) {
+        (Ok(b), _) => b,
+        (Err(e), Some(make)) if e.kind() == std::io::ErrorKind::NotFound => {
+            let b = make()?;
+            crate::files::write_atomic(&path, &b, 0o600)?;
+            b
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
+        (Err(e), None) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        (Err(e), _) => return Err(format!("cannot read {}: {e}", path.display())),
+    });
+    parse(&bytes)
+        .map(Some)
+        .ok_or_else(|| format!("{} is not {what}", path.display()))
 }
 
 /// The signing key files in the data folder.
@@ -261,68 +285,42 @@ pub(crate) const RSA_SIGNING_KEY: &str = "signing-key.rs256";
 pub(crate) const PREVIOUS_RSA_SIGNING_KEY: &str = "signing-key.rs256.previous";
 
 /// Rotates the platform's RS256 key as [`rotate_signing_key`] does the ES256 one.
-pub(crate) fn rotate_rsa_signing_key(data: &std::path::Path) -> Result<String, String> {
-    let current = data.join(RSA_SIGNING_KEY);
-    if current.exists() {
-        std::fs::rename(&current, data.join(PREVIOUS_RSA_SIGNING_KEY))
-            .map_err(|e| format!("cannot move {}: {e}", current.display()))?;
-    }
-    let new = zeroize::Zeroizing::new(mykey_platform::oidc::RsaSigningKey::generate_pkcs8());
-    crate::files::write_atomic(&current, &new, 0o600)?;
-    let key = mykey_platform::oidc::RsaSigningKey::from_pkcs8(&new).map_err(|e| e.to_string())?;
-    Ok(key.public_jwk()["kid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
-}
-
-/// The RS256 key signed with before the last rotation, if there is one.
-fn previous_rsa_signing_key(data: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
-    let path = data.join(PREVIOUS_RSA_SIGNING_KEY);
-    match std::fs::read(&path) {
-        Ok(b) => {
-            mykey_platform::oidc::RsaSigningKey::from_pkcs8(&b)
-                .map_err(|_| format!("{} is not an RSA PKCS#8 key", path.display()))?;
-            Ok(Some(b))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
+pub(crate) fn rotate_rsa_signing_key(data: &Path) -> Result<String, String> {
+    rotate(
+        data,
+        (RSA_SIGNING_KEY, PREVIOUS_RSA_SIGNING_KEY),
+        RsaSigningKey::generate_pkcs8,
+        |b| RsaSigningKey::from_pkcs8(b).map(|k| k.public_jwk()),
+    )
 }
 
 /// Rotates the platform's signing key in the data folder: the current key becomes the previous
 /// one (still published, no longer used), a new one is made. `mykey serve` takes it up when it
 /// starts; answers the new key's `kid`.
-pub(crate) fn rotate_signing_key(data: &std::path::Path) -> Result<String, String> {
-    let current = data.join(SIGNING_KEY);
-    if current.exists() {
-        std::fs::rename(&current, data.join(PREVIOUS_SIGNING_KEY))
-            .map_err(|e| format!("cannot move {}: {e}", current.display()))?;
-    }
-    let new = mykey_platform::SigningKey::generate_pkcs8();
-    crate::files::write_atomic(&current, &new, 0o600)?;
-    let key = mykey_platform::SigningKey::from_pkcs8(&new).map_err(|e| e.to_string())?;
-    Ok(key.public_jwk()["kid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
+pub(crate) fn rotate_signing_key(data: &Path) -> Result<String, String> {
+    rotate(
+        data,
+        (SIGNING_KEY, PREVIOUS_SIGNING_KEY),
+        SigningKey::generate_pkcs8,
+        |b| SigningKey::from_pkcs8(b).map(|k| k.public_jwk()),
+    )
 }
 
-/// A secret file in the data folder, read, or made by `make` (mode 0600) when it is missing.
-fn key_file(
-    data: &std::path::Path,
-    name: &str,
-    make: impl FnOnce() -> Result<Vec<u8>, String>,
-) -> Result<(std::path::PathBuf, zeroize::Zeroizing<Vec<u8>>), String> {
-    let path = data.join(name);
-    let bytes = zeroize::Zeroizing::new(match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let b = make()?;
-            crate::files::write_atomic(&path, &b, 0o600)?;
-            b
-        }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    });
-    Ok((path, bytes))
+/// Moves the key file `current` to `previous` (still published, no longer used) and writes a
+/// new key made by `generate` in its place; answers the new key's `kid`.
+fn rotate(
+    data: &Path,
+    (current, previous): (&str, &str),
+    generate: fn() -> Vec<u8>,
+    jwk: impl Fn(&[u8]) -> Result<serde_json::Value, mykey_platform::PlatformError>,
+) -> Result<String, String> {
+    let current = data.join(current);
+    if current.exists() {
+        std::fs::rename(&current, data.join(previous))
+            .map_err(|e| format!("cannot move {}: {e}", current.display()))?;
+    }
+    let new = zeroize::Zeroizing::new(generate());
+    crate::files::write_atomic(&current, &new, 0o600)?;
+    let jwk = jwk(&new).map_err(|e| e.to_string())?;
+    Ok(jwk["kid"].as_str().unwrap_or_default().to_owned())
 }

@@ -200,3 +200,37 @@ async fn a_data_folder_serves_one_process_and_a_taken_port_names_its_flag() {
     drop(first);
     drop(Serve::start(&data));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_file_that_does_not_parse_stops_the_start_and_says_which() {
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("mykey-data");
+    // A first start makes the keys; then one is damaged.
+    drop(Serve::start(&data));
+    for (file, what) in [
+        ("signing-key", "is not a P-256 PKCS#8 key"),
+        (
+            "signing-key.rs256",
+            "is not an RSA PKCS#8 key of 2048 bits or more",
+        ),
+        ("secrets.key", "is not a 32-byte key"),
+    ] {
+        let path = data.join(file);
+        let good = std::fs::read(&path).unwrap();
+        std::fs::write(&path, b"not a key").unwrap();
+        let run = mykey(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--jlis-listen",
+            "127.0.0.1:0",
+            "--data",
+            s(&data),
+        ])
+        .fails_with(what);
+        assert!(run.stderr.contains(file), "{}", run.stderr);
+        std::fs::write(&path, good).unwrap();
+    }
+    // Mended, it starts again.
+    drop(Serve::start(&data));
+}

@@ -167,15 +167,13 @@ impl Platform {
     /// The RS256 key: the configured one, or one made on first use.
     pub(crate) fn rsa_key(&self) -> &RsaSigningKey {
         self.rsa.get_or_init(|| {
-            self.config
-                .rsa_signing_key
-                .as_deref()
-                .and_then(|k| RsaSigningKey::from_pkcs8(k).ok())
-                .unwrap_or_else(|| {
-                    // A generated key always parses.
+            self.config.rsa_signing_key.clone().unwrap_or_else(|| {
+                // A generated key always parses.
+                std::sync::Arc::new(
                     RsaSigningKey::from_pkcs8(&RsaSigningKey::generate_pkcs8())
-                        .expect("a generated RSA key")
-                })
+                        .expect("a generated RSA key"),
+                )
+            })
         })
     }
 
