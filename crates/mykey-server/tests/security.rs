@@ -2,6 +2,7 @@
 //! reproduced, and now refused.
 
 use mykey_platform::PlatformConfig;
+use reqwest::Method;
 
 use crate::harness::*;
 
@@ -413,4 +414,38 @@ async fn the_export_pages_its_log_and_the_download_streams_it_whole() {
     assert_eq!(file["format"], "mykey-export-v1");
     let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_refusal_of_the_json_api_is_a_problem_document() {
+    let w = world().await;
+    // No route, no such method, a path that is not text: none of them made by a handler.
+    for (method, path, status, kind) in [
+        (Method::GET, "/v1/no-such-thing", 404, "not-found"),
+        (
+            Method::DELETE,
+            "/v1/auth/challenges",
+            405,
+            "method-not-allowed",
+        ),
+        (
+            Method::GET,
+            "/v1/link-requests/%FF%FE",
+            400,
+            "invalid-request",
+        ),
+    ] {
+        let (got, body) = send(&w, method.clone(), path, None, None).await;
+        assert_eq!(got, status, "{method} {path}: {body}");
+        assert_eq!(
+            problem_type(&body),
+            format!("urn:mykey:problem:{kind}"),
+            "{method} {path}: {body}"
+        );
+        assert_eq!(body["status"], status, "{body}");
+    }
+    // The pages and the OAuth endpoints keep their own answers.
+    let (status, body) = send(&w, Method::GET, "/portal/no-such-page", None, None).await;
+    assert_eq!(status, 404);
+    assert!(problem_type(&body).is_empty(), "{body}");
 }

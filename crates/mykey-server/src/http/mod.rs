@@ -100,6 +100,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(authorizations::routes())
         .merge(portal::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(problem::api_refusals))
         .layer(axum::middleware::map_response(move |r| headers(r, hsts)))
         .with_state(platform)
 }

@@ -270,6 +270,56 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Every refusal of the JSON API (`/v1/…`) as a problem document, including those no handler
+/// made: what axum's extractors reject in a query string or a path (text), a path no route
+/// serves (404) and a method a route does not (405). The status stays; the type says which
+/// (`invalid-request`, `not-found`, `method-not-allowed`, `unsupported-media-type`), and the
+/// extractor's words, if any, go in `detail`.
+pub(crate) async fn api_refusals(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/v1/");
+    let r = next.run(req).await;
+    let status = r.status();
+    let problem = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if !api || problem || !(status.is_client_error() || status.is_server_error()) {
+        return r;
+    }
+    let (kind, title) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "No such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Request too large"),
+        s if s.is_server_error() => ("internal", "Internal error"),
+        _ => ("invalid-request", "Invalid request"),
+    };
+    let (mut parts, body) = r.into_parts();
+    // Extractors' words are short; a server error's are never sent.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let detail = std::str::from_utf8(&text)
+        .ok()
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !status.is_server_error())
+        .map(str::to_owned);
+    let body = serde_json::json!({
+        "type": format!("urn:mykey:problem:{kind}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use mykey_platform::{AccessError, Limited, StoreError};
