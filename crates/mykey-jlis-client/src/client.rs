@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mykey_pki::{CaCertificate, Purpose};
+use mykey_pki::{CaCertificate, IssuanceNumber, Purpose, RevocationReason};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,6 +12,35 @@ use crate::api::{
     PreviousIssuanceNumbers, Problem, Published, RenewRequest, RevokeRequest,
     SignatureCertificateStatus,
 };
+
+/// A certificate's serial and standing, as J-LIS tells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CertificateStatus {
+    /// Its serial (for user identification: the issuance number).
+    pub serial: IssuanceNumber,
+    /// Good, expired, or revoked and why.
+    pub state: CertificateStanding,
+}
+
+/// Where a certificate stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertificateStanding {
+    /// Valid and not revoked.
+    Good,
+    /// Past its end of validity.
+    Expired,
+    /// Revoked, with the reason J-LIS gives (if it is one RFC 5280 names).
+    Revoked(Option<RevocationReason>),
+}
+
+/// The signature certificates of a user-identification certificate's holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureCertificates {
+    /// The one issued together with it (none for people under 15).
+    pub paired: Option<CertificateStatus>,
+    /// The holder's newest.
+    pub current: Option<CertificateStatus>,
+}
 
 /// What a call to J-LIS can end in.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +157,54 @@ impl JlisClient {
             "/v1/issuance-numbers/{n}/signature-certificate-status"
         ))
         .await
+    }
+
+    /// The earlier user-identification issuance numbers of the holder of `n`, newest first,
+    /// typed: an answer holding anything but issuance numbers is refused.
+    pub async fn earlier_issuance_numbers(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<Vec<IssuanceNumber>, ClientError> {
+        let path = format!("/v1/issuance-numbers/{n}/previous");
+        let answer: PreviousIssuanceNumbers = self.get_json(&path).await?;
+        answer
+            .previous
+            .iter()
+            .map(|p| self.number(&path, p))
+            .collect()
+    }
+
+    /// The signature certificates of the holder of user-identification certificate `n`, typed:
+    /// serials as issuance numbers, revocation reasons as RFC 5280 reasons.
+    pub async fn signature_certificates(
+        &self,
+        n: IssuanceNumber,
+    ) -> Result<SignatureCertificates, ClientError> {
+        let path = format!("/v1/issuance-numbers/{n}/signature-certificate-status");
+        let answer: SignatureCertificateStatus = self.get_json(&path).await?;
+        let typed = |c: &CertificateState| -> Result<CertificateStatus, ClientError> {
+            let state = match c.status.as_str() {
+                "good" => CertificateStanding::Good,
+                "expired" => CertificateStanding::Expired,
+                "revoked" => CertificateStanding::Revoked(
+                    c.reason.as_deref().and_then(RevocationReason::from_name),
+                ),
+                other => return Err(self.bad(&path, format!("unknown status {other:?}"))),
+            };
+            Ok(CertificateStatus {
+                serial: self.number(&path, &c.serial)?,
+                state,
+            })
+        };
+        Ok(SignatureCertificates {
+            paired: answer.paired.as_ref().map(typed).transpose()?,
+            current: answer.current.as_ref().map(typed).transpose()?,
+        })
+    }
+
+    fn number(&self, path: &str, s: &str) -> Result<IssuanceNumber, ClientError> {
+        s.parse()
+            .map_err(|_| self.bad(path, format!("malformed issuance number {s:?}")))
     }
 
     /// Every CA generation with its revocation URLs.

@@ -14,7 +14,9 @@ mod ocsp;
 #[cfg(feature = "port")]
 mod port;
 
-pub use client::{ClientError, JlisClient};
+pub use client::{
+    CertificateStanding, CertificateStatus, ClientError, JlisClient, SignatureCertificates,
+};
 pub use ocsp::{OcspClient, OcspError};
 #[cfg(feature = "port")]
 pub use port::{JlisPort, MAX_STATUS_AGE};

@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mykey_pki::ocsp::CertStatus;
-
-use crate::{JlisClient, OcspClient};
 use mykey_pki::{
-    CaCertificate, Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationReason,
-    RevocationStatus, TrustAnchors, UnixTime, UserIdentificationCertificate,
+    CaCertificate, Crl, IssuanceNumber, Purpose, RevocationIndex, RevocationStatus, TrustAnchors,
+    UnixTime, UserIdentificationCertificate,
 };
 use mykey_platform::{Clock, FactsSweep, Jlis, JlisUnavailable, RevocationAnswer, SignatureStatus};
+
+use crate::{CertificateStanding, JlisClient, OcspClient};
 use parking_lot::RwLock;
 
 /// Revocations older than this (seconds) are not handed on from a CRL read: no session or token
@@ -484,20 +484,10 @@ impl Jlis for JlisPort {
         &self,
         n: IssuanceNumber,
     ) -> Result<Vec<IssuanceNumber>, JlisUnavailable> {
-        let answer = self
-            .client
-            .previous_issuance_numbers(&n.to_string())
+        self.client
+            .earlier_issuance_numbers(n)
             .await
-            .map_err(|e| JlisUnavailable(e.to_string()))?;
-        answer
-            .previous
-            .iter()
-            .map(|p| {
-                p.parse().map_err(|_| {
-                    JlisUnavailable(format!("J-LIS sent a malformed issuance number {p:?}"))
-                })
-            })
-            .collect()
+            .map_err(|e| JlisUnavailable(e.to_string()))
     }
 
     async fn signature_certificate_status(
@@ -506,24 +496,20 @@ impl Jlis for JlisPort {
     ) -> Result<SignatureStatus, JlisUnavailable> {
         let answer = self
             .client
-            .signature_certificate_status(&n.to_string())
+            .signature_certificates(n)
             .await
             .map_err(|e| JlisUnavailable(e.to_string()))?;
-        let serial = |s: &str| {
-            s.parse::<IssuanceNumber>()
-                .map_err(|_| JlisUnavailable(format!("J-LIS sent a malformed serial {s:?}")))
-        };
-        let paired = match &answer.paired {
-            Some(p) => Some((
-                serial(&p.serial)?,
-                p.reason.as_deref().and_then(RevocationReason::from_name),
-            )),
-            None => None,
-        };
-        let current = match &answer.current {
-            Some(c) if c.status == "good" => Some(serial(&c.serial)?),
-            _ => None,
-        };
+        let paired = answer.paired.map(|p| {
+            let reason = match p.state {
+                CertificateStanding::Revoked(reason) => reason,
+                CertificateStanding::Good | CertificateStanding::Expired => None,
+            };
+            (p.serial, reason)
+        });
+        let current = answer
+            .current
+            .filter(|c| c.state == CertificateStanding::Good)
+            .map(|c| c.serial);
         Ok(SignatureStatus { paired, current })
     }
 

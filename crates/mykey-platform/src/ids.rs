@@ -18,11 +18,49 @@ pub enum IdError {
     /// Not a PPID.
     #[error("a PPID is 32 lower-case hexadecimal characters")]
     Ppid,
+    /// Not a link's number.
+    #[error("a link's number is a positive whole number")]
+    LinkId,
 }
 
 /// The platform's internal ID of a person. Never leaves the platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PersonId(pub i64);
+
+/// A Service ID link's number: how the person names one of their links (to withdraw it). Only
+/// the person's own links answer to it; it tells nothing about anyone else's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(i64);
+
+impl LinkId {
+    /// The number as the store keeps it.
+    pub const fn new(n: i64) -> Self {
+        Self(n)
+    }
+
+    /// The number.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for LinkId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for LinkId {
+    type Err = IdError;
+
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        s.parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Self)
+            .ok_or(IdError::LinkId)
+    }
+}
 
 /// A relying party's internal ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

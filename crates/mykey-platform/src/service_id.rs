@@ -175,8 +175,8 @@ pub struct RelyingPartyLink {
 /// A Service ID as the person sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonLink {
-    /// The link's ID (the person withdraws it by this).
-    pub id: i64,
+    /// The link's number (the person withdraws it by this).
+    pub id: crate::LinkId,
     /// The relying party's name.
     pub relying_party: String,
     /// Its kind.
@@ -399,7 +399,7 @@ impl Platform {
     }
 
     /// The person withdraws the consent behind link `id`: the link ends at once.
-    pub async fn withdraw_link(&self, s: &Session, id: i64) -> Result<(), PlatformError> {
+    pub async fn withdraw_link(&self, s: &Session, id: crate::LinkId) -> Result<(), PlatformError> {
         if self
             .store
             .withdraw_link(s.person, id, self.clock.now())

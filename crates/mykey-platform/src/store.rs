@@ -532,7 +532,7 @@ pub trait LinkStore: Send + Sync + 'static {
     async fn withdraw_link(
         &self,
         person: PersonId,
-        id: i64,
+        id: crate::LinkId,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
 }

@@ -4,9 +4,9 @@
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    Consent, CustomerId, EventSubject, LinkRequest, LinkRequestId, LinkRequestState, LinkStore,
-    NewConsent, NewLog, PersonId, PersonLink, PlatformError, RelyingPartyId, RelyingPartyKind,
-    RelyingPartyLink, ServiceIdEnd, StoreError,
+    Consent, CustomerId, EventSubject, LinkId, LinkRequest, LinkRequestId, LinkRequestState,
+    LinkStore, NewConsent, NewLog, PersonId, PersonLink, PlatformError, RelyingPartyId,
+    RelyingPartyKind, RelyingPartyLink, ServiceIdEnd, StoreError,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};
 
@@ -30,7 +30,7 @@ where
 {
     pub(crate) fn person_link_row(r: &D::Row) -> Result<PersonLink, StoreError> {
         Ok(PersonLink {
-            id: r.get("id"),
+            id: LinkId::new(r.get("id")),
             relying_party: r.get("name"),
             relying_party_kind: RelyingPartyKind::parse(r.get("kind"))
                 .ok_or_else(|| StoreError::corrupt("unknown relying-party kind"))?,
@@ -140,7 +140,7 @@ where
                 sqlx::query("SELECT s.id, s.person_id, s.consent_id, s.relying_party_id, r.name, s.customer_id FROM service_ids s \
          JOIN relying_parties r ON r.id = s.relying_party_id WHERE s.ended_at IS NULL AND s.person_id = $1 AND s.id = $2")
                     .bind(person.0)
-                    .bind(id)
+                    .bind(id.get())
                     .fetch_optional(&mut *tx)
                     .await
             }
@@ -388,7 +388,7 @@ where
     async fn withdraw_link(
         &self,
         person: PersonId,
-        id: i64,
+        id: LinkId,
         at: UnixTime,
     ) -> Result<bool, StoreError> {
         self.end_one_link(Which::Link(person, id), at, ServiceIdEnd::Withdrawn)
@@ -405,5 +405,5 @@ pub(crate) enum Which<'a> {
         &'a mykey_platform::CustomerId,
     ),
     /// A person's, by link ID.
-    Link(mykey_platform::PersonId, i64),
+    Link(mykey_platform::PersonId, mykey_platform::LinkId),
 }

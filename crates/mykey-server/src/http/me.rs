@@ -172,7 +172,7 @@ async fn verify(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoRe
 /// A Service ID as the person sees it.
 pub(super) fn link_json(l: &PersonLink) -> Value {
     json!({
-        "id": l.id,
+        "id": l.id.get(),
         "relying_party": {"name": l.relying_party, "kind": l.relying_party_kind.as_str()},
         "customer_id": l.customer_id.as_str(),
         "linked_at": rfc3339(l.linked_at),
@@ -197,7 +197,7 @@ async fn withdraw(
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id: i64 = id
+    let id: mykey_platform::LinkId = id
         .parse()
         .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::ServiceId))?;
     p.withdraw_link(&s, id).await?;

@@ -335,13 +335,19 @@ struct CsrfForm {
 async fn withdraw_service_id(
     State(p): State<Arc<Platform>>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
     let lang = lang_of(&LangQuery::default(), &headers);
     let s = match form_session(&p, &headers, lang, &f.csrf).await {
         Ok(s) => s,
         Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<mykey_platform::LinkId>() else {
+        return failure(
+            lang,
+            &PlatformError::NotFound(mykey_platform::NotFound::ServiceId),
+        );
     };
     match p.withdraw_link(&s, id).await {
         Ok(()) => done("withdrawn"),
