@@ -20,6 +20,9 @@ mod facts;
 mod secret;
 mod store;
 mod tlv;
+/// For the fuzzer only (`fuzz/`).
+#[cfg(fuzzing)]
+pub use tlv::fuzz as fuzz_tlv;
 mod transport;
 
 pub use apdu::{ApduError, Command, Response, StatusWord};

@@ -203,3 +203,22 @@ mod tests {
         }
     }
 }
+
+/// What the fuzzer (`fuzz/fuzz_targets/tlv.rs`) drives: reads `bytes` as objects and checks what
+/// must hold of any input — each object read lies within the input, writes back to the bytes it
+/// was read from (short-form lengths where they fit), and `object_len` agrees with the reader.
+#[cfg(fuzzing)]
+pub fn fuzz(bytes: &[u8]) {
+    let mut at = 0;
+    for o in objects(bytes) {
+        let Ok(o) = o else { break };
+        assert!(o.value.len() <= bytes.len());
+        let mut again = Vec::new();
+        write(&mut again, o.tag, o.value);
+        let back = single(&again).expect("what was written reads back");
+        assert_eq!((back.tag, back.value), (o.tag, o.value));
+        let len = object_len(&bytes[at..]).expect("a read object has a header");
+        assert!(at + len <= bytes.len());
+        at += len;
+    }
+}

@@ -42,6 +42,9 @@ mod terms;
 use std::sync::Arc;
 
 pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
+/// For the fuzzer only (`fuzz/`).
+#[cfg(fuzzing)]
+pub use client_auth::fuzz_split_assertion;
 pub use client_auth::{
     CLIENT_ASSERTION_TYPE, CLIENT_CACHE_SECS, CLIENT_TOKEN_TTL, ClientJwks, ClientToken,
 };
