@@ -171,6 +171,13 @@ async fn a_person_looks_after_their_data_in_the_portal() {
         html.contains("Art 15.3") && html.contains("Art 27"),
         "the revocation warning"
     );
+    // What was consented to, in words with its article, not as item codes.
+    assert!(
+        html.contains("linking your customer ID and My Key ID (Art 17.2.1)")
+            && html.contains("data-item=\"service-id.link\"")
+            && !html.contains(">service-id.link<"),
+        "{html}"
+    );
     let token = csrf(&html);
     let url = |p: &str| format!("{}{p}", w.url);
 
@@ -255,17 +262,21 @@ async fn a_person_looks_after_their_data_in_the_portal() {
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
     let html = resp.text().await.unwrap();
     assert!(html.contains("data-chain=\"intact\""));
-    for kind in [
-        "login",
-        "my-key-id.changed",
-        "consent.withdrawn",
-        "my-key-id.revoked",
+    // Each entry in words (this browser reads English), its kind kept for machines.
+    for (kind, words) in [
+        ("login", "Login"),
+        ("my-key-id.changed", "My Key ID changed"),
+        ("consent.withdrawn", "Consent withdrawn"),
+        ("my-key-id.revoked", "My Key ID revoked"),
     ] {
         assert!(
-            html.contains(&format!("<td>{kind}</td>")),
+            html.contains(&format!("data-kind=\"{kind}\""))
+                && html.contains(&format!("<td>{words}</td>")),
             "{kind} in the log page"
         );
     }
+    // Times in Japan's time zone, in words.
+    assert!(html.contains(" JST</time>"), "{html}");
     let resp = browser.get(&url("/portal/export")).await;
     assert_eq!(resp.status(), 200);
     assert!(

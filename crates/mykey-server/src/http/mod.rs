@@ -54,6 +54,7 @@ mod rp_ppid;
 mod streams;
 mod terms;
 mod token;
+mod words;
 
 use std::sync::Arc;
 

@@ -24,7 +24,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::page::{Lang, confirm_page, error_page, esc, page};
-use crate::http::rfc3339;
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -173,7 +172,7 @@ fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
          <ol><li>{step1}</li><li>{step2}</li><li>{step3}</li></ol>\
          <figure class=\"qr\" role=\"img\" aria-label=\"{qr_label}\">{qr}</figure>\
          <p>{code_label} <strong class=\"code\" aria-label=\"{code_spelled}\">{code}</strong></p>\
-         <p>{expires} <time datetime=\"{until}\">{until}</time></p>\
+         <p>{expires} {until}</p>\
          <p id=\"live\" role=\"status\" aria-live=\"polite\" data-done=\"{done}\">{waiting}</p>\
          <form method=\"get\" action=\"/oidc/authorize/continue\"><input type=\"hidden\" name=\"request\" value=\"{handle}\">\
          <button type=\"submit\">{cont}</button></form>",
@@ -215,7 +214,7 @@ fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
             .join(" ")),
         code = esc(&b.short_code),
         expires = esc(lang.t("有効期限:", "Valid until:")),
-        until = esc(&rfc3339(b.expires_at)),
+        until = crate::http::words::time_element(lang, b.expires_at),
         done = esc(lang.t("承認されました。移動します…", "Approved. Continuing…")),
         waiting = esc(lang.t(
             "スマートフォンでの承認を待っています…",
@@ -317,7 +316,7 @@ async fn go_on(p: &Platform, headers: &HeaderMap, q: ContinueQuery) -> Response 
             lang.t("承認待ち", "Waiting"),
             "",
             &format!(
-                "<h1>{}</h1><p>{} <time>{}</time></p>\
+                "<h1>{}</h1><p>{} {}</p>\
                  <form method=\"get\" action=\"/oidc/authorize/continue\"><input type=\"hidden\" name=\"request\" value=\"{}\">\
                  <button type=\"submit\">{}</button></form>",
                 esc(lang.t("まだ承認されていません", "Not approved yet")),
@@ -325,7 +324,7 @@ async fn go_on(p: &Platform, headers: &HeaderMap, q: ContinueQuery) -> Response 
                     "スマートフォンで承認してから、もう一度押してください。期限:",
                     "Approve on your phone, then press again. Valid until:",
                 )),
-                esc(&rfc3339(expires_at)),
+                crate::http::words::time_element(lang, expires_at),
                 esc(&q.request),
                 esc(lang.t("承認したら続ける", "Continue after approving")),
             ),

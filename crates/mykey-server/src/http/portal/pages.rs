@@ -9,7 +9,7 @@ use mykey_platform::oidc::PortalBegun;
 use mykey_platform::{LogEntry, MyKeyIdState, PersonLink, PersonPpidService};
 
 use crate::http::oidc::page::{Lang, esc, page};
-use crate::http::rfc3339;
+use crate::http::words::{consent_items, log_kind, time_element};
 
 /// The cookie tying a portal login to its browser.
 pub(super) fn login_cookie(handle: &str) -> String {
@@ -66,7 +66,7 @@ pub(super) fn login(lang: Lang, b: &PortalBegun, approve: &str) -> Response {
         "<h1>{h1}</h1><p>{intro}</p>\
          <figure class=\"qr\" role=\"img\" aria-label=\"{qr_label}\">{qr}</figure>\
          <p>{code_label} <strong class=\"code\">{code}</strong></p>\
-         <p>{until_label} <time datetime=\"{until}\">{until}</time></p>\
+         <p>{until_label} {until}</p>\
          <p id=\"live\" role=\"status\" aria-live=\"polite\" data-done=\"{done}\">{waiting}</p>\
          <form method=\"get\" action=\"/portal/login/continue\"><input type=\"hidden\" name=\"request\" value=\"{handle}\">\
          <button type=\"submit\">{cont}</button></form>\
@@ -80,7 +80,7 @@ pub(super) fn login(lang: Lang, b: &PortalBegun, approve: &str) -> Response {
         code_label = esc(lang.t("短いコード:", "Short code:")),
         code = esc(&b.short_code),
         until_label = esc(lang.t("有効期限:", "Valid until:")),
-        until = esc(&rfc3339(b.expires_at)),
+        until = time_element(lang, b.expires_at),
         done = esc(lang.t("承認されました。移動します…", "Approved. Continuing…")),
         waiting = esc(lang.t("スマートフォンでの承認を待っています…", "Waiting for your phone…")),
         handle = esc(&b.handle),
@@ -110,7 +110,7 @@ pub(super) fn waiting(lang: Lang, handle: &str, until: UnixTime) -> Response {
         lang.t("承認待ち", "Waiting"),
         "",
         &format!(
-            "<h1>{}</h1><p>{} <time>{}</time></p>\
+            "<h1>{}</h1><p>{} {}</p>\
              <form method=\"get\" action=\"/portal/login/continue\"><input type=\"hidden\" name=\"request\" value=\"{}\">\
              <button type=\"submit\">{}</button></form>",
             esc(lang.t("まだ承認されていません", "Not approved yet")),
@@ -118,7 +118,7 @@ pub(super) fn waiting(lang: Lang, handle: &str, until: UnixTime) -> Response {
                 "スマートフォンで承認してから、もう一度押してください。期限:",
                 "Approve on your phone, then press again. Valid until:",
             )),
-            esc(&rfc3339(until)),
+            time_element(lang, until),
             esc(handle),
             esc(lang.t("承認したら続ける", "Continue after approving")),
         ),
@@ -165,11 +165,11 @@ pub(super) fn overview(
     match id {
         Some(m) => {
             body.push_str(&format!(
-                "<p>{} <strong class=\"code\" id=\"my-key-id\">{}</strong> ({} <time>{}</time>)</p>",
+                "<p>{} <strong class=\"code\" id=\"my-key-id\">{}</strong> ({} {})</p>",
                 esc(lang.t("あなたのMy Key ID:", "Your My Key ID:")),
                 esc(m.id.as_str()),
                 esc(lang.t("設定日時", "since")),
-                esc(&rfc3339(m.since)),
+                time_element(lang, m.since),
             ));
             body.push_str(&format!(
                 "<form method=\"post\" action=\"/portal/my-key-id\">{}<input type=\"hidden\" name=\"action\" value=\"change\">{} \
@@ -226,12 +226,12 @@ pub(super) fn overview(
         ));
         for l in links {
             body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td><time>{}</time></td><td>{}</td><td>\
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>\
                  <form method=\"post\" action=\"/portal/service-ids/{}/withdrawal\">{}<button type=\"submit\" aria-label=\"{} {}\">{}</button></form></td></tr>",
                 esc(&l.relying_party),
                 esc(l.customer_id.as_str()),
-                esc(&rfc3339(l.linked_at)),
-                esc(&l.consent.items.join(", ")),
+                time_element(lang, l.linked_at),
+                consent_items(lang, &l.consent.items),
                 l.id,
                 hidden(form),
                 esc(lang.t("連携を解除:", "Withdraw the link with")),
@@ -262,12 +262,12 @@ pub(super) fn overview(
         for s in active {
             let (consent, _) = s.consent.as_ref().expect("filtered on an active consent");
             body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td><time>{}</time></td><td>{}</td><td>\
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>\
                  <form method=\"post\" action=\"/portal/ppid-services/{}/withdrawal\">{}<button type=\"submit\" aria-label=\"{} {}\">{}</button></form></td></tr>",
                 esc(&s.name),
                 esc(&s.relying_party),
-                esc(&rfc3339(consent.given_at)),
-                esc(&consent.items.join(", ")),
+                time_element(lang, consent.given_at),
+                consent_items(lang, &consent.items),
                 s.id.0,
                 hidden(form),
                 esc(lang.t("同意を撤回:", "Withdraw consent for")),
@@ -321,10 +321,11 @@ pub(super) fn log(
     ));
     for e in entries {
         body.push_str(&format!(
-            "<tr class=\"entry\"><td>{}</td><td><time>{}</time></td><td>{}</td><td><code>{}</code></td></tr>",
-            e.seq,
-            esc(&rfc3339(UnixTime::from_secs(e.at))),
+            "<tr class=\"entry\" data-kind=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             esc(&e.kind),
+            e.seq,
+            time_element(lang, UnixTime::from_secs(e.at)),
+            esc(&log_kind(lang, &e.kind)),
             esc(&e.detail),
         ));
     }
