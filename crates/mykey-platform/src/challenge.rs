@@ -47,7 +47,7 @@ impl ChallengeKey {
         match relying_party {
             Some(rp) => {
                 ctx.update(&[1]);
-                ctx.update(&rp.0.to_be_bytes());
+                ctx.update(&rp.get().to_be_bytes());
             }
             None => ctx.update(&[0]),
         }
@@ -117,7 +117,7 @@ mod tests {
     fn a_nonce_opens_only_for_its_purpose_relying_party_and_key() {
         let k = ChallengeKey::new(&[7; 32]);
         let at = UnixTime::from_secs(1_800_000_000);
-        let rp = Some(RelyingPartyId(3));
+        let rp = Some(RelyingPartyId::new(3));
         let n = k.issue(
             &mykey_pki::SystemRng,
             ChallengePurpose::ServiceIdLink,
@@ -138,7 +138,7 @@ mod tests {
             k.open(
                 &n,
                 ChallengePurpose::ServiceIdLink,
-                Some(RelyingPartyId(4)),
+                Some(RelyingPartyId::new(4)),
                 None
             ),
             None

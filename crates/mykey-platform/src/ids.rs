@@ -25,7 +25,19 @@ pub enum IdError {
 
 /// The platform's internal ID of a person. Never leaves the platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PersonId(pub i64);
+pub struct PersonId(i64);
+
+impl PersonId {
+    /// The ID as the store keeps it.
+    pub const fn new(n: i64) -> Self {
+        Self(n)
+    }
+
+    /// The number.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
 
 /// A Service ID link's number: how the person names one of their links (to withdraw it). Only
 /// the person's own links answer to it; it tells nothing about anyone else's.
@@ -64,7 +76,19 @@ impl FromStr for LinkId {
 
 /// A relying party's internal ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RelyingPartyId(pub i64);
+pub struct RelyingPartyId(i64);
+
+impl RelyingPartyId {
+    /// The ID as the store keeps it.
+    pub const fn new(n: i64) -> Self {
+        Self(n)
+    }
+
+    /// The number.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
 
 /// A My Key ID (Terms Art 2.7, 15): 8 characters of upper-case A–Z and 0–9.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -70,7 +70,7 @@ impl PpidKey {
         let mut ctx = hmac::Context::with_key(&self.0);
         ctx.update(b"mykey-ppid-v1");
         ctx.update(&service.0.to_be_bytes());
-        ctx.update(&person.0.to_be_bytes());
+        ctx.update(&person.get().to_be_bytes());
         let tag = ctx.sign();
         let mut out = [0u8; 16];
         out.copy_from_slice(&tag.as_ref()[..16]);
@@ -86,7 +86,19 @@ impl fmt::Debug for PpidKey {
 
 /// A PPID service's ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PpidServiceId(pub i64);
+pub struct PpidServiceId(i64);
+
+impl PpidServiceId {
+    /// The ID as the store keeps it.
+    pub const fn new(n: i64) -> Self {
+        Self(n)
+    }
+
+    /// The number.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
 
 /// A PPID: 128 bits, shown as 32 lower-case hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,11 +148,11 @@ mod tests {
     #[test]
     fn stable_per_service_and_distinct_across_services() {
         let k = PpidKey::new(&[7u8; 32]);
-        let p = PersonId(42);
+        let p = PersonId::new(42);
         let a = k.derive(PpidServiceId(1), p);
         assert_eq!(a, k.derive(PpidServiceId(1), p));
         assert_ne!(a, k.derive(PpidServiceId(2), p));
-        assert_ne!(a, k.derive(PpidServiceId(1), PersonId(43)));
+        assert_ne!(a, k.derive(PpidServiceId(1), PersonId::new(43)));
         assert_ne!(a, PpidKey::new(&[8u8; 32]).derive(PpidServiceId(1), p));
         assert_eq!(a.to_string().parse::<Ppid>().unwrap(), a);
         assert!(format!("{k:?}").contains('…'));

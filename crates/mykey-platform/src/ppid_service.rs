@@ -194,7 +194,7 @@ pub struct PpidAuthentication {
 
 /// What a challenge for PPID service `id` is bound to.
 fn service_binding(id: PpidServiceId) -> [u8; 32] {
-    crate::relying_party::sha256(format!("ppid-service:{}", id.0).as_bytes())
+    crate::relying_party::sha256(format!("ppid-service:{}", id.get()).as_bytes())
 }
 
 impl Platform {

@@ -90,9 +90,9 @@ impl RpQuota {
             });
         }
         let fresh = Bucket { spent: 0, at: now };
-        let r = rps.entry(rp.0).or_insert(fresh);
+        let r = rps.entry(rp.get()).or_insert(fresh);
         r.settle(now, PER_RP_REFILL_SECS);
-        let l = links.entry((rp.0, item.to_owned())).or_insert(fresh);
+        let l = links.entry((rp.get(), item.to_owned())).or_insert(fresh);
         l.settle(now, PER_LINK_REFILL_SECS);
         let wait = r.wait(now, PER_RP_BURST, PER_RP_REFILL_SECS).max(l.wait(
             now,
@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn a_link_gets_its_burst_then_one_check_every_ten_minutes() {
         let q = RpQuota::default();
-        let rp = RelyingPartyId(1);
+        let rp = RelyingPartyId::new(1);
         let c = "C-1";
         let t = |s: u64| UnixTime::from_secs(1_800_000_000 + s);
         for _ in 0..PER_LINK_BURST {
@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn a_relying_party_is_held_to_its_own_rate_across_links() {
         let q = RpQuota::default();
-        let rp = RelyingPartyId(2);
+        let rp = RelyingPartyId::new(2);
         for i in 0..PER_RP_BURST {
             q.take(rp, &format!("C-{i}"), UnixTime::from_secs(10))
                 .unwrap();
@@ -149,7 +149,7 @@ mod tests {
                 retry_after: 1
             }))
         ));
-        q.take(RelyingPartyId(3), "C-x", UnixTime::from_secs(10))
+        q.take(RelyingPartyId::new(3), "C-x", UnixTime::from_secs(10))
             .unwrap();
     }
 }

@@ -79,7 +79,7 @@ pub struct Push {
 const SEALED: &str = "sealed:";
 
 fn header_purpose(rp: RelyingPartyId) -> String {
-    format!("streams:{}:authorization_header", rp.0)
+    format!("streams:{}:authorization_header", rp.get())
 }
 
 /// Longest wait between two tries.
@@ -246,7 +246,7 @@ impl Platform {
         let unreadable = || {
             PlatformError::Store(crate::StoreError::corrupt(format!(
                 "the sealed authorization header of relying party {}'s stream does not open",
-                rp.0
+                rp.get()
             )))
         };
         let sealed = base64::engine::general_purpose::STANDARD_NO_PAD

@@ -100,13 +100,13 @@ impl Deliverer {
         };
         let mut tasks = Vec::new();
         for rp in due {
-            if !self.busy.lock().insert(rp.0) {
+            if !self.busy.lock().insert(rp.get()) {
                 continue;
             }
             let me = self.clone();
             tasks.push(tokio::spawn(async move {
                 me.serve(rp).await;
-                me.busy.lock().remove(&rp.0);
+                me.busy.lock().remove(&rp.get());
             }));
         }
         tasks
@@ -128,14 +128,14 @@ impl Deliverer {
                 Ok(Some(p)) => p,
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::warn!(relying_party = rp.0, error = %e, "cannot prepare a push");
+                    tracing::warn!(relying_party = rp.get(), error = %e, "cannot prepare a push");
                     return;
                 }
             };
             let outcome = self.push(&push).await;
             let failed = matches!(outcome, PushOutcome::Failed(_));
             if let Err(e) = self.platform.record_push(rp, &push.jti, &outcome).await {
-                tracing::warn!(relying_party = rp.0, error = %e, "cannot record a push");
+                tracing::warn!(relying_party = rp.get(), error = %e, "cannot record a push");
                 return;
             }
             if failed {

@@ -119,7 +119,7 @@ where
                     b.push_bind(consent_base + 1 + *k as i64)
                         .push_bind(id(*k))
                         .push_bind("service-id")
-                        .push_bind(rp.0)
+                        .push_bind(rp.get())
                         .push_bind("service-id.link service-id.facts-change-check service-id.inquiries-to-relying-party")
                         .push_bind("seed")
                         .push_bind(secs(at));
@@ -129,7 +129,7 @@ where
                     "INSERT INTO service_ids (relying_party_id, customer_id, person_id, consent_id, linked_at) ",
                 );
                 q.push_values(chunk, |mut b, k| {
-                    b.push_bind(rp.0)
+                    b.push_bind(rp.get())
                         .push_bind(format!("B-{k}"))
                         .push_bind(id(*k))
                         .push_bind(consent_base + 1 + *k as i64)
@@ -180,13 +180,13 @@ where
                      VALUES ($1, 'SEED-CODE', $1, $2, $3, 'openid', 'bench', 'bench', $4, $5, $6, $7, 'continued', $8, $9, '{}', $6, $10, $7, $7)",
                 )
                 .bind(handle.as_slice())
-                .bind(rp.0)
+                .bind(rp.get())
                 .bind("https://rp.example/callback")
                 .bind(challenge.as_str())
                 .bind(code_hash[..16].iter().map(|b| format!("{b:02x}")).collect::<String>())
                 .bind(secs(at))
                 .bind(secs(expires_at))
-                .bind(person.0)
+                .bind(person.get())
                 .bind(ppid.as_bytes().as_slice())
                 .bind(code_hash.as_slice())
                 .execute(&mut *tx)

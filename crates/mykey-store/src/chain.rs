@@ -30,12 +30,12 @@ pub(crate) fn chain_on(
     let mut new = Vec::with_capacity(entries.len());
     for (p, at, log) in entries {
         let e = LogEntry::next(
-            heads.get(&p.0),
+            heads.get(&p.get()),
             at.as_secs(),
             log.kind.as_str(),
             &log.detail,
         );
-        heads.insert(p.0, e.clone());
+        heads.insert(p.get(), e.clone());
         new.push((*p, e));
     }
     new
@@ -68,7 +68,7 @@ where
     ) -> Result<LogEntry, StoreError> {
         if D::ROW_LOCKS {
             sqlx::query("SELECT id FROM persons WHERE id = $1 FOR UPDATE")
-                .bind(person.0)
+                .bind(person.get())
                 .execute(&mut **tx)
                 .await
                 .map_err(fail)?;
@@ -76,7 +76,7 @@ where
         let last = sqlx::query(
             "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 ORDER BY seq DESC LIMIT 1",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_optional(&mut **tx)
         .await
         .map_err(fail)?;
@@ -94,7 +94,7 @@ where
         sqlx::query(
             "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(person.0)
+        .bind(person.get())
         .bind(entry.seq as i64)
         .bind(entry.at as i64)
         .bind(entry.kind.as_str())
@@ -117,7 +117,7 @@ where
         if entries.is_empty() {
             return Ok(());
         }
-        let mut ids: Vec<i64> = entries.iter().map(|(p, _, _)| p.0).collect();
+        let mut ids: Vec<i64> = entries.iter().map(|(p, _, _)| p.get()).collect();
         ids.sort_unstable();
         ids.dedup();
         let lock = D::ROW_LOCKS;
@@ -185,7 +185,7 @@ where
     pub(crate) fn push_log_entries(q: &mut sqlx::QueryBuilder<D>, new: &[(PersonId, LogEntry)]) {
         q.push("INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) ");
         q.push_values(new, |mut b, (p, e)| {
-            b.push_bind(p.0)
+            b.push_bind(p.get())
                 .push_bind(e.seq as i64)
                 .push_bind(e.at as i64)
                 .push_bind(e.kind.as_str())

@@ -85,7 +85,7 @@ where
         Self::lock_relying_parties(tx, &[rp]).await?;
         let (subject_kind, subject, service) = match subject {
             EventSubject::CustomerId(c) => ("customer-id", c.clone(), None),
-            EventSubject::Ppid(s, p) => ("ppid", p.to_string(), Some(s.0)),
+            EventSubject::Ppid(s, p) => ("ppid", p.to_string(), Some(s.get())),
         };
         sqlx::query(
             "INSERT INTO events (relying_party_id, jti, kind, subject_kind, subject, ppid_service_id, detail, created_at) \
@@ -120,7 +120,7 @@ where
         let links = sqlx::query(
             "SELECT relying_party_id, customer_id FROM service_ids WHERE person_id = $1 AND ended_at IS NULL ORDER BY id",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&mut **tx)
         .await
         .map_err(fail)?;
@@ -140,7 +140,7 @@ where
             "SELECT s.relying_party_id, p.ppid_service_id, p.ppid FROM ppids p \
              JOIN ppid_services s ON s.id = p.ppid_service_id WHERE p.person_id = $1 ORDER BY p.ppid_service_id",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&mut **tx)
         .await
         .map_err(fail)?;
@@ -150,7 +150,7 @@ where
                 .try_into()
                 .map_err(|_| StoreError::corrupt("stored PPID is not 16 bytes"))?;
             let subject = EventSubject::Ppid(
-                PpidServiceId(r.get("ppid_service_id")),
+                PpidServiceId::new(r.get("ppid_service_id")),
                 Ppid::from_bytes(ppid),
             );
             Self::enqueue(
@@ -195,7 +195,7 @@ where
              WHERE relying_party_id = $1 AND acknowledged_at IS NULL AND $2 LIKE ('% ' || kind || ' %') \
              ORDER BY id LIMIT $3",
         )
-        .bind(rp.0)
+        .bind(rp.get())
         .bind(crate::events::kinds_text(kinds))
         .bind(limit as i64)
         .fetch_all(&self.pool)
@@ -205,7 +205,7 @@ where
             .map(|r| {
                 let subject = match r.get::<&str, _>("subject_kind") {
                     "ppid" => EventSubject::Ppid(
-                        PpidServiceId(
+                        PpidServiceId::new(
                             r.get::<Option<i64>, _>("ppid_service_id")
                                 .unwrap_or_default(),
                         ),
@@ -245,7 +245,7 @@ where
         };
         let mut tx = self.pool.begin().await.map_err(fail)?;
         sqlx::query("DELETE FROM streams WHERE relying_party_id = $1")
-            .bind(rp.0)
+            .bind(rp.get())
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
@@ -253,7 +253,7 @@ where
             "INSERT INTO streams (relying_party_id, delivery, endpoint_url, authorization_header, events_requested, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(rp.0)
+        .bind(rp.get())
         .bind(delivery)
         .bind(url)
         .bind(auth)
@@ -273,7 +273,7 @@ where
                 AND s.events_requested LIKE ('% ' || e.kind || ' %')) AS pending \
              FROM streams s WHERE relying_party_id = $1",
         )
-        .bind(rp.0)
+        .bind(rp.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(fail)?;
@@ -317,7 +317,7 @@ where
             .iter()
             .map(|r| {
                 (
-                    RelyingPartyId(r.get("relying_party_id")),
+                    RelyingPartyId::new(r.get("relying_party_id")),
                     r.get("authorization_header"),
                 )
             })
@@ -337,7 +337,7 @@ where
             done += sqlx::query(
                 "UPDATE streams SET authorization_header = $3 WHERE relying_party_id = $1 AND authorization_header = $2",
             )
-            .bind(rp.0)
+            .bind(rp.get())
             .bind(old.as_str())
             .bind(new.as_str())
             .execute(&mut *tx)
@@ -352,7 +352,7 @@ where
 
     async fn delete_stream(&self, rp: RelyingPartyId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM streams WHERE relying_party_id = $1")
-            .bind(rp.0)
+            .bind(rp.get())
             .execute(&self.pool)
             .await
             .map_err(fail)?;
@@ -377,7 +377,7 @@ where
         .map_err(fail)?;
         Ok(rows
             .iter()
-            .map(|r| RelyingPartyId(r.get("relying_party_id")))
+            .map(|r| RelyingPartyId::new(r.get("relying_party_id")))
             .collect())
     }
 
@@ -401,7 +401,7 @@ where
                 )
                 .bind(secs(at))
                 .bind(refused)
-                .bind(rp.0)
+                .bind(rp.get())
                 .bind(jti)
                 .execute(&mut *tx)
                 .await
@@ -412,7 +412,7 @@ where
                 .bind(secs(next))
                 .bind(refused.map(|r| format!("the receiver refused {jti}: {r}")))
                 .bind(secs(at))
-                .bind(rp.0)
+                .bind(rp.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -423,7 +423,7 @@ where
                 )
                 .bind(secs(next))
                 .bind(why.as_str())
-                .bind(rp.0)
+                .bind(rp.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -446,7 +446,7 @@ where
                 "UPDATE events SET acknowledged_at = $1 WHERE relying_party_id = $2 AND jti = $3 AND acknowledged_at IS NULL",
             )
             .bind(secs(at))
-            .bind(rp.0)
+            .bind(rp.get())
             .bind(jti.as_str())
             .execute(&mut *tx)
             .await

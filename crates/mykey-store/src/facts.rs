@@ -44,13 +44,13 @@ where
         at: UnixTime,
     ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM signature_certificates WHERE person_id = $1")
-            .bind(person.0)
+            .bind(person.get())
             .execute(&mut **tx)
             .await
             .map_err(fail)?;
         if let Some(s) = serial {
             sqlx::query("INSERT INTO signature_certificates (person_id, serial, noted_at) VALUES ($1, $2, $3)")
-                .bind(person.0)
+                .bind(person.get())
                 .bind(s.as_be_bytes())
                 .bind(secs(at))
                 .execute(&mut **tx)
@@ -115,7 +115,7 @@ where
             for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
                 let serial: Vec<u8> = r.get("serial");
                 let t = when.get(&serial).copied().unwrap_or(at);
-                people.push((PersonId(r.get("person_id")), t));
+                people.push((PersonId::new(r.get("person_id")), t));
             }
         }
         let mut sweep = FactsSweep {
@@ -123,7 +123,7 @@ where
             ..FactsSweep::default()
         };
         let revoked_at: std::collections::HashMap<i64, UnixTime> =
-            people.iter().map(|(p, t)| (p.0, *t)).collect();
+            people.iter().map(|(p, t)| (p.get(), *t)).collect();
         // (person, relying party, customer ID, relying party's name) of every active link.
         let mut links: Vec<(i64, i64, String, String)> = Vec::new();
         for chunk in people.chunks(CHUNK) {
@@ -134,7 +134,7 @@ where
             q.push_bind(secs(at));
             q.push(" WHERE person_id IN ");
             q.push_tuples(chunk, |mut b, (p, _)| {
-                b.push_bind(p.0);
+                b.push_bind(p.get());
             });
             q.build().execute(&mut *tx).await.map_err(fail)?;
             let mut q = sqlx::QueryBuilder::<D>::new(
@@ -142,7 +142,7 @@ where
                  JOIN relying_parties r ON r.id = s.relying_party_id WHERE s.ended_at IS NULL AND s.person_id IN ",
             );
             q.push_tuples(chunk, |mut b, (p, _)| {
-                b.push_bind(p.0);
+                b.push_bind(p.get());
             });
             q.push(" ORDER BY s.person_id, s.id");
             for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
@@ -168,7 +168,7 @@ where
                     mykey_platform::LogKind::FactsChangeShared,
                     serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
                 );
-                (PersonId(person), log)
+                (PersonId::new(person), log)
             })
             .collect();
         for chunk in logs.chunks(CHUNK) {
@@ -213,14 +213,14 @@ where
              ORDER BY i.link_seq DESC, i.linked_at DESC, i.number DESC LIMIT 1) AS number \
              FROM service_ids s WHERE s.relying_party_id = $1 AND s.customer_id = $2 AND s.ended_at IS NULL",
         )
-        .bind(rp.0)
+        .bind(rp.get())
         .bind(customer_id.as_str())
         .fetch_optional(&self.pool)
         .await
         .map_err(fail)?;
         row.map(|r| {
             let n = IssuanceNumber::from_be_bytes(r.get::<&[u8], _>("number")).map_err(fail)?;
-            Ok((PersonId(r.get("person_id")), n))
+            Ok((PersonId::new(r.get("person_id")), n))
         })
         .transpose()
     }
@@ -232,7 +232,7 @@ where
         let row = sqlx::query(
             "SELECT serial FROM signature_certificates WHERE person_id = $1 AND revoked_at IS NULL",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(fail)?;
@@ -253,7 +253,7 @@ where
              ORDER BY c.person_id LIMIT $1",
         )
         .bind(limit as i64)
-        .bind(after.map_or(0, |p| p.0))
+        .bind(after.map_or(0, |p| p.get()))
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;
@@ -264,7 +264,7 @@ where
                 let number =
                     IssuanceNumber::from_be_bytes(r.get::<&[u8], _>("number")).map_err(fail)?;
                 Ok(DueSignature {
-                    person: PersonId(r.get("person_id")),
+                    person: PersonId::new(r.get("person_id")),
                     number,
                     noted: serial,
                     renewed: r.get::<i64, _>("renote") == crate::facts::RENOTE_RENEWED,

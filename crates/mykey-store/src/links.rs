@@ -60,7 +60,7 @@ where
             "SELECT s.id, s.relying_party_id, r.name, s.customer_id FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id \
              WHERE s.person_id = $1 AND s.ended_at IS NULL ORDER BY s.id",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&mut **tx)
         .await
         .map_err(fail)?;
@@ -102,7 +102,7 @@ where
         .map_err(fail)?;
         if let Some(r) = row {
             return Ok(Ok((
-                RelyingPartyId(r.get("relying_party_id")),
+                RelyingPartyId::new(r.get("relying_party_id")),
                 r.get("customer_id"),
             )));
         }
@@ -131,7 +131,7 @@ where
             Which::Customer(rp, c) => {
                 sqlx::query("SELECT s.id, s.person_id, s.consent_id, s.relying_party_id, r.name, s.customer_id FROM service_ids s \
          JOIN relying_parties r ON r.id = s.relying_party_id WHERE s.ended_at IS NULL AND s.relying_party_id = $1 AND s.customer_id = $2")
-                    .bind(rp.0)
+                    .bind(rp.get())
                     .bind(c.as_str())
                     .fetch_optional(&mut *tx)
                     .await
@@ -139,7 +139,7 @@ where
             Which::Link(person, id) => {
                 sqlx::query("SELECT s.id, s.person_id, s.consent_id, s.relying_party_id, r.name, s.customer_id FROM service_ids s \
          JOIN relying_parties r ON r.id = s.relying_party_id WHERE s.ended_at IS NULL AND s.person_id = $1 AND s.id = $2")
-                    .bind(person.0)
+                    .bind(person.get())
                     .bind(id.get())
                     .fetch_optional(&mut *tx)
                     .await
@@ -149,7 +149,7 @@ where
         let Some(r) = found else {
             return Ok(false);
         };
-        let person = PersonId(r.get("person_id"));
+        let person = PersonId::new(r.get("person_id"));
         sqlx::query("UPDATE service_ids SET ended_at = $1, end_reason = $2 WHERE id = $3")
             .bind(secs(at))
             .bind(why.as_str())
@@ -206,7 +206,7 @@ where
             "INSERT INTO link_requests (id, relying_party_id, customer_id, state, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(l.id.as_bytes().as_slice())
-        .bind(l.relying_party.id.0)
+        .bind(l.relying_party.id.get())
         .bind(l.customer_id.as_str())
         .bind(LinkRequestState::Open.as_str())
         .bind(secs(l.expires_at))
@@ -268,7 +268,7 @@ where
             };
         let has_id =
             sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
-                .bind(person.0)
+                .bind(person.get())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(fail)?
@@ -282,8 +282,8 @@ where
             "INSERT INTO consents (person_id, function, relying_party_id, items, terms_version, given_at) \
              VALUES ($1, 'service-id', $2, $3, $4, $5) RETURNING id",
         )
-        .bind(person.0)
-        .bind(rp.0)
+        .bind(person.get())
+        .bind(rp.get())
         .bind(consent.items.join(" "))
         .bind(consent.terms_version.as_str())
         .bind(secs(at))
@@ -295,9 +295,9 @@ where
             "INSERT INTO service_ids (relying_party_id, customer_id, person_id, consent_id, linked_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
         )
-        .bind(rp.0)
+        .bind(rp.get())
         .bind(customer_id.as_str())
-        .bind(person.0)
+        .bind(person.get())
         .bind(consent_id)
         .bind(secs(at))
         .fetch_optional(&mut *tx)
@@ -336,14 +336,14 @@ where
             Some(c) => sqlx::query(
                 "SELECT customer_id, linked_at FROM service_ids WHERE relying_party_id = $1 AND customer_id = $2 AND ended_at IS NULL",
             )
-            .bind(rp.0)
+            .bind(rp.get())
             .bind(c.as_str())
             .fetch_all(&self.pool)
             .await,
             None => sqlx::query(
                 "SELECT customer_id, linked_at FROM service_ids WHERE relying_party_id = $1 AND ended_at IS NULL ORDER BY id",
             )
-            .bind(rp.0)
+            .bind(rp.get())
             .fetch_all(&self.pool)
             .await,
         }
@@ -378,7 +378,7 @@ where
              FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
              WHERE s.person_id = $1 AND s.ended_at IS NULL ORDER BY s.id",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;

@@ -144,7 +144,7 @@ where
             .fetch_optional(&self.pool)
             .await
             .map_err(fail)?;
-        Ok(row.map(|r| PersonId(r.get("person_id"))))
+        Ok(row.map(|r| PersonId::new(r.get("person_id"))))
     }
 
     async fn link_issuance_number(
@@ -162,7 +162,7 @@ where
             .map_err(fail)?;
         if let Some(r) = known {
             tx.commit().await.map_err(fail)?;
-            return Ok(LinkOutcome::Known(PersonId(r.get("person_id"))));
+            return Ok(LinkOutcome::Known(PersonId::new(r.get("person_id"))));
         }
         let mut holder = None;
         for p in previous {
@@ -172,7 +172,7 @@ where
                 .await
                 .map_err(fail)?;
             if let Some(r) = row {
-                holder = Some(PersonId(r.get("person_id")));
+                holder = Some(PersonId::new(r.get("person_id")));
                 break;
             }
         }
@@ -186,7 +186,7 @@ where
                         .await
                         .map_err(fail)?
                         .get(0);
-                LinkOutcome::Created(PersonId(id))
+                LinkOutcome::Created(PersonId::new(id))
             }
         };
         let person = outcome.person();
@@ -197,7 +197,7 @@ where
              (SELECT COALESCE(MAX(link_seq), 0) + 1 FROM issuance_numbers WHERE person_id = $2))",
         )
             .bind(n.as_be_bytes())
-            .bind(person.0)
+            .bind(person.get())
             .bind(secs(at))
             .execute(&mut *tx)
             .await
@@ -221,7 +221,7 @@ where
             Self::tell_renewal(&mut tx, person, at).await?;
             // The new card has its own signature certificate: learn it (facts.rs).
             sqlx::query("UPDATE signature_certificates SET renote = 2 WHERE person_id = $1")
-                .bind(person.0)
+                .bind(person.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -245,7 +245,7 @@ where
         .map_err(fail)?;
         Ok(row.map(|r| Session {
             token_hash: *token_hash,
-            person: PersonId(r.get("person_id")),
+            person: PersonId::new(r.get("person_id")),
             expires_at: time(r.get("expires_at")),
         }))
     }

@@ -38,7 +38,7 @@ where
                 browser_hash: hash32(r.get::<&[u8], _>("browser_hash"))?,
                 relying_party: r
                     .get::<Option<i64>, _>("relying_party_id")
-                    .map(RelyingPartyId),
+                    .map(RelyingPartyId::new),
                 redirect_uri: r.get("redirect_uri"),
                 scope: r.get("scope"),
                 state: r.get("state"),
@@ -55,7 +55,7 @@ where
             status: oidc::AuthorizationStatus::parse(status).ok_or_else(|| {
                 StoreError::corrupt(format!("unknown authorization status {status:?}"))
             })?,
-            person: r.get::<Option<i64>, _>("person_id").map(PersonId),
+            person: r.get::<Option<i64>, _>("person_id").map(PersonId::new),
             ppid: r
                 .get::<Option<&[u8]>, _>("ppid")
                 .map(Self::ppid_of)
@@ -95,7 +95,7 @@ where
             "UPDATE authorizations SET status = 'approved', person_id = $1, ppid = $2, facts = $3, approved_at = $4, \
              confirm_hash = $6 WHERE handle_hash = $5 AND status = 'pending' AND expires_at >= $4",
         )
-        .bind(person.0)
+        .bind(person.get())
         .bind(ppid.as_bytes().as_slice())
         .bind(facts)
         .bind(secs(at))
@@ -156,8 +156,8 @@ where
              redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
              scopes = excluded.scopes, id_token_alg = excluded.id_token_alg, updated_at = excluded.updated_at",
         )
-        .bind(c.relying_party.0)
-        .bind(c.ppid_service.0)
+        .bind(c.relying_party.get())
+        .bind(c.ppid_service.get())
         .bind(c.redirect_uris.join(" "))
         .bind(c.post_logout_redirect_uris.join(" "))
         .bind(scopes.join(" "))
@@ -174,7 +174,7 @@ where
         rp: RelyingPartyId,
     ) -> Result<Option<oidc::OidcClient>, StoreError> {
         let row = sqlx::query("SELECT * FROM oidc_clients WHERE relying_party_id = $1")
-            .bind(rp.0)
+            .bind(rp.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(fail)?;
@@ -189,7 +189,7 @@ where
         let alg: &str = r.get("id_token_alg");
         Ok(Some(oidc::OidcClient {
             relying_party: rp,
-            ppid_service: PpidServiceId(r.get("ppid_service_id")),
+            ppid_service: PpidServiceId::new(r.get("ppid_service_id")),
             redirect_uris: words("redirect_uris"),
             post_logout_redirect_uris: words("post_logout_redirect_uris"),
             scopes: words("scopes")
@@ -209,7 +209,7 @@ where
         .bind(a.handle_hash.as_slice())
         .bind(a.short_code.as_str())
         .bind(a.browser_hash.as_slice())
-        .bind(a.relying_party.map(|r| r.0))
+        .bind(a.relying_party.map(|r| r.get()))
         .bind(a.redirect_uri.as_deref())
         .bind(a.scope.as_str())
         .bind(a.state.as_deref())
@@ -275,7 +275,7 @@ where
                  by_short_code, reported_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(secs(r.reported_at))
-            .bind(r.relying_party.map(|id| id.0))
+            .bind(r.relying_party.map(|id| id.get()))
             .bind(r.purpose.as_str())
             .bind(secs(r.began_at))
             .bind(r.began.address.as_deref())
@@ -348,7 +348,7 @@ where
                 reported_at: time(r.get("reported_at")),
                 relying_party: r
                     .get::<Option<i64>, _>("relying_party_id")
-                    .map(RelyingPartyId),
+                    .map(RelyingPartyId::new),
                 purpose: r.get("purpose"),
                 began_at: time(r.get("began_at")),
                 began: oidc::BrowserOrigin {
@@ -486,7 +486,7 @@ where
             "UPDATE authorizations SET status = 'approved', person_id = $1, approved_at = $2, confirm_hash = $4 \
              WHERE handle_hash = $3 AND relying_party_id IS NULL AND status = 'pending' AND expires_at >= $2",
         )
-        .bind(person.0)
+        .bind(person.get())
         .bind(secs(at))
         .bind(handle_hash.as_slice())
         .bind(confirm_hash.as_slice())

@@ -31,7 +31,7 @@ where
         let row = sqlx::query(
             "SELECT id, created_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(fail)?;
@@ -54,7 +54,7 @@ where
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let active: Option<String> =
             sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
-                .bind(person.0)
+                .bind(person.get())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(fail)?
@@ -88,7 +88,7 @@ where
                 "INSERT INTO my_key_ids (id, person_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
             )
             .bind(id.as_str())
-            .bind(person.0)
+            .bind(person.get())
             .bind(secs(at))
             .execute(&mut *tx)
             .await
@@ -109,7 +109,7 @@ where
                 "UPDATE authorizations SET status = 'declined' \
                  WHERE status IN ('approved', 'continued') AND person_id = $1",
             )
-            .bind(person.0)
+            .bind(person.get())
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
@@ -118,7 +118,7 @@ where
                  (SELECT a.id FROM authorizations a WHERE a.person_id = $2)",
             )
             .bind(secs(at))
-            .bind(person.0)
+            .bind(person.get())
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
@@ -143,7 +143,7 @@ where
         let rows = sqlx::query(
             "SELECT seq, at, kind, detail, hash FROM log_entries WHERE person_id = $1 ORDER BY seq",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;
@@ -170,7 +170,7 @@ where
             (None, false) => -1,
         };
         let rows = sqlx::query(sql)
-            .bind(person.0)
+            .bind(person.get())
             .bind(bound)
             .bind(limit as i64)
             .fetch_all(&self.pool)
@@ -184,7 +184,7 @@ where
             "SELECT id, created_at, ended_at, end_reason FROM my_key_ids WHERE person_id = $1 \
              ORDER BY created_at, COALESCE(ended_at, 9223372036854775807)",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;
@@ -216,7 +216,7 @@ where
              FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
              WHERE s.person_id = $1 ORDER BY s.id",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;
@@ -244,7 +244,7 @@ where
              LEFT JOIN ppid_services ps ON ps.id = c.ppid_service_id \
              WHERE c.person_id = $1 ORDER BY c.id",
         )
-        .bind(person.0)
+        .bind(person.get())
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;

@@ -164,7 +164,7 @@ async fn login_in(
         .fetch_optional(&mut **tx)
         .await
         .map_err(fail)?;
-    let Some(person) = person.map(|r| PersonId(r.get("person_id"))) else {
+    let Some(person) = person.map(|r| PersonId::new(r.get("person_id"))) else {
         return Ok(LoginOutcome::UnknownNumber);
     };
     for log in &w.logs {
@@ -172,7 +172,7 @@ async fn login_in(
     }
     sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
         .bind(w.token_hash.as_slice())
-        .bind(person.0)
+        .bind(person.get())
         .bind(secs(w.expires_at))
         .execute(&mut **tx)
         .await

@@ -30,7 +30,7 @@ where
 {
     fn ppid_service_row(r: &D::Row) -> Result<PpidService, StoreError> {
         Ok(PpidService {
-            id: PpidServiceId(r.get("ps_id")),
+            id: PpidServiceId::new(r.get("ps_id")),
             relying_party: Self::rp_row(r)?,
             name: r.get("ps_name"),
             created_at: time(r.get("ps_created_at")),
@@ -95,7 +95,7 @@ where
         let id: i64 = sqlx::query(
             "INSERT INTO ppid_services (relying_party_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
-        .bind(rp.0)
+        .bind(rp.get())
         .bind(name)
         .bind(secs(at))
         .fetch_one(&mut *tx)
@@ -118,7 +118,7 @@ where
         let rows = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
          r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
          FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.relying_party_id = $1 ORDER BY ps.id")
-        .bind(rp.0)
+        .bind(rp.get())
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;
@@ -129,7 +129,7 @@ where
         let row = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
          r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
          FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.id = $1")
-            .bind(id.0)
+            .bind(id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(fail)?;
@@ -145,8 +145,8 @@ where
             "SELECT items, terms_version, given_at FROM consents \
              WHERE person_id = $1 AND ppid_service_id = $2 AND withdrawn_at IS NULL",
         )
-        .bind(person.0)
-        .bind(service.0)
+        .bind(person.get())
+        .bind(service.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(fail)?;
@@ -167,11 +167,11 @@ where
                      SELECT $1, 'ppid', relying_party_id, id, $2, $3, $4 FROM ppid_services WHERE id = $5 \
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(i.person.0)
+                .bind(i.person.get())
                 .bind(c.items.join(" "))
                 .bind(c.terms_version.as_str())
                 .bind(secs(i.at))
-                .bind(i.service.0)
+                .bind(i.service.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -180,8 +180,8 @@ where
                 let active = sqlx::query(
                     "SELECT id FROM consents WHERE person_id = $1 AND ppid_service_id = $2 AND withdrawn_at IS NULL",
                 )
-                .bind(i.person.0)
-                .bind(i.service.0)
+                .bind(i.person.get())
+                .bind(i.service.get())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -196,8 +196,8 @@ where
             "INSERT INTO ppids (ppid_service_id, person_id, ppid, issued_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
         )
-        .bind(i.service.0)
-        .bind(i.person.0)
+        .bind(i.service.get())
+        .bind(i.person.get())
         .bind(i.derived.as_bytes().as_slice())
         .bind(secs(i.at))
         .execute(&mut *tx)
@@ -207,8 +207,8 @@ where
             == 1;
         let stored =
             sqlx::query("SELECT ppid FROM ppids WHERE ppid_service_id = $1 AND person_id = $2")
-                .bind(i.service.0)
-                .bind(i.person.0)
+                .bind(i.service.get())
+                .bind(i.person.get())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(fail)?
@@ -221,7 +221,7 @@ where
                     "INSERT INTO ppid_codes (code_hash, ppid_service_id, ppid, expires_at) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(hash.as_slice())
-                .bind(i.service.0)
+                .bind(i.service.get())
                 .bind(ppid.as_bytes().as_slice())
                 .bind(secs(*expires_at))
                 .execute(&mut *tx)
@@ -280,7 +280,7 @@ where
             "DELETE FROM ppid_codes WHERE code_hash = $1 AND ppid_service_id = $2 RETURNING ppid, expires_at",
         )
         .bind(code_hash.as_slice())
-        .bind(service.0)
+        .bind(service.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(fail)?;
@@ -295,13 +295,13 @@ where
         };
         let person: i64 =
             sqlx::query("SELECT person_id FROM ppids WHERE ppid_service_id = $1 AND ppid = $2")
-                .bind(service.0)
+                .bind(service.get())
                 .bind(ppid.as_bytes().as_slice())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(fail)?
                 .get(0);
-        Self::append(&mut tx, PersonId(person), at, log).await?;
+        Self::append(&mut tx, PersonId::new(person), at, log).await?;
         tx.commit().await.map_err(fail)?;
         Ok(Some(ppid))
     }
@@ -320,7 +320,7 @@ where
              RETURNING person_id, ppid, customer_id, issued_at",
         )
         .bind(customer_id.as_str())
-        .bind(service.0)
+        .bind(service.get())
         .bind(ppid.as_bytes().as_slice())
         .fetch_optional(&mut *tx)
         .await
@@ -329,7 +329,7 @@ where
             return Ok(None);
         };
         let found = Self::service_ppid_row(&row)?;
-        Self::append(&mut tx, PersonId(row.get("person_id")), at, log).await?;
+        Self::append(&mut tx, PersonId::new(row.get("person_id")), at, log).await?;
         tx.commit().await.map_err(fail)?;
         Ok(Some(found))
     }
@@ -343,14 +343,14 @@ where
             Some(c) => sqlx::query(
                 "SELECT ppid, customer_id, issued_at FROM ppids WHERE ppid_service_id = $1 AND customer_id = $2 ORDER BY issued_at, ppid",
             )
-            .bind(service.0)
+            .bind(service.get())
             .bind(c.as_str())
             .fetch_all(&self.pool)
             .await,
             None => sqlx::query(
                 "SELECT ppid, customer_id, issued_at FROM ppids WHERE ppid_service_id = $1 ORDER BY issued_at, ppid",
             )
-            .bind(service.0)
+            .bind(service.get())
             .fetch_all(&self.pool)
             .await,
         }
@@ -370,20 +370,20 @@ where
                 OR ps.id IN (SELECT ppid_service_id FROM consents WHERE person_id = $2) \
              ORDER BY ps.id",
         )
-        .bind(person.0)
-        .bind(person.0)
+        .bind(person.get())
+        .bind(person.get())
         .fetch_all(&self.pool)
         .await
         .map_err(fail)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let id = PpidServiceId(r.get("id"));
+            let id = PpidServiceId::new(r.get("id"));
             let consent = sqlx::query(
                 "SELECT items, terms_version, given_at, withdrawn_at FROM consents \
                  WHERE person_id = $1 AND ppid_service_id = $2 ORDER BY id DESC LIMIT 1",
             )
-            .bind(person.0)
-            .bind(id.0)
+            .bind(person.get())
+            .bind(id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(fail)?;
@@ -422,8 +422,8 @@ where
              WHERE person_id = $2 AND ppid_service_id = $3 AND withdrawn_at IS NULL",
         )
         .bind(secs(at))
-        .bind(person.0)
-        .bind(service.0)
+        .bind(person.get())
+        .bind(service.get())
         .execute(&mut *tx)
         .await
         .map_err(fail)?;
@@ -436,8 +436,8 @@ where
              AND person_id = $1 AND relying_party_id IN \
              (SELECT c.relying_party_id FROM oidc_clients c WHERE c.ppid_service_id = $2)",
         )
-        .bind(person.0)
-        .bind(service.0)
+        .bind(person.get())
+        .bind(service.get())
         .execute(&mut *tx)
         .await
         .map_err(fail)?;
@@ -448,8 +448,8 @@ where
               WHERE a.person_id = $2 AND c.ppid_service_id = $3)",
         )
         .bind(secs(at))
-        .bind(person.0)
-        .bind(service.0)
+        .bind(person.get())
+        .bind(service.get())
         .execute(&mut *tx)
         .await
         .map_err(fail)?;

@@ -29,7 +29,7 @@ where
 {
     pub(crate) fn rp_row(r: &D::Row) -> Result<RelyingParty, StoreError> {
         Ok(RelyingParty {
-            id: RelyingPartyId(r.get("rp_id")),
+            id: RelyingPartyId::new(r.get("rp_id")),
             client_id: r.get("client_id"),
             name: r.get("name"),
             kind: RelyingPartyKind::parse(r.get("kind"))
@@ -45,7 +45,7 @@ where
         id: RelyingPartyId,
     ) -> Result<Option<RelyingParty>, StoreError> {
         let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at FROM relying_parties r WHERE r.id = $1")
-            .bind(id.0)
+            .bind(id.get())
             .fetch_optional(&mut *ex)
             .await
             .map_err(fail)?;
@@ -62,7 +62,7 @@ where
         if let Some(s) = status {
             sqlx::query("UPDATE relying_parties SET status = $1 WHERE id = $2")
                 .bind(s.as_str())
-                .bind(id.0)
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -73,7 +73,7 @@ where
                     "UPDATE authorizations SET status = 'declined' \
                      WHERE status IN ('approved', 'continued') AND relying_party_id = $1",
                 )
-                .bind(id.0)
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -81,7 +81,7 @@ where
                     "DELETE FROM access_tokens WHERE authorization_id IN \
                      (SELECT a.id FROM authorizations a WHERE a.relying_party_id = $1)",
                 )
-                .bind(id.0)
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -90,7 +90,7 @@ where
         if let Some(h) = secret_hash {
             sqlx::query("UPDATE relying_parties SET secret_hash = $1 WHERE id = $2")
                 .bind(h.as_slice())
-                .bind(id.0)
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -98,7 +98,7 @@ where
         if status.is_some_and(|s| s != RelyingPartyStatus::Approved) || secret_hash.is_some() {
             // A new secret (or a suspension) ends the client tokens got with the old one.
             sqlx::query("DELETE FROM client_tokens WHERE relying_party_id = $1")
-                .bind(id.0)
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
@@ -143,7 +143,7 @@ where
         .map_err(fail)?
         .get(0);
         Ok(RelyingParty {
-            id: RelyingPartyId(id),
+            id: RelyingPartyId::new(id),
             client_id: rp.client_id.clone(),
             name: rp.name.clone(),
             kind: rp.kind,
@@ -196,7 +196,7 @@ where
 
     async fn relying_party_jwks(&self, id: RelyingPartyId) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT jwks FROM relying_parties WHERE id = $1")
-            .bind(id.0)
+            .bind(id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(fail)?;
@@ -211,7 +211,7 @@ where
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         sqlx::query("UPDATE relying_parties SET jwks = $1 WHERE id = $2")
             .bind(jwks)
-            .bind(id.0)
+            .bind(id.get())
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
@@ -228,7 +228,7 @@ where
     ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO client_tokens (token_hash, relying_party_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash.as_slice())
-            .bind(rp.0)
+            .bind(rp.get())
             .bind(secs(expires_at))
             .execute(&self.pool)
             .await

@@ -436,7 +436,7 @@ async fn sqlite_enforces_one_active_my_key_id_in_the_database() {
     let second = sqlx::query(
         "INSERT INTO my_key_ids (id, person_id, created_at) VALUES ('ZZZZ9999', $1, 0)",
     )
-    .bind(p.0)
+    .bind(p.get())
     .execute(&pool)
     .await;
     assert!(

@@ -133,7 +133,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .1,
         [9; 32]
     );
-    let nobody = mykey_platform::RelyingPartyId(i64::MAX);
+    let nobody = mykey_platform::RelyingPartyId::new(i64::MAX);
     assert_eq!(
         store
             .set_relying_party_status(nobody, RelyingPartyStatus::Suspended)

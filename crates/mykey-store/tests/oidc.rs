@@ -437,7 +437,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         "spent"
     );
     let mut foreign = exchange(51, &good);
-    foreign.relying_party = mykey_platform::RelyingPartyId(rp.id.0 + 1000);
+    foreign.relying_party = mykey_platform::RelyingPartyId::new(rp.id.get() + 1000);
     assert_eq!(
         store.exchange_code(&foreign).await.unwrap(),
         ExchangeOutcome::Unknown

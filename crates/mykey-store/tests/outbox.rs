@@ -33,7 +33,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
     store.set_relying_party_jwks(rp1.id, None).await.unwrap();
     assert_eq!(store.relying_party_jwks(rp1.id).await.unwrap(), None);
-    let nobody = mykey_platform::RelyingPartyId(i64::MAX);
+    let nobody = mykey_platform::RelyingPartyId::new(i64::MAX);
     assert_eq!(
         store
             .set_relying_party_jwks(nobody, Some(set))

@@ -134,7 +134,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         Some(bank.clone())
     );
     assert_eq!(
-        store.ppid_service(PpidServiceId(i64::MAX)).await.unwrap(),
+        store
+            .ppid_service(PpidServiceId::new(i64::MAX))
+            .await
+            .unwrap(),
         None
     );
 

@@ -292,14 +292,15 @@ async fn chromium_logs_in_to_the_portal_withdraws_a_link_and_reads_the_log() {
     // Read the log: the chain checks out, and the withdrawal is there.
     browser.go(&format!("{}/portal/log", serve.url)).await;
     browser.wait_for("nothing was altered").await;
+    // What a person reads: what happened, in words (this browser asks for English).
     let text = browser.text().await;
-    for kind in [
-        "login",
-        "my-key-id.created",
-        "service-id.linked",
-        "consent.withdrawn",
+    for words in [
+        "Login",
+        "My Key ID created",
+        "Service ID linked",
+        "Consent withdrawn",
     ] {
-        assert!(text.contains(kind), "{kind} in {text}");
+        assert!(text.contains(words), "{words} in {text}");
     }
     assert_eq!(
         browser

@@ -377,7 +377,7 @@ impl Platform {
             // source address (three, then one every ten minutes) and in all (100, then one a
             // second): over it, 429 and nothing written.
             let key = source.as_deref().unwrap_or_default();
-            self.reports.take(crate::RelyingPartyId(0), key, now)?;
+            self.reports.take(crate::RelyingPartyId::new(0), key, now)?;
         }
         let report = report.then(|| AuthorizationReport {
             id: 0,

@@ -53,7 +53,7 @@ async fn poll(
         ));
     }
     for (jti, err) in &req.set_errs {
-        tracing::warn!(relying_party = rp.id.0, %jti, error = %err, "a relying party refused a SET");
+        tracing::warn!(relying_party = rp.id.get(), %jti, error = %err, "a relying party refused a SET");
     }
     let mut ack = req.ack;
     ack.extend(req.set_errs.into_keys());

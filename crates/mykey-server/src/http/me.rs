@@ -207,7 +207,7 @@ async fn withdraw(
 /// A PPID service as the person sees it: their PPID and their latest consent.
 pub(super) fn ppid_service_json(s: &PersonPpidService) -> Value {
     json!({
-        "id": s.id.0,
+        "id": s.id.get(),
         "name": s.name,
         "relying_party": {"name": s.relying_party, "kind": s.relying_party_kind.as_str()},
         "ppid": s.ppid.map(|(p, _)| p.to_string()),

@@ -65,7 +65,7 @@ async fn reports(
                 "id": r.id,
                 "reported_at": rfc3339(r.reported_at),
                 "purpose": r.purpose,
-                "relying_party_id": r.relying_party.map(|id| id.0),
+                "relying_party_id": r.relying_party.map(|id| id.get()),
                 "began_at": rfc3339(r.began_at),
                 "began_from": r.began.address,
                 "browser": r.began.browser,
@@ -95,7 +95,7 @@ struct OidcClientBody {
 fn oidc_client_json(rp: &RelyingParty, c: &OidcClient) -> Value {
     json!({
         "client_id": rp.client_id,
-        "ppid_service_id": c.ppid_service.0,
+        "ppid_service_id": c.ppid_service.get(),
         "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "scopes": c.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
@@ -139,7 +139,7 @@ async fn set_oidc_client(
     };
     let c = OidcClient {
         relying_party: rp.id,
-        ppid_service: PpidServiceId(req.ppid_service_id),
+        ppid_service: PpidServiceId::new(req.ppid_service_id),
         redirect_uris: req.redirect_uris,
         post_logout_redirect_uris: req.post_logout_redirect_uris,
         scopes,
@@ -197,7 +197,7 @@ fn client_jwks(v: &Value) -> Result<ClientJwks, ApiError> {
 
 pub(super) fn rp_json(rp: &RelyingParty) -> Value {
     json!({
-        "id": rp.id.0,
+        "id": rp.id.get(),
         "client_id": rp.client_id,
         "name": rp.name,
         "kind": rp.kind.as_str(),
@@ -214,7 +214,7 @@ fn with_secret(rp: &RelyingParty, secret: &ClientSecret) -> Value {
 
 fn rp_id(s: &str) -> Result<RelyingPartyId, ApiError> {
     s.parse()
-        .map(RelyingPartyId)
+        .map(RelyingPartyId::new)
         .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::RelyingParty).into())
 }
 

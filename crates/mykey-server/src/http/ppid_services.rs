@@ -38,7 +38,7 @@ struct AuthenticationBody {
 /// A PPID service's ID from the path; a malformed one names no service.
 pub(super) fn service_id(s: &str) -> Result<PpidServiceId, ApiError> {
     s.parse()
-        .map(PpidServiceId)
+        .map(PpidServiceId::new)
         .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::PpidService).into())
 }
 
@@ -53,7 +53,7 @@ async fn show(
         .map(|i| json!({"name": i.name, "text": i.text}))
         .collect();
     Ok(axum::Json(json!({
-        "id": s.id.0,
+        "id": s.id.get(),
         "name": s.name,
         "relying_party": {"name": s.relying_party.name, "kind": s.relying_party.kind.as_str()},
         "consent": {"items": items, "terms_version": terms},
@@ -81,7 +81,7 @@ async fn authenticate(
         StatusCode::CREATED,
         axum::Json(json!({
             "ppid": a.ppid.to_string(),
-            "ppid_service": {"id": a.service.id.0, "name": a.service.name},
+            "ppid_service": {"id": a.service.id.get(), "name": a.service.name},
             "issued": a.first,
             "code": a.code.as_str(),
             "code_expires_at": rfc3339(a.code_expires_at),

@@ -47,7 +47,7 @@ struct PpidsQuery {
 }
 
 fn service_json(s: &PpidService) -> Value {
-    json!({"id": s.id.0, "name": s.name, "created_at": rfc3339(s.created_at)})
+    json!({"id": s.id.get(), "name": s.name, "created_at": rfc3339(s.created_at)})
 }
 
 fn ppid_json(p: &ServicePpid) -> Value {

@@ -180,7 +180,7 @@ async fn show_to_operator(
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = id.parse().map(RelyingPartyId).map_err(|_| {
+    let id = id.parse().map(RelyingPartyId::new).map_err(|_| {
         ApiError::from(PlatformError::NotFound(
             mykey_platform::NotFound::RelyingParty,
         ))

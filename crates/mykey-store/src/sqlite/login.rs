@@ -117,7 +117,7 @@ async fn batch(
     let mut persons: HashMap<Vec<u8>, PersonId> = HashMap::new();
     let mut heads = HashMap::new();
     for r in q.build().fetch_all(&mut *conn).await.map_err(fail)? {
-        persons.insert(r.get("number"), PersonId(r.get("person_id")));
+        persons.insert(r.get("number"), PersonId::new(r.get("person_id")));
         if r.get::<Option<i64>, _>("seq").is_some() {
             let (person, head) = SqliteStore::log_head_row(&r)?;
             heads.insert(person, head);
@@ -178,7 +178,7 @@ async fn batch(
     q.push_values(&done, |mut b, (i, p)| {
         let w = &jobs[*i].login;
         b.push_bind(w.token_hash.as_slice())
-            .push_bind(p.0)
+            .push_bind(p.get())
             .push_bind(secs(w.expires_at));
     });
     q.push("; COMMIT");

@@ -367,7 +367,7 @@ async fn withdraw_ppid(
         Err(r) => return r,
     };
     match p
-        .withdraw_ppid_consent(&s, mykey_platform::PpidServiceId(id))
+        .withdraw_ppid_consent(&s, mykey_platform::PpidServiceId::new(id))
         .await
     {
         Ok(()) => done("withdrawn"),

@@ -268,7 +268,7 @@ pub(super) fn overview(
                 esc(&s.relying_party),
                 time_element(lang, consent.given_at),
                 consent_items(lang, &consent.items),
-                s.id.0,
+                s.id.get(),
                 hidden(form),
                 esc(lang.t("同意を撤回:", "Withdraw consent for")),
                 esc(&s.name),
