@@ -1,15 +1,114 @@
-//! The transaction a SQLite group commit runs in (`login.rs`, `exchange.rs`). A batch begins it
+//! SQLite's group commit (`login.rs`, `exchange.rs`): one task per kind of write takes every
+//! write waiting, carries them out in one transaction and answers each only after the commit, so
+//! a write is acknowledged only once it is on disk and many concurrent writes cost one flush.
+//!
+//! The transaction a group commit runs in: a batch begins it
 //! in its first round trip to the connection's thread and commits it in its last, since sqlx's
 //! `Transaction` would spend a round trip on each; on any error what ran of it is rolled back
 //! here, so the connection goes back to the pool outside a transaction. A batch that never
 //! finishes (its future dropped, or a panic) closes the connection instead, which rolls back
 //! too: it cannot go back to the pool holding the write lock.
 
+use std::sync::Arc;
+
 use mykey_platform::StoreError;
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 
+use super::spent::Spent;
 use crate::fail;
+
+/// Most writes committed together.
+const BATCH: usize = 256;
+
+/// A kind of write SQLite commits in groups: what one write is, what it answers, and how a
+/// batch of them is written in one transaction.
+pub(crate) trait GroupWrite: Send + Sync + 'static {
+    /// One write.
+    type Write: Send + Sync + 'static;
+    /// What one write answers.
+    type Outcome: Send + 'static;
+    /// What is written, for the error when the task has stopped.
+    const WHAT: &'static str;
+
+    /// Writes `writes` in one transaction on `conn` (begun and committed by the batch itself,
+    /// see [`on_connection`]); one outcome per write, in order.
+    fn batch<'a>(
+        conn: &'a mut SqliteConnection,
+        spent: &'a Arc<Spent>,
+        writes: &'a [Self::Write],
+    ) -> impl Future<Output = Result<Vec<Self::Outcome>, StoreError>> + Send + 'a;
+}
+
+/// A write waiting for its group, and where to answer.
+pub(crate) struct Job<G: GroupWrite> {
+    write: G::Write,
+    answer: oneshot::Sender<Result<G::Outcome, StoreError>>,
+}
+
+/// The group commit of one kind of write: a queue to its task. Cloning shares the one task.
+pub(crate) struct GroupCommit<G: GroupWrite>(mpsc::Sender<Job<G>>);
+
+impl<G: GroupWrite> Clone for GroupCommit<G> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<G: GroupWrite> std::fmt::Debug for GroupCommit<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GroupCommit({})", G::WHAT)
+    }
+}
+
+impl<G: GroupWrite> GroupCommit<G> {
+    /// Starts the task on the current runtime; it ends when the last clone is dropped.
+    pub(crate) fn start(pool: SqlitePool, spent: Arc<Spent>) -> Self {
+        let (tx, rx) = mpsc::channel(4 * BATCH);
+        tokio::spawn(run::<G>(pool, spent, rx));
+        Self(tx)
+    }
+
+    /// A handle that does not keep the task alive.
+    pub(crate) fn downgrade(&self) -> mpsc::WeakSender<Job<G>> {
+        self.0.downgrade()
+    }
+
+    /// Queues `write` and waits for its group's commit.
+    pub(crate) async fn write(&self, write: G::Write) -> Result<G::Outcome, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let stopped =
+            || StoreError::unavailable(format!("the SQLite {} writer has stopped", G::WHAT));
+        self.0
+            .send(Job { write, answer })
+            .await
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run<G: GroupWrite>(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job<G>>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        let (writes, answers): (Vec<_>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.write, j.answer)).unzip();
+        let done = on_connection(&pool, async |conn| G::batch(conn, &spent, &writes).await).await;
+        match done {
+            Ok(outcomes) => {
+                for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                    // A client that went away meanwhile was still served; nobody to tell.
+                    let _ = answer.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                for answer in answers {
+                    let _ = answer.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
 
 /// Runs `batch` on the pool's connection, rolling back what ran of its transaction if it fails.
 pub(crate) async fn on_connection<T>(

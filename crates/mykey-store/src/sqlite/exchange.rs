@@ -12,92 +12,44 @@ use mykey_platform::oidc::{
     Authorization, CodeExchange, ExchangeOutcome, ExchangeStep, IdTokenAlg,
 };
 use mykey_platform::{StoreError, UsedNonce};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use super::batch::GroupWrite;
 use super::spent::Spent;
 use crate::{SqliteStore, fail, secs};
 
-/// Most exchanges committed together (each binds at most 3 values a statement).
-const BATCH: usize = 256;
+/// Code exchanges, committed in groups (see the module docs and `batch.rs`): each binds at
+/// most 3 values a statement.
+#[derive(Debug)]
+pub(crate) struct Exchanges;
 
-pub(crate) struct Job {
-    exchange: CodeExchange,
-    answer: oneshot::Sender<Result<ExchangeOutcome, StoreError>>,
-}
+impl GroupWrite for Exchanges {
+    type Write = CodeExchange;
+    type Outcome = ExchangeOutcome;
+    const WHAT: &'static str = "exchange";
 
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Job")
+    fn batch<'a>(
+        conn: &'a mut SqliteConnection,
+        spent: &'a Arc<Spent>,
+        writes: &'a [CodeExchange],
+    ) -> impl Future<Output = Result<Vec<ExchangeOutcome>, StoreError>> + Send + 'a {
+        batch(conn, spent, writes)
     }
 }
 
-/// The batching task's queue. Cloning shares the one task.
-#[derive(Clone, Debug)]
-pub(crate) struct ExchangeBatcher(mpsc::Sender<Job>);
-
-impl ExchangeBatcher {
-    /// Starts the task on the current runtime; it ends when the last clone is dropped.
-    pub(crate) fn start(pool: SqlitePool, spent: Arc<Spent>) -> Self {
-        let (tx, rx) = mpsc::channel(4 * BATCH);
-        tokio::spawn(run(pool, spent, rx));
-        Self(tx)
-    }
-
-    /// Queues `x` and waits for its commit.
-    pub(crate) async fn exchange(&self, x: &CodeExchange) -> Result<ExchangeOutcome, StoreError> {
-        let (answer, answered) = oneshot::channel();
-        let stopped = || StoreError::unavailable("the SQLite exchange writer has stopped");
-        self.0
-            .send(Job {
-                exchange: x.clone(),
-                answer,
-            })
-            .await
-            .map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?
-    }
-}
-
-async fn run(pool: SqlitePool, spent: Arc<Spent>, mut rx: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut jobs, BATCH).await > 0 {
-        match commit(&pool, &spent, &jobs).await {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.drain(..).zip(outcomes) {
-                    let _ = job.answer.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                for job in jobs.drain(..) {
-                    let _ = job.answer.send(Err(e.clone()));
-                }
-            }
-        }
-    }
-}
-
-/// The batch in one transaction (see `batch.rs`), in two round trips to the connection's thread.
-async fn commit(
-    pool: &SqlitePool,
-    spent: &Arc<Spent>,
-    jobs: &[Job],
-) -> Result<Vec<ExchangeOutcome>, StoreError> {
-    super::batch::on_connection(pool, async |conn| batch(conn, spent, jobs).await).await
-}
-
+/// The batch in one transaction, in two round trips to the connection's thread.
 async fn batch(
     tx: &mut SqliteConnection,
     spent: &Arc<Spent>,
-    jobs: &[Job],
+    writes: &[CodeExchange],
 ) -> Result<Vec<ExchangeOutcome>, StoreError> {
-    let mut out: Vec<Option<ExchangeOutcome>> = vec![None; jobs.len()];
+    let mut out: Vec<Option<ExchangeOutcome>> = vec![None; writes.len()];
 
     // Spend the assertions' jtis (see `spent.rs`); of one jti twice in a batch the first wins.
     let mut claims = spent.claims();
     let mut fresh: Vec<&UsedNonce> = Vec::new();
-    for (o, j) in out.iter_mut().zip(jobs) {
-        if let Some(n) = &j.exchange.assertion {
+    for (o, j) in out.iter_mut().zip(writes) {
+        if let Some(n) = &j.assertion {
             if claims.claim(n) {
                 fresh.push(n);
             } else {
@@ -116,8 +68,8 @@ async fn batch(
         "SELECT a.*, c.id_token_alg FROM authorizations a \
          LEFT JOIN oidc_clients c ON c.relying_party_id = a.relying_party_id WHERE a.code_hash IN ",
     );
-    q.push_tuples(jobs, |mut b, j| {
-        b.push_bind(j.exchange.code_hash.as_slice());
+    q.push_tuples(writes, |mut b, j| {
+        b.push_bind(j.code_hash.as_slice());
     });
     let requests = q.build().fetch_all(&mut *tx).await.map_err(fail)?;
 
@@ -135,14 +87,14 @@ async fn batch(
     let mut taken: HashSet<i64> = HashSet::new();
     let mut redeem: Vec<(usize, i64)> = Vec::new();
     let mut revoke: Vec<(usize, i64)> = Vec::new();
-    for (i, j) in jobs.iter().enumerate() {
+    for (i, j) in writes.iter().enumerate() {
         if out[i].is_some() {
             continue;
         }
-        let hit = found.get(j.exchange.code_hash.as_slice());
+        let hit = found.get(j.code_hash.as_slice());
         let id = hit.map(|(a, _)| a.id);
         let taken_now = id.is_some_and(|id| taken.contains(&id));
-        match j.exchange.step(hit.map(|(a, _)| a), taken_now) {
+        match j.step(hit.map(|(a, _)| a), taken_now) {
             ExchangeStep::Redeem => {
                 let (a, alg) = hit.expect("a redeemed code was found");
                 taken.insert(a.id);
@@ -172,7 +124,7 @@ async fn batch(
         });
         q.push("; INSERT INTO access_tokens (token_hash, authorization_id, expires_at) ");
         q.push_values(&redeem, |mut b, (i, id)| {
-            let x = &jobs[*i].exchange;
+            let x = &writes[*i];
             b.push_bind(x.token_hash.as_slice())
                 .push_bind(*id)
                 .push_bind(secs(x.token_expires_at));
@@ -185,7 +137,7 @@ async fn batch(
     }
     // Reuses (rare): after the batch's own tokens, so a code used twice in one batch loses both.
     for (i, id) in revoke {
-        let at = secs(jobs[i].exchange.at);
+        let at = secs(writes[i].at);
         let revoked = sqlx::query(
             "UPDATE access_tokens SET revoked_at = $1 WHERE authorization_id = $2 AND revoked_at IS NULL AND expires_at >= $1",
         )

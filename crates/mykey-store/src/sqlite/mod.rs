@@ -21,14 +21,15 @@ use mykey_platform::{LoginOutcome, LoginWrite, StoreError, UsedNonce};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
+use self::batch::GroupCommit;
 use crate::{Dialect, SqlStore, SqliteStore, fail, secs};
 
-/// SQLite's group commit and spent-nonce memory.
+/// SQLite's group commits and spent-nonce memory.
 #[derive(Clone, Debug)]
 pub struct Batching {
     spent: Arc<spent::Spent>,
-    logins: login::LoginBatcher,
-    exchanges: exchange::ExchangeBatcher,
+    logins: GroupCommit<login::Logins>,
+    exchanges: GroupCommit<exchange::Exchanges>,
 }
 
 impl SqliteStore {
@@ -72,9 +73,9 @@ impl SqliteStore {
             .await
             .map_err(fail)?;
         let spent = spent::Spent::load(&pool).await?;
-        let logins = login::LoginBatcher::start(pool.clone(), Arc::clone(&spent));
+        let logins = GroupCommit::start(pool.clone(), Arc::clone(&spent));
         checkpoint::start(checkpointer, logins.downgrade());
-        let exchanges = exchange::ExchangeBatcher::start(pool.clone(), Arc::clone(&spent));
+        let exchanges = GroupCommit::start(pool.clone(), Arc::clone(&spent));
         Ok(Self {
             pool,
             batching: Batching {
@@ -93,7 +94,7 @@ impl Dialect for Sqlite {
     type Batching = Batching;
 
     async fn login(store: &SqlStore<Self>, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
-        store.batching.logins.login(w).await
+        store.batching.logins.write(w.clone()).await
     }
 
     /// Spends `n` (see `spent.rs`): claimed in memory, appended, kept once committed.
@@ -138,7 +139,7 @@ impl Dialect for Sqlite {
         store: &SqlStore<Self>,
         x: &CodeExchange,
     ) -> Result<ExchangeOutcome, StoreError> {
-        store.batching.exchanges.exchange(x).await
+        store.batching.exchanges.write(x.clone()).await
     }
 
     /// Rewrites the database file without free pages and empties the write-ahead log, so that
