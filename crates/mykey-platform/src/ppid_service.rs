@@ -156,7 +156,7 @@ pub enum PpidGrant<'a> {
         expires_at: UnixTime,
     },
     /// The approval of a pending OpenID Connect authorization request; refused with
-    /// [`PlatformError::Conflict(crate::Conflict::AuthorizationAnswered)`] (nothing written) unless it is still pending
+    /// [`Conflict::AuthorizationAnswered`](crate::Conflict::AuthorizationAnswered) (nothing written) unless it is still pending
     /// and in time.
     Authorization {
         /// SHA-256 of the request's handle.

@@ -260,7 +260,7 @@ impl UsedNonce {
     }
 }
 
-/// Everything a login writes, in one transaction ([`Store::login`]).
+/// Everything a login writes, in one transaction ([`LoginStore::login`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginWrite {
     /// The nonce answered.
@@ -578,7 +578,7 @@ pub trait PpidStore: Send + Sync + 'static {
     /// In one transaction: records the consent (if given; otherwise an active one must exist),
     /// stores the derived PPID unless the person has one for the service, stores the one-time
     /// code, appends `logs` and then `ppid.issued` (first time) or `ppid.used`. `Ok(Err(..))`:
-    /// no active consent and none given ([`PlatformError::Invalid(crate::InvalidError::ConsentIncomplete)`]), nothing written.
+    /// no active consent and none given ([`InvalidError::ConsentIncomplete`](crate::InvalidError::ConsentIncomplete)), nothing written.
     async fn issue_ppid(
         &self,
         issue: &PpidIssue<'_>,
