@@ -39,6 +39,7 @@
 
 mod auth;
 mod authorizations;
+mod catalogue;
 mod events;
 mod export;
 mod link_requests;

@@ -109,20 +109,6 @@ pub(crate) fn consent_item(lang: Lang, name: &str) -> Cow<'static, str> {
     }
 }
 
-/// The consent items of a consent, by what they mean, one per line of a list.
-pub(crate) fn consent_items(lang: Lang, items: &[String]) -> String {
-    let mut out = String::from("<ul class=\"items\">");
-    for i in items {
-        out.push_str(&format!(
-            "<li data-item=\"{}\">{}</li>",
-            super::oidc::page::esc(i),
-            super::oidc::page::esc(&consent_item(lang, i))
-        ));
-    }
-    out.push_str("</ul>");
-    out
-}
-
 /// What a kind of log entry records, in words; an unknown kind (from a later version) as it is.
 pub(crate) fn log_kind(lang: Lang, kind: &str) -> Cow<'static, str> {
     let t = |ja: &'static str, en: &'static str| Cow::Borrowed(lang.t(ja, en));

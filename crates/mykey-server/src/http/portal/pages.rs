@@ -8,47 +8,14 @@ use mykey_pki::UnixTime;
 use mykey_platform::oidc::PortalBegun;
 use mykey_platform::{LogEntry, MyKeyIdState, PersonLink, PersonPpidService};
 
+use crate::http::catalogue::{Texts, render};
 use crate::http::oidc::page::{Lang, esc, page};
-use crate::http::words::{consent_items, log_kind, time_element};
+use crate::http::rfc3339;
+use crate::http::words::{consent_item, log_kind, time_element, when};
 
 /// The cookie tying a portal login to its browser.
 pub(super) fn login_cookie(handle: &str) -> String {
     format!("mykey-portal-{}", handle.get(..12).unwrap_or(handle))
-}
-
-fn nav(lang: Lang, form: &str) -> String {
-    format!(
-        "<nav aria-label=\"{label}\"><ul>\
-         <li><a href=\"/portal\">{home}</a></li><li><a href=\"/portal/log\">{log}</a></li>\
-         <li><a href=\"/portal/export\" download>{export}</a></li>\
-         <li><a href=\"?lang={other}\" lang=\"{other}\">{other_name}</a></li></ul>\
-         <form method=\"post\" action=\"/portal/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{form}\">\
-         <button type=\"submit\">{logout}</button></form></nav>",
-        label = esc(lang.t("ポータルのメニュー", "Portal menu")),
-        home = esc(lang.t("概要", "Overview")),
-        log = esc(lang.t("私の記録", "My log")),
-        export = esc(lang.t(
-            "保有情報をダウンロード (JSON)",
-            "Download everything held (JSON)"
-        )),
-        other = match lang {
-            Lang::Ja => "en",
-            Lang::En => "ja",
-        },
-        other_name = match lang {
-            Lang::Ja => "English",
-            Lang::En => "日本語",
-        },
-        form = esc(form),
-        logout = esc(lang.t("ログアウト", "Log out")),
-    )
-}
-
-fn hidden(form: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        esc(form)
-    )
 }
 
 pub(super) fn login(lang: Lang, b: &PortalBegun, approve: &str) -> Response {
@@ -125,17 +92,6 @@ pub(super) fn waiting(lang: Lang, handle: &str, until: UnixTime) -> Response {
     )
 }
 
-fn done_message(lang: Lang, done: Option<&str>) -> String {
-    let text = match done {
-        Some("created") => lang.t("My Key IDを作成しました。", "Your My Key ID was created."),
-        Some("changed") => lang.t("My Key IDを変更しました。", "Your My Key ID was changed."),
-        Some("revoked") => lang.t("My Key IDを失効しました。", "Your My Key ID was revoked."),
-        Some("withdrawn") => lang.t("連携を解除しました。", "The link was withdrawn."),
-        _ => return String::new(),
-    };
-    format!("<p role=\"status\">{}</p>", esc(text))
-}
-
 pub(super) fn overview(
     lang: Lang,
     form: &str,
@@ -144,147 +100,99 @@ pub(super) fn overview(
     ppids: &[PersonPpidService],
     done: Option<&str>,
 ) -> Response {
-    let mut body = nav(lang, form);
-    body.push_str(&format!(
-        "<h1>{}</h1>",
-        esc(lang.t("MyKeyポータル", "Your MyKey portal"))
-    ));
-    body.push_str(&done_message(lang, done));
-    body.push_str("<section aria-labelledby=\"mkid\"><h2 id=\"mkid\">My Key ID</h2>");
-    let id_field = |label: &str| {
-        format!(
-            "<label for=\"new-id\">{}</label> <input id=\"new-id\" name=\"id\" maxlength=\"8\" autocomplete=\"off\" \
-             aria-describedby=\"id-help\"> <span id=\"id-help\">{}</span>",
-            esc(label),
-            esc(lang.t(
-                "英数字8文字。空欄なら自動で選びます。",
-                "8 letters or digits; leave empty for a random one."
-            )),
-        )
+    let t = lang.texts();
+    let items = |items: &[String]| {
+        items
+            .iter()
+            .map(|i| (i.clone(), consent_item(lang, i)))
+            .collect::<Vec<_>>()
     };
-    match id {
-        Some(m) => {
-            body.push_str(&format!(
-                "<p>{} <strong class=\"code\" id=\"my-key-id\">{}</strong> ({} {})</p>",
-                esc(lang.t("あなたのMy Key ID:", "Your My Key ID:")),
-                esc(m.id.as_str()),
-                esc(lang.t("設定日時", "since")),
-                time_element(lang, m.since),
-            ));
-            body.push_str(&format!(
-                "<form method=\"post\" action=\"/portal/my-key-id\">{}<input type=\"hidden\" name=\"action\" value=\"change\">{} \
-                 <button type=\"submit\">{}</button></form>",
-                hidden(form),
-                id_field(lang.t("新しいMy Key ID", "New My Key ID")),
-                esc(lang.t("変更する", "Change")),
-            ));
-            body.push_str(&format!(
-                "<form method=\"post\" action=\"/portal/my-key-id\" class=\"warning\">{}<input type=\"hidden\" name=\"action\" value=\"revoke\">\
-                 <h3>{}</h3><p id=\"revoke-warning\">{}</p>\
-                 <p><input type=\"checkbox\" id=\"confirm\" name=\"confirm\" value=\"yes\" aria-describedby=\"revoke-warning\"> \
-                 <label for=\"confirm\">{}</label></p><button type=\"submit\">{}</button></form>",
-                hidden(form),
-                esc(lang.t("My Key IDの失効", "Revoke your My Key ID")),
-                esc(lang.t(
-                    "失効すると、My Key IDを使うすべての機能が終了します（利用規約第15条第3項）。登録されたサービスIDの連携はすべて解除され、マイナポイントの申込みの権利も失われます（第27条）。PPIDとその同意は残ります。この操作は取り消せません。",
-                    "Revoking ends every function of the platform that uses your My Key ID (Terms Art 15.3): all your Service ID links end, and you lose the right to apply for card points (Art 27). Your PPIDs and their consents stay. This cannot be undone.",
-                )),
-                esc(lang.t("内容を理解し、失効します", "I understand; revoke it")),
-                esc(lang.t("失効する", "Revoke")),
-            ));
-        }
-        None => body.push_str(&format!(
-            "<p>{}</p><form method=\"post\" action=\"/portal/my-key-id\">{}<input type=\"hidden\" name=\"action\" value=\"create\">{} \
-             <button type=\"submit\">{}</button></form>",
-            esc(lang.t("My Key IDはまだありません。", "You have no My Key ID yet.")),
-            hidden(form),
-            id_field(lang.t("希望するMy Key ID", "The My Key ID you want")),
-            esc(lang.t("作成する", "Create")),
-        )),
-    }
-    body.push_str("</section>");
+    let page = OverviewPage {
+        t,
+        title: t.portal_title,
+        form,
+        done: match done {
+            Some("created") => Some(t.done_created),
+            Some("changed") => Some(t.done_changed),
+            Some("revoked") => Some(t.done_revoked),
+            Some("withdrawn") => Some(t.done_withdrawn),
+            _ => None,
+        },
+        my_key_id: id.map(|m| Shown {
+            id: m.id.as_str().to_owned(),
+            datetime: rfc3339(m.since),
+            when: when(lang, m.since),
+        }),
+        links: links
+            .iter()
+            .map(|l| LinkRow {
+                id: l.id.get(),
+                relying_party: &l.relying_party,
+                customer_id: l.customer_id.as_str(),
+                datetime: rfc3339(l.linked_at),
+                when: when(lang, l.linked_at),
+                items: items(&l.consent.items),
+            })
+            .collect(),
+        // The PPID services whose consent stands.
+        ppids: ppids
+            .iter()
+            .filter_map(|s| match &s.consent {
+                Some((consent, None)) => Some(PpidRow {
+                    id: s.id.get(),
+                    name: &s.name,
+                    relying_party: &s.relying_party,
+                    datetime: rfc3339(consent.given_at),
+                    when: when(lang, consent.given_at),
+                    items: items(&consent.items),
+                }),
+                _ => None,
+            })
+            .collect(),
+    };
+    render(StatusCode::OK, &page)
+}
 
-    body.push_str(&format!(
-        "<section aria-labelledby=\"links\"><h2 id=\"links\">{}</h2>",
-        esc(lang.t("連携しているサービス", "Linked services"))
-    ));
-    if links.is_empty() && ppids.is_empty() {
-        body.push_str(&format!(
-            "<p>{}</p>",
-            esc(lang.t("連携はありません。", "Nothing is linked."))
-        ));
-    }
-    if !links.is_empty() {
-        body.push_str(&format!(
-            "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\"><span class=\"sr\">{}</span></th></tr></thead><tbody>",
-            esc(lang.t("サービスID", "Service IDs")),
-            esc(lang.t("依頼元", "Relying party")),
-            esc(lang.t("お客様番号", "Customer ID")),
-            esc(lang.t("連携日時", "Linked")),
-            esc(lang.t("同意した項目", "Consented to")),
-            esc(lang.t("操作", "Action")),
-        ));
-        for l in links {
-            body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>\
-                 <form method=\"post\" action=\"/portal/service-ids/{}/withdrawal\">{}<button type=\"submit\" aria-label=\"{} {}\">{}</button></form></td></tr>",
-                esc(&l.relying_party),
-                esc(l.customer_id.as_str()),
-                time_element(lang, l.linked_at),
-                consent_items(lang, &l.consent.items),
-                l.id,
-                hidden(form),
-                esc(lang.t("連携を解除:", "Withdraw the link with")),
-                esc(&l.relying_party),
-                esc(lang.t("解除する", "Withdraw")),
-            ));
-        }
-        body.push_str("</tbody></table>");
-    }
-    let active: Vec<&PersonPpidService> = ppids
-        .iter()
-        .filter(|s| {
-            s.consent
-                .as_ref()
-                .is_some_and(|(_, withdrawn)| withdrawn.is_none())
-        })
-        .collect();
-    if !active.is_empty() {
-        body.push_str(&format!(
-            "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\"><span class=\"sr\">{}</span></th></tr></thead><tbody>",
-            esc(lang.t("PPIDサービス", "PPID services")),
-            esc(lang.t("サービス", "Service")),
-            esc(lang.t("依頼元", "Relying party")),
-            esc(lang.t("同意日時", "Consented")),
-            esc(lang.t("同意した項目", "Consented to")),
-            esc(lang.t("操作", "Action")),
-        ));
-        for s in active {
-            let (consent, _) = s.consent.as_ref().expect("filtered on an active consent");
-            body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>\
-                 <form method=\"post\" action=\"/portal/ppid-services/{}/withdrawal\">{}<button type=\"submit\" aria-label=\"{} {}\">{}</button></form></td></tr>",
-                esc(&s.name),
-                esc(&s.relying_party),
-                time_element(lang, consent.given_at),
-                consent_items(lang, &consent.items),
-                s.id.get(),
-                hidden(form),
-                esc(lang.t("同意を撤回:", "Withdraw consent for")),
-                esc(&s.name),
-                esc(lang.t("撤回する", "Withdraw")),
-            ));
-        }
-        body.push_str("</tbody></table>");
-    }
-    body.push_str("</section>");
-    page(
-        StatusCode::OK,
-        lang,
-        lang.t("MyKeyポータル", "MyKey portal"),
-        "",
-        &body,
-    )
+type Items = Vec<(String, std::borrow::Cow<'static, str>)>;
+
+/// The overview (`templates/portal/overview.html`).
+#[derive(askama::Template)]
+#[template(path = "portal/overview.html")]
+struct OverviewPage<'a> {
+    t: &'static Texts,
+    title: &'a str,
+    form: &'a str,
+    done: Option<&'static str>,
+    my_key_id: Option<Shown>,
+    links: Vec<LinkRow<'a>>,
+    ppids: Vec<PpidRow<'a>>,
+}
+
+/// The person's My Key ID as shown.
+struct Shown {
+    id: String,
+    datetime: String,
+    when: String,
+}
+
+/// A Service ID link as the overview shows it.
+struct LinkRow<'a> {
+    id: i64,
+    relying_party: &'a str,
+    customer_id: &'a str,
+    datetime: String,
+    when: String,
+    items: Items,
+}
+
+/// A PPID service with a standing consent, as the overview shows it.
+struct PpidRow<'a> {
+    id: i64,
+    name: &'a str,
+    relying_party: &'a str,
+    datetime: String,
+    when: String,
+    items: Items,
 }
 
 /// A page of the log, `entries` newest first; `next`, the cursor of the older page.
@@ -295,52 +203,52 @@ pub(super) fn log(
     next: Option<u64>,
     chain_ok: bool,
 ) -> Response {
-    let mut body = nav(lang, form);
-    body.push_str(&format!("<h1>{}</h1>", esc(lang.t("私の記録", "My log"))));
-    body.push_str(&format!(
-        "<p role=\"status\" id=\"chain\" data-chain=\"{}\">{}</p>",
-        if chain_ok { "intact" } else { "broken" },
-        esc(if chain_ok {
-            lang.t(
-                "記録の連鎖を確認しました。改ざんはありません。",
-                "The log's hash chain checks out: nothing was altered.",
-            )
-        } else {
-            lang.t(
-                "記録の連鎖が一致しません。運営者に連絡してください。",
-                "The log's hash chain does not check out. Contact the operator.",
-            )
+    let t = lang.texts();
+    let rows = entries
+        .iter()
+        .map(|e| {
+            let at = UnixTime::from_secs(e.at);
+            LogRow {
+                kind: &e.kind,
+                seq: e.seq,
+                datetime: crate::http::rfc3339(at),
+                when: crate::http::words::when(lang, at),
+                what: log_kind(lang, &e.kind),
+                detail: &e.detail,
+            }
         })
-    ));
-    body.push_str(&format!(
-        "<table><caption>{}</caption><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        esc(lang.t("あなたのデータに対して行われたこと（新しい順）", "What was done with your data (newest first)")),
-        esc(lang.t("日時", "When")),
-        esc(lang.t("種類", "What")),
-        esc(lang.t("詳細", "Details")),
-    ));
-    for e in entries {
-        body.push_str(&format!(
-            "<tr class=\"entry\" data-kind=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            esc(&e.kind),
-            e.seq,
-            time_element(lang, UnixTime::from_secs(e.at)),
-            esc(&log_kind(lang, &e.kind)),
-            esc(&e.detail),
-        ));
-    }
-    body.push_str("</tbody></table>");
-    if let Some(n) = next {
-        body.push_str(&format!(
-            "<p><a rel=\"next\" href=\"/portal/log?before={n}\">{}</a></p>",
-            esc(lang.t("前の記録", "Older entries"))
-        ));
-    }
-    page(
+        .collect();
+    render(
         StatusCode::OK,
-        lang,
-        lang.t("私の記録", "My log"),
-        "",
-        &body,
+        &LogPage {
+            t,
+            title: t.my_log,
+            form,
+            chain_ok,
+            entries: rows,
+            next,
+        },
     )
+}
+
+/// The log page (`templates/portal/log.html`).
+#[derive(askama::Template)]
+#[template(path = "portal/log.html")]
+struct LogPage<'a> {
+    t: &'static Texts,
+    title: &'a str,
+    form: &'a str,
+    chain_ok: bool,
+    entries: Vec<LogRow<'a>>,
+    next: Option<u64>,
+}
+
+/// One entry as the log page shows it.
+struct LogRow<'a> {
+    kind: &'a str,
+    seq: u64,
+    datetime: String,
+    when: String,
+    what: std::borrow::Cow<'static, str>,
+    detail: &'a str,
 }
