@@ -277,6 +277,13 @@ async fn a_person_looks_after_their_data_in_the_portal() {
     }
     // Times in Japan's time zone, in words.
     assert!(html.contains(" JST</time>"), "{html}");
+    // And each entry's details: labelled, with the codes the platform writes in words.
+    assert!(
+        html.contains("<dt>Reason</dt><dd>you withdrew it</dd>")
+            && html.contains("<dt>Purpose</dt><dd>the MyKey portal</dd>")
+            && !html.contains("\"relying_party\""),
+        "{html}"
+    );
     let resp = browser.get(&url("/portal/export")).await;
     assert_eq!(resp.status(), 200);
     assert!(

@@ -47,6 +47,7 @@ mod me;
 mod oauth;
 mod oidc;
 mod ops;
+mod pages;
 mod portal;
 mod ppid_services;
 mod problem;
@@ -55,7 +56,6 @@ mod rp_ppid;
 mod streams;
 mod terms;
 mod token;
-mod words;
 
 use std::sync::Arc;
 

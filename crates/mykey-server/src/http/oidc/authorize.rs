@@ -18,12 +18,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use mykey_platform::Platform;
 use mykey_platform::oidc::{
-    AuthorizationParams, AuthorizeError, Begun, BrowserOrigin, Continuation, FactScope,
+    AuthorizationParams, AuthorizeError, Begun, BrowserOrigin, Continuation,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page::{Lang, confirm_page, error_page, esc, page};
+use crate::http::catalogue::Lang;
+use crate::http::catalogue::words::fact_name;
+use crate::http::pages::{Asker, Waiting, approve_page, confirm_page, error_page, waiting_page};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -119,116 +121,31 @@ async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
     }
 }
 
-fn fact_name(lang: Lang, f: FactScope) -> &'static str {
-    match f {
-        FactScope::Name => lang.t("氏名", "name"),
-        FactScope::Address => lang.t("住所", "address"),
-        FactScope::Birthdate => lang.t("生年月日", "date of birth"),
-        FactScope::Gender => lang.t("性別", "sex"),
-    }
-}
-
-/// `text` as a QR code (SVG); empty if it cannot be one (the short code stays usable).
-pub(crate) fn qr_svg(text: &str) -> String {
-    match qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-        // A URL of this size always fits in a QR code; the short code stays usable anyway.
-        Err(_) => String::new(),
-    }
-}
-
 fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
+    let t = lang.texts();
     let approve = format!("{}/v1/authorizations/{}", p.issuer(), b.handle);
-    let next = format!("/oidc/authorize/continue?request={}", b.handle);
-    let status_url = format!("/oidc/authorize/status?request={}", b.handle);
-    let facts = if b.facts.is_empty() {
-        lang.t(
-            "氏名などの情報は求められていません。",
-            "No personal facts are asked for.",
-        )
-        .to_owned()
-    } else {
-        let names: Vec<&str> = b.facts.iter().map(|f| fact_name(lang, *f)).collect();
-        format!(
-            "{}{}",
-            lang.t("提供を求められている情報: ", "Facts asked for: "),
-            names.join(lang.t("、", ", "))
-        )
-    };
-    let head = format!(
-        "<meta name=\"mykey-approve-url\" content=\"{}\"><meta name=\"mykey-continue-url\" content=\"{}\">\
-         <meta name=\"mykey-status-url\" content=\"{}\"><script src=\"/static/authorize.js\" defer></script>",
-        esc(&approve),
-        esc(&next),
-        esc(&status_url)
-    );
-    let body = format!(
-        "<h1>{h1}</h1>\
-         <p>{who}</p><p>{facts}</p>\
-         <ol><li>{step1}</li><li>{step2}</li><li>{step3}</li></ol>\
-         <figure class=\"qr\" role=\"img\" aria-label=\"{qr_label}\">{qr}</figure>\
-         <p>{code_label} <strong class=\"code\" aria-label=\"{code_spelled}\">{code}</strong></p>\
-         <p>{expires} {until}</p>\
-         <p id=\"live\" role=\"status\" aria-live=\"polite\" data-done=\"{done}\">{waiting}</p>\
-         <form method=\"get\" action=\"/oidc/authorize/continue\"><input type=\"hidden\" name=\"request\" value=\"{handle}\">\
-         <button type=\"submit\">{cont}</button></form>",
-        h1 = esc(lang.t(
-            "マイナンバーカードでログイン",
-            "Log in with your My Number Card"
-        )),
-        who = esc(&match lang {
-            Lang::Ja => format!(
-                "{}（{}）がログインを求めています。",
-                b.relying_party.name, b.service.name
-            ),
-            Lang::En => format!(
-                "{} ({}) asks you to log in.",
-                b.relying_party.name, b.service.name
-            ),
-        }),
-        facts = esc(&facts),
-        step1 = esc(lang.t(
-            "スマートフォンのMyKeyアプリでQRコードを読み取るか、下の短いコードを入力します。",
-            "In the MyKey app on your phone, scan the QR code or type the short code below.",
-        )),
-        step2 = esc(lang.t(
-            "アプリに表示される依頼元と項目を確かめ、カードを読み取って承認します。",
-            "Check who asks for what in the app, then read your card and approve.",
-        )),
-        step3 = esc(lang.t(
-            "承認するとこの画面は自動で先へ進みます。",
-            "Once you approve, this page continues by itself.",
-        )),
-        qr_label = esc(lang.t("承認用のQRコード", "QR code for approving")),
-        qr = qr_svg(&approve),
-        code_label = esc(lang.t("短いコード:", "Short code:")),
-        code_spelled = esc(&b
-            .short_code
-            .chars()
-            .map(String::from)
+    let facts = (!b.facts.is_empty()).then(|| {
+        b.facts
+            .iter()
+            .map(|f| fact_name(t, *f))
             .collect::<Vec<_>>()
-            .join(" ")),
-        code = esc(&b.short_code),
-        expires = esc(lang.t("有効期限:", "Valid until:")),
-        until = crate::http::words::time_element(lang, b.expires_at),
-        done = esc(lang.t("承認されました。移動します…", "Approved. Continuing…")),
-        waiting = esc(lang.t(
-            "スマートフォンでの承認を待っています…",
-            "Waiting for your phone…"
-        )),
-        handle = esc(&b.handle),
-        cont = esc(lang.t("承認したら続ける", "Continue after approving")),
-    );
-    let mut r = page(
-        StatusCode::OK,
+            .join(t.list_separator)
+    });
+    let mut r = approve_page(
         lang,
-        lang.t("ログイン", "Log in"),
-        &head,
-        &body,
+        &Waiting {
+            handle: &b.handle,
+            short_code: &b.short_code,
+            expires_at: b.expires_at,
+            approve: &approve,
+            continue_path: "/oidc/authorize/continue",
+            status_path: "/oidc/authorize/status",
+        },
+        Some(Asker {
+            relying_party: &b.relying_party.name,
+            service: &b.service.name,
+            facts,
+        }),
     );
     let secure = if p.issuer().starts_with("https://") {
         "; Secure"
@@ -310,25 +227,9 @@ async fn go_on(p: &Platform, headers: &HeaderMap, q: ContinueQuery) -> Response 
             tries_left,
             wrong,
         ),
-        Ok(Continuation::Pending { expires_at }) => page(
-            StatusCode::OK,
-            lang,
-            lang.t("承認待ち", "Waiting"),
-            "",
-            &format!(
-                "<h1>{}</h1><p>{} {}</p>\
-                 <form method=\"get\" action=\"/oidc/authorize/continue\"><input type=\"hidden\" name=\"request\" value=\"{}\">\
-                 <button type=\"submit\">{}</button></form>",
-                esc(lang.t("まだ承認されていません", "Not approved yet")),
-                esc(lang.t(
-                    "スマートフォンで承認してから、もう一度押してください。期限:",
-                    "Approve on your phone, then press again. Valid until:",
-                )),
-                crate::http::words::time_element(lang, expires_at),
-                esc(&q.request),
-                esc(lang.t("承認したら続ける", "Continue after approving")),
-            ),
-        ),
+        Ok(Continuation::Pending { expires_at }) => {
+            waiting_page(lang, "/oidc/authorize/continue", &q.request, expires_at)
+        }
         Err(e) => super::failure::failure_page(lang, &e),
     }
 }

@@ -12,7 +12,6 @@
 
 pub(crate) mod authorize;
 pub(crate) mod failure;
-pub(crate) mod page;
 
 use std::sync::Arc;
 
@@ -25,7 +24,8 @@ use mykey_platform::oidc::{ACR_CARD, FactScope, LogoutOutcome, LogoutRequest};
 use mykey_platform::{Platform, PlatformError};
 use serde_json::json;
 
-use page::{Lang, error_page, page};
+use crate::http::catalogue::{Lang, Texts, render};
+use crate::http::pages::{self, error_page};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -34,11 +34,11 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/oidc/logout", get(logout).post(logout))
         .route(
             "/static/mykey.css",
-            get(|| static_file("text/css", page::CSS)),
+            get(|| static_file("text/css", pages::CSS)),
         )
         .route(
             "/static/authorize.js",
-            get(|| static_file("text/javascript", page::AUTHORIZE_JS)),
+            get(|| static_file("text/javascript", pages::AUTHORIZE_JS)),
         )
         .merge(authorize::routes())
 }
@@ -119,50 +119,43 @@ async fn userinfo(State(p): State<Arc<Platform>>, req: Request) -> Response {
 /// Asks the person whether to log out (no `id_token_hint` named the login): the same request
 /// again, by POST with `logout_confirmed=yes`, or nothing.
 fn confirm_logout(lang: Lang, asked_by: Option<&str>, r: &LogoutRequest) -> Response {
-    let title = lang.t("ログアウトしますか", "Log out?");
-    let who = match asked_by {
-        Some(name) => format!(
-            "{}{}",
-            page::esc(name),
-            lang.t(" がログアウトを求めています。", " asks to log you out.")
-        ),
-        None => lang
-            .t(
-                "サービスがログアウトを求めています。",
-                "A service asks to log you out.",
-            )
-            .to_owned(),
-    };
-    let mut hidden = String::new();
-    for (name, value) in [
+    let hidden = [
         ("client_id", &r.client_id),
         ("post_logout_redirect_uri", &r.post_logout_redirect_uri),
         ("state", &r.state),
         ("ui_locales", &r.ui_locales),
-    ] {
-        if let Some(v) = value {
-            hidden.push_str(&format!(
-                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-                page::esc(v)
-            ));
-        }
-    }
-    page(
-        StatusCode::OK,
-        lang,
-        title,
-        "",
-        &format!(
-            "<h1>{}</h1><p>{who}</p><form method=\"post\" action=\"/oidc/logout\">{hidden}\
-             <button name=\"logout_confirmed\" value=\"yes\">{}</button></form><p>{}</p>",
-            page::esc(title),
-            page::esc(lang.t("ログアウトする", "Log out")),
-            page::esc(lang.t(
-                "ログアウトしない場合は、このページを閉じてください。",
-                "To stay logged in, close this page."
-            )),
-        ),
-    )
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+    .collect();
+    logout_page(lang, Some(LogoutQuestion { asked_by, hidden }))
+}
+
+/// The logout page: the question, or (`None`) that the person is logged out.
+fn logout_page(lang: Lang, question: Option<LogoutQuestion<'_>>) -> Response {
+    let t = lang.texts();
+    let title = if question.is_some() {
+        t.logout_title
+    } else {
+        t.logged_out
+    };
+    render(StatusCode::OK, &LogoutPage { t, title, question })
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/logout.html")]
+struct LogoutPage<'a> {
+    t: &'static Texts,
+    title: &'static str,
+    question: Option<LogoutQuestion<'a>>,
+}
+
+/// What the logout question shows and posts back.
+struct LogoutQuestion<'a> {
+    /// The relying party asking, when the request named it.
+    asked_by: Option<&'a str>,
+    /// The request's parameters, posted back with the answer.
+    hidden: Vec<(&'static str, &'a str)>,
 }
 
 async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
@@ -195,16 +188,7 @@ async fn logout(State(p): State<Arc<Platform>>, req: Request) -> Response {
         Ok(LogoutOutcome::Confirm { asked_by }) => {
             confirm_logout(lang, asked_by.as_deref(), &params)
         }
-        Ok(LogoutOutcome::Done) => {
-            let title = lang.t("ログアウトしました", "You are logged out");
-            page(
-                StatusCode::OK,
-                lang,
-                title,
-                "",
-                &format!("<h1>{}</h1>", page::esc(title)),
-            )
-        }
+        Ok(LogoutOutcome::Done) => logout_page(lang, None),
         Err(e @ PlatformError::Invalid(mykey_platform::InvalidError::Logout(_))) => {
             error_page(StatusCode::BAD_REQUEST, lang, &e.to_string())
         }

@@ -29,7 +29,8 @@ use mykey_platform::{MyKeyId, Platform, PlatformError, Session, SessionToken};
 use serde::Deserialize;
 
 use super::oidc::authorize::{cookie, origin, wait_for_answer};
-use super::oidc::page::{Lang, confirm_page, error_page};
+use crate::http::catalogue::Lang;
+use crate::http::pages::{Waiting, approve_page, confirm_page, error_page, waiting_page};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -84,7 +85,7 @@ fn remember_lang(r: &mut Response, q: &LangQuery, lang: Lang) {
     if q.lang.is_some()
         && let Ok(v) = HeaderValue::from_str(&format!(
             "{LANG_COOKIE}={}; Path=/portal; Max-Age=31536000; SameSite=Lax",
-            lang.code()
+            lang.texts().lang
         ))
     {
         r.headers_mut().append(header::SET_COOKIE, v);
@@ -146,7 +147,18 @@ async fn login(
         Err(e) => return failure(lang, &e),
     };
     let approve = format!("{}/v1/authorizations/{}", p.issuer(), b.handle);
-    let mut r = pages::login(lang, &b, &approve);
+    let mut r = approve_page(
+        lang,
+        &Waiting {
+            handle: &b.handle,
+            short_code: &b.short_code,
+            expires_at: b.expires_at,
+            approve: &approve,
+            continue_path: "/portal/login/continue",
+            status_path: "/portal/login/status",
+        },
+        None,
+    );
     let ttl = b.expires_at.as_secs().saturating_sub(p.now().as_secs());
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{}={}; Path=/portal/login; Max-Age={ttl}; HttpOnly; SameSite=Lax{}",
@@ -222,22 +234,15 @@ async fn go_on(p: &Platform, headers: &HeaderMap, q: LangQuery) -> Response {
             }
             r
         }
-        Ok(PortalContinuation::Confirm { tries_left, wrong }) => confirm_page(
-            lang,
-            "/portal/login/continue",
-            &handle,
-            tries_left,
-            wrong,
-        ),
-        Ok(PortalContinuation::Pending { expires_at }) => pages::waiting(lang, &handle, expires_at),
-        Ok(PortalContinuation::Refused) => error_page(
-            StatusCode::FORBIDDEN,
-            lang,
-            lang.t(
-                "ログインは拒否されたか、期限が切れたか、確認番号の誤りが多すぎました。もう一度ログインしてください。",
-                "The login was declined or expired, or the phone's code was typed wrongly too often. Log in again.",
-            ),
-        ),
+        Ok(PortalContinuation::Confirm { tries_left, wrong }) => {
+            confirm_page(lang, "/portal/login/continue", &handle, tries_left, wrong)
+        }
+        Ok(PortalContinuation::Pending { expires_at }) => {
+            waiting_page(lang, "/portal/login/continue", &handle, expires_at)
+        }
+        Ok(PortalContinuation::Refused) => {
+            error_page(StatusCode::FORBIDDEN, lang, lang.texts().login_refused)
+        }
         Err(e) => failure(lang, &e),
     }
 }
@@ -273,10 +278,7 @@ async fn form_session(
         Err(error_page(
             StatusCode::FORBIDDEN,
             lang,
-            lang.t(
-                "フォームの有効性を確認できませんでした。ページを開き直してください。",
-                "The form could not be verified. Open the page again.",
-            ),
+            lang.texts().form_unverified,
         ))
     }
 }
@@ -309,16 +311,9 @@ async fn my_key_id(
             p.revoke_my_key_id(&s).await.map(|_| "revoked")
         }
         "revoke" => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                lang,
-                lang.t(
-                    "失効するには、確認のチェックを入れてください。",
-                    "To revoke, tick the confirmation box.",
-                ),
-            );
+            return error_page(StatusCode::BAD_REQUEST, lang, lang.texts().revoke_unticked);
         }
-        _ => return error_page(StatusCode::BAD_REQUEST, lang, "unknown action"),
+        _ => return error_page(StatusCode::BAD_REQUEST, lang, lang.texts().unknown_action),
     };
     match outcome {
         Ok(what) => done(what),
