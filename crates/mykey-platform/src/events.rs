@@ -14,6 +14,7 @@
 //! | My Key ID revoked (Art 15.3: the Service ID ends with it) | RISC `account-disabled` | `reason` `my-key-id-revoked` |
 //! | Service ID withdrawn by the person or removed by the relying party | `urn:mykey:secevent:service-id-ended` | `reason` `withdrawn` or `removed` |
 //! | signature certificate revoked for a change of the four facts (Art 17.2.2) | `urn:mykey:secevent:basic-facts-changed` | `reason` `signature-certificate-revoked`, `revoked_at` |
+//! | PPID consent withdrawn by the person (Art 20.1): the last event about them under that PPID | `urn:mykey:secevent:ppid-consent-withdrawn` | `reason` `withdrawn` |
 //!
 //! The facts change has its own type: CAEP's `token-claims-change` requires the new values,
 //! which the platform neither knows nor may give without the person's consent.
@@ -42,6 +43,9 @@ pub enum EventKind {
     /// The person's signature certificate was revoked because the four facts changed (a move, a
     /// new name, death): the relying party should ask them again (Art 17.2.2).
     BasicFactsChanged,
+    /// The person withdrew the consent under which the relying party's PPID service knew them:
+    /// nothing more about them reaches it (until they consent again).
+    PpidConsentWithdrawn,
 }
 
 impl EventKind {
@@ -52,6 +56,7 @@ impl EventKind {
             EventKind::AccountDisabled => "account-disabled",
             EventKind::ServiceIdEnded => "service-id-ended",
             EventKind::BasicFactsChanged => "basic-facts-changed",
+            EventKind::PpidConsentWithdrawn => "ppid-consent-withdrawn",
         }
     }
 
@@ -61,11 +66,12 @@ impl EventKind {
     }
 
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 5] = [
         EventKind::CredentialChange,
         EventKind::AccountDisabled,
         EventKind::ServiceIdEnded,
         EventKind::BasicFactsChanged,
+        EventKind::PpidConsentWithdrawn,
     ];
 
     /// From an event type URI.
@@ -84,6 +90,7 @@ impl EventKind {
             }
             EventKind::ServiceIdEnded => "urn:mykey:secevent:service-id-ended",
             EventKind::BasicFactsChanged => "urn:mykey:secevent:basic-facts-changed",
+            EventKind::PpidConsentWithdrawn => "urn:mykey:secevent:ppid-consent-withdrawn",
         }
     }
 }

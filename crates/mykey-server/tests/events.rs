@@ -171,3 +171,58 @@ async fn a_renewal_and_a_revoked_my_key_id_reach_every_relying_party_under_its_o
         "the PPID service is not a Service ID"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_withdrawn_ppid_consent_is_told_once_and_nothing_follows_it() {
+    let w = world().await;
+    let city = relying_party(&w, "撤回市").await;
+    let card = card(&w).await;
+    let service = ppid_service(&w, &city, "市民ポータル").await;
+    let ppid = ppid_of(&w, &card, service, Some(ppid_consent())).await;
+    let token = login(&w, &card).await;
+    let (status, _) = call(
+        &w,
+        Method::DELETE,
+        &format!("/v1/me/ppid-services/{service}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    // The city is told, under its PPID, that the consent is withdrawn.
+    let (sets, _) = poll(&w, &city, json!({})).await;
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    let (jti, set) = sets.iter().next().unwrap();
+    let c = verified(&w, &city, set.as_str().unwrap()).await;
+    assert_eq!(
+        c["sub_id"],
+        json!({"format": "iss_sub", "iss": w.platform.issuer(), "sub": ppid})
+    );
+    assert_eq!(
+        c["events"]["urn:mykey:secevent:ppid-consent-withdrawn"]["reason"],
+        "withdrawn"
+    );
+    poll(&w, &city, json!({"ack": [jti]})).await;
+
+    // A later renewal is no longer the city's business.
+    let new = renewed(&w, &card).await;
+    login(&w, &new).await;
+    assert!(poll(&w, &city, json!({})).await.0.is_empty());
+    // Withdrawing again changes nothing and tells nothing.
+    let token = login(&w, &new).await;
+    let (status, _) = call(
+        &w,
+        Method::DELETE,
+        &format!("/v1/me/ppid-services/{service}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(poll(&w, &city, json!({})).await.0.is_empty());
+    // Consenting again: the city knows the person under the same PPID, and hears of them again.
+    assert_eq!(ppid_of(&w, &new, service, Some(ppid_consent())).await, ppid);
+    let newer = renewed(&w, &new).await;
+    login(&w, &newer).await;
+    let (sets, _) = poll(&w, &city, json!({})).await;
+    assert_eq!(sets.len(), 1, "{sets:?}");
+}

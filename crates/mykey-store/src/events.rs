@@ -106,7 +106,8 @@ where
     }
 
     /// A renewed card (Art 16.1.2–3): every relying party that knows the person — by an
-    /// active Service ID or a PPID — is told, under its own identifier for them.
+    /// active Service ID, or a PPID whose consent stands — is told, under its own identifier
+    /// for them.
     pub(crate) async fn tell_renewal(
         tx: &mut sqlx::Transaction<'_, D>,
         person: PersonId,
@@ -138,7 +139,10 @@ where
         }
         let ppids = sqlx::query(
             "SELECT s.relying_party_id, p.ppid_service_id, p.ppid FROM ppids p \
-             JOIN ppid_services s ON s.id = p.ppid_service_id WHERE p.person_id = $1 ORDER BY p.ppid_service_id",
+             JOIN ppid_services s ON s.id = p.ppid_service_id WHERE p.person_id = $1 \
+             AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = p.person_id \
+                 AND c.ppid_service_id = p.ppid_service_id AND c.withdrawn_at IS NULL) \
+             ORDER BY p.ppid_service_id",
         )
         .bind(person.get())
         .fetch_all(&mut **tx)

@@ -4,9 +4,9 @@
 
 use mykey_pki::UnixTime;
 use mykey_platform::{
-    Consent, CustomerId, NewLog, PersonId, PersonPpidService, PlatformError, Ppid, PpidGrant,
-    PpidIssue, PpidIssued, PpidService, PpidServiceId, PpidStore, RelyingPartyId, RelyingPartyKind,
-    ServicePpid, StoreError,
+    Consent, CustomerId, EventKind, EventSubject, NewLog, PersonId, PersonPpidService,
+    PlatformError, Ppid, PpidGrant, PpidIssue, PpidIssued, PpidService, PpidServiceId, PpidStore,
+    RelyingPartyId, RelyingPartyKind, ServicePpid, StoreError,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};
 
@@ -454,6 +454,33 @@ where
         .await
         .map_err(fail)?;
         Self::append(&mut tx, person, at, log).await?;
+        // The relying party that knows the person by a PPID of the service is told, last: the
+        // renewals that follow skip a PPID whose consent is withdrawn (`tell_renewal`).
+        let known = sqlx::query(
+            "SELECT s.relying_party_id, p.ppid FROM ppids p \
+             JOIN ppid_services s ON s.id = p.ppid_service_id \
+             WHERE p.person_id = $1 AND p.ppid_service_id = $2",
+        )
+        .bind(person.get())
+        .bind(service.get())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        if let Some(r) = known {
+            let ppid: [u8; 16] = r
+                .get::<&[u8], _>("ppid")
+                .try_into()
+                .map_err(|_| StoreError::corrupt("stored PPID is not 16 bytes"))?;
+            Self::enqueue(
+                &mut tx,
+                r.get("relying_party_id"),
+                EventKind::PpidConsentWithdrawn,
+                &EventSubject::Ppid(service, Ppid::from_bytes(ppid)),
+                &serde_json::json!({"reason": "withdrawn", "event_timestamp": at.as_secs()}),
+                at,
+            )
+            .await?;
+        }
         tx.commit().await.map_err(fail)?;
         Ok(true)
     }

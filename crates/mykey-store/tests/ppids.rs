@@ -309,6 +309,20 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .unwrap()
     );
     assert_eq!(store.ppid_consent(p, portal.id).await.unwrap(), None);
+    // The service's relying party is told once, under its PPID, in the same transaction.
+    let told = store
+        .pending_events(
+            portal.relying_party.id,
+            &[mykey_platform::EventKind::PpidConsentWithdrawn],
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0].subject,
+        mykey_platform::EventSubject::Ppid(portal.id, ppid(1))
+    );
     assert_eq!(
         store.person_ppid_services(p).await.unwrap()[0]
             .consent
