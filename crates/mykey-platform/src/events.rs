@@ -13,7 +13,8 @@
 //! | card renewed (Art 16.1.2–3) | CAEP `credential-change` | `credential_type` `x509`, `change_type` `update` |
 //! | My Key ID revoked (Art 15.3: the Service ID ends with it) | RISC `account-disabled` | `reason` `my-key-id-revoked` |
 //! | Service ID withdrawn by the person or removed by the relying party | `urn:mykey:secevent:service-id-ended` | `reason` `withdrawn` or `removed` |
-//! | signature certificate revoked for a change of the four facts (Art 17.2.2) | `urn:mykey:secevent:basic-facts-changed` | `reason` `signature-certificate-revoked`, `revoked_at` |
+//! | signature certificate revoked for a change of the four facts (Art 17.2.2) | `urn:mykey:secevent:basic-facts-changed` | `reason` `signature-certificate-revoked`, `revocation_reason` `affiliationChanged`, `revoked_at` |
+//! | signature certificate revoked for any other reason (Art 17.2.2: the whole result) | `urn:mykey:secevent:signature-certificate-revoked` | `reason` `signature-certificate-revoked`, `revocation_reason` as J-LIS gives it (RFC 5280 name; `unspecified` when the CRL gives none), `revoked_at` |
 //! | PPID consent withdrawn by the person (Art 20.1): the last event about them under that PPID | `urn:mykey:secevent:ppid-consent-withdrawn` | `reason` `withdrawn` |
 //!
 //! The facts change has its own type: CAEP's `token-claims-change` requires the new values,
@@ -43,6 +44,9 @@ pub enum EventKind {
     /// The person's signature certificate was revoked because the four facts changed (a move, a
     /// new name, death): the relying party should ask them again (Art 17.2.2).
     BasicFactsChanged,
+    /// The signature certificate the person linked with was revoked for another reason (a lost
+    /// card, a renewal, a request): the rest of the verification result of Art 17.2.2.
+    SignatureCertificateRevoked,
     /// The person withdrew the consent under which the relying party's PPID service knew them:
     /// nothing more about them reaches it (until they consent again).
     PpidConsentWithdrawn,
@@ -57,6 +61,7 @@ impl EventKind {
             EventKind::ServiceIdEnded => "service-id-ended",
             EventKind::BasicFactsChanged => "basic-facts-changed",
             EventKind::PpidConsentWithdrawn => "ppid-consent-withdrawn",
+            EventKind::SignatureCertificateRevoked => "signature-certificate-revoked",
         }
     }
 
@@ -66,12 +71,13 @@ impl EventKind {
     }
 
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::CredentialChange,
         EventKind::AccountDisabled,
         EventKind::ServiceIdEnded,
         EventKind::BasicFactsChanged,
         EventKind::PpidConsentWithdrawn,
+        EventKind::SignatureCertificateRevoked,
     ];
 
     /// From an event type URI.
@@ -91,6 +97,9 @@ impl EventKind {
             EventKind::ServiceIdEnded => "urn:mykey:secevent:service-id-ended",
             EventKind::BasicFactsChanged => "urn:mykey:secevent:basic-facts-changed",
             EventKind::PpidConsentWithdrawn => "urn:mykey:secevent:ppid-consent-withdrawn",
+            EventKind::SignatureCertificateRevoked => {
+                "urn:mykey:secevent:signature-certificate-revoked"
+            }
         }
     }
 }

@@ -1,16 +1,21 @@
-//! Finding changes of the four facts (docs/architecture.md §5, Terms Art 17.2.2). J-LIS revokes a
-//! person's signature certificate with reason affiliationChanged when their name, address,
-//! birth date or sex changes; the user-identification certificate (the login) is untouched. So:
+//! Finding changes of the four facts, and every other end of the signature certificate a link
+//! was made with (docs/architecture.md §5, Terms Art 17.2.2: the verification result, whole).
+//! J-LIS revokes a person's signature certificate with reason affiliationChanged when their
+//! name, address, birth date or sex changes, and for other reasons on loss, renewal, death or
+//! request; the user-identification certificate (the login) is untouched by a change of facts.
+//! So:
 //!
 //! - when a person links a Service ID, the platform asks J-LIS which signature certificate they
 //!   hold (its signature-certificate status service) and notes its serial with the link;
-//! - a periodic **sweep** reads the signature CA's CRLs and, for every entry revoked for
-//!   affiliationChanged, looks its serial up among the noted ones — an indexed look-up per
-//!   revoked serial, not a query per linked person, which is what makes it national scale;
+//! - a periodic **sweep** reads the signature CA's CRLs and, for every revoked entry (any reason
+//!   but removeFromCRL, which lifts a hold), looks its serial up among the noted ones — an
+//!   indexed look-up per revoked serial, not a query per linked person, which is what makes it
+//!   national scale;
 //! - a relying party may also **check** one linked person on demand, which asks J-LIS directly.
 //!
-//! Either way each relying party holding an active Service ID of that person gets one
-//! `basic-facts-changed` event, and the person's log says who was told.
+//! Either way each relying party holding an active Service ID of that person gets one event —
+//! `basic-facts-changed` for affiliationChanged, `signature-certificate-revoked` for any other
+//! reason — with the reason as J-LIS gives it, and the person's log says who was told.
 //!
 //! After a change is told the person holds a new signature certificate, and after a renewal
 //! the new card holds its own: the store marks them, and each sweep first learns them again
@@ -20,15 +25,34 @@
 //! so that a revocation first published in a complete CRL is not missed (`mykey-server`'s J-LIS
 //! port drives this).
 
-use mykey_pki::{CaCertificate, Crl, RevocationReason};
+use mykey_pki::{CaCertificate, Crl, IssuanceNumber, RevocationReason, UnixTime};
 use serde_json::json;
 
 use crate::{CrlSweepPosition, CustomerId, NewLog, Platform, PlatformError, RelyingParty};
 
+/// A signature certificate J-LIS revoked, as a CRL or its status service tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureRevoked {
+    /// The certificate's serial.
+    pub serial: IssuanceNumber,
+    /// When J-LIS revoked it.
+    pub revoked_at: UnixTime,
+    /// Why, as J-LIS gives it (`None`: no reason code, which RFC 5280 reads as unspecified).
+    pub reason: Option<RevocationReason>,
+}
+
+impl SignatureRevoked {
+    /// Whether this revocation is a change of the four facts (the rest end the certificate
+    /// for other reasons: a lost card, a renewal, a death, a request).
+    pub fn facts_changed(&self) -> bool {
+        self.reason == Some(RevocationReason::AffiliationChanged)
+    }
+}
+
 /// What a sweep found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FactsSweep {
-    /// Entries revoked for a change of facts in the CRL.
+    /// Revoked entries in the CRL (removeFromCRL ones aside).
     pub revoked: u64,
     /// Of those, people the platform had noted (and not already told about).
     pub people: u64,
@@ -57,8 +81,12 @@ impl Platform {
         let mut revoked = Vec::new();
         for entry in crl.entries() {
             let entry = entry?;
-            if entry.reason == Some(RevocationReason::AffiliationChanged) {
-                revoked.push((entry.serial, entry.revoked_at));
+            if entry.reason != Some(RevocationReason::RemoveFromCrl) {
+                revoked.push(SignatureRevoked {
+                    serial: entry.serial,
+                    revoked_at: entry.revoked_at,
+                    reason: entry.reason,
+                });
             }
         }
         let mut sweep = self.store.facts_changed(&revoked, now).await?;
@@ -68,8 +96,8 @@ impl Platform {
 
     /// Learns again from J-LIS the signature certificate of at most `limit` people, from after
     /// `after`, whose noted one was told revoked or whose card was renewed (each query in their
-    /// log). Where J-LIS shows the renewed card's own certificate already revoked for a change
-    /// of the four facts, the change is told now, as a sweep would have. Answers how many were
+    /// log). Where J-LIS shows the renewed card's own certificate already revoked, that is told
+    /// now, as a sweep would have. Answers how many were
     /// looked at and the last of them (the cursor of the next batch).
     pub async fn renote_signature_certificates(
         &self,
@@ -99,14 +127,20 @@ impl Platform {
         let status = self.jlis.signature_certificate_status(d.number).await?;
         let now = self.clock.now();
         if d.renewed
-            && let Some((paired, Some(RevocationReason::AffiliationChanged))) = status.paired
+            && let Some((paired, Some(reason))) = status.paired
+            && reason != RevocationReason::RemoveFromCrl
             && paired != d.noted
         {
             let log = signature_query(true, "the facts-change sweep");
             self.store
                 .note_signature_certificate(d.person, Some(paired), now, &log)
                 .await?;
-            self.store.facts_changed(&[(paired, now)], now).await?;
+            let revoked = SignatureRevoked {
+                serial: paired,
+                revoked_at: now,
+                reason: Some(reason),
+            };
+            self.store.facts_changed(&[revoked], now).await?;
         }
         let Some(current) = status.current else {
             return Ok(());
@@ -140,7 +174,8 @@ impl Platform {
 
     /// A relying party checks whether the four facts of the person behind its link of
     /// `customer_id` changed since they linked: J-LIS is asked (the person's log records it),
-    /// and a change is told as an event as a sweep would. Answers whether they changed.
+    /// and a revocation of the noted certificate, for whatever reason, is told as an event as a
+    /// sweep would. Answers whether the facts changed.
     pub async fn check_facts(
         &self,
         rp: &RelyingParty,
@@ -156,19 +191,33 @@ impl Platform {
         let status = self.jlis.signature_certificate_status(number).await?;
         let now = self.clock.now();
         let log = signature_query(status.current.is_some(), &rp.name);
-        let changed = match self.store.noted_signature_certificate(person).await? {
-            // Nothing noted (or a change already told): the newest is noted from now on.
-            None => false,
+        let noted = self.store.noted_signature_certificate(person).await?;
+        // What J-LIS says of the noted certificate: revoked (and why), or gone unexplained.
+        let revoked = match noted {
+            // Nothing noted (or its end already told): the newest is noted from now on.
+            None => None,
             // The usual case: the certificate issued with the card, revoked or not.
-            Some(noted) if status.paired.is_some_and(|(p, _)| p == noted) => {
-                status.paired.and_then(|(_, r)| r) == Some(RevocationReason::AffiliationChanged)
-            }
+            Some(noted) if status.paired.is_some_and(|(p, _)| p == noted) => status
+                .paired
+                .and_then(|(_, r)| r)
+                .filter(|r| *r != RevocationReason::RemoveFromCrl)
+                .map(|reason| SignatureRevoked {
+                    serial: noted,
+                    revoked_at: now,
+                    reason: Some(reason),
+                }),
             // A later certificate that is no longer the newest: J-LIS does not say why it went,
             // so it is told as a change — the relying party asks the person again, the safe side.
-            Some(noted) => status.current != Some(noted),
+            Some(noted) if status.current != Some(noted) => Some(SignatureRevoked {
+                serial: noted,
+                revoked_at: now,
+                reason: Some(RevocationReason::AffiliationChanged),
+            }),
+            Some(_) => None,
         };
-        if changed && let Some(noted) = self.store.noted_signature_certificate(person).await? {
-            self.store.facts_changed(&[(noted, now)], now).await?;
+        let changed = revoked.is_some_and(|r| r.facts_changed());
+        if let Some(revoked) = revoked {
+            self.store.facts_changed(&[revoked], now).await?;
         }
         self.store
             .note_signature_certificate(person, status.current, now, &log)

@@ -54,8 +54,8 @@ pub use error::{
 };
 pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
-pub use facts::FactsSweep;
 pub(crate) use facts::signature_query;
+pub use facts::{FactsSweep, SignatureRevoked};
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use my_key_id::MAX_LOG_PAGE;

@@ -710,11 +710,13 @@ pub trait FactsStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// In one transaction: of these revoked signature certificates, those noted for a person
-    /// and not yet found revoked are marked so; every active Service ID of their holders gets a
-    /// [`crate::EventKind::BasicFactsChanged`] event, logged to the person.
+    /// and not yet found revoked are marked so; every active Service ID of their holders gets
+    /// one event — [`crate::EventKind::BasicFactsChanged`] for a change of the facts,
+    /// [`crate::EventKind::SignatureCertificateRevoked`] for any other reason — with the reason,
+    /// logged to the person.
     async fn facts_changed(
         &self,
-        revoked: &[(IssuanceNumber, UnixTime)],
+        revoked: &[crate::SignatureRevoked],
         at: UnixTime,
     ) -> Result<crate::FactsSweep, StoreError>;
 

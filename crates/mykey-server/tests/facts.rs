@@ -273,3 +273,49 @@ async fn every_change_reaches_the_relying_party_once_whatever_crl_first_holds_it
     assert_eq!(port.sweep_facts(&again).await.events, 1);
     assert_eq!(facts_told().await, 7);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signature_certificate_revoked_for_another_reason_is_told_with_j_lis_s_reason() {
+    let w = world().await;
+    let bank = relying_party(&w, "紛失銀行").await;
+    let (card, token) = person(&w, &[(&bank, "C-L")]).await;
+    // The card is lost: J-LIS revokes its signature certificate for key compromise.
+    let signature = card.signature.as_deref().unwrap();
+    let serial = mykey_pki::SignatureCertificate::from_der(signature)
+        .unwrap()
+        .serial_number();
+    w.jlis
+        .revoke(&mykey_jlis::api::RevokeRequest {
+            serial: serial.to_string(),
+            reason: "keyCompromise".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(sweep(&w).await, (1, 1));
+    let (status, body) = rp(&w, &bank, Method::POST, "/v1/rp/events", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let sets: Vec<_> = body["sets"].as_object().unwrap().values().collect();
+    assert_eq!(sets.len(), 1, "{body}");
+    let (claims, kind) = set_claims(sets[0].as_str().unwrap());
+    assert_eq!(kind, "urn:mykey:secevent:signature-certificate-revoked");
+    assert_eq!(claims["sub_id"]["id"], "C-L");
+    assert_eq!(
+        claims["events"][&kind]["revocation_reason"],
+        "keyCompromise"
+    );
+    // The person's log says who was told, and why.
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
+    let shared = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "facts-change.shared")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(
+        shared["detail"]["revocation_reason"], "keyCompromise",
+        "{shared}"
+    );
+    assert_eq!(shared["detail"]["relying_parties"], json!(["紛失銀行"]));
+    // Told once.
+    assert_eq!(sweep(&w).await, (0, 0));
+}

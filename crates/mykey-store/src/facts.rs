@@ -6,7 +6,7 @@
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
     CrlSweepPosition, CustomerId, DueSignature, EventKind, FactsStore, FactsSweep, NewLog,
-    PersonId, RelyingPartyId, StoreError,
+    PersonId, RelyingPartyId, SignatureRevoked, StoreError,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};
 
@@ -94,36 +94,38 @@ where
 
     async fn facts_changed(
         &self,
-        revoked: &[(IssuanceNumber, UnixTime)],
+        revoked: &[SignatureRevoked],
         at: UnixTime,
     ) -> Result<FactsSweep, StoreError> {
         use crate::facts::CHUNK;
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
-        let when: std::collections::HashMap<Vec<u8>, UnixTime> = revoked
+        let revocation: std::collections::HashMap<Vec<u8>, &SignatureRevoked> = revoked
             .iter()
-            .map(|(s, t)| (s.as_be_bytes().to_vec(), *t))
+            .map(|r| (r.serial.as_be_bytes().to_vec(), r))
             .collect();
-        // Noted, not yet told: whose.
-        let mut people: Vec<(PersonId, UnixTime)> = Vec::new();
+        // Noted, not yet told: whose, and how their certificate ended.
+        let mut people: Vec<(PersonId, SignatureRevoked)> = Vec::new();
         for chunk in revoked.chunks(CHUNK) {
             let mut q = sqlx::QueryBuilder::<D>::new(
                 "SELECT person_id, serial FROM signature_certificates WHERE revoked_at IS NULL AND serial IN ",
             );
-            q.push_tuples(chunk, |mut b, (s, _)| {
-                b.push_bind(s.as_be_bytes().to_vec());
+            q.push_tuples(chunk, |mut b, r| {
+                b.push_bind(r.serial.as_be_bytes().to_vec());
             });
             for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
                 let serial: Vec<u8> = r.get("serial");
-                let t = when.get(&serial).copied().unwrap_or(at);
-                people.push((PersonId::new(r.get("person_id")), t));
+                let Some(how) = revocation.get(&serial) else {
+                    return Err(StoreError::corrupt("a noted serial that was not asked for"));
+                };
+                people.push((PersonId::new(r.get("person_id")), **how));
             }
         }
         let mut sweep = FactsSweep {
             people: people.len() as u64,
             ..FactsSweep::default()
         };
-        let revoked_at: std::collections::HashMap<i64, UnixTime> =
-            people.iter().map(|(p, t)| (p.get(), *t)).collect();
+        let how: std::collections::HashMap<i64, SignatureRevoked> =
+            people.iter().map(|(p, r)| (p.get(), *r)).collect();
         // (person, relying party, customer ID, relying party's name) of every active link.
         let mut links: Vec<(i64, i64, String, String)> = Vec::new();
         for chunk in people.chunks(CHUNK) {
@@ -164,9 +166,10 @@ where
         let logs: Vec<(PersonId, NewLog)> = told
             .into_iter()
             .map(|(person, names)| {
+                let reason = how.get(&person).map(reason_name);
                 let log = NewLog::new(
                     mykey_platform::LogKind::FactsChangeShared,
-                    serde_json::json!({"relying_parties": names, "why": "signature certificate revoked: the four facts changed"}),
+                    serde_json::json!({"relying_parties": names, "revocation_reason": reason}),
                 );
                 (PersonId::new(person), log)
             })
@@ -183,14 +186,19 @@ where
                 "INSERT INTO events (relying_party_id, jti, kind, subject_kind, subject, detail, created_at) ",
             );
             q.push_values(chunk, |mut b, (person, rp, customer_id, _)| {
-                let t = revoked_at.get(person).copied().unwrap_or(at);
+                let r = how.get(person);
+                let kind = match r {
+                    Some(r) if !r.facts_changed() => EventKind::SignatureCertificateRevoked,
+                    _ => EventKind::BasicFactsChanged,
+                };
                 let detail = serde_json::json!({
                     "reason": "signature-certificate-revoked",
-                    "revoked_at": t.as_secs(),
+                    "revocation_reason": r.map(reason_name),
+                    "revoked_at": r.map_or(at, |r| r.revoked_at).as_secs(),
                 });
                 b.push_bind(*rp)
                     .push_bind(crate::events::new_jti())
-                    .push_bind(EventKind::BasicFactsChanged.as_str())
+                    .push_bind(kind.as_str())
                     .push_bind("customer-id")
                     .push_bind(customer_id.clone())
                     .push_bind(detail.to_string())
@@ -307,4 +315,10 @@ where
         .map_err(fail)?;
         Ok(())
     }
+}
+
+/// The reason a signature certificate was revoked, as J-LIS gives it: its RFC 5280 name, and
+/// `unspecified` for an entry without a reason code (RFC 5280 §5.3.1).
+fn reason_name(r: &SignatureRevoked) -> &'static str {
+    r.reason.map_or("unspecified", |r| r.name())
 }

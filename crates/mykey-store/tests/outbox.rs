@@ -4,13 +4,25 @@
 
 use std::sync::Arc;
 
-use mykey_pki::IssuanceNumber;
+use mykey_pki::{IssuanceNumber, RevocationReason};
 use mykey_platform::{
     CrlSweepPosition, DueSignature, EventKind, EventSubject, LinkOutcome, MyKeyIdChange, NewLog,
-    Store,
+    SignatureRevoked, Store,
 };
 
 use crate::T;
+
+fn revoked(
+    serial: IssuanceNumber,
+    at: mykey_pki::UnixTime,
+    reason: Option<RevocationReason>,
+) -> SignatureRevoked {
+    SignatureRevoked {
+        serial,
+        revoked_at: at,
+        reason,
+    }
+}
 use crate::links::{consent, give_my_key_id, linked, person, register, request};
 
 pub(crate) async fn story(store: Arc<dyn Store>) {
@@ -334,20 +346,35 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
     );
     let other = IssuanceNumber::from_u64(0x5002).unwrap();
     let sweep = store
-        .facts_changed(&[(other, T), (serial, T.plus(5))], T.plus(9))
+        .facts_changed(
+            &[
+                revoked(other, T, Some(RevocationReason::KeyCompromise)),
+                revoked(
+                    serial,
+                    T.plus(5),
+                    Some(RevocationReason::AffiliationChanged),
+                ),
+            ],
+            T.plus(9),
+        )
         .await
         .unwrap();
     assert_eq!((sweep.people, sweep.events), (1, 1));
     let events = store
-        .pending_events(rp.id, &[EventKind::BasicFactsChanged], 10)
+        .pending_events(rp.id, &EventKind::ALL, 10)
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, EventKind::BasicFactsChanged);
     assert_eq!(events[0].subject, EventSubject::CustomerId("C-91".into()));
-    assert!(
-        events[0].detail.contains(&T.plus(5).as_secs().to_string()),
-        "{}",
-        events[0].detail
+    let detail: serde_json::Value = serde_json::from_str(&events[0].detail).unwrap();
+    assert_eq!(
+        detail,
+        serde_json::json!({
+            "reason": "signature-certificate-revoked",
+            "revocation_reason": "affiliationChanged",
+            "revoked_at": T.plus(5).as_secs(),
+        })
     );
     assert_eq!(store.noted_signature_certificate(p).await.unwrap(), None);
     // Told: the person's next certificate is to be learnt.
@@ -365,7 +392,14 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         [due(false)]
     );
     let again = store
-        .facts_changed(&[(serial, T)], T.plus(10))
+        .facts_changed(
+            &[revoked(
+                serial,
+                T,
+                Some(RevocationReason::AffiliationChanged),
+            )],
+            T.plus(10),
+        )
         .await
         .unwrap();
     assert_eq!((again.people, again.events), (0, 0));
@@ -420,11 +454,24 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
             ..due(true)
         }]
     );
-    // Told while due after a renewal: still due as a renewal.
+    // Told while due after a renewal: still due as a renewal. Revoked for another reason (no
+    // reason code: unspecified), it is told as such.
     store
-        .facts_changed(&[(other, T)], T.plus(12))
+        .facts_changed(&[revoked(other, T, None)], T.plus(12))
         .await
         .unwrap();
+    let events = store
+        .pending_events(rp.id, &[EventKind::SignatureCertificateRevoked], 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0]
+            .detail
+            .contains("\"revocation_reason\":\"unspecified\""),
+        "{}",
+        events[0].detail
+    );
     assert!(
         store
             .signature_certificates_to_renote(None, 10)
