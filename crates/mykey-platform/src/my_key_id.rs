@@ -50,8 +50,8 @@ impl Platform {
     }
 
     /// Revokes the person's My Key ID; every function that uses it ends (Art 15.3) — every
-    /// Service ID with it, in the same transaction, each logged — and point-programme rights
-    /// stay forfeited (Art 27).
+    /// Service ID with it, in the same transaction, each logged. (Art 27's forfeiture of
+    /// point-programme rights applies once that programme exists.)
     pub async fn revoke_my_key_id(&self, s: &Session) -> Result<(), PlatformError> {
         let log = NewLog::new(crate::LogKind::MyKeyIdRevoked, json!({}));
         self.store

@@ -132,6 +132,21 @@ impl Platform {
         Ok((all, in_force))
     }
 
+    /// The published versions not yet in force, soonest first: what the portal announces
+    /// (Art 12.2).
+    pub async fn coming_terms(&self) -> Result<Vec<TermsVersion>, PlatformError> {
+        let now = self.clock.now();
+        let mut coming: Vec<TermsVersion> = self
+            .store
+            .terms_versions()
+            .await?
+            .into_iter()
+            .filter(|t| t.effective_at > now)
+            .collect();
+        coming.sort_by_key(|t| t.effective_at);
+        Ok(coming)
+    }
+
     /// The terms version in force now, which consents must name.
     pub async fn terms_version(&self) -> Result<String, PlatformError> {
         self.store

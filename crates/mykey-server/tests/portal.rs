@@ -167,9 +167,46 @@ async fn a_person_looks_after_their_data_in_the_portal() {
         html.contains("Fukuoka City") && html.contains("C-77"),
         "{html}"
     );
+    // The revocation warning names what ends (Art 15.3), and promises nothing of a point
+    // programme that does not exist yet (Art 27).
     assert!(
-        html.contains("Art 15.3") && html.contains("Art 27"),
+        html.contains("Art 15.3") && !html.contains("Art 27") && !html.contains("card points"),
         "the revocation warning"
+    );
+    assert!(!html.contains("Coming changes"), "no terms announced yet");
+    // A terms version announced for eight days from now is shown, with its date, its summary
+    // (escaped) and its full text (Art 12.2).
+    let effective =
+        time::OffsetDateTime::from_unix_timestamp((w.platform.now().as_secs() + 8 * 86_400) as i64)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+    let (status, body) = ops(
+        &w,
+        Method::POST,
+        "/v1/ops/terms",
+        Some(json!({
+            "version": "2027-01-01",
+            "effective_at": effective,
+            "summary": "Art 17 <changes>",
+            "text_url": "https://mykey.example/terms/2027-01-01",
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let html = browser
+        .get(&format!("{}/portal", w.url))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Coming changes to the Terms of Use (Art 12.2)")
+            && html.contains("data-version=\"2027-01-01\"")
+            && html.contains("Art 17 &#60;changes&#62;")
+            && html.contains("href=\"https://mykey.example/terms/2027-01-01\"")
+            && html.contains(&format!("datetime=\"{effective}\"")),
+        "{html}"
     );
     // What was consented to, in words with its article, not as item codes.
     assert!(

@@ -122,13 +122,22 @@ async fn overview(
             p.my_key_id(&s).await?,
             p.my_links(&s).await?,
             p.my_ppid_services(&s).await?,
+            p.coming_terms().await?,
         ))
     }
     .await;
     let mut r = match data {
-        Ok((id, links, ppids)) => {
-            pages::overview(lang, &form, id.as_ref(), &links, &ppids, q.done.as_deref())
-        }
+        Ok((id, links, ppids, coming)) => pages::overview(
+            lang,
+            &form,
+            pages::Held {
+                my_key_id: id.as_ref(),
+                links: &links,
+                ppids: &ppids,
+                coming_terms: &coming,
+            },
+            q.done.as_deref(),
+        ),
         Err(e) => failure(lang, &e),
     };
     remember_lang(&mut r, &q, lang);

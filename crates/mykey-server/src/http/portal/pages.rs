@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use mykey_pki::UnixTime;
-use mykey_platform::{LogEntry, MyKeyIdState, PersonLink, PersonPpidService};
+use mykey_platform::{LogEntry, MyKeyIdState, PersonLink, PersonPpidService, TermsVersion};
 
 use crate::http::catalogue::words::{Moment, consent_item, detail_lines, log_kind};
 use crate::http::catalogue::{Lang, Texts, render};
@@ -15,14 +15,22 @@ pub(super) fn login_cookie(handle: &str) -> String {
     format!("mykey-portal-{}", handle.get(..12).unwrap_or(handle))
 }
 
-pub(super) fn overview(
-    lang: Lang,
-    form: &str,
-    id: Option<&MyKeyIdState>,
-    links: &[PersonLink],
-    ppids: &[PersonPpidService],
-    done: Option<&str>,
-) -> Response {
+/// What the overview shows of the person, and what is coming for everyone.
+pub(super) struct Held<'a> {
+    pub(super) my_key_id: Option<&'a MyKeyIdState>,
+    pub(super) links: &'a [PersonLink],
+    pub(super) ppids: &'a [PersonPpidService],
+    /// Terms versions published and not yet in force (Art 12.2).
+    pub(super) coming_terms: &'a [TermsVersion],
+}
+
+pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str>) -> Response {
+    let Held {
+        my_key_id: id,
+        links,
+        ppids,
+        coming_terms,
+    } = held;
     let t = lang.texts();
     let items = |items: &[String]| {
         items
@@ -69,6 +77,15 @@ pub(super) fn overview(
                 _ => None,
             })
             .collect(),
+        coming_terms: coming_terms
+            .iter()
+            .map(|c| ComingTerms {
+                version: &c.version,
+                at: Moment::new(lang, c.effective_at),
+                summary: c.summary.as_deref(),
+                text_url: c.text_url.as_deref(),
+            })
+            .collect(),
     };
     render(StatusCode::OK, &page)
 }
@@ -86,6 +103,17 @@ struct OverviewPage<'a> {
     my_key_id: Option<Shown>,
     links: Vec<LinkRow<'a>>,
     ppids: Vec<PpidRow<'a>>,
+    coming_terms: Vec<ComingTerms<'a>>,
+}
+
+/// A terms version announced and not yet in force.
+struct ComingTerms<'a> {
+    version: &'a str,
+    /// When it takes effect.
+    at: Moment,
+    summary: Option<&'a str>,
+    /// Its full text (an http(s) URL, checked when it was published).
+    text_url: Option<&'a str>,
 }
 
 /// The person's My Key ID as shown.
