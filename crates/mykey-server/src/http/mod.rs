@@ -51,6 +51,7 @@ mod pages;
 mod portal;
 mod ppid_services;
 mod problem;
+mod refusals;
 mod rp;
 mod rp_ppid;
 mod streams;
@@ -102,7 +103,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(authorizations::routes())
         .merge(portal::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn(problem::api_refusals))
+        .layer(refusals::ApiRefusals)
         .layer(axum::middleware::map_response(move |r| headers(r, hsts)))
         .with_state(platform)
 }

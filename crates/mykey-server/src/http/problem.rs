@@ -274,20 +274,16 @@ impl IntoResponse for ApiError {
 /// made: what axum's extractors reject in a query string or a path (text), a path no route
 /// serves (404) and a method a route does not (405). The status stays; the type says which
 /// (`invalid-request`, `not-found`, `method-not-allowed`, `unsupported-media-type`), and the
-/// extractor's words, if any, go in `detail`.
-pub(crate) async fn api_refusals(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let api = req.uri().path().starts_with("/v1/");
-    let r = next.run(req).await;
+/// extractor's words, if any, go in `detail`. (`refusals.rs` calls it for every answer under
+/// `/v1/`.)
+pub(crate) async fn api_refusal(r: Response) -> Response {
     let status = r.status();
     let problem = r
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/problem+json"));
-    if !api || problem || !(status.is_client_error() || status.is_server_error()) {
+    if problem || !(status.is_client_error() || status.is_server_error()) {
         return r;
     }
     let (kind, title) = match status {
