@@ -19,14 +19,17 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use mykey_platform::{NewConsent, Platform, PlatformError};
-use serde::Deserialize;
-use serde_json::json;
+use mykey_api::authorizations::{
+    AuthorizationApproval, AuthorizationApproved, AuthorizationRefusal, AuthorizationShown, Began,
+    PpidServiceNamed, Summary,
+};
+use mykey_platform::{Platform, PlatformError};
 
 use base64::Engine;
 
-use super::auth::{challenge_json, decode_card};
-use super::link_requests::ConsentBody;
+use super::auth::{challenge_body, decode_card};
+use super::link_requests::{consent_asked, new_consent};
+use super::me::shown;
 use super::{ApiError, JsonBody, OptionalJson, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -35,19 +38,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/authorizations/{handle}/challenges", post(challenge))
         .route("/v1/authorizations/{handle}/approval", post(approve))
         .route("/v1/authorizations/{handle}/refusal", post(refuse))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApprovalBody {
-    nonce: String,
-    certificate: String,
-    signature: String,
-    consent: ConsentBody,
-    /// The card's signature certificate (DER, base64), read with its password, when facts are
-    /// asked for: the facts released are the ones it certifies. There is no way to state facts.
-    #[serde(default)]
-    signature_certificate: Option<String>,
 }
 
 /// Where a request comes from: the peer's address, when the server was started with it
@@ -59,7 +49,7 @@ fn source(from: From) -> Option<IpAddr> {
 }
 
 /// What approving does, in words a person understands, in Japanese and English.
-fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> serde_json::Value {
+fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> Summary {
     let ago = now.saturating_sub(v.began_at.as_secs());
     let (where_ja, where_en) = match (&v.began.address, &v.began.browser) {
         (Some(a), Some(b)) => (format!("{a}（{b}）"), format!("{a} ({b})")),
@@ -87,10 +77,14 @@ fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> serde_json:
     } else {
         ""
     };
-    json!({
-        "ja": format!("{ago}秒前に{where_ja}のブラウザーが始めた、{what_ja}自分で始めたものでなければ、承認せずに拒否して報告してください。{confirm_ja}"),
-        "en": format!("A browser at {where_en} began this {ago} seconds ago, for {what_en} If you did not start it yourself, do not approve: refuse and report it.{confirm_en}"),
-    })
+    Summary {
+        ja: format!(
+            "{ago}秒前に{where_ja}のブラウザーが始めた、{what_ja}自分で始めたものでなければ、承認せずに拒否して報告してください。{confirm_ja}"
+        ),
+        en: format!(
+            "A browser at {where_en} began this {ago} seconds ago, for {what_en} If you did not start it yourself, do not approve: refuse and report it.{confirm_en}"
+        ),
+    }
 }
 
 async fn show(
@@ -100,28 +94,32 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     let v = p.authorization_view(&handle, source(from)).await?;
     let summary = summary(&v, p.now().as_secs());
-    let items: Vec<_> = v
-        .consent_items
-        .iter()
-        .map(|i| json!({"name": i.name, "text": i.text}))
-        .collect();
-    let facts: Vec<&str> = v.facts.iter().map(|f| f.as_str()).collect();
-    Ok(axum::Json(json!({
-        "short_code": v.short_code,
-        "purpose": if v.relying_party.is_some() { "openid-connect" } else { "portal" },
-        "relying_party": v.relying_party.as_ref().map(|(rp, _)| json!({"name": rp.name, "kind": rp.kind.as_str()})),
-        "ppid_service": v.relying_party.as_ref().map(|(_, s)| json!({"name": s.name})),
-        "facts": facts,
-        "expires_at": rfc3339(v.expires_at),
-        "consent": {"items": items, "terms_version": v.terms_version},
-        "began": {
-            "at": rfc3339(v.began_at),
-            "from": v.began.address,
-            "browser": v.began.browser,
+    Ok(axum::Json(AuthorizationShown {
+        short_code: v.short_code.clone(),
+        purpose: if v.relying_party.is_some() {
+            "openid-connect"
+        } else {
+            "portal"
+        }
+        .to_owned(),
+        relying_party: v
+            .relying_party
+            .as_ref()
+            .map(|(rp, _)| shown(&rp.name, rp.kind)),
+        ppid_service: v.relying_party.as_ref().map(|(_, s)| PpidServiceNamed {
+            name: s.name.clone(),
+        }),
+        facts: v.facts.iter().map(|f| f.as_str().to_owned()).collect(),
+        expires_at: rfc3339(v.expires_at),
+        consent: consent_asked(&v.consent_items, v.terms_version.clone()),
+        began: Began {
+            at: rfc3339(v.began_at),
+            from: v.began.address.clone(),
+            browser: v.began.browser.clone(),
         },
-        "confirm_in_browser": v.confirm_in_browser,
-        "summary": summary,
-    })))
+        confirm_in_browser: v.confirm_in_browser,
+        summary,
+    }))
 }
 
 async fn challenge(
@@ -130,17 +128,17 @@ async fn challenge(
     from: From,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = p.authorization_challenge(&handle, source(from)).await?;
-    Ok((StatusCode::CREATED, axum::Json(challenge_json(&c))))
+    Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
 async fn approve(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
     from: From,
-    JsonBody(req): JsonBody<ApprovalBody>,
+    JsonBody(req): JsonBody<AuthorizationApproval>,
 ) -> Result<impl IntoResponse, ApiError> {
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
-    let consent: NewConsent = req.consent.into();
+    let consent = new_consent(req.consent);
     let signature_certificate = match &req.signature_certificate {
         Some(b64) => Some(
             base64::engine::general_purpose::STANDARD
@@ -162,19 +160,10 @@ async fn approve(
             signature_certificate.as_deref(),
         )
         .await?;
-    let mut body = json!({"approved": true});
-    if let Some(code) = approved.confirmation_code {
-        body["confirmation_code"] = json!(code);
-    }
-    Ok(axum::Json(body))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefusalBody {
-    /// The request is not the person's own: record it for the operator.
-    #[serde(default)]
-    report: bool,
+    Ok(axum::Json(AuthorizationApproved {
+        approved: true,
+        confirmation_code: approved.confirmation_code,
+    }))
 }
 
 async fn refuse(
@@ -187,7 +176,7 @@ async fn refuse(
     let report = match body {
         None => false,
         Some(map) => {
-            serde_json::from_value::<RefusalBody>(serde_json::Value::Object(map))
+            serde_json::from_value::<AuthorizationRefusal>(serde_json::Value::Object(map))
                 .map_err(|e| ApiError::InvalidRequest(format!("malformed JSON body: {e}")))?
                 .report
         }

@@ -2,7 +2,6 @@
 //! received, get what waits, as Security Event Tokens by `jti`), and `GET /oidc/jwks` the
 //! platform's public keys that verify them.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,9 +9,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use mykey_api::events::{PollRequest, PollResponse};
 use mykey_platform::{MAX_POLL, Platform};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::rp::RelyingPartyClient;
 use super::{ApiError, OptionalJson};
@@ -21,24 +19,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/v1/rp/events", post(poll))
         .route("/oidc/jwks", get(jwks))
-}
-
-/// RFC 8936 §2.4's request; every member optional.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PollRequest {
-    #[serde(default)]
-    ack: Vec<String>,
-    /// SETs received but refused, with why (§2.4.3): acknowledged too (sending them again
-    /// would not help), and logged for the operator.
-    #[serde(default, rename = "setErrs")]
-    set_errs: HashMap<String, Value>,
-    #[serde(rename = "maxEvents")]
-    max_events: Option<usize>,
-    /// Long polling is not offered: the answer always comes at once.
-    #[serde(rename = "returnImmediately")]
-    #[allow(dead_code)]
-    return_immediately: Option<bool>,
 }
 
 async fn poll(
@@ -60,11 +40,10 @@ async fn poll(
     let (sets, more) = p
         .poll_events(&rp, &ack, req.max_events.unwrap_or(MAX_POLL))
         .await?;
-    let sets: serde_json::Map<String, Value> = sets
-        .into_iter()
-        .map(|(jti, set)| (jti, json!(set)))
-        .collect();
-    Ok(axum::Json(json!({"sets": sets, "moreAvailable": more})))
+    Ok(axum::Json(PollResponse {
+        sets: sets.into_iter().collect(),
+        more_available: more,
+    }))
 }
 
 async fn jwks(State(p): State<Arc<Platform>>) -> impl IntoResponse {

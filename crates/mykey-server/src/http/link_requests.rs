@@ -8,12 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use mykey_api::link_requests::{LinkApproval, LinkRequest};
+use mykey_api::{ConsentAsked, ConsentGiven, ConsentItem};
 use mykey_platform::{LinkRequestId, NewConsent, Platform, PlatformError, SERVICE_ID_CONSENT};
-use serde::Deserialize;
-use serde_json::json;
 
-use super::auth::{challenge_json, decode_card};
-use super::me::link_json;
+use super::auth::{challenge_body, decode_card};
+use super::me::{link_json, shown};
 use super::{ApiError, JsonBody, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -24,30 +24,29 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/link-requests/{id}/refusal", post(refuse))
 }
 
-/// A consent as a card holder's approval sends it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ConsentBody {
-    items: Vec<String>,
-    terms_version: String,
-}
-
-impl From<ConsentBody> for NewConsent {
-    fn from(c: ConsentBody) -> Self {
-        NewConsent {
-            items: c.items,
-            terms_version: c.terms_version,
-        }
+/// A consent as a card holder's approval gives it, for the platform.
+pub(super) fn new_consent(c: ConsentGiven) -> NewConsent {
+    NewConsent {
+        items: c.items,
+        terms_version: c.terms_version,
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApprovalBody {
-    nonce: String,
-    certificate: String,
-    signature: String,
-    consent: ConsentBody,
+/// The items a person is asked to consent to, under the terms version in force.
+pub(super) fn consent_asked(
+    items: &[mykey_platform::ConsentItem],
+    terms_version: String,
+) -> ConsentAsked {
+    ConsentAsked {
+        items: items
+            .iter()
+            .map(|i| ConsentItem {
+                name: i.name.to_owned(),
+                text: i.text.to_owned(),
+            })
+            .collect(),
+        terms_version,
+    }
 }
 
 fn request_id(s: &str) -> Result<LinkRequestId, ApiError> {
@@ -62,17 +61,13 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     let r = p.link_request(request_id(&id)?).await?;
     let terms = p.terms_version().await?;
-    let items: Vec<_> = SERVICE_ID_CONSENT
-        .iter()
-        .map(|i| json!({"name": i.name, "text": i.text}))
-        .collect();
-    Ok(axum::Json(json!({
-        "request_id": r.id.to_string(),
-        "relying_party": {"name": r.relying_party.name, "kind": r.relying_party.kind.as_str()},
-        "customer_id": r.customer_id.as_str(),
-        "expires_at": rfc3339(r.expires_at),
-        "consent": {"items": items, "terms_version": terms},
-    })))
+    Ok(axum::Json(LinkRequest {
+        request_id: r.id.to_string(),
+        relying_party: shown(&r.relying_party.name, r.relying_party.kind),
+        customer_id: r.customer_id.as_str().to_owned(),
+        expires_at: rfc3339(r.expires_at),
+        consent: consent_asked(&SERVICE_ID_CONSENT, terms),
+    }))
 }
 
 async fn challenge(
@@ -80,18 +75,18 @@ async fn challenge(
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = p.link_challenge(request_id(&id)?).await?;
-    Ok((StatusCode::CREATED, axum::Json(challenge_json(&c))))
+    Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
 async fn approve(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<ApprovalBody>,
+    JsonBody(req): JsonBody<LinkApproval>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = request_id(&id)?;
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
     let link = p
-        .approve_link_request(id, &card.answer(), req.consent.into())
+        .approve_link_request(id, &card.answer(), new_consent(req.consent))
         .await?;
     Ok((StatusCode::CREATED, axum::Json(link_json(&link))))
 }

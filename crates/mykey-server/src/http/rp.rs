@@ -11,9 +11,11 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use mykey_api::rp::{
+    FactsCheck, LinkRequestOpened, LinkRequestOpening, LinksQuery, RelyingPartyServiceId,
+    RelyingPartyServiceIds,
+};
 use mykey_platform::{CustomerId, Platform, PlatformError, RelyingParty};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{ApiError, JsonBody, rfc3339};
 
@@ -69,18 +71,6 @@ pub(super) fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(Stri
         .and_then(|s| s.split_once(':').map(|(i, p)| (i.to_owned(), p.to_owned())))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LinkRequestBody {
-    customer_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LinksQuery {
-    customer_id: Option<String>,
-}
-
 fn customer(s: &str) -> Result<CustomerId, ApiError> {
     Ok(s.parse().map_err(PlatformError::from)?)
 }
@@ -88,19 +78,19 @@ fn customer(s: &str) -> Result<CustomerId, ApiError> {
 async fn open_request(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<LinkRequestBody>,
+    JsonBody(req): JsonBody<LinkRequestOpening>,
 ) -> Result<impl IntoResponse, ApiError> {
     let r = p
         .open_link_request(&rp, customer(&req.customer_id)?)
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "request_id": r.id.to_string(),
-            "customer_id": r.customer_id.as_str(),
-            "expires_at": rfc3339(r.expires_at),
-            "link_url": format!("/v1/link-requests/{}", r.id),
-        })),
+        axum::Json(LinkRequestOpened {
+            request_id: r.id.to_string(),
+            customer_id: r.customer_id.as_str().to_owned(),
+            expires_at: rfc3339(r.expires_at),
+            link_url: format!("/v1/link-requests/{}", r.id),
+        }),
     ))
 }
 
@@ -115,11 +105,14 @@ async fn list(
     if wanted.is_some() && links.is_empty() {
         return Err(PlatformError::NotFound(mykey_platform::NotFound::ServiceId).into());
     }
-    let links: Vec<Value> = links
+    let service_ids = links
         .iter()
-        .map(|l| json!({"customer_id": l.customer_id.as_str(), "linked_at": rfc3339(l.linked_at)}))
+        .map(|l| RelyingPartyServiceId {
+            customer_id: l.customer_id.as_str().to_owned(),
+            linked_at: rfc3339(l.linked_at),
+        })
         .collect();
-    Ok(axum::Json(json!({"service_ids": links})))
+    Ok(axum::Json(RelyingPartyServiceIds { service_ids }))
 }
 
 async fn remove(
@@ -143,9 +136,9 @@ async fn check_facts(
     Path(customer_id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let changed = p.check_facts(&rp, &customer(&customer_id)?).await?;
-    Ok(axum::Json(json!({
-        "customer_id": customer_id,
-        "basic_facts_changed": changed,
-        "checked_at": rfc3339(p.now()),
-    })))
+    Ok(axum::Json(FactsCheck {
+        customer_id,
+        basic_facts_changed: changed,
+        checked_at: rfc3339(p.now()),
+    }))
 }

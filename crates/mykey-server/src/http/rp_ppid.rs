@@ -9,9 +9,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
+use mykey_api::rp_ppid::{
+    PpidAssociation, PpidRedeemed, PpidService as PpidServiceBody, PpidServiceRegistration,
+    PpidServices, PpidsQuery, ServicePpid as ServicePpidBody, ServicePpids,
+};
 use mykey_platform::{CustomerId, Platform, PlatformError, Ppid, PpidService, ServicePpid};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ppid_services::service_id;
 use super::rp::RelyingPartyClient;
@@ -28,34 +30,20 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/rp/ppid-services/{id}/ppids/{ppid}", put(associate))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterBody {
-    name: String,
+fn service_json(s: &PpidService) -> PpidServiceBody {
+    PpidServiceBody {
+        id: s.id.get(),
+        name: s.name.clone(),
+        created_at: rfc3339(s.created_at),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssociateBody {
-    customer_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PpidsQuery {
-    customer_id: Option<String>,
-}
-
-fn service_json(s: &PpidService) -> Value {
-    json!({"id": s.id.get(), "name": s.name, "created_at": rfc3339(s.created_at)})
-}
-
-fn ppid_json(p: &ServicePpid) -> Value {
-    json!({
-        "ppid": p.ppid.to_string(),
-        "customer_id": p.customer_id.as_ref().map(CustomerId::as_str),
-        "issued_at": rfc3339(p.issued_at),
-    })
+fn ppid_json(p: &ServicePpid) -> ServicePpidBody {
+    ServicePpidBody {
+        ppid: p.ppid.to_string(),
+        customer_id: p.customer_id.as_ref().map(|c| c.as_str().to_owned()),
+        issued_at: rfc3339(p.issued_at),
+    }
 }
 
 fn customer(s: &str) -> Result<CustomerId, ApiError> {
@@ -65,7 +53,7 @@ fn customer(s: &str) -> Result<CustomerId, ApiError> {
 async fn register(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<RegisterBody>,
+    JsonBody(req): JsonBody<PpidServiceRegistration>,
 ) -> Result<impl IntoResponse, ApiError> {
     let s = p.register_ppid_service(&rp, &req.name).await?;
     Ok((StatusCode::CREATED, axum::Json(service_json(&s))))
@@ -75,13 +63,13 @@ async fn list(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let all: Vec<Value> = p
+    let ppid_services = p
         .relying_party_ppid_services(&rp)
         .await?
         .iter()
         .map(service_json)
         .collect();
-    Ok(axum::Json(json!({"ppid_services": all})))
+    Ok(axum::Json(PpidServices { ppid_services }))
 }
 
 async fn redeem(
@@ -90,14 +78,16 @@ async fn redeem(
     Path((id, code)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ppid = p.redeem_ppid_code(&rp, service_id(&id)?, &code).await?;
-    Ok(axum::Json(json!({"ppid": ppid.to_string()})))
+    Ok(axum::Json(PpidRedeemed {
+        ppid: ppid.to_string(),
+    }))
 }
 
 async fn associate(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
     Path((id, ppid)): Path<(String, String)>,
-    JsonBody(req): JsonBody<AssociateBody>,
+    JsonBody(req): JsonBody<PpidAssociation>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = service_id(&id)?;
     // A malformed PPID was never issued.
@@ -124,6 +114,6 @@ async fn ppids(
     if wanted.is_some() && found.is_empty() {
         return Err(PlatformError::NotFound(mykey_platform::NotFound::Ppid).into());
     }
-    let found: Vec<Value> = found.iter().map(ppid_json).collect();
-    Ok(axum::Json(json!({"ppids": found})))
+    let ppids = found.iter().map(ppid_json).collect();
+    Ok(axum::Json(ServicePpids { ppids }))
 }

@@ -10,18 +10,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use mykey_api::streams::{
+    Delivery as DeliveryBody, POLL, PUSH, Stream as StreamBody, StreamConfiguration, StreamStatus,
+};
 use mykey_platform::{
     Delivery, EventKind, Platform, PlatformError, RelyingPartyId, Stream, StreamConfig,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ops::Operator;
 use super::rp::RelyingPartyClient;
 use super::{ApiError, JsonBody, rfc3339};
-
-const PUSH: &str = "urn:ietf:rfc:8935";
-const POLL: &str = "urn:ietf:rfc:8936";
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -29,22 +27,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/ops/relying-parties/{id}/stream", get(show_to_operator))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeliveryBody {
-    method: String,
-    endpoint_url: Option<String>,
-    authorization_header: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StreamBody {
-    delivery: DeliveryBody,
-    events_requested: Vec<String>,
-}
-
-fn config(body: StreamBody) -> Result<StreamConfig, ApiError> {
+fn config(body: StreamConfiguration) -> Result<StreamConfig, ApiError> {
     let delivery = match (body.delivery.method.as_str(), body.delivery.endpoint_url) {
         (PUSH, Some(endpoint_url)) => Delivery::Push {
             endpoint_url,
@@ -88,32 +71,41 @@ fn config(body: StreamBody) -> Result<StreamConfig, ApiError> {
 }
 
 /// The stream as JSON; the authorization header, a secret of the receiver's, is never shown.
-fn stream_json(s: &Stream) -> Value {
+fn stream_json(s: &Stream) -> StreamBody {
     let delivery = match &s.config.delivery {
         Delivery::Push {
             endpoint_url,
             authorization_header,
-        } => json!({
-            "method": PUSH,
-            "endpoint_url": endpoint_url,
-            "authorization_header_set": authorization_header.is_some(),
-        }),
-        Delivery::Poll => json!({"method": POLL, "endpoint_url": "/v1/rp/events"}),
-    };
-    let delivered: Vec<&str> = s.config.events_requested.iter().map(|k| k.uri()).collect();
-    json!({
-        "delivery": delivery,
-        "events_supported": EventKind::ALL.iter().map(|k| k.uri()).collect::<Vec<_>>(),
-        "events_requested": delivered,
-        "events_delivered": delivered,
-        "status": {
-            "pending": s.pending,
-            "failed_attempts": s.attempts,
-            "next_attempt_at": rfc3339(s.next_attempt_at),
-            "last_error": s.last_error,
-            "last_delivered_at": s.last_delivered_at.map(rfc3339),
+        } => DeliveryBody {
+            method: PUSH.to_owned(),
+            endpoint_url: endpoint_url.clone(),
+            authorization_header_set: Some(authorization_header.is_some()),
         },
-    })
+        Delivery::Poll => DeliveryBody {
+            method: POLL.to_owned(),
+            endpoint_url: "/v1/rp/events".to_owned(),
+            authorization_header_set: None,
+        },
+    };
+    let delivered: Vec<String> = s
+        .config
+        .events_requested
+        .iter()
+        .map(|k| k.uri().to_owned())
+        .collect();
+    StreamBody {
+        delivery,
+        events_supported: EventKind::ALL.iter().map(|k| k.uri().to_owned()).collect(),
+        events_requested: delivered.clone(),
+        events_delivered: delivered,
+        status: StreamStatus {
+            pending: s.pending,
+            failed_attempts: s.attempts,
+            next_attempt_at: rfc3339(s.next_attempt_at),
+            last_error: s.last_error.clone(),
+            last_delivered_at: s.last_delivered_at.map(rfc3339),
+        },
+    }
 }
 
 async fn show(
@@ -126,7 +118,7 @@ async fn show(
 async fn configure(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
-    JsonBody(body): JsonBody<StreamBody>,
+    JsonBody(body): JsonBody<StreamConfiguration>,
 ) -> Result<impl IntoResponse, ApiError> {
     let config = config(body)?;
     if let Delivery::Push { endpoint_url, .. } = &config.delivery {
