@@ -82,6 +82,19 @@ pub(super) fn decode_card(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/challenges",
+    operation_id = "auth_challenge",
+    tag = "auth",
+    summary = "A one-time nonce for the card to sign",
+    request_body(content = mykey_api::auth::ChallengeRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Challenge, content_type = "application/json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn challenge(
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<ChallengeRequest>,
@@ -90,6 +103,23 @@ async fn challenge(
     Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/responses",
+    operation_id = "auth_respond",
+    tag = "auth",
+    summary = "The card's answer: certificate path, validity, revocation and signature checked; renewals followed; a session answered",
+    request_body(content = mykey_api::auth::CardResponse, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Session, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn respond(
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<CardResponse>,

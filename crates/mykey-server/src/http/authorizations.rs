@@ -87,6 +87,23 @@ fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> Summary {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/authorizations/{handle}",
+    operation_id = "authorizations_show",
+    tag = "card",
+    summary = "The phone: who asks for what in a cross-device login",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::authorizations::AuthorizationShown, content_type = "application/json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))
+    )
+)]
 async fn show(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -122,6 +139,23 @@ async fn show(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/authorizations/{handle}/challenges",
+    operation_id = "authorizations_challenge",
+    tag = "card",
+    summary = "A one-time challenge for the card, bound to the request's relying party",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Challenge, content_type = "application/json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))
+    )
+)]
 async fn challenge(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -131,6 +165,29 @@ async fn challenge(
     Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/authorizations/{handle}/approval",
+    operation_id = "authorizations_approve",
+    tag = "card",
+    summary = "The card approves: signature, consent to every item shown, the facts asked for",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    request_body(content = mykey_api::authorizations::AuthorizationApproval, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Approved. Where `confirm_in_browser` was true, `confirmation_code` (six digits) is the code the person types into their own browser: show it on the phone only, and tell the person never to give it to anyone.", body = mykey_api::authorizations::AuthorizationApproved, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn approve(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -166,6 +223,25 @@ async fn approve(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/authorizations/{handle}/refusal",
+    operation_id = "authorizations_refuse",
+    tag = "card",
+    summary = "The card holder declines",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    request_body(content = Option<mykey_api::authorizations::AuthorizationRefusal>, content_type = "application/json", description = "Optional. `report: true` says the request is not the person's own (someone asked them to approve it, or they did not start it): recorded for the operator with where and when the browser began it."),
+    responses(
+        (status = 204, description = "Declined"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn refuse(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,

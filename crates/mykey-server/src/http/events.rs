@@ -21,6 +21,22 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/oidc/jwks", get(jwks))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/rp/events",
+    operation_id = "events_poll",
+    tag = "rp",
+    summary = "Poll for events (RFC 8936): acknowledge what was received, get what waits (oldest first, at most 100); unacknowledged SETs come again",
+    request_body(content = Option<mykey_api::events::PollRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::events::PollResponse, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn poll(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -46,6 +62,16 @@ async fn poll(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/oidc/jwks",
+    operation_id = "events_jwks",
+    tag = "openid-connect",
+    summary = "The platform's public signing keys (JWK Set, RFC 7517): they verify its Security Event Tokens",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::events::Jwks, content_type = "application/jwk-set+json")
+    )
+)]
 async fn jwks(State(p): State<Arc<Platform>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/jwk-set+json")],

@@ -147,6 +147,18 @@ pub(crate) fn complete_download(
     axum::body::Body::from_stream(futures_util::StreamExt::chain(opening, pages))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/export",
+    operation_id = "export_export",
+    tag = "me",
+    summary = "Everything held about the person as one JSON document (My Key IDs, Service IDs, PPID services and PPIDs, consents, the log's first page of 1,000 entries with `log.next`, the cursor for `/v1/me/log?after=`, and the head); logged as export.downloaded. The portal's `/portal/export` download streams every page into one file.",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::export::Export, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn export(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let e = p.export(&s).await?;
     Ok((

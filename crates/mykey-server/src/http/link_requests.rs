@@ -55,6 +55,23 @@ fn request_id(s: &str) -> Result<LinkRequestId, ApiError> {
         .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::LinkRequest).into())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/link-requests/{id}",
+    operation_id = "link_requests_show",
+    tag = "card",
+    summary = "Who asks, for which customer ID, and what the person is asked to agree to (no session: the ID is the handle)",
+    params(
+        ("id" = String, Path, description = "The link request's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::link_requests::LinkRequest, content_type = "application/json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn show(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -70,6 +87,23 @@ async fn show(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/link-requests/{id}/challenges",
+    operation_id = "link_requests_challenge",
+    tag = "card",
+    summary = "A one-time challenge for the card, bound to the request's relying party",
+    params(
+        ("id" = String, Path, description = "The link request's ID")
+    ),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Challenge, content_type = "application/json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn challenge(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -78,6 +112,29 @@ async fn challenge(
     Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/link-requests/{id}/approval",
+    operation_id = "link_requests_approve",
+    tag = "card",
+    summary = "Approve with the card and the consent (Art 17.2): the card is checked as at login; the holder needs an active My Key ID (409 no-my-key-id); the consent must name exactly the items and the terms version in force (422 consent-incomplete); a customer ID already linked is 409 service-id-exists; an answered request 409 link-request-answered; an expired one 410 link-request-expired. Nothing is stored on a refusal.",
+    params(
+        ("id" = String, Path, description = "The link request's ID")
+    ),
+    request_body(content = mykey_api::link_requests::LinkApproval, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::me::ServiceId, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn approve(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -91,6 +148,23 @@ async fn approve(
     Ok((StatusCode::CREATED, axum::Json(link_json(&link))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/link-requests/{id}/refusal",
+    operation_id = "link_requests_refuse",
+    tag = "card",
+    summary = "Decline (no card needed)",
+    params(
+        ("id" = String, Path, description = "The link request's ID")
+    ),
+    responses(
+        (status = 204, description = "Declined"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn refuse(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,

@@ -63,6 +63,18 @@ fn requested(OptionalJson(req): OptionalJson<MyKeyIdRequest>) -> Result<Option<M
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    operation_id = "me_overview",
+    tag = "me",
+    summary = "The person's overview",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::Me, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn overview(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -77,6 +89,19 @@ async fn overview(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_show",
+    tag = "me",
+    summary = "The active My Key ID",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::MyKeyId, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn show(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let m = p
         .my_key_id(&s)
@@ -88,6 +113,21 @@ async fn show(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResp
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_create",
+    tag = "me",
+    summary = "Create (at most one active, Art 15.1)",
+    request_body(content = Option<mykey_api::me::MyKeyIdRequest>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::me::MyKeyId, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn create(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -97,6 +137,22 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(new_id(&id))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_change",
+    tag = "me",
+    summary = "Change to another free value",
+    request_body(content = Option<mykey_api::me::MyKeyIdRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::MyKeyId, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn change(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -114,6 +170,19 @@ fn new_id(id: &MyKeyId) -> MyKeyIdBody {
     }
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_revoke",
+    tag = "me",
+    summary = "Revoke: every function using it ends — every Service ID with it, in the same transaction (Art 15.3); point-programme rights are forfeited (Art 27)",
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn revoke(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     p.revoke_my_key_id(&s).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -122,6 +191,22 @@ async fn revoke(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoRe
 /// Entries a page holds unless `limit` says otherwise.
 const LOG_PAGE: usize = 100;
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/log",
+    operation_id = "me_log",
+    tag = "me",
+    summary = "The person's own hash-chained log, oldest first",
+    description = "Oldest first, in pages: `next` is the cursor of the next page (absent on the last, which carries the chain's `head`).",
+    params(
+        mykey_api::me::LogPage
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::Log, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn log(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -160,6 +245,18 @@ pub(super) fn log_json(e: &LogEntry) -> LogEntryBody {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/log/verify",
+    operation_id = "me_verify",
+    tag = "me",
+    summary = "Checks the whole chain",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::LogVerdict, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn verify(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let entries = p.log(&s).await?;
     let verdict = verify_chain(&entries);
@@ -199,6 +296,18 @@ pub(super) fn consent_recorded(c: &mykey_platform::Consent) -> ConsentRecorded {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/service-ids",
+    operation_id = "me_service_ids",
+    tag = "me",
+    summary = "The person's active Service IDs with the consent each was made under",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::ServiceIds, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn service_ids(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -207,6 +316,22 @@ async fn service_ids(
     Ok(axum::Json(ServiceIds { service_ids }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/service-ids/{id}",
+    operation_id = "me_withdraw",
+    tag = "me",
+    summary = "Withdraw the consent: the link ends at once; both are logged",
+    params(
+        ("id" = i64, Path, description = "The Service ID's id from GET /v1/me/service-ids")
+    ),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn withdraw(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -239,6 +364,18 @@ pub(super) fn ppid_service_json(s: &PersonPpidService) -> PersonPpidServiceBody 
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/ppid-services",
+    operation_id = "me_ppid_services",
+    tag = "me",
+    summary = "The person's PPID services with their PPID and latest consent",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::PersonPpidServices, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn ppid_services(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -252,6 +389,22 @@ async fn ppid_services(
     Ok(axum::Json(PersonPpidServices { ppid_services }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/ppid-services/{id}",
+    operation_id = "me_withdraw_ppid",
+    tag = "me",
+    summary = "Withdraw the consent: further authentications need a new one (the PPID stays the same); logged",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID from GET /v1/me/ppid-services")
+    ),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn withdraw_ppid(
     Me(s): Me,
     State(p): State<Arc<Platform>>,

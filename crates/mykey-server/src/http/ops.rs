@@ -41,6 +41,23 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/ops/authorization-reports", get(reports))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ops/authorization-reports",
+    operation_id = "ops_reports",
+    tag = "ops",
+    summary = "Cross-device logins people refused and reported as not theirs, oldest first (kept a year)",
+    params(
+        mykey_api::ops::ReportsQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::AuthorizationReports, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn reports(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -90,6 +107,25 @@ async fn relying_party(p: &Platform, id: &str) -> Result<RelyingParty, ApiError>
         ))?)
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/ops/relying-parties/{id}/oidc-client",
+    operation_id = "ops_set_oidc_client",
+    tag = "ops",
+    summary = "Register (replace) the relying party's OpenID Connect client: PPID service, redirect URIs, allowed fact scopes, ID token algorithm",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    request_body(content = mykey_api::ops::OidcClientRegistration, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::OidcClient, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn set_oidc_client(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -126,6 +162,23 @@ async fn set_oidc_client(
     Ok(axum::Json(oidc_client_json(&rp, &c)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ops/relying-parties/{id}/oidc-client",
+    operation_id = "ops_show_oidc_client",
+    tag = "ops",
+    summary = "The relying party's OpenID Connect registration",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::OidcClient, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn show_oidc_client(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -187,6 +240,22 @@ fn rp_id(s: &str) -> Result<RelyingPartyId, ApiError> {
         .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::RelyingParty).into())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties",
+    operation_id = "ops_register",
+    tag = "ops",
+    summary = "Register a relying party, pending until approved; its client secret is shown once",
+    request_body(content = mykey_api::ops::RelyingPartyRegistration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::ops::RelyingPartyWithSecret, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn register(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -202,11 +271,41 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(with_secret(&rp, &secret))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ops/relying-parties",
+    operation_id = "ops_list",
+    tag = "ops",
+    summary = "Every relying party (no secrets)",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParties, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn list(_: Operator, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let relying_parties = p.relying_parties().await?.iter().map(rp_json).collect();
     Ok(axum::Json(RelyingParties { relying_parties }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties/{id}/approval",
+    operation_id = "ops_approve",
+    tag = "ops",
+    summary = "Approve (also lifts a suspension)",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn approve(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -218,6 +317,23 @@ async fn approve(
     Ok(axum::Json(rp_json(&rp)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties/{id}/suspension",
+    operation_id = "ops_suspend",
+    tag = "ops",
+    summary = "Suspend: its client authentication is refused (403 relying-party-not-approved) and its open link requests can no longer be answered",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn suspend(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -229,6 +345,23 @@ async fn suspend(
     Ok(axum::Json(rp_json(&rp)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties/{id}/secret",
+    operation_id = "ops_rotate",
+    tag = "ops",
+    summary = "Rotate the client secret: the new one is shown once, the old one stops working at once",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingPartyWithSecret, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn rotate(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -238,6 +371,26 @@ async fn rotate(
     Ok(axum::Json(with_secret(&rp, &secret)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/ops/relying-parties/{id}/jwks",
+    operation_id = "ops_set_jwks",
+    tag = "ops",
+    summary = "Register (replace) the relying party's JWK Set for private_key_jwt; keys it replaces stop working at once (rotate by registering old and new together first)",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    request_body(content = mykey_api::events::Jwks, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn set_jwks(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -250,6 +403,23 @@ async fn set_jwks(
     Ok(axum::Json(rp_json(&rp)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/ops/relying-parties/{id}/jwks",
+    operation_id = "ops_remove_jwks",
+    tag = "ops",
+    summary = "Remove the relying party's JWK Set (only client_secret_basic is left)",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn remove_jwks(
     _: Operator,
     State(p): State<Arc<Platform>>,

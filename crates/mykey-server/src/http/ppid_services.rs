@@ -33,6 +33,21 @@ pub(super) fn service_id(s: &str) -> Result<PpidServiceId, ApiError> {
         .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::PpidService).into())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ppid-services/{id}",
+    operation_id = "ppid_services_show",
+    tag = "card",
+    summary = "The service, its relying party, and the Art 20.1 consent items under the terms in force (no session)",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ppid_services::PpidServiceShown, content_type = "application/json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn show(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -47,6 +62,21 @@ async fn show(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ppid-services/{id}/challenges",
+    operation_id = "ppid_services_challenge",
+    tag = "card",
+    summary = "A one-time challenge (purpose authorization) bound to the service's relying party",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID")
+    ),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Challenge, content_type = "application/json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn challenge(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -55,6 +85,27 @@ async fn challenge(
     Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ppid-services/{id}/authentications",
+    operation_id = "ppid_services_authenticate",
+    tag = "card",
+    summary = "Authenticate with the card for the service: the card is checked as at login (renewals followed); the first time (and after a withdrawal) the consent must name exactly the Art 20.1 items and the terms in force (422 consent-incomplete); the PPID is derived and stored once, then reused; logged (ppid.issued / ppid.used); 403 ppid-closed without a PPID key",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID")
+    ),
+    request_body(content = mykey_api::ppid_services::PpidAuthentication, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Authenticated", body = mykey_api::ppid_services::PpidAuthenticated, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn authenticate(
     Path(id): Path<String>,
     State(p): State<Arc<Platform>>,

@@ -75,6 +75,22 @@ fn customer(s: &str) -> Result<CustomerId, ApiError> {
     Ok(s.parse().map_err(PlatformError::from)?)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/rp/service-id-requests",
+    operation_id = "rp_open_request",
+    tag = "rp",
+    summary = "Open a link request for one of its customer IDs (valid 10 minutes); the person opens link_url",
+    request_body(content = mykey_api::rp::LinkRequestOpening, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::rp::LinkRequestOpened, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn open_request(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -94,6 +110,24 @@ async fn open_request(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/service-ids",
+    operation_id = "rp_list",
+    tag = "rp",
+    summary = "Its own active Service IDs; with customer_id, that one (404 service-id-unknown when it has none)",
+    params(
+        mykey_api::rp::LinksQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp::RelyingPartyServiceIds, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn list(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -115,6 +149,23 @@ async fn list(
     Ok(axum::Json(RelyingPartyServiceIds { service_ids }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/rp/service-ids/{customer_id}",
+    operation_id = "rp_remove",
+    tag = "rp",
+    summary = "Remove its link of customer_id; the person's log records it",
+    params(
+        ("customer_id" = String, Path, description = "The customer ID (percent-encoded)")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn remove(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -130,6 +181,25 @@ async fn remove(
 
 /// Art 17.2.2 on demand: have the four facts of the person behind this link changed since they
 /// linked? J-LIS is asked; a change is also sent as a `basic-facts-changed` event.
+#[utoipa::path(
+    post,
+    path = "/v1/rp/service-ids/{customer_id}/facts-check",
+    operation_id = "rp_check_facts",
+    tag = "rp",
+    summary = "Art 17.2.2 on demand: have the four facts of the person behind this link changed since they linked? J-LIS is asked (the person's log says so); a change is also sent as a basic-facts-changed event",
+    params(
+        ("customer_id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp::FactsCheck, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn check_facts(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,

@@ -50,6 +50,22 @@ fn customer(s: &str) -> Result<CustomerId, ApiError> {
     Ok(s.parse().map_err(PlatformError::from)?)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/rp/ppid-services",
+    operation_id = "rp_ppid_register",
+    tag = "rp",
+    summary = "Register a PPID service (Art 19)",
+    request_body(content = mykey_api::rp_ppid::PpidServiceRegistration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered", body = mykey_api::rp_ppid::PpidService, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn register(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -59,6 +75,19 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(service_json(&s))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/ppid-services",
+    operation_id = "rp_ppid_list",
+    tag = "rp",
+    summary = "Its own PPID services",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::PpidServices, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn list(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -72,6 +101,25 @@ async fn list(
     Ok(axum::Json(PpidServices { ppid_services }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/rp/ppid-services/{id}/authentications/{code}",
+    operation_id = "rp_ppid_redeem",
+    tag = "rp",
+    summary = "Redeem a person's one-time code for their PPID, once (400 ppid-code-invalid when unknown, used, expired or of another service); another party's service is 404 ppid-service-unknown",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID"),
+        ("code" = String, Path, description = "The code from the person's authentication")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::PpidRedeemed, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn redeem(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -83,6 +131,27 @@ async fn redeem(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/rp/ppid-services/{id}/ppids/{ppid}",
+    operation_id = "rp_ppid_associate",
+    tag = "rp",
+    summary = "Associate its customer ID with an issued PPID of its service (Art 20.1.3); logged to the person; 404 ppid-unknown for a PPID the service never issued",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID"),
+        ("ppid" = String, Path, description = "The PPID")
+    ),
+    request_body(content = mykey_api::rp_ppid::PpidAssociation, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::ServicePpid, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn associate(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -100,6 +169,25 @@ async fn associate(
     Ok(axum::Json(ppid_json(&found)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/ppid-services/{id}/ppids",
+    operation_id = "rp_ppid_ppids",
+    tag = "rp",
+    summary = "The issued PPIDs of its service; with customer_id, those associated with it (404 ppid-unknown when none)",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID"),
+        mykey_api::rp_ppid::PpidsQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::ServicePpids, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn ppids(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,

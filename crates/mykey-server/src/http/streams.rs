@@ -108,6 +108,20 @@ fn stream_json(s: &Stream) -> StreamBody {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/stream",
+    operation_id = "streams_show",
+    tag = "rp",
+    summary = "The relying party's event stream and its delivery state",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::streams::Stream, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn show(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -115,6 +129,22 @@ async fn show(
     Ok(axum::Json(stream_json(&p.stream(&rp).await?)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/rp/stream",
+    operation_id = "streams_configure",
+    tag = "rp",
+    summary = "Create or replace the event stream: push (RFC 8935, in order, retried with back-off up to an hour apart) or poll (RFC 8936)",
+    request_body(content = mykey_api::streams::StreamConfiguration, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::streams::Stream, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn configure(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -159,6 +189,20 @@ async fn refuse_private_name(endpoint_url: &str, private: bool) -> Result<(), Ap
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/rp/stream",
+    operation_id = "streams_remove",
+    tag = "rp",
+    summary = "Remove the stream (events stay, to be polled)",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn remove(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -167,6 +211,23 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ops/relying-parties/{id}/stream",
+    operation_id = "streams_show_to_operator",
+    tag = "ops",
+    summary = "A relying party's event stream and delivery state",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::streams::Stream, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn show_to_operator(
     _: Operator,
     State(p): State<Arc<Platform>>,

@@ -42,6 +42,16 @@ fn terms_json(t: &TermsVersion, in_force: Option<&str>) -> TermsVersionBody {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/terms",
+    operation_id = "terms_list",
+    tag = "terms",
+    summary = "Every published terms version and the one in force now (Art 3, 12)",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::terms::TermsVersions, content_type = "application/json")
+    )
+)]
 async fn list(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let (all, in_force) = p.terms().await?;
     let versions = all
@@ -51,6 +61,23 @@ async fn list(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiEr
     Ok(axum::Json(TermsVersions { in_force, versions }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/terms",
+    operation_id = "terms_publish",
+    tag = "ops",
+    summary = "Publish a terms version: effective_at at least 7 days ahead (Art 12.2; 422 terms-notice-too-short), unless urgent with a reason (recorded; then not before now); a taken name or moment is 409 terms-version-exists",
+    request_body(content = mykey_api::terms::TermsPublication, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Published", body = mykey_api::terms::TermsVersion, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn publish(
     _: Operator,
     State(p): State<Arc<Platform>>,

@@ -82,6 +82,20 @@ impl TokenForm {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/oidc/token",
+    operation_id = "token_token",
+    tag = "openid-connect",
+    summary = "The token endpoint: authorization_code (PKCE S256) → ID token + access token for userinfo; client_credentials → an access token for /v1/rp (client_secret_basic or private_key_jwt)",
+    request_body(content = mykey_api::token::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "OK (Cache-Control: no-store)", body = mykey_api::token::TokenResponse, content_type = "application/json"),
+        (status = 400, description = "OAuth error (RFC 6749 §5.2)", body = mykey_api::token::OAuthError, content_type = "application/json"),
+        (status = 401, description = "OAuth error (RFC 6749 §5.2)", body = mykey_api::token::OAuthError, content_type = "application/json")
+    ),
+    security(("client" = []), ())
+)]
 async fn token(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let tried_basic = req.headers().contains_key(header::AUTHORIZATION);
     match grant(&p, req).await {

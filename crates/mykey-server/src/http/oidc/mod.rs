@@ -57,6 +57,16 @@ async fn static_file(kind: &'static str, body: &'static str) -> Response {
     r
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "oidc_discovery",
+    tag = "openid-connect",
+    summary = "OpenID Connect Discovery 1.0 metadata",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::oidc::ProviderMetadata, content_type = "application/json")
+    )
+)]
 async fn discovery(State(p): State<Arc<Platform>>) -> Response {
     let iss = p.issuer();
     let mut scopes = vec!["openid"];
@@ -112,6 +122,17 @@ async fn discovery(State(p): State<Arc<Platform>>) -> Response {
     r
 }
 
+#[utoipa::path(
+    method(get, post),
+    path = "/oidc/userinfo",
+    operation_id = "oidc_userinfo",
+    tag = "openid-connect",
+    summary = "Userinfo (Bearer access token): sub and the facts consented to in that login (by GET or POST)",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::oidc::UserInfo, content_type = "application/json"),
+        (status = 401, description = "RFC 6750 error (WWW-Authenticate: Bearer error=\"invalid_token\")")
+    )
+)]
 async fn userinfo(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let Some(token) = super::bearer(&parts) else {
