@@ -109,7 +109,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("post", "/v1/me/my-key-id", &[201, 401, 409, 422]),
     ("put", "/v1/me/my-key-id", &[200, 401, 404, 409, 422]),
     ("delete", "/v1/me/my-key-id", &[204, 401, 404]),
-    ("get", "/v1/me/log", &[200, 401]),
+    ("get", "/v1/me/log", &[200, 401, 422]),
     ("get", "/v1/me/log/verify", &[200, 401]),
     ("get", "/v1/ops/relying-parties", &[200, 401, 403]),
     (
@@ -254,8 +254,12 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("get", "/.well-known/openid-configuration", &[200]),
     ("get", "/oidc/authorize", &[200, 303, 400]),
     ("post", "/oidc/authorize", &[200, 303, 400]),
-    ("get", "/oidc/authorize/status", &[200, 404]),
-    ("get", "/oidc/authorize/continue", &[200, 303, 404, 409]),
+    ("get", "/oidc/authorize/status", &[200, 400, 404]),
+    (
+        "get",
+        "/oidc/authorize/continue",
+        &[200, 303, 400, 404, 409],
+    ),
     ("get", "/oidc/userinfo", &[200, 401]),
     ("post", "/oidc/userinfo", &[200, 401]),
     ("get", "/oidc/logout", &[200, 303, 400]),
@@ -266,7 +270,11 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         &[200, 401, 403, 422],
     ),
     ("get", "/v1/openapi.json", &[200]),
-    ("post", "/oidc/authorize/continue", &[200, 303, 404, 409]),
+    (
+        "post",
+        "/oidc/authorize/continue",
+        &[200, 303, 404, 409, 415, 422],
+    ),
 ];
 
 /// The derived document describes each operation's answers: every status of [`OPERATIONS`],

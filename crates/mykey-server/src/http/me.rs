@@ -203,7 +203,8 @@ const LOG_PAGE: usize = 100;
     ),
     responses(
         (status = 200, description = "OK", body = mykey_api::me::Log, content_type = "application/json"),
-        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457): `after` or `limit` malformed or out of range, or an unknown parameter", body = mykey_api::problem::Problem, content_type = "application/problem+json")
     ),
     security(("session" = []))
 )]

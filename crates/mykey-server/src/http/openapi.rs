@@ -222,10 +222,11 @@ mod pages {
         summary = "The browser waits (long polling, wait ≤ 25 s) for the phone",
         params(
             ("request" = String, Query, description = "The request's handle"),
-            ("wait" = Option<i64>, Query, maximum = 25)
+            ("wait" = Option<u64>, Query, maximum = 25, description = "Seconds to wait for a change; more is taken as 25")
         ),
         responses(
             (status = 200, description = "pending, approved, declined, continued or redeemed", body = mykey_api::oidc::AuthorizationStatus, content_type = "application/json"),
+            (status = 400, description = "The query string is malformed (in words, from the extractor)", body = String, content_type = "text/plain"),
             (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
         )
     )]
@@ -239,11 +240,13 @@ mod pages {
         tag = "openid-connect",
         summary = "The browser that began the request continues: to the client with a code (or access_denied)",
         params(
-            ("request" = String, Query, description = "The request's handle")
+            ("request" = String, Query, description = "The request's handle"),
+            ("ui_locales" = Option<String>, Query, description = "`ja` or `en`: the page's language")
         ),
         responses(
             (status = 303, description = "To the redirect URI with code, state, iss"),
             (status = 200, description = "Not approved yet", body = String, content_type = "text/html"),
+            (status = 400, description = "The query string is malformed (in words, from the extractor)", body = String, content_type = "text/plain"),
             (status = 404, description = "Unknown, or another browser's", body = String, content_type = "text/html"),
             (status = 409, description = "Already continued", body = String, content_type = "text/html")
         )
@@ -257,15 +260,28 @@ mod pages {
         operation_id = "authorize_confirm",
         tag = "openid-connect",
         summary = "The browser that began the request gives the confirmation code the phone showed, then continues as by GET",
-        request_body(content = std::collections::HashMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "`request` (the handle), `confirmation` (the six digits), `ui_locales`"),
+        request_body(content = ContinueForm, content_type = "application/x-www-form-urlencoded"),
         responses(
             (status = 303, description = "To the redirect URI with code, state, iss"),
             (status = 200, description = "Not approved yet, or the code again", body = String, content_type = "text/html"),
+            (status = 415, description = "The body is not a form", body = String, content_type = "text/plain"),
+            (status = 422, description = "The form is malformed (in words, from the extractor)", body = String, content_type = "text/plain"),
             (status = 404, description = "Unknown, or another browser's", body = String, content_type = "text/html"),
             (status = 409, description = "Already continued", body = String, content_type = "text/html")
         )
     )]
     pub(super) fn authorize_confirm() {}
+
+    /// The confirmation form of `POST /oidc/authorize/continue`.
+    #[derive(utoipa::ToSchema)]
+    pub(super) struct ContinueForm {
+        /// The request's handle.
+        request: String,
+        /// The six digits the phone showed.
+        confirmation: Option<String>,
+        /// `ja` or `en`: the page's language.
+        ui_locales: Option<String>,
+    }
 
     /// RP-initiated logout (`oidc/mod.rs`).
     #[utoipa::path(
