@@ -34,6 +34,7 @@ pub struct MyKeyId {
 pub struct MyKeyIdRequest {
     /// 8 of A-Z, 0-9 (lower case accepted); absent for a random free one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9]{8}$")]
     pub id: Option<String>,
 }
 

@@ -44,6 +44,7 @@ pub struct PpidRedeemed {
 #[serde(deny_unknown_fields)]
 pub struct PpidAssociation {
     /// 1 to 128 printable ASCII characters.
+    #[schema(pattern = "^[!-~]{1,128}$")]
     pub customer_id: String,
 }
 

@@ -337,3 +337,33 @@ async fn every_operation_describes_its_answers_and_refusals() {
         );
     }
 }
+
+/// A body that may be left out is described as its type, not as `null` (which the handlers
+/// refuse), and not as required.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_optional_body_is_absent_not_null() {
+    let w = world().await;
+    let (_, doc) = call(&w, Method::GET, "/v1/openapi.json", None).await;
+    for (path, method) in [
+        ("/v1/me/my-key-id", "post"),
+        ("/v1/rp/events", "post"),
+        ("/v1/authorizations/{handle}/refusal", "post"),
+    ] {
+        let body = &doc["paths"][path][method]["requestBody"];
+        assert_ne!(body["required"], true, "{method} {path}");
+        let schema = &body["content"]["application/json"]["schema"];
+        assert!(
+            schema["$ref"].is_string(),
+            "{method} {path}: the body is {schema}"
+        );
+    }
+    // And the handlers do refuse `null`.
+    let (status, _) = post(
+        &w,
+        "/v1/authorizations/x/refusal",
+        None,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 422);
+}

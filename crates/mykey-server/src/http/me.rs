@@ -197,7 +197,7 @@ const LOG_PAGE: usize = 100;
     operation_id = "me_log",
     tag = "me",
     summary = "The person's own hash-chained log, oldest first",
-    description = "Oldest first, in pages: `next` is the cursor of the next page (absent on the last, which carries the chain's `head`).",
+    description = "Oldest first, in pages: `next` is the cursor of the next page (null on the last, which carries the chain's `head`).",
     params(
         mykey_api::me::LogPage
     ),

@@ -144,8 +144,40 @@ impl utoipa::Modify for SecuritySchemes {
 }
 
 /// The document as served, made once.
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_json().unwrap_or_default());
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    absent_not_null(&mut doc);
+    doc.to_string()
+});
+
+/// A body that may be left out (`request_body = Option<T>`) is described by utoipa as `T` or
+/// JSON `null`; the handlers take an empty body for "none" and refuse `null`, so the optional
+/// bodies are described as `T`, not required.
+fn absent_not_null(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for op in paths.values_mut().filter_map(|p| p.as_object_mut()) {
+        for body in op.values_mut().filter_map(|o| o.get_mut("requestBody")) {
+            if body.get("required") == Some(&serde_json::Value::Bool(true)) {
+                continue;
+            }
+            let Some(content) = body.get_mut("content").and_then(|c| c.as_object_mut()) else {
+                continue;
+            };
+            for media in content.values_mut() {
+                let Some(one_of) = media["schema"]["oneOf"].as_array() else {
+                    continue;
+                };
+                if let [t, null] = one_of.as_slice()
+                    && null == &serde_json::json!({"type": "null"})
+                {
+                    media["schema"] = t.clone();
+                }
+            }
+        }
+    }
+}
 
 /// This document.
 #[utoipa::path(
