@@ -175,12 +175,13 @@ impl Platform {
     /// A relying party checks whether the four facts of the person behind its link of
     /// `customer_id` changed since they linked: J-LIS is asked (the person's log records it),
     /// and a revocation of the noted certificate, for whatever reason, is told as an event as a
-    /// sweep would. Answers whether the facts changed.
+    /// sweep would. Answers the revocation it found, if any ([`SignatureRevoked::facts_changed`]
+    /// says whether the facts changed).
     pub async fn check_facts(
         &self,
         rp: &RelyingParty,
         customer_id: &CustomerId,
-    ) -> Result<bool, PlatformError> {
+    ) -> Result<Option<SignatureRevoked>, PlatformError> {
         let (person, number) = self
             .store
             .linked_person(rp.id, customer_id)
@@ -215,14 +216,13 @@ impl Platform {
             }),
             Some(_) => None,
         };
-        let changed = revoked.is_some_and(|r| r.facts_changed());
         if let Some(revoked) = revoked {
             self.store.facts_changed(&[revoked], now).await?;
         }
         self.store
             .note_signature_certificate(person, status.current, now, &log)
             .await?;
-        Ok(changed)
+        Ok(revoked)
     }
 }
 

@@ -132,6 +132,7 @@ async fn a_relying_party_checks_one_person_on_demand() {
         (200, Some(false)),
         "{body}"
     );
+    assert!(body["revocation_reason"].is_null(), "{body}");
 
     move_house(&w, &card).await;
     let (status, body) = check(&bank, "C-Q").await;
@@ -140,6 +141,7 @@ async fn a_relying_party_checks_one_person_on_demand() {
         (200, Some(true)),
         "{body}"
     );
+    assert_eq!(body["revocation_reason"], "affiliationChanged", "{body}");
     assert_eq!(
         told(&w, &bank).await,
         [(FACTS.to_owned(), "C-Q".to_owned())]

@@ -2,7 +2,7 @@ use reqwest::Method;
 
 use crate::harness::*;
 
-/// Every operation the document describes is routed (an unrouted path answers 404 with an empty
+/// Every operation the document (derived from the handlers) describes is routed (an unrouted path answers 404 with an empty
 /// body, an unrouted method 405), and every routed operation is described.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_is_in_step_with_the_router() {
@@ -92,4 +92,278 @@ async fn the_openapi_document_is_in_step_with_the_router() {
             "{method} {path} is not described"
         );
     }
+}
+
+/// Every operation, with the answers it describes: those the hand-written document of the API's
+/// first slices described are all here, the refusals included, so that deriving the document
+/// lost none. A new operation is added here with its answers.
+const OPERATIONS: &[(&str, &str, &[u16])] = &[
+    ("post", "/v1/auth/challenges", &[201, 413, 422]),
+    (
+        "post",
+        "/v1/auth/responses",
+        &[201, 400, 401, 403, 413, 422, 503],
+    ),
+    ("get", "/v1/me", &[200, 401]),
+    ("get", "/v1/me/my-key-id", &[200, 401, 404]),
+    ("post", "/v1/me/my-key-id", &[201, 401, 409, 422]),
+    ("put", "/v1/me/my-key-id", &[200, 401, 404, 409, 422]),
+    ("delete", "/v1/me/my-key-id", &[204, 401, 404]),
+    ("get", "/v1/me/log", &[200, 401, 422]),
+    ("get", "/v1/me/log/verify", &[200, 401]),
+    ("get", "/v1/ops/relying-parties", &[200, 401, 403]),
+    (
+        "post",
+        "/v1/ops/relying-parties",
+        &[201, 401, 403, 413, 422],
+    ),
+    (
+        "post",
+        "/v1/ops/relying-parties/{id}/approval",
+        &[200, 401, 403, 404],
+    ),
+    (
+        "post",
+        "/v1/ops/relying-parties/{id}/suspension",
+        &[200, 401, 403, 404],
+    ),
+    (
+        "post",
+        "/v1/ops/relying-parties/{id}/secret",
+        &[200, 401, 403, 404],
+    ),
+    (
+        "post",
+        "/v1/rp/service-id-requests",
+        &[201, 401, 403, 413, 422],
+    ),
+    ("get", "/v1/rp/service-ids", &[200, 401, 403, 404, 422]),
+    (
+        "delete",
+        "/v1/rp/service-ids/{customer_id}",
+        &[204, 401, 403, 404],
+    ),
+    ("get", "/v1/link-requests/{id}", &[200, 403, 404, 409, 410]),
+    (
+        "post",
+        "/v1/link-requests/{id}/challenges",
+        &[201, 403, 404, 409, 410],
+    ),
+    (
+        "post",
+        "/v1/link-requests/{id}/approval",
+        &[201, 400, 401, 403, 404, 409, 410, 413, 422, 503],
+    ),
+    (
+        "post",
+        "/v1/link-requests/{id}/refusal",
+        &[204, 403, 404, 409, 410],
+    ),
+    ("get", "/v1/me/service-ids", &[200, 401]),
+    ("delete", "/v1/me/service-ids/{id}", &[204, 401, 404]),
+    ("get", "/v1/terms", &[200]),
+    ("post", "/v1/ops/terms", &[201, 401, 403, 409, 413, 422]),
+    ("get", "/v1/rp/ppid-services", &[200, 401, 403]),
+    ("post", "/v1/rp/ppid-services", &[201, 401, 403, 413, 422]),
+    (
+        "post",
+        "/v1/rp/ppid-services/{id}/authentications/{code}",
+        &[200, 400, 401, 403, 404],
+    ),
+    (
+        "get",
+        "/v1/rp/ppid-services/{id}/ppids",
+        &[200, 401, 403, 404, 422],
+    ),
+    (
+        "put",
+        "/v1/rp/ppid-services/{id}/ppids/{ppid}",
+        &[200, 401, 403, 404, 413, 422],
+    ),
+    ("get", "/v1/ppid-services/{id}", &[200, 403, 404]),
+    (
+        "post",
+        "/v1/ppid-services/{id}/challenges",
+        &[201, 403, 404],
+    ),
+    (
+        "post",
+        "/v1/ppid-services/{id}/authentications",
+        &[201, 400, 401, 403, 404, 413, 422, 503],
+    ),
+    ("get", "/v1/me/ppid-services", &[200, 401]),
+    ("delete", "/v1/me/ppid-services/{id}", &[204, 401, 404]),
+    ("get", "/v1/me/export", &[200, 401]),
+    ("get", "/health", &[200]),
+    (
+        "put",
+        "/v1/ops/relying-parties/{id}/jwks",
+        &[200, 401, 403, 404, 413, 422],
+    ),
+    (
+        "delete",
+        "/v1/ops/relying-parties/{id}/jwks",
+        &[200, 401, 403, 404],
+    ),
+    ("post", "/oidc/token", &[200, 400, 401]),
+    ("post", "/v1/rp/events", &[200, 401, 403, 413, 422]),
+    ("get", "/oidc/jwks", &[200]),
+    ("get", "/v1/rp/stream", &[200, 401, 403, 404]),
+    ("put", "/v1/rp/stream", &[200, 401, 403, 413, 422]),
+    ("delete", "/v1/rp/stream", &[204, 401, 403, 404]),
+    (
+        "get",
+        "/v1/ops/relying-parties/{id}/stream",
+        &[200, 401, 403, 404],
+    ),
+    (
+        "post",
+        "/v1/rp/service-ids/{customer_id}/facts-check",
+        &[200, 401, 403, 404, 422, 503],
+    ),
+    (
+        "get",
+        "/v1/authorizations/{handle}",
+        &[200, 404, 409, 410, 429],
+    ),
+    (
+        "post",
+        "/v1/authorizations/{handle}/challenges",
+        &[201, 404, 409, 410, 429],
+    ),
+    (
+        "post",
+        "/v1/authorizations/{handle}/approval",
+        &[200, 400, 401, 403, 404, 409, 410, 422, 429, 503],
+    ),
+    (
+        "post",
+        "/v1/authorizations/{handle}/refusal",
+        &[204, 404, 409, 410, 422, 429],
+    ),
+    (
+        "get",
+        "/v1/ops/relying-parties/{id}/oidc-client",
+        &[200, 401, 403, 404],
+    ),
+    (
+        "put",
+        "/v1/ops/relying-parties/{id}/oidc-client",
+        &[200, 401, 403, 404, 422],
+    ),
+    ("get", "/.well-known/openid-configuration", &[200]),
+    ("get", "/oidc/authorize", &[200, 303, 400]),
+    ("post", "/oidc/authorize", &[200, 303, 400]),
+    ("get", "/oidc/authorize/status", &[200, 400, 404]),
+    (
+        "get",
+        "/oidc/authorize/continue",
+        &[200, 303, 400, 404, 409],
+    ),
+    ("get", "/oidc/userinfo", &[200, 401]),
+    ("post", "/oidc/userinfo", &[200, 401]),
+    ("get", "/oidc/logout", &[200, 303, 400]),
+    ("post", "/oidc/logout", &[200, 303, 400]),
+    (
+        "get",
+        "/v1/ops/authorization-reports",
+        &[200, 401, 403, 422],
+    ),
+    ("get", "/v1/openapi.json", &[200]),
+    (
+        "post",
+        "/oidc/authorize/continue",
+        &[200, 303, 404, 409, 415, 422],
+    ),
+];
+
+/// The derived document describes each operation's answers: every status of [`OPERATIONS`],
+/// each refusal of the REST API as a problem document and each of the token endpoint as an OAuth
+/// error; and it describes no operation [`OPERATIONS`] does not name.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_describes_its_answers_and_refusals() {
+    let w = world().await;
+    let (status, doc) = call(&w, Method::GET, "/v1/openapi.json", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (method, path, codes) in OPERATIONS {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not described");
+        for code in *codes {
+            let answer = &op["responses"][code.to_string()];
+            assert!(
+                answer.is_object(),
+                "{method} {path} does not describe its {code}"
+            );
+            let content = &answer["content"];
+            if *code >= 400 && path.starts_with("/v1/") {
+                assert_eq!(
+                    content["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path}: {code} is not a problem document"
+                );
+            }
+            if *code >= 400 && *path == "/oidc/token" {
+                assert_eq!(
+                    content["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/OAuthError",
+                    "{method} {path}: {code} is not an OAuth error"
+                );
+            }
+        }
+    }
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            assert!(
+                OPERATIONS.iter().any(|(m, p, _)| m == method && p == path),
+                "{method} {path} is described but not listed in OPERATIONS"
+            );
+        }
+    }
+    // Every schema a reference names is in the document.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let text = doc.to_string();
+    for piece in text.split("\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().unwrap();
+        assert!(
+            schemas.contains_key(name),
+            "{name} is named but not defined"
+        );
+    }
+    for scheme in ["session", "operator", "client", "clientToken"] {
+        assert!(
+            doc["components"]["securitySchemes"][scheme].is_object(),
+            "the {scheme} security scheme is missing"
+        );
+    }
+}
+
+/// A body that may be left out is described as its type, not as `null` (which the handlers
+/// refuse), and not as required.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_optional_body_is_absent_not_null() {
+    let w = world().await;
+    let (_, doc) = call(&w, Method::GET, "/v1/openapi.json", None).await;
+    for (path, method) in [
+        ("/v1/me/my-key-id", "post"),
+        ("/v1/rp/events", "post"),
+        ("/v1/authorizations/{handle}/refusal", "post"),
+    ] {
+        let body = &doc["paths"][path][method]["requestBody"];
+        assert_ne!(body["required"], true, "{method} {path}");
+        let schema = &body["content"]["application/json"]["schema"];
+        assert!(
+            schema["$ref"].is_string(),
+            "{method} {path}: the body is {schema}"
+        );
+    }
+    // And the handlers do refuse `null`.
+    let (status, _) = post(
+        &w,
+        "/v1/authorizations/x/refusal",
+        None,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 422);
 }

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use mykey_api::ops::{OidcClientRegistration, RelyingPartyRegistration};
+use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AdminCommand {
@@ -170,15 +171,16 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
                 Kind::PublicAuthority => "public-authority",
                 Kind::Business => "business",
             };
-            let mut body = json!({"name": name, "kind": kind});
-            if let Some(file) = jwks {
-                body["jwks"] = read_json(file)?;
-            }
+            let body = RelyingPartyRegistration {
+                name: name.clone(),
+                kind: kind.to_owned(),
+                jwks: jwks.as_deref().map(read_json).transpose()?,
+            };
             (
                 target,
                 "POST",
                 "/v1/ops/relying-parties".to_owned(),
-                Some(body),
+                Some(to_json(&body)?),
             )
         }
         RpCommand::SetJwks { target, id, file } => (
@@ -199,13 +201,13 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             target,
             "PUT",
             format!("/v1/ops/relying-parties/{id}/oidc-client"),
-            Some(json!({
-                "ppid_service_id": ppid_service,
-                "redirect_uris": redirect_uris,
-                "post_logout_redirect_uris": post_logout_redirect_uris,
-                "scopes": scopes,
-                "id_token_signed_response_alg": alg,
-            })),
+            Some(to_json(&OidcClientRegistration {
+                ppid_service_id: *ppid_service,
+                redirect_uris: redirect_uris.clone(),
+                post_logout_redirect_uris: post_logout_redirect_uris.clone(),
+                scopes: scopes.clone(),
+                id_token_signed_response_alg: Some(alg.clone()),
+            })?),
         ),
         RpCommand::List(target) => (target, "GET", "/v1/ops/relying-parties".to_owned(), None),
         RpCommand::Approve { target, id } => (
@@ -262,19 +264,22 @@ async fn call(
         .await
         .map_err(|e| format!("cannot reach {url}: {e}"))?;
     let status = resp.status();
-    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    let text = resp.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
-        let detail = value["detail"]
-            .as_str()
-            .or(value["title"].as_str())
-            .unwrap_or("error");
-        return Err(format!("the platform refused ({status}): {detail}"));
+        return Err(crate::login::refusal(status, &text));
     }
+    // Printed as the endpoint answered it, whichever it was.
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     println!(
         "{}",
         serde_json::to_string_pretty(&value).unwrap_or_default()
     );
     Ok(())
+}
+
+/// A request body as JSON.
+fn to_json(body: &impl serde::Serialize) -> Result<Value, String> {
+    serde_json::to_value(body).map_err(|e| e.to_string())
 }
 
 fn read_json(file: &std::path::Path) -> Result<Value, String> {

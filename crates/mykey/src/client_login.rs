@@ -12,6 +12,8 @@ use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use clap::Args;
+use mykey_api::oidc::UserInfo;
+use mykey_api::token::TokenResponse;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -107,14 +109,16 @@ pub(crate) async fn login(a: LoginArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot reach {issuer}: {e}"))?;
     let status = resp.status();
-    let tokens: Value = resp.json().await.unwrap_or(Value::Null);
+    let text = resp.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
-        return Err(format!("the token endpoint refused ({status}): {tokens}"));
+        return Err(format!("the token endpoint refused ({status}): {text}"));
     }
-    let id_token = tokens["id_token"].as_str().ok_or("no ID token")?;
-    let access_token = tokens["access_token"].as_str().ok_or("no access token")?;
+    let tokens: TokenResponse = serde_json::from_str(&text)
+        .map_err(|e| format!("the token endpoint's answer is not a token response: {e}"))?;
+    let id_token = tokens.id_token.as_deref().ok_or("no ID token")?;
+    let access_token = &tokens.access_token;
     let claims = verify_id_token(&http, &issuer, id_token, &a.client_id, &nonce).await?;
-    let userinfo: Value = http
+    let userinfo: UserInfo = http
         .get(format!("{issuer}/oidc/userinfo"))
         .bearer_auth(access_token)
         .send()

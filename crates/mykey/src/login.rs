@@ -2,7 +2,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
-use serde_json::{Value, json};
+use mykey_api::auth::{CardResponse, Challenge, ChallengeRequest, Session};
+use mykey_api::problem::Problem;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// What a login produced.
 #[derive(Debug)]
@@ -19,43 +22,42 @@ pub(crate) async fn login(
     sign: impl FnOnce(&[u8]) -> Result<(Vec<u8>, Vec<u8>), String>,
 ) -> Result<LoginSession, String> {
     let base = platform.trim_end_matches('/');
-    let challenge = call(
+    let challenge: Challenge = call(
         http,
         &format!("{base}/v1/auth/challenges"),
-        &json!({"purpose": "login"}),
+        &ChallengeRequest {
+            purpose: "login".to_owned(),
+        },
     )
     .await?;
-    let nonce_text = challenge["nonce"]
-        .as_str()
-        .ok_or("the platform sent no nonce")?;
     let nonce = B64URL
-        .decode(nonce_text)
+        .decode(&challenge.nonce)
         .map_err(|_| "the platform sent a malformed nonce")?;
     let (signature, certificate) = sign(&nonce)?;
-    let session = call(
+    let session: Session = call(
         http,
         &format!("{base}/v1/auth/responses"),
-        &json!({
-            "nonce": nonce_text,
-            "purpose": "login",
-            "certificate": B64.encode(certificate),
-            "signature": B64.encode(signature),
-        }),
+        &CardResponse {
+            nonce: challenge.nonce,
+            purpose: "login".to_owned(),
+            certificate: B64.encode(certificate),
+            signature: B64.encode(signature),
+        },
     )
     .await?;
     Ok(LoginSession {
-        token: session["token"]
-            .as_str()
-            .ok_or("the platform sent no token")?
-            .to_owned(),
-        expires_at: session["expires_at"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        token: session.token,
+        expires_at: session.expires_at,
     })
 }
 
-pub(crate) async fn call(http: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
+/// POSTs `body` to `url` and reads the answer as a `T`; a refusal is told by its problem
+/// document's detail (or title).
+pub(crate) async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    body: &B,
+) -> Result<T, String> {
     let resp = http
         .post(url)
         .json(body)
@@ -64,13 +66,18 @@ pub(crate) async fn call(http: &reqwest::Client, url: &str, body: &Value) -> Res
         .map_err(|e| format!("cannot reach {url}: {e}"))?;
     let status = resp.status();
     let text = resp.text().await.map_err(|e| e.to_string())?;
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     if !status.is_success() {
-        let detail = value["detail"]
-            .as_str()
-            .or(value["title"].as_str())
-            .unwrap_or("error");
-        return Err(format!("the platform refused ({status}): {detail}"));
+        return Err(refusal(status, &text));
     }
-    Ok(value)
+    serde_json::from_str(&text)
+        .map_err(|e| format!("the platform's answer from {url} is not what was expected: {e}"))
+}
+
+/// A refusal in words: the problem document's detail, else its title.
+pub(crate) fn refusal(status: reqwest::StatusCode, text: &str) -> String {
+    let detail = serde_json::from_str::<Problem>(text)
+        .ok()
+        .map(|p| p.detail.unwrap_or(p.title))
+        .unwrap_or_else(|| "error".to_owned());
+    format!("the platform refused ({status}): {detail}")
 }

@@ -9,9 +9,8 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use mykey_api::auth::{CardResponse, Challenge as ChallengeBody, ChallengeRequest, Session};
 use mykey_platform::{CardAnswer, Challenge, ChallengePurpose, Platform};
-use serde::Deserialize;
-use serde_json::json;
 
 use super::{ApiError, JsonBody, rfc3339};
 
@@ -19,24 +18,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/v1/auth/challenges", post(challenge))
         .route("/v1/auth/responses", post(respond))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChallengeRequest {
-    purpose: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResponseRequest {
-    /// The challenge's nonce, base64url.
-    nonce: String,
-    purpose: String,
-    /// The user-identification certificate, base64 DER.
-    certificate: String,
-    /// The card's signature over the nonce, base64.
-    signature: String,
 }
 
 fn purpose(s: &str) -> Result<ChallengePurpose, ApiError> {
@@ -49,13 +30,13 @@ fn purpose(s: &str) -> Result<ChallengePurpose, ApiError> {
     }
 }
 
-/// The challenge as JSON.
-pub(super) fn challenge_json(c: &Challenge) -> serde_json::Value {
-    json!({
-        "nonce": B64URL.encode(c.nonce),
-        "purpose": c.purpose.as_str(),
-        "expires_at": rfc3339(c.expires_at),
-    })
+/// The challenge as sent.
+pub(super) fn challenge_body(c: &Challenge) -> ChallengeBody {
+    ChallengeBody {
+        nonce: B64URL.encode(c.nonce),
+        purpose: c.purpose.as_str().to_owned(),
+        expires_at: rfc3339(c.expires_at),
+    }
 }
 
 /// A card's answer, decoded from JSON.
@@ -101,27 +82,57 @@ pub(super) fn decode_card(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/challenges",
+    operation_id = "auth_challenge",
+    tag = "auth",
+    summary = "A one-time nonce for the card to sign",
+    request_body(content = mykey_api::auth::ChallengeRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Challenge, content_type = "application/json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn challenge(
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<ChallengeRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = p.challenge(purpose(&req.purpose)?, None).await?;
-    Ok((StatusCode::CREATED, axum::Json(challenge_json(&c))))
+    Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/responses",
+    operation_id = "auth_respond",
+    tag = "auth",
+    summary = "The card's answer: certificate path, validity, revocation and signature checked; renewals followed; a session answered",
+    request_body(content = mykey_api::auth::CardResponse, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Session, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn respond(
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<ResponseRequest>,
+    JsonBody(req): JsonBody<CardResponse>,
 ) -> Result<impl IntoResponse, ApiError> {
     let purpose = purpose(&req.purpose)?;
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
     let (token, session) = p.respond(&card.answer(), purpose, None).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "token": token.as_str(),
-            "token_type": "Bearer",
-            "expires_at": rfc3339(session.expires_at),
-        })),
+        axum::Json(Session {
+            token: token.as_str().to_owned(),
+            token_type: "Bearer".to_owned(),
+            expires_at: rfc3339(session.expires_at),
+        }),
     ))
 }

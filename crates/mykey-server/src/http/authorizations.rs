@@ -19,14 +19,17 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use mykey_platform::{NewConsent, Platform, PlatformError};
-use serde::Deserialize;
-use serde_json::json;
+use mykey_api::authorizations::{
+    AuthorizationApproval, AuthorizationApproved, AuthorizationRefusal, AuthorizationShown, Began,
+    PpidServiceNamed, Summary,
+};
+use mykey_platform::{Platform, PlatformError};
 
 use base64::Engine;
 
-use super::auth::{challenge_json, decode_card};
-use super::link_requests::ConsentBody;
+use super::auth::{challenge_body, decode_card};
+use super::link_requests::{consent_asked, new_consent};
+use super::me::shown;
 use super::{ApiError, JsonBody, OptionalJson, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -35,19 +38,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/authorizations/{handle}/challenges", post(challenge))
         .route("/v1/authorizations/{handle}/approval", post(approve))
         .route("/v1/authorizations/{handle}/refusal", post(refuse))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApprovalBody {
-    nonce: String,
-    certificate: String,
-    signature: String,
-    consent: ConsentBody,
-    /// The card's signature certificate (DER, base64), read with its password, when facts are
-    /// asked for: the facts released are the ones it certifies. There is no way to state facts.
-    #[serde(default)]
-    signature_certificate: Option<String>,
 }
 
 /// Where a request comes from: the peer's address, when the server was started with it
@@ -59,7 +49,7 @@ fn source(from: From) -> Option<IpAddr> {
 }
 
 /// What approving does, in words a person understands, in Japanese and English.
-fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> serde_json::Value {
+fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> Summary {
     let ago = now.saturating_sub(v.began_at.as_secs());
     let (where_ja, where_en) = match (&v.began.address, &v.began.browser) {
         (Some(a), Some(b)) => (format!("{a}（{b}）"), format!("{a} ({b})")),
@@ -87,12 +77,33 @@ fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> serde_json:
     } else {
         ""
     };
-    json!({
-        "ja": format!("{ago}秒前に{where_ja}のブラウザーが始めた、{what_ja}自分で始めたものでなければ、承認せずに拒否して報告してください。{confirm_ja}"),
-        "en": format!("A browser at {where_en} began this {ago} seconds ago, for {what_en} If you did not start it yourself, do not approve: refuse and report it.{confirm_en}"),
-    })
+    Summary {
+        ja: format!(
+            "{ago}秒前に{where_ja}のブラウザーが始めた、{what_ja}自分で始めたものでなければ、承認せずに拒否して報告してください。{confirm_ja}"
+        ),
+        en: format!(
+            "A browser at {where_en} began this {ago} seconds ago, for {what_en} If you did not start it yourself, do not approve: refuse and report it.{confirm_en}"
+        ),
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/authorizations/{handle}",
+    operation_id = "authorizations_show",
+    tag = "card",
+    summary = "The phone: who asks for what in a cross-device login",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::authorizations::AuthorizationShown, content_type = "application/json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))
+    )
+)]
 async fn show(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -100,47 +111,91 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     let v = p.authorization_view(&handle, source(from)).await?;
     let summary = summary(&v, p.now().as_secs());
-    let items: Vec<_> = v
-        .consent_items
-        .iter()
-        .map(|i| json!({"name": i.name, "text": i.text}))
-        .collect();
-    let facts: Vec<&str> = v.facts.iter().map(|f| f.as_str()).collect();
-    Ok(axum::Json(json!({
-        "short_code": v.short_code,
-        "purpose": if v.relying_party.is_some() { "openid-connect" } else { "portal" },
-        "relying_party": v.relying_party.as_ref().map(|(rp, _)| json!({"name": rp.name, "kind": rp.kind.as_str()})),
-        "ppid_service": v.relying_party.as_ref().map(|(_, s)| json!({"name": s.name})),
-        "facts": facts,
-        "expires_at": rfc3339(v.expires_at),
-        "consent": {"items": items, "terms_version": v.terms_version},
-        "began": {
-            "at": rfc3339(v.began_at),
-            "from": v.began.address,
-            "browser": v.began.browser,
+    Ok(axum::Json(AuthorizationShown {
+        short_code: v.short_code.clone(),
+        purpose: if v.relying_party.is_some() {
+            "openid-connect"
+        } else {
+            "portal"
+        }
+        .to_owned(),
+        relying_party: v
+            .relying_party
+            .as_ref()
+            .map(|(rp, _)| shown(&rp.name, rp.kind)),
+        ppid_service: v.relying_party.as_ref().map(|(_, s)| PpidServiceNamed {
+            name: s.name.clone(),
+        }),
+        facts: v.facts.iter().map(|f| f.as_str().to_owned()).collect(),
+        expires_at: rfc3339(v.expires_at),
+        consent: consent_asked(&v.consent_items, v.terms_version.clone()),
+        began: Began {
+            at: rfc3339(v.began_at),
+            from: v.began.address.clone(),
+            browser: v.began.browser.clone(),
         },
-        "confirm_in_browser": v.confirm_in_browser,
-        "summary": summary,
-    })))
+        confirm_in_browser: v.confirm_in_browser,
+        summary,
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/authorizations/{handle}/challenges",
+    operation_id = "authorizations_challenge",
+    tag = "card",
+    summary = "A one-time challenge for the card, bound to the request's relying party",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Challenge, content_type = "application/json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))
+    )
+)]
 async fn challenge(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
     from: From,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = p.authorization_challenge(&handle, source(from)).await?;
-    Ok((StatusCode::CREATED, axum::Json(challenge_json(&c))))
+    Ok((StatusCode::CREATED, axum::Json(challenge_body(&c))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/authorizations/{handle}/approval",
+    operation_id = "authorizations_approve",
+    tag = "card",
+    summary = "The card approves: signature, consent to every item shown, the facts asked for",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    request_body(content = mykey_api::authorizations::AuthorizationApproval, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Approved. Where `confirm_in_browser` was true, `confirmation_code` (six digits) is the code the person types into their own browser: show it on the phone only, and tell the person never to give it to anyone.", body = mykey_api::authorizations::AuthorizationApproved, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn approve(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
     from: From,
-    JsonBody(req): JsonBody<ApprovalBody>,
+    JsonBody(req): JsonBody<AuthorizationApproval>,
 ) -> Result<impl IntoResponse, ApiError> {
     let card = decode_card(&req.nonce, &req.certificate, &req.signature)?;
-    let consent: NewConsent = req.consent.into();
+    let consent = new_consent(req.consent);
     let signature_certificate = match &req.signature_certificate {
         Some(b64) => Some(
             base64::engine::general_purpose::STANDARD
@@ -162,21 +217,31 @@ async fn approve(
             signature_certificate.as_deref(),
         )
         .await?;
-    let mut body = json!({"approved": true});
-    if let Some(code) = approved.confirmation_code {
-        body["confirmation_code"] = json!(code);
-    }
-    Ok(axum::Json(body))
+    Ok(axum::Json(AuthorizationApproved {
+        approved: true,
+        confirmation_code: approved.confirmation_code,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefusalBody {
-    /// The request is not the person's own: record it for the operator.
-    #[serde(default)]
-    report: bool,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/authorizations/{handle}/refusal",
+    operation_id = "authorizations_refuse",
+    tag = "card",
+    summary = "The card holder declines",
+    params(
+        ("handle" = String, Path, description = "The QR code's handle, or the short code (limited: see 429)")
+    ),
+    request_body(content = Option<mykey_api::authorizations::AuthorizationRefusal>, content_type = "application/json", description = "Optional. `report: true` says the request is not the person's own (someone asked them to approve it, or they did not start it): recorded for the operator with where and when the browser began it."),
+    responses(
+        (status = 204, description = "Declined"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many short codes that named no request, from this address (10 at once, then one every 6 s), from its IPv6 /48 (30 at once, then one every 3 s), or, for addresses that missed in the last ten minutes, from everywhere (600 at once, then 20 a second): `too-many-attempts`, with Retry-After in seconds. Only lookups by short code count; the QR code's handle is never limited.", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 async fn refuse(
     Path(handle): Path<String>,
     State(p): State<Arc<Platform>>,
@@ -187,7 +252,7 @@ async fn refuse(
     let report = match body {
         None => false,
         Some(map) => {
-            serde_json::from_value::<RefusalBody>(serde_json::Value::Object(map))
+            serde_json::from_value::<AuthorizationRefusal>(serde_json::Value::Object(map))
                 .map_err(|e| ApiError::InvalidRequest(format!("malformed JSON body: {e}")))?
                 .report
         }

@@ -2,7 +2,6 @@
 //! received, get what waits, as Security Event Tokens by `jti`), and `GET /oidc/jwks` the
 //! platform's public keys that verify them.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,9 +9,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use mykey_api::events::{PollRequest, PollResponse};
 use mykey_platform::{MAX_POLL, Platform};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::rp::RelyingPartyClient;
 use super::{ApiError, OptionalJson};
@@ -23,24 +21,22 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/oidc/jwks", get(jwks))
 }
 
-/// RFC 8936 §2.4's request; every member optional.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PollRequest {
-    #[serde(default)]
-    ack: Vec<String>,
-    /// SETs received but refused, with why (§2.4.3): acknowledged too (sending them again
-    /// would not help), and logged for the operator.
-    #[serde(default, rename = "setErrs")]
-    set_errs: HashMap<String, Value>,
-    #[serde(rename = "maxEvents")]
-    max_events: Option<usize>,
-    /// Long polling is not offered: the answer always comes at once.
-    #[serde(rename = "returnImmediately")]
-    #[allow(dead_code)]
-    return_immediately: Option<bool>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/rp/events",
+    operation_id = "events_poll",
+    tag = "rp",
+    summary = "Poll for events (RFC 8936): acknowledge what was received, get what waits (oldest first, at most 100); unacknowledged SETs come again",
+    request_body(content = Option<mykey_api::events::PollRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::events::PollResponse, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn poll(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -60,13 +56,22 @@ async fn poll(
     let (sets, more) = p
         .poll_events(&rp, &ack, req.max_events.unwrap_or(MAX_POLL))
         .await?;
-    let sets: serde_json::Map<String, Value> = sets
-        .into_iter()
-        .map(|(jti, set)| (jti, json!(set)))
-        .collect();
-    Ok(axum::Json(json!({"sets": sets, "moreAvailable": more})))
+    Ok(axum::Json(PollResponse {
+        sets: sets.into_iter().collect(),
+        more_available: more,
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/oidc/jwks",
+    operation_id = "events_jwks",
+    tag = "openid-connect",
+    summary = "The platform's public signing keys (JWK Set, RFC 7517): they verify its Security Event Tokens",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::events::Jwks, content_type = "application/jwk-set+json")
+    )
+)]
 async fn jwks(State(p): State<Arc<Platform>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/jwk-set+json")],

@@ -8,12 +8,16 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use mykey_api::me::{
+    Log, LogEntry as LogEntryBody, LogPage, LogVerdict, Me as MeBody, MyKeyId as MyKeyIdBody,
+    MyKeyIdRequest, PersonPpidService as PersonPpidServiceBody, PersonPpidServices,
+    PpidConsentRecorded, ServiceId, ServiceIds,
+};
+use mykey_api::{ConsentRecorded, RelyingPartyShown};
 use mykey_platform::{
     LogEntry, MyKeyId, PersonLink, PersonPpidService, Platform, PlatformError, Session,
     verify_chain,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{ApiError, OptionalJson, rfc3339};
 
@@ -52,14 +56,6 @@ impl FromRequestParts<Arc<Platform>> for Me {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct MyKeyIdRequest {
-    /// The ID wanted; absent for a random free one.
-    #[serde(default)]
-    id: Option<String>,
-}
-
 fn requested(OptionalJson(req): OptionalJson<MyKeyIdRequest>) -> Result<Option<MyKeyId>, ApiError> {
     match req.and_then(|r| r.id) {
         Some(s) => Ok(Some(s.parse().map_err(PlatformError::from)?)),
@@ -67,62 +63,151 @@ fn requested(OptionalJson(req): OptionalJson<MyKeyIdRequest>) -> Result<Option<M
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    operation_id = "me_overview",
+    tag = "me",
+    summary = "The person's overview",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::Me, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn overview(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = p.my_key_id(&s).await?;
-    Ok(axum::Json(json!({
-        "my_key_id": id.map(|m| json!({"id": m.id.as_str(), "since": rfc3339(m.since)})),
-        "session_expires_at": rfc3339(s.expires_at),
-    })))
+    Ok(axum::Json(MeBody {
+        my_key_id: id.map(|m| MyKeyIdBody {
+            id: m.id.as_str().to_owned(),
+            since: Some(rfc3339(m.since)),
+        }),
+        session_expires_at: rfc3339(s.expires_at),
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_show",
+    tag = "me",
+    summary = "The active My Key ID",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::MyKeyId, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn show(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let m = p
         .my_key_id(&s)
         .await?
         .ok_or(PlatformError::NotFound(mykey_platform::NotFound::MyKeyId))?;
-    Ok(axum::Json(
-        json!({"id": m.id.as_str(), "since": rfc3339(m.since)}),
-    ))
+    Ok(axum::Json(MyKeyIdBody {
+        id: m.id.as_str().to_owned(),
+        since: Some(rfc3339(m.since)),
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_create",
+    tag = "me",
+    summary = "Create (at most one active, Art 15.1)",
+    request_body(content = Option<mykey_api::me::MyKeyIdRequest>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::me::MyKeyId, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn create(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
     req: OptionalJson<MyKeyIdRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = p.create_my_key_id(&s, requested(req)?).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"id": id.as_str()}))))
+    Ok((StatusCode::CREATED, axum::Json(new_id(&id))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_change",
+    tag = "me",
+    summary = "Change to another free value",
+    request_body(content = Option<mykey_api::me::MyKeyIdRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::MyKeyId, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn change(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
     req: OptionalJson<MyKeyIdRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = p.change_my_key_id(&s, requested(req)?).await?;
-    Ok(axum::Json(json!({"id": id.as_str()})))
+    Ok(axum::Json(new_id(&id)))
 }
 
+/// A My Key ID just made or changed.
+fn new_id(id: &MyKeyId) -> MyKeyIdBody {
+    MyKeyIdBody {
+        id: id.as_str().to_owned(),
+        since: None,
+    }
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/me/my-key-id",
+    operation_id = "me_revoke",
+    tag = "me",
+    summary = "Revoke: every function using it ends — every Service ID with it, in the same transaction (Art 15.3)",
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn revoke(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     p.revoke_my_key_id(&s).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `?after=SEQ&limit=N`: a page of the log, oldest first (cursor-based: `next` is the
-/// `after` of the next page).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LogPage {
-    after: Option<u64>,
-    limit: Option<usize>,
-}
-
 /// Entries a page holds unless `limit` says otherwise.
 const LOG_PAGE: usize = 100;
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/log",
+    operation_id = "me_log",
+    tag = "me",
+    summary = "The person's own hash-chained log, oldest first",
+    description = "Oldest first, in pages: `next` is the cursor of the next page (null on the last, which carries the chain's `head`).",
+    params(
+        mykey_api::me::LogPage
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::Log, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457): `after` or `limit` malformed or out of range, or an unknown parameter", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn log(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -142,56 +227,112 @@ async fn log(
         None => entries.last().map(|e| e.hash.to_string()),
         Some(_) => None,
     };
-    let entries: Vec<Value> = entries.iter().map(log_json).collect();
-    Ok(axum::Json(json!({
-        "entries": entries,
-        "head": head,
-        "next": next.map(|n| n.to_string()),
-    })))
+    Ok(axum::Json(Log {
+        entries: entries.iter().map(log_json).collect(),
+        head,
+        next: next.map(|n| n.to_string()),
+    }))
 }
 
 /// A log entry as the person sees it.
-pub(super) fn log_json(e: &LogEntry) -> Value {
-    json!({
-        "seq": e.seq,
-        "at": rfc3339(mykey_pki::UnixTime::from_secs(e.at)),
-        "kind": e.kind,
-        "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
-        "hash": e.hash.to_string(),
-    })
+pub(super) fn log_json(e: &LogEntry) -> LogEntryBody {
+    LogEntryBody {
+        seq: e.seq,
+        at: rfc3339(mykey_pki::UnixTime::from_secs(e.at)),
+        kind: e.kind.clone(),
+        detail: serde_json::from_str(&e.detail)
+            .unwrap_or_else(|_| serde_json::Value::String(e.detail.clone())),
+        hash: e.hash.to_string(),
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/log/verify",
+    operation_id = "me_verify",
+    tag = "me",
+    summary = "Checks the whole chain",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::LogVerdict, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn verify(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let entries = p.log(&s).await?;
-    Ok(axum::Json(match verify_chain(&entries) {
-        Ok(head) => json!({"valid": true, "entries": entries.len(), "head": head.to_string()}),
-        Err(e) => json!({"valid": false, "entries": entries.len(), "error": e.to_string()}),
+    let verdict = verify_chain(&entries);
+    Ok(axum::Json(LogVerdict {
+        valid: verdict.is_ok(),
+        entries: entries.len(),
+        head: verdict.as_ref().ok().map(ToString::to_string),
+        error: verdict.err().map(|e| e.to_string()),
     }))
 }
 
 /// A Service ID as the person sees it.
-pub(super) fn link_json(l: &PersonLink) -> Value {
-    json!({
-        "id": l.id.get(),
-        "relying_party": {"name": l.relying_party, "kind": l.relying_party_kind.as_str()},
-        "customer_id": l.customer_id.as_str(),
-        "linked_at": rfc3339(l.linked_at),
-        "consent": {
-            "items": l.consent.items,
-            "terms_version": l.consent.terms_version,
-            "given_at": rfc3339(l.consent.given_at),
-        },
-    })
+pub(super) fn link_json(l: &PersonLink) -> ServiceId {
+    ServiceId {
+        id: l.id.get(),
+        relying_party: shown(&l.relying_party, l.relying_party_kind),
+        customer_id: l.customer_id.as_str().to_owned(),
+        linked_at: rfc3339(l.linked_at),
+        consent: consent_recorded(&l.consent),
+    }
 }
 
+/// A relying party as a person sees it.
+pub(super) fn shown(name: &str, kind: mykey_platform::RelyingPartyKind) -> RelyingPartyShown {
+    RelyingPartyShown {
+        name: name.to_owned(),
+        kind: kind.as_str().to_owned(),
+    }
+}
+
+/// A consent as recorded.
+pub(super) fn consent_recorded(c: &mykey_platform::Consent) -> ConsentRecorded {
+    ConsentRecorded {
+        items: c.items.clone(),
+        terms_version: c.terms_version.clone(),
+        given_at: rfc3339(c.given_at),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/me/service-ids",
+    operation_id = "me_service_ids",
+    tag = "me",
+    summary = "The person's active Service IDs with the consent each was made under",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::ServiceIds, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn service_ids(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let links: Vec<Value> = p.my_links(&s).await?.iter().map(link_json).collect();
-    Ok(axum::Json(json!({"service_ids": links})))
+    let service_ids = p.my_links(&s).await?.iter().map(link_json).collect();
+    Ok(axum::Json(ServiceIds { service_ids }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/service-ids/{id}",
+    operation_id = "me_withdraw",
+    tag = "me",
+    summary = "Withdraw the consent: the link ends at once; both are logged",
+    params(
+        ("id" = i64, Path, description = "The Service ID's id from GET /v1/me/service-ids")
+    ),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn withdraw(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
@@ -205,35 +346,66 @@ async fn withdraw(
 }
 
 /// A PPID service as the person sees it: their PPID and their latest consent.
-pub(super) fn ppid_service_json(s: &PersonPpidService) -> Value {
-    json!({
-        "id": s.id.get(),
-        "name": s.name,
-        "relying_party": {"name": s.relying_party, "kind": s.relying_party_kind.as_str()},
-        "ppid": s.ppid.map(|(p, _)| p.to_string()),
-        "issued_at": s.ppid.map(|(_, t)| rfc3339(t)),
-        "consent": s.consent.as_ref().map(|(c, withdrawn)| json!({
-            "items": c.items,
-            "terms_version": c.terms_version,
-            "given_at": rfc3339(c.given_at),
-            "withdrawn_at": withdrawn.map(rfc3339),
-        })),
-    })
+pub(super) fn ppid_service_json(s: &PersonPpidService) -> PersonPpidServiceBody {
+    PersonPpidServiceBody {
+        id: s.id.get(),
+        name: s.name.clone(),
+        relying_party: shown(&s.relying_party, s.relying_party_kind),
+        ppid: s.ppid.map(|(p, _)| p.to_string()),
+        issued_at: s.ppid.map(|(_, t)| rfc3339(t)),
+        consent: s
+            .consent
+            .as_ref()
+            .map(|(c, withdrawn)| PpidConsentRecorded {
+                items: c.items.clone(),
+                terms_version: c.terms_version.clone(),
+                given_at: rfc3339(c.given_at),
+                withdrawn_at: withdrawn.map(rfc3339),
+            }),
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/ppid-services",
+    operation_id = "me_ppid_services",
+    tag = "me",
+    summary = "The person's PPID services with their PPID and latest consent",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::me::PersonPpidServices, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn ppid_services(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let all: Vec<Value> = p
+    let ppid_services = p
         .my_ppid_services(&s)
         .await?
         .iter()
         .map(ppid_service_json)
         .collect();
-    Ok(axum::Json(json!({"ppid_services": all})))
+    Ok(axum::Json(PersonPpidServices { ppid_services }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/ppid-services/{id}",
+    operation_id = "me_withdraw_ppid",
+    tag = "me",
+    summary = "Withdraw the consent: further authentications need a new one (the PPID stays the same); logged",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID from GET /v1/me/ppid-services")
+    ),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
 async fn withdraw_ppid(
     Me(s): Me,
     State(p): State<Arc<Platform>>,

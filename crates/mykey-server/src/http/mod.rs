@@ -46,6 +46,7 @@ mod link_requests;
 mod me;
 mod oauth;
 mod oidc;
+mod openapi;
 mod ops;
 mod pages;
 mod portal;
@@ -63,7 +64,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use mykey_platform::Platform;
 
@@ -76,17 +76,8 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 pub fn app(platform: Arc<Platform>) -> Router {
     let hsts = platform.issuer().starts_with("https://");
     Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route(
-            "/v1/openapi.json",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    include_str!("../../openapi.json"),
-                )
-                    .into_response()
-            }),
-        )
+        .route("/health", get(health))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
         .merge(auth::routes())
         .merge(me::routes())
         .merge(ops::routes())
@@ -106,6 +97,21 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .layer(refusals::ApiRefusals)
         .layer(axum::middleware::map_response(move |r| headers(r, hsts)))
         .with_state(platform)
+}
+
+/// Liveness.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "mod_health",
+    tag = "platform",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "ok")
+    )
+)]
+async fn health() -> &'static str {
+    "ok"
 }
 
 /// Headers every answer carries: `Cache-Control: no-store` unless the answer chose its own

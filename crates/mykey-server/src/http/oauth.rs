@@ -5,9 +5,9 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mykey_api::token::OAuthError;
 use mykey_platform::oidc::OAuthCode;
 use mykey_platform::{PlatformError, StoreErrorKind};
-use serde_json::json;
 
 /// An OAuth refusal: status, `error` code and `error_description`.
 #[derive(Debug)]
@@ -126,7 +126,10 @@ impl OAuthRefusal {
     fn json(&self) -> Response {
         (
             self.status,
-            axum::Json(json!({"error": self.error, "error_description": self.description})),
+            axum::Json(OAuthError {
+                error: self.error.to_owned(),
+                error_description: self.description.clone(),
+            }),
         )
             .into_response()
     }

@@ -10,13 +10,17 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use mykey_api::ops::{
+    AuthorizationReport, AuthorizationReports, OidcClient as OidcClientBody,
+    OidcClientRegistration, RelyingParties, RelyingParty as RelyingPartyBody,
+    RelyingPartyRegistration, RelyingPartyWithSecret, ReportsQuery,
+};
 use mykey_platform::oidc::{FactScope, IdTokenAlg, OidcClient};
 use mykey_platform::{
     ClientJwks, ClientSecret, Platform, PlatformError, PpidServiceId, RelyingParty, RelyingPartyId,
     RelyingPartyKind, RelyingPartyStatus,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{ApiError, JsonBody, rfc3339};
 
@@ -37,16 +41,23 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/ops/authorization-reports", get(reports))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReportsQuery {
-    /// The cursor: reports after this one (the last page's `next`).
-    #[serde(default)]
-    after: i64,
-    /// At most this many (1–500, default 100).
-    limit: Option<u32>,
-}
-
+#[utoipa::path(
+    get,
+    path = "/v1/ops/authorization-reports",
+    operation_id = "ops_reports",
+    tag = "ops",
+    summary = "Cross-device logins people refused and reported as not theirs, oldest first (kept a year)",
+    params(
+        mykey_api::ops::ReportsQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::AuthorizationReports, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn reports(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -58,49 +69,32 @@ async fn reports(
     let next = (found.len() == limit.clamp(1, mykey_platform::oidc::MAX_REPORT_PAGE) as usize)
         .then(|| found.last().map(|r| r.id))
         .flatten();
-    let reports: Vec<Value> = found
+    let reports = found
         .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "reported_at": rfc3339(r.reported_at),
-                "purpose": r.purpose,
-                "relying_party_id": r.relying_party.map(|id| id.get()),
-                "began_at": rfc3339(r.began_at),
-                "began_from": r.began.address,
-                "browser": r.began.browser,
-                "by_short_code": r.by_short_code,
-                "reported_from": r.reported_from,
-            })
+        .map(|r| AuthorizationReport {
+            id: r.id,
+            reported_at: rfc3339(r.reported_at),
+            purpose: r.purpose.clone(),
+            relying_party_id: r.relying_party.map(|id| id.get()),
+            began_at: rfc3339(r.began_at),
+            began_from: r.began.address.clone(),
+            browser: r.began.browser.clone(),
+            by_short_code: r.by_short_code,
+            reported_from: r.reported_from.clone(),
         })
         .collect();
-    Ok(axum::Json(json!({"reports": reports, "next": next})))
+    Ok(axum::Json(AuthorizationReports { reports, next }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OidcClientBody {
-    /// The relying party's PPID service whose PPIDs are the `sub`s.
-    ppid_service_id: i64,
-    redirect_uris: Vec<String>,
-    #[serde(default)]
-    post_logout_redirect_uris: Vec<String>,
-    /// The fact scopes it may ask for (`name`, `address`, `birthdate`, `gender`).
-    #[serde(default)]
-    scopes: Vec<String>,
-    /// `ES256` (default) or `RS256`.
-    id_token_signed_response_alg: Option<String>,
-}
-
-fn oidc_client_json(rp: &RelyingParty, c: &OidcClient) -> Value {
-    json!({
-        "client_id": rp.client_id,
-        "ppid_service_id": c.ppid_service.get(),
-        "redirect_uris": c.redirect_uris,
-        "post_logout_redirect_uris": c.post_logout_redirect_uris,
-        "scopes": c.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "id_token_signed_response_alg": c.id_token_alg.as_str(),
-    })
+fn oidc_client_json(rp: &RelyingParty, c: &OidcClient) -> OidcClientBody {
+    OidcClientBody {
+        client_id: rp.client_id.clone(),
+        ppid_service_id: c.ppid_service.get(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        scopes: c.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        id_token_signed_response_alg: c.id_token_alg.as_str().to_owned(),
+    }
 }
 
 async fn relying_party(p: &Platform, id: &str) -> Result<RelyingParty, ApiError> {
@@ -113,11 +107,30 @@ async fn relying_party(p: &Platform, id: &str) -> Result<RelyingParty, ApiError>
         ))?)
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/ops/relying-parties/{id}/oidc-client",
+    operation_id = "ops_set_oidc_client",
+    tag = "ops",
+    summary = "Register (replace) the relying party's OpenID Connect client: PPID service, redirect URIs, allowed fact scopes, ID token algorithm",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    request_body(content = mykey_api::ops::OidcClientRegistration, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::OidcClient, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn set_oidc_client(
     _: Operator,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
-    JsonBody(req): JsonBody<OidcClientBody>,
+    JsonBody(req): JsonBody<OidcClientRegistration>,
 ) -> Result<impl IntoResponse, ApiError> {
     let rp = relying_party(&p, &id).await?;
     let scopes = req
@@ -149,6 +162,23 @@ async fn set_oidc_client(
     Ok(axum::Json(oidc_client_json(&rp, &c)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ops/relying-parties/{id}/oidc-client",
+    operation_id = "ops_show_oidc_client",
+    tag = "ops",
+    summary = "The relying party's OpenID Connect registration",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::OidcClient, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn show_oidc_client(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -181,35 +211,27 @@ impl FromRequestParts<Arc<Platform>> for Operator {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterRequest {
-    name: String,
-    kind: String,
-    /// The client's JWK Set for `private_key_jwt`, if it uses it.
-    jwks: Option<Value>,
-}
-
 /// A JWK Set from a JSON body.
 fn client_jwks(v: &Value) -> Result<ClientJwks, ApiError> {
     Ok(ClientJwks::parse(&v.to_string())?)
 }
 
-pub(super) fn rp_json(rp: &RelyingParty) -> Value {
-    json!({
-        "id": rp.id.get(),
-        "client_id": rp.client_id,
-        "name": rp.name,
-        "kind": rp.kind.as_str(),
-        "status": rp.status.as_str(),
-        "created_at": rfc3339(rp.created_at),
-    })
+pub(super) fn rp_json(rp: &RelyingParty) -> RelyingPartyBody {
+    RelyingPartyBody {
+        id: rp.id.get(),
+        client_id: rp.client_id.clone(),
+        name: rp.name.clone(),
+        kind: rp.kind.as_str().to_owned(),
+        status: rp.status.as_str().to_owned(),
+        created_at: rfc3339(rp.created_at),
+    }
 }
 
-fn with_secret(rp: &RelyingParty, secret: &ClientSecret) -> Value {
-    let mut v = rp_json(rp);
-    v["client_secret"] = json!(secret.as_str());
-    v
+fn with_secret(rp: &RelyingParty, secret: &ClientSecret) -> RelyingPartyWithSecret {
+    RelyingPartyWithSecret {
+        relying_party: rp_json(rp),
+        client_secret: secret.as_str().to_owned(),
+    }
 }
 
 fn rp_id(s: &str) -> Result<RelyingPartyId, ApiError> {
@@ -218,10 +240,26 @@ fn rp_id(s: &str) -> Result<RelyingPartyId, ApiError> {
         .map_err(|_| PlatformError::NotFound(mykey_platform::NotFound::RelyingParty).into())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties",
+    operation_id = "ops_register",
+    tag = "ops",
+    summary = "Register a relying party, pending until approved; its client secret is shown once",
+    request_body(content = mykey_api::ops::RelyingPartyRegistration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::ops::RelyingPartyWithSecret, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn register(
     _: Operator,
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<RegisterRequest>,
+    JsonBody(req): JsonBody<RelyingPartyRegistration>,
 ) -> Result<impl IntoResponse, ApiError> {
     let kind = RelyingPartyKind::parse(&req.kind).ok_or_else(|| {
         ApiError::InvalidRequest(r#"kind must be "public-authority" or "business""#.into())
@@ -233,11 +271,41 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(with_secret(&rp, &secret))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ops/relying-parties",
+    operation_id = "ops_list",
+    tag = "ops",
+    summary = "Every relying party (no secrets)",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParties, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn list(_: Operator, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
-    let all: Vec<Value> = p.relying_parties().await?.iter().map(rp_json).collect();
-    Ok(axum::Json(json!({"relying_parties": all})))
+    let relying_parties = p.relying_parties().await?.iter().map(rp_json).collect();
+    Ok(axum::Json(RelyingParties { relying_parties }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties/{id}/approval",
+    operation_id = "ops_approve",
+    tag = "ops",
+    summary = "Approve (also lifts a suspension)",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn approve(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -249,6 +317,23 @@ async fn approve(
     Ok(axum::Json(rp_json(&rp)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties/{id}/suspension",
+    operation_id = "ops_suspend",
+    tag = "ops",
+    summary = "Suspend: its client authentication is refused (403 relying-party-not-approved) and its open link requests can no longer be answered",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn suspend(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -260,6 +345,23 @@ async fn suspend(
     Ok(axum::Json(rp_json(&rp)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/relying-parties/{id}/secret",
+    operation_id = "ops_rotate",
+    tag = "ops",
+    summary = "Rotate the client secret: the new one is shown once, the old one stops working at once",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingPartyWithSecret, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn rotate(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -269,6 +371,26 @@ async fn rotate(
     Ok(axum::Json(with_secret(&rp, &secret)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/ops/relying-parties/{id}/jwks",
+    operation_id = "ops_set_jwks",
+    tag = "ops",
+    summary = "Register (replace) the relying party's JWK Set for private_key_jwt; keys it replaces stop working at once (rotate by registering old and new together first)",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    request_body(content = mykey_api::events::Jwks, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn set_jwks(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -281,6 +403,23 @@ async fn set_jwks(
     Ok(axum::Json(rp_json(&rp)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/ops/relying-parties/{id}/jwks",
+    operation_id = "ops_remove_jwks",
+    tag = "ops",
+    summary = "Remove the relying party's JWK Set (only client_secret_basic is left)",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ops::RelyingParty, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn remove_jwks(
     _: Operator,
     State(p): State<Arc<Platform>>,

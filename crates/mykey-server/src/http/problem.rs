@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mykey_api::problem::Problem;
 use mykey_platform::PlatformError;
 
 /// Everything a handler can answer with instead of success.
@@ -244,16 +245,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Platform(PlatformError::Internal(e)) = &self {
             tracing::error!(error = %e, "internal fault");
         }
-        let body = serde_json::json!({
-            "type": format!("urn:mykey:problem:{}", told.kind),
-            "title": told.title,
-            "status": told.status.as_u16(),
-            "detail": detail,
-        });
         let mut r = (
             told.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
+            problem_text(told.kind, told.title, told.status, detail),
         )
             .into_response();
         if let ApiError::Platform(e) = &self {
@@ -302,18 +297,24 @@ pub(crate) async fn api_refusal(r: Response) -> Response {
         .map(str::trim)
         .filter(|d| !d.is_empty() && !status.is_server_error())
         .map(str::to_owned);
-    let body = serde_json::json!({
-        "type": format!("urn:mykey:problem:{kind}"),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
+    let body = problem_text(kind, title, status, detail);
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// A problem document's text.
+fn problem_text(kind: &str, title: &str, status: StatusCode, detail: Option<String>) -> String {
+    serde_json::to_string(&Problem {
+        kind: format!("urn:mykey:problem:{kind}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -11,9 +11,11 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use mykey_api::rp::{
+    FactsCheck, LinkRequestOpened, LinkRequestOpening, LinksQuery, RelyingPartyServiceId,
+    RelyingPartyServiceIds,
+};
 use mykey_platform::{CustomerId, Platform, PlatformError, RelyingParty};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{ApiError, JsonBody, rfc3339};
 
@@ -69,41 +71,63 @@ pub(super) fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(Stri
         .and_then(|s| s.split_once(':').map(|(i, p)| (i.to_owned(), p.to_owned())))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LinkRequestBody {
-    customer_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LinksQuery {
-    customer_id: Option<String>,
-}
-
 fn customer(s: &str) -> Result<CustomerId, ApiError> {
     Ok(s.parse().map_err(PlatformError::from)?)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/rp/service-id-requests",
+    operation_id = "rp_open_request",
+    tag = "rp",
+    summary = "Open a link request for one of its customer IDs (valid 10 minutes); the person opens link_url",
+    request_body(content = mykey_api::rp::LinkRequestOpening, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = mykey_api::rp::LinkRequestOpened, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn open_request(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<LinkRequestBody>,
+    JsonBody(req): JsonBody<LinkRequestOpening>,
 ) -> Result<impl IntoResponse, ApiError> {
     let r = p
         .open_link_request(&rp, customer(&req.customer_id)?)
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "request_id": r.id.to_string(),
-            "customer_id": r.customer_id.as_str(),
-            "expires_at": rfc3339(r.expires_at),
-            "link_url": format!("/v1/link-requests/{}", r.id),
-        })),
+        axum::Json(LinkRequestOpened {
+            request_id: r.id.to_string(),
+            customer_id: r.customer_id.as_str().to_owned(),
+            expires_at: rfc3339(r.expires_at),
+            link_url: format!("/v1/link-requests/{}", r.id),
+        }),
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/service-ids",
+    operation_id = "rp_list",
+    tag = "rp",
+    summary = "Its own active Service IDs; with customer_id, that one (404 service-id-unknown when it has none)",
+    params(
+        mykey_api::rp::LinksQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp::RelyingPartyServiceIds, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn list(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -115,13 +139,33 @@ async fn list(
     if wanted.is_some() && links.is_empty() {
         return Err(PlatformError::NotFound(mykey_platform::NotFound::ServiceId).into());
     }
-    let links: Vec<Value> = links
+    let service_ids = links
         .iter()
-        .map(|l| json!({"customer_id": l.customer_id.as_str(), "linked_at": rfc3339(l.linked_at)}))
+        .map(|l| RelyingPartyServiceId {
+            customer_id: l.customer_id.as_str().to_owned(),
+            linked_at: rfc3339(l.linked_at),
+        })
         .collect();
-    Ok(axum::Json(json!({"service_ids": links})))
+    Ok(axum::Json(RelyingPartyServiceIds { service_ids }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/rp/service-ids/{customer_id}",
+    operation_id = "rp_remove",
+    tag = "rp",
+    summary = "Remove its link of customer_id; the person's log records it",
+    params(
+        ("customer_id" = String, Path, description = "The customer ID (percent-encoded)")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn remove(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -136,16 +180,37 @@ async fn remove(
 }
 
 /// Art 17.2.2 on demand: have the four facts of the person behind this link changed since they
-/// linked? J-LIS is asked; a change is also sent as a `basic-facts-changed` event.
+/// linked, or was the signature certificate they linked with revoked for another reason? J-LIS
+/// is asked; what it found is also sent as an event.
+#[utoipa::path(
+    post,
+    path = "/v1/rp/service-ids/{customer_id}/facts-check",
+    operation_id = "rp_check_facts",
+    tag = "rp",
+    summary = "Art 17.2.2 on demand: have the four facts of the person behind this link changed since they linked? J-LIS is asked (the person's log says so); what it found is also sent as an event (basic-facts-changed, or signature-certificate-revoked with J-LIS's reason)",
+    params(
+        ("customer_id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp::FactsCheck, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn check_facts(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
     Path(customer_id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let changed = p.check_facts(&rp, &customer(&customer_id)?).await?;
-    Ok(axum::Json(json!({
-        "customer_id": customer_id,
-        "basic_facts_changed": changed,
-        "checked_at": rfc3339(p.now()),
-    })))
+    let revoked = p.check_facts(&rp, &customer(&customer_id)?).await?;
+    Ok(axum::Json(FactsCheck {
+        customer_id,
+        basic_facts_changed: revoked.is_some_and(|r| r.facts_changed()),
+        revocation_reason: revoked.map(|r| r.reason.map_or("unspecified", |r| r.name()).to_owned()),
+        checked_at: rfc3339(p.now()),
+    }))
 }

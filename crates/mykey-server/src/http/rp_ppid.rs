@@ -9,9 +9,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
+use mykey_api::rp_ppid::{
+    PpidAssociation, PpidRedeemed, PpidService as PpidServiceBody, PpidServiceRegistration,
+    PpidServices, PpidsQuery, ServicePpid as ServicePpidBody, ServicePpids,
+};
 use mykey_platform::{CustomerId, Platform, PlatformError, Ppid, PpidService, ServicePpid};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ppid_services::service_id;
 use super::rp::RelyingPartyClient;
@@ -28,76 +30,133 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/rp/ppid-services/{id}/ppids/{ppid}", put(associate))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterBody {
-    name: String,
+fn service_json(s: &PpidService) -> PpidServiceBody {
+    PpidServiceBody {
+        id: s.id.get(),
+        name: s.name.clone(),
+        created_at: rfc3339(s.created_at),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssociateBody {
-    customer_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PpidsQuery {
-    customer_id: Option<String>,
-}
-
-fn service_json(s: &PpidService) -> Value {
-    json!({"id": s.id.get(), "name": s.name, "created_at": rfc3339(s.created_at)})
-}
-
-fn ppid_json(p: &ServicePpid) -> Value {
-    json!({
-        "ppid": p.ppid.to_string(),
-        "customer_id": p.customer_id.as_ref().map(CustomerId::as_str),
-        "issued_at": rfc3339(p.issued_at),
-    })
+fn ppid_json(p: &ServicePpid) -> ServicePpidBody {
+    ServicePpidBody {
+        ppid: p.ppid.to_string(),
+        customer_id: p.customer_id.as_ref().map(|c| c.as_str().to_owned()),
+        issued_at: rfc3339(p.issued_at),
+    }
 }
 
 fn customer(s: &str) -> Result<CustomerId, ApiError> {
     Ok(s.parse().map_err(PlatformError::from)?)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/rp/ppid-services",
+    operation_id = "rp_ppid_register",
+    tag = "rp",
+    summary = "Register a PPID service (Art 19)",
+    request_body(content = mykey_api::rp_ppid::PpidServiceRegistration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered", body = mykey_api::rp_ppid::PpidService, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn register(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<RegisterBody>,
+    JsonBody(req): JsonBody<PpidServiceRegistration>,
 ) -> Result<impl IntoResponse, ApiError> {
     let s = p.register_ppid_service(&rp, &req.name).await?;
     Ok((StatusCode::CREATED, axum::Json(service_json(&s))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/ppid-services",
+    operation_id = "rp_ppid_list",
+    tag = "rp",
+    summary = "Its own PPID services",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::PpidServices, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn list(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let all: Vec<Value> = p
+    let ppid_services = p
         .relying_party_ppid_services(&rp)
         .await?
         .iter()
         .map(service_json)
         .collect();
-    Ok(axum::Json(json!({"ppid_services": all})))
+    Ok(axum::Json(PpidServices { ppid_services }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/rp/ppid-services/{id}/authentications/{code}",
+    operation_id = "rp_ppid_redeem",
+    tag = "rp",
+    summary = "Redeem a person's one-time code for their PPID, once (400 ppid-code-invalid when unknown, used, expired or of another service); another party's service is 404 ppid-service-unknown",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID"),
+        ("code" = String, Path, description = "The code from the person's authentication")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::PpidRedeemed, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn redeem(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
     Path((id, code)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ppid = p.redeem_ppid_code(&rp, service_id(&id)?, &code).await?;
-    Ok(axum::Json(json!({"ppid": ppid.to_string()})))
+    Ok(axum::Json(PpidRedeemed {
+        ppid: ppid.to_string(),
+    }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/rp/ppid-services/{id}/ppids/{ppid}",
+    operation_id = "rp_ppid_associate",
+    tag = "rp",
+    summary = "Associate its customer ID with an issued PPID of its service (Art 20.1.3); logged to the person; 404 ppid-unknown for a PPID the service never issued",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID"),
+        ("ppid" = String, Path, description = "The PPID")
+    ),
+    request_body(content = mykey_api::rp_ppid::PpidAssociation, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::ServicePpid, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn associate(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
     Path((id, ppid)): Path<(String, String)>,
-    JsonBody(req): JsonBody<AssociateBody>,
+    JsonBody(req): JsonBody<PpidAssociation>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = service_id(&id)?;
     // A malformed PPID was never issued.
@@ -110,6 +169,25 @@ async fn associate(
     Ok(axum::Json(ppid_json(&found)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/ppid-services/{id}/ppids",
+    operation_id = "rp_ppid_ppids",
+    tag = "rp",
+    summary = "The issued PPIDs of its service; with customer_id, those associated with it (404 ppid-unknown when none)",
+    params(
+        ("id" = i64, Path, description = "The PPID service's ID"),
+        mykey_api::rp_ppid::PpidsQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::rp_ppid::ServicePpids, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn ppids(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -124,6 +202,6 @@ async fn ppids(
     if wanted.is_some() && found.is_empty() {
         return Err(PlatformError::NotFound(mykey_platform::NotFound::Ppid).into());
     }
-    let found: Vec<Value> = found.iter().map(ppid_json).collect();
-    Ok(axum::Json(json!({"ppids": found})))
+    let ppids = found.iter().map(ppid_json).collect();
+    Ok(axum::Json(ServicePpids { ppids }))
 }

@@ -10,18 +10,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use mykey_api::streams::{
+    Delivery as DeliveryBody, POLL, PUSH, Stream as StreamBody, StreamConfiguration, StreamStatus,
+};
 use mykey_platform::{
     Delivery, EventKind, Platform, PlatformError, RelyingPartyId, Stream, StreamConfig,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ops::Operator;
 use super::rp::RelyingPartyClient;
 use super::{ApiError, JsonBody, rfc3339};
-
-const PUSH: &str = "urn:ietf:rfc:8935";
-const POLL: &str = "urn:ietf:rfc:8936";
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -29,22 +27,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/ops/relying-parties/{id}/stream", get(show_to_operator))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeliveryBody {
-    method: String,
-    endpoint_url: Option<String>,
-    authorization_header: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StreamBody {
-    delivery: DeliveryBody,
-    events_requested: Vec<String>,
-}
-
-fn config(body: StreamBody) -> Result<StreamConfig, ApiError> {
+fn config(body: StreamConfiguration) -> Result<StreamConfig, ApiError> {
     let delivery = match (body.delivery.method.as_str(), body.delivery.endpoint_url) {
         (PUSH, Some(endpoint_url)) => Delivery::Push {
             endpoint_url,
@@ -88,34 +71,57 @@ fn config(body: StreamBody) -> Result<StreamConfig, ApiError> {
 }
 
 /// The stream as JSON; the authorization header, a secret of the receiver's, is never shown.
-fn stream_json(s: &Stream) -> Value {
+fn stream_json(s: &Stream) -> StreamBody {
     let delivery = match &s.config.delivery {
         Delivery::Push {
             endpoint_url,
             authorization_header,
-        } => json!({
-            "method": PUSH,
-            "endpoint_url": endpoint_url,
-            "authorization_header_set": authorization_header.is_some(),
-        }),
-        Delivery::Poll => json!({"method": POLL, "endpoint_url": "/v1/rp/events"}),
-    };
-    let delivered: Vec<&str> = s.config.events_requested.iter().map(|k| k.uri()).collect();
-    json!({
-        "delivery": delivery,
-        "events_supported": EventKind::ALL.iter().map(|k| k.uri()).collect::<Vec<_>>(),
-        "events_requested": delivered,
-        "events_delivered": delivered,
-        "status": {
-            "pending": s.pending,
-            "failed_attempts": s.attempts,
-            "next_attempt_at": rfc3339(s.next_attempt_at),
-            "last_error": s.last_error,
-            "last_delivered_at": s.last_delivered_at.map(rfc3339),
+        } => DeliveryBody {
+            method: PUSH.to_owned(),
+            endpoint_url: endpoint_url.clone(),
+            authorization_header_set: Some(authorization_header.is_some()),
         },
-    })
+        Delivery::Poll => DeliveryBody {
+            method: POLL.to_owned(),
+            endpoint_url: "/v1/rp/events".to_owned(),
+            authorization_header_set: None,
+        },
+    };
+    let delivered: Vec<String> = s
+        .config
+        .events_requested
+        .iter()
+        .map(|k| k.uri().to_owned())
+        .collect();
+    StreamBody {
+        delivery,
+        events_supported: EventKind::ALL.iter().map(|k| k.uri().to_owned()).collect(),
+        events_requested: delivered.clone(),
+        events_delivered: delivered,
+        status: StreamStatus {
+            pending: s.pending,
+            failed_attempts: s.attempts,
+            next_attempt_at: rfc3339(s.next_attempt_at),
+            last_error: s.last_error.clone(),
+            last_delivered_at: s.last_delivered_at.map(rfc3339),
+        },
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rp/stream",
+    operation_id = "streams_show",
+    tag = "rp",
+    summary = "The relying party's event stream and its delivery state",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::streams::Stream, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn show(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -123,10 +129,26 @@ async fn show(
     Ok(axum::Json(stream_json(&p.stream(&rp).await?)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/rp/stream",
+    operation_id = "streams_configure",
+    tag = "rp",
+    summary = "Create or replace the event stream: push (RFC 8935, in order, retried with back-off up to an hour apart) or poll (RFC 8936)",
+    request_body(content = mykey_api::streams::StreamConfiguration, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::streams::Stream, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn configure(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
-    JsonBody(body): JsonBody<StreamBody>,
+    JsonBody(body): JsonBody<StreamConfiguration>,
 ) -> Result<impl IntoResponse, ApiError> {
     let config = config(body)?;
     if let Delivery::Push { endpoint_url, .. } = &config.delivery {
@@ -167,6 +189,20 @@ async fn refuse_private_name(endpoint_url: &str, private: bool) -> Result<(), Ap
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/rp/stream",
+    operation_id = "streams_remove",
+    tag = "rp",
+    summary = "Remove the stream (events stay, to be polled)",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
 async fn remove(
     RelyingPartyClient(rp): RelyingPartyClient,
     State(p): State<Arc<Platform>>,
@@ -175,6 +211,23 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ops/relying-parties/{id}/stream",
+    operation_id = "streams_show_to_operator",
+    tag = "ops",
+    summary = "A relying party's event stream and delivery state",
+    params(
+        ("id" = i64, Path, description = "The relying party's ID")
+    ),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::streams::Stream, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn show_to_operator(
     _: Operator,
     State(p): State<Arc<Platform>>,
@@ -194,4 +247,31 @@ async fn show_to_operator(
             mykey_platform::NotFound::RelyingParty,
         ))?;
     Ok(axum::Json(stream_json(&p.stream(&rp).await?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use mykey_api::streams::EventType;
+    use mykey_platform::EventKind;
+
+    #[test]
+    fn the_document_names_every_event_the_platform_sends() {
+        // Each kind's URI is an `EventType` of the wire models, and there are no others.
+        for k in EventKind::ALL {
+            let named: Result<EventType, _> =
+                serde_json::from_value(serde_json::Value::String(k.uri().to_owned()));
+            assert!(named.is_ok(), "{} is not an EventType", k.uri());
+        }
+        let described = described_event_types();
+        assert_eq!(described, EventKind::ALL.len());
+    }
+
+    /// How many event types the wire models name (each serialises to its own URI).
+    fn described_event_types() -> usize {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(crate::http::openapi::ApiDoc::openapi()).unwrap_or_default();
+        doc["components"]["schemas"]["EventType"]["enum"]
+            .as_array()
+            .map_or(0, Vec::len)
+    }
 }

@@ -8,9 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use mykey_api::terms::{TermsPublication, TermsVersion as TermsVersionBody, TermsVersions};
 use mykey_platform::{NewTerms, Platform, TermsVersion};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ops::Operator;
 use super::{ApiError, JsonBody, rfc3339};
@@ -19,24 +18,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/v1/terms", get(list))
         .route("/v1/ops/terms", post(publish))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PublishRequest {
-    version: String,
-    /// RFC 3339.
-    effective_at: String,
-    #[serde(default)]
-    text_url: Option<String>,
-    #[serde(default)]
-    summary: Option<String>,
-    /// An urgent change (Art 12.2) may take effect with less than seven days' notice.
-    #[serde(default)]
-    urgent: bool,
-    /// Why it is urgent (required then).
-    #[serde(default)]
-    reason: Option<String>,
 }
 
 /// A moment from RFC 3339 text.
@@ -48,34 +29,59 @@ pub(super) fn parse_rfc3339(s: &str) -> Result<mykey_pki::UnixTime, ApiError> {
         .ok_or_else(|| ApiError::InvalidRequest(format!("{s:?} is not an RFC 3339 time")))
 }
 
-fn terms_json(t: &TermsVersion, in_force: Option<&str>) -> Value {
-    json!({
-        "version": t.version,
-        "effective_at": rfc3339(t.effective_at),
-        "text_url": t.text_url,
-        "summary": t.summary,
-        "published_at": rfc3339(t.published_at),
-        "urgent": t.urgent_reason.is_some(),
-        "urgent_reason": t.urgent_reason,
-        "in_force": in_force == Some(t.version.as_str()),
-    })
+fn terms_json(t: &TermsVersion, in_force: Option<&str>) -> TermsVersionBody {
+    TermsVersionBody {
+        version: t.version.clone(),
+        effective_at: rfc3339(t.effective_at),
+        text_url: t.text_url.clone(),
+        summary: t.summary.clone(),
+        published_at: rfc3339(t.published_at),
+        urgent: t.urgent_reason.is_some(),
+        urgent_reason: t.urgent_reason.clone(),
+        in_force: in_force == Some(t.version.as_str()),
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/terms",
+    operation_id = "terms_list",
+    tag = "terms",
+    summary = "Every published terms version and the one in force now (Art 3, 12)",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::terms::TermsVersions, content_type = "application/json")
+    )
+)]
 async fn list(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let (all, in_force) = p.terms().await?;
-    let versions: Vec<Value> = all
+    let versions = all
         .iter()
         .map(|t| terms_json(t, in_force.as_deref()))
         .collect();
-    Ok(axum::Json(
-        json!({"in_force": in_force, "versions": versions}),
-    ))
+    Ok(axum::Json(TermsVersions { in_force, versions }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ops/terms",
+    operation_id = "terms_publish",
+    tag = "ops",
+    summary = "Publish a terms version: effective_at at least 7 days ahead (Art 12.2; 422 terms-notice-too-short), unless urgent with a reason (recorded; then not before now); a taken name or moment is 409 terms-version-exists",
+    request_body(content = mykey_api::terms::TermsPublication, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Published", body = mykey_api::terms::TermsVersion, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
 async fn publish(
     _: Operator,
     State(p): State<Arc<Platform>>,
-    JsonBody(req): JsonBody<PublishRequest>,
+    JsonBody(req): JsonBody<TermsPublication>,
 ) -> Result<impl IntoResponse, ApiError> {
     let urgent_reason = match (req.urgent, req.reason) {
         (true, Some(r)) => Some(r),

@@ -11,9 +11,8 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use mykey_api::token::TokenResponse;
 use mykey_platform::{CLIENT_ASSERTION_TYPE, CLIENT_TOKEN_TTL, Platform, PlatformError};
-use serde::Serialize;
-use serde_json::json;
 
 use super::oauth::{OAuthRefusal, no_store};
 use super::rp::basic_credentials;
@@ -83,17 +82,20 @@ impl TokenForm {
     }
 }
 
-/// The code grant's answer (§5.1; OpenID Connect Core §3.1.3.3), serialised without building a
-/// JSON object first.
-#[derive(Serialize)]
-struct CodeGrantResponse<'a> {
-    access_token: &'a str,
-    token_type: &'static str,
-    expires_in: u64,
-    id_token: &'a str,
-    scope: &'a str,
-}
-
+#[utoipa::path(
+    post,
+    path = "/oidc/token",
+    operation_id = "token_token",
+    tag = "openid-connect",
+    summary = "The token endpoint: authorization_code (PKCE S256) → ID token + access token for userinfo; client_credentials → an access token for /v1/rp (client_secret_basic or private_key_jwt)",
+    request_body(content = mykey_api::token::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "OK (Cache-Control: no-store)", body = mykey_api::token::TokenResponse, content_type = "application/json"),
+        (status = 400, description = "OAuth error (RFC 6749 §5.2)", body = mykey_api::token::OAuthError, content_type = "application/json"),
+        (status = 401, description = "OAuth error (RFC 6749 §5.2)", body = mykey_api::token::OAuthError, content_type = "application/json")
+    ),
+    security(("client" = []), ())
+)]
 async fn token(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let tried_basic = req.headers().contains_key(header::AUTHORIZATION);
     match grant(&p, req).await {
@@ -205,12 +207,12 @@ async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
             )
             .await
             .map_err(|e| OAuthRefusal::of(&e))?;
-        let mut r = axum::Json(CodeGrantResponse {
-            access_token: &t.access_token,
-            token_type: "Bearer",
+        let mut r = axum::Json(TokenResponse {
+            access_token: t.access_token,
+            token_type: "Bearer".to_owned(),
             expires_in: t.expires_in,
-            id_token: &t.id_token,
-            scope: &t.scope,
+            id_token: Some(t.id_token),
+            scope: t.scope,
         })
         .into_response();
         no_store(r.headers_mut());
@@ -220,12 +222,13 @@ async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
         .issue_client_token(&rp)
         .await
         .map_err(|e| OAuthRefusal::of(&e))?;
-    let mut r = axum::Json(json!({
-        "access_token": token.as_str(),
-        "token_type": "Bearer",
-        "expires_in": CLIENT_TOKEN_TTL,
-        "scope": "rp",
-    }))
+    let mut r = axum::Json(TokenResponse {
+        access_token: token.as_str().to_owned(),
+        token_type: "Bearer".to_owned(),
+        expires_in: CLIENT_TOKEN_TTL,
+        id_token: None,
+        scope: "rp".to_owned(),
+    })
     .into_response();
     no_store(r.headers_mut());
     Ok(r)

@@ -4,7 +4,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use serde_json::{Value, json};
+use mykey_api::ConsentAsked;
+use mykey_api::auth::Challenge;
+use mykey_api::authorizations::AuthorizationRefusal;
+use serde::de::DeserializeOwned;
+use serde_json::json;
 
 use super::{Source, client_error, operate};
 
@@ -17,42 +21,38 @@ pub(super) fn http() -> Result<reqwest::Client, String> {
 }
 
 /// The request at `url` as the platform shows it.
-pub(super) async fn fetch(http: &reqwest::Client, url: &str) -> Result<Value, String> {
+pub(super) async fn fetch<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<T, String> {
     let resp = http
         .get(url)
         .send()
         .await
         .map_err(|e| format!("cannot reach {url}: {e}"))?;
     let status = resp.status();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    let text = resp.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
-        return Err(format!(
-            "the platform refused ({status}): {}",
-            v["detail"].as_str().unwrap_or("error")
-        ));
+        return Err(crate::login::refusal(status, &text));
     }
-    Ok(v)
+    serde_json::from_str(&text)
+        .map_err(|e| format!("the platform's answer from {url} is not what was expected: {e}"))
 }
 
 /// Prints the consent items of `shown` under `heading` (nothing when there are none); answers
-/// the items and the terms version they are agreed under.
-pub(super) fn consent(shown: &Value, heading: &str) -> (Vec<Value>, String) {
-    let items = shown["consent"]["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if !items.is_empty() && !heading.is_empty() {
+/// the consent that agrees to exactly those items, under the terms version shown.
+pub(super) fn consent(shown: &ConsentAsked, heading: &str) -> mykey_api::ConsentGiven {
+    if !shown.items.is_empty() && !heading.is_empty() {
         eprintln!("{heading}");
     }
-    for item in &items {
-        eprintln!("  - {}", item["text"].as_str().unwrap_or(""));
+    for item in &shown.items {
+        eprintln!("  - {}", item.text);
     }
-    let terms = shown["consent"]["terms_version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    eprintln!("  (terms of use, version {terms})");
-    (items, terms)
+    eprintln!("  (terms of use, version {})", shown.terms_version);
+    mykey_api::ConsentGiven {
+        items: shown.items.iter().map(|i| i.name.clone()).collect(),
+        terms_version: shown.terms_version.clone(),
+    }
 }
 
 /// Declines the request at `url`.
@@ -60,7 +60,7 @@ pub(super) fn consent(shown: &Value, heading: &str) -> (Vec<Value>, String) {
 pub(super) async fn decline(http: &reqwest::Client, url: &str, report: bool) -> Result<(), String> {
     let mut req = http.post(format!("{url}/refusal"));
     if report {
-        req = req.json(&json!({"report": true}));
+        req = req.json(&AuthorizationRefusal { report: true });
     }
     let resp = req.send().await.map_err(|e| e.to_string())?;
     if !resp.status().is_success() {
@@ -92,11 +92,9 @@ pub(super) async fn sign(
     source: &Source,
     pin: &mykey_card::Pin,
 ) -> Result<Signed, String> {
-    let challenge = crate::login::call(http, &format!("{url}/challenges"), &json!({})).await?;
-    let nonce = challenge["nonce"]
-        .as_str()
-        .ok_or("the platform sent no nonce")?
-        .to_owned();
+    let challenge: Challenge =
+        crate::login::call(http, &format!("{url}/challenges"), &json!({})).await?;
+    let nonce = challenge.nonce;
     let raw = B64URL
         .decode(&nonce)
         .map_err(|_| "the platform sent a malformed nonce")?;

@@ -15,6 +15,7 @@ use std::io::IsTerminal;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
+use mykey_api::authorizations::{AuthorizationApproval, AuthorizationApproved, AuthorizationShown};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -86,27 +87,21 @@ fn request_url(base: &str, request: &str) -> Result<String, String> {
 pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
     let url = request_url(&a.platform, &a.request)?;
     let http = answer::http()?;
-    let shown = answer::fetch(&http, &url).await?;
-    let facts: Vec<String> = shown["facts"]
-        .as_array()
-        .map(|f| {
-            f.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    if shown["purpose"] == "portal" {
+    let shown: AuthorizationShown = answer::fetch(&http, &url).await?;
+    let facts = &shown.facts;
+    let rp = shown.relying_party.as_ref();
+    if shown.purpose == "portal" {
         eprintln!(
             "Your MyKey Platform portal asks you to log in (the browser shows {}).",
-            shown["short_code"].as_str().unwrap_or("?"),
+            shown.short_code,
         );
     } else {
         eprintln!(
             "{} ({}) asks you to log in to {} (the browser shows {}).",
-            shown["relying_party"]["name"].as_str().unwrap_or("?"),
-            shown["relying_party"]["kind"].as_str().unwrap_or("?"),
-            shown["ppid_service"]["name"].as_str().unwrap_or("?"),
-            shown["short_code"].as_str().unwrap_or("?"),
+            rp.map_or("?", |r| r.name.as_str()),
+            rp.map_or("?", |r| r.kind.as_str()),
+            shown.ppid_service.as_ref().map_or("?", |s| s.name.as_str()),
+            shown.short_code,
         );
     }
     if facts.is_empty() {
@@ -117,10 +112,8 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
             facts.join(", ")
         );
     }
-    if let Some(summary) = shown["summary"]["en"].as_str() {
-        eprintln!("{summary}");
-    }
-    let (items, terms) = answer::consent(&shown, "By approving you agree that:");
+    eprintln!("{}", shown.summary.en);
+    let consent = answer::consent(&shown.consent, "By approving you agree that:");
     if a.decline {
         return answer::decline(&http, &url, a.report).await;
     }
@@ -153,25 +146,24 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
         ),
         None => None,
     };
-    let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
-    let approved = crate::login::call(
+    let approved: AuthorizationApproved = crate::login::call(
         &http,
         &format!("{url}/approval"),
-        &json!({
-            "nonce": signed.nonce,
-            "certificate": B64.encode(&signed.certificate),
-            "signature": B64.encode(&signed.signature),
-            "consent": {"items": names, "terms_version": terms},
-            "signature_certificate": signature_certificate,
-        }),
+        &AuthorizationApproval {
+            nonce: signed.nonce,
+            certificate: B64.encode(&signed.certificate),
+            signature: B64.encode(&signed.signature),
+            consent,
+            signature_certificate,
+        },
     )
     .await?;
     let mut out = json!({
-        "approved": true,
-        "relying_party": shown["relying_party"]["name"],
+        "approved": approved.approved,
+        "relying_party": rp.map(|r| &r.name),
         "facts_given": facts,
     });
-    if let Some(code) = approved["confirmation_code"].as_str() {
+    if let Some(code) = approved.confirmation_code {
         eprintln!(
             "Type {code} into your own browser, the one in front of you, to finish logging in. Never tell it to anyone."
         );

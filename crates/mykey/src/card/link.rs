@@ -4,7 +4,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
-use serde_json::json;
+use mykey_api::link_requests::{LinkApproval, LinkRequest};
+use mykey_api::me::ServiceId;
 
 use super::{Source, answer, input};
 
@@ -39,31 +40,31 @@ pub(super) async fn link(a: LinkArgs) -> Result<(), String> {
         format!("{base}/v1/link-requests/{}", a.request)
     };
     let http = answer::http()?;
-    let shown = answer::fetch(&http, &url).await?;
+    let shown: LinkRequest = answer::fetch(&http, &url).await?;
     eprintln!(
         "{} ({}) asks to link its customer ID {} to your My Key ID. You agree that:",
-        shown["relying_party"]["name"].as_str().unwrap_or("?"),
-        shown["relying_party"]["kind"].as_str().unwrap_or("?"),
-        shown["customer_id"].as_str().unwrap_or("?"),
+        shown.relying_party.name, shown.relying_party.kind, shown.customer_id,
     );
-    let (items, terms) = answer::consent(&shown, "");
+    let consent = answer::consent(&shown.consent, "");
     if a.decline {
         return answer::decline(&http, &url, false).await;
     }
     let pin = input::pin("--pin", a.pin.as_deref().unwrap_or_default())?;
     let signed = answer::sign(&http, &url, &a.source, &pin).await?;
-    let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
-    let linked = crate::login::call(
+    let linked: ServiceId = crate::login::call(
         &http,
         &format!("{url}/approval"),
-        &json!({
-            "nonce": signed.nonce,
-            "certificate": B64.encode(&signed.certificate),
-            "signature": B64.encode(&signed.signature),
-            "consent": {"items": names, "terms_version": terms},
-        }),
+        &LinkApproval {
+            nonce: signed.nonce,
+            certificate: B64.encode(&signed.certificate),
+            signature: B64.encode(&signed.signature),
+            consent,
+        },
     )
     .await?;
-    println!("{linked}");
+    println!(
+        "{}",
+        serde_json::to_value(&linked).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

@@ -21,7 +21,6 @@ use mykey_platform::oidc::{
     AuthorizationParams, AuthorizeError, Begun, BrowserOrigin, Continuation,
 };
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::http::catalogue::Lang;
 use crate::http::catalogue::words::fact_name;
@@ -68,7 +67,10 @@ pub(crate) async fn wait_for_answer(
         .await
     {
         Ok(s) => {
-            let mut r = axum::Json(json!({"status": s.as_str()})).into_response();
+            let mut r = axum::Json(mykey_api::oidc::AuthorizationStatus {
+                status: s.as_str().to_owned(),
+            })
+            .into_response();
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r

@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use mykey_platform::oidc::{ACR_CARD, FactScope, LogoutOutcome, LogoutRequest};
 use mykey_platform::{Platform, PlatformError};
-use serde_json::json;
 
 use crate::http::catalogue::{Lang, Texts, render};
 use crate::http::pages::{self, error_page};
@@ -58,36 +57,63 @@ async fn static_file(kind: &'static str, body: &'static str) -> Response {
     r
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "oidc_discovery",
+    tag = "openid-connect",
+    summary = "OpenID Connect Discovery 1.0 metadata",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::oidc::ProviderMetadata, content_type = "application/json")
+    )
+)]
 async fn discovery(State(p): State<Arc<Platform>>) -> Response {
     let iss = p.issuer();
     let mut scopes = vec!["openid"];
     scopes.extend(FactScope::ALL.iter().map(|f| f.as_str()));
-    let mut r = axum::Json(json!({
-        "issuer": iss,
-        "authorization_endpoint": format!("{iss}/oidc/authorize"),
-        "token_endpoint": format!("{iss}/oidc/token"),
-        "userinfo_endpoint": format!("{iss}/oidc/userinfo"),
-        "jwks_uri": format!("{iss}/oidc/jwks"),
-        "end_session_endpoint": format!("{iss}/oidc/logout"),
-        "scopes_supported": scopes,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic"],
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
-        "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "acr", "amr", "azp", "at_hash",
-                             "name", "address", "birthdate", "gender"],
-        "acr_values_supported": [ACR_CARD],
-        "claims_parameter_supported": false,
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
-        "authorization_response_iss_parameter_supported": true,
-        "ui_locales_supported": ["ja", "en"],
-        "claim_types_supported": ["normal"],
-    }))
+    let v = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let mut r = axum::Json(mykey_api::oidc::ProviderMetadata {
+        issuer: iss.to_owned(),
+        authorization_endpoint: format!("{iss}/oidc/authorize"),
+        token_endpoint: format!("{iss}/oidc/token"),
+        userinfo_endpoint: format!("{iss}/oidc/userinfo"),
+        jwks_uri: format!("{iss}/oidc/jwks"),
+        end_session_endpoint: format!("{iss}/oidc/logout"),
+        scopes_supported: v(&scopes),
+        response_types_supported: v(&["code"]),
+        response_modes_supported: v(&["query"]),
+        grant_types_supported: v(&["authorization_code", "client_credentials"]),
+        subject_types_supported: v(&["pairwise"]),
+        id_token_signing_alg_values_supported: v(&["ES256", "RS256"]),
+        token_endpoint_auth_methods_supported: v(&["private_key_jwt", "client_secret_basic"]),
+        token_endpoint_auth_signing_alg_values_supported: v(&["ES256", "RS256", "PS256"]),
+        code_challenge_methods_supported: v(&["S256"]),
+        claims_supported: v(&[
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "sid",
+            "acr",
+            "amr",
+            "azp",
+            "at_hash",
+            "name",
+            "address",
+            "birthdate",
+            "gender",
+        ]),
+        acr_values_supported: v(&[ACR_CARD]),
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        authorization_response_iss_parameter_supported: true,
+        ui_locales_supported: v(&["ja", "en"]),
+        claim_types_supported: v(&["normal"]),
+    })
     .into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -96,6 +122,17 @@ async fn discovery(State(p): State<Arc<Platform>>) -> Response {
     r
 }
 
+#[utoipa::path(
+    method(get, post),
+    path = "/oidc/userinfo",
+    operation_id = "oidc_userinfo",
+    tag = "openid-connect",
+    summary = "Userinfo (Bearer access token): sub and the facts consented to in that login (by GET or POST)",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::oidc::UserInfo, content_type = "application/json"),
+        (status = 401, description = "RFC 6750 error (WWW-Authenticate: Bearer error=\"invalid_token\")")
+    )
+)]
 async fn userinfo(State(p): State<Arc<Platform>>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let Some(token) = super::bearer(&parts) else {
