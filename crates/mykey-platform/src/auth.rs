@@ -154,7 +154,7 @@ impl Platform {
         relying_party: Option<RelyingPartyId>,
         binding: Option<&[u8; 32]>,
     ) -> Result<Challenge, PlatformError> {
-        let expires_at = self.clock.now().plus(self.config.challenge_ttl);
+        let expires_at = self.clock.now().plus(self.config.challenge_ttl.as_secs());
         Ok(Challenge {
             nonce: self
                 .challenges
@@ -184,7 +184,7 @@ impl Platform {
             crate::LogKind::Login,
             json!({"purpose": purpose.as_str()}),
         ));
-        let expires_at = now.plus(self.config.session_ttl);
+        let expires_at = now.plus(self.config.session_ttl.as_secs());
         let token = SessionToken::new(&*self.rng, expires_at);
         let write = LoginWrite {
             nonce: proof.nonce,
@@ -324,7 +324,11 @@ impl Platform {
     ) -> Result<u64, PlatformError> {
         use mykey_pki::RevocationReason as R;
         let now = self.clock.now();
-        let ttl = self.config.session_ttl.max(crate::oidc::ACCESS_TOKEN_TTL);
+        let ttl = self
+            .config
+            .session_ttl
+            .as_secs()
+            .max(crate::oidc::ACCESS_TOKEN_TTL);
         let revoked: Vec<(IssuanceNumber, UnixTime)> = entries
             .iter()
             .filter(|e| !matches!(e.reason, Some(R::Superseded | R::RemoveFromCrl)))
@@ -335,7 +339,7 @@ impl Platform {
             .store
             .end_sessions_before_revocation(
                 &revoked,
-                self.config.session_ttl,
+                self.config.session_ttl.as_secs(),
                 crate::oidc::ACCESS_TOKEN_TTL,
                 now,
             )

@@ -142,16 +142,16 @@ pub struct PlatformConfig {
     /// The platform's public base URL (`https://mykey.example`): the OAuth issuer, whose token
     /// endpoint `{issuer}/oidc/token` client assertions name as their audience.
     pub issuer: String,
-    /// Seconds a login challenge may be answered in.
-    pub challenge_ttl: u64,
-    /// Seconds a session lasts.
-    pub session_ttl: u64,
-    /// Seconds a Service ID link request may be answered in.
-    pub link_request_ttl: u64,
-    /// Seconds a PPID service's one-time code may be redeemed in.
-    pub ppid_code_ttl: u64,
-    /// Seconds a cross-device authorization request waits for the phone.
-    pub authorization_ttl: u64,
+    /// How long a login challenge may be answered in (in whole seconds).
+    pub challenge_ttl: std::time::Duration,
+    /// How long a session lasts (in whole seconds).
+    pub session_ttl: std::time::Duration,
+    /// How long a Service ID link request may be answered in (in whole seconds).
+    pub link_request_ttl: std::time::Duration,
+    /// How long a PPID service's one-time code may be redeemed in (in whole seconds).
+    pub ppid_code_ttl: std::time::Duration,
+    /// How long a cross-device authorization request waits for the phone (in whole seconds).
+    pub authorization_ttl: std::time::Duration,
     /// The secret challenges are authenticated with (32 bytes); `None`: random at start-up, so
     /// challenges outstanding at a restart must be asked for again. Nodes behind one load
     /// balancer share it.
@@ -219,11 +219,11 @@ impl Default for PlatformConfig {
     fn default() -> Self {
         Self {
             issuer: "http://127.0.0.1:8080".into(),
-            challenge_ttl: 120,
-            session_ttl: 900,
-            link_request_ttl: 600,
-            ppid_code_ttl: 120,
-            authorization_ttl: 300,
+            challenge_ttl: std::time::Duration::from_secs(120),
+            session_ttl: std::time::Duration::from_secs(900),
+            link_request_ttl: std::time::Duration::from_secs(600),
+            ppid_code_ttl: std::time::Duration::from_secs(120),
+            authorization_ttl: std::time::Duration::from_secs(300),
             ppid_key: None,
             challenge_secret: None,
             signing_key: None,

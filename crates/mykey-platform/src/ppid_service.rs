@@ -324,7 +324,7 @@ impl Platform {
             ));
         }
         let code = PpidCode(B64URL.encode(self.rng.bytes::<32>()));
-        let code_expires_at = now.plus(self.config.ppid_code_ttl);
+        let code_expires_at = now.plus(self.config.ppid_code_ttl.as_secs());
         let issued = self
             .store
             .issue_ppid(&PpidIssue {

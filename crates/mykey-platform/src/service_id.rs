@@ -259,7 +259,10 @@ impl Platform {
             relying_party: rp.clone(),
             customer_id,
             state: LinkRequestState::Open,
-            expires_at: self.clock.now().plus(self.config.link_request_ttl),
+            expires_at: self
+                .clock
+                .now()
+                .plus(self.config.link_request_ttl.as_secs()),
         };
         self.store.insert_link_request(&r).await?;
         Ok(r)

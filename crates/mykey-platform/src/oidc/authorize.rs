@@ -242,7 +242,7 @@ impl Platform {
             code_challenge: p.code_challenge.clone(),
             sid: B64URL.encode(self.rng.bytes::<16>()),
             created_at: now,
-            expires_at: now.plus(self.config.authorization_ttl),
+            expires_at: now.plus(self.config.authorization_ttl.as_secs()),
             began,
         };
         // A short code is unique among pending requests; a clash (2^-40 each) draws again.

@@ -71,7 +71,7 @@ impl Platform {
             code_challenge: None,
             sid: B64URL.encode(self.rng.bytes::<16>()),
             created_at: now,
-            expires_at: now.plus(self.config.authorization_ttl),
+            expires_at: now.plus(self.config.authorization_ttl.as_secs()),
             began,
         };
         let mut tries = 0;
@@ -154,7 +154,7 @@ impl Platform {
                     }
                     Gate::Closed => return Ok(PortalContinuation::Refused),
                 }
-                let expires_at = now.plus(self.config.session_ttl);
+                let expires_at = now.plus(self.config.session_ttl.as_secs());
                 let token = SessionToken::new(&*self.rng, expires_at);
                 let done = self
                     .store
