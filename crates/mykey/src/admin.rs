@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use mykey_api::ops::{OidcClientRegistration, RelyingPartyRegistration};
+use mykey_api::terms::TermsPublication;
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -14,6 +15,9 @@ pub(crate) enum AdminCommand {
     /// The platform's own signing keys (what its SETs and ID tokens are signed with).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Terms of Use versions (Art 3, 12): publish one, list them.
+    #[command(subcommand)]
+    Terms(TermsCommand),
     /// Cross-device logins people refused on the phone and reported as not theirs (where and
     /// when the browser began each), oldest first.
     Reports {
@@ -25,6 +29,45 @@ pub(crate) enum AdminCommand {
         /// At most this many (1–500).
         #[arg(long, default_value_t = 100)]
         limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TermsCommand {
+    /// Publish a terms version, announced now and in force from `--effective-at`: at least
+    /// seven days ahead (Art 12.2), unless `--urgent` gives the reason for less notice. People
+    /// see it on the portal until it takes effect; consents then name it.
+    Publish {
+        #[command(flatten)]
+        target: Target,
+        /// Its name (1–64 of A–Z, a–z, 0–9, `.`, `_`, `-`), new.
+        #[arg(long = "version")]
+        name: String,
+        /// When it takes effect (RFC 3339, e.g. 2027-01-01T00:00:00+09:00).
+        #[arg(long)]
+        effective_at: String,
+        /// The http(s) URL of its full text.
+        #[arg(long)]
+        text_url: Option<String>,
+        /// The change in a few words (up to 4,000 characters).
+        #[arg(long, conflicts_with = "summary_file")]
+        summary: Option<String>,
+        /// A file holding the summary.
+        #[arg(long)]
+        summary_file: Option<PathBuf>,
+        /// Art 12.2's urgent case: why the change cannot wait seven days (recorded).
+        #[arg(long, value_name = "REASON")]
+        urgent: Option<String>,
+    },
+    /// List every published version and the one in force (no operator token needed).
+    List {
+        /// The platform's URL.
+        #[arg(
+            long,
+            env = "MYKEY_PLATFORM_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        platform: String,
     },
 }
 
@@ -151,6 +194,35 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             ));
             return Ok(());
         }
+        AdminCommand::Terms(TermsCommand::List { platform }) => {
+            return request(&platform, None, "GET", "/v1/terms", None).await;
+        }
+        AdminCommand::Terms(TermsCommand::Publish {
+            target,
+            name,
+            effective_at,
+            text_url,
+            summary,
+            summary_file,
+            urgent,
+        }) => {
+            let summary = match summary_file {
+                Some(f) => Some(
+                    std::fs::read_to_string(&f)
+                        .map_err(|e| format!("cannot read {}: {e}", f.display()))?,
+                ),
+                None => summary,
+            };
+            let body = TermsPublication {
+                version: name,
+                effective_at,
+                text_url,
+                summary,
+                urgent: urgent.is_some(),
+                reason: urgent,
+            };
+            return call(&target, "POST", "/v1/ops/terms", Some(to_json(&body)?)).await;
+        }
         AdminCommand::Reports {
             target,
             after,
@@ -245,7 +317,18 @@ async fn call(
             .map(|t| t.trim().to_owned())
             .map_err(|e| format!("no operator token: set MYKEY_OPERATOR_TOKEN or give --data (cannot read {}: {e})", target.data.join("operator-token").display()))?,
     };
-    let url = format!("{}{path}", target.platform.trim_end_matches('/'));
+    request(&target.platform, Some(&token), method, path, body).await
+}
+
+/// Calls the platform (with the operator's token, if given) and prints the answer.
+async fn request(
+    platform: &str,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<(), String> {
+    let url = format!("{}{path}", platform.trim_end_matches('/'));
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -255,7 +338,9 @@ async fn call(
         "PUT" => http.put(&url),
         _ => http.post(&url),
     };
-    req = req.bearer_auth(token);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
     if let Some(b) = body {
         req = req.json(&b);
     }

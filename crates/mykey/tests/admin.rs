@@ -398,3 +398,81 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
         assert_eq!(mode & 0o777, 0o600, "the RS256 key is kept like the others");
     }
 }
+
+#[test]
+fn the_operator_publishes_terms_seven_days_ahead_and_anyone_lists_them() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let at = |days: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let publish = |version: &str, effective_at: &str, extra: &[&str]| {
+        let mut all = vec![
+            "admin",
+            "terms",
+            "publish",
+            "--platform",
+            &serve.url,
+            "--data",
+            s(data.path()),
+            "--version",
+            version,
+            "--effective-at",
+            effective_at,
+        ];
+        all.extend_from_slice(extra);
+        mykey(&all)
+    };
+    // Art 12.2: less than seven days' notice is refused, saying why, and nothing is published.
+    publish("2027-01", &at(3), &["--summary", "Art 17 changes"]).fails_with("Art 12.2");
+    // Neither a text nor a summary: refused.
+    publish("2027-01", &at(8), &[]).fails_with("summary");
+    let summary = data.path().join("summary.txt");
+    std::fs::write(&summary, "Art 17 changes\nArt 20 too").unwrap();
+    let out = publish(
+        "2027-01",
+        &at(8),
+        &[
+            "--summary-file",
+            s(&summary),
+            "--text-url",
+            "https://mykey.example/terms/2027-01",
+        ],
+    )
+    .ok();
+    let published: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(published["version"], "2027-01");
+    assert_eq!(published["summary"], "Art 17 changes\nArt 20 too");
+    // The same name again is a conflict; an urgent change may come sooner, with its reason.
+    publish("2027-01", &at(9), &["--summary", "again"]).fails_with("already");
+    publish(
+        "2026-12-urgent",
+        &at(1),
+        &["--summary", "fix", "--urgent", "a court order"],
+    )
+    .ok();
+    // Anyone lists them (no operator token): the seeded version is in force, the new ones
+    // announced.
+    let list = mykey(&["admin", "terms", "list", "--platform", &serve.url]).ok();
+    let terms: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(terms["in_force"], "2026-11-01", "{terms}");
+    let names: Vec<&str> = terms["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"2027-01") && names.contains(&"2026-12-urgent"),
+        "{names:?}"
+    );
+    let urgent = terms["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == "2026-12-urgent")
+        .unwrap();
+    assert_eq!(urgent["urgent_reason"], "a court order");
+}
