@@ -38,6 +38,19 @@ pub struct MyKeyIdRequest {
     pub id: Option<String>,
 }
 
+/// A My Key ID to create, with the person's acceptance of Art 16.1 (the items
+/// `GET /v1/me/my-key-id/consent` asks for, under the terms version in force).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MyKeyIdCreation {
+    /// 8 of A-Z, 0-9 (lower case accepted); absent for a random free one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9]{8}$")]
+    pub id: Option<String>,
+    /// Exactly the items asked for, under the terms version in force.
+    pub consent: crate::ConsentGiven,
+}
+
 /// `?after=SEQ&limit=N`: a page of the log, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

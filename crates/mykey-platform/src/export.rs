@@ -37,7 +37,7 @@ pub struct ServiceIdRecord {
 /// A consent the person gave, with what it was for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsentRecord {
-    /// The function (`service-id`, `ppid`).
+    /// The function (`my-key-id`, `service-id`, `ppid`, `facts`).
     pub function: String,
     /// The relying party's name.
     pub relying_party: Option<String>,

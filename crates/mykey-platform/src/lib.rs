@@ -58,7 +58,7 @@ pub(crate) use facts::signature_query;
 pub use facts::{FactsSweep, SignatureRevoked};
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
-pub use my_key_id::MAX_LOG_PAGE;
+pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
     PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidGrant, PpidIssue,

@@ -1,11 +1,30 @@
-//! My Key ID (Terms Art 15): created at the person's request, at most one active at a time,
-//! changeable to another free value, revocable. A value once used is never given to anyone else.
+//! My Key ID (Terms Art 15, 16): created at the person's request — who accepts, with it, the
+//! matters of Art 16 under the terms in force, recorded as a consent — at most one active at a
+//! time, changeable to another free value, revocable. A value once used is never given to
+//! anyone else.
 
 use serde_json::json;
 
 use crate::{
-    LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdState, NewLog, Platform, PlatformError, Session,
+    ConsentItem, LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdState, NewConsent, NewLog, Platform,
+    PlatformError, Session,
 };
+
+/// The matters of Art 16.1, which a person accepts when creating a My Key ID.
+pub const MY_KEY_ID_CONSENT: [ConsentItem; 3] = [
+    ConsentItem {
+        name: "my-key-id.validity-check",
+        text: "To confirm that your user-identification certificate is valid, the platform sends its issuance number to J-LIS (Art 16.1.1).",
+    },
+    ConsentItem {
+        name: "my-key-id.previous-issuance-numbers",
+        text: "When you renew your My Number Card, the platform may also use the issuance number of your earlier user-identification certificate, so that you keep the account you had (Art 16.1.2).",
+    },
+    ConsentItem {
+        name: "my-key-id.jlis-previous-number-search",
+        text: "For that, J-LIS searches for the earlier issuance number with the one sent to it and, if there is one, sends it to the platform (Art 16.1.3).",
+    },
+];
 
 // Random IDs collide with probability ~n/36⁸; a few draws always suffice.
 const DRAWS: usize = 8;
@@ -19,17 +38,22 @@ impl Platform {
         Ok(self.store.my_key_id(s.person).await?)
     }
 
-    /// Creates the person's My Key ID: `requested`, or a random free one.
+    /// Creates the person's My Key ID: `requested`, or a random free one. `consent` must name
+    /// exactly the matters of Art 16.1 ([`MY_KEY_ID_CONSENT`]) under the terms in force; it is
+    /// recorded with the creation, and the log names it.
     pub async fn create_my_key_id(
         &self,
         s: &Session,
         requested: Option<MyKeyId>,
+        consent: &NewConsent,
     ) -> Result<MyKeyId, PlatformError> {
+        self.check_consent(consent, &MY_KEY_ID_CONSENT).await?;
         self.choose(
             s,
             requested,
             MyKeyIdChange::Create,
             crate::LogKind::MyKeyIdCreated,
+            Some(consent),
         )
         .await
     }
@@ -45,6 +69,7 @@ impl Platform {
             requested,
             MyKeyIdChange::Change,
             crate::LogKind::MyKeyIdChanged,
+            None,
         )
         .await
     }
@@ -55,7 +80,13 @@ impl Platform {
     pub async fn revoke_my_key_id(&self, s: &Session) -> Result<(), PlatformError> {
         let log = NewLog::new(crate::LogKind::MyKeyIdRevoked, json!({}));
         self.store
-            .change_my_key_id(s.person, MyKeyIdChange::Revoke, self.clock.now(), &log)
+            .change_my_key_id(
+                s.person,
+                MyKeyIdChange::Revoke,
+                self.clock.now(),
+                &log,
+                None,
+            )
             .await??;
         Ok(())
     }
@@ -95,15 +126,26 @@ impl Platform {
         requested: Option<MyKeyId>,
         change: fn(MyKeyId) -> MyKeyIdChange,
         kind: crate::LogKind,
+        consent: Option<&NewConsent>,
     ) -> Result<MyKeyId, PlatformError> {
         let draws = if requested.is_some() { 1 } else { DRAWS };
         let mut last = PlatformError::Conflict(crate::Conflict::MyKeyIdTaken);
         for _ in 0..draws {
             let id = requested.unwrap_or_else(|| MyKeyId::random(&*self.rng));
-            let log = NewLog::new(kind, json!({ "my_key_id": id.as_str() }));
+            let log = match consent {
+                Some(c) => NewLog::new(
+                    kind,
+                    json!({
+                        "my_key_id": id.as_str(),
+                        "items": c.items,
+                        "terms_version": c.terms_version,
+                    }),
+                ),
+                None => NewLog::new(kind, json!({ "my_key_id": id.as_str() })),
+            };
             match self
                 .store
-                .change_my_key_id(s.person, change(id), self.clock.now(), &log)
+                .change_my_key_id(s.person, change(id), self.clock.now(), &log, consent)
                 .await?
             {
                 Ok(()) => return Ok(id),

@@ -374,12 +374,15 @@ pub trait PersonStore: Send + Sync + 'static {
     /// Applies a change. `Ok(Err(..))` carries the refusal the rules demand (already active,
     /// taken, none active), with nothing written. A revocation ends every active Service ID of
     /// the person in the same transaction, each logged ([`crate::ServiceIdEnd::MyKeyIdRevoked`]).
+    /// `consent`, given with a creation, is the person's acceptance of Art 16 under the terms in
+    /// force, recorded with it.
     async fn change_my_key_id(
         &self,
         person: PersonId,
         change: MyKeyIdChange,
         at: UnixTime,
         log: &NewLog,
+        consent: Option<&crate::NewConsent>,
     ) -> Result<Result<(), crate::PlatformError>, StoreError>;
 
     /// Appends to the person's log.

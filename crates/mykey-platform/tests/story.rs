@@ -256,7 +256,22 @@ async fn a_person_approves_a_link_with_the_card_once() {
         Err(PlatformError::Conflict(Conflict::MyKeyIdRequired))
     ));
 
-    w.platform.create_my_key_id(&session, None).await.unwrap();
+    // A My Key ID is created only with the person's acceptance of Art 16.1.
+    let partial = mykey_platform::NewConsent {
+        items: vec!["my-key-id.validity-check".into()],
+        ..w.consent(&mykey_platform::MY_KEY_ID_CONSENT).await
+    };
+    assert!(matches!(
+        w.platform.create_my_key_id(&session, None, &partial).await,
+        Err(PlatformError::Invalid(
+            mykey_platform::InvalidError::ConsentIncomplete
+        ))
+    ));
+    let accepted = w.consent(&mykey_platform::MY_KEY_ID_CONSENT).await;
+    w.platform
+        .create_my_key_id(&session, None, &accepted)
+        .await
+        .unwrap();
     let c = w.platform.link_challenge(request.id).await.unwrap();
     let sig = answer(&c.nonce);
     let card_answer = CardAnswer {

@@ -23,7 +23,7 @@ async fn the_person_exports_everything_held_about_them_without_internal_ids() {
     let city = relying_party(&w, "City").await;
     let card = card(&w).await;
     let token = login(&w, &card).await;
-    let (_, created) = post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    let (_, created) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     let (_, changed) = call(&w, Method::PUT, "/v1/me/my-key-id", Some(&token)).await;
     let id = link_request(&w, &city, "C-41").await;
     assert_eq!(approve(&w, &card, &id, full_consent()).await.0, 201);
@@ -98,7 +98,7 @@ async fn the_person_exports_everything_held_about_them_without_internal_ids() {
         .iter()
         .map(|c| c["function"].as_str().unwrap())
         .collect();
-    assert_eq!(functions, ["service-id", "service-id", "ppid"]);
+    assert_eq!(functions, ["my-key-id", "service-id", "service-id", "ppid"]);
     // The whole log, ending with this download, and its head hash (which the verifier agrees on).
     let entries = export["log"]["entries"].as_array().unwrap();
     assert_eq!(entries.last().unwrap()["kind"], "export.downloaded");

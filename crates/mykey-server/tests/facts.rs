@@ -21,7 +21,7 @@ async fn link(w: &World, card: &Card, client: &Client, customer_id: &str) {
 async fn person(w: &World, clients: &[(&Client, &str)]) -> (Card, String) {
     let card = issued_card(w, true).await;
     let token = login(w, &card).await;
-    post(w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    post(w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     for (client, customer_id) in clients {
         link(w, &card, client, customer_id).await;
     }

@@ -395,7 +395,7 @@ pub async fn approve(w: &World, card: &Card, id: &str, consent: Value) -> (u16, 
 pub async fn linked(w: &World, client: &Client, customer_id: &str) -> (Card, String) {
     let card = card(w).await;
     let token = login(w, &card).await;
-    let (status, _) = post(w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    let (status, _) = post(w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     assert_eq!(status, 201);
     let id = link_request(w, client, customer_id).await;
     let (status, body) = approve(w, &card, &id, full_consent()).await;
@@ -490,4 +490,18 @@ pub fn meta<'a>(html: &'a str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {html}"));
     let rest = &html[at + tag.len()..];
     &rest[..rest.find('"').unwrap()]
+}
+
+/// The body that creates a My Key ID: the person accepts Art 16.1 under the seeded terms.
+pub fn my_key_id_creation() -> Value {
+    json!({
+        "consent": {
+            "items": [
+                "my-key-id.validity-check",
+                "my-key-id.previous-issuance-numbers",
+                "my-key-id.jlis-previous-number-search",
+            ],
+            "terms_version": "2026-11-01",
+        }
+    })
 }

@@ -17,11 +17,51 @@ async fn a_card_logs_in_and_manages_its_my_key_id_and_reads_its_log() {
         (200, serde_json::Value::Null)
     );
 
-    let (status, created) = post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    // Creating one accepts Art 16.1 under the terms in force: the platform says what, and
+    // refuses a creation that does not name exactly that, creating nothing.
+    let (status, asked) = call(&w, Method::GET, "/v1/me/my-key-id/consent", Some(&token)).await;
+    assert_eq!(status, 200, "{asked}");
+    assert_eq!(asked["terms_version"], "2026-11-01");
+    let names: Vec<&str> = asked["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "my-key-id.validity-check",
+            "my-key-id.previous-issuance-numbers",
+            "my-key-id.jlis-previous-number-search"
+        ]
+    );
+    let mut partial = my_key_id_creation();
+    partial["consent"]["items"] = json!(["my-key-id.validity-check"]);
+    let mut old_terms = my_key_id_creation();
+    old_terms["consent"]["terms_version"] = json!("1999-01-01");
+    for bad in [partial, old_terms] {
+        let (status, body) = post(&w, "/v1/me/my-key-id", Some(&token), bad).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "urn:mykey:problem:consent-incomplete"),
+            "{body}"
+        );
+    }
+    let (status, body) = post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (422, "urn:mykey:problem:invalid-request"),
+        "{body}"
+    );
+    let (_, me) = call(&w, Method::GET, "/v1/me", Some(&token)).await;
+    assert_eq!(me["my_key_id"], serde_json::Value::Null, "nothing created");
+
+    let (status, created) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 8);
-    let (status, body) = post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    let (status, body) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     assert_eq!(
         (status, problem_type(&body)),
         (409, "urn:mykey:problem:my-key-id-already-active")
@@ -203,7 +243,7 @@ async fn a_renewed_card_leads_to_the_same_person() {
     let w = world().await;
     let old = card(&w).await;
     let token = login(&w, &old).await;
-    let (_, created) = post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    let (_, created) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     let new = renewed(&w, &old).await;
     let token = login(&w, &new).await;
     let (_, me) = call(&w, Method::GET, "/v1/me", Some(&token)).await;

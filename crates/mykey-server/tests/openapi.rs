@@ -109,6 +109,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("post", "/v1/me/my-key-id", &[201, 401, 409, 422]),
     ("put", "/v1/me/my-key-id", &[200, 401, 404, 409, 422]),
     ("delete", "/v1/me/my-key-id", &[204, 401, 404]),
+    ("get", "/v1/me/my-key-id/consent", &[200, 401]),
     ("get", "/v1/me/log", &[200, 401, 422]),
     ("get", "/v1/me/log/verify", &[200, 401]),
     ("get", "/v1/ops/relying-parties", &[200, 401, 403]),
@@ -345,7 +346,7 @@ async fn an_optional_body_is_absent_not_null() {
     let w = world().await;
     let (_, doc) = call(&w, Method::GET, "/v1/openapi.json", None).await;
     for (path, method) in [
-        ("/v1/me/my-key-id", "post"),
+        ("/v1/me/my-key-id", "put"),
         ("/v1/rp/events", "post"),
         ("/v1/authorizations/{handle}/refusal", "post"),
     ] {

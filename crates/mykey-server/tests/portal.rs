@@ -293,6 +293,51 @@ async fn a_person_looks_after_their_data_in_the_portal() {
     assert_eq!(resp.status(), 303);
     let html = browser.get(&url("/portal")).await.text().await.unwrap();
     assert!(html.contains("You have no My Key ID yet."));
+    // Creating one again shows what it accepts (Art 16.1, in words, under the terms in force)
+    // and needs the box ticked, naming the terms version the page showed.
+    assert!(
+        html.contains("What you accept by creating a My Key ID (Terms Art 16.1)")
+            && html.contains("data-item=\"my-key-id.validity-check\"")
+            && html.contains("(Art 16.1.3)")
+            && html.contains("name=\"terms_version\" value=\"2026-11-01\""),
+        "{html}"
+    );
+    let create = |extra: &[(&'static str, &'static str)]| {
+        let mut form = vec![("action", "create"), ("id", "AGAIN001")];
+        form.extend_from_slice(extra);
+        form
+    };
+    let mut refused = Vec::new();
+    for extra in [
+        &[("terms_version", "2026-11-01")][..],
+        &[("accept", "yes"), ("terms_version", "1999-01-01")][..],
+    ] {
+        let mut form = create(extra);
+        form.push(("csrf", &token));
+        refused.push(
+            browser
+                .post(&url("/portal/my-key-id"), &form)
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(refused, [400, 400]);
+    let html = browser.get(&url("/portal")).await.text().await.unwrap();
+    assert!(
+        html.contains("You have no My Key ID yet."),
+        "nothing was created"
+    );
+    let mut form = create(&[("accept", "yes"), ("terms_version", "2026-11-01")]);
+    form.push(("csrf", &token));
+    assert_eq!(
+        browser
+            .post(&url("/portal/my-key-id"), &form)
+            .await
+            .status(),
+        303
+    );
+    let html = browser.get(&url("/portal")).await.text().await.unwrap();
+    assert!(html.contains("AGAIN001"), "{html}");
 
     // The log, its chain, and the export.
     let resp = browser.get(&url("/portal/log")).await;
@@ -333,7 +378,16 @@ async fn a_person_looks_after_their_data_in_the_portal() {
     assert_eq!(export["format"], "mykey-export-v1");
     assert_eq!(
         export["my_key_ids"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
+        "{export}"
+    );
+    // The acceptance of Art 16.1 is among the consents held.
+    assert!(
+        export["consents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["function"] == "my-key-id"),
         "{export}"
     );
     assert_eq!(export["service_ids"][0]["customer_id"], "C-77", "{export}");

@@ -307,7 +307,7 @@ async fn ppids_are_stable_across_renewal_and_unlinkable_across_services() {
     assert!(kinds.iter().any(|k| k == "card.renewed"), "{kinds:?}");
 
     // Revoking the My Key ID does not end PPIDs (Art 15.3 reaches only functions that use it).
-    let (status, _) = post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    let (status, _) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     assert_eq!(status, 201);
     let (status, _) = call(&w, Method::DELETE, "/v1/me/my-key-id", Some(&token)).await;
     assert_eq!(status, 204);

@@ -7,7 +7,7 @@ use crate::harness::*;
 async fn person_with_my_key_id(w: &World) -> (Card, String) {
     let card = card(w).await;
     let token = login(w, &card).await;
-    let (status, body) = post(w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    let (status, body) = post(w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     assert_eq!(status, 201, "{body}");
     (card, token)
 }

@@ -96,7 +96,7 @@ async fn terms_are_announced_seven_days_ahead_and_consents_name_the_one_in_force
     let city = relying_party(&w, "City").await;
     let card = card(&w).await;
     let token = login(&w, &card).await;
-    post(&w, "/v1/me/my-key-id", Some(&token), json!({})).await;
+    post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
     let id = link_request(&w, &city, "C-1").await;
     let mut early = full_consent();
     early["terms_version"] = json!("2027-01");

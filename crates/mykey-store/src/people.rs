@@ -3,8 +3,8 @@
 
 use mykey_pki::UnixTime;
 use mykey_platform::{
-    ConsentRecord, LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewLog, PersonId,
-    PersonStore, PlatformError, ServiceIdEnd, StoreError,
+    ConsentRecord, LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent,
+    NewLog, PersonId, PersonStore, PlatformError, ServiceIdEnd, StoreError,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};
 
@@ -50,6 +50,7 @@ where
         change: MyKeyIdChange,
         at: UnixTime,
         log: &NewLog,
+        consent: Option<&NewConsent>,
     ) -> Result<Result<(), PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let active: Option<String> =
@@ -99,6 +100,19 @@ where
                     mykey_platform::Conflict::MyKeyIdTaken,
                 )));
             }
+        }
+        if let (Some(consent), MyKeyIdChange::Create(_)) = (consent, change) {
+            sqlx::query(
+                "INSERT INTO consents (person_id, function, items, terms_version, given_at) \
+                 VALUES ($1, 'my-key-id', $2, $3, $4)",
+            )
+            .bind(person.get())
+            .bind(consent.items.join(" "))
+            .bind(consent.terms_version.as_str())
+            .bind(secs(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
         }
         Self::append(&mut tx, person, at, log).await?;
         if let MyKeyIdChange::Revoke = change {

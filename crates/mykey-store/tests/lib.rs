@@ -248,7 +248,7 @@ async fn story(store: Arc<dyn Store>) {
         let store = store.clone();
         async move {
             store
-                .change_my_key_id(person, ch, T, &log(LogKind::MyKeyIdChanged))
+                .change_my_key_id(person, ch, T, &log(LogKind::MyKeyIdChanged), None)
                 .await
                 .unwrap()
         }
@@ -289,7 +289,54 @@ async fn story(store: Arc<dyn Store>) {
     assert_eq!(store.my_key_id(p).await.unwrap().unwrap().id, b);
     change(p, MyKeyIdChange::Revoke).await.unwrap();
     assert_eq!(store.my_key_id(p).await.unwrap(), None);
-    change(p, MyKeyIdChange::Create(c2)).await.unwrap();
+    // A creation records the person's acceptance of Art 16 with it; a refused one records
+    // nothing.
+    let accepted = mykey_platform::NewConsent {
+        items: vec!["my-key-id.validity-check".into()],
+        terms_version: "2026-11-01".into(),
+    };
+    let consents = store.person_consents(q).await.unwrap().len();
+    assert!(
+        store
+            .change_my_key_id(
+                q,
+                MyKeyIdChange::Create(b),
+                T,
+                &log(LogKind::MyKeyIdCreated),
+                Some(&accepted)
+            )
+            .await
+            .unwrap()
+            .is_err(),
+        "taken"
+    );
+    assert_eq!(store.person_consents(q).await.unwrap().len(), consents);
+    let before = store.person_consents(p).await.unwrap().len();
+    store
+        .change_my_key_id(
+            p,
+            MyKeyIdChange::Create(c2),
+            T,
+            &log(LogKind::MyKeyIdCreated),
+            Some(&accepted),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let consents = store.person_consents(p).await.unwrap();
+    assert_eq!(consents.len(), before + 1);
+    let recorded = consents.iter().find(|c| c.function == "my-key-id").unwrap();
+    assert_eq!(recorded.relying_party, None);
+    assert_eq!(
+        (
+            recorded.consent.items.as_slice(),
+            recorded.consent.terms_version.as_str()
+        ),
+        (
+            ["my-key-id.validity-check".to_owned()].as_slice(),
+            "2026-11-01"
+        )
+    );
 
     // The log is a valid chain, in order, with every change recorded.
     let entries = store.log(p).await.unwrap();
@@ -304,7 +351,7 @@ async fn story(store: Arc<dyn Store>) {
             "my-key-id.changed",
             "my-key-id.changed",
             "my-key-id.changed",
-            "my-key-id.changed"
+            "my-key-id.created"
         ]
     );
     assert_eq!(
@@ -426,6 +473,7 @@ async fn sqlite_enforces_one_active_my_key_id_in_the_database() {
             MyKeyIdChange::Create("AAAA1111".parse().unwrap()),
             T,
             &log(LogKind::Login),
+            None,
         )
         .await
         .unwrap()

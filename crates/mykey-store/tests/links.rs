@@ -76,7 +76,7 @@ pub(crate) async fn give_my_key_id(store: &Arc<dyn Store>, p: PersonId, id: &str
         serde_json::json!({}),
     );
     store
-        .change_my_key_id(p, MyKeyIdChange::Create(id.parse().unwrap()), T, &log)
+        .change_my_key_id(p, MyKeyIdChange::Create(id.parse().unwrap()), T, &log, None)
         .await
         .unwrap()
         .unwrap();
@@ -325,7 +325,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         serde_json::json!({}),
     );
     store
-        .change_my_key_id(p, MyKeyIdChange::Revoke, T.plus(11), &revoke)
+        .change_my_key_id(p, MyKeyIdChange::Revoke, T.plus(11), &revoke, None)
         .await
         .unwrap()
         .unwrap();

@@ -115,7 +115,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         serde_json::json!({}),
     );
     store
-        .change_my_key_id(p, MyKeyIdChange::Revoke, T.plus(3), &revoke)
+        .change_my_key_id(p, MyKeyIdChange::Revoke, T.plus(3), &revoke, None)
         .await
         .unwrap()
         .unwrap();
@@ -244,7 +244,7 @@ pub(crate) async fn streams(store: Arc<dyn Store>) {
         serde_json::json!({}),
     );
     store
-        .change_my_key_id(p, MyKeyIdChange::Revoke, T, &revoke)
+        .change_my_key_id(p, MyKeyIdChange::Revoke, T, &revoke, None)
         .await
         .unwrap()
         .unwrap();

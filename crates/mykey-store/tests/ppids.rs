@@ -386,7 +386,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
                 serde_json::json!({}),
             );
             store
-                .change_my_key_id(p, ch, T, &log)
+                .change_my_key_id(p, ch, T, &log, None)
                 .await
                 .unwrap()
                 .unwrap();

@@ -117,6 +117,7 @@ async fn a_relying_party_links_a_customer_id_that_the_card_holder_approves() {
     let created = http
         .post(format!("{}/v1/me/my-key-id", serve.url))
         .bearer_auth(session["token"].as_str().unwrap())
+        .json(&crate::support::my_key_id_creation(None))
         .send()
         .await
         .unwrap();

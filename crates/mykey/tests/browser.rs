@@ -235,8 +235,9 @@ async fn chromium_logs_in_to_the_portal_withdraws_a_link_and_reads_the_log() {
     browser.wait_for("You have no My Key ID yet.").await;
     assert!(browser.url().await.ends_with("/portal"));
 
-    // Create a My Key ID with the form.
+    // Create a My Key ID with the form, accepting Art 16.1.
     browser.type_into("#new-id", "CHROME01").await;
+    browser.click("#accept").await;
     browser
         .click("form[action='/portal/my-key-id'] button")
         .await;

@@ -110,15 +110,12 @@ async fn acknowledged_my_key_ids_survive_a_sigkill() {
                 let id = random_id();
                 let req = if acknowledged.is_none() {
                     http.post(format!("{base}/v1/me/my-key-id"))
+                        .json(&crate::support::my_key_id_creation(Some(&id)))
                 } else {
                     http.put(format!("{base}/v1/me/my-key-id"))
+                        .json(&json!({"id": id}))
                 };
-                match req
-                    .bearer_auth(&token)
-                    .json(&json!({"id": id}))
-                    .send()
-                    .await
-                {
+                match req.bearer_auth(&token).send().await {
                     Ok(r) if r.status().is_success() => acknowledged = Some(id),
                     Ok(r) if r.status() == 409 => {} // taken: nothing changed
                     Ok(r) => panic!("unexpected {}", r.status()),
@@ -299,7 +296,7 @@ async fn my_key_id(http: &reqwest::Client, base: &str, key: &SigningKey, cert: &
         http,
         format!("{base}/v1/me/my-key-id"),
         Some(&token),
-        json!({}),
+        crate::support::my_key_id_creation(None),
     )
     .await
     .unwrap();

@@ -267,3 +267,22 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+/// The body that creates a My Key ID (`id`, or a random one): the person accepts Art 16.1 under
+/// the seeded terms.
+pub(crate) fn my_key_id_creation(id: Option<&str>) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "consent": {
+            "items": [
+                "my-key-id.validity-check",
+                "my-key-id.previous-issuance-numbers",
+                "my-key-id.jlis-previous-number-search",
+            ],
+            "terms_version": "2026-11-01",
+        }
+    });
+    if let Some(id) = id {
+        body["id"] = serde_json::json!(id);
+    }
+    body
+}

@@ -10,8 +10,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use mykey_api::me::{
     Log, LogEntry as LogEntryBody, LogPage, LogVerdict, Me as MeBody, MyKeyId as MyKeyIdBody,
-    MyKeyIdRequest, PersonPpidService as PersonPpidServiceBody, PersonPpidServices,
-    PpidConsentRecorded, ServiceId, ServiceIds,
+    MyKeyIdCreation, MyKeyIdRequest, PersonPpidService as PersonPpidServiceBody,
+    PersonPpidServices, PpidConsentRecorded, ServiceId, ServiceIds,
 };
 use mykey_api::{ConsentRecorded, RelyingPartyShown};
 use mykey_platform::{
@@ -19,7 +19,7 @@ use mykey_platform::{
     verify_chain,
 };
 
-use super::{ApiError, OptionalJson, rfc3339};
+use super::{ApiError, JsonBody, OptionalJson, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
@@ -28,6 +28,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
             "/v1/me/my-key-id",
             get(show).post(create).put(change).delete(revoke),
         )
+        .route("/v1/me/my-key-id/consent", get(consent))
         .route("/v1/me/log", get(log))
         .route("/v1/me/log/verify", get(verify))
         .route("/v1/me/service-ids", get(service_ids))
@@ -118,8 +119,8 @@ async fn show(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResp
     path = "/v1/me/my-key-id",
     operation_id = "me_create",
     tag = "me",
-    summary = "Create (at most one active, Art 15.1)",
-    request_body(content = Option<mykey_api::me::MyKeyIdRequest>, content_type = "application/json"),
+    summary = "Create (at most one active, Art 15.1), accepting the matters of Art 16.1 under the terms in force (recorded as a consent)",
+    request_body(content = mykey_api::me::MyKeyIdCreation, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = mykey_api::me::MyKeyId, content_type = "application/json"),
         (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
@@ -131,10 +132,33 @@ async fn show(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResp
 async fn create(
     Me(s): Me,
     State(p): State<Arc<Platform>>,
-    req: OptionalJson<MyKeyIdRequest>,
+    JsonBody(req): JsonBody<MyKeyIdCreation>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = p.create_my_key_id(&s, requested(req)?).await?;
+    let wanted = requested(OptionalJson(Some(MyKeyIdRequest { id: req.id })))?;
+    let consent = super::link_requests::new_consent(req.consent);
+    let id = p.create_my_key_id(&s, wanted, &consent).await?;
     Ok((StatusCode::CREATED, axum::Json(new_id(&id))))
+}
+
+/// What creating a My Key ID asks the person to accept: the matters of Art 16.1, under the
+/// terms version in force.
+#[utoipa::path(
+    get,
+    path = "/v1/me/my-key-id/consent",
+    operation_id = "me_my_key_id_consent",
+    tag = "me",
+    summary = "What creating a My Key ID asks the person to accept (Art 16.1), under the terms in force",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::ConsentAsked, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
+async fn consent(Me(_): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    Ok(axum::Json(super::link_requests::consent_asked(
+        &mykey_platform::MY_KEY_ID_CONSENT,
+        p.terms_version().await?,
+    )))
 }
 
 #[utoipa::path(

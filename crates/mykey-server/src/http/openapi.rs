@@ -31,6 +31,7 @@ use super::{
         me::show,
         me::create,
         me::change,
+        me::consent,
         me::revoke,
         me::log,
         me::verify,

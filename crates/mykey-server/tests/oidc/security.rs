@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::*;
 
@@ -139,7 +139,7 @@ async fn tokens_end_with_the_consent_the_my_key_id_the_relying_party_and_the_sec
 
     // Revoking the My Key ID.
     let token = access_token(&shop).await;
-    let (status, body) = post(w, "/v1/me/my-key-id", Some(&session), json!({})).await;
+    let (status, body) = post(w, "/v1/me/my-key-id", Some(&session), my_key_id_creation()).await;
     assert_eq!(status, 201, "{body}");
     let (status, _) = call(w, Method::DELETE, "/v1/me/my-key-id", Some(&session)).await;
     assert_eq!(status, 204);

@@ -96,6 +96,9 @@ pub(crate) const EN: Texts = Texts {
     terms_version: "Version",
     terms_takes_effect: "Takes effect:",
     terms_full_text: "The full text of the changed Terms",
+    my_key_id_accept_heading: "What you accept by creating a My Key ID (Terms Art 16.1)",
+    my_key_id_accept: "I accept the above, under the Terms of Use version",
+    accept_unticked: "To create one, tick the box that you accept.",
     yes: "yes",
     no: "no",
     fact: Facts {
@@ -105,6 +108,9 @@ pub(crate) const EN: Texts = Texts {
         gender: "sex",
     },
     item: Items {
+        my_key_id_validity_check: "sending your user-identification certificate's issuance number to J-LIS to check that it is valid (Art 16.1.1)",
+        my_key_id_previous_issuance_numbers: "keeping your account through a card renewal with the old number (Art 16.1.2)",
+        my_key_id_jlis_previous_number_search: "J-LIS finding the old issuance number and sending it (Art 16.1.3)",
         service_id_link: "linking your customer ID and My Key ID (Art 17.2.1)",
         service_id_facts_change_check: "checking for changes of your address and other facts, and telling the result (Art 17.2.2)",
         service_id_inquiries: "this relying party answering your inquiries (Art 17.2.3)",

@@ -96,6 +96,9 @@ pub(crate) const JA: Texts = Texts {
     terms_version: "版",
     terms_takes_effect: "効力発生日時:",
     terms_full_text: "変更後の利用規約の全文",
+    my_key_id_accept_heading: "My Key IDの作成にあたって同意いただく事項（利用規約第16条第1項）",
+    my_key_id_accept: "上記の事項に同意します。利用規約の版:",
+    accept_unticked: "作成するには、同意のチェックを入れてください。",
     yes: "はい",
     no: "いいえ",
     fact: Facts {
@@ -105,6 +108,9 @@ pub(crate) const JA: Texts = Texts {
         gender: "性別",
     },
     item: Items {
+        my_key_id_validity_check: "利用者証明用電子証明書の有効性確認のための発行番号のJ-LISへの送信（第16条第1項第1号）",
+        my_key_id_previous_issuance_numbers: "カード更新後も旧発行番号で利用を続けること（第16条第1項第2号）",
+        my_key_id_jlis_previous_number_search: "J-LISによる旧発行番号の検索と提供（第16条第1項第3号）",
         service_id_link: "お客様番号とMy Key IDの連携（第17条第2項第1号）",
         service_id_facts_change_check: "住所などの変更の確認と結果の提供（第17条第2項第2号）",
         service_id_inquiries: "お問い合わせはこの事業者が受けること（第17条第2項第3号）",

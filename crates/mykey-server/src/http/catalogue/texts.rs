@@ -96,6 +96,9 @@ pub(crate) struct Texts {
     pub(crate) terms_version: &'static str,
     pub(crate) terms_takes_effect: &'static str,
     pub(crate) terms_full_text: &'static str,
+    pub(crate) my_key_id_accept_heading: &'static str,
+    pub(crate) my_key_id_accept: &'static str,
+    pub(crate) accept_unticked: &'static str,
     pub(crate) yes: &'static str,
     pub(crate) no: &'static str,
     pub(crate) fact: Facts,
@@ -120,6 +123,9 @@ pub(crate) struct Facts {
 /// The consent items by what they mean, with the article each comes from.
 #[derive(Debug)]
 pub(crate) struct Items {
+    pub(crate) my_key_id_validity_check: &'static str,
+    pub(crate) my_key_id_previous_issuance_numbers: &'static str,
+    pub(crate) my_key_id_jlis_previous_number_search: &'static str,
     pub(crate) service_id_link: &'static str,
     pub(crate) service_id_facts_change_check: &'static str,
     pub(crate) service_id_inquiries: &'static str,

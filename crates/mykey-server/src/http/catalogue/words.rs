@@ -77,6 +77,9 @@ pub(crate) fn fact_name(t: &Texts, f: FactScope) -> &'static str {
 pub(crate) fn consent_item(t: &Texts, name: &str) -> Cow<'static, str> {
     let i = &t.item;
     Cow::Borrowed(match name {
+        "my-key-id.validity-check" => i.my_key_id_validity_check,
+        "my-key-id.previous-issuance-numbers" => i.my_key_id_previous_issuance_numbers,
+        "my-key-id.jlis-previous-number-search" => i.my_key_id_jlis_previous_number_search,
         "service-id.link" => i.service_id_link,
         "service-id.facts-change-check" => i.service_id_facts_change_check,
         "service-id.inquiries-to-relying-party" => i.service_id_inquiries,
@@ -187,6 +190,16 @@ mod tests {
         assert!(consent_item(ja, "service-id.link").contains("第17条"));
         assert!(consent_item(en, "ppid.validity-check").contains("Art 20.1.4"));
         assert_eq!(consent_item(en, "later.item"), "later.item");
+        // Every item the platform asks for has its words in both languages.
+        let asked = mykey_platform::MY_KEY_ID_CONSENT
+            .iter()
+            .chain(mykey_platform::SERVICE_ID_CONSENT.iter())
+            .chain(mykey_platform::PPID_CONSENT.iter());
+        for item in asked {
+            for t in [ja, en] {
+                assert_ne!(consent_item(t, item.name), item.name, "{}", item.name);
+            }
+        }
         for k in LogKind::ALL {
             assert_ne!(log_kind(en, k.as_str()), k.as_str(), "{k:?}");
             assert_ne!(log_kind(ja, k.as_str()), k.as_str(), "{k:?}");

@@ -25,7 +25,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mykey_platform::oidc::PortalContinuation;
-use mykey_platform::{MyKeyId, Platform, PlatformError, Session, SessionToken};
+use mykey_platform::{
+    MY_KEY_ID_CONSENT, MyKeyId, NewConsent, Platform, PlatformError, Session, SessionToken,
+};
 use serde::Deserialize;
 
 use super::oidc::authorize::{cookie, origin, wait_for_answer};
@@ -123,11 +125,12 @@ async fn overview(
             p.my_links(&s).await?,
             p.my_ppid_services(&s).await?,
             p.coming_terms().await?,
+            p.terms_version().await?,
         ))
     }
     .await;
     let mut r = match data {
-        Ok((id, links, ppids, coming)) => pages::overview(
+        Ok((id, links, ppids, coming, terms_version)) => pages::overview(
             lang,
             &form,
             pages::Held {
@@ -135,6 +138,7 @@ async fn overview(
                 links: &links,
                 ppids: &ppids,
                 coming_terms: &coming,
+                terms_version: &terms_version,
             },
             q.done.as_deref(),
         ),
@@ -269,6 +273,12 @@ struct MyKeyIdForm {
     /// Revoking needs this ticked.
     #[serde(default)]
     confirm: Option<String>,
+    /// Creating needs this ticked: the person accepts Art 16.1 …
+    #[serde(default)]
+    accept: Option<String>,
+    /// … under the terms version the page showed.
+    #[serde(default)]
+    terms_version: String,
 }
 
 /// The session, if the form's token is this session's; else the answer to give.
@@ -314,7 +324,21 @@ async fn my_key_id(
         },
     };
     let outcome = match f.action.as_str() {
-        "create" => p.create_my_key_id(&s, wanted).await.map(|_| "created"),
+        "create" if f.accept.as_deref() == Some("yes") => {
+            let consent = NewConsent {
+                items: MY_KEY_ID_CONSENT
+                    .iter()
+                    .map(|i| i.name.to_owned())
+                    .collect(),
+                terms_version: f.terms_version.clone(),
+            };
+            p.create_my_key_id(&s, wanted, &consent)
+                .await
+                .map(|_| "created")
+        }
+        "create" => {
+            return error_page(StatusCode::BAD_REQUEST, lang, lang.texts().accept_unticked);
+        }
         "change" => p.change_my_key_id(&s, wanted).await.map(|_| "changed"),
         "revoke" if f.confirm.as_deref() == Some("yes") => {
             p.revoke_my_key_id(&s).await.map(|_| "revoked")

@@ -5,7 +5,9 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use mykey_pki::UnixTime;
-use mykey_platform::{LogEntry, MyKeyIdState, PersonLink, PersonPpidService, TermsVersion};
+use mykey_platform::{
+    LogEntry, MY_KEY_ID_CONSENT, MyKeyIdState, PersonLink, PersonPpidService, TermsVersion,
+};
 
 use crate::http::catalogue::words::{Moment, consent_item, detail_lines, log_kind};
 use crate::http::catalogue::{Lang, Texts, render};
@@ -22,6 +24,8 @@ pub(super) struct Held<'a> {
     pub(super) ppids: &'a [PersonPpidService],
     /// Terms versions published and not yet in force (Art 12.2).
     pub(super) coming_terms: &'a [TermsVersion],
+    /// The terms version in force, which creating a My Key ID accepts.
+    pub(super) terms_version: &'a str,
 }
 
 pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str>) -> Response {
@@ -30,6 +34,7 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
         links,
         ppids,
         coming_terms,
+        terms_version,
     } = held;
     let t = lang.texts();
     let items = |items: &[String]| {
@@ -77,6 +82,12 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
                 _ => None,
             })
             .collect(),
+        terms_version,
+        // What creating a My Key ID accepts (Art 16.1), in words.
+        my_key_id_items: MY_KEY_ID_CONSENT
+            .iter()
+            .map(|i| (i.name.to_owned(), consent_item(t, i.name)))
+            .collect(),
         coming_terms: coming_terms
             .iter()
             .map(|c| ComingTerms {
@@ -103,6 +114,8 @@ struct OverviewPage<'a> {
     my_key_id: Option<Shown>,
     links: Vec<LinkRow<'a>>,
     ppids: Vec<PpidRow<'a>>,
+    terms_version: &'a str,
+    my_key_id_items: Items,
     coming_terms: Vec<ComingTerms<'a>>,
 }
 
