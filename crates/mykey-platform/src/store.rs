@@ -599,7 +599,8 @@ pub trait PpidStore: Send + Sync + 'static {
     ) -> Result<Option<Ppid>, StoreError>;
 
     /// Associates `customer_id` with an issued PPID of `service`, logged to its person; `None`
-    /// when the service has issued no such PPID.
+    /// when the service has issued no such PPID, or its person has withdrawn their consent
+    /// (Art 20.1.3 is among what they withdrew).
     async fn set_ppid_customer_id(
         &self,
         service: PpidServiceId,

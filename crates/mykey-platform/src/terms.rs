@@ -12,6 +12,10 @@ use crate::{Platform, PlatformError};
 /// Art 12.2: the announcement comes no later than seven days before the change.
 pub const TERMS_NOTICE_SECS: u64 = 7 * 24 * 60 * 60;
 
+/// The farthest ahead a version may take effect: ten years. Further is a mistake (a
+/// "9999-12-31" placeholder), and a published version cannot be taken back.
+const TERMS_HORIZON_SECS: u64 = 10 * 366 * 24 * 60 * 60;
+
 /// A published terms version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TermsVersion {
@@ -97,6 +101,11 @@ impl Platform {
             Some(_) => now,
             None => now.plus(TERMS_NOTICE_SECS),
         };
+        if t.effective_at > now.plus(TERMS_HORIZON_SECS) {
+            return Err(PlatformError::Invalid(crate::InvalidError::Terms(
+                "effective_at is more than ten years ahead",
+            )));
+        }
         if t.effective_at < earliest {
             return Err(PlatformError::Invalid(
                 crate::InvalidError::TermsNoticeTooShort {

@@ -3,6 +3,7 @@
 
 use mykey_platform::PlatformConfig;
 use reqwest::Method;
+use serde_json::json;
 
 use crate::harness::*;
 
@@ -37,6 +38,28 @@ async fn personal_answers_are_never_cached_and_https_is_kept() {
     let r = w.http.get(format!("{}/v1/me", w.url)).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    // The framework's plain-text refusals, which echo what was sent, are never sniffed as a
+    // page, framed or allowed to load anything; and /v1 itself refuses as the API does.
+    let r = w
+        .http
+        .post(format!(
+            "{}/portal/ppid-services/%3Cscript%3Ealert(1)%3C%2Fscript%3E/withdrawal",
+            w.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let r = w.http.get(format!("{}/v1", w.url)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
 
     let https = world_configured(
         |_| {},
@@ -448,4 +471,55 @@ async fn every_refusal_of_the_json_api_is_a_problem_document() {
     let (status, body) = send(&w, Method::GET, "/portal/no-such-page", None, None).await;
     assert_eq!(status, 404);
     assert!(problem_type(&body).is_empty(), "{body}");
+}
+
+/// A request body is a JSON object: serde would read a struct from an array by position (past
+/// `deny_unknown_fields`) or take `null` and `[]` as nothing; each is refused, and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_is_not_a_json_object_is_refused_and_changes_nothing() {
+    let w = world().await;
+    let bank = relying_party(&w, "配列銀行").await;
+    let (_card, token) = linked(&w, &bank, "C-1").await;
+    let (_, before) = call(&w, reqwest::Method::GET, "/v1/me/my-key-id", Some(&token)).await;
+    for (method, path, body) in [
+        (
+            reqwest::Method::PUT,
+            "/v1/me/my-key-id",
+            json!(["ZZZZZZZ1"]),
+        ),
+        (reqwest::Method::PUT, "/v1/me/my-key-id", json!(null)),
+        (reqwest::Method::PUT, "/v1/me/my-key-id", json!([])),
+    ] {
+        let resp = w
+            .http
+            .request(method, format!("{}{path}", w.url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 422, "{path} {body}");
+        let problem: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(
+            problem["type"], "urn:mykey:problem:invalid-request",
+            "{problem}"
+        );
+    }
+    let (_, after) = call(&w, reqwest::Method::GET, "/v1/me/my-key-id", Some(&token)).await;
+    assert_eq!(before, after);
+    let (status, body) = rp(
+        &w,
+        &bank,
+        reqwest::Method::POST,
+        "/v1/rp/service-id-requests",
+        Some(json!(["E-77"])),
+    )
+    .await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (422, Some("the body must be a JSON object")),
+        "{body}"
+    );
+    let (_, links) = rp(&w, &bank, reqwest::Method::GET, "/v1/rp/service-ids", None).await;
+    assert_eq!(links["service_ids"].as_array().unwrap().len(), 1, "{links}");
 }

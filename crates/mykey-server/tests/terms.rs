@@ -58,6 +58,18 @@ async fn terms_are_announced_seven_days_ahead_and_consents_name_the_one_in_force
             "{bad} → {body}"
         );
     }
+    // More than ten years ahead (a "9999-12-31" placeholder) is a mistake, and a published
+    // version cannot be taken back: refused.
+    let (status, body) = publish(
+        &w,
+        json!({"version": "forever", "effective_at": "9999-12-31T23:59:59Z", "summary": "s"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("ten years"),
+        "{body}"
+    );
     // Only operators publish.
     let (status, _) = post(
         &w,

@@ -317,6 +317,8 @@ where
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let row = sqlx::query(
             "UPDATE ppids SET customer_id = $1 WHERE ppid_service_id = $2 AND ppid = $3 \
+             AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = ppids.person_id \
+                 AND c.ppid_service_id = ppids.ppid_service_id AND c.withdrawn_at IS NULL) \
              RETURNING person_id, ppid, customer_id, issued_at",
         )
         .bind(customer_id.as_str())

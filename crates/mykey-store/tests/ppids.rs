@@ -323,6 +323,15 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         told[0].subject,
         mykey_platform::EventSubject::Ppid(portal.id, ppid(1))
     );
+    // Withdrawn, the relying party can no longer associate a customer ID with it.
+    let other_cid = "K-2".parse().unwrap();
+    assert_eq!(
+        store
+            .set_ppid_customer_id(portal.id, ppid(1), &other_cid, T, &log)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store.person_ppid_services(p).await.unwrap()[0]
             .consent

@@ -116,13 +116,28 @@ async fn health() -> &'static str {
 
 /// Headers every answer carries: `Cache-Control: no-store` unless the answer chose its own
 /// caching (public documents: the JWK Set, discovery), so that no answer with a session, a
-/// token or personal data is kept by a browser or a proxy; and, when the platform is reached
-/// over https, HSTS (a year), so that a browser never sends a session cookie in clear.
+/// token or personal data is kept by a browser or a proxy; `nosniff` and a closed content
+/// security policy unless a page set its own; and, when the platform is reached over https,
+/// HSTS (a year), so that a browser never sends a session cookie in clear.
 async fn headers(mut r: axum::response::Response, hsts: bool) -> axum::response::Response {
     use axum::http::HeaderValue;
     let h = r.headers_mut();
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // What no page set itself (JSON, and the plain-text refusals of the framework, which may
+    // echo what was sent): never sniffed as something else, never framed, nothing loaded.
+    if !h.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
     }
     if hsts {
         h.insert(
@@ -144,7 +159,9 @@ pub(crate) fn rfc3339(t: mykey_pki::UnixTime) -> String {
         .unwrap_or_default()
 }
 
-/// A JSON body, or the problem that says why it is not one.
+/// A JSON body — an object, as every request type of the API is — or the problem that says
+/// why it is not one. (serde would also read a struct from a JSON array, by position, past
+/// `deny_unknown_fields`: an array is refused before it gets there.)
 pub(crate) struct JsonBody<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
@@ -155,17 +172,64 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(t)) => Ok(JsonBody(t)),
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::TooLarge)
-            }
-            Err(e) => Err(ApiError::InvalidRequest(e.body_text())),
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json);
+        if !json {
+            return Err(ApiError::InvalidRequest(
+                "Expected request with `Content-Type: application/json`".into(),
+            ));
         }
+        let bytes = body_bytes(req, state).await?;
+        object_only(&bytes)?;
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(t)| JsonBody(t))
+            .map_err(|e| ApiError::InvalidRequest(e.body_text()))
     }
 }
 
-/// A JSON body that may be absent (an empty body is `None`).
+/// `application/json` or `application/…+json`, parameters aside.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The body, within the limit.
+async fn body_bytes<S: Send + Sync>(
+    req: axum::extract::Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ApiError> {
+    use axum::extract::FromRequest;
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::InvalidRequest(e.body_text())
+            }
+        })
+}
+
+/// Refuses a body that is not a JSON object (an array, a string, `null`, …).
+fn object_only(bytes: &[u8]) -> Result<(), ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err(ApiError::InvalidRequest(
+            "the body must be a JSON object".into(),
+        )),
+    }
+}
+
+/// A JSON body that may be absent (an empty body is `None`); given, it is an object.
 pub(crate) struct OptionalJson<T>(pub Option<T>);
 
 impl<S, T> axum::extract::FromRequest<S> for OptionalJson<T>
@@ -176,18 +240,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge
-                } else {
-                    ApiError::InvalidRequest(e.body_text())
-                }
-            })?;
+        let bytes = body_bytes(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
+        object_only(&bytes)?;
         serde_json::from_slice(&bytes)
             .map(|t| OptionalJson(Some(t)))
             .map_err(|e| ApiError::InvalidRequest(format!("malformed JSON body: {e}")))

@@ -42,7 +42,8 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if !req.uri().path().starts_with("/v1/") {
+        let path = req.uri().path();
+        if !(path == "/v1" || path.starts_with("/v1/")) {
             return Either::Left(self.0.call(req));
         }
         let answer = self.0.call(req);

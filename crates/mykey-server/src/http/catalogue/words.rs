@@ -22,7 +22,10 @@ pub(crate) fn when(lang: Lang, t: UnixTime) -> String {
     let Ok(d) = time::OffsetDateTime::from_unix_timestamp(t.as_secs() as i64) else {
         return String::new();
     };
-    let d = d.to_offset(JST);
+    // Past the last moment `time` can hold in Japan (the end of 9999 UTC): said as it is.
+    let Some(d) = d.checked_to_offset(JST) else {
+        return crate::http::rfc3339(t);
+    };
     match lang {
         Lang::Ja => format!(
             "{}年{}月{}日 {}:{:02}",
@@ -132,6 +135,20 @@ pub(crate) fn log_kind(t: &Texts, kind: &str) -> Cow<'static, str> {
 /// Keys of a log entry's details that only repeat, in English, what its kind already says.
 const SAID_BY_THE_KIND: [&str; 2] = ["note", "why"];
 
+/// Keys whose values are codes the platform writes, said in words. Every other value — a
+/// customer ID, a relying party's or a service's name, whatever a relying party chose — is
+/// shown as it is, so that no relying party can make its own string read as the platform's.
+const CODED: [&str; 8] = [
+    "reason",
+    "purpose",
+    "function",
+    "service",
+    "answer",
+    "via",
+    "revocation_reason",
+    "items",
+];
+
 /// A log entry's details (canonical JSON, `{"relying_party": …, "reason": …}`) as labelled
 /// words: each known key by its label, each code the platform writes by its words, consent
 /// items by what they mean, a list joined; an unknown key or value as it is. Details that are
@@ -147,8 +164,9 @@ pub(crate) fn detail_lines(t: &Texts, detail: &str) -> Vec<(Cow<'static, str>, S
         Some((_, words)) => Cow::Borrowed(*words),
         None => Cow::Owned(k.to_owned()),
     };
-    let value = |v: &serde_json::Value| -> String {
+    let value = |coded: bool, v: &serde_json::Value| -> String {
         match v {
+            serde_json::Value::String(s) if !coded => s.clone(),
             serde_json::Value::String(s) => match t.values.iter().find(|(code, _)| code == s) {
                 Some((_, words)) => (*words).to_owned(),
                 None => consent_item(t, s).into_owned(),
@@ -162,13 +180,14 @@ pub(crate) fn detail_lines(t: &Texts, detail: &str) -> Vec<(Cow<'static, str>, S
     map.iter()
         .filter(|(k, _)| !SAID_BY_THE_KIND.contains(&k.as_str()))
         .map(|(k, v)| {
+            let coded = CODED.contains(&k.as_str());
             let shown = match v {
                 serde_json::Value::Array(items) => items
                     .iter()
-                    .map(&value)
+                    .map(|v| value(coded, v))
                     .collect::<Vec<_>>()
                     .join(t.list_separator),
-                v => value(v),
+                v => value(coded, v),
             };
             (label(k), shown)
         })
@@ -185,6 +204,9 @@ mod tests {
         let t = UnixTime::from_secs(1_796_513_510);
         assert_eq!(when(Lang::Ja, t), "2026年12月6日 8:31");
         assert_eq!(when(Lang::En, t), "6 Dec 2026, 08:31 JST");
+        // The last second `time` holds is past the year 9999 in Japan: no panic, plain UTC.
+        let end = UnixTime::from_secs(253_402_300_799);
+        assert_eq!(when(Lang::Ja, end), "9999-12-31T23:59:59Z");
         assert_eq!(Moment::new(Lang::En, t).datetime, "2026-12-05T23:31:50Z");
         let (ja, en) = (Lang::Ja.texts(), Lang::En.texts());
         assert!(consent_item(ja, "service-id.link").contains("第17条"));
@@ -239,6 +261,18 @@ mod tests {
             ]
         );
         assert!(detail_lines(ja, "{}").is_empty());
+        // What a relying party chose is never read as the platform's words.
+        assert_eq!(
+            detail_lines(
+                en,
+                r#"{"customer_id":"withdrawn","relying_party":"service-id.link","reason":"withdrawn"}"#
+            ),
+            [
+                (Cow::Borrowed("Customer ID"), "withdrawn".to_owned()),
+                (Cow::Borrowed("Reason"), "you withdrew it".to_owned()),
+                (Cow::Borrowed("Relying party"), "service-id.link".to_owned()),
+            ]
+        );
         assert_eq!(detail_lines(en, "not json")[0].1, "not json");
         // Every key the platform writes has its label in both languages.
         for key in [
