@@ -75,7 +75,7 @@ pub use service_id::{
 pub use store::{
     CrlSweepPosition, DueSignature, EventStore, FactsStore, LinkOutcome, LinkStore, LogKind,
     LoginOutcome, LoginStore, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, PersonStore,
-    PpidStore, RelyingPartyStore, Store, StoreError, StoreErrorKind, TermsStore, UsedNonce,
+    PpidStore, ReadOf, RelyingPartyStore, Store, StoreError, StoreErrorKind, TermsStore, UsedNonce,
 };
 pub use streams::{
     Delivery, Push, PushOutcome, Stream, StreamConfig, check_endpoint, is_public_address,

@@ -407,7 +407,22 @@ impl Platform {
         customer_id: Option<&CustomerId>,
     ) -> Result<Vec<ServicePpid>, PlatformError> {
         let s = self.own_ppid_service(rp, id).await?;
-        Ok(self.store.service_ppids(s.id, customer_id).await?)
+        let ppids = self.store.service_ppids(s.id, customer_id).await?;
+        if !ppids.is_empty() {
+            // Each person read is told, once a day (`ReadOf`).
+            let log = NewLog::new(
+                crate::LogKind::PpidRead,
+                json!({"relying_party": rp.name, "ppid_service": s.name}),
+            );
+            let of = crate::ReadOf::Ppids {
+                service: s.id,
+                customer_id,
+            };
+            self.store
+                .log_reads(rp.id, of, self.clock.now(), &log)
+                .await?;
+        }
+        Ok(ppids)
     }
 
     /// The person's PPID services: each with their PPID and their latest consent.

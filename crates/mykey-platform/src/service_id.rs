@@ -376,7 +376,19 @@ impl Platform {
         rp: &RelyingParty,
         customer_id: Option<&CustomerId>,
     ) -> Result<Vec<RelyingPartyLink>, PlatformError> {
-        Ok(self.store.relying_party_links(rp.id, customer_id).await?)
+        let links = self.store.relying_party_links(rp.id, customer_id).await?;
+        if !links.is_empty() {
+            // Each person read is told, once a day (`ReadOf`).
+            let log = NewLog::new(
+                crate::LogKind::ServiceIdRead,
+                json!({"relying_party": rp.name}),
+            );
+            let of = crate::ReadOf::ServiceIds { customer_id };
+            self.store
+                .log_reads(rp.id, of, self.clock.now(), &log)
+                .await?;
+        }
+        Ok(links)
     }
 
     /// A relying party removes its link of `customer_id`; the person's log records it.

@@ -107,11 +107,15 @@ pub enum LogKind {
     OidcCodeReused,
     /// The person downloaded their export.
     ExportDownloaded,
+    /// A relying party read the person's link (its list of Service IDs), once a day at most.
+    ServiceIdRead,
+    /// A relying party read the person's PPID (its service's list), once a day at most.
+    PpidRead,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 22] = [
+    pub const ALL: [LogKind; 24] = [
         Self::PersonCreated,
         Self::CardRenewed,
         Self::Login,
@@ -134,6 +138,8 @@ impl LogKind {
         Self::PpidCustomerIdAssociated,
         Self::OidcCodeReused,
         Self::ExportDownloaded,
+        Self::ServiceIdRead,
+        Self::PpidRead,
     ];
 
     /// The kind's text in the log.
@@ -161,6 +167,8 @@ impl LogKind {
             Self::PpidCustomerIdAssociated => "ppid.customer-id-associated",
             Self::OidcCodeReused => "oidc.code-reused",
             Self::ExportDownloaded => "export.downloaded",
+            Self::ServiceIdRead => "service-id.read",
+            Self::PpidRead => "ppid.read",
         }
     }
 
@@ -365,9 +373,37 @@ pub trait LoginStore: Send + Sync + 'static {
     ) -> Result<Option<Session>, StoreError>;
 }
 
+/// What a relying party read about the people it knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadOf<'a> {
+    /// Its active Service IDs (of `customer_id`, when given).
+    ServiceIds {
+        /// The one customer ID asked about, if any.
+        customer_id: Option<&'a CustomerId>,
+    },
+    /// Its PPID service's issued PPIDs (associated with `customer_id`, when given).
+    Ppids {
+        /// The service.
+        service: PpidServiceId,
+        /// The one customer ID asked about, if any.
+        customer_id: Option<&'a CustomerId>,
+    },
+}
+
 /// A person's My Key ID, log (a hash chain) and history.
 #[async_trait::async_trait]
 pub trait PersonStore: Send + Sync + 'static {
+    /// In one transaction: appends `log` to the log of each person `rp`'s read `of` covered who
+    /// was not yet told of such a read by `rp` on `at`'s day in Japan. Answers how many were
+    /// told.
+    async fn log_reads(
+        &self,
+        rp: RelyingPartyId,
+        of: ReadOf<'_>,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<u64, StoreError>;
+
     /// The person's active My Key ID.
     async fn my_key_id(&self, person: PersonId) -> Result<Option<MyKeyIdState>, StoreError>;
 

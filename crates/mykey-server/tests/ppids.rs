@@ -260,8 +260,22 @@ async fn a_person_obtains_a_ppid_that_the_relying_party_redeems_and_associates()
             "ppid.issued",
             "ppid.given",
             "ppid.used",
-            "ppid.customer-id-associated"
+            "ppid.customer-id-associated",
+            // The city's list asked about K-77 (the one that found nothing noted nobody).
+            "ppid.read"
         ]
+    );
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
+    let read = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ppid.read")
+        .unwrap();
+    assert_eq!(
+        read["detail"],
+        json!({"relying_party": "Fukuoka City", "ppid_service": "Citizen portal"}),
+        "{read}"
     );
     let (_, verdict) = call(&w, Method::GET, "/v1/me/log/verify", Some(&token)).await;
     assert_eq!(verdict["valid"], true);

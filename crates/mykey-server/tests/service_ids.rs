@@ -496,3 +496,55 @@ async fn a_renewed_card_approves_a_link_for_the_same_person() {
     assert_private(&new, &[&linked, &mine]);
     assert_private(&old, &[&linked, &mine]);
 }
+
+/// A relying party reading its links is in each linked person's log — once a day per relying
+/// party, however often it lists, and only for the people the read covered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_party_reading_a_link_is_in_the_person_s_log_once_a_day() {
+    let w = world().await;
+    let bank = relying_party(&w, "参照銀行").await;
+    let (_, taro) = linked(&w, &bank, "C-T").await;
+    let (_, hanako) = linked(&w, &bank, "C-H").await;
+    let reads = |token: String| {
+        let w = &w;
+        async move {
+            log_kinds(w, &token)
+                .await
+                .iter()
+                .filter(|k| *k == "service-id.read")
+                .count()
+        }
+    };
+    // One customer asked about: only that person is told.
+    let (status, _) = rp(
+        &w,
+        &bank,
+        Method::GET,
+        "/v1/rp/service-ids?customer_id=C-T",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (reads(taro.clone()).await, reads(hanako.clone()).await),
+        (1, 0)
+    );
+    // The whole list, three times: each person told once today.
+    for _ in 0..3 {
+        let (status, _) = rp(&w, &bank, Method::GET, "/v1/rp/service-ids", None).await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(
+        (reads(taro.clone()).await, reads(hanako.clone()).await),
+        (1, 1)
+    );
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&taro)).await;
+    let read = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "service-id.read")
+        .unwrap();
+    assert_eq!(read["detail"], json!({"relying_party": "参照銀行"}));
+    // (The next day's read is told again: the store's conformance story shows it.)
+}

@@ -55,6 +55,13 @@ where
                 .map_err(fail)?
                 .rows_affected();
         }
+        // Reads are told once a day: yesterday's marks and older go.
+        gone += sqlx::query("DELETE FROM relying_party_reads WHERE day < $1")
+            .bind(crate::people::japan_day(at) - 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?
+            .rows_affected();
         for purge in [
             "DELETE FROM ppid_codes WHERE expires_at < $1",
             "DELETE FROM client_tokens WHERE expires_at < $1",

@@ -4,7 +4,7 @@
 use mykey_pki::UnixTime;
 use mykey_platform::{
     ConsentRecord, LogEntry, MyKeyId, MyKeyIdChange, MyKeyIdRecord, MyKeyIdState, NewConsent,
-    NewLog, PersonId, PersonStore, PlatformError, ServiceIdEnd, StoreError,
+    NewLog, PersonId, PersonStore, PlatformError, ReadOf, RelyingPartyId, ServiceIdEnd, StoreError,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};
 
@@ -27,6 +27,64 @@ where
     Option<String>: Stored<D>,
     Vec<u8>: Stored<D>,
 {
+    async fn log_reads(
+        &self,
+        rp: RelyingPartyId,
+        of: ReadOf<'_>,
+        at: UnixTime,
+        log: &NewLog,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        // The people read and not yet told today, marked told in the same statement.
+        let mut q = sqlx::QueryBuilder::<D>::new(
+            "INSERT INTO relying_party_reads (person_id, relying_party_id, what, day) SELECT DISTINCT ",
+        );
+        let day = japan_day(at);
+        match of {
+            ReadOf::ServiceIds { customer_id } => {
+                q.push("person_id, ")
+                    .push_bind(rp.get())
+                    .push(", 'service-ids', ")
+                    .push_bind(day)
+                    .push(" FROM service_ids WHERE ended_at IS NULL AND relying_party_id = ")
+                    .push_bind(rp.get());
+                if let Some(c) = customer_id {
+                    q.push(" AND customer_id = ").push_bind(c.as_str());
+                }
+            }
+            ReadOf::Ppids {
+                service,
+                customer_id,
+            } => {
+                q.push("person_id, ")
+                    .push_bind(rp.get())
+                    .push(", 'ppids', ")
+                    .push_bind(day)
+                    .push(" FROM ppids WHERE ppid_service_id = ")
+                    .push_bind(service.get());
+                if let Some(c) = customer_id {
+                    q.push(" AND customer_id = ").push_bind(c.as_str());
+                }
+            }
+        }
+        q.push(" ON CONFLICT DO NOTHING RETURNING person_id");
+        let told: Vec<PersonId> = q
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(|r| PersonId::new(r.get("person_id")))
+            .collect();
+        for chunk in told.chunks(crate::facts::CHUNK) {
+            let entries: Vec<(PersonId, UnixTime, &NewLog)> =
+                chunk.iter().map(|p| (*p, at, log)).collect();
+            Self::append_each(&mut tx, &entries).await?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(told.len() as u64)
+    }
+
     async fn my_key_id(&self, person: PersonId) -> Result<Option<MyKeyIdState>, StoreError> {
         let row = sqlx::query(
             "SELECT id, created_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL",
@@ -273,4 +331,10 @@ where
             })
             .collect())
     }
+}
+
+/// The day in Japan (UTC+9) `at` falls on, counted from the epoch: a relying party's reads are
+/// told once a day each.
+pub(crate) fn japan_day(at: UnixTime) -> i64 {
+    (secs(at) + 9 * 3600).div_euclid(86_400)
 }

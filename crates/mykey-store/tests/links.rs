@@ -273,6 +273,41 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(own(&rp1, Some("C-1")).await, ["C-1"]);
     assert_eq!(own(&rp1, Some("C-2")).await, Vec::<String>::new());
     assert_eq!(own(&rp2, None).await, ["C-1"]);
+    // A relying party's reads are told to each person covered, once a (Japanese) day.
+    let read = NewLog::new(
+        mykey_platform::LogKind::ServiceIdRead,
+        serde_json::json!({}),
+    );
+    let reads = |of, at| {
+        let store = store.clone();
+        let read = read.clone();
+        async move { store.log_reads(rp1.id, of, at, &read).await.unwrap() }
+    };
+    let other = cid("C-9");
+    let all = mykey_platform::ReadOf::ServiceIds { customer_id: None };
+    let nobody = mykey_platform::ReadOf::ServiceIds {
+        customer_id: Some(&other),
+    };
+    assert_eq!(reads(nobody, T).await, 0);
+    assert_eq!(reads(all, T).await, 1);
+    assert_eq!(reads(all, T.plus(60)).await, 0, "the same day");
+    assert_eq!(reads(all, T.plus(86_400)).await, 1, "the next day");
+    let told = |person| {
+        let store = store.clone();
+        async move {
+            store
+                .log(person)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind == "service-id.read")
+                .count()
+        }
+    };
+    assert_eq!((told(p).await, told(q).await), (2, 0));
+    // The marks of days gone are purged; a purge keeps today's.
+    store.purge_expired(T.plus(86_400)).await.unwrap();
+    assert_eq!(reads(all, T.plus(86_460)).await, 0);
     assert_eq!(
         store.person_links(p).await.unwrap()[0].relying_party,
         "city"
@@ -373,6 +408,8 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             "person.created",
             "my-key-id.created",
             "service-id.linked",
+            "service-id.read",
+            "service-id.read",
             "consent.withdrawn",
             "service-id.withdrawn",
             "service-id.linked",
@@ -383,9 +420,9 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         ]
     );
     assert!(
-        entries[8].detail.contains("\"customer_id\":\"C-1\""),
+        entries[10].detail.contains("\"customer_id\":\"C-1\""),
         "{}",
-        entries[8].detail
+        entries[10].detail
     );
     // The person's export sees every Service ID, ended ones with why.
     let history = store.service_id_history(p).await.unwrap();

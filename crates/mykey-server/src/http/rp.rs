@@ -115,7 +115,7 @@ async fn open_request(
     path = "/v1/rp/service-ids",
     operation_id = "rp_list",
     tag = "rp",
-    summary = "Its own active Service IDs; with customer_id, that one (404 service-id-unknown when it has none)",
+    summary = "Its own active Service IDs; with customer_id, that one (404 service-id-unknown when it has none). Each person read is told in their log (service-id.read), once a day",
     params(
         mykey_api::rp::LinksQuery
     ),

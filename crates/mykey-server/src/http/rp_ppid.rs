@@ -136,7 +136,7 @@ async fn redeem(
     path = "/v1/rp/ppid-services/{id}/ppids/{ppid}",
     operation_id = "rp_ppid_associate",
     tag = "rp",
-    summary = "Associate its customer ID with an issued PPID of its service (Art 20.1.3); logged to the person; 404 ppid-unknown for a PPID the service never issued",
+    summary = "Associate its customer ID with an issued PPID of its service (Art 20.1.3); logged to the person; 404 ppid-unknown for a PPID the service never issued or whose person withdrew their consent",
     params(
         ("id" = i64, Path, description = "The PPID service's ID"),
         ("ppid" = String, Path, description = "The PPID")
@@ -174,7 +174,7 @@ async fn associate(
     path = "/v1/rp/ppid-services/{id}/ppids",
     operation_id = "rp_ppid_ppids",
     tag = "rp",
-    summary = "The issued PPIDs of its service; with customer_id, those associated with it (404 ppid-unknown when none)",
+    summary = "The issued PPIDs of its service; with customer_id, those associated with it (404 ppid-unknown when none). Each person read is told in their log (ppid.read), once a day",
     params(
         ("id" = i64, Path, description = "The PPID service's ID"),
         mykey_api::rp_ppid::PpidsQuery

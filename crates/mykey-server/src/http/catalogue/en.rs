@@ -126,6 +126,8 @@ pub(crate) const EN: Texts = Texts {
         facts_gender: "giving your sex (Art 20.2)",
     },
     kind: Kinds {
+        service_id_read: "A relying party read your Service ID (noted once a day)",
+        ppid_read: "A relying party read your PPID (noted once a day)",
         person_created: "You started using the platform",
         card_renewed: "Your renewed card was recognised as yours",
         login: "Login",

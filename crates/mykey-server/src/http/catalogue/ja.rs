@@ -126,6 +126,8 @@ pub(crate) const JA: Texts = Texts {
         facts_gender: "性別の提供（第20条第2項）",
     },
     kind: Kinds {
+        service_id_read: "事業者によるサービスIDの参照（1日1回まで記録）",
+        ppid_read: "事業者によるPPIDの参照（1日1回まで記録）",
         person_created: "利用開始",
         card_renewed: "更新したカードの引き継ぎ",
         login: "ログイン",

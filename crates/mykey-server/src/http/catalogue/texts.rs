@@ -144,6 +144,8 @@ pub(crate) struct Items {
 /// What each kind of log entry records.
 #[derive(Debug)]
 pub(crate) struct Kinds {
+    pub(crate) service_id_read: &'static str,
+    pub(crate) ppid_read: &'static str,
     pub(crate) person_created: &'static str,
     pub(crate) card_renewed: &'static str,
     pub(crate) login: &'static str,

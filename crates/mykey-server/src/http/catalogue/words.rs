@@ -129,6 +129,8 @@ pub(crate) fn log_kind(t: &Texts, kind: &str) -> Cow<'static, str> {
         LogKind::PpidCustomerIdAssociated => w.ppid_customer_id_associated,
         LogKind::OidcCodeReused => w.oidc_code_reused,
         LogKind::ExportDownloaded => w.export_downloaded,
+        LogKind::ServiceIdRead => w.service_id_read,
+        LogKind::PpidRead => w.ppid_read,
     })
 }
 
