@@ -47,6 +47,12 @@ impl SignatureRevoked {
     pub fn facts_changed(&self) -> bool {
         self.reason == Some(RevocationReason::AffiliationChanged)
     }
+
+    /// The reason as J-LIS gives it: its RFC 5280 name, and `unspecified` for an entry without
+    /// a reason code (RFC 5280 §5.3.1).
+    pub fn reason_name(&self) -> &'static str {
+        self.reason.map_or("unspecified", RevocationReason::name)
+    }
 }
 
 /// What a sweep found.

@@ -166,7 +166,7 @@ where
         let logs: Vec<(PersonId, NewLog)> = told
             .into_iter()
             .map(|(person, names)| {
-                let reason = how.get(&person).map(reason_name);
+                let reason = how.get(&person).map(SignatureRevoked::reason_name);
                 let log = NewLog::new(
                     mykey_platform::LogKind::FactsChangeShared,
                     serde_json::json!({"relying_parties": names, "revocation_reason": reason}),
@@ -193,7 +193,7 @@ where
                 };
                 let detail = serde_json::json!({
                     "reason": "signature-certificate-revoked",
-                    "revocation_reason": r.map(reason_name),
+                    "revocation_reason": r.map(SignatureRevoked::reason_name),
                     "revoked_at": r.map_or(at, |r| r.revoked_at).as_secs(),
                 });
                 b.push_bind(*rp)
@@ -315,10 +315,4 @@ where
         .map_err(fail)?;
         Ok(())
     }
-}
-
-/// The reason a signature certificate was revoked, as J-LIS gives it: its RFC 5280 name, and
-/// `unspecified` for an entry without a reason code (RFC 5280 §5.3.1).
-fn reason_name(r: &SignatureRevoked) -> &'static str {
-    r.reason.map_or("unspecified", |r| r.name())
 }

@@ -39,33 +39,32 @@ where
         let mut q = sqlx::QueryBuilder::<D>::new(
             "INSERT INTO relying_party_reads (person_id, relying_party_id, what, day) SELECT DISTINCT ",
         );
-        let day = japan_day(at);
-        match of {
-            ReadOf::ServiceIds { customer_id } => {
-                q.push("person_id, ")
-                    .push_bind(rp.get())
-                    .push(", 'service-ids', ")
-                    .push_bind(day)
-                    .push(" FROM service_ids WHERE ended_at IS NULL AND relying_party_id = ")
-                    .push_bind(rp.get());
-                if let Some(c) = customer_id {
-                    q.push(" AND customer_id = ").push_bind(c.as_str());
-                }
-            }
+        // Whom the read covered: the active links of `rp`, or the PPIDs of its service.
+        let (what, from, key, customer_id) = match of {
+            ReadOf::ServiceIds { customer_id } => (
+                "'service-ids'",
+                " FROM service_ids WHERE ended_at IS NULL AND relying_party_id = ",
+                rp.get(),
+                customer_id,
+            ),
             ReadOf::Ppids {
                 service,
                 customer_id,
-            } => {
-                q.push("person_id, ")
-                    .push_bind(rp.get())
-                    .push(", 'ppids', ")
-                    .push_bind(day)
-                    .push(" FROM ppids WHERE ppid_service_id = ")
-                    .push_bind(service.get());
-                if let Some(c) = customer_id {
-                    q.push(" AND customer_id = ").push_bind(c.as_str());
-                }
-            }
+            } => (
+                "'ppids'",
+                " FROM ppids WHERE ppid_service_id = ",
+                service.get(),
+                customer_id,
+            ),
+        };
+        q.push("person_id, ")
+            .push_bind(rp.get())
+            .push(format!(", {what}, "))
+            .push_bind(japan_day(at))
+            .push(from)
+            .push_bind(key);
+        if let Some(c) = customer_id {
+            q.push(" AND customer_id = ").push_bind(c.as_str());
         }
         q.push(" ON CONFLICT DO NOTHING RETURNING person_id");
         let told: Vec<PersonId> = q

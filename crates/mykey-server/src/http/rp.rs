@@ -210,7 +210,7 @@ async fn check_facts(
     Ok(axum::Json(FactsCheck {
         customer_id,
         basic_facts_changed: revoked.is_some_and(|r| r.facts_changed()),
-        revocation_reason: revoked.map(|r| r.reason.map_or("unspecified", |r| r.name()).to_owned()),
+        revocation_reason: revoked.map(|r| r.reason_name().to_owned()),
         checked_at: rfc3339(p.now()),
     }))
 }
