@@ -16,9 +16,19 @@ pub struct AuthorizationShown {
     /// The relying party asking, for `openid-connect`.
     #[schema(required = true)]
     pub relying_party: Option<RelyingPartyShown>,
-    /// Its PPID service, for `openid-connect`.
+    /// Its PPID service, for a login by PPID; `null` for a login by Service ID and the portal.
     #[schema(required = true)]
     pub ppid_service: Option<PpidServiceNamed>,
+    /// For `openid-connect`: whom the relying party learns the person is — `ppid` (their PPID
+    /// for the service) or `service-id` (its own customer ID that their Service ID links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::ops::OidcSubject>)]
+    pub subject: Option<String>,
+    /// A Service ID the relying party offers to make in the same flow (a login by Service ID
+    /// with a link request): the customer ID it links. Approving consents to the Art 17.2
+    /// items listed in `consent` and links it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkOffered>,
     /// The facts asked for.
     #[schema(value_type = Vec<crate::ops::FactScope>)]
     pub facts: Vec<String>,
@@ -46,6 +56,13 @@ pub enum AuthorizationPurpose {
     OpenidConnect,
     /// The person's own portal.
     Portal,
+}
+
+/// A Service ID offered in a login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LinkOffered {
+    /// The relying party's customer ID the Service ID links.
+    pub customer_id: String,
 }
 
 /// A PPID service named.

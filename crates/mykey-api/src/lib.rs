@@ -19,6 +19,7 @@ pub mod ppid_services;
 pub mod problem;
 pub mod rp;
 pub mod rp_ppid;
+pub mod service_id_logins;
 pub mod streams;
 pub mod terms;
 pub mod token;

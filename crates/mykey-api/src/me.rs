@@ -127,6 +127,21 @@ pub struct ServiceId {
     pub linked_at: String,
     /// The consent given for it.
     pub consent: ConsentRecorded,
+    /// How it was made: `card` (the person confirmed the relying party's link request with the
+    /// card) or `my-key-id` (the person gave the relying party their My Key ID and it applied
+    /// with it and the consent it obtained, Art 17.1).
+    #[schema(value_type = LinkRoute)]
+    pub route: String,
+}
+
+/// How a Service ID was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkRoute {
+    /// The person confirmed a link request with the card.
+    Card,
+    /// The relying party applied with the My Key ID the person gave it.
+    MyKeyId,
 }
 
 /// The person's Service IDs.

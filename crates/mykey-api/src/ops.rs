@@ -92,12 +92,29 @@ pub struct RelyingParties {
     pub relying_parties: Vec<RelyingParty>,
 }
 
+/// Whose identifier an OpenID Connect client's `sub` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OidcSubject {
+    /// The person's PPID for one of the relying party's PPID services (pairwise).
+    Ppid,
+    /// The relying party's own customer ID that the person's Service ID links: logging in by
+    /// Service ID (Terms Art 2.13, 17).
+    ServiceId,
+}
+
 /// A relying party's OpenID Connect registration, as an operator sets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OidcClientRegistration {
-    /// The relying party's PPID service whose PPIDs are the `sub`s.
-    pub ppid_service_id: i64,
+    /// Whose identifier the `sub`s are: `ppid` (the default) or `service-id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<OidcSubject>)]
+    pub subject: Option<String>,
+    /// For `ppid`: the relying party's PPID service whose PPIDs are the `sub`s (required);
+    /// for `service-id`: absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid_service_id: Option<i64>,
     /// https (http only to loopback), no fragment; compared exactly.
     #[schema(min_items = 1, max_items = 10)]
     pub redirect_uris: Vec<String>,
@@ -120,8 +137,12 @@ pub struct OidcClientRegistration {
 pub struct OidcClient {
     /// Its OAuth client ID.
     pub client_id: String,
-    /// The relying party's PPID service whose PPIDs are the `sub`s.
-    pub ppid_service_id: i64,
+    /// Whose identifier the `sub`s are.
+    #[schema(value_type = OidcSubject)]
+    pub subject: String,
+    /// For `ppid`: the PPID service whose PPIDs are the `sub`s; `null` for `service-id`.
+    #[schema(required = true)]
+    pub ppid_service_id: Option<i64>,
     /// The redirect URIs, compared exactly.
     pub redirect_uris: Vec<String>,
     /// Where logout may return to.

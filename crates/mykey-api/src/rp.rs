@@ -26,6 +26,23 @@ pub struct LinkRequestOpened {
     pub link_url: String,
 }
 
+/// A relying party's application for a Service ID with the My Key ID the person gave it
+/// (Terms Art 17.1), with the consent to the matters of Art 17.2 it obtained from them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceIdApplication {
+    /// The My Key ID the person gave (8 characters of A–Z and 0–9). It is never answered back
+    /// nor sent in any later answer or event.
+    #[schema(pattern = "^[A-Z0-9]{8}$")]
+    pub my_key_id: String,
+    /// The relying party's own ID for its customer (1 to 128 printable ASCII characters).
+    #[schema(pattern = "^[!-~]{1,128}$")]
+    pub customer_id: String,
+    /// The consent the relying party obtained: every Art 17.2 item name (as
+    /// `GET /v1/link-requests/{id}` lists them) and the terms version in force.
+    pub consent: crate::ConsentGiven,
+}
+
 /// `?customer_id=`: one customer's link only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -156,6 +156,9 @@ pub enum InvalidError {
     /// The one-time code is unknown, used, expired or of another service.
     #[error("unknown, used or expired code")]
     PpidCode,
+    /// A login code (a REST login by Service ID) is unknown, used, expired or another party's.
+    #[error("unknown, used or expired code")]
+    LoginCode,
     /// The redirect URI is missing or not exactly one the client registered.
     #[error("redirect_uri is missing or not registered for the client")]
     RedirectUri,
@@ -223,6 +226,9 @@ pub enum Conflict {
     /// The relying party already has an active Service ID for that customer ID.
     #[error("that customer ID is already linked")]
     ServiceIdExists,
+    /// The card holder has no Service ID at the relying party, and no link was offered.
+    #[error("the card holder has no Service ID at this relying party")]
+    ServiceIdRequired,
     /// A terms version of that name, or taking effect at that moment, exists.
     #[error("that terms version (or its moment) is already published")]
     TermsVersionExists,

@@ -35,6 +35,7 @@ mod ppid_service;
 mod quota;
 mod relying_party;
 mod service_id;
+mod service_id_login;
 mod store;
 mod streams;
 mod terms;
@@ -61,17 +62,22 @@ pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
-    PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidGrant, PpidIssue,
+    PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, LoginGrant, PpidIssue,
     PpidIssued, PpidService, ServicePpid,
 };
-pub use quota::{PER_LINK_BURST, PER_LINK_REFILL_SECS, PER_RP_BURST, PER_RP_REFILL_SECS};
+pub use quota::{
+    APPLICATION_RATES, CHECK_RATES, PER_LINK_BURST, PER_LINK_REFILL_SECS, PER_RP_BURST,
+    PER_RP_REFILL_SECS, Rates,
+};
 pub use relying_party::{
     ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyStatus,
 };
 pub use service_id::{
-    Consent, ConsentItem, LinkRequest, LinkRequestId, LinkRequestState, NewConsent, PersonLink,
-    RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
+    Consent, ConsentItem, LinkRequest, LinkRequestId, LinkRequestState, LinkRoute,
+    MyKeyIdApplication, NewConsent, PersonLink, RelyingPartyLink, SERVICE_ID_CONSENT,
+    ServiceIdEnd,
 };
+pub use service_id_login::{LinkInFlow, ServiceIdAuthentication, ServiceIdLogin};
 pub use store::{
     CrlSweepPosition, DueSignature, EventStore, FactsStore, LinkOutcome, LinkStore, LogKind,
     LoginOutcome, LoginStore, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, PersonStore,
@@ -260,6 +266,8 @@ pub struct Platform {
     ppid_associations: quota::RpQuota,
     /// The quotas on reports of cross-device requests, per source address and in all.
     reports: quota::RpQuota,
+    /// The quotas on applications with a My Key ID (Art 17.1), per My Key ID and relying party.
+    applications: quota::RpQuota,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
@@ -313,6 +321,7 @@ impl Platform {
             facts_checks: quota::RpQuota::default(),
             ppid_associations: quota::RpQuota::default(),
             reports: quota::RpQuota::default(),
+            applications: quota::RpQuota::new(quota::APPLICATION_RATES),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             sealing: config.sealing_key.clone().unwrap_or_else(|| {

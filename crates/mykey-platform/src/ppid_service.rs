@@ -106,6 +106,11 @@ pub struct PersonPpidService {
 pub struct PpidCode(String);
 
 impl PpidCode {
+    /// A fresh code.
+    pub(crate) fn random(rng: &dyn crate::Rng) -> Self {
+        Self(B64URL.encode(rng.bytes::<32>()))
+    }
+
     /// The code text, for the person's client to pass to the relying party.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -136,7 +141,7 @@ pub struct PpidIssue<'a> {
     /// A new consent to record; `None` when the person's active consent must already exist.
     pub consent: Option<&'a NewConsent>,
     /// What the authentication gives once the PPID is in hand.
-    pub grant: PpidGrant<'a>,
+    pub grant: LoginGrant<'a>,
     /// When.
     pub at: UnixTime,
     /// Entries to append first (J-LIS queries, the consent).
@@ -145,9 +150,10 @@ pub struct PpidIssue<'a> {
     pub detail: String,
 }
 
-/// What a PPID authentication gives, in the same transaction.
+/// What a card authentication for a relying party gives, in the same transaction as the PPID
+/// or the Service ID it finds.
 #[derive(Debug)]
-pub enum PpidGrant<'a> {
+pub enum LoginGrant<'a> {
     /// A one-time code for the relying party (the REST flow).
     Code {
         /// Its SHA-256.
@@ -323,7 +329,7 @@ impl Platform {
                 }),
             ));
         }
-        let code = PpidCode(B64URL.encode(self.rng.bytes::<32>()));
+        let code = PpidCode::random(&*self.rng);
         let code_expires_at = now.plus(self.config.ppid_code_ttl.as_secs());
         let issued = self
             .store
@@ -332,7 +338,7 @@ impl Platform {
                 person,
                 derived: key.derive(id, person),
                 consent: new_consent.as_ref(),
-                grant: PpidGrant::Code {
+                grant: LoginGrant::Code {
                     hash: PpidCode::hash(code.as_str()),
                     expires_at: code_expires_at,
                 },

@@ -13,6 +13,10 @@
 //!   then one every [`PER_LINK_REFILL_SECS`] seconds — the four facts change a few times in a
 //!   life, and a customer ID is associated once or twice;
 //! - per relying party: [`PER_RP_BURST`] acts, then one every [`PER_RP_REFILL_SECS`] second.
+//!
+//! Applications for a Service ID with a My Key ID (Art 17.1) are held tighter
+//! ([`APPLICATION_RATES`]): a wrong My Key ID costs the same as a right one, so a relying party
+//! cannot try more than a few thousand a day, and one My Key ID only a few times an hour.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,6 +33,37 @@ pub const PER_LINK_REFILL_SECS: u64 = 600;
 pub const PER_RP_BURST: u64 = 100;
 /// Seconds for a relying party to earn one more facts check.
 pub const PER_RP_REFILL_SECS: u64 = 1;
+/// How fast one kind of act may come: per relying party and per item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rates {
+    /// Acts of one relying party at once.
+    pub per_rp_burst: u64,
+    /// Seconds for a relying party to earn one more.
+    pub per_rp_refill_secs: u64,
+    /// Acts on one item at once.
+    pub per_item_burst: u64,
+    /// Seconds for an item to earn one more.
+    pub per_item_refill_secs: u64,
+}
+
+/// The rates of facts checks, customer-ID associations and reports.
+pub const CHECK_RATES: Rates = Rates {
+    per_rp_burst: PER_RP_BURST,
+    per_rp_refill_secs: PER_RP_REFILL_SECS,
+    per_item_burst: PER_LINK_BURST,
+    per_item_refill_secs: PER_LINK_REFILL_SECS,
+};
+
+/// The rates of applications for a Service ID with a My Key ID (Art 17.1): 20 at once per
+/// relying party, then one every 30 seconds (2,880 a day); 3 per My Key ID, then one every ten
+/// minutes.
+pub const APPLICATION_RATES: Rates = Rates {
+    per_rp_burst: 20,
+    per_rp_refill_secs: 30,
+    per_item_burst: 3,
+    per_item_refill_secs: 600,
+};
+
 /// Most buckets kept; when full, the refilled ones are forgotten.
 const MAX_BUCKETS: usize = 200_000;
 
@@ -60,12 +95,27 @@ impl Bucket {
 }
 
 /// One kind of act's quotas (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RpQuota {
+    rates: Rates,
     state: Mutex<(HashMap<i64, Bucket>, HashMap<(i64, String), Bucket>)>,
 }
 
+impl Default for RpQuota {
+    fn default() -> Self {
+        Self::new(CHECK_RATES)
+    }
+}
+
 impl RpQuota {
+    /// A quota at `rates`.
+    pub(crate) fn new(rates: Rates) -> Self {
+        Self {
+            rates,
+            state: Mutex::default(),
+        }
+    }
+
     /// Takes one act on `item` (a customer ID, a PPID) of `rp` at `now`, or says how long to
     /// wait.
     pub(crate) fn take(
@@ -79,26 +129,30 @@ impl RpQuota {
             return Ok(());
         };
         let (rps, links) = &mut *s;
+        let Rates {
+            per_rp_burst,
+            per_rp_refill_secs,
+            per_item_burst,
+            per_item_refill_secs,
+        } = self.rates;
         if rps.len() + links.len() >= MAX_BUCKETS {
             rps.retain(|_, b| {
-                b.settle(now, PER_RP_REFILL_SECS);
+                b.settle(now, per_rp_refill_secs);
                 b.spent > 0
             });
             links.retain(|_, b| {
-                b.settle(now, PER_LINK_REFILL_SECS);
+                b.settle(now, per_item_refill_secs);
                 b.spent > 0
             });
         }
         let fresh = Bucket { spent: 0, at: now };
         let r = rps.entry(rp.get()).or_insert(fresh);
-        r.settle(now, PER_RP_REFILL_SECS);
+        r.settle(now, per_rp_refill_secs);
         let l = links.entry((rp.get(), item.to_owned())).or_insert(fresh);
-        l.settle(now, PER_LINK_REFILL_SECS);
-        let wait = r.wait(now, PER_RP_BURST, PER_RP_REFILL_SECS).max(l.wait(
-            now,
-            PER_LINK_BURST,
-            PER_LINK_REFILL_SECS,
-        ));
+        l.settle(now, per_item_refill_secs);
+        let wait = r
+            .wait(now, per_rp_burst, per_rp_refill_secs)
+            .max(l.wait(now, per_item_burst, per_item_refill_secs));
         if wait > 0 {
             return Err(PlatformError::Limited(crate::Limited::Quota {
                 retry_after: wait,

@@ -2,7 +2,9 @@
 //! its customer IDs; the person reads who asks and for what, authenticates with the card and
 //! consents to the three matters of Art 17.2 under the current terms; the link is stored. The
 //! relying party lists, looks up and removes its own links; the person sees and withdraws them;
-//! revoking the My Key ID ends them all (Art 15.3).
+//! revoking the My Key ID ends them all (Art 15.3). Beside the card-confirmed request, the Terms'
+//! own route (Art 17.1): the person gives the relying party their My Key ID and the relying party
+//! applies with it and the consent it obtained ([`Platform::apply_for_service_id`]).
 //!
 //! A link ties (relying party, customer ID) to the person holding the active My Key ID. The
 //! relying party never learns the My Key ID, an issuance number or the internal person ID.
@@ -18,7 +20,7 @@ use serde_json::json;
 
 use crate::{
     ChallengePurpose, CustomerId, IdError, NewLog, Platform, PlatformError, RelyingParty,
-    RelyingPartyKind, RelyingPartyStatus, Session,
+    RelyingPartyId, RelyingPartyKind, RelyingPartyStatus, Session,
 };
 
 /// One matter a person consents to, with a stable name and the text shown.
@@ -187,6 +189,8 @@ pub struct PersonLink {
     pub linked_at: UnixTime,
     /// The consent it was made under.
     pub consent: Consent,
+    /// How it was made.
+    pub route: LinkRoute,
 }
 
 /// Why a Service ID ended; each is recorded in the person's log.
@@ -247,7 +251,130 @@ impl ServiceIdEnd {
     }
 }
 
+/// The person's log entries for a Service ID made: the consent and the link. `via`: how the
+/// consent reached the platform when the person did not give it here with the card
+/// (`my-key-id`: the relying party obtained it when the person gave it the My Key ID, Art 17.1).
+pub(crate) fn link_logs(
+    rp: &RelyingParty,
+    customer_id: &CustomerId,
+    consent: &NewConsent,
+    via: Option<&str>,
+) -> [NewLog; 2] {
+    let mut given = json!({
+        "function": "service-id",
+        "relying_party": rp.name,
+        "items": consent.items,
+        "terms_version": consent.terms_version,
+    });
+    let mut linked = json!({"relying_party": rp.name, "customer_id": customer_id.as_str()});
+    if let Some(via) = via {
+        given["via"] = json!(via);
+        linked["via"] = json!(via);
+    }
+    [
+        NewLog::new(crate::LogKind::ConsentGiven, given),
+        NewLog::new(crate::LogKind::ServiceIdLinked, linked),
+    ]
+}
+
+/// How a Service ID was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRoute {
+    /// The person confirmed the relying party's link request with the card (and consented
+    /// there).
+    Card,
+    /// The person gave the relying party their My Key ID, and the relying party applied with it
+    /// and the consent it obtained (Art 17.1, 17.2).
+    MyKeyId,
+}
+
+impl LinkRoute {
+    /// The name used in the API and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Card => "card",
+            Self::MyKeyId => "my-key-id",
+        }
+    }
+
+    /// From [`LinkRoute::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Card, Self::MyKeyId]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A relying party's application for a Service ID with a My Key ID the person gave it
+/// (Art 17.1), as the store makes it in one transaction.
+#[derive(Debug)]
+pub struct MyKeyIdApplication<'a> {
+    /// The relying party.
+    pub relying_party: RelyingPartyId,
+    /// The My Key ID given.
+    pub my_key_id: crate::MyKeyId,
+    /// The person who held it when the application was checked: the link is made only if they
+    /// still do.
+    pub person: crate::PersonId,
+    /// The customer ID to link.
+    pub customer_id: &'a CustomerId,
+    /// The consent the relying party obtained (Art 17.2).
+    pub consent: &'a NewConsent,
+    /// The signature certificate J-LIS holds for the person's card (Art 17.2.2).
+    pub signature: Option<mykey_pki::IssuanceNumber>,
+    /// When.
+    pub at: UnixTime,
+    /// The person's log entries.
+    pub logs: &'a [NewLog],
+}
+
 impl Platform {
+    /// A relying party applies for a Service ID with the My Key ID the person gave it and the
+    /// consent to the matters of Art 17.2 it obtained from them (Art 17.1–2), beside the
+    /// card-confirmed link request. The person sees the link at once (portal, log, API) and can
+    /// withdraw it; the answer, and everything the relying party receives afterwards, names
+    /// only its customer ID. A My Key ID that is unknown, ended or changed is one answer
+    /// (`no-my-key-id`), and applications are held to a quota per relying party and per My Key
+    /// ID (`quota.rs`), so that they cannot be used to guess My Key IDs.
+    pub async fn apply_for_service_id(
+        &self,
+        rp: &RelyingParty,
+        my_key_id: crate::MyKeyId,
+        customer_id: CustomerId,
+        consent: NewConsent,
+    ) -> Result<RelyingPartyLink, PlatformError> {
+        self.check_consent(&consent, &SERVICE_ID_CONSENT).await?;
+        let now = self.clock.now();
+        self.applications.take(rp.id, my_key_id.as_str(), now)?;
+        let (person, number) = self
+            .store
+            .my_key_id_holder(&my_key_id)
+            .await?
+            .ok_or(PlatformError::NotFound(crate::NotFound::MyKeyId))?;
+        let mut logs = Vec::new();
+        let signature = match number {
+            Some(n) => {
+                let current = self.jlis.signature_certificate_status(n).await?.current;
+                logs.push(crate::signature_query(current.is_some(), &rp.name));
+                current
+            }
+            None => None,
+        };
+        logs.extend(link_logs(rp, &customer_id, &consent, Some("my-key-id")));
+        self.store
+            .apply_with_my_key_id(&MyKeyIdApplication {
+                relying_party: rp.id,
+                my_key_id,
+                person,
+                customer_id: &customer_id,
+                consent: &consent,
+                signature,
+                at: now,
+                logs: &logs,
+            })
+            .await?
+    }
+
     /// Opens a link request of `rp` for `customer_id`, valid for the configured time.
     pub async fn open_link_request(
         &self,
@@ -344,19 +471,7 @@ impl Platform {
             signature.is_some(),
             &r.relying_party.name,
         ));
-        logs.push(NewLog::new(
-            crate::LogKind::ConsentGiven,
-            json!({
-                "function": "service-id",
-                "relying_party": r.relying_party.name,
-                "items": consent.items,
-                "terms_version": consent.terms_version,
-            }),
-        ));
-        logs.push(NewLog::new(
-            crate::LogKind::ServiceIdLinked,
-            json!({"relying_party": r.relying_party.name, "customer_id": r.customer_id.as_str()}),
-        ));
+        logs.extend(link_logs(&r.relying_party, &r.customer_id, &consent, None));
         self.store
             .approve_link_request(&id, person, &consent, signature, now, &logs)
             .await?

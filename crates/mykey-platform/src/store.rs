@@ -574,6 +574,43 @@ pub trait LinkStore: Send + Sync + 'static {
         id: crate::LinkId,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
+
+    /// A login by Service ID, in one transaction: the link offered made first (as
+    /// [`LinkStore::approve_link_request`], and only for a request of the same relying party);
+    /// the person's Service ID at the relying party found (the link just made, else the most
+    /// recently linked); the grant given (a login code stored, or the pending authorization
+    /// approved with the customer ID as its subject); `logs` and the `login` entry (`detail`
+    /// with the customer ID) appended. `Ok(Err(..))` carries the refusal (no Service ID, the
+    /// link's refusals, the authorization answered meanwhile), with nothing written.
+    async fn service_id_login(
+        &self,
+        l: &crate::ServiceIdLogin<'_>,
+    ) -> Result<Result<CustomerId, crate::PlatformError>, StoreError>;
+
+    /// Redeems a login code of `rp` for its customer ID once: a used, expired or foreign code
+    /// answers `None` (and an expired one is removed).
+    async fn redeem_service_id_code(
+        &self,
+        rp: RelyingPartyId,
+        code_hash: &[u8; 32],
+        at: UnixTime,
+    ) -> Result<Option<CustomerId>, StoreError>;
+
+    /// The person holding the active My Key ID `id`, with the issuance number of their latest
+    /// card.
+    async fn my_key_id_holder(
+        &self,
+        id: &MyKeyId,
+    ) -> Result<Option<(PersonId, Option<IssuanceNumber>)>, StoreError>;
+
+    /// An application with a My Key ID (Art 17.1), in one transaction: the My Key ID must still
+    /// be the person's active one (`no-my-key-id` otherwise); the consent recorded, the Service
+    /// ID stored (route `my-key-id`), the signature certificate noted, `logs` appended.
+    /// `Ok(Err(..))` carries the refusal, with nothing written.
+    async fn apply_with_my_key_id(
+        &self,
+        a: &crate::MyKeyIdApplication<'_>,
+    ) -> Result<Result<RelyingPartyLink, crate::PlatformError>, StoreError>;
 }
 
 /// The Terms of Use versions.

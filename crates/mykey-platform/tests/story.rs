@@ -380,7 +380,7 @@ async fn a_relying_party_exchanges_the_code_of_an_approved_login_once() {
             &shop,
             &OidcClient {
                 relying_party: shop.id,
-                ppid_service: service.id,
+                subject: mykey_platform::oidc::OidcSubject::Ppid(service.id),
                 redirect_uris: vec![callback.into()],
                 post_logout_redirect_uris: Vec::new(),
                 scopes: Vec::new(),

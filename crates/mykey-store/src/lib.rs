@@ -23,6 +23,7 @@ mod people;
 mod postgres;
 mod ppids;
 mod relying_parties;
+mod service_id_login;
 mod sqlite;
 mod terms;
 
@@ -168,6 +169,16 @@ pub(crate) fn time(v: i64) -> UnixTime {
 pub(crate) fn hash32(v: &[u8]) -> Result<[u8; 32], StoreError> {
     v.try_into()
         .map_err(|_| StoreError::corrupt("stored hash is not 32 bytes"))
+}
+
+pub(crate) fn customer_id(v: &str) -> Result<mykey_platform::CustomerId, StoreError> {
+    v.parse().map_err(fail)
+}
+
+pub(crate) fn link_request_id(v: &[u8]) -> Result<mykey_platform::LinkRequestId, StoreError> {
+    v.try_into()
+        .map(mykey_platform::LinkRequestId::from_bytes)
+        .map_err(|_| StoreError::corrupt("stored link request ID is not 16 bytes"))
 }
 
 #[cfg(test)]

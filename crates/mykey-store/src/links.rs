@@ -45,7 +45,70 @@ where
                 terms_version: r.get("terms_version"),
                 given_at: time(r.get("given_at")),
             },
+            route: mykey_platform::LinkRoute::parse(r.get("route"))
+                .ok_or_else(|| StoreError::corrupt("unknown link route"))?,
         })
+    }
+
+    /// Inside `tx`: checks `person` holds an active My Key ID, records the consent, stores the
+    /// Service ID and notes the signature certificate. Answers the link's row ID, or the
+    /// refusal (no My Key ID, customer ID already linked) — the caller then rolls back.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn link_in(
+        tx: &mut sqlx::Transaction<'_, D>,
+        rp: RelyingPartyId,
+        customer_id: &str,
+        person: PersonId,
+        consent: &NewConsent,
+        signature: Option<IssuanceNumber>,
+        route: mykey_platform::LinkRoute,
+        at: UnixTime,
+    ) -> Result<Result<i64, PlatformError>, StoreError> {
+        let has_id =
+            sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
+                .bind(person.get())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(fail)?
+                .is_some();
+        if !has_id {
+            return Ok(Err(PlatformError::Conflict(
+                mykey_platform::Conflict::MyKeyIdRequired,
+            )));
+        }
+        let consent_id: i64 = sqlx::query(
+            "INSERT INTO consents (person_id, function, relying_party_id, items, terms_version, given_at) \
+             VALUES ($1, 'service-id', $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(person.get())
+        .bind(rp.get())
+        .bind(consent.items.join(" "))
+        .bind(consent.terms_version.as_str())
+        .bind(secs(at))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(fail)?
+        .get(0);
+        let link = sqlx::query(
+            "INSERT INTO service_ids (relying_party_id, customer_id, person_id, consent_id, linked_at, route) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(rp.get())
+        .bind(customer_id)
+        .bind(person.get())
+        .bind(consent_id)
+        .bind(secs(at))
+        .bind(route.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(fail)?;
+        let Some(link) = link else {
+            return Ok(Err(PlatformError::Conflict(
+                mykey_platform::Conflict::ServiceIdExists,
+            )));
+        };
+        Self::note_signature_in(tx, person, signature, at).await?;
+        Ok(Ok(link.get(0)))
     }
 
     /// Ends every active Service ID of `person` for `why`, logging each, inside the
@@ -83,7 +146,7 @@ where
     }
 
     /// Moves an open, unexpired request to `to` inside `tx`; the refusal says why not.
-    async fn answer_link_request(
+    pub(crate) async fn answer_link_request(
         tx: &mut sqlx::Transaction<'_, D>,
         id: &LinkRequestId,
         to: LinkRequestState,
@@ -266,55 +329,26 @@ where
                 Ok(v) => v,
                 Err(e) => return Ok(Err(e)),
             };
-        let has_id =
-            sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
-                .bind(person.get())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?
-                .is_some();
-        if !has_id {
-            return Ok(Err(PlatformError::Conflict(
-                mykey_platform::Conflict::MyKeyIdRequired,
-            )));
-        }
-        let consent_id: i64 = sqlx::query(
-            "INSERT INTO consents (person_id, function, relying_party_id, items, terms_version, given_at) \
-             VALUES ($1, 'service-id', $2, $3, $4, $5) RETURNING id",
+        let link_id = match Self::link_in(
+            &mut tx,
+            rp,
+            &customer_id,
+            person,
+            consent,
+            signature,
+            mykey_platform::LinkRoute::Card,
+            at,
         )
-        .bind(person.get())
-        .bind(rp.get())
-        .bind(consent.items.join(" "))
-        .bind(consent.terms_version.as_str())
-        .bind(secs(at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?
-        .get(0);
-        let link = sqlx::query(
-            "INSERT INTO service_ids (relying_party_id, customer_id, person_id, consent_id, linked_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(rp.get())
-        .bind(customer_id.as_str())
-        .bind(person.get())
-        .bind(consent_id)
-        .bind(secs(at))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(fail)?;
-        let Some(link) = link else {
-            return Ok(Err(PlatformError::Conflict(
-                mykey_platform::Conflict::ServiceIdExists,
-            )));
+        .await?
+        {
+            Ok(id) => id,
+            Err(e) => return Ok(Err(e)),
         };
-        let link_id: i64 = link.get(0);
-        Self::note_signature_in(&mut tx, person, signature, at).await?;
         for log in logs {
             Self::append(&mut tx, person, at, log).await?;
         }
         let row = sqlx::query(
-            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at \
+            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at, s.route \
              FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
              WHERE s.id = $1",
         )
@@ -374,7 +408,7 @@ where
 
     async fn person_links(&self, person: PersonId) -> Result<Vec<PersonLink>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at \
+            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at, s.route \
              FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
              WHERE s.person_id = $1 AND s.ended_at IS NULL ORDER BY s.id",
         )
@@ -393,6 +427,36 @@ where
     ) -> Result<bool, StoreError> {
         self.end_one_link(Which::Link(person, id), at, ServiceIdEnd::Withdrawn)
             .await
+    }
+
+    async fn service_id_login(
+        &self,
+        l: &mykey_platform::ServiceIdLogin<'_>,
+    ) -> Result<Result<CustomerId, PlatformError>, StoreError> {
+        self.log_in_by_service_id(l).await
+    }
+
+    async fn redeem_service_id_code(
+        &self,
+        rp: RelyingPartyId,
+        code_hash: &[u8; 32],
+        at: UnixTime,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        self.redeem_login_code(rp, code_hash, at).await
+    }
+
+    async fn my_key_id_holder(
+        &self,
+        id: &mykey_platform::MyKeyId,
+    ) -> Result<Option<(PersonId, Option<IssuanceNumber>)>, StoreError> {
+        self.holder_of(id).await
+    }
+
+    async fn apply_with_my_key_id(
+        &self,
+        a: &mykey_platform::MyKeyIdApplication<'_>,
+    ) -> Result<Result<RelyingPartyLink, PlatformError>, StoreError> {
+        self.link_by_my_key_id(a).await
     }
 }
 

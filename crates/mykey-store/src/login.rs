@@ -64,6 +64,7 @@ where
             .rows_affected();
         for purge in [
             "DELETE FROM ppid_codes WHERE expires_at < $1",
+            "DELETE FROM service_id_login_codes WHERE expires_at < $1",
             "DELETE FROM client_tokens WHERE expires_at < $1",
             // A request stays while a token of its login does (logout and reuse find
             // the tokens through it).

@@ -51,6 +51,10 @@ where
                     address: r.get("began_from"),
                     browser: r.get("browser"),
                 },
+                link_request: r
+                    .get::<Option<&[u8]>, _>("link_request_id")
+                    .map(crate::link_request_id)
+                    .transpose()?,
             },
             status: oidc::AuthorizationStatus::parse(status).ok_or_else(|| {
                 StoreError::corrupt(format!("unknown authorization status {status:?}"))
@@ -59,6 +63,10 @@ where
             ppid: r
                 .get::<Option<&[u8]>, _>("ppid")
                 .map(Self::ppid_of)
+                .transpose()?,
+            customer_id: r
+                .get::<Option<&str>, _>("customer_id")
+                .map(crate::customer_id)
                 .transpose()?,
             facts: r.get("facts"),
             approved_at: r.get::<Option<i64>, _>("approved_at").map(time),
@@ -81,26 +89,33 @@ where
         row.as_ref().map(Self::authorization_row).transpose()
     }
 
-    /// Inside `issue_ppid`'s transaction: a pending request approved by `person`.
+    /// Inside `issue_ppid`'s (or `service_id_login`'s) transaction: a pending request approved
+    /// by `person`, whose subject is the PPID or the customer ID.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn approve_authorization_in(
         tx: &mut sqlx::Transaction<'_, D>,
         handle_hash: &[u8; 32],
         person: PersonId,
-        ppid: Ppid,
+        subject: Result<Ppid, &mykey_platform::CustomerId>,
         facts: &str,
         confirm_hash: Option<&[u8; 32]>,
         at: UnixTime,
     ) -> Result<bool, StoreError> {
+        let (ppid, customer_id) = match subject {
+            Ok(p) => (Some(p), None),
+            Err(c) => (None, Some(c.as_str())),
+        };
         let done = sqlx::query(
             "UPDATE authorizations SET status = 'approved', person_id = $1, ppid = $2, facts = $3, approved_at = $4, \
-             confirm_hash = $6 WHERE handle_hash = $5 AND status = 'pending' AND expires_at >= $4",
+             confirm_hash = $6, customer_id = $7 WHERE handle_hash = $5 AND status = 'pending' AND expires_at >= $4",
         )
         .bind(person.get())
-        .bind(ppid.as_bytes().as_slice())
+        .bind(ppid.as_ref().map(|p| p.as_bytes().as_slice()))
         .bind(facts)
         .bind(secs(at))
         .bind(handle_hash.as_slice())
         .bind(confirm_hash.map(|h| h.as_slice()))
+        .bind(customer_id)
         .execute(&mut **tx)
         .await
         .map_err(fail)?;
@@ -150,19 +165,20 @@ where
     async fn set_oidc_client(&self, c: &oidc::OidcClient, at: UnixTime) -> Result<(), StoreError> {
         let scopes: Vec<&str> = c.scopes.iter().map(|s| s.as_str()).collect();
         sqlx::query(
-            "INSERT INTO oidc_clients (relying_party_id, ppid_service_id, redirect_uris, post_logout_redirect_uris, scopes, id_token_alg, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (relying_party_id) DO UPDATE SET ppid_service_id = excluded.ppid_service_id, \
+            "INSERT INTO oidc_clients (relying_party_id, ppid_service_id, redirect_uris, post_logout_redirect_uris, scopes, id_token_alg, updated_at, subject) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (relying_party_id) DO UPDATE SET ppid_service_id = excluded.ppid_service_id, subject = excluded.subject, \
              redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
              scopes = excluded.scopes, id_token_alg = excluded.id_token_alg, updated_at = excluded.updated_at",
         )
         .bind(c.relying_party.get())
-        .bind(c.ppid_service.get())
+        .bind(c.subject.ppid_service().map(|s| s.get()))
         .bind(c.redirect_uris.join(" "))
         .bind(c.post_logout_redirect_uris.join(" "))
         .bind(scopes.join(" "))
         .bind(c.id_token_alg.as_str())
         .bind(secs(at))
+        .bind(c.subject.as_str())
         .execute(&self.pool)
         .await
         .map_err(fail)?;
@@ -187,9 +203,21 @@ where
                 .collect()
         };
         let alg: &str = r.get("id_token_alg");
+        let subject = match (
+            r.get::<&str, _>("subject"),
+            r.get::<Option<i64>, _>("ppid_service_id"),
+        ) {
+            ("ppid", Some(s)) => oidc::OidcSubject::Ppid(PpidServiceId::new(s)),
+            ("service-id", None) => oidc::OidcSubject::ServiceId,
+            (s, _) => {
+                return Err(StoreError::corrupt(format!(
+                    "OpenID Connect client of subject {s:?}"
+                )));
+            }
+        };
         Ok(Some(oidc::OidcClient {
             relying_party: rp,
-            ppid_service: PpidServiceId::new(r.get("ppid_service_id")),
+            subject,
             redirect_uris: words("redirect_uris"),
             post_logout_redirect_uris: words("post_logout_redirect_uris"),
             scopes: words("scopes")
@@ -203,8 +231,8 @@ where
     async fn insert_authorization(&self, a: &oidc::NewAuthorization) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO authorizations (handle_hash, short_code, browser_hash, relying_party_id, redirect_uri, scope, state, nonce, \
-             code_challenge, sid, created_at, expires_at, keep_until, began_from, browser) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) ON CONFLICT DO NOTHING",
+             code_challenge, sid, created_at, expires_at, keep_until, began_from, browser, link_request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
         )
         .bind(a.handle_hash.as_slice())
         .bind(a.short_code.as_str())
@@ -220,6 +248,7 @@ where
         .bind(secs(a.expires_at))
         .bind(a.began.address.as_deref())
         .bind(a.began.browser.as_deref())
+        .bind(a.link_request.as_ref().map(|l| l.as_bytes().as_slice()))
         .execute(&self.pool)
         .await
         .map_err(fail)?;

@@ -5,7 +5,7 @@
 use mykey_pki::UnixTime;
 use mykey_platform::{
     Consent, CustomerId, EventKind, EventSubject, NewLog, PersonId, PersonPpidService,
-    PlatformError, Ppid, PpidGrant, PpidIssue, PpidIssued, PpidService, PpidServiceId, PpidStore,
+    PlatformError, Ppid, LoginGrant, PpidIssue, PpidIssued, PpidService, PpidServiceId, PpidStore,
     RelyingPartyId, RelyingPartyKind, ServicePpid, StoreError,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};
@@ -216,7 +216,7 @@ where
                 .ok_or_else(|| StoreError::conflict("PPID collision within a service"))?;
         let ppid = Self::ppid_of(stored.get::<&[u8], _>("ppid"))?;
         match &i.grant {
-            PpidGrant::Code { hash, expires_at } => {
+            LoginGrant::Code { hash, expires_at } => {
                 sqlx::query(
                     "INSERT INTO ppid_codes (code_hash, ppid_service_id, ppid, expires_at) VALUES ($1, $2, $3, $4)",
                 )
@@ -228,7 +228,7 @@ where
                 .await
                 .map_err(fail)?;
             }
-            PpidGrant::Authorization {
+            LoginGrant::Authorization {
                 handle_hash,
                 facts,
                 confirm_hash,
@@ -237,7 +237,7 @@ where
                     &mut tx,
                     handle_hash,
                     i.person,
-                    ppid,
+                    Ok(ppid),
                     facts,
                     confirm_hash.as_ref(),
                     i.at,

@@ -10,7 +10,7 @@ use mykey_platform::oidc::{
     Confirmation, ExchangeOutcome, FactScope, IdTokenAlg, NewAuthorization, OidcClient,
 };
 use mykey_platform::{
-    LinkOutcome, NewLog, NewRelyingParty, PersonId, PlatformError, Ppid, PpidGrant, PpidIssue,
+    LinkOutcome, NewLog, NewRelyingParty, PersonId, PlatformError, Ppid, LoginGrant, PpidIssue,
     RelyingPartyKind, Store, UsedNonce,
 };
 
@@ -34,6 +34,7 @@ fn request(handle: u8, short_code: &str, rp: mykey_platform::RelyingPartyId) -> 
             address: Some("203.0.113.7".into()),
             browser: Some("Firefox on Linux".into()),
         },
+        link_request: None,
     }
 }
 
@@ -55,7 +56,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(store.oidc_client(rp.id).await.unwrap(), None);
     let mut client = OidcClient {
         relying_party: rp.id,
-        ppid_service: service.id,
+        subject: mykey_platform::oidc::OidcSubject::Ppid(service.id),
         redirect_uris: vec![
             "https://rp.example/cb".into(),
             "https://rp.example/cb2".into(),
@@ -167,7 +168,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         person,
         derived: Ppid::from_bytes([handle; 16]),
         consent: None,
-        grant: PpidGrant::Authorization {
+        grant: LoginGrant::Authorization {
             handle_hash: [handle; 32],
             facts: r#"{"name":"A"}"#,
             confirm_hash: None,
@@ -237,7 +238,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         );
         let mut issue = with_consent(handle, T.plus(5));
         issue.derived = Ppid::from_bytes([1; 16]);
-        issue.grant = PpidGrant::Authorization {
+        issue.grant = LoginGrant::Authorization {
             handle_hash: [handle; 32],
             facts: "{}",
             confirm_hash: Some([handle + 100; 32]),

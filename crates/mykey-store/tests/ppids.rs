@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mykey_pki::IssuanceNumber;
 use mykey_platform::{
     LinkOutcome, MyKeyIdChange, NewConsent, NewLog, NewRelyingParty, PPID_CONSENT, PersonId,
-    PlatformError, Ppid, PpidGrant, PpidIssue, PpidServiceId, RelyingPartyKind, Store,
+    PlatformError, Ppid, LoginGrant, PpidIssue, PpidServiceId, RelyingPartyKind, Store,
     TermsVersion, verify_chain,
 };
 
@@ -47,7 +47,7 @@ fn issue<'a>(
         person,
         derived,
         consent,
-        grant: PpidGrant::Code {
+        grant: LoginGrant::Code {
             hash: [code; 32],
             expires_at: T.plus(120),
         },

@@ -128,16 +128,20 @@ pub(crate) enum RpCommand {
         /// A JSON file with the JWK Set (public keys).
         file: PathBuf,
     },
-    /// Register (replace) its OpenID Connect client: the PPID service whose PPIDs are the subs,
-    /// redirect URIs, the fact scopes it may ask for, the ID token algorithm.
+    /// Register (replace) its OpenID Connect client: whose identifiers the subs are (the PPIDs of
+    /// one of its PPID services, or its own customer IDs for logging in by Service ID), redirect
+    /// URIs, the fact scopes it may ask for, the ID token algorithm.
     Oidc {
         #[command(flatten)]
         target: Target,
         /// Its ID.
         id: String,
         /// Its PPID service (registered by the relying party) whose PPIDs are the subs.
+        #[arg(long, required_unless_present = "service_id", conflicts_with = "service_id")]
+        ppid_service: Option<i64>,
+        /// The subs are its customer IDs that people's Service IDs link: logging in by Service ID.
         #[arg(long)]
-        ppid_service: i64,
+        service_id: bool,
         /// A redirect URI (repeat for more), compared exactly.
         #[arg(long = "redirect-uri", required = true)]
         redirect_uris: Vec<String>,
@@ -265,6 +269,7 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             target,
             id,
             ppid_service,
+            service_id,
             redirect_uris,
             post_logout_redirect_uris,
             scopes,
@@ -274,6 +279,7 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             "PUT",
             format!("/v1/ops/relying-parties/{id}/oidc-client"),
             Some(to_json(&OidcClientRegistration {
+                subject: service_id.then(|| "service-id".to_owned()),
                 ppid_service_id: *ppid_service,
                 redirect_uris: redirect_uris.clone(),
                 post_logout_redirect_uris: post_logout_redirect_uris.clone(),

@@ -14,10 +14,14 @@ use serde_json::json;
 
 use super::authorize::{handle_hash, normalise_short_code};
 use super::confirm::new_code;
-use super::{Authorization, AuthorizationReport, AuthorizationStatus, BrowserOrigin, FactScope};
+use super::{
+    Authorization, AuthorizationReport, AuthorizationStatus, BrowserOrigin, FactScope, OidcClient,
+    OidcSubject,
+};
 use crate::{
-    CardAnswer, Challenge, ChallengePurpose, ConsentItem, NewConsent, NewLog, PPID_CONSENT,
-    Platform, PlatformError, PpidGrant, PpidIssue, PpidService, RelyingParty,
+    CardAnswer, Challenge, ChallengePurpose, ConsentItem, LinkRequest, LoginGrant, NewConsent,
+    NewLog, PPID_CONSENT, Platform, PlatformError, PpidIssue, PpidService, RelyingParty,
+    SERVICE_ID_CONSENT,
 };
 
 /// What the phone shows before the card is read.
@@ -25,12 +29,17 @@ use crate::{
 pub struct AuthorizationView {
     /// The short code the browser shows (for the person to compare).
     pub short_code: String,
-    /// Who asks, and for which of its PPID services (`None`: the person's own portal).
-    pub relying_party: Option<(RelyingParty, PpidService)>,
+    /// Who asks (`None`: the person's own portal).
+    pub relying_party: Option<RelyingParty>,
+    /// For which of its PPID services (`None`: a login by Service ID, or the portal).
+    pub service: Option<PpidService>,
+    /// The Service ID offered with a login by Service ID: the relying party's link request.
+    pub link: Option<LinkRequest>,
     /// The facts asked for.
     pub facts: Vec<FactScope>,
     /// What the person consents to by approving (items of the Art 20.1 consent are recorded
-    /// only the first time).
+    /// only the first time; a login by Service ID asks the Art 17.2 items only with a link
+    /// offered).
     pub consent_items: Vec<ConsentItem>,
     /// The terms version in force, which the consent names.
     pub terms_version: String,
@@ -107,7 +116,11 @@ impl Platform {
         Ok((a, by_short_code))
     }
 
-    async fn authorization_service(&self, a: &Authorization) -> Result<PpidService, PlatformError> {
+    /// The relying party asking and its client registration.
+    async fn authorization_client(
+        &self,
+        a: &Authorization,
+    ) -> Result<(RelyingParty, OidcClient), PlatformError> {
         let rp = a
             .request
             .relying_party
@@ -117,7 +130,17 @@ impl Platform {
             .oidc_client(rp)
             .await?
             .ok_or(PlatformError::NotFound(crate::NotFound::OidcClient))?;
-        self.ppid_service(client.ppid_service).await
+        let rp = self
+            .store
+            .relying_party(rp)
+            .await?
+            .ok_or(PlatformError::NotFound(crate::NotFound::OidcClient))?;
+        if rp.status != crate::RelyingPartyStatus::Approved {
+            return Err(PlatformError::Access(
+                crate::AccessError::RelyingPartyNotApproved,
+            ));
+        }
+        Ok((rp, client))
     }
 
     /// What the request behind a handle or short code asks.
@@ -129,19 +152,31 @@ impl Platform {
         let (a, by_short_code) = self.pending_authorization(handle_or_code, from).await?;
         let confirm_in_browser = needs_confirmation(&a, by_short_code);
         let facts = facts_of(&a);
-        let (relying_party, consent_items) = match a.request.relying_party {
-            // The person's own portal: nothing to consent to.
-            None => (None, Vec::new()),
-            Some(_) => {
-                let service = self.authorization_service(&a).await?;
-                let mut items = PPID_CONSENT.to_vec();
-                items.extend(facts.iter().map(|f| f.consent_item()));
-                (Some((service.relying_party.clone(), service)), items)
+        let (mut relying_party, mut service, mut link) = (None, None, None);
+        let mut consent_items = Vec::new();
+        // The person's own portal has nothing to consent to.
+        if a.request.relying_party.is_some() {
+            let (rp, client) = self.authorization_client(&a).await?;
+            match client.subject {
+                OidcSubject::Ppid(id) => {
+                    service = Some(self.ppid_service(id).await?);
+                    consent_items.extend(PPID_CONSENT);
+                }
+                OidcSubject::ServiceId => {
+                    if let Some(id) = a.request.link_request {
+                        link = Some(self.offered_link(&rp, id).await?);
+                        consent_items.extend(SERVICE_ID_CONSENT);
+                    }
+                }
             }
-        };
+            consent_items.extend(facts.iter().map(|f| f.consent_item()));
+            relying_party = Some(rp);
+        }
         Ok(AuthorizationView {
             short_code: a.request.short_code,
             relying_party,
+            service,
+            link,
             facts,
             consent_items,
             terms_version: self.terms_version().await?,
@@ -198,30 +233,23 @@ impl Platform {
                 confirmation_code: Some(code),
             });
         }
+        let (rp, client) = self.authorization_client(&a).await?;
+        let OidcSubject::Ppid(service) = client.subject else {
+            return self
+                .approve_service_id_login(&a, by_short_code, rp, card, consent, signature_certificate)
+                .await;
+        };
         let key = self
             .ppid
             .as_ref()
             .ok_or(PlatformError::Access(crate::AccessError::PpidClosed))?;
-        let service = self.authorization_service(&a).await?;
+        let service = self.ppid_service(service).await?;
         let asked = facts_of(&a);
         let mut wanted = PPID_CONSENT.to_vec();
         wanted.extend(asked.iter().map(|f| f.consent_item()));
         self.check_consent(consent, &wanted).await?;
         let now = self.clock.now();
-        let certificate = match (asked.is_empty(), signature_certificate) {
-            (true, None) => None,
-            (true, Some(_)) => {
-                return Err(PlatformError::Invalid(crate::InvalidError::Facts(
-                    "no facts are asked for: send no signature certificate",
-                )));
-            }
-            (false, None) => {
-                return Err(PlatformError::Invalid(crate::InvalidError::Facts(
-                    "the facts asked for need the card's signature certificate",
-                )));
-            }
-            (false, Some(der)) => Some(self.signature_certificate(der, now)?),
-        };
+        let certificate = self.facts_certificate(&asked, signature_certificate, now)?;
         let proof = self
             .verify_card_once(
                 card,
@@ -297,7 +325,7 @@ impl Platform {
                 person,
                 derived: key.derive(service.id, person),
                 consent: first_consent.then_some(&ppid_consent),
-                grant: PpidGrant::Authorization {
+                grant: LoginGrant::Authorization {
                     handle_hash: a.request.handle_hash,
                     facts: &claims,
                     confirm_hash,
@@ -311,6 +339,120 @@ impl Platform {
                 .to_string(),
             })
             .await??;
+        self.answers.tell(&a.request.handle_hash);
+        Ok(Approved { confirmation_code })
+    }
+
+    /// The signature certificate sent for the facts `asked` (one must come when some are asked,
+    /// none when none are), checked as [`Platform::signature_certificate`] does.
+    fn facts_certificate(
+        &self,
+        asked: &[FactScope],
+        sent: Option<&[u8]>,
+        now: UnixTime,
+    ) -> Result<Option<SignatureCertificate>, PlatformError> {
+        match (asked.is_empty(), sent) {
+            (true, None) => Ok(None),
+            (true, Some(_)) => Err(PlatformError::Invalid(crate::InvalidError::Facts(
+                "no facts are asked for: send no signature certificate",
+            ))),
+            (false, None) => Err(PlatformError::Invalid(crate::InvalidError::Facts(
+                "the facts asked for need the card's signature certificate",
+            ))),
+            (false, Some(der)) => Ok(Some(self.signature_certificate(der, now)?)),
+        }
+    }
+
+    /// A login by Service ID approved on the phone (`service_id_login.rs`): the consent names
+    /// the Art 17.2 items when a link is offered and one item per fact asked; the card is
+    /// checked, the facts vouched for, and the link, the login and the approval written in one
+    /// transaction. A card holder without a Service ID there, and with none offered, is refused
+    /// (`service-id-required`) and the request declined, so that the browser goes back to the
+    /// relying party (`access_denied`) instead of waiting.
+    async fn approve_service_id_login(
+        &self,
+        a: &Authorization,
+        by_short_code: bool,
+        rp: RelyingParty,
+        card: &CardAnswer<'_>,
+        consent: &NewConsent,
+        signature_certificate: Option<&[u8]>,
+    ) -> Result<Approved, PlatformError> {
+        let link = match a.request.link_request {
+            Some(id) => Some(self.offered_link(&rp, id).await?),
+            None => None,
+        };
+        let asked = facts_of(a);
+        let mut wanted = Vec::new();
+        if link.is_some() {
+            wanted.extend(SERVICE_ID_CONSENT);
+        }
+        wanted.extend(asked.iter().map(|f| f.consent_item()));
+        self.check_consent(consent, &wanted).await?;
+        let now = self.clock.now();
+        let certificate = self.facts_certificate(&asked, signature_certificate, now)?;
+        let mut proof = self
+            .verify_card_once(
+                card,
+                ChallengePurpose::Authorization,
+                Some(rp.id),
+                Some(&a.request.handle_hash),
+                now,
+            )
+            .await?;
+        let claims = match &certificate {
+            None => "{}".to_owned(),
+            Some(cert) => {
+                let n = proof.issuance_number;
+                let facts = self.vouched_facts(cert, n, &rp, &mut proof.logs).await?;
+                proof.logs.push(NewLog::new(
+                    crate::LogKind::ConsentGiven,
+                    json!({
+                        "function": "facts",
+                        "relying_party": rp.name,
+                        "items": asked.iter().map(|f| f.consent_item().name).collect::<Vec<_>>(),
+                        "terms_version": consent.terms_version,
+                    }),
+                ));
+                super::claims::claims(facts, &asked)
+            }
+        };
+        let (confirmation_code, confirm_hash) = if needs_confirmation(a, by_short_code) {
+            let (code, hash) = new_code(&*self.rng, &a.request.handle_hash);
+            (Some(code), Some(hash))
+        } else {
+            (None, None)
+        };
+        let link_consent = NewConsent {
+            items: SERVICE_ID_CONSENT.iter().map(|i| i.name.to_owned()).collect(),
+            terms_version: consent.terms_version.clone(),
+        };
+        let detail = json!({
+            "purpose": "service-id-login",
+            "via": "openid-connect",
+            "relying_party": rp.name,
+            "scope": a.request.scope,
+        });
+        let grant = LoginGrant::Authorization {
+            handle_hash: a.request.handle_hash,
+            facts: &claims,
+            confirm_hash,
+        };
+        let offered = link.map(|r| (r, &link_consent));
+        match self
+            .log_in_by_service_id(&rp, proof, offered, grant, detail, now)
+            .await
+        {
+            Ok(_) => {}
+            Err(PlatformError::Conflict(crate::Conflict::ServiceIdRequired)) => {
+                self.store
+                    .decline_authorization(&a.request.handle_hash, now, None)
+                    .await?;
+                self.answers.tell(&a.request.handle_hash);
+                return Err(PlatformError::Conflict(crate::Conflict::ServiceIdRequired));
+            }
+            Err(e) => return Err(e),
+        }
         self.answers.tell(&a.request.handle_hash);
         Ok(Approved { confirmation_code })
     }

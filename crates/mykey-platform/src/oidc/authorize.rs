@@ -13,10 +13,13 @@ use serde::Deserialize;
 use super::confirm::Gate;
 use super::{
     AuthorizationStatus, BrowserOrigin, CODE_TTL, FactScope, MAX_STATE_LEN, NewAuthorization,
-    OAuthCode, OidcClient,
+    OAuthCode, OidcClient, OidcSubject,
 };
 use crate::relying_party::sha256;
-use crate::{Platform, PlatformError, PpidService, RelyingParty, RelyingPartyStatus};
+use crate::{
+    LinkRequest, LinkRequestId, Platform, PlatformError, PpidService, RelyingParty,
+    RelyingPartyStatus,
+};
 
 /// The request's parameters as the browser sent them (query or form); each at most once.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -55,6 +58,9 @@ pub struct AuthorizationParams {
     pub acr_values: Option<String>,
     /// Accepted and ignored.
     pub display: Option<String>,
+    /// For a client logging in by Service ID: a link request it opened (its ID), offered to a
+    /// person who has no Service ID with it yet, so that linking and logging in take one visit.
+    pub link_request: Option<String>,
 }
 
 /// Why a request was refused.
@@ -83,8 +89,10 @@ pub struct Begun {
     pub browser_secret: String,
     /// Who asks.
     pub relying_party: RelyingParty,
-    /// The PPID service the login is for.
-    pub service: PpidService,
+    /// The PPID service the login is for; `None` for a login by Service ID.
+    pub service: Option<PpidService>,
+    /// The link request offered with a login by Service ID.
+    pub link: Option<LinkRequest>,
     /// The facts asked for.
     pub facts: Vec<FactScope>,
     /// Until when the phone may answer.
@@ -216,14 +224,42 @@ impl Platform {
             PlatformError::OAuth(crate::OAuthError { code, reason }) => back(code, reason),
             e => AuthorizeError::Shown(e),
         })?;
-        let service = match self.ppid_service(client.ppid_service).await {
-            Ok(s) if self.ppid.is_some() => s,
-            _ => {
-                return Err(back(
-                    OAuthCode::AccessDenied,
-                    "the relying party's PPID service is not available",
-                ));
+        let (service, link) = match client.subject {
+            OidcSubject::Ppid(id) => {
+                if p.link_request.is_some() {
+                    return Err(back(
+                        OAuthCode::InvalidRequest,
+                        "link_request is for clients that log in by Service ID",
+                    ));
+                }
+                match self.ppid_service(id).await {
+                    Ok(s) if self.ppid.is_some() => (Some(s), None),
+                    _ => {
+                        return Err(back(
+                            OAuthCode::AccessDenied,
+                            "the relying party's PPID service is not available",
+                        ));
+                    }
+                }
             }
+            OidcSubject::ServiceId => match p.link_request.as_deref() {
+                None => (None, None),
+                Some(id) => {
+                    let open = match id.parse::<LinkRequestId>() {
+                        Ok(id) => self.link_request(id).await.ok(),
+                        Err(_) => None,
+                    };
+                    match open.filter(|r| r.relying_party.id == rp.id) {
+                        Some(r) => (None, Some(r)),
+                        None => {
+                            return Err(back(
+                                OAuthCode::InvalidRequest,
+                                "link_request names no open link request of this client",
+                            ));
+                        }
+                    }
+                }
+            },
         };
         let now = self.clock.now();
         let handle = B64URL.encode(self.rng.bytes::<32>());
@@ -244,6 +280,7 @@ impl Platform {
             created_at: now,
             expires_at: now.plus(self.config.authorization_ttl.as_secs()),
             began,
+            link_request: link.as_ref().map(|r| r.id),
         };
         // A short code is unique among pending requests; a clash (2^-40 each) draws again.
         let mut tries = 0;
@@ -268,6 +305,7 @@ impl Platform {
             browser_secret,
             relying_party: rp,
             service,
+            link,
             facts,
             expires_at: a.expires_at,
         })

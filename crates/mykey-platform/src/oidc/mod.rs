@@ -16,7 +16,9 @@
 //! ```
 //!
 //! Only the authorization code flow, `state`, `nonce` and PKCE S256 are required; `sub` is the
-//! person's PPID for the client's PPID service (pairwise, Core §8.1). A code is good once for
+//! person's PPID for the client's PPID service (pairwise, Core §8.1) or, for a client registered
+//! for Service-ID subjects, the relying party's own customer ID that the person's Service ID
+//! links (`service_id_login.rs`). A code is good once for
 //! 60 seconds; presented again, the tokens it gave are revoked (RFC 6749 §4.1.2). The browser
 //! that began a request holds a cookie secret, and only that browser may continue it.
 
@@ -131,14 +133,42 @@ impl IdTokenAlg {
     }
 }
 
+/// Whose identifier a client's `sub` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OidcSubject {
+    /// The person's PPID for this PPID service of the relying party (pairwise, Core §8.1).
+    Ppid(PpidServiceId),
+    /// The relying party's own customer ID that the person's Service ID links (Art 2.13, 17):
+    /// logging in by Service ID.
+    ServiceId,
+}
+
+impl OidcSubject {
+    /// The name used in the API and the store: `ppid` or `service-id`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ppid(_) => "ppid",
+            Self::ServiceId => "service-id",
+        }
+    }
+
+    /// The PPID service, for a PPID client.
+    pub fn ppid_service(self) -> Option<PpidServiceId> {
+        match self {
+            Self::Ppid(s) => Some(s),
+            Self::ServiceId => None,
+        }
+    }
+}
+
 /// A relying party's OpenID Connect client registration (made by an operator, who also decides
 /// which of the four facts it may ask for, Art 20.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OidcClient {
     /// The relying party (its `client_id` is the client's).
     pub relying_party: RelyingPartyId,
-    /// The PPID service whose PPIDs are the `sub`s.
-    pub ppid_service: PpidServiceId,
+    /// Whose identifier the `sub`s are.
+    pub subject: OidcSubject,
     /// Redirect URIs, compared exactly (Core §3.1.2.1).
     pub redirect_uris: Vec<String>,
     /// Where RP-initiated logout may return.
@@ -203,14 +233,14 @@ impl Platform {
                 "a redirect URI must be an absolute https URL (http only to a loopback host) without a fragment",
             ));
         }
-        let service = self
-            .store
-            .ppid_service(c.ppid_service)
-            .await?
-            .filter(|s| s.relying_party.id == rp.id)
-            .ok_or(PlatformError::NotFound(crate::NotFound::PpidService))?;
+        if let OidcSubject::Ppid(id) = c.subject {
+            self.store
+                .ppid_service(id)
+                .await?
+                .filter(|s| s.relying_party.id == rp.id)
+                .ok_or(PlatformError::NotFound(crate::NotFound::PpidService))?;
+        }
         let mut c = c.clone();
-        c.ppid_service = service.id;
         c.scopes.sort_unstable();
         c.scopes.dedup();
         c.redirect_uris.dedup();

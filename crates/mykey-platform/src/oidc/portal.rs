@@ -73,6 +73,7 @@ impl Platform {
             created_at: now,
             expires_at: now.plus(self.config.authorization_ttl.as_secs()),
             began,
+            link_request: None,
         };
         let mut tries = 0;
         while !self.store.insert_authorization(&a).await? {

@@ -78,6 +78,8 @@ pub struct NewAuthorization {
     pub expires_at: UnixTime,
     /// Where the browser that began it is, shown on the phone.
     pub began: BrowserOrigin,
+    /// The link request a client logging in by Service ID offers with the login.
+    pub link_request: Option<crate::LinkRequestId>,
 }
 
 /// Where a browser that began a cross-device login is, as the platform saw it: shown on the
@@ -157,8 +159,10 @@ pub struct Authorization {
     pub status: AuthorizationStatus,
     /// Who approved.
     pub person: Option<PersonId>,
-    /// Their PPID for the relying party's PPID service.
+    /// Their PPID for the relying party's PPID service (a PPID client's login).
     pub ppid: Option<Ppid>,
+    /// The relying party's customer ID their Service ID links (a login by Service ID).
+    pub customer_id: Option<crate::CustomerId>,
     /// The claims given (JSON object text).
     pub facts: Option<String>,
     /// When the card approved.
@@ -169,6 +173,17 @@ pub struct Authorization {
     pub awaits_confirmation: bool,
     /// Wrong codes typed so far.
     pub confirm_tries: u32,
+}
+
+impl Authorization {
+    /// The `sub` of its tokens once approved: the PPID, or the customer ID.
+    pub fn subject(&self) -> Option<String> {
+        match (&self.ppid, &self.customer_id) {
+            (Some(p), _) => Some(p.to_string()),
+            (None, Some(c)) => Some(c.as_str().to_owned()),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Wrong confirmation codes a browser may type before its request is declined.

@@ -191,12 +191,12 @@ impl Platform {
                 return Err(grant("PKCE: code_verifier does not match code_challenge"));
             }
         };
-        let (Some(ppid), Some(auth_time)) = (a.ppid, a.approved_at) else {
+        let (Some(sub), Some(auth_time)) = (a.subject(), a.approved_at) else {
             return Err(grant("unknown code, or issued to another client"));
         };
         let claims = IdTokenClaims {
             iss: self.issuer(),
-            sub: ppid.to_string(),
+            sub,
             aud: &rp.client_id,
             azp: &rp.client_id,
             exp: now.as_secs() + ACCESS_TOKEN_TTL,
@@ -242,7 +242,7 @@ impl Platform {
             .access_token(&access_token_key(access_token), now)
             .await?
             .ok_or(invalid)?;
-        let (Some(person), Some(ppid), Some(rp)) = (a.person, a.ppid, a.request.relying_party)
+        let (Some(person), Some(sub), Some(rp)) = (a.person, a.subject(), a.request.relying_party)
         else {
             return Err(PlatformError::OAuth(crate::OAuthError {
                 code: OAuthCode::InvalidToken,
@@ -270,7 +270,7 @@ impl Platform {
                 .log_facts_given_once(&access_token_key(access_token), person, now, &log)
                 .await?;
         }
-        claims.insert("sub".into(), json!(ppid.to_string()));
+        claims.insert("sub".into(), json!(sub));
         Ok(Value::Object(claims))
     }
 

@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mykey_api::authorizations::{
     AuthorizationApproval, AuthorizationApproved, AuthorizationRefusal, AuthorizationShown, Began,
-    PpidServiceNamed, Summary,
+    PpidServiceNamed, LinkOffered, Summary,
 };
 use mykey_platform::{Platform, PlatformError};
 
@@ -62,10 +62,20 @@ fn summary(v: &mykey_platform::oidc::AuthorizationView, now: u64) -> Summary {
             "あなたのMyKeyポータルへのログイン。承認すると、そのブラウザーであなたのMy Key ID、連携、記録を見て変更し、データを書き出せます。".to_owned(),
             "logging in to your MyKey portal. If you approve, that browser can see and change your My Key ID, your links and your log, and export your data.".to_owned(),
         ),
-        Some((rp, s)) => (
-            format!("{}（{}）へのログイン。承認すると、そのブラウザーで{}にあなたとしてログインします。", rp.name, s.name, rp.name),
-            format!("logging in to {} ({}). If you approve, that browser is logged in to {} as you.", rp.name, s.name, rp.name),
-        ),
+        Some(rp) => match (&v.service, &v.link) {
+            (Some(s), _) => (
+                format!("{}（{}）へのログイン。承認すると、そのブラウザーで{}にあなたとしてログインします。", rp.name, s.name, rp.name),
+                format!("logging in to {} ({}). If you approve, that browser is logged in to {} as you.", rp.name, s.name, rp.name),
+            ),
+            (None, Some(l)) => (
+                format!("{}へのログインと、{}の番号「{}」とあなたのMy Key IDの連携（サービスID）。承認すると連携され、そのブラウザーで{}にその番号の利用者としてログインします。", rp.name, rp.name, l.customer_id.as_str(), rp.name),
+                format!("logging in to {} and linking its customer number {} with your My Key ID (a Service ID). If you approve, it is linked and that browser is logged in to {} as that customer.", rp.name, l.customer_id.as_str(), rp.name),
+            ),
+            (None, None) => (
+                format!("{}へのサービスIDでのログイン。承認すると、そのブラウザーで{}に、あなたと連携している番号の利用者としてログインします。", rp.name, rp.name),
+                format!("logging in to {} by your Service ID. If you approve, that browser is logged in to {} as the customer your card is linked to.", rp.name, rp.name),
+            ),
+        },
     };
     let confirm_ja = if v.confirm_in_browser {
         "承認後に表示される6桁の番号を、目の前の自分のブラウザーに入力します。その番号を誰にも教えないでください。"
@@ -119,12 +129,15 @@ async fn show(
             "portal"
         }
         .to_owned(),
-        relying_party: v
-            .relying_party
-            .as_ref()
-            .map(|(rp, _)| shown(&rp.name, rp.kind)),
-        ppid_service: v.relying_party.as_ref().map(|(_, s)| PpidServiceNamed {
+        relying_party: v.relying_party.as_ref().map(|rp| shown(&rp.name, rp.kind)),
+        ppid_service: v.service.as_ref().map(|s| PpidServiceNamed {
             name: s.name.clone(),
+        }),
+        subject: v.relying_party.as_ref().map(|_| {
+            if v.service.is_some() { "ppid" } else { "service-id" }.to_owned()
+        }),
+        link: v.link.as_ref().map(|l| LinkOffered {
+            customer_id: l.customer_id.as_str().to_owned(),
         }),
         facts: v.facts.iter().map(|f| f.as_str().to_owned()).collect(),
         expires_at: rfc3339(v.expires_at),

@@ -301,6 +301,7 @@ pub(super) fn link_json(l: &PersonLink) -> ServiceId {
         customer_id: l.customer_id.as_str().to_owned(),
         linked_at: rfc3339(l.linked_at),
         consent: consent_recorded(&l.consent),
+        route: l.route.as_str().to_owned(),
     }
 }
 

@@ -55,6 +55,7 @@ mod problem;
 mod refusals;
 mod rp;
 mod rp_ppid;
+mod service_id_logins;
 mod streams;
 mod terms;
 mod token;
@@ -85,6 +86,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(link_requests::routes())
         .merge(ppid_services::routes())
         .merge(rp_ppid::routes())
+        .merge(service_id_logins::routes())
         .merge(terms::routes())
         .merge(export::routes())
         .merge(token::routes())

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
     auth, authorizations, events, export, link_requests, me, oidc, ops, ppid_services, rp, rp_ppid,
-    streams, terms, token,
+    service_id_logins, streams, terms, token,
 };
 
 /// The document.
@@ -51,7 +51,10 @@ use super::{
         authorizations::challenge,
         authorizations::approve,
         authorizations::refuse,
+        service_id_logins::challenge,
+        service_id_logins::authenticate,
         rp::open_request,
+        rp::apply,
         rp::list,
         rp::remove,
         rp::check_facts,
@@ -60,6 +63,7 @@ use super::{
         rp_ppid::redeem,
         rp_ppid::ppids,
         rp_ppid::associate,
+        service_id_logins::redeem,
         events::poll,
         streams::show,
         streams::configure,
@@ -93,7 +97,7 @@ use super::{
     tags(
         (name = "auth", description = "Card login"),
         (name = "me", description = "The person, with a session"),
-        (name = "card", description = "What the card holder answers with the card: link requests, PPID services, cross-device logins"),
+        (name = "card", description = "What the card holder answers with the card: link requests, PPID services, logins by Service ID, cross-device logins"),
         (name = "rp", description = "Relying parties, as OAuth clients"),
         (name = "ops", description = "Operators"),
         (name = "terms", description = "Terms of use"),

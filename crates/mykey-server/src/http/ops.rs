@@ -15,7 +15,7 @@ use mykey_api::ops::{
     OidcClientRegistration, RelyingParties, RelyingParty as RelyingPartyBody,
     RelyingPartyRegistration, RelyingPartyWithSecret, ReportsQuery,
 };
-use mykey_platform::oidc::{FactScope, IdTokenAlg, OidcClient};
+use mykey_platform::oidc::{FactScope, IdTokenAlg, OidcClient, OidcSubject};
 use mykey_platform::{
     ClientJwks, ClientSecret, Platform, PlatformError, PpidServiceId, RelyingParty, RelyingPartyId,
     RelyingPartyKind, RelyingPartyStatus,
@@ -89,7 +89,8 @@ async fn reports(
 fn oidc_client_json(rp: &RelyingParty, c: &OidcClient) -> OidcClientBody {
     OidcClientBody {
         client_id: rp.client_id.clone(),
-        ppid_service_id: c.ppid_service.get(),
+        subject: c.subject.as_str().to_owned(),
+        ppid_service_id: c.subject.ppid_service().map(|s| s.get()),
         redirect_uris: c.redirect_uris.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
         scopes: c.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
@@ -112,7 +113,7 @@ async fn relying_party(p: &Platform, id: &str) -> Result<RelyingParty, ApiError>
     path = "/v1/ops/relying-parties/{id}/oidc-client",
     operation_id = "ops_set_oidc_client",
     tag = "ops",
-    summary = "Register (replace) the relying party's OpenID Connect client: PPID service, redirect URIs, allowed fact scopes, ID token algorithm",
+    summary = "Register (replace) the relying party's OpenID Connect client: whose identifier sub is (its PPID service's PPIDs, or its customer IDs for logging in by Service ID), redirect URIs, allowed fact scopes, ID token algorithm",
     params(
         ("id" = i64, Path, description = "The relying party's ID")
     ),
@@ -150,9 +151,28 @@ async fn set_oidc_client(
             ApiError::InvalidRequest("id_token_signed_response_alg is ES256 or RS256".into())
         })?,
     };
+    let subject = match (req.subject.as_deref(), req.ppid_service_id) {
+        (None | Some("ppid"), Some(id)) => OidcSubject::Ppid(PpidServiceId::new(id)),
+        (None | Some("ppid"), None) => {
+            return Err(ApiError::InvalidRequest(
+                "ppid_service_id is required for PPID subjects".into(),
+            ));
+        }
+        (Some("service-id"), None) => OidcSubject::ServiceId,
+        (Some("service-id"), Some(_)) => {
+            return Err(ApiError::InvalidRequest(
+                "a client logging in by Service ID names no PPID service".into(),
+            ));
+        }
+        (Some(_), _) => {
+            return Err(ApiError::InvalidRequest(
+                "subject is ppid or service-id".into(),
+            ));
+        }
+    };
     let c = OidcClient {
         relying_party: rp.id,
-        ppid_service: PpidServiceId::new(req.ppid_service_id),
+        subject,
         redirect_uris: req.redirect_uris,
         post_logout_redirect_uris: req.post_logout_redirect_uris,
         scopes,

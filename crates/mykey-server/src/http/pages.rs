@@ -57,7 +57,8 @@ struct ErrorPage<'a> {
 /// Who asks a person to log in, and for which facts, as the authorization page says it.
 pub(crate) struct Asker<'a> {
     pub(crate) relying_party: &'a str,
-    pub(crate) service: &'a str,
+    /// The PPID service's name, or what a login by Service ID is (with the link offered).
+    pub(crate) service: std::borrow::Cow<'a, str>,
     /// The facts asked for, by name and joined; `None` when none are.
     pub(crate) facts: Option<String>,
 }
@@ -236,7 +237,7 @@ mod tests {
         };
         let asker = Asker {
             relying_party: "Shop <b>",
-            service: "Points",
+            service: "Points".into(),
             facts: None,
         };
         let html = body(approve_page(Lang::Ja, &w, Some(asker))).await;

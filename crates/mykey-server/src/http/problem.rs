@@ -107,6 +107,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "ppid-code-invalid",
                 "Unknown, used or expired code",
             ),
+            I::LoginCode => told(
+                H::BAD_REQUEST,
+                "login-code-invalid",
+                "Unknown, used or expired code",
+            ),
             I::OidcClient(_) | I::RedirectUri => told(
                 H::UNPROCESSABLE_ENTITY,
                 "invalid-oidc-client",
@@ -158,6 +163,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 H::CONFLICT,
                 "service-id-exists",
                 "Customer ID already linked",
+            ),
+            X::ServiceIdRequired => told(
+                H::CONFLICT,
+                "service-id-required",
+                "No Service ID at this relying party",
             ),
             X::TermsVersionExists => told(
                 H::CONFLICT,

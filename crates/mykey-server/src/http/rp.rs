@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use mykey_api::rp::{
     FactsCheck, LinkRequestOpened, LinkRequestOpening, LinksQuery, RelyingPartyServiceId,
-    RelyingPartyServiceIds,
+    RelyingPartyServiceIds, ServiceIdApplication,
 };
 use mykey_platform::{CustomerId, Platform, PlatformError, RelyingParty};
 
@@ -22,7 +22,7 @@ use super::{ApiError, JsonBody, rfc3339};
 pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/v1/rp/service-id-requests", post(open_request))
-        .route("/v1/rp/service-ids", get(list))
+        .route("/v1/rp/service-ids", get(list).post(apply))
         .route("/v1/rp/service-ids/{customer_id}", delete(remove))
         .route(
             "/v1/rp/service-ids/{customer_id}/facts-check",
@@ -106,6 +106,49 @@ async fn open_request(
             customer_id: r.customer_id.as_str().to_owned(),
             expires_at: rfc3339(r.expires_at),
             link_url: format!("/v1/link-requests/{}", r.id),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/rp/service-ids",
+    operation_id = "rp_apply",
+    tag = "rp",
+    summary = "Apply for a Service ID with the My Key ID the person gave it (Art 17.1) and the Art 17.2 consent it obtained from them (422 consent-incomplete unless every item and the terms version in force). The person sees the link at once and can withdraw it; the answer names only the customer ID. An unknown, changed or ended My Key ID is 404 no-my-key-id; a customer ID already linked 409 service-id-exists; 20 applications at once, then one every 30 s, and 3 per My Key ID, then one every 10 minutes (429 quota-exceeded). Nothing is stored on a refusal.",
+    request_body(content = mykey_api::rp::ServiceIdApplication, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Linked", body = mykey_api::rp::RelyingPartyServiceId, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn apply(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<ServiceIdApplication>,
+) -> Result<impl IntoResponse, ApiError> {
+    let my_key_id = req
+        .my_key_id
+        .parse::<mykey_platform::MyKeyId>()
+        .map_err(PlatformError::from)?;
+    let customer_id = customer(&req.customer_id)?;
+    let consent = super::link_requests::new_consent(req.consent);
+    let link = p
+        .apply_for_service_id(&rp, my_key_id, customer_id, consent)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(RelyingPartyServiceId {
+            customer_id: link.customer_id.as_str().to_owned(),
+            linked_at: rfc3339(link.linked_at),
         }),
     ))
 }

@@ -58,6 +58,11 @@ pub(crate) struct Texts {
     pub(crate) card_login_heading: &'static str,
     pub(crate) asks_open: &'static str,
     pub(crate) asks_close: &'static str,
+    /// In place of a PPID service's name: a login by Service ID.
+    pub(crate) service_id_login: &'static str,
+    /// In place of a PPID service's name: a login by Service ID with a link offered, before the
+    /// customer ID.
+    pub(crate) service_id_link: &'static str,
     pub(crate) no_facts_asked: &'static str,
     pub(crate) facts_asked_for: &'static str,
     pub(crate) list_separator: &'static str,
@@ -209,6 +214,7 @@ pub(crate) struct Failures {
     pub(crate) link_request_answered: &'static str,
     pub(crate) link_request_expired: &'static str,
     pub(crate) service_id_exists: &'static str,
+    pub(crate) service_id_required: &'static str,
     pub(crate) terms_version_exists: &'static str,
     pub(crate) authorization_answered: &'static str,
     pub(crate) authorization_expired: &'static str,

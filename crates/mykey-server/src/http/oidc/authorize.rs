@@ -145,7 +145,11 @@ fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
         },
         Some(Asker {
             relying_party: &b.relying_party.name,
-            service: &b.service.name,
+            service: match (&b.service, &b.link) {
+                (Some(s), _) => s.name.as_str().into(),
+                (None, Some(l)) => format!("{}{}", t.service_id_link, l.customer_id.as_str()).into(),
+                (None, None) => t.service_id_login.into(),
+            },
             facts,
         }),
     );
