@@ -62,7 +62,7 @@ pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
-    PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, LoginGrant, PpidIssue,
+    LoginGrant, PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidIssue,
     PpidIssued, PpidService, ServicePpid,
 };
 pub use quota::{
@@ -74,8 +74,7 @@ pub use relying_party::{
 };
 pub use service_id::{
     Consent, ConsentItem, LinkRequest, LinkRequestId, LinkRequestState, LinkRoute,
-    MyKeyIdApplication, NewConsent, PersonLink, RelyingPartyLink, SERVICE_ID_CONSENT,
-    ServiceIdEnd,
+    MyKeyIdApplication, NewConsent, PersonLink, RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
 };
 pub use service_id_login::{LinkInFlow, ServiceIdAuthentication, ServiceIdLogin};
 pub use store::{

@@ -150,9 +150,11 @@ impl RpQuota {
         r.settle(now, per_rp_refill_secs);
         let l = links.entry((rp.get(), item.to_owned())).or_insert(fresh);
         l.settle(now, per_item_refill_secs);
-        let wait = r
-            .wait(now, per_rp_burst, per_rp_refill_secs)
-            .max(l.wait(now, per_item_burst, per_item_refill_secs));
+        let wait = r.wait(now, per_rp_burst, per_rp_refill_secs).max(l.wait(
+            now,
+            per_item_burst,
+            per_item_refill_secs,
+        ));
         if wait > 0 {
             return Err(PlatformError::Limited(crate::Limited::Quota {
                 retry_after: wait,

@@ -25,8 +25,8 @@ use serde_json::json;
 
 use crate::{
     CardAnswer, Challenge, ChallengePurpose, CustomerId, LinkRequest, LinkRequestId, LoginGrant,
-    NewConsent, NewLog, PersonId, Platform, PlatformError, PpidCode, RelyingParty,
-    RelyingPartyId, RelyingPartyStatus, SERVICE_ID_CONSENT,
+    NewConsent, NewLog, PersonId, Platform, PlatformError, PpidCode, RelyingParty, RelyingPartyId,
+    RelyingPartyStatus, SERVICE_ID_CONSENT,
 };
 
 /// A Service ID offered in the same flow as the login: the relying party's open link request
@@ -210,7 +210,12 @@ impl Platform {
                     .await?
                     .current;
                 logs.push(crate::signature_query(signature.is_some(), &rp.name));
-                logs.extend(crate::service_id::link_logs(rp, &r.customer_id, consent, None));
+                logs.extend(crate::service_id::link_logs(
+                    rp,
+                    &r.customer_id,
+                    consent,
+                    None,
+                ));
                 Some(LinkInFlow {
                     request: r.id,
                     consent,

@@ -17,5 +17,6 @@ mod ppids;
 mod push;
 mod relying_parties;
 mod security;
+mod service_id_logins;
 mod service_ids;
 mod terms;

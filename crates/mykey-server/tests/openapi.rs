@@ -86,6 +86,10 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/authorizations/{handle}/refusal", "post"),
         ("/v1/ops/relying-parties/{id}/oidc-client", "get"),
         ("/v1/ops/relying-parties/{id}/oidc-client", "put"),
+        ("/v1/rp/service-ids", "post"),
+        ("/v1/service-id-logins/{client_id}/challenges", "post"),
+        ("/v1/service-id-logins/{client_id}/authentications", "post"),
+        ("/v1/rp/service-id-logins/{code}", "post"),
     ] {
         assert!(
             paths[path].get(method).is_some(),
@@ -139,6 +143,26 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         &[201, 401, 403, 413, 422],
     ),
     ("get", "/v1/rp/service-ids", &[200, 401, 403, 404, 422]),
+    (
+        "post",
+        "/v1/rp/service-ids",
+        &[201, 401, 403, 404, 409, 413, 422, 429, 503],
+    ),
+    (
+        "post",
+        "/v1/service-id-logins/{client_id}/challenges",
+        &[201, 403, 404, 409, 410, 413, 422],
+    ),
+    (
+        "post",
+        "/v1/service-id-logins/{client_id}/authentications",
+        &[201, 400, 401, 403, 404, 409, 410, 413, 422, 503],
+    ),
+    (
+        "post",
+        "/v1/rp/service-id-logins/{code}",
+        &[200, 400, 401, 403],
+    ),
     (
         "delete",
         "/v1/rp/service-ids/{customer_id}",

@@ -4,8 +4,8 @@
 
 use mykey_pki::UnixTime;
 use mykey_platform::{
-    Consent, CustomerId, EventKind, EventSubject, NewLog, PersonId, PersonPpidService,
-    PlatformError, Ppid, LoginGrant, PpidIssue, PpidIssued, PpidService, PpidServiceId, PpidStore,
+    Consent, CustomerId, EventKind, EventSubject, LoginGrant, NewLog, PersonId, PersonPpidService,
+    PlatformError, Ppid, PpidIssue, PpidIssued, PpidService, PpidServiceId, PpidStore,
     RelyingPartyId, RelyingPartyKind, ServicePpid, StoreError,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};

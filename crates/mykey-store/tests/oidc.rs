@@ -10,7 +10,7 @@ use mykey_platform::oidc::{
     Confirmation, ExchangeOutcome, FactScope, IdTokenAlg, NewAuthorization, OidcClient,
 };
 use mykey_platform::{
-    LinkOutcome, NewLog, NewRelyingParty, PersonId, PlatformError, Ppid, LoginGrant, PpidIssue,
+    LinkOutcome, LoginGrant, NewLog, NewRelyingParty, PersonId, PlatformError, Ppid, PpidIssue,
     RelyingPartyKind, Store, UsedNonce,
 };
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use mykey_pki::IssuanceNumber;
 use mykey_platform::{
-    LinkOutcome, MyKeyIdChange, NewConsent, NewLog, NewRelyingParty, PPID_CONSENT, PersonId,
-    PlatformError, Ppid, LoginGrant, PpidIssue, PpidServiceId, RelyingPartyKind, Store,
-    TermsVersion, verify_chain,
+    LinkOutcome, LoginGrant, MyKeyIdChange, NewConsent, NewLog, NewRelyingParty, PPID_CONSENT,
+    PersonId, PlatformError, Ppid, PpidIssue, PpidServiceId, RelyingPartyKind, Store, TermsVersion,
+    verify_chain,
 };
 
 use crate::T;

@@ -137,7 +137,11 @@ pub(crate) enum RpCommand {
         /// Its ID.
         id: String,
         /// Its PPID service (registered by the relying party) whose PPIDs are the subs.
-        #[arg(long, required_unless_present = "service_id", conflicts_with = "service_id")]
+        #[arg(
+            long,
+            required_unless_present = "service_id",
+            conflicts_with = "service_id"
+        )]
         ppid_service: Option<i64>,
         /// The subs are its customer IDs that people's Service IDs link: logging in by Service ID.
         #[arg(long)]

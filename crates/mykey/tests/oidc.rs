@@ -394,3 +394,228 @@ async fn the_cli_plays_the_relying_party_for_one_login() {
     );
     assert_eq!(printed["id_token_claims"]["iss"], serve.url.as_str());
 }
+
+/// Runs Authlib's login against `serve` as `client_id` for `scope` (with `options` before the
+/// approver, e.g. `--link-request ID`), the CLI approving with `card`; answers what it printed.
+fn authlib_login(
+    serve: &Serve,
+    client_id: &str,
+    key: &std::path::Path,
+    scope: &str,
+    options: &[&str],
+    card: &std::path::Path,
+) -> (Value, String) {
+    let out = Command::new(python())
+        .env("MYKEY_PLATFORM_URL", &serve.url)
+        .args([
+            SCRIPT,
+            "login",
+            &serve.url,
+            client_id,
+            s(key),
+            REDIRECT,
+            scope,
+        ])
+        .args(options)
+        .args([
+            "--",
+            MYKEY,
+            "card",
+            "approve",
+            "--card",
+            s(card),
+            "--pin",
+            PIN,
+            "--sign-password",
+            SIGN_PASSWORD,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "Authlib's run failed:\n{stderr}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authlib_logs_in_by_service_id_and_its_receiver_verifies_the_withdrawal_with_joserfc() {
+    if !authlib_present() {
+        return missing(
+            module_path!(),
+            "Authlib from PyPI is missing (python3 -m venv target/peers && \
+             target/peers/bin/pip install -r .ci/python-peers.txt, as scripts/test does)",
+        );
+    }
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start_with(data.path(), &["--allow-private-push"]);
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("rp-key.pem");
+    let jwks = work.path().join("rp-jwks.json");
+    let out = Command::new(python())
+        .args([SCRIPT, "keygen", s(&key)])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&jwks, &out.stdout).unwrap();
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin", "rp"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--platform", &serve.url, "--data", s(data.path())]);
+        mykey(&all).ok()
+    };
+    let rp: Value = serde_json::from_str(
+        &admin(&[
+            "register",
+            "--name",
+            "博多図書館",
+            "--kind",
+            "business",
+            "--jwks",
+            s(&jwks),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let id = rp["id"].to_string();
+    let client_id = rp["client_id"].as_str().unwrap();
+    admin(&["approve", &id]);
+    let shown: Value = serde_json::from_str(
+        &admin(&["oidc", &id, "--service-id", "--redirect-uri", REDIRECT]).stdout,
+    )
+    .unwrap();
+    assert_eq!(shown["subject"], "service-id");
+    let http = reqwest::Client::new();
+    let as_rp = |m: reqwest::Method, path: &str| {
+        http.request(m, format!("{}{path}", serve.url))
+            .basic_auth(client_id, rp["client_secret"].as_str())
+    };
+
+    // The relying party's push receiver, verifying with joserfc.
+    let mut receiver = Command::new(python())
+        .args([
+            SCRIPT,
+            "receive",
+            &format!("{}/oidc/jwks", serve.url),
+            &serve.url,
+            client_id,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = receiver.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let url = lines
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    let stream = as_rp(reqwest::Method::PUT, "/v1/rp/stream")
+        .json(&json!({
+            "delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": url},
+            "events_requested": ["urn:mykey:secevent:service-id-ended"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200, "{:?}", stream.text().await);
+
+    // A card holder with a My Key ID and no link yet.
+    let card = work.path().join("card.json");
+    issue_card(&serve.jlis, &card, &[]).ok();
+    let session: Value = serde_json::from_str(
+        &mykey(&[
+            "card",
+            "login",
+            "--card",
+            s(&card),
+            "--pin",
+            PIN,
+            "--platform",
+            &serve.url,
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    let token = session["token"].as_str().unwrap();
+    let created = http
+        .post(format!("{}/v1/me/my-key-id", serve.url))
+        .bearer_auth(token)
+        .json(&crate::support::my_key_id_creation(None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    // The library opens a link request for the card holder's library card, and Authlib offers
+    // it in the login: one visit links and logs in.
+    let opened: Value = as_rp(reqwest::Method::POST, "/v1/rp/service-id-requests")
+        .json(&json!({"customer_id": "LIB-2026-0001"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request = opened["request_id"].as_str().unwrap();
+    let (result, stderr) = authlib_login(
+        &serve,
+        client_id,
+        &key,
+        "openid",
+        &["--link-request", request],
+        &card,
+    );
+    assert!(stderr.contains("LIB-2026-0001"), "{stderr}");
+    assert_eq!(result["id_token"]["sub"], "LIB-2026-0001");
+    assert_eq!(result["userinfo"], json!({"sub": "LIB-2026-0001"}));
+    // Next time, the card alone logs the customer in.
+    let (again, _) = authlib_login(&serve, client_id, &key, "openid", &[], &card);
+    assert_eq!(again["id_token"]["sub"], "LIB-2026-0001");
+
+    // The person withdraws the link; the receiver verifies the event with joserfc.
+    let mine: Value = http
+        .get(format!("{}/v1/me/service-ids", serve.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = mine["service_ids"][0]["id"].as_i64().unwrap();
+    let withdrawn = http
+        .delete(format!("{}/v1/me/service-ids/{link}", serve.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status(), 204);
+    let line = lines
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the withdrawal pushed within a minute");
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    let claims: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(claims["aud"], client_id);
+    assert_eq!(
+        claims["sub_id"],
+        json!({"format": "opaque", "id": "LIB-2026-0001"})
+    );
+    assert_eq!(
+        claims["events"]["urn:mykey:secevent:service-id-ended"]["reason"],
+        "withdrawn"
+    );
+}

@@ -236,7 +236,14 @@ impl Platform {
         let (rp, client) = self.authorization_client(&a).await?;
         let OidcSubject::Ppid(service) = client.subject else {
             return self
-                .approve_service_id_login(&a, by_short_code, rp, card, consent, signature_certificate)
+                .approve_service_id_login(
+                    &a,
+                    by_short_code,
+                    rp,
+                    card,
+                    consent,
+                    signature_certificate,
+                )
                 .await;
         };
         let key = self
@@ -424,7 +431,10 @@ impl Platform {
             (None, None)
         };
         let link_consent = NewConsent {
-            items: SERVICE_ID_CONSENT.iter().map(|i| i.name.to_owned()).collect(),
+            items: SERVICE_ID_CONSENT
+                .iter()
+                .map(|i| i.name.to_owned())
+                .collect(),
             terms_version: consent.terms_version.clone(),
         };
         let detail = json!({

@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mykey_api::authorizations::{
     AuthorizationApproval, AuthorizationApproved, AuthorizationRefusal, AuthorizationShown, Began,
-    PpidServiceNamed, LinkOffered, Summary,
+    LinkOffered, PpidServiceNamed, Summary,
 };
 use mykey_platform::{Platform, PlatformError};
 
@@ -134,7 +134,12 @@ async fn show(
             name: s.name.clone(),
         }),
         subject: v.relying_party.as_ref().map(|_| {
-            if v.service.is_some() { "ppid" } else { "service-id" }.to_owned()
+            if v.service.is_some() {
+                "ppid"
+            } else {
+                "service-id"
+            }
+            .to_owned()
         }),
         link: v.link.as_ref().map(|l| LinkOffered {
             customer_id: l.customer_id.as_str().to_owned(),

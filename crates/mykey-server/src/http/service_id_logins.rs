@@ -108,7 +108,9 @@ async fn authenticate(
         (Some(id), Some(c)) => Some((id, new_consent(c))),
         (None, None) => None,
         (Some(_), None) => {
-            return Err(PlatformError::Invalid(mykey_platform::InvalidError::ConsentIncomplete).into());
+            return Err(
+                PlatformError::Invalid(mykey_platform::InvalidError::ConsentIncomplete).into(),
+            );
         }
         (None, Some(_)) => {
             return Err(ApiError::InvalidRequest(

@@ -16,6 +16,7 @@ use crate::ppids::{ppid_consent, ppid_service};
 
 mod cross_device;
 mod security;
+mod service_id;
 
 const CALLBACK: &str = "https://rp.example/callback";
 const BYE: &str = "https://rp.example/bye";

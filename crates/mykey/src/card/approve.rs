@@ -96,11 +96,18 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
             shown.short_code,
         );
     } else {
+        let to = match (&shown.ppid_service, &shown.link) {
+            (Some(s), _) => s.name.clone(),
+            (None, Some(l)) => format!(
+                "it by your Service ID, linking its customer number {} with your My Key ID",
+                l.customer_id
+            ),
+            (None, None) => "it by your Service ID".to_owned(),
+        };
         eprintln!(
-            "{} ({}) asks you to log in to {} (the browser shows {}).",
+            "{} ({}) asks you to log in to {to} (the browser shows {}).",
             rp.map_or("?", |r| r.name.as_str()),
             rp.map_or("?", |r| r.kind.as_str()),
-            shown.ppid_service.as_ref().map_or("?", |s| s.name.as_str()),
             shown.short_code,
         );
     }

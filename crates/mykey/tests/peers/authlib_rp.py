@@ -10,7 +10,13 @@ its JOSE library joserfc, pinned in requirements.txt), run against the platform'
         URL appended (the phone: `mykey card approve`); the browser continues; the code
         exchanged with private_key_jwt; the ID token validated (signature from the JWKS, iss,
         aud, exp, nonce, at_hash); userinfo. Prints one JSON object: the ID token's claims and
-        the userinfo answer.
+        the userinfo answer. Options before `--`: `--link-request ID` sends the platform's
+        `link_request` parameter (a Service ID offered in the same login).
+    authlib_rp.py receive JWKS_URL ISSUER AUDIENCE
+        a Security Event Token push receiver (RFC 8935) verifying each SET with joserfc, the JOSE
+        library Authlib is built on: typ secevent+jwt, ES256 with a key of the platform's JWK
+        Set, iss, aud, iat and jti. Prints the URL it listens on, then each verified SET's
+        claims as one JSON line, and answers 202; anything else gets 400 and RFC 8935's error.
 """
 
 import html.parser
@@ -18,6 +24,7 @@ import json
 import subprocess
 import sys
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import requests
 from authlib.common.security import generate_token
@@ -68,7 +75,7 @@ def keygen(path):
     print(json.dumps({"keys": [public]}))
 
 
-def login(issuer, client_id, key_file, redirect_uri, scope, approver):
+def login(issuer, client_id, key_file, redirect_uri, scope, approver, extra):
     meta = requests.get(issuer + "/.well-known/openid-configuration", timeout=10).json()
     assert meta["issuer"] == issuer, meta
     assert "S256" in meta["code_challenge_methods_supported"], meta
@@ -87,7 +94,7 @@ def login(issuer, client_id, key_file, redirect_uri, scope, approver):
     verifier = generate_token(64)
     nonce = generate_token(24)
     url, state = client.create_authorization_url(
-        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce, **extra
     )
 
     # The PC's browser: it opens the page and keeps the request's cookie.
@@ -157,12 +164,55 @@ def login(issuer, client_id, key_file, redirect_uri, scope, approver):
     }))
 
 
+def receive(jwks_url, issuer, audience):
+    keys = KeySet.import_key_set(requests.get(jwks_url, timeout=10).json())
+    claims_registry = jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": audience},
+        iat={"essential": True},
+        jti={"essential": True},
+    )
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            try:
+                if self.headers.get("content-type") != "application/secevent+jwt":
+                    raise ValueError("content-type is not application/secevent+jwt")
+                token = jwt.decode(body, keys, algorithms=["ES256"])
+                if token.header.get("typ") != "secevent+jwt":
+                    raise ValueError("typ is not secevent+jwt")
+                claims_registry.validate(token.claims)
+            except Exception as e:  # every refusal is the receiver's answer, not a crash
+                self.send_response(400)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"err": "invalid_request", "description": str(e)}).encode())
+                return
+            print(json.dumps(token.claims, ensure_ascii=False), flush=True)
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    print(f"http://127.0.0.1:{server.server_address[1]}/events", flush=True)
+    server.serve_forever()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "keygen":
         keygen(sys.argv[2])
     elif sys.argv[1] == "login":
-        issuer, client_id, key_file, redirect_uri, scope, dashdash = sys.argv[2:8]
-        assert dashdash == "--"
-        login(issuer, client_id, key_file, redirect_uri, scope, sys.argv[8:])
+        issuer, client_id, key_file, redirect_uri, scope = sys.argv[2:7]
+        rest, extra = sys.argv[7:], {}
+        while rest[0] != "--":
+            assert rest[0] == "--link-request", rest[0]
+            extra["link_request"] = rest[1]
+            rest = rest[2:]
+        login(issuer, client_id, key_file, redirect_uri, scope, rest[1:], extra)
+    elif sys.argv[1] == "receive":
+        receive(*sys.argv[2:5])
     else:
-        sys.exit("usage: authlib_rp.py keygen KEY | login ...")
+        sys.exit("usage: authlib_rp.py keygen KEY | login ... | receive ...")

@@ -147,7 +147,9 @@ fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
             relying_party: &b.relying_party.name,
             service: match (&b.service, &b.link) {
                 (Some(s), _) => s.name.as_str().into(),
-                (None, Some(l)) => format!("{}{}", t.service_id_link, l.customer_id.as_str()).into(),
+                (None, Some(l)) => {
+                    format!("{}{}", t.service_id_link, l.customer_id.as_str()).into()
+                }
                 (None, None) => t.service_id_login.into(),
             },
             facts,
