@@ -10,6 +10,7 @@ mod migrations;
 mod oidc;
 mod outbox;
 mod ppids;
+mod service_id_logins;
 
 use std::sync::Arc;
 
@@ -395,6 +396,7 @@ async fn sqlite_conforms() {
     outbox::streams(store.clone()).await;
     outbox::facts(store.clone()).await;
     oidc::story(store.clone()).await;
+    service_id_logins::story(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -548,6 +550,7 @@ async fn postgres_conforms() {
     outbox::streams(store.clone()).await;
     outbox::facts(store.clone()).await;
     oidc::story(store.clone()).await;
+    service_id_logins::story(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }
