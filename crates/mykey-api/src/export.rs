@@ -63,6 +63,9 @@ pub struct ExportedServiceId {
     pub end_reason: Option<String>,
     /// The consent given for it.
     pub consent: ConsentRecorded,
+    /// How it was made: `card` or `my-key-id` (Art 17.1).
+    #[schema(value_type = crate::me::LinkRoute)]
+    pub route: String,
 }
 
 /// A PPID service in the export.

@@ -109,7 +109,7 @@ pub(crate) async fn phone_logs_in(w: &World, card: &Card, handle: &str) -> (u16,
 }
 
 /// Logs `card` in to the portal in `browser`; answers the overview page.
-async fn portal_login(w: &World, browser: &mut Browser, card: &Card) -> String {
+pub(crate) async fn portal_login(w: &World, browser: &mut Browser, card: &Card) -> String {
     let resp = browser.get(&format!("{}/portal", w.url)).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/portal/login");

@@ -253,6 +253,15 @@ async fn a_relying_party_applies_with_the_my_key_id_the_person_gave_it() {
         .rfind(|e| e["kind"] == "service-id.linked")
         .unwrap();
     assert_eq!(made["detail"]["via"], "my-key-id");
+    // The portal says who applied with it.
+    let mut browser = crate::portal::Browser::new();
+    let html = crate::portal::portal_login(&w, &mut browser, &card).await;
+    assert!(
+        html.contains("RES-1")
+            && html.contains("data-via=\"my-key-id\"")
+            && html.contains("applied for by the relying party with the My Key ID you gave it"),
+        "{html}"
+    );
     // The city logs the person in by that Service ID like any other.
     let (status, answer) = rest_login(&w, &city, &card, None).await;
     assert_eq!(

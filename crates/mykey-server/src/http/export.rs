@@ -43,6 +43,7 @@ fn service_id_json(r: &ServiceIdRecord) -> ExportedServiceId {
         ended_at: r.ended.as_ref().map(|(t, _)| rfc3339(*t)),
         end_reason: r.ended.as_ref().map(|(_, why)| why.clone()),
         consent: consent_recorded(&l.consent),
+        route: l.route.as_str().to_owned(),
     }
 }
 

@@ -63,6 +63,8 @@ pub(crate) struct Texts {
     /// In place of a PPID service's name: a login by Service ID with a link offered, before the
     /// customer ID.
     pub(crate) service_id_link: &'static str,
+    /// Beside a Service ID made by the Art 17.1 route.
+    pub(crate) linked_with_my_key_id: &'static str,
     pub(crate) no_facts_asked: &'static str,
     pub(crate) facts_asked_for: &'static str,
     pub(crate) list_separator: &'static str,

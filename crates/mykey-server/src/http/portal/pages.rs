@@ -66,6 +66,8 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
                 customer_id: l.customer_id.as_str(),
                 at: Moment::new(lang, l.linked_at),
                 items: items(&l.consent.items),
+                via: (l.route == mykey_platform::LinkRoute::MyKeyId)
+                    .then_some(lang.texts().linked_with_my_key_id),
             })
             .collect(),
         // The PPID services whose consent stands.
@@ -142,6 +144,8 @@ struct LinkRow<'a> {
     customer_id: &'a str,
     at: Moment,
     items: Items,
+    /// How it was made, when not with the card: the relying party applied with the My Key ID.
+    via: Option<&'static str>,
 }
 
 /// A PPID service with a standing consent, as the overview shows it.
