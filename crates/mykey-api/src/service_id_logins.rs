@@ -45,9 +45,9 @@ pub struct ServiceIdLoginAuthentication {
 pub struct ServiceIdLoggedIn {
     /// The relying party.
     pub relying_party: RelyingPartyShown,
-    /// The relying party's customer ID the person logged in as.
-    pub customer_id: String,
-    /// Whether the Service ID was linked in this flow.
+    /// Whether the Service ID was linked in this flow. (Which customer ID it is, the relying
+    /// party learns by redeeming the code: a terminal that relays the card's answer learns
+    /// nothing of the person's accounts.)
     pub linked: bool,
     /// A one-time code the relying party redeems, with its own credentials, for the customer
     /// ID (43 base64url characters).

@@ -90,12 +90,22 @@ pub struct JlisPort {
     signature_cas: RwLock<Vec<SignatureCa>>,
 }
 
-/// A signature CA generation and where its CRLs are.
+/// A CA generation and where its CRLs are, for the sweep: a signature CA's (changes of the
+/// four facts) or a user-identification CA's (ends of cards).
 #[derive(Clone)]
 struct SignatureCa {
     ca: CaCertificate,
     crl_url: String,
     delta_crl_url: String,
+}
+
+/// What a swept CRL is read for.
+#[derive(Clone, Copy)]
+enum Swept {
+    /// Changes of the four facts (Art 17.2.2).
+    Facts,
+    /// Ends of cards, which end My Key IDs (Art 15.3).
+    Cards,
 }
 
 struct CaState {
@@ -355,7 +365,7 @@ impl JlisPort {
         renote(platform).await;
         let signature_cas = self.signature_cas.read().clone();
         for sca in &signature_cas {
-            match self.sweep_ca(platform, sca).await {
+            match self.sweep_ca(platform, sca, Swept::Facts).await {
                 Ok(s) => found += s,
                 Err(e) => {
                     tracing::warn!(ca = %hex::encode(sca.ca.key_id()), error = %e, "facts-change sweep failed")
@@ -367,13 +377,46 @@ impl JlisPort {
         if found.people > 0 {
             renote(platform).await;
         }
+        self.sweep_cards(platform).await;
         found
+    }
+
+    /// The ends of cards, in the same pass (`mykey_platform`'s `card_end.rs`): each
+    /// user-identification CA's CRLs from where the last pass stopped, then the cards expired
+    /// beyond the grace period. Failures are logged and left for the next pass.
+    async fn sweep_cards(&self, platform: &mykey_platform::Platform) {
+        let cas: Vec<SignatureCa> = self
+            .cas
+            .read()
+            .iter()
+            .map(|c| SignatureCa {
+                ca: c.ca.clone(),
+                crl_url: c.crl_url.clone(),
+                delta_crl_url: c.delta_crl_url.clone(),
+            })
+            .collect();
+        for ca in &cas {
+            if let Err(e) = self.sweep_ca(platform, ca, Swept::Cards).await {
+                tracing::warn!(ca = %hex::encode(ca.ca.key_id()), error = %e, "card-end sweep failed")
+            }
+        }
+        loop {
+            match platform.end_expired_cards().await {
+                Ok(n) if n > 0 => tracing::info!(ended = n, "My Key IDs of expired cards ended"),
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "expired-card sweep failed");
+                    break;
+                }
+            }
+        }
     }
 
     async fn sweep_ca(
         &self,
         platform: &mykey_platform::Platform,
         sca: &SignatureCa,
+        swept: Swept,
     ) -> Result<FactsSweep, String> {
         let mut found = FactsSweep::default();
         let delta = self.fetch_crl(&sca.delta_crl_url).await?;
@@ -388,14 +431,14 @@ impl JlisPort {
         };
         if new_base {
             let complete = self.fetch_crl(&sca.crl_url).await?;
-            found = self.sweep_one(platform, &complete, sca).await?;
+            found = self.sweep_one(platform, &complete, sca, swept).await?;
             at = mykey_platform::CrlSweepPosition {
                 complete: complete.number(),
                 delta: 0,
             };
         }
         if delta.number() > at.delta {
-            found += self.sweep_one(platform, &delta, sca).await?;
+            found += self.sweep_one(platform, &delta, sca, swept).await?;
             at.delta = delta.number();
         }
         if held != Some(at) {
@@ -412,7 +455,22 @@ impl JlisPort {
         platform: &mykey_platform::Platform,
         crl: &Crl,
         sca: &SignatureCa,
+        swept: Swept,
     ) -> Result<FactsSweep, String> {
+        if let Swept::Cards = swept {
+            let ended = platform
+                .sweep_user_identification_crl(crl, &sca.ca)
+                .await
+                .map_err(|e| e.to_string())?;
+            if ended > 0 {
+                tracing::info!(
+                    crl = crl.number(),
+                    ended,
+                    "My Key IDs of revoked cards ended"
+                );
+            }
+            return Ok(FactsSweep::default());
+        }
         let s = platform
             .sweep_signature_crl(crl, &sca.ca)
             .await

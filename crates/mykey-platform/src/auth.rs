@@ -122,6 +122,8 @@ pub(crate) struct CardProof {
     pub(crate) logs: Vec<NewLog>,
     /// The nonce answered, to be spent in the caller's transaction.
     pub(crate) nonce: UsedNonce,
+    /// When the certificate expires (its notAfter), kept with a new issuance number.
+    pub(crate) expires_at: UnixTime,
 }
 
 /// A person's session.
@@ -197,7 +199,8 @@ impl Platform {
         let mut outcome = self.store.login(&write).await?;
         if outcome == LoginOutcome::UnknownNumber {
             // First sight of this number: tie it to a person (J-LIS is asked), then log in.
-            self.person_for(proof.issuance_number, now).await?;
+            self.person_for(proof.issuance_number, proof.expires_at, now)
+                .await?;
             outcome = self.store.login(&write).await?;
         }
         let person = match outcome {
@@ -266,10 +269,11 @@ impl Platform {
             expires_at,
         };
         match self.check_card(card, now).await {
-            Ok((issuance_number, logs)) => Ok(CardProof {
+            Ok((issuance_number, expires_at, logs)) => Ok(CardProof {
                 issuance_number,
                 logs,
                 nonce,
+                expires_at,
             }),
             Err(e) => match self.store.use_nonce(&nonce).await? {
                 true => Err(e),
@@ -283,7 +287,7 @@ impl Platform {
         &self,
         card: &CardAnswer<'_>,
         now: UnixTime,
-    ) -> Result<(IssuanceNumber, Vec<NewLog>), PlatformError> {
+    ) -> Result<(IssuanceNumber, UnixTime, Vec<NewLog>), PlatformError> {
         let cert = self
             .certificates
             .user_identification(card.certificate, now)?;
@@ -311,7 +315,7 @@ impl Platform {
                 json!({"service": "ocsp", "answer": "good"}),
             ));
         }
-        Ok((cert.issuance_number(), logs))
+        Ok((cert.issuance_number(), cert.not_after(), logs))
     }
 
     /// Ends the sessions and access tokens made before each of these user-identification
@@ -359,6 +363,7 @@ impl Platform {
     pub(crate) async fn person_for(
         &self,
         n: IssuanceNumber,
+        expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<PersonId, PlatformError> {
         if let Some(p) = self.store.person_by_issuance_number(n).await? {
@@ -372,7 +377,13 @@ impl Platform {
         // The query is logged first; the renewal (if any) is logged by the store with the move.
         let outcome = self
             .store
-            .link_issuance_number(n, &previous, now, std::slice::from_ref(&query))
+            .link_issuance_number(
+                n,
+                Some(expires_at),
+                &previous,
+                now,
+                std::slice::from_ref(&query),
+            )
             .await?;
         if let LinkOutcome::Known(_) = outcome {
             // Another login tied the number in the meantime; the query still happened.
@@ -387,6 +398,7 @@ impl Platform {
     pub(crate) async fn known_person_for(
         &self,
         n: IssuanceNumber,
+        expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<Option<PersonId>, PlatformError> {
         if let Some(p) = self.store.person_by_issuance_number(n).await? {
@@ -402,7 +414,13 @@ impl Platform {
                 );
                 let outcome = self
                     .store
-                    .link_issuance_number(n, &previous, now, std::slice::from_ref(&query))
+                    .link_issuance_number(
+                        n,
+                        Some(expires_at),
+                        &previous,
+                        now,
+                        std::slice::from_ref(&query),
+                    )
                     .await?;
                 return Ok(Some(outcome.person()));
             }

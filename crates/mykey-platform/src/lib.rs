@@ -18,6 +18,7 @@
 //! - Identifiers as types, and the PPID derivation ([`PpidKey`]).
 
 mod auth;
+mod card_end;
 mod challenge;
 mod client_auth;
 mod error;
@@ -43,6 +44,7 @@ mod terms;
 use std::sync::Arc;
 
 pub use auth::{CardAnswer, Challenge, ChallengePurpose, Session, SessionToken};
+pub use card_end::{CardEnd, EXPIRY_BATCH};
 /// For the fuzzer only (`fuzz/`).
 #[cfg(fuzzing)]
 pub use client_auth::fuzz_split_assertion;
@@ -66,8 +68,8 @@ pub use ppid_service::{
     PpidIssued, PpidService, ServicePpid,
 };
 pub use quota::{
-    APPLICATION_RATES, CHECK_RATES, PER_LINK_BURST, PER_LINK_REFILL_SECS, PER_RP_BURST,
-    PER_RP_REFILL_SECS, Rates,
+    APPLICATION_ID_RATES, APPLICATION_RATES, CHECK_RATES, PER_LINK_BURST, PER_LINK_REFILL_SECS,
+    PER_RP_BURST, PER_RP_REFILL_SECS, Rates,
 };
 pub use relying_party::{
     ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyStatus,
@@ -189,6 +191,10 @@ pub struct PlatformConfig {
     /// Off, the platform sends only to `https` URLs of public addresses (every connection
     /// checked), so that no relying party can make it call into the operator's network.
     pub push_to_private_addresses: bool,
+    /// How long after a card's user-identification certificate expires, without a renewal,
+    /// its holder's My Key ID ends (Art 15.3; `card_end.rs`). 90 days by default: a person
+    /// who renews late keeps their My Key ID and links.
+    pub card_expiry_grace: std::time::Duration,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -209,6 +215,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("operator_api", &self.operator_token_hash.is_some())
             .field("sealing_key", &self.sealing_key.is_some())
             .field("push_to_private_addresses", &self.push_to_private_addresses)
+            .field("card_expiry_grace", &self.card_expiry_grace)
             .finish()
     }
 }
@@ -238,6 +245,7 @@ impl Default for PlatformConfig {
             operator_token_hash: None,
             sealing_key: None,
             push_to_private_addresses: false,
+            card_expiry_grace: std::time::Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -267,6 +275,8 @@ pub struct Platform {
     reports: quota::RpQuota,
     /// The quotas on applications with a My Key ID (Art 17.1), per My Key ID and relying party.
     applications: quota::RpQuota,
+    /// The quota on applications naming one My Key ID, across relying parties.
+    applications_per_id: quota::RpQuota,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
@@ -321,6 +331,7 @@ impl Platform {
             ppid_associations: quota::RpQuota::default(),
             reports: quota::RpQuota::default(),
             applications: quota::RpQuota::new(quota::APPLICATION_RATES),
+            applications_per_id: quota::RpQuota::new(quota::APPLICATION_ID_RATES),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             sealing: config.sealing_key.clone().unwrap_or_else(|| {

@@ -300,8 +300,14 @@ impl Platform {
         // Without a consent in hand, only a known person (with an active consent) can go on:
         // nobody is created for a card holder who is refused.
         let person = match &consent {
-            Some(_) => Some(self.person_for(proof.issuance_number, now).await?),
-            None => self.known_person_for(proof.issuance_number, now).await?,
+            Some(_) => Some(
+                self.person_for(proof.issuance_number, proof.expires_at, now)
+                    .await?,
+            ),
+            None => {
+                self.known_person_for(proof.issuance_number, proof.expires_at, now)
+                    .await?
+            }
         }
         .ok_or(PlatformError::Invalid(
             crate::InvalidError::ConsentIncomplete,

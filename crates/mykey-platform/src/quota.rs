@@ -64,6 +64,15 @@ pub const APPLICATION_RATES: Rates = Rates {
     per_item_refill_secs: 600,
 };
 
+/// The rate of applications naming one My Key ID, whichever relying parties make them: ten
+/// at once, then one every ten minutes (the per-relying-party buckets are not used).
+pub const APPLICATION_ID_RATES: Rates = Rates {
+    per_rp_burst: u64::MAX,
+    per_rp_refill_secs: 1,
+    per_item_burst: 10,
+    per_item_refill_secs: 600,
+};
+
 /// Most buckets kept; when full, the refilled ones are forgotten.
 const MAX_BUCKETS: usize = 200_000;
 

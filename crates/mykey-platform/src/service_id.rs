@@ -202,6 +202,8 @@ pub enum ServiceIdEnd {
     RemovedByRelyingParty,
     /// The person revoked their My Key ID (Art 15.3).
     MyKeyIdRevoked,
+    /// The platform revoked the My Key ID because the card ended (Art 15.3, `card_end.rs`).
+    CardEnded(crate::CardEnd),
 }
 
 impl ServiceIdEnd {
@@ -210,21 +212,30 @@ impl ServiceIdEnd {
         match self {
             ServiceIdEnd::Withdrawn => "withdrawn",
             ServiceIdEnd::RemovedByRelyingParty => "removed",
-            ServiceIdEnd::MyKeyIdRevoked => "my-key-id-revoked",
+            // The My Key ID was revoked: why is in the log and the event.
+            ServiceIdEnd::MyKeyIdRevoked | ServiceIdEnd::CardEnded(_) => "my-key-id-revoked",
+        }
+    }
+
+    /// What the event and the log say of why: the stored name, or how the card ended (with
+    /// J-LIS's reason for a revocation).
+    fn why(self) -> serde_json::Value {
+        match self {
+            ServiceIdEnd::CardEnded(c) => match c.revocation_reason() {
+                Some(r) => json!({"reason": c.as_str(), "revocation_reason": r}),
+                None => json!({"reason": c.as_str()}),
+            },
+            _ => json!({"reason": self.as_str()}),
         }
     }
 
     /// The event the relying party is sent when a link ends this way.
     pub fn event(self) -> (crate::EventKind, serde_json::Value) {
         match self {
-            ServiceIdEnd::MyKeyIdRevoked => (
-                crate::EventKind::AccountDisabled,
-                json!({"reason": self.as_str()}),
-            ),
-            _ => (
-                crate::EventKind::ServiceIdEnded,
-                json!({"reason": self.as_str()}),
-            ),
+            ServiceIdEnd::MyKeyIdRevoked | ServiceIdEnd::CardEnded(_) => {
+                (crate::EventKind::AccountDisabled, self.why())
+            }
+            _ => (crate::EventKind::ServiceIdEnded, self.why()),
         }
     }
 
@@ -241,12 +252,14 @@ impl ServiceIdEnd {
         let kind = match self {
             ServiceIdEnd::Withdrawn => crate::LogKind::ServiceIdWithdrawn,
             ServiceIdEnd::RemovedByRelyingParty => crate::LogKind::ServiceIdRemoved,
-            ServiceIdEnd::MyKeyIdRevoked => crate::LogKind::ServiceIdEnded,
+            ServiceIdEnd::MyKeyIdRevoked | ServiceIdEnd::CardEnded(_) => {
+                crate::LogKind::ServiceIdEnded
+            }
         };
-        logs.push(NewLog::new(
-            kind,
-            json!({"relying_party": relying_party, "customer_id": customer_id, "reason": self.as_str()}),
-        ));
+        let mut detail = self.why();
+        detail["relying_party"] = json!(relying_party);
+        detail["customer_id"] = json!(customer_id);
+        logs.push(NewLog::new(kind, detail));
         logs
     }
 }
@@ -334,8 +347,10 @@ impl Platform {
     /// card-confirmed link request. The person sees the link at once (portal, log, API) and can
     /// withdraw it; the answer, and everything the relying party receives afterwards, names
     /// only its customer ID. A My Key ID that is unknown, ended or changed is one answer
-    /// (`no-my-key-id`), and applications are held to a quota per relying party and per My Key
-    /// ID (`quota.rs`), so that they cannot be used to guess My Key IDs.
+    /// (`no-my-key-id`) — and so is the My Key ID of a person who withdrew a Service ID from
+    /// this relying party: their withdrawal stands until they link again with the card.
+    /// Applications are held to quotas per relying party, per relying party and My Key ID, and
+    /// per My Key ID (`quota.rs`), so that they cannot be used to guess My Key IDs.
     pub async fn apply_for_service_id(
         &self,
         rp: &RelyingParty,
@@ -346,6 +361,19 @@ impl Platform {
         self.check_consent(&consent, &SERVICE_ID_CONSENT).await?;
         let now = self.clock.now();
         self.applications.take(rp.id, my_key_id.as_str(), now)?;
+        // And per My Key ID across relying parties, so that colluding ones gain nothing.
+        self.applications_per_id
+            .take(RelyingPartyId::new(0), my_key_id.as_str(), now)?;
+        // A customer ID already linked is refused before the My Key ID is looked at: the answer
+        // must not tell a live My Key ID from an unknown one.
+        if !self
+            .store
+            .relying_party_links(rp.id, Some(&customer_id))
+            .await?
+            .is_empty()
+        {
+            return Err(PlatformError::Conflict(crate::Conflict::ServiceIdExists));
+        }
         let (person, number) = self
             .store
             .my_key_id_holder(&my_key_id)
@@ -456,7 +484,7 @@ impl Platform {
             )
             .await?;
         let person = self
-            .known_person_for(proof.issuance_number, now)
+            .known_person_for(proof.issuance_number, proof.expires_at, now)
             .await?
             .ok_or(PlatformError::Conflict(crate::Conflict::MyKeyIdRequired))?;
         // The signature certificate they hold now, for the facts-change sweep (Art 17.2.2),

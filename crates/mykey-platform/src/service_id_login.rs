@@ -195,7 +195,7 @@ impl Platform {
     ) -> Result<(CustomerId, bool), PlatformError> {
         let mut logs = proof.logs;
         let person = self
-            .known_person_for(proof.issuance_number, now)
+            .known_person_for(proof.issuance_number, proof.expires_at, now)
             .await?
             .ok_or(match offered {
                 Some(_) => PlatformError::Conflict(crate::Conflict::MyKeyIdRequired),

@@ -355,10 +355,13 @@ pub trait LoginStore: Send + Sync + 'static {
 
     /// Ties `n` to a person: the holder of the newest known number in `previous` (a renewal:
     /// everything of that person follows the new number), or a new person. `logs` are appended
-    /// to that person's log in the same transaction.
+    /// to that person's log in the same transaction. `expires_at`: when the card's
+    /// user-identification certificate expires (its notAfter), kept with the number so that a
+    /// card that expires without a renewal ends the My Key ID (Art 15.3, [`crate::CardEnd`]).
     async fn link_issuance_number(
         &self,
         n: IssuanceNumber,
+        expires_at: Option<UnixTime>,
         previous: &[IssuanceNumber],
         at: UnixTime,
         logs: &[NewLog],
@@ -604,7 +607,8 @@ pub trait LinkStore: Send + Sync + 'static {
     ) -> Result<Option<(PersonId, Option<IssuanceNumber>)>, StoreError>;
 
     /// An application with a My Key ID (Art 17.1), in one transaction: the My Key ID must still
-    /// be the person's active one (`no-my-key-id` otherwise); the consent recorded, the Service
+    /// be the person's active one, and the person must never have withdrawn a Service ID from
+    /// this relying party (`no-my-key-id` otherwise); the consent recorded, the Service
     /// ID stored (route `my-key-id`), the signature certificate noted, `logs` appended.
     /// `Ok(Err(..))` carries the refusal, with nothing written.
     async fn apply_with_my_key_id(
@@ -831,6 +835,26 @@ pub trait FactsStore: Send + Sync + 'static {
         position: CrlSweepPosition,
         at: UnixTime,
     ) -> Result<(), StoreError>;
+
+    /// Ends the My Key ID of each person whose newest card is one of `ended` and who holds
+    /// one, for that reason ([`crate::CardEnd`]), one transaction per person: the My Key ID
+    /// revoked, every Service ID with it ended and told (`account-disabled` with the reason),
+    /// the tokens relying parties hold revoked, the person's log saying why. A card that is not
+    /// its holder's newest (renewed since) and a person without an active My Key ID are passed
+    /// over, so a pass done again ends nothing twice. Answers how many My Key IDs ended.
+    async fn end_cards(
+        &self,
+        ended: &[(IssuanceNumber, crate::CardEnd)],
+        at: UnixTime,
+    ) -> Result<u64, StoreError>;
+
+    /// The newest cards, of people with an active My Key ID, that expired before `before`
+    /// (at most `limit`).
+    async fn expired_cards(
+        &self,
+        before: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<IssuanceNumber>, StoreError>;
 }
 
 /// The platform's storage: every part. Each part is its own trait, so that a backend implements

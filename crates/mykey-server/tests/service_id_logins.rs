@@ -52,7 +52,8 @@ async fn a_back_office_logs_a_linked_customer_in_with_the_card_and_a_one_time_co
 
     let (status, answer) = rest_login(&w, &bank, &card, None).await;
     assert_eq!(status, 201, "{answer}");
-    assert_eq!(answer["customer_id"], "ACCT-1");
+    // The terminal that relayed the card's answer is not told the customer ID.
+    assert!(!answer.to_string().contains("ACCT-1"), "{answer}");
     assert_eq!(answer["linked"], false);
     assert_eq!(answer["relying_party"]["name"], "Chikuzen Bank");
     let code = answer["code"].as_str().unwrap();
@@ -191,18 +192,52 @@ async fn the_rest_login_links_in_the_same_flow_and_refuses_bad_input() {
 
     let (status, answer) = rest_login(&w, &bank, &card, Some((&request, full_consent()))).await;
     assert_eq!(status, 201, "{answer}");
-    assert_eq!(
-        (answer["customer_id"].as_str(), answer["linked"].as_bool()),
-        (Some("ACCT-2"), Some(true))
-    );
+    assert_eq!(answer["linked"], true);
     let (status, got) = redeem(&w, &bank, answer["code"].as_str().unwrap()).await;
     assert_eq!((status, got["customer_id"].as_str()), (200, Some("ACCT-2")));
     // Logged in again later, without the request.
     let (status, again) = rest_login(&w, &bank, &card, None).await;
+    assert_eq!(status, 201);
+    let (status, got) = redeem(&w, &bank, again["code"].as_str().unwrap()).await;
+    assert_eq!((status, got["customer_id"].as_str()), (200, Some("ACCT-2")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_handed_out_before_a_link_ends_logs_anyone_in_by_it_after() {
+    let w = world().await;
+    let bank = relying_party(&w, "Chikuzen Bank").await;
+    // Withdrawn by the person: the code given just before redeems nothing.
+    let (card, token) = linked(&w, &bank, "ACCT-W").await;
+    let (_, answer) = rest_login(&w, &bank, &card, None).await;
+    let (_, mine) = call(&w, Method::GET, "/v1/me/service-ids", Some(&token)).await;
+    let id = mine["service_ids"][0]["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &w,
+        Method::DELETE,
+        &format!("/v1/me/service-ids/{id}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, body) = redeem(&w, &bank, answer["code"].as_str().unwrap()).await;
     assert_eq!(
-        (status, again["customer_id"].as_str()),
-        (201, Some("ACCT-2"))
+        (status, problem_type(&body)),
+        (400, "urn:mykey:problem:login-code-invalid")
     );
+    // Removed by the relying party: the same.
+    let (card, _) = linked(&w, &bank, "ACCT-R").await;
+    let (_, answer) = rest_login(&w, &bank, &card, None).await;
+    let (status, _) = rp(&w, &bank, Method::DELETE, "/v1/rp/service-ids/ACCT-R", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = redeem(&w, &bank, answer["code"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
+    // The My Key ID revoked: the same.
+    let (card, token) = linked(&w, &bank, "ACCT-M").await;
+    let (_, answer) = rest_login(&w, &bank, &card, None).await;
+    let (status, _) = call(&w, Method::DELETE, "/v1/me/my-key-id", Some(&token)).await;
+    assert_eq!(status, 204);
+    let (status, _) = redeem(&w, &bank, answer["code"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
 }
 
 /// Applies for a Service ID at `client` with `my_key_id` for `customer_id`.
@@ -264,17 +299,21 @@ async fn a_relying_party_applies_with_the_my_key_id_the_person_gave_it() {
     );
     // The city logs the person in by that Service ID like any other.
     let (status, answer) = rest_login(&w, &city, &card, None).await;
-    assert_eq!(
-        (status, answer["customer_id"].as_str()),
-        (201, Some("RES-1"))
-    );
+    assert_eq!(status, 201);
+    let (_, got) = redeem(&w, &city, answer["code"].as_str().unwrap()).await;
+    assert_eq!(got["customer_id"], "RES-1");
 
-    // Refusals: none writes anything, and an unknown My Key ID is one answer.
-    let (status, body) = apply(&w, &city, &my_key_id, "RES-1", full_consent()).await;
-    assert_eq!(
-        (status, problem_type(&body)),
-        (409, "urn:mykey:problem:service-id-exists")
-    );
+    // Refusals: none writes anything, and an unknown My Key ID is one answer. A customer ID
+    // already linked is refused before the My Key ID is looked at: a live one and a made-up one
+    // get the same answer.
+    for id in [my_key_id.as_str(), "ZZZZ9998"] {
+        let (status, body) = apply(&w, &city, id, "RES-1", full_consent()).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (409, "urn:mykey:problem:service-id-exists"),
+            "{id}"
+        );
+    }
     for (id, customer, consent, want) in [
         (
             "ZZZZ9999",
@@ -353,11 +392,22 @@ async fn a_relying_party_applies_with_the_my_key_id_the_person_gave_it() {
         json!({"format": "opaque", "id": "RES-1"})
     );
     assert!(!got.to_string().contains(&my_key_id));
+    // The withdrawal stands: the city cannot apply again with the My Key ID it holds (only
+    // the person, with the card, links there again), and it cannot tell why.
+    let (status, body) = apply(&w, &city, &my_key_id, "RES-1", full_consent()).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (404, "urn:mykey:problem:no-my-key-id")
+    );
+    let (_, mine) = call(&w, Method::GET, "/v1/me/service-ids", Some(&token)).await;
+    assert_eq!(mine["service_ids"], json!([]));
 
-    // A changed My Key ID's old value links no one.
+    // A changed My Key ID's old value links no one (asked by another party, whose quota for
+    // it is untouched).
     let (status, _) = call(&w, Method::PUT, "/v1/me/my-key-id", Some(&token)).await;
     assert!(status == 200 || status == 201, "{status}");
-    let (status, body) = apply(&w, &city, &my_key_id, "RES-3", full_consent()).await;
+    let town = relying_party(&w, "Fukuoka Town").await;
+    let (status, body) = apply(&w, &town, &my_key_id, "RES-3", full_consent()).await;
     assert_eq!(
         (status, problem_type(&body)),
         (404, "urn:mykey:problem:no-my-key-id")
@@ -389,4 +439,20 @@ async fn applications_with_a_my_key_id_are_held_to_a_quota() {
     let shop = relying_party(&w, "Shop").await;
     let (status, _) = apply(&w, &shop, "CCCC0000", "G", full_consent()).await;
     assert_eq!(status, 404);
+    // Colluding relying parties share one budget per My Key ID: ten, then one every ten
+    // minutes.
+    let mut tries = 0;
+    for i in 0..5 {
+        let party = relying_party(&w, &format!("Colluder {i}")).await;
+        for _ in 0..3 {
+            let (status, _) = apply(&w, &party, "DDDD0000", "G", full_consent()).await;
+            if status == 429 {
+                assert_eq!(tries, 10);
+                return;
+            }
+            assert_eq!(status, 404);
+            tries += 1;
+        }
+    }
+    panic!("fifteen tries on one My Key ID went through");
 }

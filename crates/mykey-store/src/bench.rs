@@ -259,7 +259,7 @@ pub async fn seed_codes(
     let number =
         mykey_pki::IssuanceNumber::from_u64(0xB0_0000_0000 + at.as_secs()).map_err(fail)?;
     let person = store
-        .link_issuance_number(number, &[], at, &[])
+        .link_issuance_number(number, None, &[], at, &[])
         .await?
         .person();
     let ppid = mykey_platform::Ppid::from_bytes([0xB5; 16]);

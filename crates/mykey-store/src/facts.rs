@@ -78,6 +78,22 @@ where
     Option<String>: Stored<D>,
     Vec<u8>: Stored<D>,
 {
+    async fn end_cards(
+        &self,
+        ended: &[(IssuanceNumber, mykey_platform::CardEnd)],
+        at: UnixTime,
+    ) -> Result<u64, StoreError> {
+        self.end_ended_cards(ended, at).await
+    }
+
+    async fn expired_cards(
+        &self,
+        before: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<IssuanceNumber>, StoreError> {
+        self.newest_expired_cards(before, limit).await
+    }
+
     async fn note_signature_certificate(
         &self,
         person: PersonId,

@@ -12,6 +12,7 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+mod card_ends;
 mod chain;
 mod dialect;
 mod events;

@@ -111,6 +111,46 @@ where
         Ok(Ok(link.get(0)))
     }
 
+    /// Inside `tx`, as a link of `customer_id` at `rp` ends: the logins by it end too — its
+    /// unredeemed login codes deleted, its approved but unexchanged authorizations declined,
+    /// the access tokens of its logins revoked — so that nothing handed out before the end
+    /// still logs anyone in by it.
+    pub(crate) async fn end_logins_by_link_in(
+        tx: &mut sqlx::Transaction<'_, D>,
+        rp: i64,
+        customer_id: &str,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM service_id_login_codes WHERE relying_party_id = $1 AND customer_id = $2",
+        )
+        .bind(rp)
+        .bind(customer_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?;
+        sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
+             (SELECT a.id FROM authorizations a WHERE a.relying_party_id = $2 AND a.customer_id = $3)",
+        )
+        .bind(secs(at))
+        .bind(rp)
+        .bind(customer_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?;
+        sqlx::query(
+            "UPDATE authorizations SET status = 'declined' \
+             WHERE status IN ('approved', 'continued') AND relying_party_id = $1 AND customer_id = $2",
+        )
+        .bind(rp)
+        .bind(customer_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?;
+        Ok(())
+    }
+
     /// Ends every active Service ID of `person` for `why`, logging each, inside the
     /// caller's transaction.
     pub(crate) async fn end_links_of(
@@ -138,6 +178,8 @@ where
             for log in why.logs(r.get("name"), r.get("customer_id")) {
                 Self::append(tx, person, at, &log).await?;
             }
+            Self::end_logins_by_link_in(tx, r.get("relying_party_id"), r.get("customer_id"), at)
+                .await?;
             let (kind, detail) = why.event();
             let subject = EventSubject::CustomerId(r.get("customer_id"));
             Self::enqueue(tx, r.get("relying_party_id"), kind, &subject, &detail, at).await?;
@@ -231,6 +273,8 @@ where
         for log in why.logs(r.get("name"), r.get("customer_id")) {
             Self::append(&mut tx, person, at, &log).await?;
         }
+        Self::end_logins_by_link_in(&mut tx, r.get("relying_party_id"), r.get("customer_id"), at)
+            .await?;
         let (kind, detail) = why.event();
         let subject = EventSubject::CustomerId(r.get("customer_id"));
         Self::enqueue(

@@ -158,6 +158,7 @@ where
     async fn link_issuance_number(
         &self,
         n: IssuanceNumber,
+        expires_at: Option<UnixTime>,
         previous: &[IssuanceNumber],
         at: UnixTime,
         logs: &[NewLog],
@@ -201,12 +202,13 @@ where
         // A person's numbers in the order they were linked (several may be linked within
         // one second): the newest is the one J-LIS is asked about.
         sqlx::query(
-            "INSERT INTO issuance_numbers (number, person_id, linked_at, link_seq) VALUES ($1, $2, $3, \
-             (SELECT COALESCE(MAX(link_seq), 0) + 1 FROM issuance_numbers WHERE person_id = $2))",
+            "INSERT INTO issuance_numbers (number, person_id, linked_at, link_seq, expires_at) VALUES ($1, $2, $3, \
+             (SELECT COALESCE(MAX(link_seq), 0) + 1 FROM issuance_numbers WHERE person_id = $2), $4)",
         )
             .bind(n.as_be_bytes())
             .bind(person.get())
             .bind(secs(at))
+            .bind(expires_at.map(secs))
             .execute(&mut *tx)
             .await
             .map_err(fail)?;

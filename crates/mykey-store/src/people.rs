@@ -173,26 +173,7 @@ where
         }
         Self::append(&mut tx, person, at, log).await?;
         if let MyKeyIdChange::Revoke = change {
-            // Art 15.3: every function that uses the My Key ID ends with it, and so do the
-            // access tokens relying parties hold for the person.
-            Self::end_links_of(&mut tx, person, at, ServiceIdEnd::MyKeyIdRevoked).await?;
-            sqlx::query(
-                "UPDATE authorizations SET status = 'declined' \
-                 WHERE status IN ('approved', 'continued') AND person_id = $1",
-            )
-            .bind(person.get())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-            sqlx::query(
-                "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
-                 (SELECT a.id FROM authorizations a WHERE a.person_id = $2)",
-            )
-            .bind(secs(at))
-            .bind(person.get())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+            Self::my_key_id_ended_in(&mut tx, person, at, ServiceIdEnd::MyKeyIdRevoked).await?;
         }
         tx.commit().await.map_err(fail)?;
         Ok(Ok(()))

@@ -144,22 +144,36 @@ where
         at: UnixTime,
     ) -> Result<Option<CustomerId>, StoreError> {
         // Used or expired, a code never works again: it is removed either way. Another
-        // party's code is left alone.
+        // party's code is left alone. The link must still be active (its end deletes its
+        // codes too: `end_logins_by_link_in`).
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let row = sqlx::query(
             "DELETE FROM service_id_login_codes WHERE code_hash = $1 AND relying_party_id = $2 \
              RETURNING customer_id, expires_at",
         )
         .bind(code_hash.as_slice())
         .bind(rp.get())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(fail)?;
-        match row {
+        let found = match row {
             Some(r) if r.get::<i64, _>("expires_at") >= secs(at) => {
-                Ok(Some(customer_id(r.get("customer_id"))?))
+                let customer: String = r.get("customer_id");
+                let active = sqlx::query(
+                    "SELECT 1 FROM service_ids WHERE relying_party_id = $1 AND customer_id = $2 AND ended_at IS NULL",
+                )
+                .bind(rp.get())
+                .bind(customer.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?
+                .is_some();
+                active.then(|| customer_id(&customer)).transpose()?
             }
-            _ => Ok(None),
-        }
+            _ => None,
+        };
+        tx.commit().await.map_err(fail)?;
+        Ok(found)
     }
 
     pub(crate) async fn holder_of(
@@ -198,7 +212,18 @@ where
         .await
         .map_err(fail)?
         .is_some();
-        if !still {
+        // A person who withdrew a Service ID from this relying party links there again only
+        // with the card: to the relying party, the same answer as an unknown My Key ID.
+        let withdrew = sqlx::query(
+            "SELECT 1 FROM service_ids WHERE relying_party_id = $1 AND person_id = $2 AND end_reason = 'withdrawn'",
+        )
+        .bind(a.relying_party.get())
+        .bind(a.person.get())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?
+        .is_some();
+        if !still || withdrew {
             return Ok(Err(PlatformError::NotFound(
                 mykey_platform::NotFound::MyKeyId,
             )));

@@ -47,7 +47,7 @@ async fn story(store: Arc<dyn Store>) {
 
     // Issuance numbers: new person, known, renewal continuity.
     let created = store
-        .link_issuance_number(n(100), &[], T, &[log(LogKind::JlisQuery)])
+        .link_issuance_number(n(100), None, &[], T, &[log(LogKind::JlisQuery)])
         .await
         .unwrap();
     let LinkOutcome::Created(p) = created else {
@@ -55,13 +55,19 @@ async fn story(store: Arc<dyn Store>) {
     };
     assert_eq!(
         store
-            .link_issuance_number(n(100), &[], T, &[])
+            .link_issuance_number(n(100), None, &[], T, &[])
             .await
             .unwrap(),
         LinkOutcome::Known(p)
     );
     let renewed = store
-        .link_issuance_number(n(101), &[n(999), n(100)], T, &[log(LogKind::JlisQuery)])
+        .link_issuance_number(
+            n(101),
+            None,
+            &[n(999), n(100)],
+            T,
+            &[log(LogKind::JlisQuery)],
+        )
         .await
         .unwrap();
     assert_eq!(renewed, LinkOutcome::Renewed(p));
@@ -74,7 +80,7 @@ async fn story(store: Arc<dyn Store>) {
         Some(p)
     );
     let LinkOutcome::Created(q) = store
-        .link_issuance_number(n(200), &[n(300)], T, &[])
+        .link_issuance_number(n(200), None, &[n(300)], T, &[])
         .await
         .unwrap()
     else {
@@ -92,7 +98,7 @@ async fn story(store: Arc<dyn Store>) {
         expires_at: T.plus(10),
     };
     let LinkOutcome::Created(r) = store
-        .link_issuance_number(n(400), &[], T, &[])
+        .link_issuance_number(n(400), None, &[], T, &[])
         .await
         .unwrap()
     else {
@@ -180,7 +186,7 @@ async fn story(store: Arc<dyn Store>) {
     // Logins of several people together, their logs of different lengths (r's is the longest,
     // s's empty): each chain goes on from its own head.
     let LinkOutcome::Created(s) = store
-        .link_issuance_number(n(450), &[], T, &[])
+        .link_issuance_number(n(450), None, &[], T, &[])
         .await
         .unwrap()
     else {
@@ -408,7 +414,10 @@ async fn sqlite_spent_nonces_outlive_the_process_and_expire_with_the_purge() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("platform.sqlite3");
     let first = mykey_store::SqliteStore::open(&path).await.unwrap();
-    let LinkOutcome::Created(p) = first.link_issuance_number(n(7), &[], T, &[]).await.unwrap()
+    let LinkOutcome::Created(p) = first
+        .link_issuance_number(n(7), None, &[], T, &[])
+        .await
+        .unwrap()
     else {
         panic!()
     };
@@ -465,7 +474,10 @@ async fn sqlite_enforces_one_active_my_key_id_in_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("platform.sqlite3");
     let store = mykey_store::SqliteStore::open(&path).await.unwrap();
-    let LinkOutcome::Created(p) = store.link_issuance_number(n(1), &[], T, &[]).await.unwrap()
+    let LinkOutcome::Created(p) = store
+        .link_issuance_number(n(1), None, &[], T, &[])
+        .await
+        .unwrap()
     else {
         panic!()
     };

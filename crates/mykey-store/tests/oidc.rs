@@ -157,7 +157,13 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
 
     // Approval happens in the PPID transaction, and only while pending and in time.
     let LinkOutcome::Created(p) = store
-        .link_issuance_number(IssuanceNumber::from_u64(987_654_321).unwrap(), &[], T, &[])
+        .link_issuance_number(
+            IssuanceNumber::from_u64(987_654_321).unwrap(),
+            None,
+            &[],
+            T,
+            &[],
+        )
         .await
         .unwrap()
     else {

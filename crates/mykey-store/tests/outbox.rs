@@ -93,6 +93,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     let renewed = store
         .link_issuance_number(
             IssuanceNumber::from_u64(7_001).unwrap(),
+            None,
             &[IssuanceNumber::from_u64(7_000).unwrap()],
             T.plus(1),
             &[],
@@ -103,6 +104,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     store
         .link_issuance_number(
             IssuanceNumber::from_u64(7_001).unwrap(),
+            None,
             &[],
             T.plus(2),
             &[],
@@ -233,6 +235,7 @@ pub(crate) async fn streams(store: Arc<dyn Store>) {
     store
         .link_issuance_number(
             IssuanceNumber::from_u64(8_001).unwrap(),
+            None,
             &[IssuanceNumber::from_u64(8_000).unwrap()],
             T,
             &[],
@@ -435,6 +438,7 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
         store
             .link_issuance_number(
                 renewed,
+                None,
                 &[IssuanceNumber::from_u64(90_000).unwrap()],
                 T,
                 &[]

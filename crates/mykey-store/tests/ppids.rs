@@ -25,7 +25,7 @@ fn ppid(b: u8) -> Ppid {
 
 async fn person(store: &Arc<dyn Store>, n: u64) -> PersonId {
     let LinkOutcome::Created(p) = store
-        .link_issuance_number(IssuanceNumber::from_u64(n).unwrap(), &[], T, &[])
+        .link_issuance_number(IssuanceNumber::from_u64(n).unwrap(), None, &[], T, &[])
         .await
         .unwrap()
     else {

@@ -46,6 +46,11 @@ pub(crate) struct ServeArgs {
     /// addresses (otherwise https on the public Internet only).
     #[arg(long, env = "MYKEY_ALLOW_PRIVATE_PUSH")]
     allow_private_push: bool,
+    /// Days after a card's user-identification certificate expires, without a renewal, before
+    /// its holder's My Key ID and Service IDs end (Terms Art 15.3). A revocation for any reason
+    /// but a renewal ends them at once.
+    #[arg(long, default_value_t = 90)]
+    card_expiry_grace_days: u64,
     /// Connections at once from one address (IPv6: one /64); more are closed at once.
     #[arg(long, default_value_t = 256)]
     max_connections_per_source: usize,
@@ -117,6 +122,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         previous_rsa_signing_keys: previous_rsa.into_iter().collect(),
         sealing_key: Some(sealing_key(&a.data)?),
         push_to_private_addresses: a.allow_private_push,
+        card_expiry_grace: Duration::from_secs(a.card_expiry_grace_days.saturating_mul(86_400)),
         ..PlatformConfig::default()
     };
     let mut node_config = NodeConfig::new(jlis_url.clone(), config);

@@ -266,7 +266,9 @@ impl Platform {
                 now,
             )
             .await?;
-        let person = self.person_for(proof.issuance_number, now).await?;
+        let person = self
+            .person_for(proof.issuance_number, proof.expires_at, now)
+            .await?;
         let mut logs = proof.logs;
         let claims = match &certificate {
             None => "{}".to_owned(),

@@ -106,7 +106,9 @@ impl Platform {
         let proof = self
             .verify_card_once(card, ChallengePurpose::Login, None, Some(handle_hash), now)
             .await?;
-        let person = self.person_for(proof.issuance_number, now).await?;
+        let person = self
+            .person_for(proof.issuance_number, proof.expires_at, now)
+            .await?;
         let mut logs = proof.logs;
         logs.push(NewLog::new(
             crate::LogKind::Login,

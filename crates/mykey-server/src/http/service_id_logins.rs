@@ -80,7 +80,7 @@ async fn challenge(
     path = "/v1/service-id-logins/{client_id}/authentications",
     operation_id = "service_id_logins_authenticate",
     tag = "card",
-    summary = "Log in by Service ID with the card: checked as at login (renewals followed); the customer ID the person's Service ID links at the relying party (the most recently linked, where there are several) and a one-time code for it. With link_request, the request is approved first under the consent (every Art 17.2 item and the terms version in force, 422 consent-incomplete; no My Key ID: 409 no-my-key-id). Without a Service ID there and with none offered: 409 service-id-required. Logged (login, purpose service-id-login). Nothing is stored on a refusal.",
+    summary = "Log in by Service ID with the card: checked as at login (renewals followed); a one-time code the relying party redeems for the customer ID the person's Service ID links there (the most recently linked, where there are several; the answer does not name it). With link_request, the request is approved first under the consent (every Art 17.2 item and the terms version in force, 422 consent-incomplete; no My Key ID: 409 no-my-key-id). Without a Service ID there and with none offered: 409 service-id-required. Logged (login, purpose service-id-login). Nothing is stored on a refusal.",
     params(
         ("client_id" = String, Path, description = "The relying party's client ID")
     ),
@@ -125,7 +125,6 @@ async fn authenticate(
         StatusCode::CREATED,
         axum::Json(ServiceIdLoggedIn {
             relying_party: shown(&a.relying_party.name, a.relying_party.kind),
-            customer_id: a.customer_id.as_str().to_owned(),
             linked: a.linked,
             code: a.code.as_str().to_owned(),
             code_expires_at: rfc3339(a.code_expires_at),

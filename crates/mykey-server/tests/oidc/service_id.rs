@@ -327,3 +327,47 @@ async fn link_requests_in_the_authorization_request_are_checked_and_registration
     let (_, kept) = ops(&w, Method::GET, &path, None).await;
     assert_eq!(kept["subject"], "service-id");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_that_ends_ends_the_logins_by_it() {
+    let w = world().await;
+    let library = service_id_client(&w, "Hakata Library", &[]).await;
+    let (card, token) = linked(&w, &library, "LIB-1").await;
+    // A whole login, its tokens in the library's hands.
+    let (_, (status, _), q, verifier) = log_in(&w, &library, &card, "openid", &[]).await;
+    assert_eq!(status, 200);
+    let (_, tokens) = exchange(&w, &library, get(&q, "code").unwrap(), Some(&verifier)).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(userinfo(&w, access).await.0, 200);
+    // A second one approved on the phone, not yet continued in the browser.
+    let (_, challenge) = pkce();
+    let mut browser = Browser::new();
+    let (handle, _) = begin(&w, &mut browser, &params(&library, "openid", &challenge)).await;
+    let (status, _) = phone_approves(&w, &card, &handle, None).await;
+    assert_eq!(status, 200);
+
+    // The person withdraws the link.
+    let (_, mine) = call(&w, Method::GET, "/v1/me/service-ids", Some(&token)).await;
+    let id = mine["service_ids"][0]["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &w,
+        Method::DELETE,
+        &format!("/v1/me/service-ids/{id}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, body) = userinfo(&w, access).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let resp = browser
+        .get(&format!(
+            "{}/oidc/authorize/continue?request={handle}",
+            w.url
+        ))
+        .await;
+    let q = location_query(&resp);
+    assert_eq!(get(&q, "error"), Some("access_denied"), "{q:?}");
+}
