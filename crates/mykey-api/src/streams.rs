@@ -26,7 +26,9 @@ pub enum EventType {
     /// CAEP credential change.
     #[serde(rename = "https://schemas.openid.net/secevent/caep/event-type/credential-change")]
     CredentialChange,
-    /// RISC account disabled.
+    /// RISC account disabled: the My Key ID ended, and the Service ID with it — `reason`
+    /// `my-key-id-revoked` (by the person), `card-revoked` (with J-LIS's `revocation_reason`)
+    /// or `card-expired` (not renewed within the grace period).
     #[serde(rename = "https://schemas.openid.net/secevent/risc/event-type/account-disabled")]
     AccountDisabled,
     /// A Service ID ended.

@@ -37,7 +37,9 @@ use crate::{Platform, PlatformError, Ppid, PpidServiceId, RelyingParty};
 pub enum EventKind {
     /// The person's card was renewed: a new user-identification certificate.
     CredentialChange,
-    /// The person revoked their My Key ID; the Service ID ended with it.
+    /// The My Key ID ended and the Service ID with it: the person revoked it (`reason`
+    /// `my-key-id-revoked`), or their card ended (Art 15.3, `card_end.rs`) — `card-revoked`
+    /// with J-LIS's `revocation_reason`, or `card-expired` (no renewal within the grace period).
     AccountDisabled,
     /// The Service ID ended: withdrawn by the person or removed by the relying party.
     ServiceIdEnded,

@@ -4,6 +4,7 @@
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod card_ends;
 mod clients;
 mod events;
 mod export;

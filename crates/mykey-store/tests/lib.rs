@@ -5,6 +5,7 @@
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod card_ends;
 mod links;
 mod migrations;
 mod oidc;
@@ -403,6 +404,7 @@ async fn sqlite_conforms() {
     outbox::facts(store.clone()).await;
     oidc::story(store.clone()).await;
     service_id_logins::story(store.clone()).await;
+    card_ends::story(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -563,6 +565,7 @@ async fn postgres_conforms() {
     outbox::facts(store.clone()).await;
     oidc::story(store.clone()).await;
     service_id_logins::story(store.clone()).await;
+    card_ends::story(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

@@ -256,6 +256,14 @@ pub(crate) const EN: Texts = Texts {
         ("withdrawn", "you withdrew it"),
         ("removed", "the relying party removed it"),
         ("my-key-id-revoked", "your My Key ID was revoked"),
+        (
+            "card-revoked",
+            "J-LIS revoked your card's certificate (not for a renewal)",
+        ),
+        (
+            "card-expired",
+            "your card expired and was not renewed in time",
+        ),
         ("userinfo", "the UserInfo endpoint"),
         ("the facts-change sweep", "the check for changed facts"),
         ("name", "name"),

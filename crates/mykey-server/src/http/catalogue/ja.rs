@@ -247,6 +247,14 @@ pub(crate) const JA: Texts = Texts {
         ("withdrawn", "あなたが解除"),
         ("removed", "事業者が削除"),
         ("my-key-id-revoked", "My Key IDの失効"),
+        (
+            "card-revoked",
+            "J-LISがカードの電子証明書を失効させた（更新ではない）",
+        ),
+        (
+            "card-expired",
+            "カードの有効期限が切れ、期間内に更新されなかった",
+        ),
         ("userinfo", "UserInfoエンドポイント"),
         ("the facts-change sweep", "4情報の変更の確認"),
         ("name", "氏名"),
