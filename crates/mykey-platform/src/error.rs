@@ -117,6 +117,10 @@ pub enum AccessError {
     /// No PPID key is configured: PPIDs cannot be issued.
     #[error("PPIDs are not enabled on this platform")]
     PpidClosed,
+    /// PPID services and the four facts are functions of public authorities (Terms Art 19,
+    /// 20), and the operator's policy does not extend them to businesses.
+    #[error("PPID services and the four facts are for public authorities (Terms Art 19-20)")]
+    PublicAuthorityFunction,
 }
 
 /// Something the request says is malformed or not acceptable.

@@ -195,6 +195,11 @@ pub struct PlatformConfig {
     /// its holder's My Key ID ends (Art 15.3; `card_end.rs`). 90 days by default: a person
     /// who renews late keeps their My Key ID and links.
     pub card_expiry_grace: std::time::Duration,
+    /// The operator's policy on relying parties' kinds: whether a business may register PPID
+    /// services (and log people in under PPIDs) and ask for the four facts. The Terms give both
+    /// to public authorities (Art 19, 20; a business uses Service IDs, Art 2.4, and connects
+    /// for the card points, Art 26), so it is off by default; every such call checks the kind.
+    pub ppid_for_businesses: bool,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -216,6 +221,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("sealing_key", &self.sealing_key.is_some())
             .field("push_to_private_addresses", &self.push_to_private_addresses)
             .field("card_expiry_grace", &self.card_expiry_grace)
+            .field("ppid_for_businesses", &self.ppid_for_businesses)
             .finish()
     }
 }
@@ -246,6 +252,7 @@ impl Default for PlatformConfig {
             sealing_key: None,
             push_to_private_addresses: false,
             card_expiry_grace: std::time::Duration::from_secs(90 * 86_400),
+            ppid_for_businesses: false,
         }
     }
 }

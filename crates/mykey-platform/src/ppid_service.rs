@@ -210,6 +210,7 @@ impl Platform {
         rp: &RelyingParty,
         name: &str,
     ) -> Result<PpidService, PlatformError> {
+        self.public_authority_function(rp)?;
         let name = crate::names::display_name(name)?;
         Ok(self
             .store
@@ -222,6 +223,7 @@ impl Platform {
         &self,
         rp: &RelyingParty,
     ) -> Result<Vec<PpidService>, PlatformError> {
+        self.public_authority_function(rp)?;
         Ok(self.store.ppid_services_of(rp.id).await?)
     }
 
@@ -238,6 +240,7 @@ impl Platform {
                 crate::AccessError::RelyingPartyNotApproved,
             ));
         }
+        self.public_authority_function(&s.relying_party)?;
         Ok(s)
     }
 
@@ -247,6 +250,7 @@ impl Platform {
         rp: &RelyingParty,
         id: PpidServiceId,
     ) -> Result<PpidService, PlatformError> {
+        self.public_authority_function(rp)?;
         self.store
             .ppid_service(id)
             .await?

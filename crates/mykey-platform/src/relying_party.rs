@@ -38,6 +38,21 @@ impl RelyingPartyKind {
     }
 }
 
+impl crate::Platform {
+    /// Whether `rp` may use the functions of public authorities — PPID services and the four
+    /// facts (Terms Art 19, 20) — under the operator's policy
+    /// ([`crate::PlatformConfig::ppid_for_businesses`]); checked on every such call.
+    pub(crate) fn public_authority_function(&self, rp: &RelyingParty) -> Result<(), PlatformError> {
+        match rp.kind {
+            RelyingPartyKind::PublicAuthority => Ok(()),
+            RelyingPartyKind::Business if self.config.ppid_for_businesses => Ok(()),
+            RelyingPartyKind::Business => Err(PlatformError::Access(
+                crate::AccessError::PublicAuthorityFunction,
+            )),
+        }
+    }
+}
+
 /// Where a relying party stands with the operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RelyingPartyStatus {

@@ -312,13 +312,23 @@ pub struct Client {
     pub secret: String,
 }
 
-/// Registers and approves a relying party.
+/// Registers and approves a relying party: a public authority, which may use every function.
 pub async fn relying_party(w: &World, name: &str) -> Client {
+    relying_party_of_kind(w, name, "public-authority").await
+}
+
+/// Registers and approves a business relying party (Service IDs; no PPIDs or facts unless the
+/// operator's policy allows them).
+pub async fn business(w: &World, name: &str) -> Client {
+    relying_party_of_kind(w, name, "business").await
+}
+
+async fn relying_party_of_kind(w: &World, name: &str, kind: &str) -> Client {
     let (status, rp) = ops(
         w,
         reqwest::Method::POST,
         "/v1/ops/relying-parties",
-        Some(json!({"name": name, "kind": "business"})),
+        Some(json!({"name": name, "kind": kind})),
     )
     .await;
     assert_eq!(status, 201, "{rp}");

@@ -10,6 +10,7 @@ mod events;
 mod export;
 mod facts;
 mod harness;
+mod kinds;
 mod login;
 mod oidc;
 mod openapi;

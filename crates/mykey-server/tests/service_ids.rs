@@ -35,7 +35,7 @@ async fn a_person_links_a_customer_id_with_the_card_and_consent() {
     assert_eq!(status, 200, "{shown}");
     assert_eq!(
         shown["relying_party"],
-        json!({"name": "Fukuoka City", "kind": "business"})
+        json!({"name": "Fukuoka City", "kind": "public-authority"})
     );
     assert_eq!(shown["customer_id"], "C-0001");
     assert_eq!(shown["consent"]["terms_version"], "2026-11-01");

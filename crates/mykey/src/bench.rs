@@ -249,7 +249,7 @@ pub(crate) async fn oidc_relying_party(
             Err(format!("setup refused: {v}"))
         }
     };
-    let mut register = serde_json::json!({"name": "Bench", "kind": "business"});
+    let mut register = serde_json::json!({"name": "Bench", "kind": "public-authority"});
     if let Some(j) = jwks {
         register["jwks"] = j;
     }

@@ -51,6 +51,10 @@ pub(crate) struct ServeArgs {
     /// but a renewal ends them at once.
     #[arg(long, default_value_t = 90)]
     card_expiry_grace_days: u64,
+    /// Operator policy: let business relying parties register PPID services and ask for the
+    /// four facts. The Terms give both to public authorities (Art 19, 20); off by default.
+    #[arg(long)]
+    ppid_for_businesses: bool,
     /// Connections at once from one address (IPv6: one /64); more are closed at once.
     #[arg(long, default_value_t = 256)]
     max_connections_per_source: usize,
@@ -123,6 +127,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         sealing_key: Some(sealing_key(&a.data)?),
         push_to_private_addresses: a.allow_private_push,
         card_expiry_grace: Duration::from_secs(a.card_expiry_grace_days.saturating_mul(86_400)),
+        ppid_for_businesses: a.ppid_for_businesses,
         ..PlatformConfig::default()
     };
     let mut node_config = NodeConfig::new(jlis_url.clone(), config);

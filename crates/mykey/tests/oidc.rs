@@ -41,7 +41,13 @@ async fn relying_party(
         all.extend_from_slice(&["--platform", &serve.url, "--data", s(data)]);
         mykey(&all).ok()
     };
-    let mut register = vec!["register", "--name", "博多書店", "--kind", "business"];
+    let mut register = vec![
+        "register",
+        "--name",
+        "博多書店",
+        "--kind",
+        "public-authority",
+    ];
     if let Some(j) = jwks {
         register.extend_from_slice(&["--jwks", s(j)]);
     }

@@ -83,7 +83,13 @@ async fn ppids_survive_a_restart_of_the_platform() {
     let rp: Value = serde_json::from_str(
         &admin(
             &serve.url,
-            &["register", "--name", "健康アプリ", "--kind", "business"],
+            &[
+                "register",
+                "--name",
+                "福岡市健康ポータル",
+                "--kind",
+                "public-authority",
+            ],
         )
         .stdout,
     )

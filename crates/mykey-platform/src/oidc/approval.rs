@@ -392,6 +392,9 @@ impl Platform {
             None => None,
         };
         let asked = facts_of(a);
+        if !asked.is_empty() {
+            self.public_authority_function(&rp)?;
+        }
         let mut wanted = Vec::new();
         if link.is_some() {
             wanted.extend(SERVICE_ID_CONSENT);

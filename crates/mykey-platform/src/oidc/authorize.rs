@@ -224,6 +224,12 @@ impl Platform {
             PlatformError::OAuth(crate::OAuthError { code, reason }) => back(code, reason),
             e => AuthorizeError::Shown(e),
         })?;
+        if !facts.is_empty() && self.public_authority_function(&rp).is_err() {
+            return Err(back(
+                OAuthCode::InvalidScope,
+                "the four facts are for public authorities (Terms Art 20)",
+            ));
+        }
         let (service, link) = match client.subject {
             OidcSubject::Ppid(id) => {
                 if p.link_request.is_some() {

@@ -233,6 +233,10 @@ impl Platform {
                 "a redirect URI must be an absolute https URL (http only to a loopback host) without a fragment",
             ));
         }
+        // PPIDs and the four facts are functions of public authorities (Art 19, 20).
+        if matches!(c.subject, OidcSubject::Ppid(_)) || !c.scopes.is_empty() {
+            self.public_authority_function(rp)?;
+        }
         if let OidcSubject::Ppid(id) = c.subject {
             self.store
                 .ppid_service(id)

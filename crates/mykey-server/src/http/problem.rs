@@ -87,6 +87,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "Relying party not approved",
             ),
             A::PpidClosed => told(H::FORBIDDEN, "ppid-closed", "PPIDs are not enabled"),
+            A::PublicAuthorityFunction => told(
+                H::FORBIDDEN,
+                "public-authority-function",
+                "A function of public authorities",
+            ),
         },
         PlatformError::Invalid(i) => match i {
             I::Id(_) | I::Name | I::Terms(_) => INVALID_REQUEST,

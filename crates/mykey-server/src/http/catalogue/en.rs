@@ -164,6 +164,7 @@ pub(crate) const EN: Texts = Texts {
         invalid_client: "The service could not be authenticated.",
         relying_party_not_approved: "This service cannot be used now (awaiting approval or suspended).",
         ppid_closed: "This platform does not issue pseudonyms (PPIDs).",
+        public_authority_function: "This service is a business: logging in under a pseudonym (PPID) and giving your card's facts are for public authorities (Terms Art 19–20).",
         id: "An identifier in the request is malformed.",
         name: "A name is 1 to 200 characters, without control or invisible characters.",
         jwks: "The registered keys (JWK Set) are not acceptable.",

@@ -164,6 +164,7 @@ pub(crate) const JA: Texts = Texts {
         invalid_client: "サービスの認証に失敗しました。",
         relying_party_not_approved: "このサービスは現在利用できません（承認待ちまたは停止中）。",
         ppid_closed: "このプラットフォームでは仮名（PPID）を発行していません。",
+        public_authority_function: "このサービスは民間事業者です。仮名（PPID）でのログインとカードの基本4情報の提供は、公的機関等のための機能です（利用規約第19条・第20条）。",
         id: "入力された識別子の形式が正しくありません。",
         name: "名前は1～200文字で、制御文字や見えない文字は使えません。",
         jwks: "登録された鍵（JWK Set）を受け付けられません。",

@@ -189,6 +189,7 @@ pub(crate) struct Failures {
     pub(crate) invalid_client: &'static str,
     pub(crate) relying_party_not_approved: &'static str,
     pub(crate) ppid_closed: &'static str,
+    pub(crate) public_authority_function: &'static str,
     pub(crate) id: &'static str,
     pub(crate) name: &'static str,
     pub(crate) jwks: &'static str,

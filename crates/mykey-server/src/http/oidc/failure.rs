@@ -48,6 +48,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             A::InvalidClient | A::InvalidClientAssertion(_) => t(f.invalid_client),
             A::RelyingPartyNotApproved => t(f.relying_party_not_approved),
             A::PpidClosed => t(f.ppid_closed),
+            A::PublicAuthorityFunction => t(f.public_authority_function),
         },
         PlatformError::Invalid(i) => match i {
             I::Id(d) => with(f.id, &d.to_string()),

@@ -1,0 +1,159 @@
+//! Each kind of relying party held to its articles (Terms Art 2.4–2.5, 19, 20; issue 21.5): PPID
+//! services and the four facts are functions of public authorities, so a business is refused
+//! every such call unless the operator's policy extends them to businesses — and may log people
+//! in by Service ID all the same.
+
+use mykey_platform::oidc::{FactScope, IdTokenAlg, OidcClient, OidcSubject};
+use mykey_platform::{PlatformConfig, RelyingPartyId};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::*;
+
+const REFUSED: (u16, &str) = (403, "urn:mykey:problem:public-authority-function");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_business_is_refused_ppid_services_and_facts_by_default() {
+    let w = world().await;
+    let shop = business(&w, "Hakata Books").await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/v1/rp/ppid-services",
+            Some(json!({"name": "login"})),
+        ),
+        (Method::GET, "/v1/rp/ppid-services", None),
+    ] {
+        let (status, got) = rp(&w, &shop, method.clone(), path, body).await;
+        assert_eq!((status, problem_type(&got)), REFUSED, "{method} {path}");
+    }
+    let path = format!("/v1/ops/relying-parties/{}/oidc-client", shop.id);
+    // A public authority's PPID service cannot be borrowed either: it is unknown to the shop.
+    let city = relying_party(&w, "Fukuoka City").await;
+    let service = crate::ppids::ppid_service(&w, &city, "city login").await;
+    for registration in [
+        json!({"ppid_service_id": service, "redirect_uris": ["https://shop.example/cb"]}),
+        json!({"subject": "service-id", "redirect_uris": ["https://shop.example/cb"], "scopes": ["name"]}),
+    ] {
+        let (status, got) = ops(&w, Method::PUT, &path, Some(registration.clone())).await;
+        assert_eq!((status, problem_type(&got)), REFUSED, "{registration}");
+    }
+    let (status, _) = ops(&w, Method::GET, &path, None).await;
+    assert_eq!(status, 404, "nothing registered");
+    // Logging in by Service ID is the business's way in.
+    let (status, got) = ops(
+        &w,
+        Method::PUT,
+        &path,
+        Some(json!({"subject": "service-id", "redirect_uris": ["https://shop.example/cb"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    // Registered before the policy said no (here: written to the store directly), a client that
+    // asks for facts is refused at the authorization endpoint, back at the client.
+    w.platform
+        .store()
+        .set_oidc_client(
+            &OidcClient {
+                relying_party: RelyingPartyId::new(shop.id),
+                subject: OidcSubject::ServiceId,
+                redirect_uris: vec!["https://shop.example/cb".into()],
+                post_logout_redirect_uris: vec![],
+                scopes: vec![FactScope::Name],
+                id_token_alg: IdTokenAlg::Es256,
+            },
+            w.platform.now(),
+        )
+        .await
+        .unwrap();
+    let mut u = url::Url::parse(&format!("{}/oidc/authorize", w.url)).unwrap();
+    u.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", shop.client_id.as_str()),
+        ("redirect_uri", "https://shop.example/cb"),
+        ("scope", "openid name"),
+        ("state", "s"),
+        ("nonce", "n"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ]);
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(u.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://shop.example/cb") && location.contains("error=invalid_scope"),
+        "{location}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_business_s_ppid_service_is_refused_to_people_once_the_policy_says_no() {
+    // A service registered for a business in the store (as under an earlier policy).
+    let w = world().await;
+    let shop = business(&w, "Hakata Books").await;
+    let service = w
+        .platform
+        .store()
+        .insert_ppid_service(RelyingPartyId::new(shop.id), "old login", w.platform.now())
+        .await
+        .unwrap();
+    let id = service.id.get();
+    for (method, path) in [
+        (Method::GET, format!("/v1/ppid-services/{id}")),
+        (Method::POST, format!("/v1/ppid-services/{id}/challenges")),
+    ] {
+        let (status, got) = call(&w, method.clone(), &path, None).await;
+        assert_eq!((status, problem_type(&got)), REFUSED, "{method} {path}");
+    }
+    let (status, got) = rp(
+        &w,
+        &shop,
+        Method::GET,
+        &format!("/v1/rp/ppid-services/{id}/ppids"),
+        None,
+    )
+    .await;
+    assert_eq!((status, problem_type(&got)), REFUSED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_may_extend_ppid_services_to_businesses() {
+    let w = world_configured(
+        |_| {},
+        PlatformConfig {
+            operator_token_hash: Some(PlatformConfig::hash_operator_token(OPERATOR_TOKEN)),
+            ppid_key: Some(mykey_platform::PpidSecret::from_bytes(&[42; 32]).unwrap()),
+            ppid_for_businesses: true,
+            ..PlatformConfig::default()
+        },
+    )
+    .await;
+    let shop = business(&w, "Hakata Books").await;
+    let service = crate::ppids::ppid_service(&w, &shop, "shop login").await;
+    let (status, got) = ops(
+        &w,
+        Method::PUT,
+        &format!("/v1/ops/relying-parties/{}/oidc-client", shop.id),
+        Some(json!({"ppid_service_id": service, "redirect_uris": ["https://shop.example/cb"], "scopes": ["name"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, _) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/ppid-services/{service}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
