@@ -37,7 +37,8 @@ pub enum RelyingPartyKind {
     Business,
 }
 
-/// The relying party a person deals with, as shown to them.
+/// The relying party a person deals with, as shown to them: who it is, and where they turn to it
+/// with inquiries and disputes, which it answers itself (Terms Art 17.2.3, 18, 21).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RelyingPartyShown {
     /// Its name.
@@ -45,6 +46,31 @@ pub struct RelyingPartyShown {
     /// `public-authority` or `business`.
     #[schema(value_type = RelyingPartyKind)]
     pub kind: String,
+    /// Its contact point, in words; `null` for a relying party that has not given one yet.
+    #[schema(required = true)]
+    pub contact: Option<String>,
+    /// Its privacy policy.
+    #[schema(required = true)]
+    pub privacy_policy_url: Option<String>,
+    /// Its own terms of use.
+    #[schema(required = true)]
+    pub terms_url: Option<String>,
+}
+
+/// Where people turn to a relying party: set at registration, replaced by the relying party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelyingPartyProfile {
+    /// Its contact point, in words (a desk, a telephone number, an address): 1 to 200
+    /// characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub contact: String,
+    /// Its privacy policy: an absolute https URL.
+    #[schema(max_length = 2000)]
+    pub privacy_policy_url: String,
+    /// Its own terms of use: an absolute https URL.
+    #[schema(max_length = 2000)]
+    pub terms_url: String,
 }
 
 /// One matter a person consents to: its stable name and its text.

@@ -49,6 +49,16 @@ pub struct RelyingPartyRegistration {
     /// `public-authority` or `business`.
     #[schema(value_type = crate::RelyingPartyKind)]
     pub kind: String,
+    /// Its contact point, in words (a desk, a telephone number, an address), shown wherever
+    /// people consent (Terms Art 17.2.3, 18, 21): 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub contact: String,
+    /// Its privacy policy: an absolute https URL.
+    #[schema(max_length = 2000)]
+    pub privacy_policy_url: String,
+    /// Its own terms of use: an absolute https URL.
+    #[schema(max_length = 2000)]
+    pub terms_url: String,
     /// The client's JWK Set for `private_key_jwt`, if it uses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::events::Jwks>)]

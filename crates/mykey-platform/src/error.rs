@@ -139,6 +139,9 @@ pub enum InvalidError {
     /// A JWK Set given for a relying party is not acceptable (the reason says why).
     #[error("invalid JWK Set: {0}")]
     Jwks(&'static str),
+    /// A relying party's profile is malformed.
+    #[error("invalid profile: {0}")]
+    Profile(&'static str),
     /// A stream configuration is not acceptable (the reason says why).
     #[error("invalid stream: {0}")]
     Stream(&'static str),

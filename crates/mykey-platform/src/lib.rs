@@ -72,7 +72,8 @@ pub use quota::{
     PER_RP_BURST, PER_RP_REFILL_SECS, Rates,
 };
 pub use relying_party::{
-    ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyStatus,
+    ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyProfile,
+    RelyingPartyStatus,
 };
 pub use service_id::{
     Consent, ConsentItem, LinkRequest, LinkRequestId, LinkRequestState, LinkRoute,

@@ -94,6 +94,8 @@ pub struct PersonPpidService {
     pub relying_party: String,
     /// Its kind.
     pub relying_party_kind: RelyingPartyKind,
+    /// Where the person turns to it.
+    pub relying_party_profile: Option<crate::RelyingPartyProfile>,
     /// The person's PPID for it and when it was issued, once issued.
     pub ppid: Option<(Ppid, UnixTime)>,
     /// The latest consent, with when it was withdrawn (if it was).

@@ -97,6 +97,49 @@ pub struct RelyingParty {
     pub status: RelyingPartyStatus,
     /// When it was registered.
     pub created_at: UnixTime,
+    /// Where people turn to it, shown wherever they are asked to consent (`None`: registered
+    /// before relying parties gave one).
+    pub profile: Option<RelyingPartyProfile>,
+}
+
+/// Where a person turns with inquiries and disputes about a relying party's customer IDs,
+/// Service IDs and services, which it answers itself (Terms Art 17.2.3, 18, 21): its contact
+/// point, its privacy policy and its own terms of use. Shown in every consent screen, the
+/// portal and the phone's view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelyingPartyProfile {
+    /// Its contact point, in words (a desk, a telephone number, an address): 1 to 200
+    /// characters, as a name.
+    pub contact: String,
+    /// Its privacy policy: an absolute `https` URL.
+    pub privacy_policy_url: String,
+    /// Its terms of use: an absolute `https` URL.
+    pub terms_url: String,
+}
+
+impl RelyingPartyProfile {
+    /// A profile, checked: the contact as a display name; each URL absolute `https` (or `http`
+    /// to a loopback host, for development), without credentials or fragment, at most 2,000
+    /// characters.
+    pub fn new(
+        contact: &str,
+        privacy_policy_url: &str,
+        terms_url: &str,
+    ) -> Result<Self, PlatformError> {
+        let contact = crate::names::display_name(contact)?;
+        for url in [privacy_policy_url, terms_url] {
+            if !crate::oidc::valid_redirect_uri(url) {
+                return Err(PlatformError::Invalid(crate::InvalidError::Profile(
+                    "privacy_policy_url and terms_url are absolute https URLs without a fragment",
+                )));
+            }
+        }
+        Ok(Self {
+            contact,
+            privacy_policy_url: privacy_policy_url.to_owned(),
+            terms_url: terms_url.to_owned(),
+        })
+    }
 }
 
 /// A relying party to register; the store assigns the ID.
@@ -114,6 +157,8 @@ pub struct NewRelyingParty {
     pub created_at: UnixTime,
     /// Its JWK Set for `private_key_jwt` (checked JSON), if it registered one.
     pub jwks: Option<String>,
+    /// Where people turn to it.
+    pub profile: RelyingPartyProfile,
 }
 
 /// A client secret: 256 random bits, base64url, shown once. `Debug` hides it.
@@ -175,12 +220,13 @@ impl Platform {
         }
     }
 
-    /// Registers a relying party (pending until approved), with its JWK Set for
+    /// Registers a relying party (pending until approved) with its profile, and its JWK Set for
     /// `private_key_jwt` where given; answers it with its secret, shown once.
     pub async fn register_relying_party(
         &self,
         name: &str,
         kind: RelyingPartyKind,
+        profile: RelyingPartyProfile,
         jwks: Option<&crate::ClientJwks>,
     ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
         let name = crate::names::display_name(name)?;
@@ -194,9 +240,19 @@ impl Platform {
                 secret_hash: ClientSecret::hash(secret.as_str()),
                 created_at: self.clock.now(),
                 jwks: jwks.map(crate::ClientJwks::to_json),
+                profile,
             })
             .await?;
         Ok((rp, secret))
+    }
+
+    /// A relying party replaces its profile (people see the new one at once).
+    pub async fn set_relying_party_profile(
+        &self,
+        rp: &RelyingParty,
+        profile: &RelyingPartyProfile,
+    ) -> Result<(), PlatformError> {
+        Ok(self.store.set_relying_party_profile(rp.id, profile).await?)
     }
 
     /// Every relying party, oldest first.

@@ -183,6 +183,8 @@ pub struct PersonLink {
     pub relying_party: String,
     /// Its kind.
     pub relying_party_kind: RelyingPartyKind,
+    /// Where the person turns to it.
+    pub relying_party_profile: Option<crate::RelyingPartyProfile>,
     /// The relying party's customer ID.
     pub customer_id: CustomerId,
     /// When it was made.

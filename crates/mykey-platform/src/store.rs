@@ -516,6 +516,13 @@ pub trait RelyingPartyStore: Send + Sync + 'static {
         token_hash: &[u8; 32],
         at: UnixTime,
     ) -> Result<Option<RelyingParty>, StoreError>;
+
+    /// Replaces a relying party's profile.
+    async fn set_relying_party_profile(
+        &self,
+        id: RelyingPartyId,
+        profile: &crate::RelyingPartyProfile,
+    ) -> Result<(), StoreError>;
 }
 
 /// Link requests and the Service IDs (links) they make.

@@ -167,7 +167,17 @@ impl World {
     async fn approved_relying_party(&self, name: &str) -> RelyingParty {
         let (rp, _) = self
             .platform
-            .register_relying_party(name, RelyingPartyKind::Business, None)
+            .register_relying_party(
+                name,
+                RelyingPartyKind::PublicAuthority,
+                mykey_platform::RelyingPartyProfile::new(
+                    "窓口 092-000-0000",
+                    "https://rp.example/privacy",
+                    "https://rp.example/terms",
+                )
+                .unwrap(),
+                None,
+            )
             .await
             .unwrap();
         self.platform

@@ -380,7 +380,7 @@ async fn keys_rotate_and_bad_key_sets_are_refused() {
         &w,
         Method::POST,
         "/v1/ops/relying-parties",
-        Some(json!({"name": "回転銀行", "kind": "business", "jwks": {"keys": [k1.jwk()]}})),
+        Some(json!({"name": "回転銀行", "kind": "business", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms", "jwks": {"keys": [k1.jwk()]}})),
     )
     .await;
     assert_eq!(status, 201, "{rp}");

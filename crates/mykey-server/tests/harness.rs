@@ -328,7 +328,7 @@ async fn relying_party_of_kind(w: &World, name: &str, kind: &str) -> Client {
         w,
         reqwest::Method::POST,
         "/v1/ops/relying-parties",
-        Some(json!({"name": name, "kind": kind})),
+        Some(json!({"name": name, "kind": kind, "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"})),
     )
     .await;
     assert_eq!(status, 201, "{rp}");

@@ -157,3 +157,92 @@ async fn the_operator_may_extend_ppid_services_to_businesses() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_party_registers_where_people_turn_to_it_and_they_see_it_everywhere() {
+    let w = world().await;
+    // Registration needs the profile, checked.
+    for bad in [
+        json!({"name": "Shop", "kind": "business"}),
+        json!({"name": "Shop", "kind": "business", "contact": "", "privacy_policy_url": "https://s.example/p", "terms_url": "https://s.example/t"}),
+        json!({"name": "Shop", "kind": "business", "contact": "desk", "privacy_policy_url": "javascript:alert(1)", "terms_url": "https://s.example/t"}),
+        json!({"name": "Shop", "kind": "business", "contact": "desk", "privacy_policy_url": "https://s.example/p", "terms_url": "http://s.example/t"}),
+    ] {
+        let (status, body) = ops(
+            &w,
+            Method::POST,
+            "/v1/ops/relying-parties",
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "urn:mykey:problem:invalid-request"),
+            "{bad}"
+        );
+    }
+    let (_, all) = ops(&w, Method::GET, "/v1/ops/relying-parties", None).await;
+    assert_eq!(all["relying_parties"], json!([]), "nothing registered");
+
+    let city = relying_party(&w, "Fukuoka City").await;
+    let (status, got) = rp(&w, &city, Method::GET, "/v1/rp/profile", None).await;
+    assert_eq!(
+        (status, got["contact"].as_str()),
+        (200, Some("窓口 092-000-0000"))
+    );
+    let new = json!({
+        "contact": "市民相談室 092-711-4019",
+        "privacy_policy_url": "https://city.example/privacy",
+        "terms_url": "https://city.example/terms",
+    });
+    let (status, got) = rp(&w, &city, Method::PUT, "/v1/rp/profile", Some(new.clone())).await;
+    assert_eq!(status, 200, "{got}");
+    let (status, _) = rp(
+        &w,
+        &city,
+        Method::PUT,
+        "/v1/rp/profile",
+        Some(json!({"contact": "x", "privacy_policy_url": "ftp://x", "terms_url": "https://x.example"})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    // The person sees it in the consent screen of a link request and of a PPID service, and in
+    // their own list.
+    let shown = |v: &serde_json::Value| {
+        json!({
+            "contact": v["contact"],
+            "privacy_policy_url": v["privacy_policy_url"],
+            "terms_url": v["terms_url"],
+        })
+    };
+    let request = link_request(&w, &city, "R-1").await;
+    let (_, view) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/link-requests/{request}"),
+        None,
+    )
+    .await;
+    assert_eq!(shown(&view["relying_party"]), new);
+    let service = crate::ppids::ppid_service(&w, &city, "city login").await;
+    let (_, view) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/ppid-services/{service}"),
+        None,
+    )
+    .await;
+    assert_eq!(shown(&view["relying_party"]), new);
+    let (card, token) = linked(&w, &city, "R-2").await;
+    let (_, mine) = call(&w, Method::GET, "/v1/me/service-ids", Some(&token)).await;
+    assert_eq!(shown(&mine["service_ids"][0]["relying_party"]), new);
+    // And in the portal.
+    let mut browser = crate::portal::Browser::new();
+    let html = crate::portal::portal_login(&w, &mut browser, &card).await;
+    assert!(
+        html.contains("市民相談室 092-711-4019")
+            && html.contains("href=\"https://city.example/privacy\"")
+            && html.contains("href=\"https://city.example/terms\""),
+        "{html}"
+    );
+}

@@ -90,6 +90,8 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/service-id-logins/{client_id}/challenges", "post"),
         ("/v1/service-id-logins/{client_id}/authentications", "post"),
         ("/v1/rp/service-id-logins/{code}", "post"),
+        ("/v1/rp/profile", "get"),
+        ("/v1/rp/profile", "put"),
     ] {
         assert!(
             paths[path].get(method).is_some(),
@@ -163,6 +165,8 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "/v1/rp/service-id-logins/{code}",
         &[200, 400, 401, 403],
     ),
+    ("get", "/v1/rp/profile", &[200, 401, 403]),
+    ("put", "/v1/rp/profile", &[200, 401, 403, 413, 422]),
     (
         "delete",
         "/v1/rp/service-ids/{customer_id}",

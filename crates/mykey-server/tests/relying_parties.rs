@@ -30,7 +30,7 @@ async fn operators_admit_suspend_and_rekey_relying_parties() {
         &w,
         Method::POST,
         "/v1/ops/relying-parties",
-        Some(json!({"name": "Fukuoka City", "kind": "public-authority"})),
+        Some(json!({"name": "Fukuoka City", "kind": "public-authority", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"})),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -151,13 +151,13 @@ async fn operators_admit_suspend_and_rekey_relying_parties() {
         );
     }
     for bad in [
-        json!({"name": "Bank", "kind": "bank"}),
-        json!({"name": " ", "kind": "business"}),
+        json!({"name": "Bank", "kind": "bank", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"}),
+        json!({"name": " ", "kind": "business", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"}),
         json!({"name": "Bank"}),
         // Issue 19, finding 13: names that would show as another on a consent screen.
-        json!({"name": "Bank \u{202E}knaB live", "kind": "business"}),
-        json!({"name": "みらい\u{200B}銀行", "kind": "business"}),
-        json!({"name": "\u{E000}銀行", "kind": "business"}),
+        json!({"name": "Bank \u{202E}knaB live", "kind": "business", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"}),
+        json!({"name": "みらい\u{200B}銀行", "kind": "business", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"}),
+        json!({"name": "\u{E000}銀行", "kind": "business", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"}),
     ] {
         let (status, body) = ops(&w, Method::POST, "/v1/ops/relying-parties", Some(bad)).await;
         assert_eq!(
@@ -170,7 +170,7 @@ async fn operators_admit_suspend_and_rekey_relying_parties() {
         &w,
         Method::POST,
         "/v1/ops/relying-parties",
-        Some(json!({"name": "か\u{3099}ん銀行", "kind": "business"})),
+        Some(json!({"name": "か\u{3099}ん銀行", "kind": "business", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"})),
     )
     .await;
     assert_eq!(

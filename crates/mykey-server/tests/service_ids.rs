@@ -35,7 +35,13 @@ async fn a_person_links_a_customer_id_with_the_card_and_consent() {
     assert_eq!(status, 200, "{shown}");
     assert_eq!(
         shown["relying_party"],
-        json!({"name": "Fukuoka City", "kind": "public-authority"})
+        json!({
+            "name": "Fukuoka City",
+            "kind": "public-authority",
+            "contact": "窓口 092-000-0000",
+            "privacy_policy_url": "https://rp.example/privacy",
+            "terms_url": "https://rp.example/terms",
+        })
     );
     assert_eq!(shown["customer_id"], "C-0001");
     assert_eq!(shown["consent"]["terms_version"], "2026-11-01");

@@ -34,6 +34,7 @@ where
             relying_party: r.get("name"),
             relying_party_kind: RelyingPartyKind::parse(r.get("kind"))
                 .ok_or_else(|| StoreError::corrupt("unknown relying-party kind"))?,
+            relying_party_profile: Self::profile_row(r),
             customer_id: r.get::<&str, _>("customer_id").parse().map_err(fail)?,
             linked_at: time(r.get("linked_at")),
             consent: Consent {
@@ -324,7 +325,7 @@ where
     }
 
     async fn link_request(&self, id: &LinkRequestId) -> Result<Option<LinkRequest>, StoreError> {
-        let row = sqlx::query("SELECT l.customer_id, l.state, l.expires_at, r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at FROM link_requests l JOIN relying_parties r ON r.id = l.relying_party_id WHERE l.id = $1")
+        let row = sqlx::query("SELECT l.customer_id, l.state, l.expires_at, r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url FROM link_requests l JOIN relying_parties r ON r.id = l.relying_party_id WHERE l.id = $1")
         .bind(id.as_bytes().as_slice())
         .fetch_optional(&self.pool)
         .await
@@ -392,7 +393,7 @@ where
             Self::append(&mut tx, person, at, log).await?;
         }
         let row = sqlx::query(
-            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at, s.route \
+            "SELECT s.id, r.name, r.kind, r.contact, r.privacy_policy_url, r.terms_url, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at, s.route \
              FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
              WHERE s.id = $1",
         )
@@ -452,7 +453,7 @@ where
 
     async fn person_links(&self, person: PersonId) -> Result<Vec<PersonLink>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at, s.route \
+            "SELECT s.id, r.name, r.kind, r.contact, r.privacy_policy_url, r.terms_url, s.customer_id, s.linked_at, c.items, c.terms_version, c.given_at, s.route \
              FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
              WHERE s.person_id = $1 AND s.ended_at IS NULL ORDER BY s.id",
         )

@@ -144,7 +144,7 @@ where
         &self,
         client_id: &str,
     ) -> Result<Option<(RelyingParty, Option<String>)>, StoreError> {
-        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.jwks FROM relying_parties r WHERE r.client_id = $1")
+        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url, r.jwks FROM relying_parties r WHERE r.client_id = $1")
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await

@@ -263,7 +263,7 @@ where
         person: PersonId,
     ) -> Result<Vec<mykey_platform::ServiceIdRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.id, r.name, r.kind, s.customer_id, s.linked_at, s.ended_at, s.end_reason, \
+            "SELECT s.id, r.name, r.kind, r.contact, r.privacy_policy_url, r.terms_url, s.customer_id, s.linked_at, s.ended_at, s.end_reason, \
              c.items, c.terms_version, c.given_at, s.route \
              FROM service_ids s JOIN relying_parties r ON r.id = s.relying_party_id JOIN consents c ON c.id = s.consent_id \
              WHERE s.person_id = $1 ORDER BY s.id",

@@ -103,7 +103,7 @@ where
         .map_err(fail)?
         .get(0);
         let row = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
-         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
+         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url \
          FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -116,7 +116,7 @@ where
 
     async fn ppid_services_of(&self, rp: RelyingPartyId) -> Result<Vec<PpidService>, StoreError> {
         let rows = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
-         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
+         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url \
          FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.relying_party_id = $1 ORDER BY ps.id")
         .bind(rp.get())
         .fetch_all(&self.pool)
@@ -127,7 +127,7 @@ where
 
     async fn ppid_service(&self, id: PpidServiceId) -> Result<Option<PpidService>, StoreError> {
         let row = sqlx::query("SELECT ps.id AS ps_id, ps.name AS ps_name, ps.created_at AS ps_created_at, \
-         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at \
+         r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url \
          FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id WHERE ps.id = $1")
             .bind(id.get())
             .fetch_optional(&self.pool)
@@ -365,7 +365,7 @@ where
         person: PersonId,
     ) -> Result<Vec<PersonPpidService>, StoreError> {
         let rows = sqlx::query(
-            "SELECT ps.id, ps.name AS ps_name, r.name AS rp_name, r.kind, p.ppid, p.issued_at \
+            "SELECT ps.id, ps.name AS ps_name, r.name AS rp_name, r.kind, r.contact, r.privacy_policy_url, r.terms_url, p.ppid, p.issued_at \
              FROM ppid_services ps JOIN relying_parties r ON r.id = ps.relying_party_id \
              LEFT JOIN ppids p ON p.ppid_service_id = ps.id AND p.person_id = $1 \
              WHERE p.person_id IS NOT NULL \
@@ -399,6 +399,7 @@ where
                 relying_party: r.get("rp_name"),
                 relying_party_kind: RelyingPartyKind::parse(r.get("kind"))
                     .ok_or_else(|| StoreError::corrupt("unknown relying-party kind"))?,
+                relying_party_profile: Self::profile_row(r),
                 ppid,
                 consent: consent.map(|c| {
                     (

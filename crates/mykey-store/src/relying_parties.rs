@@ -37,14 +37,34 @@ where
             status: RelyingPartyStatus::parse(r.get("status"))
                 .ok_or_else(|| StoreError::corrupt("unknown relying-party status"))?,
             created_at: time(r.get("rp_created_at")),
+            profile: Self::profile_row(r),
         })
+    }
+
+    /// A relying party's profile from a row with `contact`, `privacy_policy_url` and
+    /// `terms_url` (all or none).
+    pub(crate) fn profile_row(r: &D::Row) -> Option<mykey_platform::RelyingPartyProfile> {
+        match (
+            r.get::<Option<String>, _>("contact"),
+            r.get::<Option<String>, _>("privacy_policy_url"),
+            r.get::<Option<String>, _>("terms_url"),
+        ) {
+            (Some(contact), Some(privacy_policy_url), Some(terms_url)) => {
+                Some(mykey_platform::RelyingPartyProfile {
+                    contact,
+                    privacy_policy_url,
+                    terms_url,
+                })
+            }
+            _ => None,
+        }
     }
 
     pub(crate) async fn rp_by_id(
         ex: &mut <D as sqlx::Database>::Connection,
         id: RelyingPartyId,
     ) -> Result<Option<RelyingParty>, StoreError> {
-        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at FROM relying_parties r WHERE r.id = $1")
+        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url FROM relying_parties r WHERE r.id = $1")
             .bind(id.get())
             .fetch_optional(&mut *ex)
             .await
@@ -128,8 +148,8 @@ where
 {
     async fn insert_relying_party(&self, rp: &NewRelyingParty) -> Result<RelyingParty, StoreError> {
         let id: i64 = sqlx::query(
-            "INSERT INTO relying_parties (client_id, name, kind, status, secret_hash, created_at, jwks) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO relying_parties (client_id, name, kind, status, secret_hash, created_at, jwks, \
+             contact, privacy_policy_url, terms_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(rp.client_id.as_str())
         .bind(rp.name.as_str())
@@ -138,6 +158,9 @@ where
         .bind(rp.secret_hash.as_slice())
         .bind(secs(rp.created_at))
         .bind(rp.jwks.as_deref())
+        .bind(rp.profile.contact.as_str())
+        .bind(rp.profile.privacy_policy_url.as_str())
+        .bind(rp.profile.terms_url.as_str())
         .fetch_one(&self.pool)
         .await
         .map_err(fail)?
@@ -149,11 +172,30 @@ where
             kind: rp.kind,
             status: RelyingPartyStatus::Pending,
             created_at: rp.created_at,
+            profile: Some(rp.profile.clone()),
         })
     }
 
+    async fn set_relying_party_profile(
+        &self,
+        id: RelyingPartyId,
+        profile: &mykey_platform::RelyingPartyProfile,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE relying_parties SET contact = $1, privacy_policy_url = $2, terms_url = $3 WHERE id = $4",
+        )
+        .bind(profile.contact.as_str())
+        .bind(profile.privacy_policy_url.as_str())
+        .bind(profile.terms_url.as_str())
+        .bind(id.get())
+        .execute(&self.pool)
+        .await
+        .map_err(fail)?;
+        Ok(())
+    }
+
     async fn relying_parties(&self) -> Result<Vec<RelyingParty>, StoreError> {
-        let rows = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at FROM relying_parties r ORDER BY r.id")
+        let rows = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url FROM relying_parties r ORDER BY r.id")
             .fetch_all(&self.pool)
             .await
             .map_err(fail)?;
@@ -169,7 +211,7 @@ where
         &self,
         client_id: &str,
     ) -> Result<Option<(RelyingParty, [u8; 32])>, StoreError> {
-        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.secret_hash FROM relying_parties r WHERE r.client_id = $1")
+        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url, r.secret_hash FROM relying_parties r WHERE r.client_id = $1")
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await
@@ -241,7 +283,7 @@ where
         token_hash: &[u8; 32],
         at: UnixTime,
     ) -> Result<Option<RelyingParty>, StoreError> {
-        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at FROM client_tokens t JOIN relying_parties r ON r.id = t.relying_party_id \
+        let row = sqlx::query("SELECT r.id AS rp_id, r.client_id, r.name, r.kind, r.status, r.created_at AS rp_created_at, r.contact, r.privacy_policy_url, r.terms_url FROM client_tokens t JOIN relying_parties r ON r.id = t.relying_party_id \
              WHERE t.token_hash = $1 AND t.expires_at >= $2")
         .bind(token_hash.as_slice())
         .bind(secs(at))

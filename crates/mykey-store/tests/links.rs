@@ -34,6 +34,11 @@ pub(crate) async fn register(store: &Arc<dyn Store>, name: &str, hash: u8) -> Re
             secret_hash: [hash; 32],
             created_at: T,
             jwks: None,
+            profile: mykey_platform::RelyingPartyProfile {
+                contact: "窓口".into(),
+                privacy_policy_url: "https://rp.example/privacy".into(),
+                terms_url: "https://rp.example/terms".into(),
+            },
         })
         .await
         .unwrap()

@@ -47,6 +47,11 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             secret_hash: [6; 32],
             created_at: T,
             jwks: None,
+            profile: mykey_platform::RelyingPartyProfile {
+                contact: "窓口".into(),
+                privacy_policy_url: "https://rp.example/privacy".into(),
+                terms_url: "https://rp.example/terms".into(),
+            },
         })
         .await
         .unwrap();

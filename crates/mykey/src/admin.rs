@@ -98,6 +98,16 @@ pub(crate) enum RpCommand {
         /// What it is.
         #[arg(long, value_enum)]
         kind: Kind,
+        /// Where people turn to it with inquiries (a desk, a telephone number), shown wherever
+        /// they consent (Terms Art 17.2.3, 18, 21).
+        #[arg(long)]
+        contact: String,
+        /// Its privacy policy (an https URL).
+        #[arg(long)]
+        privacy_policy_url: String,
+        /// Its own terms of use (an https URL).
+        #[arg(long)]
+        terms_url: String,
         /// A JSON file with its JWK Set (public keys), for `private_key_jwt`.
         #[arg(long)]
         jwks: Option<PathBuf>,
@@ -245,6 +255,9 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             target,
             name,
             kind,
+            contact,
+            privacy_policy_url,
+            terms_url,
             jwks,
         } => {
             let kind = match kind {
@@ -254,6 +267,9 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             let body = RelyingPartyRegistration {
                 name: name.clone(),
                 kind: kind.to_owned(),
+                contact: contact.clone(),
+                privacy_policy_url: privacy_policy_url.clone(),
+                terms_url: terms_url.clone(),
                 jwks: jwks.as_deref().map(read_json).transpose()?,
             };
             (

@@ -249,7 +249,7 @@ pub(crate) async fn oidc_relying_party(
             Err(format!("setup refused: {v}"))
         }
     };
-    let mut register = serde_json::json!({"name": "Bench", "kind": "public-authority"});
+    let mut register = serde_json::json!({"name": "Bench", "kind": "public-authority", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"});
     if let Some(j) = jwks {
         register["jwks"] = j;
     }

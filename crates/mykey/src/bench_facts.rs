@@ -69,6 +69,11 @@ pub(crate) async fn run(a: FactsArgs) -> Result<(), String> {
             secret_hash: [0; 32],
             created_at: now,
             jwks: None,
+            profile: mykey_platform::RelyingPartyProfile {
+                contact: "窓口".into(),
+                privacy_policy_url: "https://rp.example/privacy".into(),
+                terms_url: "https://rp.example/terms".into(),
+            },
         })
         .await
         .map_err(|e| e.to_string())?;

@@ -28,6 +28,12 @@ fn the_operator_registers_approves_and_suspends_a_relying_party() {
         "デジタル市役所",
         "--kind",
         "public-authority",
+        "--contact",
+        "窓口",
+        "--privacy-policy-url",
+        "https://rp.example/privacy",
+        "--terms-url",
+        "https://rp.example/terms",
     ])
     .ok();
     let rp: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -61,6 +67,12 @@ fn the_operator_registers_approves_and_suspends_a_relying_party() {
             "鍵の銀行",
             "--kind",
             "business",
+            "--contact",
+            "窓口",
+            "--privacy-policy-url",
+            "https://rp.example/privacy",
+            "--terms-url",
+            "https://rp.example/terms",
             "--jwks",
             s(&jwks),
         ])
@@ -129,9 +141,21 @@ async fn a_relying_party_links_a_customer_id_that_the_card_holder_approves() {
         mykey(&all)
     };
     let rp: serde_json::Value = serde_json::from_str(
-        &admin(&["register", "--name", "みらい銀行", "--kind", "business"])
-            .ok()
-            .stdout,
+        &admin(&[
+            "register",
+            "--name",
+            "みらい銀行",
+            "--kind",
+            "business",
+            "--contact",
+            "窓口",
+            "--privacy-policy-url",
+            "https://rp.example/privacy",
+            "--terms-url",
+            "https://rp.example/terms",
+        ])
+        .ok()
+        .stdout,
     )
     .unwrap();
     admin(&["approve", &rp["id"].to_string()]).ok();
@@ -224,9 +248,21 @@ async fn a_relying_party_makes_a_key_and_gets_a_token_with_an_assertion() {
         mykey(&all)
     };
     let rp: serde_json::Value = serde_json::from_str(
-        &admin(&["register", "--name", "鍵の銀行", "--kind", "business"])
-            .ok()
-            .stdout,
+        &admin(&[
+            "register",
+            "--name",
+            "鍵の銀行",
+            "--kind",
+            "business",
+            "--contact",
+            "窓口",
+            "--privacy-policy-url",
+            "https://rp.example/privacy",
+            "--terms-url",
+            "https://rp.example/terms",
+        ])
+        .ok()
+        .stdout,
     )
     .unwrap();
     let id = rp["id"].to_string();

@@ -270,7 +270,7 @@ pub(crate) async fn bank(http: &reqwest::Client, serve: &Serve, data: &Path) -> 
         http,
         format!("{}/v1/ops/relying-parties", serve.url),
         Some(operator.trim()),
-        json!({"name": "耐久銀行", "kind": "business"}),
+        json!({"name": "耐久銀行", "kind": "business", "contact": "窓口 092-000-0000", "privacy_policy_url": "https://rp.example/privacy", "terms_url": "https://rp.example/terms"}),
     )
     .await
     .unwrap();

@@ -47,6 +47,12 @@ async fn relying_party(
         "博多書店",
         "--kind",
         "public-authority",
+        "--contact",
+        "窓口",
+        "--privacy-policy-url",
+        "https://rp.example/privacy",
+        "--terms-url",
+        "https://rp.example/terms",
     ];
     if let Some(j) = jwks {
         register.extend_from_slice(&["--jwks", s(j)]);
@@ -479,6 +485,12 @@ async fn authlib_logs_in_by_service_id_and_its_receiver_verifies_the_withdrawal_
             "博多図書館",
             "--kind",
             "business",
+            "--contact",
+            "窓口",
+            "--privacy-policy-url",
+            "https://rp.example/privacy",
+            "--terms-url",
+            "https://rp.example/terms",
             "--jwks",
             s(&jwks),
         ])

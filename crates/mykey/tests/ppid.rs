@@ -89,6 +89,12 @@ async fn ppids_survive_a_restart_of_the_platform() {
                 "福岡市健康ポータル",
                 "--kind",
                 "public-authority",
+                "--contact",
+                "窓口",
+                "--privacy-policy-url",
+                "https://rp.example/privacy",
+                "--terms-url",
+                "https://rp.example/terms",
             ],
         )
         .stdout,

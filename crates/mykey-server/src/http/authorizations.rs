@@ -129,7 +129,10 @@ async fn show(
             "portal"
         }
         .to_owned(),
-        relying_party: v.relying_party.as_ref().map(|rp| shown(&rp.name, rp.kind)),
+        relying_party: v
+            .relying_party
+            .as_ref()
+            .map(|rp| shown(&rp.name, rp.kind, rp.profile.as_ref())),
         ppid_service: v.service.as_ref().map(|s| PpidServiceNamed {
             name: s.name.clone(),
         }),

@@ -37,7 +37,11 @@ fn my_key_id_json(m: &MyKeyIdRecord) -> ExportedMyKeyId {
 fn service_id_json(r: &ServiceIdRecord) -> ExportedServiceId {
     let l = &r.link;
     ExportedServiceId {
-        relying_party: shown(&l.relying_party, l.relying_party_kind),
+        relying_party: shown(
+            &l.relying_party,
+            l.relying_party_kind,
+            l.relying_party_profile.as_ref(),
+        ),
         customer_id: l.customer_id.as_str().to_owned(),
         linked_at: rfc3339(l.linked_at),
         ended_at: r.ended.as_ref().map(|(t, _)| rfc3339(*t)),
@@ -70,7 +74,11 @@ pub(crate) fn export_json(e: &Export) -> ExportBody {
             .iter()
             .map(|s| ExportedPpidService {
                 name: s.name.clone(),
-                relying_party: shown(&s.relying_party, s.relying_party_kind),
+                relying_party: shown(
+                    &s.relying_party,
+                    s.relying_party_kind,
+                    s.relying_party_profile.as_ref(),
+                ),
                 ppid: s.ppid.map(|(p, _)| p.to_string()),
                 issued_at: s.ppid.map(|(_, t)| rfc3339(t)),
             })

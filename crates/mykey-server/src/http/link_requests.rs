@@ -80,7 +80,11 @@ async fn show(
     let terms = p.terms_version().await?;
     Ok(axum::Json(LinkRequest {
         request_id: r.id.to_string(),
-        relying_party: shown(&r.relying_party.name, r.relying_party.kind),
+        relying_party: shown(
+            &r.relying_party.name,
+            r.relying_party.kind,
+            r.relying_party.profile.as_ref(),
+        ),
         customer_id: r.customer_id.as_str().to_owned(),
         expires_at: rfc3339(r.expires_at),
         consent: consent_asked(&SERVICE_ID_CONSENT, terms),

@@ -297,7 +297,11 @@ async fn verify(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoRe
 pub(super) fn link_json(l: &PersonLink) -> ServiceId {
     ServiceId {
         id: l.id.get(),
-        relying_party: shown(&l.relying_party, l.relying_party_kind),
+        relying_party: shown(
+            &l.relying_party,
+            l.relying_party_kind,
+            l.relying_party_profile.as_ref(),
+        ),
         customer_id: l.customer_id.as_str().to_owned(),
         linked_at: rfc3339(l.linked_at),
         consent: consent_recorded(&l.consent),
@@ -305,11 +309,18 @@ pub(super) fn link_json(l: &PersonLink) -> ServiceId {
     }
 }
 
-/// A relying party as a person sees it.
-pub(super) fn shown(name: &str, kind: mykey_platform::RelyingPartyKind) -> RelyingPartyShown {
+/// A relying party as a person sees it, with where they turn to it.
+pub(super) fn shown(
+    name: &str,
+    kind: mykey_platform::RelyingPartyKind,
+    profile: Option<&mykey_platform::RelyingPartyProfile>,
+) -> RelyingPartyShown {
     RelyingPartyShown {
         name: name.to_owned(),
         kind: kind.as_str().to_owned(),
+        contact: profile.map(|p| p.contact.clone()),
+        privacy_policy_url: profile.map(|p| p.privacy_policy_url.clone()),
+        terms_url: profile.map(|p| p.terms_url.clone()),
     }
 }
 
@@ -375,7 +386,11 @@ pub(super) fn ppid_service_json(s: &PersonPpidService) -> PersonPpidServiceBody 
     PersonPpidServiceBody {
         id: s.id.get(),
         name: s.name.clone(),
-        relying_party: shown(&s.relying_party, s.relying_party_kind),
+        relying_party: shown(
+            &s.relying_party,
+            s.relying_party_kind,
+            s.relying_party_profile.as_ref(),
+        ),
         ppid: s.ppid.map(|(p, _)| p.to_string()),
         issued_at: s.ppid.map(|(_, t)| rfc3339(t)),
         consent: s

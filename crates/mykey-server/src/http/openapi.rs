@@ -55,6 +55,8 @@ use super::{
         service_id_logins::authenticate,
         rp::open_request,
         rp::apply,
+        rp::profile,
+        rp::set_profile,
         rp::list,
         rp::remove,
         rp::check_facts,

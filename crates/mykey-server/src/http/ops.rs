@@ -15,6 +15,7 @@ use mykey_api::ops::{
     OidcClientRegistration, RelyingParties, RelyingParty as RelyingPartyBody,
     RelyingPartyRegistration, RelyingPartyWithSecret, ReportsQuery,
 };
+use mykey_platform::RelyingPartyProfile;
 use mykey_platform::oidc::{FactScope, IdTokenAlg, OidcClient, OidcSubject};
 use mykey_platform::{
     ClientJwks, ClientSecret, Platform, PlatformError, PpidServiceId, RelyingParty, RelyingPartyId,
@@ -285,8 +286,9 @@ async fn register(
         ApiError::InvalidRequest(r#"kind must be "public-authority" or "business""#.into())
     })?;
     let jwks = req.jwks.as_ref().map(client_jwks).transpose()?;
+    let profile = RelyingPartyProfile::new(&req.contact, &req.privacy_policy_url, &req.terms_url)?;
     let (rp, secret) = p
-        .register_relying_party(&req.name, kind, jwks.as_ref())
+        .register_relying_party(&req.name, kind, profile, jwks.as_ref())
         .await?;
     Ok((StatusCode::CREATED, axum::Json(with_secret(&rp, &secret))))
 }

@@ -57,7 +57,11 @@ async fn show(
     Ok(axum::Json(PpidServiceShown {
         id: s.id.get(),
         name: s.name,
-        relying_party: shown(&s.relying_party.name, s.relying_party.kind),
+        relying_party: shown(
+            &s.relying_party.name,
+            s.relying_party.kind,
+            s.relying_party.profile.as_ref(),
+        ),
         consent: consent_asked(&PPID_CONSENT, terms),
     }))
 }

@@ -94,7 +94,7 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             ),
         },
         PlatformError::Invalid(i) => match i {
-            I::Id(_) | I::Name | I::Terms(_) => INVALID_REQUEST,
+            I::Id(_) | I::Name | I::Terms(_) | I::Profile(_) => INVALID_REQUEST,
             I::Jwks(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-jwks", "Invalid JWK Set"),
             I::Stream(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-stream", "Invalid stream"),
             I::ConsentIncomplete => told(

@@ -23,6 +23,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/v1/rp/service-id-requests", post(open_request))
         .route("/v1/rp/service-ids", get(list).post(apply))
+        .route("/v1/rp/profile", get(profile).put(set_profile))
         .route("/v1/rp/service-ids/{customer_id}", delete(remove))
         .route(
             "/v1/rp/service-ids/{customer_id}/facts-check",
@@ -108,6 +109,57 @@ async fn open_request(
             link_url: format!("/v1/link-requests/{}", r.id),
         }),
     ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/rp/profile",
+    operation_id = "rp_profile",
+    tag = "rp",
+    summary = "Where people turn to it, as they see it in every consent screen, the portal and the phone's view (Art 17.2.3, 18, 21); null fields: none given yet",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::RelyingPartyShown, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn profile(RelyingPartyClient(rp): RelyingPartyClient) -> impl IntoResponse {
+    axum::Json(super::me::shown(&rp.name, rp.kind, rp.profile.as_ref()))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/rp/profile",
+    operation_id = "rp_set_profile",
+    tag = "rp",
+    summary = "Replace where people turn to it: its contact point (1 to 200 characters) and its privacy-policy and terms URLs (absolute https); people see the new one at once",
+    request_body(content = mykey_api::RelyingPartyProfile, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::RelyingPartyShown, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn set_profile(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<mykey_api::RelyingPartyProfile>,
+) -> Result<impl IntoResponse, ApiError> {
+    let profile = mykey_platform::RelyingPartyProfile::new(
+        &req.contact,
+        &req.privacy_policy_url,
+        &req.terms_url,
+    )?;
+    p.set_relying_party_profile(&rp, &profile).await?;
+    Ok(axum::Json(super::me::shown(
+        &rp.name,
+        rp.kind,
+        Some(&profile),
+    )))
 }
 
 #[utoipa::path(

@@ -124,7 +124,11 @@ async fn authenticate(
     Ok((
         StatusCode::CREATED,
         axum::Json(ServiceIdLoggedIn {
-            relying_party: shown(&a.relying_party.name, a.relying_party.kind),
+            relying_party: shown(
+                &a.relying_party.name,
+                a.relying_party.kind,
+                a.relying_party.profile.as_ref(),
+            ),
             linked: a.linked,
             code: a.code.as_str().to_owned(),
             code_expires_at: rfc3339(a.code_expires_at),

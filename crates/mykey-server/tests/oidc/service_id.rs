@@ -76,6 +76,12 @@ async fn a_linked_customer_logs_in_by_service_id_and_sub_is_the_customer_id() {
 
     let (shown, (status, approved), q, verifier) = log_in(&w, &library, &card, "openid", &[]).await;
     assert_eq!(shown["subject"], "service-id", "{shown}");
+    // Where the person turns to the relying party, before they approve.
+    assert_eq!(shown["relying_party"]["contact"], "窓口 092-000-0000");
+    assert_eq!(
+        shown["relying_party"]["terms_url"],
+        "https://rp.example/terms"
+    );
     assert_eq!(shown["ppid_service"], Value::Null);
     assert!(shown.get("link").is_none());
     // Nothing to consent to: the link's consent was given when it was made.

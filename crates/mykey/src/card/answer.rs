@@ -41,6 +41,21 @@ pub(super) async fn fetch<T: DeserializeOwned>(
 
 /// Prints the consent items of `shown` under `heading` (nothing when there are none); answers
 /// the consent that agrees to exactly those items, under the terms version shown.
+/// Where the person turns to the relying party (Terms Art 17.2.3, 18, 21), printed before they
+/// agree to anything.
+pub(super) fn inquiries(rp: &mykey_api::RelyingPartyShown) {
+    match (&rp.contact, &rp.privacy_policy_url, &rp.terms_url) {
+        (Some(c), Some(p), Some(t)) => eprintln!(
+            "Inquiries about this go to {} itself: {c}. Its privacy policy: {p}; its terms: {t}.",
+            rp.name
+        ),
+        _ => eprintln!(
+            "{} has not registered a contact point, privacy policy or terms with the platform.",
+            rp.name
+        ),
+    }
+}
+
 pub(super) fn consent(shown: &ConsentAsked, heading: &str) -> mykey_api::ConsentGiven {
     if !shown.items.is_empty() && !heading.is_empty() {
         eprintln!("{heading}");

@@ -120,6 +120,9 @@ pub(super) async fn approve(a: ApproveArgs) -> Result<(), String> {
         );
     }
     eprintln!("{}", shown.summary.en);
+    if let Some(rp) = rp {
+        answer::inquiries(rp);
+    }
     let consent = answer::consent(&shown.consent, "By approving you agree that:");
     if a.decline {
         return answer::decline(&http, &url, a.report).await;

@@ -46,6 +46,7 @@ pub(super) async fn link(a: LinkArgs) -> Result<(), String> {
         shown.relying_party.name, shown.relying_party.kind, shown.customer_id,
     );
     let consent = answer::consent(&shown.consent, "");
+    answer::inquiries(&shown.relying_party);
     if a.decline {
         return answer::decline(&http, &url, false).await;
     }

@@ -65,6 +65,12 @@ pub(crate) struct Texts {
     pub(crate) service_id_link: &'static str,
     /// Beside a Service ID made by the Art 17.1 route.
     pub(crate) linked_with_my_key_id: &'static str,
+    /// Before a relying party's contact point (Art 17.2.3, 18, 21).
+    pub(crate) inquiries: &'static str,
+    /// A relying party's privacy policy, as a link.
+    pub(crate) privacy_policy: &'static str,
+    /// A relying party's own terms of use, as a link.
+    pub(crate) rp_terms: &'static str,
     pub(crate) no_facts_asked: &'static str,
     pub(crate) facts_asked_for: &'static str,
     pub(crate) list_separator: &'static str,

@@ -54,6 +54,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::Id(d) => with(f.id, &d.to_string()),
             I::Name => t(f.name),
             I::Jwks(d) => with(f.jwks, d),
+            I::Profile(d) => with(f.oauth, d),
             I::Stream(d) => with(f.stream, d),
             I::ConsentIncomplete => t(f.consent_incomplete),
             I::Terms(d) => with(f.terms, d),

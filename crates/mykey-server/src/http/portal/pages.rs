@@ -68,6 +68,7 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
                 items: items(&l.consent.items),
                 via: (l.route == mykey_platform::LinkRoute::MyKeyId)
                     .then_some(lang.texts().linked_with_my_key_id),
+                profile: l.relying_party_profile.as_ref(),
             })
             .collect(),
         // The PPID services whose consent stands.
@@ -78,6 +79,7 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
                     id: s.id.get(),
                     name: &s.name,
                     relying_party: &s.relying_party,
+                    profile: s.relying_party_profile.as_ref(),
                     at: Moment::new(lang, consent.given_at),
                     items: items(&consent.items),
                 }),
@@ -146,6 +148,8 @@ struct LinkRow<'a> {
     items: Items,
     /// How it was made, when not with the card: the relying party applied with the My Key ID.
     via: Option<&'static str>,
+    /// Where the person turns to the relying party.
+    profile: Option<&'a mykey_platform::RelyingPartyProfile>,
 }
 
 /// A PPID service with a standing consent, as the overview shows it.
@@ -153,6 +157,8 @@ struct PpidRow<'a> {
     id: i64,
     name: &'a str,
     relying_party: &'a str,
+    /// Where the person turns to the relying party.
+    profile: Option<&'a mykey_platform::RelyingPartyProfile>,
     at: Moment,
     items: Items,
 }
