@@ -413,6 +413,15 @@ pub async fn linked(w: &World, client: &Client, customer_id: &str) -> (Card, Str
     (card, token)
 }
 
+/// The person withdraws their first active Service ID.
+pub async fn withdraw_first_link(w: &World, token: &str) {
+    let (_, mine) = call(w, reqwest::Method::GET, "/v1/me/service-ids", Some(token)).await;
+    let id = mine["service_ids"][0]["id"].as_i64().unwrap();
+    let path = format!("/v1/me/service-ids/{id}");
+    let (status, body) = call(w, reqwest::Method::DELETE, &path, Some(token)).await;
+    assert_eq!(status, 204, "{body}");
+}
+
 /// A person's log entries' kinds.
 pub async fn log_kinds(w: &World, token: &str) -> Vec<String> {
     let (status, log) = call(w, reqwest::Method::GET, "/v1/me/log", Some(token)).await;

@@ -209,16 +209,7 @@ async fn nothing_handed_out_before_a_link_ends_logs_anyone_in_by_it_after() {
     // Withdrawn by the person: the code given just before redeems nothing.
     let (card, token) = linked(&w, &bank, "ACCT-W").await;
     let (_, answer) = rest_login(&w, &bank, &card, None).await;
-    let (_, mine) = call(&w, Method::GET, "/v1/me/service-ids", Some(&token)).await;
-    let id = mine["service_ids"][0]["id"].as_i64().unwrap();
-    let (status, _) = call(
-        &w,
-        Method::DELETE,
-        &format!("/v1/me/service-ids/{id}"),
-        Some(&token),
-    )
-    .await;
-    assert_eq!(status, 204);
+    withdraw_first_link(&w, &token).await;
     let (status, body) = redeem(&w, &bank, answer["code"].as_str().unwrap()).await;
     assert_eq!(
         (status, problem_type(&body)),

@@ -22,19 +22,10 @@ fn the_operator_registers_approves_and_suspends_a_relying_party() {
         all.extend_from_slice(&["--platform", &serve.url, "--data", s(data.path())]);
         mykey(&all)
     };
-    let out = admin(&[
-        "register",
-        "--name",
+    let out = admin(&crate::support::register_args(
         "デジタル市役所",
-        "--kind",
         "public-authority",
-        "--contact",
-        "窓口",
-        "--privacy-policy-url",
-        "https://rp.example/privacy",
-        "--terms-url",
-        "https://rp.example/terms",
-    ])
+    ))
     .ok();
     let rp: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(rp["status"], "pending");
@@ -61,21 +52,13 @@ fn the_operator_registers_approves_and_suspends_a_relying_party() {
     admin(&["set-jwks", &id, s(&jwks)]).fails_with("private parts");
     std::fs::write(&jwks, p256_jwks("k3", false).to_string()).unwrap();
     let registered: serde_json::Value = serde_json::from_str(
-        &admin(&[
-            "register",
-            "--name",
-            "鍵の銀行",
-            "--kind",
-            "business",
-            "--contact",
-            "窓口",
-            "--privacy-policy-url",
-            "https://rp.example/privacy",
-            "--terms-url",
-            "https://rp.example/terms",
-            "--jwks",
-            s(&jwks),
-        ])
+        &admin(
+            &[
+                crate::support::register_args("鍵の銀行", "business"),
+                vec!["--jwks", s(&jwks)],
+            ]
+            .concat(),
+        )
         .ok()
         .stdout,
     )
@@ -141,21 +124,9 @@ async fn a_relying_party_links_a_customer_id_that_the_card_holder_approves() {
         mykey(&all)
     };
     let rp: serde_json::Value = serde_json::from_str(
-        &admin(&[
-            "register",
-            "--name",
-            "みらい銀行",
-            "--kind",
-            "business",
-            "--contact",
-            "窓口",
-            "--privacy-policy-url",
-            "https://rp.example/privacy",
-            "--terms-url",
-            "https://rp.example/terms",
-        ])
-        .ok()
-        .stdout,
+        &admin(&crate::support::register_args("みらい銀行", "business"))
+            .ok()
+            .stdout,
     )
     .unwrap();
     admin(&["approve", &rp["id"].to_string()]).ok();
@@ -248,21 +219,9 @@ async fn a_relying_party_makes_a_key_and_gets_a_token_with_an_assertion() {
         mykey(&all)
     };
     let rp: serde_json::Value = serde_json::from_str(
-        &admin(&[
-            "register",
-            "--name",
-            "鍵の銀行",
-            "--kind",
-            "business",
-            "--contact",
-            "窓口",
-            "--privacy-policy-url",
-            "https://rp.example/privacy",
-            "--terms-url",
-            "https://rp.example/terms",
-        ])
-        .ok()
-        .stdout,
+        &admin(&crate::support::register_args("鍵の銀行", "business"))
+            .ok()
+            .stdout,
     )
     .unwrap();
     let id = rp["id"].to_string();

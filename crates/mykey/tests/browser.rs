@@ -251,20 +251,7 @@ async fn chromium_logs_in_to_the_portal_withdraws_a_link_and_reads_the_log() {
         mykey(&all).ok()
     };
     let rp: Value = serde_json::from_str(
-        &admin(&[
-            "register",
-            "--name",
-            "みらい銀行",
-            "--kind",
-            "business",
-            "--contact",
-            "窓口",
-            "--privacy-policy-url",
-            "https://rp.example/privacy",
-            "--terms-url",
-            "https://rp.example/terms",
-        ])
-        .stdout,
+        &admin(&crate::support::register_args("みらい銀行", "business")).stdout,
     )
     .unwrap();
     admin(&["approve", &rp["id"].to_string()]);

@@ -41,19 +41,7 @@ async fn relying_party(
         all.extend_from_slice(&["--platform", &serve.url, "--data", s(data)]);
         mykey(&all).ok()
     };
-    let mut register = vec![
-        "register",
-        "--name",
-        "博多書店",
-        "--kind",
-        "public-authority",
-        "--contact",
-        "窓口",
-        "--privacy-policy-url",
-        "https://rp.example/privacy",
-        "--terms-url",
-        "https://rp.example/terms",
-    ];
+    let mut register = crate::support::register_args("博多書店", "public-authority");
     if let Some(j) = jwks {
         register.extend_from_slice(&["--jwks", s(j)]);
     }
@@ -479,21 +467,13 @@ async fn authlib_logs_in_by_service_id_and_its_receiver_verifies_the_withdrawal_
         mykey(&all).ok()
     };
     let rp: Value = serde_json::from_str(
-        &admin(&[
-            "register",
-            "--name",
-            "博多図書館",
-            "--kind",
-            "business",
-            "--contact",
-            "窓口",
-            "--privacy-policy-url",
-            "https://rp.example/privacy",
-            "--terms-url",
-            "https://rp.example/terms",
-            "--jwks",
-            s(&jwks),
-        ])
+        &admin(
+            &[
+                crate::support::register_args("博多図書館", "business"),
+                vec!["--jwks", s(&jwks)],
+            ]
+            .concat(),
+        )
         .stdout,
     )
     .unwrap();

@@ -83,19 +83,7 @@ async fn ppids_survive_a_restart_of_the_platform() {
     let rp: Value = serde_json::from_str(
         &admin(
             &serve.url,
-            &[
-                "register",
-                "--name",
-                "福岡市健康ポータル",
-                "--kind",
-                "public-authority",
-                "--contact",
-                "窓口",
-                "--privacy-policy-url",
-                "https://rp.example/privacy",
-                "--terms-url",
-                "https://rp.example/terms",
-            ],
+            &crate::support::register_args("福岡市健康ポータル", "public-authority"),
         )
         .stdout,
     )

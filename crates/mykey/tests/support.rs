@@ -286,3 +286,20 @@ pub(crate) fn my_key_id_creation(id: Option<&str>) -> serde_json::Value {
     }
     body
 }
+
+/// `mykey admin rp register` for `name` of `kind`, with where people turn to it (required).
+pub(crate) fn register_args<'a>(name: &'a str, kind: &'a str) -> Vec<&'a str> {
+    vec![
+        "register",
+        "--name",
+        name,
+        "--kind",
+        kind,
+        "--contact",
+        "窓口",
+        "--privacy-policy-url",
+        "https://rp.example/privacy",
+        "--terms-url",
+        "https://rp.example/terms",
+    ]
+}

@@ -353,16 +353,7 @@ async fn a_link_that_ends_ends_the_logins_by_it() {
     assert_eq!(status, 200);
 
     // The person withdraws the link.
-    let (_, mine) = call(&w, Method::GET, "/v1/me/service-ids", Some(&token)).await;
-    let id = mine["service_ids"][0]["id"].as_i64().unwrap();
-    let (status, _) = call(
-        &w,
-        Method::DELETE,
-        &format!("/v1/me/service-ids/{id}"),
-        Some(&token),
-    )
-    .await;
-    assert_eq!(status, 204);
+    withdraw_first_link(&w, &token).await;
     let (status, body) = userinfo(&w, access).await;
     assert_eq!(
         (status, body["error"].as_str()),
