@@ -8,8 +8,11 @@
 //! Found by the same sweep that finds changes of the four facts (`facts.rs`): the
 //! user-identification CA's CRLs are read from where the last pass stopped, and each pass also
 //! looks for cards expired beyond the grace period (the expiry is kept with each issuance number
-//! when it is first seen). Only a person's newest card counts: an old card's end after a renewal
-//! ends nothing. A renewal's own revocation (superseded), a suspension (certificateHold) and its
+//! when it is first seen). Only a person's newest card counts, as of the revocation: an old
+//! card's end after a renewal ends nothing, but a renewal after the card was revoked (a lost
+//! card replaced) does not save the My Key ID. Every entry is also noted with its number, so
+//! that an application with the My Key ID (Art 17.1) is refused while the newest card is
+//! revoked or suspended. A renewal's own revocation (superseded), a suspension (certificateHold) and its
 //! lifting (removeFromCRL) end nothing either.
 //!
 //! [`PlatformConfig::card_expiry_grace`]: crate::PlatformConfig::card_expiry_grace
@@ -72,13 +75,20 @@ impl Platform {
     ) -> Result<u64, PlatformError> {
         let now = self.clock.now();
         crl.verify(ca, now)?;
-        let mut ended: Vec<(IssuanceNumber, CardEnd)> = Vec::new();
+        let mut noted = Vec::new();
+        let mut ended = Vec::new();
         for entry in crl.entries() {
             let entry = entry?;
+            noted.push((entry.serial, entry.reason, entry.revoked_at));
             if CardEnd::ends_card(entry.reason) {
-                ended.push((entry.serial, CardEnd::Revoked(entry.reason)));
+                ended.push((
+                    entry.serial,
+                    CardEnd::Revoked(entry.reason),
+                    entry.revoked_at,
+                ));
             }
         }
+        self.store.note_card_revocations(&noted).await?;
         Ok(self.store.end_cards(&ended, now).await?)
     }
 
@@ -91,8 +101,10 @@ impl Platform {
                 .saturating_sub(self.config.card_expiry_grace.as_secs()),
         );
         let expired = self.store.expired_cards(cut, EXPIRY_BATCH).await?;
-        let ended: Vec<(IssuanceNumber, CardEnd)> =
-            expired.into_iter().map(|n| (n, CardEnd::Expired)).collect();
+        let ended: Vec<(IssuanceNumber, CardEnd, UnixTime)> = expired
+            .into_iter()
+            .map(|n| (n, CardEnd::Expired, now))
+            .collect();
         Ok(self.store.end_cards(&ended, now).await?)
     }
 }

@@ -277,6 +277,29 @@ impl Platform {
         self.signing.sign_jwt("secevent+jwt", &claims)
     }
 
+    /// `events` less those about PPIDs when `rp` may not use PPIDs (a business, unless the
+    /// operator's policy allows it: `public_authority_function`), which are acknowledged
+    /// unsent — queued before the policy said no, they must not reach it now.
+    pub(crate) async fn withhold_ppids(
+        &self,
+        rp: &RelyingParty,
+        events: Vec<Event>,
+    ) -> Result<Vec<Event>, PlatformError> {
+        if self.public_authority_function(rp).is_ok() {
+            return Ok(events);
+        }
+        let (withheld, kept): (Vec<Event>, Vec<Event>) = events
+            .into_iter()
+            .partition(|e| matches!(e.subject, EventSubject::Ppid(..)));
+        if !withheld.is_empty() {
+            let jtis: Vec<String> = withheld.into_iter().map(|e| e.jti).collect();
+            self.store
+                .acknowledge_events(rp.id, &jtis, self.clock.now())
+                .await?;
+        }
+        Ok(kept)
+    }
+
     /// RFC 8936 poll: acknowledges `ack` (the relying party's own events only), then answers up
     /// to `max` unacknowledged events as signed SETs by `jti`, oldest first, and whether more wait.
     pub async fn poll_events(
@@ -294,7 +317,8 @@ impl Platform {
             Some(s) => s.config.events_requested,
             None => EventKind::ALL.to_vec(),
         };
-        let mut events = self.store.pending_events(rp.id, &kinds, max + 1).await?;
+        let events = self.store.pending_events(rp.id, &kinds, max + 1).await?;
+        let mut events = self.withhold_ppids(rp, events).await?;
         let more = events.len() > max;
         events.truncate(max);
         let sets = events

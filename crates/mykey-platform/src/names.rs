@@ -17,27 +17,52 @@ const MAX_NAME_CHARS: usize = 200;
 /// space (U+3000, as in 山田　太郎).
 pub(crate) fn display_name(name: &str) -> Result<String, PlatformError> {
     let name: String = name.trim().nfc().collect();
-    let allowed = |c: char| match c.general_category() {
-        GeneralCategory::Control
-        | GeneralCategory::Format
-        | GeneralCategory::PrivateUse
-        | GeneralCategory::Surrogate
-        | GeneralCategory::Unassigned
-        | GeneralCategory::LineSeparator
-        | GeneralCategory::ParagraphSeparator => false,
-        GeneralCategory::SpaceSeparator => c == ' ' || c == '\u{3000}',
-        _ => true,
-    };
     let count = name.chars().count();
-    if count == 0 || count > MAX_NAME_CHARS || !name.chars().all(allowed) {
+    if count == 0 || count > MAX_NAME_CHARS || !plain_text(&name) {
         return Err(PlatformError::Invalid(crate::InvalidError::Name));
     }
     Ok(name)
 }
 
+/// Whether `text` reads as what it is: no control, format (bidi, zero-width), private-use,
+/// unassigned or line-separating characters, no space but U+0020 and the ideographic U+3000,
+/// and none of the invisible fillers and joiners that draw nothing (the Hangul fillers, the
+/// combining grapheme joiner, the Mongolian variation selectors). Variation selectors that pick a
+/// glyph (the ideographic variation sequences of official names, 葛󠄀飾区) are kept.
+pub(crate) fn plain_text(text: &str) -> bool {
+    let allowed = |c: char| {
+        let invisible = matches!(
+            c,
+            '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{180B}'
+                ..='\u{180F}'
+        );
+        !invisible
+            && match c.general_category() {
+                GeneralCategory::Control
+                | GeneralCategory::Format
+                | GeneralCategory::PrivateUse
+                | GeneralCategory::Surrogate
+                | GeneralCategory::Unassigned
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator => false,
+                GeneralCategory::SpaceSeparator => c == ' ' || c == '\u{3000}',
+                _ => true,
+            }
+    };
+    text.chars().all(allowed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_fillers_and_joiners_are_refused() {
+        for bad in ["a\u{3164}b", "a\u{034F}b", "a\u{180B}", "\u{115F}"] {
+            assert!(display_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(display_name("葛\u{E0100}飾区").is_ok());
+    }
 
     #[test]
     fn names_read_as_what_they_are() {

@@ -118,26 +118,38 @@ pub struct RelyingPartyProfile {
 }
 
 impl RelyingPartyProfile {
-    /// A profile, checked: the contact as a display name; each URL absolute `https` (or `http`
-    /// to a loopback host, for development), without credentials or fragment, at most 2,000
-    /// characters.
+    /// A profile, checked: the contact as a display name; each URL an absolute `https` URL with
+    /// a host, without credentials or fragment, at most 2,000 characters, with no control,
+    /// format (bidi, zero-width) or space characters anywhere — and kept as the URL parser
+    /// writes it, so that what people are shown is exactly the address a browser opens.
     pub fn new(
         contact: &str,
         privacy_policy_url: &str,
         terms_url: &str,
     ) -> Result<Self, PlatformError> {
         let contact = crate::names::display_name(contact)?;
-        for url in [privacy_policy_url, terms_url] {
-            if !crate::oidc::valid_redirect_uri(url) {
-                return Err(PlatformError::Invalid(crate::InvalidError::Profile(
-                    "privacy_policy_url and terms_url are absolute https URLs without a fragment",
-                )));
+        let url = |raw: &str| -> Result<String, PlatformError> {
+            let refused = || {
+                PlatformError::Invalid(crate::InvalidError::Profile(
+                    "privacy_policy_url and terms_url are absolute https URLs with a host, \
+                     without credentials, fragment, spaces or control characters",
+                ))
+            };
+            if raw.len() > 2000 || !crate::names::plain_text(raw) || raw.contains(' ') {
+                return Err(refused());
             }
-        }
+            let u = url::Url::parse(raw).map_err(|_| refused())?;
+            let ok = u.scheme() == "https"
+                && u.host_str().is_some_and(|h| !h.is_empty())
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.fragment().is_none();
+            if ok { Ok(u.into()) } else { Err(refused()) }
+        };
         Ok(Self {
             contact,
-            privacy_policy_url: privacy_policy_url.to_owned(),
-            terms_url: terms_url.to_owned(),
+            privacy_policy_url: url(privacy_policy_url)?,
+            terms_url: url(terms_url)?,
         })
     }
 }

@@ -350,7 +350,8 @@ impl Platform {
     /// withdraw it; the answer, and everything the relying party receives afterwards, names
     /// only its customer ID. A My Key ID that is unknown, ended or changed is one answer
     /// (`no-my-key-id`) — and so is the My Key ID of a person who withdrew a Service ID from
-    /// this relying party: their withdrawal stands until they link again with the card.
+    /// this relying party (their withdrawal stands until they link again with the card), or
+    /// whose newest card is revoked, suspended or expired.
     /// Applications are held to quotas per relying party, per relying party and My Key ID, and
     /// per My Key ID (`quota.rs`), so that they cannot be used to guess My Key IDs.
     pub async fn apply_for_service_id(
@@ -378,7 +379,7 @@ impl Platform {
         }
         let (person, number) = self
             .store
-            .my_key_id_holder(&my_key_id)
+            .my_key_id_holder(&my_key_id, now)
             .await?
             .ok_or(PlatformError::NotFound(crate::NotFound::MyKeyId))?;
         let mut logs = Vec::new();

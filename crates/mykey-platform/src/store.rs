@@ -607,10 +607,12 @@ pub trait LinkStore: Send + Sync + 'static {
     ) -> Result<Option<CustomerId>, StoreError>;
 
     /// The person holding the active My Key ID `id`, with the issuance number of their latest
-    /// card.
+    /// card — only while that card is good at `at`: not revoked or suspended (as the swept
+    /// CRLs say) and not expired.
     async fn my_key_id_holder(
         &self,
         id: &MyKeyId,
+        at: UnixTime,
     ) -> Result<Option<(PersonId, Option<IssuanceNumber>)>, StoreError>;
 
     /// An application with a My Key ID (Art 17.1), in one transaction: the My Key ID must still
@@ -843,17 +845,29 @@ pub trait FactsStore: Send + Sync + 'static {
         at: UnixTime,
     ) -> Result<(), StoreError>;
 
-    /// Ends the My Key ID of each person whose newest card is one of `ended` and who holds
-    /// one, for that reason ([`crate::CardEnd`]), one transaction per person: the My Key ID
-    /// revoked, every Service ID with it ended and told (`account-disabled` with the reason),
-    /// the tokens relying parties hold revoked, the person's log saying why. A card that is not
-    /// its holder's newest (renewed since) and a person without an active My Key ID are passed
-    /// over, so a pass done again ends nothing twice. Answers how many My Key IDs ended.
+    /// Ends the My Key ID of each person whose newest card, as of the time given with it (when
+    /// J-LIS revoked it; for an expiry, now), is one of `ended` and who holds one, for that
+    /// reason ([`crate::CardEnd`]), one transaction per person: the My Key ID revoked, every
+    /// Service ID with it ended and told (`account-disabled` with the reason), the tokens
+    /// relying parties hold revoked, the person's log saying why. A card renewed before it
+    /// ended and a person without an active My Key ID are passed over, so a pass done again
+    /// ends nothing twice. Answers how many My Key IDs ended.
     async fn end_cards(
         &self,
-        ended: &[(IssuanceNumber, crate::CardEnd)],
+        ended: &[(IssuanceNumber, crate::CardEnd, UnixTime)],
         at: UnixTime,
     ) -> Result<u64, StoreError>;
+
+    /// Notes what a user-identification CRL says of the cards the platform knows: each entry's
+    /// revocation (or suspension) time and reason; removeFromCRL clears a suspension.
+    async fn note_card_revocations(
+        &self,
+        entries: &[(
+            IssuanceNumber,
+            Option<mykey_pki::RevocationReason>,
+            UnixTime,
+        )],
+    ) -> Result<(), StoreError>;
 
     /// The newest cards, of people with an active My Key ID, that expired before `before`
     /// (at most `limit`).

@@ -312,7 +312,8 @@ impl Platform {
             return Ok(None);
         };
         let kinds = &stream.config.events_requested;
-        let Some(event) = self.store.pending_events(rp.id, kinds, 1).await?.pop() else {
+        let pending = self.store.pending_events(rp.id, kinds, 1).await?;
+        let Some(event) = self.withhold_ppids(&rp, pending).await?.pop() else {
             return Ok(None);
         };
         Ok(Some(Push {

@@ -199,3 +199,52 @@ async fn a_card_that_expires_without_a_renewal_ends_the_my_key_id_after_the_grac
         .unwrap();
     assert_eq!(revoked.detail, r#"{"reason":"card-expired"}"#);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_card_replaced_before_the_sweep_still_ends_the_my_key_id() {
+    let w = world().await;
+    let bank = relying_party(&w, "Chikuzen Bank").await;
+    let (card, _) = person(&w, &[(&bank, "B-1")]).await;
+    // Lost and revoked, then replaced, and the new card used, all before the next pass.
+    revoke(&w, &card, "keyCompromise").await;
+    // (The platform's clock, which this world holds still, catches up with J-LIS's.)
+    w.clock.catch_up();
+    w.clock.advance(1);
+    let replaced = renewed(&w, &card).await;
+    let token = login(&w, &replaced).await;
+    sweep(&w).await;
+    let (status, _) = call(&w, Method::GET, "/v1/me/my-key-id", Some(&token)).await;
+    assert_eq!(status, 404, "the replacement does not save the My Key ID");
+    assert!(
+        told(&w, &bank)
+            .await
+            .iter()
+            .any(|(kind, sub, _)| kind == DISABLED && sub == "B-1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_one_applies_with_the_my_key_id_of_a_suspended_card() {
+    let w = world().await;
+    let city = relying_party(&w, "Fukuoka City").await;
+    let (card, token) = person(&w, &[]).await;
+    let (_, created) = call(&w, Method::GET, "/v1/me/my-key-id", Some(&token)).await;
+    let my_key_id = created["id"].as_str().unwrap().to_owned();
+    // Suspended (a lost card reported): the My Key ID stays, but no relying party links it.
+    revoke(&w, &card, "certificateHold").await;
+    sweep(&w).await;
+    let (status, _) = call(&w, Method::GET, "/v1/me/my-key-id", Some(&token)).await;
+    assert_eq!(status, 200);
+    let (status, body) = rp(
+        &w,
+        &city,
+        Method::POST,
+        "/v1/rp/service-ids",
+        Some(json!({"my_key_id": my_key_id, "customer_id": "R-9", "consent": full_consent()})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (404, "urn:mykey:problem:no-my-key-id")
+    );
+}

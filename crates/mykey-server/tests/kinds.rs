@@ -246,3 +246,98 @@ async fn a_relying_party_registers_where_people_turn_to_it_and_they_see_it_every
         "{html}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_about_ppids_queued_for_a_business_are_withheld_once_the_policy_says_no() {
+    // A business's PPID service and a person's PPID in it, as an earlier policy allowed.
+    let w = world().await;
+    let shop = business(&w, "Hakata Books").await;
+    let store = w.platform.store();
+    let service = store
+        .insert_ppid_service(RelyingPartyId::new(shop.id), "old login", w.platform.now())
+        .await
+        .unwrap();
+    let card = card(&w).await;
+    login(&w, &card).await;
+    let person = store
+        .person_by_issuance_number(card.number.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .issue_ppid(&mykey_platform::PpidIssue {
+            service: service.id,
+            person,
+            derived: mykey_platform::Ppid::from_bytes([7; 16]),
+            consent: Some(&mykey_platform::NewConsent {
+                items: mykey_platform::PPID_CONSENT
+                    .iter()
+                    .map(|i| i.name.to_owned())
+                    .collect(),
+                terms_version: "2026-11-01".into(),
+            }),
+            grant: mykey_platform::LoginGrant::Code {
+                hash: [9; 32],
+                expires_at: w.platform.now().plus(60),
+            },
+            at: w.platform.now(),
+            logs: &[],
+            detail: "{}".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // The card is renewed: the renewal is queued about the PPID, and never sent to the shop.
+    login(&w, &renewed(&w, &card).await).await;
+    let (status, body) = rp(&w, &shop, Method::POST, "/v1/rp/events", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sets"], json!({}), "{body}");
+    assert_eq!(body["moreAvailable"], false);
+    // Nor is the code the PPID service gave then redeemed now.
+    let (status, got) = rp(
+        &w,
+        &shop,
+        Method::POST,
+        &format!(
+            "/v1/rp/ppid-services/{}/authentications/x",
+            service.id.get()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!((status, problem_type(&got)), REFUSED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn profile_urls_are_https_and_kept_as_a_browser_reads_them() {
+    let w = world().await;
+    let city = relying_party(&w, "Fukuoka City").await;
+    let put = |privacy: &str| json!({"contact": "desk", "privacy_policy_url": privacy, "terms_url": "https://city.example/terms"});
+    for bad in [
+        "https://city.example/privacy\n\nThe operator guarantees this party.",
+        "https://city.example/\u{1b}[31m",
+        "https://city.example/\u{202E}x",
+        " https://city.example/",
+        "http://localhost/privacy",
+        "http://127.0.0.1/privacy",
+        "https://user@city.example/",
+        "https://city.example/#top",
+    ] {
+        let (status, body) = rp(&w, &city, Method::PUT, "/v1/rp/profile", Some(put(bad))).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "urn:mykey:problem:invalid-request"),
+            "{bad:?}"
+        );
+    }
+    let (status, body) = rp(
+        &w,
+        &city,
+        Method::PUT,
+        "/v1/rp/profile",
+        Some(put("HTTPS://City.Example/%70rivacy")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["privacy_policy_url"], "https://city.example/%70rivacy");
+}

@@ -18,6 +18,15 @@ macro_rules! newest {
     };
 }
 
+/// The same, as of `$2`: no number of the same person was linked after it before then (a
+/// renewal after a card's end does not undo the end).
+macro_rules! newest_as_of {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM issuance_numbers later \
+         WHERE later.person_id = n.person_id AND later.link_seq > n.link_seq AND later.linked_at < $2)"
+    };
+}
+
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -67,20 +76,21 @@ where
 
     pub(crate) async fn end_ended_cards(
         &self,
-        ended: &[(IssuanceNumber, CardEnd)],
+        ended: &[(IssuanceNumber, CardEnd, UnixTime)],
         at: UnixTime,
     ) -> Result<u64, StoreError> {
         let mut count = 0;
-        for (number, why) in ended {
+        for (number, why, as_of) in ended {
             let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
-            // The holder of the newest card `number`, with an active My Key ID.
+            // The holder of `number`, their newest card when it ended, with an active My Key ID.
             let sql = concat!(
                 "SELECT n.person_id FROM issuance_numbers n JOIN my_key_ids m \
                  ON m.person_id = n.person_id AND m.ended_at IS NULL WHERE n.number = $1 AND ",
-                newest!()
+                newest_as_of!()
             );
             let Some(row) = sqlx::query(sql)
                 .bind(number.as_be_bytes())
+                .bind(secs(*as_of))
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(fail)?
@@ -113,6 +123,40 @@ where
             count += 1;
         }
         Ok(count)
+    }
+
+    pub(crate) async fn note_revocations(
+        &self,
+        entries: &[(
+            IssuanceNumber,
+            Option<mykey_pki::RevocationReason>,
+            UnixTime,
+        )],
+    ) -> Result<(), StoreError> {
+        use mykey_pki::RevocationReason as R;
+        for chunk in entries.chunks(crate::facts::CHUNK) {
+            let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+            for (number, reason, revoked_at) in chunk {
+                let q = match reason {
+                    // A suspension lifted.
+                    Some(R::RemoveFromCrl) => sqlx::query(
+                        "UPDATE issuance_numbers SET revoked_at = NULL, revocation_reason = NULL \
+                         WHERE number = $1 AND revocation_reason = 'certificateHold'",
+                    )
+                    .bind(number.as_be_bytes()),
+                    _ => sqlx::query(
+                        "UPDATE issuance_numbers SET revoked_at = $2, revocation_reason = $3 \
+                         WHERE number = $1 AND (revoked_at IS NULL OR revocation_reason = 'certificateHold')",
+                    )
+                    .bind(number.as_be_bytes())
+                    .bind(secs(*revoked_at))
+                    .bind(reason.map_or("unspecified", R::name)),
+                };
+                q.execute(&mut *tx).await.map_err(fail)?;
+            }
+            tx.commit().await.map_err(fail)?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn newest_expired_cards(

@@ -80,10 +80,21 @@ where
 {
     async fn end_cards(
         &self,
-        ended: &[(IssuanceNumber, mykey_platform::CardEnd)],
+        ended: &[(IssuanceNumber, mykey_platform::CardEnd, UnixTime)],
         at: UnixTime,
     ) -> Result<u64, StoreError> {
         self.end_ended_cards(ended, at).await
+    }
+
+    async fn note_card_revocations(
+        &self,
+        entries: &[(
+            IssuanceNumber,
+            Option<mykey_pki::RevocationReason>,
+            UnixTime,
+        )],
+    ) -> Result<(), StoreError> {
+        self.note_revocations(entries).await
     }
 
     async fn expired_cards(

@@ -493,8 +493,9 @@ where
     async fn my_key_id_holder(
         &self,
         id: &mykey_platform::MyKeyId,
+        at: UnixTime,
     ) -> Result<Option<(PersonId, Option<IssuanceNumber>)>, StoreError> {
-        self.holder_of(id).await
+        self.holder_of(id, at).await
     }
 
     async fn apply_with_my_key_id(

@@ -179,16 +179,27 @@ where
     pub(crate) async fn holder_of(
         &self,
         id: &MyKeyId,
+        at: UnixTime,
     ) -> Result<Option<(PersonId, Option<IssuanceNumber>)>, StoreError> {
         let row = sqlx::query(
-            "SELECT m.person_id, (SELECT n.number FROM issuance_numbers n WHERE n.person_id = m.person_id \
-             ORDER BY n.linked_at DESC LIMIT 1) AS number FROM my_key_ids m WHERE m.id = $1 AND m.ended_at IS NULL",
+            "SELECT m.person_id, n.number, n.revoked_at, n.expires_at FROM my_key_ids m \
+             LEFT JOIN issuance_numbers n ON n.person_id = m.person_id AND NOT EXISTS \
+             (SELECT 1 FROM issuance_numbers later WHERE later.person_id = n.person_id AND later.link_seq > n.link_seq) \
+             WHERE m.id = $1 AND m.ended_at IS NULL",
         )
         .bind(id.as_str())
         .fetch_optional(&self.pool)
         .await
         .map_err(fail)?;
         let Some(r) = row else { return Ok(None) };
+        // The newest card revoked, suspended or expired: no one to link.
+        let revoked = r.get::<Option<i64>, _>("revoked_at").is_some();
+        let expired = r
+            .get::<Option<i64>, _>("expires_at")
+            .is_some_and(|e| e < secs(at));
+        if revoked || expired {
+            return Ok(None);
+        }
         let number = r
             .get::<Option<&[u8]>, _>("number")
             .map(IssuanceNumber::from_be_bytes)

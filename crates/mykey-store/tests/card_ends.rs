@@ -49,7 +49,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     let lost = CardEnd::Revoked(Some(RevocationReason::KeyCompromise));
     assert_eq!(
         store
-            .end_cards(&[(n(41_000), lost), (n(42_000), lost)], T)
+            .end_cards(&[(n(41_000), lost, T.plus(5)), (n(42_000), lost, T)], T)
             .await
             .unwrap(),
         0,
@@ -57,7 +57,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
     assert!(store.my_key_id(p).await.unwrap().is_some());
     let before = store.log(q).await.unwrap().len();
-    assert_eq!(store.end_cards(&[(n(41_001), lost)], T).await.unwrap(), 1);
+    assert_eq!(
+        store.end_cards(&[(n(41_001), lost, T)], T).await.unwrap(),
+        1
+    );
     assert!(store.my_key_id(p).await.unwrap().is_none());
     assert_eq!(store.person_links(p).await.unwrap(), vec![]);
     let log = store.log(p).await.unwrap();
@@ -80,11 +83,70 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
     mykey_platform::verify_chain(&log).unwrap();
     // Done again: nothing more.
-    assert_eq!(store.end_cards(&[(n(41_001), lost)], T).await.unwrap(), 0);
+    assert_eq!(
+        store.end_cards(&[(n(41_001), lost, T)], T).await.unwrap(),
+        0
+    );
     assert_eq!(
         store.expired_cards(T.plus(2_000), 10).await.unwrap(),
         vec![]
     );
     assert_eq!(store.log(q).await.unwrap().len(), before);
     assert_eq!(store.end_cards(&[], T).await.unwrap(), 0);
+
+    // A card lost (revoked at T + 10) and replaced after (linked at T + 50): the replacement
+    // does not save the My Key ID.
+    let r = store
+        .link_issuance_number(n(43_000), Some(T.plus(1_000)), &[], T, &[])
+        .await
+        .unwrap()
+        .person();
+    give_my_key_id(&store, r, "CARD0043").await;
+    store
+        .link_issuance_number(
+            n(43_001),
+            Some(T.plus(2_000)),
+            &[n(43_000)],
+            T.plus(50),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .end_cards(&[(n(43_000), lost, T.plus(10))], T.plus(60))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.my_key_id(r).await.unwrap().is_none());
+
+    // What the CRLs say of a card decides whether its holder's My Key ID can be applied with.
+    let s = store
+        .link_issuance_number(n(44_000), Some(T.plus(1_000)), &[], T, &[])
+        .await
+        .unwrap()
+        .person();
+    give_my_key_id(&store, s, "CARD0044").await;
+    let id = "CARD0044".parse().unwrap();
+    assert_eq!(
+        store.my_key_id_holder(&id, T).await.unwrap(),
+        Some((s, Some(n(44_000))))
+    );
+    let hold = Some(RevocationReason::CertificateHold);
+    store
+        .note_card_revocations(&[(n(44_000), hold, T), (n(99_999), hold, T)])
+        .await
+        .unwrap();
+    assert_eq!(store.my_key_id_holder(&id, T).await.unwrap(), None);
+    store
+        .note_card_revocations(&[(n(44_000), Some(RevocationReason::RemoveFromCrl), T)])
+        .await
+        .unwrap();
+    assert!(store.my_key_id_holder(&id, T).await.unwrap().is_some());
+    // Expired: no one.
+    assert_eq!(
+        store.my_key_id_holder(&id, T.plus(1_001)).await.unwrap(),
+        None
+    );
 }

@@ -222,14 +222,14 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
 
     // Art 17.1: the holder of an active My Key ID, and an application with it.
     let id = "LIBR0001".parse().unwrap();
-    let (holder, number) = store.my_key_id_holder(&id).await.unwrap().unwrap();
+    let (holder, number) = store.my_key_id_holder(&id, T).await.unwrap().unwrap();
     assert_eq!(
         (holder, number),
         (p, Some(IssuanceNumber::from_u64(31_000).unwrap()))
     );
     assert_eq!(
         store
-            .my_key_id_holder(&"NOPE0000".parse().unwrap())
+            .my_key_id_holder(&"NOPE0000".parse().unwrap(), T)
             .await
             .unwrap(),
         None
@@ -283,7 +283,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(store.my_key_id_holder(&id).await.unwrap(), None);
+    assert_eq!(store.my_key_id_holder(&id, T).await.unwrap(), None);
     assert!(matches!(
         store.apply_with_my_key_id(&apply(p)).await.unwrap(),
         Err(PlatformError::NotFound(NotFound::MyKeyId))

@@ -194,6 +194,13 @@ impl Platform {
         let (Some(sub), Some(auth_time)) = (a.subject(), a.approved_at) else {
             return Err(grant("unknown code, or issued to another client"));
         };
+        // PPIDs and facts are functions of public authorities: a code given before the
+        // operator's policy said no to businesses gives nothing now.
+        if (a.ppid.is_some() || a.facts.as_deref().is_some_and(|f| f != "{}"))
+            && self.public_authority_function(&rp).is_err()
+        {
+            return Err(grant("PPIDs and the four facts are for public authorities"));
+        }
         let claims = IdTokenClaims {
             iss: self.issuer(),
             sub,
@@ -249,6 +256,18 @@ impl Platform {
                 reason: "the access token is unknown, expired or revoked",
             }));
         };
+        if a.ppid.is_some() || a.facts.as_deref().is_some_and(|f| f != "{}") {
+            let allowed = match self.store.relying_party(rp).await? {
+                Some(r) => self.public_authority_function(&r).is_ok(),
+                None => false,
+            };
+            if !allowed {
+                return Err(PlatformError::OAuth(crate::OAuthError {
+                    code: OAuthCode::InvalidToken,
+                    reason: "the access token is unknown, expired or revoked",
+                }));
+            }
+        }
         let mut claims: serde_json::Map<String, Value> = a
             .facts
             .as_deref()
