@@ -25,31 +25,63 @@ pub(crate) fn display_name(name: &str) -> Result<String, PlatformError> {
 }
 
 /// Whether `text` reads as what it is: no control, format (bidi, zero-width), private-use,
-/// unassigned or line-separating characters, no space but U+0020 and the ideographic U+3000,
-/// and none of the invisible fillers and joiners that draw nothing (the Hangul fillers, the
-/// combining grapheme joiner, the Mongolian variation selectors). Variation selectors that pick a
-/// glyph (the ideographic variation sequences of official names, 葛󠄀飾区) are kept.
+/// unassigned or line-separating characters; no space but U+0020 and the ideographic U+3000,
+/// never two in a row; nothing Unicode marks as drawing nothing (Default_Ignorable_Code_Point:
+/// the Hangul fillers, the combining grapheme joiner, invisible Khmer vowels…) but one variation
+/// selector after a visible character (the ideographic variation sequences of official names,
+/// 葛󠄀飾区); no braille blank or object replacement; and not beginning with a combining mark.
 pub(crate) fn plain_text(text: &str) -> bool {
-    let allowed = |c: char| {
-        let invisible = matches!(
+    let ignorable = |c: char| {
+        matches!(
             c,
-            '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{180B}'
-                ..='\u{180F}'
-        );
-        !invisible
-            && match c.general_category() {
-                GeneralCategory::Control
-                | GeneralCategory::Format
-                | GeneralCategory::PrivateUse
-                | GeneralCategory::Surrogate
-                | GeneralCategory::Unassigned
-                | GeneralCategory::LineSeparator
-                | GeneralCategory::ParagraphSeparator => false,
-                GeneralCategory::SpaceSeparator => c == ' ' || c == '\u{3000}',
-                _ => true,
-            }
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
     };
-    text.chars().all(allowed)
+    let selector = |c: char| matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}');
+    let space = |c: char| c == ' ' || c == '\u{3000}';
+    let mut previous: Option<char> = None;
+    for c in text.chars() {
+        let category = c.general_category();
+        let ok = match category {
+            GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Surrogate
+            | GeneralCategory::Unassigned
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator => false,
+            GeneralCategory::SpaceSeparator => space(c) && !previous.is_some_and(space),
+            GeneralCategory::NonspacingMark
+            | GeneralCategory::SpacingMark
+            | GeneralCategory::EnclosingMark
+                if previous.is_none() =>
+            {
+                false
+            }
+            _ if selector(c) => previous.is_some_and(|p| !space(p) && !selector(p)),
+            _ => !ignorable(c) && c != '\u{2800}' && c != '\u{FFFC}',
+        };
+        if !ok {
+            return false;
+        }
+        previous = Some(c);
+    }
+    true
 }
 
 #[cfg(test)]
@@ -58,7 +90,21 @@ mod tests {
 
     #[test]
     fn invisible_fillers_and_joiners_are_refused() {
-        for bad in ["a\u{3164}b", "a\u{034F}b", "a\u{180B}", "\u{115F}"] {
+        for bad in [
+            "a\u{3164}b",
+            "a\u{034F}b",
+            "a\u{180B}",
+            "\u{115F}",
+            "\u{2800}",
+            "a\u{2800}b",
+            "a\u{17B4}",
+            "\u{0301}",
+            "a\u{FE0F}\u{FE0F}",
+            "\u{FE0F}",
+            "a\u{FFFC}",
+            "Bank\u{3000}\u{3000}desk",
+            "Bank  desk",
+        ] {
             assert!(display_name(bad).is_err(), "{bad:?}");
         }
         assert!(display_name("葛\u{E0100}飾区").is_ok());
