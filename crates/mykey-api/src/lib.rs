@@ -15,6 +15,7 @@ pub mod link_requests;
 pub mod me;
 pub mod oidc;
 pub mod ops;
+pub mod pinless;
 pub mod ppid_services;
 pub mod problem;
 pub mod rp;

@@ -37,6 +37,9 @@ pub struct PpidRedeemed {
     /// The PPID.
     #[schema(pattern = "^[0-9a-f]{32}$")]
     pub ppid: String,
+    /// The four facts, when the code answered a PIN-less request (Terms Art 20.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<crate::pinless::FourFactsClaims>,
 }
 
 /// Associates a customer ID with a PPID.

@@ -16,13 +16,11 @@ pub mod apdu;
 mod card;
 mod client;
 mod digest_info;
-mod facts;
 mod secret;
 mod store;
-mod tlv;
 /// For the fuzzer only (`fuzz/`).
 #[cfg(fuzzing)]
-pub use tlv::fuzz as fuzz_tlv;
+pub use mykey_pki::ticket::tlv::fuzz as fuzz_tlv;
 mod transport;
 
 pub use apdu::{ApduError, Command, Response, StatusWord};
@@ -33,12 +31,12 @@ pub use card::{
 };
 pub use client::{ClientError, FactsAccess, JpkiCard, MAX_FILE_LEN};
 pub use digest_info::HashAlgorithm;
-pub use facts::{FactsError, TicketFacts};
+pub use mykey_pki::ticket::tlv::TlvError;
+pub use mykey_pki::ticket::{FactsError, TicketFacts, TicketSignature, TicketSignatureError};
 pub use secret::{
     AccessKey, MyNumber, Pin, SecretError, SecretKind, SecurityCode, SignaturePassword,
 };
 pub use store::{CardFile, CardFileError, CardFileLock, CardStore, NoStore};
-pub use tlv::TlvError;
 #[cfg(feature = "pcsc")]
 pub use transport::PcscTransport;
 pub use transport::{MemoryTransport, Transport, TransportError, vpcd};

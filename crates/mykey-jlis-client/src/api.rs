@@ -36,6 +36,35 @@ pub struct IssuedCertificates {
     pub user_identification_ca: String,
     /// The signature CA certificate that issued (DER, base64).
     pub signature_ca: String,
+    /// What J-LIS writes to the card's ticket-item AP with the facts (file `0003`): absent for
+    /// a revocation-only answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_item_signature: Option<TicketItemSignature>,
+}
+
+/// J-LIS's signature over the four facts of a card's ticket-item AP (file `0002`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketItemSignature {
+    /// SHA-256 of file `0002` (hex).
+    pub facts_digest: String,
+    /// RSASSA-PKCS1-v1_5 SHA-256 over the 32 digest bytes (base64).
+    pub signature: String,
+}
+
+/// `POST /v1/issuance-numbers/{n}/ticket-items`: are these the ticket-item facts J-LIS wrote,
+/// and are they still the facts of the holder of user-identification certificate `n`?
+pub type TicketItemCheck = TicketItemSignature;
+
+/// The answer to a [`TicketItemCheck`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketItemStatus {
+    /// The user-identification issuance number asked about (hex).
+    pub issuance_number: String,
+    /// `current`: J-LIS signed these facts and they are the holder's facts now; `outdated`:
+    /// J-LIS signed them, but the holder's facts changed since (or they are another
+    /// person's); `invalid`: not J-LIS's signature.
+    pub status: String,
 }
 
 /// `POST /v1/admin/renewals`: a new pair for a card (or a new card) of the same person.

@@ -159,6 +159,17 @@ impl JlisClient {
         .await
     }
 
+    /// Whether `check` is J-LIS's signature over the ticket-item facts of the holder of
+    /// user-identification certificate `n` as they are now.
+    pub async fn ticket_item_status(
+        &self,
+        n: IssuanceNumber,
+        check: &crate::api::TicketItemCheck,
+    ) -> Result<crate::api::TicketItemStatus, ClientError> {
+        self.post(&format!("/v1/issuance-numbers/{n}/ticket-items"), check)
+            .await
+    }
+
     /// The earlier user-identification issuance numbers of the holder of `n`, newest first,
     /// typed: an answer holding anything but issuance numbers is refused.
     pub async fn earlier_issuance_numbers(

@@ -571,6 +571,37 @@ impl Jlis for JlisPort {
         Ok(SignatureStatus { paired, current })
     }
 
+    async fn ticket_item_status(
+        &self,
+        n: IssuanceNumber,
+        signature: &mykey_pki::ticket::TicketSignature,
+    ) -> Result<mykey_platform::TicketItemStatus, JlisUnavailable> {
+        use base64::Engine;
+        let check = crate::api::TicketItemCheck {
+            facts_digest: hex::encode(signature.facts_digest()),
+            signature: base64::engine::general_purpose::STANDARD.encode(signature.signature()),
+        };
+        let answer = self
+            .client
+            .ticket_item_status(n, &check)
+            .await
+            .map_err(|e| JlisUnavailable(e.to_string()))?;
+        // An answer about another number, or a status J-LIS does not define, is not believed.
+        if answer.issuance_number.parse::<IssuanceNumber>().ok() != Some(n) {
+            return Err(JlisUnavailable(
+                "J-LIS answered about another issuance number".into(),
+            ));
+        }
+        match answer.status.as_str() {
+            "current" => Ok(mykey_platform::TicketItemStatus::Current),
+            "outdated" => Ok(mykey_platform::TicketItemStatus::Outdated),
+            "invalid" => Ok(mykey_platform::TicketItemStatus::Invalid),
+            other => Err(JlisUnavailable(format!(
+                "J-LIS answered an unknown ticket-item status {other:?}"
+            ))),
+        }
+    }
+
     async fn revocation(
         &self,
         cert: &UserIdentificationCertificate,

@@ -70,6 +70,8 @@ pub struct Jlis {
     authority: parking_lot::RwLock<authority::Authority>,
     clock: Arc<dyn Clock>,
     config: Config,
+    /// Signs the four facts written to a card's ticket-item AP (file `0003`).
+    ticket_key: mykey_pki::issue::SigningKey,
     ocsp_cache: ocsp::Cache,
     // Serialises CRL publication so that CRL numbers are handed out in order.
     publishing: tokio::sync::Mutex<()>,
@@ -93,11 +95,17 @@ impl Jlis {
         let sealing = sealing_key(&config.data_dir)?;
         let db = store::Store::open(&config.data_dir.join("jlis.sqlite3"), sealing).await?;
         let authority = authority::Authority::load_or_create(&db, &config, clock.now()).await?;
+        let ticket_key =
+            mykey_pki::issue::SigningKey::from_pkcs8(&db.ticket_item_key(clock.now()).await?)
+                .map_err(|e| {
+                    JlisError::storage(format!("stored ticket-item key unreadable: {e}"))
+                })?;
         let jlis = Arc::new(Self {
             db,
             authority: parking_lot::RwLock::new(authority),
             clock,
             config,
+            ticket_key,
             ocsp_cache: ocsp::Cache::default(),
             publishing: tokio::sync::Mutex::new(()),
         });

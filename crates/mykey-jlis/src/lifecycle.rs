@@ -16,11 +16,13 @@ use time::Date;
 use crate::api::{
     CertificateState, ChangeFactsRequest, IssueRequest, IssuedCertificates,
     PreviousIssuanceNumbers, RenewRequest, RevokeRequest, SignatureCertificateStatus,
+    TicketItemCheck, TicketItemSignature, TicketItemStatus,
 };
 use crate::authority::{CaGeneration, random_serial};
 use crate::store::{CertRow, NewCert, PersonRow, Store};
 use crate::validity::{age_on, certificate_not_after};
 use crate::{Jlis, JlisError};
+use mykey_pki::ticket::{TicketFacts, TicketSignature};
 
 const DATE: &[time::format_description::BorrowedFormatItem<'_>] =
     time::macros::format_description!("[year]-[month]-[day]");
@@ -59,7 +61,8 @@ impl Jlis {
             )
             .await?;
         tx.commit().await?;
-        Ok(self.issued(number, Some(ui), sig))
+        let ticket = self.ticket_signature(&facts);
+        Ok(self.issued(number, Some(ui), sig, ticket))
     }
 
     /// Renews: a new pair for the same person, the old user-identification certificate revoked as
@@ -104,7 +107,8 @@ impl Jlis {
         if let Some(s) = &old_sig {
             self.evict(s);
         }
-        Ok(self.issued(number, Some(ui), sig))
+        let ticket = self.ticket_signature(&facts);
+        Ok(self.issued(number, Some(ui), sig, ticket))
     }
 
     /// Revokes one certificate.
@@ -189,7 +193,8 @@ impl Jlis {
         if let Some(s) = &old_sig {
             self.evict(s);
         }
-        Ok(self.issued(number, None, Some(sig.1)))
+        let ticket = self.ticket_signature(&facts);
+        Ok(self.issued(number, None, Some(sig.1), ticket))
     }
 
     /// A certificate's state.
@@ -373,11 +378,65 @@ impl Jlis {
         }
     }
 
+    /// J-LIS's signature over `facts` as the card's ticket-item AP keeps them (file `0002`);
+    /// `None` for facts the AP's format cannot hold.
+    fn ticket_signature(&self, facts: &FourFacts) -> Option<TicketItemSignature> {
+        let ticket = TicketFacts::new(
+            facts.name(),
+            facts.address(),
+            facts.birth_date().date(),
+            facts.sex(),
+        )
+        .ok()?;
+        let signed = TicketSignature::sign(&self.ticket_key, &ticket.to_tlv());
+        Some(TicketItemSignature {
+            facts_digest: hex::encode(signed.facts_digest()),
+            signature: B64.encode(signed.signature()),
+        })
+    }
+
+    /// Whether `check` is J-LIS's signature over the ticket-item facts of the holder of
+    /// user-identification certificate `number`, as they are now.
+    pub async fn ticket_item_status(
+        &self,
+        number: &str,
+        check: &TicketItemCheck,
+    ) -> Result<TicketItemStatus, JlisError> {
+        let n = issuance_number(number)?;
+        let digest = hex::decode(&check.facts_digest)
+            .ok()
+            .and_then(|d| <[u8; 32]>::try_from(d).ok())
+            .ok_or_else(|| JlisError::invalid("facts_digest", "not 32 bytes of hex"))?;
+        let signature = B64
+            .decode(&check.signature)
+            .map_err(|_| JlisError::invalid("signature", "not base64"))?;
+        let signed = TicketSignature::new(digest, signature)
+            .map_err(|e| JlisError::invalid("signature", e.to_string()))?;
+        let mut conn = self.db.pool.acquire().await?;
+        let ui = user_identification(&mut conn, n).await?;
+        let person = Store::person(&mut conn, ui.person_id).await?;
+        let status = if signed.verify(self.ticket_key.public_key()).is_err() {
+            "invalid"
+        } else {
+            let birth = parse_date("birth_date", &person.birth_date)?;
+            let now = facts(&person.name, &person.address, birth, person.sex)?;
+            match self.ticket_signature(&now) {
+                Some(s) if s.facts_digest == check.facts_digest.to_ascii_lowercase() => "current",
+                _ => "outdated",
+            }
+        };
+        Ok(TicketItemStatus {
+            issuance_number: n.to_string(),
+            status: status.to_owned(),
+        })
+    }
+
     fn issued(
         &self,
         number: IssuanceNumber,
         ui: Option<Vec<u8>>,
         sig: Option<Vec<u8>>,
+        ticket_item_signature: Option<TicketItemSignature>,
     ) -> IssuedCertificates {
         let authority = self.authority.read();
         IssuedCertificates {
@@ -387,6 +446,7 @@ impl Jlis {
             user_identification_ca: B64
                 .encode(authority.current(Purpose::UserIdentification).cert.der()),
             signature_ca: B64.encode(authority.current(Purpose::Signature).cert.der()),
+            ticket_item_signature,
         }
     }
 

@@ -282,6 +282,40 @@ impl Store {
         Ok(id)
     }
 
+    /// The ticket-item signing key (PKCS#8), made and stored sealed on first use.
+    pub(crate) async fn ticket_item_key(&self, now: UnixTime) -> Result<Vec<u8>, JlisError> {
+        const PURPOSE: &str = "jlis:ticket-item-key";
+        let stored: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT key_pkcs8 FROM ticket_item_key WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(sealed) = stored {
+            return self.sealing.open(PURPOSE, &sealed).map_err(|e| {
+                JlisError::storage(format!(
+                    "the ticket-item key: {e} (is secrets.key the one this store was made with?)"
+                ))
+            });
+        }
+        let pki = |e: mykey_pki::Error| JlisError::storage(format!("ticket-item key: {e}"));
+        let key = mykey_pki::issue::SigningKey::generate()
+            .and_then(|k| k.to_pkcs8())
+            .map_err(pki)?;
+        let sealed = self
+            .sealing
+            .seal(PURPOSE, &key)
+            .map_err(|e| JlisError::storage(e.to_string()))?;
+        // Two simulators opening one new store at once: the first key written wins.
+        sqlx::query(
+            "INSERT INTO ticket_item_key (id, key_pkcs8, created_at) VALUES (1, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(sealed)
+        .bind(now.as_secs() as i64)
+        .execute(&self.pool)
+        .await?;
+        Box::pin(self.ticket_item_key(now)).await
+    }
+
     /// Takes the next CRL number of a CA.
     pub(crate) async fn next_crl_number(
         conn: &mut SqliteConnection,

@@ -393,3 +393,85 @@ async fn the_ca_index_names_every_generation_and_its_urls() {
         crl.verify(&ca, UnixTime::now()).unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ticket_item_facts_are_signed_and_checked_against_the_holder_now() {
+    use mykey_jlis::api::TicketItemCheck;
+    use mykey_pki::ticket::{TicketFacts, facts_digest};
+    let sim = start().await;
+    let issued = issue(&sim).await;
+    let signed = issued.ticket_item_signature.clone().expect("facts signed");
+    // The digest is of file 0002 exactly as the card's ticket-item AP keeps it.
+    let file = TicketFacts::new(
+        "佐藤\u{3000}一郎",
+        "大阪府大阪市北区中之島一丁目３番２０号",
+        time::macros::date!(1980 - 05 - 05),
+        mykey_pki::Sex::Male,
+    )
+    .unwrap()
+    .to_tlv();
+    assert_eq!(signed.facts_digest, hex::encode(facts_digest(&file)));
+    let n: mykey_pki::IssuanceNumber = issued.issuance_number.parse().unwrap();
+    let status = |c: TicketItemCheck| {
+        let client = sim.client.clone();
+        async move { client.ticket_item_status(n, &c).await.map(|s| s.status) }
+    };
+    assert_eq!(status(signed.clone()).await.unwrap(), "current");
+
+    // A forged signature, and a signature of J-LIS's over someone else's facts.
+    let mut forged = signed.clone();
+    forged.signature = {
+        use base64::Engine;
+        let e = base64::engine::general_purpose::STANDARD;
+        let mut s = e.decode(&forged.signature).unwrap();
+        s[0] ^= 1;
+        e.encode(s)
+    };
+    assert_eq!(status(forged).await.unwrap(), "invalid");
+    let other = sim
+        .client
+        .issue(&mykey_jlis::api::IssueRequest {
+            name: "鈴木\u{3000}花子".into(),
+            ..person("1990-01-01")
+        })
+        .await
+        .unwrap();
+    let theirs = other.ticket_item_signature.unwrap();
+    assert_eq!(status(theirs).await.unwrap(), "outdated");
+
+    // A move: the card's old data is outdated, the data written with the new facts current.
+    let moved = sim
+        .client
+        .change_facts(&ChangeFactsRequest {
+            issuance_number: issued.issuance_number.clone(),
+            address: Some("大阪府大阪市北区1-1".into()),
+            signature_public_key: spki(&keys().1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(signed.clone()).await.unwrap(), "outdated");
+    assert_eq!(
+        status(moved.ticket_item_signature.unwrap()).await.unwrap(),
+        "current"
+    );
+
+    // Bad input is refused precisely.
+    let (code, _) = problem_kind(
+        status(TicketItemCheck {
+            facts_digest: "00".into(),
+            ..signed.clone()
+        })
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(code, 422);
+    let unknown: mykey_pki::IssuanceNumber = "7FFF".parse().unwrap();
+    let (code, _) = problem_kind(
+        sim.client
+            .ticket_item_status(unknown, &signed)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 404);
+}

@@ -32,6 +32,8 @@ pub enum SignedObject {
     OcspResponse,
     /// A login challenge, checked with the user-identification key.
     Challenge,
+    /// The ticket-item AP's facts (file `0003`), checked with J-LIS's ticket-item key.
+    TicketItems,
 }
 
 /// Everything that can go wrong verifying JPKI material.

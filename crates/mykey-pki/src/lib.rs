@@ -12,6 +12,8 @@
 //! - [`issue`]: the CA side (certificates, CRLs, OCSP responses), used by the J-LIS simulator and by
 //!   tests to make fixtures.
 //!
+//! - [`ticket`]: the ticket-item AP's four facts (file `0002`) and J-LIS's signature over them
+//!   (file `0003`).
 //! - [`SealingKey`]: secrets kept in a database sealed with a key kept outside it.
 //!
 //! Nothing here reads a clock: every check takes the time as a [`UnixTime`].
@@ -30,6 +32,7 @@ pub mod ocsp;
 pub mod oid;
 mod seal;
 mod serial;
+pub mod ticket;
 mod time;
 mod trust;
 

@@ -292,6 +292,16 @@ impl Platform {
             .certificates
             .user_identification(card.certificate, now)?;
         verify_challenge(&cert, card.nonce, card.signature)?;
+        self.check_revocation(&cert, now).await
+    }
+
+    /// Whether J-LIS has revoked a certificate that passed the path checks (CRL index, else
+    /// OCSP; fail closed): its issuance number, expiry, and the log entry of a J-LIS query.
+    pub(crate) async fn check_revocation(
+        &self,
+        cert: &mykey_pki::UserIdentificationCertificate,
+        now: UnixTime,
+    ) -> Result<(IssuanceNumber, UnixTime, Vec<NewLog>), PlatformError> {
         let issuer = cert
             .authority_key_id()
             .and_then(|k| {
@@ -304,7 +314,7 @@ impl Platform {
                 purpose: Purpose::UserIdentification,
                 key_id: String::new(),
             })?;
-        let revocation = self.jlis.revocation(&cert, &issuer, now).await?;
+        let revocation = self.jlis.revocation(cert, &issuer, now).await?;
         if let RevocationStatus::Revoked { reason, .. } = revocation.status {
             return Err(PlatformError::Card(crate::CardError::Revoked { reason }));
         }

@@ -93,6 +93,25 @@ pub enum CardError {
         /// The reason J-LIS gives.
         reason: Option<RevocationReason>,
     },
+    /// The ticket-item AP's data sent on the PIN-less route (Art 20.2) was refused.
+    #[error("ticket-item data refused: {0}")]
+    TicketItems(TicketItemsProblem),
+}
+
+/// Why the ticket-item AP's data was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TicketItemsProblem {
+    /// Not J-LIS's signature over exactly the facts sent, not in the card's layout, or not the
+    /// facts of the holder of the certificate sent with them.
+    #[error("not J-LIS's signed facts of this card's holder")]
+    Invalid,
+    /// J-LIS signed them, but the holder's facts changed since (the card's ticket-item AP has
+    /// not been rewritten).
+    #[error("the card's facts are outdated")]
+    Outdated,
+    /// The date of birth on the card is not the one the relying party gave.
+    #[error("the date of birth is not the one the relying party holds")]
+    BirthDate,
 }
 
 /// The caller may not do this.
@@ -178,6 +197,9 @@ pub enum InvalidError {
     /// A logout request the platform cannot honour.
     #[error("logout refused: {0}")]
     Logout(&'static str),
+    /// A PIN-less request the platform cannot open (Art 20.2).
+    #[error("PIN-less request refused: {0}")]
+    PinlessRequest(&'static str),
 }
 
 /// What the request names does not exist (or is not the caller's: never told apart).
@@ -210,6 +232,9 @@ pub enum NotFound {
     /// No such authorization request (or another browser's).
     #[error("no such authorization request")]
     Authorization,
+    /// No open PIN-less request has that handle (unknown, used or expired).
+    #[error("no such PIN-less request")]
+    PinlessRequest,
 }
 
 /// What the request names exists, but its state forbids the change.

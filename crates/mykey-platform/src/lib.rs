@@ -31,6 +31,7 @@ mod my_key_id;
 mod names;
 pub mod oidc;
 mod ordered_token;
+mod pinless;
 mod ppid;
 mod ppid_service;
 mod quota;
@@ -53,7 +54,7 @@ pub use client_auth::{
 };
 pub use error::{
     AccessError, CardError, Conflict, Internal, InvalidError, Limited, NotFound, OAuthError,
-    PlatformError,
+    PlatformError, TicketItemsProblem,
 };
 pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
@@ -62,6 +63,10 @@ pub use facts::{FactsSweep, SignatureRevoked};
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
+pub use pinless::{
+    MAX_OPEN_PINLESS_REQUESTS, PINLESS_CONSENT, PinlessApproval, PinlessEvidence, PinlessRequest,
+    StoredPinlessRequest,
+};
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
     LoginGrant, PPID_CONSENT, PersonPpidService, PpidAuthentication, PpidCode, PpidIssue,
@@ -123,6 +128,41 @@ pub trait Jlis: Send + Sync + 'static {
         issuer: &mykey_pki::CaCertificate,
         at: UnixTime,
     ) -> Result<RevocationAnswer, JlisUnavailable>;
+
+    /// Whether `signature` is J-LIS's over the ticket-item facts of the holder of
+    /// user-identification certificate `n` as they are now (the PIN-less route, Art 20.2).
+    async fn ticket_item_status(
+        &self,
+        n: IssuanceNumber,
+        signature: &mykey_pki::ticket::TicketSignature,
+    ) -> Result<TicketItemStatus, JlisUnavailable> {
+        let _ = (n, signature);
+        Err(JlisUnavailable(
+            "this J-LIS connection offers no ticket-item service".into(),
+        ))
+    }
+}
+
+/// What J-LIS says of ticket-item facts and their signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketItemStatus {
+    /// J-LIS signed them, and they are the holder's facts now.
+    Current,
+    /// J-LIS signed them, but they are not the holder's facts now.
+    Outdated,
+    /// Not J-LIS's signature.
+    Invalid,
+}
+
+impl TicketItemStatus {
+    /// The name J-LIS gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Outdated => "outdated",
+            Self::Invalid => "invalid",
+        }
+    }
 }
 
 /// What J-LIS says of a person's signature certificates.

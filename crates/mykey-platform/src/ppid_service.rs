@@ -174,6 +174,20 @@ pub enum LoginGrant<'a> {
         /// SHA-256 of the code the browser must type before it continues, when it must.
         confirm_hash: Option<[u8; 32]>,
     },
+    /// A one-time code for the relying party with the four facts, answering an open PIN-less
+    /// request (Art 20.2), which it uses up; refused with
+    /// [`NotFound::PinlessRequest`](crate::NotFound::PinlessRequest) (nothing written) unless
+    /// the request is still open.
+    PinlessCode {
+        /// SHA-256 of the request's handle.
+        request_hash: [u8; 32],
+        /// SHA-256 of the code.
+        hash: [u8; 32],
+        /// Until when it may be redeemed.
+        expires_at: UnixTime,
+        /// The claims given with the PPID (JSON object text).
+        facts: &'a str,
+    },
 }
 
 /// What the store answers to a [`PpidIssue`].
@@ -247,7 +261,7 @@ impl Platform {
     }
 
     /// `rp`'s own service `id`; another party's is unknown to it.
-    async fn own_ppid_service(
+    pub(crate) async fn own_ppid_service(
         &self,
         rp: &RelyingParty,
         id: PpidServiceId,
@@ -369,22 +383,38 @@ impl Platform {
         })
     }
 
-    /// The relying party redeems a one-time code of its service `id` for the PPID; the person's
-    /// log records that it was given (`ppid.given`). Unknown, used, expired and foreign codes
-    /// get one answer.
+    /// The relying party redeems a one-time code of its service `id` for the PPID, and the
+    /// four facts when the code answered a PIN-less request (Art 20.2; the claims object as
+    /// JSON text); the person's log records what was given (`ppid.given`, `facts.given`).
+    /// Unknown, used, expired and foreign codes get one answer.
     pub async fn redeem_ppid_code(
         &self,
         rp: &RelyingParty,
         id: PpidServiceId,
         code: &str,
-    ) -> Result<Ppid, PlatformError> {
+    ) -> Result<(Ppid, Option<String>), PlatformError> {
         let s = self.own_ppid_service(rp, id).await?;
         let log = NewLog::new(
             crate::LogKind::PpidGiven,
             json!({"relying_party": s.relying_party.name, "ppid_service": s.name}),
         );
+        let facts_log = NewLog::new(
+            crate::LogKind::FactsGiven,
+            json!({
+                "relying_party": s.relying_party.name,
+                "ppid_service": s.name,
+                "items": crate::oidc::FactScope::ALL.map(|f| f.as_str()),
+                "via": "pinless",
+            }),
+        );
         self.store
-            .redeem_ppid_code(s.id, &PpidCode::hash(code), self.clock.now(), &log)
+            .redeem_ppid_code(
+                s.id,
+                &PpidCode::hash(code),
+                self.clock.now(),
+                &log,
+                &facts_log,
+            )
             .await?
             .ok_or(PlatformError::Invalid(crate::InvalidError::PpidCode))
     }

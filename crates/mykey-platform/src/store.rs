@@ -674,15 +674,34 @@ pub trait PpidStore: Send + Sync + 'static {
     ) -> Result<Result<PpidIssued, PlatformError>, StoreError>;
 
     /// Removes the unexpired code of `service` hashing to `code_hash`, appends `log` to the
-    /// PPID's person (the PPID was given to the relying party) and answers the PPID; `None` when
-    /// there is none (unknown, used, expired or another service's).
+    /// PPID's person (the PPID was given to the relying party), and `facts_log` too when the
+    /// code carries facts (the PIN-less route), and answers the PPID and those facts; `None`
+    /// when there is none (unknown, used, expired or another service's).
     async fn redeem_ppid_code(
         &self,
         service: PpidServiceId,
         code_hash: &[u8; 32],
         at: UnixTime,
         log: &crate::NewLog,
-    ) -> Result<Option<Ppid>, StoreError>;
+        facts_log: &crate::NewLog,
+    ) -> Result<Option<(Ppid, Option<String>)>, StoreError>;
+
+    /// Stores an open PIN-less request under the SHA-256 of its handle, unless its service
+    /// has `max_open` requests open at `at` already (`false`, nothing written).
+    async fn open_pinless_request(
+        &self,
+        handle_hash: &[u8; 32],
+        request: &crate::StoredPinlessRequest,
+        at: UnixTime,
+        max_open: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// The PIN-less request stored under `handle_hash`, if it is open at `at`.
+    async fn pinless_request(
+        &self,
+        handle_hash: &[u8; 32],
+        at: UnixTime,
+    ) -> Result<Option<crate::StoredPinlessRequest>, StoreError>;
 
     /// Associates `customer_id` with an issued PPID of `service`, logged to its person; `None`
     /// when the service has issued no such PPID, or its person has withdrawn their consent

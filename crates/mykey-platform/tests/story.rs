@@ -360,7 +360,7 @@ async fn a_person_gets_one_ppid_per_service_that_only_its_relying_party_redeems(
         .redeem_ppid_code(&city, service.id, first.code.as_str())
         .await
         .unwrap();
-    assert_eq!(redeemed, first.ppid);
+    assert_eq!(redeemed, (first.ppid, None));
     assert!(
         w.platform
             .redeem_ppid_code(&city, service.id, first.code.as_str())

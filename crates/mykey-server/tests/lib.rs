@@ -14,6 +14,7 @@ mod kinds;
 mod login;
 mod oidc;
 mod openapi;
+mod pinless;
 mod portal;
 mod ppids;
 mod push;

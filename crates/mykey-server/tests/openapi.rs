@@ -90,6 +90,9 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/service-id-logins/{client_id}/challenges", "post"),
         ("/v1/service-id-logins/{client_id}/authentications", "post"),
         ("/v1/rp/service-id-logins/{code}", "post"),
+        ("/v1/rp/ppid-services/{id}/pinless-requests", "post"),
+        ("/v1/pinless-requests/{handle}", "get"),
+        ("/v1/pinless-requests/{handle}/approval", "post"),
         ("/v1/rp/profile", "get"),
         ("/v1/rp/profile", "put"),
     ] {
@@ -164,6 +167,17 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "post",
         "/v1/rp/service-id-logins/{code}",
         &[200, 400, 401, 403],
+    ),
+    (
+        "post",
+        "/v1/rp/ppid-services/{id}/pinless-requests",
+        &[201, 400, 401, 403, 404, 413, 422, 429],
+    ),
+    ("get", "/v1/pinless-requests/{handle}", &[200, 403, 404]),
+    (
+        "post",
+        "/v1/pinless-requests/{handle}/approval",
+        &[201, 400, 401, 403, 404, 409, 413, 422, 503],
     ),
     ("get", "/v1/rp/profile", &[200, 401, 403]),
     ("put", "/v1/rp/profile", &[200, 401, 403, 413, 422]),

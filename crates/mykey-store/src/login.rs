@@ -65,6 +65,7 @@ where
         for purge in [
             "DELETE FROM ppid_codes WHERE expires_at < $1",
             "DELETE FROM service_id_login_codes WHERE expires_at < $1",
+            "DELETE FROM pinless_requests WHERE expires_at < $1",
             "DELETE FROM client_tokens WHERE expires_at < $1",
             // A request stays while a token of its login does (logout and reuse find
             // the tokens through it).

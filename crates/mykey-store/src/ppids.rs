@@ -2,6 +2,7 @@
 //! PPID per (service, person) and one active PPID consent per (person, service) are the
 //! database's rules (`ppids` primary key, `one_active_ppid_consent`), not only the code's.
 
+use ::time as time_crate;
 use mykey_pki::UnixTime;
 use mykey_platform::{
     Consent, CustomerId, EventKind, EventSubject, LoginGrant, NewLog, PersonId, PersonPpidService,
@@ -228,6 +229,42 @@ where
                 .await
                 .map_err(fail)?;
             }
+            LoginGrant::PinlessCode {
+                request_hash,
+                hash,
+                expires_at,
+                facts,
+            } => {
+                // The request is used up here: of two answers at once, one finds it.
+                let used = sqlx::query(
+                    "DELETE FROM pinless_requests WHERE handle_hash = $1 AND ppid_service_id = $2 \
+                     AND expires_at >= $3",
+                )
+                .bind(request_hash.as_slice())
+                .bind(i.service.get())
+                .bind(secs(i.at))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+                if used != 1 {
+                    return Ok(Err(PlatformError::NotFound(
+                        mykey_platform::NotFound::PinlessRequest,
+                    )));
+                }
+                sqlx::query(
+                    "INSERT INTO ppid_codes (code_hash, ppid_service_id, ppid, expires_at, facts) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(hash.as_slice())
+                .bind(i.service.get())
+                .bind(ppid.as_bytes().as_slice())
+                .bind(secs(*expires_at))
+                .bind(*facts)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            }
             LoginGrant::Authorization {
                 handle_hash,
                 facts,
@@ -273,21 +310,24 @@ where
         code_hash: &[u8; 32],
         at: UnixTime,
         log: &NewLog,
-    ) -> Result<Option<Ppid>, StoreError> {
+        facts_log: &NewLog,
+    ) -> Result<Option<(Ppid, Option<String>)>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         // An expired code is removed too: used or expired, it never works again.
         let row = sqlx::query(
-            "DELETE FROM ppid_codes WHERE code_hash = $1 AND ppid_service_id = $2 RETURNING ppid, expires_at",
+            "DELETE FROM ppid_codes WHERE code_hash = $1 AND ppid_service_id = $2 \
+             RETURNING ppid, expires_at, facts",
         )
         .bind(code_hash.as_slice())
         .bind(service.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(fail)?;
-        let ppid = match row {
-            Some(r) if r.get::<i64, _>("expires_at") >= secs(at) => {
-                Self::ppid_of(r.get::<&[u8], _>("ppid"))?
-            }
+        let (ppid, facts) = match row {
+            Some(r) if r.get::<i64, _>("expires_at") >= secs(at) => (
+                Self::ppid_of(r.get::<&[u8], _>("ppid"))?,
+                r.get::<Option<String>, _>("facts"),
+            ),
             _ => {
                 tx.commit().await.map_err(fail)?;
                 return Ok(None);
@@ -302,8 +342,63 @@ where
                 .map_err(fail)?
                 .get(0);
         Self::append(&mut tx, PersonId::new(person), at, log).await?;
+        if facts.is_some() {
+            Self::append(&mut tx, PersonId::new(person), at, facts_log).await?;
+        }
         tx.commit().await.map_err(fail)?;
-        Ok(Some(ppid))
+        Ok(Some((ppid, facts)))
+    }
+
+    async fn open_pinless_request(
+        &self,
+        handle_hash: &[u8; 32],
+        r: &mykey_platform::StoredPinlessRequest,
+        at: UnixTime,
+        max_open: u64,
+    ) -> Result<bool, StoreError> {
+        // One statement: the count and the insert see the same rows.
+        let done = sqlx::query(
+            "INSERT INTO pinless_requests (handle_hash, ppid_service_id, birth_date, created_at, expires_at) \
+             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM pinless_requests \
+             WHERE ppid_service_id = $2 AND expires_at >= $4) < $6",
+        )
+        .bind(handle_hash.as_slice())
+        .bind(r.service.get())
+        .bind(iso_date(r.birth_date))
+        .bind(secs(at))
+        .bind(secs(r.expires_at))
+        .bind(i64::try_from(max_open).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    async fn pinless_request(
+        &self,
+        handle_hash: &[u8; 32],
+        at: UnixTime,
+    ) -> Result<Option<mykey_platform::StoredPinlessRequest>, StoreError> {
+        let row = sqlx::query(
+            "SELECT ppid_service_id, birth_date, expires_at FROM pinless_requests \
+             WHERE handle_hash = $1 AND expires_at >= $2",
+        )
+        .bind(handle_hash.as_slice())
+        .bind(secs(at))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        row.map(|r| {
+            let birth: String = r.get("birth_date");
+            Ok(mykey_platform::StoredPinlessRequest {
+                service: PpidServiceId::new(r.get("ppid_service_id")),
+                birth_date: parse_iso_date(&birth)
+                    .ok_or_else(|| StoreError::corrupt("a stored birth date is not YYYY-MM-DD"))?,
+                expires_at: time(r.get("expires_at")),
+            })
+        })
+        .transpose()
     }
 
     async fn set_ppid_customer_id(
@@ -487,4 +582,17 @@ where
         tx.commit().await.map_err(fail)?;
         Ok(true)
     }
+}
+
+/// `YYYY-MM-DD`.
+fn iso_date(d: time_crate::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn parse_iso_date(s: &str) -> Option<time_crate::Date> {
+    let mut parts = s.splitn(3, '-');
+    let year = parts.next()?.parse().ok()?;
+    let month = time_crate::Month::try_from(parts.next()?.parse::<u8>().ok()?).ok()?;
+    let day = parts.next()?.parse().ok()?;
+    time_crate::Date::from_calendar_date(year, month, day).ok()
 }

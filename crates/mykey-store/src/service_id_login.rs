@@ -102,6 +102,11 @@ where
                 .await
                 .map_err(fail)?;
             }
+            LoginGrant::PinlessCode { .. } => {
+                return Err(StoreError::corrupt(
+                    "the PIN-less route gives PPIDs, not logins by Service ID",
+                ));
+            }
             LoginGrant::Authorization {
                 handle_hash,
                 facts,

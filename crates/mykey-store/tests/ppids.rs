@@ -210,45 +210,45 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     // Codes: once, only for their service, only in time.
     assert_eq!(
         store
-            .redeem_ppid_code(bank.id, &[2; 32], T, &given_to())
+            .redeem_ppid_code(bank.id, &[2; 32], T, &given_to(), &given_to())
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[2; 32], T, &given_to())
+            .redeem_ppid_code(portal.id, &[2; 32], T, &given_to(), &given_to())
             .await
             .unwrap(),
-        Some(ppid(1))
+        Some((ppid(1), None))
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[2; 32], T, &given_to())
+            .redeem_ppid_code(portal.id, &[2; 32], T, &given_to(), &given_to())
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[3; 32], T.plus(121), &given_to())
+            .redeem_ppid_code(portal.id, &[3; 32], T.plus(121), &given_to(), &given_to())
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .redeem_ppid_code(portal.id, &[3; 32], T, &given_to())
+            .redeem_ppid_code(portal.id, &[3; 32], T, &given_to(), &given_to())
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .redeem_ppid_code(bank.id, &[6; 32], T, &given_to())
+            .redeem_ppid_code(bank.id, &[6; 32], T, &given_to(), &given_to())
             .await
             .unwrap(),
-        Some(ppid(3))
+        Some((ppid(3), None))
     );
 
     // Customer IDs: only on an issued PPID of the service, logged to its person.
@@ -447,4 +447,76 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             "my-key-id.changed",
         ]
     );
+
+    // PIN-less requests (Art 20.2): open up to a limit per service, found by handle while
+    // open, used up by the code that answers one; that code carries the facts once.
+    let req = |days: u64| mykey_platform::StoredPinlessRequest {
+        service: clinic.id,
+        birth_date: ::time::macros::date!(1980 - 05 - 05),
+        expires_at: T.plus(days),
+    };
+    assert!(
+        store
+            .open_pinless_request(&[40; 32], &req(300), T, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .open_pinless_request(&[41; 32], &req(300), T, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .open_pinless_request(&[42; 32], &req(300), T, 2)
+            .await
+            .unwrap(),
+        "a third open request of the service is refused"
+    );
+    assert_eq!(
+        store.pinless_request(&[40; 32], T).await.unwrap(),
+        Some(req(300))
+    );
+    assert_eq!(
+        store.pinless_request(&[40; 32], T.plus(301)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.pinless_request(&[42; 32], T).await.unwrap(), None);
+    let answer = |request: u8, code: u8| PpidIssue {
+        grant: LoginGrant::PinlessCode {
+            request_hash: [request; 32],
+            hash: [code; 32],
+            expires_at: T.plus(120),
+            facts: r#"{"name":"佐藤"}"#,
+        },
+        ..issue(clinic.id, p, ppid(7), Some(&c), 0, &[])
+    };
+    let before = store.log(p).await.unwrap().len();
+    store.issue_ppid(&answer(40, 50)).await.unwrap().unwrap();
+    assert!(matches!(
+        store.issue_ppid(&answer(40, 51)).await.unwrap(),
+        Err(PlatformError::NotFound(
+            mykey_platform::NotFound::PinlessRequest
+        ))
+    ));
+    let after = store.log(p).await.unwrap().len();
+    assert_eq!(after, before + 1, "the refused answer wrote nothing");
+    let facts_given = NewLog::new(mykey_platform::LogKind::FactsGiven, serde_json::json!({}));
+    assert_eq!(
+        store
+            .redeem_ppid_code(clinic.id, &[50; 32], T, &given_to(), &facts_given)
+            .await
+            .unwrap(),
+        Some((ppid(7), Some(r#"{"name":"佐藤"}"#.to_owned())))
+    );
+    assert_eq!(store.log(p).await.unwrap().len(), after + 2);
+    assert_eq!(
+        store
+            .redeem_ppid_code(clinic.id, &[51; 32], T, &given_to(), &facts_given)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.pinless_request(&[40; 32], T).await.unwrap().is_none());
 }

@@ -75,6 +75,7 @@ pub(crate) enum Ef {
     AccessKeyB,
     MyNumber,
     Facts,
+    TicketSignature,
 }
 
 const FREE: &[CredentialId] = &[];
@@ -98,6 +99,7 @@ impl Ef {
             (Ap::Ticket, 0x0015) => AccessKeyB,
             (Ap::Ticket, 0x0001) => MyNumber,
             (Ap::Ticket, 0x0002) => Facts,
+            (Ap::Ticket, 0x0003) => TicketSignature,
             _ => return None,
         })
     }
@@ -120,7 +122,10 @@ impl Ef {
             Ef::AccessKeyB => EfKind::Credential(C::AccessKeyB),
             // Key A is the My Number itself, so it may open the number; key B opens the facts only.
             Ef::MyNumber => EfKind::Data(&[C::TicketPin, C::AccessKeyA]),
-            Ef::Facts => EfKind::Data(&[C::TicketPin, C::AccessKeyA, C::AccessKeyB]),
+            // J-LIS's signature over the facts opens with them.
+            Ef::Facts | Ef::TicketSignature => {
+                EfKind::Data(&[C::TicketPin, C::AccessKeyA, C::AccessKeyB])
+            }
         }
     }
 }

@@ -15,8 +15,8 @@ use mykey_pki::{
 use super::credential::{Credential, CredentialId, RetryCount};
 use super::key::{CardKey, KeyProblem};
 use super::{KeyPairs, Session, VirtualCard};
-use crate::facts::TicketFacts;
 use crate::secret::{AccessKey, MyNumber, Pin, SecretError, SecurityCode, SignaturePassword};
+use mykey_pki::ticket::TicketFacts;
 
 /// What a new card is given. The ticket-item PIN defaults to the user-identification PIN, as
 /// many holders choose.
@@ -159,6 +159,9 @@ pub enum CardError {
         #[source]
         source: mykey_pki::Error,
     },
+    /// J-LIS's ticket-item signature names other facts than this card's file `0002`.
+    #[error("the ticket-item signature is not over this card's four facts")]
+    TicketSignatureMismatch,
     /// A CA certificate is for the other purpose.
     #[error("{which:?} is a CA of the other purpose")]
     WrongPurpose {
@@ -208,6 +211,8 @@ pub(crate) struct Parts {
     pub(crate) pending: Option<(CardKey, CardKey)>,
     pub(crate) certificates: Option<Certificates>,
     pub(crate) secrets: CardSecrets,
+    /// File `0003`, once J-LIS has written it.
+    pub(crate) ticket_signature: Option<mykey_pki::ticket::TicketSignature>,
     /// Tries left per credential, for those stored (absent: full).
     pub(crate) tries: Vec<(CredentialId, u8)>,
 }
@@ -221,6 +226,7 @@ impl VirtualCard {
             pending: None,
             certificates: None,
             secrets,
+            ticket_signature: None,
             tries: Vec::new(),
         })
     }
@@ -231,6 +237,7 @@ impl VirtualCard {
             pending,
             certificates,
             secrets,
+            ticket_signature,
             tries,
         } = parts;
         let left = |id: CredentialId| {
@@ -243,6 +250,13 @@ impl VirtualCard {
             Credential::with_tries(id, secret.clone(), left(id))
         };
         let ticket_pin = secrets.ticket_pin.as_ref().unwrap_or(&secrets.ui_pin);
+        let facts_file = secrets.facts.to_tlv();
+        if ticket_signature
+            .as_ref()
+            .is_some_and(|s| !s.covers(&facts_file))
+        {
+            return Err(CardError::TicketSignatureMismatch);
+        }
         let key_b = match &secrets.face {
             Some(face) => {
                 let key = AccessKey::b(
@@ -272,7 +286,8 @@ impl VirtualCard {
                 .as_ref()
                 .map(|n| cred(CredentialId::AccessKeyA, n.secret())),
             key_b,
-            facts_file: secrets.facts.to_tlv(),
+            facts_file,
+            ticket_signature,
             facts: secrets.facts,
             my_number: secrets.my_number,
             face: secrets.face,
@@ -367,6 +382,24 @@ impl VirtualCard {
     /// The installed certificates.
     pub fn certificates(&self) -> Option<&Certificates> {
         self.certificates.as_ref()
+    }
+
+    /// Writes file `0003`, J-LIS's signature over the card's four facts (at issue, and with the
+    /// new facts after a change). Refused, changing nothing, if it is over other facts.
+    pub fn install_ticket_signature(
+        &mut self,
+        signature: mykey_pki::ticket::TicketSignature,
+    ) -> Result<(), CardError> {
+        if !signature.covers(&self.facts_file) {
+            return Err(CardError::TicketSignatureMismatch);
+        }
+        self.ticket_signature = Some(signature);
+        Ok(())
+    }
+
+    /// File `0003`, if J-LIS has written it.
+    pub fn ticket_signature(&self) -> Option<&mykey_pki::ticket::TicketSignature> {
+        self.ticket_signature.as_ref()
     }
 
     /// The four facts of the ticket-item AP.

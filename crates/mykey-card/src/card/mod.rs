@@ -26,9 +26,9 @@ mod tests;
 use zeroize::Zeroizing;
 
 use crate::apdu::{Command, Response, StatusWord};
-use crate::facts::TicketFacts;
 use crate::secret::MyNumber;
-use crate::tlv;
+use mykey_pki::ticket::TicketFacts;
+use mykey_pki::ticket::tlv;
 
 pub use credential::{CredentialId, RetryCount};
 pub use files::{ATR, CONFIRMATION_AID, JPKI_AID, RESIDENT_REGISTRY_AID, TICKET_AID};
@@ -61,6 +61,8 @@ pub struct VirtualCard {
     facts: TicketFacts,
     /// File `0002` of the ticket-item AP, encoded once.
     facts_file: Vec<u8>,
+    /// File `0003`: J-LIS's signature over file `0002`, once J-LIS has written it.
+    ticket_signature: Option<mykey_pki::ticket::TicketSignature>,
     session: Session,
     state_changed: bool,
 }
@@ -170,6 +172,7 @@ impl VirtualCard {
             | Ef::SignatureCaCertificate => self.certificates.is_some(),
             Ef::MyNumber | Ef::AccessKeyA => self.key_a.is_some(),
             Ef::AccessKeyB => self.key_b.is_some(),
+            Ef::TicketSignature => self.ticket_signature.is_some(),
             _ => true,
         }
     }
@@ -184,6 +187,15 @@ impl VirtualCard {
             Ef::SignatureCertificate => cert(|c| &c.signature)?,
             Ef::SignatureCaCertificate => cert(|c| &c.signature_ca)?,
             Ef::Facts => &self.facts_file,
+            Ef::TicketSignature => {
+                let signature = self.ticket_signature.as_ref()?;
+                let number = self.my_number.as_ref().map(|n| {
+                    let mut file = Zeroizing::new(Vec::with_capacity(16));
+                    tlv::write(&mut file, files::TAG_MY_NUMBER, n.expose().as_bytes());
+                    mykey_pki::ticket::facts_digest(&file)
+                });
+                return Some(f(&signature.to_file(number.as_ref())));
+            }
             Ef::MyNumber => {
                 let number = self.my_number.as_ref()?;
                 let mut file = Zeroizing::new(Vec::with_capacity(16));

@@ -12,9 +12,9 @@ use super::VirtualCard;
 use super::credential::{Credential, CredentialId};
 use super::key::CardKey;
 use super::lifecycle::{CardFace, CardSecrets, Certificates, Parts};
-use crate::facts::TicketFacts;
 use crate::secret::{MyNumber, Pin, SecurityCode, SignaturePassword};
 use crate::store::CardFileError;
+use mykey_pki::ticket::{TicketFacts, TicketSignature};
 
 /// The value of `format` this version writes and reads.
 pub(crate) const FORMAT: &str = "mykey-card/1";
@@ -71,6 +71,19 @@ struct TicketModel {
     access_key_b: Option<FaceModel>,
     #[zeroize(skip)]
     facts: FactsModel,
+    /// File `0003` (absent in files written before J-LIS signed the facts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[zeroize(skip)]
+    signature: Option<TicketSignatureModel>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TicketSignatureModel {
+    /// SHA-256 of file `0002`, hex.
+    facts_digest: String,
+    /// J-LIS's signature, base64.
+    signature: String,
 }
 
 #[derive(Serialize, Deserialize, Zeroize)]
@@ -167,6 +180,13 @@ impl VirtualCard {
                         .map_err(|e| invalid("ticket.facts.birth_date", e))?,
                     sex: facts.sex().iso5218(),
                 },
+                signature: self
+                    .ticket_signature
+                    .as_ref()
+                    .map(|s| TicketSignatureModel {
+                        facts_digest: hex::encode(s.facts_digest()),
+                        signature: B64.encode(s.signature()),
+                    }),
             },
         })
     }
@@ -208,6 +228,18 @@ impl VirtualCard {
             .ok_or_else(|| invalid("ticket.facts.sex", "not 1, 2 or 9"))?;
         let facts = TicketFacts::new(&f.name, &f.address, birth, sex)
             .map_err(|e| invalid("ticket.facts", e))?;
+        let ticket_signature = match &ticket.signature {
+            Some(s) => {
+                let bad = |e: &dyn std::fmt::Display| invalid("ticket.signature", e.to_string());
+                let digest = hex::decode(&s.facts_digest)
+                    .ok()
+                    .and_then(|d| <[u8; 32]>::try_from(d).ok())
+                    .ok_or_else(|| bad(&"facts_digest is not 32 bytes of hex"))?;
+                let sig = B64.decode(&s.signature).map_err(|e| bad(&e))?;
+                Some(TicketSignature::new(digest, sig).map_err(|e| bad(&e))?)
+            }
+            None => None,
+        };
         let face = match &ticket.access_key_b {
             Some(b) => Some(CardFace {
                 expiry_year: b.expiry_year,
@@ -260,6 +292,7 @@ impl VirtualCard {
             pending,
             certificates,
             secrets,
+            ticket_signature,
             tries,
         })
         .map_err(CardFileError::Card)?;

@@ -2,8 +2,8 @@
 
 use crate::apdu::{ApduError, StatusWord};
 use crate::card::CredentialId;
-use crate::facts::FactsError;
 use crate::transport::TransportError;
+use mykey_pki::ticket::FactsError;
 
 /// Why a card operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,9 @@ pub enum ClientError {
     /// The four facts file does not parse.
     #[error(transparent)]
     Facts(#[from] FactsError),
+    /// File `0003` is not J-LIS's signature in the documented layout.
+    #[error(transparent)]
+    TicketSignature(#[from] mykey_pki::ticket::TicketSignatureError),
     /// A command could not be encoded (a bug in the client, kept as an error).
     #[error("cannot encode {command}: {source}")]
     Encode {

@@ -10,10 +10,10 @@ pub use error::ClientError;
 use crate::apdu::{Command, MAX_SHORT_LE, Response, StatusWord};
 use crate::card::{CertificateFile, CredentialId, JPKI_AID, TICKET_AID};
 use crate::digest_info;
-use crate::facts::TicketFacts;
 use crate::secret::{AccessKey, Pin, SignaturePassword};
-use crate::tlv;
 use crate::transport::Transport;
+use mykey_pki::ticket::tlv;
+use mykey_pki::ticket::{TicketFacts, TicketSignature};
 
 /// Largest file the client reads: certificates are about 1.5 KiB, the facts under 1 KiB.
 pub const MAX_FILE_LEN: usize = mykey_pki::MAX_CERTIFICATE_LEN;
@@ -154,6 +154,22 @@ impl<T: Transport> JpkiCard<T> {
         }
         self.select_ef(0x0002)?;
         Ok(TicketFacts::from_tlv(&self.read_object()?)?)
+    }
+
+    /// What the PIN-less route of Terms Art 20.2 sends the platform from the ticket-item AP:
+    /// file `0002` exactly as read, and J-LIS's signature over it from file `0003` (without the
+    /// My Number digest, which stays on the card). Unlocked by the ticket-item PIN or key B; the
+    /// My Number file is never read.
+    pub fn read_ticket_items(
+        &mut self,
+        access: FactsAccess<'_>,
+    ) -> Result<(Vec<u8>, TicketSignature), ClientError> {
+        self.read_facts(access)?;
+        self.select_ef(0x0002)?;
+        let facts_file = self.read_object()?;
+        self.select_ef(0x0003)?;
+        let signature = TicketSignature::from_file(&self.read_object()?)?;
+        Ok((facts_file, signature))
     }
 
     fn compute_signature(&mut self, digest_info: &[u8]) -> Result<Vec<u8>, ClientError> {

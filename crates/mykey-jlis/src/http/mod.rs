@@ -10,6 +10,7 @@
 //! GET  /v1/cas                          every CA generation with its CRL and OCSP URLs
 //! GET  /v1/issuance-numbers/{n}/previous
 //! GET  /v1/issuance-numbers/{n}/signature-certificate-status
+//! POST /v1/issuance-numbers/{n}/ticket-items
 //! POST /v1/admin/certificates | renewals | revocations | fact-changes | crls
 //! GET  /v1/admin/certificates/{serial}
 //! POST /v1/admin/cas/{purpose}/rollover
@@ -50,6 +51,7 @@ pub fn router(jlis: Arc<Jlis>) -> axum::Router {
             "/v1/issuance-numbers/{n}/signature-certificate-status",
             get(signature_status),
         )
+        .route("/v1/issuance-numbers/{n}/ticket-items", post(ticket_items))
         .route("/v1/admin/certificates", post(issue))
         .route("/v1/admin/certificates/{serial}", get(certificate))
         .route("/v1/admin/renewals", post(renew))
@@ -216,6 +218,14 @@ async fn signature_status(
     Path(n): Path<String>,
 ) -> Result<Json<api::SignatureCertificateStatus>> {
     Ok(Json(j.signature_certificate_status(&n).await?))
+}
+
+async fn ticket_items(
+    State(j): State<Arc<Jlis>>,
+    Path(n): Path<String>,
+    b: std::result::Result<Json<api::TicketItemCheck>, JsonRejection>,
+) -> Result<Json<api::TicketItemStatus>> {
+    Ok(Json(j.ticket_item_status(&n, &body(b)?).await?))
 }
 
 fn body<T>(b: std::result::Result<Json<T>, JsonRejection>) -> Result<T> {

@@ -38,6 +38,7 @@ pub use answers::FALLBACK_CHECK;
 pub use approval::{Approved, AuthorizationView, MAX_REPORT_PAGE};
 pub use authorize::{AuthorizationParams, AuthorizeError, Begun, Continuation};
 pub use claims::FactScope;
+pub(crate) use claims::claims as claims_of;
 pub use guard::{
     GLOBAL_BURST, GLOBAL_PER_SEC, PER_PREFIX_BURST, PER_PREFIX_REFILL_SECS, PER_SOURCE_BURST,
     PER_SOURCE_REFILL_SECS, QUIET_SECS, RESERVE_BURST, RESERVE_PER_SEC, ShortCodeGuard,

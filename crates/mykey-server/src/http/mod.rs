@@ -49,6 +49,7 @@ mod oidc;
 mod openapi;
 mod ops;
 mod pages;
+mod pinless;
 mod portal;
 mod ppid_services;
 mod problem;
@@ -87,6 +88,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(ppid_services::routes())
         .merge(rp_ppid::routes())
         .merge(service_id_logins::routes())
+        .merge(pinless::routes())
         .merge(terms::routes())
         .merge(export::routes())
         .merge(token::routes())

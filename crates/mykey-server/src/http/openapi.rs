@@ -14,8 +14,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
-    auth, authorizations, events, export, link_requests, me, oidc, ops, ppid_services, rp, rp_ppid,
-    service_id_logins, streams, terms, token,
+    auth, authorizations, events, export, link_requests, me, oidc, ops, pinless, ppid_services, rp,
+    rp_ppid, service_id_logins, streams, terms, token,
 };
 
 /// The document.
@@ -66,6 +66,9 @@ use super::{
         rp_ppid::ppids,
         rp_ppid::associate,
         service_id_logins::redeem,
+        pinless::open,
+        pinless::show,
+        pinless::approve,
         events::poll,
         streams::show,
         streams::configure,

@@ -67,6 +67,21 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "Certificate or signature refused",
             ),
             C::Revoked { .. } => told(H::FORBIDDEN, "certificate-revoked", "Certificate revoked"),
+            C::TicketItems(mykey_platform::TicketItemsProblem::Invalid) => told(
+                H::UNAUTHORIZED,
+                "ticket-items-invalid",
+                "Ticket-item data refused",
+            ),
+            C::TicketItems(mykey_platform::TicketItemsProblem::Outdated) => told(
+                H::CONFLICT,
+                "ticket-items-outdated",
+                "The card's facts are outdated",
+            ),
+            C::TicketItems(mykey_platform::TicketItemsProblem::BirthDate) => told(
+                H::CONFLICT,
+                "birth-date-mismatch",
+                "Not the date of birth the relying party holds",
+            ),
         },
         PlatformError::Access(a) => match a {
             A::Unauthenticated => told(H::UNAUTHORIZED, "unauthenticated", "No valid session"),
@@ -124,6 +139,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             ),
             I::Facts(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-facts", "Facts refused"),
             I::Logout(_) => told(H::BAD_REQUEST, "invalid-request", "Invalid request"),
+            I::PinlessRequest(_) => told(
+                H::UNPROCESSABLE_ENTITY,
+                "invalid-pinless-request",
+                "PIN-less request refused",
+            ),
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => told(H::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
@@ -146,6 +166,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 H::NOT_FOUND,
                 "authorization-unknown",
                 "No such authorization request",
+            ),
+            N::PinlessRequest => told(
+                H::NOT_FOUND,
+                "pinless-request-unknown",
+                "No such PIN-less request",
             ),
         },
         PlatformError::Conflict(x) => match x {

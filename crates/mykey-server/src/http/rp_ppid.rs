@@ -106,7 +106,7 @@ async fn list(
     path = "/v1/rp/ppid-services/{id}/authentications/{code}",
     operation_id = "rp_ppid_redeem",
     tag = "rp",
-    summary = "Redeem a person's one-time code for their PPID, once (400 ppid-code-invalid when unknown, used, expired or of another service); another party's service is 404 ppid-service-unknown",
+    summary = "Redeem a person's one-time code for their PPID, once, with the four facts when the code answered a PIN-less request (Terms Art 20.2; logged facts.given) (400 ppid-code-invalid when unknown, used, expired or of another service); another party's service is 404 ppid-service-unknown",
     params(
         ("id" = i64, Path, description = "The PPID service's ID"),
         ("code" = String, Path, description = "The code from the person's authentication")
@@ -125,9 +125,19 @@ async fn redeem(
     State(p): State<Arc<Platform>>,
     Path((id, code)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let ppid = p.redeem_ppid_code(&rp, service_id(&id)?, &code).await?;
+    let (ppid, facts) = p.redeem_ppid_code(&rp, service_id(&id)?, &code).await?;
+    // The facts were written by the platform as claims JSON; unreadable ones are a store fault.
+    let facts = facts
+        .map(|f| serde_json::from_str(&f))
+        .transpose()
+        .map_err(|_| {
+            PlatformError::Store(mykey_platform::StoreError::corrupt(
+                "stored PIN-less facts are not claims",
+            ))
+        })?;
     Ok(axum::Json(PpidRedeemed {
         ppid: ppid.to_string(),
+        facts,
     }))
 }
 

@@ -195,5 +195,32 @@ fn install(card: &mut VirtualCard, issued: &IssuedCertificates) -> Result<(), St
         signature_ca: der("signature CA certificate", Some(&issued.signature_ca))?,
     };
     card.install_certificates(certificates)
-        .map_err(|e| format!("the certificates J-LIS issued do not fit the card: {e}"))
+        .map_err(|e| format!("the certificates J-LIS issued do not fit the card: {e}"))?;
+    install_ticket_signature(card, issued)
+}
+
+/// Writes J-LIS's signature over the card's four facts to the ticket-item AP (file `0003`). A
+/// card whose facts J-LIS no longer holds (they changed after it was made, and a virtual card
+/// cannot rewrite them) keeps what it has: its ticket-item data is then outdated, as J-LIS
+/// says to anyone who checks it.
+fn install_ticket_signature(
+    card: &mut VirtualCard,
+    issued: &IssuedCertificates,
+) -> Result<(), String> {
+    let Some(t) = &issued.ticket_item_signature else {
+        return Ok(());
+    };
+    let digest = hex::decode(&t.facts_digest)
+        .ok()
+        .and_then(|d| <[u8; 32]>::try_from(d).ok())
+        .ok_or("J-LIS sent a ticket-item facts digest that is not 32 bytes of hex")?;
+    let signature = B64
+        .decode(&t.signature)
+        .map_err(|e| format!("J-LIS sent a ticket-item signature that is not base64: {e}"))?;
+    let signed = mykey_pki::ticket::TicketSignature::new(digest, signature)
+        .map_err(|e| format!("J-LIS sent an unusable ticket-item signature: {e}"))?;
+    match card.install_ticket_signature(signed) {
+        Ok(()) | Err(mykey_card::CardError::TicketSignatureMismatch) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }

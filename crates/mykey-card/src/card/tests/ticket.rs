@@ -134,3 +134,73 @@ fn classes_instructions_and_malformed_apdus() {
         assert_eq!(r, [0x67, 0x00], "{bad}");
     }
 }
+
+#[test]
+fn jlis_signature_over_the_facts_opens_with_them_and_keeps_the_number_digest_on_the_card() {
+    let mut c = card();
+    let jlis = mykey_pki::issue::SigningKey::generate().unwrap();
+    sw(&mut c, SELECT_TICKET);
+    assert_eq!(sw(&mut c, "00A4020C020003"), StatusWord::NotFound);
+    let other = TicketFacts::new(
+        "別人",
+        "東京都",
+        time::macros::date!(1990 - 01 - 01),
+        mykey_pki::Sex::Male,
+    )
+    .unwrap();
+    assert!(matches!(
+        c.install_ticket_signature(mykey_pki::ticket::TicketSignature::sign(
+            &jlis,
+            &other.to_tlv()
+        )),
+        Err(CardError::TicketSignatureMismatch)
+    ));
+    assert!(c.ticket_signature().is_none(), "a refused one is not kept");
+    let signed = mykey_pki::ticket::TicketSignature::sign(&jlis, &c.facts_file);
+    c.install_ticket_signature(signed.clone()).unwrap();
+
+    sw(&mut c, SELECT_TICKET);
+    sw(&mut c, "00A4020C020003");
+    assert_eq!(
+        sw(&mut c, "00B0000004"),
+        StatusWord::SecurityStatusNotSatisfied
+    );
+    sw(&mut c, "00A4020C020015");
+    assert_eq!(sw(&mut c, &verify_hex("85061520340815")), StatusWord::Ok);
+    sw(&mut c, "00A4020C020003");
+    let number_file = b"\xDF\x10\x0C123456789018";
+    let number_digest = mykey_pki::ticket::facts_digest(number_file);
+    let file = read_file(&mut c, signed.to_file(Some(&number_digest)).len());
+    // FF 30 { DF 31 the number's digest, DF 32 the facts digest, DF 33 the signature }.
+    assert_eq!(&file[..2], &[0xFF, 0x30]);
+    assert!(file.windows(32).any(|w| w == number_digest));
+    let read = mykey_pki::ticket::TicketSignature::from_file(&file).unwrap();
+    assert_eq!(read, signed);
+    read.verify(jlis.public_key()).unwrap();
+
+    // It survives the card file, and a stored one over other facts does not load.
+    let model = c.to_model().unwrap();
+    let back = VirtualCard::from_model(&model).unwrap();
+    assert_eq!(back.ticket_signature(), Some(&signed));
+}
+
+#[test]
+fn the_client_reads_the_facts_file_and_its_signature_with_key_b() {
+    let mut c = card();
+    let jlis = mykey_pki::issue::SigningKey::generate().unwrap();
+    let signed = mykey_pki::ticket::TicketSignature::sign(&jlis, &c.facts_file);
+    c.install_ticket_signature(signed.clone()).unwrap();
+    let expected_file = c.facts_file.clone();
+    let mut client = crate::JpkiCard::new(crate::MemoryTransport::new(c));
+    let key = crate::AccessKey::b(
+        facts().birth_date(),
+        2034,
+        &crate::SecurityCode::new("0815").unwrap(),
+    )
+    .unwrap();
+    let (file, sig) = client
+        .read_ticket_items(crate::FactsAccess::AccessKey(&key))
+        .unwrap();
+    assert_eq!(file, expected_file);
+    assert_eq!(sig, signed);
+}

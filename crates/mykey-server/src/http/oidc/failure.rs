@@ -41,6 +41,15 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             C::ChallengeExpired => t(f.challenge_expired),
             C::Certificate(_) => t(f.certificate),
             C::Revoked { .. } => t(f.revoked),
+            C::TicketItems(mykey_platform::TicketItemsProblem::Invalid) => {
+                t(f.ticket_items_invalid)
+            }
+            C::TicketItems(mykey_platform::TicketItemsProblem::Outdated) => {
+                t(f.ticket_items_outdated)
+            }
+            C::TicketItems(mykey_platform::TicketItemsProblem::BirthDate) => {
+                t(f.birth_date_mismatch)
+            }
         },
         PlatformError::Access(a) => match a {
             A::Unauthenticated => t(f.unauthenticated),
@@ -64,6 +73,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::OidcClient(d) => with(f.oidc_client, d),
             I::Facts(d) => with(f.facts, d),
             I::Logout(d) => with(f.logout, d),
+            I::PinlessRequest(d) => with(f.pinless_request, d),
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => t(f.no_my_key_id),
@@ -75,6 +85,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             N::Ppid => t(f.no_ppid),
             N::OidcClient => t(f.no_oidc_client),
             N::Authorization => t(f.no_authorization),
+            N::PinlessRequest => t(f.no_pinless_request),
         },
         PlatformError::Conflict(x) => match x {
             X::MyKeyIdAlreadyActive => t(f.my_key_id_already_active),

@@ -21,13 +21,13 @@ pub enum TlvError {
 
 /// One data object: its tag (the tag bytes as a big-endian number, e.g. `0xFF20`) and value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tlv<'a> {
-    pub(crate) tag: u32,
-    pub(crate) value: &'a [u8],
+pub struct Tlv<'a> {
+    pub tag: u32,
+    pub value: &'a [u8],
 }
 
 /// Reads the data objects of `bytes` one after the other.
-pub(crate) fn objects(bytes: &[u8]) -> impl Iterator<Item = Result<Tlv<'_>, TlvError>> {
+pub fn objects(bytes: &[u8]) -> impl Iterator<Item = Result<Tlv<'_>, TlvError>> {
     let mut at = 0;
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -49,7 +49,7 @@ pub(crate) fn objects(bytes: &[u8]) -> impl Iterator<Item = Result<Tlv<'_>, TlvE
 }
 
 /// Reads the one object of `bytes`; anything after it is an error.
-pub(crate) fn single(bytes: &[u8]) -> Result<Tlv<'_>, TlvError> {
+pub fn single(bytes: &[u8]) -> Result<Tlv<'_>, TlvError> {
     let (tlv, next) = read(bytes, 0)?;
     if next != bytes.len() {
         return Err(TlvError::Unsupported { at: next });
@@ -115,13 +115,13 @@ fn read_header(bytes: &[u8], start: usize) -> Result<(u32, usize, usize), TlvErr
 
 /// The total length (header and value) of the object `prefix` begins with, read from its header
 /// alone; `None` if `prefix` is too short to hold the header or is no supported header.
-pub(crate) fn object_len(prefix: &[u8]) -> Option<usize> {
+pub fn object_len(prefix: &[u8]) -> Option<usize> {
     let (_, len, value_at) = read_header(prefix, 0).ok()?;
     Some(value_at + len)
 }
 
 /// Appends one object; `tag` is written in as many bytes as it needs (at least one).
-pub(crate) fn write(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
+pub fn write(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
     let tag_bytes = tag.to_be_bytes();
     let skip = tag_bytes.iter().take(3).take_while(|&&b| b == 0).count();
     out.extend_from_slice(&tag_bytes[skip..]);

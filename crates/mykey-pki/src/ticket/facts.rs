@@ -11,9 +11,8 @@
 //! }
 //! ```
 
-use mykey_pki::{BirthDate, FourFacts, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, Sex};
-
-use crate::tlv::{self, TlvError};
+use super::tlv::{self, TlvError};
+use crate::{BirthDate, FourFacts, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, Sex};
 
 const TAG_FACTS: u32 = 0xFF20;
 const TAG_HEADER: u32 = 0xDF21;
@@ -99,7 +98,7 @@ impl TicketFacts {
     }
 
     /// These facts in the certificate's form (era derived from the date, no replaced characters).
-    pub fn to_four_facts(&self) -> Result<FourFacts, mykey_pki::Error> {
+    pub fn to_four_facts(&self) -> Result<FourFacts, crate::Error> {
         FourFacts::new(
             &self.name,
             &self.address,
@@ -129,7 +128,7 @@ impl TicketFacts {
     }
 
     /// The content of file `0002`.
-    pub(crate) fn to_tlv(&self) -> Vec<u8> {
+    pub fn to_tlv(&self) -> Vec<u8> {
         let mut inner = Vec::with_capacity(self.name.len() + self.address.len() + 32);
         tlv::write(&mut inner, TAG_HEADER, &HEADER);
         tlv::write(&mut inner, TAG_NAME, self.name.as_bytes());
