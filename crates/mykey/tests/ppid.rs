@@ -126,3 +126,106 @@ async fn ppids_survive_a_restart_of_the_platform() {
     let serve = Serve::start(data.path());
     assert_eq!(ppid(&http, &serve.url, &service, &key, &cert).await, first);
 }
+
+/// The PIN-less route of Terms Art 20.2 end to end: a card issued by `mykey card issue` (J-LIS
+/// writes its ticket-item facts and signature), `mykey card pinless` reading it by access key B
+/// with the date of birth the city holds, and the city redeeming the code for the facts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_answers_a_pinless_request_by_access_key_b() {
+    use crate::support::{ADDRESS, BIRTH, EXPIRY_YEAR, NAME, SECURITY_CODE, issue_card};
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin", "rp"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--platform", &serve.url, "--data", s(data.path())]);
+        mykey(&all).ok()
+    };
+    let rp: Value = serde_json::from_str(
+        &admin(&crate::support::register_args("熊本市", "public-authority")).stdout,
+    )
+    .unwrap();
+    admin(&["approve", &rp["id"].to_string()]);
+    let (client, secret) = (
+        rp["client_id"].as_str().unwrap(),
+        rp["client_secret"].as_str(),
+    );
+    let http = reqwest::Client::new();
+    let service: Value = http
+        .post(format!("{}/v1/rp/ppid-services", serve.url))
+        .basic_auth(client, secret)
+        .json(&json!({"name": "窓口"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let card = data.path().join("card.json");
+    issue_card(&serve.jlis, &card, &[]).ok();
+    let open = || async {
+        let opened: Value = http
+            .post(format!(
+                "{}/v1/rp/ppid-services/{}/pinless-requests",
+                serve.url, service["id"]
+            ))
+            .basic_auth(client, secret)
+            .json(&json!({"birth_date": BIRTH}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        opened["request"].as_str().unwrap().to_owned()
+    };
+    let pinless = |handle: &str, code: &str| {
+        mykey(&[
+            "card",
+            "pinless",
+            "--card",
+            s(&card),
+            "--expiry-year",
+            EXPIRY_YEAR,
+            "--security-code",
+            code,
+            "--platform",
+            &serve.url,
+            handle,
+        ])
+    };
+
+    // A wrong security code: the card refuses key B and counts the try; nothing is sent.
+    let handle = open().await;
+    pinless(&handle, "0816").fails_with("wrong access key B: 9 tries left");
+    let run = pinless(&handle, SECURITY_CODE).ok();
+    assert!(run.stderr.contains("Art 20.2.2"), "{}", run.stderr);
+    let approved: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(approved["issued"], true);
+    let redeemed: Value = http
+        .post(format!(
+            "{}/v1/rp/ppid-services/{}/authentications/{}",
+            serve.url,
+            service["id"],
+            approved["code"].as_str().unwrap()
+        ))
+        .basic_auth(client, secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(redeemed["ppid"], approved["ppid"]);
+    assert_eq!(
+        redeemed["facts"],
+        json!({
+            "name": NAME,
+            "address": {"formatted": ADDRESS},
+            "birthdate": BIRTH,
+            "gender": "female",
+        })
+    );
+    // The request is used up.
+    pinless(&handle, SECURITY_CODE).fails_with("no such PIN-less request");
+}

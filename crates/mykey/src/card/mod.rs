@@ -8,6 +8,7 @@
 //! insert.rs     insert             the card in pcscd's virtual reader (vpcd) until interrupted
 //! link.rs       link             answer a Service ID link request
 //! approve.rs    approve          answer a cross-device login (the phone app)
+//! pinless.rs    pinless          answer a PIN-less request (Art 20.2) with access key B
 //! input.rs      command-line values parsed into the card crate's types (never echoing a secret)
 //! ```
 
@@ -18,6 +19,7 @@ mod insert;
 mod lifecycle;
 mod link;
 mod operate;
+mod pinless;
 mod show;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +49,9 @@ pub(crate) enum CardCommand {
     Link(link::LinkArgs),
     /// Answer a cross-device login (the phone app): approve with the card, or decline.
     Approve(approve::ApproveArgs),
+    /// Answer a relying party's PIN-less request (Terms Art 20.2): read the card without a PIN,
+    /// by access key B, and send its certificate and ticket-item facts.
+    Pinless(pinless::PinlessArgs),
 }
 
 pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
@@ -61,6 +66,7 @@ pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
         CardCommand::Login(a) => operate::login(a).await,
         CardCommand::Link(a) => link::link(a).await,
         CardCommand::Approve(a) => approve::approve(a).await,
+        CardCommand::Pinless(a) => pinless::pinless(a).await,
     }
 }
 
