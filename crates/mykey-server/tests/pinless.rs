@@ -337,3 +337,39 @@ async fn only_public_authorities_open_requests_for_their_own_services_with_a_rea
     .await;
     assert_eq!(status, 422);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_withdrawal_before_the_code_is_redeemed_gives_the_relying_party_nothing() {
+    let w = world().await;
+    let city = relying_party(&w, "Kumamoto City").await;
+    let id = ppid_service(&w, &city, "Counter").await;
+    let read = read_card(&w, NAME, "1962-03-04").await;
+    let handle = opened(&w, &city, id, "1962-03-04").await;
+    let (status, approved) = answer(&w, &handle, approval(&read)).await;
+    assert_eq!(status, 201, "{approved}");
+    let token = login(&w, &read.card).await;
+    let (status, body) = call(
+        &w,
+        Method::DELETE,
+        &format!("/v1/me/ppid-services/{id}"),
+        Some(&token),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let code = approved["code"].as_str().unwrap();
+    let path = format!("/v1/rp/ppid-services/{id}/authentications/{code}");
+    let (status, body) = rp(&w, &city, Method::POST, &path, None).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (400, "urn:mykey:problem:ppid-code-invalid")
+    );
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
+    assert!(
+        !log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "facts.given"),
+        "{log}"
+    );
+}

@@ -539,6 +539,16 @@ where
         .execute(&mut *tx)
         .await
         .map_err(fail)?;
+        // So do its unredeemed REST codes, and the facts a PIN-less one carries.
+        sqlx::query(
+            "DELETE FROM ppid_codes WHERE ppid_service_id = $1 AND ppid IN \
+             (SELECT ppid FROM ppids WHERE ppid_service_id = $1 AND person_id = $2)",
+        )
+        .bind(service.get())
+        .bind(person.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
         // The service's access tokens for the person end with the consent.
         sqlx::query(
             "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
