@@ -34,6 +34,7 @@ use mykey_pki::ticket::{TicketFacts, TicketSignature};
 use serde_json::json;
 
 use crate::oidc::FactScope;
+use crate::ppid_service::consent_log;
 use crate::{
     ConsentItem, LoginGrant, NewConsent, NewLog, PPID_CONSENT, Platform, PlatformError, Ppid,
     PpidCode, PpidIssue, PpidService, PpidServiceId, RelyingParty,
@@ -234,26 +235,18 @@ impl Platform {
         };
         let first_consent = self.store.ppid_consent(person, s.id).await?.is_none();
         if first_consent {
-            logs.push(NewLog::new(
-                crate::LogKind::ConsentGiven,
-                json!({
-                    "function": "ppid",
-                    "relying_party": s.relying_party.name,
-                    "ppid_service": s.name,
-                    "items": ppid_consent.items,
-                    "terms_version": consent.terms_version,
-                }),
+            logs.push(consent_log(
+                "ppid",
+                s,
+                &ppid_consent.items,
+                &consent.terms_version,
             ));
         }
-        logs.push(NewLog::new(
-            crate::LogKind::ConsentGiven,
-            json!({
-                "function": "pinless-facts",
-                "relying_party": s.relying_party.name,
-                "ppid_service": s.name,
-                "items": PINLESS_CONSENT.iter().map(|i| i.name).collect::<Vec<_>>(),
-                "terms_version": consent.terms_version,
-            }),
+        logs.push(consent_log(
+            "pinless-facts",
+            s,
+            &PINLESS_CONSENT.map(|i| i.name),
+            &consent.terms_version,
         ));
         let claims = crate::oidc::claims_of(&facts, &FactScope::ALL);
         let code = PpidCode::random(&*self.rng);

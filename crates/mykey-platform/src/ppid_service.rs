@@ -214,6 +214,26 @@ pub struct PpidAuthentication {
     pub code_expires_at: UnixTime,
 }
 
+/// The `consent.given` entry of a consent to PPID service `s` for `function` (`ppid`, the
+/// matters of Art 20.1; `pinless-facts`, those of Art 20.2).
+pub(crate) fn consent_log(
+    function: &str,
+    s: &PpidService,
+    items: &[impl serde::Serialize],
+    terms_version: &str,
+) -> NewLog {
+    NewLog::new(
+        crate::LogKind::ConsentGiven,
+        json!({
+            "function": function,
+            "relying_party": s.relying_party.name,
+            "ppid_service": s.name,
+            "items": items,
+            "terms_version": terms_version,
+        }),
+    )
+}
+
 /// What a challenge for PPID service `id` is bound to.
 fn service_binding(id: PpidServiceId) -> [u8; 32] {
     crate::relying_party::sha256(format!("ppid-service:{}", id.get()).as_bytes())
@@ -344,16 +364,7 @@ impl Platform {
             }
         };
         if let Some(c) = &new_consent {
-            logs.push(NewLog::new(
-                crate::LogKind::ConsentGiven,
-                json!({
-                    "function": "ppid",
-                    "relying_party": s.relying_party.name,
-                    "ppid_service": s.name,
-                    "items": c.items,
-                    "terms_version": c.terms_version,
-                }),
-            ));
+            logs.push(consent_log("ppid", &s, &c.items, &c.terms_version));
         }
         let code = PpidCode::random(&*self.rng);
         let code_expires_at = now.plus(self.config.ppid_code_ttl.as_secs());

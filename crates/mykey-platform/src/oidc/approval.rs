@@ -297,15 +297,11 @@ impl Platform {
         };
         let first_consent = self.store.ppid_consent(person, service.id).await?.is_none();
         if first_consent {
-            logs.push(NewLog::new(
-                crate::LogKind::ConsentGiven,
-                json!({
-                    "function": "ppid",
-                    "relying_party": service.relying_party.name,
-                    "ppid_service": service.name,
-                    "items": ppid_consent.items,
-                    "terms_version": ppid_consent.terms_version,
-                }),
+            logs.push(crate::ppid_service::consent_log(
+                "ppid",
+                &service,
+                &ppid_consent.items,
+                &ppid_consent.terms_version,
             ));
         }
         if !asked.is_empty() {

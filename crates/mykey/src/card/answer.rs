@@ -12,6 +12,21 @@ use serde_json::json;
 
 use super::{Source, client_error, operate};
 
+/// The URL of a request the person answers, given as its ID or handle, its path (under
+/// `prefix`, `/v1/…/`) or its full URL (which must be on `platform`).
+pub(super) fn request_url(platform: &str, prefix: &str, request: &str) -> Result<String, String> {
+    let base = platform.trim_end_matches('/');
+    Ok(
+        if request.starts_with("http://") || request.starts_with("https://") {
+            on_platform(request, base)?
+        } else if request.starts_with(prefix) {
+            format!("{base}{request}")
+        } else {
+            format!("{base}{prefix}{request}")
+        },
+    )
+}
+
 /// An HTTP client for answering requests.
 pub(super) fn http() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()

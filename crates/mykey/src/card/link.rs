@@ -31,14 +31,7 @@ pub(crate) struct LinkArgs {
 }
 
 pub(super) async fn link(a: LinkArgs) -> Result<(), String> {
-    let base = a.platform.trim_end_matches('/');
-    let url = if a.request.starts_with("http://") || a.request.starts_with("https://") {
-        answer::on_platform(&a.request, base)?
-    } else if a.request.starts_with("/v1/link-requests/") {
-        format!("{base}{}", a.request)
-    } else {
-        format!("{base}/v1/link-requests/{}", a.request)
-    };
+    let url = answer::request_url(&a.platform, "/v1/link-requests/", &a.request)?;
     let http = answer::http()?;
     let shown: LinkRequest = answer::fetch(&http, &url).await?;
     eprintln!(

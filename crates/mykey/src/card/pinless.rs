@@ -36,14 +36,7 @@ pub(crate) struct PinlessArgs {
 }
 
 pub(super) async fn pinless(a: PinlessArgs) -> Result<(), String> {
-    let base = a.platform.trim_end_matches('/');
-    let url = if a.request.starts_with("http://") || a.request.starts_with("https://") {
-        answer::on_platform(&a.request, base)?
-    } else if a.request.starts_with("/v1/pinless-requests/") {
-        format!("{base}{}", a.request)
-    } else {
-        format!("{base}/v1/pinless-requests/{}", a.request)
-    };
+    let url = answer::request_url(&a.platform, "/v1/pinless-requests/", &a.request)?;
     let http = answer::http()?;
     let shown: PinlessRequestShown = answer::fetch(&http, &url).await?;
     eprintln!(
