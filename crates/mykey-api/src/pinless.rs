@@ -47,13 +47,17 @@ pub struct PinlessRequestShown {
     pub expires_at: String,
 }
 
-/// J-LIS's signature over the ticket-item facts (file `0003` without its My Number digest).
+/// J-LIS's signature over the ticket-item facts and the data's ID (file `0003` without its My
+/// Number digest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketItemSignature {
     /// `DF 32`: SHA-256 of file `0002`, hex.
     #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub facts_digest: String,
+    /// `DF 34`: the ID J-LIS gave this writing of the data, 16 bytes, hex.
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
+    pub item_id: String,
     /// `DF 33`: the signature, base64.
     #[schema(content_encoding = "base64")]
     pub signature: String,

@@ -48,7 +48,9 @@ pub struct IssuedCertificates {
 pub struct TicketItemSignature {
     /// SHA-256 of file `0002` (hex).
     pub facts_digest: String,
-    /// RSASSA-PKCS1-v1_5 SHA-256 over the 32 digest bytes (base64).
+    /// The ID J-LIS gave this writing of the data, 16 bytes (hex).
+    pub item_id: String,
+    /// RSASSA-PKCS1-v1_5 SHA-256 over the digest and the ID, 48 bytes (base64).
     pub signature: String,
 }
 
@@ -63,7 +65,8 @@ pub struct TicketItemStatus {
     pub issuance_number: String,
     /// `current`: J-LIS signed these facts and they are the holder's facts now; `outdated`:
     /// J-LIS signed them, but the holder's facts changed since (or they are another
-    /// person's); `invalid`: not J-LIS's signature.
+    /// person's, or of a card since replaced); `revoked`: the certificate asked about is
+    /// revoked or expired; `invalid`: not J-LIS's signature.
     pub status: String,
 }
 

@@ -579,6 +579,7 @@ impl Jlis for JlisPort {
         use base64::Engine;
         let check = crate::api::TicketItemCheck {
             facts_digest: hex::encode(signature.facts_digest()),
+            item_id: hex::encode(signature.item_id()),
             signature: base64::engine::general_purpose::STANDARD.encode(signature.signature()),
         };
         let answer = self
@@ -595,6 +596,7 @@ impl Jlis for JlisPort {
         match answer.status.as_str() {
             "current" => Ok(mykey_platform::TicketItemStatus::Current),
             "outdated" => Ok(mykey_platform::TicketItemStatus::Outdated),
+            "revoked" => Ok(mykey_platform::TicketItemStatus::Revoked),
             "invalid" => Ok(mykey_platform::TicketItemStatus::Invalid),
             other => Err(JlisUnavailable(format!(
                 "J-LIS answered an unknown ticket-item status {other:?}"

@@ -22,7 +22,7 @@ use crate::authority::{CaGeneration, random_serial};
 use crate::store::{CertRow, NewCert, PersonRow, Store};
 use crate::validity::{age_on, certificate_not_after};
 use crate::{Jlis, JlisError};
-use mykey_pki::ticket::{TicketFacts, TicketSignature};
+use mykey_pki::ticket::{TICKET_ITEM_ID_LEN, TicketFacts, TicketSignature};
 
 const DATE: &[time::format_description::BorrowedFormatItem<'_>] =
     time::macros::format_description!("[year]-[month]-[day]");
@@ -60,8 +60,8 @@ impl Jlis {
                 now,
             )
             .await?;
+        let ticket = self.write_ticket_items(&mut tx, person, &facts).await?;
         tx.commit().await?;
-        let ticket = self.ticket_signature(&facts);
         Ok(self.issued(number, Some(ui), sig, ticket))
     }
 
@@ -102,12 +102,12 @@ impl Jlis {
         if let Some(s) = &old_sig {
             Store::revoke(&mut tx, s.serial, now, RevocationReason::Superseded).await?;
         }
+        let ticket = self.write_ticket_items(&mut tx, person.id, &facts).await?;
         tx.commit().await?;
         self.evict(&old);
         if let Some(s) = &old_sig {
             self.evict(s);
         }
-        let ticket = self.ticket_signature(&facts);
         Ok(self.issued(number, Some(ui), sig, ticket))
     }
 
@@ -189,11 +189,11 @@ impl Jlis {
             )
             .await?;
         Store::update_person(&mut tx, &new).await?;
+        let ticket = self.write_ticket_items(&mut tx, old.id, &facts).await?;
         tx.commit().await?;
         if let Some(s) = &old_sig {
             self.evict(s);
         }
-        let ticket = self.ticket_signature(&facts);
         Ok(self.issued(number, None, Some(sig.1), ticket))
     }
 
@@ -378,21 +378,29 @@ impl Jlis {
         }
     }
 
-    /// J-LIS's signature over `facts` as the card's ticket-item AP keeps them (file `0002`);
-    /// `None` for facts the AP's format cannot hold.
-    fn ticket_signature(&self, facts: &FourFacts) -> Option<TicketItemSignature> {
-        let ticket = TicketFacts::new(
-            facts.name(),
-            facts.address(),
-            facts.birth_date().date(),
-            facts.sex(),
-        )
-        .ok()?;
-        let signed = TicketSignature::sign(&self.ticket_key, &ticket.to_tlv());
-        Some(TicketItemSignature {
+    /// Writes `facts` to the person's card's ticket-item AP (file `0002`) under a new ID, and
+    /// answers J-LIS's signature over them (file `0003`); `None` for facts the AP's format
+    /// cannot hold (nothing is recorded then, and no earlier data stays current).
+    async fn write_ticket_items(
+        &self,
+        conn: &mut SqliteConnection,
+        person: i64,
+        facts: &FourFacts,
+    ) -> Result<Option<TicketItemSignature>, JlisError> {
+        let mut id = [0u8; TICKET_ITEM_ID_LEN];
+        // The system RNG failing is not recoverable for a CA.
+        aws_lc_rs::rand::fill(&mut id).expect("system randomness");
+        let Some(file) = ticket_file(facts) else {
+            Store::set_ticket_item_id(conn, person, &[]).await?;
+            return Ok(None);
+        };
+        Store::set_ticket_item_id(conn, person, &id).await?;
+        let signed = TicketSignature::sign(&self.ticket_key, &file, id);
+        Ok(Some(TicketItemSignature {
             facts_digest: hex::encode(signed.facts_digest()),
+            item_id: hex::encode(signed.item_id()),
             signature: B64.encode(signed.signature()),
-        })
+        }))
     }
 
     /// Whether `check` is J-LIS's signature over the ticket-item facts of the holder of
@@ -407,22 +415,32 @@ impl Jlis {
             .ok()
             .and_then(|d| <[u8; 32]>::try_from(d).ok())
             .ok_or_else(|| JlisError::invalid("facts_digest", "not 32 bytes of hex"))?;
+        let item_id = hex::decode(&check.item_id)
+            .ok()
+            .and_then(|d| <[u8; TICKET_ITEM_ID_LEN]>::try_from(d).ok())
+            .ok_or_else(|| JlisError::invalid("item_id", "not 16 bytes of hex"))?;
         let signature = B64
             .decode(&check.signature)
             .map_err(|_| JlisError::invalid("signature", "not base64"))?;
-        let signed = TicketSignature::new(digest, signature)
+        let signed = TicketSignature::new(digest, item_id, signature)
             .map_err(|e| JlisError::invalid("signature", e.to_string()))?;
         let mut conn = self.db.pool.acquire().await?;
         let ui = user_identification(&mut conn, n).await?;
         let person = Store::person(&mut conn, ui.person_id).await?;
         let status = if signed.verify(self.ticket_key.public_key()).is_err() {
             "invalid"
+        } else if state(&ui, self.clock.now()).status != "good" {
+            // J-LIS knows of a revocation at once; a verifier's CRL may be a minute behind.
+            "revoked"
         } else {
             let birth = parse_date("birth_date", &person.birth_date)?;
             let now = facts(&person.name, &person.address, birth, person.sex)?;
-            match self.ticket_signature(&now) {
-                Some(s) if s.facts_digest == check.facts_digest.to_ascii_lowercase() => "current",
-                _ => "outdated",
+            let written = Store::ticket_item_id(&mut conn, person.id).await?;
+            let same_facts = ticket_file(&now).is_some_and(|f| signed.covers(&f));
+            if same_facts && written.as_deref() == Some(&item_id[..]) {
+                "current"
+            } else {
+                "outdated"
             }
         };
         Ok(TicketItemStatus {
@@ -558,4 +576,17 @@ fn check_age(birth: Date, now: UnixTime, wants_signature: bool) -> Result<(), Jl
         return Err(JlisError::UnderFifteen);
     }
     Ok(())
+}
+
+/// File `0002` for `facts`, as the ticket-item AP keeps them; `None` for facts its format
+/// cannot hold.
+fn ticket_file(facts: &FourFacts) -> Option<Vec<u8>> {
+    TicketFacts::new(
+        facts.name(),
+        facts.address(),
+        facts.birth_date().date(),
+        facts.sex(),
+    )
+    .ok()
+    .map(|f| f.to_tlv())
 }

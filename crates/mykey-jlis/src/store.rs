@@ -369,6 +369,33 @@ impl Store {
         })
     }
 
+    /// The ID of the ticket-item data last written to the person's card, if any.
+    pub(crate) async fn ticket_item_id(
+        conn: &mut SqliteConnection,
+        person: i64,
+    ) -> Result<Option<Vec<u8>>, JlisError> {
+        Ok(
+            sqlx::query_scalar("SELECT ticket_item_id FROM persons WHERE id = ?")
+                .bind(person)
+                .fetch_one(&mut *conn)
+                .await?,
+        )
+    }
+
+    /// Records the ID of the ticket-item data written to the person's card now.
+    pub(crate) async fn set_ticket_item_id(
+        conn: &mut SqliteConnection,
+        person: i64,
+        id: &[u8],
+    ) -> Result<(), JlisError> {
+        sqlx::query("UPDATE persons SET ticket_item_id = ? WHERE id = ?")
+            .bind(id)
+            .bind(person)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     pub(crate) async fn update_person(
         conn: &mut SqliteConnection,
         p: &PersonRow,

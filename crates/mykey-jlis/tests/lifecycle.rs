@@ -438,6 +438,11 @@ async fn ticket_item_facts_are_signed_and_checked_against_the_holder_now() {
         .unwrap();
     let theirs = other.ticket_item_signature.unwrap();
     assert_eq!(status(theirs).await.unwrap(), "outdated");
+    // The same four facts on another card: another ID, another signature, not this holder's.
+    let twin = issue(&sim).await.ticket_item_signature.unwrap();
+    assert_eq!(twin.facts_digest, signed.facts_digest);
+    assert_ne!(twin.signature, signed.signature);
+    assert_eq!(status(twin).await.unwrap(), "outdated");
 
     // A move: the card's old data is outdated, the data written with the new facts current.
     let moved = sim
@@ -466,6 +471,10 @@ async fn ticket_item_facts_are_signed_and_checked_against_the_holder_now() {
         .unwrap_err(),
     );
     assert_eq!(code, 422);
+    let mut no_id = signed.clone();
+    no_id.item_id = "00".into();
+    let (code, _) = problem_kind(status(no_id).await.unwrap_err());
+    assert_eq!(code, 422);
     let unknown: mykey_pki::IssuanceNumber = "7FFF".parse().unwrap();
     let (code, _) = problem_kind(
         sim.client
@@ -474,4 +483,14 @@ async fn ticket_item_facts_are_signed_and_checked_against_the_holder_now() {
             .unwrap_err(),
     );
     assert_eq!(code, 404);
+
+    // Revoked: J-LIS says so at once, whatever the facts.
+    sim.client
+        .revoke(&RevokeRequest {
+            serial: issued.issuance_number.clone(),
+            reason: "keyCompromise".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(signed).await.unwrap(), "revoked");
 }

@@ -64,8 +64,8 @@ pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use pinless::{
-    MAX_OPEN_PINLESS_REQUESTS, PINLESS_CONSENT, PinlessApproval, PinlessEvidence, PinlessRequest,
-    StoredPinlessRequest,
+    MAX_OPEN_PINLESS_REQUESTS, MAX_PINLESS_ATTEMPTS, PINLESS_CONSENT, PinlessApproval,
+    PinlessEvidence, PinlessRequest, StoredPinlessRequest,
 };
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
@@ -148,8 +148,10 @@ pub trait Jlis: Send + Sync + 'static {
 pub enum TicketItemStatus {
     /// J-LIS signed them, and they are the holder's facts now.
     Current,
-    /// J-LIS signed them, but they are not the holder's facts now.
+    /// J-LIS signed them, but they are not what the holder's card carries now.
     Outdated,
+    /// The certificate asked about is revoked or expired (J-LIS knows at once).
+    Revoked,
     /// Not J-LIS's signature.
     Invalid,
 }
@@ -160,6 +162,7 @@ impl TicketItemStatus {
         match self {
             Self::Current => "current",
             Self::Outdated => "outdated",
+            Self::Revoked => "revoked",
             Self::Invalid => "invalid",
         }
     }

@@ -56,6 +56,9 @@ pub const PINLESS_CONSENT: [ConsentItem; 2] = [
 /// [`crate::PlatformConfig::authorization_ttl`]).
 pub const MAX_OPEN_PINLESS_REQUESTS: u64 = 1_000;
 
+/// How many answers to one PIN-less request may reach J-LIS; then the handle is spent.
+pub const MAX_PINLESS_ATTEMPTS: u32 = 5;
+
 /// What the store keeps of an open PIN-less request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredPinlessRequest {
@@ -213,6 +216,15 @@ impl Platform {
             return Err(refused(crate::TicketItemsProblem::BirthDate));
         }
         let (n, cert_expires_at, mut logs) = self.check_revocation(&cert, now).await?;
+        // Only J-LIS checks its signature: each answer that gets this far costs a query, and
+        // one handle buys a few.
+        if !self
+            .store
+            .spend_pinless_attempt(&handle_hash(handle), now, MAX_PINLESS_ATTEMPTS)
+            .await?
+        {
+            return Err(PlatformError::NotFound(crate::NotFound::PinlessRequest));
+        }
         let status = self.jlis.ticket_item_status(n, evidence.signature).await?;
         logs.push(NewLog::new(
             crate::LogKind::JlisQuery,
@@ -225,6 +237,13 @@ impl Platform {
             }
             crate::TicketItemStatus::Invalid => {
                 return Err(refused(crate::TicketItemsProblem::Invalid));
+            }
+            // Revoked since the CRL the platform holds: no PIN protects this route, so a card
+            // reported lost must stop working the moment J-LIS knows.
+            crate::TicketItemStatus::Revoked => {
+                return Err(PlatformError::Card(crate::CardError::Revoked {
+                    reason: None,
+                }));
             }
         }
 

@@ -696,6 +696,15 @@ pub trait PpidStore: Send + Sync + 'static {
         max_open: u64,
     ) -> Result<bool, StoreError>;
 
+    /// Counts one answer to the PIN-less request under `handle_hash` that is about to reach
+    /// J-LIS; `false` (nothing written) when it is not open at `at` or has had `max` already.
+    async fn spend_pinless_attempt(
+        &self,
+        handle_hash: &[u8; 32],
+        at: UnixTime,
+        max: u32,
+    ) -> Result<bool, StoreError>;
+
     /// The PIN-less request stored under `handle_hash`, if it is open at `at`.
     async fn pinless_request(
         &self,

@@ -22,6 +22,7 @@ struct Read {
     card: Card,
     facts_file: Vec<u8>,
     digest: String,
+    item_id: String,
     signature: String,
 }
 
@@ -57,6 +58,7 @@ async fn read_card(w: &World, name: &str, birth: &str) -> Read {
             .unwrap()
             .to_tlv(),
         digest: signed.facts_digest,
+        item_id: signed.item_id,
         signature: signed.signature,
     }
 }
@@ -74,7 +76,11 @@ fn approval(r: &Read) -> Value {
     json!({
         "certificate": B64.encode(&r.card.cert),
         "ticket_facts": B64.encode(&r.facts_file),
-        "ticket_signature": {"facts_digest": r.digest, "signature": r.signature},
+        "ticket_signature": {
+            "facts_digest": r.digest,
+            "item_id": r.item_id,
+            "signature": r.signature,
+        },
         "consent": consent(),
     })
 }
@@ -249,6 +255,16 @@ async fn what_the_card_did_not_give_or_the_relying_party_did_not_hold_is_refused
     assert_eq!(status, 409);
     refused(status, "ticket-items-outdated", &body);
 
+    // A card made with the same four facts (another person of the same name, address and
+    // birth, or a copy someone had made): its data is not this holder's card's.
+    let twin = read_card(&w, NAME, "1962-03-04").await;
+    let mut cloned = approval(&twin);
+    cloned["certificate"] = json!(B64.encode(&read.card.cert));
+    assert_eq!(twin.digest, read.digest);
+    let (status, body) = answer(&w, &handle, cloned).await;
+    assert_eq!(status, 409);
+    refused(status, "ticket-items-outdated", &body);
+
     // Malformed input: precise, and nothing used up.
     for (field, value) in [
         ("certificate", json!("not base64!")),
@@ -371,5 +387,52 @@ async fn a_withdrawal_before_the_code_is_redeemed_gives_the_relying_party_nothin
             .iter()
             .any(|e| e["kind"] == "facts.given"),
         "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_reported_lost_stops_at_once_though_the_crl_is_a_minute_behind() {
+    let w = world().await;
+    let city = relying_party(&w, "Kumamoto City").await;
+    let id = ppid_service(&w, &city, "Counter").await;
+    let read = read_card(&w, NAME, "1962-03-04").await;
+    // The platform holds the CRL from before the revocation; J-LIS knows.
+    w.jlis
+        .revoke(&mykey_jlis::api::RevokeRequest {
+            serial: read.card.number.clone(),
+            reason: "keyCompromise".into(),
+        })
+        .await
+        .unwrap();
+    let handle = opened(&w, &city, id, "1962-03-04").await;
+    let (status, body) = answer(&w, &handle, approval(&read)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (403, "urn:mykey:problem:certificate-revoked"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_handle_buys_five_questions_to_jlis() {
+    let w = world().await;
+    let city = relying_party(&w, "Kumamoto City").await;
+    let id = ppid_service(&w, &city, "Counter").await;
+    let read = read_card(&w, NAME, "1962-03-04").await;
+    let handle = opened(&w, &city, id, "1962-03-04").await;
+    let mut forged = approval(&read);
+    forged["ticket_signature"]["signature"] = json!(B64.encode([7u8; 256]));
+    for _ in 0..mykey_platform::MAX_PINLESS_ATTEMPTS {
+        let (status, body) = answer(&w, &handle, forged.clone()).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (401, "urn:mykey:problem:ticket-items-invalid")
+        );
+    }
+    // Spent: even the card's own data finds no request now.
+    let (status, body) = answer(&w, &handle, approval(&read)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (404, "urn:mykey:problem:pinless-request-unknown")
     );
 }

@@ -375,6 +375,26 @@ where
         Ok(done == 1)
     }
 
+    async fn spend_pinless_attempt(
+        &self,
+        handle_hash: &[u8; 32],
+        at: UnixTime,
+        max: u32,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE pinless_requests SET attempts = attempts + 1 \
+             WHERE handle_hash = $1 AND expires_at >= $2 AND attempts < $3",
+        )
+        .bind(handle_hash.as_slice())
+        .bind(secs(at))
+        .bind(i32::try_from(max).unwrap_or(i32::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
     async fn pinless_request(
         &self,
         handle_hash: &[u8; 32],

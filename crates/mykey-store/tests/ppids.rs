@@ -483,6 +483,18 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         None
     );
     assert_eq!(store.pinless_request(&[42; 32], T).await.unwrap(), None);
+    for expected in [true, true, false] {
+        assert_eq!(
+            store.spend_pinless_attempt(&[41; 32], T, 2).await.unwrap(),
+            expected
+        );
+    }
+    assert!(
+        !store
+            .spend_pinless_attempt(&[40; 32], T.plus(301), 2)
+            .await
+            .unwrap()
+    );
     let answer = |request: u8, code: u8| PpidIssue {
         grant: LoginGrant::PinlessCode {
             request_hash: [request; 32],

@@ -82,6 +82,8 @@ struct TicketModel {
 struct TicketSignatureModel {
     /// SHA-256 of file `0002`, hex.
     facts_digest: String,
+    /// The ID J-LIS gave this writing of the data, hex.
+    item_id: String,
     /// J-LIS's signature, base64.
     signature: String,
 }
@@ -185,6 +187,7 @@ impl VirtualCard {
                     .as_ref()
                     .map(|s| TicketSignatureModel {
                         facts_digest: hex::encode(s.facts_digest()),
+                        item_id: hex::encode(s.item_id()),
                         signature: B64.encode(s.signature()),
                     }),
             },
@@ -235,8 +238,12 @@ impl VirtualCard {
                     .ok()
                     .and_then(|d| <[u8; 32]>::try_from(d).ok())
                     .ok_or_else(|| bad(&"facts_digest is not 32 bytes of hex"))?;
+                let item_id = hex::decode(&s.item_id)
+                    .ok()
+                    .and_then(|d| <[u8; 16]>::try_from(d).ok())
+                    .ok_or_else(|| bad(&"item_id is not 16 bytes of hex"))?;
                 let sig = B64.decode(&s.signature).map_err(|e| bad(&e))?;
-                Some(TicketSignature::new(digest, sig).map_err(|e| bad(&e))?)
+                Some(TicketSignature::new(digest, item_id, sig).map_err(|e| bad(&e))?)
             }
             None => None,
         };

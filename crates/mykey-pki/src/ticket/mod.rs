@@ -10,13 +10,17 @@
 //! FF 30 L {
 //!   DF 31 20  SHA-256 of file 0001 (the My Number); absent on a card without one
 //!   DF 32 20  SHA-256 of file 0002 (the four facts)
-//!   DF 33 L   J-LIS's RSASSA-PKCS1-v1_5 SHA-256 signature over the 32 bytes of DF 32
+//!   DF 34 10  the ID J-LIS gave this writing of the data: 16 random bytes
+//!   DF 33 L   J-LIS's RSASSA-PKCS1-v1_5 SHA-256 signature over DF 32 ‖ DF 34 (48 bytes)
 //! }
 //! ```
 //!
-//! The signature covers the facts digest alone, so that whoever checks the facts never needs
+//! The signature leaves out the My Number digest, so that whoever checks the facts never needs
 //! anything derived from the My Number: a digest of a 12-digit number is the number, to anyone
-//! who tries them all. [`TicketSignature`] therefore never holds `DF 31`.
+//! who tries them all. [`TicketSignature`] therefore never holds `DF 31`. The ID ties the
+//! signature to one card of one person: two people with the same four facts (or a card made
+//! with someone's facts) get different signatures, and J-LIS knows which ID each holder's card
+//! carries now.
 
 mod facts;
 pub mod tlv;
@@ -31,6 +35,10 @@ const TAG_SIGNED: u32 = 0xFF30;
 const TAG_MY_NUMBER_DIGEST: u32 = 0xDF31;
 const TAG_FACTS_DIGEST: u32 = 0xDF32;
 const TAG_SIGNATURE: u32 = 0xDF33;
+const TAG_ITEM_ID: u32 = 0xDF34;
+
+/// The length of the ID J-LIS gives each writing of a card's ticket-item data.
+pub const TICKET_ITEM_ID_LEN: usize = 16;
 
 /// The longest file `0002` accepted: a name of 100 and an address of 200 characters, four
 /// bytes each in UTF-8, and the headers, fit well within it.
@@ -61,11 +69,12 @@ pub enum TicketSignatureError {
     },
 }
 
-/// J-LIS's signature over a card's four facts: the facts digest (`DF 32`) and the signature
-/// (`DF 33`) of file `0003`, without the My Number digest.
+/// J-LIS's signature over a card's four facts: the facts digest (`DF 32`), the data's ID
+/// (`DF 34`) and the signature (`DF 33`) of file `0003`, without the My Number digest.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TicketSignature {
     facts_digest: [u8; 32],
+    item_id: [u8; TICKET_ITEM_ID_LEN],
     signature: Vec<u8>,
 }
 
@@ -73,6 +82,7 @@ impl std::fmt::Debug for TicketSignature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TicketSignature")
             .field("facts_digest", &hex::encode(self.facts_digest))
+            .field("item_id", &hex::encode(self.item_id))
             .field("signature_len", &self.signature.len())
             .finish()
     }
@@ -81,7 +91,11 @@ impl std::fmt::Debug for TicketSignature {
 impl TicketSignature {
     /// A facts digest and a signature; refused if the signature is empty or longer than
     /// [`MAX_TICKET_SIGNATURE_LEN`].
-    pub fn new(facts_digest: [u8; 32], signature: Vec<u8>) -> Result<Self, TicketSignatureError> {
+    pub fn new(
+        facts_digest: [u8; 32],
+        item_id: [u8; TICKET_ITEM_ID_LEN],
+        signature: Vec<u8>,
+    ) -> Result<Self, TicketSignatureError> {
         if signature.is_empty() || signature.len() > MAX_TICKET_SIGNATURE_LEN {
             return Err(TicketSignatureError::Invalid {
                 reason: "signature empty or longer than 512 bytes",
@@ -89,18 +103,29 @@ impl TicketSignature {
         }
         Ok(Self {
             facts_digest,
+            item_id,
             signature,
         })
     }
 
-    /// J-LIS signs file `0002` with its ticket-item key.
-    pub fn sign(key: &crate::issue::SigningKey, facts_file: &[u8]) -> Self {
+    /// J-LIS signs file `0002`, written with ID `item_id`, with its ticket-item key.
+    pub fn sign(
+        key: &crate::issue::SigningKey,
+        facts_file: &[u8],
+        item_id: [u8; TICKET_ITEM_ID_LEN],
+    ) -> Self {
         let facts_digest = facts_digest(facts_file);
-        let signature = key.sign(&facts_digest);
+        let signature = key.sign(&signed_message(&facts_digest, &item_id));
         Self {
             facts_digest,
+            item_id,
             signature,
         }
+    }
+
+    /// The ID J-LIS gave this writing of the data (`DF 34`).
+    pub fn item_id(&self) -> &[u8; TICKET_ITEM_ID_LEN] {
+        &self.item_id
     }
 
     /// The facts digest (`DF 32`).
@@ -123,7 +148,7 @@ impl TicketSignature {
     /// Checks the signature with J-LIS's ticket-item key.
     pub fn verify(&self, key: &crate::RsaPublicKey) -> Result<(), crate::Error> {
         key.verify(
-            &self.facts_digest,
+            &signed_message(&self.facts_digest, &self.item_id),
             &self.signature,
             crate::SignedObject::TicketItems,
         )
@@ -136,6 +161,7 @@ impl TicketSignature {
             tlv::write(&mut inner, TAG_MY_NUMBER_DIGEST, d);
         }
         tlv::write(&mut inner, TAG_FACTS_DIGEST, &self.facts_digest);
+        tlv::write(&mut inner, TAG_ITEM_ID, &self.item_id);
         tlv::write(&mut inner, TAG_SIGNATURE, &self.signature);
         let mut out = Vec::with_capacity(inner.len() + 5);
         tlv::write(&mut out, TAG_SIGNED, &inner);
@@ -150,11 +176,12 @@ impl TicketSignature {
                 reason: "not an FF 30 object",
             });
         }
-        let (mut digest, mut signature) = (None, None);
+        let (mut digest, mut id, mut signature) = (None, None, None);
         for object in tlv::objects(outer.value) {
             let object = object?;
             match object.tag {
                 TAG_FACTS_DIGEST => digest = Some(object.value),
+                TAG_ITEM_ID => id = Some(object.value),
                 TAG_SIGNATURE => signature = Some(object.value),
                 _ => {}
             }
@@ -164,11 +191,24 @@ impl TicketSignature {
                 reason: "DF 32 missing or not 32 bytes",
             },
         )?;
+        let item_id = id
+            .and_then(|d| <[u8; TICKET_ITEM_ID_LEN]>::try_from(d).ok())
+            .ok_or(TicketSignatureError::Invalid {
+                reason: "DF 34 missing or not 16 bytes",
+            })?;
         let signature = signature.ok_or(TicketSignatureError::Invalid {
             reason: "DF 33 missing",
         })?;
-        Self::new(facts_digest, signature.to_vec())
+        Self::new(facts_digest, item_id, signature.to_vec())
     }
+}
+
+/// What J-LIS signs: the facts digest and the data's ID.
+fn signed_message(digest: &[u8; 32], item_id: &[u8; TICKET_ITEM_ID_LEN]) -> [u8; 48] {
+    let mut m = [0u8; 48];
+    m[..32].copy_from_slice(digest);
+    m[32..].copy_from_slice(item_id);
+    m
 }
 
 #[cfg(test)]
@@ -192,7 +232,7 @@ mod tests {
     fn signed_by_jlis_and_checked_without_the_my_number() {
         let key = crate::issue::SigningKey::generate().unwrap();
         let file = facts_file();
-        let s = TicketSignature::sign(&key, &file);
+        let s = TicketSignature::sign(&key, &file, [3; 16]);
         assert!(s.covers(&file));
         s.verify(key.public_key()).unwrap();
         let with_number = s.to_file(Some(&[7u8; 32]));
@@ -208,14 +248,20 @@ mod tests {
         let key = crate::issue::SigningKey::generate().unwrap();
         let other = crate::issue::SigningKey::generate().unwrap();
         let file = facts_file();
-        let s = TicketSignature::sign(&key, &file);
+        let s = TicketSignature::sign(&key, &file, [3; 16]);
+        // The same facts written to another card: another ID, another signature.
+        let other_card = TicketSignature::sign(&key, &file, [4; 16]);
+        assert_ne!(other_card.signature(), s.signature());
+        let moved =
+            TicketSignature::new(*s.facts_digest(), [4; 16], s.signature().to_vec()).unwrap();
+        assert!(moved.verify(key.public_key()).is_err());
         let mut changed = file.clone();
         *changed.last_mut().unwrap() ^= 1;
         assert!(!s.covers(&changed));
         assert!(s.verify(other.public_key()).is_err());
         let mut sig = s.signature().to_vec();
         sig[10] ^= 1;
-        let forged = TicketSignature::new(*s.facts_digest(), sig).unwrap();
+        let forged = TicketSignature::new(*s.facts_digest(), [3; 16], sig).unwrap();
         assert!(forged.verify(key.public_key()).is_err());
     }
 
@@ -229,7 +275,7 @@ mod tests {
         let mut out = Vec::new();
         tlv::write(&mut out, TAG_SIGNED, &inner);
         assert!(TicketSignature::from_file(&out).is_err());
-        assert!(TicketSignature::new([0; 32], vec![]).is_err());
-        assert!(TicketSignature::new([0; 32], vec![1; 513]).is_err());
+        assert!(TicketSignature::new([0; 32], [0; 16], vec![]).is_err());
+        assert!(TicketSignature::new([0; 32], [0; 16], vec![1; 513]).is_err());
     }
 }

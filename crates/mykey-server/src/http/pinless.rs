@@ -145,7 +145,7 @@ async fn show(
     path = "/v1/pinless-requests/{handle}/approval",
     operation_id = "pinless_request_approve",
     tag = "card",
-    summary = "Answer a PIN-less request with what the card gave without a PIN: the user-identification certificate (checked as at login, but it signs nothing), file 0002 of the ticket-item AP and J-LIS's signature over it (file 0003). J-LIS must confirm it signed those facts and that they are the holder's facts now (401 ticket-items-invalid, 409 ticket-items-outdated); their date of birth must be the relying party's (409 birth-date-mismatch). Consent: all eight items shown (422 consent-incomplete). The request is used up; the answer is the PPID and a one-time code the relying party redeems for it and the four facts. Nothing is stored on a refusal.",
+    summary = "Answer a PIN-less request with what the card gave without a PIN: the user-identification certificate (checked as at login, but it signs nothing), file 0002 of the ticket-item AP and J-LIS's signature over it (file 0003). J-LIS must confirm it signed those facts for the card the holder has now (401 ticket-items-invalid, 409 ticket-items-outdated) and that the certificate is not revoked as of now (403 certificate-revoked); five answers that reach J-LIS spend the request (then 404); their date of birth must be the relying party's (409 birth-date-mismatch). Consent: all eight items shown (422 consent-incomplete). The request is used up; the answer is the PPID and a one-time code the relying party redeems for it and the four facts. Nothing is stored on a refusal.",
     params(
         ("handle" = String, Path, description = "The request's handle")
     ),
@@ -185,10 +185,16 @@ async fn approve(
         .ok_or_else(|| {
             ApiError::InvalidRequest("ticket_signature.facts_digest must be 32 bytes, hex".into())
         })?;
+    let item_id = hex::decode(&req.ticket_signature.item_id)
+        .ok()
+        .and_then(|d| <[u8; 16]>::try_from(d).ok())
+        .ok_or_else(|| {
+            ApiError::InvalidRequest("ticket_signature.item_id must be 16 bytes, hex".into())
+        })?;
     let signature = B64
         .decode(&req.ticket_signature.signature)
         .map_err(|_| bad("ticket_signature.signature"))?;
-    let signature = TicketSignature::new(digest, signature)
+    let signature = TicketSignature::new(digest, item_id, signature)
         .map_err(|e| ApiError::InvalidRequest(format!("ticket_signature: {e}")))?;
     let a = p
         .approve_pinless(

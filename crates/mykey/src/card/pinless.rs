@@ -71,6 +71,7 @@ pub(super) async fn pinless(a: PinlessArgs) -> Result<(), String> {
             ticket_facts: B64.encode(&facts_file),
             ticket_signature: TicketItemSignature {
                 facts_digest: hex::encode(signature.facts_digest()),
+                item_id: hex::encode(signature.item_id()),
                 signature: B64.encode(signature.signature()),
             },
             consent,

@@ -151,12 +151,13 @@ fn jlis_signature_over_the_facts_opens_with_them_and_keeps_the_number_digest_on_
     assert!(matches!(
         c.install_ticket_signature(mykey_pki::ticket::TicketSignature::sign(
             &jlis,
-            &other.to_tlv()
+            &other.to_tlv(),
+            [1; 16]
         )),
         Err(CardError::TicketSignatureMismatch)
     ));
     assert!(c.ticket_signature().is_none(), "a refused one is not kept");
-    let signed = mykey_pki::ticket::TicketSignature::sign(&jlis, &c.facts_file);
+    let signed = mykey_pki::ticket::TicketSignature::sign(&jlis, &c.facts_file, [2; 16]);
     c.install_ticket_signature(signed.clone()).unwrap();
 
     sw(&mut c, SELECT_TICKET);
@@ -188,7 +189,7 @@ fn jlis_signature_over_the_facts_opens_with_them_and_keeps_the_number_digest_on_
 fn the_client_reads_the_facts_file_and_its_signature_with_key_b() {
     let mut c = card();
     let jlis = mykey_pki::issue::SigningKey::generate().unwrap();
-    let signed = mykey_pki::ticket::TicketSignature::sign(&jlis, &c.facts_file);
+    let signed = mykey_pki::ticket::TicketSignature::sign(&jlis, &c.facts_file, [2; 16]);
     c.install_ticket_signature(signed.clone()).unwrap();
     let expected_file = c.facts_file.clone();
     let mut client = crate::JpkiCard::new(crate::MemoryTransport::new(c));
