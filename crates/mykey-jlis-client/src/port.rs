@@ -576,11 +576,11 @@ impl Jlis for JlisPort {
         n: IssuanceNumber,
         signature: &mykey_pki::ticket::TicketSignature,
     ) -> Result<mykey_platform::TicketItemStatus, JlisUnavailable> {
-        use base64::Engine;
+        let (facts_digest, item_id, signature) = signature.to_text();
         let check = crate::api::TicketItemCheck {
-            facts_digest: hex::encode(signature.facts_digest()),
-            item_id: hex::encode(signature.item_id()),
-            signature: base64::engine::general_purpose::STANDARD.encode(signature.signature()),
+            facts_digest,
+            item_id,
+            signature,
         };
         let answer = self
             .client

@@ -396,10 +396,11 @@ impl Jlis {
         };
         Store::set_ticket_item_id(conn, person, &id).await?;
         let signed = TicketSignature::sign(&self.ticket_key, &file, id);
+        let (facts_digest, item_id, signature) = signed.to_text();
         Ok(Some(TicketItemSignature {
-            facts_digest: hex::encode(signed.facts_digest()),
-            item_id: hex::encode(signed.item_id()),
-            signature: B64.encode(signed.signature()),
+            facts_digest,
+            item_id,
+            signature,
         }))
     }
 
@@ -411,19 +412,9 @@ impl Jlis {
         check: &TicketItemCheck,
     ) -> Result<TicketItemStatus, JlisError> {
         let n = issuance_number(number)?;
-        let digest = hex::decode(&check.facts_digest)
-            .ok()
-            .and_then(|d| <[u8; 32]>::try_from(d).ok())
-            .ok_or_else(|| JlisError::invalid("facts_digest", "not 32 bytes of hex"))?;
-        let item_id = hex::decode(&check.item_id)
-            .ok()
-            .and_then(|d| <[u8; TICKET_ITEM_ID_LEN]>::try_from(d).ok())
-            .ok_or_else(|| JlisError::invalid("item_id", "not 16 bytes of hex"))?;
-        let signature = B64
-            .decode(&check.signature)
-            .map_err(|_| JlisError::invalid("signature", "not base64"))?;
-        let signed = TicketSignature::new(digest, item_id, signature)
-            .map_err(|e| JlisError::invalid("signature", e.to_string()))?;
+        let signed =
+            TicketSignature::from_text(&check.facts_digest, &check.item_id, &check.signature)
+                .map_err(|e| JlisError::invalid("ticket_item", e.to_string()))?;
         let mut conn = self.db.pool.acquire().await?;
         let ui = user_identification(&mut conn, n).await?;
         let person = Store::person(&mut conn, ui.person_id).await?;
@@ -437,7 +428,7 @@ impl Jlis {
             let now = facts(&person.name, &person.address, birth, person.sex)?;
             let written = Store::ticket_item_id(&mut conn, person.id).await?;
             let same_facts = ticket_file(&now).is_some_and(|f| signed.covers(&f));
-            if same_facts && written.as_deref() == Some(&item_id[..]) {
+            if same_facts && written.as_deref() == Some(&signed.item_id()[..]) {
                 "current"
             } else {
                 "outdated"

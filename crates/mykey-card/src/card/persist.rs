@@ -234,16 +234,10 @@ impl VirtualCard {
         let ticket_signature = match &ticket.signature {
             Some(s) => {
                 let bad = |e: &dyn std::fmt::Display| invalid("ticket.signature", e.to_string());
-                let digest = hex::decode(&s.facts_digest)
-                    .ok()
-                    .and_then(|d| <[u8; 32]>::try_from(d).ok())
-                    .ok_or_else(|| bad(&"facts_digest is not 32 bytes of hex"))?;
-                let item_id = hex::decode(&s.item_id)
-                    .ok()
-                    .and_then(|d| <[u8; 16]>::try_from(d).ok())
-                    .ok_or_else(|| bad(&"item_id is not 16 bytes of hex"))?;
-                let sig = B64.decode(&s.signature).map_err(|e| bad(&e))?;
-                Some(TicketSignature::new(digest, item_id, sig).map_err(|e| bad(&e))?)
+                Some(
+                    TicketSignature::from_text(&s.facts_digest, &s.item_id, &s.signature)
+                        .map_err(|e| bad(&e))?,
+                )
             }
             None => None,
         };

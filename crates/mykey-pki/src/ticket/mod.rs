@@ -108,6 +108,39 @@ impl TicketSignature {
         })
     }
 
+    /// From the text form every JSON carrying it uses: the digest and the ID in hex, the
+    /// signature in base64 (standard alphabet).
+    pub fn from_text(
+        facts_digest: &str,
+        item_id: &str,
+        signature: &str,
+    ) -> Result<Self, TicketSignatureError> {
+        use base64::Engine;
+        let bad = |reason| TicketSignatureError::Invalid { reason };
+        let facts_digest = hex::decode(facts_digest)
+            .ok()
+            .and_then(|d| <[u8; 32]>::try_from(d).ok())
+            .ok_or(bad("facts_digest is not 32 bytes of hex"))?;
+        let item_id = hex::decode(item_id)
+            .ok()
+            .and_then(|d| <[u8; TICKET_ITEM_ID_LEN]>::try_from(d).ok())
+            .ok_or(bad("item_id is not 16 bytes of hex"))?;
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(signature)
+            .map_err(|_| bad("signature is not base64"))?;
+        Self::new(facts_digest, item_id, signature)
+    }
+
+    /// The text form: the digest and the ID in hex, the signature in base64.
+    pub fn to_text(&self) -> (String, String, String) {
+        use base64::Engine;
+        (
+            hex::encode(self.facts_digest),
+            hex::encode(self.item_id),
+            base64::engine::general_purpose::STANDARD.encode(&self.signature),
+        )
+    }
+
     /// J-LIS signs file `0002`, written with ID `item_id`, with its ticket-item key.
     pub fn sign(
         key: &crate::issue::SigningKey,
@@ -241,6 +274,11 @@ mod tests {
         // The My Number digest is read past, never kept.
         assert!(!format!("{read:?}").contains(&hex::encode([7u8; 32])));
         assert_eq!(TicketSignature::from_file(&s.to_file(None)).unwrap(), s);
+        let (d, i, g) = s.to_text();
+        assert_eq!(TicketSignature::from_text(&d, &i, &g).unwrap(), s);
+        assert!(TicketSignature::from_text(&d[2..], &i, &g).is_err());
+        assert!(TicketSignature::from_text(&d, "00", &g).is_err());
+        assert!(TicketSignature::from_text(&d, &i, "%").is_err());
     }
 
     #[test]

@@ -179,22 +179,8 @@ async fn approve(
             "ticket_facts is longer than the ticket-item AP's facts file can be".into(),
         ));
     }
-    let digest = hex::decode(&req.ticket_signature.facts_digest)
-        .ok()
-        .and_then(|d| <[u8; 32]>::try_from(d).ok())
-        .ok_or_else(|| {
-            ApiError::InvalidRequest("ticket_signature.facts_digest must be 32 bytes, hex".into())
-        })?;
-    let item_id = hex::decode(&req.ticket_signature.item_id)
-        .ok()
-        .and_then(|d| <[u8; 16]>::try_from(d).ok())
-        .ok_or_else(|| {
-            ApiError::InvalidRequest("ticket_signature.item_id must be 16 bytes, hex".into())
-        })?;
-    let signature = B64
-        .decode(&req.ticket_signature.signature)
-        .map_err(|_| bad("ticket_signature.signature"))?;
-    let signature = TicketSignature::new(digest, item_id, signature)
+    let t = &req.ticket_signature;
+    let signature = TicketSignature::from_text(&t.facts_digest, &t.item_id, &t.signature)
         .map_err(|e| ApiError::InvalidRequest(format!("ticket_signature: {e}")))?;
     let a = p
         .approve_pinless(

@@ -210,19 +210,9 @@ fn install_ticket_signature(
     let Some(t) = &issued.ticket_item_signature else {
         return Ok(());
     };
-    let digest = hex::decode(&t.facts_digest)
-        .ok()
-        .and_then(|d| <[u8; 32]>::try_from(d).ok())
-        .ok_or("J-LIS sent a ticket-item facts digest that is not 32 bytes of hex")?;
-    let item_id = hex::decode(&t.item_id)
-        .ok()
-        .and_then(|d| <[u8; 16]>::try_from(d).ok())
-        .ok_or("J-LIS sent a ticket-item data ID that is not 16 bytes of hex")?;
-    let signature = B64
-        .decode(&t.signature)
-        .map_err(|e| format!("J-LIS sent a ticket-item signature that is not base64: {e}"))?;
-    let signed = mykey_pki::ticket::TicketSignature::new(digest, item_id, signature)
-        .map_err(|e| format!("J-LIS sent an unusable ticket-item signature: {e}"))?;
+    let signed =
+        mykey_pki::ticket::TicketSignature::from_text(&t.facts_digest, &t.item_id, &t.signature)
+            .map_err(|e| format!("J-LIS sent an unusable ticket-item signature: {e}"))?;
     match card.install_ticket_signature(signed) {
         Ok(()) | Err(mykey_card::CardError::TicketSignatureMismatch) => Ok(()),
         Err(e) => Err(e.to_string()),

@@ -69,10 +69,13 @@ pub(super) async fn pinless(a: PinlessArgs) -> Result<(), String> {
         &PinlessApproval {
             certificate: B64.encode(&certificate),
             ticket_facts: B64.encode(&facts_file),
-            ticket_signature: TicketItemSignature {
-                facts_digest: hex::encode(signature.facts_digest()),
-                item_id: hex::encode(signature.item_id()),
-                signature: B64.encode(signature.signature()),
+            ticket_signature: {
+                let (facts_digest, item_id, signature) = signature.to_text();
+                TicketItemSignature {
+                    facts_digest,
+                    item_id,
+                    signature,
+                }
             },
             consent,
         },
