@@ -52,7 +52,8 @@ pub const PINLESS_CONSENT: [ConsentItem; 2] = [
     },
 ];
 
-/// The most PIN-less requests a PPID service may have open at once (each lives
+/// The most PIN-less requests a relying party may have open at once, over all its PPID
+/// services (each lives
 /// [`crate::PlatformConfig::authorization_ttl`]).
 pub const MAX_OPEN_PINLESS_REQUESTS: u64 = 1_000;
 

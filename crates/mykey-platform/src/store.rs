@@ -686,8 +686,9 @@ pub trait PpidStore: Send + Sync + 'static {
         facts_log: &crate::NewLog,
     ) -> Result<Option<(Ppid, Option<String>)>, StoreError>;
 
-    /// Stores an open PIN-less request under the SHA-256 of its handle, unless its service
-    /// has `max_open` requests open at `at` already (`false`, nothing written).
+    /// Stores an open PIN-less request under the SHA-256 of its handle, unless its service's
+    /// relying party has `max_open` requests open at `at` already, over all its services
+    /// (`false`, nothing written).
     async fn open_pinless_request(
         &self,
         handle_hash: &[u8; 32],

@@ -356,11 +356,14 @@ where
         at: UnixTime,
         max_open: u64,
     ) -> Result<bool, StoreError> {
-        // One statement: the count and the insert see the same rows.
+        // One statement: the count and the insert see the same rows. The count is of all the
+        // relying party's services, so that registering more services buys no more requests.
         let done = sqlx::query(
             "INSERT INTO pinless_requests (handle_hash, ppid_service_id, birth_date, created_at, expires_at) \
-             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM pinless_requests \
-             WHERE ppid_service_id = $2 AND expires_at >= $4) < $6",
+             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM pinless_requests r \
+             JOIN ppid_services s ON s.id = r.ppid_service_id \
+             WHERE s.relying_party_id = (SELECT relying_party_id FROM ppid_services WHERE id = $2) \
+             AND r.expires_at >= $4) < $6",
         )
         .bind(handle_hash.as_slice())
         .bind(r.service.get())

@@ -448,7 +448,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         ]
     );
 
-    // PIN-less requests (Art 20.2): open up to a limit per service, found by handle while
+    // PIN-less requests (Art 20.2): open up to a limit per relying party, found by handle while
     // open, used up by the code that answers one; that code carries the facts once.
     let req = |days: u64| mykey_platform::StoredPinlessRequest {
         service: clinic.id,
@@ -473,6 +473,24 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .await
             .unwrap(),
         "a third open request of the service is refused"
+    );
+    let elsewhere = |service| mykey_platform::StoredPinlessRequest {
+        service,
+        ..req(300)
+    };
+    assert!(
+        !store
+            .open_pinless_request(&[42; 32], &elsewhere(portal.id), T, 2)
+            .await
+            .unwrap(),
+        "another service of the same relying party buys no more"
+    );
+    assert!(
+        store
+            .open_pinless_request(&[43; 32], &elsewhere(bank.id), T, 2)
+            .await
+            .unwrap(),
+        "another relying party has its own"
     );
     assert_eq!(
         store.pinless_request(&[40; 32], T).await.unwrap(),

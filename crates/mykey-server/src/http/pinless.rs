@@ -64,7 +64,7 @@ fn iso(d: time::Date) -> String {
     path = "/v1/rp/ppid-services/{id}/pinless-requests",
     operation_id = "rp_pinless_request_open",
     tag = "rp",
-    summary = "Open a PIN-less request (Terms Art 20.2) for its PPID service with the date of birth it holds; answers the handle for the terminal that reads the card. A date that is not YYYY-MM-DD, is in the future or before 1868: 422 invalid-pinless-request. At most 1,000 open per service (429).",
+    summary = "Open a PIN-less request (Terms Art 20.2) for its PPID service with the date of birth it holds; answers the handle for the terminal that reads the card. A date that is not YYYY-MM-DD, is in the future or before 1868: 422 invalid-pinless-request. At most 1,000 open per relying party, over all its services (429).",
     params(
         ("id" = i64, Path, description = "The PPID service's ID")
     ),
