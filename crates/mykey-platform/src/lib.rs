@@ -65,7 +65,7 @@ pub use log::{ChainError, LogEntry, LogHash, verify_chain};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use pinless::{
     MAX_OPEN_PINLESS_REQUESTS, MAX_PINLESS_ATTEMPTS, PINLESS_CONSENT, PinlessApproval,
-    PinlessEvidence, PinlessRequest, StoredPinlessRequest,
+    PinlessEvidence, PinlessRequest, StoredPinlessRequest, iso_date, parse_iso_date,
 };
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{

@@ -106,6 +106,34 @@ pub struct PinlessApproval {
     pub code_expires_at: UnixTime,
 }
 
+/// A date as `YYYY-MM-DD`, exactly (four-digit year, two-digit month and day, ASCII digits),
+/// and a real one.
+pub fn parse_iso_date(s: &str) -> Option<time::Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = &s[r];
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let month = time::Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    time::Date::from_calendar_date(
+        i32::try_from(num(0..4)?).ok()?,
+        month,
+        u8::try_from(num(8..10)?).ok()?,
+    )
+    .ok()
+}
+
+/// A date as `YYYY-MM-DD`.
+pub fn iso_date(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
 /// The handle of a PIN-less request: 256 random bits, base64url; only its SHA-256 is stored.
 fn handle_hash(handle: &str) -> [u8; 32] {
     crate::relying_party::sha256(handle.as_bytes())

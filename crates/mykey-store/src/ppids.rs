@@ -2,7 +2,6 @@
 //! PPID per (service, person) and one active PPID consent per (person, service) are the
 //! database's rules (`ppids` primary key, `one_active_ppid_consent`), not only the code's.
 
-use ::time as time_crate;
 use mykey_pki::UnixTime;
 use mykey_platform::{
     Consent, CustomerId, EventKind, EventSubject, LoginGrant, NewLog, PersonId, PersonPpidService,
@@ -367,7 +366,7 @@ where
         )
         .bind(handle_hash.as_slice())
         .bind(r.service.get())
-        .bind(iso_date(r.birth_date))
+        .bind(mykey_platform::iso_date(r.birth_date))
         .bind(secs(at))
         .bind(secs(r.expires_at))
         .bind(i64::try_from(max_open).unwrap_or(i64::MAX))
@@ -416,7 +415,7 @@ where
             let birth: String = r.get("birth_date");
             Ok(mykey_platform::StoredPinlessRequest {
                 service: PpidServiceId::new(r.get("ppid_service_id")),
-                birth_date: parse_iso_date(&birth)
+                birth_date: mykey_platform::parse_iso_date(&birth)
                     .ok_or_else(|| StoreError::corrupt("a stored birth date is not YYYY-MM-DD"))?,
                 expires_at: time(r.get("expires_at")),
             })
@@ -615,17 +614,4 @@ where
         tx.commit().await.map_err(fail)?;
         Ok(true)
     }
-}
-
-/// `YYYY-MM-DD`.
-fn iso_date(d: time_crate::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn parse_iso_date(s: &str) -> Option<time_crate::Date> {
-    let mut parts = s.splitn(3, '-');
-    let year = parts.next()?.parse().ok()?;
-    let month = time_crate::Month::try_from(parts.next()?.parse::<u8>().ok()?).ok()?;
-    let day = parts.next()?.parse().ok()?;
-    time_crate::Date::from_calendar_date(year, month, day).ok()
 }

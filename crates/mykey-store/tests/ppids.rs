@@ -452,7 +452,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     // open, used up by the code that answers one; that code carries the facts once.
     let req = |days: u64| mykey_platform::StoredPinlessRequest {
         service: clinic.id,
-        birth_date: ::time::macros::date!(1980 - 05 - 05),
+        birth_date: mykey_platform::parse_iso_date("1980-05-05").unwrap(),
         expires_at: T.plus(days),
     };
     assert!(

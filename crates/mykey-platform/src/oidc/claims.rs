@@ -90,18 +90,10 @@ pub(crate) fn claims(facts: &FourFacts, asked: &[FactScope]) -> String {
         let (name, value) = match f {
             FactScope::Name => ("name", json!(facts.name())),
             FactScope::Address => ("address", json!({"formatted": facts.address()})),
-            FactScope::Birthdate => {
-                let d = facts.birth_date().date();
-                (
-                    "birthdate",
-                    json!(format!(
-                        "{:04}-{:02}-{:02}",
-                        d.year(),
-                        u8::from(d.month()),
-                        d.day()
-                    )),
-                )
-            }
+            FactScope::Birthdate => (
+                "birthdate",
+                json!(crate::iso_date(facts.birth_date().date())),
+            ),
             FactScope::Gender => (
                 "gender",
                 json!(match facts.sex() {

@@ -33,32 +33,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/pinless-requests/{handle}/approval", post(approve))
 }
 
-/// `YYYY-MM-DD`, a real date.
-fn date(s: &str) -> Option<time::Date> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = &s[r];
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let month = time::Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
-    time::Date::from_calendar_date(
-        i32::try_from(num(0..4)?).ok()?,
-        month,
-        u8::try_from(num(8..10)?).ok()?,
-    )
-    .ok()
-}
-
-fn iso(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 #[utoipa::path(
     post,
     path = "/v1/rp/ppid-services/{id}/pinless-requests",
@@ -88,7 +62,7 @@ async fn open(
     JsonBody(req): JsonBody<PinlessRequestOpen>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = service_id(&id)?;
-    let birth = date(&req.birth_date).ok_or(PlatformError::Invalid(
+    let birth = mykey_platform::parse_iso_date(&req.birth_date).ok_or(PlatformError::Invalid(
         mykey_platform::InvalidError::PinlessRequest("birth_date must be a date, YYYY-MM-DD"),
     ))?;
     let (request, expires_at) = p.open_pinless_request(&rp, id, birth).await?;
@@ -134,7 +108,7 @@ async fn show(
             id: r.service.id.get(),
             name: r.service.name.clone(),
         },
-        birth_date: iso(r.birth_date),
+        birth_date: mykey_platform::iso_date(r.birth_date),
         consent: consent_asked(&items, terms),
         expires_at: rfc3339(r.expires_at),
     }))
