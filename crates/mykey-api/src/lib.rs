@@ -16,6 +16,7 @@ pub mod me;
 pub mod oidc;
 pub mod ops;
 pub mod pinless;
+pub mod points;
 pub mod ppid_services;
 pub mod problem;
 pub mod rp;
@@ -36,6 +37,10 @@ pub enum RelyingPartyKind {
     PublicAuthority,
     /// A private business.
     Business,
+    /// A registered payment provider of the card-point programme (Art 26.1.1).
+    PaymentProvider,
+    /// An application-support business's kiosk (Art 26.1.2).
+    Kiosk,
 }
 
 /// The relying party a person deals with, as shown to them: who it is, and where they turn to it

@@ -140,6 +140,14 @@ pub enum AccessError {
     /// 20), and the operator's policy does not extend them to businesses.
     #[error("PPID services and the four facts are for public authorities (Terms Art 19-20)")]
     PublicAuthorityFunction,
+    /// A payment provider or kiosk asked for a card function outside the card-point programme.
+    #[error(
+        "payment providers and kiosks connect only for the card-point programme (Terms Art 26)"
+    )]
+    PointProgrammeOnly,
+    /// A relying party that is not a registered payment provider asked for a provider's function.
+    #[error("only a registered payment provider may do this (Terms Art 26.1.1)")]
+    PaymentProviderOnly,
 }
 
 /// Something the request says is malformed or not acceptable.
@@ -200,6 +208,13 @@ pub enum InvalidError {
     /// A PIN-less request the platform cannot open (Art 20.2).
     #[error("PIN-less request refused: {0}")]
     PinlessRequest(&'static str),
+    /// A card-point request that is malformed: a round's terms, a service's ID shape, a
+    /// provider's answer.
+    #[error("card-point request refused: {0}")]
+    PointRequest(&'static str),
+    /// A Payment Service ID not of its service's shape (Art 22.1.8).
+    #[error("the Payment Service ID is not of the service's shape: {0}")]
+    PaymentServiceUserId(&'static str),
 }
 
 /// What the request names does not exist (or is not the caller's: never told apart).
@@ -235,6 +250,15 @@ pub enum NotFound {
     /// No open PIN-less request has that handle (unknown, used or expired).
     #[error("no such PIN-less request")]
     PinlessRequest,
+    /// No such payment service (or not one the asker may see).
+    #[error("no such payment service")]
+    PaymentService,
+    /// No such programme round.
+    #[error("no such programme round")]
+    PointRound,
+    /// No such point application (or not one the asker may see).
+    #[error("no such point application")]
+    PointApplication,
 }
 
 /// What the request names exists, but its state forbids the change.
@@ -270,6 +294,47 @@ pub enum Conflict {
     /// The request's time ran out.
     #[error("the authorization request has expired")]
     AuthorizationExpired,
+    /// The card-point programme's state refuses the request.
+    #[error(transparent)]
+    Point(PointConflict),
+}
+
+/// What in the card-point programme's state refuses a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PointConflict {
+    /// The provider already has a service of that name.
+    #[error("the provider already has a payment service of that name")]
+    PaymentServiceExists,
+    /// A round of that name exists.
+    #[error("a programme round of that name exists")]
+    PointRoundExists,
+    /// The round is not in the state the change starts from (draft → open → closed).
+    #[error("the round is not in a state that allows this (draft, then open, then closed)")]
+    PointRoundState,
+    /// The round is not open for applications.
+    #[error("the round is not open for applications")]
+    RoundNotOpen,
+    /// The service is not an eligible cashless payment service now.
+    #[error("the payment service is not eligible")]
+    ServiceNotEligible,
+    /// The person has an application in the round already (one per person per round).
+    #[error("one application per person per round: there is one already")]
+    ApplicationExists,
+    /// Another live application in the round has that Payment Service ID.
+    #[error("that Payment Service ID has an application in the round already")]
+    PaymentServiceUserIdTaken,
+    /// The application was answered already, or has ended.
+    #[error("the application has been answered already")]
+    ApplicationAnswered,
+    /// The application has ended (withdrawn, forfeited or rejected).
+    #[error("the application has ended")]
+    ApplicationEnded,
+    /// The provider gave that settlement user ID to another application in the round.
+    #[error("that settlement user ID is another application's in the round")]
+    SettlementUserIdTaken,
+    /// The person's right to apply in the round was forfeited (Art 27).
+    #[error("the right to apply in this round was forfeited (Terms Art 27)")]
+    RightsForfeited,
 }
 
 /// Asked too often.

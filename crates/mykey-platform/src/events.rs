@@ -16,13 +16,17 @@
 //! | signature certificate revoked for a change of the four facts (Art 17.2.2) | `urn:mykey:secevent:basic-facts-changed` | `reason` `signature-certificate-revoked`, `revocation_reason` `affiliationChanged`, `revoked_at` |
 //! | signature certificate revoked for any other reason (Art 17.2.2: the whole result) | `urn:mykey:secevent:signature-certificate-revoked` | `reason` `signature-certificate-revoked`, `revocation_reason` as J-LIS gives it (RFC 5280 name; `unspecified` when the CRL gives none), `revoked_at` |
 //! | PPID consent withdrawn by the person (Art 20.1): the last event about them under that PPID | `urn:mykey:secevent:ppid-consent-withdrawn` | `reason` `withdrawn` |
+//! | a card-point application made through the provider's service (Art 23.1.1) | `urn:mykey:secevent:point-application-submitted` | `round`, `payment_service`, `payment_service_user_id` |
+//! | a point application withdrawn by the person | `urn:mykey:secevent:point-application-withdrawn` | `reason` `withdrawn` |
+//! | a point application forfeited (Art 27) | `urn:mykey:secevent:point-application-forfeited` | `reason` `my-key-id-revoked`, `terms-violation` or `system-terminated` |
 //!
 //! The facts change has its own type: CAEP's `token-claims-change` requires the new values,
 //! which the platform neither knows nor may give without the person's consent.
 //!
 //! The subject (RFC 9493 `sub_id`): `{"format":"opaque","id":CUSTOMER_ID}` for a Service ID,
 //! `{"format":"iss_sub","iss":ISSUER,"sub":PPID}` for a PPID (the `sub` an OpenID Connect login
-//! gives the same relying party).
+//! gives the same relying party), `{"format":"opaque","id":APPLICATION_ID}` for a point
+//! application (its provider knows no person, only the application).
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
@@ -52,6 +56,13 @@ pub enum EventKind {
     /// The person withdrew the consent under which the relying party's PPID service knew them:
     /// nothing more about them reaches it (until they consent again).
     PpidConsentWithdrawn,
+    /// A card holder applied for card points through the provider's service: validate the
+    /// Payment Service ID (Art 23.1.1–2).
+    PointApplicationSubmitted,
+    /// The card holder withdrew the application.
+    PointApplicationWithdrawn,
+    /// The application was forfeited (Art 27): no points are to be granted on it.
+    PointApplicationForfeited,
 }
 
 impl EventKind {
@@ -64,6 +75,9 @@ impl EventKind {
             EventKind::BasicFactsChanged => "basic-facts-changed",
             EventKind::PpidConsentWithdrawn => "ppid-consent-withdrawn",
             EventKind::SignatureCertificateRevoked => "signature-certificate-revoked",
+            EventKind::PointApplicationSubmitted => "point-application-submitted",
+            EventKind::PointApplicationWithdrawn => "point-application-withdrawn",
+            EventKind::PointApplicationForfeited => "point-application-forfeited",
         }
     }
 
@@ -73,13 +87,16 @@ impl EventKind {
     }
 
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::CredentialChange,
         EventKind::AccountDisabled,
         EventKind::ServiceIdEnded,
         EventKind::BasicFactsChanged,
         EventKind::PpidConsentWithdrawn,
         EventKind::SignatureCertificateRevoked,
+        EventKind::PointApplicationSubmitted,
+        EventKind::PointApplicationWithdrawn,
+        EventKind::PointApplicationForfeited,
     ];
 
     /// From an event type URI.
@@ -102,6 +119,15 @@ impl EventKind {
             EventKind::SignatureCertificateRevoked => {
                 "urn:mykey:secevent:signature-certificate-revoked"
             }
+            EventKind::PointApplicationSubmitted => {
+                "urn:mykey:secevent:point-application-submitted"
+            }
+            EventKind::PointApplicationWithdrawn => {
+                "urn:mykey:secevent:point-application-withdrawn"
+            }
+            EventKind::PointApplicationForfeited => {
+                "urn:mykey:secevent:point-application-forfeited"
+            }
         }
     }
 }
@@ -113,6 +139,8 @@ pub enum EventSubject {
     CustomerId(String),
     /// Its PPID under one of its PPID services.
     Ppid(PpidServiceId, Ppid),
+    /// A point application made through its payment service.
+    PointApplication(crate::PointApplicationId),
 }
 
 /// An event waiting for (or given to) a relying party.
@@ -261,6 +289,7 @@ impl Platform {
     ) -> Result<String, PlatformError> {
         let sub_id = match &event.subject {
             EventSubject::CustomerId(c) => json!({"format": "opaque", "id": c}),
+            EventSubject::PointApplication(a) => json!({"format": "opaque", "id": a.to_string()}),
             EventSubject::Ppid(_, p) => {
                 json!({"format": "iss_sub", "iss": self.config.issuer, "sub": p.to_string()})
             }

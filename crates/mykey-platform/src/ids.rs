@@ -21,6 +21,12 @@ pub enum IdError {
     /// Not a link's number.
     #[error("a link's number is a positive whole number")]
     LinkId,
+    /// Not a point application's ID.
+    #[error("a point application's ID is 16 lower-case hexadecimal characters")]
+    PointApplication,
+    /// Not a settlement user ID.
+    #[error("a settlement user ID is 1 to 128 printable ASCII characters")]
+    SettlementUserId,
 }
 
 /// The platform's internal ID of a person. Never leaves the platform.

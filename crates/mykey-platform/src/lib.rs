@@ -32,6 +32,7 @@ mod names;
 pub mod oidc;
 mod ordered_token;
 mod pinless;
+mod points;
 mod ppid;
 mod ppid_service;
 mod quota;
@@ -54,7 +55,7 @@ pub use client_auth::{
 };
 pub use error::{
     AccessError, CardError, Conflict, Internal, InvalidError, Limited, NotFound, OAuthError,
-    PlatformError, TicketItemsProblem,
+    PlatformError, PointConflict, TicketItemsProblem,
 };
 pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
@@ -66,6 +67,13 @@ pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use pinless::{
     MAX_OPEN_PINLESS_REQUESTS, MAX_PINLESS_ATTEMPTS, PINLESS_CONSENT, PinlessApproval,
     PinlessEvidence, PinlessRequest, StoredPinlessRequest, iso_date, parse_iso_date,
+};
+pub use points::{
+    Forfeiture, IdAlphabet, IdCheck, IdShape, MAX_POINT_PAGE, NewPaymentService,
+    NewPointApplication, POINT_CONSENT, PaymentService, PaymentServiceId, PaymentServiceKind,
+    PaymentServiceStatus, PointApplication, PointApplicationId, PointApplicationState, PointParty,
+    PointProgramme, PointRound, PointRoundId, PointRoundState, PointRoundTerms, PointStore,
+    SettlementUserId, ValidationAnswer, forfeiture_log,
 };
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{

@@ -19,6 +19,12 @@ pub enum RelyingPartyKind {
     PublicAuthority,
     /// A private business.
     Business,
+    /// A registered payment provider of the card-point programme (Art 22.1.5, 26.1.1): it
+    /// reaches only what settlement needs.
+    PaymentProvider,
+    /// An application-support business's kiosk (ATMs, multi-function copiers; Art 22.1.10,
+    /// 26.1.2): it applies for card points on behalf of the card holder in front of it.
+    Kiosk,
 }
 
 impl RelyingPartyKind {
@@ -27,14 +33,30 @@ impl RelyingPartyKind {
         match self {
             RelyingPartyKind::PublicAuthority => "public-authority",
             RelyingPartyKind::Business => "business",
+            RelyingPartyKind::PaymentProvider => "payment-provider",
+            RelyingPartyKind::Kiosk => "kiosk",
         }
+    }
+
+    /// Whether it connects only for the card-point programme (Art 26): no Service IDs, PPIDs
+    /// or logins.
+    pub fn point_programme_only(self) -> bool {
+        matches!(
+            self,
+            RelyingPartyKind::PaymentProvider | RelyingPartyKind::Kiosk
+        )
     }
 
     /// From [`RelyingPartyKind::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PublicAuthority, Self::Business]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::PublicAuthority,
+            Self::Business,
+            Self::PaymentProvider,
+            Self::Kiosk,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -49,7 +71,21 @@ impl crate::Platform {
             RelyingPartyKind::Business => Err(PlatformError::Access(
                 crate::AccessError::PublicAuthorityFunction,
             )),
+            RelyingPartyKind::PaymentProvider | RelyingPartyKind::Kiosk => Err(
+                PlatformError::Access(crate::AccessError::PointProgrammeOnly),
+            ),
         }
+    }
+
+    /// Whether `rp` may use the card holder's identity functions — Service IDs, logins by
+    /// them, OpenID Connect — which the programme's parties may not (Art 26).
+    pub(crate) fn identity_function(&self, rp: &RelyingParty) -> Result<(), PlatformError> {
+        if rp.kind.point_programme_only() {
+            return Err(PlatformError::Access(
+                crate::AccessError::PointProgrammeOnly,
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -335,6 +371,8 @@ mod tests {
         for k in [
             RelyingPartyKind::PublicAuthority,
             RelyingPartyKind::Business,
+            RelyingPartyKind::PaymentProvider,
+            RelyingPartyKind::Kiosk,
         ] {
             assert_eq!(RelyingPartyKind::parse(k.as_str()), Some(k));
         }

@@ -361,6 +361,7 @@ impl Platform {
         customer_id: CustomerId,
         consent: NewConsent,
     ) -> Result<RelyingPartyLink, PlatformError> {
+        self.identity_function(rp)?;
         self.check_consent(&consent, &SERVICE_ID_CONSENT).await?;
         let now = self.clock.now();
         self.applications.take(rp.id, my_key_id.as_str(), now)?;
@@ -412,6 +413,7 @@ impl Platform {
         rp: &RelyingParty,
         customer_id: CustomerId,
     ) -> Result<LinkRequest, PlatformError> {
+        self.identity_function(rp)?;
         let r = LinkRequest {
             id: LinkRequestId::random(&*self.rng),
             relying_party: rp.clone(),

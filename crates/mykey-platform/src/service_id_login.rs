@@ -96,6 +96,7 @@ impl Platform {
                 crate::AccessError::RelyingPartyNotApproved,
             ));
         }
+        self.identity_function(&rp)?;
         Ok(rp)
     }
 

@@ -111,11 +111,21 @@ pub enum LogKind {
     ServiceIdRead,
     /// A relying party read the person's PPID (its service's list), once a day at most.
     PpidRead,
+    /// The person applied for card points (Art 23), themselves or at a kiosk.
+    PointApplied,
+    /// The provider validated the Payment Service ID (Art 23.1.2).
+    PointValidated,
+    /// The provider rejected the Payment Service ID.
+    PointRejected,
+    /// The person withdrew a point application.
+    PointWithdrawn,
+    /// Point-programme rights were forfeited (Art 27).
+    PointForfeited,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 24] = [
+    pub const ALL: [LogKind; 29] = [
         Self::PersonCreated,
         Self::CardRenewed,
         Self::Login,
@@ -140,6 +150,11 @@ impl LogKind {
         Self::ExportDownloaded,
         Self::ServiceIdRead,
         Self::PpidRead,
+        Self::PointApplied,
+        Self::PointValidated,
+        Self::PointRejected,
+        Self::PointWithdrawn,
+        Self::PointForfeited,
     ];
 
     /// The kind's text in the log.
@@ -169,6 +184,11 @@ impl LogKind {
             Self::ExportDownloaded => "export.downloaded",
             Self::ServiceIdRead => "service-id.read",
             Self::PpidRead => "ppid.read",
+            Self::PointApplied => "point.applied",
+            Self::PointValidated => "point.validated",
+            Self::PointRejected => "point.rejected",
+            Self::PointWithdrawn => "point.withdrawn",
+            Self::PointForfeited => "point.forfeited",
         }
     }
 
@@ -919,6 +939,7 @@ pub trait Store:
     + EventStore
     + FactsStore
     + crate::oidc::OidcStore
+    + crate::PointStore
 {
 }
 
@@ -932,6 +953,7 @@ impl<T> Store for T where
         + EventStore
         + FactsStore
         + crate::oidc::OidcStore
+        + crate::PointStore
 {
 }
 

@@ -86,6 +86,7 @@ where
         let (subject_kind, subject, service) = match subject {
             EventSubject::CustomerId(c) => ("customer-id", c.clone(), None),
             EventSubject::Ppid(s, p) => ("ppid", p.to_string(), Some(s.get())),
+            EventSubject::PointApplication(a) => ("point-application", a.to_string(), None),
         };
         sqlx::query(
             "INSERT INTO events (relying_party_id, jti, kind, subject_kind, subject, ppid_service_id, detail, created_at) \
@@ -213,6 +214,9 @@ where
                             r.get::<Option<i64>, _>("ppid_service_id")
                                 .unwrap_or_default(),
                         ),
+                        r.get::<&str, _>("subject").parse().map_err(fail)?,
+                    ),
+                    "point-application" => EventSubject::PointApplication(
                         r.get::<&str, _>("subject").parse().map_err(fail)?,
                     ),
                     _ => EventSubject::CustomerId(r.get("subject")),

@@ -21,6 +21,7 @@ mod links;
 mod login;
 mod oidc;
 mod people;
+mod points;
 mod postgres;
 mod ppids;
 mod relying_parties;

@@ -174,6 +174,14 @@ where
         Self::append(&mut tx, person, at, log).await?;
         if let MyKeyIdChange::Revoke = change {
             Self::my_key_id_ended_in(&mut tx, person, at, ServiceIdEnd::MyKeyIdRevoked).await?;
+            // Art 27.1.1: the right to apply for card points, and to points not yet granted.
+            Self::forfeit_points_in(
+                &mut tx,
+                person,
+                mykey_platform::Forfeiture::MyKeyIdRevoked,
+                at,
+            )
+            .await?;
         }
         tx.commit().await.map_err(fail)?;
         Ok(Ok(()))

@@ -10,6 +10,7 @@ mod links;
 mod migrations;
 mod oidc;
 mod outbox;
+mod points;
 mod ppids;
 mod service_id_logins;
 
@@ -405,6 +406,7 @@ async fn sqlite_conforms() {
     oidc::story(store.clone()).await;
     service_id_logins::story(store.clone()).await;
     card_ends::story(store.clone()).await;
+    points::story(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -533,6 +535,7 @@ async fn sqlite_enforces_one_ppid_and_one_active_ppid_consent_per_person_and_ser
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("platform.sqlite3");
     let store: Arc<dyn Store> = Arc::new(mykey_store::SqliteStore::open(&path).await.unwrap());
+    points::story(store.clone()).await;
     ppids::story(store).await;
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
@@ -566,6 +569,7 @@ async fn postgres_conforms() {
     oidc::story(store.clone()).await;
     service_id_logins::story(store.clone()).await;
     card_ends::story(store.clone()).await;
+    points::story(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

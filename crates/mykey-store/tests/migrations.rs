@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use mykey_pki::UnixTime;
-use mykey_platform::{Store, UsedNonce};
+use mykey_platform::{RelyingPartyStore, Store, UsedNonce};
 use sqlx::migrate::Migrator;
 
 use crate::T;
@@ -171,4 +171,84 @@ async fn postgres_0011_and_0013_rekey_old_jtis_and_drop_old_tokens_and_sessions(
     .await;
     pool.close().await;
     db.drop().await;
+}
+
+/// Migration 0023 rebuilds `relying_parties` and `events` on SQLite (to widen their CHECK
+/// constraints): every row, column and reference survives, the tables that point at relying
+/// parties still do, foreign keys are enforced again afterwards, and the new kinds are taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_0023_rebuilds_relying_parties_and_events_keeping_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("platform.sqlite3");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut m = sqlx::migrate!("./migrations/sqlite");
+    m.migrations = Cow::Owned(
+        m.migrations
+            .iter()
+            .filter(|x| x.version <= 22)
+            .cloned()
+            .collect(),
+    );
+    m.run(&pool).await.unwrap();
+    for stmt in [
+        "INSERT INTO relying_parties (id, client_id, name, kind, status, secret_hash, created_at, jwks, contact, privacy_policy_url, terms_url) \
+         VALUES (7, 'rp_city', 'City', 'public-authority', 'approved', X'01', 5, '{\"keys\":[]}', '窓口', 'https://c.example/p', 'https://c.example/t')",
+        "INSERT INTO link_requests (id, relying_party_id, customer_id, state, expires_at) VALUES (X'00', 7, 'C-1', 'open', 9)",
+        "INSERT INTO events (id, relying_party_id, jti, kind, subject_kind, subject, detail, created_at, refused) \
+         VALUES (3, 7, 'j-3', 'service-id-ended', 'customer-id', 'C-1', '{}', 6, 'bad')",
+    ] {
+        sqlx::query(stmt).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = mykey_store::SqliteStore::open(&path).await.unwrap();
+    let rp = store
+        .relying_party(mykey_platform::RelyingPartyId::new(7))
+        .await
+        .unwrap()
+        .expect("the relying party survives");
+    assert_eq!(
+        (rp.client_id.as_str(), rp.profile.unwrap().contact.as_str()),
+        ("rp_city", "窓口")
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let event: (i64, String, Option<String>) =
+        sqlx::query_as("SELECT relying_party_id, jti, refused FROM events WHERE id = 3")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(event, (7, "j-3".into(), Some("bad".into())));
+    let dangling: i64 = sqlx::query_scalar("SELECT count(*) FROM pragma_foreign_key_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(dangling, 0);
+    // References to relying parties are still checked against the rebuilt table.
+    assert!(
+        sqlx::query(
+            "INSERT INTO link_requests (id, relying_party_id, customer_id, state, expires_at) \
+             VALUES (X'01', 99, 'C-2', 'open', 9)",
+        )
+        .execute(&pool)
+        .await
+        .is_err(),
+        "a link request of no relying party is refused"
+    );
+    sqlx::query(
+        "INSERT INTO relying_parties (client_id, name, kind, status, secret_hash, created_at) \
+         VALUES ('rp_pay', 'Pay', 'payment-provider', 'pending', X'01', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(
+        sqlx::query(
+            "INSERT INTO relying_parties (client_id, name, kind, status, secret_hash, created_at) \
+             VALUES ('rp_bank', 'Bank', 'bank', 'pending', X'01', 0)",
+        )
+        .execute(&pool)
+        .await
+        .is_err(),
+        "the kinds stay a closed set"
+    );
 }

@@ -214,6 +214,7 @@ impl Platform {
         rp: &RelyingParty,
         c: &OidcClient,
     ) -> Result<OidcClient, PlatformError> {
+        self.identity_function(rp)?;
         let refused = |r: &'static str| PlatformError::Invalid(crate::InvalidError::OidcClient(r));
         if c.relying_party != rp.id {
             return Err(refused("the registration names another relying party"));

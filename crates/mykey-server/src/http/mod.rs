@@ -50,6 +50,8 @@ mod openapi;
 mod ops;
 mod pages;
 mod pinless;
+mod point_applications;
+mod points;
 mod portal;
 mod ppid_services;
 mod problem;
@@ -89,6 +91,8 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(rp_ppid::routes())
         .merge(service_id_logins::routes())
         .merge(pinless::routes())
+        .merge(points::routes())
+        .merge(point_applications::routes())
         .merge(terms::routes())
         .merge(export::routes())
         .merge(token::routes())

@@ -14,8 +14,9 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
-    auth, authorizations, events, export, link_requests, me, oidc, ops, pinless, ppid_services, rp,
-    rp_ppid, service_id_logins, streams, terms, token,
+    auth, authorizations, events, export, link_requests, me, oidc, ops, pinless,
+    point_applications, points, ppid_services, rp, rp_ppid, service_id_logins, streams, terms,
+    token,
 };
 
 /// The document.
@@ -69,6 +70,22 @@ use super::{
         pinless::open,
         pinless::show,
         pinless::approve,
+        points::rounds,
+        points::define,
+        points::open,
+        points::close,
+        points::all_services,
+        points::approve,
+        points::withdraw,
+        points::own_services,
+        points::register,
+        points::programme,
+        point_applications::mine,
+        point_applications::apply,
+        point_applications::withdraw,
+        point_applications::queue,
+        point_applications::one,
+        point_applications::answer,
         events::poll,
         streams::show,
         streams::configure,
@@ -105,6 +122,7 @@ use super::{
         (name = "card", description = "What the card holder answers with the card: link requests, PPID services, logins by Service ID, cross-device logins"),
         (name = "rp", description = "Relying parties, as OAuth clients"),
         (name = "ops", description = "Operators"),
+        (name = "points", description = "The card-point programme (Terms Chapter 5): payment providers' services and applications, and what anyone may read before applying"),
         (name = "terms", description = "Terms of use"),
         (name = "openid-connect", description = "The OpenID Connect provider"),
         (name = "platform", description = "The platform itself")

@@ -107,6 +107,16 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "public-authority-function",
                 "A function of public authorities",
             ),
+            A::PointProgrammeOnly => told(
+                H::FORBIDDEN,
+                "point-programme-only",
+                "Payment providers and kiosks connect only for the card-point programme",
+            ),
+            A::PaymentProviderOnly => told(
+                H::FORBIDDEN,
+                "payment-provider-only",
+                "Only a registered payment provider may do this",
+            ),
         },
         PlatformError::Invalid(i) => match i {
             I::Id(_) | I::Name | I::Terms(_) | I::Profile(_) => INVALID_REQUEST,
@@ -144,6 +154,16 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "invalid-pinless-request",
                 "PIN-less request refused",
             ),
+            I::PointRequest(_) => told(
+                H::UNPROCESSABLE_ENTITY,
+                "invalid-point-request",
+                "Card-point request refused",
+            ),
+            I::PaymentServiceUserId(_) => told(
+                H::UNPROCESSABLE_ENTITY,
+                "payment-service-user-id-shape",
+                "Payment Service ID not of the service's shape",
+            ),
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => told(H::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
@@ -171,6 +191,17 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 H::NOT_FOUND,
                 "pinless-request-unknown",
                 "No such PIN-less request",
+            ),
+            N::PaymentService => told(
+                H::NOT_FOUND,
+                "payment-service-unknown",
+                "No such payment service",
+            ),
+            N::PointRound => told(H::NOT_FOUND, "point-round-unknown", "No such round"),
+            N::PointApplication => told(
+                H::NOT_FOUND,
+                "point-application-unknown",
+                "No such point application",
             ),
         },
         PlatformError::Conflict(x) => match x {
@@ -214,6 +245,47 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "authorization-expired",
                 "Authorization request expired",
             ),
+            X::Point(p) => {
+                use mykey_platform::PointConflict as P;
+                let (kind, title) = match p {
+                    P::PaymentServiceExists => (
+                        "payment-service-exists",
+                        "The provider has a service of that name",
+                    ),
+                    P::PointRoundExists => ("point-round-exists", "A round of that name exists"),
+                    P::PointRoundState => (
+                        "point-round-state",
+                        "The round is not in a state that allows this",
+                    ),
+                    P::RoundNotOpen => ("point-round-not-open", "The round is not open"),
+                    P::ServiceNotEligible => (
+                        "payment-service-not-eligible",
+                        "The payment service is not eligible",
+                    ),
+                    P::ApplicationExists => (
+                        "point-application-exists",
+                        "One application per person per round",
+                    ),
+                    P::PaymentServiceUserIdTaken => (
+                        "payment-service-user-id-taken",
+                        "That Payment Service ID has an application in the round",
+                    ),
+                    P::ApplicationAnswered => (
+                        "point-application-answered",
+                        "The application has been answered",
+                    ),
+                    P::ApplicationEnded => ("point-application-ended", "The application has ended"),
+                    P::SettlementUserIdTaken => (
+                        "settlement-user-id-taken",
+                        "That settlement user ID is another application's",
+                    ),
+                    P::RightsForfeited => (
+                        "point-rights-forfeited",
+                        "The right to apply was forfeited (Art 27)",
+                    ),
+                };
+                told(H::CONFLICT, kind, title)
+            }
         },
         PlatformError::Limited(l) => match l {
             L::TooManyAttempts { .. } => told(

@@ -92,6 +92,9 @@ pub(crate) fn consent_item(t: &Texts, name: &str) -> Cow<'static, str> {
         "ppid.validity-check" => i.ppid_validity_check,
         "ppid.previous-issuance-numbers" => i.ppid_previous_issuance_numbers,
         "ppid.jlis-previous-number-search" => i.ppid_jlis_previous_number_search,
+        "points.payment-service-id-to-provider" => i.points_payment_service_id_to_provider,
+        "points.validation-and-settlement-user-id" => i.points_validation_and_settlement_user_id,
+        "points.application-to-provider" => i.points_application_to_provider,
         "facts.name" => i.facts_name,
         "facts.address" => i.facts_address,
         "facts.birthdate" => i.facts_birthdate,
@@ -131,6 +134,11 @@ pub(crate) fn log_kind(t: &Texts, kind: &str) -> Cow<'static, str> {
         LogKind::ExportDownloaded => w.export_downloaded,
         LogKind::ServiceIdRead => w.service_id_read,
         LogKind::PpidRead => w.ppid_read,
+        LogKind::PointApplied => w.point_applied,
+        LogKind::PointValidated => w.point_validated,
+        LogKind::PointRejected => w.point_rejected,
+        LogKind::PointWithdrawn => w.point_withdrawn,
+        LogKind::PointForfeited => w.point_forfeited,
     })
 }
 
@@ -218,7 +226,8 @@ mod tests {
         let asked = mykey_platform::MY_KEY_ID_CONSENT
             .iter()
             .chain(mykey_platform::SERVICE_ID_CONSENT.iter())
-            .chain(mykey_platform::PPID_CONSENT.iter());
+            .chain(mykey_platform::PPID_CONSENT.iter())
+            .chain(mykey_platform::POINT_CONSENT.iter());
         for item in asked {
             for t in [ja, en] {
                 assert_ne!(consent_item(t, item.name), item.name, "{}", item.name);

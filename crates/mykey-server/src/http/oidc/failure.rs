@@ -58,6 +58,8 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             A::RelyingPartyNotApproved => t(f.relying_party_not_approved),
             A::PpidClosed => t(f.ppid_closed),
             A::PublicAuthorityFunction => t(f.public_authority_function),
+            A::PointProgrammeOnly => t(f.point_programme_only),
+            A::PaymentProviderOnly => t(f.payment_provider_only),
         },
         PlatformError::Invalid(i) => match i {
             I::Id(d) => with(f.id, &d.to_string()),
@@ -74,6 +76,8 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::Facts(d) => with(f.facts, d),
             I::Logout(d) => with(f.logout, d),
             I::PinlessRequest(d) => with(f.pinless_request, d),
+            I::PointRequest(d) => with(f.point_request, d),
+            I::PaymentServiceUserId(_) => t(f.payment_service_user_id),
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => t(f.no_my_key_id),
@@ -86,6 +90,9 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             N::OidcClient => t(f.no_oidc_client),
             N::Authorization => t(f.no_authorization),
             N::PinlessRequest => t(f.no_pinless_request),
+            N::PaymentService => t(f.no_payment_service),
+            N::PointRound => t(f.no_point_round),
+            N::PointApplication => t(f.no_point_application),
         },
         PlatformError::Conflict(x) => match x {
             X::MyKeyIdAlreadyActive => t(f.my_key_id_already_active),
@@ -98,6 +105,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             X::TermsVersionExists => t(f.terms_version_exists),
             X::AuthorizationAnswered => t(f.authorization_answered),
             X::AuthorizationExpired => t(f.authorization_expired),
+            X::Point(p) => with(f.point_refused, &p.to_string()),
         },
         PlatformError::Limited(l) => match l {
             L::TooManyAttempts { retry_after } => Cow::Owned(format!(

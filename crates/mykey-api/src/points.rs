@@ -1,0 +1,356 @@
+//! The card-point programme (Terms Chapter 5): the secretariat's rounds and its approval of
+//! payment services (`/v1/ops`), a payment provider's services and applications (`/v1/rp`),
+//! what anyone may read before applying (`/v1/point-programme`) and the card holder's
+//! applications (`/v1/me`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{ConsentAsked, ConsentGiven};
+
+/// A round as the secretariat defines it (all amounts in yen; one point is one yen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointRoundDefinition {
+    /// Its name, shown to people (1 to 200 characters of plain text, unique).
+    pub name: String,
+    /// Percentage of each qualifying charge or purchase granted, 1 to 100.
+    #[schema(minimum = 1, maximum = 100)]
+    pub purchase_rate: u8,
+    /// Most purchase points per person in the round, 1 to 1,000,000.
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub purchase_cap: u32,
+    /// Points for registering the card as a health-insurance card (Art 24); 0 for none.
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub health_insurance_points: u32,
+    /// Points for registering a public-fund receiving account (Art 25); 0 for none.
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub public_fund_account_points: u32,
+}
+
+/// A programme round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointRound {
+    /// Its ID.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Percentage of each qualifying charge or purchase granted.
+    pub purchase_rate: u8,
+    /// Most purchase points per person, in yen.
+    pub purchase_cap: u32,
+    /// Points for registering the card as a health-insurance card, in yen.
+    pub health_insurance_points: u32,
+    /// Points for registering a public-fund receiving account, in yen.
+    pub public_fund_account_points: u32,
+    /// `draft`, `open` or `closed`.
+    #[schema(value_type = PointRoundState)]
+    pub state: String,
+    /// When it was defined.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When it opened.
+    #[schema(format = DateTime, required = true)]
+    pub opened_at: Option<String>,
+    /// When it closed.
+    #[schema(format = DateTime, required = true)]
+    pub closed_at: Option<String>,
+}
+
+/// A round's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PointRoundState {
+    /// Defined, not yet open.
+    Draft,
+    /// Open for applications.
+    Open,
+    /// Closed: no new applications.
+    Closed,
+}
+
+/// The rounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointRounds {
+    /// Oldest first.
+    pub rounds: Vec<PointRound>,
+}
+
+/// The shape of a service's Payment Service IDs (Art 22.1.8), checked before an application is
+/// taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdShape {
+    /// `digits` (0–9) or `alphanumeric` (A–Z, a–z, 0–9).
+    #[schema(value_type = IdAlphabet)]
+    pub alphabet: String,
+    /// Shortest length, 1 to 64, the prefix included.
+    #[schema(minimum = 1, maximum = 64)]
+    pub min_length: u8,
+    /// Longest length, `min_length` to 64.
+    #[schema(minimum = 1, maximum = 64)]
+    pub max_length: u8,
+    /// What every ID begins with, of the alphabet (empty: nothing fixed).
+    #[serde(default)]
+    pub prefix: String,
+    /// `none`, or `luhn` (the check digit of payment cards; digits only).
+    #[serde(default = "no_check")]
+    #[schema(value_type = IdCheck)]
+    pub check: String,
+}
+
+fn no_check() -> String {
+    "none".into()
+}
+
+/// A Payment Service ID's characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdAlphabet {
+    /// 0–9.
+    Digits,
+    /// A–Z, a–z and 0–9.
+    Alphanumeric,
+}
+
+/// A Payment Service ID's check digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdCheck {
+    /// None.
+    None,
+    /// The Luhn check digit (ISO/IEC 7812-1).
+    Luhn,
+}
+
+/// A cashless payment service's kind (Art 22.1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentServiceKind {
+    /// Electronic money.
+    EMoney,
+    /// QR-code payment.
+    QrCode,
+    /// Credit card.
+    CreditCard,
+}
+
+/// A payment service's standing with the secretariat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentServiceStatus {
+    /// Registered, not yet approved.
+    Pending,
+    /// Approved: people may choose it.
+    Eligible,
+    /// No longer offered: no new applications.
+    Withdrawn,
+}
+
+/// A payment provider registers one of its cashless payment services.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentServiceRegistration {
+    /// Its name, shown to people (1 to 200 characters of plain text, unique per provider).
+    pub name: String,
+    /// `e-money`, `qr-code` or `credit-card`.
+    #[schema(value_type = PaymentServiceKind)]
+    pub kind: String,
+    /// The shape of its Payment Service IDs.
+    pub id_shape: IdShape,
+}
+
+/// A cashless payment service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentService {
+    /// Its ID.
+    pub id: i64,
+    /// Its provider's name.
+    pub provider: String,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    #[schema(value_type = PaymentServiceKind)]
+    pub kind: String,
+    /// The shape of its Payment Service IDs.
+    pub id_shape: IdShape,
+    /// `pending`, `eligible` or `withdrawn`.
+    #[schema(value_type = PaymentServiceStatus)]
+    pub status: String,
+    /// When it was registered.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// Payment services.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentServices {
+    /// Oldest first.
+    pub services: Vec<PaymentService>,
+}
+
+/// What anyone may read before applying: the open rounds, the eligible services, and the
+/// matters of Art 23.1 an application accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointProgramme {
+    /// Rounds open for applications.
+    pub rounds: Vec<PointRound>,
+    /// Eligible cashless payment services.
+    pub services: Vec<PaymentService>,
+    /// What an application consents to, under the terms in force.
+    pub consent: ConsentAsked,
+}
+
+/// The card holder applies in a round through one eligible service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointApplicationRequest {
+    /// The round's ID.
+    pub round: i64,
+    /// The chosen service's ID.
+    pub payment_service: i64,
+    /// The Payment Service ID the holder knows the service by (of its shape).
+    #[schema(max_length = 64)]
+    pub payment_service_user_id: String,
+    /// The three matters of Art 23.1, under the terms in force.
+    pub consent: ConsentGiven,
+}
+
+/// A point application's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PointApplicationState {
+    /// Made; the provider has not answered.
+    Submitted,
+    /// The provider validated the Payment Service ID.
+    Validated,
+    /// The provider refused the Payment Service ID (`reason`); the holder may apply again.
+    Rejected,
+    /// Withdrawn by the holder: final for the round.
+    Withdrawn,
+    /// Forfeited under Art 27 (`reason`).
+    Forfeited,
+}
+
+/// A point application as its card holder sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MyPointApplication {
+    /// Its ID, 16 hexadecimal characters.
+    pub id: String,
+    /// The round's ID.
+    pub round: i64,
+    /// The round's name.
+    pub round_name: String,
+    /// The chosen service's ID.
+    pub payment_service: i64,
+    /// The chosen service's name.
+    pub payment_service_name: String,
+    /// Its provider's name.
+    pub provider: String,
+    /// The Payment Service ID given.
+    pub payment_service_user_id: String,
+    /// The kiosk that applied on the holder's behalf, by name.
+    #[schema(required = true)]
+    pub kiosk: Option<String>,
+    /// Its state.
+    #[schema(value_type = PointApplicationState)]
+    pub state: String,
+    /// The provider's reason for a rejection, or the forfeiture's.
+    #[schema(required = true)]
+    pub reason: Option<String>,
+    /// When it was made.
+    #[schema(format = DateTime)]
+    pub submitted_at: String,
+    /// When the provider answered.
+    #[schema(format = DateTime, required = true)]
+    pub decided_at: Option<String>,
+    /// When it was withdrawn or forfeited.
+    #[schema(format = DateTime, required = true)]
+    pub ended_at: Option<String>,
+}
+
+/// The holder's applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MyPointApplications {
+    /// Newest first.
+    pub applications: Vec<MyPointApplication>,
+}
+
+/// A point application as its payment provider (or the kiosk that made it) sees it: no person,
+/// no My Key ID, no issuance number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PartyPointApplication {
+    /// Its ID, 16 hexadecimal characters.
+    pub id: String,
+    /// The round's ID.
+    pub round: i64,
+    /// The service's ID.
+    pub payment_service: i64,
+    /// The Payment Service ID the holder gave (Art 23.1.1).
+    pub payment_service_user_id: String,
+    /// The kiosk that applied, by name.
+    #[schema(required = true)]
+    pub kiosk: Option<String>,
+    /// Its state.
+    #[schema(value_type = PointApplicationState)]
+    pub state: String,
+    /// The settlement user ID, once validated.
+    #[schema(required = true)]
+    pub settlement_user_id: Option<String>,
+    /// The reason of a rejection or forfeiture.
+    #[schema(required = true)]
+    pub reason: Option<String>,
+    /// When it was made.
+    #[schema(format = DateTime)]
+    pub submitted_at: String,
+    /// When the provider answered.
+    #[schema(format = DateTime, required = true)]
+    pub decided_at: Option<String>,
+    /// When it was withdrawn or forfeited.
+    #[schema(format = DateTime, required = true)]
+    pub ended_at: Option<String>,
+}
+
+/// A page of a party's applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PartyPointApplications {
+    /// In ID order.
+    pub applications: Vec<PartyPointApplication>,
+    /// The `after` for the next page; `null` when this page is the last.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// `?state=&after=&limit=`: a page of the party's applications.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PointApplicationsQuery {
+    /// Only those in this state (`submitted`: the provider's queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<PointApplicationState>)]
+    pub state: Option<String>,
+    /// Those after this ID (the previous page's `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// At most this many, 1 to 1000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+/// The provider's answer to an application (Art 23.1.2): valid with the settlement user ID, or
+/// not valid with the reason the holder reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointValidation {
+    /// Whether the Payment Service ID is the holder's.
+    pub valid: bool,
+    /// With `valid: true`: the provider's ID for the holder (1 to 128 printable ASCII
+    /// characters), unique among its applications in the round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement_user_id: Option<String>,
+    /// With `valid: false`: why, for the holder (1 to 200 characters of plain text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

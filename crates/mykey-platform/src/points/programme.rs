@@ -1,0 +1,360 @@
+//! The programme's rules, as `Platform` methods: the secretariat's (rounds, approving
+//! services), the provider's (its services, its queue, its answers), the card holder's
+//! (applying, withdrawing) — each checked here before the store is asked.
+
+use serde_json::json;
+
+use super::{
+    IdShape, MAX_POINT_PAGE, NewPaymentService, NewPointApplication, POINT_CONSENT, PaymentService,
+    PaymentServiceId, PaymentServiceStatus, PointApplication, PointApplicationId,
+    PointApplicationState, PointParty, PointRound, PointRoundId, PointRoundState, PointRoundTerms,
+    ValidationAnswer,
+};
+use crate::{
+    AccessError, Conflict, NewConsent, NewLog, NotFound, Platform, PlatformError, PointConflict,
+    RelyingParty, RelyingPartyKind, Session,
+};
+
+/// What the card holder sees before applying: the open rounds and the eligible services.
+#[derive(Clone, Debug)]
+pub struct PointProgramme {
+    /// Rounds open for applications.
+    pub rounds: Vec<PointRound>,
+    /// Eligible cashless payment services.
+    pub services: Vec<PaymentService>,
+}
+
+impl Platform {
+    fn payment_provider(rp: &RelyingParty) -> Result<(), PlatformError> {
+        if rp.kind != RelyingPartyKind::PaymentProvider {
+            return Err(PlatformError::Access(AccessError::PaymentProviderOnly));
+        }
+        Ok(())
+    }
+
+    /// Who `rp` is in the programme: a payment provider sees the applications to its
+    /// services, a kiosk those it made; anyone else nothing.
+    fn point_party(rp: &RelyingParty) -> Result<PointParty, PlatformError> {
+        match rp.kind {
+            RelyingPartyKind::PaymentProvider => Ok(PointParty::Provider(rp.id)),
+            RelyingPartyKind::Kiosk => Ok(PointParty::Kiosk(rp.id)),
+            _ => Err(PlatformError::Access(AccessError::PaymentProviderOnly)),
+        }
+    }
+
+    /// A payment provider registers one of its cashless payment services (Art 22.1.5–7), as
+    /// pending until the secretariat approves it.
+    pub async fn register_payment_service(
+        &self,
+        rp: &RelyingParty,
+        name: &str,
+        kind: super::PaymentServiceKind,
+        shape: IdShape,
+    ) -> Result<PaymentService, PlatformError> {
+        Self::payment_provider(rp)?;
+        let new = NewPaymentService {
+            name: crate::names::display_name(name)?,
+            kind,
+            shape,
+        };
+        self.store
+            .add_payment_service(rp.id, &new, self.clock.now())
+            .await?
+    }
+
+    /// A provider's own services.
+    pub async fn own_payment_services(
+        &self,
+        rp: &RelyingParty,
+    ) -> Result<Vec<PaymentService>, PlatformError> {
+        Self::payment_provider(rp)?;
+        Ok(self.store.payment_services(Some(rp.id), None).await?)
+    }
+
+    /// Every registered service, for the secretariat; in one status, or any.
+    pub async fn payment_services(
+        &self,
+        status: Option<PaymentServiceStatus>,
+    ) -> Result<Vec<PaymentService>, PlatformError> {
+        Ok(self.store.payment_services(None, status).await?)
+    }
+
+    /// The secretariat approves a service (it becomes eligible), withdraws it (no new
+    /// applications; those made stand), or sets it back to pending.
+    pub async fn set_payment_service_status(
+        &self,
+        id: PaymentServiceId,
+        status: PaymentServiceStatus,
+    ) -> Result<PaymentService, PlatformError> {
+        self.store
+            .set_payment_service_status(id, status)
+            .await?
+            .ok_or(PlatformError::NotFound(NotFound::PaymentService))
+    }
+
+    /// The secretariat defines a round, as a draft.
+    pub async fn define_point_round(
+        &self,
+        name: &str,
+        terms: PointRoundTerms,
+    ) -> Result<PointRound, PlatformError> {
+        let name = crate::names::display_name(name)?;
+        terms.check()?;
+        self.store
+            .add_point_round(&name, &terms, self.clock.now())
+            .await?
+    }
+
+    /// The rounds, for the secretariat; in one state, or any.
+    pub async fn point_rounds(
+        &self,
+        state: Option<PointRoundState>,
+    ) -> Result<Vec<PointRound>, PlatformError> {
+        Ok(self.store.point_rounds(state).await?)
+    }
+
+    /// The secretariat opens a draft round for applications.
+    pub async fn open_point_round(&self, id: PointRoundId) -> Result<PointRound, PlatformError> {
+        self.store
+            .set_point_round_state(
+                id,
+                PointRoundState::Draft,
+                PointRoundState::Open,
+                self.clock.now(),
+            )
+            .await?
+    }
+
+    /// The secretariat closes an open round: no new applications.
+    pub async fn close_point_round(&self, id: PointRoundId) -> Result<PointRound, PlatformError> {
+        self.store
+            .set_point_round_state(
+                id,
+                PointRoundState::Open,
+                PointRoundState::Closed,
+                self.clock.now(),
+            )
+            .await?
+    }
+
+    /// What anyone may read before applying: the open rounds and the eligible services.
+    pub async fn point_programme(&self) -> Result<PointProgramme, PlatformError> {
+        Ok(PointProgramme {
+            rounds: self.store.point_rounds(Some(PointRoundState::Open)).await?,
+            services: self
+                .store
+                .payment_services(None, Some(PaymentServiceStatus::Eligible))
+                .await?,
+        })
+    }
+
+    /// The card holder applies in `round` through `service` with the Payment Service ID they
+    /// know it by, accepting the three matters of Art 23.1 under the terms in force. Needs an
+    /// active My Key ID (the right ends with it, Art 27.1.1); one application per person per
+    /// round. The Payment Service ID is checked against the service's shape first, so that a
+    /// mistyped one is told at once; the provider is told by its event stream.
+    pub async fn apply_for_points(
+        &self,
+        s: &Session,
+        round: PointRoundId,
+        service: PaymentServiceId,
+        payment_service_user_id: &str,
+        consent: &NewConsent,
+    ) -> Result<PointApplication, PlatformError> {
+        self.check_consent(consent, &POINT_CONSENT).await?;
+        let (round, service) = self.point_choice(round, service).await?;
+        service.shape.check(payment_service_user_id)?;
+        let id = PointApplicationId::random(&*self.rng);
+        let logs = [
+            NewLog::new(
+                crate::LogKind::ConsentGiven,
+                json!({
+                    "function": "points",
+                    "relying_party": service.provider_name,
+                    "items": consent.items,
+                    "terms_version": consent.terms_version,
+                }),
+            ),
+            NewLog::new(
+                crate::LogKind::PointApplied,
+                json!({
+                    "application": id.to_string(),
+                    "round": round.name,
+                    "payment_service": service.name,
+                    "relying_party": service.provider_name,
+                }),
+            ),
+        ];
+        self.store
+            .apply_for_points(
+                &NewPointApplication {
+                    id,
+                    round: round.id,
+                    person: s.person,
+                    service: service.id,
+                    payment_service_user_id: payment_service_user_id.to_owned(),
+                    kiosk: None,
+                    at: self.clock.now(),
+                },
+                &logs,
+            )
+            .await?
+    }
+
+    /// The round and service an application names, both as they are now: an unknown one is
+    /// not found, one not taking applications a conflict (the store checks both again in the
+    /// transaction that writes).
+    async fn point_choice(
+        &self,
+        round: PointRoundId,
+        service: PaymentServiceId,
+    ) -> Result<(PointRound, PaymentService), PlatformError> {
+        let round = self
+            .store
+            .point_round(round)
+            .await?
+            .ok_or(PlatformError::NotFound(NotFound::PointRound))?;
+        let service = self
+            .store
+            .payment_service(service)
+            .await?
+            .ok_or(PlatformError::NotFound(NotFound::PaymentService))?;
+        if round.state != PointRoundState::Open {
+            return Err(PlatformError::Conflict(Conflict::Point(
+                PointConflict::RoundNotOpen,
+            )));
+        }
+        if service.status != PaymentServiceStatus::Eligible {
+            return Err(PlatformError::Conflict(Conflict::Point(
+                PointConflict::ServiceNotEligible,
+            )));
+        }
+        Ok((round, service))
+    }
+
+    /// The person's applications, newest first.
+    pub async fn my_point_applications(
+        &self,
+        s: &Session,
+    ) -> Result<Vec<PointApplication>, PlatformError> {
+        Ok(self.store.person_point_applications(s.person).await?)
+    }
+
+    /// The person withdraws a submitted or validated application: final for the round.
+    pub async fn withdraw_point_application(
+        &self,
+        s: &Session,
+        id: PointApplicationId,
+    ) -> Result<PointApplication, PlatformError> {
+        let log = |a: &PointApplication| {
+            NewLog::new(
+                crate::LogKind::PointWithdrawn,
+                json!({
+                    "application": a.id.to_string(),
+                    "round": a.round_name,
+                    "payment_service": a.service_name,
+                    "relying_party": a.provider_name,
+                }),
+            )
+        };
+        self.store
+            .withdraw_point_application(s.person, id, self.clock.now(), &log)
+            .await?
+    }
+
+    /// A provider's (or a kiosk's) applications, in ID order after `after`, at most `limit`
+    /// (1 to [`MAX_POINT_PAGE`]): the provider's queue is those `submitted`.
+    pub async fn party_point_applications(
+        &self,
+        rp: &RelyingParty,
+        state: Option<PointApplicationState>,
+        after: Option<PointApplicationId>,
+        limit: usize,
+    ) -> Result<Vec<PointApplication>, PlatformError> {
+        let party = Self::point_party(rp)?;
+        if !(1..=MAX_POINT_PAGE).contains(&limit) {
+            return Err(PlatformError::Invalid(crate::InvalidError::PointRequest(
+                "limit is 1 to 1000",
+            )));
+        }
+        Ok(self
+            .store
+            .party_point_applications(party, state, after, limit)
+            .await?)
+    }
+
+    /// One of a provider's (or a kiosk's) applications.
+    pub async fn party_point_application(
+        &self,
+        rp: &RelyingParty,
+        id: PointApplicationId,
+    ) -> Result<PointApplication, PlatformError> {
+        let party = Self::point_party(rp)?;
+        self.store
+            .party_point_application(party, id)
+            .await?
+            .ok_or(PlatformError::NotFound(NotFound::PointApplication))
+    }
+
+    /// The provider answers one of its submitted applications (Art 23.1.2): valid, with its
+    /// settlement user ID, or invalid, with a reason the person reads (1 to 200 characters,
+    /// as a name). Answered once.
+    pub async fn answer_point_application(
+        &self,
+        rp: &RelyingParty,
+        id: PointApplicationId,
+        answer: ValidationAnswer,
+    ) -> Result<PointApplication, PlatformError> {
+        Self::payment_provider(rp)?;
+        let answer = match answer {
+            ValidationAnswer::Invalid(reason) => {
+                ValidationAnswer::Invalid(crate::names::display_name(&reason).map_err(|_| {
+                    PlatformError::Invalid(crate::InvalidError::PointRequest(
+                        "reason is 1 to 200 characters of plain text",
+                    ))
+                })?)
+            }
+            valid => valid,
+        };
+        let log = |a: &PointApplication| match &answer {
+            ValidationAnswer::Valid(_) => NewLog::new(
+                crate::LogKind::PointValidated,
+                json!({
+                    "application": a.id.to_string(),
+                    "round": a.round_name,
+                    "relying_party": a.provider_name,
+                }),
+            ),
+            ValidationAnswer::Invalid(reason) => NewLog::new(
+                crate::LogKind::PointRejected,
+                json!({
+                    "application": a.id.to_string(),
+                    "round": a.round_name,
+                    "relying_party": a.provider_name,
+                    "reason": reason,
+                }),
+            ),
+        };
+        self.store
+            .answer_point_application(rp.id, id, &answer, self.clock.now(), &log)
+            .await?
+    }
+}
+
+/// The log entry for the forfeiture of a person's point-programme rights (Art 27): the rounds
+/// whose right to apply ended and the applications ended with it. The store writes it in the
+/// transaction that forfeits.
+pub fn forfeiture_log(
+    reason: super::Forfeiture,
+    rounds: &[String],
+    applications: &[PointApplicationId],
+) -> NewLog {
+    NewLog::new(
+        crate::LogKind::PointForfeited,
+        json!({
+            "reason": reason.as_str(),
+            "rounds": rounds,
+            "applications": applications.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+    )
+}

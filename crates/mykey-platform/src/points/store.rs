@@ -1,0 +1,167 @@
+//! What the card-point programme asks of storage: each method one transaction.
+
+use mykey_pki::UnixTime;
+
+use super::{
+    NewPaymentService, PaymentService, PaymentServiceId, PaymentServiceStatus, PointApplication,
+    PointApplicationId, PointApplicationState, PointRound, PointRoundId, PointRoundState,
+    PointRoundTerms, SettlementUserId,
+};
+use crate::{NewLog, PersonId, PlatformError, RelyingPartyId, StoreError};
+
+/// An application to write.
+#[derive(Clone, Debug)]
+pub struct NewPointApplication {
+    /// Its random ID.
+    pub id: PointApplicationId,
+    /// The round.
+    pub round: PointRoundId,
+    /// Whose.
+    pub person: PersonId,
+    /// Through which service.
+    pub service: PaymentServiceId,
+    /// The Payment Service ID the person gave (already of the service's shape).
+    pub payment_service_user_id: String,
+    /// The kiosk applying on the person's behalf.
+    pub kiosk: Option<RelyingPartyId>,
+    /// When.
+    pub at: UnixTime,
+}
+
+/// A provider's answer to an application (Art 23.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValidationAnswer {
+    /// The Payment Service ID is the person's: here is the settlement user ID.
+    Valid(SettlementUserId),
+    /// It is not, for this reason (shown to the person).
+    Invalid(String),
+}
+
+/// The programme's storage.
+#[async_trait::async_trait]
+pub trait PointStore: Send + Sync + 'static {
+    /// Registers a provider's service as pending. A name the provider already uses:
+    /// `Conflict::Point(PaymentServiceExists)`.
+    async fn add_payment_service(
+        &self,
+        provider: RelyingPartyId,
+        new: &NewPaymentService,
+        at: UnixTime,
+    ) -> Result<Result<PaymentService, PlatformError>, StoreError>;
+
+    /// Services, oldest first: of one provider, or all; in one status, or any.
+    async fn payment_services(
+        &self,
+        provider: Option<RelyingPartyId>,
+        status: Option<PaymentServiceStatus>,
+    ) -> Result<Vec<PaymentService>, StoreError>;
+
+    /// One service.
+    async fn payment_service(
+        &self,
+        id: PaymentServiceId,
+    ) -> Result<Option<PaymentService>, StoreError>;
+
+    /// Sets a service's status; `None` if there is no such service.
+    async fn set_payment_service_status(
+        &self,
+        id: PaymentServiceId,
+        status: PaymentServiceStatus,
+    ) -> Result<Option<PaymentService>, StoreError>;
+
+    /// Defines a round, as a draft. A name in use: `Conflict::Point(PointRoundExists)`.
+    async fn add_point_round(
+        &self,
+        name: &str,
+        terms: &PointRoundTerms,
+        at: UnixTime,
+    ) -> Result<Result<PointRound, PlatformError>, StoreError>;
+
+    /// Rounds, oldest first, in one state or any.
+    async fn point_rounds(
+        &self,
+        state: Option<PointRoundState>,
+    ) -> Result<Vec<PointRound>, StoreError>;
+
+    /// One round.
+    async fn point_round(&self, id: PointRoundId) -> Result<Option<PointRound>, StoreError>;
+
+    /// Moves a round from `from` to `to`; `NotFound::PointRound`, or
+    /// `Conflict::Point(PointRoundState)` when it is not in `from`.
+    async fn set_point_round_state(
+        &self,
+        id: PointRoundId,
+        from: PointRoundState,
+        to: PointRoundState,
+        at: UnixTime,
+    ) -> Result<Result<PointRound, PlatformError>, StoreError>;
+
+    /// Takes an application, with `logs` in the person's log and the event for its provider.
+    /// Refused, writing nothing: the round not open, the service not eligible, no active My
+    /// Key ID, the right forfeited, an application of the person's in the round that is not
+    /// rejected (decided by the database's unique index), or a live application with the
+    /// same Payment Service ID.
+    async fn apply_for_points(
+        &self,
+        new: &NewPointApplication,
+        logs: &[NewLog],
+    ) -> Result<Result<PointApplication, PlatformError>, StoreError>;
+
+    /// The person's applications, newest first.
+    async fn person_point_applications(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<PointApplication>, StoreError>;
+
+    /// A provider's applications (or a kiosk's, those it made), in ID order after `after`, in
+    /// one state or any, at most `limit`.
+    async fn party_point_applications(
+        &self,
+        party: PointParty,
+        state: Option<PointApplicationState>,
+        after: Option<PointApplicationId>,
+        limit: usize,
+    ) -> Result<Vec<PointApplication>, StoreError>;
+
+    /// One of a provider's (or a kiosk's) applications.
+    async fn party_point_application(
+        &self,
+        party: PointParty,
+        id: PointApplicationId,
+    ) -> Result<Option<PointApplication>, StoreError>;
+
+    /// Records the provider's answer to its submitted application, with `log` (built by the
+    /// caller) in the person's log. Not its own or no such one: `NotFound::PointApplication`;
+    /// answered, withdrawn or forfeited: `Conflict::Point(PointApplicationAnswered)`; a
+    /// settlement user ID it gave another application in the round:
+    /// `Conflict::Point(SettlementUserIdTaken)`.
+    async fn answer_point_application(
+        &self,
+        provider: RelyingPartyId,
+        id: PointApplicationId,
+        answer: &ValidationAnswer,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x PointApplication) -> NewLog + Sync),
+    ) -> Result<Result<PointApplication, PlatformError>, StoreError>;
+
+    /// The person withdraws a submitted or validated application of theirs; its provider is
+    /// told. Not theirs: `NotFound::PointApplication`; ended:
+    /// `Conflict::Point(PointApplicationEnded)`.
+    async fn withdraw_point_application(
+        &self,
+        person: PersonId,
+        id: PointApplicationId,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x PointApplication) -> NewLog + Sync),
+    ) -> Result<Result<PointApplication, PlatformError>, StoreError>;
+}
+
+/// Who asks for a list of applications: the provider whose services they are, or the kiosk
+/// that made them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointParty {
+    /// A payment provider.
+    Provider(RelyingPartyId),
+    /// A kiosk.
+    Kiosk(RelyingPartyId),
+}

@@ -1,0 +1,268 @@
+//! Card-point applications (Terms Art 22–23, 27): the card holder's (`/v1/me`) — apply,
+//! list, withdraw — and a payment provider's (`/v1/rp`) — its queue, one application, its
+//! answer. A provider is shown an application's ID, round, service, the Payment Service ID
+//! and its own settlement user ID: never a person, a My Key ID or an issuance number.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use mykey_api::points::{
+    MyPointApplication, MyPointApplications, PartyPointApplication, PartyPointApplications,
+    PointApplicationRequest, PointApplicationsQuery, PointValidation,
+};
+use mykey_platform::{
+    InvalidError, PaymentServiceId, Platform, PlatformError, PointApplication, PointApplicationId,
+    PointApplicationState, PointRoundId, ValidationAnswer,
+};
+
+use super::link_requests::new_consent;
+use super::me::Me;
+use super::rp::RelyingPartyClient;
+use super::{ApiError, JsonBody, rfc3339};
+
+/// Default page of a party's applications.
+const DEFAULT_PAGE: usize = 100;
+
+pub(super) fn routes() -> Router<Arc<Platform>> {
+    Router::new()
+        .route("/v1/me/point-applications", get(mine).post(apply))
+        .route("/v1/me/point-applications/{id}/withdrawal", post(withdraw))
+        .route("/v1/rp/point-applications", get(queue))
+        .route("/v1/rp/point-applications/{id}", get(one))
+        .route("/v1/rp/point-applications/{id}/validation", post(answer))
+}
+
+fn mine_json(a: &PointApplication) -> MyPointApplication {
+    MyPointApplication {
+        id: a.id.to_string(),
+        round: a.round.get(),
+        round_name: a.round_name.clone(),
+        payment_service: a.service.get(),
+        payment_service_name: a.service_name.clone(),
+        provider: a.provider_name.clone(),
+        payment_service_user_id: a.payment_service_user_id.clone(),
+        kiosk: a.kiosk.clone(),
+        state: a.state.as_str().to_owned(),
+        reason: a.reason.clone(),
+        submitted_at: rfc3339(a.submitted_at),
+        decided_at: a.decided_at.map(rfc3339),
+        ended_at: a.ended_at.map(rfc3339),
+    }
+}
+
+fn party_json(a: &PointApplication) -> PartyPointApplication {
+    PartyPointApplication {
+        id: a.id.to_string(),
+        round: a.round.get(),
+        payment_service: a.service.get(),
+        payment_service_user_id: a.payment_service_user_id.clone(),
+        kiosk: a.kiosk.clone(),
+        state: a.state.as_str().to_owned(),
+        settlement_user_id: a.settlement_user_id.as_ref().map(|s| s.as_str().to_owned()),
+        reason: a.reason.clone(),
+        submitted_at: rfc3339(a.submitted_at),
+        decided_at: a.decided_at.map(rfc3339),
+        ended_at: a.ended_at.map(rfc3339),
+    }
+}
+
+fn application_id(s: &str) -> Result<PointApplicationId, ApiError> {
+    Ok(s.parse().map_err(PlatformError::from)?)
+}
+
+fn bad(why: &'static str) -> ApiError {
+    ApiError::Platform(PlatformError::Invalid(InvalidError::PointRequest(why)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/me/point-applications",
+    operation_id = "me_point_applications",
+    tag = "me",
+    summary = "The person's card-point applications, newest first, with their state and the provider's or the forfeiture's reason",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::points::MyPointApplications, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
+async fn mine(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let applications = p
+        .my_point_applications(&s)
+        .await?
+        .iter()
+        .map(mine_json)
+        .collect();
+    Ok(axum::Json(MyPointApplications { applications }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/me/point-applications",
+    operation_id = "me_point_apply",
+    tag = "me",
+    summary = "Apply for card points in an open round through one eligible payment service, with the Payment Service ID the person knows it by, accepting the three matters of Art 23.1 (GET /v1/point-programme). Refused, storing nothing: a Payment Service ID not of the service's shape (422 payment-service-user-id-shape), consent not exactly the items (422 consent-incomplete), an unknown round or service (404), a round not open (409 point-round-not-open), a service not eligible (409 payment-service-not-eligible), no active My Key ID (409 no-my-key-id), the right forfeited (409 point-rights-forfeited), an application in the round already (409 point-application-exists: one per person per round, across renewals and a re-created My Key ID), or a Payment Service ID another live application has (409 payment-service-user-id-taken). The provider is told by its event stream.",
+    request_body(content = mykey_api::points::PointApplicationRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Submitted", body = mykey_api::points::MyPointApplication, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
+async fn apply(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<PointApplicationRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let a = p
+        .apply_for_points(
+            &s,
+            PointRoundId::new(req.round),
+            PaymentServiceId::new(req.payment_service),
+            &req.payment_service_user_id,
+            &new_consent(req.consent),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(mine_json(&a))))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/me/point-applications/{id}/withdrawal",
+    operation_id = "me_point_withdraw",
+    tag = "me",
+    summary = "Withdraw a submitted or validated application: final for the round; the provider is told (409 point-application-ended if it has ended)",
+    params(("id" = String, Path, description = "The application's ID")),
+    responses(
+        (status = 200, description = "Withdrawn", body = mykey_api::points::MyPointApplication, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
+async fn withdraw(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let a = p
+        .withdraw_point_application(&s, application_id(&id)?)
+        .await?;
+    Ok(axum::Json(mine_json(&a)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/rp/point-applications",
+    operation_id = "rp_point_applications",
+    tag = "points",
+    summary = "A payment provider's applications (a kiosk's: those it made), in ID order: `state=submitted` is the provider's queue to validate (the same applications its stream pushes or answers as point-application-submitted events). Pages of `limit` (1 to 1000, default 100) after `after`.",
+    params(PointApplicationsQuery),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::points::PartyPointApplications, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn queue(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    query: Result<Query<PointApplicationsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let state = q
+        .state
+        .as_deref()
+        .map(|s| {
+            PointApplicationState::parse(s).ok_or_else(|| {
+                bad("state is submitted, validated, rejected, withdrawn or forfeited")
+            })
+        })
+        .transpose()?;
+    let after = q.after.as_deref().map(application_id).transpose()?;
+    let limit = q.limit.map_or(DEFAULT_PAGE, |l| l as usize);
+    let page = p.party_point_applications(&rp, state, after, limit).await?;
+    let next = (page.len() == limit)
+        .then(|| page.last().map(|a| a.id.to_string()))
+        .flatten();
+    Ok(axum::Json(PartyPointApplications {
+        applications: page.iter().map(party_json).collect(),
+        next,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/rp/point-applications/{id}",
+    operation_id = "rp_point_application",
+    tag = "points",
+    summary = "One of the provider's (or the kiosk's) applications; another party's is unknown (404)",
+    params(("id" = String, Path, description = "The application's ID")),
+    responses(
+        (status = 200, description = "OK", body = mykey_api::points::PartyPointApplication, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn one(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let a = p.party_point_application(&rp, application_id(&id)?).await?;
+    Ok(axum::Json(party_json(&a)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/rp/point-applications/{id}/validation",
+    operation_id = "rp_point_application_validate",
+    tag = "points",
+    summary = "The payment provider answers one of its submitted applications (Art 23.1.2): valid with its settlement user ID, or not valid with the reason the holder reads. Once: an answered, withdrawn or forfeited one is 409 point-application-answered; another provider's is 404; a settlement user ID it gave another application in the round is 409 settlement-user-id-taken; a malformed answer 422 invalid-point-request. The holder's log records the answer.",
+    params(("id" = String, Path, description = "The application's ID")),
+    request_body(content = mykey_api::points::PointValidation, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Answered", body = mykey_api::points::PartyPointApplication, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn answer(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<PointValidation>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = application_id(&id)?;
+    let answer = match (req.valid, req.settlement_user_id, req.reason) {
+        (true, Some(s), None) => ValidationAnswer::Valid(s.parse().map_err(PlatformError::from)?),
+        (false, None, Some(r)) => ValidationAnswer::Invalid(r),
+        (true, ..) => return Err(bad("valid: true takes settlement_user_id and no reason")),
+        (false, ..) => return Err(bad("valid: false takes a reason and no settlement_user_id")),
+    };
+    let a = p.answer_point_application(&rp, id, answer).await?;
+    Ok(axum::Json(party_json(&a)))
+}

@@ -1,0 +1,757 @@
+//! The card-point programme ([`mykey_platform::PointStore`], migration 0024): payment services,
+//! rounds, applications and forfeitures. One application per person per round, one live
+//! application per Payment Service ID and one application per settlement user ID at a
+//! provider in a round are the database's unique indexes; the code only tells which one
+//! refused. Every transaction that touches a person's applications locks the person first
+//! (by appending to their log), then the relying parties it tells, as the rest of the store
+//! does, so that two of them never wait on each other.
+
+use mykey_pki::UnixTime;
+use mykey_platform::{
+    Conflict, EventKind, EventSubject, Forfeiture, IdAlphabet, IdCheck, IdShape, NewLog,
+    NewPaymentService, NewPointApplication, NotFound, PaymentService, PaymentServiceId,
+    PaymentServiceKind, PaymentServiceStatus, PersonId, PlatformError, PointApplication,
+    PointApplicationId, PointApplicationState, PointConflict, PointParty, PointRound, PointRoundId,
+    PointRoundState, PointRoundTerms, PointStore, RelyingPartyId, StoreError, ValidationAnswer,
+};
+use serde_json::json;
+use sqlx::{ColumnIndex, Encode, Executor, Row};
+
+use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, secs, time};
+
+const SERVICE: &str = "SELECT s.id, s.relying_party_id, r.name AS provider_name, s.name, s.kind, \
+     s.id_alphabet, s.id_min_length, s.id_max_length, s.id_prefix, s.id_check, s.status, \
+     s.created_at FROM payment_services s JOIN relying_parties r ON r.id = s.relying_party_id";
+
+const ROUND: &str = "SELECT id, name, purchase_rate, purchase_cap, health_insurance_points, \
+     public_fund_account_points, state, created_at, opened_at, closed_at FROM point_rounds";
+
+const APPLICATION: &str = "SELECT a.id, a.round_id, pr.name AS round_name, \
+     a.payment_service_id, s.name AS service_name, a.provider_id, p.name AS provider_name, \
+     a.payment_service_user_id, k.name AS kiosk_name, a.state, a.settlement_user_id, a.reason, \
+     a.submitted_at, a.decided_at, a.ended_at, a.person_id \
+     FROM point_applications a \
+     JOIN point_rounds pr ON pr.id = a.round_id \
+     JOIN payment_services s ON s.id = a.payment_service_id \
+     JOIN relying_parties p ON p.id = a.provider_id \
+     LEFT JOIN relying_parties k ON k.id = a.kiosk_id";
+
+fn conflict(c: PointConflict) -> PlatformError {
+    PlatformError::Conflict(Conflict::Point(c))
+}
+
+fn corrupt(what: &'static str) -> StoreError {
+    StoreError::corrupt(what)
+}
+
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    fn service_row(r: &D::Row) -> Result<PaymentService, StoreError> {
+        let len = |c: &str| u8::try_from(r.get::<i64, _>(c)).map_err(|_| corrupt("ID length"));
+        Ok(PaymentService {
+            id: PaymentServiceId::new(r.get("id")),
+            provider: RelyingPartyId::new(r.get("relying_party_id")),
+            provider_name: r.get("provider_name"),
+            name: r.get("name"),
+            kind: PaymentServiceKind::parse(r.get("kind"))
+                .ok_or_else(|| corrupt("unknown payment-service kind"))?,
+            shape: IdShape {
+                alphabet: IdAlphabet::parse(r.get("id_alphabet"))
+                    .ok_or_else(|| corrupt("unknown ID alphabet"))?,
+                min_length: len("id_min_length")?,
+                max_length: len("id_max_length")?,
+                prefix: r.get("id_prefix"),
+                check: IdCheck::parse(r.get("id_check"))
+                    .ok_or_else(|| corrupt("unknown ID check"))?,
+            },
+            status: PaymentServiceStatus::parse(r.get("status"))
+                .ok_or_else(|| corrupt("unknown payment-service status"))?,
+            created_at: time(r.get("created_at")),
+        })
+    }
+
+    fn round_row(r: &D::Row) -> Result<PointRound, StoreError> {
+        let yen = |c: &str| u32::try_from(r.get::<i64, _>(c)).map_err(|_| corrupt("round terms"));
+        Ok(PointRound {
+            id: PointRoundId::new(r.get("id")),
+            name: r.get("name"),
+            terms: PointRoundTerms {
+                purchase_rate: u8::try_from(r.get::<i64, _>("purchase_rate"))
+                    .map_err(|_| corrupt("round terms"))?,
+                purchase_cap: yen("purchase_cap")?,
+                health_insurance_points: yen("health_insurance_points")?,
+                public_fund_account_points: yen("public_fund_account_points")?,
+            },
+            state: PointRoundState::parse(r.get("state"))
+                .ok_or_else(|| corrupt("unknown round state"))?,
+            created_at: time(r.get("created_at")),
+            opened_at: r.get::<Option<i64>, _>("opened_at").map(time),
+            closed_at: r.get::<Option<i64>, _>("closed_at").map(time),
+        })
+    }
+
+    fn application_row(r: &D::Row) -> Result<PointApplication, StoreError> {
+        Ok(PointApplication {
+            id: PointApplicationId::new(r.get("id")),
+            round: PointRoundId::new(r.get("round_id")),
+            round_name: r.get("round_name"),
+            service: PaymentServiceId::new(r.get("payment_service_id")),
+            service_name: r.get("service_name"),
+            provider: RelyingPartyId::new(r.get("provider_id")),
+            provider_name: r.get("provider_name"),
+            payment_service_user_id: r.get("payment_service_user_id"),
+            kiosk: r.get("kiosk_name"),
+            state: PointApplicationState::parse(r.get("state"))
+                .ok_or_else(|| corrupt("unknown application state"))?,
+            settlement_user_id: r
+                .get::<Option<&str>, _>("settlement_user_id")
+                .map(str::parse)
+                .transpose()
+                .map_err(fail)?,
+            reason: r.get("reason"),
+            submitted_at: time(r.get("submitted_at")),
+            decided_at: r.get::<Option<i64>, _>("decided_at").map(time),
+            ended_at: r.get::<Option<i64>, _>("ended_at").map(time),
+        })
+    }
+
+    async fn application_in(
+        tx: &mut sqlx::Transaction<'_, D>,
+        id: PointApplicationId,
+    ) -> Result<Option<(PointApplication, PersonId)>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{APPLICATION} WHERE a.id = $1"
+        )))
+        .bind(id.get())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(fail)?;
+        row.map(|r| {
+            Ok((
+                Self::application_row(&r)?,
+                PersonId::new(r.get("person_id")),
+            ))
+        })
+        .transpose()
+    }
+
+    /// Forfeits `person`'s point-programme rights (Art 27), inside the caller's transaction,
+    /// which has locked the person: the right to apply in every round not closed, and every
+    /// application in flight, each provider told; one entry in the person's log if anything
+    /// was forfeited.
+    pub(crate) async fn forfeit_points_in(
+        tx: &mut sqlx::Transaction<'_, D>,
+        person: PersonId,
+        reason: Forfeiture,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let rounds: Vec<String> = sqlx::query(
+            "INSERT INTO point_forfeitures (person_id, round_id, reason, at) \
+             SELECT $1, id, $2, $3 FROM point_rounds WHERE state <> 'closed' \
+             ON CONFLICT DO NOTHING RETURNING round_id",
+        )
+        .bind(person.get())
+        .bind(reason.as_str())
+        .bind(secs(at))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(|r| r.get::<i64, _>(0).to_string())
+        .collect();
+        let ended = sqlx::query(
+            "UPDATE point_applications SET state = 'forfeited', reason = $2, ended_at = $3 \
+             WHERE person_id = $1 AND state IN ('submitted', 'validated') \
+             RETURNING id, provider_id",
+        )
+        .bind(person.get())
+        .bind(reason.as_str())
+        .bind(secs(at))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(fail)?;
+        let mut ended: Vec<(PointApplicationId, i64)> = ended
+            .iter()
+            .map(|r| (PointApplicationId::new(r.get(0)), r.get(1)))
+            .collect();
+        ended.sort_unstable_by_key(|(id, rp)| (*rp, *id));
+        if rounds.is_empty() && ended.is_empty() {
+            return Ok(());
+        }
+        let names = Self::round_names(tx, &rounds).await?;
+        let ids: Vec<PointApplicationId> = ended.iter().map(|(id, _)| *id).collect();
+        Self::append(
+            tx,
+            person,
+            at,
+            &mykey_platform::forfeiture_log(reason, &names, &ids),
+        )
+        .await?;
+        let providers: Vec<i64> = ended.iter().map(|(_, rp)| *rp).collect();
+        Self::lock_relying_parties(tx, &providers).await?;
+        for (id, rp) in ended {
+            Self::enqueue(
+                tx,
+                rp,
+                EventKind::PointApplicationForfeited,
+                &EventSubject::PointApplication(id),
+                &json!({"reason": reason.as_str()}),
+                at,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn round_names(
+        tx: &mut sqlx::Transaction<'_, D>,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::<D>::new("SELECT name FROM point_rounds WHERE id IN ");
+        q.push_tuples(ids, |mut b, id| {
+            b.push_bind(id.parse::<i64>().unwrap_or_default());
+        });
+        q.push(" ORDER BY id");
+        Ok(q.build()
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl<D: Dialect> PointStore for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    async fn add_payment_service(
+        &self,
+        provider: RelyingPartyId,
+        new: &NewPaymentService,
+        at: UnixTime,
+    ) -> Result<Result<PaymentService, PlatformError>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let id: Option<i64> = sqlx::query(
+            "INSERT INTO payment_services (relying_party_id, name, kind, id_alphabet, \
+             id_min_length, id_max_length, id_prefix, id_check, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) \
+             ON CONFLICT (relying_party_id, name) DO NOTHING RETURNING id",
+        )
+        .bind(provider.get())
+        .bind(new.name.as_str())
+        .bind(new.kind.as_str())
+        .bind(new.shape.alphabet.as_str())
+        .bind(i64::from(new.shape.min_length))
+        .bind(i64::from(new.shape.max_length))
+        .bind(new.shape.prefix.as_str())
+        .bind(new.shape.check.as_str())
+        .bind(secs(at))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?
+        .map(|r| r.get(0));
+        let Some(id) = id else {
+            return Ok(Err(conflict(PointConflict::PaymentServiceExists)));
+        };
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SERVICE} WHERE s.id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(Self::service_row(&row)?))
+    }
+
+    async fn payment_services(
+        &self,
+        provider: Option<RelyingPartyId>,
+        status: Option<PaymentServiceStatus>,
+    ) -> Result<Vec<PaymentService>, StoreError> {
+        let mut q = sqlx::QueryBuilder::<D>::new(SERVICE);
+        q.push(" WHERE 1 = 1");
+        if let Some(p) = provider {
+            q.push(" AND s.relying_party_id = ").push_bind(p.get());
+        }
+        if let Some(s) = status {
+            q.push(" AND s.status = ").push_bind(s.as_str());
+        }
+        q.push(" ORDER BY s.id");
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(Self::service_row)
+            .collect()
+    }
+
+    async fn payment_service(
+        &self,
+        id: PaymentServiceId,
+    ) -> Result<Option<PaymentService>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("{SERVICE} WHERE s.id = $1")))
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?
+            .as_ref()
+            .map(Self::service_row)
+            .transpose()
+    }
+
+    async fn set_payment_service_status(
+        &self,
+        id: PaymentServiceId,
+        status: PaymentServiceStatus,
+    ) -> Result<Option<PaymentService>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        sqlx::query("UPDATE payment_services SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SERVICE} WHERE s.id = $1")))
+            .bind(id.get())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        row.as_ref().map(Self::service_row).transpose()
+    }
+
+    async fn add_point_round(
+        &self,
+        name: &str,
+        terms: &PointRoundTerms,
+        at: UnixTime,
+    ) -> Result<Result<PointRound, PlatformError>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let id: Option<i64> = sqlx::query(
+            "INSERT INTO point_rounds (name, purchase_rate, purchase_cap, health_insurance_points, \
+             public_fund_account_points, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'draft', $6) ON CONFLICT (name) DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .bind(i64::from(terms.purchase_rate))
+        .bind(i64::from(terms.purchase_cap))
+        .bind(i64::from(terms.health_insurance_points))
+        .bind(i64::from(terms.public_fund_account_points))
+        .bind(secs(at))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?
+        .map(|r| r.get(0));
+        let Some(id) = id else {
+            return Ok(Err(conflict(PointConflict::PointRoundExists)));
+        };
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ROUND} WHERE id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(Self::round_row(&row)?))
+    }
+
+    async fn point_rounds(
+        &self,
+        state: Option<PointRoundState>,
+    ) -> Result<Vec<PointRound>, StoreError> {
+        let mut q = sqlx::QueryBuilder::<D>::new(ROUND);
+        if let Some(s) = state {
+            q.push(" WHERE state = ").push_bind(s.as_str());
+        }
+        q.push(" ORDER BY id");
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(Self::round_row)
+            .collect()
+    }
+
+    async fn point_round(&self, id: PointRoundId) -> Result<Option<PointRound>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("{ROUND} WHERE id = $1")))
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?
+            .as_ref()
+            .map(Self::round_row)
+            .transpose()
+    }
+
+    async fn set_point_round_state(
+        &self,
+        id: PointRoundId,
+        from: PointRoundState,
+        to: PointRoundState,
+        at: UnixTime,
+    ) -> Result<Result<PointRound, PlatformError>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let column = match to {
+            PointRoundState::Open => "opened_at",
+            PointRoundState::Closed => "closed_at",
+            PointRoundState::Draft => "created_at",
+        };
+        let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE point_rounds SET state = $1, {column} = $2 WHERE id = $3 AND state = $4"
+        )))
+        .bind(to.as_str())
+        .bind(secs(at))
+        .bind(id.get())
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ROUND} WHERE id = $1")))
+            .bind(id.get())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let Some(row) = row else {
+            return Ok(Err(PlatformError::NotFound(NotFound::PointRound)));
+        };
+        if changed == 0 {
+            return Ok(Err(conflict(PointConflict::PointRoundState)));
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(Self::round_row(&row)?))
+    }
+
+    async fn apply_for_points(
+        &self,
+        new: &NewPointApplication,
+        logs: &[NewLog],
+    ) -> Result<Result<PointApplication, PlatformError>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        // The person first (their log's append locks them where the backend needs it), so that
+        // a revocation forfeiting their rights runs wholly before or after.
+        for log in logs {
+            Self::append(&mut tx, new.person, new.at, log).await?;
+        }
+        let open: Option<String> = sqlx::query("SELECT state FROM point_rounds WHERE id = $1")
+            .bind(new.round.get())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?
+            .map(|r| r.get(0));
+        match open.as_deref() {
+            None => return Ok(Err(PlatformError::NotFound(NotFound::PointRound))),
+            Some("open") => {}
+            Some(_) => return Ok(Err(conflict(PointConflict::RoundNotOpen))),
+        }
+        let provider: Option<i64> = sqlx::query(
+            "SELECT s.relying_party_id FROM payment_services s \
+             JOIN relying_parties r ON r.id = s.relying_party_id \
+             WHERE s.id = $1 AND s.status = 'eligible' AND r.status = 'approved'",
+        )
+        .bind(new.service.get())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?
+        .map(|r| r.get(0));
+        let Some(provider) = provider else {
+            return Ok(Err(conflict(PointConflict::ServiceNotEligible)));
+        };
+        let has_id =
+            sqlx::query("SELECT 1 FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
+                .bind(new.person.get())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?
+                .is_some();
+        if !has_id {
+            return Ok(Err(PlatformError::Conflict(Conflict::MyKeyIdRequired)));
+        }
+        let forfeited =
+            sqlx::query("SELECT 1 FROM point_forfeitures WHERE person_id = $1 AND round_id = $2")
+                .bind(new.person.get())
+                .bind(new.round.get())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?
+                .is_some();
+        if forfeited {
+            return Ok(Err(conflict(PointConflict::RightsForfeited)));
+        }
+        // The unique indexes decide; afterwards, only which one refused is looked up.
+        let inserted = sqlx::query(
+            "INSERT INTO point_applications (id, round_id, person_id, payment_service_id, \
+             provider_id, payment_service_user_id, kiosk_id, state, submitted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(new.id.get())
+        .bind(new.round.get())
+        .bind(new.person.get())
+        .bind(new.service.get())
+        .bind(provider)
+        .bind(new.payment_service_user_id.as_str())
+        .bind(new.kiosk.map(RelyingPartyId::get))
+        .bind(secs(new.at))
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        if inserted == 0 {
+            let mine = sqlx::query(
+                "SELECT 1 FROM point_applications WHERE round_id = $1 AND person_id = $2 \
+                 AND state <> 'rejected'",
+            )
+            .bind(new.round.get())
+            .bind(new.person.get())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?
+            .is_some();
+            if mine {
+                return Ok(Err(conflict(PointConflict::ApplicationExists)));
+            }
+            let taken = sqlx::query(
+                "SELECT 1 FROM point_applications WHERE round_id = $1 AND payment_service_id = $2 \
+                 AND payment_service_user_id = $3 AND state IN ('submitted', 'validated')",
+            )
+            .bind(new.round.get())
+            .bind(new.service.get())
+            .bind(new.payment_service_user_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?
+            .is_some();
+            if taken {
+                return Ok(Err(conflict(PointConflict::PaymentServiceUserIdTaken)));
+            }
+            // The random ID met another (one chance in billions): the caller may try again.
+            return Err(StoreError::conflict("point application ID collision"));
+        }
+        Self::enqueue(
+            &mut tx,
+            provider,
+            EventKind::PointApplicationSubmitted,
+            &EventSubject::PointApplication(new.id),
+            &json!({
+                "round": new.round.get(),
+                "payment_service": new.service.get(),
+                "payment_service_user_id": new.payment_service_user_id,
+            }),
+            new.at,
+        )
+        .await?;
+        let (a, _) = Self::application_in(&mut tx, new.id)
+            .await?
+            .ok_or_else(|| corrupt("the application just written is gone"))?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(a))
+    }
+
+    async fn person_point_applications(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<PointApplication>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{APPLICATION} WHERE a.person_id = $1 ORDER BY a.submitted_at DESC, a.id"
+        )))
+        .bind(person.get())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(Self::application_row)
+        .collect()
+    }
+
+    async fn party_point_applications(
+        &self,
+        party: PointParty,
+        state: Option<PointApplicationState>,
+        after: Option<PointApplicationId>,
+        limit: usize,
+    ) -> Result<Vec<PointApplication>, StoreError> {
+        let mut q = sqlx::QueryBuilder::<D>::new(APPLICATION);
+        match party {
+            PointParty::Provider(rp) => q.push(" WHERE a.provider_id = ").push_bind(rp.get()),
+            PointParty::Kiosk(rp) => q.push(" WHERE a.kiosk_id = ").push_bind(rp.get()),
+        };
+        if let Some(s) = state {
+            q.push(" AND a.state = ").push_bind(s.as_str());
+        }
+        if let Some(after) = after {
+            q.push(" AND a.id > ").push_bind(after.get());
+        }
+        q.push(" ORDER BY a.id LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(Self::application_row)
+            .collect()
+    }
+
+    async fn party_point_application(
+        &self,
+        party: PointParty,
+        id: PointApplicationId,
+    ) -> Result<Option<PointApplication>, StoreError> {
+        let (column, rp) = match party {
+            PointParty::Provider(rp) => ("provider_id", rp),
+            PointParty::Kiosk(rp) => ("kiosk_id", rp),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{APPLICATION} WHERE a.id = $1 AND a.{column} = $2"
+        )))
+        .bind(id.get())
+        .bind(rp.get())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?
+        .as_ref()
+        .map(Self::application_row)
+        .transpose()
+    }
+
+    async fn answer_point_application(
+        &self,
+        provider: RelyingPartyId,
+        id: PointApplicationId,
+        answer: &ValidationAnswer,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x PointApplication) -> NewLog + Sync),
+    ) -> Result<Result<PointApplication, PlatformError>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let found = Self::application_in(&mut tx, id).await?;
+        let Some((a, person)) = found.filter(|(a, _)| a.provider == provider) else {
+            return Ok(Err(PlatformError::NotFound(NotFound::PointApplication)));
+        };
+        if a.state != PointApplicationState::Submitted {
+            return Ok(Err(conflict(PointConflict::ApplicationAnswered)));
+        }
+        Self::append(&mut tx, person, at, &log(&a)).await?;
+        let (state, settlement, reason) = match answer {
+            ValidationAnswer::Valid(s) => ("validated", Some(s.as_str()), None),
+            ValidationAnswer::Invalid(r) => ("rejected", None, Some(r.as_str())),
+        };
+        if let Some(s) = settlement {
+            let taken = sqlx::query(
+                "SELECT 1 FROM point_applications WHERE round_id = $1 AND provider_id = $2 \
+                 AND settlement_user_id = $3",
+            )
+            .bind(a.round.get())
+            .bind(provider.get())
+            .bind(s)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?
+            .is_some();
+            if taken {
+                return Ok(Err(conflict(PointConflict::SettlementUserIdTaken)));
+            }
+        }
+        // The person is locked; a concurrent answer or withdrawal finds the state moved on.
+        let changed = sqlx::query(
+            "UPDATE point_applications SET state = $1, settlement_user_id = $2, reason = $3, \
+             decided_at = $4 WHERE id = $5 AND state = 'submitted'",
+        )
+        .bind(state)
+        .bind(settlement)
+        .bind(reason)
+        .bind(secs(at))
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(Err(conflict(PointConflict::ApplicationAnswered)));
+        }
+        let (a, _) = Self::application_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| corrupt("the application just answered is gone"))?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(a))
+    }
+
+    async fn withdraw_point_application(
+        &self,
+        person: PersonId,
+        id: PointApplicationId,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x PointApplication) -> NewLog + Sync),
+    ) -> Result<Result<PointApplication, PlatformError>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let found = Self::application_in(&mut tx, id).await?;
+        let Some((a, _)) = found.filter(|(_, p)| *p == person) else {
+            return Ok(Err(PlatformError::NotFound(NotFound::PointApplication)));
+        };
+        if !matches!(
+            a.state,
+            PointApplicationState::Submitted | PointApplicationState::Validated
+        ) {
+            return Ok(Err(conflict(PointConflict::ApplicationEnded)));
+        }
+        Self::append(&mut tx, person, at, &log(&a)).await?;
+        let changed = sqlx::query(
+            "UPDATE point_applications SET state = 'withdrawn', ended_at = $1 \
+             WHERE id = $2 AND state IN ('submitted', 'validated')",
+        )
+        .bind(secs(at))
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(Err(conflict(PointConflict::ApplicationEnded)));
+        }
+        Self::enqueue(
+            &mut tx,
+            a.provider.get(),
+            EventKind::PointApplicationWithdrawn,
+            &EventSubject::PointApplication(id),
+            &json!({"reason": "withdrawn"}),
+            at,
+        )
+        .await?;
+        let (a, _) = Self::application_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| corrupt("the application just withdrawn is gone"))?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(a))
+    }
+}

@@ -1,0 +1,523 @@
+//! The card-point programme (Terms Chapter 5): services, rounds, applications, answers,
+//! withdrawals and the forfeiture of Art 27 — and the database's rules: one application per
+//! person per round under concurrent attempts, one live application per Payment Service ID,
+//! one settlement user ID per application at a provider in a round.
+
+use std::sync::Arc;
+
+use mykey_pki::IssuanceNumber;
+use mykey_platform::{
+    Conflict, EventKind, EventSubject, IdAlphabet, IdCheck, IdShape, LinkOutcome, LogKind, MyKeyId,
+    MyKeyIdChange, NewLog, NewPaymentService, NewPointApplication, NewRelyingParty, NotFound,
+    PaymentServiceId, PaymentServiceKind, PaymentServiceStatus, PersonId, PlatformError,
+    PointApplicationId, PointApplicationState, PointConflict, PointParty, PointRoundId,
+    PointRoundState, PointRoundTerms, RelyingParty, RelyingPartyKind, RelyingPartyStatus, Store,
+    ValidationAnswer, verify_chain,
+};
+
+use crate::T;
+
+const TERMS: PointRoundTerms = PointRoundTerms {
+    purchase_rate: 25,
+    purchase_cap: 5000,
+    health_insurance_points: 7500,
+    public_fund_account_points: 7500,
+};
+
+async fn party(store: &Arc<dyn Store>, name: &str, kind: RelyingPartyKind) -> RelyingParty {
+    let rp = store
+        .insert_relying_party(&NewRelyingParty {
+            client_id: format!("points_{name}"),
+            name: name.into(),
+            kind,
+            secret_hash: [9; 32],
+            created_at: T,
+            jwks: None,
+            profile: mykey_platform::RelyingPartyProfile {
+                contact: "窓口".into(),
+                privacy_policy_url: "https://pay.example/privacy".into(),
+                terms_url: "https://pay.example/terms".into(),
+            },
+        })
+        .await
+        .unwrap();
+    store
+        .set_relying_party_status(rp.id, RelyingPartyStatus::Approved)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn person(store: &Arc<dyn Store>, n: u64, my_key_id: Option<&str>) -> PersonId {
+    let LinkOutcome::Created(p) = store
+        .link_issuance_number(IssuanceNumber::from_u64(n).unwrap(), None, &[], T, &[])
+        .await
+        .unwrap()
+    else {
+        panic!("a new person")
+    };
+    if let Some(id) = my_key_id {
+        create_id(store, p, id).await;
+    }
+    p
+}
+
+async fn create_id(store: &Arc<dyn Store>, p: PersonId, id: &str) {
+    store
+        .change_my_key_id(
+            p,
+            MyKeyIdChange::Create(id.parse::<MyKeyId>().unwrap()),
+            T,
+            &NewLog::new(LogKind::MyKeyIdCreated, serde_json::json!({})),
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+fn service(name: &str) -> NewPaymentService {
+    NewPaymentService {
+        name: name.into(),
+        kind: PaymentServiceKind::QrCode,
+        shape: IdShape::new(IdAlphabet::Digits, 8, 8, String::new(), IdCheck::None).unwrap(),
+    }
+}
+
+fn application(
+    id: i64,
+    round: PointRoundId,
+    person: PersonId,
+    service: PaymentServiceId,
+    user_id: &str,
+) -> NewPointApplication {
+    NewPointApplication {
+        id: PointApplicationId::new(id),
+        round,
+        person,
+        service,
+        payment_service_user_id: user_id.into(),
+        kiosk: None,
+        at: T,
+    }
+}
+
+fn applied() -> [NewLog; 1] {
+    [NewLog::new(LogKind::PointApplied, serde_json::json!({}))]
+}
+
+fn point(c: PointConflict) -> PlatformError {
+    PlatformError::Conflict(Conflict::Point(c))
+}
+
+fn refused_with(r: Result<impl std::fmt::Debug, PlatformError>, want: &PlatformError) {
+    let e = r.expect_err("refused");
+    assert_eq!(format!("{e:?}"), format!("{want:?}"));
+}
+
+pub(crate) async fn story(store: Arc<dyn Store>) {
+    let pay = party(&store, "A-Pay", RelyingPartyKind::PaymentProvider).await;
+    let card = party(&store, "B-Card", RelyingPartyKind::PaymentProvider).await;
+    let kiosk = party(&store, "Copier", RelyingPartyKind::Kiosk).await;
+
+    // Services: pending when registered, one name per provider.
+    let a = store
+        .add_payment_service(pay.id, &service("A-Pay QR"), T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status, PaymentServiceStatus::Pending);
+    assert_eq!(a.provider_name, "A-Pay");
+    refused_with(
+        store
+            .add_payment_service(pay.id, &service("A-Pay QR"), T)
+            .await
+            .unwrap(),
+        &point(PointConflict::PaymentServiceExists),
+    );
+    let b = store
+        .add_payment_service(card.id, &service("B-Card"), T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.payment_services(Some(pay.id), None).await.unwrap(),
+        [a.clone()]
+    );
+
+    // Rounds: draft, then open, then closed; one name each.
+    let round = store
+        .add_point_round("Round 2", &TERMS, T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((round.state, round.terms), (PointRoundState::Draft, TERMS));
+    refused_with(
+        store.add_point_round("Round 2", &TERMS, T).await.unwrap(),
+        &point(PointConflict::PointRoundExists),
+    );
+    let (draft, open, closed) = (
+        PointRoundState::Draft,
+        PointRoundState::Open,
+        PointRoundState::Closed,
+    );
+    refused_with(
+        store
+            .set_point_round_state(PointRoundId::new(999), draft, open, T)
+            .await
+            .unwrap(),
+        &PlatformError::NotFound(NotFound::PointRound),
+    );
+    let p = person(&store, 4_100, Some("PTS00001")).await;
+    // Not open yet.
+    refused_with(
+        store
+            .apply_for_points(&application(1, round.id, p, a.id, "11111111"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::RoundNotOpen),
+    );
+    let round = store
+        .set_point_round_state(round.id, draft, open, T.plus(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(round.opened_at, Some(T.plus(1)));
+    refused_with(
+        store
+            .set_point_round_state(round.id, draft, open, T)
+            .await
+            .unwrap(),
+        &point(PointConflict::PointRoundState),
+    );
+
+    // The service must be eligible; the person must have a My Key ID. Nothing is written.
+    let entries = store.log(p).await.unwrap().len();
+    refused_with(
+        store
+            .apply_for_points(&application(1, round.id, p, a.id, "11111111"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::ServiceNotEligible),
+    );
+    for s in [a.id, b.id] {
+        store
+            .set_payment_service_status(s, PaymentServiceStatus::Eligible)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let q = person(&store, 4_200, None).await;
+    let q_entries = store.log(q).await.unwrap().len();
+    refused_with(
+        store
+            .apply_for_points(&application(2, round.id, q, a.id, "22222222"), &applied())
+            .await
+            .unwrap(),
+        &PlatformError::Conflict(Conflict::MyKeyIdRequired),
+    );
+    assert_eq!(store.log(q).await.unwrap().len(), q_entries);
+    assert_eq!(store.log(p).await.unwrap().len(), entries);
+
+    // The application, its event for the provider (no person in it), and the log.
+    let first = store
+        .apply_for_points(&application(1, round.id, p, a.id, "11111111"), &applied())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.state, PointApplicationState::Submitted);
+    assert_eq!(
+        (first.round_name.as_str(), first.service_name.as_str()),
+        ("Round 2", "A-Pay QR")
+    );
+    let events = store
+        .pending_events(pay.id, &EventKind::ALL, 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, EventKind::PointApplicationSubmitted);
+    assert_eq!(
+        events[0].subject,
+        EventSubject::PointApplication(PointApplicationId::new(1))
+    );
+    assert!(events[0].detail.contains("11111111"));
+    assert!(
+        store
+            .pending_events(card.id, &EventKind::ALL, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // One per person per round, whatever the service; one live application per account.
+    refused_with(
+        store
+            .apply_for_points(&application(3, round.id, p, b.id, "33333333"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::ApplicationExists),
+    );
+    let r = person(&store, 4_300, Some("PTS00003")).await;
+    refused_with(
+        store
+            .apply_for_points(&application(4, round.id, r, a.id, "11111111"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::PaymentServiceUserIdTaken),
+    );
+
+    // Each party sees its own: the other provider and the kiosk nothing.
+    let of = |party| {
+        let store = store.clone();
+        async move {
+            store
+                .party_point_applications(party, None, None, 100)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(of(PointParty::Provider(pay.id)).await, [first.clone()]);
+    assert!(of(PointParty::Provider(card.id)).await.is_empty());
+    assert!(of(PointParty::Kiosk(kiosk.id)).await.is_empty());
+    assert_eq!(
+        store
+            .party_point_application(PointParty::Provider(card.id), first.id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Answers: only the provider's own, once; a settlement user ID once per round.
+    let said = |_: &mykey_platform::PointApplication| {
+        NewLog::new(LogKind::PointValidated, serde_json::json!({}))
+    };
+    let valid = |s: &str| ValidationAnswer::Valid(s.parse().unwrap());
+    refused_with(
+        store
+            .answer_point_application(card.id, first.id, &valid("S-1"), T, &said)
+            .await
+            .unwrap(),
+        &PlatformError::NotFound(NotFound::PointApplication),
+    );
+    let first = store
+        .answer_point_application(pay.id, first.id, &valid("S-1"), T.plus(2), &said)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.state, PointApplicationState::Validated);
+    assert_eq!(first.settlement_user_id.as_ref().unwrap().as_str(), "S-1");
+    refused_with(
+        store
+            .answer_point_application(pay.id, first.id, &valid("S-9"), T, &said)
+            .await
+            .unwrap(),
+        &point(PointConflict::ApplicationAnswered),
+    );
+    let second = store
+        .apply_for_points(&application(5, round.id, r, a.id, "55555555"), &applied())
+        .await
+        .unwrap()
+        .unwrap();
+    refused_with(
+        store
+            .answer_point_application(pay.id, second.id, &valid("S-1"), T, &said)
+            .await
+            .unwrap(),
+        &point(PointConflict::SettlementUserIdTaken),
+    );
+    let rejected = store
+        .answer_point_application(
+            pay.id,
+            second.id,
+            &ValidationAnswer::Invalid("no such account".into()),
+            T,
+            &said,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rejected.state, PointApplicationState::Rejected);
+    assert_eq!(rejected.reason.as_deref(), Some("no such account"));
+    // A rejected application does not count: the person may apply again.
+    let third = store
+        .apply_for_points(&application(6, round.id, r, a.id, "66666666"), &applied())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Withdrawal: the person's own, once; the provider told.
+    let gone = |_: &mykey_platform::PointApplication| {
+        NewLog::new(LogKind::PointWithdrawn, serde_json::json!({}))
+    };
+    refused_with(
+        store
+            .withdraw_point_application(p, third.id, T, &gone)
+            .await
+            .unwrap(),
+        &PlatformError::NotFound(NotFound::PointApplication),
+    );
+    let withdrawn = store
+        .withdraw_point_application(r, third.id, T.plus(3), &gone)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(withdrawn.state, PointApplicationState::Withdrawn);
+    refused_with(
+        store
+            .withdraw_point_application(r, third.id, T, &gone)
+            .await
+            .unwrap(),
+        &point(PointConflict::ApplicationEnded),
+    );
+    // Final for the round.
+    refused_with(
+        store
+            .apply_for_points(&application(7, round.id, r, a.id, "77777777"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::ApplicationExists),
+    );
+
+    // A renewed card is the same person: still one application.
+    let renewed = store
+        .link_issuance_number(
+            IssuanceNumber::from_u64(4_101).unwrap(),
+            None,
+            &[IssuanceNumber::from_u64(4_100).unwrap()],
+            T,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(renewed, LinkOutcome::Renewed(p));
+    refused_with(
+        store
+            .apply_for_points(&application(8, round.id, p, b.id, "88888888"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::ApplicationExists),
+    );
+
+    // Revoking the My Key ID forfeits (Art 27.1.1): the application in flight, told to its
+    // provider, and the right to apply in the rounds not closed — which a re-created My Key ID
+    // does not bring back.
+    let s = person(&store, 4_400, Some("PTS00004")).await;
+    let revoke = NewLog::new(LogKind::MyKeyIdRevoked, serde_json::json!({}));
+    for who in [p, s] {
+        store
+            .change_my_key_id(who, MyKeyIdChange::Revoke, T.plus(4), &revoke, None)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let mine = store.person_point_applications(p).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].state, PointApplicationState::Forfeited);
+    assert_eq!(mine[0].reason.as_deref(), Some("my-key-id-revoked"));
+    let told = store
+        .pending_events(pay.id, &[EventKind::PointApplicationForfeited], 100)
+        .await
+        .unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].subject, EventSubject::PointApplication(first.id));
+    for who in [p, s] {
+        let log = store.log(who).await.unwrap();
+        assert_eq!(log.last().unwrap().kind, "point.forfeited", "{log:?}");
+        verify_chain(&log).unwrap();
+    }
+    create_id(&store, s, "PTS00005").await;
+    refused_with(
+        store
+            .apply_for_points(&application(9, round.id, s, b.id, "99999999"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::RightsForfeited),
+    );
+    // A round defined later is open to them.
+    let later = store
+        .add_point_round("Round 3", &TERMS, T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_point_round_state(later.id, draft, open, T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .apply_for_points(&application(10, later.id, s, b.id, "99999999"), &applied())
+        .await
+        .unwrap()
+        .unwrap();
+    // A closed round takes nothing.
+    store
+        .set_point_round_state(later.id, open, closed, T)
+        .await
+        .unwrap()
+        .unwrap();
+    refused_with(
+        store
+            .apply_for_points(&application(11, later.id, r, b.id, "12121212"), &applied())
+            .await
+            .unwrap(),
+        &point(PointConflict::RoundNotOpen),
+    );
+    for who in [p, r, s] {
+        verify_chain(&store.log(who).await.unwrap()).unwrap();
+    }
+    store
+        .set_point_round_state(round.id, open, closed, T)
+        .await
+        .unwrap()
+        .unwrap();
+    races(store, b.id).await;
+}
+
+/// 64 attempts at once for the same person in one round: exactly one application is taken,
+/// whichever it is, and the person's log holds exactly one entry for it.
+async fn races(store: Arc<dyn Store>, service: PaymentServiceId) {
+    let round = store
+        .add_point_round("Race", &TERMS, T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_point_round_state(round.id, PointRoundState::Draft, PointRoundState::Open, T)
+        .await
+        .unwrap()
+        .unwrap();
+    let p = person(&store, 4_900, Some("PTSRACE1")).await;
+    let before = store.log(p).await.unwrap().len();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let new = application(1_000 + i, round.id, p, service, &format!("{:08}", 5000 + i));
+                store.apply_for_points(&new, &applied()).await.unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => assert!(
+                matches!(
+                    e,
+                    PlatformError::Conflict(Conflict::Point(PointConflict::ApplicationExists))
+                ),
+                "{e:?}"
+            ),
+        }
+    }
+    assert_eq!(won, 1);
+    let log = store.log(p).await.unwrap();
+    assert_eq!(log.len(), before + 1);
+    verify_chain(&log).unwrap();
+    // Closed, so that the stories after this one revoke My Key IDs with no round to forfeit.
+    store
+        .set_point_round_state(round.id, PointRoundState::Open, PointRoundState::Closed, T)
+        .await
+        .unwrap()
+        .unwrap();
+}
