@@ -323,7 +323,7 @@ pub async fn business(w: &World, name: &str) -> Client {
     relying_party_of_kind(w, name, "business").await
 }
 
-async fn relying_party_of_kind(w: &World, name: &str, kind: &str) -> Client {
+pub async fn relying_party_of_kind(w: &World, name: &str, kind: &str) -> Client {
     let (status, rp) = ops(
         w,
         reqwest::Method::POST,

@@ -142,7 +142,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         store.payment_services(Some(pay.id), None).await.unwrap(),
-        [a.clone()]
+        std::slice::from_ref(&a)
     );
 
     // Rounds: draft, then open, then closed; one name each.
@@ -276,7 +276,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
                 .unwrap()
         }
     };
-    assert_eq!(of(PointParty::Provider(pay.id)).await, [first.clone()]);
+    assert_eq!(
+        of(PointParty::Provider(pay.id)).await,
+        std::slice::from_ref(&first)
+    );
     assert!(of(PointParty::Provider(card.id)).await.is_empty());
     assert!(of(PointParty::Kiosk(kiosk.id)).await.is_empty());
     assert_eq!(

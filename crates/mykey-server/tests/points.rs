@@ -1,0 +1,514 @@
+//! The card-point programme over HTTP (Terms Chapter 5): the secretariat's rounds and its
+//! approval of services, a payment provider's services, queue, events and answers, the card
+//! holder's application, withdrawal and the Art 27 forfeiture — each party seeing only its own,
+//! and every refusal a documented problem type that leaves nothing behind.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+const TERMS: &str = "2026-11-01";
+
+fn point_consent() -> Value {
+    json!({
+        "items": [
+            "points.payment-service-id-to-provider",
+            "points.validation-and-settlement-user-id",
+            "points.application-to-provider",
+        ],
+        "terms_version": TERMS,
+    })
+}
+
+async fn provider(w: &World, name: &str) -> Client {
+    relying_party_of_kind(w, name, "payment-provider").await
+}
+
+/// A provider's eligible QR-code service whose IDs are eight digits; its ID.
+async fn eligible_service(w: &World, provider: &Client, name: &str) -> i64 {
+    let (status, s) = rp(
+        w,
+        provider,
+        Method::POST,
+        "/v1/rp/payment-services",
+        Some(json!({
+            "name": name,
+            "kind": "qr-code",
+            "id_shape": {"alphabet": "digits", "min_length": 8, "max_length": 8},
+        })),
+    )
+    .await;
+    assert_eq!(
+        (status, s["status"].as_str()),
+        (201, Some("pending")),
+        "{s}"
+    );
+    let id = s["id"].as_i64().unwrap();
+    let path = format!("/v1/ops/payment-services/{id}/approval");
+    let (status, s) = ops(w, Method::POST, &path, None).await;
+    assert_eq!(
+        (status, s["status"].as_str()),
+        (200, Some("eligible")),
+        "{s}"
+    );
+    id
+}
+
+/// An open round of 25 % up to ¥5,000, with ¥7,500 for each trigger; its ID.
+async fn open_round(w: &World, name: &str) -> i64 {
+    let (status, r) = ops(
+        w,
+        Method::POST,
+        "/v1/ops/point-rounds",
+        Some(json!({
+            "name": name,
+            "purchase_rate": 25,
+            "purchase_cap": 5000,
+            "health_insurance_points": 7500,
+            "public_fund_account_points": 7500,
+        })),
+    )
+    .await;
+    assert_eq!((status, r["state"].as_str()), (201, Some("draft")), "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let path = format!("/v1/ops/point-rounds/{id}/opening");
+    let (status, r) = ops(w, Method::POST, &path, None).await;
+    assert_eq!((status, r["state"].as_str()), (200, Some("open")), "{r}");
+    id
+}
+
+/// A card holder with a My Key ID: their card and session.
+async fn holder(w: &World) -> (Card, String) {
+    let card = card(w).await;
+    let token = login(w, &card).await;
+    let (status, _) = post(w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
+    assert_eq!(status, 201);
+    (card, token)
+}
+
+async fn apply(w: &World, token: &str, round: i64, service: i64, id: &str) -> (u16, Value) {
+    post(
+        w,
+        "/v1/me/point-applications",
+        Some(token),
+        json!({
+            "round": round,
+            "payment_service": service,
+            "payment_service_user_id": id,
+            "consent": point_consent(),
+        }),
+    )
+    .await
+}
+
+async fn mine(w: &World, token: &str) -> Vec<Value> {
+    let (status, body) = call(w, Method::GET, "/v1/me/point-applications", Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    body["applications"].as_array().unwrap().clone()
+}
+
+async fn queue(w: &World, party: &Client, query: &str) -> Vec<Value> {
+    let path = format!("/v1/rp/point-applications{query}");
+    let (status, body) = rp(w, party, Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["applications"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_holder_applies_and_the_provider_validates_from_its_queue_and_its_events() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let other = provider(&w, "B-Card").await;
+    let (status, empty) = call(&w, Method::GET, "/v1/point-programme", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(empty["rounds"], json!([]));
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "第2弾").await;
+    let (_, programme) = call(&w, Method::GET, "/v1/point-programme", None).await;
+    assert_eq!(programme["rounds"][0]["name"], "第2弾");
+    assert_eq!(programme["services"][0]["provider"], "A-Pay");
+    assert_eq!(programme["consent"]["items"].as_array().unwrap().len(), 3);
+
+    let (card, token) = holder(&w).await;
+    let (status, a) = apply(&w, &token, round, service, "12345678").await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!(a["state"], "submitted");
+    let id = a["id"].as_str().unwrap().to_owned();
+
+    // The provider's queue and its event; the other provider sees nothing.
+    assert!(queue(&w, &other, "").await.is_empty());
+    let waiting = queue(&w, &pay, "?state=submitted").await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0]["id"], id.as_str());
+    assert_eq!(waiting[0]["payment_service_user_id"], "12345678");
+    let (status, got) = rp(&w, &pay, Method::POST, "/v1/rp/events", Some(json!({}))).await;
+    assert_eq!(status, 200, "{got}");
+    let sets = got["sets"].as_object().unwrap();
+    assert_eq!(sets.len(), 1);
+    let (claims, kind) = set_claims(sets.values().next().unwrap().as_str().unwrap());
+    assert_eq!(kind, "urn:mykey:secevent:point-application-submitted");
+    assert_eq!(claims["sub_id"], json!({"format": "opaque", "id": id}));
+    assert_eq!(
+        claims["events"][&kind]["payment_service_user_id"],
+        "12345678"
+    );
+    assert_private(&card, &[&got, &Value::Array(waiting)]);
+
+    // The answer, once; the holder sees it and their log records it.
+    let path = format!("/v1/rp/point-applications/{id}/validation");
+    let valid = json!({"valid": true, "settlement_user_id": "SU-0001"});
+    let (status, body) = rp(&w, &other, Method::POST, &path, Some(valid.clone())).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (404, "urn:mykey:problem:point-application-unknown")
+    );
+    let (status, body) = rp(&w, &pay, Method::POST, &path, Some(valid.clone())).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("validated")),
+        "{body}"
+    );
+    assert_eq!(body["settlement_user_id"], "SU-0001");
+    let (status, body) = rp(&w, &pay, Method::POST, &path, Some(valid)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:point-application-answered")
+    );
+    let mine = mine(&w, &token).await;
+    assert_eq!(mine[0]["state"], "validated");
+    assert_eq!(mine[0]["provider"], "A-Pay");
+    let kinds = log_kinds(&w, &token).await;
+    for k in ["consent.given", "point.applied", "point.validated"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    // One application per person per round.
+    let (status, body) = apply(&w, &token, round, service, "87654321").await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:point-application-exists")
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_holder_may_apply_again_and_a_withdrawal_is_final() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    let (_, token) = holder(&w).await;
+    let (_, a) = apply(&w, &token, round, service, "11112222").await;
+    let path = format!(
+        "/v1/rp/point-applications/{}/validation",
+        a["id"].as_str().unwrap()
+    );
+    let no = json!({"valid": false, "reason": "口座が見つかりません"});
+    let (status, body) = rp(&w, &pay, Method::POST, &path, Some(no)).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("rejected")),
+        "{body}"
+    );
+    assert_eq!(mine(&w, &token).await[0]["reason"], "口座が見つかりません");
+    let (status, b) = apply(&w, &token, round, service, "11113333").await;
+    assert_eq!(status, 201, "{b}");
+    let path = format!(
+        "/v1/me/point-applications/{}/withdrawal",
+        b["id"].as_str().unwrap()
+    );
+    let (status, body) = post(&w, &path, Some(&token), json!({})).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("withdrawn")),
+        "{body}"
+    );
+    let (status, body) = post(&w, &path, Some(&token), json!({})).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:point-application-ended")
+    );
+    let (status, body) = apply(&w, &token, round, service, "11114444").await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:point-application-exists")
+    );
+    // Someone else's application is unknown to this holder.
+    let (_, other) = holder(&w).await;
+    let (status, body) = post(&w, &path, Some(&other), json!({})).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (404, "urn:mykey:problem:point-application-unknown")
+    );
+}
+
+#[tokio::test]
+async fn revoking_the_my_key_id_forfeits_the_rights_and_tells_the_provider() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    let (_, token) = holder(&w).await;
+    let (_, a) = apply(&w, &token, round, service, "22223333").await;
+    let (status, _) = call(&w, Method::DELETE, "/v1/me/my-key-id", Some(&token)).await;
+    assert_eq!(status, 204);
+    let gone = mine(&w, &token).await;
+    assert_eq!(
+        (gone[0]["state"].as_str(), gone[0]["reason"].as_str()),
+        (Some("forfeited"), Some("my-key-id-revoked"))
+    );
+    assert!(
+        log_kinds(&w, &token)
+            .await
+            .contains(&"point.forfeited".to_owned())
+    );
+    let seen = queue(&w, &pay, "").await;
+    assert_eq!(
+        (seen[0]["id"].clone(), seen[0]["state"].as_str()),
+        (a["id"].clone(), Some("forfeited"))
+    );
+    let (_, got) = rp(&w, &pay, Method::POST, "/v1/rp/events", Some(json!({}))).await;
+    let kinds: Vec<String> = got["sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|s| set_claims(s.as_str().unwrap()).1)
+        .collect();
+    assert!(
+        kinds.contains(&"urn:mykey:secevent:point-application-forfeited".to_owned()),
+        "{kinds:?}"
+    );
+
+    // A re-created My Key ID brings back neither the application nor the right.
+    let (status, _) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
+    assert_eq!(status, 201);
+    let (status, body) = apply(&w, &token, round, service, "22224444").await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:point-rights-forfeited")
+    );
+    let (_, never) = holder(&w).await;
+    call(&w, Method::DELETE, "/v1/me/my-key-id", Some(&never)).await;
+    post(&w, "/v1/me/my-key-id", Some(&never), my_key_id_creation()).await;
+    let (status, body) = apply(&w, &never, round, service, "22225555").await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:point-rights-forfeited")
+    );
+}
+
+#[tokio::test]
+async fn the_programme_s_parties_reach_only_the_programme_and_others_not_the_programme() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let kiosk = relying_party_of_kind(&w, "Copier", "kiosk").await;
+    let shop = business(&w, "Shop").await;
+    for (party, method, path, body) in [
+        (
+            &pay,
+            Method::POST,
+            "/v1/rp/service-id-requests",
+            Some(json!({"customer_id": "C-1"})),
+        ),
+        (
+            &pay,
+            Method::POST,
+            "/v1/rp/ppid-services",
+            Some(json!({"name": "x"})),
+        ),
+        (
+            &kiosk,
+            Method::POST,
+            "/v1/rp/service-id-requests",
+            Some(json!({"customer_id": "C-1"})),
+        ),
+    ] {
+        let (status, got) = rp(&w, party, method, path, body).await;
+        assert_eq!(
+            (status, problem_type(&got)),
+            (403, "urn:mykey:problem:point-programme-only"),
+            "{path}"
+        );
+    }
+    let register = json!({"name": "S", "kind": "e-money", "id_shape": {"alphabet": "digits", "min_length": 4, "max_length": 4}});
+    for (party, method, path, body) in [
+        (
+            &shop,
+            Method::POST,
+            "/v1/rp/payment-services",
+            Some(register.clone()),
+        ),
+        (
+            &kiosk,
+            Method::POST,
+            "/v1/rp/payment-services",
+            Some(register),
+        ),
+        (&shop, Method::GET, "/v1/rp/point-applications", None),
+    ] {
+        let (status, got) = rp(&w, party, method, path, body).await;
+        assert_eq!(
+            (status, problem_type(&got)),
+            (403, "urn:mykey:problem:payment-provider-only"),
+            "{path}"
+        );
+    }
+    assert!(queue(&w, &kiosk, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_its_problem_type_and_leaves_nothing_behind() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    let round_body = |rate: u32, cap: u32| json!({"name": format!("R{rate}-{cap}"), "purchase_rate": rate, "purchase_cap": cap, "health_insurance_points": 0, "public_fund_account_points": 0});
+    for body in [
+        round_body(0, 5000),
+        round_body(101, 5000),
+        round_body(25, 0),
+        round_body(25, 2_000_000),
+    ] {
+        let (status, got) = ops(&w, Method::POST, "/v1/ops/point-rounds", Some(body)).await;
+        assert_eq!(
+            (status, problem_type(&got)),
+            (422, "urn:mykey:problem:invalid-point-request"),
+            "{got}"
+        );
+    }
+    let (status, got) = ops(&w, Method::POST, "/v1/ops/point-rounds", Some(json!({"name": "Round", "purchase_rate": 25, "purchase_cap": 5000, "health_insurance_points": 0, "public_fund_account_points": 0}))).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-round-exists")
+    );
+    let path = format!("/v1/ops/point-rounds/{round}/opening");
+    let (status, got) = ops(&w, Method::POST, &path, None).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-round-state")
+    );
+    let (status, got) = ops(&w, Method::POST, "/v1/ops/point-rounds/999/closing", None).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (404, "urn:mykey:problem:point-round-unknown")
+    );
+    for shape in [
+        json!({"alphabet": "alphanumeric", "min_length": 8, "max_length": 8, "check": "luhn"}),
+        json!({"alphabet": "digits", "min_length": 9, "max_length": 8}),
+        json!({"alphabet": "digits", "min_length": 4, "max_length": 8, "prefix": "AB"}),
+        json!({"alphabet": "hex", "min_length": 4, "max_length": 8}),
+    ] {
+        let body = json!({"name": "S", "kind": "e-money", "id_shape": shape});
+        let (status, got) = rp(
+            &w,
+            &pay,
+            Method::POST,
+            "/v1/rp/payment-services",
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (status, problem_type(&got)),
+            (422, "urn:mykey:problem:invalid-point-request"),
+            "{got}"
+        );
+    }
+    let (status, got) = rp(&w, &pay, Method::GET, "/v1/rp/payment-services", None).await;
+    assert_eq!(
+        (status, got["services"].as_array().unwrap().len()),
+        (200, 1)
+    );
+
+    // The holder's refusals: none writes an application or a log entry.
+    let (_, token) = holder(&w).await;
+    let before = log_kinds(&w, &token).await.len();
+    for (round, service, id, status, kind) in [
+        (
+            round,
+            service,
+            "1234567",
+            422,
+            "payment-service-user-id-shape",
+        ),
+        (
+            round,
+            service,
+            "1234567X",
+            422,
+            "payment-service-user-id-shape",
+        ),
+        (round, 999, "12345678", 404, "payment-service-unknown"),
+        (999, service, "12345678", 404, "point-round-unknown"),
+    ] {
+        let (got_status, got) = apply(&w, &token, round, service, id).await;
+        assert_eq!(
+            (got_status, problem_type(&got)),
+            (status, format!("urn:mykey:problem:{kind}").as_str()),
+            "{got}"
+        );
+    }
+    let (status, got) = post(&w, "/v1/me/point-applications", Some(&token), json!({"round": round, "payment_service": service, "payment_service_user_id": "12345678", "consent": {"items": ["points.application-to-provider"], "terms_version": TERMS}})).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (422, "urn:mykey:problem:consent-incomplete")
+    );
+    let (status, _) = post(
+        &w,
+        "/v1/me/point-applications",
+        Some(&token),
+        json!({"round": round, "payment_service": service}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let no_id = login(&w, &card(&w).await).await;
+    let (status, got) = apply(&w, &no_id, round, service, "12345678").await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:no-my-key-id")
+    );
+    let closed = open_round(&w, "Closed").await;
+    ops(
+        &w,
+        Method::POST,
+        &format!("/v1/ops/point-rounds/{closed}/closing"),
+        None,
+    )
+    .await;
+    let (status, got) = apply(&w, &token, closed, service, "12345678").await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-round-not-open")
+    );
+    assert!(mine(&w, &token).await.is_empty());
+    assert!(mine(&w, &no_id).await.is_empty());
+    assert_eq!(log_kinds(&w, &token).await.len(), before);
+    assert!(queue(&w, &pay, "").await.is_empty());
+
+    // The provider's malformed answers and queries.
+    let (_, a) = apply(&w, &token, round, service, "12345678").await;
+    let path = format!(
+        "/v1/rp/point-applications/{}/validation",
+        a["id"].as_str().unwrap()
+    );
+    for body in [
+        json!({"valid": true}),
+        json!({"valid": true, "settlement_user_id": "S 1"}),
+        json!({"valid": false}),
+        json!({"valid": false, "reason": "\u{202e}x"}),
+        json!({"valid": true, "settlement_user_id": "S1", "reason": "x"}),
+    ] {
+        let (status, got) = rp(&w, &pay, Method::POST, &path, Some(body.clone())).await;
+        assert!(matches!(status, 400 | 422), "{body}: {status} {got}");
+    }
+    for query in ["?state=lost", "?after=zz", "?limit=0", "?limit=1001"] {
+        let (status, _) = rp(
+            &w,
+            &pay,
+            Method::GET,
+            &format!("/v1/rp/point-applications{query}"),
+            None,
+        )
+        .await;
+        assert!(matches!(status, 400 | 422), "{query}: {status}");
+    }
+    assert_eq!(queue(&w, &pay, "?state=submitted").await.len(), 1);
+}
