@@ -44,10 +44,12 @@ pub struct SetError {
 pub struct PollResponse {
     /// The Security Event Tokens waiting, by `jti`. Each is a JWT (RFC 8417, typ
     /// `secevent+jwt`, ES256): `iss` the platform, `aud` the client_id, `sub_id`
-    /// `{format: opaque, id: customer ID}` or `{format: iss_sub, iss, sub: PPID}`, and one event
-    /// (credential-change (CAEP), account-disabled (RISC), `urn:mykey:secevent:service-id-ended`,
+    /// `{format: opaque, id: customer ID}`, `{format: iss_sub, iss, sub: PPID}` or, to a payment
+    /// provider, `{format: opaque, id: point application ID}`, and one event (credential-change
+    /// (CAEP), account-disabled (RISC), `urn:mykey:secevent:service-id-ended`,
     /// `urn:mykey:secevent:basic-facts-changed`, `urn:mykey:secevent:signature-certificate-revoked`,
-    /// `urn:mykey:secevent:ppid-consent-withdrawn`).
+    /// `urn:mykey:secevent:ppid-consent-withdrawn`, `urn:mykey:secevent:point-application-submitted`,
+    /// `…-withdrawn`, `…-forfeited`).
     pub sets: BTreeMap<String, String>,
     /// More wait than were given.
     #[serde(rename = "moreAvailable")]

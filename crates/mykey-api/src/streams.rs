@@ -44,6 +44,17 @@ pub enum EventType {
     /// change of the facts (with the reason, as J-LIS gives it).
     #[serde(rename = "urn:mykey:secevent:signature-certificate-revoked")]
     SignatureCertificateRevoked,
+    /// To a payment provider: a card holder applied through its service; validate the Payment
+    /// Service ID (`round`, `payment_service`, `payment_service_user_id`; Art 23.1.1).
+    #[serde(rename = "urn:mykey:secevent:point-application-submitted")]
+    PointApplicationSubmitted,
+    /// To a payment provider: the holder withdrew the application.
+    #[serde(rename = "urn:mykey:secevent:point-application-withdrawn")]
+    PointApplicationWithdrawn,
+    /// To a payment provider: the application was forfeited (Art 27, with the `reason`); no
+    /// points are to be granted on it.
+    #[serde(rename = "urn:mykey:secevent:point-application-forfeited")]
+    PointApplicationForfeited,
 }
 
 /// A stream's configuration, as the relying party sets it.
