@@ -354,3 +354,135 @@ pub struct PointValidation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// A charge or purchase a payment provider reports for one of its validated applicants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointTransaction {
+    /// The provider's settlement user ID for the applicant.
+    pub settlement_user_id: String,
+    /// The provider's own ID for the transaction (1 to 128 printable ASCII characters): a
+    /// repeat of one it reported before is the same transaction, counted once.
+    pub transaction_id: String,
+    /// Its amount in yen, 1 to 10,000,000.
+    #[schema(minimum = 1, maximum = 10000000)]
+    pub amount: u32,
+    /// When it happened (not before the application, not in the future).
+    #[schema(format = DateTime)]
+    pub occurred_at: String,
+}
+
+/// A report of 1 to 1000 transactions in one round, taken all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointTransactionReport {
+    /// The transactions.
+    pub transactions: Vec<PointTransaction>,
+}
+
+/// What a report did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointTransactionIntake {
+    /// Transactions new to the platform, now counted.
+    pub accepted: u64,
+    /// Transactions reported before under the same ID: not counted again.
+    pub repeated: u64,
+}
+
+/// A batch of grant instructions: what the provider is to grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointGrantBatch {
+    /// Its ID.
+    pub id: i64,
+    /// The round's ID.
+    pub round: i64,
+    /// How many grants it instructs.
+    pub grants: u64,
+    /// Their points in all (yen).
+    pub points: u64,
+    /// When it was made.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When the provider confirmed it.
+    #[schema(format = DateTime, required = true)]
+    pub confirmed_at: Option<String>,
+}
+
+/// One grant: points to give one holder, by the provider's settlement user ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointGrant {
+    /// Its ID.
+    pub id: i64,
+    /// The application's ID.
+    pub application: String,
+    /// The provider's settlement user ID for the holder.
+    pub settlement_user_id: String,
+    /// `purchase`, `health-insurance` or `public-fund-account`.
+    pub kind: String,
+    /// Points (yen).
+    pub points: u64,
+    /// `instructed`, `confirmed`, `forfeited` (Art 27) or `cancelled` (withdrawn).
+    pub state: String,
+    /// When the provider confirmed it.
+    #[schema(format = DateTime, required = true)]
+    pub confirmed_at: Option<String>,
+}
+
+/// A page of a batch's grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointGrants {
+    /// In ID order.
+    pub grants: Vec<PointGrant>,
+    /// The `after` for the next page; `null` when this page is the last.
+    #[schema(required = true)]
+    pub next: Option<i64>,
+}
+
+/// `?after=&limit=`: a page of a batch's grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PointGrantsQuery {
+    /// Those after this grant ID (the previous page's `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+    /// At most this many, 1 to 1000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+/// One provider's line of a round's statement; amounts and points in yen. Points instructed
+/// are confirmed, ended or outstanding, to the yen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatementLine {
+    /// The provider's relying-party ID.
+    pub provider_id: i64,
+    /// Its name.
+    pub provider: String,
+    /// Applications it validated.
+    pub applications: u64,
+    /// Transactions it reported.
+    pub transactions: u64,
+    /// Their amounts in all.
+    pub amount: u64,
+    /// The rate's share of them before the cap.
+    pub points_reported: u64,
+    /// Points instructed.
+    pub points_instructed: u64,
+    /// Of those, confirmed.
+    pub points_confirmed: u64,
+    /// Of those, ended unconfirmed (forfeited or withdrawn).
+    pub points_ended: u64,
+    /// Of those, awaiting confirmation.
+    pub points_outstanding: u64,
+}
+
+/// A round's statement for the point secretariat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointStatement {
+    /// The round's ID.
+    pub round: i64,
+    /// One line per provider, by provider ID.
+    pub lines: Vec<StatementLine>,
+}

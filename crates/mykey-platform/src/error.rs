@@ -212,6 +212,9 @@ pub enum InvalidError {
     /// provider's answer.
     #[error("card-point request refused: {0}")]
     PointRequest(&'static str),
+    /// A reported transaction the platform cannot take: which one (from 0) and why.
+    #[error("transaction {index}: {why}")]
+    PointTransaction { index: usize, why: &'static str },
     /// A Payment Service ID not of its service's shape (Art 22.1.8).
     #[error("the Payment Service ID is not of the service's shape: {0}")]
     PaymentServiceUserId(&'static str),
@@ -259,6 +262,9 @@ pub enum NotFound {
     /// No such point application (or not one the asker may see).
     #[error("no such point application")]
     PointApplication,
+    /// No such batch of grant instructions (or not the asker's).
+    #[error("no such batch of grants")]
+    PointGrantBatch,
 }
 
 /// What the request names exists, but its state forbids the change.
@@ -335,6 +341,9 @@ pub enum PointConflict {
     /// The person's right to apply in the round was forfeited (Art 27).
     #[error("the right to apply in this round was forfeited (Terms Art 27)")]
     RightsForfeited,
+    /// The batch of grants was confirmed already.
+    #[error("the batch was confirmed already")]
+    GrantBatchConfirmed,
 }
 
 /// Asked too often.

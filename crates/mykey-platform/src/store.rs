@@ -121,11 +121,13 @@ pub enum LogKind {
     PointWithdrawn,
     /// Point-programme rights were forfeited (Art 27).
     PointForfeited,
+    /// The payment provider granted card points.
+    PointGranted,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 29] = [
+    pub const ALL: [LogKind; 30] = [
         Self::PersonCreated,
         Self::CardRenewed,
         Self::Login,
@@ -155,6 +157,7 @@ impl LogKind {
         Self::PointRejected,
         Self::PointWithdrawn,
         Self::PointForfeited,
+        Self::PointGranted,
     ];
 
     /// The kind's text in the log.
@@ -189,6 +192,7 @@ impl LogKind {
             Self::PointRejected => "point.rejected",
             Self::PointWithdrawn => "point.withdrawn",
             Self::PointForfeited => "point.forfeited",
+            Self::PointGranted => "point.granted",
         }
     }
 

@@ -512,3 +512,384 @@ async fn bad_input_is_refused_with_its_problem_type_and_leaves_nothing_behind() 
     }
     assert_eq!(queue(&w, &pay, "?state=submitted").await.len(), 1);
 }
+
+/// A validated applicant of `pay` in `round` with settlement user ID `su`; their session.
+async fn validated(
+    w: &World,
+    pay: &Client,
+    round: i64,
+    service: i64,
+    id: &str,
+    su: &str,
+) -> String {
+    let (_, token) = holder(w).await;
+    let (status, a) = apply(w, &token, round, service, id).await;
+    assert_eq!(status, 201, "{a}");
+    let path = format!(
+        "/v1/rp/point-applications/{}/validation",
+        a["id"].as_str().unwrap()
+    );
+    let (status, body) = rp(
+        w,
+        pay,
+        Method::POST,
+        &path,
+        Some(json!({"valid": true, "settlement_user_id": su})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    token
+}
+
+/// The harness clock's time, `offset` seconds on, as RFC 3339.
+fn at(w: &World, offset: i64) -> String {
+    let t = mykey_platform::Clock::now(&*w.clock).as_secs() as i64 + offset;
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+fn purchase(su: &str, id: &str, amount: u64) -> Value {
+    json!({"settlement_user_id": su, "transaction_id": id, "amount": amount, "occurred_at": "set by report"})
+}
+
+/// Reports `txs`; those whose time is not set happened a minute ago.
+async fn report(w: &World, pay: &Client, round: i64, mut txs: Vec<Value>) -> (u16, Value) {
+    for t in &mut txs {
+        if t["occurred_at"] == "set by report" {
+            t["occurred_at"] = json!(at(w, -60));
+        }
+    }
+    let path = format!("/v1/rp/point-rounds/{round}/transactions");
+    rp(
+        w,
+        pay,
+        Method::POST,
+        &path,
+        Some(json!({"transactions": txs})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn purchases_become_grants_within_the_cap_and_the_statement_reconciles_in_python_s_csv() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay, \"QR\"").await;
+    let other = provider(&w, "B-Card").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    eligible_service(&w, &other, "B-Card").await;
+    let round = open_round(&w, "Round").await;
+    let hanako = validated(&w, &pay, round, service, "10000001", "SU-1").await;
+    let taro = validated(&w, &pay, round, service, "10000002", "SU-2").await;
+    // The purchases come after the applications.
+    w.clock.advance(600);
+
+    // 25 % of 19,999 is 4,999 (rounded down); the repeat of T-1 counts once.
+    let (status, got) = report(
+        &w,
+        &pay,
+        round,
+        vec![
+            purchase("SU-1", "T-1", 19_999),
+            purchase("SU-2", "T-2", 4_000),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, got["accepted"].as_u64(), got["repeated"].as_u64()),
+        (200, Some(2), Some(0)),
+        "{got}"
+    );
+    let (_, got) = report(
+        &w,
+        &pay,
+        round,
+        vec![
+            purchase("SU-1", "T-1", 19_999),
+            purchase("SU-1", "T-3", 400),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (got["accepted"].as_u64(), got["repeated"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let path = format!("/v1/rp/point-rounds/{round}/grant-batches");
+    let (status, batch) = rp(&w, &pay, Method::POST, &path, None).await;
+    assert_eq!(status, 201, "{batch}");
+    // Hanako: 4,999 + 100, capped at 5,000; Taro: 1,000.
+    assert_eq!(
+        (batch["grants"].as_u64(), batch["points"].as_u64()),
+        (Some(2), Some(6000)),
+        "{batch}"
+    );
+    let id = batch["id"].as_i64().unwrap();
+    let (status, page) = rp(
+        &w,
+        &pay,
+        Method::GET,
+        &format!("/v1/rp/point-grant-batches/{id}/grants"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let mut grants: Vec<(String, u64)> = page["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["settlement_user_id"].as_str().unwrap().to_owned(),
+                g["points"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    grants.sort();
+    assert_eq!(
+        grants,
+        [("SU-1".to_owned(), 5000), ("SU-2".to_owned(), 1000)]
+    );
+    // Another provider sees no batch of this one's.
+    let (status, got) = rp(
+        &w,
+        &other,
+        Method::GET,
+        &format!("/v1/rp/point-grant-batches/{id}/grants"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (404, "urn:mykey:problem:point-grant-batch-unknown")
+    );
+    // Past the cap, more purchases instruct nothing more for Hanako.
+    report(
+        &w,
+        &pay,
+        round,
+        vec![purchase("SU-1", "T-4", 8_000), purchase("SU-2", "T-5", 800)],
+    )
+    .await;
+    let (_, second) = rp(&w, &pay, Method::POST, &path, None).await;
+    assert_eq!(
+        (second["grants"].as_u64(), second["points"].as_u64()),
+        (Some(1), Some(200)),
+        "{second}"
+    );
+
+    // Taro withdraws before the second batch is confirmed: his 200 there are not granted.
+    let confirm = |b: i64| format!("/v1/rp/point-grant-batches/{b}/confirmation");
+    let (status, got) = rp(&w, &pay, Method::POST, &confirm(id), None).await;
+    assert!(got["confirmed_at"].is_string(), "{status} {got}");
+    let (_, his) = call(&w, Method::GET, "/v1/me/point-applications", Some(&taro)).await;
+    let withdraw = format!(
+        "/v1/me/point-applications/{}/withdrawal",
+        his["applications"][0]["id"].as_str().unwrap()
+    );
+    post(&w, &withdraw, Some(&taro), json!({})).await;
+    let (status, got) = rp(
+        &w,
+        &pay,
+        Method::POST,
+        &confirm(second["id"].as_i64().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!((status, got["points"].as_u64()), (200, Some(200)), "{got}");
+    let (status, got) = rp(&w, &pay, Method::POST, &confirm(id), None).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-grant-batch-confirmed")
+    );
+    assert!(
+        log_kinds(&w, &hanako)
+            .await
+            .contains(&"point.granted".to_owned())
+    );
+
+    // The statement: per provider, reconciling to the yen; the CSV read back by Python.
+    let (status, st) = ops(
+        &w,
+        Method::GET,
+        &format!("/v1/ops/point-rounds/{round}/statement"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{st}");
+    let line = &st["lines"][0];
+    assert_eq!(line["provider"], "A-Pay, \"QR\"");
+    let n = |k: &str| line[k].as_u64().unwrap();
+    assert_eq!(
+        (n("applications"), n("transactions"), n("amount")),
+        (2, 5, 19_999 + 4_000 + 400 + 8_000 + 800)
+    );
+    assert_eq!(
+        (
+            n("points_instructed"),
+            n("points_confirmed"),
+            n("points_ended"),
+            n("points_outstanding")
+        ),
+        (6200, 6000, 200, 0)
+    );
+    assert_eq!(n("points_reported"), 4_999 + 1_000 + 100 + 2_000 + 200);
+    let (status, csv) = ops(
+        &w,
+        Method::GET,
+        &format!("/v1/ops/point-rounds/{round}/statement.csv"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let csv = csv.as_str().unwrap().to_owned();
+    let script = "import csv, json, sys\n\
+        rows = list(csv.DictReader(sys.stdin))\n\
+        keys = ['applications','transactions','amount','points_reported','points_instructed','points_confirmed','points_ended','points_outstanding']\n\
+        print(json.dumps({'providers': [r['provider'] for r in rows], 'sums': {k: sum(int(r[k]) for r in rows) for k in keys}}))\n";
+    let python = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut python) = python else {
+        return mykey_testkit::skip("points::statement csv", "python3 is not installed");
+    };
+    use std::io::Write as _;
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(csv.as_bytes())
+        .unwrap();
+    let out = python.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(read["providers"], json!(["A-Pay, \"QR\"", "B-Card"]));
+    let lines = st["lines"].as_array().unwrap();
+    for (k, sum) in read["sums"].as_object().unwrap() {
+        let api: u64 = lines.iter().map(|l| l[k].as_u64().unwrap()).sum();
+        assert_eq!(sum.as_u64().unwrap(), api, "{k}");
+    }
+}
+
+#[tokio::test]
+async fn bad_transactions_are_refused_whole_and_counted_nowhere() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let other = provider(&w, "B-Card").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    let token = validated(&w, &pay, round, service, "10000001", "SU-1").await;
+    w.clock.advance(600);
+    let good = purchase("SU-1", "T-ok", 1_000);
+    let mut early = purchase("SU-1", "T-early", 1_000);
+    early["occurred_at"] = json!(at(&w, -86_400));
+    let mut future = purchase("SU-1", "T-future", 1_000);
+    future["occurred_at"] = json!(at(&w, 86_400));
+    let mut negative = purchase("SU-1", "T-neg", 1);
+    negative["amount"] = json!(-5);
+    for (txs, status, kind) in [
+        (
+            vec![good.clone(), purchase("SU-1", "T-0", 0)],
+            422,
+            "invalid-point-transaction",
+        ),
+        (
+            vec![good.clone(), purchase("SU-1", "T-big", 10_000_001)],
+            422,
+            "invalid-point-transaction",
+        ),
+        (
+            vec![good.clone(), purchase("SU-9", "T-who", 1_000)],
+            422,
+            "invalid-point-transaction",
+        ),
+        (vec![good.clone(), early], 422, "invalid-point-transaction"),
+        (vec![good.clone(), future], 422, "invalid-point-transaction"),
+        (
+            vec![good.clone(), purchase("SU-1", "T 1", 1_000)],
+            422,
+            "invalid-point-transaction",
+        ),
+        (vec![], 422, "invalid-point-request"),
+        (vec![good.clone(), negative], 422, "invalid-request"),
+    ] {
+        let (got_status, got) = report(&w, &pay, round, txs).await;
+        assert_eq!(
+            (got_status, problem_type(&got)),
+            (status, format!("urn:mykey:problem:{kind}").as_str()),
+            "{got}"
+        );
+    }
+    let (status, got) = report(
+        &w,
+        &pay,
+        round,
+        (0..1001)
+            .map(|i| purchase("SU-1", &format!("T-{i}"), 1))
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (422, "urn:mykey:problem:invalid-point-request")
+    );
+    // Another provider cannot report for this one's applicant; a business cannot report at all.
+    let (status, got) = report(&w, &other, round, vec![good.clone()]).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (422, "urn:mykey:problem:invalid-point-transaction")
+    );
+    let shop = business(&w, "Shop").await;
+    let (status, got) = report(&w, &shop, round, vec![good.clone()]).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (403, "urn:mykey:problem:payment-provider-only")
+    );
+    let (status, got) = report(&w, &pay, 999, vec![good]).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (404, "urn:mykey:problem:point-round-unknown")
+    );
+    // None of it was taken: the statement shows no transaction.
+    let (_, st) = ops(
+        &w,
+        Method::GET,
+        &format!("/v1/ops/point-rounds/{round}/statement"),
+        None,
+    )
+    .await;
+    assert_eq!(st["lines"][0]["transactions"], 0, "{st}");
+    // Forfeited applicants' transactions are refused; their instructed points forfeited.
+    report(&w, &pay, round, vec![purchase("SU-1", "T-ok", 1_000)]).await;
+    rp(
+        &w,
+        &pay,
+        Method::POST,
+        &format!("/v1/rp/point-rounds/{round}/grant-batches"),
+        None,
+    )
+    .await;
+    call(&w, Method::DELETE, "/v1/me/my-key-id", Some(&token)).await;
+    let (status, got) = report(&w, &pay, round, vec![purchase("SU-1", "T-late", 1_000)]).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (422, "urn:mykey:problem:invalid-point-transaction")
+    );
+    let (_, st) = ops(
+        &w,
+        Method::GET,
+        &format!("/v1/ops/point-rounds/{round}/statement"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            st["lines"][0]["points_ended"].as_u64(),
+            st["lines"][0]["points_outstanding"].as_u64()
+        ),
+        (Some(250), Some(0)),
+        "{st}"
+    );
+}

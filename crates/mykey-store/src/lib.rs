@@ -21,6 +21,7 @@ mod links;
 mod login;
 mod oidc;
 mod people;
+mod point_grants;
 mod points;
 mod postgres;
 mod ppids;

@@ -184,6 +184,16 @@ where
         .fetch_all(&mut **tx)
         .await
         .map_err(fail)?;
+        // Points instructed and not yet granted are forfeited with the rights.
+        sqlx::query(
+            "UPDATE point_grants SET state = 'forfeited' WHERE state = 'instructed' \
+             AND application_id IN (SELECT id FROM point_applications \
+             WHERE person_id = $1 AND state = 'forfeited')",
+        )
+        .bind(person.get())
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?;
         let mut ended: Vec<(PointApplicationId, i64)> = ended
             .iter()
             .map(|r| (PointApplicationId::new(r.get(0)), r.get(1)))
@@ -707,6 +717,53 @@ where
         Ok(Ok(a))
     }
 
+    async fn report_point_transactions(
+        &self,
+        provider: RelyingPartyId,
+        round: PointRoundId,
+        transactions: &[mykey_platform::NewPointTransaction],
+        at: UnixTime,
+    ) -> Result<Result<mykey_platform::TransactionIntake, PlatformError>, StoreError> {
+        self.report_transactions(provider, round, transactions, at)
+            .await
+    }
+
+    async fn instruct_point_grants(
+        &self,
+        provider: RelyingPartyId,
+        round: PointRoundId,
+        at: UnixTime,
+    ) -> Result<Result<mykey_platform::PointGrantBatch, PlatformError>, StoreError> {
+        self.instruct_grants(provider, round, at).await
+    }
+
+    async fn point_grants(
+        &self,
+        provider: RelyingPartyId,
+        batch: i64,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Result<Vec<mykey_platform::PointGrant>, PlatformError>, StoreError> {
+        self.grants_of(provider, batch, after, limit).await
+    }
+
+    async fn confirm_point_grants(
+        &self,
+        provider: RelyingPartyId,
+        batch: i64,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x str, u64, mykey_platform::PointGrantKind) -> NewLog + Sync),
+    ) -> Result<Result<mykey_platform::PointGrantBatch, PlatformError>, StoreError> {
+        self.confirm_grants(provider, batch, at, log).await
+    }
+
+    async fn point_statement(
+        &self,
+        round: PointRoundId,
+    ) -> Result<Vec<mykey_platform::StatementLine>, StoreError> {
+        self.statement(round).await
+    }
+
     async fn withdraw_point_application(
         &self,
         person: PersonId,
@@ -739,6 +796,15 @@ where
         if changed == 0 {
             return Ok(Err(conflict(PointConflict::ApplicationEnded)));
         }
+        // Points instructed and not yet granted are not granted.
+        sqlx::query(
+            "UPDATE point_grants SET state = 'cancelled' WHERE application_id = $1 \
+             AND state = 'instructed'",
+        )
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
         Self::enqueue(
             &mut tx,
             a.provider.get(),

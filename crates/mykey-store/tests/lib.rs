@@ -407,6 +407,7 @@ async fn sqlite_conforms() {
     service_id_logins::story(store.clone()).await;
     card_ends::story(store.clone()).await;
     points::story(store.clone()).await;
+    points::grants(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -536,6 +537,7 @@ async fn sqlite_enforces_one_ppid_and_one_active_ppid_consent_per_person_and_ser
     let path = dir.path().join("platform.sqlite3");
     let store: Arc<dyn Store> = Arc::new(mykey_store::SqliteStore::open(&path).await.unwrap());
     points::story(store.clone()).await;
+    points::grants(store.clone()).await;
     ppids::story(store).await;
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
@@ -570,6 +572,7 @@ async fn postgres_conforms() {
     service_id_logins::story(store.clone()).await;
     card_ends::story(store.clone()).await;
     points::story(store.clone()).await;
+    points::grants(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

@@ -524,3 +524,195 @@ async fn races(store: Arc<dyn Store>, service: PaymentServiceId) {
         .unwrap()
         .unwrap();
 }
+
+/// Transactions, batches, confirmation and the statement, on both backends: the cap per
+/// person across batches, a repeated transaction ID counted once, a forfeiture ending what was
+/// instructed and not confirmed.
+pub(crate) async fn grants(store: Arc<dyn Store>) {
+    let pay = party(&store, "G-Pay", RelyingPartyKind::PaymentProvider).await;
+    let s = store
+        .add_payment_service(pay.id, &service("G-Pay"), T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_payment_service_status(s.id, PaymentServiceStatus::Eligible)
+        .await
+        .unwrap();
+    let round = store
+        .add_point_round("Grants", &TERMS, T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_point_round_state(round.id, PointRoundState::Draft, PointRoundState::Open, T)
+        .await
+        .unwrap()
+        .unwrap();
+    let said = |_: &mykey_platform::PointApplication| {
+        NewLog::new(LogKind::PointValidated, serde_json::json!({}))
+    };
+    let mut people = Vec::new();
+    for (i, su) in ["G-1", "G-2"].into_iter().enumerate() {
+        let p = person(&store, 6_000 + i as u64, Some(&format!("PTSG000{i}"))).await;
+        let a = store
+            .apply_for_points(
+                &application(
+                    2_000 + i as i64,
+                    round.id,
+                    p,
+                    s.id,
+                    &format!("{:08}", 600 + i),
+                ),
+                &applied(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .answer_point_application(
+                pay.id,
+                a.id,
+                &ValidationAnswer::Valid(su.parse().unwrap()),
+                T,
+                &said,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        people.push(p);
+    }
+    let tx = |su: &str, id: &str, amount: u32| mykey_platform::NewPointTransaction {
+        settlement_user_id: su.parse().unwrap(),
+        transaction_id: id.into(),
+        amount,
+        occurred_at: T.plus(10),
+    };
+    let intake = store
+        .report_point_transactions(
+            pay.id,
+            round.id,
+            &[
+                tx("G-1", "1", 19_999),
+                tx("G-2", "2", 4_000),
+                tx("G-1", "1", 19_999),
+            ],
+            T.plus(20),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((intake.accepted, intake.repeated), (2, 1));
+    let refused = store
+        .report_point_transactions(pay.id, round.id, &[tx("G-1", "3", 1), tx("G-9", "4", 1)], T)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            refused,
+            Err(PlatformError::Invalid(
+                mykey_platform::InvalidError::PointTransaction { index: 1, .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+    let first = store
+        .instruct_point_grants(pay.id, round.id, T.plus(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.grants, first.points), (2, 4_999 + 1_000));
+    store
+        .report_point_transactions(
+            pay.id,
+            round.id,
+            &[tx("G-1", "5", 400), tx("G-2", "6", 400)],
+            T,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .instruct_point_grants(pay.id, round.id, T.plus(40))
+        .await
+        .unwrap()
+        .unwrap();
+    // G-1 reaches the cap (5,000): 1 more; G-2 100 more.
+    assert_eq!((second.grants, second.points), (2, 101));
+    let page = store
+        .point_grants(pay.id, second.id, None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.len(), 2);
+    let log = |_: &str, _: u64, _: mykey_platform::PointGrantKind| {
+        NewLog::new(LogKind::PointGranted, serde_json::json!({}))
+    };
+    store
+        .confirm_point_grants(pay.id, first.id, T.plus(50), &log)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .confirm_point_grants(pay.id, first.id, T.plus(50), &log)
+            .await
+            .unwrap()
+            .is_err()
+    );
+    // G-2 revokes the My Key ID: the 100 of the second batch are forfeited.
+    store
+        .change_my_key_id(
+            people[1],
+            MyKeyIdChange::Revoke,
+            T.plus(60),
+            &NewLog::new(LogKind::MyKeyIdRevoked, serde_json::json!({})),
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let done = store
+        .confirm_point_grants(pay.id, second.id, T.plus(70), &log)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.confirmed_at, Some(T.plus(70)));
+    let line = store
+        .point_statement(round.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.provider == pay.id)
+        .unwrap();
+    assert_eq!(
+        (line.applications, line.transactions, line.amount),
+        (2, 4, 19_999 + 4_000 + 800)
+    );
+    assert_eq!(
+        (
+            line.points_instructed,
+            line.points_confirmed,
+            line.points_ended,
+            line.points_outstanding
+        ),
+        (6_100, 6_000, 100, 0)
+    );
+    for p in &people {
+        let log = store.log(*p).await.unwrap();
+        verify_chain(&log).unwrap();
+    }
+    assert!(
+        store
+            .log(people[0])
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "point.granted")
+    );
+    store
+        .set_point_round_state(round.id, PointRoundState::Open, PointRoundState::Closed, T)
+        .await
+        .unwrap()
+        .unwrap();
+}

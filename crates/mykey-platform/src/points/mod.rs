@@ -10,16 +10,10 @@
 //! applications in flight (Art 27.1.1), told to their providers. A provider sees only its own
 //! applications, under their random IDs, and never an issuance number, a My Key ID or a person.
 
-mod programme;
-mod store;
-
 use std::fmt;
 use std::str::FromStr;
 
 use mykey_pki::UnixTime;
-
-pub use programme::{PointProgramme, forfeiture_log};
-pub use store::{NewPointApplication, PointParty, PointStore, ValidationAnswer};
 
 use crate::{ConsentItem, IdError, InvalidError, PlatformError, RelyingPartyId};
 
@@ -139,6 +133,18 @@ macro_rules! named {
         }
     };
 }
+
+mod grants;
+mod programme;
+mod store;
+
+pub use grants::{
+    MAX_TRANSACTION_YEN, MAX_TRANSACTIONS_PER_REPORT, NewPointTransaction, PointGrant,
+    PointGrantBatch, PointGrantKind, PointGrantState, StatementLine, TRANSACTION_CLOCK_SKEW_SECS,
+    TransactionIntake,
+};
+pub use programme::{PointProgramme, forfeiture_log};
+pub use store::{NewPointApplication, PointParty, PointStore, ValidationAnswer};
 
 named!(
     /// What kind of cashless payment a service is (Art 22.1.4).

@@ -25,7 +25,7 @@ pub struct PointProgramme {
 }
 
 impl Platform {
-    fn payment_provider(rp: &RelyingParty) -> Result<(), PlatformError> {
+    pub(super) fn payment_provider(rp: &RelyingParty) -> Result<(), PlatformError> {
         if rp.kind != RelyingPartyKind::PaymentProvider {
             return Err(PlatformError::Access(AccessError::PaymentProviderOnly));
         }

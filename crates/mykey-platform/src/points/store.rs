@@ -7,6 +7,10 @@ use super::{
     PointApplicationId, PointApplicationState, PointRound, PointRoundId, PointRoundState,
     PointRoundTerms, SettlementUserId,
 };
+use super::{
+    NewPointTransaction, PointGrant, PointGrantBatch, PointGrantKind, StatementLine,
+    TransactionIntake,
+};
 use crate::{NewLog, PersonId, PlatformError, RelyingPartyId, StoreError};
 
 /// An application to write.
@@ -143,6 +147,52 @@ pub trait PointStore: Send + Sync + 'static {
         at: UnixTime,
         log: &(dyn for<'x> Fn(&'x PointApplication) -> NewLog + Sync),
     ) -> Result<Result<PointApplication, PlatformError>, StoreError>;
+
+    /// Takes a provider's report of transactions in `round` (already checked one by one), all
+    /// or nothing: `InvalidError::PointTransaction` names the first whose settlement user ID
+    /// none of the provider's applications in the round has, whose application has ended or
+    /// is not validated, or which happened before its application was made. A transaction ID
+    /// the provider reported before is not counted again.
+    async fn report_point_transactions(
+        &self,
+        provider: RelyingPartyId,
+        round: PointRoundId,
+        transactions: &[NewPointTransaction],
+        at: UnixTime,
+    ) -> Result<Result<TransactionIntake, PlatformError>, StoreError>;
+
+    /// A new batch of grants for the provider in `round`: per validated application with
+    /// transactions not yet counted, the sum of their points within what remains of the cap.
+    /// An unknown round: `NotFound::PointRound`.
+    async fn instruct_point_grants(
+        &self,
+        provider: RelyingPartyId,
+        round: PointRoundId,
+        at: UnixTime,
+    ) -> Result<Result<PointGrantBatch, PlatformError>, StoreError>;
+
+    /// A page of one of the provider's batches. Not its own: `NotFound::PointGrantBatch`.
+    async fn point_grants(
+        &self,
+        provider: RelyingPartyId,
+        batch: i64,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Result<Vec<PointGrant>, PlatformError>, StoreError>;
+
+    /// The provider confirms a batch: its instructed grants become confirmed, each holder's log
+    /// gets `log(round name, points, kind)`. Not its own: `NotFound::PointGrantBatch`;
+    /// confirmed already: `Conflict::Point(GrantBatchConfirmed)`.
+    async fn confirm_point_grants(
+        &self,
+        provider: RelyingPartyId,
+        batch: i64,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x str, u64, PointGrantKind) -> NewLog + Sync),
+    ) -> Result<Result<PointGrantBatch, PlatformError>, StoreError>;
+
+    /// A round's statement, one line per provider with a service, by provider ID.
+    async fn point_statement(&self, round: PointRoundId) -> Result<Vec<StatementLine>, StoreError>;
 
     /// The person withdraws a submitted or validated application of theirs; its provider is
     /// told. Not theirs: `NotFound::PointApplication`; ended:

@@ -51,6 +51,7 @@ mod ops;
 mod pages;
 mod pinless;
 mod point_applications;
+mod point_grants;
 mod points;
 mod portal;
 mod ppid_services;
@@ -93,6 +94,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(pinless::routes())
         .merge(points::routes())
         .merge(point_applications::routes())
+        .merge(point_grants::routes())
         .merge(terms::routes())
         .merge(export::routes())
         .merge(token::routes())

@@ -15,8 +15,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
     auth, authorizations, events, export, link_requests, me, oidc, ops, pinless,
-    point_applications, points, ppid_services, rp, rp_ppid, service_id_logins, streams, terms,
-    token,
+    point_applications, point_grants, points, ppid_services, rp, rp_ppid, service_id_logins,
+    streams, terms, token,
 };
 
 /// The document.
@@ -86,6 +86,12 @@ use super::{
         point_applications::queue,
         point_applications::one,
         point_applications::answer,
+        point_grants::report,
+        point_grants::instruct,
+        point_grants::grants,
+        point_grants::confirm,
+        point_grants::statement,
+        point_grants::statement_csv,
         events::poll,
         streams::show,
         streams::configure,

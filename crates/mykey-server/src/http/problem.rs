@@ -159,6 +159,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "invalid-point-request",
                 "Card-point request refused",
             ),
+            I::PointTransaction { .. } => told(
+                H::UNPROCESSABLE_ENTITY,
+                "invalid-point-transaction",
+                "A reported transaction refused",
+            ),
             I::PaymentServiceUserId(_) => told(
                 H::UNPROCESSABLE_ENTITY,
                 "payment-service-user-id-shape",
@@ -202,6 +207,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 H::NOT_FOUND,
                 "point-application-unknown",
                 "No such point application",
+            ),
+            N::PointGrantBatch => told(
+                H::NOT_FOUND,
+                "point-grant-batch-unknown",
+                "No such batch of grants",
             ),
         },
         PlatformError::Conflict(x) => match x {
@@ -278,6 +288,10 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                     P::SettlementUserIdTaken => (
                         "settlement-user-id-taken",
                         "That settlement user ID is another application's",
+                    ),
+                    P::GrantBatchConfirmed => (
+                        "point-grant-batch-confirmed",
+                        "The batch was confirmed already",
                     ),
                     P::RightsForfeited => (
                         "point-rights-forfeited",

@@ -142,6 +142,7 @@ pub(crate) const EN: Texts = Texts {
         point_rejected: "The payment provider did not accept your Payment Service ID",
         point_withdrawn: "You withdrew a card-point application",
         point_forfeited: "Your right to card points was forfeited (Art 27)",
+        point_granted: "The payment provider granted you card points",
         person_created: "You started using the platform",
         card_renewed: "Your renewed card was recognised as yours",
         login: "Login",
@@ -206,6 +207,7 @@ pub(crate) const EN: Texts = Texts {
         no_payment_service: "No such payment service.",
         no_point_round: "No such card-point round.",
         no_point_application: "No such card-point application.",
+        no_point_grant_batch: "No such batch of card points.",
         point_refused: "This card-point request cannot be accepted now.",
         ticket_items_invalid: "The facts read from the card could not be confirmed.",
         ticket_items_outdated: "The facts on your card are not up to date; have them updated at your municipal office.",
@@ -229,6 +231,8 @@ pub(crate) const EN: Texts = Texts {
         internal: "Something went wrong on the platform; try again later.",
     },
     labels: &[
+        ("points", "Points (yen)"),
+        ("grant", "For"),
         ("application", "Application"),
         ("applications", "Applications"),
         ("round", "Round"),
@@ -255,6 +259,15 @@ pub(crate) const EN: Texts = Texts {
         ("route", "Route"),
     ],
     values: &[
+        ("purchase", "charges and purchases"),
+        (
+            "health-insurance",
+            "using the card as a health-insurance card (Art 24)",
+        ),
+        (
+            "public-fund-account",
+            "registering a public-fund receiving account (Art 25)",
+        ),
         ("points", "card points"),
         (
             "terms-violation",

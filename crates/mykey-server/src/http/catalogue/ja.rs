@@ -142,6 +142,7 @@ pub(crate) const JA: Texts = Texts {
         point_rejected: "決済事業者が決済サービスIDを確認できなかった",
         point_withdrawn: "マイナンバーカードポイントの申込みの取下げ",
         point_forfeited: "マイナンバーカードポイントの権利の喪失（第27条）",
+        point_granted: "マイナンバーカードポイントの付与",
         person_created: "利用開始",
         card_renewed: "更新したカードの引き継ぎ",
         login: "ログイン",
@@ -206,6 +207,7 @@ pub(crate) const JA: Texts = Texts {
         no_payment_service: "その決済サービスは見つかりません。",
         no_point_round: "そのポイント事業の回は見つかりません。",
         no_point_application: "そのポイントの申込みは見つかりません。",
+        no_point_grant_batch: "そのポイントの付与の単位は見つかりません。",
         point_refused: "このマイナンバーカードポイントの要求は、いまは受け付けられません。",
         ticket_items_invalid: "カードから読み取った券面事項を確認できませんでした。",
         ticket_items_outdated: "カードの券面事項が最新ではありません。お住まいの市区町村の窓口で更新してください。",
@@ -229,6 +231,8 @@ pub(crate) const JA: Texts = Texts {
         internal: "処理中に問題が発生しました。しばらくしてからもう一度お試しください。",
     },
     labels: &[
+        ("points", "ポイント（円）"),
+        ("grant", "対象"),
         ("application", "申込み"),
         ("applications", "申込み"),
         ("round", "回"),
@@ -255,6 +259,9 @@ pub(crate) const JA: Texts = Texts {
         ("route", "方式"),
     ],
     values: &[
+        ("purchase", "チャージ・お買い物"),
+        ("health-insurance", "健康保険証としての利用登録（第24条）"),
+        ("public-fund-account", "公金受取口座の登録（第25条）"),
         ("points", "マイナンバーカードポイント"),
         ("terms-violation", "利用規約への違反（第27条第1項第2号）"),
         (

@@ -139,6 +139,7 @@ pub(crate) fn log_kind(t: &Texts, kind: &str) -> Cow<'static, str> {
         LogKind::PointRejected => w.point_rejected,
         LogKind::PointWithdrawn => w.point_withdrawn,
         LogKind::PointForfeited => w.point_forfeited,
+        LogKind::PointGranted => w.point_granted,
     })
 }
 
@@ -148,7 +149,8 @@ const SAID_BY_THE_KIND: [&str; 2] = ["note", "why"];
 /// Keys whose values are codes the platform writes, said in words. Every other value — a
 /// customer ID, a relying party's or a service's name, whatever a relying party chose — is
 /// shown as it is, so that no relying party can make its own string read as the platform's.
-const CODED: [&str; 8] = [
+const CODED: [&str; 9] = [
+    "grant",
     "reason",
     "purpose",
     "function",

@@ -78,6 +78,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::PinlessRequest(d) => with(f.pinless_request, d),
             I::PointRequest(d) => with(f.point_request, d),
             I::PaymentServiceUserId(_) => t(f.payment_service_user_id),
+            I::PointTransaction { why, .. } => with(f.point_request, why),
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => t(f.no_my_key_id),
@@ -93,6 +94,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             N::PaymentService => t(f.no_payment_service),
             N::PointRound => t(f.no_point_round),
             N::PointApplication => t(f.no_point_application),
+            N::PointGrantBatch => t(f.no_point_grant_batch),
         },
         PlatformError::Conflict(x) => match x {
             X::MyKeyIdAlreadyActive => t(f.my_key_id_already_active),
