@@ -18,6 +18,10 @@ pub(crate) enum AdminCommand {
     /// Terms of Use versions (Art 3, 12): publish one, list them.
     #[command(subcommand)]
     Terms(TermsCommand),
+    /// The card-point programme, as the point secretariat (Art 22.1.3): rounds, payment
+    /// services, statements.
+    #[command(subcommand)]
+    Points(crate::admin_points::PointsCommand),
     /// Cross-device logins people refused on the phone and reported as not theirs (where and
     /// when the browser began each), oldest first.
     Reports {
@@ -182,6 +186,10 @@ pub(crate) enum RpCommand {
 pub(crate) enum Kind {
     PublicAuthority,
     Business,
+    /// A registered payment provider of the card-point programme (Art 26.1.1).
+    PaymentProvider,
+    /// An application-support business's kiosk (Art 26.1.2).
+    Kiosk,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +209,7 @@ pub(crate) struct Target {
 pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
     let cmd = match cmd {
         AdminCommand::Rp(cmd) => cmd,
+        AdminCommand::Points(cmd) => return crate::admin_points::run(cmd).await,
         AdminCommand::Keys(KeysCommand::Rotate { data, alg }) => {
             let kid = if alg == "RS256" {
                 crate::serve::rotate_rsa_signing_key(&data)?
@@ -263,6 +272,8 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             let kind = match kind {
                 Kind::PublicAuthority => "public-authority",
                 Kind::Business => "business",
+                Kind::PaymentProvider => "payment-provider",
+                Kind::Kiosk => "kiosk",
             };
             let body = RelyingPartyRegistration {
                 name: name.clone(),
@@ -331,7 +342,7 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
 }
 
 /// Calls the operator API and prints the answer.
-async fn call(
+pub(crate) async fn call(
     target: &Target,
     method: &str,
     path: &str,
@@ -379,17 +390,20 @@ async fn request(
     if !status.is_success() {
         return Err(crate::login::refusal(status, &text));
     }
-    // Printed as the endpoint answered it, whichever it was.
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&value).unwrap_or_default()
-    );
+    // Printed as the endpoint answered it, whichever it was: JSON pretty, anything else
+    // (a CSV statement) as it came.
+    match serde_json::from_str::<Value>(&text) {
+        Ok(value) => println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+        Err(_) => print!("{text}"),
+    }
     Ok(())
 }
 
 /// A request body as JSON.
-fn to_json(body: &impl serde::Serialize) -> Result<Value, String> {
+pub(crate) fn to_json(body: &impl serde::Serialize) -> Result<Value, String> {
     serde_json::to_value(body).map_err(|e| e.to_string())
 }
 

@@ -14,5 +14,6 @@ mod crash;
 mod insert;
 mod jlis;
 mod oidc;
+mod points;
 mod ppid;
 mod security;

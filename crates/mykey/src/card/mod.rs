@@ -20,6 +20,7 @@ mod lifecycle;
 mod link;
 mod operate;
 mod pinless;
+mod points;
 mod show;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,10 @@ pub(crate) enum CardCommand {
     /// Answer a relying party's PIN-less request (Terms Art 20.2): read the card without a PIN,
     /// by access key B, and send its certificate and ticket-item facts.
     Pinless(pinless::PinlessArgs),
+    /// The card-point programme (Terms Art 22-23): read it, apply with the card through one
+    /// payment service, list or withdraw your applications.
+    #[command(subcommand)]
+    Points(points::PointsCommand),
 }
 
 pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
@@ -67,6 +72,7 @@ pub(crate) async fn run(cmd: CardCommand) -> Result<(), String> {
         CardCommand::Link(a) => link::link(a).await,
         CardCommand::Approve(a) => approve::approve(a).await,
         CardCommand::Pinless(a) => pinless::pinless(a).await,
+        CardCommand::Points(c) => points::run(c).await,
     }
 }
 
