@@ -25,6 +25,8 @@ pub struct Export {
     pub ppid_services: Vec<ExportedPpidService>,
     /// Every consent given.
     pub consents: Vec<ExportedConsent>,
+    /// Every card-point application, newest first (Art 22-27).
+    pub point_applications: Vec<crate::points::MyPointApplication>,
     /// The log's first page (the rest through `/v1/me/log?after=`), with the chain's head.
     pub log: Log,
 }

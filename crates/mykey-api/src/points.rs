@@ -97,6 +97,12 @@ pub struct IdShape {
     #[serde(default = "no_check")]
     #[schema(value_type = IdCheck)]
     pub check: String,
+    /// The digits (3 to 8) of the security code the service issues with each ID, which the
+    /// holder gives with it and the provider checks as proof that the ID is theirs; absent or
+    /// `null`: the service has none.
+    #[serde(default)]
+    #[schema(required = false, minimum = 3, maximum = 8)]
+    pub code_digits: Option<u8>,
 }
 
 fn no_check() -> String {
@@ -212,6 +218,11 @@ pub struct PointApplicationRequest {
     /// The Payment Service ID the holder knows the service by (of its shape).
     #[schema(max_length = 64)]
     pub payment_service_user_id: String,
+    /// The security code that comes with the Payment Service ID, when the service issues one
+    /// (its `id_shape.code_digits` digits); passed to the provider and kept only until it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 8)]
+    pub payment_service_code: Option<String>,
     /// The three matters of Art 23.1, under the terms in force.
     pub consent: ConsentGiven,
 }
@@ -288,6 +299,10 @@ pub struct PartyPointApplication {
     pub payment_service: i64,
     /// The Payment Service ID the holder gave (Art 23.1.1).
     pub payment_service_user_id: String,
+    /// The security code the holder gave with it, for the provider to check; `null` once
+    /// answered (the platform keeps it no longer) or when the service issues none.
+    #[schema(required = true)]
+    pub payment_service_code: Option<String>,
     /// The kiosk that applied, by name.
     #[schema(required = true)]
     pub kiosk: Option<String>,
@@ -392,14 +407,18 @@ pub struct PointTransactionIntake {
 /// A batch of grant instructions: what the provider is to grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PointGrantBatch {
-    /// Its ID.
-    pub id: i64,
+    /// Its ID, 16 hexadecimal characters (random, as an application's).
+    pub id: String,
     /// The round's ID.
     pub round: i64,
-    /// How many grants it instructs.
+    /// How many of its grants stand (instructed or confirmed): what the provider grants.
     pub grants: u64,
     /// Their points in all (yen).
     pub points: u64,
+    /// How many ended before confirmation (forfeited or withdrawn): not to be granted.
+    pub ended_grants: u64,
+    /// Their points (yen).
+    pub ended_points: u64,
     /// When it was made.
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -411,8 +430,6 @@ pub struct PointGrantBatch {
 /// One grant: points to give one holder, by the provider's settlement user ID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PointGrant {
-    /// Its ID.
-    pub id: i64,
     /// The application's ID.
     pub application: String,
     /// The provider's settlement user ID for the holder.
@@ -431,11 +448,11 @@ pub struct PointGrant {
 /// A page of a batch's grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PointGrants {
-    /// In ID order.
+    /// In the order of their applications' IDs.
     pub grants: Vec<PointGrant>,
-    /// The `after` for the next page; `null` when this page is the last.
+    /// The `after` for the next page (an application ID); `null` when this page is the last.
     #[schema(required = true)]
-    pub next: Option<i64>,
+    pub next: Option<String>,
 }
 
 /// `?after=&limit=`: a page of a batch's grants.
@@ -443,9 +460,9 @@ pub struct PointGrants {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PointGrantsQuery {
-    /// Those after this grant ID (the previous page's `next`).
+    /// Those of applications after this one (the previous page's `next`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<i64>,
+    pub after: Option<String>,
     /// At most this many, 1 to 1000 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(minimum = 1, maximum = 1000)]

@@ -341,6 +341,10 @@ pub enum PointConflict {
     /// The person's right to apply in the round was forfeited (Art 27).
     #[error("the right to apply in this round was forfeited (Terms Art 27)")]
     RightsForfeited,
+    /// Nothing is due: no transaction of a validated application since the last batch, or
+    /// only some past the cap.
+    #[error("nothing is due: no points to grant since the last batch")]
+    NothingDue,
     /// The batch of grants was confirmed already.
     #[error("the batch was confirmed already")]
     GrantBatchConfirmed,

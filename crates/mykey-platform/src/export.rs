@@ -62,6 +62,8 @@ pub struct Export {
     pub ppid_services: Vec<PersonPpidService>,
     /// Every consent, oldest first.
     pub consents: Vec<ConsentRecord>,
+    /// Every card-point application, newest first.
+    pub point_applications: Vec<crate::PointApplication>,
     /// The log's first page, oldest first (the last page ends with this export's own entry).
     pub log: Vec<LogEntry>,
     /// The cursor of the log's next page (`after`), if there is one.
@@ -97,6 +99,7 @@ impl Platform {
             service_ids: self.store.service_id_history(s.person).await?,
             ppid_services: self.store.person_ppid_services(s.person).await?,
             consents: self.store.person_consents(s.person).await?,
+            point_applications: self.store.person_point_applications(s.person).await?,
             head: Some(own.hash),
             upto: own.seq,
             log,

@@ -69,12 +69,12 @@ pub use pinless::{
     PinlessEvidence, PinlessRequest, StoredPinlessRequest, iso_date, parse_iso_date,
 };
 pub use points::{
-    Forfeiture, IdAlphabet, IdCheck, IdShape, MAX_POINT_PAGE, MAX_TRANSACTION_YEN,
-    MAX_TRANSACTIONS_PER_REPORT, NewPaymentService, NewPointApplication, NewPointTransaction,
-    POINT_CONSENT, PaymentService, PaymentServiceId, PaymentServiceKind, PaymentServiceStatus,
-    PointApplication, PointApplicationId, PointApplicationState, PointGrant, PointGrantBatch,
-    PointGrantKind, PointGrantState, PointParty, PointProgramme, PointRound, PointRoundId,
-    PointRoundState, PointRoundTerms, PointStore, SettlementUserId, StatementLine,
+    Forfeiture, IdAlphabet, IdCheck, IdShape, MAX_PAYMENT_SERVICES, MAX_POINT_PAGE,
+    MAX_TRANSACTION_YEN, MAX_TRANSACTIONS_PER_REPORT, NewPaymentService, NewPointApplication,
+    NewPointTransaction, POINT_CONSENT, PaymentService, PaymentServiceId, PaymentServiceKind,
+    PaymentServiceStatus, PointApplication, PointApplicationId, PointApplicationState, PointGrant,
+    PointGrantBatch, PointGrantKind, PointGrantState, PointParty, PointProgramme, PointRound,
+    PointRoundId, PointRoundState, PointRoundTerms, PointStore, SettlementUserId, StatementLine,
     TRANSACTION_CLOCK_SKEW_SECS, TransactionIntake, ValidationAnswer, forfeiture_log,
 };
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};

@@ -269,7 +269,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/rp/point-rounds/{id}/grant-batches",
-        &[201, 400, 401, 403, 404],
+        &[201, 400, 401, 403, 404, 409],
     ),
     (
         "get",

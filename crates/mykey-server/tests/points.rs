@@ -177,6 +177,13 @@ async fn a_holder_applies_and_the_provider_validates_from_its_queue_and_its_even
     );
     let mine = mine(&w, &token).await;
     assert_eq!(mine[0]["state"], "validated");
+    // The person's export holds it too.
+    let (status, export) = call(&w, Method::GET, "/v1/me/export", Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        export["point_applications"][0]["state"], "validated",
+        "{export}"
+    );
     assert_eq!(mine[0]["provider"], "A-Pay");
     let kinds = log_kinds(&w, &token).await;
     for k in ["consent.given", "point.applied", "point.validated"] {
@@ -624,7 +631,7 @@ async fn purchases_become_grants_within_the_cap_and_the_statement_reconciles_in_
         (Some(2), Some(6000)),
         "{batch}"
     );
-    let id = batch["id"].as_i64().unwrap();
+    let id = batch["id"].as_str().unwrap().to_owned();
     let (status, page) = rp(
         &w,
         &pay,
@@ -679,8 +686,8 @@ async fn purchases_become_grants_within_the_cap_and_the_statement_reconciles_in_
     );
 
     // Taro withdraws before the second batch is confirmed: his 200 there are not granted.
-    let confirm = |b: i64| format!("/v1/rp/point-grant-batches/{b}/confirmation");
-    let (status, got) = rp(&w, &pay, Method::POST, &confirm(id), None).await;
+    let confirm = |b: &str| format!("/v1/rp/point-grant-batches/{b}/confirmation");
+    let (status, got) = rp(&w, &pay, Method::POST, &confirm(&id), None).await;
     assert!(got["confirmed_at"].is_string(), "{status} {got}");
     let (_, his) = call(&w, Method::GET, "/v1/me/point-applications", Some(&taro)).await;
     let withdraw = format!(
@@ -692,12 +699,17 @@ async fn purchases_become_grants_within_the_cap_and_the_statement_reconciles_in_
         &w,
         &pay,
         Method::POST,
-        &confirm(second["id"].as_i64().unwrap()),
+        &confirm(second["id"].as_str().unwrap()),
         None,
     )
     .await;
-    assert_eq!((status, got["points"].as_u64()), (200, Some(200)), "{got}");
-    let (status, got) = rp(&w, &pay, Method::POST, &confirm(id), None).await;
+    // The batch's one grant was Taro's: nothing stands, 200 ended.
+    assert_eq!(
+        (status, got["grants"].as_u64(), got["ended_points"].as_u64()),
+        (200, Some(0), Some(200)),
+        "{got}"
+    );
+    let (status, got) = rp(&w, &pay, Method::POST, &confirm(&id), None).await;
     assert_eq!(
         (status, problem_type(&got)),
         (409, "urn:mykey:problem:point-grant-batch-confirmed")
@@ -892,4 +904,172 @@ async fn bad_transactions_are_refused_whole_and_counted_nowhere() {
         (Some(250), Some(0)),
         "{st}"
     );
+}
+
+/// A Payment Service ID is proved by the security code its service issues with it: another
+/// person who knows only the ID applies, but locks nobody out, and the provider validates the
+/// one whose code is right; the code is erased with the answer. A draft round and a pending
+/// service are unknown to people; a suspended provider's services are not offered; a batch
+/// with nothing to count is not kept.
+#[tokio::test]
+async fn a_payment_service_id_is_proved_by_its_code_and_nobody_is_locked_out() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let (status, s) = rp(
+        &w,
+        &pay,
+        Method::POST,
+        "/v1/rp/payment-services",
+        Some(json!({"name": "A-Pay QR", "kind": "qr-code", "id_shape": {"alphabet": "digits", "min_length": 8, "max_length": 8, "code_digits": 4}})),
+    )
+    .await;
+    assert_eq!(
+        (status, s["id_shape"]["code_digits"].as_u64()),
+        (201, Some(4)),
+        "{s}"
+    );
+    let service = s["id"].as_i64().unwrap();
+    let (_, draft) = ops(&w, Method::POST, "/v1/ops/point-rounds", Some(json!({"name": "Draft", "purchase_rate": 25, "purchase_cap": 5000, "health_insurance_points": 0, "public_fund_account_points": 0}))).await;
+    let (_, owner) = holder(&w).await;
+    let (_, squatter) = holder(&w).await;
+    let with_code = |round: i64, code: Option<&str>| {
+        let mut body = json!({"round": round, "payment_service": service, "payment_service_user_id": "20000001", "consent": point_consent()});
+        if let Some(c) = code {
+            body["payment_service_code"] = json!(c);
+        }
+        body
+    };
+    // Pending service, draft round: unknown.
+    let round = open_round(&w, "Round").await;
+    let (status, got) = post(
+        &w,
+        "/v1/me/point-applications",
+        Some(&owner),
+        with_code(round, Some("1234")),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (404, "urn:mykey:problem:payment-service-unknown")
+    );
+    ops(
+        &w,
+        Method::POST,
+        &format!("/v1/ops/payment-services/{service}/approval"),
+        None,
+    )
+    .await;
+    let (status, got) = post(
+        &w,
+        "/v1/me/point-applications",
+        Some(&owner),
+        with_code(draft["id"].as_i64().unwrap(), Some("1234")),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (404, "urn:mykey:problem:point-round-unknown")
+    );
+    // The code is required, of the service's digits.
+    for code in [None, Some("123"), Some("12a4")] {
+        let (status, got) = post(
+            &w,
+            "/v1/me/point-applications",
+            Some(&owner),
+            with_code(round, code),
+        )
+        .await;
+        assert_eq!(
+            (status, problem_type(&got)),
+            (422, "urn:mykey:problem:payment-service-user-id-shape"),
+            "{code:?}"
+        );
+    }
+    // The squatter applies first with the owner's ID and a guessed code; the owner still can.
+    let (status, bad) = post(
+        &w,
+        "/v1/me/point-applications",
+        Some(&squatter),
+        with_code(round, Some("0000")),
+    )
+    .await;
+    assert_eq!(status, 201, "{bad}");
+    let (status, good) = post(
+        &w,
+        "/v1/me/point-applications",
+        Some(&owner),
+        with_code(round, Some("1234")),
+    )
+    .await;
+    assert_eq!(status, 201, "{good}");
+    let queue = queue(&w, &pay, "?state=submitted").await;
+    let code_of = |id: &Value| {
+        queue
+            .iter()
+            .find(|a| a["id"] == *id)
+            .map(|a| a["payment_service_code"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (code_of(&bad["id"]), code_of(&good["id"])),
+        (json!("0000"), json!("1234"))
+    );
+    let answer = |id: &Value, body: Value| {
+        let path = format!(
+            "/v1/rp/point-applications/{}/validation",
+            id.as_str().unwrap()
+        );
+        let (w, pay) = (&w, &pay);
+        async move { rp(w, pay, Method::POST, &path, Some(body)).await }
+    };
+    let (status, got) = answer(
+        &good["id"],
+        json!({"valid": true, "settlement_user_id": "SU-OWNER"}),
+    )
+    .await;
+    assert_eq!(
+        (status, got["payment_service_code"].clone()),
+        (200, Value::Null),
+        "{got}"
+    );
+    // Only one application in the round is validated with that ID.
+    let (status, got) = answer(
+        &bad["id"],
+        json!({"valid": true, "settlement_user_id": "SU-X"}),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:payment-service-user-id-taken")
+    );
+    let (status, _) = answer(
+        &bad["id"],
+        json!({"valid": false, "reason": "wrong security code"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Nothing reported: no batch is kept.
+    let (status, got) = rp(
+        &w,
+        &pay,
+        Method::POST,
+        &format!("/v1/rp/point-rounds/{round}/grant-batches"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-grants-none-due")
+    );
+    // A suspended provider's services are not offered.
+    ops(
+        &w,
+        Method::POST,
+        &format!("/v1/ops/relying-parties/{}/suspension", pay.id),
+        None,
+    )
+    .await;
+    let (_, programme) = call(&w, Method::GET, "/v1/point-programme", None).await;
+    assert_eq!(programme["services"], json!([]), "{programme}");
 }

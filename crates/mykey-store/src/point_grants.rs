@@ -140,9 +140,14 @@ where
     ) -> Result<PointGrantBatch, StoreError> {
         let r = sqlx::query(
             "SELECT b.round_id, b.created_at, b.confirmed_at, \
-             (SELECT COUNT(*) FROM point_grants g WHERE g.batch_id = b.id) AS grants, \
+             (SELECT COUNT(*) FROM point_grants g WHERE g.batch_id = b.id \
+              AND g.state IN ('instructed', 'confirmed')) AS grants, \
              (SELECT CAST(COALESCE(SUM(g.points), 0) AS BIGINT) FROM point_grants g \
-              WHERE g.batch_id = b.id) AS points \
+              WHERE g.batch_id = b.id AND g.state IN ('instructed', 'confirmed')) AS points, \
+             (SELECT COUNT(*) FROM point_grants g WHERE g.batch_id = b.id \
+              AND g.state IN ('forfeited', 'cancelled')) AS ended_grants, \
+             (SELECT CAST(COALESCE(SUM(g.points), 0) AS BIGINT) FROM point_grants g \
+              WHERE g.batch_id = b.id AND g.state IN ('forfeited', 'cancelled')) AS ended_points \
              FROM point_grant_batches b WHERE b.id = $1",
         )
         .bind(id)
@@ -154,6 +159,8 @@ where
             round: PointRoundId::new(r.get("round_id")),
             grants: count(r.get("grants")),
             points: count(r.get("points")),
+            ended_grants: count(r.get("ended_grants")),
+            ended_points: count(r.get("ended_points")),
             created_at: time(r.get("created_at")),
             confirmed_at: r.get::<Option<i64>, _>("confirmed_at").map(time),
         })
@@ -163,12 +170,13 @@ where
         &self,
         provider: RelyingPartyId,
         round: PointRoundId,
+        batch: i64,
         at: UnixTime,
     ) -> Result<Result<PointGrantBatch, PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let lock = Self::lock_clause();
         let found = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM point_rounds WHERE id = $1{lock}"
+            "SELECT id FROM point_rounds WHERE id = $1 AND state <> 'draft'{lock}"
         )))
         .bind(round.get())
         .fetch_optional(&mut *tx)
@@ -177,19 +185,19 @@ where
         if found.is_none() {
             return Ok(Err(PlatformError::NotFound(NotFound::PointRound)));
         }
-        let batch: i64 = sqlx::query(
-            "INSERT INTO point_grant_batches (provider_id, round_id, created_at) \
-             VALUES ($1, $2, $3) RETURNING id",
+        sqlx::query(
+            "INSERT INTO point_grant_batches (id, provider_id, round_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
         )
+        .bind(batch)
         .bind(provider.get())
         .bind(round.get())
         .bind(secs(at))
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await
-        .map_err(fail)?
-        .get(0);
+        .map_err(fail)?;
         // The validated applications counted, locked: a forfeiture or withdrawal waits.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        let counted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE point_transactions SET batch_id = $1 WHERE provider_id = $2 AND batch_id IS NULL \
              AND application_id IN (SELECT id FROM point_applications WHERE round_id = $3 \
              AND provider_id = $2 AND state = 'validated'{lock})"
@@ -199,7 +207,15 @@ where
         .bind(round.get())
         .execute(&mut *tx)
         .await
-        .map_err(fail)?;
+        .map_err(fail)?
+        .rows_affected();
+        // Nothing counted, nothing kept: empty batches cannot pile up. (Transactions counted
+        // past the cap are spent, and their batch is kept, with no grant.)
+        if counted == 0 {
+            return Ok(Err(PlatformError::Conflict(Conflict::Point(
+                PointConflict::NothingDue,
+            ))));
+        }
         let due = "CASE WHEN s.total < r.purchase_cap - a.purchase_points THEN s.total \
                    ELSE r.purchase_cap - a.purchase_points END";
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -235,7 +251,7 @@ where
         &self,
         provider: RelyingPartyId,
         batch: i64,
-        after: Option<i64>,
+        after: Option<PointApplicationId>,
         limit: usize,
     ) -> Result<Result<Vec<PointGrant>, PlatformError>, StoreError> {
         let mine =
@@ -249,12 +265,13 @@ where
             return Ok(Err(PlatformError::NotFound(NotFound::PointGrantBatch)));
         }
         let rows = sqlx::query(
-            "SELECT g.id, g.application_id, a.settlement_user_id, g.kind, g.points, g.state, \
+            "SELECT g.application_id, a.settlement_user_id, g.kind, g.points, g.state, \
              g.confirmed_at FROM point_grants g JOIN point_applications a ON a.id = g.application_id \
-             WHERE g.batch_id = $1 AND g.id > $2 ORDER BY g.id LIMIT $3",
+             WHERE g.batch_id = $1 AND g.application_id > $2 \
+             ORDER BY g.application_id, g.kind LIMIT $3",
         )
         .bind(batch)
-        .bind(after.unwrap_or(0))
+        .bind(after.map_or(-1, PointApplicationId::get))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
@@ -263,7 +280,6 @@ where
             .iter()
             .map(|r| {
                 Ok(PointGrant {
-                    id: r.get("id"),
                     batch,
                     application: PointApplicationId::new(r.get("application_id")),
                     settlement_user_id: r

@@ -20,15 +20,15 @@ use sqlx::{ColumnIndex, Encode, Executor, Row};
 use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, secs, time};
 
 const SERVICE: &str = "SELECT s.id, s.relying_party_id, r.name AS provider_name, s.name, s.kind, \
-     s.id_alphabet, s.id_min_length, s.id_max_length, s.id_prefix, s.id_check, s.status, \
-     s.created_at FROM payment_services s JOIN relying_parties r ON r.id = s.relying_party_id";
+     s.id_alphabet, s.id_min_length, s.id_max_length, s.id_prefix, s.id_check, s.code_digits, \
+     s.status, s.created_at FROM payment_services s JOIN relying_parties r ON r.id = s.relying_party_id";
 
 const ROUND: &str = "SELECT id, name, purchase_rate, purchase_cap, health_insurance_points, \
      public_fund_account_points, state, created_at, opened_at, closed_at FROM point_rounds";
 
 const APPLICATION: &str = "SELECT a.id, a.round_id, pr.name AS round_name, \
      a.payment_service_id, s.name AS service_name, a.provider_id, p.name AS provider_name, \
-     a.payment_service_user_id, k.name AS kiosk_name, a.state, a.settlement_user_id, a.reason, \
+     a.payment_service_user_id, a.payment_service_code, k.name AS kiosk_name, a.state, a.settlement_user_id, a.reason, \
      a.submitted_at, a.decided_at, a.ended_at, a.person_id \
      FROM point_applications a \
      JOIN point_rounds pr ON pr.id = a.round_id \
@@ -77,6 +77,10 @@ where
                 prefix: r.get("id_prefix"),
                 check: IdCheck::parse(r.get("id_check"))
                     .ok_or_else(|| corrupt("unknown ID check"))?,
+                code_digits: r
+                    .get::<Option<i64>, _>("code_digits")
+                    .map(|d| u8::try_from(d).map_err(|_| corrupt("code digits")))
+                    .transpose()?,
             },
             status: PaymentServiceStatus::parse(r.get("status"))
                 .ok_or_else(|| corrupt("unknown payment-service status"))?,
@@ -114,6 +118,7 @@ where
             provider: RelyingPartyId::new(r.get("provider_id")),
             provider_name: r.get("provider_name"),
             payment_service_user_id: r.get("payment_service_user_id"),
+            payment_service_code: r.get("payment_service_code"),
             kiosk: r.get("kiosk_name"),
             state: PointApplicationState::parse(r.get("state"))
                 .ok_or_else(|| corrupt("unknown application state"))?,
@@ -174,8 +179,8 @@ where
         .map(|r| r.get::<i64, _>(0).to_string())
         .collect();
         let ended = sqlx::query(
-            "UPDATE point_applications SET state = 'forfeited', reason = $2, ended_at = $3 \
-             WHERE person_id = $1 AND state IN ('submitted', 'validated') \
+            "UPDATE point_applications SET state = 'forfeited', reason = $2, ended_at = $3, \
+             payment_service_code = NULL WHERE person_id = $1 AND state IN ('submitted', 'validated') \
              RETURNING id, provider_id",
         )
         .bind(person.get())
@@ -273,10 +278,25 @@ where
         at: UnixTime,
     ) -> Result<Result<PaymentService, PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        Self::lock_relying_parties(&mut tx, &[provider.get()]).await?;
+        let registered: i64 =
+            sqlx::query("SELECT COUNT(*) FROM payment_services WHERE relying_party_id = $1")
+                .bind(provider.get())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(fail)?
+                .get(0);
+        if registered >= mykey_platform::MAX_PAYMENT_SERVICES as i64 {
+            return Ok(Err(PlatformError::Invalid(
+                mykey_platform::InvalidError::PointRequest(
+                    "a payment provider registers at most 100 payment services",
+                ),
+            )));
+        }
         let id: Option<i64> = sqlx::query(
             "INSERT INTO payment_services (relying_party_id, name, kind, id_alphabet, \
-             id_min_length, id_max_length, id_prefix, id_check, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) \
+             id_min_length, id_max_length, id_prefix, id_check, code_digits, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 'pending', $9) \
              ON CONFLICT (relying_party_id, name) DO NOTHING RETURNING id",
         )
         .bind(provider.get())
@@ -288,6 +308,7 @@ where
         .bind(new.shape.prefix.as_str())
         .bind(new.shape.check.as_str())
         .bind(secs(at))
+        .bind(new.shape.code_digits.map(i64::from))
         .fetch_optional(&mut *tx)
         .await
         .map_err(fail)?
@@ -316,6 +337,11 @@ where
         }
         if let Some(s) = status {
             q.push(" AND s.status = ").push_bind(s.as_str());
+        }
+        // An eligible service is one people may choose: its provider must be approved too (a
+        // suspended one's services are not offered).
+        if status == Some(PaymentServiceStatus::Eligible) {
+            q.push(" AND r.status = 'approved'");
         }
         q.push(" ORDER BY s.id");
         q.build()
@@ -482,7 +508,7 @@ where
             .map_err(fail)?
             .map(|r| r.get(0));
         match open.as_deref() {
-            None => return Ok(Err(PlatformError::NotFound(NotFound::PointRound))),
+            None | Some("draft") => return Ok(Err(PlatformError::NotFound(NotFound::PointRound))),
             Some("open") => {}
             Some(_) => return Ok(Err(conflict(PointConflict::RoundNotOpen))),
         }
@@ -523,8 +549,9 @@ where
         // The unique indexes decide; afterwards, only which one refused is looked up.
         let inserted = sqlx::query(
             "INSERT INTO point_applications (id, round_id, person_id, payment_service_id, \
-             provider_id, payment_service_user_id, kiosk_id, state, submitted_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8) ON CONFLICT DO NOTHING",
+             provider_id, payment_service_user_id, payment_service_code, kiosk_id, state, \
+             submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $9, $7, 'submitted', $8) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(new.id.get())
         .bind(new.round.get())
@@ -534,6 +561,7 @@ where
         .bind(new.payment_service_user_id.as_str())
         .bind(new.kiosk.map(RelyingPartyId::get))
         .bind(secs(new.at))
+        .bind(new.payment_service_code.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(fail)?
@@ -551,20 +579,6 @@ where
             .is_some();
             if mine {
                 return Ok(Err(conflict(PointConflict::ApplicationExists)));
-            }
-            let taken = sqlx::query(
-                "SELECT 1 FROM point_applications WHERE round_id = $1 AND payment_service_id = $2 \
-                 AND payment_service_user_id = $3 AND state IN ('submitted', 'validated')",
-            )
-            .bind(new.round.get())
-            .bind(new.service.get())
-            .bind(new.payment_service_user_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?
-            .is_some();
-            if taken {
-                return Ok(Err(conflict(PointConflict::PaymentServiceUserIdTaken)));
             }
             // The random ID met another (one chance in billions): the caller may try again.
             return Err(StoreError::conflict("point application ID collision"));
@@ -693,10 +707,27 @@ where
                 return Ok(Err(conflict(PointConflict::SettlementUserIdTaken)));
             }
         }
+        if settlement.is_some() {
+            let held = sqlx::query(
+                "SELECT 1 FROM point_applications WHERE round_id = $1 AND payment_service_id = $2 \
+                 AND payment_service_user_id = $3 AND state = 'validated'",
+            )
+            .bind(a.round.get())
+            .bind(a.service.get())
+            .bind(a.payment_service_user_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?
+            .is_some();
+            if held {
+                return Ok(Err(conflict(PointConflict::PaymentServiceUserIdTaken)));
+            }
+        }
         // The person is locked; a concurrent answer or withdrawal finds the state moved on.
+        // The security code goes with the answer.
         let changed = sqlx::query(
             "UPDATE point_applications SET state = $1, settlement_user_id = $2, reason = $3, \
-             decided_at = $4 WHERE id = $5 AND state = 'submitted'",
+             decided_at = $4, payment_service_code = NULL WHERE id = $5 AND state = 'submitted'",
         )
         .bind(state)
         .bind(settlement)
@@ -732,16 +763,17 @@ where
         &self,
         provider: RelyingPartyId,
         round: PointRoundId,
+        id: i64,
         at: UnixTime,
     ) -> Result<Result<mykey_platform::PointGrantBatch, PlatformError>, StoreError> {
-        self.instruct_grants(provider, round, at).await
+        self.instruct_grants(provider, round, id, at).await
     }
 
     async fn point_grants(
         &self,
         provider: RelyingPartyId,
         batch: i64,
-        after: Option<i64>,
+        after: Option<PointApplicationId>,
         limit: usize,
     ) -> Result<Result<Vec<mykey_platform::PointGrant>, PlatformError>, StoreError> {
         self.grants_of(provider, batch, after, limit).await
@@ -784,8 +816,8 @@ where
         }
         Self::append(&mut tx, person, at, &log(&a)).await?;
         let changed = sqlx::query(
-            "UPDATE point_applications SET state = 'withdrawn', ended_at = $1 \
-             WHERE id = $2 AND state IN ('submitted', 'validated')",
+            "UPDATE point_applications SET state = 'withdrawn', ended_at = $1, \
+             payment_service_code = NULL WHERE id = $2 AND state IN ('submitted', 'validated')",
         )
         .bind(secs(at))
         .bind(id.get())

@@ -80,7 +80,7 @@ fn service(name: &str) -> NewPaymentService {
     NewPaymentService {
         name: name.into(),
         kind: PaymentServiceKind::QrCode,
-        shape: IdShape::new(IdAlphabet::Digits, 8, 8, String::new(), IdCheck::None).unwrap(),
+        shape: IdShape::new(IdAlphabet::Digits, 8, 8, String::new(), IdCheck::None, None).unwrap(),
     }
 }
 
@@ -97,6 +97,7 @@ fn application(
         person,
         service,
         payment_service_user_id: user_id.into(),
+        payment_service_code: None,
         kiosk: None,
         at: T,
     }
@@ -169,13 +170,13 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         &PlatformError::NotFound(NotFound::PointRound),
     );
     let p = person(&store, 4_100, Some("PTS00001")).await;
-    // Not open yet.
+    // Not open yet: a draft is unknown to people.
     refused_with(
         store
             .apply_for_points(&application(1, round.id, p, a.id, "11111111"), &applied())
             .await
             .unwrap(),
-        &point(PointConflict::RoundNotOpen),
+        &PlatformError::NotFound(NotFound::PointRound),
     );
     let round = store
         .set_point_round_state(round.id, draft, open, T.plus(1))
@@ -249,7 +250,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .is_empty()
     );
 
-    // One per person per round, whatever the service; one live application per account.
+    // One per person per round, whatever the service.
     refused_with(
         store
             .apply_for_points(&application(3, round.id, p, b.id, "33333333"), &applied())
@@ -257,14 +258,14 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .unwrap(),
         &point(PointConflict::ApplicationExists),
     );
+    // Someone else's Payment Service ID locks nobody out: the application is taken, and only
+    // one application in the round can be validated with it (the provider checks the code).
     let r = person(&store, 4_300, Some("PTS00003")).await;
-    refused_with(
-        store
-            .apply_for_points(&application(4, round.id, r, a.id, "11111111"), &applied())
-            .await
-            .unwrap(),
-        &point(PointConflict::PaymentServiceUserIdTaken),
-    );
+    let squat = store
+        .apply_for_points(&application(4, round.id, r, a.id, "11111111"), &applied())
+        .await
+        .unwrap()
+        .unwrap();
 
     // Each party sees its own: the other provider and the kiosk nothing.
     let of = |party| {
@@ -278,7 +279,7 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     };
     assert_eq!(
         of(PointParty::Provider(pay.id)).await,
-        std::slice::from_ref(&first)
+        [first.clone(), squat.clone()]
     );
     assert!(of(PointParty::Provider(card.id)).await.is_empty());
     assert!(of(PointParty::Kiosk(kiosk.id)).await.is_empty());
@@ -290,7 +291,8 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         None
     );
 
-    // Answers: only the provider's own, once; a settlement user ID once per round.
+    // Answers: only the provider's own, once; a settlement user ID once per round; a Payment
+    // Service ID validated once per round.
     let said = |_: &mykey_platform::PointApplication| {
         NewLog::new(LogKind::PointValidated, serde_json::json!({}))
     };
@@ -316,6 +318,24 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .unwrap(),
         &point(PointConflict::ApplicationAnswered),
     );
+    refused_with(
+        store
+            .answer_point_application(pay.id, squat.id, &valid("S-4"), T, &said)
+            .await
+            .unwrap(),
+        &point(PointConflict::PaymentServiceUserIdTaken),
+    );
+    store
+        .answer_point_application(
+            pay.id,
+            squat.id,
+            &ValidationAnswer::Invalid("not the holder of this ID".into()),
+            T,
+            &said,
+        )
+        .await
+        .unwrap()
+        .unwrap();
     let second = store
         .apply_for_points(&application(5, round.id, r, a.id, "55555555"), &applied())
         .await
@@ -617,7 +637,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         "{refused:?}"
     );
     let first = store
-        .instruct_point_grants(pay.id, round.id, T.plus(30))
+        .instruct_point_grants(pay.id, round.id, 7_001, T.plus(30))
         .await
         .unwrap()
         .unwrap();
@@ -633,7 +653,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     let second = store
-        .instruct_point_grants(pay.id, round.id, T.plus(40))
+        .instruct_point_grants(pay.id, round.id, 7_002, T.plus(40))
         .await
         .unwrap()
         .unwrap();

@@ -34,6 +34,9 @@ pub(crate) enum BenchCommand {
     /// The token endpoint's code exchange with private_key_jwt: ours and oidc-provider's, side by
     /// side (`bench/oidc-compare`).
     OidcCompare(crate::bench_oidc_compare::CompareArgs),
+    /// The card-point programme: applications beside logins on the same server (CPU and
+    /// throughput ratios), then transaction intake and a batch of grants.
+    Points(crate::bench_points::PointsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +105,7 @@ pub(crate) async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::FactsSweep(a) => crate::bench_facts::run(a).await,
         BenchCommand::CrossDevice(a) => crate::bench_cross_device::run(a).await,
         BenchCommand::OidcCompare(a) => crate::bench_oidc_compare::run(a).await,
+        BenchCommand::Points(a) => crate::bench_points::run(a).await,
     }
 }
 
@@ -365,7 +369,11 @@ pub(crate) async fn cards(
 
 /// Runs `task(client, i)` from `concurrency` clients until `duration` ends; returns the latencies
 /// in microseconds and the seconds it took.
-async fn load<F, Fut>(concurrency: usize, duration: u64, task: F) -> Result<(Vec<u32>, f64), String>
+pub(crate) async fn load<F, Fut>(
+    concurrency: usize,
+    duration: u64,
+    task: F,
+) -> Result<(Vec<u32>, f64), String>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,

@@ -6,6 +6,7 @@ mod bench;
 mod bench_cross_device;
 mod bench_facts;
 mod bench_oidc_compare;
+mod bench_points;
 mod card;
 mod client;
 mod client_login;

@@ -51,10 +51,15 @@ pub struct PointGrantBatch {
     pub id: i64,
     /// The round.
     pub round: PointRoundId,
-    /// How many grants it instructs.
+    /// How many of its grants stand (instructed or confirmed): what the provider grants.
     pub grants: u64,
     /// Their points in all, in yen.
     pub points: u64,
+    /// How many ended before the provider confirmed them (forfeited or withdrawn): not to be
+    /// granted.
+    pub ended_grants: u64,
+    /// Their points, in yen.
+    pub ended_points: u64,
     /// When it was made.
     pub created_at: UnixTime,
     /// When the provider confirmed it.
@@ -87,11 +92,9 @@ named!(
     }
 );
 
-/// One grant instruction.
+/// One grant instruction: one per application, batch and kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PointGrant {
-    /// Its ID.
-    pub id: i64,
     /// Its batch.
     pub batch: i64,
     /// The application.
@@ -186,17 +189,19 @@ impl Platform {
         round: PointRoundId,
     ) -> Result<PointGrantBatch, PlatformError> {
         Self::payment_provider(rp)?;
+        // A random ID, as the applications', so that a provider learns nothing of others'.
+        let id = i64::from_be_bytes(self.rng.bytes::<8>()) & i64::MAX;
         self.store
-            .instruct_point_grants(rp.id, round, self.clock.now())
+            .instruct_point_grants(rp.id, round, id, self.clock.now())
             .await?
     }
 
-    /// A page of a batch's grants, in ID order after `after`.
+    /// A page of a batch's grants, in the order of their applications' IDs after `after`.
     pub async fn point_grants(
         &self,
         rp: &RelyingParty,
         batch: i64,
-        after: Option<i64>,
+        after: Option<PointApplicationId>,
         limit: usize,
     ) -> Result<Vec<PointGrant>, PlatformError> {
         Self::payment_provider(rp)?;

@@ -36,6 +36,9 @@ pub const POINT_CONSENT: [ConsentItem; 3] = [
 /// Most applications, rounds or services in one page of a list.
 pub const MAX_POINT_PAGE: usize = 1000;
 
+/// Most payment services one provider registers.
+pub const MAX_PAYMENT_SERVICES: usize = 100;
+
 macro_rules! int_id {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
@@ -245,6 +248,10 @@ pub struct IdShape {
     pub prefix: String,
     /// Its check digit.
     pub check: IdCheck,
+    /// The digits of the security code the service issues with each ID (3 to 8), which the
+    /// holder gives with it and the provider checks: proof that the ID is theirs. `None`: the
+    /// service has none (its validation must prove possession another way).
+    pub code_digits: Option<u8>,
 }
 
 impl IdShape {
@@ -255,6 +262,7 @@ impl IdShape {
         max_length: u8,
         prefix: String,
         check: IdCheck,
+        code_digits: Option<u8>,
     ) -> Result<Self, PlatformError> {
         let bad = |why| Err(PlatformError::Invalid(InvalidError::PointRequest(why)));
         if !(1..=64).contains(&min_length) || !(min_length..=64).contains(&max_length) {
@@ -272,13 +280,39 @@ impl IdShape {
         if check == IdCheck::Luhn && max_length < 2 {
             return bad("a Luhn-checked ID is at least 2 digits");
         }
+        if code_digits.is_some_and(|d| !(3..=8).contains(&d)) {
+            return bad("a security code is 3 to 8 digits");
+        }
         Ok(Self {
             alphabet,
             min_length,
             max_length,
             prefix,
             check,
+            code_digits,
         })
+    }
+
+    /// Whether `code` is what the service's IDs come with: its digits when it has a code,
+    /// nothing when it has none.
+    pub fn check_code(&self, code: Option<&str>) -> Result<(), PlatformError> {
+        let bad = |why| {
+            Err(PlatformError::Invalid(InvalidError::PaymentServiceUserId(
+                why,
+            )))
+        };
+        match (self.code_digits, code) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => bad("the service issues no security code"),
+            (Some(_), None) => bad("the service's security code is missing"),
+            (Some(d), Some(c)) => {
+                if c.len() == usize::from(d) && c.bytes().all(|b| b.is_ascii_digit()) {
+                    Ok(())
+                } else {
+                    bad("the security code is not of the service's digits")
+                }
+            }
+        }
     }
 
     /// Whether `id` has this shape; if not, what is wrong, in words for the person.
@@ -461,6 +495,8 @@ pub struct PointApplication {
     pub provider_name: String,
     /// The Payment Service ID the person gave.
     pub payment_service_user_id: String,
+    /// The security code the person gave with it, until the provider answers.
+    pub payment_service_code: Option<String>,
     /// The kiosk that applied on the person's behalf, by name.
     pub kiosk: Option<String>,
     /// Its state.
@@ -482,7 +518,7 @@ mod tests {
     use super::*;
 
     fn shape(alphabet: IdAlphabet, min: u8, max: u8, prefix: &str, check: IdCheck) -> IdShape {
-        IdShape::new(alphabet, min, max, prefix.into(), check).expect("a shape")
+        IdShape::new(alphabet, min, max, prefix.into(), check, None).expect("a shape")
     }
 
     #[test]
@@ -512,13 +548,32 @@ mod tests {
 
     #[test]
     fn an_impossible_shape_is_refused() {
-        let new = |a, min, max, p: &str, c| IdShape::new(a, min, max, p.into(), c);
+        let new = |a, min, max, p: &str, c| IdShape::new(a, min, max, p.into(), c, None);
         assert!(new(IdAlphabet::Digits, 0, 4, "", IdCheck::None).is_err());
         assert!(new(IdAlphabet::Digits, 5, 4, "", IdCheck::None).is_err());
         assert!(new(IdAlphabet::Digits, 4, 65, "", IdCheck::None).is_err());
         assert!(new(IdAlphabet::Digits, 4, 8, "A", IdCheck::None).is_err());
         assert!(new(IdAlphabet::Digits, 4, 4, "1234", IdCheck::None).is_err());
         assert!(new(IdAlphabet::Alphanumeric, 4, 8, "", IdCheck::Luhn).is_err());
+        let code = |d| {
+            IdShape::new(
+                IdAlphabet::Digits,
+                4,
+                8,
+                String::new(),
+                IdCheck::None,
+                Some(d),
+            )
+        };
+        assert!(code(2).is_err() && code(9).is_err());
+        let four = code(4).expect("a shape with a 4-digit code");
+        four.check_code(Some("0123")).expect("its code");
+        for bad in [None, Some("123"), Some("12345"), Some("12a4")] {
+            assert!(four.check_code(bad).is_err(), "{bad:?}");
+        }
+        let none = shape(IdAlphabet::Digits, 4, 4, "", IdCheck::None);
+        assert!(none.check_code(Some("1234")).is_err());
+        none.check_code(None).expect("no code");
     }
 
     #[test]

@@ -159,11 +159,13 @@ impl Platform {
         round: PointRoundId,
         service: PaymentServiceId,
         payment_service_user_id: &str,
+        payment_service_code: Option<&str>,
         consent: &NewConsent,
     ) -> Result<PointApplication, PlatformError> {
         self.check_consent(consent, &POINT_CONSENT).await?;
         let (round, service) = self.point_choice(round, service).await?;
         service.shape.check(payment_service_user_id)?;
+        service.shape.check_code(payment_service_code)?;
         let id = PointApplicationId::random(&*self.rng);
         let logs = [
             NewLog::new(
@@ -193,6 +195,7 @@ impl Platform {
                     person: s.person,
                     service: service.id,
                     payment_service_user_id: payment_service_user_id.to_owned(),
+                    payment_service_code: payment_service_code.map(str::to_owned),
                     kiosk: None,
                     at: self.clock.now(),
                 },
@@ -202,8 +205,9 @@ impl Platform {
     }
 
     /// The round and service an application names, both as they are now: an unknown one is
-    /// not found, one not taking applications a conflict (the store checks both again in the
-    /// transaction that writes).
+    /// not found — and so is a draft round or a pending service, which nobody outside the
+    /// secretariat and the provider is to learn of —, one no longer taking applications a
+    /// conflict (the store checks both again in the transaction that writes).
     async fn point_choice(
         &self,
         round: PointRoundId,
@@ -213,11 +217,13 @@ impl Platform {
             .store
             .point_round(round)
             .await?
+            .filter(|r| r.state != PointRoundState::Draft)
             .ok_or(PlatformError::NotFound(NotFound::PointRound))?;
         let service = self
             .store
             .payment_service(service)
             .await?
+            .filter(|s| s.status != PaymentServiceStatus::Pending)
             .ok_or(PlatformError::NotFound(NotFound::PaymentService))?;
         if round.state != PointRoundState::Open {
             return Err(PlatformError::Conflict(Conflict::Point(

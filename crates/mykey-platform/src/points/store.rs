@@ -26,6 +26,8 @@ pub struct NewPointApplication {
     pub service: PaymentServiceId,
     /// The Payment Service ID the person gave (already of the service's shape).
     pub payment_service_user_id: String,
+    /// Its security code, when the service issues one (already of its digits).
+    pub payment_service_code: Option<String>,
     /// The kiosk applying on the person's behalf.
     pub kiosk: Option<RelyingPartyId>,
     /// When.
@@ -102,9 +104,8 @@ pub trait PointStore: Send + Sync + 'static {
 
     /// Takes an application, with `logs` in the person's log and the event for its provider.
     /// Refused, writing nothing: the round not open, the service not eligible, no active My
-    /// Key ID, the right forfeited, an application of the person's in the round that is not
-    /// rejected (decided by the database's unique index), or a live application with the
-    /// same Payment Service ID.
+    /// Key ID, the right forfeited, or an application of the person's in the round that is not
+    /// rejected (decided by the database's unique index).
     async fn apply_for_points(
         &self,
         new: &NewPointApplication,
@@ -138,7 +139,9 @@ pub trait PointStore: Send + Sync + 'static {
     /// caller) in the person's log. Not its own or no such one: `NotFound::PointApplication`;
     /// answered, withdrawn or forfeited: `Conflict::Point(PointApplicationAnswered)`; a
     /// settlement user ID it gave another application in the round:
-    /// `Conflict::Point(SettlementUserIdTaken)`.
+    /// `Conflict::Point(SettlementUserIdTaken)`; valid for a Payment Service ID another
+    /// validated application in the round has: `Conflict::Point(PaymentServiceUserIdTaken)`.
+    /// The security code is erased with the answer.
     async fn answer_point_application(
         &self,
         provider: RelyingPartyId,
@@ -161,13 +164,15 @@ pub trait PointStore: Send + Sync + 'static {
         at: UnixTime,
     ) -> Result<Result<TransactionIntake, PlatformError>, StoreError>;
 
-    /// A new batch of grants for the provider in `round`: per validated application with
+    /// A new batch `id` of grants for the provider in `round`: per validated application with
     /// transactions not yet counted, the sum of their points within what remains of the cap.
-    /// An unknown round: `NotFound::PointRound`.
+    /// An unknown or draft round: `NotFound::PointRound`; nothing due:
+    /// `Conflict::Point(NothingDue)`, and no batch is kept.
     async fn instruct_point_grants(
         &self,
         provider: RelyingPartyId,
         round: PointRoundId,
+        id: i64,
         at: UnixTime,
     ) -> Result<Result<PointGrantBatch, PlatformError>, StoreError>;
 
@@ -176,7 +181,7 @@ pub trait PointStore: Send + Sync + 'static {
         &self,
         provider: RelyingPartyId,
         batch: i64,
-        after: Option<i64>,
+        after: Option<PointApplicationId>,
         limit: usize,
     ) -> Result<Result<Vec<PointGrant>, PlatformError>, StoreError>;
 

@@ -84,6 +84,11 @@ pub(crate) fn export_json(e: &Export) -> ExportBody {
             })
             .collect(),
         consents: e.consents.iter().map(consent_json).collect(),
+        point_applications: e
+            .point_applications
+            .iter()
+            .map(super::point_applications::mine_json)
+            .collect(),
         log: Log {
             entries: e.log.iter().map(log_json).collect(),
             head: e.head.map(|h| h.to_string()),

@@ -51,7 +51,7 @@ mod ops;
 mod pages;
 mod pinless;
 mod point_applications;
-mod point_grants;
+pub(crate) mod point_grants;
 mod points;
 mod portal;
 mod ppid_services;

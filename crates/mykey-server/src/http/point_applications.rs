@@ -36,7 +36,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/rp/point-applications/{id}/validation", post(answer))
 }
 
-fn mine_json(a: &PointApplication) -> MyPointApplication {
+pub(super) fn mine_json(a: &PointApplication) -> MyPointApplication {
     MyPointApplication {
         id: a.id.to_string(),
         round: a.round.get(),
@@ -60,6 +60,7 @@ fn party_json(a: &PointApplication) -> PartyPointApplication {
         round: a.round.get(),
         payment_service: a.service.get(),
         payment_service_user_id: a.payment_service_user_id.clone(),
+        payment_service_code: a.payment_service_code.clone(),
         kiosk: a.kiosk.clone(),
         state: a.state.as_str().to_owned(),
         settlement_user_id: a.settlement_user_id.as_ref().map(|s| s.as_str().to_owned()),
@@ -105,7 +106,7 @@ async fn mine(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResp
     path = "/v1/me/point-applications",
     operation_id = "me_point_apply",
     tag = "me",
-    summary = "Apply for card points in an open round through one eligible payment service, with the Payment Service ID the person knows it by, accepting the three matters of Art 23.1 (GET /v1/point-programme). Refused, storing nothing: a Payment Service ID not of the service's shape (422 payment-service-user-id-shape), consent not exactly the items (422 consent-incomplete), an unknown round or service (404), a round not open (409 point-round-not-open), a service not eligible (409 payment-service-not-eligible), no active My Key ID (409 no-my-key-id), the right forfeited (409 point-rights-forfeited), an application in the round already (409 point-application-exists: one per person per round, across renewals and a re-created My Key ID), or a Payment Service ID another live application has (409 payment-service-user-id-taken). The provider is told by its event stream.",
+    summary = "Apply for card points in an open round through one eligible payment service, with the Payment Service ID the person knows it by, accepting the three matters of Art 23.1 (GET /v1/point-programme). Refused, storing nothing: a Payment Service ID not of the service's shape (422 payment-service-user-id-shape), consent not exactly the items (422 consent-incomplete), an unknown round or service (404), a round not open (409 point-round-not-open), a service not eligible (409 payment-service-not-eligible), no active My Key ID (409 no-my-key-id), the right forfeited (409 point-rights-forfeited), an application in the round already (409 point-application-exists: one per person per round, across renewals and a re-created My Key ID), a security code missing or not of the service's digits (422 payment-service-user-id-shape). A draft round or a pending service is unknown (404). The provider is told by its event stream and reads the Payment Service ID and its security code from its queue.",
     request_body(content = mykey_api::points::PointApplicationRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Submitted", body = mykey_api::points::MyPointApplication, content_type = "application/json"),
@@ -129,6 +130,7 @@ async fn apply(
             PointRoundId::new(req.round),
             PaymentServiceId::new(req.payment_service),
             &req.payment_service_user_id,
+            req.payment_service_code.as_deref(),
             &new_consent(req.consent),
         )
         .await?;
@@ -235,7 +237,7 @@ async fn one(
     path = "/v1/rp/point-applications/{id}/validation",
     operation_id = "rp_point_application_validate",
     tag = "points",
-    summary = "The payment provider answers one of its submitted applications (Art 23.1.2): valid with its settlement user ID, or not valid with the reason the holder reads. Once: an answered, withdrawn or forfeited one is 409 point-application-answered; another provider's is 404; a settlement user ID it gave another application in the round is 409 settlement-user-id-taken; a malformed answer 422 invalid-point-request. The holder's log records the answer.",
+    summary = "The payment provider answers one of its submitted applications (Art 23.1.2): valid with its settlement user ID, or not valid with the reason the holder reads. Once: an answered, withdrawn or forfeited one is 409 point-application-answered; another provider's is 404; a settlement user ID it gave another application in the round is 409 settlement-user-id-taken; valid for a Payment Service ID another validated application in the round holds is 409 payment-service-user-id-taken; the security code is erased with the answer; a malformed answer 422 invalid-point-request. The holder's log records the answer.",
     params(("id" = String, Path, description = "The application's ID")),
     request_body(content = mykey_api::points::PointValidation, content_type = "application/json"),
     responses(

@@ -51,12 +51,24 @@ fn positive(s: &str, what: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::InvalidRequest(format!("{what} is a positive whole number")))
 }
 
+/// A batch's ID from its 16 hexadecimal characters.
+fn batch_id(s: &str) -> Result<i64, ApiError> {
+    (s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then(|| i64::from_str_radix(s, 16).ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::InvalidRequest("a batch's ID is 16 lower-case hexadecimal characters".into())
+        })
+}
+
 fn batch_json(b: &mykey_platform::PointGrantBatch) -> PointGrantBatch {
     PointGrantBatch {
-        id: b.id,
+        id: format!("{:016x}", b.id),
         round: b.round.get(),
         grants: b.grants,
         points: b.points,
+        ended_grants: b.ended_grants,
+        ended_points: b.ended_points,
         created_at: rfc3339(b.created_at),
         confirmed_at: b.confirmed_at.map(rfc3339),
     }
@@ -134,14 +146,15 @@ async fn report(
     path = "/v1/rp/point-rounds/{id}/grant-batches",
     operation_id = "rp_point_grant_batch",
     tag = "points",
-    summary = "The payment provider asks what to grant in a round: a new batch with, per validated application whose transactions were not yet counted, their points within what remains of the round's cap per person. Read its grants at GET /v1/rp/point-grant-batches/{id}/grants, confirm it when granted.",
+    summary = "The payment provider asks what to grant in a round: a new batch (a random ID) with, per validated application whose transactions were not yet counted, their points within what remains of the round's cap per person. Nothing counted since the last batch: 409 point-grants-none-due, and no batch is kept; an unknown or draft round: 404. Read its grants at GET /v1/rp/point-grant-batches/{id}/grants, confirm it when granted.",
     params(("id" = i64, Path, description = "The round's ID")),
     responses(
         (status = 201, description = "Made", body = mykey_api::points::PointGrantBatch, content_type = "application/json"),
         (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
     ),
     security(("client" = []), ("clientToken" = []))
 )]
@@ -161,7 +174,7 @@ async fn instruct(
     operation_id = "rp_point_grants",
     tag = "points",
     summary = "A page of one of the provider's batches: each grant's settlement user ID, points and state. Another provider's batch is unknown (404).",
-    params(("id" = i64, Path, description = "The batch's ID"), PointGrantsQuery),
+    params(("id" = String, Path, description = "The batch's ID"), PointGrantsQuery),
     responses(
         (status = 200, description = "OK", body = mykey_api::points::PointGrants, content_type = "application/json"),
         (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
@@ -178,18 +191,22 @@ async fn grants(
     Path(id): Path<String>,
     query: Result<Query<PointGrantsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let batch = positive(&id, "a batch's ID")?;
+    let batch = batch_id(&id)?;
     let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     let limit = q.limit.map_or(DEFAULT_PAGE, |l| l as usize);
-    let page = p.point_grants(&rp, batch, q.after, limit).await?;
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| a.parse().map_err(PlatformError::from))
+        .transpose()?;
+    let page = p.point_grants(&rp, batch, after, limit).await?;
     let next = (page.len() == limit)
-        .then(|| page.last().map(|g| g.id))
+        .then(|| page.last().map(|g| g.application.to_string()))
         .flatten();
     Ok(axum::Json(PointGrants {
         grants: page
             .iter()
             .map(|g| PointGrant {
-                id: g.id,
                 application: g.application.to_string(),
                 settlement_user_id: g.settlement_user_id.as_str().to_owned(),
                 kind: g.kind.as_str().to_owned(),
@@ -208,7 +225,7 @@ async fn grants(
     operation_id = "rp_point_grants_confirm",
     tag = "points",
     summary = "The provider confirms it granted a batch: its instructed grants become confirmed (those forfeited or withdrawn meanwhile stay so, and are not to be granted); each holder's log records theirs. Once (409 point-grant-batch-confirmed).",
-    params(("id" = i64, Path, description = "The batch's ID")),
+    params(("id" = String, Path, description = "The batch's ID")),
     responses(
         (status = 200, description = "Confirmed", body = mykey_api::points::PointGrantBatch, content_type = "application/json"),
         (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
@@ -224,7 +241,7 @@ async fn confirm(
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let batch = positive(&id, "a batch's ID")?;
+    let batch = batch_id(&id)?;
     Ok(axum::Json(batch_json(
         &p.confirm_point_grants(&rp, batch).await?,
     )))

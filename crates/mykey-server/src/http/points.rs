@@ -62,6 +62,7 @@ pub(super) fn service_json(s: &mykey_platform::PaymentService) -> PaymentService
             max_length: s.shape.max_length,
             prefix: s.shape.prefix.clone(),
             check: s.shape.check.as_str().to_owned(),
+            code_digits: s.shape.code_digits,
         },
         status: s.status.as_str().to_owned(),
         created_at: rfc3339(s.created_at),
@@ -332,6 +333,7 @@ async fn register(
         s.max_length,
         s.prefix.clone(),
         IdCheck::parse(&s.check).ok_or_else(|| bad("check is none or luhn"))?,
+        s.code_digits,
     )?;
     let service = p
         .register_payment_service(&rp, &req.name, kind, shape)

@@ -289,6 +289,10 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                         "settlement-user-id-taken",
                         "That settlement user ID is another application's",
                     ),
+                    P::NothingDue => (
+                        "point-grants-none-due",
+                        "Nothing is due since the last batch",
+                    ),
                     P::GrantBatchConfirmed => (
                         "point-grant-batch-confirmed",
                         "The batch was confirmed already",
@@ -354,7 +358,11 @@ impl IntoResponse for ApiError {
         };
         let detail = match &self {
             ApiError::InvalidRequest(d) => Some(d.clone()),
-            ApiError::TooLarge => Some(format!("the limit is {} bytes", super::MAX_BODY)),
+            ApiError::TooLarge => Some(format!(
+                "the limit is {} bytes ({} for a report of transactions)",
+                super::MAX_BODY,
+                super::point_grants::MAX_REPORT_BODY
+            )),
             ApiError::Platform(PlatformError::Store(_) | PlatformError::Internal(_)) => None,
             ApiError::Platform(PlatformError::JlisUnavailable(e)) => {
                 tracing::warn!(error = %e, "J-LIS unavailable");

@@ -33,6 +33,9 @@ pub(crate) enum PointsCommand {
         /// The Payment Service ID you know the service by.
         #[arg(long, value_name = "ID")]
         payment_service_id: String,
+        /// The security code that came with it, when the service issues one.
+        #[arg(long, value_name = "DIGITS")]
+        payment_service_code: Option<String>,
     },
     /// Your applications, newest first.
     List {
@@ -126,6 +129,7 @@ pub(crate) async fn run(cmd: PointsCommand) -> Result<(), String> {
             round,
             service,
             payment_service_id,
+            payment_service_code,
         } => {
             let platform = base(&holder.platform);
             let programme: PointProgramme =
@@ -143,6 +147,7 @@ pub(crate) async fn run(cmd: PointsCommand) -> Result<(), String> {
                 round,
                 payment_service: service,
                 payment_service_user_id: payment_service_id,
+                payment_service_code,
                 consent,
             })
             .map_err(|e| e.to_string())?;

@@ -32,7 +32,7 @@ pub(crate) const EN: Texts = Texts {
     id_help: "8 letters or digits; leave empty for a random one.",
     change: "Change",
     revoke_heading: "Revoke your My Key ID",
-    revoke_warning: "Revoking ends every function of the platform that uses your My Key ID (Terms Art 15.3): all your Service ID links end. Your PPIDs and their consents stay. This cannot be undone.",
+    revoke_warning: "Revoking ends every function of the platform that uses your My Key ID (Terms Art 15.3): all your Service ID links end, and you lose the right to apply for card points in every round not yet closed and the points not yet granted to you (Art 27.1.1). Your PPIDs and their consents stay. This cannot be undone.",
     revoke_confirm: "I understand; revoke it",
     revoke: "Revoke",
     no_my_key_id: "You have no My Key ID yet.",

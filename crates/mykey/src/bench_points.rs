@@ -1,0 +1,321 @@
+//! `mykey bench points`: the card-point programme against `mykey serve`, its figures beside a
+//! card login's measured in the same run on the same server (issue 22):
+//!
+//! 1. logins at `--concurrency` clients for `--duration` s: the server's CPU per login;
+//! 2. applications at the same concurrency and duration — each of `--cards` holders applying
+//!    in round after round (one application per person per round) through one eligible service:
+//!    the server's CPU per application and the throughput, each as a ratio to the login's;
+//! 3. transaction intake: `--transactions` purchases of the first round's validated applicants
+//!    in reports of 1000, then one batch of grants for all of them: the wall time of each, with
+//!    the host's RSA-2048 verification floor (one core) printed beside them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use mykey_jlis_client::JlisClient;
+use mykey_pki::issue::SigningKey;
+use serde_json::{Value, json};
+
+use crate::bench::{ChildServer, certificates, load, percentiles};
+
+#[derive(Debug, Args)]
+pub(crate) struct PointsArgs {
+    /// Card holders (cards from the simulator, each a person with a My Key ID).
+    #[arg(long, default_value_t = 64)]
+    cards: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds of each load (logins, then applications).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Rounds opened for the applications (each holder applies once in each).
+    #[arg(long, default_value_t = 1000)]
+    rounds: usize,
+    /// Purchases reported for the first round's applicants, in reports of 1000.
+    #[arg(long, default_value_t = 100_000)]
+    transactions: usize,
+    /// A PostgreSQL URL to run against (a fresh, empty database); default SQLite in a temp folder.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+/// A JSON call that must succeed; its answer.
+async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
+    let resp = req.send().await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(format!("refused ({status}): {v}"));
+    }
+    Ok(v)
+}
+
+/// The mean time of one RSA-2048 PKCS#1 v1.5 SHA-256 verification on this core.
+fn rsa_verify_floor() -> Result<Duration, String> {
+    let key = SigningKey::generate().map_err(|e| e.to_string())?;
+    let message = [7u8; 32];
+    let signature = key.sign(&message);
+    let public =
+        mykey_pki::RsaPublicKey::from_spki_der(key.spki_der()).map_err(|e| e.to_string())?;
+    let rounds = 2000;
+    let t0 = Instant::now();
+    for _ in 0..rounds {
+        public
+            .verify(&message, &signature, mykey_pki::SignedObject::Challenge)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(t0.elapsed() / rounds)
+}
+
+pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (server, database, jlis, operator) =
+        ChildServer::platform(dir.path(), a.database.as_deref())?;
+    let base = server.url.clone();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let client = JlisClient::new(&jlis, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);
+    let cards = a.cards.max(1);
+    let certs = Arc::new(certificates(&client, &key, cards).await?);
+
+    // The provider, its eligible service, the rounds.
+    let rp = call(
+        http.post(format!("{base}/v1/ops/relying-parties"))
+            .bearer_auth(&operator)
+            .json(&json!({"name": "Bench Pay", "kind": "payment-provider", "contact": "窓口", "privacy_policy_url": "https://pay.example/p", "terms_url": "https://pay.example/t"})),
+    )
+    .await?;
+    let (pay_id, pay_secret) = (
+        rp["client_id"].as_str().unwrap_or_default().to_owned(),
+        rp["client_secret"].as_str().unwrap_or_default().to_owned(),
+    );
+    call(
+        http.post(format!(
+            "{base}/v1/ops/relying-parties/{}/approval",
+            rp["id"]
+        ))
+        .bearer_auth(&operator),
+    )
+    .await?;
+    let service = call(
+        http.post(format!("{base}/v1/rp/payment-services"))
+            .basic_auth(&pay_id, Some(&pay_secret))
+            .json(&json!({"name": "Bench QR", "kind": "qr-code", "id_shape": {"alphabet": "digits", "min_length": 12, "max_length": 12}})),
+    )
+    .await?["id"]
+        .as_i64()
+        .unwrap_or_default();
+    call(
+        http.post(format!("{base}/v1/ops/payment-services/{service}/approval"))
+            .bearer_auth(&operator),
+    )
+    .await?;
+    let mut rounds = Vec::with_capacity(a.rounds);
+    for r in 0..a.rounds.max(1) {
+        let round = call(
+            http.post(format!("{base}/v1/ops/point-rounds"))
+                .bearer_auth(&operator)
+                .json(&json!({"name": format!("Bench {r}"), "purchase_rate": 25, "purchase_cap": 5000, "health_insurance_points": 0, "public_fund_account_points": 0})),
+        )
+        .await?["id"]
+            .as_i64()
+            .unwrap_or_default();
+        call(
+            http.post(format!("{base}/v1/ops/point-rounds/{round}/opening"))
+                .bearer_auth(&operator),
+        )
+        .await?;
+        rounds.push(round);
+    }
+    let rounds = Arc::new(rounds);
+
+    // The holders: a session and a My Key ID each.
+    let mut sessions = Vec::with_capacity(cards);
+    for cert in certs.iter() {
+        let s =
+            crate::login::login(&http, &base, |nonce| Ok((key.sign(nonce), cert.clone()))).await?;
+        call(
+            http.post(format!("{base}/v1/me/my-key-id"))
+                .bearer_auth(&s.token)
+                .json(&json!({"consent": {"terms_version": "2026-11-01", "items": ["my-key-id.validity-check", "my-key-id.previous-issuance-numbers", "my-key-id.jlis-previous-number-search"]}})),
+        )
+        .await?;
+        sessions.push(s.token);
+    }
+    let sessions = Arc::new(sessions);
+    let consent: Value =
+        call(http.get(format!("{base}/v1/point-programme"))).await?["consent"].clone();
+    let items: Vec<Value> = consent["items"]
+        .as_array()
+        .map(|i| i.iter().map(|x| x["name"].clone()).collect())
+        .unwrap_or_default();
+    let consent = json!({"items": items, "terms_version": consent["terms_version"]});
+
+    // 1. Logins.
+    let login_one = {
+        let (http, base, certs, key) = (http.clone(), base.clone(), certs.clone(), key.clone());
+        move |i: usize| {
+            let (http, base, certs, key) = (http.clone(), base.clone(), certs.clone(), key.clone());
+            async move {
+                let cert = certs[i % certs.len()].clone();
+                crate::login::login(&http, &base, |nonce| Ok((key.sign(nonce), cert)))
+                    .await
+                    .map(|_| ())
+            }
+        }
+    };
+    let cpu = server.cpu();
+    let (mut logins, login_s) = load(a.concurrency, a.duration, login_one).await?;
+    let login_cpu = server.cpu().saturating_sub(cpu);
+    let (login_p50, login_p99) = percentiles(&mut logins);
+
+    // 2. Applications: holder i % cards, in that holder's next round.
+    let next: Arc<Vec<AtomicUsize>> = Arc::new((0..cards).map(|_| AtomicUsize::new(0)).collect());
+    let apply_one = {
+        let (http, base, sessions, rounds, next, consent) = (
+            http.clone(),
+            base.clone(),
+            sessions.clone(),
+            rounds.clone(),
+            next.clone(),
+            consent.clone(),
+        );
+        move |i: usize| {
+            let (http, base, sessions, rounds, next, consent) = (
+                http.clone(),
+                base.clone(),
+                sessions.clone(),
+                rounds.clone(),
+                next.clone(),
+                consent.clone(),
+            );
+            async move {
+                let holder = i % sessions.len();
+                let r = next[holder].fetch_add(1, Ordering::Relaxed);
+                let round = *rounds
+                    .get(r)
+                    .ok_or("every round was applied in: give more --rounds")?;
+                call(
+                    http.post(format!("{base}/v1/me/point-applications"))
+                        .bearer_auth(&sessions[holder])
+                        .json(&json!({"round": round, "payment_service": service, "payment_service_user_id": format!("{:06}{:06}", holder, r), "consent": consent})),
+                )
+                .await
+                .map(|_| ())
+            }
+        }
+    };
+    let cpu = server.cpu();
+    let (mut applications, apply_s) = load(a.concurrency, a.duration, apply_one).await?;
+    let apply_cpu = server.cpu().saturating_sub(cpu);
+    let (apply_p50, apply_p99) = percentiles(&mut applications);
+
+    // 3. The first round's applicants validated, their purchases reported, one batch.
+    let first = rounds[0];
+    let queue = call(
+        http.get(format!(
+            "{base}/v1/rp/point-applications?state=submitted&limit=1000"
+        ))
+        .basic_auth(&pay_id, Some(&pay_secret)),
+    )
+    .await?;
+    let mut applicants = Vec::new();
+    for app in queue["applications"].as_array().into_iter().flatten() {
+        if app["round"].as_i64() != Some(first) {
+            continue;
+        }
+        let su = format!("SU-{}", applicants.len());
+        call(
+            http.post(format!(
+                "{base}/v1/rp/point-applications/{}/validation",
+                app["id"].as_str().unwrap_or_default()
+            ))
+            .basic_auth(&pay_id, Some(&pay_secret))
+            .json(&json!({"valid": true, "settlement_user_id": su})),
+        )
+        .await?;
+        applicants.push(su);
+    }
+    if applicants.is_empty() {
+        return Err("no application in the first round to report purchases for".into());
+    }
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let cpu = server.cpu();
+    let mut sent = 0;
+    while sent < a.transactions {
+        let n = (a.transactions - sent).min(1000);
+        let txs: Vec<Value> = (sent..sent + n)
+            .map(|k| json!({"settlement_user_id": applicants[k % applicants.len()], "transaction_id": format!("T-{k}"), "amount": 100 + (k % 900), "occurred_at": now}))
+            .collect();
+        call(
+            http.post(format!("{base}/v1/rp/point-rounds/{first}/transactions"))
+                .basic_auth(&pay_id, Some(&pay_secret))
+                .json(&json!({"transactions": txs})),
+        )
+        .await?;
+        sent += n;
+    }
+    let intake_s = t0.elapsed().as_secs_f64();
+    let intake_cpu = server.cpu().saturating_sub(cpu);
+    let t0 = Instant::now();
+    let batch = call(
+        http.post(format!("{base}/v1/rp/point-rounds/{first}/grant-batches"))
+            .basic_auth(&pay_id, Some(&pay_secret)),
+    )
+    .await?;
+    let grants_s = t0.elapsed().as_secs_f64();
+
+    let per = |cpu: Duration, n: usize| {
+        if n == 0 {
+            0.0
+        } else {
+            cpu.as_micros() as f64 / n as f64
+        }
+    };
+    let (login_cpu_us, apply_cpu_us) = (
+        per(login_cpu, logins.len()),
+        per(apply_cpu, applications.len()),
+    );
+    let (login_rate, apply_rate) = (
+        logins.len() as f64 / login_s,
+        applications.len() as f64 / apply_s,
+    );
+    println!(
+        "{}",
+        json!({
+            "bench": "points",
+            "database": if database.starts_with("sqlite://") { "sqlite" } else { "postgres" },
+            "cards": cards,
+            "concurrency": a.concurrency,
+            "logins_per_s": login_rate,
+            "login_p50_ms": login_p50,
+            "login_p99_ms": login_p99,
+            "server_cpu_us_per_login": login_cpu_us,
+            "applications": applications.len(),
+            "applications_per_s": apply_rate,
+            "application_p50_ms": apply_p50,
+            "application_p99_ms": apply_p99,
+            "server_cpu_us_per_application": apply_cpu_us,
+            "cpu_ratio_application_to_login": if login_cpu_us > 0.0 { apply_cpu_us / login_cpu_us } else { 0.0 },
+            "throughput_ratio_application_to_login": if login_rate > 0.0 { apply_rate / login_rate } else { 0.0 },
+            "transactions": a.transactions,
+            "applicants": applicants.len(),
+            "intake_s": intake_s,
+            "transactions_per_s": a.transactions as f64 / intake_s,
+            "server_cpu_us_per_transaction": per(intake_cpu, a.transactions),
+            "grant_batch_s": grants_s,
+            "grants": batch["grants"],
+            "rsa2048_verify_floor_us": rsa_verify_floor()?.as_secs_f64() * 1e6,
+        })
+    );
+    Ok(())
+}
