@@ -218,26 +218,34 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
 
     // 3. The first round's applicants validated, their purchases reported, one batch.
     let first = rounds[0];
-    let queue = call(
-        http.get(format!(
-            "{base}/v1/rp/point-applications?state=submitted&limit=1000"
-        ))
-        .basic_auth(&pay_id, Some(&pay_secret)),
-    )
-    .await?;
-    let mut applicants = Vec::new();
-    for app in queue["applications"].as_array().into_iter().flatten() {
-        if app["round"].as_i64() != Some(first) {
-            continue;
+    // The provider's queue, page by page: the first round's applications among them.
+    let mut first_round = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = call(
+            http.get(format!(
+                "{base}/v1/rp/point-applications?state=submitted&limit=1000{after}"
+            ))
+            .basic_auth(&pay_id, Some(&pay_secret)),
+        )
+        .await?;
+        for app in page["applications"].as_array().into_iter().flatten() {
+            if app["round"].as_i64() == Some(first) {
+                first_round.push(app["id"].as_str().unwrap_or_default().to_owned());
+            }
         }
+        match page["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    let mut applicants = Vec::new();
+    for id in first_round {
         let su = format!("SU-{}", applicants.len());
         call(
-            http.post(format!(
-                "{base}/v1/rp/point-applications/{}/validation",
-                app["id"].as_str().unwrap_or_default()
-            ))
-            .basic_auth(&pay_id, Some(&pay_secret))
-            .json(&json!({"valid": true, "settlement_user_id": su})),
+            http.post(format!("{base}/v1/rp/point-applications/{id}/validation"))
+                .basic_auth(&pay_id, Some(&pay_secret))
+                .json(&json!({"valid": true, "settlement_user_id": su})),
         )
         .await?;
         applicants.push(su);
