@@ -167,10 +167,10 @@ async fn a_person_looks_after_their_data_in_the_portal() {
         html.contains("Fukuoka City") && html.contains("C-77"),
         "{html}"
     );
-    // The revocation warning names what ends (Art 15.3), and promises nothing of a point
-    // programme that does not exist yet (Art 27).
+    // The revocation warning names what ends (Art 15.3) and the card-point rights forfeited
+    // with it (Art 27.1.1).
     assert!(
-        html.contains("Art 15.3") && !html.contains("Art 27") && !html.contains("card points"),
+        html.contains("Art 15.3") && html.contains("Art 27.1.1") && html.contains("card points"),
         "the revocation warning"
     );
     assert!(!html.contains("Coming changes"), "no terms announced yet");

@@ -44,13 +44,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         )
 }
 
-fn positive(s: &str, what: &str) -> Result<i64, ApiError> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::InvalidRequest(format!("{what} is a positive whole number")))
-}
-
 /// A batch's ID from its 16 hexadecimal characters.
 fn batch_id(s: &str) -> Result<i64, ApiError> {
     (s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
@@ -113,7 +106,7 @@ async fn report(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<PointTransactionReport>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let round = PointRoundId::new(positive(&id, "a round's ID")?);
+    let round = PointRoundId::new(super::points::number(&id, "a round's ID")?);
     let transactions = req
         .transactions
         .iter()
@@ -163,7 +156,7 @@ async fn instruct(
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let round = PointRoundId::new(positive(&id, "a round's ID")?);
+    let round = PointRoundId::new(super::points::number(&id, "a round's ID")?);
     let b = p.instruct_point_grants(&rp, round).await?;
     Ok((StatusCode::CREATED, axum::Json(batch_json(&b))))
 }
@@ -248,7 +241,7 @@ async fn confirm(
 }
 
 async fn lines(p: &Platform, id: &str) -> Result<(i64, Vec<StatementLine>), ApiError> {
-    let round = positive(id, "a round's ID")?;
+    let round = super::points::number(id, "a round's ID")?;
     let lines = p
         .point_statement(PointRoundId::new(round))
         .await?

@@ -69,7 +69,7 @@ pub(super) fn service_json(s: &mykey_platform::PaymentService) -> PaymentService
     }
 }
 
-fn number(s: &str, what: &str) -> Result<i64, ApiError> {
+pub(super) fn number(s: &str, what: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
