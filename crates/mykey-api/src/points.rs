@@ -503,3 +503,32 @@ pub struct PointStatement {
     /// One line per provider, by provider ID.
     pub lines: Vec<StatementLine>,
 }
+
+/// A kiosk applies for the card holder in front of it: the card's answer to the kiosk's
+/// challenge (PIN entered at the kiosk), what the holder chose, and their consent to the three
+/// matters of Art 23.1, shown on the kiosk's screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KioskPointApplication {
+    /// The challenge's nonce, base64url.
+    pub nonce: String,
+    /// The user-identification certificate, base64 DER.
+    #[schema(content_encoding = "base64")]
+    pub certificate: String,
+    /// The card's signature over the nonce, base64.
+    #[schema(content_encoding = "base64")]
+    pub signature: String,
+    /// The round's ID.
+    pub round: i64,
+    /// The chosen service's ID.
+    pub payment_service: i64,
+    /// The holder's Payment Service ID.
+    #[schema(max_length = 64)]
+    pub payment_service_user_id: String,
+    /// Its security code, when the service issues one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 8)]
+    pub payment_service_code: Option<String>,
+    /// The three matters of Art 23.1, under the terms in force.
+    pub consent: ConsentGiven,
+}

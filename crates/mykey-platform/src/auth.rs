@@ -24,6 +24,8 @@ pub enum ChallengePurpose {
     ServiceIdLink,
     /// The person approves an OpenID Connect authorization.
     Authorization,
+    /// The person applies for card points at a kiosk (Art 22.1.10, 26.1.2).
+    PointApplication,
 }
 
 impl ChallengePurpose {
@@ -33,14 +35,20 @@ impl ChallengePurpose {
             ChallengePurpose::Login => "login",
             ChallengePurpose::ServiceIdLink => "service-id-link",
             ChallengePurpose::Authorization => "authorization",
+            ChallengePurpose::PointApplication => "point-application",
         }
     }
 
     /// From [`ChallengePurpose::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Login, Self::ServiceIdLink, Self::Authorization]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [
+            Self::Login,
+            Self::ServiceIdLink,
+            Self::Authorization,
+            Self::PointApplication,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 }
 

@@ -106,6 +106,7 @@ fn purpose_byte(p: ChallengePurpose) -> u8 {
         ChallengePurpose::Login => 1,
         ChallengePurpose::ServiceIdLink => 2,
         ChallengePurpose::Authorization => 3,
+        ChallengePurpose::PointApplication => 4,
     }
 }
 

@@ -145,6 +145,9 @@ pub enum AccessError {
         "payment providers and kiosks connect only for the card-point programme (Terms Art 26)"
     )]
     PointProgrammeOnly,
+    /// A relying party that is not a kiosk asked to apply for a card holder in front of it.
+    #[error("only an application-support business's kiosk may do this (Terms Art 26.1.2)")]
+    KioskOnly,
     /// A relying party that is not a registered payment provider asked for a provider's function.
     #[error("only a registered payment provider may do this (Terms Art 26.1.1)")]
     PaymentProviderOnly,

@@ -69,7 +69,7 @@ pub use pinless::{
     PinlessEvidence, PinlessRequest, StoredPinlessRequest, iso_date, parse_iso_date,
 };
 pub use points::{
-    Forfeiture, IdAlphabet, IdCheck, IdShape, MAX_PAYMENT_SERVICES, MAX_POINT_PAGE,
+    Forfeiture, IdAlphabet, IdCheck, IdShape, KioskChoice, MAX_PAYMENT_SERVICES, MAX_POINT_PAGE,
     MAX_TRANSACTION_YEN, MAX_TRANSACTIONS_PER_REPORT, NewPaymentService, NewPointApplication,
     NewPointTransaction, POINT_CONSENT, PaymentService, PaymentServiceId, PaymentServiceKind,
     PaymentServiceStatus, PointApplication, PointApplicationId, PointApplicationState, PointGrant,

@@ -1073,3 +1073,147 @@ async fn a_payment_service_id_is_proved_by_its_code_and_nobody_is_locked_out() {
     let (_, programme) = call(&w, Method::GET, "/v1/point-programme", None).await;
     assert_eq!(programme["services"], json!([]), "{programme}");
 }
+
+/// A kiosk applies for the card holder in front of it: its own challenge, the card's answer,
+/// the holder's choice and consent; the application is the holder's (one per round, in their
+/// log with the kiosk's name), and the kiosk sees the ones it made only. A card not known to
+/// the platform, a challenge of another kiosk, and a relying party of another kind get nothing.
+#[tokio::test]
+async fn a_kiosk_applies_for_the_card_holder_in_front_of_it() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    let kiosk = relying_party_of_kind(&w, "コンビニ マルチコピー機", "kiosk").await;
+    let other_kiosk = relying_party_of_kind(&w, "Bank ATM", "kiosk").await;
+    let (card, token) = holder(&w).await;
+    let challenge = |k: &Client| {
+        let (w, k) = (&w, k.clone());
+        async move {
+            let (status, c) = rp(
+                w,
+                &k,
+                Method::POST,
+                "/v1/rp/point-applications/challenges",
+                None,
+            )
+            .await;
+            assert_eq!(status, 201, "{c}");
+            c["nonce"].as_str().unwrap().to_owned()
+        }
+    };
+    let body = |card: &Card, nonce: &str, id: &str| {
+        json!({
+            "nonce": nonce,
+            "certificate": B64.encode(&card.cert),
+            "signature": B64.encode(card.key.sign(&B64URL.decode(nonce).unwrap())),
+            "round": round,
+            "payment_service": service,
+            "payment_service_user_id": id,
+            "consent": point_consent(),
+        })
+    };
+    // Another kiosk's challenge is not this kiosk's.
+    let foreign = challenge(&other_kiosk).await;
+    let (status, got) = rp(
+        &w,
+        &kiosk,
+        Method::POST,
+        "/v1/rp/point-applications",
+        Some(body(&card, &foreign, "30000001")),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (400, "urn:mykey:problem:challenge-unknown"),
+        "{got}"
+    );
+    let nonce = challenge(&kiosk).await;
+    let (status, a) = rp(
+        &w,
+        &kiosk,
+        Method::POST,
+        "/v1/rp/point-applications",
+        Some(body(&card, &nonce, "30000001")),
+    )
+    .await;
+    assert_eq!(
+        (status, a["kiosk"].as_str()),
+        (201, Some("コンビニ マルチコピー機")),
+        "{a}"
+    );
+    // The same answer again: the challenge is spent.
+    let (status, got) = rp(
+        &w,
+        &kiosk,
+        Method::POST,
+        "/v1/rp/point-applications",
+        Some(body(&card, &nonce, "30000001")),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (400, "urn:mykey:problem:challenge-unknown")
+    );
+    // The holder's own: one per round, with the kiosk named in their log.
+    let mine = mine(&w, &token).await;
+    assert_eq!(
+        (mine.len(), mine[0]["kiosk"].as_str()),
+        (1, Some("コンビニ マルチコピー機"))
+    );
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "point.applied"
+                && e["detail"]["kiosk"] == "コンビニ マルチコピー機"),
+        "{log}"
+    );
+    let (status, got) = apply(&w, &token, round, service, "30000002").await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-application-exists")
+    );
+    // Each kiosk sees what it made; the provider sees it too, with the kiosk's name.
+    assert_eq!(queue(&w, &kiosk, "").await.len(), 1);
+    assert!(queue(&w, &other_kiosk, "").await.is_empty());
+    assert_eq!(
+        queue(&w, &pay, "").await[0]["kiosk"],
+        "コンビニ マルチコピー機"
+    );
+    // A card the platform has never seen creates nobody, and applies for nothing.
+    let stranger = crate::harness::card(&w).await;
+    let nonce = challenge(&kiosk).await;
+    let (status, got) = rp(
+        &w,
+        &kiosk,
+        Method::POST,
+        "/v1/rp/point-applications",
+        Some(body(&stranger, &nonce, "30000003")),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:no-my-key-id"),
+        "{got}"
+    );
+    // A payment provider or a business is no kiosk.
+    for party in [&pay, &business(&w, "Shop").await] {
+        let (status, got) = rp(
+            &w,
+            party,
+            Method::POST,
+            "/v1/rp/point-applications/challenges",
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, problem_type(&got)),
+            (403, "urn:mykey:problem:kiosk-only")
+        );
+    }
+}

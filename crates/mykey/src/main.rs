@@ -41,6 +41,10 @@ enum Command {
     /// Virtual My Number Cards: issue, renew, show, sign, read the facts, insert into pcscd.
     #[command(subcommand)]
     Card(card::CardCommand),
+    /// An application-support kiosk (an ATM, a multi-function copier): apply for card points
+    /// for the holder of the card in front of it (Terms Art 22.1.10, 26.1.2).
+    #[command(subcommand)]
+    Kiosk(card::kiosk::KioskCommand),
     /// The operator's commands (relying parties).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -82,6 +86,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(a) => serve::run(a).await,
             Command::Jlis(c) => jlis::run(c).await,
             Command::Card(c) => card::run(c).await,
+            Command::Kiosk(c) => card::kiosk::run(c).await,
             Command::Admin(c) => admin::run(c).await,
             Command::Client(c) => client::run(c).await,
             Command::Bench(c) => bench::run(c).await,

@@ -1,9 +1,12 @@
 //! The card-point programme from the command line: the secretariat's `mykey admin points`, the
-//! card holder's `mykey card points` (the phone app), a payment provider over the API.
+//! card holder's `mykey card points` (the phone app), a kiosk's `mykey kiosk apply`, a payment
+//! provider over the API.
 
 use serde_json::{Value, json};
 
-use crate::support::{PIN, Serve, issue_card, my_key_id_creation, mykey, register_args, s};
+use crate::support::{
+    PIN, Serve, issue_card, my_key_id_creation, mykey, mykey_with, register_args, s,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_holder_applies_with_the_card_and_the_secretariat_reads_the_statement() {
@@ -132,6 +135,66 @@ async fn a_holder_applies_with_the_card_and_the_secretariat_reads_the_statement(
     )
     .unwrap();
     assert_eq!(list["applications"][0]["state"], "validated");
+
+    // A kiosk applies for another holder in front of it, over her card file, PIN typed there.
+    let mut register = vec!["rp"];
+    register.extend(register_args("駅前ATM", "kiosk"));
+    let kiosk: Value = serde_json::from_str(&admin(&register).stdout).unwrap();
+    admin(&["rp", "approve", &kiosk["id"].to_string()]);
+    let hanako = data.path().join("hanako.json");
+    issue_card(&serve.jlis, &hanako, &[]).ok();
+    let login: Value = serde_json::from_str(
+        &mykey(&[
+            "card",
+            "login",
+            "--card",
+            s(&hanako),
+            "--pin",
+            PIN,
+            "--platform",
+            &serve.url,
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    http.post(format!("{}/v1/me/my-key-id", serve.url))
+        .bearer_auth(login["token"].as_str().unwrap())
+        .json(&my_key_id_creation(None))
+        .send()
+        .await
+        .unwrap();
+    let kiosk_apply = |secret: &str| {
+        mykey_with(
+            &[
+                "kiosk",
+                "apply",
+                "--card",
+                s(&hanako),
+                "--pin",
+                PIN,
+                "--platform",
+                &serve.url,
+                "--client-id",
+                kiosk["client_id"].as_str().unwrap(),
+                "--round",
+                &round,
+                "--service",
+                &service,
+                "--payment-service-id",
+                "55556666",
+            ],
+            &[("MYKEY_CLIENT_SECRET", secret)],
+        )
+    };
+    kiosk_apply("not-the-secret").fails_with("401");
+    let run = kiosk_apply(kiosk["client_secret"].as_str().unwrap()).ok();
+    assert!(run.stderr.contains("Art 23.1.3"), "{}", run.stderr);
+    let at_kiosk: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (at_kiosk["kiosk"].as_str(), at_kiosk["state"].as_str()),
+        (Some("駅前ATM"), Some("submitted"))
+    );
 
     let csv = admin(&["points", "statement", &round, "--csv"]).stdout;
     let mut lines = csv.lines();

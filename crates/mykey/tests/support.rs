@@ -54,8 +54,14 @@ impl Run {
 
 /// Runs `mykey args…` to completion (killed after [`COMMAND_LIMIT`]).
 pub(crate) fn mykey(args: &[&str]) -> Run {
+    mykey_with(args, &[])
+}
+
+/// [`mykey`] with environment variables set.
+pub(crate) fn mykey_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(MYKEY)
         .args(args)
+        .envs(env.iter().copied())
         .env("MYKEY_LOG", "warn")
         .env_remove("MYKEY_JLIS_URL")
         .stdin(Stdio::null())

@@ -138,6 +138,7 @@ macro_rules! named {
 }
 
 mod grants;
+mod kiosk;
 mod programme;
 mod store;
 
@@ -146,6 +147,7 @@ pub use grants::{
     PointGrantBatch, PointGrantKind, PointGrantState, StatementLine, TRANSACTION_CLOCK_SKEW_SECS,
     TransactionIntake,
 };
+pub use kiosk::KioskChoice;
 pub use programme::{PointProgramme, forfeiture_log};
 pub use store::{NewPointApplication, PointParty, PointStore, ValidationAnswer};
 

@@ -208,7 +208,7 @@ impl Platform {
     /// not found — and so is a draft round or a pending service, which nobody outside the
     /// secretariat and the provider is to learn of —, one no longer taking applications a
     /// conflict (the store checks both again in the transaction that writes).
-    async fn point_choice(
+    pub(super) async fn point_choice(
         &self,
         round: PointRoundId,
         service: PaymentServiceId,

@@ -86,6 +86,8 @@ use super::{
         point_applications::queue,
         point_applications::one,
         point_applications::answer,
+        point_applications::kiosk_challenge,
+        point_applications::kiosk_apply,
         point_grants::report,
         point_grants::instruct,
         point_grants::grants,

@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mykey_api::points::{
-    MyPointApplication, MyPointApplications, PartyPointApplication, PartyPointApplications,
-    PointApplicationRequest, PointApplicationsQuery, PointValidation,
+    KioskPointApplication, MyPointApplication, MyPointApplications, PartyPointApplication,
+    PartyPointApplications, PointApplicationRequest, PointApplicationsQuery, PointValidation,
 };
 use mykey_platform::{
     InvalidError, PaymentServiceId, Platform, PlatformError, PointApplication, PointApplicationId,
@@ -31,7 +31,11 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/v1/me/point-applications", get(mine).post(apply))
         .route("/v1/me/point-applications/{id}/withdrawal", post(withdraw))
-        .route("/v1/rp/point-applications", get(queue))
+        .route("/v1/rp/point-applications", get(queue).post(kiosk_apply))
+        .route(
+            "/v1/rp/point-applications/challenges",
+            post(kiosk_challenge),
+        )
         .route("/v1/rp/point-applications/{id}", get(one))
         .route("/v1/rp/point-applications/{id}/validation", post(answer))
 }
@@ -267,4 +271,70 @@ async fn answer(
     };
     let a = p.answer_point_application(&rp, id, answer).await?;
     Ok(axum::Json(party_json(&a)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/rp/point-applications/challenges",
+    operation_id = "kiosk_point_challenge",
+    tag = "points",
+    summary = "A kiosk (Art 26.1.2) asks for a challenge for the card in front of it, answerable only with this kiosk (purpose point-application); 403 kiosk-only for any other relying party",
+    responses(
+        (status = 201, description = "Created", body = mykey_api::auth::Challenge, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn kiosk_challenge(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let c = p.kiosk_challenge(&rp).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(super::auth::challenge_body(&c)),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/rp/point-applications",
+    operation_id = "kiosk_point_apply",
+    tag = "points",
+    summary = "A kiosk applies for the card holder in front of it (Art 22.1.10, 26.1.2): the card's answer to the kiosk's challenge (PIN entered at the kiosk), the round, service, Payment Service ID (and its security code) and the holder's consent to Art 23.1. Checked as the holder's own application (the same refusals), and the card as at login; a card whose holder the platform does not know, or who has no active My Key ID, is 409 no-my-key-id. The kiosk's name is recorded on the application and in the holder's log; the kiosk sees the applications it made, nothing else.",
+    request_body(content = mykey_api::points::KioskPointApplication, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Submitted", body = mykey_api::points::PartyPointApplication, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("client" = []), ("clientToken" = []))
+)]
+async fn kiosk_apply(
+    RelyingPartyClient(rp): RelyingPartyClient,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<KioskPointApplication>,
+) -> Result<impl IntoResponse, ApiError> {
+    let card = super::auth::decode_card(&req.nonce, &req.certificate, &req.signature)?;
+    let a = p
+        .apply_at_kiosk(
+            &rp,
+            &card.answer(),
+            mykey_platform::KioskChoice {
+                round: PointRoundId::new(req.round),
+                service: PaymentServiceId::new(req.payment_service),
+                payment_service_user_id: &req.payment_service_user_id,
+                payment_service_code: req.payment_service_code.as_deref(),
+            },
+            &new_consent(req.consent),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(party_json(&a))))
 }

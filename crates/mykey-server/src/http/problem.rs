@@ -112,6 +112,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "point-programme-only",
                 "Payment providers and kiosks connect only for the card-point programme",
             ),
+            A::KioskOnly => told(
+                H::FORBIDDEN,
+                "kiosk-only",
+                "Only an application-support kiosk may do this",
+            ),
             A::PaymentProviderOnly => told(
                 H::FORBIDDEN,
                 "payment-provider-only",

@@ -16,6 +16,7 @@ mod answer;
 mod approve;
 mod input;
 mod insert;
+pub(crate) mod kiosk;
 mod lifecycle;
 mod link;
 mod operate;

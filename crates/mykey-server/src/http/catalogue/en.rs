@@ -202,6 +202,7 @@ pub(crate) const EN: Texts = Texts {
         pinless_request: "This request to read a card without a PIN cannot be accepted.",
         point_programme_only: "Payment providers and kiosks connect to the platform only for the card-point programme (Terms Art 26).",
         payment_provider_only: "Only a registered payment provider may do this (Terms Art 26).",
+        kiosk_only: "Only an application-support kiosk may do this (Terms Art 26).",
         point_request: "This card-point request cannot be accepted.",
         payment_service_user_id: "That Payment Service ID is not of the shape the payment service uses; check it and enter it again.",
         no_payment_service: "No such payment service.",
@@ -231,6 +232,7 @@ pub(crate) const EN: Texts = Texts {
         internal: "Something went wrong on the platform; try again later.",
     },
     labels: &[
+        ("kiosk", "Kiosk"),
         ("points", "Points (yen)"),
         ("grant", "For"),
         ("application", "Application"),
@@ -259,6 +261,7 @@ pub(crate) const EN: Texts = Texts {
         ("route", "Route"),
     ],
     values: &[
+        ("kiosk", "at a kiosk (an ATM or a multi-function copier)"),
         ("purchase", "charges and purchases"),
         (
             "health-insurance",

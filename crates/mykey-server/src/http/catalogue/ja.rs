@@ -202,6 +202,7 @@ pub(crate) const JA: Texts = Texts {
         pinless_request: "暗証番号なしの確認要求を受け付けられません。",
         point_programme_only: "決済事業者と申込支援端末は、マイナンバーカードポイントのためにだけ接続できます（利用規約第26条）。",
         payment_provider_only: "登録決済事業者だけが行える操作です（利用規約第26条）。",
+        kiosk_only: "申込支援事業者の端末だけが行える操作です（利用規約第26条）。",
         point_request: "このマイナンバーカードポイントの要求は受け付けられません。",
         payment_service_user_id: "その決済サービスIDは、決済サービスの形式と合いません。確認して入力し直してください。",
         no_payment_service: "その決済サービスは見つかりません。",
@@ -231,6 +232,7 @@ pub(crate) const JA: Texts = Texts {
         internal: "処理中に問題が発生しました。しばらくしてからもう一度お試しください。",
     },
     labels: &[
+        ("kiosk", "申込支援端末"),
         ("points", "ポイント（円）"),
         ("grant", "対象"),
         ("application", "申込み"),
@@ -259,6 +261,7 @@ pub(crate) const JA: Texts = Texts {
         ("route", "方式"),
     ],
     values: &[
+        ("kiosk", "申込支援端末（ATM・マルチコピー機）で"),
         ("purchase", "チャージ・お買い物"),
         ("health-insurance", "健康保険証としての利用登録（第24条）"),
         ("public-fund-account", "公金受取口座の登録（第25条）"),

@@ -230,6 +230,7 @@ pub(crate) struct Failures {
     pub(crate) pinless_request: &'static str,
     pub(crate) point_programme_only: &'static str,
     pub(crate) payment_provider_only: &'static str,
+    pub(crate) kiosk_only: &'static str,
     pub(crate) point_request: &'static str,
     pub(crate) payment_service_user_id: &'static str,
     pub(crate) no_payment_service: &'static str,

@@ -60,6 +60,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             A::PublicAuthorityFunction => t(f.public_authority_function),
             A::PointProgrammeOnly => t(f.point_programme_only),
             A::PaymentProviderOnly => t(f.payment_provider_only),
+            A::KioskOnly => t(f.kiosk_only),
         },
         PlatformError::Invalid(i) => match i {
             I::Id(d) => with(f.id, &d.to_string()),
