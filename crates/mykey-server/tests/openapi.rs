@@ -212,23 +212,23 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/ops/point-rounds/{id}/opening",
-        &[200, 400, 401, 403, 404, 409],
+        &[200, 400, 401, 403, 404, 409, 422],
     ),
     (
         "post",
         "/v1/ops/point-rounds/{id}/closing",
-        &[200, 400, 401, 403, 404, 409],
+        &[200, 400, 401, 403, 404, 409, 422],
     ),
     ("get", "/v1/ops/payment-services", &[200, 401, 403]),
     (
         "post",
         "/v1/ops/payment-services/{id}/approval",
-        &[200, 400, 401, 403, 404],
+        &[200, 400, 401, 403, 404, 422],
     ),
     (
         "post",
         "/v1/ops/payment-services/{id}/withdrawal",
-        &[200, 400, 401, 403, 404],
+        &[200, 400, 401, 403, 404, 422],
     ),
     ("get", "/v1/rp/payment-services", &[200, 401, 403]),
     (
@@ -246,7 +246,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/me/point-applications/{id}/withdrawal",
-        &[200, 400, 401, 404, 409],
+        &[200, 400, 401, 404, 409, 422],
     ),
     (
         "get",
@@ -256,7 +256,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "get",
         "/v1/rp/point-applications/{id}",
-        &[200, 400, 401, 403, 404],
+        &[200, 400, 401, 403, 404, 422],
     ),
     (
         "post",
@@ -271,7 +271,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/rp/point-rounds/{id}/grant-batches",
-        &[201, 400, 401, 403, 404, 409],
+        &[201, 400, 401, 403, 404, 409, 422],
     ),
     (
         "get",
@@ -281,17 +281,17 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/rp/point-grant-batches/{id}/confirmation",
-        &[200, 400, 401, 403, 404, 409],
+        &[200, 400, 401, 403, 404, 409, 422],
     ),
     (
         "get",
         "/v1/ops/point-rounds/{id}/statement",
-        &[200, 400, 401, 403, 404],
+        &[200, 400, 401, 403, 404, 422],
     ),
     (
         "get",
         "/v1/ops/point-rounds/{id}/statement.csv",
-        &[200, 400, 401, 403, 404],
+        &[200, 400, 401, 403, 404, 422],
     ),
     (
         "post",
