@@ -58,9 +58,18 @@ pub(crate) async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
     url: &str,
     body: &B,
 ) -> Result<T, String> {
-    let resp = http
-        .post(url)
-        .json(body)
+    let answer = send(http.post(url).json(body), url).await?;
+    serde_json::from_value(answer)
+        .map_err(|e| format!("the platform's answer from {url} is not what was expected: {e}"))
+}
+
+/// Sends `req` (to `url`, named in errors) and reads its JSON answer; a refusal is told by its
+/// problem document's detail (or title).
+pub(crate) async fn send(
+    req: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<serde_json::Value, String> {
+    let resp = req
         .send()
         .await
         .map_err(|e| format!("cannot reach {url}: {e}"))?;

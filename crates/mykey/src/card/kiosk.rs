@@ -63,16 +63,7 @@ async fn as_kiosk(
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(crate::login::refusal(status, &text));
-    }
-    serde_json::from_str(&text).map_err(|e| format!("the answer from {url} is not JSON: {e}"))
+    crate::login::send(req, &url).await
 }
 
 pub(crate) async fn run(cmd: KioskCommand) -> Result<(), String> {
