@@ -497,53 +497,40 @@ where
     ) -> Result<Result<PointApplication, PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         // The person first (their log's append locks them where the backend needs it), so that
-        // a revocation forfeiting their rights runs wholly before or after.
-        for log in logs {
-            Self::append(&mut tx, new.person, new.at, log).await?;
-        }
-        let open: Option<String> = sqlx::query("SELECT state FROM point_rounds WHERE id = $1")
-            .bind(new.round.get())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?
-            .map(|r| r.get(0));
-        match open.as_deref() {
+        // a revocation forfeiting their rights runs wholly before or after. Both entries in
+        // two statements.
+        let entries: Vec<(PersonId, UnixTime, &NewLog)> =
+            logs.iter().map(|l| (new.person, new.at, l)).collect();
+        Self::append_each(&mut tx, &entries).await?;
+        // Every condition in one statement: the round, the service and its provider, the My
+        // Key ID, the right.
+        let r = sqlx::query(
+            "SELECT (SELECT state FROM point_rounds WHERE id = $1) AS round_state, \
+             (SELECT s.relying_party_id FROM payment_services s \
+              JOIN relying_parties r ON r.id = s.relying_party_id \
+              WHERE s.id = $2 AND s.status = 'eligible' AND r.status = 'approved') AS provider, \
+             (SELECT COUNT(*) FROM my_key_ids WHERE person_id = $3 AND ended_at IS NULL) AS ids, \
+             (SELECT COUNT(*) FROM point_forfeitures WHERE person_id = $3 AND round_id = $1) \
+              AS forfeited",
+        )
+        .bind(new.round.get())
+        .bind(new.service.get())
+        .bind(new.person.get())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        match r.get::<Option<String>, _>("round_state").as_deref() {
             None | Some("draft") => return Ok(Err(PlatformError::NotFound(NotFound::PointRound))),
             Some("open") => {}
             Some(_) => return Ok(Err(conflict(PointConflict::RoundNotOpen))),
         }
-        let provider: Option<i64> = sqlx::query(
-            "SELECT s.relying_party_id FROM payment_services s \
-             JOIN relying_parties r ON r.id = s.relying_party_id \
-             WHERE s.id = $1 AND s.status = 'eligible' AND r.status = 'approved'",
-        )
-        .bind(new.service.get())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(fail)?
-        .map(|r| r.get(0));
-        let Some(provider) = provider else {
+        let Some(provider) = r.get::<Option<i64>, _>("provider") else {
             return Ok(Err(conflict(PointConflict::ServiceNotEligible)));
         };
-        let has_id =
-            sqlx::query("SELECT 1 FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
-                .bind(new.person.get())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?
-                .is_some();
-        if !has_id {
+        if r.get::<i64, _>("ids") == 0 {
             return Ok(Err(PlatformError::Conflict(Conflict::MyKeyIdRequired)));
         }
-        let forfeited =
-            sqlx::query("SELECT 1 FROM point_forfeitures WHERE person_id = $1 AND round_id = $2")
-                .bind(new.person.get())
-                .bind(new.round.get())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?
-                .is_some();
-        if forfeited {
+        if r.get::<i64, _>("forfeited") > 0 {
             return Ok(Err(conflict(PointConflict::RightsForfeited)));
         }
         // The unique indexes decide; afterwards, only which one refused is looked up.
