@@ -205,6 +205,10 @@ pub struct PointProgramme {
     pub services: Vec<PaymentService>,
     /// What an application consents to, under the terms in force.
     pub consent: ConsentAsked,
+    /// What claiming the health-insurance points consents to (Art 24).
+    pub health_insurance_consent: ConsentAsked,
+    /// What claiming the public-fund-account points consents to (Art 25.1).
+    pub public_fund_account_consent: ConsentAsked,
 }
 
 /// The card holder applies in a round through one eligible service.
@@ -278,6 +282,88 @@ pub struct MyPointApplication {
     /// When it was withdrawn or forfeited.
     #[schema(format = DateTime, required = true)]
     pub ended_at: Option<String>,
+    /// The registrations claimed on it (Art 24, 25), by kind.
+    #[serde(default)]
+    pub triggers: Vec<PointTrigger>,
+}
+
+/// What a trigger is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PointTriggerKind {
+    /// The card registered as a health-insurance card, at Mynaportal (Art 24).
+    HealthInsurance,
+    /// A public-fund receiving account registered (Art 25).
+    PublicFundAccount,
+}
+
+/// Where a trigger stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PointTriggerState {
+    /// Claimed; the registration has not been found yet (asked again while the round is open).
+    AwaitingRegistration,
+    /// Found: granted through the application's provider in its next batch.
+    Registered,
+}
+
+/// A public-fund receiving account to register with the account registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicFundAccount {
+    /// The bank code, 4 digits.
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub bank_code: String,
+    /// The branch code, 3 digits.
+    #[schema(pattern = "^[0-9]{3}$")]
+    pub branch_code: String,
+    /// `ordinary`, `current` or `savings`.
+    pub account_type: String,
+    /// The account number, 7 digits.
+    #[schema(pattern = "^[0-9]{7}$")]
+    pub number: String,
+    /// The holder's name in full-width katakana, names parted by one full-width space.
+    #[schema(max_length = 30)]
+    pub holder: String,
+}
+
+/// The holder claims a round's fixed points for a registration on their application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointTriggerClaim {
+    /// Which registration.
+    #[schema(value_type = PointTriggerKind)]
+    pub kind: String,
+    /// The matters of Art 24 or Art 25.1 (GET /v1/point-programme), under the terms in force.
+    pub consent: ConsentGiven,
+    /// For `public-fund-account`: an account to register with the registry first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<PublicFundAccount>,
+}
+
+/// A registration claimed on an application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PointTrigger {
+    /// What for.
+    #[schema(value_type = PointTriggerKind)]
+    pub kind: String,
+    /// Where it stands.
+    #[schema(value_type = PointTriggerState)]
+    pub state: String,
+    /// The round's points for it, in yen.
+    pub points: u64,
+    /// When it was claimed.
+    #[schema(format = DateTime)]
+    pub claimed_at: String,
+    /// When the registry was last asked.
+    #[schema(format = DateTime, required = true)]
+    pub checked_at: Option<String>,
+    /// Since when the registration is there.
+    #[schema(format = DateTime, required = true)]
+    pub registered_at: Option<String>,
+    /// Its grant's state once instructed: instructed, confirmed, forfeited or cancelled.
+    #[schema(required = true)]
+    pub grant: Option<String>,
 }
 
 /// The holder's applications.
@@ -487,6 +573,11 @@ pub struct StatementLine {
     pub points_reported: u64,
     /// Points instructed.
     pub points_instructed: u64,
+    /// Of those, for a card registered as a health-insurance card (Art 24); the rest are the
+    /// rate's share of purchases, or for a public-fund receiving account.
+    pub points_health_insurance: u64,
+    /// Of those, for a public-fund receiving account registered (Art 25).
+    pub points_public_fund_account: u64,
     /// Of those, confirmed.
     pub points_confirmed: u64,
     /// Of those, ended unconfirmed (forfeited or withdrawn).

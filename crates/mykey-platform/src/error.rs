@@ -38,6 +38,9 @@ pub enum PlatformError {
     /// J-LIS could not be asked and the answer cannot be known without it: fail closed.
     #[error(transparent)]
     JlisUnavailable(#[from] JlisUnavailable),
+    /// Mynaportal or the public-fund account registry could not be asked.
+    #[error(transparent)]
+    RegistryUnavailable(crate::RegistryUnavailable),
     /// The store failed; the detail is logged where it arose, never sent.
     #[error("storage failure")]
     Store(#[from] StoreError),
@@ -52,7 +55,7 @@ impl PlatformError {
         match self {
             Self::Limited(Limited::TooManyAttempts { retry_after })
             | Self::Limited(Limited::Quota { retry_after }) => Some(*retry_after),
-            Self::JlisUnavailable(_) => Some(30),
+            Self::JlisUnavailable(_) | Self::RegistryUnavailable(_) => Some(30),
             Self::Store(e) => match e.kind {
                 crate::StoreErrorKind::Unavailable => Some(5),
                 crate::StoreErrorKind::Conflict => Some(1),
@@ -221,6 +224,15 @@ pub enum InvalidError {
     /// A Payment Service ID not of its service's shape (Art 22.1.8).
     #[error("the Payment Service ID is not of the service's shape: {0}")]
     PaymentServiceUserId(&'static str),
+    /// A public-fund receiving account not of a bank account's shape, or refused by the
+    /// registry: `field` is the part.
+    #[error("{field}: {why}")]
+    PublicFundAccount {
+        /// `bank_code`, `branch_code`, `account_type`, `number`, `holder` or `account`.
+        field: &'static str,
+        /// What it must be.
+        why: &'static str,
+    },
 }
 
 /// What the request names does not exist (or is not the caller's: never told apart).
@@ -348,6 +360,9 @@ pub enum PointConflict {
     /// only some past the cap.
     #[error("nothing is due: no points to grant since the last batch")]
     NothingDue,
+    /// The round offers no points for that trigger.
+    #[error("the round offers no points for that registration")]
+    TriggerNotOffered,
     /// The batch of grants was confirmed already.
     #[error("the batch was confirmed already")]
     GrantBatchConfirmed,

@@ -64,6 +64,8 @@ pub struct Export {
     pub consents: Vec<ConsentRecord>,
     /// Every card-point application, newest first.
     pub point_applications: Vec<crate::PointApplication>,
+    /// The registrations claimed on them for points (Art 24, 25).
+    pub point_triggers: Vec<crate::PointTrigger>,
     /// The log's first page, oldest first (the last page ends with this export's own entry).
     pub log: Vec<LogEntry>,
     /// The cursor of the log's next page (`after`), if there is one.
@@ -100,6 +102,7 @@ impl Platform {
             ppid_services: self.store.person_ppid_services(s.person).await?,
             consents: self.store.person_consents(s.person).await?,
             point_applications: self.store.person_point_applications(s.person).await?,
+            point_triggers: self.store.person_point_triggers(s.person).await?,
             head: Some(own.hash),
             upto: own.seq,
             log,

@@ -69,13 +69,17 @@ pub use pinless::{
     PinlessEvidence, PinlessRequest, StoredPinlessRequest, iso_date, parse_iso_date,
 };
 pub use points::{
-    Forfeiture, IdAlphabet, IdCheck, IdShape, KioskChoice, MAX_PAYMENT_SERVICES, MAX_POINT_PAGE,
-    MAX_TRANSACTION_YEN, MAX_TRANSACTIONS_PER_REPORT, NewPaymentService, NewPointApplication,
-    NewPointTransaction, POINT_CONSENT, PaymentService, PaymentServiceId, PaymentServiceKind,
-    PaymentServiceStatus, PointApplication, PointApplicationId, PointApplicationState, PointGrant,
-    PointGrantBatch, PointGrantKind, PointGrantState, PointParty, PointProgramme, PointRound,
-    PointRoundId, PointRoundState, PointRoundTerms, PointStore, SettlementUserId, StatementLine,
-    TRANSACTION_CLOCK_SKEW_SECS, TransactionIntake, ValidationAnswer, forfeiture_log,
+    AccountType, AwaitingTrigger, Forfeiture, HEALTH_INSURANCE_CONSENT, IdAlphabet, IdCheck,
+    IdShape, KioskChoice, MAX_PAYMENT_SERVICES, MAX_POINT_PAGE, MAX_TRANSACTION_YEN,
+    MAX_TRANSACTIONS_PER_REPORT, NewPaymentService, NewPointApplication, NewPointTransaction,
+    POINT_CONSENT, PUBLIC_FUND_ACCOUNT_CONSENT, PaymentService, PaymentServiceId,
+    PaymentServiceKind, PaymentServiceStatus, PointApplication, PointApplicationId,
+    PointApplicationState, PointGrant, PointGrantBatch, PointGrantKind, PointGrantState,
+    PointParty, PointProgramme, PointRegistries, PointRound, PointRoundId, PointRoundState,
+    PointRoundTerms, PointStore, PointTrigger, PointTriggerKind, PointTriggerState,
+    PublicFundAccount, RegistryUnavailable, SettlementUserId, StatementLine,
+    TRANSACTION_CLOCK_SKEW_SECS, TRIGGER_SWEEP_BATCH, TransactionIntake, TriggerSweep,
+    ValidationAnswer, forfeiture_log,
 };
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{
@@ -315,6 +319,8 @@ impl Default for PlatformConfig {
 pub struct Platform {
     store: Arc<dyn Store>,
     jlis: Arc<dyn Jlis>,
+    /// Mynaportal and the public-fund account registry, for the card points' triggers.
+    registries: Option<Arc<dyn PointRegistries>>,
     clock: Arc<dyn Clock>,
     /// Where every secret, ID and code is drawn from.
     rng: Arc<dyn Rng>,
@@ -370,6 +376,7 @@ impl Platform {
         Self {
             store,
             jlis,
+            registries: None,
             clock,
             certificates: mykey_pki::VerifiedCertificates::new(anchors, 1_000_000),
             challenges: config.challenge_secret.as_ref().map_or_else(
@@ -404,6 +411,13 @@ impl Platform {
             rng,
             config,
         }
+    }
+
+    /// The platform asking `registries` about the card points' triggers (Art 24, 25); without
+    /// them a trigger cannot be claimed.
+    pub fn with_point_registries(mut self, registries: Arc<dyn PointRegistries>) -> Self {
+        self.registries = Some(registries);
+        self
     }
 
     /// Trusts a CA generation J-LIS added (a rollover), already checked by the caller (see

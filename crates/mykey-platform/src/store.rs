@@ -123,11 +123,15 @@ pub enum LogKind {
     PointForfeited,
     /// The payment provider granted card points.
     PointGranted,
+    /// The person claimed the health-insurance or public-fund-account points (Art 24, 25).
+    PointTriggerClaimed,
+    /// Mynaportal or the account registry confirmed the registration a trigger awaited.
+    PointTriggerRegistered,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 30] = [
+    pub const ALL: [LogKind; 32] = [
         Self::PersonCreated,
         Self::CardRenewed,
         Self::Login,
@@ -158,6 +162,8 @@ impl LogKind {
         Self::PointWithdrawn,
         Self::PointForfeited,
         Self::PointGranted,
+        Self::PointTriggerClaimed,
+        Self::PointTriggerRegistered,
     ];
 
     /// The kind's text in the log.
@@ -193,6 +199,8 @@ impl LogKind {
             Self::PointWithdrawn => "point.withdrawn",
             Self::PointForfeited => "point.forfeited",
             Self::PointGranted => "point.granted",
+            Self::PointTriggerClaimed => "point.trigger-claimed",
+            Self::PointTriggerRegistered => "point.trigger-registered",
         }
     }
 

@@ -14,9 +14,11 @@ mod delivery;
 mod http;
 mod listen;
 mod node;
+mod registries;
 
 pub use delivery::Deliverer;
 pub use http::app;
 pub use listen::{Limits, serve};
 pub use mykey_jlis_client::{JlisPort, MAX_STATUS_AGE};
 pub use node::{Background, Node, NodeConfig};
+pub use registries::RegistryClient;

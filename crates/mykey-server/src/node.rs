@@ -21,6 +21,12 @@ pub struct NodeConfig {
     pub crl_refresh: Duration,
     /// The limit on each push of an event to a relying party.
     pub push_timeout: Duration,
+    /// Mynaportal's base URL (the health-insurance points, Art 24); `None`: not offered.
+    pub mynaportal_url: Option<String>,
+    /// The public-fund account registry's base URL (Art 25); `None`: not offered.
+    pub account_registry_url: Option<String>,
+    /// How often awaiting registrations are asked about again.
+    pub trigger_sweep: Duration,
     /// The platform's own configuration.
     pub platform: PlatformConfig,
 }
@@ -34,6 +40,9 @@ impl NodeConfig {
             jlis_timeout: Duration::from_secs(5),
             crl_refresh: Duration::from_secs(20),
             push_timeout: Duration::from_secs(10),
+            mynaportal_url: None,
+            account_registry_url: None,
+            trigger_sweep: Duration::from_secs(300),
             platform,
         }
     }
@@ -51,6 +60,7 @@ pub struct Node {
     pub sealed_headers: u64,
     crl_refresh: Duration,
     push_timeout: Duration,
+    trigger_sweep: Duration,
 }
 
 impl Node {
@@ -68,14 +78,22 @@ impl Node {
                 .await
                 .map_err(|e| format!("cannot reach J-LIS at {}: {e}", config.jlis_url))?,
         );
-        let platform = Arc::new(Platform::new(
+        let mut platform = Platform::new(
             store,
             port.clone(),
             clock,
             rng,
             port.anchors(),
             config.platform,
-        ));
+        );
+        if config.mynaportal_url.is_some() || config.account_registry_url.is_some() {
+            platform = platform.with_point_registries(Arc::new(crate::RegistryClient::new(
+                config.mynaportal_url.as_deref(),
+                config.account_registry_url.as_deref(),
+                config.jlis_timeout,
+            )?));
+        }
+        let platform = Arc::new(platform);
         let sealed_headers = platform
             .seal_stored_headers()
             .await
@@ -86,6 +104,7 @@ impl Node {
             sealed_headers,
             crl_refresh: config.crl_refresh,
             push_timeout: config.push_timeout,
+            trigger_sweep: config.trigger_sweep,
         })
     }
 
@@ -96,7 +115,8 @@ impl Node {
 
     /// Starts the node's background work: the CRL refresh (whose revocations end the sessions
     /// and tokens made before them), the minutely purge of what expired, the facts sweep of the
-    /// signature CAs' CRLs (Art 17.2.2), and the push delivery of events (RFC 8935). It stops
+    /// signature CAs' CRLs (Art 17.2.2), the push delivery of events (RFC 8935), and the sweep
+    /// of card-point registrations awaited. It stops
     /// when the returned [`Background`] is dropped.
     pub fn start_background(&self) -> Result<Background, String> {
         let deliverer = Deliverer::new(self.platform.clone(), self.push_timeout)?;
@@ -113,6 +133,7 @@ impl Node {
                     .run_facts_sweeper(self.platform.clone(), self.crl_refresh),
             ),
             tokio::spawn(deliverer.run(Duration::from_secs(1))),
+            tokio::spawn(sweep_triggers(self.platform.clone(), self.trigger_sweep)),
         ]))
     }
 }
@@ -125,6 +146,27 @@ impl Drop for Background {
     fn drop(&mut self) {
         for t in &self.0 {
             t.abort();
+        }
+    }
+}
+
+/// Asks Mynaportal and the account registry again about the card-point registrations still
+/// awaited (`mykey_platform` `points/triggers.rs`), every `every`.
+async fn sweep_triggers(platform: Arc<Platform>, every: Duration) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match platform.sweep_point_triggers(every.as_secs()).await {
+            Ok(s) if s.unavailable > 0 => {
+                tracing::warn!(unavailable = s.unavailable, "a registry could not be asked")
+            }
+            Ok(s) => tracing::debug!(
+                checked = s.checked,
+                registered = s.registered,
+                "triggers swept"
+            ),
+            Err(e) => tracing::warn!(error = %e, "sweeping the card-point triggers failed"),
         }
     }
 }

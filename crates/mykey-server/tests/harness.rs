@@ -29,14 +29,21 @@ pub struct World {
     pub port: Arc<JlisPort>,
     pub platform: Arc<Platform>,
     pub clock: Arc<TestClock>,
+    /// Simulated Mynaportal and the account registry, as `mykey serve` starts them.
+    pub mynaportal: String,
+    pub account_registry: String,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
     task: tokio::task::JoinHandle<()>,
+    registries: [tokio::task::JoinHandle<std::io::Result<()>>; 2],
 }
 
 impl Drop for World {
     fn drop(&mut self) {
         self.task.abort();
         self.jlis_task.abort();
+        for t in &self.registries {
+            t.abort();
+        }
     }
 }
 
@@ -82,8 +89,11 @@ pub async fn world_configured(
     .unwrap();
     // Assembled as `mykey serve` assembles it; the background work is left to each test, which
     // drives it (the CRL refresh, the sweep, the pushes) when its story needs it.
+    let (registries, mynaportal, account_registry) = start_registries(dir.path()).await;
     let mut node_config = NodeConfig::new(jlis_url.clone(), platform_config);
     node_config.jlis_timeout = Duration::from_secs(2);
+    node_config.mynaportal_url = Some(mynaportal.clone());
+    node_config.account_registry_url = Some(account_registry.clone());
     let node = Node::assemble(
         store,
         clock.clone(),
@@ -113,9 +123,58 @@ pub async fn world_configured(
         port,
         platform,
         clock,
+        mynaportal,
+        account_registry,
         _dirs: (jlis_dir, dir),
         task,
+        registries,
     }
+}
+
+impl World {
+    /// Stops simulated Mynaportal and the account registry: they no longer answer.
+    pub async fn stop_registries(&self) {
+        for t in &self.registries {
+            t.abort();
+        }
+        for t in &self.registries {
+            while !t.is_finished() {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
+/// Simulated Mynaportal and account registry on loopback, their stores under `dir`.
+async fn start_registries(
+    dir: &std::path::Path,
+) -> (
+    [tokio::task::JoinHandle<std::io::Result<()>>; 2],
+    String,
+    String,
+) {
+    let serve = |router: axum::Router, listener: tokio::net::TcpListener| {
+        tokio::spawn(mykey_registries::serve(
+            router,
+            listener,
+            std::future::pending(),
+        ))
+    };
+    let (a, b) = (
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    );
+    let urls = (
+        format!("http://{}", a.local_addr().unwrap()),
+        format!("http://{}", b.local_addr().unwrap()),
+    );
+    let myna = mykey_registries::Mynaportal::open(dir).await.unwrap();
+    let accounts = mykey_registries::AccountRegistry::open(dir).await.unwrap();
+    (
+        [serve(myna.router(), a), serve(accounts.router(), b)],
+        urls.0,
+        urls.1,
+    )
 }
 
 /// A card: its user-identification key and certificate (and signature certificate, if any).

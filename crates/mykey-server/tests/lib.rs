@@ -15,6 +15,7 @@ mod login;
 mod oidc;
 mod openapi;
 mod pinless;
+mod point_triggers;
 mod points;
 mod portal;
 mod ppids;

@@ -106,6 +106,7 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/me/point-applications", "get"),
         ("/v1/me/point-applications", "post"),
         ("/v1/me/point-applications/{id}/withdrawal", "post"),
+        ("/v1/me/point-applications/{id}/triggers", "post"),
         ("/v1/rp/point-applications", "get"),
         ("/v1/rp/point-applications/{id}", "get"),
         ("/v1/rp/point-applications/{id}/validation", "post"),
@@ -247,6 +248,11 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "post",
         "/v1/me/point-applications/{id}/withdrawal",
         &[200, 400, 401, 404, 409, 422],
+    ),
+    (
+        "post",
+        "/v1/me/point-applications/{id}/triggers",
+        &[200, 400, 401, 404, 409, 413, 422, 503],
     ),
     (
         "get",

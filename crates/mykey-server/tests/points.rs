@@ -10,7 +10,7 @@ use crate::harness::*;
 
 const TERMS: &str = "2026-11-01";
 
-fn point_consent() -> Value {
+pub(crate) fn point_consent() -> Value {
     json!({
         "items": [
             "points.payment-service-id-to-provider",
@@ -21,12 +21,12 @@ fn point_consent() -> Value {
     })
 }
 
-async fn provider(w: &World, name: &str) -> Client {
+pub(crate) async fn provider(w: &World, name: &str) -> Client {
     relying_party_of_kind(w, name, "payment-provider").await
 }
 
 /// A provider's eligible QR-code service whose IDs are eight digits; its ID.
-async fn eligible_service(w: &World, provider: &Client, name: &str) -> i64 {
+pub(crate) async fn eligible_service(w: &World, provider: &Client, name: &str) -> i64 {
     let (status, s) = rp(
         w,
         provider,
@@ -56,7 +56,7 @@ async fn eligible_service(w: &World, provider: &Client, name: &str) -> i64 {
 }
 
 /// An open round of 25 % up to ¥5,000, with ¥7,500 for each trigger; its ID.
-async fn open_round(w: &World, name: &str) -> i64 {
+pub(crate) async fn open_round(w: &World, name: &str) -> i64 {
     let (status, r) = ops(
         w,
         Method::POST,
@@ -79,7 +79,7 @@ async fn open_round(w: &World, name: &str) -> i64 {
 }
 
 /// A card holder with a My Key ID: their card and session.
-async fn holder(w: &World) -> (Card, String) {
+pub(crate) async fn holder(w: &World) -> (Card, String) {
     let card = card(w).await;
     let token = login(w, &card).await;
     let (status, _) = post(w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
@@ -87,7 +87,13 @@ async fn holder(w: &World) -> (Card, String) {
     (card, token)
 }
 
-async fn apply(w: &World, token: &str, round: i64, service: i64, id: &str) -> (u16, Value) {
+pub(crate) async fn apply(
+    w: &World,
+    token: &str,
+    round: i64,
+    service: i64,
+    id: &str,
+) -> (u16, Value) {
     post(
         w,
         "/v1/me/point-applications",
@@ -102,7 +108,7 @@ async fn apply(w: &World, token: &str, round: i64, service: i64, id: &str) -> (u
     .await
 }
 
-async fn mine(w: &World, token: &str) -> Vec<Value> {
+pub(crate) async fn mine(w: &World, token: &str) -> Vec<Value> {
     let (status, body) = call(w, Method::GET, "/v1/me/point-applications", Some(token)).await;
     assert_eq!(status, 200, "{body}");
     body["applications"].as_array().unwrap().clone()
@@ -549,7 +555,7 @@ async fn validated(
 }
 
 /// The harness clock's time, `offset` seconds on, as RFC 3339.
-fn at(w: &World, offset: i64) -> String {
+pub(crate) fn at(w: &World, offset: i64) -> String {
     let t = mykey_platform::Clock::now(&*w.clock).as_secs() as i64 + offset;
     time::OffsetDateTime::from_unix_timestamp(t)
         .unwrap()

@@ -22,6 +22,7 @@ mod login;
 mod oidc;
 mod people;
 mod point_grants;
+mod point_triggers;
 mod points;
 mod postgres;
 mod ppids;

@@ -209,9 +209,33 @@ where
         .await
         .map_err(fail)?
         .rows_affected();
+        // The fixed points of registered triggers (Art 24, 25), once per application and kind
+        // (and the unique index says so too).
+        let lock_applications = if D::ROW_LOCKS { " FOR UPDATE OF a" } else { "" };
+        let triggered = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO point_grants (batch_id, application_id, kind, points, state) \
+             SELECT $1, t.application_id, t.kind, CASE t.kind \
+             WHEN 'health-insurance' THEN r.health_insurance_points \
+             ELSE r.public_fund_account_points END, 'instructed' \
+             FROM point_triggers t JOIN point_applications a ON a.id = t.application_id \
+             JOIN point_rounds r ON r.id = a.round_id \
+             WHERE a.round_id = $2 AND a.provider_id = $3 AND a.state = 'validated' \
+             AND t.state = 'registered' AND NOT EXISTS (SELECT 1 FROM point_grants g \
+             WHERE g.application_id = t.application_id AND g.kind = t.kind \
+             AND g.state IN ('instructed', 'confirmed')) \
+             AND CASE t.kind WHEN 'health-insurance' THEN r.health_insurance_points \
+             ELSE r.public_fund_account_points END > 0{lock_applications}"
+        )))
+        .bind(batch)
+        .bind(round.get())
+        .bind(provider.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?
+        .rows_affected();
         // Nothing counted, nothing kept: empty batches cannot pile up. (Transactions counted
         // past the cap are spent, and their batch is kept, with no grant.)
-        if counted == 0 {
+        if counted == 0 && triggered == 0 {
             return Ok(Err(PlatformError::Conflict(Conflict::Point(
                 PointConflict::NothingDue,
             ))));
@@ -419,10 +443,12 @@ where
              (SELECT CAST(COALESCE(SUM(t.points), 0) AS BIGINT) FROM point_transactions t \
               JOIN point_applications a ON a.id = t.application_id \
               WHERE a.round_id = $1 AND t.provider_id = p.id) AS reported, \
-             {}, {}, {}, {} \
+             {}, {}, {}, {}, {}, {} \
              FROM relying_parties p WHERE p.id IN (SELECT relying_party_id FROM payment_services) \
              ORDER BY p.id",
             sum("instructed", ""),
+            sum("health_insurance", " AND g.kind = 'health-insurance'"),
+            sum("public_fund_account", " AND g.kind = 'public-fund-account'"),
             sum("confirmed", " AND g.state = 'confirmed'"),
             sum("ended", " AND g.state IN ('forfeited', 'cancelled')"),
             sum("outstanding", " AND g.state = 'instructed'"),
@@ -442,6 +468,8 @@ where
                     amount: count(r.get("amount")),
                     points_reported: count(r.get("reported")),
                     points_instructed: count(r.get("instructed")),
+                    points_health_insurance: count(r.get("health_insurance")),
+                    points_public_fund_account: count(r.get("public_fund_account")),
                     points_confirmed: count(r.get("confirmed")),
                     points_ended: count(r.get("ended")),
                     points_outstanding: count(r.get("outstanding")),

@@ -783,6 +783,52 @@ where
         self.statement(round).await
     }
 
+    async fn person_issuance_numbers(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<mykey_pki::IssuanceNumber>, StoreError> {
+        self.issuance_numbers_of(person).await
+    }
+
+    async fn claim_point_trigger(
+        &self,
+        person: PersonId,
+        application: PointApplicationId,
+        kind: mykey_platform::PointTriggerKind,
+        at: UnixTime,
+        logs: &[NewLog],
+    ) -> Result<Result<(), PlatformError>, StoreError> {
+        self.claim_trigger(person, application, kind, at, logs)
+            .await
+    }
+
+    async fn record_point_trigger_check(
+        &self,
+        application: PointApplicationId,
+        kind: mykey_platform::PointTriggerKind,
+        registered: Option<UnixTime>,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x mykey_platform::PointTrigger) -> NewLog + Sync),
+    ) -> Result<Option<mykey_platform::PointTrigger>, StoreError> {
+        self.record_trigger_check(application, kind, registered, at, log)
+            .await
+    }
+
+    async fn person_point_triggers(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<mykey_platform::PointTrigger>, StoreError> {
+        self.triggers_of(person).await
+    }
+
+    async fn awaiting_point_triggers(
+        &self,
+        checked_before: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<mykey_platform::AwaitingTrigger>, StoreError> {
+        self.awaiting_triggers(checked_before, limit).await
+    }
+
     async fn withdraw_point_application(
         &self,
         person: PersonId,

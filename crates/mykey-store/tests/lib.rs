@@ -10,6 +10,7 @@ mod links;
 mod migrations;
 mod oidc;
 mod outbox;
+mod point_triggers;
 mod points;
 mod ppids;
 mod service_id_logins;
@@ -408,6 +409,7 @@ async fn sqlite_conforms() {
     card_ends::story(store.clone()).await;
     points::story(store.clone()).await;
     points::grants(store.clone()).await;
+    point_triggers::triggers(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -538,6 +540,7 @@ async fn sqlite_enforces_one_ppid_and_one_active_ppid_consent_per_person_and_ser
     let store: Arc<dyn Store> = Arc::new(mykey_store::SqliteStore::open(&path).await.unwrap());
     points::story(store.clone()).await;
     points::grants(store.clone()).await;
+    point_triggers::triggers(store.clone()).await;
     ppids::story(store).await;
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
@@ -573,6 +576,7 @@ async fn postgres_conforms() {
     card_ends::story(store.clone()).await;
     points::story(store.clone()).await;
     points::grants(store.clone()).await;
+    point_triggers::triggers(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

@@ -17,14 +17,18 @@ use mykey_platform::{
 
 use crate::T;
 
-const TERMS: PointRoundTerms = PointRoundTerms {
+pub(crate) const TERMS: PointRoundTerms = PointRoundTerms {
     purchase_rate: 25,
     purchase_cap: 5000,
     health_insurance_points: 7500,
     public_fund_account_points: 7500,
 };
 
-async fn party(store: &Arc<dyn Store>, name: &str, kind: RelyingPartyKind) -> RelyingParty {
+pub(crate) async fn party(
+    store: &Arc<dyn Store>,
+    name: &str,
+    kind: RelyingPartyKind,
+) -> RelyingParty {
     let rp = store
         .insert_relying_party(&NewRelyingParty {
             client_id: format!("points_{name}"),
@@ -48,7 +52,7 @@ async fn party(store: &Arc<dyn Store>, name: &str, kind: RelyingPartyKind) -> Re
         .unwrap()
 }
 
-async fn person(store: &Arc<dyn Store>, n: u64, my_key_id: Option<&str>) -> PersonId {
+pub(crate) async fn person(store: &Arc<dyn Store>, n: u64, my_key_id: Option<&str>) -> PersonId {
     let LinkOutcome::Created(p) = store
         .link_issuance_number(IssuanceNumber::from_u64(n).unwrap(), None, &[], T, &[])
         .await
@@ -76,7 +80,7 @@ async fn create_id(store: &Arc<dyn Store>, p: PersonId, id: &str) {
         .unwrap();
 }
 
-fn service(name: &str) -> NewPaymentService {
+pub(crate) fn service(name: &str) -> NewPaymentService {
     NewPaymentService {
         name: name.into(),
         kind: PaymentServiceKind::QrCode,
@@ -84,7 +88,7 @@ fn service(name: &str) -> NewPaymentService {
     }
 }
 
-fn application(
+pub(crate) fn application(
     id: i64,
     round: PointRoundId,
     person: PersonId,

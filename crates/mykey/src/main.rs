@@ -15,6 +15,7 @@ mod jlis;
 mod logging;
 mod login;
 mod placement;
+mod registries;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,10 @@ enum Command {
     /// The J-LIS simulator: run it, and issue, renew and revoke certificates with it.
     #[command(subcommand)]
     Jlis(jlis::JlisCommand),
+    /// Simulated Mynaportal and public-fund account registry (Terms Art 24, 25): run them, and
+    /// register a card as a health-insurance card or a public-fund receiving account.
+    #[command(subcommand)]
+    Registries(registries::RegistriesCommand),
     /// Virtual My Number Cards: issue, renew, show, sign, read the facts, insert into pcscd.
     #[command(subcommand)]
     Card(card::CardCommand),
@@ -85,6 +90,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(a) => serve::run(a).await,
             Command::Jlis(c) => jlis::run(c).await,
+            Command::Registries(c) => registries::run(c).await,
             Command::Card(c) => card::run(c).await,
             Command::Kiosk(c) => card::kiosk::run(c).await,
             Command::Admin(c) => admin::run(c).await,

@@ -30,7 +30,24 @@ pub(crate) struct ServeArgs {
     /// Where the in-process J-LIS simulator listens.
     #[arg(long, default_value = "127.0.0.1:8081")]
     jlis_listen: String,
-    /// Seconds any call to J-LIS may take.
+    /// Mynaportal (the health-insurance card points, Terms Art 24); without it the simulator
+    /// runs in this process.
+    #[arg(long, env = "MYKEY_MYNAPORTAL_URL")]
+    mynaportal_url: Option<String>,
+    /// Where the in-process Mynaportal simulator listens.
+    #[arg(long, default_value = "127.0.0.1:8082")]
+    mynaportal_listen: String,
+    /// The public-fund account registry (Art 25); without it the simulator runs in this process.
+    #[arg(long, env = "MYKEY_ACCOUNT_REGISTRY_URL")]
+    account_registry_url: Option<String>,
+    /// Where the in-process account-registry simulator listens.
+    #[arg(long, default_value = "127.0.0.1:8083")]
+    account_registry_listen: String,
+    /// Seconds between questions to Mynaportal and the account registry about the card-point
+    /// registrations still awaited.
+    #[arg(long, default_value_t = 300)]
+    trigger_sweep: u64,
+    /// Seconds any call to J-LIS (or Mynaportal, or the account registry) may take.
     #[arg(long, default_value_t = 5)]
     jlis_timeout: u64,
     /// The platform's public base URL, as relying parties reach it (the OAuth issuer); default
@@ -61,6 +78,40 @@ pub(crate) struct ServeArgs {
     /// Connections at once in all (below the process's file-descriptor limit).
     #[arg(long, default_value_t = 4096)]
     max_connections: usize,
+}
+
+/// A registry: its URL, and the simulator if it runs in this process.
+type Registry = (String, Option<crate::registries::Started>);
+
+fn in_process(r: &Option<crate::registries::Started>) -> &'static str {
+    if r.is_some() {
+        " (simulator, in this process)"
+    } else {
+        ""
+    }
+}
+
+/// Mynaportal and the account registry: at the URLs given, or simulated in this process.
+async fn registries(a: &ServeArgs) -> Result<(Registry, Registry), String> {
+    use crate::registries::{Which, start};
+    let one = async |url: &Option<String>, listen: &str, which| -> Result<Registry, String> {
+        Ok(match url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let s = start(&a.data, listen, which).await?;
+                (s.url.clone(), Some(s))
+            }
+        })
+    };
+    Ok((
+        one(&a.mynaportal_url, &a.mynaportal_listen, Which::Mynaportal).await?,
+        one(
+            &a.account_registry_url,
+            &a.account_registry_listen,
+            Which::AccountRegistry,
+        )
+        .await?,
+    ))
 }
 
 pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
@@ -94,6 +145,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             (url, Some(task), Some(held))
         }
     };
+    let (mynaportal, account_registry) = registries(&a).await?;
     let database = a
         .database
         .clone()
@@ -133,6 +185,9 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let mut node_config = NodeConfig::new(jlis_url.clone(), config);
     node_config.jlis_timeout = Duration::from_secs(a.jlis_timeout.max(1));
     node_config.crl_refresh = Duration::from_secs(a.crl_refresh.max(1));
+    node_config.mynaportal_url = Some(mynaportal.0.clone());
+    node_config.account_registry_url = Some(account_registry.0.clone());
+    node_config.trigger_sweep = Duration::from_secs(a.trigger_sweep.max(1));
     let node = Node::assemble(
         store,
         Arc::new(SystemClock),
@@ -153,12 +208,16 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         "PostgreSQL".to_owned()
     };
     crate::say(&format!(
-        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}",
+        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}\n  Mynaportal: {}{}\n  account registry: {}{}",
         if simulator.is_some() {
             " (simulator, in this process)"
         } else {
             ""
-        }
+        },
+        mynaportal.0,
+        in_process(&mynaportal.1),
+        account_registry.0,
+        in_process(&account_registry.1),
     ));
     // With time limits for slow clients and a cap on connections per source (the peer's
     // address also serves the short-code guessing budget).

@@ -229,6 +229,10 @@ impl Serve {
                 "127.0.0.1:0",
                 "--jlis-listen",
                 "127.0.0.1:0",
+                "--mynaportal-listen",
+                "127.0.0.1:0",
+                "--account-registry-listen",
+                "127.0.0.1:0",
                 "--data",
             ])
             .arg(data)

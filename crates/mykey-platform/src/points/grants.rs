@@ -128,6 +128,10 @@ pub struct StatementLine {
     pub points_reported: u64,
     /// Points instructed.
     pub points_instructed: u64,
+    /// Of those, for a card registered as a health-insurance card (Art 24).
+    pub points_health_insurance: u64,
+    /// Of those, for a public-fund receiving account registered (Art 25).
+    pub points_public_fund_account: u64,
     /// Of those, confirmed by the provider.
     pub points_confirmed: u64,
     /// Of those, ended unconfirmed (forfeited or withdrawn).

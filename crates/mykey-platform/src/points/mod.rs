@@ -141,6 +141,7 @@ mod grants;
 mod kiosk;
 mod programme;
 mod store;
+mod triggers;
 
 pub use grants::{
     MAX_TRANSACTION_YEN, MAX_TRANSACTIONS_PER_REPORT, NewPointTransaction, PointGrant,
@@ -150,6 +151,11 @@ pub use grants::{
 pub use kiosk::KioskChoice;
 pub use programme::{PointProgramme, forfeiture_log};
 pub use store::{NewPointApplication, PointParty, PointStore, ValidationAnswer};
+pub use triggers::{
+    AccountType, AwaitingTrigger, HEALTH_INSURANCE_CONSENT, PUBLIC_FUND_ACCOUNT_CONSENT,
+    PointRegistries, PointTrigger, PointTriggerKind, PointTriggerState, PublicFundAccount,
+    RegistryUnavailable, TRIGGER_SWEEP_BATCH, TriggerSweep,
+};
 
 named!(
     /// What kind of cashless payment a service is (Art 22.1.4).

@@ -2,6 +2,7 @@
 
 use mykey_pki::UnixTime;
 
+use super::{AwaitingTrigger, PointTrigger, PointTriggerKind};
 use super::{
     NewPaymentService, PaymentService, PaymentServiceId, PaymentServiceStatus, PointApplication,
     PointApplicationId, PointApplicationState, PointRound, PointRoundId, PointRoundState,
@@ -12,6 +13,7 @@ use super::{
     TransactionIntake,
 };
 use crate::{NewLog, PersonId, PlatformError, RelyingPartyId, StoreError};
+use mykey_pki::IssuanceNumber;
 
 /// An application to write.
 #[derive(Clone, Debug)]
@@ -198,6 +200,53 @@ pub trait PointStore: Send + Sync + 'static {
 
     /// A round's statement, one line per provider with a service, by provider ID.
     async fn point_statement(&self, round: PointRoundId) -> Result<Vec<StatementLine>, StoreError>;
+
+    /// The person's user-identification issuance numbers, newest first.
+    async fn person_issuance_numbers(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<IssuanceNumber>, StoreError>;
+
+    /// Records the person's claim of `kind` on their application, awaiting the registry, with
+    /// `logs` in their log; a claim made already is left as it is (and `logs` not written).
+    /// Not theirs: `NotFound::PointApplication`; ended: `Conflict::Point(ApplicationEnded)`;
+    /// the round not open: `Conflict::Point(RoundNotOpen)`; no points for `kind` in it:
+    /// `Conflict::Point(TriggerNotOffered)`.
+    async fn claim_point_trigger(
+        &self,
+        person: PersonId,
+        application: PointApplicationId,
+        kind: PointTriggerKind,
+        at: UnixTime,
+        logs: &[NewLog],
+    ) -> Result<Result<(), PlatformError>, StoreError>;
+
+    /// Records the registry's answer about a trigger: asked at `at`, and registered since
+    /// `registered` if it says so (an awaiting trigger then becomes registered, with `log` in
+    /// the person's log). `None`: no such trigger, or its application has ended.
+    async fn record_point_trigger_check(
+        &self,
+        application: PointApplicationId,
+        kind: PointTriggerKind,
+        registered: Option<UnixTime>,
+        at: UnixTime,
+        log: &(dyn for<'x> Fn(&'x PointTrigger) -> NewLog + Sync),
+    ) -> Result<Option<PointTrigger>, StoreError>;
+
+    /// The person's triggers, by application and kind.
+    async fn person_point_triggers(
+        &self,
+        person: PersonId,
+    ) -> Result<Vec<PointTrigger>, StoreError>;
+
+    /// Awaiting triggers of live applications in open rounds last asked about before
+    /// `checked_before` (or never), oldest question first, at most `limit`: each with its
+    /// person and its round's name.
+    async fn awaiting_point_triggers(
+        &self,
+        checked_before: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<AwaitingTrigger>, StoreError>;
 
     /// The person withdraws a submitted or validated application of theirs; its provider is
     /// told. Not theirs: `NotFound::PointApplication`; ended:

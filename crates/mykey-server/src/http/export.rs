@@ -87,7 +87,7 @@ pub(crate) fn export_json(e: &Export) -> ExportBody {
         point_applications: e
             .point_applications
             .iter()
-            .map(super::point_applications::mine_json)
+            .map(|a| super::point_applications::mine_json(a, &e.point_triggers))
             .collect(),
         log: Log {
             entries: e.log.iter().map(log_json).collect(),

@@ -77,6 +77,13 @@ impl OAuthRefusal {
                     description: "J-LIS could not be asked; try again shortly".into(),
                 };
             }
+            PlatformError::RegistryUnavailable(_) => {
+                return Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    error: "temporarily_unavailable",
+                    description: "a registry could not be asked; try again shortly".into(),
+                };
+            }
             PlatformError::Access(_)
             | PlatformError::Card(_)
             | PlatformError::Invalid(_)

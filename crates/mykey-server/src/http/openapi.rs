@@ -83,6 +83,7 @@ use super::{
         point_applications::mine,
         point_applications::apply,
         point_applications::withdraw,
+        point_applications::claim,
         point_applications::queue,
         point_applications::one,
         point_applications::answer,

@@ -12,11 +12,13 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mykey_api::points::{
     KioskPointApplication, MyPointApplication, MyPointApplications, PartyPointApplication,
-    PartyPointApplications, PointApplicationRequest, PointApplicationsQuery, PointValidation,
+    PartyPointApplications, PointApplicationRequest, PointApplicationsQuery, PointTriggerClaim,
+    PointValidation,
 };
 use mykey_platform::{
     InvalidError, PaymentServiceId, Platform, PlatformError, PointApplication, PointApplicationId,
-    PointApplicationState, PointRoundId, ValidationAnswer,
+    PointApplicationState, PointRoundId, PointTrigger, PointTriggerKind, PublicFundAccount,
+    ValidationAnswer,
 };
 
 use super::link_requests::new_consent;
@@ -31,6 +33,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     Router::new()
         .route("/v1/me/point-applications", get(mine).post(apply))
         .route("/v1/me/point-applications/{id}/withdrawal", post(withdraw))
+        .route("/v1/me/point-applications/{id}/triggers", post(claim))
         .route("/v1/rp/point-applications", get(queue).post(kiosk_apply))
         .route(
             "/v1/rp/point-applications/challenges",
@@ -40,7 +43,20 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/rp/point-applications/{id}/validation", post(answer))
 }
 
-pub(super) fn mine_json(a: &PointApplication) -> MyPointApplication {
+fn trigger_json(t: &PointTrigger) -> mykey_api::points::PointTrigger {
+    mykey_api::points::PointTrigger {
+        kind: t.kind.as_str().to_owned(),
+        state: t.state.as_str().to_owned(),
+        points: t.points,
+        claimed_at: rfc3339(t.claimed_at),
+        checked_at: t.checked_at.map(rfc3339),
+        registered_at: t.registered_at.map(rfc3339),
+        grant: t.grant.map(|g| g.as_str().to_owned()),
+    }
+}
+
+/// The application as its holder sees it, with those of `triggers` claimed on it.
+pub(super) fn mine_json(a: &PointApplication, triggers: &[PointTrigger]) -> MyPointApplication {
     MyPointApplication {
         id: a.id.to_string(),
         round: a.round.get(),
@@ -55,6 +71,11 @@ pub(super) fn mine_json(a: &PointApplication) -> MyPointApplication {
         submitted_at: rfc3339(a.submitted_at),
         decided_at: a.decided_at.map(rfc3339),
         ended_at: a.ended_at.map(rfc3339),
+        triggers: triggers
+            .iter()
+            .filter(|t| t.application == a.id)
+            .map(trigger_json)
+            .collect(),
     }
 }
 
@@ -96,11 +117,12 @@ fn bad(why: &'static str) -> ApiError {
     security(("session" = []))
 )]
 async fn mine(Me(s): Me, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let triggers = p.my_point_triggers(&s).await?;
     let applications = p
         .my_point_applications(&s)
         .await?
         .iter()
-        .map(mine_json)
+        .map(|a| mine_json(a, &triggers))
         .collect();
     Ok(axum::Json(MyPointApplications { applications }))
 }
@@ -138,7 +160,7 @@ async fn apply(
             &new_consent(req.consent),
         )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(mine_json(&a))))
+    Ok((StatusCode::CREATED, axum::Json(mine_json(&a, &[]))))
 }
 
 #[utoipa::path(
@@ -166,7 +188,55 @@ async fn withdraw(
     let a = p
         .withdraw_point_application(&s, application_id(&id)?)
         .await?;
-    Ok(axum::Json(mine_json(&a)))
+    let triggers = p.my_point_triggers(&s).await?;
+    Ok(axum::Json(mine_json(&a, &triggers)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/me/point-applications/{id}/triggers",
+    operation_id = "me_point_trigger",
+    tag = "me",
+    summary = "Claim the round's fixed points for using the card as a health-insurance card (kind health-insurance, Art 24: the issuance number goes to Mynaportal) or for a public-fund receiving account (kind public-fund-account, Art 25.1: the issuance number and the previous ones go to the account registry, which answers whether an account is registered), consenting to the kind's matters (GET /v1/point-programme). With `account`, the account is first registered with the registry (its shape checked here and there; the platform keeps none of it). The registry is asked at once and, while the round is open, again until the registration is found; a registered trigger is granted once, through the application's provider, in its next batch. Claiming again asks again. Refused, storing nothing: consent not exactly the items (422 consent-incomplete), an account not of a bank account's shape or refused by the registry (422 invalid-public-fund-account, naming the part), an account with the health-insurance points (422 invalid-point-request), not the holder's application (404), an application that has ended (409 point-application-ended), a round not open (409 point-round-not-open), a round offering no such points (409 point-trigger-not-offered), the registry unreachable when an account is to be registered or none configured (503 registry-unavailable).",
+    params(("id" = String, Path, description = "The application's ID")),
+    request_body(content = mykey_api::points::PointTriggerClaim, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Claimed (awaiting-registration or registered)", body = mykey_api::points::PointTrigger, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("session" = []))
+)]
+async fn claim(
+    Me(s): Me,
+    State(p): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<PointTriggerClaim>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = application_id(&id)?;
+    let kind = PointTriggerKind::parse(&req.kind)
+        .ok_or_else(|| bad("kind is health-insurance or public-fund-account"))?;
+    let account = req
+        .account
+        .map(|a| {
+            PublicFundAccount::new(
+                &a.bank_code,
+                &a.branch_code,
+                &a.account_type,
+                &a.number,
+                &a.holder,
+            )
+        })
+        .transpose()?;
+    let t = p
+        .claim_point_trigger(&s, id, kind, &new_consent(req.consent), account.as_ref())
+        .await?;
+    Ok(axum::Json(trigger_json(&t)))
 }
 
 #[utoipa::path(

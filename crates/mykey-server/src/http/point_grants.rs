@@ -256,6 +256,8 @@ async fn lines(p: &Platform, id: &str) -> Result<(i64, Vec<StatementLine>), ApiE
             amount: l.amount,
             points_reported: l.points_reported,
             points_instructed: l.points_instructed,
+            points_health_insurance: l.points_health_insurance,
+            points_public_fund_account: l.points_public_fund_account,
             points_confirmed: l.points_confirmed,
             points_ended: l.points_ended,
             points_outstanding: l.points_outstanding,
@@ -269,7 +271,7 @@ async fn lines(p: &Platform, id: &str) -> Result<(i64, Vec<StatementLine>), ApiE
     path = "/v1/ops/point-rounds/{id}/statement",
     operation_id = "ops_point_statement",
     tag = "ops",
-    summary = "A round's statement for the point secretariat: per payment provider, its validated applications, the transactions it reported and their amounts, and the points reported, instructed, confirmed, ended and outstanding, in yen (instructed = confirmed + ended + outstanding)",
+    summary = "A round's statement for the point secretariat: per payment provider, its validated applications, the transactions it reported and their amounts, and the points reported, instructed (of which for health-insurance cards and public-fund accounts, Art 24, 25), confirmed, ended and outstanding, in yen (instructed = confirmed + ended + outstanding)",
     params(("id" = i64, Path, description = "The round's ID")),
     responses(
         (status = 200, description = "OK", body = mykey_api::points::PointStatement, content_type = "application/json"),
@@ -325,12 +327,12 @@ async fn statement_csv(
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, lines) = lines(&p, &id).await?;
     let mut csv = String::from(
-        "provider_id,provider,applications,transactions,amount,points_reported,points_instructed,points_confirmed,points_ended,points_outstanding\r\n",
+        "provider_id,provider,applications,transactions,amount,points_reported,points_instructed,points_health_insurance,points_public_fund_account,points_confirmed,points_ended,points_outstanding\r\n",
     );
     for l in &lines {
         let _ = write!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
             l.provider_id,
             field(&l.provider),
             l.applications,
@@ -338,6 +340,8 @@ async fn statement_csv(
             l.amount,
             l.points_reported,
             l.points_instructed,
+            l.points_health_insurance,
+            l.points_public_fund_account,
             l.points_confirmed,
             l.points_ended,
             l.points_outstanding

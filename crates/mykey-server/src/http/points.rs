@@ -361,6 +361,14 @@ async fn programme(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, 
     Ok(axum::Json(PointProgramme {
         rounds: programme.rounds.iter().map(round_json).collect(),
         services: programme.services.iter().map(service_json).collect(),
-        consent: consent_asked(&POINT_CONSENT, terms),
+        consent: consent_asked(&POINT_CONSENT, terms.clone()),
+        health_insurance_consent: consent_asked(
+            &mykey_platform::HEALTH_INSURANCE_CONSENT,
+            terms.clone(),
+        ),
+        public_fund_account_consent: consent_asked(
+            &mykey_platform::PUBLIC_FUND_ACCOUNT_CONSENT,
+            terms,
+        ),
     }))
 }

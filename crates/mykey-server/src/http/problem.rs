@@ -174,6 +174,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "payment-service-user-id-shape",
                 "Payment Service ID not of the service's shape",
             ),
+            I::PublicFundAccount { .. } => told(
+                H::UNPROCESSABLE_ENTITY,
+                "invalid-public-fund-account",
+                "Public-fund receiving account refused",
+            ),
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => told(H::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
@@ -302,6 +307,10 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                         "point-grant-batch-confirmed",
                         "The batch was confirmed already",
                     ),
+                    P::TriggerNotOffered => (
+                        "point-trigger-not-offered",
+                        "The round offers no points for that registration",
+                    ),
                     P::RightsForfeited => (
                         "point-rights-forfeited",
                         "The right to apply was forfeited (Art 27)",
@@ -323,6 +332,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             H::SERVICE_UNAVAILABLE,
             "jlis-unavailable",
             "J-LIS unavailable",
+        ),
+        PlatformError::RegistryUnavailable(_) => told(
+            H::SERVICE_UNAVAILABLE,
+            "registry-unavailable",
+            "Mynaportal or the account registry unavailable",
         ),
         PlatformError::Store(s) => match s.kind {
             S::Unavailable | S::Conflict => told(
@@ -372,6 +386,13 @@ impl IntoResponse for ApiError {
             ApiError::Platform(PlatformError::JlisUnavailable(e)) => {
                 tracing::warn!(error = %e, "J-LIS unavailable");
                 Some("J-LIS could not be asked; try again shortly".into())
+            }
+            ApiError::Platform(PlatformError::RegistryUnavailable(e)) => {
+                tracing::warn!(error = %e, "a registry unavailable");
+                Some(
+                    "Mynaportal or the account registry could not be asked; try again shortly"
+                        .into(),
+                )
             }
             ApiError::Platform(PlatformError::Invalid(
                 mykey_platform::InvalidError::TermsNoticeTooShort { earliest, .. },

@@ -101,6 +101,18 @@ fn open_locked(path: &Path) -> Result<(CardFile, CardFileLock), String> {
     Ok((file, lock))
 }
 
+/// The issuance number of the user-identification certificate in the card file at `path`.
+pub(crate) fn issuance_number_of(path: &Path) -> Result<mykey_pki::IssuanceNumber, String> {
+    let (file, _lock) = open_locked(path)?;
+    let card = file.load().map_err(|e| card_file_error(&e))?;
+    let certificates = card.certificates().ok_or("the card has no certificates")?;
+    Ok(
+        mykey_pki::UserIdentificationCertificate::from_der(&certificates.user_identification)
+            .map_err(|e| format!("the card's user-identification certificate: {e}"))?
+            .issuance_number(),
+    )
+}
+
 fn card_file_error(e: &CardFileError) -> String {
     match e {
         CardFileError::InUse { path } => format!(

@@ -95,6 +95,11 @@ pub(crate) fn consent_item(t: &Texts, name: &str) -> Cow<'static, str> {
         "points.payment-service-id-to-provider" => i.points_payment_service_id_to_provider,
         "points.validation-and-settlement-user-id" => i.points_validation_and_settlement_user_id,
         "points.application-to-provider" => i.points_application_to_provider,
+        "points.issuance-number-to-mynaportal" => i.points_issuance_number_to_mynaportal,
+        "points.issuance-numbers-to-account-registry" => {
+            i.points_issuance_numbers_to_account_registry
+        }
+        "points.account-registration-from-registry" => i.points_account_registration_from_registry,
         "facts.name" => i.facts_name,
         "facts.address" => i.facts_address,
         "facts.birthdate" => i.facts_birthdate,
@@ -140,6 +145,8 @@ pub(crate) fn log_kind(t: &Texts, kind: &str) -> Cow<'static, str> {
         LogKind::PointWithdrawn => w.point_withdrawn,
         LogKind::PointForfeited => w.point_forfeited,
         LogKind::PointGranted => w.point_granted,
+        LogKind::PointTriggerClaimed => w.point_trigger_claimed,
+        LogKind::PointTriggerRegistered => w.point_trigger_registered,
     })
 }
 
@@ -149,8 +156,10 @@ const SAID_BY_THE_KIND: [&str; 2] = ["note", "why"];
 /// Keys whose values are codes the platform writes, said in words. Every other value — a
 /// customer ID, a relying party's or a service's name, whatever a relying party chose — is
 /// shown as it is, so that no relying party can make its own string read as the platform's.
-const CODED: [&str; 9] = [
+const CODED: [&str; 11] = [
     "grant",
+    "trigger",
+    "registry",
     "reason",
     "purpose",
     "function",
@@ -229,7 +238,9 @@ mod tests {
             .iter()
             .chain(mykey_platform::SERVICE_ID_CONSENT.iter())
             .chain(mykey_platform::PPID_CONSENT.iter())
-            .chain(mykey_platform::POINT_CONSENT.iter());
+            .chain(mykey_platform::POINT_CONSENT.iter())
+            .chain(mykey_platform::HEALTH_INSURANCE_CONSENT.iter())
+            .chain(mykey_platform::PUBLIC_FUND_ACCOUNT_CONSENT.iter());
         for item in asked {
             for t in [ja, en] {
                 assert_ne!(consent_item(t, item.name), item.name, "{}", item.name);

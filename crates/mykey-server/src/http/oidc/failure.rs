@@ -79,6 +79,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::PinlessRequest(d) => with(f.pinless_request, d),
             I::PointRequest(d) => with(f.point_request, d),
             I::PaymentServiceUserId(_) => t(f.payment_service_user_id),
+            I::PublicFundAccount { .. } => t(f.public_fund_account),
             I::PointTransaction { why, .. } => with(f.point_request, why),
         },
         PlatformError::NotFound(n) => match n {
@@ -121,6 +122,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
         },
         PlatformError::OAuth(o) => with(f.oauth, o.reason),
         PlatformError::JlisUnavailable(_) | PlatformError::Store(_) => t(f.unavailable),
+        PlatformError::RegistryUnavailable(_) => t(f.registry_unavailable),
         PlatformError::Internal(_) => t(f.internal),
     }
 }
