@@ -71,7 +71,20 @@ fn storage(e: sqlx::Error) -> Problem {
 }
 
 fn body<T>(b: Result<axum::Json<T>, JsonRejection>) -> Result<T, Problem> {
-    b.map(|axum::Json(t)| t).map_err(|e| invalid(e.body_text()))
+    b.map(|axum::Json(t)| t).map_err(|e| {
+        // axum tells an over-long body by its words where the limit error is wrapped.
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE
+            || e.body_text().contains("length limit exceeded")
+        {
+            Problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "the limit is 16 KiB".into(),
+            )
+        } else {
+            invalid(e.body_text())
+        }
+    })
 }
 
 fn number(s: &str) -> Result<IssuanceNumber, Problem> {

@@ -136,6 +136,61 @@ async fn a_holder_applies_with_the_card_and_the_secretariat_reads_the_statement(
     .unwrap();
     assert_eq!(list["applications"][0]["state"], "validated");
 
+    // The holder registers the card as a health-insurance card at Mynaportal, then claims the
+    // points for it; and an account with the registry, checked before anything is sent.
+    let application = applied["id"].as_str().unwrap();
+    mykey(&[
+        "registries",
+        "health-insurance",
+        "--card",
+        s(&card),
+        "--insurer",
+        "06123456",
+        "--mynaportal-url",
+        &serve.mynaportal,
+    ])
+    .ok();
+    let claim = |extra: &[&str]| {
+        let mut args = vec![
+            "card",
+            "points",
+            "claim",
+            application,
+            "--card",
+            s(&card),
+            "--pin",
+            PIN,
+            "--platform",
+            &serve.url,
+        ];
+        args.extend_from_slice(extra);
+        mykey(&args)
+    };
+    let run = claim(&["--kind", "health-insurance"]).ok();
+    assert!(run.stderr.contains("Art 24"), "{}", run.stderr);
+    let t: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (t["state"].as_str(), t["points"].as_u64()),
+        (Some("registered"), Some(7500))
+    );
+    let account = |number: &'static str| {
+        [
+            "--kind",
+            "public-fund-account",
+            "--bank",
+            "0001",
+            "--branch",
+            "123",
+            "--number",
+            number,
+            "--holder-name",
+            "ヤマダ\u{3000}タロウ",
+        ]
+    };
+    claim(&account("123456")).fails_with("number: an account number is 7 digits");
+    let t: Value = serde_json::from_str(&claim(&account("1234567")).ok().stdout).unwrap();
+    assert_eq!(t["state"], "registered");
+
     // A kiosk applies for another holder in front of it, over her card file, PIN typed there.
     let mut register = vec!["rp"];
     register.extend(register_args("駅前ATM", "kiosk"));

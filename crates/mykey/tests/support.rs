@@ -207,6 +207,8 @@ pub(crate) struct Serve {
     child: Child,
     pub(crate) url: String,
     pub(crate) jlis: String,
+    pub(crate) mynaportal: String,
+    pub(crate) account_registry: String,
 }
 
 impl Serve {
@@ -247,7 +249,10 @@ impl Serve {
             .unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut lines = Vec::new();
-        while !lines.iter().any(|l: &String| l.contains("J-LIS:")) {
+        while !lines
+            .iter()
+            .any(|l: &String| l.contains("account registry:"))
+        {
             let mut line = String::new();
             assert!(
                 reader.read_line(&mut line).unwrap() > 0,
@@ -263,7 +268,10 @@ impl Serve {
                 .to_owned()
         };
         let jlis = url_in(lines.iter().find(|l| l.contains("J-LIS:")).unwrap());
+        let line = |what: &str| url_in(lines.iter().find(|l| l.contains(what)).unwrap());
         Self {
+            mynaportal: line("Mynaportal:"),
+            account_registry: line("account registry:"),
             url: url_in(lines.iter().find(|l| l.contains("listening on")).unwrap()),
             jlis,
             child,

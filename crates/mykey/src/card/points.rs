@@ -37,6 +37,20 @@ pub(crate) enum PointsCommand {
         #[arg(long, value_name = "DIGITS")]
         payment_service_code: Option<String>,
     },
+    /// Claim the round's points for the card registered as a health-insurance card at
+    /// Mynaportal (Art 24) or for a public-fund receiving account (Art 25) on an application;
+    /// with --bank … the account is registered with the registry first.
+    Claim {
+        #[command(flatten)]
+        holder: Holder,
+        /// The application's ID.
+        id: String,
+        /// health-insurance or public-fund-account.
+        #[arg(long)]
+        kind: String,
+        #[command(flatten)]
+        account: AccountArgs,
+    },
     /// Your applications, newest first.
     List {
         #[command(flatten)]
@@ -49,6 +63,26 @@ pub(crate) enum PointsCommand {
         /// The application's ID.
         id: String,
     },
+}
+
+/// A public-fund receiving account to register (all of it, or none).
+#[derive(Debug, Args)]
+pub(crate) struct AccountArgs {
+    /// Bank code, 4 digits.
+    #[arg(long, requires_all = ["branch", "number", "holder_name"])]
+    bank: Option<String>,
+    /// Branch code, 3 digits.
+    #[arg(long, requires = "bank")]
+    branch: Option<String>,
+    /// ordinary, current or savings.
+    #[arg(long = "account-type", default_value = "ordinary")]
+    account_type: String,
+    /// Account number, 7 digits.
+    #[arg(long, requires = "bank")]
+    number: Option<String>,
+    /// The account holder's name in full-width katakana.
+    #[arg(long, requires = "bank")]
+    holder_name: Option<String>,
 }
 
 /// The card holder, logged in with the card.
@@ -146,6 +180,46 @@ pub(crate) async fn run(cmd: PointsCommand) -> Result<(), String> {
             let a = with_session(&http, &token, reqwest::Method::POST, &url, Some(body)).await?;
             let a: MyPointApplication = serde_json::from_value(a).map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_value(&a).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        PointsCommand::Claim {
+            holder,
+            id,
+            kind,
+            account,
+        } => {
+            if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("an application's ID is 16 hexadecimal characters".into());
+            }
+            let platform = base(&holder.platform);
+            let programme: PointProgramme =
+                answer::fetch(&http, &format!("{platform}/v1/point-programme")).await?;
+            let asked = match kind.as_str() {
+                "health-insurance" => &programme.health_insurance_consent,
+                "public-fund-account" => &programme.public_fund_account_consent,
+                _ => return Err("--kind is health-insurance or public-fund-account".into()),
+            };
+            eprintln!("You claim the points for a registration. You agree to:");
+            let consent = answer::consent(asked, "");
+            let account = account
+                .bank
+                .map(|bank| mykey_api::points::PublicFundAccount {
+                    bank_code: bank,
+                    branch_code: account.branch.unwrap_or_default(),
+                    account_type: account.account_type,
+                    number: account.number.unwrap_or_default(),
+                    holder: account.holder_name.unwrap_or_default(),
+                });
+            let body = serde_json::to_value(mykey_api::points::PointTriggerClaim {
+                kind,
+                consent,
+                account,
+            })
+            .map_err(|e| e.to_string())?;
+            let token = session(&http, &holder).await?;
+            let url = format!("{platform}/v1/me/point-applications/{id}/triggers");
+            let t = with_session(&http, &token, reqwest::Method::POST, &url, Some(body)).await?;
+            println!("{t}");
             Ok(())
         }
         PointsCommand::List { holder } => {
