@@ -5,8 +5,10 @@ use mykey_registries::{AccountRegistry, Mynaportal};
 use serde_json::{Value, json};
 
 async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
     tokio::spawn(mykey_registries::serve(
         router,
         listener,
@@ -16,7 +18,7 @@ async fn serve(router: axum::Router) -> String {
 }
 
 async fn send(r: reqwest::RequestBuilder) -> (u16, Value) {
-    let r = r.send().await.unwrap();
+    let r = r.send().await.expect("an answer");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }

@@ -188,7 +188,26 @@ async fn a_holder_applies_with_the_card_and_the_secretariat_reads_the_statement(
         ]
     };
     claim(&account("123456")).fails_with("number: an account number is 7 digits");
-    let t: Value = serde_json::from_str(&claim(&account("1234567")).ok().stdout).unwrap();
+    // Registered at the registry itself (`mykey registries account`), then claimed without one.
+    mykey(&[
+        "registries",
+        "account",
+        "--card",
+        s(&card),
+        "--bank",
+        "0001",
+        "--branch",
+        "123",
+        "--number",
+        "1234567",
+        "--holder",
+        "ヤマダ\u{3000}タロウ",
+        "--account-registry-url",
+        &serve.account_registry,
+    ])
+    .ok();
+    let t: Value =
+        serde_json::from_str(&claim(&["--kind", "public-fund-account"]).ok().stdout).unwrap();
     assert_eq!(t["state"], "registered");
 
     // A kiosk applies for another holder in front of it, over her card file, PIN typed there.
