@@ -480,3 +480,226 @@ async fn a_portal_login_continues_only_in_its_browser_and_once() {
         (422, "urn:mykey:problem:invalid-facts")
     );
 }
+
+/// The card-point page: applying with the consent ticked, claiming the health-insurance points
+/// once Mynaportal has the registration, a malformed account refused with nothing kept, and
+/// withdrawing — each form refused without its token.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_applies_for_card_points_and_claims_a_registration_in_the_portal() {
+    use crate::points::{eligible_service, open_round, provider};
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    open_round(&w, "第2弾").await;
+    let card = card(&w).await;
+    let token = login(&w, &card).await;
+    let (status, _) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
+    assert_eq!(status, 201);
+    let mut browser = Browser::new();
+    portal_login(&w, &mut browser, &card).await;
+    let html = points_page(&w, &mut browser).await;
+    assert!(
+        html.contains("Your applications") && html.contains("points.application-to-provider"),
+        "{html}"
+    );
+    let form = csrf(&html);
+    let round = html
+        .split("name=\"round\"><option value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let fields = |csrf: &str, accept: bool| {
+        let mut f = vec![
+            ("csrf", csrf.to_owned()),
+            ("round", round.clone()),
+            ("service", service.to_string()),
+            ("payment_service_user_id", "12345678".to_owned()),
+            ("terms_version", "2026-11-01".to_owned()),
+        ];
+        if accept {
+            f.push(("accept", "yes".to_owned()));
+        }
+        f
+    };
+    let resp = post_form(
+        &w,
+        &mut browser,
+        "/portal/point-applications".into(),
+        fields("forged", true),
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    let resp = post_form(
+        &w,
+        &mut browser,
+        "/portal/point-applications".into(),
+        fields(&form, false),
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert!(mine_of(&w, &token).await.is_empty());
+    let resp = post_form(
+        &w,
+        &mut browser,
+        "/portal/point-applications".into(),
+        fields(&form, true),
+    )
+    .await;
+    assert_eq!(
+        (resp.status(), resp.headers()["location"].to_str().unwrap()),
+        (
+            reqwest::StatusCode::SEE_OTHER,
+            "/portal/points?done=applied"
+        )
+    );
+    let applications = mine_of(&w, &token).await;
+    assert_eq!(applications.len(), 1);
+    let id = applications[0]["id"].as_str().unwrap().to_owned();
+    let html = points_page(&w, &mut browser).await;
+    assert!(
+        html.contains(&format!(
+            "data-application=\"{id}\" data-state=\"submitted\""
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains("Claim the points for using your card as a health-insurance card"),
+        "{html}"
+    );
+
+    // A malformed account: refused with its words, nothing kept.
+    let claim = |kind: &str, number: &str| {
+        vec![
+            ("csrf", form.clone()),
+            ("kind", kind.to_owned()),
+            ("accept", "yes".to_owned()),
+            ("terms_version", "2026-11-01".to_owned()),
+            (
+                "bank_code",
+                if number.is_empty() {
+                    String::new()
+                } else {
+                    "0001".to_owned()
+                },
+            ),
+            (
+                "branch_code",
+                if number.is_empty() {
+                    String::new()
+                } else {
+                    "123".to_owned()
+                },
+            ),
+            ("account_type", "ordinary".to_owned()),
+            ("number", number.to_owned()),
+            (
+                "holder",
+                if number.is_empty() {
+                    String::new()
+                } else {
+                    "ヤマダ\u{3000}タロウ".to_owned()
+                },
+            ),
+        ]
+    };
+    let triggers = format!("/portal/point-applications/{id}/triggers");
+    let resp = post_form(
+        &w,
+        &mut browser,
+        triggers.clone(),
+        claim("public-fund-account", "123"),
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        400,
+        "a page tells a malformed form as a bad request"
+    );
+    let words = resp.text().await.unwrap();
+    assert!(
+        words.contains("number: an account number is 7 digits"),
+        "{words}"
+    );
+    assert_eq!(mine_of(&w, &token).await[0]["triggers"], json!([]));
+
+    // The card registered at Mynaportal; the claim finds it.
+    let r = w
+        .http
+        .post(format!(
+            "{}/v1/health-insurance-registrations",
+            w.mynaportal
+        ))
+        .json(&json!({"issuance_number": card.number, "insurer_number": "06123456"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let resp = post_form(
+        &w,
+        &mut browser,
+        triggers.clone(),
+        claim("health-insurance", ""),
+    )
+    .await;
+    assert_eq!(
+        (resp.status(), resp.headers()["location"].to_str().unwrap()),
+        (
+            reqwest::StatusCode::SEE_OTHER,
+            "/portal/points?done=claimed"
+        )
+    );
+    let html = points_page(&w, &mut browser).await;
+    assert!(
+        html.contains("data-kind=\"health-insurance\" data-state=\"registered\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("value=\"health-insurance\""),
+        "claimed: no second form"
+    );
+
+    // Withdrawn: final, no forms left on it.
+    let resp = post_form(
+        &w,
+        &mut browser,
+        format!("/portal/point-applications/{id}/withdrawal"),
+        vec![("csrf", form.clone())],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let html = points_page(&w, &mut browser).await;
+    assert!(
+        html.contains(&format!(
+            "data-application=\"{id}\" data-state=\"withdrawn\""
+        )),
+        "{html}"
+    );
+    assert!(!html.contains(&format!("/portal/point-applications/{id}/withdrawal")));
+}
+
+async fn mine_of(w: &World, token: &str) -> Vec<Value> {
+    let (status, body) = call(w, Method::GET, "/v1/me/point-applications", Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    body["applications"].as_array().unwrap().clone()
+}
+
+async fn points_page(w: &World, b: &mut Browser) -> String {
+    b.get(&format!("{}/portal/points", w.url))
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn post_form(
+    w: &World,
+    b: &mut Browser,
+    path: String,
+    fields: Vec<(&'static str, String)>,
+) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post(&format!("{}{path}", w.url), &pairs).await
+}

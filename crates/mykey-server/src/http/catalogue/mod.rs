@@ -12,7 +12,7 @@ pub(crate) mod words;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-pub(crate) use texts::Texts;
+pub(crate) use texts::{PointTexts, Texts};
 
 /// The page language: `ui_locales` first (OpenID Connect Core §3.1.2.1), then
 /// `Accept-Language`; Japanese unless English is preferred.

@@ -150,6 +150,14 @@ pub(crate) fn log_kind(t: &Texts, kind: &str) -> Cow<'static, str> {
     })
 }
 
+/// The words for a code the platform writes (a grant's or trigger's kind), or the code.
+pub(crate) fn value_words(t: &Texts, code: &str) -> Cow<'static, str> {
+    match t.values.iter().find(|(c, _)| *c == code) {
+        Some((_, words)) => Cow::Borrowed(*words),
+        None => Cow::Owned(code.to_owned()),
+    }
+}
+
 /// Keys of a log entry's details that only repeat, in English, what its kind already says.
 const SAID_BY_THE_KIND: [&str; 2] = ["note", "why"];
 

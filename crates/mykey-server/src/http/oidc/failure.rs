@@ -79,7 +79,9 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::PinlessRequest(d) => with(f.pinless_request, d),
             I::PointRequest(d) => with(f.point_request, d),
             I::PaymentServiceUserId(_) => t(f.payment_service_user_id),
-            I::PublicFundAccount { .. } => t(f.public_fund_account),
+            I::PublicFundAccount { field, why } => {
+                with(f.public_fund_account, &format!("{field}: {why}"))
+            }
             I::PointTransaction { why, .. } => with(f.point_request, why),
         },
         PlatformError::NotFound(n) => match n {

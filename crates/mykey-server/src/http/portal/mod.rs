@@ -10,12 +10,14 @@
 //!                                   code the phone showed: the browser proves it is the person's)
 //! POST /portal/my-key-id            create, change or revoke (revoking asks for confirmation)
 //! POST /portal/service-ids/{id}/withdrawal · /portal/ppid-services/{id}/withdrawal
+//! GET  /portal/points               card points: applications, withdrawals, registrations (points.rs)
 //! GET  /portal/log                  the person's log and its chain check
 //! GET  /portal/export               everything held, as one JSON download (the log streamed by pages)
 //! POST /portal/logout
 //! ```
 
 mod pages;
+mod points;
 
 use std::sync::Arc;
 
@@ -49,6 +51,16 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
             post(withdraw_service_id),
         )
         .route("/portal/ppid-services/{id}/withdrawal", post(withdraw_ppid))
+        .route("/portal/points", get(points::page))
+        .route("/portal/point-applications", post(points::apply))
+        .route(
+            "/portal/point-applications/{id}/withdrawal",
+            post(points::withdraw),
+        )
+        .route(
+            "/portal/point-applications/{id}/triggers",
+            post(points::claim),
+        )
         .route("/portal/log", get(log))
         .route("/portal/export", get(export))
         .route("/portal/logout", post(logout))
