@@ -22,7 +22,9 @@ pub enum IdError {
     #[error("a link's number is a positive whole number")]
     LinkId,
     /// Not a point application's ID.
-    #[error("a point application's ID is 16 lower-case hexadecimal characters")]
+    #[error(
+        "a point application's ID is 16 lower-case hexadecimal characters, from 0000000000000000 to 7fffffffffffffff"
+    )]
     PointApplication,
     /// Not a settlement user ID.
     #[error("a settlement user ID is 1 to 128 printable ASCII characters")]

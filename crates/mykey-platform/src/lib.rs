@@ -88,7 +88,7 @@ pub use ppid_service::{
 };
 pub use quota::{
     APPLICATION_ID_RATES, APPLICATION_RATES, CHECK_RATES, PER_LINK_BURST, PER_LINK_REFILL_SECS,
-    PER_RP_BURST, PER_RP_REFILL_SECS, Rates,
+    PER_RP_BURST, PER_RP_REFILL_SECS, Rates, TRIGGER_RATES,
 };
 pub use relying_party::{
     ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyProfile,
@@ -344,6 +344,8 @@ pub struct Platform {
     applications: quota::RpQuota,
     /// The quota on applications naming one My Key ID, across relying parties.
     applications_per_id: quota::RpQuota,
+    /// The quota on a person's claims of card-point registrations.
+    trigger_claims: quota::RpQuota,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
@@ -400,6 +402,7 @@ impl Platform {
             reports: quota::RpQuota::default(),
             applications: quota::RpQuota::new(quota::APPLICATION_RATES),
             applications_per_id: quota::RpQuota::new(quota::APPLICATION_ID_RATES),
+            trigger_claims: quota::RpQuota::new(quota::TRIGGER_RATES),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             sealing: config.sealing_key.clone().unwrap_or_else(|| {

@@ -73,6 +73,16 @@ pub const APPLICATION_ID_RATES: Rates = Rates {
     per_item_refill_secs: 600,
 };
 
+/// The rate of a person's claims of card-point registrations (each may call Mynaportal or the
+/// account registry): ten at once, then one a minute (the per-relying-party buckets are not
+/// used).
+pub const TRIGGER_RATES: Rates = Rates {
+    per_rp_burst: u64::MAX,
+    per_rp_refill_secs: 1,
+    per_item_burst: 10,
+    per_item_refill_secs: 60,
+};
+
 /// Most buckets kept; when full, the refilled ones are forgotten.
 const MAX_BUCKETS: usize = 200_000;
 

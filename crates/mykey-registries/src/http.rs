@@ -154,10 +154,15 @@ async fn register(
     .bind(n.to_string())
     .bind(insurer)
     .bind(now())
-    .fetch_one(&m.store.pool)
+    .fetch_all(&m.store.pool)
     .await
     .map_err(storage)?;
-    let at: i64 = row.get(0);
+    // Every statement is stepped to its end (`fetch_all`), so that none keeps a read open
+    // and holds back the write-ahead log's checkpoint.
+    let at: i64 = row
+        .first()
+        .map(|r| r.get(0))
+        .ok_or_else(|| storage(sqlx::Error::RowNotFound))?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"issuance_number": n.to_string(), "registered_at": at})),
@@ -173,9 +178,10 @@ async fn inquire(
     let at: Option<i64> =
         sqlx::query("SELECT registered_at FROM health_insurance WHERE issuance_number = $1")
             .bind(n.to_string())
-            .fetch_optional(&m.store.pool)
+            .fetch_all(&m.store.pool)
             .await
             .map_err(storage)?
+            .first()
             .map(|r| r.get(0));
     Ok(axum::Json(
         json!({"registered": at.is_some(), "registered_at": at}),
@@ -251,10 +257,15 @@ async fn put_account(
     .bind(account.number())
     .bind(account.holder())
     .bind(now())
-    .fetch_one(&r.store.pool)
+    .fetch_all(&r.store.pool)
     .await
     .map_err(storage)?;
-    let at: i64 = row.get(0);
+    // Every statement is stepped to its end (`fetch_all`), so that none keeps a read open
+    // and holds back the write-ahead log's checkpoint.
+    let at: i64 = row
+        .first()
+        .map(|r| r.get(0))
+        .ok_or_else(|| storage(sqlx::Error::RowNotFound))?;
     Ok((StatusCode::OK, axum::Json(json!({"registered_at": at}))).into_response())
 }
 
@@ -275,9 +286,10 @@ async fn registered(
         let at: Option<i64> =
             sqlx::query("SELECT registered_at FROM accounts WHERE issuance_number = $1")
                 .bind(n)
-                .fetch_optional(&r.store.pool)
+                .fetch_all(&r.store.pool)
                 .await
                 .map_err(storage)?
+                .first()
                 .map(|row| row.get(0));
         if let Some(at) = at {
             return Ok(axum::Json(json!({"registered": true, "registered_at": at})));

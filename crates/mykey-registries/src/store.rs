@@ -41,6 +41,9 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
+            // A checkpointed write-ahead log is cut back to 4 MiB, so a burst leaves no
+            // large file behind.
+            .pragma("journal_size_limit", "4194304")
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

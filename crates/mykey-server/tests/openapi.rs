@@ -252,7 +252,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/me/point-applications/{id}/triggers",
-        &[200, 400, 401, 404, 409, 413, 422, 503],
+        &[200, 400, 401, 404, 409, 413, 422, 429, 503],
     ),
     (
         "get",

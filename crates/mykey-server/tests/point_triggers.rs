@@ -289,6 +289,28 @@ async fn an_account_is_checked_before_anything_is_kept_and_found_across_a_renewa
     );
     let (_, answer) = inquire(vec![card.number.clone()]).await;
     assert_eq!(answer["registered"], true, "{answer}");
+    // Registering another account through a claim again is in the log too (not the account).
+    let before = log_kinds(&w, &token).await.len();
+    let body =
+        json!({"kind": "public-fund-account", "consent": pfa, "account": account("7654321")});
+    let (status, _) = claim(&w, &token, &application, body).await;
+    assert_eq!(status, 200);
+    let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), before + 1);
+    let last = entries.iter().max_by_key(|e| e["seq"].as_u64()).unwrap();
+    assert_eq!(
+        (
+            last["kind"].as_str(),
+            last["detail"]["account_registered"].as_bool()
+        ),
+        (Some("point.trigger-claimed"), Some(true)),
+        "{last}"
+    );
+    assert!(
+        !log.to_string().contains("7654321"),
+        "no account number in the log"
+    );
 
     // The registry itself refuses a bad account (software that is not the platform's check).
     let (status, got) = registry(
@@ -435,4 +457,24 @@ async fn a_claim_is_refused_where_the_round_or_application_does_not_allow_it() {
         (409, "urn:mykey:problem:point-application-ended"),
         "{got}"
     );
+
+    // A person's claims are rationed: ten at once, then one a minute (each may call a registry).
+    let (_, third) = holder(&w).await;
+    let (status, a) = apply(&w, &third, round, service, "10000003").await;
+    assert_eq!(status, 201, "{a}");
+    let id = a["id"].as_str().unwrap().to_owned();
+    let hi = json!({"kind": "health-insurance", "consent": consent("health-insurance")});
+    for _ in 0..10 {
+        let (status, got) = claim(&w, &third, &id, hi.clone()).await;
+        assert_eq!(status, 200, "{got}");
+    }
+    let (status, got) = claim(&w, &third, &id, hi.clone()).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (429, "urn:mykey:problem:quota-exceeded"),
+        "{got}"
+    );
+    w.clock.advance(60);
+    let (status, got) = claim(&w, &third, &id, hi).await;
+    assert_eq!(status, 200, "{got}");
 }

@@ -73,6 +73,13 @@ pub trait Dialect:
         x: &CodeExchange,
     ) -> Result<ExchangeOutcome, StoreError>;
 
+    /// Takes a point application (see [`mykey_platform::PointStore::apply_for_points`]).
+    async fn apply_for_points(
+        store: &SqlStore<Self>,
+        new: &mykey_platform::NewPointApplication,
+        logs: &[mykey_platform::NewLog],
+    ) -> Result<Result<mykey_platform::PointApplication, mykey_platform::PlatformError>, StoreError>;
+
     /// Leaves replaced values nowhere in the database's files (after secrets were resealed).
     async fn compact(store: &SqlStore<Self>) -> Result<(), StoreError>;
 }

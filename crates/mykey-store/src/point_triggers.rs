@@ -93,7 +93,7 @@ where
         kind: PointTriggerKind,
         at: UnixTime,
         logs: &[NewLog],
-    ) -> Result<Result<(), PlatformError>, StoreError> {
+    ) -> Result<Result<bool, PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let found = sqlx::query(
             "SELECT a.state, r.state AS round_state, CAST(CASE $2 \
@@ -145,7 +145,7 @@ where
             }
         }
         tx.commit().await.map_err(fail)?;
-        Ok(Ok(()))
+        Ok(Ok(taken == 1))
     }
 
     pub(crate) async fn record_trigger_check(

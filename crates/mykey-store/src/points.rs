@@ -232,6 +232,107 @@ where
         Ok(())
     }
 
+    /// An application in the caller's transaction (see
+    /// [`mykey_platform::PointStore::apply_for_points`]): on SQLite one of a group commit's
+    /// savepoints (`sqlite/applications.rs`), on PostgreSQL a transaction of its own.
+    pub(crate) async fn apply_in(
+        tx: &mut sqlx::Transaction<'_, D>,
+        new: &NewPointApplication,
+        logs: &[NewLog],
+    ) -> Result<Result<PointApplication, PlatformError>, StoreError> {
+        // The person first (their log's append locks them where the backend needs it), so that
+        // a revocation forfeiting their rights runs wholly before or after. Both entries in
+        // two statements.
+        let entries: Vec<(PersonId, UnixTime, &NewLog)> =
+            logs.iter().map(|l| (new.person, new.at, l)).collect();
+        Self::append_each(tx, &entries).await?;
+        // Every condition in one statement: the round, the service and its provider, the My
+        // Key ID, the right.
+        let r = sqlx::query(
+            "SELECT (SELECT state FROM point_rounds WHERE id = $1) AS round_state, \
+             (SELECT s.relying_party_id FROM payment_services s \
+              JOIN relying_parties r ON r.id = s.relying_party_id \
+              WHERE s.id = $2 AND s.status = 'eligible' AND r.status = 'approved') AS provider, \
+             (SELECT COUNT(*) FROM my_key_ids WHERE person_id = $3 AND ended_at IS NULL) AS ids, \
+             (SELECT COUNT(*) FROM point_forfeitures WHERE person_id = $3 AND round_id = $1) \
+              AS forfeited",
+        )
+        .bind(new.round.get())
+        .bind(new.service.get())
+        .bind(new.person.get())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(fail)?;
+        match r.get::<Option<String>, _>("round_state").as_deref() {
+            None | Some("draft") => return Ok(Err(PlatformError::NotFound(NotFound::PointRound))),
+            Some("open") => {}
+            Some(_) => return Ok(Err(conflict(PointConflict::RoundNotOpen))),
+        }
+        let Some(provider) = r.get::<Option<i64>, _>("provider") else {
+            return Ok(Err(conflict(PointConflict::ServiceNotEligible)));
+        };
+        if r.get::<i64, _>("ids") == 0 {
+            return Ok(Err(PlatformError::Conflict(Conflict::MyKeyIdRequired)));
+        }
+        if r.get::<i64, _>("forfeited") > 0 {
+            return Ok(Err(conflict(PointConflict::RightsForfeited)));
+        }
+        // The unique indexes decide; afterwards, only which one refused is looked up.
+        let inserted = sqlx::query(
+            "INSERT INTO point_applications (id, round_id, person_id, payment_service_id, \
+             provider_id, payment_service_user_id, payment_service_code, kiosk_id, state, \
+             submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $9, $7, 'submitted', $8) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(new.id.get())
+        .bind(new.round.get())
+        .bind(new.person.get())
+        .bind(new.service.get())
+        .bind(provider)
+        .bind(new.payment_service_user_id.as_str())
+        .bind(new.kiosk.map(RelyingPartyId::get))
+        .bind(secs(new.at))
+        .bind(new.payment_service_code.as_deref())
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?
+        .rows_affected();
+        if inserted == 0 {
+            let mine = sqlx::query(
+                "SELECT 1 FROM point_applications WHERE round_id = $1 AND person_id = $2 \
+                 AND state <> 'rejected'",
+            )
+            .bind(new.round.get())
+            .bind(new.person.get())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(fail)?
+            .is_some();
+            if mine {
+                return Ok(Err(conflict(PointConflict::ApplicationExists)));
+            }
+            // The random ID met another (one chance in billions): the caller may try again.
+            return Err(StoreError::conflict("point application ID collision"));
+        }
+        Self::enqueue(
+            tx,
+            provider,
+            EventKind::PointApplicationSubmitted,
+            &EventSubject::PointApplication(new.id),
+            &json!({
+                "round": new.round.get(),
+                "payment_service": new.service.get(),
+                "payment_service_user_id": new.payment_service_user_id,
+            }),
+            new.at,
+        )
+        .await?;
+        let (a, _) = Self::application_in(tx, new.id)
+            .await?
+            .ok_or_else(|| corrupt("the application just written is gone"))?;
+        Ok(Ok(a))
+    }
+
     async fn round_names(
         tx: &mut sqlx::Transaction<'_, D>,
         ids: &[String],
@@ -495,99 +596,7 @@ where
         new: &NewPointApplication,
         logs: &[NewLog],
     ) -> Result<Result<PointApplication, PlatformError>, StoreError> {
-        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
-        // The person first (their log's append locks them where the backend needs it), so that
-        // a revocation forfeiting their rights runs wholly before or after. Both entries in
-        // two statements.
-        let entries: Vec<(PersonId, UnixTime, &NewLog)> =
-            logs.iter().map(|l| (new.person, new.at, l)).collect();
-        Self::append_each(&mut tx, &entries).await?;
-        // Every condition in one statement: the round, the service and its provider, the My
-        // Key ID, the right.
-        let r = sqlx::query(
-            "SELECT (SELECT state FROM point_rounds WHERE id = $1) AS round_state, \
-             (SELECT s.relying_party_id FROM payment_services s \
-              JOIN relying_parties r ON r.id = s.relying_party_id \
-              WHERE s.id = $2 AND s.status = 'eligible' AND r.status = 'approved') AS provider, \
-             (SELECT COUNT(*) FROM my_key_ids WHERE person_id = $3 AND ended_at IS NULL) AS ids, \
-             (SELECT COUNT(*) FROM point_forfeitures WHERE person_id = $3 AND round_id = $1) \
-              AS forfeited",
-        )
-        .bind(new.round.get())
-        .bind(new.service.get())
-        .bind(new.person.get())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?;
-        match r.get::<Option<String>, _>("round_state").as_deref() {
-            None | Some("draft") => return Ok(Err(PlatformError::NotFound(NotFound::PointRound))),
-            Some("open") => {}
-            Some(_) => return Ok(Err(conflict(PointConflict::RoundNotOpen))),
-        }
-        let Some(provider) = r.get::<Option<i64>, _>("provider") else {
-            return Ok(Err(conflict(PointConflict::ServiceNotEligible)));
-        };
-        if r.get::<i64, _>("ids") == 0 {
-            return Ok(Err(PlatformError::Conflict(Conflict::MyKeyIdRequired)));
-        }
-        if r.get::<i64, _>("forfeited") > 0 {
-            return Ok(Err(conflict(PointConflict::RightsForfeited)));
-        }
-        // The unique indexes decide; afterwards, only which one refused is looked up.
-        let inserted = sqlx::query(
-            "INSERT INTO point_applications (id, round_id, person_id, payment_service_id, \
-             provider_id, payment_service_user_id, payment_service_code, kiosk_id, state, \
-             submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $9, $7, 'submitted', $8) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(new.id.get())
-        .bind(new.round.get())
-        .bind(new.person.get())
-        .bind(new.service.get())
-        .bind(provider)
-        .bind(new.payment_service_user_id.as_str())
-        .bind(new.kiosk.map(RelyingPartyId::get))
-        .bind(secs(new.at))
-        .bind(new.payment_service_code.as_deref())
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?
-        .rows_affected();
-        if inserted == 0 {
-            let mine = sqlx::query(
-                "SELECT 1 FROM point_applications WHERE round_id = $1 AND person_id = $2 \
-                 AND state <> 'rejected'",
-            )
-            .bind(new.round.get())
-            .bind(new.person.get())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?
-            .is_some();
-            if mine {
-                return Ok(Err(conflict(PointConflict::ApplicationExists)));
-            }
-            // The random ID met another (one chance in billions): the caller may try again.
-            return Err(StoreError::conflict("point application ID collision"));
-        }
-        Self::enqueue(
-            &mut tx,
-            provider,
-            EventKind::PointApplicationSubmitted,
-            &EventSubject::PointApplication(new.id),
-            &json!({
-                "round": new.round.get(),
-                "payment_service": new.service.get(),
-                "payment_service_user_id": new.payment_service_user_id,
-            }),
-            new.at,
-        )
-        .await?;
-        let (a, _) = Self::application_in(&mut tx, new.id)
-            .await?
-            .ok_or_else(|| corrupt("the application just written is gone"))?;
-        tx.commit().await.map_err(fail)?;
-        Ok(Ok(a))
+        D::apply_for_points(self, new, logs).await
     }
 
     async fn person_point_applications(
@@ -797,7 +806,7 @@ where
         kind: mykey_platform::PointTriggerKind,
         at: UnixTime,
         logs: &[NewLog],
-    ) -> Result<Result<(), PlatformError>, StoreError> {
+    ) -> Result<Result<bool, PlatformError>, StoreError> {
         self.claim_trigger(person, application, kind, at, logs)
             .await
     }

@@ -42,6 +42,21 @@ impl Dialect for Postgres {
         Ok(outcome)
     }
 
+    /// Its own transaction: concurrent commits share WAL flushes.
+    async fn apply_for_points(
+        store: &SqlStore<Self>,
+        new: &mykey_platform::NewPointApplication,
+        logs: &[mykey_platform::NewLog],
+    ) -> Result<Result<mykey_platform::PointApplication, mykey_platform::PlatformError>, StoreError>
+    {
+        let mut tx = store.pool.begin().await.map_err(fail)?;
+        let outcome = SqlStore::<Self>::apply_in(&mut tx, new, logs).await?;
+        if outcome.is_ok() {
+            tx.commit().await.map_err(fail)?;
+        }
+        Ok(outcome)
+    }
+
     async fn use_nonce(store: &SqlStore<Self>, n: &UsedNonce) -> Result<bool, StoreError> {
         let mut c = store.pool.acquire().await.map_err(fail)?;
         spend_nonce(&mut c, n).await

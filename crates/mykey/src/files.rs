@@ -74,7 +74,8 @@ pub(crate) fn lock_folder(dir: &Path, what: &str) -> Result<std::fs::File, Strin
 
 /// Makes `dir` the private data folder a server keeps keys and personal data in: created mode
 /// 0700 (with its parents) when missing; refused, naming the fix, when it belongs to another
-/// user or other users may enter or list it; and any file or folder in it that others could
+/// user or other users may enter or list it, or when it holds a symbolic link or another
+/// user's file (anywhere under it); and any file or folder in it that others could
 /// read is narrowed to its owner (files from versions before the umask was set). With the
 /// process's umask of 077 (`main`), every file made in it after this is 0600.
 pub(crate) fn private_folder(dir: &Path) -> Result<(), String> {
@@ -109,13 +110,29 @@ pub(crate) fn private_folder(dir: &Path) -> Result<(), String> {
             let entries =
                 std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {e}", d.display()))?;
             for entry in entries.flatten() {
+                // Not following links: a link or another user's file planted while the
+                // folder was open would have the stores write where that user reads.
                 let Ok(meta) = entry.metadata() else { continue };
                 let path = entry.path();
+                if meta.is_symlink() {
+                    return Err(format!(
+                        "{} is a symbolic link; the data folder holds only its own files \
+                         (remove it and start again)",
+                        path.display()
+                    ));
+                }
+                if meta.uid() != rustix::process::geteuid().as_raw() {
+                    return Err(format!(
+                        "{} belongs to another user (uid {}); the data folder holds only its own files",
+                        path.display(),
+                        meta.uid()
+                    ));
+                }
                 if meta.is_dir() {
                     todo.push(path.clone());
                 }
                 let mode = meta.mode() & 0o777;
-                if mode & 0o077 != 0 && !meta.is_symlink() {
+                if mode & 0o077 != 0 {
                     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o700))
                         .map_err(|e| format!("cannot narrow {}: {e}", path.display()))?;
                     tracing::warn!(path = %path.display(), was = format!("{mode:03o}"), "narrowed to its owner");

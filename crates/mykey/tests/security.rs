@@ -146,6 +146,25 @@ async fn the_data_folder_is_the_owners_alone_and_secrets_in_it_are_sealed() {
         s(&data.join("jlis")),
     ])
     .fails_with("is open to other users (mode 750)");
+
+    // A link planted in a store's folder (while it was open) is refused, not followed.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(data.join("jlis"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let planted = data.join("mynaportal").join("mynaportal.sqlite3");
+    std::fs::create_dir_all(planted.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(&planted);
+    std::os::unix::fs::symlink("/tmp/elsewhere.sqlite3", &planted).unwrap();
+    mykey(&[
+        "registries",
+        "serve",
+        "--data",
+        s(&data),
+        "--mynaportal-listen",
+        "127.0.0.1:0",
+        "--account-registry-listen",
+        "127.0.0.1:0",
+    ])
+    .fails_with("is a symbolic link");
 }
 
 /// A second `mykey serve` on a data folder in use would share its keys and SQLite files behind

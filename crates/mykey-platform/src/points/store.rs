@@ -208,7 +208,8 @@ pub trait PointStore: Send + Sync + 'static {
     ) -> Result<Vec<IssuanceNumber>, StoreError>;
 
     /// Records the person's claim of `kind` on their application, awaiting the registry, with
-    /// `logs` in their log; a claim made already is left as it is (and `logs` not written).
+    /// `logs` in their log; a claim made already is left as it is (and `logs` not written):
+    /// `Ok(true)` when it is new.
     /// Not theirs: `NotFound::PointApplication`; ended: `Conflict::Point(ApplicationEnded)`;
     /// the round not open: `Conflict::Point(RoundNotOpen)`; no points for `kind` in it:
     /// `Conflict::Point(TriggerNotOffered)`.
@@ -219,7 +220,7 @@ pub trait PointStore: Send + Sync + 'static {
         kind: PointTriggerKind,
         at: UnixTime,
         logs: &[NewLog],
-    ) -> Result<Result<(), PlatformError>, StoreError>;
+    ) -> Result<Result<bool, PlatformError>, StoreError>;
 
     /// Records the registry's answer about a trigger: asked at `at`, and registered since
     /// `registered` if it says so (an awaiting trigger then becomes registered, with `log` in

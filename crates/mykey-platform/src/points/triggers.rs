@@ -27,7 +27,7 @@ pub const HEALTH_INSURANCE_CONSENT: [ConsentItem; 1] = [ConsentItem {
 pub const PUBLIC_FUND_ACCOUNT_CONSENT: [ConsentItem; 2] = [
     ConsentItem {
         name: "points.issuance-numbers-to-account-registry",
-        text: "The issuance number of your user-identification certificate and its previous issuance numbers are provided to the system that registers public-fund receiving accounts (Art 25.1.1).",
+        text: "The issuance number of your user-identification certificate and its previous issuance numbers (and the account, if you register one here) are provided to the system that registers public-fund receiving accounts (Art 25.1.1).",
     },
     ConsentItem {
         name: "points.account-registration-from-registry",
@@ -322,6 +322,12 @@ impl Platform {
         account: Option<&PublicFundAccount>,
     ) -> Result<PointTrigger, PlatformError> {
         self.check_consent(consent, kind.consent()).await?;
+        // Each claim may call a registry: a person's are rationed.
+        self.trigger_claims.take(
+            crate::RelyingPartyId::new(0),
+            &s.person.get().to_string(),
+            self.clock.now(),
+        )?;
         if account.is_some() && kind != PointTriggerKind::PublicFundAccount {
             return Err(PlatformError::Invalid(InvalidError::PointRequest(
                 "an account goes only with the public-fund-account points",
@@ -379,6 +385,16 @@ impl Platform {
                 })?;
         }
         let at = self.clock.now();
+        let claimed = NewLog::new(
+            crate::LogKind::PointTriggerClaimed,
+            json!({
+                "application": application.to_string(),
+                "round": round.name,
+                "trigger": kind.as_str(),
+                "registry": kind.registry(),
+                "account_registered": account.is_some(),
+            }),
+        );
         let logs = [
             NewLog::new(
                 crate::LogKind::ConsentGiven,
@@ -388,20 +404,17 @@ impl Platform {
                     "terms_version": consent.terms_version,
                 }),
             ),
-            NewLog::new(
-                crate::LogKind::PointTriggerClaimed,
-                json!({
-                    "application": application.to_string(),
-                    "round": round.name,
-                    "trigger": kind.as_str(),
-                    "registry": kind.registry(),
-                }),
-            ),
+            claimed.clone(),
         ];
-        // Recorded (with the consent) before the issuance number leaves for the registry.
-        self.store
+        // Recorded (with the consent) before the issuance number leaves for the registry; a
+        // claim made again that registered an account says so in the log too.
+        let new = self
+            .store
             .claim_point_trigger(s.person, application, kind, at, &logs)
             .await??;
+        if !new && account.is_some() {
+            self.store.append_log(s.person, at, &claimed).await?;
+        }
         let answer = match self.ask_registry(kind, &numbers).await {
             Ok(answer) => Some(answer),
             // The claim stands; the sweep asks again (and logs what it cannot reach).

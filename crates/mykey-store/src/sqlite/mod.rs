@@ -1,10 +1,11 @@
 //! SQLite, the embedded default: a file under the data folder (WAL, `synchronous=FULL`), one
 //! writer at a time. Its dialect: transactions begin `IMMEDIATE`, no row locks, and writes that
-//! arrive together are committed together — logins (`login.rs`) and code exchanges
-//! (`exchange.rs`) each through one task that runs every waiting write in one transaction
+//! arrive together are committed together — logins (`login.rs`), code exchanges
+//! (`exchange.rs`) and point applications (`applications.rs`) each through one task that runs every waiting write in one transaction
 //! (`batch.rs`), spent nonces answered from memory (`spent.rs`), and WAL checkpoints off the
 //! write path (`checkpoint.rs`).
 
+mod applications;
 mod batch;
 mod checkpoint;
 mod exchange;
@@ -30,6 +31,7 @@ pub struct Batching {
     spent: Arc<spent::Spent>,
     logins: GroupCommit<login::Logins>,
     exchanges: GroupCommit<exchange::Exchanges>,
+    applications: GroupCommit<applications::Applications>,
 }
 
 impl SqliteStore {
@@ -76,12 +78,14 @@ impl SqliteStore {
         let logins = GroupCommit::start(pool.clone(), Arc::clone(&spent));
         checkpoint::start(checkpointer, logins.downgrade());
         let exchanges = GroupCommit::start(pool.clone(), Arc::clone(&spent));
+        let applications = GroupCommit::start(pool.clone(), Arc::clone(&spent));
         Ok(Self {
             pool,
             batching: Batching {
                 spent,
                 logins,
                 exchanges,
+                applications,
             },
         })
     }
@@ -140,6 +144,19 @@ impl Dialect for Sqlite {
         x: &CodeExchange,
     ) -> Result<ExchangeOutcome, StoreError> {
         store.batching.exchanges.write(x.clone()).await
+    }
+
+    async fn apply_for_points(
+        store: &SqlStore<Self>,
+        new: &mykey_platform::NewPointApplication,
+        logs: &[mykey_platform::NewLog],
+    ) -> Result<Result<mykey_platform::PointApplication, mykey_platform::PlatformError>, StoreError>
+    {
+        store
+            .batching
+            .applications
+            .write((new.clone(), logs.to_vec()))
+            .await?
     }
 
     /// Rewrites the database file without free pages and empties the write-ahead log, so that

@@ -130,7 +130,7 @@ pub(crate) const EN: Texts = Texts {
         points_validation_and_settlement_user_id: "receiving the provider's check of that ID and its settlement user ID for you (Art 23.1.2)",
         points_application_to_provider: "giving your settlement user ID and your card-point application to that provider (Art 23.1.3)",
         points_issuance_number_to_mynaportal: "giving the issuance number of your user-identification certificate to Mynaportal, which says whether your card is registered as a health-insurance card (Art 24)",
-        points_issuance_numbers_to_account_registry: "giving that issuance number and the previous ones to the public-fund account registry (Art 25.1.1)",
+        points_issuance_numbers_to_account_registry: "giving that issuance number and the previous ones (and the account, if you register one here) to the public-fund account registry (Art 25.1.1)",
         points_account_registration_from_registry: "receiving from the registry whether a public-fund receiving account is registered for you (Art 25.1.2)",
         facts_name: "giving your name (Art 20.2)",
         facts_address: "giving your address (Art 20.2)",
@@ -284,6 +284,7 @@ pub(crate) const EN: Texts = Texts {
     labels: &[
         ("trigger", "Registration"),
         ("registry", "Asked"),
+        ("account_registered", "An account registered with it"),
         ("kiosk", "Kiosk"),
         ("points", "Points (yen)"),
         ("grant", "For"),

@@ -130,7 +130,7 @@ pub(crate) const JA: Texts = Texts {
         points_validation_and_settlement_user_id: "その決済事業者から、決済サービスIDの確認結果と決済時利用者IDを受け取ること（第23条第1項第2号）",
         points_application_to_provider: "決済時利用者IDとマイナンバーカードポイントの申込情報を、その決済事業者に提供すること（第23条第1項第3号）",
         points_issuance_number_to_mynaportal: "利用者証明用電子証明書の発行番号をマイナポータルに提供し、健康保険証としての利用登録の有無を受け取ること（第24条）",
-        points_issuance_numbers_to_account_registry: "その発行番号と過去の発行番号を公金受取口座の登録を管理するシステムに提供すること（第25条第1項第1号）",
+        points_issuance_numbers_to_account_registry: "その発行番号と過去の発行番号（ここで口座を登録する場合はその口座も）を公金受取口座の登録を管理するシステムに提供すること（第25条第1項第1号）",
         points_account_registration_from_registry: "そのシステムから公金受取口座の登録の有無を受け取ること（第25条第1項第2号）",
         facts_name: "氏名の提供（第20条第2項）",
         facts_address: "住所の提供（第20条第2項）",
@@ -284,6 +284,7 @@ pub(crate) const JA: Texts = Texts {
     labels: &[
         ("trigger", "登録"),
         ("registry", "照会先"),
+        ("account_registered", "口座の登録"),
         ("kiosk", "申込支援端末"),
         ("points", "ポイント（円）"),
         ("grant", "対象"),
