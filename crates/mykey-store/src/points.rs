@@ -277,6 +277,10 @@ where
         if r.get::<i64, _>("forfeited") > 0 {
             return Ok(Err(conflict(PointConflict::RightsForfeited)));
         }
+        // The provider before the insert: the insert's foreign key takes a share lock on its
+        // row, and two applications each holding one while waiting to lock it for the event
+        // would deadlock (PostgreSQL found it with many people applying at once).
+        Self::lock_relying_parties(tx, &[provider]).await?;
         // The unique indexes decide; afterwards, only which one refused is looked up.
         let inserted = sqlx::query(
             "INSERT INTO point_applications (id, round_id, person_id, payment_service_id, \

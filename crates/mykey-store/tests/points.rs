@@ -497,7 +497,93 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
-    races(store, b.id).await;
+    races(store.clone(), b.id).await;
+    together(store, b.id).await;
+}
+
+/// Many at once for many people (SQLite commits them in groups): each taken or refused on its
+/// own, a closed round's refused, one person's second in a round refused, every log intact.
+async fn together(store: Arc<dyn Store>, service: PaymentServiceId) {
+    let open_round = store
+        .add_point_round("Together", &TERMS, T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_point_round_state(
+            open_round.id,
+            PointRoundState::Draft,
+            PointRoundState::Open,
+            T,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut people = Vec::new();
+    for n in 0..24 {
+        people.push(person(&store, 5_200 + n, Some(&format!("PTSTOG{n:02}"))).await);
+    }
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let store = store.clone();
+            let who = people[i % 24];
+            // The last eight are the first eight people's second applications.
+            tokio::spawn(async move {
+                let new = application(
+                    52_000 + i as i64,
+                    open_round.id,
+                    who,
+                    service,
+                    &format!("{:08}", 52_000 + i),
+                );
+                store.apply_for_points(&new, &applied()).await.unwrap()
+            })
+        })
+        .collect();
+    let mut taken = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(a) => {
+                assert_eq!(a.state, PointApplicationState::Submitted);
+                taken += 1;
+            }
+            Err(e) => {
+                assert!(
+                    matches!(
+                        e,
+                        PlatformError::Conflict(Conflict::Point(PointConflict::ApplicationExists))
+                    ),
+                    "{e:?}"
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((taken, refused), (24, 8));
+    for who in &people {
+        let log = store.log(*who).await.unwrap();
+        verify_chain(&log).unwrap();
+        assert_eq!(
+            log.iter().filter(|e| e.kind == "point.applied").count(),
+            1,
+            "one entry for the one taken"
+        );
+        assert_eq!(
+            store.person_point_applications(*who).await.unwrap().len(),
+            1
+        );
+    }
+    store
+        .set_point_round_state(
+            open_round.id,
+            PointRoundState::Open,
+            PointRoundState::Closed,
+            T,
+        )
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 /// 64 attempts at once for the same person in one round: exactly one application is taken,
