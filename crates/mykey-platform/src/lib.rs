@@ -346,6 +346,10 @@ pub struct Platform {
     applications_per_id: quota::RpQuota,
     /// The quota on a person's claims of card-point registrations.
     trigger_claims: quota::RpQuota,
+    /// The terms version in force, as last read (`terms.rs`).
+    terms_cache: std::sync::Mutex<Option<terms::InForce>>,
+    /// Open rounds and eligible services, as last read (`points/programme.rs`).
+    point_cache: points::ChoiceCache,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
     answers: oidc::Answers,
     ppid: Option<PpidKey>,
@@ -403,6 +407,8 @@ impl Platform {
             applications: quota::RpQuota::new(quota::APPLICATION_RATES),
             applications_per_id: quota::RpQuota::new(quota::APPLICATION_ID_RATES),
             trigger_claims: quota::RpQuota::new(quota::TRIGGER_RATES),
+            terms_cache: std::sync::Mutex::new(None),
+            point_cache: points::ChoiceCache::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),
             sealing: config.sealing_key.clone().unwrap_or_else(|| {

@@ -33,6 +33,27 @@ pub struct TermsVersion {
     pub urgent_reason: Option<String>,
 }
 
+/// The terms version in force as read at `read_at`: it holds for [`TERMS_CACHE_SECS`], and
+/// not past the next version's taking effect. (Another node's urgent publication is seen
+/// within that time; this node's at once.)
+#[derive(Debug)]
+pub(crate) struct InForce {
+    version: String,
+    read_at: UnixTime,
+    next: Option<UnixTime>,
+}
+
+/// Seconds the terms version in force is answered from memory.
+const TERMS_CACHE_SECS: u64 = 5;
+
+impl InForce {
+    fn holds_at(&self, now: UnixTime) -> bool {
+        now >= self.read_at
+            && now.as_secs() < self.read_at.as_secs() + TERMS_CACHE_SECS
+            && self.next.is_none_or(|n| now < n)
+    }
+}
+
 /// What an operator publishes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewTerms {
@@ -123,6 +144,9 @@ impl Platform {
             urgent_reason: t.urgent_reason.map(|s| s.trim().to_owned()),
         };
         if self.store.insert_terms(&published).await? {
+            if let Ok(mut cached) = self.terms_cache.lock() {
+                *cached = None;
+            }
             Ok(published)
         } else {
             Err(PlatformError::Conflict(crate::Conflict::TermsVersionExists))
@@ -158,12 +182,36 @@ impl Platform {
 
     /// The terms version in force now, which consents must name.
     pub async fn terms_version(&self) -> Result<String, PlatformError> {
-        self.store
-            .terms_in_force(self.clock.now())
+        let now = self.clock.now();
+        if let Ok(cached) = self.terms_cache.lock()
+            && let Some(c) = cached.as_ref()
+            && c.holds_at(now)
+        {
+            return Ok(c.version.clone());
+        }
+        let version = self
+            .store
+            .terms_in_force(now)
             .await?
             .map(|t| t.version)
             // The seeded version is in force from the epoch on; only a damaged store lacks one.
-            .ok_or_else(|| PlatformError::Store(crate::StoreError::corrupt("no terms in force")))
+            .ok_or_else(|| PlatformError::Store(crate::StoreError::corrupt("no terms in force")))?;
+        let next = self
+            .store
+            .terms_versions()
+            .await?
+            .iter()
+            .map(|t| t.effective_at)
+            .filter(|at| *at > now)
+            .min();
+        if let Ok(mut cached) = self.terms_cache.lock() {
+            *cached = Some(InForce {
+                version: version.clone(),
+                read_at: now,
+                next,
+            });
+        }
+        Ok(version)
     }
 
     /// Whether `consent` names exactly `wanted` (in any order, each once) under the terms in

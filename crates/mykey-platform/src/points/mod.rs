@@ -149,6 +149,7 @@ pub use grants::{
     TransactionIntake,
 };
 pub use kiosk::KioskChoice;
+pub(crate) use programme::ChoiceCache;
 pub use programme::{PointProgramme, forfeiture_log};
 pub use store::{NewPointApplication, PointParty, PointStore, ValidationAnswer};
 pub use triggers::{

@@ -15,6 +15,58 @@ use crate::{
     RelyingParty, RelyingPartyKind, Session,
 };
 
+/// Seconds an open round or an eligible service is answered from memory when an application
+/// names it. Only for the checks made before the store is asked: the store checks the round
+/// open and the service eligible again in the transaction that writes.
+const CHOICE_CACHE_SECS: u64 = 2;
+
+/// Most rounds and services remembered.
+const CHOICE_CACHE_SIZE: usize = 4096;
+
+/// Open rounds and eligible services by ID, with when they were read.
+#[derive(Debug, Default)]
+pub(crate) struct ChoiceCache {
+    rounds: std::sync::Mutex<std::collections::HashMap<i64, (mykey_pki::UnixTime, PointRound)>>,
+    services:
+        std::sync::Mutex<std::collections::HashMap<i64, (mykey_pki::UnixTime, PaymentService)>>,
+}
+
+fn fresh<T: Clone>(
+    map: &std::sync::Mutex<std::collections::HashMap<i64, (mykey_pki::UnixTime, T)>>,
+    id: i64,
+    now: mykey_pki::UnixTime,
+) -> Option<T> {
+    let map = map.lock().ok()?;
+    let (at, v) = map.get(&id)?;
+    (now >= *at && now.as_secs() < at.as_secs() + CHOICE_CACHE_SECS).then(|| v.clone())
+}
+
+fn remember<T>(
+    map: &std::sync::Mutex<std::collections::HashMap<i64, (mykey_pki::UnixTime, T)>>,
+    id: i64,
+    now: mykey_pki::UnixTime,
+    v: T,
+) {
+    if let Ok(mut map) = map.lock() {
+        if map.len() >= CHOICE_CACHE_SIZE {
+            map.clear();
+        }
+        map.insert(id, (now, v));
+    }
+}
+
+impl ChoiceCache {
+    /// Forgets everything (a round or a service changed on this node).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut m) = self.rounds.lock() {
+            m.clear();
+        }
+        if let Ok(mut m) = self.services.lock() {
+            m.clear();
+        }
+    }
+}
+
 /// What the card holder sees before applying: the open rounds and the eligible services.
 #[derive(Clone, Debug)]
 pub struct PointProgramme {
@@ -86,6 +138,7 @@ impl Platform {
         id: PaymentServiceId,
         status: PaymentServiceStatus,
     ) -> Result<PaymentService, PlatformError> {
+        self.point_cache.clear();
         self.store
             .set_payment_service_status(id, status)
             .await?
@@ -127,6 +180,7 @@ impl Platform {
 
     /// The secretariat closes an open round: no new applications.
     pub async fn close_point_round(&self, id: PointRoundId) -> Result<PointRound, PlatformError> {
+        self.point_cache.clear();
         self.store
             .set_point_round_state(
                 id,
@@ -213,18 +267,38 @@ impl Platform {
         round: PointRoundId,
         service: PaymentServiceId,
     ) -> Result<(PointRound, PaymentService), PlatformError> {
-        let round = self
-            .store
-            .point_round(round)
-            .await?
-            .filter(|r| r.state != PointRoundState::Draft)
-            .ok_or(PlatformError::NotFound(NotFound::PointRound))?;
-        let service = self
-            .store
-            .payment_service(service)
-            .await?
-            .filter(|s| s.status != PaymentServiceStatus::Pending)
-            .ok_or(PlatformError::NotFound(NotFound::PaymentService))?;
+        let now = self.clock.now();
+        let cache = &self.point_cache;
+        let round = match fresh(&cache.rounds, round.get(), now) {
+            Some(r) => r,
+            None => {
+                let r = self
+                    .store
+                    .point_round(round)
+                    .await?
+                    .filter(|r| r.state != PointRoundState::Draft)
+                    .ok_or(PlatformError::NotFound(NotFound::PointRound))?;
+                if r.state == PointRoundState::Open {
+                    remember(&cache.rounds, r.id.get(), now, r.clone());
+                }
+                r
+            }
+        };
+        let service = match fresh(&cache.services, service.get(), now) {
+            Some(s) => s,
+            None => {
+                let s = self
+                    .store
+                    .payment_service(service)
+                    .await?
+                    .filter(|s| s.status != PaymentServiceStatus::Pending)
+                    .ok_or(PlatformError::NotFound(NotFound::PaymentService))?;
+                if s.status == PaymentServiceStatus::Eligible {
+                    remember(&cache.services, s.id.get(), now, s.clone());
+                }
+                s
+            }
+        };
         if round.state != PointRoundState::Open {
             return Err(PlatformError::Conflict(Conflict::Point(
                 PointConflict::RoundNotOpen,
