@@ -288,9 +288,27 @@ pub(super) struct WithdrawForm {
     csrf: String,
 }
 
-fn application_id(lang: Lang, id: &str) -> Result<mykey_platform::PointApplicationId, Response> {
-    id.parse()
-        .map_err(|e: mykey_platform::IdError| failure(lang, &PlatformError::from(e)))
+/// The page's language, the session the form's token is of, and the application the path
+/// names; else the answer to give.
+async fn form_on(
+    p: &Platform,
+    headers: &HeaderMap,
+    csrf: &str,
+    id: &str,
+) -> Result<
+    (
+        Lang,
+        mykey_platform::Session,
+        mykey_platform::PointApplicationId,
+    ),
+    Response,
+> {
+    let lang = lang_of(&LangQuery::default(), headers);
+    let s = form_session(p, headers, lang, csrf).await?;
+    let id = id
+        .parse()
+        .map_err(|e: mykey_platform::IdError| failure(lang, &PlatformError::from(e)))?;
+    Ok((lang, s, id))
 }
 
 pub(super) async fn withdraw(
@@ -299,13 +317,8 @@ pub(super) async fn withdraw(
     Path(id): Path<String>,
     Form(f): Form<WithdrawForm>,
 ) -> Response {
-    let lang = lang_of(&LangQuery::default(), &headers);
-    let s = match form_session(&p, &headers, lang, &f.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match application_id(lang, &id) {
-        Ok(id) => id,
+    let (lang, s, id) = match form_on(&p, &headers, &f.csrf, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     match p.withdraw_point_application(&s, id).await {
@@ -342,13 +355,8 @@ pub(super) async fn claim(
     Path(id): Path<String>,
     Form(f): Form<ClaimForm>,
 ) -> Response {
-    let lang = lang_of(&LangQuery::default(), &headers);
-    let s = match form_session(&p, &headers, lang, &f.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match application_id(lang, &id) {
-        Ok(id) => id,
+    let (lang, s, id) = match form_on(&p, &headers, &f.csrf, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     if f.accept.as_deref() != Some("yes") {
