@@ -168,6 +168,11 @@ where
         .fetch_all(&mut **tx)
         .await
         .map_err(fail)?;
+        // Every relying party told, locked at once in ID order (as every transaction locks
+        // them), not one by one in the links' order: two people ending links with the same
+        // two relying parties would otherwise wait on each other.
+        let rps: Vec<i64> = rows.iter().map(|r| r.get("relying_party_id")).collect();
+        Self::lock_relying_parties(tx, &rps).await?;
         for r in &rows {
             sqlx::query("UPDATE service_ids SET ended_at = $1, end_reason = $2 WHERE id = $3")
                 .bind(secs(at))

@@ -401,6 +401,7 @@ async fn sqlite_conforms() {
     let store = mykey_store::open(&url).await.unwrap();
     story(store.clone()).await;
     links::story(store.clone()).await;
+    links::revocations_at_once(store.clone()).await;
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;
     outbox::facts(store.clone()).await;
@@ -568,6 +569,7 @@ async fn postgres_conforms() {
     let store = mykey_store::open(&db.url).await.unwrap();
     story(store.clone()).await;
     links::story(store.clone()).await;
+    links::revocations_at_once(store.clone()).await;
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;
     outbox::facts(store.clone()).await;

@@ -453,3 +453,73 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     assert_eq!(q_entries.last().unwrap().kind, "service-id.removed");
     verify_chain(&q_entries).unwrap();
 }
+
+/// Many people revoking their My Key IDs at once, each with links to the same two relying
+/// parties made in opposite orders: every revocation ends its links and tells both, and none
+/// waits on another (the relying parties are locked in ID order, not in the links' order).
+pub(crate) async fn revocations_at_once(store: Arc<dyn Store>) {
+    let a = register(&store, "rev_a", 3).await;
+    let b = register(&store, "rev_b", 4).await;
+    for rp in [&a, &b] {
+        store
+            .set_relying_party_status(rp.id, RelyingPartyStatus::Approved)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let c = consent();
+    let made = NewLog::new(
+        mykey_platform::LogKind::ServiceIdLinked,
+        serde_json::json!({}),
+    );
+    let mut people = Vec::new();
+    for n in 0..24u64 {
+        let p = person(&store, 61_000 + n).await;
+        let id: mykey_platform::MyKeyId = format!("REVAT{n:03}").parse().unwrap();
+        give_my_key_id(&store, p, id.as_str()).await;
+        let order = if n % 2 == 0 { [&a, &b] } else { [&b, &a] };
+        for rp in order {
+            let customer = cid(&format!("R-{n}"));
+            store
+                .apply_with_my_key_id(&mykey_platform::MyKeyIdApplication {
+                    relying_party: rp.id,
+                    my_key_id: id,
+                    person: p,
+                    customer_id: &customer,
+                    consent: &c,
+                    signature: None,
+                    at: T,
+                    logs: std::slice::from_ref(&made),
+                })
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        people.push(p);
+    }
+    let tasks: Vec<_> = people
+        .iter()
+        .map(|p| {
+            let (store, p) = (store.clone(), *p);
+            tokio::spawn(async move {
+                let log = NewLog::new(
+                    mykey_platform::LogKind::MyKeyIdRevoked,
+                    serde_json::json!({}),
+                );
+                store
+                    .change_my_key_id(p, MyKeyIdChange::Revoke, T, &log, None)
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("no deadlock").unwrap();
+    }
+    for p in &people {
+        assert!(
+            store.person_links(*p).await.unwrap().is_empty(),
+            "every link ended"
+        );
+        verify_chain(&store.log(*p).await.unwrap()).unwrap();
+    }
+}
