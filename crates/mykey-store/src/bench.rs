@@ -27,6 +27,17 @@ where
     Option<String>: Stored<D>,
     Vec<u8>: Stored<D>,
 {
+    /// The highest ID in `table` (0 when empty): seeded rows take the IDs above it.
+    async fn highest_id(&self, table: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COALESCE(MAX(id), 0) AS m FROM {table}"
+        )))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(fail)?
+        .get("m"))
+    }
+
     /// Loads `count` people, each holding one synthetic issuance number from `first` on,
     /// in transactions of 10,000 (benchmarks: `mykey bench seed`). `progress` is told how
     /// many are in.
@@ -77,16 +88,8 @@ where
         at: UnixTime,
         mut progress: impl FnMut(u64),
     ) -> Result<(), StoreError> {
-        let base: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM persons")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(fail)?
-            .get("m");
-        let consent_base: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM consents")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(fail)?
-            .get("m");
+        let base: i64 = self.highest_id("persons").await?;
+        let consent_base: i64 = self.highest_id("consents").await?;
         let mut done = 0u64;
         while done < count {
             let batch = (count - done).min(10_000);
@@ -153,6 +156,72 @@ where
             tx.commit().await.map_err(fail)?;
             done += batch;
             progress(done);
+        }
+        Ok(())
+    }
+
+    /// Loads `count` people, each with a validated application in `round` through `service`
+    /// of `provider` (`mykey bench points --holders`, `--round-size`): person `k` (from
+    /// `first` on) gives the Payment Service ID `100000000000 + k` and holds the settlement
+    /// user ID `SEED-{k}`. Set-wise, straight from a recursive number series, in transactions
+    /// of 100,000.
+    pub async fn seed_point_applicants(
+        &self,
+        (provider, service, round): (RelyingPartyId, i64, i64),
+        first: u64,
+        count: u64,
+        at: UnixTime,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(), StoreError> {
+        let base: i64 = self.highest_id("persons").await?;
+        let series = "WITH RECURSIVE g(k) AS (SELECT CAST($1 AS BIGINT) UNION ALL \
+                      SELECT k + 1 FROM g WHERE k + 1 < $2) ";
+        let mut done = 0u64;
+        while done < count {
+            let batch = (count - done).min(100_000);
+            let (from, to) = ((first + done) as i64, (first + done + batch) as i64);
+            let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{series}INSERT INTO persons (id, created_at) SELECT $3 + 1 + k, $4 FROM g"
+            )))
+            .bind(from)
+            .bind(to)
+            .bind(base)
+            .bind(secs(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{series}INSERT INTO point_applications (id, round_id, person_id, \
+                 payment_service_id, provider_id, payment_service_user_id, state, \
+                 settlement_user_id, submitted_at, decided_at) \
+                 SELECT 4611686018427387904 + $3 + 1 + k, $5, $3 + 1 + k, $6, $7, \
+                 CAST(100000000000 + k AS TEXT), 'validated', 'SEED-' || CAST(k AS TEXT), $4, $4 \
+                 FROM g"
+            )))
+            .bind(from)
+            .bind(to)
+            .bind(base)
+            .bind(secs(at))
+            .bind(round)
+            .bind(service)
+            .bind(provider.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            tx.commit().await.map_err(fail)?;
+            done += batch;
+            progress(done);
+        }
+        // PostgreSQL's autovacuum would analyze the tables after such a load, soon; the
+        // benchmark does not wait for it (plans made on a table it thinks is empty scan it).
+        if D::ROW_LOCKS {
+            for table in ["persons", "point_applications"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(fail)?;
+            }
         }
         Ok(())
     }
@@ -272,6 +341,29 @@ pub async fn seed_codes(
         PostgresStore::open(url)
             .await?
             .seed_codes(rp.id, person, ppid, codes, at, expires_at)
+            .await
+    }
+}
+
+/// Opens the store at `url` and loads `count` validated point applicants (see
+/// [`SqlStore::seed_point_applicants`]).
+pub async fn seed_point_applicants(
+    url: &str,
+    of: (RelyingPartyId, i64, i64),
+    first: u64,
+    count: u64,
+    at: mykey_pki::UnixTime,
+    progress: impl FnMut(u64),
+) -> Result<(), StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        SqliteStore::open(std::path::Path::new(path))
+            .await?
+            .seed_point_applicants(of, first, count, at, progress)
+            .await
+    } else {
+        PostgresStore::open(url)
+            .await?
+            .seed_point_applicants(of, first, count, at, progress)
             .await
     }
 }

@@ -80,6 +80,27 @@ pub trait Dialect:
         logs: &[mykey_platform::NewLog],
     ) -> Result<Result<mykey_platform::PointApplication, mykey_platform::PlatformError>, StoreError>;
 
+    /// A report's applicants, inside the caller's transaction: for each of
+    /// `settlement_user_ids` held by an application of `provider` in `round`, the ID, the
+    /// application, its state and when it was made.
+    async fn point_applicants(
+        tx: &mut Transaction<'_, Self>,
+        provider: i64,
+        round: i64,
+        settlement_user_ids: &[&str],
+    ) -> Result<Vec<(String, i64, String, i64)>, StoreError>;
+
+    /// Writes a report's transactions inside the caller's transaction, each taking the next
+    /// sequence number and a repeated (provider, transaction ID) skipped; answers how many
+    /// were new. SQLite: one multi-row `VALUES`; PostgreSQL: one statement over arrays.
+    async fn insert_point_transactions(
+        tx: &mut Transaction<'_, Self>,
+        provider: i64,
+        round: i64,
+        received_at: i64,
+        rows: &[crate::point_grants::TransactionRow<'_>],
+    ) -> Result<u64, StoreError>;
+
     /// Leaves replaced values nowhere in the database's files (after secrets were resealed).
     async fn compact(store: &SqlStore<Self>) -> Result<(), StoreError>;
 }

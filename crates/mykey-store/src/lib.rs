@@ -143,6 +143,13 @@ impl Failure for sqlx::migrate::MigrateError {
     }
 }
 
+/// A value the store itself puts into JSON: a failure is a bug, not the database's.
+impl Failure for serde_json::Error {
+    fn kind(&self) -> StoreErrorKind {
+        StoreErrorKind::Corrupt
+    }
+}
+
 impl Failure for std::io::Error {
     fn kind(&self) -> StoreErrorKind {
         StoreErrorKind::Unavailable

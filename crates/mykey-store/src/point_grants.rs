@@ -24,6 +24,21 @@ use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, secs, time
 /// 32,766 values in one statement; each entry takes six).
 const LOG_CHUNK: usize = 1000;
 
+/// A reported transaction as written (see [`Dialect::insert_point_transactions`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TransactionRow<'a> {
+    /// The provider's own ID for it.
+    pub transaction_id: &'a str,
+    /// The application of its settlement user ID.
+    pub application: i64,
+    /// Its amount in yen.
+    pub amount: i64,
+    /// Its share: the amount times the round's rate, rounded down.
+    pub points: i64,
+    /// When it happened (Unix seconds).
+    pub occurred_at: i64,
+}
+
 fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or_default()
 }
@@ -56,12 +71,17 @@ where
         at: UnixTime,
     ) -> Result<Result<TransactionIntake, PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
-        let rate: Option<i64> = sqlx::query("SELECT purchase_rate FROM point_rounds WHERE id = $1")
-            .bind(round.get())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?
-            .map(|r| r.get(0));
+        // A share of the round: reports go side by side, a batch of the round waits for them
+        // (and they for it), so no report commits below a sequence number a batch has passed.
+        let share = if D::ROW_LOCKS { " FOR KEY SHARE" } else { "" };
+        let rate: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT purchase_rate FROM point_rounds WHERE id = $1{share}"
+        )))
+        .bind(round.get())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?
+        .map(|r| r.get(0));
         let Some(rate) = rate else {
             return Ok(Err(PlatformError::NotFound(NotFound::PointRound)));
         };
@@ -71,21 +91,12 @@ where
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let mut q = sqlx::QueryBuilder::<D>::new(
-            "SELECT settlement_user_id, id, state, submitted_at FROM point_applications \
-             WHERE round_id = ",
-        );
-        q.push_bind(round.get())
-            .push(" AND provider_id = ")
-            .push_bind(provider.get())
-            .push(" AND settlement_user_id IN ");
-        q.push_tuples(&wanted, |mut b, s| {
-            b.push_bind(*s);
-        });
-        let mut known: HashMap<String, (i64, String, i64)> = HashMap::new();
-        for r in q.build().fetch_all(&mut *tx).await.map_err(fail)? {
-            known.insert(r.get(0), (r.get(1), r.get(2), r.get(3)));
-        }
+        let known: HashMap<String, (i64, String, i64)> =
+            D::point_applicants(&mut tx, provider.get(), round.get(), &wanted)
+                .await?
+                .into_iter()
+                .map(|(su, id, state, submitted_at)| (su, (id, state, submitted_at)))
+                .collect();
         let mut rows = Vec::with_capacity(transactions.len());
         for (index, t) in transactions.iter().enumerate() {
             let bad = |why| {
@@ -105,28 +116,17 @@ where
             if secs(t.occurred_at) < *submitted_at {
                 return bad("occurred_at is before the application was made");
             }
-            rows.push((t, *application, i64::from(t.amount) * rate / 100));
+            rows.push(TransactionRow {
+                transaction_id: t.transaction_id.as_str(),
+                application: *application,
+                amount: i64::from(t.amount),
+                points: i64::from(t.amount) * rate / 100,
+                occurred_at: secs(t.occurred_at),
+            });
         }
-        let mut q = sqlx::QueryBuilder::<D>::new(
-            "INSERT INTO point_transactions (provider_id, transaction_id, application_id, amount, \
-             points, occurred_at, received_at) ",
-        );
-        q.push_values(&rows, |mut b, (t, application, points)| {
-            b.push_bind(provider.get())
-                .push_bind(t.transaction_id.as_str())
-                .push_bind(*application)
-                .push_bind(i64::from(t.amount))
-                .push_bind(*points)
-                .push_bind(secs(t.occurred_at))
-                .push_bind(secs(at));
-        });
-        q.push(" ON CONFLICT (provider_id, transaction_id) DO NOTHING");
-        let accepted = q
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?
-            .rows_affected();
+        let accepted =
+            D::insert_point_transactions(&mut tx, provider.get(), round.get(), secs(at), &rows)
+                .await?;
         tx.commit().await.map_err(fail)?;
         Ok(Ok(TransactionIntake {
             accepted,
@@ -139,16 +139,17 @@ where
         id: i64,
     ) -> Result<PointGrantBatch, StoreError> {
         let r = sqlx::query(
-            "SELECT b.round_id, b.created_at, b.confirmed_at, \
-             (SELECT COUNT(*) FROM point_grants g WHERE g.batch_id = b.id \
-              AND g.state IN ('instructed', 'confirmed')) AS grants, \
-             (SELECT CAST(COALESCE(SUM(g.points), 0) AS BIGINT) FROM point_grants g \
-              WHERE g.batch_id = b.id AND g.state IN ('instructed', 'confirmed')) AS points, \
-             (SELECT COUNT(*) FROM point_grants g WHERE g.batch_id = b.id \
-              AND g.state IN ('forfeited', 'cancelled')) AS ended_grants, \
-             (SELECT CAST(COALESCE(SUM(g.points), 0) AS BIGINT) FROM point_grants g \
-              WHERE g.batch_id = b.id AND g.state IN ('forfeited', 'cancelled')) AS ended_points \
-             FROM point_grant_batches b WHERE b.id = $1",
+            "SELECT b.round_id, b.created_at, b.confirmed_at, s.grants, s.points, \
+             s.ended_grants, s.ended_points FROM point_grant_batches b, \
+             (SELECT COALESCE(SUM(CASE WHEN state IN ('instructed', 'confirmed') THEN 1 END), 0) \
+              AS grants, \
+              CAST(COALESCE(SUM(CASE WHEN state IN ('instructed', 'confirmed') THEN points END), 0) \
+              AS BIGINT) AS points, \
+              COALESCE(SUM(CASE WHEN state IN ('forfeited', 'cancelled') THEN 1 END), 0) \
+              AS ended_grants, \
+              CAST(COALESCE(SUM(CASE WHEN state IN ('forfeited', 'cancelled') THEN points END), 0) \
+              AS BIGINT) AS ended_points \
+              FROM point_grants WHERE batch_id = $1) s WHERE b.id = $1",
         )
         .bind(id)
         .fetch_one(&mut **tx)
@@ -166,6 +167,11 @@ where
         })
     }
 
+    /// A batch (docs/architecture.md §8.2): the round locked, so that reports, withdrawals and
+    /// forfeitures of its applications wait (on PostgreSQL they take a share of it); the
+    /// provider's transactions in the round numbered after its last batch's
+    /// `counted_through` are summed per application, set-wise, and each validated one is
+    /// instructed what its sum leaves of the cap after its earlier purchase grants.
     pub(crate) async fn instruct_grants(
         &self,
         provider: RelyingPartyId,
@@ -176,43 +182,52 @@ where
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let lock = Self::lock_clause();
         let found = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM point_rounds WHERE id = $1 AND state <> 'draft'{lock}"
+            "SELECT purchase_cap FROM point_rounds WHERE id = $1 AND state <> 'draft'{lock}"
         )))
         .bind(round.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(fail)?;
-        if found.is_none() {
+        let Some(found) = found else {
             return Ok(Err(PlatformError::NotFound(NotFound::PointRound)));
-        }
+        };
+        let cap: i64 = found.get(0);
+        let after: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(counted_through), 0) AS BIGINT) FROM point_grant_batches \
+             WHERE provider_id = $1 AND round_id = $2",
+        )
+        .bind(provider.get())
+        .bind(round.get())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?
+        .get(0);
+        let through: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(seq), $3) AS BIGINT) FROM point_transactions \
+             WHERE provider_id = $1 AND round_id = $2 AND seq > $3",
+        )
+        .bind(provider.get())
+        .bind(round.get())
+        .bind(after)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?
+        .get(0);
         sqlx::query(
-            "INSERT INTO point_grant_batches (id, provider_id, round_id, created_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO point_grant_batches (id, provider_id, round_id, created_at, counted_through) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(batch)
         .bind(provider.get())
         .bind(round.get())
         .bind(secs(at))
+        .bind(through)
         .execute(&mut *tx)
         .await
         .map_err(fail)?;
-        // The validated applications counted, locked: a forfeiture or withdrawal waits.
-        let counted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE point_transactions SET batch_id = $1 WHERE provider_id = $2 AND batch_id IS NULL \
-             AND application_id IN (SELECT id FROM point_applications WHERE round_id = $3 \
-             AND provider_id = $2 AND state = 'validated'{lock})"
-        )))
-        .bind(batch)
-        .bind(provider.get())
-        .bind(round.get())
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?
-        .rows_affected();
         // The fixed points of registered triggers (Art 24, 25), once per application and kind
         // (and the unique index says so too).
-        let lock_applications = if D::ROW_LOCKS { " FOR UPDATE OF a" } else { "" };
-        let triggered = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let triggered = sqlx::query(
             "INSERT INTO point_grants (batch_id, application_id, kind, points, state) \
              SELECT $1, t.application_id, t.kind, CASE t.kind \
              WHEN 'health-insurance' THEN r.health_insurance_points \
@@ -224,8 +239,8 @@ where
              WHERE g.application_id = t.application_id AND g.kind = t.kind \
              AND g.state IN ('instructed', 'confirmed')) \
              AND CASE t.kind WHEN 'health-insurance' THEN r.health_insurance_points \
-             ELSE r.public_fund_account_points END > 0{lock_applications}"
-        )))
+             ELSE r.public_fund_account_points END > 0",
+        )
         .bind(batch)
         .bind(round.get())
         .bind(provider.get())
@@ -235,34 +250,35 @@ where
         .rows_affected();
         // Nothing counted, nothing kept: empty batches cannot pile up. (Transactions counted
         // past the cap are spent, and their batch is kept, with no grant.)
-        if counted == 0 && triggered == 0 {
+        if through == after && triggered == 0 {
             return Ok(Err(PlatformError::Conflict(Conflict::Point(
                 PointConflict::NothingDue,
             ))));
         }
-        let due = "CASE WHEN s.total < r.purchase_cap - a.purchase_points THEN s.total \
-                   ELSE r.purchase_cap - a.purchase_points END";
+        // Per application, the sum of its new transactions, within what its earlier purchase
+        // grants in the round left of the cap ($5). Both sums are set-wise: the earlier grants
+        // are read once, from the provider's batches in the round, not once per holder.
+        let granted = "COALESCE(p.granted, 0)";
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO point_grants (batch_id, application_id, kind, points, state) \
-             SELECT $1, a.id, 'purchase', {due}, 'instructed' \
+             SELECT $1, s.application_id, 'purchase', \
+             CASE WHEN s.total < $5 - {granted} THEN s.total ELSE $5 - {granted} END, 'instructed' \
              FROM (SELECT application_id, SUM(points) AS total FROM point_transactions \
-                   WHERE batch_id = $1 GROUP BY application_id) s \
+                   WHERE provider_id = $2 AND round_id = $3 AND seq > $4 AND seq <= $6 \
+                   GROUP BY application_id) s \
              JOIN point_applications a ON a.id = s.application_id \
-             JOIN point_rounds r ON r.id = a.round_id \
-             WHERE {due} > 0"
+             LEFT JOIN (SELECT g.application_id, SUM(g.points) AS granted FROM point_grants g \
+                   JOIN point_grant_batches b ON b.id = g.batch_id \
+                   WHERE b.provider_id = $2 AND b.round_id = $3 AND g.kind = 'purchase' \
+                   GROUP BY g.application_id) p ON p.application_id = s.application_id \
+             WHERE a.state = 'validated' AND s.total > 0 AND {granted} < $5"
         )))
         .bind(batch)
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
-        sqlx::query(
-            "UPDATE point_applications SET purchase_points = purchase_points + \
-             (SELECT g.points FROM point_grants g WHERE g.batch_id = $1 \
-              AND g.application_id = point_applications.id AND g.kind = 'purchase') \
-             WHERE id IN (SELECT application_id FROM point_grants WHERE batch_id = $1 \
-              AND kind = 'purchase')",
-        )
-        .bind(batch)
+        .bind(provider.get())
+        .bind(round.get())
+        .bind(after)
+        .bind(cap)
+        .bind(through)
         .execute(&mut *tx)
         .await
         .map_err(fail)?;
@@ -435,17 +451,13 @@ where
             "SELECT p.id, p.name, \
              (SELECT COUNT(*) FROM point_applications a WHERE a.round_id = $1 \
               AND a.provider_id = p.id AND a.settlement_user_id IS NOT NULL) AS applications, \
-             (SELECT COUNT(*) FROM point_transactions t JOIN point_applications a \
-              ON a.id = t.application_id WHERE a.round_id = $1 AND t.provider_id = p.id) AS transactions, \
-             (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM point_transactions t \
-              JOIN point_applications a ON a.id = t.application_id \
-              WHERE a.round_id = $1 AND t.provider_id = p.id) AS amount, \
-             (SELECT CAST(COALESCE(SUM(t.points), 0) AS BIGINT) FROM point_transactions t \
-              JOIN point_applications a ON a.id = t.application_id \
-              WHERE a.round_id = $1 AND t.provider_id = p.id) AS reported, \
+             t.transactions, t.amount, t.reported, \
              {}, {}, {}, {}, {}, {} \
-             FROM relying_parties p WHERE p.id IN (SELECT relying_party_id FROM payment_services) \
-             ORDER BY p.id",
+             FROM relying_parties p LEFT JOIN (SELECT provider_id, COUNT(*) AS transactions, \
+              CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(points) AS BIGINT) AS reported \
+              FROM point_transactions WHERE round_id = $1 GROUP BY provider_id) t \
+             ON t.provider_id = p.id \
+             WHERE p.id IN (SELECT relying_party_id FROM payment_services) ORDER BY p.id",
             sum("instructed", ""),
             sum("health_insurance", " AND g.kind = 'health-insurance'"),
             sum("public_fund_account", " AND g.kind = 'public-fund-account'"),
@@ -464,9 +476,9 @@ where
                     provider: RelyingPartyId::new(r.get(0)),
                     provider_name: r.get(1),
                     applications: count(r.get("applications")),
-                    transactions: count(r.get("transactions")),
-                    amount: count(r.get("amount")),
-                    points_reported: count(r.get("reported")),
+                    transactions: count(r.get::<Option<i64>, _>("transactions").unwrap_or(0)),
+                    amount: count(r.get::<Option<i64>, _>("amount").unwrap_or(0)),
+                    points_reported: count(r.get::<Option<i64>, _>("reported").unwrap_or(0)),
                     points_instructed: count(r.get("instructed")),
                     points_health_insurance: count(r.get("health_insurance")),
                     points_public_fund_account: count(r.get("public_fund_account")),

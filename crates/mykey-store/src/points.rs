@@ -154,6 +154,29 @@ where
         .transpose()
     }
 
+    /// Takes a share of `rounds` (PostgreSQL), in ID order, before a transaction ends
+    /// applications in them: a grant batch of the round, which holds it whole, then runs wholly
+    /// before (and the ending cancels or forfeits its grants) or after (and does not count
+    /// the application).
+    pub(crate) async fn share_rounds(
+        tx: &mut sqlx::Transaction<'_, D>,
+        rounds: &[i64],
+    ) -> Result<(), StoreError> {
+        if !D::ROW_LOCKS || rounds.is_empty() {
+            return Ok(());
+        }
+        let mut ids = rounds.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut q = sqlx::QueryBuilder::<D>::new("SELECT id FROM point_rounds WHERE id IN ");
+        q.push_tuples(&ids, |mut b, id| {
+            b.push_bind(*id);
+        });
+        q.push(" ORDER BY id FOR KEY SHARE");
+        q.build().fetch_all(&mut **tx).await.map_err(fail)?;
+        Ok(())
+    }
+
     /// Forfeits `person`'s point-programme rights (Art 27), inside the caller's transaction,
     /// which has locked the person: the right to apply in every round not closed, and every
     /// application in flight, each provider told; one entry in the person's log if anything
@@ -178,6 +201,20 @@ where
         .iter()
         .map(|r| r.get::<i64, _>(0).to_string())
         .collect();
+        if D::ROW_LOCKS {
+            let live: Vec<i64> = sqlx::query(
+                "SELECT DISTINCT round_id FROM point_applications WHERE person_id = $1 \
+                 AND state IN ('submitted', 'validated')",
+            )
+            .bind(person.get())
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+            Self::share_rounds(tx, &live).await?;
+        }
         let ended = sqlx::query(
             "UPDATE point_applications SET state = 'forfeited', reason = $2, ended_at = $3, \
              payment_service_code = NULL WHERE person_id = $1 AND state IN ('submitted', 'validated') \
@@ -861,6 +898,7 @@ where
             return Ok(Err(conflict(PointConflict::ApplicationEnded)));
         }
         Self::append(&mut tx, person, at, &log(&a)).await?;
+        Self::share_rounds(&mut tx, &[a.round.get()]).await?;
         let changed = sqlx::query(
             "UPDATE point_applications SET state = 'withdrawn', ended_at = $1, \
              payment_service_code = NULL WHERE id = $2 AND state IN ('submitted', 'validated')",

@@ -57,6 +57,62 @@ impl Dialect for Postgres {
         Ok(outcome)
     }
 
+    /// One statement over an array: a thousand bound values would be parsed and planned
+    /// on every report.
+    async fn point_applicants(
+        tx: &mut Transaction<'_, Self>,
+        provider: i64,
+        round: i64,
+        settlement_user_ids: &[&str],
+    ) -> Result<Vec<(String, i64, String, i64)>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT settlement_user_id, id, state, submitted_at FROM point_applications \
+             WHERE round_id = $1 AND provider_id = $2 AND settlement_user_id = ANY($3)",
+        )
+        .bind(round)
+        .bind(provider)
+        .bind(settlement_user_ids)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect())
+    }
+
+    /// One statement over arrays (`UNNEST`), as above.
+    async fn insert_point_transactions(
+        tx: &mut Transaction<'_, Self>,
+        provider: i64,
+        round: i64,
+        received_at: i64,
+        rows: &[crate::point_grants::TransactionRow<'_>],
+    ) -> Result<u64, StoreError> {
+        let ids: Vec<&str> = rows.iter().map(|t| t.transaction_id).collect();
+        let column = |f: fn(&crate::point_grants::TransactionRow<'_>) -> i64| -> Vec<i64> {
+            rows.iter().map(f).collect()
+        };
+        Ok(sqlx::query(
+            "INSERT INTO point_transactions (provider_id, round_id, received_at, transaction_id, \
+             application_id, amount, points, occurred_at) \
+             SELECT $1, $2, $3, t.* FROM UNNEST($4::text[], $5::bigint[], $6::bigint[], \
+             $7::bigint[], $8::bigint[]) AS t \
+             ON CONFLICT (provider_id, transaction_id) DO NOTHING",
+        )
+        .bind(provider)
+        .bind(round)
+        .bind(received_at)
+        .bind(&ids)
+        .bind(column(|t| t.application))
+        .bind(column(|t| t.amount))
+        .bind(column(|t| t.points))
+        .bind(column(|t| t.occurred_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?
+        .rows_affected())
+    }
+
     async fn use_nonce(store: &SqlStore<Self>, n: &UsedNonce) -> Result<bool, StoreError> {
         let mut c = store.pool.acquire().await.map_err(fail)?;
         spend_nonce(&mut c, n).await

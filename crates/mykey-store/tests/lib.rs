@@ -410,6 +410,7 @@ async fn sqlite_conforms() {
     card_ends::story(store.clone()).await;
     points::story(store.clone()).await;
     points::grants(store.clone()).await;
+    points::batches_while_reporting(store.clone()).await;
     point_triggers::triggers(store.clone()).await;
     ppids::story(store).await;
 }
@@ -578,6 +579,7 @@ async fn postgres_conforms() {
     card_ends::story(store.clone()).await;
     points::story(store.clone()).await;
     points::grants(store.clone()).await;
+    points::batches_while_reporting(store.clone()).await;
     point_triggers::triggers(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;

@@ -252,3 +252,136 @@ async fn sqlite_0023_rebuilds_relying_parties_and_events_keeping_every_row() {
         "the kinds stay a closed set"
     );
 }
+
+/// A provider's point transactions at migration 0027: T-1 counted by confirmed batch 5 (its
+/// 60 points granted to application 11), T-2 and T-3 not yet counted.
+macro_rules! points_at_0027 {
+    ($pool:expr, $blob:expr) => {{
+        let rp = format!(
+            "INSERT INTO relying_parties (id, client_id, name, kind, status, secret_hash, created_at) \
+             VALUES (7, 'rp_pay', 'Pay', 'payment-provider', 'approved', {}, 0)",
+            $blob
+        );
+        for stmt in [
+            rp.as_str(),
+            "INSERT INTO payment_services (id, relying_party_id, name, kind, id_alphabet, id_min_length, \
+             id_max_length, id_prefix, id_check, status, created_at) \
+             VALUES (1, 7, 'QR', 'qr-code', 'digits', 1, 20, '', 'none', 'eligible', 0)",
+            "INSERT INTO point_rounds (id, name, purchase_rate, purchase_cap, health_insurance_points, \
+             public_fund_account_points, state, created_at, opened_at) \
+             VALUES (1, 'R1', 10, 100, 0, 0, 'open', 0, 0)",
+            "INSERT INTO persons (id, created_at) VALUES (1, 0), (2, 0)",
+            "INSERT INTO point_applications (id, round_id, person_id, payment_service_id, provider_id, \
+             payment_service_user_id, state, settlement_user_id, submitted_at, decided_at, purchase_points) \
+             VALUES (11, 1, 1, 1, 7, '111', 'validated', 'SU-1', 0, 0, 60), \
+             (12, 1, 2, 1, 7, '222', 'validated', 'SU-2', 0, 0, 0)",
+            "INSERT INTO point_grant_batches (id, provider_id, round_id, created_at, confirmed_at) \
+             VALUES (5, 7, 1, 1, 2)",
+            "INSERT INTO point_transactions (provider_id, transaction_id, application_id, amount, points, \
+             occurred_at, received_at, batch_id) VALUES (7, 'T-2', 11, 300, 30, 2, 3, NULL), \
+             (7, 'T-1', 11, 600, 60, 1, 1, 5), (7, 'T-3', 12, 200, 20, 2, 3, NULL)",
+            "INSERT INTO point_grants (batch_id, application_id, kind, points, state, confirmed_at) \
+             VALUES (5, 11, 'purchase', 60, 'confirmed', 2)",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(stmt)).execute($pool).await.unwrap();
+        }
+    }};
+}
+
+fn only_to(mut m: Migrator, version: i64) -> Migrator {
+    m.migrations = Cow::Owned(
+        m.migrations
+            .iter()
+            .filter(|x| x.version <= version)
+            .cloned()
+            .collect(),
+    );
+    m
+}
+
+/// After 0028 the next batch counts exactly what no batch had counted (T-2 within what
+/// application 11's cap leaves, T-3 whole), the batch after it has nothing due, the counted
+/// transaction keeps its number before the others, and a repeated transaction ID is still
+/// counted once.
+async fn points_after_0028(store: &dyn Store, order: Vec<String>) {
+    use mykey_platform::{
+        Conflict, NewPointTransaction, PlatformError, PointConflict, PointRoundId, RelyingPartyId,
+    };
+    assert_eq!(
+        order[0], "T-1",
+        "the counted transaction comes first: {order:?}"
+    );
+    let (pay, round) = (RelyingPartyId::new(7), PointRoundId::new(1));
+    let b = store
+        .instruct_point_grants(pay, round, 6, T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.grants, b.points), (2, 30 + 20));
+    let grants = store.point_grants(pay, 6, None, 10).await.unwrap().unwrap();
+    let per: Vec<(i64, u64)> = grants
+        .iter()
+        .map(|g| (g.application.get(), g.points))
+        .collect();
+    assert_eq!(per, [(11, 30), (12, 20)]);
+    assert!(matches!(
+        store.instruct_point_grants(pay, round, 7, T).await.unwrap(),
+        Err(PlatformError::Conflict(Conflict::Point(
+            PointConflict::NothingDue
+        )))
+    ));
+    let again = NewPointTransaction {
+        settlement_user_id: "SU-1".parse().unwrap(),
+        transaction_id: "T-1".into(),
+        amount: 600,
+        occurred_at: T,
+    };
+    let intake = store
+        .report_point_transactions(pay, round, &[again], T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((intake.accepted, intake.repeated), (0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_0028_numbers_point_transactions_and_counts_on_where_batches_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("platform.sqlite3");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    only_to(sqlx::migrate!("./migrations/sqlite"), 27)
+        .run(&pool)
+        .await
+        .unwrap();
+    points_at_0027!(&pool, "X'01'");
+    pool.close().await;
+    let store = mykey_store::SqliteStore::open(&path).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let order = sqlx::query_scalar("SELECT transaction_id FROM point_transactions ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    points_after_0028(&store, order).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_0028_numbers_point_transactions_and_counts_on_where_batches_stopped() {
+    let Some(db) = crate::fresh_postgres().await else {
+        return;
+    };
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    only_to(sqlx::migrate!("./migrations/postgres"), 27)
+        .run(&pool)
+        .await
+        .unwrap();
+    points_at_0027!(&pool, "'\\x01'::bytea");
+    let store = mykey_store::PostgresStore::open(&db.url).await.unwrap();
+    let order = sqlx::query_scalar("SELECT transaction_id FROM point_transactions ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    points_after_0028(&store, order).await;
+    pool.close().await;
+    db.drop().await;
+}

@@ -638,10 +638,23 @@ async fn races(store: Arc<dyn Store>, service: PaymentServiceId) {
 /// Transactions, batches, confirmation and the statement, on both backends: the cap per
 /// person across batches, a repeated transaction ID counted once, a forfeiture ending what was
 /// instructed and not confirmed.
-pub(crate) async fn grants(store: Arc<dyn Store>) {
-    let pay = party(&store, "G-Pay", RelyingPartyKind::PaymentProvider).await;
+/// A provider `{prefix}-Pay` of its own with an eligible service, an open round `name` under
+/// `terms`, and `n` validated applicants: person `bases.0 + i` (My Key ID `PTS{prefix}000{i}`),
+/// application `bases.1 + i`, settlement user ID `{prefix}-{i + 1}`.
+async fn validated_applicants(
+    store: &Arc<dyn Store>,
+    (prefix, name, terms): (&str, &str, &PointRoundTerms),
+    n: usize,
+    bases: (u64, i64),
+) -> (
+    RelyingParty,
+    PointRoundId,
+    Vec<(PersonId, PointApplicationId)>,
+) {
+    let provider = format!("{prefix}-Pay");
+    let pay = party(store, &provider, RelyingPartyKind::PaymentProvider).await;
     let s = store
-        .add_payment_service(pay.id, &service("G-Pay"), T)
+        .add_payment_service(pay.id, &service(&provider), T)
         .await
         .unwrap()
         .unwrap();
@@ -650,7 +663,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let round = store
-        .add_point_round("Grants", &TERMS, T)
+        .add_point_round(name, terms, T)
         .await
         .unwrap()
         .unwrap();
@@ -662,17 +675,22 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
     let said = |_: &mykey_platform::PointApplication| {
         NewLog::new(LogKind::PointValidated, serde_json::json!({}))
     };
-    let mut people = Vec::new();
-    for (i, su) in ["G-1", "G-2"].into_iter().enumerate() {
-        let p = person(&store, 6_000 + i as u64, Some(&format!("PTSG000{i}"))).await;
+    let mut applicants = Vec::new();
+    for i in 0..n {
+        let p = person(
+            store,
+            bases.0 + i as u64,
+            Some(&format!("PTS{prefix}000{i}")),
+        )
+        .await;
         let a = store
             .apply_for_points(
                 &application(
-                    2_000 + i as i64,
+                    bases.1 + i as i64,
                     round.id,
                     p,
                     s.id,
-                    &format!("{:08}", 600 + i),
+                    &format!("{:08}", bases.1 + i as i64),
                 ),
                 &applied(),
             )
@@ -683,15 +701,22 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
             .answer_point_application(
                 pay.id,
                 a.id,
-                &ValidationAnswer::Valid(su.parse().unwrap()),
+                &ValidationAnswer::Valid(format!("{prefix}-{}", i + 1).parse().unwrap()),
                 T,
                 &said,
             )
             .await
             .unwrap()
             .unwrap();
-        people.push(p);
+        applicants.push((p, a.id));
     }
+    (pay, round.id, applicants)
+}
+
+pub(crate) async fn grants(store: Arc<dyn Store>) {
+    let (pay, round, applicants) =
+        validated_applicants(&store, ("G", "Grants", &TERMS), 2, (6_000, 2_000)).await;
+    let people: Vec<PersonId> = applicants.iter().map(|(p, _)| *p).collect();
     let tx = |su: &str, id: &str, amount: u32| mykey_platform::NewPointTransaction {
         settlement_user_id: su.parse().unwrap(),
         transaction_id: id.into(),
@@ -701,7 +726,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
     let intake = store
         .report_point_transactions(
             pay.id,
-            round.id,
+            round,
             &[
                 tx("G-1", "1", 19_999),
                 tx("G-2", "2", 4_000),
@@ -714,7 +739,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((intake.accepted, intake.repeated), (2, 1));
     let refused = store
-        .report_point_transactions(pay.id, round.id, &[tx("G-1", "3", 1), tx("G-9", "4", 1)], T)
+        .report_point_transactions(pay.id, round, &[tx("G-1", "3", 1), tx("G-9", "4", 1)], T)
         .await
         .unwrap();
     assert!(
@@ -727,7 +752,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         "{refused:?}"
     );
     let first = store
-        .instruct_point_grants(pay.id, round.id, 7_001, T.plus(30))
+        .instruct_point_grants(pay.id, round, 7_001, T.plus(30))
         .await
         .unwrap()
         .unwrap();
@@ -735,7 +760,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
     store
         .report_point_transactions(
             pay.id,
-            round.id,
+            round,
             &[tx("G-1", "5", 400), tx("G-2", "6", 400)],
             T,
         )
@@ -743,7 +768,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     let second = store
-        .instruct_point_grants(pay.id, round.id, 7_002, T.plus(40))
+        .instruct_point_grants(pay.id, round, 7_002, T.plus(40))
         .await
         .unwrap()
         .unwrap();
@@ -789,7 +814,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(done.confirmed_at, Some(T.plus(70)));
     let line = store
-        .point_statement(round.id)
+        .point_statement(round)
         .await
         .unwrap()
         .into_iter()
@@ -821,7 +846,130 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
             .any(|e| e.kind == "point.granted")
     );
     store
-        .set_point_round_state(round.id, PointRoundState::Open, PointRoundState::Closed, T)
+        .set_point_round_state(round, PointRoundState::Open, PointRoundState::Closed, T)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// Reports, batches and a withdrawal at once (docs/architecture.md §8.2): 8 reporters of 10
+/// reports each while batches run back to back and one applicant withdraws. Every
+/// transaction is counted by exactly one batch (the sum instructed is the sum reported, the
+/// cap being out of reach), and no grant of the withdrawn application is left to grant.
+pub(crate) async fn batches_while_reporting(store: Arc<dyn Store>) {
+    let terms = PointRoundTerms {
+        purchase_cap: 1_000_000,
+        ..TERMS
+    };
+    let (pay, round, applicants) =
+        validated_applicants(&store, ("C", "Concurrent", &terms), 3, (62_000, 3_000)).await;
+    // The third applicant's purchases, before the withdrawal races the batches.
+    store
+        .report_point_transactions(
+            pay.id,
+            round,
+            &[mykey_platform::NewPointTransaction {
+                settlement_user_id: "C-3".parse().unwrap(),
+                transaction_id: "W-1".into(),
+                amount: 1_000,
+                occurred_at: T.plus(10),
+            }],
+            T.plus(20),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let reporters: Vec<_> = (0..8u32)
+        .map(|r| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut reported = 0u64;
+                for k in 0..10u32 {
+                    let txs: Vec<_> = (0..5u32)
+                        .map(|j| mykey_platform::NewPointTransaction {
+                            // The withdrawn applicant's transactions stop being taken.
+                            settlement_user_id: format!("C-{}", j % 2 + 1).parse().unwrap(),
+                            transaction_id: format!("R{r}-{k}-{j}"),
+                            amount: 100 * (j + 1),
+                            occurred_at: T.plus(10),
+                        })
+                        .collect();
+                    store
+                        .report_point_transactions(pay.id, round, &txs, T.plus(20))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    reported += txs
+                        .iter()
+                        .map(|t| u64::from(t.amount) * 25 / 100)
+                        .sum::<u64>();
+                }
+                reported
+            })
+        })
+        .collect();
+    let withdrawn = applicants[2].1;
+    let withdrawal = {
+        let store = store.clone();
+        let person = applicants[2].0;
+        tokio::spawn(async move {
+            let log = |_: &mykey_platform::PointApplication| {
+                NewLog::new(LogKind::PointWithdrawn, serde_json::json!({}))
+            };
+            tokio::task::yield_now().await;
+            store
+                .withdraw_point_application(person, withdrawn, T.plus(25), &log)
+                .await
+                .unwrap()
+                .unwrap();
+        })
+    };
+    let mut batches = Vec::new();
+    let mut id = 9_000;
+    while batches.len() < 40 && !reporters.iter().all(|r| r.is_finished()) {
+        id += 1;
+        if let Ok(b) = store
+            .instruct_point_grants(pay.id, round, id, T.plus(30))
+            .await
+            .unwrap()
+        {
+            batches.push(b.id);
+        }
+    }
+    let mut reported = 0;
+    for r in reporters {
+        reported += r.await.unwrap();
+    }
+    withdrawal.await.unwrap();
+    id += 1;
+    if let Ok(b) = store
+        .instruct_point_grants(pay.id, round, id, T.plus(40))
+        .await
+        .unwrap()
+    {
+        batches.push(b.id);
+    }
+    let mut instructed = 0;
+    for b in &batches {
+        for g in store
+            .point_grants(pay.id, *b, None, 100)
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            if g.application != withdrawn {
+                instructed += g.points;
+            }
+            assert!(
+                g.application != withdrawn
+                    || g.state != mykey_platform::PointGrantState::Instructed,
+                "a withdrawn application's grant is still to be granted: {g:?}"
+            );
+        }
+    }
+    assert_eq!(instructed, reported, "over {} batches", batches.len());
+    store
+        .set_point_round_state(round, PointRoundState::Open, PointRoundState::Closed, T)
         .await
         .unwrap()
         .unwrap();

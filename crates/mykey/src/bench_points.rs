@@ -6,8 +6,9 @@
 //!    in round after round (one application per person per round) through one eligible service:
 //!    the server's CPU per application and the throughput, each as a ratio to the login's;
 //! 3. transaction intake: `--transactions` purchases of the first round's validated applicants
-//!    in reports of 1000, then one batch of grants for all of them: the wall time of each, with
-//!    the host's RSA-2048 verification floor (one core) printed beside them.
+//!    (those of step 2 and `--holders` more loaded straight into the database) in reports of
+//!    1000, `--reporters` at a time, then one batch of grants for all of them: the wall time of
+//!    each, with the host's RSA-2048 verification floor (one core) printed beside them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +38,18 @@ pub(crate) struct PointsArgs {
     /// Purchases reported for the first round's applicants, in reports of 1000.
     #[arg(long, default_value_t = 100_000)]
     transactions: usize,
+    /// Validated applicants loaded into the first round besides those of the load (each a
+    /// person of their own), so that the purchases and the batch reach this many holders.
+    #[arg(long, default_value_t = 0)]
+    holders: u64,
+    /// Validated applications loaded into the first round before the applications are
+    /// measured (each a person of their own): an application's latency in a round this big.
+    /// Give `--rounds 1` and enough `--cards` for the load, so that it applies in that round.
+    #[arg(long, default_value_t = 0)]
+    round_size: u64,
+    /// Reports in flight at once.
+    #[arg(long, default_value_t = 4)]
+    reporters: usize,
     /// A PostgreSQL URL to run against (a fresh, empty database); default SQLite in a temp folder.
     #[arg(long)]
     database: Option<String>,
@@ -157,6 +170,27 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
         .unwrap_or_default();
     let consent = json!({"items": items, "terms_version": consent["terms_version"]});
 
+    let provider = mykey_platform::RelyingPartyId::new(rp["id"].as_i64().unwrap_or_default());
+    if a.round_size > 0 {
+        let started = Instant::now();
+        mykey_store::bench::seed_point_applicants(
+            &database,
+            (provider, service, rounds[0]),
+            0,
+            a.round_size,
+            mykey_pki::UnixTime::now(),
+            |done| crate::bench::progress_bar(done, a.round_size, "seeding the round"),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        eprintln!(
+            "\rseeded {} applications in the first round in {:.1} s{}",
+            a.round_size,
+            started.elapsed().as_secs_f64(),
+            " ".repeat(30)
+        );
+    }
+
     // 1. Logins.
     let login_one = {
         let (http, base, certs, key) = (http.clone(), base.clone(), certs.clone(), key.clone());
@@ -250,37 +284,88 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
         .await?;
         applicants.push(su);
     }
+    if a.holders > 0 {
+        let started = Instant::now();
+        mykey_store::bench::seed_point_applicants(
+            &database,
+            (provider, service, first),
+            a.round_size,
+            a.holders,
+            mykey_pki::UnixTime::now(),
+            |done| crate::bench::progress_bar(done, a.holders, "seeding applicants"),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        eprintln!(
+            "\rseeded {} validated applicants in {:.1} s{}",
+            a.holders,
+            started.elapsed().as_secs_f64(),
+            " ".repeat(30)
+        );
+        applicants.extend((a.round_size..a.round_size + a.holders).map(|k| format!("SEED-{k}")));
+    }
     if applicants.is_empty() {
         return Err("no application in the first round to report purchases for".into());
     }
+    // A second on, so that no purchase is dated before a seeded application.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| e.to_string())?;
+    // The reports composed before the clock starts: the figure is the platform's intake, not
+    // the load generator's JSON (which shares the host's cores).
+    let bodies: Vec<Vec<u8>> = (0..a.transactions.div_ceil(1000))
+        .map(|r| {
+            let from = r * 1000;
+            let txs: Vec<Value> = (from..(from + 1000).min(a.transactions))
+                .map(|k| json!({"settlement_user_id": applicants[k % applicants.len()], "transaction_id": format!("T-{k}"), "amount": 100 + (k % 900), "occurred_at": now}))
+                .collect();
+            serde_json::to_vec(&json!({"transactions": txs})).unwrap_or_default()
+        })
+        .collect();
+    let bodies = Arc::new(bodies);
+    let next_report = Arc::new(AtomicUsize::new(0));
     let t0 = Instant::now();
     let cpu = server.cpu();
-    let mut sent = 0;
-    while sent < a.transactions {
-        let n = (a.transactions - sent).min(1000);
-        let txs: Vec<Value> = (sent..sent + n)
-            .map(|k| json!({"settlement_user_id": applicants[k % applicants.len()], "transaction_id": format!("T-{k}"), "amount": 100 + (k % 900), "occurred_at": now}))
-            .collect();
-        call(
-            http.post(format!("{base}/v1/rp/point-rounds/{first}/transactions"))
-                .basic_auth(&pay_id, Some(&pay_secret))
-                .json(&json!({"transactions": txs})),
-        )
-        .await?;
-        sent += n;
+    let mut reporters = Vec::new();
+    for _ in 0..a.reporters.max(1) {
+        let (http, base, bodies, next_report) = (
+            http.clone(),
+            base.clone(),
+            bodies.clone(),
+            next_report.clone(),
+        );
+        let (pay_id, pay_secret) = (pay_id.clone(), pay_secret.clone());
+        reporters.push(tokio::spawn(async move {
+            loop {
+                let r = next_report.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(r) else {
+                    return Ok::<_, String>(());
+                };
+                call(
+                    http.post(format!("{base}/v1/rp/point-rounds/{first}/transactions"))
+                        .basic_auth(&pay_id, Some(&pay_secret))
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body.clone()),
+                )
+                .await?;
+            }
+        }));
+    }
+    for r in reporters {
+        r.await.map_err(|e| e.to_string())??;
     }
     let intake_s = t0.elapsed().as_secs_f64();
     let intake_cpu = server.cpu().saturating_sub(cpu);
     let t0 = Instant::now();
+    let cpu = server.cpu();
     let batch = call(
         http.post(format!("{base}/v1/rp/point-rounds/{first}/grant-batches"))
             .basic_auth(&pay_id, Some(&pay_secret)),
     )
     .await?;
     let grants_s = t0.elapsed().as_secs_f64();
+    let batch_cpu = server.cpu().saturating_sub(cpu);
 
     let per = |cpu: Duration, n: usize| {
         if n == 0 {
@@ -303,6 +388,7 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
             "bench": "points",
             "database": if database.starts_with("sqlite://") { "sqlite" } else { "postgres" },
             "cards": cards,
+            "round_size": a.round_size,
             "concurrency": a.concurrency,
             "logins_per_s": login_rate,
             "login_p50_ms": login_p50,
@@ -317,10 +403,12 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
             "throughput_ratio_application_to_login": if login_rate > 0.0 { apply_rate / login_rate } else { 0.0 },
             "transactions": a.transactions,
             "applicants": applicants.len(),
+            "reporters": a.reporters.max(1),
             "intake_s": intake_s,
             "transactions_per_s": a.transactions as f64 / intake_s,
             "server_cpu_us_per_transaction": per(intake_cpu, a.transactions),
             "grant_batch_s": grants_s,
+            "grant_batch_cpu_s": batch_cpu.as_secs_f64(),
             "grants": batch["grants"],
             "rsa2048_verify_floor_us": rsa_verify_floor()?.as_secs_f64() * 1e6,
         })

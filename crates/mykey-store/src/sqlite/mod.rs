@@ -20,7 +20,7 @@ use mykey_pki::UnixTime;
 use mykey_platform::oidc::{CodeExchange, ExchangeOutcome};
 use mykey_platform::{LoginOutcome, LoginWrite, StoreError, UsedNonce};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use self::batch::GroupCommit;
 use crate::{Dialect, SqlStore, SqliteStore, fail, secs};
@@ -157,6 +157,69 @@ impl Dialect for Sqlite {
             .applications
             .write((new.clone(), logs.to_vec()))
             .await?
+    }
+
+    /// The IDs as one JSON array, which SQLite reads itself (`json_each`): a thousand values
+    /// bound one by one cost more than the lookup.
+    async fn point_applicants(
+        tx: &mut Transaction<'_, Self>,
+        provider: i64,
+        round: i64,
+        settlement_user_ids: &[&str],
+    ) -> Result<Vec<(String, i64, String, i64)>, StoreError> {
+        let ids = serde_json::to_string(settlement_user_ids).map_err(fail)?;
+        Ok(sqlx::query(
+            "SELECT settlement_user_id, id, state, submitted_at FROM point_applications \
+             WHERE round_id = $1 AND provider_id = $2 \
+             AND settlement_user_id IN (SELECT value FROM json_each($3))",
+        )
+        .bind(round)
+        .bind(provider)
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect())
+    }
+
+    /// The rows as one JSON array of arrays, as above.
+    async fn insert_point_transactions(
+        tx: &mut Transaction<'_, Self>,
+        provider: i64,
+        round: i64,
+        received_at: i64,
+        rows: &[crate::point_grants::TransactionRow<'_>],
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<(&str, i64, i64, i64, i64)> = rows
+            .iter()
+            .map(|t| {
+                (
+                    t.transaction_id,
+                    t.application,
+                    t.amount,
+                    t.points,
+                    t.occurred_at,
+                )
+            })
+            .collect();
+        let rows = serde_json::to_string(&rows).map_err(fail)?;
+        Ok(sqlx::query(
+            "INSERT INTO point_transactions (provider_id, round_id, received_at, transaction_id, \
+             application_id, amount, points, occurred_at) \
+             SELECT $1, $2, $3, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
+             FROM json_each($4) WHERE true \
+             ON CONFLICT (provider_id, transaction_id) DO NOTHING",
+        )
+        .bind(provider)
+        .bind(round)
+        .bind(received_at)
+        .bind(rows)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?
+        .rows_affected())
     }
 
     /// Rewrites the database file without free pages and empties the write-ahead log, so that
