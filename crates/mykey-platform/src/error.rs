@@ -363,6 +363,9 @@ pub enum PointConflict {
     /// The round offers no points for that trigger.
     #[error("the round offers no points for that registration")]
     TriggerNotOffered,
+    /// The round closed more than 30 days ago: its providers' reports are no longer taken.
+    #[error("the round closed more than 30 days ago: transactions are no longer taken")]
+    ReportingEnded,
     /// The batch of grants was confirmed already.
     #[error("the batch was confirmed already")]
     GrantBatchConfirmed,

@@ -77,9 +77,9 @@ pub use points::{
     PointApplicationState, PointGrant, PointGrantBatch, PointGrantKind, PointGrantState,
     PointParty, PointProgramme, PointRegistries, PointRound, PointRoundId, PointRoundState,
     PointRoundTerms, PointStore, PointTrigger, PointTriggerKind, PointTriggerState,
-    PublicFundAccount, RegistryUnavailable, SettlementUserId, StatementLine,
-    TRANSACTION_CLOCK_SKEW_SECS, TRIGGER_SWEEP_BATCH, TransactionIntake, TriggerSweep,
-    ValidationAnswer, forfeiture_log,
+    PublicFundAccount, REPORTING_SECS_AFTER_CLOSE, RegistryUnavailable, SettlementUserId,
+    StatementLine, TRANSACTION_CLOCK_SKEW_SECS, TRIGGER_SWEEP_BATCH, TransactionIntake,
+    TriggerSweep, ValidationAnswer, forfeiture_log,
 };
 pub use ppid::{Ppid, PpidKey, PpidSecret, PpidSecretError, PpidServiceId};
 pub use ppid_service::{

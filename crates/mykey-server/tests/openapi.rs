@@ -272,7 +272,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/rp/point-rounds/{id}/transactions",
-        &[200, 400, 401, 403, 404, 413, 422],
+        &[200, 400, 401, 403, 404, 409, 413, 422],
     ),
     (
         "post",

@@ -912,6 +912,87 @@ async fn bad_transactions_are_refused_whole_and_counted_nowhere() {
     );
 }
 
+/// A closed round takes the purchases made while it was open for 30 days more, none made after
+/// it closed, and nothing after those 30 days — while batches go on granting what was
+/// reported. A draft round takes nothing.
+#[tokio::test]
+async fn a_closed_round_takes_purchases_made_while_open_for_30_days() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    validated(&w, &pay, round, service, "10000001", "SU-1").await;
+    w.clock.advance(600);
+    let path = format!("/v1/ops/point-rounds/{round}/closing");
+    let (status, r) = ops(&w, Method::POST, &path, None).await;
+    assert_eq!((status, r["state"].as_str()), (200, Some("closed")), "{r}");
+    // Bought a minute before the close, reported after it.
+    let (status, got) = report(&w, &pay, round, vec![purchase("SU-1", "T-1", 1_000)]).await;
+    assert_eq!((status, got["accepted"].as_u64()), (200, Some(1)), "{got}");
+    w.clock.advance(600);
+    let (status, got) = report(&w, &pay, round, vec![purchase("SU-1", "T-2", 1_000)]).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (422, "urn:mykey:problem:invalid-point-transaction"),
+        "{got}"
+    );
+    assert!(
+        got["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("after the round closed")),
+        "{got}"
+    );
+    let batches = format!("/v1/rp/point-rounds/{round}/grant-batches");
+    let (status, b) = rp(&w, &pay, Method::POST, &batches, None).await;
+    assert_eq!((status, b["points"].as_u64()), (201, Some(250)), "{b}");
+    // 30 days on, even a purchase made while the round was open is too late.
+    w.clock.advance(mykey_platform::REPORTING_SECS_AFTER_CLOSE);
+    let mut late = purchase("SU-1", "T-3", 1_000);
+    late["occurred_at"] = json!(at(
+        &w,
+        -(mykey_platform::REPORTING_SECS_AFTER_CLOSE as i64) - 900
+    ));
+    let (status, got) = report(&w, &pay, round, vec![late]).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-reporting-ended"),
+        "{got}"
+    );
+    let (status, got) = rp(&w, &pay, Method::POST, &batches, None).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (409, "urn:mykey:problem:point-grants-none-due"),
+        "{got}"
+    );
+    let (_, st) = ops(
+        &w,
+        Method::GET,
+        &format!("/v1/ops/point-rounds/{round}/statement"),
+        None,
+    )
+    .await;
+    assert_eq!(st["lines"][0]["transactions"], 1, "{st}");
+    // A draft round is unknown to providers.
+    let (status, draft) = ops(
+        &w,
+        Method::POST,
+        "/v1/ops/point-rounds",
+        Some(
+            json!({"name": "Draft", "purchase_rate": 25, "purchase_cap": 5000,
+                    "health_insurance_points": 0, "public_fund_account_points": 0}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{draft}");
+    let draft = draft["id"].as_i64().unwrap();
+    let (status, got) = report(&w, &pay, draft, vec![purchase("SU-1", "T-4", 1_000)]).await;
+    assert_eq!(
+        (status, problem_type(&got)),
+        (404, "urn:mykey:problem:point-round-unknown"),
+        "{got}"
+    );
+}
+
 /// A Payment Service ID is proved by the security code its service issues with it: another
 /// person who knows only the ID applies, but locks nobody out, and the provider validates the
 /// one whose code is right; the code is erased with the answer. A draft round and a pending

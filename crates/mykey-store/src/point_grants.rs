@@ -74,17 +74,25 @@ where
         // A share of the round: reports go side by side, a batch of the round waits for them
         // (and they for it), so no report commits below a sequence number a batch has passed.
         let share = if D::ROW_LOCKS { " FOR KEY SHARE" } else { "" };
-        let rate: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT purchase_rate FROM point_rounds WHERE id = $1{share}"
+        let found = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT purchase_rate, closed_at FROM point_rounds WHERE id = $1 \
+             AND state <> 'draft'{share}"
         )))
         .bind(round.get())
         .fetch_optional(&mut *tx)
         .await
-        .map_err(fail)?
-        .map(|r| r.get(0));
-        let Some(rate) = rate else {
+        .map_err(fail)?;
+        let Some(found) = found else {
             return Ok(Err(PlatformError::NotFound(NotFound::PointRound)));
         };
+        let (rate, closed_at): (i64, Option<i64>) = (found.get(0), found.get(1));
+        let reporting_secs =
+            i64::try_from(mykey_platform::REPORTING_SECS_AFTER_CLOSE).unwrap_or(i64::MAX);
+        if closed_at.is_some_and(|c| secs(at) > c.saturating_add(reporting_secs)) {
+            return Ok(Err(PlatformError::Conflict(Conflict::Point(
+                PointConflict::ReportingEnded,
+            ))));
+        }
         let mut wanted: Vec<&str> = transactions
             .iter()
             .map(|t| t.settlement_user_id.as_str())
@@ -115,6 +123,9 @@ where
             }
             if secs(t.occurred_at) < *submitted_at {
                 return bad("occurred_at is before the application was made");
+            }
+            if closed_at.is_some_and(|c| secs(t.occurred_at) > c) {
+                return bad("occurred_at is after the round closed");
             }
             rows.push(TransactionRow {
                 transaction_id: t.transaction_id.as_str(),

@@ -22,6 +22,11 @@ pub const MAX_TRANSACTION_YEN: u32 = 10_000_000;
 /// may run a little fast).
 pub const TRANSACTION_CLOCK_SKEW_SECS: u64 = 300;
 
+/// How long after a round closes its providers may still report the charges and purchases made
+/// while it was open (30 days); later reports are refused with
+/// [`PointConflict::ReportingEnded`](crate::PointConflict::ReportingEnded). Batches go on.
+pub const REPORTING_SECS_AFTER_CLOSE: u64 = 30 * 86_400;
+
 /// A charge or purchase a provider reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewPointTransaction {
@@ -143,9 +148,10 @@ pub struct StatementLine {
 impl Platform {
     /// A provider reports up to [`MAX_TRANSACTIONS_PER_REPORT`] charges or purchases of its
     /// validated applicants in `round`. All or nothing: an amount of 0 or over
-    /// [`MAX_TRANSACTION_YEN`], a time in the future or before the application, a settlement
-    /// user ID none of its applications in the round has, or one whose application has ended,
-    /// refuses the report, naming the first such transaction.
+    /// [`MAX_TRANSACTION_YEN`], a time in the future, before the application or after the round
+    /// closed, a settlement user ID none of its applications in the round has, or one whose
+    /// application has ended, refuses the report, naming the first such transaction. Past
+    /// [`REPORTING_SECS_AFTER_CLOSE`] after the round closed, no report is taken.
     pub async fn report_point_transactions(
         &self,
         rp: &RelyingParty,

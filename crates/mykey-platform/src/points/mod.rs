@@ -145,8 +145,8 @@ mod triggers;
 
 pub use grants::{
     MAX_TRANSACTION_YEN, MAX_TRANSACTIONS_PER_REPORT, NewPointTransaction, PointGrant,
-    PointGrantBatch, PointGrantKind, PointGrantState, StatementLine, TRANSACTION_CLOCK_SKEW_SECS,
-    TransactionIntake,
+    PointGrantBatch, PointGrantKind, PointGrantState, REPORTING_SECS_AFTER_CLOSE, StatementLine,
+    TRANSACTION_CLOCK_SKEW_SECS, TransactionIntake,
 };
 pub use kiosk::KioskChoice;
 pub(crate) use programme::ChoiceCache;

@@ -156,8 +156,10 @@ pub trait PointStore: Send + Sync + 'static {
     /// Takes a provider's report of transactions in `round` (already checked one by one), all
     /// or nothing: `InvalidError::PointTransaction` names the first whose settlement user ID
     /// none of the provider's applications in the round has, whose application has ended or
-    /// is not validated, or which happened before its application was made. A transaction ID
-    /// the provider reported before is not counted again.
+    /// is not validated, or which happened before its application was made or after the round
+    /// closed. A transaction ID the provider reported before is not counted again. An unknown
+    /// or draft round: `NotFound::PointRound`; `at` past [`crate::REPORTING_SECS_AFTER_CLOSE`]
+    /// after the round closed: `Conflict::Point(ReportingEnded)`.
     async fn report_point_transactions(
         &self,
         provider: RelyingPartyId,

@@ -86,7 +86,7 @@ fn moment(index: usize, s: &str) -> Result<mykey_pki::UnixTime, ApiError> {
     path = "/v1/rp/point-rounds/{id}/transactions",
     operation_id = "rp_point_transactions",
     tag = "points",
-    summary = "A payment provider reports 1 to 1000 charges or purchases (a body of at most 256 KiB) of its validated applicants in a round, all or nothing; each counts for the round's rate of its amount, rounded down. A transaction ID it reported before is the same transaction: not counted again (`repeated`). Refused with 422 invalid-point-transaction, naming the first offending one: an amount of 0 or over 10,000,000 yen, a time in the future or before the application, a settlement user ID none of its applications in the round has, or one whose application has ended.",
+    summary = "A payment provider reports 1 to 1000 charges or purchases (a body of at most 256 KiB) of its validated applicants in a round, all or nothing; each counts for the round's rate of its amount, rounded down. A transaction ID it reported before is the same transaction: not counted again (`repeated`). Refused with 422 invalid-point-transaction, naming the first offending one: an amount of 0 or over 10,000,000 yen, a time in the future, before the application or after the round closed, a settlement user ID none of its applications in the round has, or one whose application has ended. Purchases made while the round was open may be reported until 30 days after it closes; later: 409 point-reporting-ended. An unknown or draft round: 404.",
     params(("id" = i64, Path, description = "The round's ID")),
     request_body(content = mykey_api::points::PointTransactionReport, content_type = "application/json"),
     responses(
@@ -95,6 +95,7 @@ fn moment(index: usize, s: &str) -> Result<mykey_pki::UnixTime, ApiError> {
         (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
     ),

@@ -311,6 +311,10 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                         "point-trigger-not-offered",
                         "The round offers no points for that registration",
                     ),
+                    P::ReportingEnded => (
+                        "point-reporting-ended",
+                        "The round closed more than 30 days ago",
+                    ),
                     P::RightsForfeited => (
                         "point-rights-forfeited",
                         "The right to apply was forfeited (Art 27)",
