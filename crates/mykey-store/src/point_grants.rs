@@ -259,8 +259,7 @@ where
         .await
         .map_err(fail)?
         .rows_affected();
-        // Nothing counted, nothing kept: empty batches cannot pile up. (Transactions counted
-        // past the cap are spent, and their batch is kept, with no grant.)
+        // Nothing new, nothing to do.
         if through == after && triggered == 0 {
             return Ok(Err(PlatformError::Conflict(Conflict::Point(
                 PointConflict::NothingDue,
@@ -270,7 +269,7 @@ where
         // grants in the round left of the cap ($5). Both sums are set-wise: the earlier grants
         // are read once, from the provider's batches in the round, not once per holder.
         let granted = "COALESCE(p.granted, 0)";
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        let purchased = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO point_grants (batch_id, application_id, kind, points, state) \
              SELECT $1, s.application_id, 'purchase', \
              CASE WHEN s.total < $5 - {granted} THEN s.total ELSE $5 - {granted} END, 'instructed' \
@@ -292,7 +291,17 @@ where
         .bind(through)
         .execute(&mut *tx)
         .await
-        .map_err(fail)?;
+        .map_err(fail)?
+        .rows_affected();
+        // Nothing due, nothing kept (the transaction is rolled back), so that empty batches
+        // cannot pile up: the transactions were worth no points (shares rounded down to
+        // nothing, holders at the cap, applications ended), and counting them again in the
+        // next batch gives them none again.
+        if purchased == 0 && triggered == 0 {
+            return Ok(Err(PlatformError::Conflict(Conflict::Point(
+                PointConflict::NothingDue,
+            ))));
+        }
         let b = Self::batch_in(&mut tx, batch).await?;
         tx.commit().await.map_err(fail)?;
         Ok(Ok(b))

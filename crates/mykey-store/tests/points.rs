@@ -780,6 +780,24 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(page.len(), 2);
+    // G-1 buys more at the cap, and a 3-yen purchase of G-2's is worth nothing: no grant is
+    // due, and no empty batch is kept.
+    store
+        .report_point_transactions(pay.id, round, &[tx("G-1", "7", 400), tx("G-2", "8", 3)], T)
+        .await
+        .unwrap()
+        .unwrap();
+    refused_with(
+        store
+            .instruct_point_grants(pay.id, round, 7_003, T.plus(45))
+            .await
+            .unwrap(),
+        &point(PointConflict::NothingDue),
+    );
+    assert!(matches!(
+        store.point_grants(pay.id, 7_003, None, 10).await.unwrap(),
+        Err(PlatformError::NotFound(NotFound::PointGrantBatch))
+    ));
     let log = |_: &str, _: u64, _: mykey_platform::PointGrantKind| {
         NewLog::new(LogKind::PointGranted, serde_json::json!({}))
     };
@@ -822,7 +840,7 @@ pub(crate) async fn grants(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         (line.applications, line.transactions, line.amount),
-        (2, 4, 19_999 + 4_000 + 800)
+        (2, 6, 19_999 + 4_000 + 800 + 400 + 3)
     );
     assert_eq!(
         (

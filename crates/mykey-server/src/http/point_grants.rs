@@ -86,7 +86,7 @@ fn moment(index: usize, s: &str) -> Result<mykey_pki::UnixTime, ApiError> {
     path = "/v1/rp/point-rounds/{id}/transactions",
     operation_id = "rp_point_transactions",
     tag = "points",
-    summary = "A payment provider reports 1 to 1000 charges or purchases (a body of at most 256 KiB) of its validated applicants in a round, all or nothing; each counts for the round's rate of its amount, rounded down. A transaction ID it reported before is the same transaction: not counted again (`repeated`). Refused with 422 invalid-point-transaction, naming the first offending one: an amount of 0 or over 10,000,000 yen, a time in the future, before the application or after the round closed, a settlement user ID none of its applications in the round has, or one whose application has ended. Purchases made while the round was open may be reported until 30 days after it closes; later: 409 point-reporting-ended. An unknown or draft round: 404.",
+    summary = "A payment provider reports 1 to 1000 charges or purchases (a body of at most 256 KiB) of its validated applicants in a round, all or nothing; each counts for the round's rate of its amount, rounded down. A transaction ID it reported before, in any round, is the same transaction: not counted again (`repeated`). Refused with 422 invalid-point-transaction, naming the first offending one: an amount of 0 or over 10,000,000 yen, a time in the future, before the application or after the round closed, a settlement user ID none of its applications in the round has, or one whose application has ended. Purchases made while the round was open may be reported until 30 days after it closes; later: 409 point-reporting-ended. An unknown or draft round: 404.",
     params(("id" = i64, Path, description = "The round's ID")),
     request_body(content = mykey_api::points::PointTransactionReport, content_type = "application/json"),
     responses(
@@ -140,7 +140,7 @@ async fn report(
     path = "/v1/rp/point-rounds/{id}/grant-batches",
     operation_id = "rp_point_grant_batch",
     tag = "points",
-    summary = "The payment provider asks what to grant in a round: a new batch (a random ID) with, per validated application whose transactions were not yet counted, their points within what remains of the round's cap per person. Nothing counted since the last batch: 409 point-grants-none-due, and no batch is kept; an unknown or draft round: 404. Read its grants at GET /v1/rp/point-grant-batches/{id}/grants, confirm it when granted.",
+    summary = "The payment provider asks what to grant in a round: a new batch (a random ID) with, per validated application whose transactions were not yet counted, their points within what remains of the round's cap per person. No points due since the last batch (nothing new, or only shares of nothing, holders at the cap or ended applications): 409 point-grants-none-due, and no batch is kept; an unknown or draft round: 404. Read its grants at GET /v1/rp/point-grant-batches/{id}/grants, confirm it when granted.",
     params(("id" = i64, Path, description = "The round's ID")),
     responses(
         (status = 201, description = "Made", body = mykey_api::points::PointGrantBatch, content_type = "application/json"),
