@@ -120,15 +120,7 @@ where
         let mut ids: Vec<i64> = entries.iter().map(|(p, _, _)| p.get()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let lock = D::ROW_LOCKS;
-        if lock {
-            let mut q = sqlx::QueryBuilder::<D>::new("SELECT id FROM persons WHERE id IN ");
-            q.push_tuples(&ids, |mut b, id| {
-                b.push_bind(*id);
-            });
-            q.push(" ORDER BY id FOR UPDATE");
-            q.build().fetch_all(&mut **tx).await.map_err(fail)?;
-        }
+        Self::lock_in_order(tx, "persons", &ids, crate::locks::Lock::Update).await?;
         let mut q = sqlx::QueryBuilder::<D>::new(
             "SELECT l.person_id, l.seq, l.at, l.kind, l.detail, l.hash FROM (VALUES ",
         );

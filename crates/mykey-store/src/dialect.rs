@@ -92,7 +92,8 @@ pub trait Dialect:
 
     /// Writes a report's transactions inside the caller's transaction, each taking the next
     /// sequence number and a repeated (provider, transaction ID) skipped; answers how many
-    /// were new. SQLite: one multi-row `VALUES`; PostgreSQL: one statement over arrays.
+    /// were new. One statement over the report as one value: SQLite `json_each`, PostgreSQL
+    /// `UNNEST` of arrays.
     async fn insert_point_transactions(
         tx: &mut Transaction<'_, Self>,
         provider: i64,

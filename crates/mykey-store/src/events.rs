@@ -57,20 +57,7 @@ where
         tx: &mut sqlx::Transaction<'_, D>,
         rps: &[i64],
     ) -> Result<(), StoreError> {
-        let lock = D::ROW_LOCKS;
-        if !lock || rps.is_empty() {
-            return Ok(());
-        }
-        let mut ids = rps.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut q = sqlx::QueryBuilder::<D>::new("SELECT id FROM relying_parties WHERE id IN ");
-        q.push_tuples(&ids, |mut b, id| {
-            b.push_bind(*id);
-        });
-        q.push(" ORDER BY id FOR UPDATE");
-        q.build().fetch_all(&mut **tx).await.map_err(fail)?;
-        Ok(())
+        Self::lock_in_order(tx, "relying_parties", rps, crate::locks::Lock::Update).await
     }
 
     /// Queues an event for relying party `rp` inside the caller's transaction.

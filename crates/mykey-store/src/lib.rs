@@ -18,6 +18,7 @@ mod dialect;
 mod events;
 mod facts;
 mod links;
+mod locks;
 mod login;
 mod oidc;
 mod people;

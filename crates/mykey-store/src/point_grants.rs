@@ -259,12 +259,6 @@ where
         .await
         .map_err(fail)?
         .rows_affected();
-        // Nothing new, nothing to do.
-        if through == after && triggered == 0 {
-            return Ok(Err(PlatformError::Conflict(Conflict::Point(
-                PointConflict::NothingDue,
-            ))));
-        }
         // Per application, the sum of its new transactions, within what its earlier purchase
         // grants in the round left of the cap ($5). Both sums are set-wise: the earlier grants
         // are read once, from the provider's batches in the round, not once per holder.
@@ -390,7 +384,7 @@ where
             let people: Vec<i64> = sqlx::query(
                 "SELECT DISTINCT a.person_id FROM point_grants g \
                  JOIN point_applications a ON a.id = g.application_id \
-                 WHERE g.batch_id = $1 AND g.state = 'instructed' ORDER BY a.person_id",
+                 WHERE g.batch_id = $1 AND g.state = 'instructed'",
             )
             .bind(batch)
             .fetch_all(&mut *tx)
@@ -399,14 +393,7 @@ where
             .iter()
             .map(|r| r.get(0))
             .collect();
-            for chunk in people.chunks(LOG_CHUNK) {
-                let mut q = sqlx::QueryBuilder::<D>::new("SELECT id FROM persons WHERE id IN ");
-                q.push_tuples(chunk, |mut b, id| {
-                    b.push_bind(*id);
-                });
-                q.push(" ORDER BY id FOR UPDATE");
-                q.build().fetch_all(&mut *tx).await.map_err(fail)?;
-            }
+            Self::lock_in_order(&mut tx, "persons", &people, crate::locks::Lock::Update).await?;
         }
         sqlx::query("UPDATE point_grant_batches SET confirmed_at = $1 WHERE id = $2")
             .bind(secs(at))

@@ -162,19 +162,7 @@ where
         tx: &mut sqlx::Transaction<'_, D>,
         rounds: &[i64],
     ) -> Result<(), StoreError> {
-        if !D::ROW_LOCKS || rounds.is_empty() {
-            return Ok(());
-        }
-        let mut ids = rounds.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut q = sqlx::QueryBuilder::<D>::new("SELECT id FROM point_rounds WHERE id IN ");
-        q.push_tuples(&ids, |mut b, id| {
-            b.push_bind(*id);
-        });
-        q.push(" ORDER BY id FOR KEY SHARE");
-        q.build().fetch_all(&mut **tx).await.map_err(fail)?;
-        Ok(())
+        Self::lock_in_order(tx, "point_rounds", rounds, crate::locks::Lock::KeyShare).await
     }
 
     /// Forfeits `person`'s point-programme rights (Art 27), inside the caller's transaction,

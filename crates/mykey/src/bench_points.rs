@@ -83,6 +83,34 @@ fn rsa_verify_floor() -> Result<Duration, String> {
     Ok(t0.elapsed() / rounds)
 }
 
+/// Loads `count` validated applicants (from number `first` on) of `of` (provider, service,
+/// round) straight into the database, showing progress.
+async fn seed(
+    database: &str,
+    of: (mykey_platform::RelyingPartyId, i64, i64),
+    first: u64,
+    count: u64,
+    what: &str,
+) -> Result<(), String> {
+    let started = Instant::now();
+    mykey_store::bench::seed_point_applicants(
+        database,
+        of,
+        first,
+        count,
+        mykey_pki::UnixTime::now(),
+        |done| crate::bench::progress_bar(done, count, &format!("seeding {what}")),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    eprintln!(
+        "\rseeded {count} validated applicants ({what}) in {:.1} s{}",
+        started.elapsed().as_secs_f64(),
+        " ".repeat(30)
+    );
+    Ok(())
+}
+
 pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (server, database, jlis, operator) =
@@ -172,23 +200,14 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
 
     let provider = mykey_platform::RelyingPartyId::new(rp["id"].as_i64().unwrap_or_default());
     if a.round_size > 0 {
-        let started = Instant::now();
-        mykey_store::bench::seed_point_applicants(
+        seed(
             &database,
             (provider, service, rounds[0]),
             0,
             a.round_size,
-            mykey_pki::UnixTime::now(),
-            |done| crate::bench::progress_bar(done, a.round_size, "seeding the round"),
+            "the round",
         )
-        .await
-        .map_err(|e| e.to_string())?;
-        eprintln!(
-            "\rseeded {} applications in the first round in {:.1} s{}",
-            a.round_size,
-            started.elapsed().as_secs_f64(),
-            " ".repeat(30)
-        );
+        .await?;
     }
 
     // 1. Logins.
@@ -285,30 +304,12 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
         applicants.push(su);
     }
     if a.holders > 0 {
-        let started = Instant::now();
-        mykey_store::bench::seed_point_applicants(
-            &database,
-            (provider, service, first),
-            a.round_size,
-            a.holders,
-            mykey_pki::UnixTime::now(),
-            |done| crate::bench::progress_bar(done, a.holders, "seeding applicants"),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        eprintln!(
-            "\rseeded {} validated applicants in {:.1} s{}",
-            a.holders,
-            started.elapsed().as_secs_f64(),
-            " ".repeat(30)
-        );
+        let of = (provider, service, first);
+        seed(&database, of, a.round_size, a.holders, "applicants").await?;
         applicants.extend((a.round_size..a.round_size + a.holders).map(|k| format!("SEED-{k}")));
+        // A second on, so that no purchase is dated before a seeded application.
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    if applicants.is_empty() {
-        return Err("no application in the first round to report purchases for".into());
-    }
-    // A second on, so that no purchase is dated before a seeded application.
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| e.to_string())?;
