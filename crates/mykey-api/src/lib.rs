@@ -14,6 +14,7 @@ pub mod export;
 pub mod link_requests;
 pub mod me;
 pub mod oidc;
+pub mod operators;
 pub mod ops;
 pub mod pinless;
 pub mod points;

@@ -276,7 +276,12 @@ impl Platform {
             nonce: *card.nonce,
             expires_at,
         };
-        match self.check_card(card, now).await {
+        // A suspended holder (Art 8.2) is refused like a bad card: the nonce is spent.
+        let checked = match self.check_card(card, now).await {
+            Ok(c) => self.refuse_suspended(c.0).await.map(|()| c),
+            Err(e) => Err(e),
+        };
+        match checked {
             Ok((issuance_number, expires_at, logs)) => Ok(CardProof {
                 issuance_number,
                 logs,
@@ -407,6 +412,7 @@ impl Platform {
             // Another login tied the number in the meantime; the query still happened.
             self.store.append_log(outcome.person(), now, &query).await?;
         }
+        self.refuse_suspended_person(outcome.person()).await?;
         Ok(outcome.person())
     }
 
@@ -440,6 +446,7 @@ impl Platform {
                         std::slice::from_ref(&query),
                     )
                     .await?;
+                self.refuse_suspended_person(outcome.person()).await?;
                 return Ok(Some(outcome.person()));
             }
         }

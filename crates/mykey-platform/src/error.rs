@@ -123,9 +123,22 @@ pub enum AccessError {
     /// No valid session.
     #[error("no valid session")]
     Unauthenticated,
-    /// The operator API is closed: no operator token is configured.
-    #[error("the operator API is closed")]
-    OperatorApiClosed,
+    /// The bootstrap operator token was presented after the first administrator account was
+    /// made: operators sign in with their cards.
+    #[error("the bootstrap operator token is retired: operators sign in with their cards")]
+    OperatorTokenRetired,
+    /// The session's person has no active operator account.
+    #[error("not an operator")]
+    NotAnOperator,
+    /// The operator's role does not reach this function.
+    #[error("the {} role does not reach this function", role.as_str())]
+    OperatorRoleRefused {
+        /// The operator's role.
+        role: crate::OperatorRole,
+    },
+    /// The card holder's use of the system is suspended (Art 8.2).
+    #[error("the use of the system is suspended for this card holder (Terms Art 8.2)")]
+    PersonSuspended,
     /// Client authentication failed: unknown client or wrong secret (never told apart).
     #[error("client authentication failed")]
     InvalidClient,
@@ -159,6 +172,9 @@ pub enum AccessError {
 /// Something the request says is malformed or not acceptable.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidError {
+    /// An operator's reason is empty, too long or holds control characters.
+    #[error("a reason is 1 to 1000 characters of text (line breaks allowed, no other controls)")]
+    Reason,
     /// An identifier in the request is malformed.
     #[error(transparent)]
     Id(IdError),
@@ -238,6 +254,12 @@ pub enum InvalidError {
 /// What the request names does not exist (or is not the caller's: never told apart).
 #[derive(Debug, thiserror::Error)]
 pub enum NotFound {
+    /// No active operator account has that ID.
+    #[error("no such operator account")]
+    Operator,
+    /// No person holds or held that My Key ID.
+    #[error("no person has that My Key ID")]
+    Person,
     /// The person has no active My Key ID.
     #[error("no active My Key ID")]
     MyKeyId,
@@ -285,6 +307,21 @@ pub enum NotFound {
 /// What the request names exists, but its state forbids the change.
 #[derive(Debug, thiserror::Error)]
 pub enum Conflict {
+    /// The person already has an active operator account.
+    #[error("this person already has an operator account")]
+    OperatorExists,
+    /// Ending the last administrator account would leave no one to administer.
+    #[error("the last administrator account cannot be ended")]
+    LastAdministrator,
+    /// Already suspended.
+    #[error("already suspended")]
+    AlreadySuspended,
+    /// Not suspended: nothing to resume.
+    #[error("not suspended")]
+    NotSuspended,
+    /// The My Key ID's use is suspended (Art 8.2): it cannot be changed or linked by.
+    #[error("this My Key ID is suspended")]
+    MyKeyIdSuspended,
     /// The person already has an active My Key ID (Art 15.1: at most one at a time).
     #[error("a My Key ID is already active")]
     MyKeyIdAlreadyActive,

@@ -29,6 +29,7 @@ mod ids;
 mod log;
 mod my_key_id;
 mod names;
+mod operators;
 pub mod oidc;
 mod ordered_token;
 mod pinless;
@@ -62,7 +63,11 @@ pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub(crate) use facts::signature_query;
 pub use facts::{FactsSweep, SignatureRevoked};
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
-pub use log::{ChainError, LogEntry, LogHash, verify_chain};
+pub use log::{ChainCheck, ChainError, LogEntry, LogHash, verify_chain};
+pub use operators::{
+    Access, Duty, MAX_OPERATOR_LOG_PAGE, MAX_REASON_CHARS, Operator, OperatorAccount, OperatorEnd,
+    OperatorId, OperatorRole, OperatorStore, Suspendable, SuspensionChange, Suspensions, reason,
+};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use pinless::{
     MAX_OPEN_PINLESS_REQUESTS, MAX_PINLESS_ATTEMPTS, PINLESS_CONSENT, PinlessApproval,
@@ -237,9 +242,11 @@ pub struct PlatformConfig {
     pub rsa_signing_key: Option<Arc<oidc::RsaSigningKey>>,
     /// RS256 keys signed with before a rotation: still published, no longer used to sign.
     pub previous_rsa_signing_keys: Vec<Arc<oidc::RsaSigningKey>>,
-    /// SHA-256 of the operator's bearer token ([`PlatformConfig::hash_operator_token`]);
-    /// `None` closes the operator API. The token must be random (at least 128 bits): like a
-    /// client secret it is kept under a fast hash, which only high-entropy tokens make safe.
+    /// SHA-256 of the bootstrap operator token ([`PlatformConfig::hash_operator_token`]): an
+    /// administrator until the first administrator account exists, refused after
+    /// (`operators.rs`); `None`: operators only sign in with their cards. The token must be
+    /// random (at least 128 bits): like a client secret it is kept under a fast hash, which
+    /// only high-entropy tokens make safe.
     pub operator_token_hash: Option<[u8; 32]>,
     /// The key secrets kept in the store are sealed with (32 bytes; receivers' `Authorization`
     /// headers): keep it in a 0600 file beside the database, not in it, and back it up with it.
@@ -275,7 +282,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("challenge_secret", &self.challenge_secret.is_some())
             .field("signing_key", &self.signing_key.is_some())
             .field("previous_signing_keys", &self.previous_signing_keys.len())
-            .field("operator_api", &self.operator_token_hash.is_some())
+            .field("bootstrap_operator_token", &self.operator_token_hash.is_some())
             .field("sealing_key", &self.sealing_key.is_some())
             .field("push_to_private_addresses", &self.push_to_private_addresses)
             .field("card_expiry_grace", &self.card_expiry_grace)

@@ -97,20 +97,51 @@ pub enum ChainError {
 pub fn verify_chain<'a>(
     entries: impl IntoIterator<Item = &'a LogEntry>,
 ) -> Result<LogHash, ChainError> {
-    let mut prev = LogHash::GENESIS;
-    for (expected, e) in (1..).zip(entries) {
+    let mut check = ChainCheck::default();
+    for e in entries {
+        check.push(e)?;
+    }
+    Ok(check.head().1)
+}
+
+/// A chain checked entry by entry from its first, for a chain read in pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainCheck {
+    prev: LogHash,
+    seen: u64,
+}
+
+impl Default for ChainCheck {
+    fn default() -> Self {
+        Self {
+            prev: LogHash::GENESIS,
+            seen: 0,
+        }
+    }
+}
+
+impl ChainCheck {
+    /// Checks the next entry.
+    pub fn push(&mut self, e: &LogEntry) -> Result<(), ChainError> {
+        let expected = self.seen + 1;
         if e.seq != expected {
             return Err(ChainError::Gap {
                 expected,
                 found: e.seq,
             });
         }
-        if chain(prev, e.seq, e.at, &e.kind, &e.detail) != e.hash {
+        if chain(self.prev, e.seq, e.at, &e.kind, &e.detail) != e.hash {
             return Err(ChainError::Altered { seq: e.seq });
         }
-        prev = e.hash;
+        self.prev = e.hash;
+        self.seen = expected;
+        Ok(())
     }
-    Ok(prev)
+
+    /// How many entries were checked, and the head hash.
+    pub fn head(&self) -> (u64, LogHash) {
+        (self.seen, self.prev)
+    }
 }
 
 #[cfg(test)]

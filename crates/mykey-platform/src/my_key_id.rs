@@ -106,10 +106,22 @@ impl Platform {
         newest_first: bool,
         limit: usize,
     ) -> Result<(Vec<LogEntry>, Option<u64>), PlatformError> {
+        self.person_log_page(s.person, from, newest_first, limit)
+            .await
+    }
+
+    /// [`Platform::log_page`] of any person (the help desk's view, `operators.rs`).
+    pub async fn person_log_page(
+        &self,
+        person: crate::PersonId,
+        from: Option<u64>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<(Vec<LogEntry>, Option<u64>), PlatformError> {
         let limit = limit.clamp(1, MAX_LOG_PAGE);
         let mut page = self
             .store
-            .log_page(s.person, from, newest_first, limit + 1)
+            .log_page(person, from, newest_first, limit + 1)
             .await?;
         let next = if page.len() > limit {
             page.truncate(limit);

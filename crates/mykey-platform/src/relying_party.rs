@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use mykey_pki::UnixTime;
 
-use crate::{Platform, PlatformConfig, PlatformError, RelyingPartyId};
+use crate::{Platform, PlatformError, RelyingPartyId};
 
 /// What kind of user a relying party is (Art 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -254,20 +254,6 @@ fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
 }
 
 impl Platform {
-    /// Checks an operator's bearer token against the configured hash (constant time). With no
-    /// hash configured, the operator API is closed.
-    pub fn authenticate_operator(&self, token: &str) -> Result<(), PlatformError> {
-        let expected = self
-            .config
-            .operator_token_hash
-            .ok_or(PlatformError::Access(crate::AccessError::OperatorApiClosed))?;
-        if same(&PlatformConfig::hash_operator_token(token), &expected) {
-            Ok(())
-        } else {
-            Err(PlatformError::Access(crate::AccessError::Unauthenticated))
-        }
-    }
-
     /// Registers a relying party (pending until approved) with its profile, and its JWK Set for
     /// `private_key_jwt` where given; answers it with its secret, shown once.
     pub async fn register_relying_party(

@@ -127,11 +127,21 @@ pub enum LogKind {
     PointTriggerClaimed,
     /// Mynaportal or the account registry confirmed the registration a trigger awaited.
     PointTriggerRegistered,
+    /// An operator (the help desk, an auditor) read the person's data (Art 18 inquiries).
+    OperatorRead,
+    /// The help desk suspended the person's use of the system (Art 8.2).
+    PersonSuspended,
+    /// The help desk resumed it.
+    PersonResumed,
+    /// The help desk suspended the use of the person's My Key ID.
+    MyKeyIdSuspended,
+    /// The help desk resumed it.
+    MyKeyIdResumed,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 32] = [
+    pub const ALL: [LogKind; 37] = [
         Self::PersonCreated,
         Self::CardRenewed,
         Self::Login,
@@ -164,6 +174,11 @@ impl LogKind {
         Self::PointGranted,
         Self::PointTriggerClaimed,
         Self::PointTriggerRegistered,
+        Self::OperatorRead,
+        Self::PersonSuspended,
+        Self::PersonResumed,
+        Self::MyKeyIdSuspended,
+        Self::MyKeyIdResumed,
     ];
 
     /// The kind's text in the log.
@@ -201,6 +216,11 @@ impl LogKind {
             Self::PointGranted => "point.granted",
             Self::PointTriggerClaimed => "point.trigger-claimed",
             Self::PointTriggerRegistered => "point.trigger-registered",
+            Self::OperatorRead => "operator.read",
+            Self::PersonSuspended => "person.suspended",
+            Self::PersonResumed => "person.resumed",
+            Self::MyKeyIdSuspended => "my-key-id.suspended",
+            Self::MyKeyIdResumed => "my-key-id.resumed",
         }
     }
 
@@ -952,6 +972,7 @@ pub trait Store:
     + FactsStore
     + crate::oidc::OidcStore
     + crate::PointStore
+    + crate::OperatorStore
 {
 }
 
@@ -966,6 +987,7 @@ impl<T> Store for T where
         + FactsStore
         + crate::oidc::OidcStore
         + crate::PointStore
+    + crate::OperatorStore
 {
 }
 

@@ -14,6 +14,7 @@ mod kinds;
 mod login;
 mod oidc;
 mod openapi;
+mod operators;
 mod pinless;
 mod point_triggers;
 mod points;

@@ -311,9 +311,11 @@ async fn a_stale_index_falls_back_to_ocsp_and_the_query_is_logged() {
     let card = card(&w).await;
     // The index was read when the node was assembled, its delta good for one second of the
     // simulator's (real) time: past that by the platform's clock, however long the assembly took
-    // on a loaded machine, the index is stale.
+    // on a loaded machine, the index is stale. Well past it: a refresh the index makes
+    // meanwhile (a delta valid one second from the simulator's real now) must still be stale
+    // by the platform's clock however slowly this test runs (CI once took over two seconds).
     w.clock.catch_up();
-    w.clock.advance(3);
+    w.clock.advance(30);
     let token = login(&w, &card).await;
     let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
     let ocsp = log["entries"]

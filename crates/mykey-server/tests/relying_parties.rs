@@ -5,13 +5,13 @@ use serde_json::json;
 use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn without_an_operator_token_the_operator_api_is_closed() {
+async fn without_a_bootstrap_token_no_token_is_an_operator() {
     let w = world_configured(|_| {}, PlatformConfig::default()).await;
     for token in [None, Some(OPERATOR_TOKEN)] {
         let (status, body) = call(&w, Method::GET, "/v1/ops/relying-parties", token).await;
         assert_eq!(
             (status, problem_type(&body)),
-            (403, "urn:mykey:problem:operator-api-closed")
+            (401, "urn:mykey:problem:unauthenticated")
         );
     }
 }

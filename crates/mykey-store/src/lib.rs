@@ -21,6 +21,7 @@ mod links;
 mod locks;
 mod login;
 mod oidc;
+mod operators;
 mod people;
 mod point_grants;
 mod point_triggers;

@@ -65,17 +65,26 @@ where
         route: mykey_platform::LinkRoute,
         at: UnixTime,
     ) -> Result<Result<i64, PlatformError>, StoreError> {
-        let has_id =
-            sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
-                .bind(person.get())
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(fail)?
-                .is_some();
-        if !has_id {
-            return Ok(Err(PlatformError::Conflict(
-                mykey_platform::Conflict::MyKeyIdRequired,
-            )));
+        let suspended: Option<Option<i64>> = sqlx::query(
+            "SELECT suspended_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL",
+        )
+        .bind(person.get())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(fail)?
+        .map(|r| r.get("suspended_at"));
+        match suspended {
+            None => {
+                return Ok(Err(PlatformError::Conflict(
+                    mykey_platform::Conflict::MyKeyIdRequired,
+                )));
+            }
+            Some(Some(_)) => {
+                return Ok(Err(PlatformError::Conflict(
+                    mykey_platform::Conflict::MyKeyIdSuspended,
+                )));
+            }
+            Some(None) => {}
         }
         let consent_id: i64 = sqlx::query(
             "INSERT INTO consents (person_id, function, relying_party_id, items, terms_version, given_at) \

@@ -247,7 +247,9 @@ where
         at: UnixTime,
     ) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
-            "SELECT person_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at >= $2",
+            // A suspended person's session is no session (Art 8.2), whenever it was made.
+            "SELECT s.person_id, s.expires_at FROM sessions s WHERE s.token_hash = $1 AND s.expires_at >= $2 \
+             AND NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = s.person_id AND p.suspended_at IS NOT NULL)",
         )
         .bind(token_hash.as_slice())
         .bind(secs(at))

@@ -468,7 +468,8 @@ where
     ) -> Result<Option<oidc::Authorization>, StoreError> {
         let row = sqlx::query(
             "SELECT a.* FROM access_tokens t JOIN authorizations a ON a.id = t.authorization_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at >= $2",
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at >= $2 \
+             AND NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = a.person_id AND p.suspended_at IS NOT NULL)",
         )
         .bind(token_hash.as_slice())
         .bind(secs(at))

@@ -110,13 +110,26 @@ where
         consent: Option<&NewConsent>,
     ) -> Result<Result<(), PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
-        let active: Option<String> =
-            sqlx::query("SELECT id FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL")
-                .bind(person.get())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?
-                .map(|r| r.get("id"));
+        let (active, suspended): (Option<String>, bool) = sqlx::query(
+            "SELECT id, suspended_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL",
+        )
+        .bind(person.get())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?
+        .map_or((None, false), |r| {
+            (
+                Some(r.get("id")),
+                r.get::<Option<i64>, _>("suspended_at").is_some(),
+            )
+        });
+        // A suspended My Key ID cannot be changed away from its suspension (Art 8.2); it can
+        // still be revoked (Art 15.2).
+        if suspended && matches!(change, MyKeyIdChange::Change(_)) {
+            return Ok(Err(PlatformError::Conflict(
+                mykey_platform::Conflict::MyKeyIdSuspended,
+            )));
+        }
         let (end, new) = match (change, &active) {
             (MyKeyIdChange::Create(_), Some(_)) => {
                 return Ok(Err(PlatformError::Conflict(

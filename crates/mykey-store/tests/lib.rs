@@ -9,6 +9,7 @@ mod card_ends;
 mod links;
 mod migrations;
 mod oidc;
+mod operators;
 mod outbox;
 mod point_triggers;
 mod points;
@@ -412,6 +413,7 @@ async fn sqlite_conforms() {
     points::grants(store.clone()).await;
     points::batches_while_reporting(store.clone()).await;
     point_triggers::triggers(store.clone()).await;
+    operators::story(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -581,6 +583,7 @@ async fn postgres_conforms() {
     points::grants(store.clone()).await;
     points::batches_while_reporting(store.clone()).await;
     point_triggers::triggers(store.clone()).await;
+    operators::story(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

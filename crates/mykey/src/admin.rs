@@ -22,6 +22,15 @@ pub(crate) enum AdminCommand {
     /// services, statements.
     #[command(subcommand)]
     Points(crate::admin_points::PointsCommand),
+    /// Operator accounts (administrator): add one for a person by My Key ID, list, end.
+    #[command(subcommand)]
+    Operators(crate::admin_operators::OperatorsCommand),
+    /// The operator log (auditor): every operator request and its answer; verify the chain.
+    #[command(subcommand)]
+    Log(crate::admin_operators::LogCommand),
+    /// The help desk (Art 18): a person by My Key ID, their log; suspend or resume (Art 8.2).
+    #[command(subcommand)]
+    People(crate::admin_operators::PeopleCommand),
     /// Cross-device logins people refused on the phone and reported as not theirs (where and
     /// when the browser began each), oldest first.
     Reports {
@@ -201,7 +210,9 @@ pub(crate) struct Target {
         default_value = "http://127.0.0.1:8080"
     )]
     platform: String,
-    /// The data folder of `mykey serve`, whose `operator-token` is used unless MYKEY_OPERATOR_TOKEN is set.
+    /// The data folder of `mykey serve`, whose bootstrap `operator-token` is used unless
+    /// MYKEY_OPERATOR_TOKEN is set — to an operator's session (`mykey card login --token-only`)
+    /// once the first administrator account exists.
     #[arg(long, default_value = "./mykey-data")]
     data: PathBuf,
 }
@@ -210,6 +221,9 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
     let cmd = match cmd {
         AdminCommand::Rp(cmd) => cmd,
         AdminCommand::Points(cmd) => return crate::admin_points::run(cmd).await,
+        AdminCommand::Operators(cmd) => return crate::admin_operators::operators(cmd).await,
+        AdminCommand::Log(cmd) => return crate::admin_operators::log(cmd).await,
+        AdminCommand::People(cmd) => return crate::admin_operators::people(cmd).await,
         AdminCommand::Keys(KeysCommand::Rotate { data, alg }) => {
             let kid = if alg == "RS256" {
                 crate::serve::rotate_rsa_signing_key(&data)?
@@ -373,6 +387,7 @@ async fn request(
     let mut req = match method {
         "GET" => http.get(&url),
         "PUT" => http.put(&url),
+        "DELETE" => http.delete(&url),
         _ => http.post(&url),
     };
     if let Some(token) = token {

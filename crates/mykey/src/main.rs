@@ -1,6 +1,7 @@
 //! `mykey`: the one binary. Subcommands stay thin; the work is in the crates.
 
 mod admin;
+mod admin_operators;
 mod admin_points;
 mod bench;
 mod bench_cross_device;

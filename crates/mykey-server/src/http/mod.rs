@@ -33,6 +33,8 @@
 //! GET    /oidc/jwks                    the platform's public keys (verify SETs)     (anyone)
 //! GET|PUT|DELETE /v1/rp/stream         push (RFC 8935) or poll, events wanted, state (client)
 //! GET    /v1/ops/relying-parties/{id}/stream   a relying party's delivery state  (operator)
+//! /v1/ops/operators · /v1/ops/operator-log · /v1/ops/people/…  accounts, the operator log,
+//!                                      the help desk (see operators.rs)
 //! GET|POST /portal/…                  the card holder's pages (HTML; see portal/)
 //! GET    /v1/openapi.json · /health
 //! ```
@@ -47,6 +49,7 @@ mod me;
 mod oauth;
 mod oidc;
 mod openapi;
+mod operators;
 mod ops;
 mod pages;
 mod pinless;
@@ -86,6 +89,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(auth::routes())
         .merge(me::routes())
         .merge(ops::routes())
+        .merge(operators::routes())
         .merge(rp::routes())
         .merge(link_requests::routes())
         .merge(ppid_services::routes())
@@ -104,6 +108,10 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(authorizations::routes())
         .merge(portal::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            platform.clone(),
+            operators::record_acts,
+        ))
         .layer(refusals::ApiRefusals)
         .layer(axum::middleware::map_response(move |r| headers(r, hsts)))
         .with_state(platform)

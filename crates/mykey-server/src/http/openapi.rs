@@ -14,7 +14,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
-    auth, authorizations, events, export, link_requests, me, oidc, ops, pinless,
+    auth, authorizations, events, export, link_requests, me, oidc, operators, ops, pinless,
     point_applications, point_grants, points, ppid_services, rp, rp_ppid, service_id_logins,
     streams, terms, token,
 };
@@ -111,6 +111,17 @@ use super::{
         ops::show_oidc_client,
         ops::set_oidc_client,
         ops::reports,
+        operators::list,
+        operators::add,
+        operators::end,
+        operators::log,
+        operators::verify,
+        operators::person,
+        operators::person_log,
+        operators::suspend_person,
+        operators::resume_person,
+        operators::suspend_my_key_id,
+        operators::resume_my_key_id,
         streams::show_to_operator,
         token::token,
         events::jwks,
@@ -130,7 +141,8 @@ use super::{
         (name = "me", description = "The person, with a session"),
         (name = "card", description = "What the card holder answers with the card: link requests, PPID services, logins by Service ID, cross-device logins"),
         (name = "rp", description = "Relying parties, as OAuth clients"),
-        (name = "ops", description = "Operators"),
+        (name = "ops", description = "Operators: relying parties, Terms versions, reported logins"),
+        (name = "operators", description = "Operator accounts and roles, the operator log, and the help desk (Terms Art 8.2, 18)"),
         (name = "points", description = "The card-point programme (Terms Chapter 5): payment providers' services and applications, and what anyone may read before applying"),
         (name = "terms", description = "Terms of use"),
         (name = "openid-connect", description = "The OpenID Connect provider"),
@@ -154,7 +166,7 @@ impl utoipa::Modify for SecuritySchemes {
             (
                 "operator",
                 HttpAuthScheme::Bearer,
-                "The operator token (configured as its SHA-256; without one the operator API is closed: 403 operator-api-closed)",
+                "An operator's session: the session token of a card login (POST /v1/auth/responses) by a person with an active operator account; each role reaches only its functions (403 operator-role-refused). Until the first administrator account exists, the bootstrap token (the data folder's operator-token) stands in for an administrator; after, it is refused (401 operator-token-retired).",
             ),
             (
                 "client",

@@ -1,13 +1,12 @@
 //! `/v1/ops`: operators admit, suspend and re-key relying parties, and read the cross-device
-//! logins people refused and reported as not theirs. Every handler takes the [`Operator`]
-//! first.
+//! logins people refused and reported as not theirs. Every handler takes the [`Operator`] of
+//! its duty first (`operators.rs`).
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mykey_api::ops::{
@@ -23,6 +22,7 @@ use mykey_platform::{
 };
 use serde_json::Value;
 
+use super::operators::{Operator, duty};
 use super::{ApiError, JsonBody, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -60,7 +60,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
     security(("operator" = []))
 )]
 async fn reports(
-    _: Operator,
+    _: Operator<duty::Reports>,
     State(p): State<Arc<Platform>>,
     q: Result<Query<ReportsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -129,7 +129,7 @@ async fn relying_party(p: &Platform, id: &str) -> Result<RelyingParty, ApiError>
     security(("operator" = []))
 )]
 async fn set_oidc_client(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<OidcClientRegistration>,
@@ -201,35 +201,13 @@ async fn set_oidc_client(
     security(("operator" = []))
 )]
 async fn show_oidc_client(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let rp = relying_party(&p, &id).await?;
     let c = p.oidc_client(&rp).await?;
     Ok(axum::Json(oidc_client_json(&rp, &c)))
-}
-
-/// An operator, from `Authorization: Bearer <operator token>` (compared in constant time on
-/// its SHA-256; with no token configured the operator API is closed).
-pub(crate) struct Operator;
-
-impl FromRequestParts<Arc<Platform>> for Operator {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        platform: &Arc<Platform>,
-    ) -> Result<Self, ApiError> {
-        match super::bearer(parts) {
-            Some(t) => platform.authenticate_operator(t)?,
-            // Closed wins over missing: say so whatever was (not) sent.
-            None => {
-                platform.authenticate_operator("")?;
-            }
-        }
-        Ok(Operator)
-    }
 }
 
 /// A JWK Set from a JSON body.
@@ -278,7 +256,7 @@ fn rp_id(s: &str) -> Result<RelyingPartyId, ApiError> {
     security(("operator" = []))
 )]
 async fn register(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<RelyingPartyRegistration>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -306,7 +284,7 @@ async fn register(
     ),
     security(("operator" = []))
 )]
-async fn list(_: Operator, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+async fn list(_: Operator<duty::RelyingParties>, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
     let relying_parties = p.relying_parties().await?.iter().map(rp_json).collect();
     Ok(axum::Json(RelyingParties { relying_parties }))
 }
@@ -329,7 +307,7 @@ async fn list(_: Operator, State(p): State<Arc<Platform>>) -> Result<impl IntoRe
     security(("operator" = []))
 )]
 async fn approve(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -357,7 +335,7 @@ async fn approve(
     security(("operator" = []))
 )]
 async fn suspend(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -385,7 +363,7 @@ async fn suspend(
     security(("operator" = []))
 )]
 async fn rotate(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -414,7 +392,7 @@ async fn rotate(
     security(("operator" = []))
 )]
 async fn set_jwks(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
     JsonBody(jwks): JsonBody<Value>,
@@ -443,7 +421,7 @@ async fn set_jwks(
     security(("operator" = []))
 )]
 async fn remove_jwks(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -16,7 +16,7 @@ use mykey_api::points::{
 };
 use mykey_platform::{InvalidError, NewPointTransaction, Platform, PlatformError, PointRoundId};
 
-use super::ops::Operator;
+use super::operators::{Operator, duty};
 use super::rp::RelyingPartyClient;
 use super::{ApiError, JsonBody, rfc3339};
 
@@ -285,7 +285,7 @@ async fn lines(p: &Platform, id: &str) -> Result<(i64, Vec<StatementLine>), ApiE
     security(("operator" = []))
 )]
 async fn statement(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -322,7 +322,7 @@ fn field(s: &str) -> String {
     security(("operator" = []))
 )]
 async fn statement_csv(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {

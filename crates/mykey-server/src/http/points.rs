@@ -19,7 +19,7 @@ use mykey_platform::{
 };
 
 use super::link_requests::consent_asked;
-use super::ops::Operator;
+use super::operators::{Operator, duty};
 use super::rp::RelyingPartyClient;
 use super::{ApiError, JsonBody, rfc3339};
 
@@ -94,7 +94,7 @@ fn bad(why: &'static str) -> ApiError {
     security(("operator" = []))
 )]
 async fn rounds(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let rounds = p.point_rounds(None).await?.iter().map(round_json).collect();
@@ -120,7 +120,7 @@ async fn rounds(
     security(("operator" = []))
 )]
 async fn define(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<PointRoundDefinition>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -157,7 +157,7 @@ async fn define(
     security(("operator" = []))
 )]
 async fn open(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -184,7 +184,7 @@ async fn open(
     security(("operator" = []))
 )]
 async fn close(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -206,7 +206,7 @@ async fn close(
     security(("operator" = []))
 )]
 async fn all_services(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let services = p
@@ -247,7 +247,7 @@ async fn set_status(
     security(("operator" = []))
 )]
 async fn approve(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -272,7 +272,7 @@ async fn approve(
     security(("operator" = []))
 )]
 async fn withdraw(
-    _: Operator,
+    _: Operator<duty::PointProgramme>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -85,10 +85,21 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
         },
         PlatformError::Access(a) => match a {
             A::Unauthenticated => told(H::UNAUTHORIZED, "unauthenticated", "No valid session"),
-            A::OperatorApiClosed => told(
+            A::OperatorTokenRetired => told(
+                H::UNAUTHORIZED,
+                "operator-token-retired",
+                "The bootstrap token is retired: sign in with your card",
+            ),
+            A::NotAnOperator => told(H::FORBIDDEN, "not-an-operator", "Not an operator"),
+            A::OperatorRoleRefused { .. } => told(
                 H::FORBIDDEN,
-                "operator-api-closed",
-                "The operator API is closed",
+                "operator-role-refused",
+                "The operator's role does not reach this function",
+            ),
+            A::PersonSuspended => told(
+                H::FORBIDDEN,
+                "person-suspended",
+                "The card holder's use of the system is suspended",
             ),
             // An assertion's reason goes in `detail`: it helps the client and names no secret.
             A::InvalidClient | A::InvalidClientAssertion(_) => told(
@@ -124,7 +135,7 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             ),
         },
         PlatformError::Invalid(i) => match i {
-            I::Id(_) | I::Name | I::Terms(_) | I::Profile(_) => INVALID_REQUEST,
+            I::Id(_) | I::Name | I::Reason | I::Terms(_) | I::Profile(_) => INVALID_REQUEST,
             I::Jwks(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-jwks", "Invalid JWK Set"),
             I::Stream(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-stream", "Invalid stream"),
             I::ConsentIncomplete => told(
@@ -182,6 +193,8 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => told(H::NOT_FOUND, "no-my-key-id", "No active My Key ID"),
+            N::Operator => told(H::NOT_FOUND, "no-operator", "No such operator account"),
+            N::Person => told(H::NOT_FOUND, "no-person", "No person has that My Key ID"),
             N::RelyingParty => told(
                 H::NOT_FOUND,
                 "relying-party-unknown",
@@ -231,6 +244,23 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "A My Key ID is already active",
             ),
             X::MyKeyIdTaken => told(H::CONFLICT, "my-key-id-taken", "My Key ID not available"),
+            X::MyKeyIdSuspended => told(
+                H::CONFLICT,
+                "my-key-id-suspended",
+                "The My Key ID is suspended",
+            ),
+            X::OperatorExists => told(
+                H::CONFLICT,
+                "operator-exists",
+                "This person already has an operator account",
+            ),
+            X::LastAdministrator => told(
+                H::CONFLICT,
+                "last-administrator",
+                "The last administrator account cannot be ended",
+            ),
+            X::AlreadySuspended => told(H::CONFLICT, "already-suspended", "Already suspended"),
+            X::NotSuspended => told(H::CONFLICT, "not-suspended", "Not suspended"),
             // The same type as a missing My Key ID: what is missing is the same; here it
             // blocks a change.
             X::MyKeyIdRequired => told(H::CONFLICT, "no-my-key-id", "No active My Key ID"),

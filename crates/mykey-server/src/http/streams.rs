@@ -17,7 +17,7 @@ use mykey_platform::{
     Delivery, EventKind, Platform, PlatformError, RelyingPartyId, Stream, StreamConfig,
 };
 
-use super::ops::Operator;
+use super::operators::{Operator, duty};
 use super::rp::RelyingPartyClient;
 use super::{ApiError, JsonBody, rfc3339};
 
@@ -229,7 +229,7 @@ async fn remove(
     security(("operator" = []))
 )]
 async fn show_to_operator(
-    _: Operator,
+    _: Operator<duty::RelyingParties>,
     State(p): State<Arc<Platform>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {

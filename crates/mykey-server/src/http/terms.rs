@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use mykey_api::terms::{TermsPublication, TermsVersion as TermsVersionBody, TermsVersions};
 use mykey_platform::{NewTerms, Platform, TermsVersion};
 
-use super::ops::Operator;
+use super::operators::{Operator, duty};
 use super::{ApiError, JsonBody, rfc3339};
 
 pub(super) fn routes() -> Router<Arc<Platform>> {
@@ -79,7 +79,7 @@ async fn list(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiEr
     security(("operator" = []))
 )]
 async fn publish(
-    _: Operator,
+    _: Operator<duty::Terms>,
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<TermsPublication>,
 ) -> Result<impl IntoResponse, ApiError> {

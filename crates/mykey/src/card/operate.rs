@@ -67,6 +67,10 @@ pub(crate) struct LoginArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     platform: String,
+    /// Print only the session token (for `MYKEY_OPERATOR_TOKEN`, when the holder is an
+    /// operator), not the JSON.
+    #[arg(long)]
+    token_only: bool,
 }
 
 pub(super) async fn login(a: LoginArgs) -> Result<(), String> {
@@ -88,10 +92,14 @@ pub(super) async fn login(a: LoginArgs) -> Result<(), String> {
         Ok((signature, certificate))
     })
     .await?;
-    println!(
-        "{}",
-        serde_json::json!({"token": session.token, "token_type": "Bearer", "expires_at": session.expires_at})
-    );
+    if a.token_only {
+        println!("{}", session.token);
+    } else {
+        println!(
+            "{}",
+            serde_json::json!({"token": session.token, "token_type": "Bearer", "expires_at": session.expires_at})
+        );
+    }
     Ok(())
 }
 

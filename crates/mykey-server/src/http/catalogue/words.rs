@@ -145,6 +145,11 @@ pub(crate) fn log_kind(t: &Texts, kind: &str) -> Cow<'static, str> {
         LogKind::PointWithdrawn => w.point_withdrawn,
         LogKind::PointForfeited => w.point_forfeited,
         LogKind::PointGranted => w.point_granted,
+        LogKind::OperatorRead => w.operator_read,
+        LogKind::PersonSuspended => w.person_suspended,
+        LogKind::PersonResumed => w.person_resumed,
+        LogKind::MyKeyIdSuspended => w.my_key_id_suspended,
+        LogKind::MyKeyIdResumed => w.my_key_id_resumed,
         LogKind::PointTriggerClaimed => w.point_trigger_claimed,
         LogKind::PointTriggerRegistered => w.point_trigger_registered,
     })
@@ -164,7 +169,9 @@ const SAID_BY_THE_KIND: [&str; 2] = ["note", "why"];
 /// Keys whose values are codes the platform writes, said in words. Every other value — a
 /// customer ID, a relying party's or a service's name, whatever a relying party chose — is
 /// shown as it is, so that no relying party can make its own string read as the platform's.
-const CODED: [&str; 11] = [
+const CODED: [&str; 13] = [
+    "role",
+    "read",
     "grant",
     "trigger",
     "registry",
@@ -325,6 +332,10 @@ mod tests {
             "scope",
             "tokens_revoked",
             "via",
+            "operator",
+            "role",
+            "read",
+            "grounds",
         ] {
             for t in [ja, en] {
                 assert!(

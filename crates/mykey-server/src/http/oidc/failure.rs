@@ -53,7 +53,10 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
         },
         PlatformError::Access(a) => match a {
             A::Unauthenticated => t(f.unauthenticated),
-            A::OperatorApiClosed => t(f.operator_api_closed),
+            A::OperatorTokenRetired | A::NotAnOperator | A::OperatorRoleRefused { .. } => {
+                with(f.operator_refused, &a.to_string())
+            }
+            A::PersonSuspended => t(f.person_suspended),
             A::InvalidClient | A::InvalidClientAssertion(_) => t(f.invalid_client),
             A::RelyingPartyNotApproved => t(f.relying_party_not_approved),
             A::PpidClosed => t(f.ppid_closed),
@@ -65,6 +68,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
         PlatformError::Invalid(i) => match i {
             I::Id(d) => with(f.id, &d.to_string()),
             I::Name => t(f.name),
+            I::Reason => with(f.operator_refused, &i.to_string()),
             I::Jwks(d) => with(f.jwks, d),
             I::Profile(d) => with(f.oauth, d),
             I::Stream(d) => with(f.stream, d),
@@ -86,6 +90,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
         },
         PlatformError::NotFound(n) => match n {
             N::MyKeyId => t(f.no_my_key_id),
+            N::Operator | N::Person => with(f.operator_refused, &n.to_string()),
             N::RelyingParty => t(f.no_relying_party),
             N::Stream => t(f.no_stream),
             N::LinkRequest => t(f.no_link_request),
@@ -102,6 +107,10 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
         },
         PlatformError::Conflict(x) => match x {
             X::MyKeyIdAlreadyActive => t(f.my_key_id_already_active),
+            X::MyKeyIdSuspended => t(f.my_key_id_suspended),
+            X::OperatorExists | X::LastAdministrator | X::AlreadySuspended | X::NotSuspended => {
+                with(f.operator_refused, &x.to_string())
+            }
             X::MyKeyIdTaken => t(f.my_key_id_taken),
             X::MyKeyIdRequired => t(f.my_key_id_required),
             X::LinkRequestAnswered => t(f.link_request_answered),
