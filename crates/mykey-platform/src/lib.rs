@@ -29,8 +29,8 @@ mod ids;
 mod log;
 mod my_key_id;
 mod names;
-mod operators;
 pub mod oidc;
+mod operators;
 mod ordered_token;
 mod pinless;
 mod points;
@@ -64,11 +64,11 @@ pub(crate) use facts::signature_query;
 pub use facts::{FactsSweep, SignatureRevoked};
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainCheck, ChainError, LogEntry, LogHash, verify_chain};
+pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use operators::{
     Access, Duty, MAX_OPERATOR_LOG_PAGE, MAX_REASON_CHARS, Operator, OperatorAccount, OperatorEnd,
     OperatorId, OperatorRole, OperatorStore, Suspendable, SuspensionChange, Suspensions, reason,
 };
-pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use pinless::{
     MAX_OPEN_PINLESS_REQUESTS, MAX_PINLESS_ATTEMPTS, PINLESS_CONSENT, PinlessApproval,
     PinlessEvidence, PinlessRequest, StoredPinlessRequest, iso_date, parse_iso_date,
@@ -282,7 +282,10 @@ impl std::fmt::Debug for PlatformConfig {
             .field("challenge_secret", &self.challenge_secret.is_some())
             .field("signing_key", &self.signing_key.is_some())
             .field("previous_signing_keys", &self.previous_signing_keys.len())
-            .field("bootstrap_operator_token", &self.operator_token_hash.is_some())
+            .field(
+                "bootstrap_operator_token",
+                &self.operator_token_hash.is_some(),
+            )
             .field("sealing_key", &self.sealing_key.is_some())
             .field("push_to_private_addresses", &self.push_to_private_addresses)
             .field("card_expiry_grace", &self.card_expiry_grace)

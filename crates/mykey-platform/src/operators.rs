@@ -17,8 +17,8 @@ use mykey_pki::UnixTime;
 use serde_json::json;
 
 use crate::{
-    AccessError, LogEntry, LogHash, LogKind, MyKeyId, NewLog, PersonId, Platform, PlatformError,
-    PlatformConfig, SessionToken, StoreError,
+    AccessError, LogEntry, LogHash, LogKind, MyKeyId, NewLog, PersonId, Platform, PlatformConfig,
+    PlatformError, SessionToken, StoreError,
 };
 
 /// Largest page of the operator log.
@@ -184,7 +184,9 @@ impl Operator {
             Self::Account(a) => {
                 json!({"operator": a.id.get(), "name": a.name, "role": a.role.as_str()})
             }
-            Self::Bootstrap => json!({"operator": null, "name": "bootstrap token", "role": "administrator"}),
+            Self::Bootstrap => {
+                json!({"operator": null, "name": "bootstrap token", "role": "administrator"})
+            }
         }
     }
 
@@ -256,8 +258,7 @@ pub trait OperatorStore: Send + Sync + 'static {
     async fn operator_of(&self, person: PersonId) -> Result<Option<OperatorAccount>, StoreError>;
 
     /// Ends an active account, unless it is the last administrator's (in one transaction).
-    async fn end_operator(&self, id: OperatorId, at: UnixTime)
-    -> Result<OperatorEnd, StoreError>;
+    async fn end_operator(&self, id: OperatorId, at: UnixTime) -> Result<OperatorEnd, StoreError>;
 
     /// Whether any active administrator account exists.
     async fn has_administrator(&self) -> Result<bool, StoreError>;
@@ -311,18 +312,18 @@ impl Platform {
     /// administrator account exists), or the session of a person with an active operator
     /// account.
     pub async fn authenticate_operator(&self, token: &str) -> Result<Operator, PlatformError> {
-        if let Some(expected) = self.config.operator_token_hash {
-            if aws_lc_rs::constant_time::verify_slices_are_equal(
+        let bootstrap = self.config.operator_token_hash.is_some_and(|expected| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(
                 &PlatformConfig::hash_operator_token(token),
                 &expected,
             )
             .is_ok()
-            {
-                if self.store.has_administrator().await? {
-                    return Err(PlatformError::Access(AccessError::OperatorTokenRetired));
-                }
-                return Ok(Operator::Bootstrap);
+        });
+        if bootstrap {
+            if self.store.has_administrator().await? {
+                return Err(PlatformError::Access(AccessError::OperatorTokenRetired));
             }
+            return Ok(Operator::Bootstrap);
         }
         let session = self
             .store
@@ -350,7 +351,11 @@ impl Platform {
     }
 
     /// A page of the operator log.
-    pub async fn operator_log(&self, after: u64, limit: u32) -> Result<Vec<LogEntry>, PlatformError> {
+    pub async fn operator_log(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<LogEntry>, PlatformError> {
         Ok(self
             .store
             .operator_log(after, limit.clamp(1, MAX_OPERATOR_LOG_PAGE))
@@ -365,7 +370,10 @@ impl Platform {
         let mut check = crate::log::ChainCheck::default();
         let mut after = 0;
         loop {
-            let page = self.store.operator_log(after, MAX_OPERATOR_LOG_PAGE).await?;
+            let page = self
+                .store
+                .operator_log(after, MAX_OPERATOR_LOG_PAGE)
+                .await?;
             for e in &page {
                 if let Err(broken) = check.push(e) {
                     return Ok((check.head().0, Err(broken)));
@@ -439,7 +447,11 @@ impl Platform {
         let mut detail = by.for_person();
         detail["read"] = json!(what);
         self.store
-            .append_log(person, self.clock.now(), &NewLog::new(LogKind::OperatorRead, detail))
+            .append_log(
+                person,
+                self.clock.now(),
+                &NewLog::new(LogKind::OperatorRead, detail),
+            )
             .await?;
         Ok(())
     }
@@ -465,7 +477,13 @@ impl Platform {
         detail["grounds"] = json!(why);
         match self
             .store
-            .set_suspension(person, what, suspend, self.clock.now(), &NewLog::new(kind, detail))
+            .set_suspension(
+                person,
+                what,
+                suspend,
+                self.clock.now(),
+                &NewLog::new(kind, detail),
+            )
             .await?
         {
             SuspensionChange::Done => Ok(()),
@@ -491,7 +509,10 @@ impl Platform {
 
     /// Refused when `person` is suspended (a renewed card's first use, whose number the
     /// person did not hold yet when [`Platform::refuse_suspended`] asked).
-    pub(crate) async fn refuse_suspended_person(&self, person: PersonId) -> Result<(), PlatformError> {
+    pub(crate) async fn refuse_suspended_person(
+        &self,
+        person: PersonId,
+    ) -> Result<(), PlatformError> {
         if self.store.suspensions(person).await?.person.is_some() {
             return Err(PlatformError::Access(AccessError::PersonSuspended));
         }

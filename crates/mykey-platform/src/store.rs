@@ -987,7 +987,7 @@ impl<T> Store for T where
         + FactsStore
         + crate::oidc::OidcStore
         + crate::PointStore
-    + crate::OperatorStore
+        + crate::OperatorStore
 {
 }
 

@@ -442,6 +442,45 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "/v1/ops/authorization-reports",
         &[200, 401, 403, 422],
     ),
+    ("get", "/v1/ops/operators", &[200, 401, 403]),
+    (
+        "post",
+        "/v1/ops/operators",
+        &[201, 401, 403, 404, 409, 413, 422],
+    ),
+    (
+        "delete",
+        "/v1/ops/operators/{id}",
+        &[204, 401, 403, 404, 409],
+    ),
+    ("get", "/v1/ops/operator-log", &[200, 401, 403, 422]),
+    ("get", "/v1/ops/operator-log/verify", &[200, 401, 403]),
+    ("get", "/v1/ops/people/{my_key_id}", &[200, 401, 403, 404]),
+    (
+        "get",
+        "/v1/ops/people/{my_key_id}/log",
+        &[200, 401, 403, 404, 422],
+    ),
+    (
+        "post",
+        "/v1/ops/people/{my_key_id}/suspension",
+        &[204, 401, 403, 404, 409, 413, 422],
+    ),
+    (
+        "post",
+        "/v1/ops/people/{my_key_id}/resumption",
+        &[204, 401, 403, 404, 409, 413, 422],
+    ),
+    (
+        "post",
+        "/v1/ops/people/{my_key_id}/my-key-id/suspension",
+        &[204, 401, 403, 404, 409, 413, 422],
+    ),
+    (
+        "post",
+        "/v1/ops/people/{my_key_id}/my-key-id/resumption",
+        &[204, 401, 403, 404, 409, 413, 422],
+    ),
     ("get", "/v1/openapi.json", &[200]),
     (
         "post",

@@ -110,7 +110,14 @@ async fn the_bootstrap_token_makes_the_first_administrator_and_is_retired_by_it(
     // An ended account signs in no more.
     let (helper, _) = operator(&w, &admin, "Baba", "help-desk").await;
     let id = 2;
-    let (status, _) = as_(&w, &admin, Method::DELETE, &format!("/v1/ops/operators/{id}"), None).await;
+    let (status, _) = as_(
+        &w,
+        &admin,
+        Method::DELETE,
+        &format!("/v1/ops/operators/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 204);
     let (status, body) = as_(&w, &helper, Method::GET, "/v1/ops/people/AAAAAAAA", None).await;
     assert_eq!(
@@ -139,10 +146,7 @@ async fn each_role_reaches_only_its_functions_and_every_act_is_logged() {
     )
     .await;
     assert_eq!(status, 201, "{created}");
-    let approval = format!(
-        "/v1/ops/relying-parties/{}/approval",
-        created["id"]
-    );
+    let approval = format!("/v1/ops/relying-parties/{}/approval", created["id"]);
     let refused = |body: &Value| problem_type(body) == "urn:mykey:problem:operator-role-refused";
     // Neither the help desk, the auditor nor the secretariat approves a relying party.
     for who in [&desk, &auditor, &secretariat] {
@@ -154,7 +158,14 @@ async fn each_role_reaches_only_its_functions_and_every_act_is_logged() {
     assert_eq!(status, 403);
     let (status, _) = as_(&w, &auditor, Method::GET, "/v1/ops/relying-parties", None).await;
     assert_eq!(status, 200);
-    let (status, _) = as_(&w, &secretariat, Method::GET, "/v1/ops/relying-parties", None).await;
+    let (status, _) = as_(
+        &w,
+        &secretariat,
+        Method::GET,
+        "/v1/ops/relying-parties",
+        None,
+    )
+    .await;
     assert_eq!(status, 403);
     let (status, _) = as_(&w, &secretariat, Method::GET, "/v1/ops/point-rounds", None).await;
     assert_eq!(status, 200);
@@ -173,7 +184,14 @@ async fn each_role_reaches_only_its_functions_and_every_act_is_logged() {
     // The operator log: the auditor's alone, complete and intact.
     let (status, _) = as_(&w, &admin, Method::GET, "/v1/ops/operator-log", None).await;
     assert_eq!(status, 403);
-    let (status, log) = as_(&w, &auditor, Method::GET, "/v1/ops/operator-log?limit=1000", None).await;
+    let (status, log) = as_(
+        &w,
+        &auditor,
+        Method::GET,
+        "/v1/ops/operator-log?limit=1000",
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{log}");
     let entries = log["entries"].as_array().unwrap();
     let approved: Vec<&Value> = entries
@@ -196,10 +214,21 @@ async fn each_role_reaches_only_its_functions_and_every_act_is_logged() {
     assert_eq!(entries[0]["detail"]["operator"], Value::Null);
     // Nothing secret is written: no bearer token, no client secret.
     let text = log.to_string();
-    for secret in [admin.as_str(), desk.as_str(), created["client_secret"].as_str().unwrap()] {
+    for secret in [
+        admin.as_str(),
+        desk.as_str(),
+        created["client_secret"].as_str().unwrap(),
+    ] {
         assert!(!text.contains(secret));
     }
-    let (status, verdict) = as_(&w, &auditor, Method::GET, "/v1/ops/operator-log/verify", None).await;
+    let (status, verdict) = as_(
+        &w,
+        &auditor,
+        Method::GET,
+        "/v1/ops/operator-log/verify",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(verdict["valid"], true, "{verdict}");
     assert!(verdict["entries"].as_u64().unwrap() as usize >= entries.len());
@@ -208,7 +237,14 @@ async fn each_role_reaches_only_its_functions_and_every_act_is_logged() {
     for _ in 0..3 {
         call(&w, Method::POST, &approval, Some("guess")).await;
     }
-    let (_, verdict) = as_(&w, &auditor, Method::GET, "/v1/ops/operator-log/verify", None).await;
+    let (_, verdict) = as_(
+        &w,
+        &auditor,
+        Method::GET,
+        "/v1/ops/operator-log/verify",
+        None,
+    )
+    .await;
     // Only the first verification was added.
     assert_eq!(verdict["entries"].as_u64().unwrap(), before + 1);
 }
@@ -234,11 +270,26 @@ async fn the_help_desk_finds_a_person_by_my_key_id_and_suspends_and_resumes_them
     let (status, _) = as_(&w, &desk, Method::GET, "/v1/ops/people/Taro%20Yamada", None).await;
     assert_eq!(status, 404);
     // The person sees that the help desk looked.
-    assert!(log_kinds(&w, &token).await.contains(&"operator.read".to_owned()));
+    assert!(
+        log_kinds(&w, &token)
+            .await
+            .contains(&"operator.read".to_owned())
+    );
 
     // A reason is required, and bounded.
-    for bad in [json!({"reason": " "}), json!({"reason": "x".repeat(1001)}), json!({})] {
-        let (status, body) = as_(&w, &desk, Method::POST, &format!("{at}/suspension"), Some(bad)).await;
+    for bad in [
+        json!({"reason": " "}),
+        json!({"reason": "x".repeat(1001)}),
+        json!({}),
+    ] {
+        let (status, body) = as_(
+            &w,
+            &desk,
+            Method::POST,
+            &format!("{at}/suspension"),
+            Some(bad),
+        )
+        .await;
         assert_eq!(status, 422, "{body}");
     }
     let (status, body) = as_(
@@ -296,7 +347,14 @@ async fn the_help_desk_finds_a_person_by_my_key_id_and_suspends_and_resumes_them
         suspended["detail"],
         json!({"operator": 2, "role": "help-desk", "grounds": "reported spoofing, inquiry 2026-118"})
     );
-    let (_, oplog) = as_(&w, &auditor, Method::GET, "/v1/ops/operator-log?limit=1000", None).await;
+    let (_, oplog) = as_(
+        &w,
+        &auditor,
+        Method::GET,
+        "/v1/ops/operator-log?limit=1000",
+        None,
+    )
+    .await;
     assert!(oplog["entries"].as_array().unwrap().iter().any(|e| {
         e["kind"] == "POST /v1/ops/people/{my_key_id}/suspension"
             && e["detail"]["reason"] == "reported spoofing, inquiry 2026-118"

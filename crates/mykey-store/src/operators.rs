@@ -213,12 +213,14 @@ where
     }
 
     async fn person_by_my_key_id(&self, id: &MyKeyId) -> Result<Option<PersonId>, StoreError> {
-        Ok(sqlx::query("SELECT person_id FROM my_key_ids WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(fail)?
-            .map(|r| PersonId::new(r.get("person_id"))))
+        Ok(
+            sqlx::query("SELECT person_id FROM my_key_ids WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(fail)?
+                .map(|r| PersonId::new(r.get("person_id"))),
+        )
     }
 
     async fn suspensions(&self, person: PersonId) -> Result<Suspensions, StoreError> {

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use mykey_pki::IssuanceNumber;
 use mykey_platform::{
-    LogKind, NewLog, OperatorEnd, OperatorRole, Store, Suspendable, SuspensionChange,
-    verify_chain,
+    LogKind, NewLog, OperatorEnd, OperatorRole, Store, Suspendable, SuspensionChange, verify_chain,
 };
 
 use crate::T;
@@ -27,7 +26,11 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
                 .person()
         }
     };
-    let (a, b, c) = (person(61_000).await, person(62_000).await, person(63_000).await);
+    let (a, b, c) = (
+        person(61_000).await,
+        person(62_000).await,
+        person(63_000).await,
+    );
 
     // Accounts: one active per person, the database's rule; never the last administrator.
     assert!(!store.has_administrator().await.unwrap());
@@ -109,7 +112,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         Some(c)
     );
     assert!(!store.suspended_holder(n(63_000)).await.unwrap());
-    let why = NewLog::new(LogKind::PersonSuspended, serde_json::json!({"grounds": "x"}));
+    let why = NewLog::new(
+        LogKind::PersonSuspended,
+        serde_json::json!({"grounds": "x"}),
+    );
     assert_eq!(
         store
             .set_suspension(c, Suspendable::Person, true, T.plus(5), &why)
@@ -128,7 +134,13 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
     let s = store.suspensions(c).await.unwrap();
     assert_eq!((s.person, s.my_key_id), (Some(T.plus(5)), None));
-    let kinds: Vec<String> = store.log(c).await.unwrap().iter().map(|e| e.kind.clone()).collect();
+    let kinds: Vec<String> = store
+        .log(c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect();
     assert_eq!(kinds.iter().filter(|k| *k == "person.suspended").count(), 1);
     let back = NewLog::new(LogKind::PersonResumed, serde_json::json!({}));
     assert_eq!(
@@ -155,7 +167,10 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             .unwrap(),
         SuspensionChange::Done
     );
-    assert_eq!(store.suspensions(c).await.unwrap().my_key_id, Some(T.plus(8)));
+    assert_eq!(
+        store.suspensions(c).await.unwrap().my_key_id,
+        Some(T.plus(8))
+    );
     // No relying party finds the holder of a suspended My Key ID.
     assert_eq!(
         store

@@ -59,7 +59,15 @@ macro_rules! duties {
         }
     };
 }
-duties!(RelyingParties, Terms, Operators, PointProgramme, People, Reports, OperatorLog);
+duties!(
+    RelyingParties,
+    Terms,
+    Operators,
+    PointProgramme,
+    People,
+    Reports,
+    OperatorLog
+);
 
 /// What [`record_acts`] writes down of one request: filled by the extractor and the handler.
 #[derive(Debug, Default)]
@@ -178,10 +186,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
             "/v1/ops/people/{my_key_id}/suspension",
             post(suspend_person),
         )
-        .route(
-            "/v1/ops/people/{my_key_id}/resumption",
-            post(resume_person),
-        )
+        .route("/v1/ops/people/{my_key_id}/resumption", post(resume_person))
         .route(
             "/v1/ops/people/{my_key_id}/my-key-id/suspension",
             post(suspend_my_key_id),
@@ -245,6 +250,7 @@ async fn list(
         (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Problem (RFC 9457): no person has that My Key ID", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Problem (RFC 9457): the person already has an operator account", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
     ),
     security(("operator" = []))
@@ -389,7 +395,10 @@ async fn person(
     let store = p.store();
     let active = store.my_key_id(person).await.map_err(PlatformError::from)?;
     let suspended = p.suspensions(person).await?;
-    let links = store.person_links(person).await.map_err(PlatformError::from)?;
+    let links = store
+        .person_links(person)
+        .await
+        .map_err(PlatformError::from)?;
     let ppids = store
         .person_ppid_services(person)
         .await

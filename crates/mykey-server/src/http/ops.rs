@@ -284,7 +284,10 @@ async fn register(
     ),
     security(("operator" = []))
 )]
-async fn list(_: Operator<duty::RelyingParties>, State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+async fn list(
+    _: Operator<duty::RelyingParties>,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
     let relying_parties = p.relying_parties().await?.iter().map(rp_json).collect();
     Ok(axum::Json(RelyingParties { relying_parties }))
 }
