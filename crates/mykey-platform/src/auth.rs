@@ -390,6 +390,9 @@ impl Platform {
         now: UnixTime,
     ) -> Result<PersonId, PlatformError> {
         if let Some(p) = self.store.person_by_issuance_number(n).await? {
+            // Flows that check the card without `verify_card` (the PIN-less route) meet the
+            // suspension here.
+            self.refuse_suspended_person(p).await?;
             return Ok(p);
         }
         let previous = self.jlis.previous_issuance_numbers(n).await?;
@@ -426,6 +429,7 @@ impl Platform {
         now: UnixTime,
     ) -> Result<Option<PersonId>, PlatformError> {
         if let Some(p) = self.store.person_by_issuance_number(n).await? {
+            self.refuse_suspended_person(p).await?;
             return Ok(Some(p));
         }
         let previous = self.jlis.previous_issuance_numbers(n).await?;

@@ -316,6 +316,9 @@ pub enum Conflict {
     /// Already suspended.
     #[error("already suspended")]
     AlreadySuspended,
+    /// The person holds an active operator account, which is ended before they are suspended.
+    #[error("this person holds an operator account: an administrator ends it first")]
+    OperatorAccountHolder,
     /// Not suspended: nothing to resume.
     #[error("not suspended")]
     NotSuspended,

@@ -4,7 +4,7 @@
 //! same card login as anyone, `/v1/auth/responses`) and the session's person is looked up for
 //! an active account. Each role reaches only its duties ([`OperatorRole::may`]); an auditor
 //! reads everything and changes nothing. The bootstrap token (`operator-token` in the data
-//! folder) stands in for an administrator only until the first administrator account exists,
+//! folder) reaches every function only until the first administrator account exists,
 //! so that there is no shared bearer token once the platform is set up.
 //!
 //! Every act is appended to the operator log: one hash chain for the whole platform, built
@@ -145,7 +145,7 @@ pub struct OperatorAccount {
 pub enum Operator {
     /// An operator account, signed in with its person's card.
     Account(OperatorAccount),
-    /// The bootstrap token: an administrator, until the first administrator account exists.
+    /// The bootstrap token: every function, until the first administrator account exists.
     Bootstrap,
 }
 
@@ -167,9 +167,11 @@ impl Operator {
         }
     }
 
-    /// Refused unless the role may `access` the functions of `duty`.
+    /// Refused unless the role may `access` the functions of `duty`. The bootstrap token
+    /// reaches every function, as the one operator there is until the first administrator
+    /// account exists.
     pub fn may(&self, duty: Duty, access: Access) -> Result<(), PlatformError> {
-        if self.role().may(duty, access) {
+        if matches!(self, Self::Bootstrap) || self.role().may(duty, access) {
             Ok(())
         } else {
             Err(PlatformError::Access(AccessError::OperatorRoleRefused {
@@ -215,7 +217,8 @@ pub enum OperatorEnd {
 pub enum Suspendable {
     /// The person's whole use of the system: card logins and sessions.
     Person,
-    /// Only the use of their active My Key ID (linking by it, changing it).
+    /// Only the use of their My Key ID (linking by it, changing it) — whichever it is, so that
+    /// revoking it and making another does not escape the suspension.
     MyKeyId,
 }
 
@@ -224,7 +227,7 @@ pub enum Suspendable {
 pub struct Suspensions {
     /// The person's use of the system.
     pub person: Option<UnixTime>,
-    /// Their active My Key ID's.
+    /// Their My Key ID's.
     pub my_key_id: Option<UnixTime>,
 }
 
@@ -235,8 +238,8 @@ pub enum SuspensionChange {
     Done,
     /// Already so.
     AlreadySo,
-    /// There is no active My Key ID to suspend or resume.
-    NoMyKeyId,
+    /// The person holds an active operator account: it is ended first (by an administrator).
+    OperatorAccountHolder,
 }
 
 /// The operator part of the store.
@@ -301,7 +304,10 @@ pub trait OperatorStore: Send + Sync + 'static {
 pub fn reason(s: &str) -> Result<String, PlatformError> {
     let s = s.trim();
     let n = s.chars().count();
-    if n == 0 || n > MAX_REASON_CHARS || s.chars().any(|c| c.is_control() && c != '\n') {
+    let plain = s
+        .split('\n')
+        .all(|line| line.is_empty() || crate::names::plain_text(line.trim()));
+    if n == 0 || n > MAX_REASON_CHARS || s.chars().any(|c| c.is_control() && c != '\n') || !plain {
         return Err(PlatformError::Invalid(crate::InvalidError::Reason));
     }
     Ok(s.to_owned())
@@ -492,7 +498,9 @@ impl Platform {
             } else {
                 crate::Conflict::NotSuspended
             })),
-            SuspensionChange::NoMyKeyId => Err(PlatformError::NotFound(crate::NotFound::MyKeyId)),
+            SuspensionChange::OperatorAccountHolder => Err(PlatformError::Conflict(
+                crate::Conflict::OperatorAccountHolder,
+            )),
         }
     }
 
@@ -562,5 +570,7 @@ mod tests {
         assert!(reason(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
         assert!(reason("a\u{7}b").is_err());
         assert!(reason("line one\nline two").is_ok());
+        assert!(reason("\u{202e}ok dellac").is_err());
+        assert!(reason("zero\u{200b}width").is_err());
     }
 }

@@ -383,6 +383,18 @@ async fn the_help_desk_finds_a_person_by_my_key_id_and_suspends_and_resumes_them
         (409, "urn:mykey:problem:my-key-id-suspended"),
         "{body}"
     );
+    // Revoking it and making another does not escape: the suspension is the person's.
+    let (status, _) = call(&w, Method::DELETE, "/v1/me/my-key-id", Some(&token)).await;
+    assert_eq!(status, 204);
+    let (status, created) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = link_request(&w, &city, "C-9").await;
+    let (status, body) = approve(&w, &card, &id, full_consent()).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:my-key-id-suspended"),
+        "{body}"
+    );
     let (status, _) = as_(
         &w,
         &desk,
@@ -394,6 +406,41 @@ async fn the_help_desk_finds_a_person_by_my_key_id_and_suspends_and_resumes_them
     assert_eq!(status, 204);
     let (status, _) = call(&w, Method::PUT, "/v1/me/my-key-id", Some(&token)).await;
     assert_eq!(status, 200);
+    // The operator log names the person by the canonical My Key ID, however the path spelt it.
+    let lower = format!("/v1/ops/people/{}", my_key_id.to_lowercase());
+    let (status, _) = as_(&w, &desk, Method::GET, &lower, None).await;
+    assert_eq!(status, 200);
+    let (_, oplog) = as_(
+        &w,
+        &auditor,
+        Method::GET,
+        "/v1/ops/operator-log?limit=1000",
+        None,
+    )
+    .await;
+    let last = oplog["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "GET /v1/ops/people/{my_key_id}")
+        .unwrap()
+        .clone();
+    assert_eq!(last["detail"]["my_key_id"], my_key_id);
+    // An operator is not suspended from under their account: an administrator ends it first.
+    let (_, mine) = call(&w, Method::GET, "/v1/me/my-key-id", Some(&auditor)).await;
+    let (status, body) = as_(
+        &w,
+        &desk,
+        Method::POST,
+        &format!("/v1/ops/people/{}/suspension", mine["id"].as_str().unwrap()),
+        Some(json!({"reason": "locking the auditor out"})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:operator-account-holder")
+    );
 }
 
 /// A public authority registered and approved by the administrator `admin`.
@@ -426,4 +473,70 @@ async fn relying_party_with(w: &World, admin: &str) -> Client {
         client_id: created["client_id"].as_str().unwrap().to_owned(),
         secret: created["client_secret"].as_str().unwrap().to_owned(),
     }
+}
+
+/// A client who hangs up mid-request cannot leave a done act unrecorded: every suspension the
+/// person's log holds is in the operator log too (found by an attack that closed the socket
+/// right after sending).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_act_whose_client_hangs_up_is_still_recorded() {
+    use tokio::io::AsyncWriteExt;
+    let w = world().await;
+    let (admin, _) = operator(&w, OPERATOR_TOKEN, "Aoki", "administrator").await;
+    let (desk, _) = operator(&w, &admin, "Baba", "help-desk").await;
+    let (auditor, _) = operator(&w, &admin, "Chiba", "auditor").await;
+    let (_, token, my_key_id) = person(&w).await;
+    let host = w
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    for i in 0..40 {
+        let act = if i % 2 == 0 {
+            "suspension"
+        } else {
+            "resumption"
+        };
+        let body = r#"{"reason":"hang-up test"}"#;
+        let request = format!(
+            "POST /v1/ops/people/{my_key_id}/my-key-id/{act} HTTP/1.1\r\nhost: {host}\r\n\
+             authorization: Bearer {desk}\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+        socket.write_all(request.as_bytes()).await.unwrap();
+        // Hang up at once, or after the platform has begun.
+        if i % 4 < 2 {
+            tokio::time::sleep(std::time::Duration::from_micros(300 * (i % 7) as u64)).await;
+        }
+        drop(socket);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, log) = call(&w, Method::GET, "/v1/me/log?limit=1000", Some(&token)).await;
+    let done = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "my-key-id.suspended" || e["kind"] == "my-key-id.resumed")
+        .count();
+    let (_, oplog) = as_(
+        &w,
+        &auditor,
+        Method::GET,
+        "/v1/ops/operator-log?limit=1000",
+        None,
+    )
+    .await;
+    let recorded = oplog["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"].as_str().unwrap().contains("/my-key-id/") && e["detail"]["status"] == 204
+        })
+        .count();
+    // Some acts were done (the test is not empty), and each of them recorded.
+    assert!(done > 0, "{log}");
+    assert_eq!(done, recorded, "{log}");
 }

@@ -436,3 +436,41 @@ async fn one_handle_buys_five_questions_to_jlis() {
         (404, "urn:mykey:problem:pinless-request-unknown")
     );
 }
+
+/// A suspended holder (Art 8.2) is refused on the PIN-less route too, and a code the relying
+/// party got before the suspension gives it nothing after.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspended_holder_is_refused_and_an_earlier_code_gives_nothing() {
+    let w = world().await;
+    let city = relying_party(&w, "Kumamoto City").await;
+    let id = ppid_service(&w, &city, "Counter").await;
+    let read = read_card(&w, NAME, "1962-03-04").await;
+    let handle = opened(&w, &city, id, "1962-03-04").await;
+    let (status, approved) = answer(&w, &handle, approval(&read)).await;
+    assert_eq!(status, 201, "{approved}");
+    let token = login(&w, &read.card).await;
+    let (_, created) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
+    let my_key_id = created["id"].as_str().unwrap();
+    let (status, body) = ops(
+        &w,
+        Method::POST,
+        &format!("/v1/ops/people/{my_key_id}/suspension"),
+        Some(json!({"reason": "card reported stolen"})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let code = approved["code"].as_str().unwrap();
+    let path = format!("/v1/rp/ppid-services/{id}/authentications/{code}");
+    let (status, body) = rp(&w, &city, Method::POST, &path, None).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (400, "urn:mykey:problem:ppid-code-invalid")
+    );
+    let handle = opened(&w, &city, id, "1962-03-04").await;
+    let (status, body) = answer(&w, &handle, approval(&read)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (403, "urn:mykey:problem:person-suspended"),
+        "{body}"
+    );
+}

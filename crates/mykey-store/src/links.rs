@@ -66,7 +66,8 @@ where
         at: UnixTime,
     ) -> Result<Result<i64, PlatformError>, StoreError> {
         let suspended: Option<Option<i64>> = sqlx::query(
-            "SELECT suspended_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL",
+            "SELECT p.my_key_id_suspended_at AS suspended_at FROM my_key_ids m \
+             JOIN persons p ON p.id = m.person_id WHERE m.person_id = $1 AND m.ended_at IS NULL",
         )
         .bind(person.get())
         .fetch_optional(&mut **tx)

@@ -224,17 +224,15 @@ where
     }
 
     async fn suspensions(&self, person: PersonId) -> Result<Suspensions, StoreError> {
-        let row = sqlx::query(
-            "SELECT p.suspended_at AS person, m.suspended_at AS my_key_id FROM persons p \
-             LEFT JOIN my_key_ids m ON m.person_id = p.id AND m.ended_at IS NULL WHERE p.id = $1",
-        )
-        .bind(person.get())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(fail)?;
+        let row =
+            sqlx::query("SELECT suspended_at, my_key_id_suspended_at FROM persons WHERE id = $1")
+                .bind(person.get())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(fail)?;
         Ok(row.map_or_else(Suspensions::default, |r| Suspensions {
-            person: r.get::<Option<i64>, _>("person").map(time),
-            my_key_id: r.get::<Option<i64>, _>("my_key_id").map(time),
+            person: r.get::<Option<i64>, _>("suspended_at").map(time),
+            my_key_id: r.get::<Option<i64>, _>("my_key_id_suspended_at").map(time),
         }))
     }
 
@@ -247,13 +245,27 @@ where
         log: &NewLog,
     ) -> Result<SuspensionChange, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
-        let (table, key) = match what {
-            Suspendable::Person => ("persons", "id = $2"),
-            Suspendable::MyKeyId => ("my_key_ids", "person_id = $2 AND ended_at IS NULL"),
+        if suspend && what == Suspendable::Person {
+            // An operator is not suspended from under their account (the help desk could
+            // otherwise lock every administrator out): an administrator ends the account first.
+            let operator =
+                sqlx::query("SELECT 1 FROM operators WHERE person_id = $1 AND ended_at IS NULL")
+                    .bind(person.get())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(fail)?
+                    .is_some();
+            if operator {
+                return Ok(SuspensionChange::OperatorAccountHolder);
+            }
+        }
+        let column = match what {
+            Suspendable::Person => "suspended_at",
+            Suspendable::MyKeyId => "my_key_id_suspended_at",
         };
         let state = if suspend { "IS NULL" } else { "IS NOT NULL" };
         let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {table} SET suspended_at = $1 WHERE {key} AND suspended_at {state}"
+            "UPDATE persons SET {column} = $1 WHERE id = $2 AND {column} {state}"
         )))
         .bind(suspend.then_some(secs(at)))
         .bind(person.get())
@@ -262,31 +274,30 @@ where
         .map_err(fail)?
         .rows_affected();
         if changed == 0 {
-            let exists = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT 1 FROM {table} WHERE {}",
-                key.replace("$2", "$1")
-            )))
-            .bind(person.get())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?
-            .is_some();
-            return Ok(match (exists, what) {
-                (false, Suspendable::MyKeyId) => SuspensionChange::NoMyKeyId,
-                (false, Suspendable::Person) => {
-                    return Err(StoreError::corrupt("a person looked up is not stored"));
-                }
-                (true, _) => SuspensionChange::AlreadySo,
-            });
+            return Ok(SuspensionChange::AlreadySo);
         }
         if suspend && what == Suspendable::Person {
-            // Sessions and access tokens end with the suspension (they would otherwise come
-            // back with a resumption). Rare, so a scan of the live ones is acceptable.
-            sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-                .bind(person.get())
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
+            // What the person could still use ends with the suspension (it would otherwise
+            // come back with a resumption): sessions, access tokens, unredeemed PPID and
+            // Service ID login codes, cross-device logins approved but not yet exchanged.
+            // Rare, so scans of the live rows are acceptable.
+            for end in [
+                "DELETE FROM sessions WHERE person_id = $1",
+                "DELETE FROM ppid_codes WHERE EXISTS (SELECT 1 FROM ppids p WHERE p.person_id = $1 \
+                 AND p.ppid_service_id = ppid_codes.ppid_service_id AND p.ppid = ppid_codes.ppid)",
+                "DELETE FROM service_id_login_codes WHERE EXISTS (SELECT 1 FROM service_ids s \
+                 WHERE s.person_id = $1 AND s.ended_at IS NULL \
+                 AND s.relying_party_id = service_id_login_codes.relying_party_id \
+                 AND s.customer_id = service_id_login_codes.customer_id)",
+                "UPDATE authorizations SET status = 'declined' WHERE person_id = $1 \
+                 AND status IN ('approved', 'continued')",
+            ] {
+                sqlx::query(end)
+                    .bind(person.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+            }
             sqlx::query(
                 "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND authorization_id IN \
                  (SELECT id FROM authorizations WHERE person_id = $2)",

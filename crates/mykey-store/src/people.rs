@@ -111,7 +111,8 @@ where
     ) -> Result<Result<(), PlatformError>, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         let (active, suspended): (Option<String>, bool) = sqlx::query(
-            "SELECT id, suspended_at FROM my_key_ids WHERE person_id = $1 AND ended_at IS NULL",
+            "SELECT m.id, p.my_key_id_suspended_at AS suspended_at FROM my_key_ids m \
+             JOIN persons p ON p.id = m.person_id WHERE m.person_id = $1 AND m.ended_at IS NULL",
         )
         .bind(person.get())
         .fetch_optional(&mut *tx)
@@ -124,7 +125,8 @@ where
             )
         });
         // A suspended My Key ID cannot be changed away from its suspension (Art 8.2); it can
-        // still be revoked (Art 15.2).
+        // still be revoked (Art 15.2), and one made after is suspended too (the flag is the
+        // person's).
         if suspended && matches!(change, MyKeyIdChange::Change(_)) {
             return Ok(Err(PlatformError::Conflict(
                 mykey_platform::Conflict::MyKeyIdSuspended,

@@ -190,8 +190,8 @@ where
             "SELECT m.person_id, n.number, n.revoked_at, n.expires_at FROM my_key_ids m \
              LEFT JOIN issuance_numbers n ON n.person_id = m.person_id AND NOT EXISTS \
              (SELECT 1 FROM issuance_numbers later WHERE later.person_id = n.person_id AND later.link_seq > n.link_seq) \
-             WHERE m.id = $1 AND m.ended_at IS NULL AND m.suspended_at IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = m.person_id AND p.suspended_at IS NOT NULL)",
+             WHERE m.id = $1 AND m.ended_at IS NULL AND NOT EXISTS (SELECT 1 FROM persons p \
+             WHERE p.id = m.person_id AND (p.suspended_at IS NOT NULL OR p.my_key_id_suspended_at IS NOT NULL))",
         )
         .bind(id.as_str())
         .fetch_optional(&self.pool)
@@ -221,8 +221,9 @@ where
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
         // Still the same person's active My Key ID (it may have changed or ended meanwhile).
         let still = sqlx::query(
-            "SELECT 1 FROM my_key_ids WHERE id = $1 AND person_id = $2 AND ended_at IS NULL \
-             AND suspended_at IS NULL",
+            "SELECT 1 FROM my_key_ids m JOIN persons p ON p.id = m.person_id WHERE m.id = $1 \
+             AND m.person_id = $2 AND m.ended_at IS NULL AND p.my_key_id_suspended_at IS NULL \
+             AND p.suspended_at IS NULL",
         )
         .bind(a.my_key_id.as_str())
         .bind(a.person.get())

@@ -151,15 +151,17 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         SuspensionChange::Done
     );
     assert!(!store.suspended_holder(n(63_000)).await.unwrap());
-    // A My Key ID: only an active one.
-    let mk = NewLog::new(LogKind::MyKeyIdSuspended, serde_json::json!({}));
+    // An operator is not suspended from under their account.
     assert_eq!(
         store
-            .set_suspension(a, Suspendable::MyKeyId, true, T, &mk)
+            .set_suspension(a, Suspendable::Person, true, T, &why)
             .await
             .unwrap(),
-        SuspensionChange::NoMyKeyId
+        SuspensionChange::OperatorAccountHolder
     );
+    assert!(!store.suspended_holder(n(61_000)).await.unwrap());
+    // A My Key ID's use: the person's, whichever ID they hold.
+    let mk = NewLog::new(LogKind::MyKeyIdSuspended, serde_json::json!({}));
     assert_eq!(
         store
             .set_suspension(c, Suspendable::MyKeyId, true, T.plus(8), &mk)

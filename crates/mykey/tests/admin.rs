@@ -472,3 +472,152 @@ fn the_operator_publishes_terms_seven_days_ahead_and_anyone_lists_them() {
         .unwrap();
     assert_eq!(urgent["urgent_reason"], "a court order");
 }
+
+/// `mykey admin operators|people|log` and `mykey card login --token-only`, as the README's
+/// tour runs them: the bootstrap token makes the first administrator and is retired; operators
+/// then send their card's session.
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_sign_in_with_their_cards_and_the_help_desk_suspends_a_holder() {
+    use crate::support::{PIN, issue_card, mykey_with};
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let cards = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    // A person: a card, a session, a My Key ID.
+    let person = |name: &str| {
+        let card = cards.path().join(format!("{name}.json"));
+        issue_card(&serve.jlis, &card, &[]).ok();
+        let token = mykey(&[
+            "card",
+            "login",
+            "--card",
+            s(&card),
+            "--pin",
+            PIN,
+            "--platform",
+            &serve.url,
+            "--token-only",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+        (card, token)
+    };
+    let mut ids = Vec::new();
+    let mut people = Vec::new();
+    for name in ["admin", "desk", "holder"] {
+        let (card, token) = person(name);
+        let created: serde_json::Value = http
+            .post(format!("{}/v1/me/my-key-id", serve.url))
+            .bearer_auth(&token)
+            .json(&crate::support::my_key_id_creation(None))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+        people.push((card, token));
+    }
+    let target = ["--platform", serve.url.as_str(), "--data", s(data.path())];
+    let admin = |args: &[&str], session: Option<&str>| {
+        let all = [args, &target[..]].concat();
+        match session {
+            Some(t) => mykey_with(&all, &[("MYKEY_OPERATOR_TOKEN", t)]),
+            None => mykey(&all),
+        }
+    };
+    let added = admin(
+        &[
+            "admin",
+            "operators",
+            "add",
+            "--my-key-id",
+            &ids[0],
+            "--name",
+            "Aoki",
+            "--role",
+            "administrator",
+        ],
+        None,
+    )
+    .ok();
+    assert!(added.stdout.contains("administrator"), "{added:?}");
+    // The bootstrap token is retired.
+    admin(&["admin", "rp", "list"], None).fails_with("401");
+    let a = people[0].1.as_str();
+    admin(
+        &[
+            "admin",
+            "operators",
+            "add",
+            "--my-key-id",
+            &ids[1],
+            "--name",
+            "Baba",
+            "--role",
+            "help-desk",
+        ],
+        Some(a),
+    )
+    .ok();
+    let list = admin(&["admin", "operators", "list"], Some(a)).ok().stdout;
+    assert!(
+        list.contains("Aoki") && list.contains("help-desk"),
+        "{list}"
+    );
+    let d = people[1].1.as_str();
+    admin(&["admin", "rp", "list"], Some(d)).fails_with("help-desk role");
+    let shown = admin(&["admin", "people", "show", &ids[2]], Some(d))
+        .ok()
+        .stdout;
+    assert!(shown.contains(&ids[2]), "{shown}");
+    admin(
+        &[
+            "admin",
+            "people",
+            "suspend",
+            &ids[2],
+            "--reason",
+            "card reported stolen",
+        ],
+        Some(d),
+    )
+    .ok();
+    mykey(&[
+        "card",
+        "login",
+        "--card",
+        s(&people[2].0),
+        "--pin",
+        PIN,
+        "--platform",
+        &serve.url,
+    ])
+    .fails_with("suspended");
+    admin(
+        &[
+            "admin",
+            "people",
+            "resume",
+            &ids[2],
+            "--reason",
+            "identity confirmed",
+        ],
+        Some(d),
+    )
+    .ok();
+    let log = admin(&["admin", "people", "log", &ids[2]], Some(d))
+        .ok()
+        .stdout;
+    assert!(
+        log.contains("person.suspended") && log.contains("card reported stolen"),
+        "{log}"
+    );
+    // The help desk does not read the operator log; it verifies for an auditor.
+    admin(&["admin", "log", "verify"], Some(d)).fails_with("403");
+    admin(&["admin", "operators", "end", "2"], Some(a)).ok();
+    admin(&["admin", "people", "show", &ids[2]], Some(d)).fails_with("not an operator");
+}

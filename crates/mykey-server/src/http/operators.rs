@@ -2,8 +2,8 @@
 //!
 //! Every operator handler takes an [`Operator`] typed by its duty: the extractor signs the
 //! operator in (their card's session, or the bootstrap token until the first administrator
-//! exists) and refuses a role the duty is not given to — reading for `GET`, changing for
-//! anything else — so no handler can forget to check. [`record_acts`] then appends every
+//! exists) and refuses a role the duty is not given to — reading for `GET` (and `HEAD`),
+//! changing for anything else — so no handler can forget to check. [`record_acts`] then appends every
 //! request of a signed-in operator to the operator log, refused ones too: who, which role,
 //! what (method and route), on what (the path), from where, the answer, and what the handler
 //! noted (a suspension's reason).
@@ -116,7 +116,7 @@ impl<D: OperatorDuty + Send> FromRequestParts<Arc<Platform>> for Operator<D> {
                 .get::<MatchedPath>()
                 .map(|m| m.as_str().to_owned());
         }
-        let access = if parts.method == Method::GET {
+        let access = if parts.method == Method::GET || parts.method == Method::HEAD {
             Access::Read
         } else {
             Access::Change
@@ -131,8 +131,10 @@ impl<D: OperatorDuty + Send> FromRequestParts<Arc<Platform>> for Operator<D> {
 }
 
 /// Appends each request a signed-in operator made under `/v1/ops` to the operator log, with
-/// its answer. A request whose record cannot be written is answered 500 (the act may have
-/// been done: the operator must look before trying again), never silently unrecorded.
+/// its answer. The request and its record run in a task of their own, so that a client who
+/// hangs up cannot leave a done act unrecorded (the connection's future is dropped; the task
+/// is not). A request whose record cannot be written is answered 500 (the act may have been
+/// done: the operator must look before trying again), never silently unrecorded.
 pub(crate) async fn record_acts(
     State(p): State<Arc<Platform>>,
     mut req: Request,
@@ -149,25 +151,37 @@ pub(crate) async fn record_acts(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| a.ip().to_string());
-    let response = next.run(req).await;
-    let act = std::mem::take(&mut *slot.0.lock());
-    let Some(operator) = act.operator else {
-        return response;
-    };
-    let mut detail = operator.who();
-    detail["target"] = json!(target);
-    detail["from"] = json!(from);
-    detail["status"] = json!(response.status().as_u16());
-    for (k, v) in act.notes {
-        detail[k] = v;
-    }
-    let kind = format!("{method} {}", act.route.as_deref().unwrap_or(&target));
-    match p.record_operator_act(&kind, &detail).await {
-        Ok(_) => response,
+    let task = tokio::spawn(async move {
+        let response = next.run(req).await;
+        let act = std::mem::take(&mut *slot.0.lock());
+        let Some(operator) = act.operator else {
+            return response;
+        };
+        let mut detail = operator.who();
+        detail["target"] = json!(target);
+        detail["from"] = json!(from);
+        detail["status"] = json!(response.status().as_u16());
+        for (k, v) in act.notes {
+            detail[k] = v;
+        }
+        let kind = format!("{method} {}", act.route.as_deref().unwrap_or(&target));
+        match p.record_operator_act(&kind, &detail).await {
+            Ok(_) => response,
+            Err(e) => {
+                tracing::error!(error = %e, act = %kind, "an operator act could not be recorded");
+                ApiError::Platform(PlatformError::Internal(mykey_platform::Internal(
+                    "the operator log could not be written",
+                )))
+                .into_response()
+            }
+        }
+    });
+    match task.await {
+        Ok(response) => response,
         Err(e) => {
-            tracing::error!(error = %e, act = %kind, "an operator act could not be recorded");
+            tracing::error!(error = %e, "an operator request's task failed");
             ApiError::Platform(PlatformError::Internal(mykey_platform::Internal(
-                "the operator log could not be written",
+                "the operator request failed",
             )))
             .into_response()
         }
@@ -390,7 +404,7 @@ async fn person(
     State(p): State<Arc<Platform>>,
     Path(my_key_id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let person = p.person_by_my_key_id(&my_key_id).await?;
+    let person = looked_up(&op, &p, &my_key_id).await?;
     p.note_operator_read(&op.who, person, "overview").await?;
     let store = p.store();
     let active = store.my_key_id(person).await.map_err(PlatformError::from)?;
@@ -445,7 +459,7 @@ async fn person_log(
             mykey_platform::MAX_LOG_PAGE
         )));
     }
-    let person = p.person_by_my_key_id(&my_key_id).await?;
+    let person = looked_up(&op, &p, &my_key_id).await?;
     p.note_operator_read(&op.who, person, "log").await?;
     let (entries, next) = p.person_log_page(person, q.after, false, limit).await?;
     let head = match next {
@@ -459,6 +473,20 @@ async fn person_log(
     }))
 }
 
+/// The person a My Key ID names, noted in the operator log as the My Key ID's canonical text
+/// (whatever spelling the path used).
+async fn looked_up<D>(
+    op: &Operator<D>,
+    p: &Platform,
+    my_key_id: &str,
+) -> Result<mykey_platform::PersonId, ApiError> {
+    let person = p.person_by_my_key_id(my_key_id).await?;
+    if let Ok(id) = my_key_id.parse::<mykey_platform::MyKeyId>() {
+        op.note("my_key_id", id.as_str());
+    }
+    Ok(person)
+}
+
 async fn suspension(
     op: Operator<duty::People>,
     State(p): State<Arc<Platform>>,
@@ -467,7 +495,7 @@ async fn suspension(
     what: Suspendable,
     suspend: bool,
 ) -> Result<StatusCode, ApiError> {
-    let person = p.person_by_my_key_id(&my_key_id).await?;
+    let person = looked_up(&op, &p, &my_key_id).await?;
     let reason = mykey_platform::reason(&r.reason)?;
     op.note("reason", reason.clone());
     p.set_suspension(&op.who, person, what, suspend, &reason)

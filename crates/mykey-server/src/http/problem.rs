@@ -261,6 +261,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             ),
             X::AlreadySuspended => told(H::CONFLICT, "already-suspended", "Already suspended"),
             X::NotSuspended => told(H::CONFLICT, "not-suspended", "Not suspended"),
+            X::OperatorAccountHolder => told(
+                H::CONFLICT,
+                "operator-account-holder",
+                "The person holds an operator account",
+            ),
             // The same type as a missing My Key ID: what is missing is the same; here it
             // blocks a change.
             X::MyKeyIdRequired => told(H::CONFLICT, "no-my-key-id", "No active My Key ID"),

@@ -24,7 +24,8 @@ CREATE TABLE operator_log (
     hash   BLOB    NOT NULL
 );
 
--- A person's use of the system suspended by the help desk (Art 8.2), and a My Key ID's use
--- suspended on its own: who did it and why is in both logs.
+-- A person's use of the system suspended by the help desk (Art 8.2), and the use of their My
+-- Key ID on its own — the person's, so that revoking the ID and making another does not escape
+-- it: who did it and why is in both logs.
 ALTER TABLE persons ADD COLUMN suspended_at INTEGER;
-ALTER TABLE my_key_ids ADD COLUMN suspended_at INTEGER;
+ALTER TABLE persons ADD COLUMN my_key_id_suspended_at INTEGER;

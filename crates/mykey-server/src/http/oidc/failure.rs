@@ -108,9 +108,11 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
         PlatformError::Conflict(x) => match x {
             X::MyKeyIdAlreadyActive => t(f.my_key_id_already_active),
             X::MyKeyIdSuspended => t(f.my_key_id_suspended),
-            X::OperatorExists | X::LastAdministrator | X::AlreadySuspended | X::NotSuspended => {
-                with(f.operator_refused, &x.to_string())
-            }
+            X::OperatorExists
+            | X::LastAdministrator
+            | X::AlreadySuspended
+            | X::NotSuspended
+            | X::OperatorAccountHolder => with(f.operator_refused, &x.to_string()),
             X::MyKeyIdTaken => t(f.my_key_id_taken),
             X::MyKeyIdRequired => t(f.my_key_id_required),
             X::LinkRequestAnswered => t(f.link_request_answered),
