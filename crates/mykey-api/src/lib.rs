@@ -119,3 +119,18 @@ pub struct ConsentRecorded {
     #[schema(format = DateTime)]
     pub given_at: String,
 }
+
+/// What `/health/ready` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Readiness {
+    /// The database answers and the revocation index is fresh enough.
+    pub ready: bool,
+    /// `ok` or `unreachable`.
+    pub database: String,
+    /// `fresh`, `stale` (older than the configured limit: logins go to OCSP), `not built` or
+    /// `not used`.
+    pub revocation_index: String,
+    /// The oldest CRL index's age, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_index_age_secs: Option<u64>,
+}

@@ -604,6 +604,18 @@ impl Jlis for JlisPort {
         }
     }
 
+    fn revocation_index_age(&self, at: UnixTime) -> Option<u64> {
+        self.cas
+            .read()
+            .iter()
+            .map(|c| {
+                c.index.as_ref().map_or(u64::MAX, |i| {
+                    at.as_secs().saturating_sub(i.as_of().as_secs())
+                })
+            })
+            .max()
+    }
+
     async fn revocation(
         &self,
         cert: &UserIdentificationCertificate,

@@ -25,6 +25,7 @@ mod error;
 mod events;
 mod export;
 mod facts;
+mod health;
 mod ids;
 mod log;
 mod my_key_id;
@@ -62,6 +63,7 @@ pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub(crate) use facts::signature_query;
 pub use facts::{FactsSweep, SignatureRevoked};
+pub use health::Readiness;
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainCheck, ChainError, LogEntry, LogHash, verify_chain};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
@@ -147,6 +149,14 @@ pub trait Jlis: Send + Sync + 'static {
         issuer: &mykey_pki::CaCertificate,
         at: UnixTime,
     ) -> Result<RevocationAnswer, JlisUnavailable>;
+
+    /// How old the oldest CRL index is at `at`, in seconds (`u64::MAX` for a CA whose index was
+    /// never built); `None` where revocation is not read from CRL indexes. Readiness compares it
+    /// with [`PlatformConfig::ready_index_age`].
+    fn revocation_index_age(&self, at: UnixTime) -> Option<u64> {
+        let _ = at;
+        None
+    }
 
     /// Whether `signature` is J-LIS's over the ticket-item facts of the holder of
     /// user-identification certificate `n` as they are now (the PIN-less route, Art 20.2).
@@ -265,6 +275,10 @@ pub struct PlatformConfig {
     /// to public authorities (Art 19, 20; a business uses Service IDs, Art 2.4, and connects
     /// for the card points, Art 26), so it is off by default; every such call checks the kind.
     pub ppid_for_businesses: bool,
+    /// How old the revocation index may grow before the platform says it is not ready
+    /// (`/health/ready`): logins then go to OCSP for every card, a sign that J-LIS's CRLs are
+    /// not being read. 5 minutes by default.
+    pub ready_index_age: std::time::Duration,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -290,6 +304,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("push_to_private_addresses", &self.push_to_private_addresses)
             .field("card_expiry_grace", &self.card_expiry_grace)
             .field("ppid_for_businesses", &self.ppid_for_businesses)
+            .field("ready_index_age", &self.ready_index_age)
             .finish()
     }
 }
@@ -321,6 +336,7 @@ impl Default for PlatformConfig {
             push_to_private_addresses: false,
             card_expiry_grace: std::time::Duration::from_secs(90 * 86_400),
             ppid_for_businesses: false,
+            ready_index_age: std::time::Duration::from_secs(300),
         }
     }
 }

@@ -385,6 +385,9 @@ pub trait LoginStore: Send + Sync + 'static {
     /// how many rows went.
     async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError>;
 
+    /// Whether the database answers (readiness): one trivial statement.
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Ends, in one transaction, the sessions and OpenID Connect access tokens of the holders
     /// of these revoked user-identification certificates that were made before each was
     /// revoked (a session lives `session_ttl`, an access token `token_ttl` seconds: one that

@@ -365,3 +365,24 @@ async fn the_platform_recovers_by_itself_when_jlis_returns() {
     w.port.refresh().await;
     login(&w, &card).await;
 }
+
+/// Readiness tells the truth: ready with a fresh index; not ready (503, with the reason) once
+/// the index is older than the limit, while liveness stays ok.
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_fails_when_the_revocation_index_is_stale_past_its_limit() {
+    let w = world_with(|c| c.delta_crl_period = 1).await;
+    w.clock.catch_up();
+    let (status, body) = call(&w, Method::GET, "/health/ready", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["revocation_index"], "fresh");
+    // Past five minutes (the default limit) by the platform's clock, with nothing refreshed.
+    w.clock.advance(301);
+    let (status, body) = call(&w, Method::GET, "/health/ready", None).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["revocation_index"], "stale");
+    assert!(body["revocation_index_age_secs"].as_u64().unwrap() > 300);
+    let (status, _) = call(&w, Method::GET, "/health/live", None).await;
+    assert_eq!(status, 200);
+}

@@ -368,6 +368,8 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("delete", "/v1/me/ppid-services/{id}", &[204, 401, 404]),
     ("get", "/v1/me/export", &[200, 401]),
     ("get", "/health", &[200]),
+    ("get", "/health/live", &[200]),
+    ("get", "/health/ready", &[200, 503]),
     (
         "put",
         "/v1/ops/relying-parties/{id}/jwks",

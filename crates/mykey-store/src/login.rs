@@ -36,6 +36,14 @@ where
         D::login(self, w).await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
     async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(fail)?;
         let mut gone = D::purge_nonces(&mut tx, at).await?;

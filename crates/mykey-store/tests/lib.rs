@@ -638,3 +638,16 @@ async fn fresh_postgres() -> Option<FreshDb> {
         name,
     })
 }
+
+/// Readiness asks the database (`ping`): it answers while the database is there, and fails
+/// once the server drops it (the connections it held are gone).
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_ping_fails_when_the_database_goes_away() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    let store = mykey_store::open(&db.url).await.unwrap();
+    store.ping().await.unwrap();
+    db.drop().await;
+    assert!(store.ping().await.is_err());
+}

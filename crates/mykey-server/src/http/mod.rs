@@ -36,7 +36,7 @@
 //! /v1/ops/operators · /v1/ops/operator-log · /v1/ops/people/…  accounts, the operator log,
 //!                                      the help desk (see operators.rs)
 //! GET|POST /portal/…                  the card holder's pages (HTML; see portal/)
-//! GET    /v1/openapi.json · /health
+//! GET    /v1/openapi.json · /health, /health/live (liveness) · /health/ready (readiness)
 //! ```
 
 mod auth;
@@ -85,6 +85,8 @@ pub fn app(platform: Arc<Platform>) -> Router {
     let hsts = platform.issuer().starts_with("https://");
     Router::new()
         .route("/health", get(health))
+        .route("/health/live", get(health))
+        .route("/health/ready", get(ready))
         .route("/v1/openapi.json", get(openapi::openapi_json))
         .merge(auth::routes())
         .merge(me::routes())
@@ -130,6 +132,75 @@ pub fn app(platform: Arc<Platform>) -> Router {
 )]
 async fn health() -> &'static str {
     "ok"
+}
+
+/// Liveness under its own path (the same answer as `/health`).
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    operation_id = "mod_live",
+    tag = "platform",
+    summary = "Liveness: the process answers",
+    responses(
+        (status = 200, description = "ok")
+    )
+)]
+#[allow(dead_code)]
+fn live() {}
+
+/// Readiness: whether this node should be sent requests.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    operation_id = "mod_ready",
+    tag = "platform",
+    summary = "Readiness: the database answers and the revocation index is fresh enough (503 otherwise, with the reason)",
+    responses(
+        (status = 200, description = "Ready", body = mykey_api::Readiness, content_type = "application/json"),
+        (status = 503, description = "Not ready", body = mykey_api::Readiness, content_type = "application/json")
+    )
+)]
+async fn ready(
+    axum::extract::State(p): axum::extract::State<Arc<Platform>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let r = p.readiness().await;
+    if let Err(e) = &r.database {
+        tracing::warn!(error = %e, "readiness: the database does not answer");
+    }
+    if r.revocation_index_stale {
+        tracing::warn!(age = ?r.revocation_index_age, "readiness: the revocation index is stale");
+    }
+    let status = if r.ready() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = mykey_api::Readiness {
+        ready: r.ready(),
+        database: if r.database.is_ok() {
+            "ok"
+        } else {
+            "unreachable"
+        }
+        .to_owned(),
+        revocation_index_age_secs: r.revocation_index_age.filter(|a| *a != u64::MAX),
+        revocation_index: match (r.revocation_index_age, r.revocation_index_stale) {
+            (None, _) => "not used",
+            (Some(u64::MAX), _) => "not built",
+            (Some(_), true) => "stale",
+            (Some(_), false) => "fresh",
+        }
+        .to_owned(),
+    };
+    let mut resp = (status, axum::Json(body)).into_response();
+    if !r.ready() {
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+    }
+    resp
 }
 
 /// Headers every answer carries: `Cache-Control: no-store` unless the answer chose its own

@@ -25,6 +25,8 @@ use super::{
     info(title = "MyKey Platform", version = "1", description = include_str!("openapi.md")),
     paths(
         super::health,
+        super::live,
+        super::ready,
         openapi_json,
         auth::challenge,
         auth::respond,
