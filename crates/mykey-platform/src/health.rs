@@ -23,6 +23,11 @@ impl Readiness {
 }
 
 impl Platform {
+    /// 16 random bytes naming a request that came without a `traceparent` (logs).
+    pub fn fresh_request_id(&self) -> [u8; 16] {
+        self.rng.bytes::<16>()
+    }
+
     /// Asks the database and reads the revocation index's age.
     pub async fn readiness(&self) -> Readiness {
         let database = self.store.ping().await;

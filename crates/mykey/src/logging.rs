@@ -12,17 +12,39 @@ use tracing_subscriber::field::MakeExt;
 /// Longest value written, in characters; longer ones end in `…`.
 const MAX_VALUE_CHARS: usize = 512;
 
-/// Installs the process's subscriber: level from `MYKEY_LOG` (default `info`), lines on stderr.
-pub(crate) fn init() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(std::io::stderr().is_terminal())
-        .fmt_fields(fields())
-        .with_writer(std::io::stderr)
-        .init();
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// `time LEVEL span{id=…}: message name=value …`, escaped (see the module docs).
+    Text,
+    /// One JSON object a line: `timestamp`, `level`, `target`, the event's fields flattened,
+    /// and the request's `span` (its `id`, from `traceparent` or made fresh).
+    Json,
+}
+
+/// Installs the process's subscriber: level from `MYKEY_LOG` (default `info`), lines on stderr
+/// in `format`.
+pub(crate) fn init(format: LogFormat) {
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG").unwrap_or_else(|_| "info".into())
+    };
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_ansi(std::io::stderr().is_terminal())
+            .fmt_fields(fields())
+            .with_writer(std::io::stderr)
+            .init(),
+        // JSON escapes every control character itself, so no line can be forged.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init(),
+    }
 }
 
 /// How fields are written: `name=value`, the value escaped (see the module docs).

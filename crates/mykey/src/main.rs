@@ -29,6 +29,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "mykey", version, about)]
 struct Cli {
+    /// How log lines are written on stderr: text for a person, or JSON lines (one object an
+    /// event, with the request's ID) for a log collector.
+    #[arg(long, global = true, env = "MYKEY_LOG_FORMAT", value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,8 +79,8 @@ fn main() -> std::process::ExitCode {
     // its user's alone (see `files::private_folder`).
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    logging::init();
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

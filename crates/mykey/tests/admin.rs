@@ -621,3 +621,126 @@ async fn operators_sign_in_with_their_cards_and_the_help_desk_suspends_a_holder(
     admin(&["admin", "operators", "end", "2"], Some(a)).ok();
     admin(&["admin", "people", "show", &ids[2]], Some(d)).fails_with("not an operator");
 }
+
+/// The whole log of a run, at the `debug` level and as JSON lines: every line an object, the
+/// requests named by their IDs (a `traceparent`'s trace ID carried), and no secret in it — no
+/// PIN, session or bootstrap token, client secret, issuance number, link request or code.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_json_log_of_a_run_names_requests_and_holds_no_secret() {
+    use crate::support::{PIN, SIGN_PASSWORD, issue_card};
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let serve = Serve::start_logged(
+        data.path(),
+        &["--log-format", "json"],
+        "debug",
+        std::process::Stdio::from(log),
+    );
+    let cards = tempfile::tempdir().unwrap();
+    let card = cards.path().join("card.json");
+    let number = issue_card(&serve.jlis, &card, &[])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    let token = mykey(&[
+        "card",
+        "login",
+        "--card",
+        s(&card),
+        "--pin",
+        PIN,
+        "--platform",
+        &serve.url,
+        "--token-only",
+    ])
+    .ok()
+    .stdout
+    .trim()
+    .to_owned();
+    let http = reqwest::Client::new();
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let created = http
+        .post(format!("{}/v1/me/my-key-id", serve.url))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&crate::support::my_key_id_creation(None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.headers()["x-request-id"], trace);
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--platform", &serve.url, "--data", s(data.path())]);
+        mykey(&all)
+    };
+    let mut register = vec!["rp"];
+    register.extend(crate::support::register_args("みらい銀行", "business"));
+    let rp: serde_json::Value = serde_json::from_str(&admin(&register).ok().stdout).unwrap();
+    admin(&["rp", "approve", &rp["id"].to_string()]).ok();
+    let (client_id, secret) = (
+        rp["client_id"].as_str().unwrap(),
+        rp["client_secret"].as_str().unwrap(),
+    );
+    let request: serde_json::Value = http
+        .post(format!("{}/v1/rp/service-id-requests", serve.url))
+        .basic_auth(client_id, Some(secret))
+        .json(&serde_json::json!({"customer_id": "C-000123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link_url = request["link_url"].as_str().unwrap();
+    mykey(&[
+        "card",
+        "link",
+        "--card",
+        s(&card),
+        "--pin",
+        PIN,
+        "--platform",
+        &serve.url,
+        link_url,
+    ])
+    .ok();
+    // A wrong secret and a wrong PIN are refused, and are not written either.
+    let wrong = http
+        .get(format!("{}/v1/rp/service-ids", serve.url))
+        .basic_auth(client_id, Some("not-the-secret-0123456789"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let operator_token = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
+    drop(serve);
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.lines().count() > 10, "{text}");
+    for line in text.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string(), "{line}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.contains(trace) && l.contains("mykey::access")),
+        "the request with a traceparent is named by its trace ID"
+    );
+    let request_id = link_url.rsplit('/').next().unwrap();
+    for (what, secret) in [
+        ("the PIN", format!("\"{PIN}\"")),
+        ("the signing password", SIGN_PASSWORD.to_owned()),
+        ("the session token", token.clone()),
+        ("the bootstrap token", operator_token.trim().to_owned()),
+        ("the client secret", secret.to_owned()),
+        ("the issuance number", number.clone()),
+        ("the link request", request_id.to_owned()),
+        ("the wrong secret", "not-the-secret-0123456789".to_owned()),
+    ] {
+        assert!(!secret.is_empty());
+        assert!(!text.contains(&secret), "{what} is in the log");
+    }
+}

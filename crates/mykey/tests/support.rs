@@ -220,6 +220,11 @@ impl Serve {
 
     /// [`Serve::start`] with more arguments.
     pub(crate) fn start_with(data: &Path, extra: &[&str]) -> Self {
+        Self::start_logged(data, extra, "warn", Stdio::inherit())
+    }
+
+    /// [`Serve::start_with`] logging at `level` to `stderr`.
+    pub(crate) fn start_logged(data: &Path, extra: &[&str], level: &str, stderr: Stdio) -> Self {
         if data.exists() {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -239,12 +244,12 @@ impl Serve {
             ])
             .arg(data)
             .args(extra)
-            .env("MYKEY_LOG", "warn")
+            .env("MYKEY_LOG", level)
             .env_remove("MYKEY_JLIS_URL")
             .env_remove("MYKEY_DATABASE_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());

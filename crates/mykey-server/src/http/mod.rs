@@ -109,6 +109,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(oidc::routes())
         .merge(authorizations::routes())
         .merge(portal::routes())
+        .route_layer(axum::middleware::from_fn(access_log))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             platform.clone(),
@@ -116,7 +117,79 @@ pub fn app(platform: Arc<Platform>) -> Router {
         ))
         .layer(refusals::ApiRefusals)
         .layer(axum::middleware::map_response(move |r| headers(r, hsts)))
+        .layer(axum::middleware::from_fn_with_state(
+            platform.clone(),
+            traced,
+        ))
         .with_state(platform)
+}
+
+/// Every request runs in a span carrying its ID — the trace ID of a W3C `traceparent` it came
+/// with, else 16 fresh random bytes — so that each log line it causes names it; the answer
+/// carries it back as `x-request-id`.
+async fn traced(
+    axum::extract::State(p): axum::extract::State<Arc<Platform>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let id = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_id)
+        .unwrap_or_else(|| hex::encode(p.fresh_request_id()));
+    let span = tracing::info_span!("request", id = %id);
+    let mut resp = next.run(req).instrument(span).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// The trace ID of a `traceparent` (W3C Trace Context: `00-<32 hex>-<16 hex>-<2 hex>`), if it
+/// is one: lower-case hex, not all zeros.
+fn trace_id(header: &str) -> Option<String> {
+    let mut parts = header.trim().split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    (hex(version, 2)
+        && version != "ff"
+        && hex(trace, 32)
+        && hex(parent, 16)
+        && hex(flags, 2)
+        && trace.bytes().any(|b| b != b'0')
+        && (version != "00" || parts.next().is_none()))
+    .then(|| trace.to_owned())
+}
+
+/// One line a request (level `debug`, target `mykey::access`): the method, the route as
+/// declared — never the path itself, which may carry a handle or a code — the status and the
+/// time taken.
+async fn access_log(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(
+        target: "mykey::access",
+        %method,
+        %route,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "answered"
+    );
+    resp
 }
 
 /// Liveness.
@@ -348,4 +421,27 @@ pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_trace_id_comes_only_from_a_well_formed_traceparent() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(
+            super::trace_id(good).as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736\n-00f067aa0ba902b7-01",
+            "garbage",
+            "",
+        ] {
+            assert_eq!(super::trace_id(bad), None, "{bad:?}");
+        }
+    }
 }
