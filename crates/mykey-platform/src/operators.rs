@@ -504,6 +504,16 @@ impl Platform {
         }
     }
 
+    /// Forfeits a person's point-programme rights for breaking the Terms (Art 27.1.2): the
+    /// point secretariat's act, recorded in the operator log with its reason; the person's log
+    /// and the providers of their applications say so.
+    pub async fn forfeit_for_violation(&self, person: PersonId) -> Result<(), PlatformError> {
+        Ok(self
+            .store
+            .forfeit_point_rights(person, crate::Forfeiture::TermsViolation, self.clock.now())
+            .await?)
+    }
+
     /// Refused when the holder of the issuance number `n` is suspended (every card use).
     pub(crate) async fn refuse_suspended(
         &self,

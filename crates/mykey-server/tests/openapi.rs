@@ -480,6 +480,11 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ),
     (
         "post",
+        "/v1/ops/people/{my_key_id}/point-forfeiture",
+        &[204, 401, 403, 404, 413, 422],
+    ),
+    (
+        "post",
         "/v1/ops/people/{my_key_id}/my-key-id/resumption",
         &[204, 401, 403, 404, 409, 413, 422],
     ),

@@ -169,6 +169,13 @@ async fn each_role_reaches_only_its_functions_and_every_act_is_logged() {
     assert_eq!(status, 403);
     let (status, _) = as_(&w, &secretariat, Method::GET, "/v1/ops/point-rounds", None).await;
     assert_eq!(status, 200);
+    // Forfeiting point rights (Art 27.1.2) is the secretariat's, not the help desk's.
+    let forfeit = "/v1/ops/people/AAAAAAAA/point-forfeiture";
+    let why = Some(json!({"reason": "x"}));
+    let (status, body) = as_(&w, &desk, Method::POST, forfeit, why.clone()).await;
+    assert!(status == 403 && refused(&body), "{status} {body}");
+    let (status, _) = as_(&w, &secretariat, Method::POST, forfeit, why).await;
+    assert_eq!(status, 404);
     // Publishing terms and making accounts are the administrator's; the auditor changes nothing.
     let (status, _) = as_(
         &w,
@@ -184,15 +191,7 @@ async fn each_role_reaches_only_its_functions_and_every_act_is_logged() {
     // The operator log: the auditor's alone, complete and intact.
     let (status, _) = as_(&w, &admin, Method::GET, "/v1/ops/operator-log", None).await;
     assert_eq!(status, 403);
-    let (status, log) = as_(
-        &w,
-        &auditor,
-        Method::GET,
-        "/v1/ops/operator-log?limit=1000",
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{log}");
+    let log = operator_log(&w, &auditor).await;
     let entries = log["entries"].as_array().unwrap();
     let approved: Vec<&Value> = entries
         .iter()
@@ -347,14 +346,7 @@ async fn the_help_desk_finds_a_person_by_my_key_id_and_suspends_and_resumes_them
         suspended["detail"],
         json!({"operator": 2, "role": "help-desk", "grounds": "reported spoofing, inquiry 2026-118"})
     );
-    let (_, oplog) = as_(
-        &w,
-        &auditor,
-        Method::GET,
-        "/v1/ops/operator-log?limit=1000",
-        None,
-    )
-    .await;
+    let oplog = operator_log(&w, &auditor).await;
     assert!(oplog["entries"].as_array().unwrap().iter().any(|e| {
         e["kind"] == "POST /v1/ops/people/{my_key_id}/suspension"
             && e["detail"]["reason"] == "reported spoofing, inquiry 2026-118"
@@ -410,14 +402,7 @@ async fn the_help_desk_finds_a_person_by_my_key_id_and_suspends_and_resumes_them
     let lower = format!("/v1/ops/people/{}", my_key_id.to_lowercase());
     let (status, _) = as_(&w, &desk, Method::GET, &lower, None).await;
     assert_eq!(status, 200);
-    let (_, oplog) = as_(
-        &w,
-        &auditor,
-        Method::GET,
-        "/v1/ops/operator-log?limit=1000",
-        None,
-    )
-    .await;
+    let oplog = operator_log(&w, &auditor).await;
     let last = oplog["entries"]
         .as_array()
         .unwrap()
@@ -520,14 +505,7 @@ async fn an_act_whose_client_hangs_up_is_still_recorded() {
         .iter()
         .filter(|e| e["kind"] == "my-key-id.suspended" || e["kind"] == "my-key-id.resumed")
         .count();
-    let (_, oplog) = as_(
-        &w,
-        &auditor,
-        Method::GET,
-        "/v1/ops/operator-log?limit=1000",
-        None,
-    )
-    .await;
+    let oplog = operator_log(&w, &auditor).await;
     let recorded = oplog["entries"]
         .as_array()
         .unwrap()
@@ -539,4 +517,18 @@ async fn an_act_whose_client_hangs_up_is_still_recorded() {
     // Some acts were done (the test is not empty), and each of them recorded.
     assert!(done > 0, "{log}");
     assert_eq!(done, recorded, "{log}");
+}
+
+/// The whole operator log as an auditor reads it (one page of 1000).
+async fn operator_log(w: &World, auditor: &str) -> Value {
+    let (status, log) = as_(
+        w,
+        auditor,
+        Method::GET,
+        "/v1/ops/operator-log?limit=1000",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    log
 }

@@ -309,6 +309,52 @@ async fn revoking_the_my_key_id_forfeits_the_rights_and_tells_the_provider() {
     );
 }
 
+/// Art 27.1.2: the point secretariat forfeits a holder's rights for breaking the Terms; the
+/// holder's log, the provider's queue and its events say so, and the holder cannot apply
+/// again. The help desk cannot do it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secretariat_forfeits_the_rights_of_a_holder_who_broke_the_terms() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    let (_, token) = holder(&w).await;
+    let (status, a) = apply(&w, &token, round, service, "22223333").await;
+    assert_eq!(status, 201, "{a}");
+    let (_, mine_id) = call(&w, Method::GET, "/v1/me/my-key-id", Some(&token)).await;
+    let path = format!(
+        "/v1/ops/people/{}/point-forfeiture",
+        mine_id["id"].as_str().unwrap()
+    );
+    let (status, body) = ops(&w, Method::POST, &path, Some(json!({"reason": ""}))).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = ops(
+        &w,
+        Method::POST,
+        &path,
+        Some(json!({"reason": "applications under borrowed cards, case 2026-41"})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let gone = mine(&w, &token).await;
+    assert_eq!(
+        (gone[0]["state"].as_str(), gone[0]["reason"].as_str()),
+        (Some("forfeited"), Some("terms-violation"))
+    );
+    let seen = queue(&w, &pay, "").await;
+    assert_eq!(seen[0]["state"].as_str(), Some("forfeited"));
+    let (status, body) = apply(&w, &token, round, service, "22224444").await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:point-rights-forfeited")
+    );
+    assert!(
+        log_kinds(&w, &token)
+            .await
+            .contains(&"point.forfeited".to_owned())
+    );
+}
+
 #[tokio::test]
 async fn the_programme_s_parties_reach_only_the_programme_and_others_not_the_programme() {
     let w = world().await;

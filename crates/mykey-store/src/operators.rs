@@ -3,12 +3,12 @@
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    LogEntry, LogHash, MyKeyId, NewLog, OperatorAccount, OperatorEnd, OperatorId, OperatorRole,
+    LogEntry, MyKeyId, NewLog, OperatorAccount, OperatorEnd, OperatorId, OperatorRole,
     OperatorStore, PersonId, StoreError, Suspendable, SuspensionChange, Suspensions,
 };
 use sqlx::{ColumnIndex, Encode, Executor, Row};
 
-use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, hash32, secs, time};
+use crate::{Dialect, RowsAffected, SqlStore, Stored, StoredRef, fail, secs, time};
 
 const OPERATOR: &str = "SELECT id, person_id, name, role, created_at, ended_at FROM operators";
 
@@ -174,16 +174,7 @@ where
         .fetch_optional(&mut *tx)
         .await
         .map_err(fail)?;
-        let prev = match head {
-            Some(r) => Some(LogEntry {
-                seq: r.get::<i64, _>("seq") as u64,
-                at: r.get::<i64, _>("at") as u64,
-                kind: r.get("kind"),
-                detail: r.get("detail"),
-                hash: LogHash(hash32(r.get::<&[u8], _>("hash"))?),
-            }),
-            None => None,
-        };
+        let prev = Self::log_rows(head.as_slice())?.pop();
         let entry = LogEntry::next(prev.as_ref(), at.as_secs(), kind, detail);
         sqlx::query(
             "INSERT INTO operator_log (seq, at, kind, detail, hash) VALUES ($1, $2, $3, $4, $5)",

@@ -924,4 +924,23 @@ where
         tx.commit().await.map_err(fail)?;
         Ok(Ok(a))
     }
+
+    async fn forfeit_point_rights(
+        &self,
+        person: PersonId,
+        reason: Forfeiture,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        if D::ROW_LOCKS {
+            sqlx::query("SELECT id FROM persons WHERE id = $1 FOR UPDATE")
+                .bind(person.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        Self::forfeit_points_in(&mut tx, person, reason, at).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(())
+    }
 }

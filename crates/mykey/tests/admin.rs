@@ -487,21 +487,7 @@ async fn operators_sign_in_with_their_cards_and_the_help_desk_suspends_a_holder(
     let person = |name: &str| {
         let card = cards.path().join(format!("{name}.json"));
         issue_card(&serve.jlis, &card, &[]).ok();
-        let token = mykey(&[
-            "card",
-            "login",
-            "--card",
-            s(&card),
-            "--pin",
-            PIN,
-            "--platform",
-            &serve.url,
-            "--token-only",
-        ])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+        let token = card_session(&serve, &card);
         (card, token)
     };
     let mut ids = Vec::new();
@@ -644,21 +630,7 @@ async fn the_json_log_of_a_run_names_requests_and_holds_no_secret() {
         .stdout
         .trim()
         .to_owned();
-    let token = mykey(&[
-        "card",
-        "login",
-        "--card",
-        s(&card),
-        "--pin",
-        PIN,
-        "--platform",
-        &serve.url,
-        "--token-only",
-    ])
-    .ok()
-    .stdout
-    .trim()
-    .to_owned();
+    let token = card_session(&serve, &card);
     let http = reqwest::Client::new();
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let created = http
@@ -743,4 +715,23 @@ async fn the_json_log_of_a_run_names_requests_and_holds_no_secret() {
         assert!(!secret.is_empty());
         assert!(!text.contains(&secret), "{what} is in the log");
     }
+}
+
+/// `mykey card login --token-only` with the standard holder's PIN: the session token.
+fn card_session(serve: &Serve, card: &std::path::Path) -> String {
+    let platform = serve.url.as_str();
+    let args = [
+        "card",
+        "login",
+        "--card",
+        s(card),
+        "--pin",
+        crate::support::PIN,
+    ];
+    let rest = ["--platform", platform, "--token-only"];
+    mykey(&[&args[..], &rest[..]].concat())
+        .ok()
+        .stdout
+        .trim()
+        .to_owned()
 }

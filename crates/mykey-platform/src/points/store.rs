@@ -261,6 +261,16 @@ pub trait PointStore: Send + Sync + 'static {
         at: UnixTime,
         log: &(dyn for<'x> Fn(&'x PointApplication) -> NewLog + Sync),
     ) -> Result<Result<PointApplication, PlatformError>, StoreError>;
+
+    /// Forfeits the person's point-programme rights for `reason` (Art 27.1), in one
+    /// transaction: the right to apply in every round not closed, every application in flight
+    /// (its provider told), points instructed and not granted; one entry in their log.
+    async fn forfeit_point_rights(
+        &self,
+        person: PersonId,
+        reason: super::Forfeiture,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// Who asks for a list of applications: the provider whose services they are, or the kiosk

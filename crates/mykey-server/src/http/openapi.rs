@@ -124,6 +124,7 @@ use super::{
         operators::resume_person,
         operators::suspend_my_key_id,
         operators::resume_my_key_id,
+        operators::forfeit_points,
         streams::show_to_operator,
         token::token,
         events::jwks,

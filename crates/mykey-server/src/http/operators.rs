@@ -14,6 +14,7 @@
 //! GET    /v1/ops/people/{my_key_id} · …/log                      inquiries    (help desk)
 //! POST   /v1/ops/people/{my_key_id}/suspension|resumption        Art 8.2      (help desk)
 //! POST   /v1/ops/people/{my_key_id}/my-key-id/suspension|resumption           (help desk)
+//! POST   /v1/ops/people/{my_key_id}/point-forfeiture  Art 27.1.2        (point secretariat)
 //! ```
 
 use std::marker::PhantomData;
@@ -208,6 +209,10 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route(
             "/v1/ops/people/{my_key_id}/my-key-id/resumption",
             post(resume_my_key_id),
+        )
+        .route(
+            "/v1/ops/people/{my_key_id}/point-forfeiture",
+            post(forfeit_points),
         )
 }
 
@@ -500,6 +505,38 @@ async fn suspension(
     op.note("reason", reason.clone());
     p.set_suspension(&op.who, person, what, suspend, &reason)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/ops/people/{my_key_id}/point-forfeiture",
+    operation_id = "operators_forfeit_points",
+    tag = "operators",
+    summary = "Forfeits the person's card-point rights for breaking the Terms (Art 27.1.2): the right to apply in every round not closed, applications in flight (their providers told), points instructed and not granted (point secretariat)",
+    params(
+        ("my_key_id" = String, Path, description = "A My Key ID the person holds or held")
+    ),
+    request_body(content = mykey_api::operators::Reason, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Forfeited; in the person's log and the operator log"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
+async fn forfeit_points(
+    op: Operator<duty::PointProgramme>,
+    State(p): State<Arc<Platform>>,
+    Path(my_key_id): Path<String>,
+    JsonBody(r): JsonBody<Reason>,
+) -> Result<StatusCode, ApiError> {
+    let person = looked_up(&op, &p, &my_key_id).await?;
+    op.note("reason", mykey_platform::reason(&r.reason)?);
+    p.forfeit_for_violation(person).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
