@@ -10,6 +10,10 @@
 //! - at most [`Limits::per_source`] connections at once from one address (IPv6: one /64), and
 //!   [`Limits::total`] in all; more are closed as soon as they are accepted. (Behind a reverse
 //!   proxy every client has the proxy's address: limit per client there.)
+//! - at most [`Limits::in_flight`] requests handled at once (Terms Art 9.2, a significant
+//!   concentration of use): one more is refused at once — `503`, `Retry-After: 1`, problem
+//!   `overloaded` — rather than queued behind the others, so that what is admitted keeps its
+//!   pace and what is not learns so in no time. The health endpoints are never refused.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -36,16 +40,20 @@ pub struct Limits {
     pub per_source: usize,
     /// Connections at once in all (keep it under the process's file-descriptor limit).
     pub total: usize,
+    /// Requests handled at once; more are refused at once with `503`.
+    pub in_flight: usize,
 }
 
 impl Default for Limits {
-    /// 10 s for a head, 60 s for a request, 256 connections a source, 4,096 in all.
+    /// 10 s for a head, 60 s for a request, 256 connections a source, 4,096 in all, 1,024
+    /// requests in flight.
     fn default() -> Self {
         Self {
             header: Duration::from_secs(10),
             request: Duration::from_secs(60),
             per_source: 256,
             total: 4096,
+            in_flight: 1024,
         }
     }
 }
@@ -91,9 +99,14 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app.layer(axum::middleware::from_fn(
-        move |req, next: axum::middleware::Next| request_limit(req, next, limits.request),
-    ));
+    let admitted = Arc::new(tokio::sync::Semaphore::new(limits.in_flight));
+    let app = app
+        .layer(axum::middleware::from_fn(
+            move |req, next: axum::middleware::Next| request_limit(req, next, limits.request),
+        ))
+        .layer(axum::middleware::from_fn(
+            move |req, next: axum::middleware::Next| in_flight_limit(req, next, admitted.clone()),
+        ));
     let counts: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
@@ -151,6 +164,35 @@ pub async fn serve(
     })
     .await;
     Ok(())
+}
+
+/// Refuses a request at once (`503`, `Retry-After: 1`) when `admitted` has no room left; the
+/// health endpoints always pass, so that a load balancer sees an overloaded node as alive.
+async fn in_flight_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    admitted: Arc<tokio::sync::Semaphore>,
+) -> axum::response::Response {
+    if req.uri().path().starts_with("/health") {
+        return next.run(req).await;
+    }
+    match admitted.try_acquire_owned() {
+        Ok(permit) => {
+            let r = next.run(req).await;
+            drop(permit);
+            r
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (axum::http::header::CONTENT_TYPE, "application/problem+json"),
+                (axum::http::header::RETRY_AFTER, "1"),
+                (axum::http::header::CACHE_CONTROL, "no-store"),
+            ],
+            r#"{"type":"urn:mykey:problem:overloaded","title":"Overloaded","status":503,"detail":"too many requests are being handled; try again in a second"}"#,
+        )
+            .into_response(),
+    }
 }
 
 /// Answers `408` to a request that takes longer than `limit` (its body included).

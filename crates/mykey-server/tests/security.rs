@@ -207,6 +207,7 @@ async fn slow_and_greedy_clients_are_cut_off() {
         request: Duration::from_secs(2),
         per_source: 3,
         total: 100,
+        in_flight: 100,
     };
     let app = mykey_server::app(w.platform.clone());
     tokio::spawn(mykey_server::serve(
@@ -522,4 +523,75 @@ async fn a_body_that_is_not_a_json_object_is_refused_and_changes_nothing() {
     );
     let (_, links) = rp(&w, &bank, reqwest::Method::GET, "/v1/rp/service-ids", None).await;
     assert_eq!(links["service_ids"].as_array().unwrap().len(), 1, "{links}");
+}
+
+/// Issue 23.6: past the requests in flight the listener allows, one more is refused at once —
+/// 503, `Retry-After`, problem `overloaded` — not queued; the health endpoints still answer,
+/// and once the slot is free the next request is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn past_the_requests_in_flight_one_more_is_refused_at_once() {
+    use std::time::{Duration, Instant};
+
+    use tokio::io::AsyncWriteExt;
+
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = mykey_server::Limits {
+        request: Duration::from_secs(30),
+        in_flight: 1,
+        ..mykey_server::Limits::default()
+    };
+    let app = mykey_server::app(w.platform.clone());
+    tokio::spawn(mykey_server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
+    // The one slot: a request whose body is still coming.
+    let mut holder = tokio::net::TcpStream::connect(addr).await.unwrap();
+    holder
+        .write_all(
+            b"POST /v1/auth/challenges HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}");
+    let started = Instant::now();
+    let refused = http
+        .post(format!("{url}/v1/auth/challenges"))
+        .json(&serde_json::json!({"purpose": "login"}))
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["type"], "urn:mykey:problem:overloaded");
+    // At once: queued, it would have waited for the held request's limit (30 s).
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let health = http.get(format!("{url}/health/live")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    // The held request's client hangs up: the slot is free again.
+    drop(holder);
+    let mut served = 0;
+    for _ in 0..50 {
+        served = http
+            .post(format!("{url}/v1/auth/challenges"))
+            .json(&serde_json::json!({"purpose": "login"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if served != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(served, 201);
 }

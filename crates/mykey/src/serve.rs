@@ -78,6 +78,10 @@ pub(crate) struct ServeArgs {
     /// Connections at once in all (below the process's file-descriptor limit).
     #[arg(long, default_value_t = 4096)]
     max_connections: usize,
+    /// Requests handled at once (Art 9.2); one more is refused at once with 503 and
+    /// Retry-After rather than queued.
+    #[arg(long, default_value_t = 1024)]
+    max_in_flight: usize,
 }
 
 /// A registry: its URL, and the simulator if it runs in this process.
@@ -224,6 +228,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let limits = mykey_server::Limits {
         per_source: a.max_connections_per_source.max(1),
         total: a.max_connections.max(1),
+        in_flight: a.max_in_flight.max(1),
         ..mykey_server::Limits::default()
     };
     let result = mykey_server::serve(listener, node.router(), limits, shutdown_signal()).await;
