@@ -238,6 +238,13 @@ async fn log(
     q: Result<axum::extract::Query<LogPage>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let axum::extract::Query(q) = q.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let limit = page_limit(&q)?;
+    let (entries, next) = p.log_page(&s, q.after, false, limit).await?;
+    Ok(axum::Json(log_page_json(&entries, next)))
+}
+
+/// A log page's size (`limit`, default 100), or the problem that says it is out of range.
+pub(super) fn page_limit(q: &LogPage) -> Result<usize, ApiError> {
     let limit = q.limit.unwrap_or(LOG_PAGE);
     if limit == 0 || limit > mykey_platform::MAX_LOG_PAGE {
         return Err(ApiError::InvalidRequest(format!(
@@ -245,17 +252,19 @@ async fn log(
             mykey_platform::MAX_LOG_PAGE
         )));
     }
-    let (entries, next) = p.log_page(&s, q.after, false, limit).await?;
-    // The chain's head, on the page that ends with it.
-    let head = match next {
-        None => entries.last().map(|e| e.hash.to_string()),
-        Some(_) => None,
-    };
-    Ok(axum::Json(Log {
+    Ok(limit)
+}
+
+/// A page of a person's log as answered, with the chain's head on the page that ends with it.
+pub(super) fn log_page_json(entries: &[LogEntry], next: Option<u64>) -> Log {
+    Log {
         entries: entries.iter().map(log_json).collect(),
-        head,
+        head: next
+            .is_none()
+            .then(|| entries.last().map(|e| e.hash.to_string()))
+            .flatten(),
         next: next.map(|n| n.to_string()),
-    }))
+    }
 }
 
 /// A log entry as the person sees it.

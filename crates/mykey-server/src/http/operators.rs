@@ -457,25 +457,11 @@ async fn person_log(
     q: Result<Query<LogPage>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > mykey_platform::MAX_LOG_PAGE {
-        return Err(ApiError::InvalidRequest(format!(
-            "limit is 1 to {}",
-            mykey_platform::MAX_LOG_PAGE
-        )));
-    }
+    let limit = super::me::page_limit(&q)?;
     let person = looked_up(&op, &p, &my_key_id).await?;
     p.note_operator_read(&op.who, person, "log").await?;
     let (entries, next) = p.person_log_page(person, q.after, false, limit).await?;
-    let head = match next {
-        None => entries.last().map(|e| e.hash.to_string()),
-        Some(_) => None,
-    };
-    Ok(axum::Json(mykey_api::me::Log {
-        entries: entries.iter().map(super::me::log_json).collect(),
-        head,
-        next: next.map(|n| n.to_string()),
-    }))
+    Ok(axum::Json(super::me::log_page_json(&entries, next)))
 }
 
 /// The person a My Key ID names, noted in the operator log as the My Key ID's canonical text
