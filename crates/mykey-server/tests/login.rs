@@ -306,8 +306,14 @@ impl Now for World {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stale_index_falls_back_to_ocsp_and_the_query_is_logged() {
-    // Delta CRLs valid for one second: the index goes stale while J-LIS stays up.
-    let w = world_with(|c| c.delta_crl_period = 1).await;
+    // Complete and delta CRLs valid for seconds: the index goes stale while J-LIS stays up,
+    // whether or not the delta was still in time when the node read it (on a loaded machine
+    // it may not be, and then the complete CRL alone bounds the index).
+    let w = world_with(|c| {
+        c.crl_period = 2;
+        c.delta_crl_period = 1;
+    })
+    .await;
     let card = card(&w).await;
     // The index was read when the node was assembled, its delta good for one second of the
     // simulator's (real) time: past that by the platform's clock, however long the assembly took
