@@ -23,7 +23,9 @@ pub(crate) struct LinkArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     platform: String,
-    /// The link request: its ID, its path (`/v1/link-requests/…`) or its full URL.
+    /// The link request: its ID, its path (`/v1/link-requests/…`) or its full URL. An ID is
+    /// base64url and may begin with `-`: taken as the value, not as an option.
+    #[arg(allow_hyphen_values = true)]
     request: String,
     /// Decline instead of approving.
     #[arg(long)]

@@ -32,6 +32,8 @@ pub(crate) struct PinlessArgs {
     )]
     platform: String,
     /// The PIN-less request: its handle, its path (`/v1/pinless-requests/…`) or its full URL.
+    /// A handle is base64url and may begin with `-`: taken as the value, not as an option.
+    #[arg(allow_hyphen_values = true)]
     request: String,
 }
 
