@@ -12,6 +12,7 @@ pub mod authorizations;
 pub mod events;
 pub mod export;
 pub mod link_requests;
+pub mod maintenance;
 pub mod me;
 pub mod oidc;
 pub mod operators;

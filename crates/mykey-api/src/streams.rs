@@ -55,6 +55,14 @@ pub enum EventType {
     /// points are to be granted on it.
     #[serde(rename = "urn:mykey:secevent:point-application-forfeited")]
     PointApplicationForfeited,
+    /// To every approved relying party: a maintenance window was announced (Art 9.3):
+    /// `starts_at`, `ends_at`, `functions`, `notice` `{en, ja}`, `urgent`.
+    #[serde(rename = "urn:mykey:secevent:maintenance-announced")]
+    MaintenanceAnnounced,
+    /// To every approved relying party: a maintenance window ended early, or was called off
+    /// (`called_off`) before it began.
+    #[serde(rename = "urn:mykey:secevent:maintenance-ended")]
+    MaintenanceEnded,
 }
 
 /// A stream's configuration, as the relying party sets it.

@@ -47,6 +47,9 @@ pub enum PlatformError {
     /// A fault of the platform itself; logged, never sent.
     #[error(transparent)]
     Internal(#[from] Internal),
+    /// The function is under maintenance (Art 9.3): try again when the window ends.
+    #[error(transparent)]
+    Maintenance(#[from] crate::Maintenance),
 }
 
 impl PlatformError {
@@ -56,6 +59,7 @@ impl PlatformError {
             Self::Limited(Limited::TooManyAttempts { retry_after })
             | Self::Limited(Limited::Quota { retry_after }) => Some(*retry_after),
             Self::JlisUnavailable(_) | Self::RegistryUnavailable(_) => Some(30),
+            Self::Maintenance(m) => Some(m.retry_after),
             Self::Store(e) => match e.kind {
                 crate::StoreErrorKind::Unavailable => Some(5),
                 crate::StoreErrorKind::Conflict => Some(1),
@@ -209,6 +213,18 @@ pub enum InvalidError {
         /// The earliest it may.
         earliest: UnixTime,
     },
+    /// A notice not given in both languages, or too long.
+    #[error("{0}")]
+    Notice(&'static str),
+    /// A maintenance window not acceptable as announced: what is wrong.
+    #[error("{0}")]
+    Maintenance(&'static str),
+    /// A planned maintenance window would start with less than 24 hours' notice (Art 9.3).
+    #[error("maintenance must be announced at least 24 hours before it starts, unless urgent")]
+    MaintenanceNoticeTooShort {
+        /// The earliest it may start.
+        earliest: UnixTime,
+    },
     /// The one-time code is unknown, used, expired or of another service.
     #[error("unknown, used or expired code")]
     PpidCode,
@@ -302,6 +318,9 @@ pub enum NotFound {
     /// No such batch of grant instructions (or not the asker's).
     #[error("no such batch of grants")]
     PointGrantBatch,
+    /// No maintenance window has that ID, or it is over.
+    #[error("no such maintenance window, or it is over")]
+    MaintenanceWindow,
 }
 
 /// What the request names exists, but its state forbids the change.

@@ -19,6 +19,8 @@
 //! | a card-point application made through the provider's service (Art 23.1.1) | `urn:mykey:secevent:point-application-submitted` | `round`, `payment_service`, `payment_service_user_id` |
 //! | a point application withdrawn by the person | `urn:mykey:secevent:point-application-withdrawn` | `reason` `withdrawn` |
 //! | a point application forfeited (Art 27) | `urn:mykey:secevent:point-application-forfeited` | `reason` `my-key-id-revoked`, `terms-violation` or `system-terminated` |
+//! | a maintenance window announced (Art 9.3) | `urn:mykey:secevent:maintenance-announced` | `starts_at`, `ends_at` (seconds), `functions`, `notice` `{en, ja}`, `urgent` |
+//! | a maintenance window ended early, or called off before it began | `urn:mykey:secevent:maintenance-ended` | `starts_at`, `ends_at` (when it ended), `functions`, `called_off` |
 //!
 //! The facts change has its own type: CAEP's `token-claims-change` requires the new values,
 //! which the platform neither knows nor may give without the person's consent.
@@ -26,7 +28,9 @@
 //! The subject (RFC 9493 `sub_id`): `{"format":"opaque","id":CUSTOMER_ID}` for a Service ID,
 //! `{"format":"iss_sub","iss":ISSUER,"sub":PPID}` for a PPID (the `sub` an OpenID Connect login
 //! gives the same relying party), `{"format":"opaque","id":APPLICATION_ID}` for a point
-//! application (its provider knows no person, only the application).
+//! application (its provider knows no person, only the application),
+//! `{"format":"opaque","id":"maintenance-window-ID"}` for an announcement (it is about no one:
+//! every approved relying party gets it).
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
@@ -63,6 +67,10 @@ pub enum EventKind {
     PointApplicationWithdrawn,
     /// The application was forfeited (Art 27): no points are to be granted on it.
     PointApplicationForfeited,
+    /// A maintenance window was announced (Art 9.3).
+    MaintenanceAnnounced,
+    /// A maintenance window was ended early, or called off before it began.
+    MaintenanceEnded,
 }
 
 impl EventKind {
@@ -78,6 +86,8 @@ impl EventKind {
             EventKind::PointApplicationSubmitted => "point-application-submitted",
             EventKind::PointApplicationWithdrawn => "point-application-withdrawn",
             EventKind::PointApplicationForfeited => "point-application-forfeited",
+            EventKind::MaintenanceAnnounced => "maintenance-announced",
+            EventKind::MaintenanceEnded => "maintenance-ended",
         }
     }
 
@@ -87,7 +97,7 @@ impl EventKind {
     }
 
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::CredentialChange,
         EventKind::AccountDisabled,
         EventKind::ServiceIdEnded,
@@ -97,6 +107,8 @@ impl EventKind {
         EventKind::PointApplicationSubmitted,
         EventKind::PointApplicationWithdrawn,
         EventKind::PointApplicationForfeited,
+        EventKind::MaintenanceAnnounced,
+        EventKind::MaintenanceEnded,
     ];
 
     /// From an event type URI.
@@ -128,6 +140,8 @@ impl EventKind {
             EventKind::PointApplicationForfeited => {
                 "urn:mykey:secevent:point-application-forfeited"
             }
+            EventKind::MaintenanceAnnounced => "urn:mykey:secevent:maintenance-announced",
+            EventKind::MaintenanceEnded => "urn:mykey:secevent:maintenance-ended",
         }
     }
 }
@@ -141,6 +155,8 @@ pub enum EventSubject {
     Ppid(PpidServiceId, Ppid),
     /// A point application made through its payment service.
     PointApplication(crate::PointApplicationId),
+    /// An announcement to every relying party, by its name (`maintenance-window-7`).
+    Announcement(String),
 }
 
 /// An event waiting for (or given to) a relying party.
@@ -290,6 +306,7 @@ impl Platform {
         let sub_id = match &event.subject {
             EventSubject::CustomerId(c) => json!({"format": "opaque", "id": c}),
             EventSubject::PointApplication(a) => json!({"format": "opaque", "id": a.to_string()}),
+            EventSubject::Announcement(a) => json!({"format": "opaque", "id": a}),
             EventSubject::Ppid(_, p) => {
                 json!({"format": "iss_sub", "iss": self.config.issuer, "sub": p.to_string()})
             }

@@ -28,6 +28,7 @@ mod facts;
 mod health;
 mod ids;
 mod log;
+mod maintenance;
 mod my_key_id;
 mod names;
 pub mod oidc;
@@ -66,6 +67,10 @@ pub use facts::{FactsSweep, SignatureRevoked};
 pub use health::Readiness;
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainCheck, ChainError, LogEntry, LogHash, verify_chain};
+pub use maintenance::{
+    Function, MAINTENANCE_NOTICE_SECS, MAX_MAINTENANCE_SECS, MAX_NOTICE_CHARS, Maintenance,
+    MaintenanceStore, MaintenanceWindow, NewMaintenance, Notice,
+};
 pub use my_key_id::{MAX_LOG_PAGE, MY_KEY_ID_CONSENT};
 pub use operators::{
     Access, Duty, MAX_OPERATOR_LOG_PAGE, MAX_REASON_CHARS, Operator, OperatorAccount, OperatorEnd,
@@ -374,6 +379,8 @@ pub struct Platform {
     trigger_claims: quota::RpQuota,
     /// The terms version in force, as last read (`terms.rs`).
     terms_cache: std::sync::Mutex<Option<terms::InForce>>,
+    /// The maintenance windows, as last read (`maintenance.rs`).
+    maintenance_cache: maintenance::WindowCache,
     /// Open rounds and eligible services, as last read (`points/programme.rs`).
     point_cache: points::ChoiceCache,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
@@ -434,6 +441,7 @@ impl Platform {
             applications_per_id: quota::RpQuota::new(quota::APPLICATION_ID_RATES),
             trigger_claims: quota::RpQuota::new(quota::TRIGGER_RATES),
             terms_cache: std::sync::Mutex::new(None),
+            maintenance_cache: maintenance::WindowCache::default(),
             point_cache: points::ChoiceCache::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),

@@ -71,7 +71,7 @@ impl OperatorRole {
             Self::Auditor => access == Access::Read,
             Self::Administrator => matches!(
                 duty,
-                D::RelyingParties | D::Terms | D::Operators | D::Reports
+                D::RelyingParties | D::Terms | D::Operators | D::Reports | D::Maintenance
             ),
             Self::PointSecretariat => duty == D::PointProgramme,
             Self::HelpDesk => matches!(duty, D::People | D::Reports),
@@ -96,6 +96,8 @@ pub enum Duty {
     Reports,
     /// The operator log itself.
     OperatorLog,
+    /// Maintenance windows (Art 9.3).
+    Maintenance,
 }
 
 /// Reading or changing.

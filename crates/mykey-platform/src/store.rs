@@ -976,6 +976,7 @@ pub trait Store:
     + crate::oidc::OidcStore
     + crate::PointStore
     + crate::OperatorStore
+    + crate::MaintenanceStore
 {
 }
 
@@ -991,6 +992,7 @@ impl<T> Store for T where
         + crate::oidc::OidcStore
         + crate::PointStore
         + crate::OperatorStore
+        + crate::MaintenanceStore
 {
 }
 

@@ -76,7 +76,7 @@ fn valid_version(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-fn valid_text(s: &str, max: usize) -> bool {
+pub(crate) fn valid_text(s: &str, max: usize) -> bool {
     let s = s.trim();
     !s.is_empty() && s.chars().count() <= max && s.chars().all(|c| !c.is_control() || c == '\n')
 }

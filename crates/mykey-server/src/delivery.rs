@@ -91,6 +91,16 @@ impl Deliverer {
 
     /// Starts a task for every due stream not already being served; answers their handles.
     pub async fn round(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
+        // Pushing is part of the events function: a maintenance window that takes it down
+        // holds the pushes until it ends (polling answers 503 meanwhile).
+        if self
+            .platform
+            .under_maintenance(mykey_platform::Function::Events)
+            .await
+            .is_err()
+        {
+            return Vec::new();
+        }
         let due = match self.platform.due_streams().await {
             Ok(d) => d,
             Err(e) => {

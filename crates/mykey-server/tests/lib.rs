@@ -12,6 +12,7 @@ mod facts;
 mod harness;
 mod kinds;
 mod login;
+mod maintenance;
 mod oidc;
 mod openapi;
 mod operators;

@@ -74,6 +74,7 @@ where
             EventSubject::CustomerId(c) => ("customer-id", c.clone(), None),
             EventSubject::Ppid(s, p) => ("ppid", p.to_string(), Some(s.get())),
             EventSubject::PointApplication(a) => ("point-application", a.to_string(), None),
+            EventSubject::Announcement(a) => ("announcement", a.clone(), None),
         };
         sqlx::query(
             "INSERT INTO events (relying_party_id, jti, kind, subject_kind, subject, ppid_service_id, detail, created_at) \
@@ -206,6 +207,7 @@ where
                     "point-application" => EventSubject::PointApplication(
                         r.get::<&str, _>("subject").parse().map_err(fail)?,
                     ),
+                    "announcement" => EventSubject::Announcement(r.get("subject")),
                     _ => EventSubject::CustomerId(r.get("subject")),
                 };
                 Ok(Event {

@@ -20,6 +20,7 @@ mod facts;
 mod links;
 mod locks;
 mod login;
+mod maintenance;
 mod oidc;
 mod operators;
 mod people;

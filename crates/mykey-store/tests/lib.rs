@@ -7,6 +7,7 @@
 
 mod card_ends;
 mod links;
+mod maintenance;
 mod migrations;
 mod oidc;
 mod operators;
@@ -414,6 +415,7 @@ async fn sqlite_conforms() {
     points::batches_while_reporting(store.clone()).await;
     point_triggers::triggers(store.clone()).await;
     operators::story(store.clone()).await;
+    maintenance::story(store.clone()).await;
     ppids::story(store).await;
 }
 
@@ -584,6 +586,7 @@ async fn postgres_conforms() {
     points::batches_while_reporting(store.clone()).await;
     point_triggers::triggers(store.clone()).await;
     operators::story(store.clone()).await;
+    maintenance::story(store.clone()).await;
     ppids::story(store).await;
     db.drop().await;
 }

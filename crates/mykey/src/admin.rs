@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use mykey_api::maintenance::{MaintenanceAnnouncement, Notice};
 use mykey_api::ops::{OidcClientRegistration, RelyingPartyRegistration};
 use mykey_api::terms::TermsPublication;
 use serde_json::Value;
@@ -18,6 +19,9 @@ pub(crate) enum AdminCommand {
     /// Terms of Use versions (Art 3, 12): publish one, list them.
     #[command(subcommand)]
     Terms(TermsCommand),
+    /// Maintenance windows (Art 9.3): announce one, list those in effect or coming, end one.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
     /// The card-point programme, as the point secretariat (Art 22.1.3): rounds, payment
     /// services, statements.
     #[command(subcommand)]
@@ -81,6 +85,53 @@ pub(crate) enum TermsCommand {
             default_value = "http://127.0.0.1:8080"
         )]
         platform: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MaintenanceCommand {
+    /// Announce a window: from `--starts-at` (at least 24 hours ahead, Art 9.3) to `--ends-at`
+    /// (at most 7 days later), taking down each `--function`; or, with `--urgent REASON`, at
+    /// once. Relying parties get an event; the portal and the authorize page show the notice.
+    Announce {
+        #[command(flatten)]
+        target: Target,
+        /// When it starts (RFC 3339); not with `--urgent`.
+        #[arg(long, required_unless_present = "urgent", conflicts_with = "urgent")]
+        starts_at: Option<String>,
+        /// When it ends (RFC 3339).
+        #[arg(long)]
+        ends_at: String,
+        /// A function it takes down (repeat for more): card-login, oidc, service-ids, ppids,
+        /// points, events, portal, relying-parties.
+        #[arg(long = "function", required = true)]
+        functions: Vec<String>,
+        /// The notice in English.
+        #[arg(long)]
+        notice_en: String,
+        /// The notice in Japanese.
+        #[arg(long)]
+        notice_ja: String,
+        /// Art 9.3's urgent case: the window starts now; why (recorded).
+        #[arg(long, value_name = "REASON")]
+        urgent: Option<String>,
+    },
+    /// The windows in effect or coming (no operator token needed).
+    List {
+        /// The platform's URL.
+        #[arg(
+            long,
+            env = "MYKEY_PLATFORM_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        platform: String,
+    },
+    /// End a window now, or call off one not yet begun.
+    End {
+        #[command(flatten)]
+        target: Target,
+        /// The window's ID.
+        id: i64,
     },
 }
 
@@ -263,6 +314,36 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
                 reason: urgent,
             };
             return call(&target, "POST", "/v1/ops/terms", Some(to_json(&body)?)).await;
+        }
+        AdminCommand::Maintenance(MaintenanceCommand::List { platform }) => {
+            return request(&platform, None, "GET", "/v1/maintenance-windows", None).await;
+        }
+        AdminCommand::Maintenance(MaintenanceCommand::Announce {
+            target,
+            starts_at,
+            ends_at,
+            functions,
+            notice_en,
+            notice_ja,
+            urgent,
+        }) => {
+            let body = MaintenanceAnnouncement {
+                starts_at,
+                ends_at,
+                functions,
+                notice: Notice {
+                    en: notice_en,
+                    ja: notice_ja,
+                },
+                urgent: urgent.is_some(),
+                reason: urgent,
+            };
+            let body = to_json(&body)?;
+            return call(&target, "POST", "/v1/ops/maintenance-windows", Some(body)).await;
+        }
+        AdminCommand::Maintenance(MaintenanceCommand::End { target, id }) => {
+            let path = format!("/v1/ops/maintenance-windows/{id}/ending");
+            return call(&target, "POST", &path, None).await;
         }
         AdminCommand::Reports {
             target,

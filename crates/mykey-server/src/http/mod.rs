@@ -20,6 +20,8 @@
 //! GET    /v1/ppid-services/{id} · POST …/challenges · …/authentications  (the card, consent)
 //! GET    /v1/terms                     terms versions and the one in force         (anyone)
 //! POST   /v1/ops/terms                 publish a terms version (7 days' notice)    (operator)
+//! GET    /v1/maintenance-windows       windows in effect or coming (Art 9.3)       (anyone)
+//! POST   /v1/ops/maintenance-windows · …/{id}/ending  announce, end (24 h' notice) (operator)
 //! GET|POST /v1/ops/relying-parties · POST …/{id}/approval|suspension|secret       (operator)
 //! PUT|DELETE /v1/ops/relying-parties/{id}/jwks  keys for private_key_jwt          (operator)
 //! POST   /oidc/token                   client_credentials → a token for /v1/rp;    (client)
@@ -45,6 +47,7 @@ mod catalogue;
 mod events;
 mod export;
 mod link_requests;
+mod maintenance;
 mod me;
 mod oauth;
 mod oidc;
@@ -102,6 +105,7 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(point_applications::routes())
         .merge(point_grants::routes())
         .merge(terms::routes())
+        .merge(maintenance::routes())
         .merge(export::routes())
         .merge(token::routes())
         .merge(events::routes())
@@ -109,6 +113,10 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .merge(oidc::routes())
         .merge(authorizations::routes())
         .merge(portal::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            platform.clone(),
+            maintenance::gate,
+        ))
         .route_layer(axum::middleware::from_fn(access_log))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(

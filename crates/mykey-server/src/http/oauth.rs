@@ -84,6 +84,17 @@ impl OAuthRefusal {
                     description: "a registry could not be asked; try again shortly".into(),
                 };
             }
+            PlatformError::Maintenance(m) => {
+                return Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    error: "temporarily_unavailable",
+                    description: format!(
+                        "under maintenance until {}: {}",
+                        super::rfc3339(m.until),
+                        m.notice.en
+                    ),
+                };
+            }
             PlatformError::Access(_)
             | PlatformError::Card(_)
             | PlatformError::Invalid(_)

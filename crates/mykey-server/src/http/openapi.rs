@@ -14,9 +14,9 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
-    auth, authorizations, events, export, link_requests, me, oidc, operators, ops, pinless,
-    point_applications, point_grants, points, ppid_services, rp, rp_ppid, service_id_logins,
-    streams, terms, token,
+    auth, authorizations, events, export, link_requests, maintenance, me, oidc, operators, ops,
+    pinless, point_applications, point_grants, points, ppid_services, rp, rp_ppid,
+    service_id_logins, streams, terms, token,
 };
 
 /// The document.
@@ -103,6 +103,9 @@ use super::{
         streams::remove,
         terms::list,
         terms::publish,
+        maintenance::list,
+        maintenance::announce,
+        maintenance::end,
         ops::list,
         ops::register,
         ops::approve,
@@ -148,6 +151,7 @@ use super::{
         (name = "operators", description = "Operator accounts and roles, the operator log, and the help desk (Terms Art 8.2, 18)"),
         (name = "points", description = "The card-point programme (Terms Chapter 5): payment providers' services and applications, and what anyone may read before applying"),
         (name = "terms", description = "Terms of use"),
+        (name = "maintenance", description = "Maintenance windows (Terms Art 9.3): what is announced, and which functions each takes down"),
         (name = "openid-connect", description = "The OpenID Connect provider"),
         (name = "platform", description = "The platform itself")
     )
@@ -199,6 +203,7 @@ impl utoipa::Modify for SecuritySchemes {
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     absent_not_null(&mut doc);
+    maintenance_answers(&mut doc);
     doc.to_string()
 });
 
@@ -227,6 +232,44 @@ fn absent_not_null(doc: &mut serde_json::Value) {
                     media["schema"] = t.clone();
                 }
             }
+        }
+    }
+}
+
+/// Every operation of a function maintenance can take down (`maintenance::gate_of`) may be
+/// answered `503` with `Retry-After` while a window is in effect: a problem document
+/// (`maintenance`) on the JSON API, an OAuth error at the token and userinfo endpoints, the
+/// failure page on the pages.
+fn maintenance_answers(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for (path, ops) in paths.iter_mut() {
+        if !matches!(
+            super::maintenance::gate_of(path),
+            Some(super::maintenance::Gate::Function(_))
+        ) {
+            continue;
+        }
+        let content = if path.starts_with("/v1/") {
+            json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}})
+        } else if matches!(path.as_str(), "/oidc/token" | "/oidc/userinfo") {
+            json!({"application/json": {"schema": {"$ref": "#/components/schemas/OAuthError"}}})
+        } else {
+            json!({"text/html": {"schema": {"type": "string"}}})
+        };
+        for op in ops.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else {
+                continue;
+            };
+            responses.entry("503").or_insert_with(|| {
+                json!({
+                    "description": "Unavailable: the function is under maintenance (Art 9.3), or the platform is overloaded",
+                    "headers": {"Retry-After": {"description": "Seconds until the window ends", "schema": {"type": "integer"}}},
+                    "content": content,
+                })
+            });
         }
     }
 }

@@ -67,7 +67,8 @@ duties!(
     PointProgramme,
     People,
     Reports,
-    OperatorLog
+    OperatorLog,
+    Maintenance
 );
 
 /// What [`record_acts`] writes down of one request: filled by the extractor and the handler.

@@ -135,7 +135,18 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             ),
         },
         PlatformError::Invalid(i) => match i {
-            I::Id(_) | I::Name | I::Reason | I::Terms(_) | I::Profile(_) => INVALID_REQUEST,
+            I::Id(_)
+            | I::Name
+            | I::Reason
+            | I::Terms(_)
+            | I::Profile(_)
+            | I::Notice(_)
+            | I::Maintenance(_) => INVALID_REQUEST,
+            I::MaintenanceNoticeTooShort { .. } => told(
+                H::UNPROCESSABLE_ENTITY,
+                "maintenance-notice-too-short",
+                "Maintenance must be announced at least 24 hours ahead",
+            ),
             I::Jwks(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-jwks", "Invalid JWK Set"),
             I::Stream(_) => told(H::UNPROCESSABLE_ENTITY, "invalid-stream", "Invalid stream"),
             I::ConsentIncomplete => told(
@@ -230,6 +241,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 H::NOT_FOUND,
                 "point-application-unknown",
                 "No such point application",
+            ),
+            N::MaintenanceWindow => told(
+                H::NOT_FOUND,
+                "maintenance-window-unknown",
+                "No such maintenance window, or it is over",
             ),
             N::PointGrantBatch => told(
                 H::NOT_FOUND,
@@ -386,6 +402,9 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             S::Corrupt => told(H::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         },
         PlatformError::Internal(_) => told(H::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        PlatformError::Maintenance(_) => {
+            told(H::SERVICE_UNAVAILABLE, "maintenance", "Under maintenance")
+        }
     }
 }
 
@@ -439,6 +458,15 @@ impl IntoResponse for ApiError {
                 "effective_at must be {} or later (Art 12.2), unless the change is urgent (\"urgent\": true with a \"reason\")",
                 super::rfc3339(*earliest)
             )),
+            ApiError::Platform(PlatformError::Invalid(
+                mykey_platform::InvalidError::MaintenanceNoticeTooShort { earliest },
+            )) => Some(format!(
+                "starts_at must be {} or later (Art 9.3: announced 24 hours ahead), unless the window is urgent (\"urgent\": true with a \"reason\", and no starts_at)",
+                super::rfc3339(*earliest)
+            )),
+            ApiError::Platform(PlatformError::Maintenance(m)) => {
+                Some(super::maintenance::detail(m))
+            }
             ApiError::Platform(e) => Some(e.to_string()),
         };
         if let ApiError::Platform(PlatformError::Internal(e)) = &self {

@@ -105,6 +105,10 @@ pub(crate) struct Texts {
     pub(crate) form_unverified: &'static str,
     pub(crate) revoke_unticked: &'static str,
     pub(crate) unknown_action: &'static str,
+    /// The heading over maintenance windows in effect or coming (Art 9.3).
+    pub(crate) maintenance_heading: &'static str,
+    /// A window in effect now.
+    pub(crate) maintenance_now: &'static str,
     pub(crate) terms_coming: &'static str,
     pub(crate) terms_version: &'static str,
     pub(crate) terms_takes_effect: &'static str,
@@ -213,6 +217,8 @@ pub(crate) struct Failures {
     pub(crate) revoked: &'static str,
     pub(crate) unauthenticated: &'static str,
     pub(crate) operator_refused: &'static str,
+    /// A function under maintenance: `{until}` and `{notice}` are filled in.
+    pub(crate) maintenance: &'static str,
     pub(crate) person_suspended: &'static str,
     pub(crate) my_key_id_suspended: &'static str,
     pub(crate) invalid_client: &'static str,

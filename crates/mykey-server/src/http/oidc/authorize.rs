@@ -117,13 +117,21 @@ async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
         Err(detail) => return error_page(StatusCode::BAD_REQUEST, lang, &detail),
     };
     match p.begin_authorization(&params, began).await {
-        Ok(b) => pending_page(&p, &b, lang),
+        Ok(b) => {
+            let maintenance = crate::http::maintenance::shown(&p, lang).await;
+            pending_page(&p, &b, lang, &maintenance)
+        }
         Err(AuthorizeError::Redirect(to)) => Redirect::to(&to).into_response(),
         Err(AuthorizeError::Shown(e)) => super::failure::failure_page(lang, &e),
     }
 }
 
-fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
+fn pending_page(
+    p: &Platform,
+    b: &Begun,
+    lang: Lang,
+    maintenance: &[crate::http::maintenance::Shown],
+) -> Response {
     let t = lang.texts();
     let approve = format!("{}/v1/authorizations/{}", p.issuer(), b.handle);
     let facts = (!b.facts.is_empty()).then(|| {
@@ -142,6 +150,7 @@ fn pending_page(p: &Platform, b: &Begun, lang: Lang) -> Response {
             approve: &approve,
             continue_path: "/oidc/authorize/continue",
             status_path: "/oidc/authorize/status",
+            maintenance,
         },
         Some(Asker {
             relying_party: &b.relying_party.name,

@@ -75,6 +75,9 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::ConsentIncomplete => t(f.consent_incomplete),
             I::Terms(d) => with(f.terms, d),
             I::TermsNoticeTooShort { .. } => t(f.terms_notice_too_short),
+            I::Notice(_) | I::Maintenance(_) | I::MaintenanceNoticeTooShort { .. } => {
+                with(f.operator_refused, &i.to_string())
+            }
             I::PpidCode | I::LoginCode => t(f.ppid_code),
             I::RedirectUri => t(f.redirect_uri),
             I::OidcClient(d) => with(f.oidc_client, d),
@@ -104,6 +107,7 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             N::PointRound => t(f.no_point_round),
             N::PointApplication => t(f.no_point_application),
             N::PointGrantBatch => t(f.no_point_grant_batch),
+            N::MaintenanceWindow => with(f.operator_refused, &n.to_string()),
         },
         PlatformError::Conflict(x) => match x {
             X::MyKeyIdAlreadyActive => t(f.my_key_id_already_active),
@@ -137,6 +141,20 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
         PlatformError::JlisUnavailable(_) | PlatformError::Store(_) => t(f.unavailable),
         PlatformError::RegistryUnavailable(_) => t(f.registry_unavailable),
         PlatformError::Internal(_) => t(f.internal),
+        PlatformError::Maintenance(m) => Cow::Owned(
+            f.maintenance
+                .replace(
+                    "{until}",
+                    &crate::http::catalogue::words::Moment::new(lang, m.until).words,
+                )
+                .replace(
+                    "{notice}",
+                    match lang {
+                        Lang::Ja => &m.notice.ja,
+                        Lang::En => &m.notice.en,
+                    },
+                ),
+        ),
     }
 }
 

@@ -141,6 +141,7 @@ async fn overview(
         ))
     }
     .await;
+    let maintenance = crate::http::maintenance::shown(&p, lang).await;
     let mut r = match data {
         Ok((id, links, ppids, coming, terms_version)) => pages::overview(
             lang,
@@ -151,6 +152,7 @@ async fn overview(
                 ppids: &ppids,
                 coming_terms: &coming,
                 terms_version: &terms_version,
+                maintenance: &maintenance,
             },
             q.done.as_deref(),
         ),
@@ -181,6 +183,7 @@ async fn login(
             approve: &approve,
             continue_path: "/portal/login/continue",
             status_path: "/portal/login/status",
+            maintenance: &crate::http::maintenance::shown(&p, lang).await,
         },
         None,
     );

@@ -26,6 +26,8 @@ pub(super) struct Held<'a> {
     pub(super) coming_terms: &'a [TermsVersion],
     /// The terms version in force, which creating a My Key ID accepts.
     pub(super) terms_version: &'a str,
+    /// Maintenance windows in effect or coming (Art 9.3).
+    pub(super) maintenance: &'a [crate::http::maintenance::Shown],
 }
 
 pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str>) -> Response {
@@ -35,6 +37,7 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
         ppids,
         coming_terms,
         terms_version,
+        maintenance,
     } = held;
     let t = lang.texts();
     let items = |items: &[String]| {
@@ -101,6 +104,7 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
                 text_url: c.text_url.as_deref(),
             })
             .collect(),
+        maintenance,
     };
     render(StatusCode::OK, &page)
 }
@@ -121,6 +125,7 @@ struct OverviewPage<'a> {
     terms_version: &'a str,
     my_key_id_items: Items,
     coming_terms: Vec<ComingTerms<'a>>,
+    maintenance: &'a [crate::http::maintenance::Shown],
 }
 
 /// A terms version announced and not yet in force.
