@@ -76,3 +76,55 @@ pub struct MaintenanceWindows {
     /// Each window.
     pub windows: Vec<MaintenanceWindow>,
 }
+
+/// The end of the system to announce (Terms Art 10).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerminationAnnouncement {
+    /// When the system ends: at least three months (92 days) from now, unless urgent; never in
+    /// the past.
+    #[schema(format = DateTime)]
+    pub terminates_at: String,
+    /// What people and relying parties read.
+    pub notice: Notice,
+    /// Art 10's urgent case: may come with less notice; needs a reason.
+    #[serde(default)]
+    pub urgent: bool,
+    /// Why it is urgent (recorded); only with `urgent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An announced end of the system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Termination {
+    /// Its ID.
+    pub id: i64,
+    /// When the system ends: from then on new applications are refused (410
+    /// `system-terminated`) and the card-point rights are forfeited (Art 27.1.3).
+    #[schema(format = DateTime)]
+    pub terminates_at: String,
+    /// The notice.
+    pub notice: Notice,
+    /// When it was announced.
+    #[schema(format = DateTime)]
+    pub announced_at: String,
+    /// Whether it was urgent.
+    pub urgent: bool,
+    /// Why it was urgent.
+    #[schema(required = true)]
+    pub urgent_reason: Option<String>,
+    /// Whether the date has come.
+    pub terminated: bool,
+    /// When the card-point rights were forfeited, once they were.
+    #[schema(required = true, format = DateTime)]
+    pub carried_out_at: Option<String>,
+}
+
+/// The standing announcement of the end of the system, if there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TerminationState {
+    /// The announcement (`null` when the end of the system is not announced).
+    #[schema(required = true)]
+    pub termination: Option<Termination>,
+}

@@ -63,6 +63,13 @@ pub enum EventType {
     /// (`called_off`) before it began.
     #[serde(rename = "urn:mykey:secevent:maintenance-ended")]
     MaintenanceEnded,
+    /// To every approved relying party: the end of the system was announced (Art 10):
+    /// `terminates_at`, `notice` `{en, ja}`, `urgent`.
+    #[serde(rename = "urn:mykey:secevent:termination-announced")]
+    TerminationAnnounced,
+    /// To every approved relying party: the announced end was withdrawn.
+    #[serde(rename = "urn:mykey:secevent:termination-withdrawn")]
+    TerminationWithdrawn,
 }
 
 /// A stream's configuration, as the relying party sets it.

@@ -225,6 +225,18 @@ pub enum InvalidError {
         /// The earliest it may start.
         earliest: UnixTime,
     },
+    /// The end of the system would come with less than three months' notice (Art 10) and is
+    /// not urgent (or, urgent, before now).
+    #[error(
+        "the end of the system must be announced at least three months (92 days) ahead, unless urgent"
+    )]
+    TerminationNoticeTooShort {
+        /// The earliest it may come.
+        earliest: UnixTime,
+    },
+    /// A termination not acceptable as announced: what is wrong.
+    #[error("{0}")]
+    Termination(&'static str),
     /// The one-time code is unknown, used, expired or of another service.
     #[error("unknown, used or expired code")]
     PpidCode,
@@ -321,11 +333,20 @@ pub enum NotFound {
     /// No maintenance window has that ID, or it is over.
     #[error("no such maintenance window, or it is over")]
     MaintenanceWindow,
+    /// No end of the system is announced.
+    #[error("no end of the system is announced")]
+    Termination,
 }
 
 /// What the request names exists, but its state forbids the change.
 #[derive(Debug, thiserror::Error)]
 pub enum Conflict {
+    /// An end of the system is announced already: withdraw it first.
+    #[error("an end of the system is announced already")]
+    TerminationAnnounced,
+    /// The system has ended (Art 10): nothing new is started, and the announcement stands.
+    #[error("the system has ended (Terms Art 10): new applications are not accepted")]
+    SystemTerminated,
     /// The person already has an active operator account.
     #[error("this person already has an operator account")]
     OperatorExists,

@@ -21,6 +21,8 @@
 //! | a point application forfeited (Art 27) | `urn:mykey:secevent:point-application-forfeited` | `reason` `my-key-id-revoked`, `terms-violation` or `system-terminated` |
 //! | a maintenance window announced (Art 9.3) | `urn:mykey:secevent:maintenance-announced` | `starts_at`, `ends_at` (seconds), `functions`, `notice` `{en, ja}`, `urgent` |
 //! | a maintenance window ended early, or called off before it began | `urn:mykey:secevent:maintenance-ended` | `starts_at`, `ends_at` (when it ended), `functions`, `called_off` |
+//! | the end of the system announced (Art 10) | `urn:mykey:secevent:termination-announced` | `terminates_at` (seconds), `notice` `{en, ja}`, `urgent` |
+//! | the announced end withdrawn | `urn:mykey:secevent:termination-withdrawn` | `terminates_at` (as it was announced) |
 //!
 //! The facts change has its own type: CAEP's `token-claims-change` requires the new values,
 //! which the platform neither knows nor may give without the person's consent.
@@ -29,7 +31,7 @@
 //! `{"format":"iss_sub","iss":ISSUER,"sub":PPID}` for a PPID (the `sub` an OpenID Connect login
 //! gives the same relying party), `{"format":"opaque","id":APPLICATION_ID}` for a point
 //! application (its provider knows no person, only the application),
-//! `{"format":"opaque","id":"maintenance-window-ID"}` for an announcement (it is about no one:
+//! `{"format":"opaque","id":"maintenance-window-ID"}` or `"termination-ID"` for an announcement (it is about no one:
 //! every approved relying party gets it).
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -71,6 +73,10 @@ pub enum EventKind {
     MaintenanceAnnounced,
     /// A maintenance window was ended early, or called off before it began.
     MaintenanceEnded,
+    /// The end of the system was announced (Art 10).
+    TerminationAnnounced,
+    /// The announced end of the system was withdrawn.
+    TerminationWithdrawn,
 }
 
 impl EventKind {
@@ -88,6 +94,8 @@ impl EventKind {
             EventKind::PointApplicationForfeited => "point-application-forfeited",
             EventKind::MaintenanceAnnounced => "maintenance-announced",
             EventKind::MaintenanceEnded => "maintenance-ended",
+            EventKind::TerminationAnnounced => "termination-announced",
+            EventKind::TerminationWithdrawn => "termination-withdrawn",
         }
     }
 
@@ -97,7 +105,7 @@ impl EventKind {
     }
 
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::CredentialChange,
         EventKind::AccountDisabled,
         EventKind::ServiceIdEnded,
@@ -109,6 +117,8 @@ impl EventKind {
         EventKind::PointApplicationForfeited,
         EventKind::MaintenanceAnnounced,
         EventKind::MaintenanceEnded,
+        EventKind::TerminationAnnounced,
+        EventKind::TerminationWithdrawn,
     ];
 
     /// From an event type URI.
@@ -142,6 +152,8 @@ impl EventKind {
             }
             EventKind::MaintenanceAnnounced => "urn:mykey:secevent:maintenance-announced",
             EventKind::MaintenanceEnded => "urn:mykey:secevent:maintenance-ended",
+            EventKind::TerminationAnnounced => "urn:mykey:secevent:termination-announced",
+            EventKind::TerminationWithdrawn => "urn:mykey:secevent:termination-withdrawn",
         }
     }
 }

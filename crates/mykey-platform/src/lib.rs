@@ -44,6 +44,7 @@ mod service_id;
 mod service_id_login;
 mod store;
 mod streams;
+mod termination;
 mod terms;
 
 use std::sync::Arc;
@@ -118,6 +119,9 @@ pub use store::{
 };
 pub use streams::{
     Delivery, Push, PushOutcome, Stream, StreamConfig, check_endpoint, is_public_address,
+};
+pub use termination::{
+    NewTermination, TERMINATION_NOTICE_SECS, TERMINATION_SETTLE_SECS, Termination, TerminationStore,
 };
 pub use terms::{NewTerms, TERMS_NOTICE_SECS, TermsVersion};
 
@@ -381,6 +385,8 @@ pub struct Platform {
     terms_cache: std::sync::Mutex<Option<terms::InForce>>,
     /// The maintenance windows, as last read (`maintenance.rs`).
     maintenance_cache: maintenance::WindowCache,
+    /// The standing termination, as last read (`termination.rs`).
+    termination_cache: termination::TerminationCache,
     /// Open rounds and eligible services, as last read (`points/programme.rs`).
     point_cache: points::ChoiceCache,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
@@ -442,6 +448,7 @@ impl Platform {
             trigger_claims: quota::RpQuota::new(quota::TRIGGER_RATES),
             terms_cache: std::sync::Mutex::new(None),
             maintenance_cache: maintenance::WindowCache::default(),
+            termination_cache: termination::TerminationCache::default(),
             point_cache: points::ChoiceCache::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),

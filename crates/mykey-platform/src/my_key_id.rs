@@ -47,6 +47,7 @@ impl Platform {
         requested: Option<MyKeyId>,
         consent: &NewConsent,
     ) -> Result<MyKeyId, PlatformError> {
+        self.refuse_after_termination().await?;
         self.check_consent(consent, &MY_KEY_ID_CONSENT).await?;
         self.choose(
             s,

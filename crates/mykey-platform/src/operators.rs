@@ -96,7 +96,7 @@ pub enum Duty {
     Reports,
     /// The operator log itself.
     OperatorLog,
-    /// Maintenance windows (Art 9.3).
+    /// Maintenance windows and the end of the system (Art 9.3, 10).
     Maintenance,
 }
 
@@ -557,6 +557,7 @@ mod tests {
             People,
             Reports,
             OperatorLog,
+            Maintenance,
         ];
         for d in duties {
             assert!(Auditor.may(d, Read));
@@ -570,6 +571,8 @@ mod tests {
         assert!(Administrator.may(Operators, Change));
         assert!(PointSecretariat.may(PointProgramme, Change));
         assert!(!PointSecretariat.may(Terms, Change));
+        assert!(Administrator.may(Maintenance, Change));
+        assert!(!HelpDesk.may(Maintenance, Change) && !PointSecretariat.may(Maintenance, Change));
         for r in OperatorRole::ALL {
             assert_eq!(OperatorRole::parse(r.as_str()), Some(r));
         }

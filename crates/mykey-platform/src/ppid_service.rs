@@ -246,6 +246,7 @@ impl Platform {
         rp: &RelyingParty,
         name: &str,
     ) -> Result<PpidService, PlatformError> {
+        self.refuse_after_termination().await?;
         self.public_authority_function(rp)?;
         let name = crate::names::display_name(name)?;
         Ok(self

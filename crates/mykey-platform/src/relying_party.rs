@@ -263,6 +263,7 @@ impl Platform {
         profile: RelyingPartyProfile,
         jwks: Option<&crate::ClientJwks>,
     ) -> Result<(RelyingParty, ClientSecret), PlatformError> {
+        self.refuse_after_termination().await?;
         let name = crate::names::display_name(name)?;
         let secret = ClientSecret::generate(&*self.rng);
         let rp = self

@@ -361,6 +361,7 @@ impl Platform {
         customer_id: CustomerId,
         consent: NewConsent,
     ) -> Result<RelyingPartyLink, PlatformError> {
+        self.refuse_after_termination().await?;
         self.identity_function(rp)?;
         self.check_consent(&consent, &SERVICE_ID_CONSENT).await?;
         let now = self.clock.now();
@@ -413,6 +414,7 @@ impl Platform {
         rp: &RelyingParty,
         customer_id: CustomerId,
     ) -> Result<LinkRequest, PlatformError> {
+        self.refuse_after_termination().await?;
         self.identity_function(rp)?;
         let r = LinkRequest {
             id: LinkRequestId::random(&*self.rng),
@@ -476,6 +478,7 @@ impl Platform {
         card: &crate::CardAnswer<'_>,
         consent: NewConsent,
     ) -> Result<PersonLink, PlatformError> {
+        self.refuse_after_termination().await?;
         let r = self.link_request(id).await?;
         self.check_consent(&consent, &SERVICE_ID_CONSENT).await?;
         let now = self.clock.now();

@@ -977,6 +977,7 @@ pub trait Store:
     + crate::PointStore
     + crate::OperatorStore
     + crate::MaintenanceStore
+    + crate::TerminationStore
 {
 }
 
@@ -993,6 +994,7 @@ impl<T> Store for T where
         + crate::PointStore
         + crate::OperatorStore
         + crate::MaintenanceStore
+        + crate::TerminationStore
 {
 }
 

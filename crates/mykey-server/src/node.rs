@@ -171,7 +171,8 @@ async fn sweep_triggers(platform: Arc<Platform>, every: Duration) {
     }
 }
 
-/// Forgets spent nonces, sessions and one-time codes once they have expired.
+/// Forgets spent nonces, sessions and one-time codes once they have expired; carries out the
+/// end of the system once its date has come.
 async fn purge_every_minute(platform: Arc<Platform>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -181,6 +182,14 @@ async fn purge_every_minute(platform: Arc<Platform>) {
             Ok(gone) => tracing::debug!(gone, "expired rows purged"),
             // The store logged the detail; the next minute tries again.
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+        // The end of the system, once its date has come (Art 10, 27.1.3).
+        match platform.carry_out_termination().await {
+            Ok(0) => {}
+            Ok(people) => {
+                tracing::info!(people, "the end of the system: card-point rights forfeited")
+            }
+            Err(e) => tracing::warn!(error = %e, "carrying out the end of the system failed"),
         }
     }
 }

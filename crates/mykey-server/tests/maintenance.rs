@@ -365,3 +365,207 @@ async fn an_urgent_window_starts_at_once_and_each_kind_of_client_is_told_in_its_
     let (status, _) = call(&w, Method::GET, "/v1/me", None).await;
     assert_eq!(status, 401);
 }
+
+async fn announce_end(w: &World, body: Value) -> (u16, Value) {
+    ops(w, Method::POST, "/v1/ops/termination", Some(body)).await
+}
+
+fn farewell() -> Value {
+    json!({"en": "The platform closes; download your data.", "ja": "運用を終了します。情報をダウンロードしてください。"})
+}
+
+/// Art 10: three months' notice (or urgent with a reason), one at a time, withdrawable before
+/// the date; from the announcement the pages say so; on the date new applications stop and the
+/// card-point rights are forfeited (Art 27.1.3), while logins, the person's data and export go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_end_of_the_system_is_announced_three_months_ahead_and_carried_out_on_its_date() {
+    use crate::points::{apply, eligible_service, holder, mine, open_round, provider};
+    let w = world().await;
+    let bank = relying_party(&w, "Bank").await;
+    let day = 24 * HOUR;
+
+    // Less than 92 days: refused, with the earliest date; malformed: a precise 422.
+    let (status, body) = announce_end(
+        &w,
+        json!({"terminates_at": at(&w, 91 * day), "notice": farewell()}),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (422, "urn:mykey:problem:termination-notice-too-short"),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains(&at(&w, 92 * day)),
+        "{body}"
+    );
+    for bad in [
+        json!({"terminates_at": at(&w, 100 * day), "notice": farewell(), "urgent": true}),
+        json!({"terminates_at": at(&w, 100 * day), "notice": farewell(), "reason": "r"}),
+        json!({"terminates_at": at(&w, 100 * day), "notice": {"en": "", "ja": "終了"}}),
+        json!({"terminates_at": "soon", "notice": farewell()}),
+    ] {
+        let (status, body) = announce_end(&w, bad.clone()).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "urn:mykey:problem:invalid-request"),
+            "{bad} → {body}"
+        );
+    }
+    let (_, state) = call(&w, Method::GET, "/v1/termination", None).await;
+    assert_eq!(state, json!({"termination": null}));
+
+    // Announced: shown, told, one at a time; withdrawn before the date.
+    let (status, end) = announce_end(
+        &w,
+        json!({"terminates_at": at(&w, 92 * day), "notice": farewell()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{end}");
+    assert_eq!(
+        (end["terminated"].as_bool(), end["urgent"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let (_, state) = call(&w, Method::GET, "/v1/termination", None).await;
+    assert_eq!(state["termination"], end);
+    let (status, body) = announce_end(
+        &w,
+        json!({"terminates_at": at(&w, 200 * day), "notice": farewell()}),
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (409, "urn:mykey:problem:termination-announced")
+    );
+    let told = events(&w, &bank).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0, "urn:mykey:secevent:termination-announced");
+    assert_eq!(
+        told[0].1,
+        json!({"format": "opaque", "id": format!("termination-{}", end["id"])})
+    );
+    assert_eq!(told[0].2["notice"], farewell());
+    let (_, page) = call(&w, Method::GET, "/portal/login", None).await;
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("運用を終了します。情報をダウンロードしてください。")
+            && page.contains("href=\"/portal/export\""),
+        "{page}"
+    );
+    let (status, _) = ops(&w, Method::POST, "/v1/ops/termination/withdrawal", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        events(&w, &bank).await[0].0,
+        "urn:mykey:secevent:termination-withdrawn"
+    );
+    let (status, body) = ops(&w, Method::POST, "/v1/ops/termination/withdrawal", None).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (404, "urn:mykey:problem:termination-unknown")
+    );
+
+    // A holder with an application in flight; then an urgent end, in two seconds.
+    let pay = provider(&w, "A-Pay").await;
+    let service = eligible_service(&w, &pay, "A-Pay QR").await;
+    let round = open_round(&w, "Round").await;
+    let (card, token) = holder(&w).await;
+    let (status, a) = apply(&w, &token, round, service, "22223333").await;
+    assert_eq!(status, 201, "{a}");
+    let (status, end) = announce_end(
+        &w,
+        json!({"terminates_at": at(&w, 2), "notice": farewell(), "urgent": true, "reason": "the law that founds it was repealed"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{end}");
+    // Before the date nothing is forfeited, and applications are still taken.
+    assert_eq!(w.platform.carry_out_termination().await.unwrap(), 0);
+    holder(&w).await;
+
+    // On the date: new applications stop (410), the rights are forfeited once, the provider
+    // is told; logins, the person's data and export go on; the end cannot be withdrawn.
+    w.clock.advance(2);
+    let fresh = login(&w, &crate::harness::card(&w).await).await;
+    let refused = [
+        post(&w, "/v1/me/my-key-id", Some(&fresh), my_key_id_creation()).await,
+        apply(&w, &token, round, service, "22224444").await,
+        ops(
+            &w,
+            Method::POST,
+            "/v1/ops/relying-parties",
+            Some(json!({"name": "Late", "kind": "business", "contact": "窓口", "privacy_policy_url": "https://late.example/p", "terms_url": "https://late.example/t"})),
+        )
+        .await,
+        rp(
+            &w,
+            &bank,
+            Method::POST,
+            "/v1/rp/service-id-requests",
+            Some(json!({"customer_id": "C-9"})),
+        )
+        .await,
+    ];
+    for (status, body) in &refused {
+        assert_eq!(
+            (*status, problem_type(body)),
+            (410, "urn:mykey:problem:system-terminated"),
+            "{body}"
+        );
+    }
+    // Not in the seconds another node may not have seen it yet; then once.
+    assert_eq!(w.platform.carry_out_termination().await.unwrap(), 0);
+    w.clock.advance(10);
+    assert_eq!(w.platform.carry_out_termination().await.unwrap(), 1);
+    assert_eq!(w.platform.carry_out_termination().await.unwrap(), 0);
+    let gone = mine(&w, &token).await;
+    assert_eq!(
+        (gone[0]["state"].as_str(), gone[0]["reason"].as_str()),
+        (Some("forfeited"), Some("system-terminated"))
+    );
+    let (_, got) = rp(&w, &pay, Method::POST, "/v1/rp/events", Some(json!({}))).await;
+    let forfeited: Vec<Value> = got["sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|s| set_claims(s.as_str().unwrap()).0)
+        .filter_map(|c| {
+            c["events"]
+                .get("urn:mykey:secevent:point-application-forfeited")
+                .cloned()
+        })
+        .collect();
+    assert_eq!(forfeited, [json!({"reason": "system-terminated"})], "{got}");
+    let token = login(&w, &card).await;
+    assert_eq!(
+        call(&w, Method::GET, "/v1/me/export", Some(&token)).await.0,
+        200
+    );
+    let (_, state) = call(&w, Method::GET, "/v1/termination", None).await;
+    assert_eq!(
+        (
+            state["termination"]["terminated"].as_bool(),
+            state["termination"]["carried_out_at"].is_string()
+        ),
+        (Some(true), true),
+        "{state}"
+    );
+    let (status, body) = ops(&w, Method::POST, "/v1/ops/termination/withdrawal", None).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (410, "urn:mykey:problem:system-terminated")
+    );
+    let (_, page) = call(&w, Method::GET, "/portal/login", None).await;
+    assert!(page.as_str().unwrap().contains("運用を終了しました"));
+    // The document says which operations the end refuses.
+    let (_, doc) = call(&w, Method::GET, "/v1/openapi.json", None).await;
+    for (path, method) in [
+        ("/v1/me/my-key-id", "post"),
+        ("/v1/me/point-applications", "post"),
+        ("/v1/ops/relying-parties", "post"),
+        ("/v1/rp/service-id-requests", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"]["410"].is_object(),
+            "{method} {path}"
+        );
+    }
+}

@@ -53,6 +53,9 @@ async fn the_openapi_document_is_in_step_with_the_router() {
         ("/v1/maintenance-windows", "get"),
         ("/v1/ops/maintenance-windows", "post"),
         ("/v1/ops/maintenance-windows/{id}/ending", "post"),
+        ("/v1/termination", "get"),
+        ("/v1/ops/termination", "post"),
+        ("/v1/ops/termination/withdrawal", "post"),
         ("/v1/rp/ppid-services", "get"),
         ("/v1/rp/ppid-services", "post"),
         ("/v1/rp/ppid-services/{id}/authentications/{code}", "post"),
@@ -135,6 +138,17 @@ async fn the_openapi_document_is_in_step_with_the_router() {
 /// first slices described are all here, the refusals included, so that deriving the document
 /// lost none. A new operation is added here with its answers.
 const OPERATIONS: &[(&str, &str, &[u16])] = &[
+    ("get", "/v1/termination", &[200]),
+    (
+        "post",
+        "/v1/ops/termination",
+        &[201, 401, 403, 409, 413, 422],
+    ),
+    (
+        "post",
+        "/v1/ops/termination/withdrawal",
+        &[200, 401, 403, 404, 410],
+    ),
     ("get", "/v1/maintenance-windows", &[200]),
     (
         "post",

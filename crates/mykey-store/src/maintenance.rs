@@ -1,9 +1,11 @@
-//! Maintenance windows ([`mykey_platform::MaintenanceStore`]): kept with the events that tell
-//! every approved relying party, in one transaction.
+//! Maintenance windows and the end of the system ([`mykey_platform::MaintenanceStore`],
+//! [`mykey_platform::TerminationStore`]): each kept with the events that tell every approved
+//! relying party, in one transaction.
 
 use mykey_pki::UnixTime;
 use mykey_platform::{
-    EventKind, EventSubject, Function, MaintenanceStore, MaintenanceWindow, Notice, StoreError,
+    EventKind, EventSubject, Forfeiture, Function, MaintenanceStore, MaintenanceWindow, Notice,
+    PersonId, StoreError, Termination, TerminationStore,
 };
 use serde_json::json;
 use sqlx::{ColumnIndex, Encode, Executor, Row};
@@ -59,13 +61,8 @@ where
         })
     }
 
-    /// Tells every approved relying party about window `w` (`kind`), inside `tx`.
-    async fn tell_every_relying_party(
-        tx: &mut sqlx::Transaction<'_, D>,
-        kind: EventKind,
-        w: &MaintenanceWindow,
-        at: UnixTime,
-    ) -> Result<(), StoreError> {
+    /// What relying parties are told of window `w` (`kind`).
+    fn window_event(kind: EventKind, w: &MaintenanceWindow) -> (EventSubject, serde_json::Value) {
         let detail = match kind {
             EventKind::MaintenanceEnded => json!({
                 "starts_at": w.starts_at.as_secs(),
@@ -81,7 +78,19 @@ where
                 "urgent": w.urgent_reason.is_some(),
             }),
         };
-        let subject = EventSubject::Announcement(format!("maintenance-window-{}", w.id));
+        (
+            EventSubject::Announcement(format!("maintenance-window-{}", w.id)),
+            detail,
+        )
+    }
+
+    /// Tells every approved relying party `kind` about `subject`, inside `tx`.
+    async fn tell_every_relying_party(
+        tx: &mut sqlx::Transaction<'_, D>,
+        kind: EventKind,
+        (subject, detail): (EventSubject, serde_json::Value),
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
         let rps: Vec<i64> =
             sqlx::query("SELECT id FROM relying_parties WHERE status = 'approved' ORDER BY id")
                 .fetch_all(&mut **tx)
@@ -140,10 +149,11 @@ where
             id: row.get("id"),
             ..w.clone()
         };
+        let told = Self::window_event(EventKind::MaintenanceAnnounced, &kept);
         Self::tell_every_relying_party(
             &mut tx,
             EventKind::MaintenanceAnnounced,
-            &kept,
+            told,
             w.announced_at,
         )
         .await?;
@@ -188,8 +198,185 @@ where
             return Ok(None);
         };
         let w = Self::window_row(&row)?;
-        Self::tell_every_relying_party(&mut tx, EventKind::MaintenanceEnded, &w, at).await?;
+        let told = Self::window_event(EventKind::MaintenanceEnded, &w);
+        Self::tell_every_relying_party(&mut tx, EventKind::MaintenanceEnded, told, at).await?;
         tx.commit().await.map_err(fail)?;
         Ok(Some(w))
+    }
+}
+
+const TERMINATION: &str = "SELECT id, terminates_at, notice_en, notice_ja, announced_at, \
+                           urgent_reason, withdrawn_at, carried_out_at FROM terminations";
+
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    fn termination_row(r: &D::Row) -> Termination {
+        Termination {
+            id: r.get("id"),
+            terminates_at: time(r.get("terminates_at")),
+            notice: Notice {
+                en: r.get("notice_en"),
+                ja: r.get("notice_ja"),
+            },
+            announced_at: time(r.get("announced_at")),
+            urgent_reason: r.get("urgent_reason"),
+            withdrawn_at: r.get::<Option<i64>, _>("withdrawn_at").map(time),
+            carried_out_at: r.get::<Option<i64>, _>("carried_out_at").map(time),
+        }
+    }
+
+    /// What relying parties are told of termination `t` (`kind`).
+    fn termination_event(kind: EventKind, t: &Termination) -> (EventSubject, serde_json::Value) {
+        let detail = match kind {
+            EventKind::TerminationWithdrawn => json!({"terminates_at": t.terminates_at.as_secs()}),
+            _ => json!({
+                "terminates_at": t.terminates_at.as_secs(),
+                "notice": {"en": t.notice.en, "ja": t.notice.ja},
+                "urgent": t.urgent_reason.is_some(),
+            }),
+        };
+        (
+            EventSubject::Announcement(format!("termination-{}", t.id)),
+            detail,
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl<D: Dialect> TerminationStore for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: StoredRef<'a, D> + ColumnIndex<D::Row>,
+    for<'a> &'a [u8]: StoredRef<'a, D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Option<&'a [u8]>: Encode<'a, D>,
+    usize: ColumnIndex<D::Row>,
+    i64: Stored<D>,
+    Option<i64>: Stored<D>,
+    i32: Stored<D>,
+    bool: Stored<D>,
+    String: Stored<D>,
+    Option<String>: Stored<D>,
+    Vec<u8>: Stored<D>,
+{
+    async fn insert_termination(&self, t: &Termination) -> Result<Option<Termination>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        // The partial unique index (one standing) decides a race between two administrators.
+        let row = sqlx::query(
+            "INSERT INTO terminations (terminates_at, notice_en, notice_ja, announced_at, urgent_reason) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(secs(t.terminates_at))
+        .bind(t.notice.en.as_str())
+        .bind(t.notice.ja.as_str())
+        .bind(secs(t.announced_at))
+        .bind(t.urgent_reason.as_deref())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let kept = Termination {
+            id: row.get("id"),
+            ..t.clone()
+        };
+        let told = Self::termination_event(EventKind::TerminationAnnounced, &kept);
+        Self::tell_every_relying_party(
+            &mut tx,
+            EventKind::TerminationAnnounced,
+            told,
+            t.announced_at,
+        )
+        .await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Some(kept))
+    }
+
+    async fn termination(&self) -> Result<Option<Termination>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TERMINATION} WHERE withdrawn_at IS NULL"
+        )))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        Ok(row.as_ref().map(Self::termination_row))
+    }
+
+    async fn withdraw_termination(&self, at: UnixTime) -> Result<Option<Termination>, StoreError> {
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let row = sqlx::query(
+            "UPDATE terminations SET withdrawn_at = $1 \
+             WHERE withdrawn_at IS NULL AND terminates_at > $1 \
+             RETURNING id, terminates_at, notice_en, notice_ja, announced_at, urgent_reason, \
+             withdrawn_at, carried_out_at",
+        )
+        .bind(secs(at))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let t = Self::termination_row(&row);
+        let told = Self::termination_event(EventKind::TerminationWithdrawn, &t);
+        Self::tell_every_relying_party(&mut tx, EventKind::TerminationWithdrawn, told, at).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Some(t))
+    }
+
+    async fn forfeit_for_termination(
+        &self,
+        at: UnixTime,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let people: Vec<i64> = sqlx::query(
+            "SELECT DISTINCT person_id FROM point_applications \
+             WHERE state IN ('submitted', 'validated') ORDER BY person_id LIMIT $1",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        if people.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        Self::lock_in_order(&mut tx, "persons", &people, crate::locks::Lock::Update).await?;
+        for p in &people {
+            Self::forfeit_points_in(&mut tx, PersonId::new(*p), Forfeiture::SystemTerminated, at)
+                .await?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(people.len())
+    }
+
+    async fn termination_carried_out(&self, id: i64, at: UnixTime) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE terminations SET carried_out_at = $2 WHERE id = $1 AND carried_out_at IS NULL",
+        )
+        .bind(id)
+        .bind(secs(at))
+        .execute(&self.pool)
+        .await
+        .map_err(fail)?;
+        Ok(())
     }
 }

@@ -416,7 +416,9 @@ async fn sqlite_conforms() {
     point_triggers::triggers(store.clone()).await;
     operators::story(store.clone()).await;
     maintenance::story(store.clone()).await;
-    ppids::story(store).await;
+    ppids::story(store.clone()).await;
+    // Last: it forfeits every application in flight.
+    maintenance::termination(store).await;
 }
 
 /// SQLite answers which nonces are spent from memory (`src/sqlite/spent.rs`): what was spent, by a
@@ -587,7 +589,9 @@ async fn postgres_conforms() {
     point_triggers::triggers(store.clone()).await;
     operators::story(store.clone()).await;
     maintenance::story(store.clone()).await;
-    ppids::story(store).await;
+    ppids::story(store.clone()).await;
+    // Last: it forfeits every application in flight.
+    maintenance::termination(store).await;
     db.drop().await;
 }
 

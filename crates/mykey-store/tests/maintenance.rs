@@ -141,3 +141,121 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         (Some(T.plus(150).as_secs()), Some(false))
     );
 }
+
+/// The end of the system: one standing announcement, told; withdrawn only before its date;
+/// on it, every card-point application in flight forfeited (Art 27.1.3), a batch at a time.
+pub(crate) async fn termination(store: Arc<dyn Store>) {
+    use mykey_platform::{
+        PaymentServiceStatus, PointApplicationState, PointRoundState, RelyingPartyKind, Termination,
+    };
+
+    use crate::points::{TERMS, application, party, person, service};
+
+    let rp = party(&store, "termination-told", RelyingPartyKind::Business).await;
+    let seen = |store: Arc<dyn Store>| async move {
+        store
+            .pending_events(rp.id, &EventKind::ALL, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.subject))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(store.termination().await.unwrap(), None);
+    let new = Termination {
+        id: 0,
+        terminates_at: T.plus(1000),
+        notice: Notice {
+            en: "Closing".into(),
+            ja: "終了".into(),
+        },
+        announced_at: T,
+        urgent_reason: None,
+        withdrawn_at: None,
+        carried_out_at: None,
+    };
+    let first = store.insert_termination(&new).await.unwrap().unwrap();
+    // One stands at a time: the second writes nothing, tells no one.
+    assert_eq!(store.insert_termination(&new).await.unwrap(), None);
+    assert_eq!(store.termination().await.unwrap(), Some(first.clone()));
+    // Withdrawn before its date only.
+    assert_eq!(
+        store.withdraw_termination(T.plus(1000)).await.unwrap(),
+        None
+    );
+    let withdrawn = store
+        .withdraw_termination(T.plus(10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(withdrawn.withdrawn_at, Some(T.plus(10)));
+    assert_eq!(store.termination().await.unwrap(), None);
+    let second = store.insert_termination(&new).await.unwrap().unwrap();
+    let subject = |t: &Termination| EventSubject::Announcement(format!("termination-{}", t.id));
+    assert_eq!(
+        seen(store.clone()).await,
+        vec![
+            (EventKind::TerminationAnnounced, subject(&first)),
+            (EventKind::TerminationWithdrawn, subject(&first)),
+            (EventKind::TerminationAnnounced, subject(&second)),
+        ]
+    );
+
+    // A holder with an application in flight.
+    let pay = party(&store, "termination-pay", RelyingPartyKind::PaymentProvider).await;
+    let s = store
+        .add_payment_service(pay.id, &service("Ending Pay"), T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_payment_service_status(s.id, PaymentServiceStatus::Eligible)
+        .await
+        .unwrap()
+        .unwrap();
+    let round = store
+        .add_point_round("Ending round", &TERMS, T)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_point_round_state(round.id, PointRoundState::Draft, PointRoundState::Open, T)
+        .await
+        .unwrap()
+        .unwrap();
+    let p = person(&store, 77_700, Some("END00001")).await;
+    store
+        .apply_for_points(&application(4_900, round.id, p, s.id, "49004900"), &[])
+        .await
+        .unwrap()
+        .unwrap();
+    // Forfeited, a batch of people at a time, until none is left (other stories' holders too).
+    let mut batches = 0;
+    while store
+        .forfeit_for_termination(T.plus(1000), 1)
+        .await
+        .unwrap()
+        > 0
+    {
+        batches += 1;
+        assert!(batches < 1000);
+    }
+    assert!(batches >= 1);
+    let mine = store.person_point_applications(p).await.unwrap();
+    assert_eq!(
+        (mine[0].state, mine[0].reason.as_deref()),
+        (PointApplicationState::Forfeited, Some("system-terminated"))
+    );
+    store
+        .termination_carried_out(second.id, T.plus(1001))
+        .await
+        .unwrap();
+    store
+        .termination_carried_out(second.id, T.plus(1002))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.termination().await.unwrap().unwrap().carried_out_at,
+        Some(T.plus(1001))
+    );
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use mykey_api::maintenance::{MaintenanceAnnouncement, Notice};
+use mykey_api::maintenance::{MaintenanceAnnouncement, Notice, TerminationAnnouncement};
 use mykey_api::ops::{OidcClientRegistration, RelyingPartyRegistration};
 use mykey_api::terms::TermsPublication;
 use serde_json::Value;
@@ -22,6 +22,9 @@ pub(crate) enum AdminCommand {
     /// Maintenance windows (Art 9.3): announce one, list those in effect or coming, end one.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// The end of the system (Art 10): announce it (three months ahead), show it, withdraw it.
+    #[command(subcommand)]
+    Termination(TerminationCommand),
     /// The card-point programme, as the point secretariat (Art 22.1.3): rounds, payment
     /// services, statements.
     #[command(subcommand)]
@@ -132,6 +135,45 @@ pub(crate) enum MaintenanceCommand {
         target: Target,
         /// The window's ID.
         id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TerminationCommand {
+    /// Announce the end of the system on `--terminates-at`: at least three months (92 days)
+    /// ahead, unless `--urgent` gives the reason for less notice. From then on the portal and
+    /// the authorize page say so; on the date new applications stop and the card-point rights
+    /// are forfeited (Art 27.1.3). Relying parties get an event.
+    Announce {
+        #[command(flatten)]
+        target: Target,
+        /// When the system ends (RFC 3339).
+        #[arg(long)]
+        terminates_at: String,
+        /// The notice in English.
+        #[arg(long)]
+        notice_en: String,
+        /// The notice in Japanese.
+        #[arg(long)]
+        notice_ja: String,
+        /// Art 10's urgent case: why the end cannot wait three months (recorded).
+        #[arg(long, value_name = "REASON")]
+        urgent: Option<String>,
+    },
+    /// The announced end, if there is one (no operator token needed).
+    Show {
+        /// The platform's URL.
+        #[arg(
+            long,
+            env = "MYKEY_PLATFORM_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        platform: String,
+    },
+    /// Withdraw the announced end, before its date.
+    Withdraw {
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -314,6 +356,31 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
                 reason: urgent,
             };
             return call(&target, "POST", "/v1/ops/terms", Some(to_json(&body)?)).await;
+        }
+        AdminCommand::Termination(TerminationCommand::Show { platform }) => {
+            return request(&platform, None, "GET", "/v1/termination", None).await;
+        }
+        AdminCommand::Termination(TerminationCommand::Announce {
+            target,
+            terminates_at,
+            notice_en,
+            notice_ja,
+            urgent,
+        }) => {
+            let body = TerminationAnnouncement {
+                terminates_at,
+                notice: Notice {
+                    en: notice_en,
+                    ja: notice_ja,
+                },
+                urgent: urgent.is_some(),
+                reason: urgent,
+            };
+            let body = to_json(&body)?;
+            return call(&target, "POST", "/v1/ops/termination", Some(body)).await;
+        }
+        AdminCommand::Termination(TerminationCommand::Withdraw { target }) => {
+            return call(&target, "POST", "/v1/ops/termination/withdrawal", None).await;
         }
         AdminCommand::Maintenance(MaintenanceCommand::List { platform }) => {
             return request(&platform, None, "GET", "/v1/maintenance-windows", None).await;

@@ -830,3 +830,41 @@ fn the_operator_announces_a_maintenance_window_and_ends_it_and_anyone_lists_them
     assert_eq!(ended["ended_early"], true);
     end(&id).fails_with("maintenance window");
 }
+
+#[test]
+fn the_operator_announces_the_end_of_the_system_three_months_ahead_and_withdraws_it() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let at = |days: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let op = |args: &[&str]| {
+        let mut all = vec!["admin", "termination"];
+        all.extend_from_slice(&args[..1]);
+        all.extend_from_slice(&["--platform", &serve.url, "--data", s(data.path())]);
+        all.extend_from_slice(&args[1..]);
+        mykey(&all)
+    };
+    let notice = [
+        "--notice-en",
+        "The platform closes",
+        "--notice-ja",
+        "運用を終了します",
+    ];
+    let announce = |when: &str| {
+        let mut args = vec!["announce", "--terminates-at", when];
+        args.extend_from_slice(&notice);
+        op(&args)
+    };
+    announce(&at(30)).fails_with("three months");
+    let end: serde_json::Value = serde_json::from_str(&announce(&at(100)).ok().stdout).unwrap();
+    assert_eq!(end["terminated"], false);
+    announce(&at(120)).fails_with("announced already");
+    let shown = mykey(&["admin", "termination", "show", "--platform", &serve.url]).ok();
+    let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["termination"]["id"], end["id"]);
+    op(&["withdraw"]).ok();
+    op(&["withdraw"]).fails_with("no end of the system");
+}

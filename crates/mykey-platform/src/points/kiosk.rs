@@ -52,6 +52,7 @@ impl Platform {
         choice: KioskChoice<'_>,
         consent: &NewConsent,
     ) -> Result<PointApplication, PlatformError> {
+        self.refuse_after_termination().await?;
         Self::kiosk(rp)?;
         self.check_consent(consent, &POINT_CONSENT).await?;
         let (round, service) = self.point_choice(choice.round, choice.service).await?;

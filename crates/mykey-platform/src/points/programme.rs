@@ -103,6 +103,7 @@ impl Platform {
         kind: super::PaymentServiceKind,
         shape: IdShape,
     ) -> Result<PaymentService, PlatformError> {
+        self.refuse_after_termination().await?;
         Self::payment_provider(rp)?;
         let new = NewPaymentService {
             name: crate::names::display_name(name)?,
@@ -151,6 +152,7 @@ impl Platform {
         name: &str,
         terms: PointRoundTerms,
     ) -> Result<PointRound, PlatformError> {
+        self.refuse_after_termination().await?;
         let name = crate::names::display_name(name)?;
         terms.check()?;
         self.store
@@ -216,6 +218,7 @@ impl Platform {
         payment_service_code: Option<&str>,
         consent: &NewConsent,
     ) -> Result<PointApplication, PlatformError> {
+        self.refuse_after_termination().await?;
         self.check_consent(consent, &POINT_CONSENT).await?;
         let (round, service) = self.point_choice(round, service).await?;
         service.shape.check(payment_service_user_id)?;

@@ -1,6 +1,7 @@
 //! Maintenance windows (Terms Art 9.3): `GET /v1/maintenance-windows` for anyone (relying
 //! parties, the portal), `POST /v1/ops/maintenance-windows` and `…/{id}/ending` for
-//! administrators; and [`gate`], which answers a request for a function under maintenance
+//! administrators; the end of the system (Art 10): `GET /v1/termination` for anyone,
+//! `POST /v1/ops/termination` and `…/withdrawal` for administrators; and [`gate`], which answers a request for a function under maintenance
 //! with `503` and `Retry-After` — a problem document (`maintenance`) on the JSON API, an OAuth
 //! error (`temporarily_unavailable`) at the token and userinfo endpoints, the failure page in the
 //! person's language on the pages — before its handler runs.
@@ -20,9 +21,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use mykey_api::maintenance::{
     MaintenanceAnnouncement, MaintenanceWindow as WindowBody, MaintenanceWindows,
-    Notice as NoticeBody,
+    Notice as NoticeBody, Termination as TerminationBody, TerminationAnnouncement,
+    TerminationState,
 };
-use mykey_platform::{Function, MaintenanceWindow, NewMaintenance, Notice, Platform};
+use mykey_platform::{
+    Function, MaintenanceWindow, NewMaintenance, NewTermination, Notice, Platform, Termination,
+};
 
 use super::catalogue::Lang;
 use super::operators::{Operator, duty};
@@ -34,6 +38,9 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/maintenance-windows", get(list))
         .route("/v1/ops/maintenance-windows", post(announce))
         .route("/v1/ops/maintenance-windows/{id}/ending", post(end))
+        .route("/v1/termination", get(termination))
+        .route("/v1/ops/termination", post(announce_termination))
+        .route("/v1/ops/termination/withdrawal", post(withdraw_termination))
 }
 
 /// What maintenance does to a route.
@@ -55,7 +62,11 @@ pub(crate) fn gate_of(route: &str) -> Option<Gate> {
     if never.iter().any(|p| starts(p))
         || matches!(
             r,
-            "/v1/terms" | "/v1/maintenance-windows" | "/v1/openapi.json" | "/oidc/jwks"
+            "/v1/terms"
+                | "/v1/maintenance-windows"
+                | "/v1/termination"
+                | "/v1/openapi.json"
+                | "/oidc/jwks"
         )
     {
         return Some(Gate::Never);
@@ -261,23 +272,162 @@ pub(crate) struct Shown {
     pub(crate) notice: String,
 }
 
-/// The windows in effect or coming, for a page in `lang`; none when they cannot be read (the
+/// What they show of the end of the system.
+pub(crate) struct ShownEnd {
+    pub(crate) at: super::catalogue::words::Moment,
+    pub(crate) terminated: bool,
+    pub(crate) notice: String,
+}
+
+/// The announcements a page shows: maintenance windows in effect or coming (Art 9.3), and the
+/// end of the system (Art 10).
+#[derive(Default)]
+pub(crate) struct Notices {
+    pub(crate) maintenance: Vec<Shown>,
+    pub(crate) termination: Option<ShownEnd>,
+}
+
+fn in_lang(n: &Notice, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => n.ja.clone(),
+        Lang::En => n.en.clone(),
+    }
+}
+
+/// The announcements for a page in `lang`, as held in memory; none that cannot be read (the
 /// page is shown without them rather than refused).
-pub(crate) async fn shown(p: &Platform, lang: Lang) -> Vec<Shown> {
+pub(crate) async fn notices(p: &Platform, lang: Lang) -> Notices {
+    use super::catalogue::words::Moment;
     let now = p.now();
-    p.announced_maintenance()
-        .await
-        .iter()
-        .map(|w| Shown {
-            starts: super::catalogue::words::Moment::new(lang, w.starts_at),
-            ends: super::catalogue::words::Moment::new(lang, w.end()),
-            in_effect: w.in_effect(now),
-            notice: match lang {
-                Lang::Ja => w.notice.ja.clone(),
-                Lang::En => w.notice.en.clone(),
-            },
+    Notices {
+        maintenance: p
+            .announced_maintenance()
+            .await
+            .iter()
+            .map(|w| Shown {
+                starts: Moment::new(lang, w.starts_at),
+                ends: Moment::new(lang, w.end()),
+                in_effect: w.in_effect(now),
+                notice: in_lang(&w.notice, lang),
+            })
+            .collect(),
+        termination: p.announced_termination().await.map(|t| ShownEnd {
+            at: Moment::new(lang, t.terminates_at),
+            terminated: t.terminates_at <= now,
+            notice: in_lang(&t.notice, lang),
+        }),
+    }
+}
+
+fn termination_json(t: &Termination, now: mykey_pki::UnixTime) -> TerminationBody {
+    TerminationBody {
+        id: t.id,
+        terminates_at: rfc3339(t.terminates_at),
+        notice: NoticeBody {
+            en: t.notice.en.clone(),
+            ja: t.notice.ja.clone(),
+        },
+        announced_at: rfc3339(t.announced_at),
+        urgent: t.urgent_reason.is_some(),
+        urgent_reason: t.urgent_reason.clone(),
+        terminated: t.terminates_at <= now,
+        carried_out_at: t.carried_out_at.map(rfc3339),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/termination",
+    operation_id = "termination_show",
+    tag = "maintenance",
+    summary = "The announced end of the system, if there is one (Art 10)",
+    responses(
+        (status = 200, description = "OK", body = mykey_api::maintenance::TerminationState, content_type = "application/json")
+    )
+)]
+async fn termination(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiError> {
+    let t = p.termination().await?;
+    let now = p.now();
+    Ok(axum::Json(TerminationState {
+        termination: t.as_ref().map(|t| termination_json(t, now)),
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/ops/termination",
+    operation_id = "termination_announce",
+    tag = "ops",
+    summary = "Announce the end of the system: terminates_at at least three months (92 days) ahead (Art 10; 422 termination-notice-too-short), unless urgent with a reason (then not before now); one at a time (409 termination-announced); every approved relying party gets a termination-announced event. On the date new applications stop (410 system-terminated) and the card-point rights are forfeited (Art 27.1.3)",
+    request_body(content = mykey_api::maintenance::TerminationAnnouncement, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Announced", body = mykey_api::maintenance::Termination, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
+async fn announce_termination(
+    op: Operator<duty::Maintenance>,
+    State(p): State<Arc<Platform>>,
+    JsonBody(req): JsonBody<TerminationAnnouncement>,
+) -> Result<impl IntoResponse, ApiError> {
+    let urgent_reason = match (req.urgent, req.reason) {
+        (true, Some(r)) => Some(r),
+        (true, None) => {
+            return Err(ApiError::InvalidRequest(
+                "an urgent end needs a \"reason\"".into(),
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(ApiError::InvalidRequest(
+                "\"reason\" is only for an urgent end (\"urgent\": true)".into(),
+            ));
+        }
+        (false, None) => None,
+    };
+    let t = p
+        .announce_termination(NewTermination {
+            terminates_at: parse_rfc3339(&req.terminates_at)?,
+            notice: Notice::new(&req.notice.en, &req.notice.ja)?,
+            urgent_reason,
         })
-        .collect()
+        .await?;
+    op.note("termination", t.id);
+    if let Some(r) = &t.urgent_reason {
+        op.note("reason", r.as_str());
+    }
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(termination_json(&t, p.now())),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/ops/termination/withdrawal",
+    operation_id = "termination_withdraw",
+    tag = "ops",
+    summary = "Withdraw the announced end of the system, before its date (404 termination-unknown when none is announced; 410 system-terminated once the date has come); every approved relying party gets a termination-withdrawn event",
+    responses(
+        (status = 200, description = "Withdrawn", body = mykey_api::maintenance::Termination, content_type = "application/json"),
+        (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+    ),
+    security(("operator" = []))
+)]
+async fn withdraw_termination(
+    op: Operator<duty::Maintenance>,
+    State(p): State<Arc<Platform>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let t = p.withdraw_termination().await?;
+    op.note("termination", t.id);
+    Ok(axum::Json(termination_json(&t, p.now())))
 }
 
 /// The refusal of a function under maintenance, for [`PlatformError`]'s answer on the JSON API.
@@ -303,6 +453,9 @@ mod tests {
                 .expect("the document serialises");
         let paths = doc["paths"].as_object().expect("paths");
         assert!(paths.len() > 50, "{} paths", paths.len());
+        for (method, path) in super::super::openapi::APPLICATIONS {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+        }
         for path in paths.keys() {
             assert!(gate_of(path).is_some(), "{path} has no gate");
         }

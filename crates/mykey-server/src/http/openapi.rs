@@ -106,6 +106,9 @@ use super::{
         maintenance::list,
         maintenance::announce,
         maintenance::end,
+        maintenance::termination,
+        maintenance::announce_termination,
+        maintenance::withdraw_termination,
         ops::list,
         ops::register,
         ops::approve,
@@ -151,7 +154,7 @@ use super::{
         (name = "operators", description = "Operator accounts and roles, the operator log, and the help desk (Terms Art 8.2, 18)"),
         (name = "points", description = "The card-point programme (Terms Chapter 5): payment providers' services and applications, and what anyone may read before applying"),
         (name = "terms", description = "Terms of use"),
-        (name = "maintenance", description = "Maintenance windows (Terms Art 9.3): what is announced, and which functions each takes down"),
+        (name = "maintenance", description = "Maintenance windows (Terms Art 9.3) and the end of the system (Art 10): what is announced"),
         (name = "openid-connect", description = "The OpenID Connect provider"),
         (name = "platform", description = "The platform itself")
     )
@@ -204,6 +207,7 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     absent_not_null(&mut doc);
     maintenance_answers(&mut doc);
+    termination_answers(&mut doc);
     doc.to_string()
 });
 
@@ -268,6 +272,37 @@ fn maintenance_answers(doc: &mut serde_json::Value) {
                     "description": "Unavailable: the function is under maintenance (Art 9.3), or the platform is overloaded",
                     "headers": {"Retry-After": {"description": "Seconds until the window ends", "schema": {"type": "integer"}}},
                     "content": content,
+                })
+            });
+        }
+    }
+}
+
+/// The operations that start something new, refused once the system has ended (Art 10): 410
+/// `system-terminated` (`Platform::refuse_after_termination`).
+pub(crate) const APPLICATIONS: [(&str, &str); 10] = [
+    ("post", "/v1/me/my-key-id"),
+    ("post", "/v1/ops/relying-parties"),
+    ("post", "/v1/rp/service-id-requests"),
+    ("post", "/v1/rp/service-ids"),
+    ("post", "/v1/link-requests/{id}/approval"),
+    ("post", "/v1/rp/ppid-services"),
+    ("post", "/v1/rp/payment-services"),
+    ("post", "/v1/ops/point-rounds"),
+    ("post", "/v1/me/point-applications"),
+    ("post", "/v1/rp/point-applications"),
+];
+
+fn termination_answers(doc: &mut serde_json::Value) {
+    for (method, path) in APPLICATIONS {
+        if let Some(responses) = doc["paths"][path][method]
+            .get_mut("responses")
+            .and_then(|r| r.as_object_mut())
+        {
+            responses.entry("410").or_insert_with(|| {
+                serde_json::json!({
+                    "description": "The system has ended (Art 10): nothing new is started (problem system-terminated)",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
                 })
             });
         }

@@ -76,7 +76,7 @@ pub(crate) struct Waiting<'a> {
     pub(crate) continue_path: &'a str,
     pub(crate) status_path: &'a str,
     /// Maintenance windows in effect or coming (Art 9.3).
-    pub(crate) maintenance: &'a [crate::http::maintenance::Shown],
+    pub(crate) notices: &'a crate::http::maintenance::Notices,
 }
 
 /// The page a cross-device login waits on: the QR code and short code for the phone, the
@@ -107,7 +107,7 @@ pub(crate) fn approve_page(lang: Lang, w: &Waiting<'_>, asker: Option<Asker<'_>>
             until: Moment::new(lang, w.expires_at),
             action: w.continue_path,
             handle: w.handle,
-            maintenance: w.maintenance,
+            notices: w.notices,
         },
     )
 }
@@ -147,7 +147,7 @@ struct ApprovePage<'a> {
     until: Moment,
     action: &'a str,
     handle: &'a str,
-    maintenance: &'a [crate::http::maintenance::Shown],
+    notices: &'a crate::http::maintenance::Notices,
 }
 
 /// The page for a request not approved yet, whose form (to `action`) tries again.
@@ -238,7 +238,7 @@ mod tests {
             approve: "https://mykey.example/v1/authorizations/h",
             continue_path: "/oidc/authorize/continue",
             status_path: "/oidc/authorize/status",
-            maintenance: &[],
+            notices: &Default::default(),
         };
         let asker = Asker {
             relying_party: "Shop <b>",

@@ -142,6 +142,12 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
             | I::Profile(_)
             | I::Notice(_)
             | I::Maintenance(_) => INVALID_REQUEST,
+            I::Termination(_) => INVALID_REQUEST,
+            I::TerminationNoticeTooShort { .. } => told(
+                H::UNPROCESSABLE_ENTITY,
+                "termination-notice-too-short",
+                "The end of the system must be announced at least three months ahead",
+            ),
             I::MaintenanceNoticeTooShort { .. } => told(
                 H::UNPROCESSABLE_ENTITY,
                 "maintenance-notice-too-short",
@@ -242,6 +248,11 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 "point-application-unknown",
                 "No such point application",
             ),
+            N::Termination => told(
+                H::NOT_FOUND,
+                "termination-unknown",
+                "No end of the system is announced",
+            ),
             N::MaintenanceWindow => told(
                 H::NOT_FOUND,
                 "maintenance-window-unknown",
@@ -264,6 +275,16 @@ pub(crate) fn told_of(e: &PlatformError) -> Told {
                 H::CONFLICT,
                 "my-key-id-suspended",
                 "The My Key ID is suspended",
+            ),
+            X::TerminationAnnounced => told(
+                H::CONFLICT,
+                "termination-announced",
+                "An end of the system is announced already",
+            ),
+            X::SystemTerminated => told(
+                H::GONE,
+                "system-terminated",
+                "The system has ended (Art 10)",
             ),
             X::OperatorExists => told(
                 H::CONFLICT,
@@ -462,6 +483,12 @@ impl IntoResponse for ApiError {
                 mykey_platform::InvalidError::MaintenanceNoticeTooShort { earliest },
             )) => Some(format!(
                 "starts_at must be {} or later (Art 9.3: announced 24 hours ahead), unless the window is urgent (\"urgent\": true with a \"reason\", and no starts_at)",
+                super::rfc3339(*earliest)
+            )),
+            ApiError::Platform(PlatformError::Invalid(
+                mykey_platform::InvalidError::TerminationNoticeTooShort { earliest },
+            )) => Some(format!(
+                "terminates_at must be {} or later (Art 10: three months' notice), unless the end is urgent (\"urgent\": true with a \"reason\")",
                 super::rfc3339(*earliest)
             )),
             ApiError::Platform(PlatformError::Maintenance(m)) => {

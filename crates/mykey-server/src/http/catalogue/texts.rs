@@ -105,6 +105,14 @@ pub(crate) struct Texts {
     pub(crate) form_unverified: &'static str,
     pub(crate) revoke_unticked: &'static str,
     pub(crate) unknown_action: &'static str,
+    /// The heading over the end of the system (Art 10).
+    pub(crate) termination_heading: &'static str,
+    /// Before its date, coming.
+    pub(crate) termination_on: &'static str,
+    /// Before its date, past.
+    pub(crate) termination_ended: &'static str,
+    /// The link to the person's export.
+    pub(crate) termination_export: &'static str,
     /// The heading over maintenance windows in effect or coming (Art 9.3).
     pub(crate) maintenance_heading: &'static str,
     /// A window in effect now.
@@ -231,6 +239,8 @@ pub(crate) struct Failures {
     pub(crate) stream: &'static str,
     pub(crate) consent_incomplete: &'static str,
     pub(crate) terms: &'static str,
+    /// Something new asked for after the end of the system (Art 10).
+    pub(crate) system_terminated: &'static str,
     pub(crate) terms_notice_too_short: &'static str,
     pub(crate) ppid_code: &'static str,
     pub(crate) redirect_uri: &'static str,

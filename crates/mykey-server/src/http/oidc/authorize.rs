@@ -118,8 +118,8 @@ async fn authorize(State(p): State<Arc<Platform>>, req: Request) -> Response {
     };
     match p.begin_authorization(&params, began).await {
         Ok(b) => {
-            let maintenance = crate::http::maintenance::shown(&p, lang).await;
-            pending_page(&p, &b, lang, &maintenance)
+            let notices = crate::http::maintenance::notices(&p, lang).await;
+            pending_page(&p, &b, lang, &notices)
         }
         Err(AuthorizeError::Redirect(to)) => Redirect::to(&to).into_response(),
         Err(AuthorizeError::Shown(e)) => super::failure::failure_page(lang, &e),
@@ -130,7 +130,7 @@ fn pending_page(
     p: &Platform,
     b: &Begun,
     lang: Lang,
-    maintenance: &[crate::http::maintenance::Shown],
+    notices: &crate::http::maintenance::Notices,
 ) -> Response {
     let t = lang.texts();
     let approve = format!("{}/v1/authorizations/{}", p.issuer(), b.handle);
@@ -150,7 +150,7 @@ fn pending_page(
             approve: &approve,
             continue_path: "/oidc/authorize/continue",
             status_path: "/oidc/authorize/status",
-            maintenance,
+            notices,
         },
         Some(Asker {
             relying_party: &b.relying_party.name,

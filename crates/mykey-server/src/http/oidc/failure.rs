@@ -75,9 +75,11 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             I::ConsentIncomplete => t(f.consent_incomplete),
             I::Terms(d) => with(f.terms, d),
             I::TermsNoticeTooShort { .. } => t(f.terms_notice_too_short),
-            I::Notice(_) | I::Maintenance(_) | I::MaintenanceNoticeTooShort { .. } => {
-                with(f.operator_refused, &i.to_string())
-            }
+            I::Notice(_)
+            | I::Maintenance(_)
+            | I::MaintenanceNoticeTooShort { .. }
+            | I::Termination(_)
+            | I::TerminationNoticeTooShort { .. } => with(f.operator_refused, &i.to_string()),
             I::PpidCode | I::LoginCode => t(f.ppid_code),
             I::RedirectUri => t(f.redirect_uri),
             I::OidcClient(d) => with(f.oidc_client, d),
@@ -107,12 +109,14 @@ fn words(lang: Lang, e: &PlatformError) -> Cow<'static, str> {
             N::PointRound => t(f.no_point_round),
             N::PointApplication => t(f.no_point_application),
             N::PointGrantBatch => t(f.no_point_grant_batch),
-            N::MaintenanceWindow => with(f.operator_refused, &n.to_string()),
+            N::MaintenanceWindow | N::Termination => with(f.operator_refused, &n.to_string()),
         },
         PlatformError::Conflict(x) => match x {
             X::MyKeyIdAlreadyActive => t(f.my_key_id_already_active),
             X::MyKeyIdSuspended => t(f.my_key_id_suspended),
-            X::OperatorExists
+            X::SystemTerminated => t(f.system_terminated),
+            X::TerminationAnnounced
+            | X::OperatorExists
             | X::LastAdministrator
             | X::AlreadySuspended
             | X::NotSuspended

@@ -141,7 +141,7 @@ async fn overview(
         ))
     }
     .await;
-    let maintenance = crate::http::maintenance::shown(&p, lang).await;
+    let notices = crate::http::maintenance::notices(&p, lang).await;
     let mut r = match data {
         Ok((id, links, ppids, coming, terms_version)) => pages::overview(
             lang,
@@ -152,7 +152,7 @@ async fn overview(
                 ppids: &ppids,
                 coming_terms: &coming,
                 terms_version: &terms_version,
-                maintenance: &maintenance,
+                notices: &notices,
             },
             q.done.as_deref(),
         ),
@@ -183,7 +183,7 @@ async fn login(
             approve: &approve,
             continue_path: "/portal/login/continue",
             status_path: "/portal/login/status",
-            maintenance: &crate::http::maintenance::shown(&p, lang).await,
+            notices: &crate::http::maintenance::notices(&p, lang).await,
         },
         None,
     );

@@ -27,7 +27,7 @@ pub(super) struct Held<'a> {
     /// The terms version in force, which creating a My Key ID accepts.
     pub(super) terms_version: &'a str,
     /// Maintenance windows in effect or coming (Art 9.3).
-    pub(super) maintenance: &'a [crate::http::maintenance::Shown],
+    pub(super) notices: &'a crate::http::maintenance::Notices,
 }
 
 pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str>) -> Response {
@@ -37,7 +37,7 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
         ppids,
         coming_terms,
         terms_version,
-        maintenance,
+        notices,
     } = held;
     let t = lang.texts();
     let items = |items: &[String]| {
@@ -104,7 +104,7 @@ pub(super) fn overview(lang: Lang, form: &str, held: Held<'_>, done: Option<&str
                 text_url: c.text_url.as_deref(),
             })
             .collect(),
-        maintenance,
+        notices,
     };
     render(StatusCode::OK, &page)
 }
@@ -125,7 +125,7 @@ struct OverviewPage<'a> {
     terms_version: &'a str,
     my_key_id_items: Items,
     coming_terms: Vec<ComingTerms<'a>>,
-    maintenance: &'a [crate::http::maintenance::Shown],
+    notices: &'a crate::http::maintenance::Notices,
 }
 
 /// A terms version announced and not yet in force.
