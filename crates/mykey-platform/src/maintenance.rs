@@ -306,13 +306,19 @@ impl Platform {
         ended.ok_or(PlatformError::NotFound(crate::NotFound::MaintenanceWindow))
     }
 
-    /// The windows in effect or coming, soonest first (read from the store: what the
-    /// announcements endpoint, the portal and the authorize page show).
+    /// The windows in effect or coming, soonest first: what the announcements endpoint answers.
+    /// Held in memory for a few seconds (this node's own announcements are seen at once).
     pub async fn maintenance_windows(&self) -> Result<Vec<MaintenanceWindow>, PlatformError> {
         let now = self.clock.now();
-        let windows = Arc::new(self.store.maintenance_windows(now).await?);
-        self.maintenance_cache.put(now, windows.clone());
-        Ok(Arc::unwrap_or_clone(windows))
+        let windows = match self.maintenance_cache.get(now) {
+            Some(w) => w,
+            None => {
+                let w = Arc::new(self.store.maintenance_windows(now).await?);
+                self.maintenance_cache.put(now, w.clone());
+                w
+            }
+        };
+        Ok(windows.iter().filter(|w| w.end() > now).cloned().collect())
     }
 
     /// The windows in effect or coming as held in memory (read again every few seconds), for

@@ -170,11 +170,15 @@ impl Platform {
         }
     }
 
-    /// The standing termination, read from the store.
+    /// The standing termination: what `GET /v1/termination` answers. Held in memory for a few
+    /// seconds (this node's own announcements are seen at once).
     pub async fn termination(&self) -> Result<Option<Termination>, PlatformError> {
+        let now = self.clock.now();
+        if let Some(t) = self.termination_cache.get(now) {
+            return Ok(t.as_deref().cloned());
+        }
         let t = self.store.termination().await?;
-        self.termination_cache
-            .put(self.clock.now(), t.clone().map(Arc::new));
+        self.termination_cache.put(now, t.clone().map(Arc::new));
         Ok(t)
     }
 
