@@ -61,7 +61,7 @@ pub struct MaintenanceWindow {
     pub announced_at: String,
     /// Whether it was urgent (started at once).
     pub urgent: bool,
-    /// Why it was urgent.
+    /// Why it was urgent: in answers to operators only (`null` in the public list).
     #[schema(required = true)]
     pub urgent_reason: Option<String>,
     /// Whether an operator ended it before its announced end (or called it off before it began).
@@ -111,7 +111,7 @@ pub struct Termination {
     pub announced_at: String,
     /// Whether it was urgent.
     pub urgent: bool,
-    /// Why it was urgent.
+    /// Why it was urgent: in answers to operators only (`null` in `GET /v1/termination`).
     #[schema(required = true)]
     pub urgent_reason: Option<String>,
     /// Whether the date has come.

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mykey_pki::ocsp::CertStatus;
@@ -75,6 +76,11 @@ async fn renote(platform: &mykey_platform::Platform) {
 /// The oldest revocation status a login relies on, in seconds (see the module docs).
 pub const MAX_STATUS_AGE: u64 = 60;
 
+/// The first 8 bytes of a key identifier, in hex: a CA's name in the metrics.
+fn hex_prefix(id: &[u8]) -> String {
+    id.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Most OCSP answers kept; beyond that, the ones too old to use are dropped.
 const OCSP_KEPT: usize = 200_000;
 
@@ -88,6 +94,10 @@ pub struct JlisPort {
     cas: RwLock<Vec<CaState>>,
     /// The signature CAs and their CRLs, for the facts-change sweep.
     signature_cas: RwLock<Vec<SignatureCa>>,
+    /// OCSP requests made, and failed; CRL fetches failed (the metrics).
+    ocsp_requests: AtomicU64,
+    ocsp_failures: AtomicU64,
+    crl_failures: AtomicU64,
 }
 
 /// A CA generation and where its CRLs are, for the sweep: a signature CA's (changes of the
@@ -171,6 +181,9 @@ impl JlisPort {
             clock,
             cas: RwLock::new(cas),
             signature_cas: RwLock::new(signature_cas),
+            ocsp_requests: AtomicU64::new(0),
+            ocsp_failures: AtomicU64::new(0),
+            crl_failures: AtomicU64::new(0),
         };
         port.refresh().await;
         Ok(port)
@@ -305,6 +318,7 @@ impl JlisPort {
             let delta = match self.fetch_crl(&delta_url).await {
                 Ok(d) => Some(d),
                 Err(e) => {
+                    self.crl_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(url = %delta_url, error = %e, "delta CRL refresh failed");
                     None
                 }
@@ -329,6 +343,7 @@ impl JlisPort {
                         read.extend(entries);
                     }
                     Err(e) => {
+                        self.crl_failures.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(url = %crl_url, error = %e, "complete CRL refresh failed")
                     }
                 }
@@ -343,6 +358,7 @@ impl JlisPort {
                     match index.apply_delta(&delta, &ca, now) {
                         Ok(()) => read.extend(recent(&delta, now)),
                         Err(e) => {
+                            self.crl_failures.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(url = %delta_url, error = %e, "delta CRL not applied")
                         }
                     }
@@ -616,6 +632,26 @@ impl Jlis for JlisPort {
             .max()
     }
 
+    fn freshness(&self, at: UnixTime) -> mykey_platform::JlisFreshness {
+        mykey_platform::JlisFreshness {
+            index_ages: self
+                .cas
+                .read()
+                .iter()
+                .map(|c| {
+                    let id = c.ca.key_id();
+                    let age = c.index.as_ref().map_or(u64::MAX, |i| {
+                        at.as_secs().saturating_sub(i.as_of().as_secs())
+                    });
+                    (hex_prefix(id), age)
+                })
+                .collect(),
+            ocsp_requests: self.ocsp_requests.load(Ordering::Relaxed),
+            ocsp_failures: self.ocsp_failures.load(Ordering::Relaxed),
+            crl_failures: self.crl_failures.load(Ordering::Relaxed),
+        }
+    }
+
     async fn revocation(
         &self,
         cert: &UserIdentificationCertificate,
@@ -655,11 +691,15 @@ impl Jlis for JlisPort {
                 asked_jlis: false,
             });
         }
+        self.ocsp_requests.fetch_add(1, Ordering::Relaxed);
         let answer = self
             .ocsp
             .check(&ocsp_url, issuer, n, at)
             .await
-            .map_err(|e| JlisUnavailable(e.to_string()))?;
+            .map_err(|e| {
+                self.ocsp_failures.fetch_add(1, Ordering::Relaxed);
+                JlisUnavailable(e.to_string())
+            })?;
         let status = match answer.status {
             CertStatus::Good => RevocationStatus::Good,
             CertStatus::Revoked { revoked_at, reason } => {

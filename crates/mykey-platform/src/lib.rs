@@ -65,7 +65,7 @@ pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub(crate) use facts::signature_query;
 pub use facts::{FactsSweep, SignatureRevoked};
-pub use health::Readiness;
+pub use health::{Gauges, Readiness};
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
 pub use log::{ChainCheck, ChainError, LogEntry, LogHash, verify_chain};
 pub use maintenance::{
@@ -114,8 +114,9 @@ pub use service_id::{
 pub use service_id_login::{LinkInFlow, ServiceIdAuthentication, ServiceIdLogin};
 pub use store::{
     CrlSweepPosition, DueSignature, EventStore, FactsStore, LinkOutcome, LinkStore, LogKind,
-    LoginOutcome, LoginStore, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, PersonStore,
-    PpidStore, ReadOf, RelyingPartyStore, Store, StoreError, StoreErrorKind, TermsStore, UsedNonce,
+    LoginOutcome, LoginStore, LoginWrite, MyKeyIdChange, MyKeyIdState, NewLog, OutboxDepth,
+    PersonStore, PoolUse, PpidStore, ReadOf, RelyingPartyStore, Store, StoreError, StoreErrorKind,
+    TermsStore, UsedNonce,
 };
 pub use streams::{
     Delivery, Push, PushOutcome, Stream, StreamConfig, check_endpoint, is_public_address,
@@ -165,6 +166,13 @@ pub trait Jlis: Send + Sync + 'static {
     fn revocation_index_age(&self, at: UnixTime) -> Option<u64> {
         let _ = at;
         None
+    }
+
+    /// How the revocation sources stand at `at`, for the metrics: each CA's index age, and
+    /// what was asked of J-LIS since start. Empty where revocation is not read from indexes.
+    fn freshness(&self, at: UnixTime) -> JlisFreshness {
+        let _ = at;
+        JlisFreshness::default()
     }
 
     /// Whether `signature` is J-LIS's over the ticket-item facts of the holder of
@@ -223,6 +231,20 @@ pub struct RevocationAnswer {
     pub status: RevocationStatus,
     /// Whether J-LIS was queried (OCSP) rather than the local CRL index consulted.
     pub asked_jlis: bool,
+}
+
+/// How the revocation sources stand ([`Jlis::freshness`]): counters run from the node's start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JlisFreshness {
+    /// Each user-identification CA (its key identifier's first 8 bytes, hex) and its CRL
+    /// index's age in seconds (`u64::MAX` for one never built).
+    pub index_ages: Vec<(String, u64)>,
+    /// OCSP requests made (the index stale or silent for the card).
+    pub ocsp_requests: u64,
+    /// OCSP requests that failed (J-LIS unreachable or its answer refused).
+    pub ocsp_failures: u64,
+    /// CRL fetches (complete or delta) that failed.
+    pub crl_failures: u64,
 }
 
 /// Settings of the platform's domain.
@@ -288,6 +310,9 @@ pub struct PlatformConfig {
     /// (`/health/ready`): logins then go to OCSP for every card, a sign that J-LIS's CRLs are
     /// not being read. 5 minutes by default.
     pub ready_index_age: std::time::Duration,
+    /// SHA-256 of the token that reads `/metrics` ([`PlatformConfig::hash_operator_token`]);
+    /// `None`: no metrics are served.
+    pub metrics_token_hash: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -314,6 +339,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("card_expiry_grace", &self.card_expiry_grace)
             .field("ppid_for_businesses", &self.ppid_for_businesses)
             .field("ready_index_age", &self.ready_index_age)
+            .field("metrics_token", &self.metrics_token_hash.is_some())
             .finish()
     }
 }
@@ -346,6 +372,7 @@ impl Default for PlatformConfig {
             card_expiry_grace: std::time::Duration::from_secs(90 * 86_400),
             ppid_for_businesses: false,
             ready_index_age: std::time::Duration::from_secs(300),
+            metrics_token_hash: None,
         }
     }
 }

@@ -99,7 +99,14 @@ pub struct Notice {
 impl Notice {
     /// Checked and trimmed.
     pub fn new(en: &str, ja: &str) -> Result<Self, PlatformError> {
-        let ok = |s: &str| crate::terms::valid_text(s, MAX_NOTICE_CHARS);
+        // As a reason is checked: no control, format (bidi overrides, zero-width) or unassigned
+        // characters on a line, so that a notice cannot make a page read otherwise than it is.
+        let ok = |s: &str| {
+            crate::terms::valid_text(s, MAX_NOTICE_CHARS)
+                && s.trim()
+                    .split('\n')
+                    .all(|line| line.trim().is_empty() || crate::names::plain_text(line.trim()))
+        };
         if !ok(en) || !ok(ja) {
             return Err(PlatformError::Invalid(crate::InvalidError::Notice(
                 "a notice is given in English (en) and Japanese (ja), each 1 to 2000 characters",
@@ -379,6 +386,9 @@ mod tests {
         assert!(Notice::new("", "停止").is_err());
         assert!(Notice::new("Down", &"あ".repeat(2001)).is_err());
         assert!(Notice::new("Down\u{7}", "停止").is_err());
+        assert!(Notice::new("Down", "\u{202e}停止").is_err());
+        assert!(Notice::new("Down\u{200b}", "停止").is_err());
+        assert!(Notice::new("Line one\nLine two", "一行目\n二行目").is_ok());
     }
 
     #[test]

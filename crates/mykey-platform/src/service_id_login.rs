@@ -100,12 +100,21 @@ impl Platform {
         Ok(rp)
     }
 
+    /// Refused while a maintenance window takes the Service IDs down, and once the system has
+    /// ended: a link offered within a login (REST or OpenID Connect) is Service IDs' work, and
+    /// makes a new link.
+    pub(crate) async fn linking_open(&self) -> Result<(), PlatformError> {
+        self.under_maintenance(crate::Function::ServiceIds).await?;
+        self.refuse_after_termination().await
+    }
+
     /// `rp`'s open link request `id`, offered in a login flow.
     pub(crate) async fn offered_link(
         &self,
         rp: &RelyingParty,
         id: LinkRequestId,
     ) -> Result<LinkRequest, PlatformError> {
+        self.linking_open().await?;
         let r = self.link_request(id).await?;
         if r.relying_party.id != rp.id {
             // Another party's request is unknown to this one.

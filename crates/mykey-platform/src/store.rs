@@ -388,6 +388,9 @@ pub trait LoginStore: Send + Sync + 'static {
     /// Whether the database answers (readiness): one trivial statement.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// The connection pool's use now, for the metrics.
+    fn pool_use(&self) -> PoolUse;
+
     /// Ends, in one transaction, the sessions and OpenID Connect access tokens of the holders
     /// of these revoked user-identification certificates that were made before each was
     /// revoked (a session lives `session_ttl`, an access token `token_ttl` seconds: one that
@@ -868,6 +871,10 @@ pub trait EventStore: Send + Sync + 'static {
         jtis: &[String],
         at: UnixTime,
     ) -> Result<u64, StoreError>;
+
+    /// Per relying party with events not acknowledged: how many, and when the oldest was
+    /// made (the delivery lag), for the metrics.
+    async fn outbox_depths(&self) -> Result<Vec<OutboxDepth>, StoreError>;
 }
 
 /// Signature certificates noted for linked people and the facts-change sweep.
@@ -960,6 +967,28 @@ pub trait FactsStore: Send + Sync + 'static {
         before: UnixTime,
         limit: usize,
     ) -> Result<Vec<IssuanceNumber>, StoreError>;
+}
+
+/// A connection pool's use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
+/// A relying party's events waiting for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboxDepth {
+    /// Whose.
+    pub relying_party: RelyingPartyId,
+    /// How many are not acknowledged.
+    pub pending: u64,
+    /// When the oldest of them was made.
+    pub oldest: UnixTime,
 }
 
 /// The platform's storage: every part. Each part is its own trait, so that a backend implements

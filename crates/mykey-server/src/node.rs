@@ -61,6 +61,8 @@ pub struct Node {
     crl_refresh: Duration,
     push_timeout: Duration,
     trigger_sweep: Duration,
+    /// What every router of this node counts into (`/metrics`).
+    metrics: Arc<crate::http::metrics::Metrics>,
 }
 
 impl Node {
@@ -105,12 +107,14 @@ impl Node {
             crl_refresh: config.crl_refresh,
             push_timeout: config.push_timeout,
             trigger_sweep: config.trigger_sweep,
+            metrics: Arc::new(crate::http::metrics::Metrics::new()),
         })
     }
 
-    /// The router serving the platform (see [`crate::app`]).
+    /// The router serving the platform (see [`crate::app`]); every router of a node counts
+    /// into the same metrics.
     pub fn router(&self) -> Router {
-        crate::app(self.platform.clone())
+        crate::http::app_counted(self.platform.clone(), self.metrics.clone())
     }
 
     /// Starts the node's background work: the CRL refresh (whose revocations end the sessions

@@ -54,10 +54,14 @@ pub async fn world() -> World {
 /// The operator token the test platforms accept.
 pub const OPERATOR_TOKEN: &str = "test-operator-token";
 
+/// The token that reads their `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// A world whose simulator configuration is adjusted by `tweak`.
 pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
     let config = PlatformConfig {
         operator_token_hash: Some(PlatformConfig::hash_operator_token(OPERATOR_TOKEN)),
+        metrics_token_hash: Some(PlatformConfig::hash_operator_token(METRICS_TOKEN)),
         ppid_key: Some(mykey_platform::PpidSecret::from_bytes(&[42; 32]).unwrap()),
         // The test receivers listen on loopback.
         push_to_private_addresses: true,

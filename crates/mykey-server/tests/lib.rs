@@ -13,6 +13,7 @@ mod harness;
 mod kinds;
 mod login;
 mod maintenance;
+mod metrics;
 mod oidc;
 mod openapi;
 mod operators;

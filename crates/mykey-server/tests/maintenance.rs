@@ -309,16 +309,38 @@ async fn an_urgent_window_starts_at_once_and_each_kind_of_client_is_told_in_its_
 
     // The token endpoint: an OAuth error. The pages: the failure page with the notice. The
     // JSON API: the problem. Each with Retry-After.
-    let (status, retry, kind, body) = raw(&w, Method::POST, "/oidc/token", None).await;
+    let resp = w
+        .http
+        .post(format!("{}/oidc/token", w.url))
+        .basic_auth(&bank.client_id, Some(&bank.secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("code_verifier", &"v".repeat(43)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(resp.headers()["retry-after"], HOUR.to_string().as_str());
     assert_eq!(
-        (status, retry, kind.as_str()),
-        (503, Some(HOUR), "application/json"),
-        "{body}"
-    );
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        resp.json::<Value>().await.unwrap()["error"],
         "temporarily_unavailable"
     );
+    // Client credentials are every function's: relying parties keep their access to /v1/rp.
+    let resp = w
+        .http
+        .post(format!("{}/oidc/token", w.url))
+        .basic_auth(&bank.client_id, Some(&bank.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // The public list does not publish the reason; the operator's answer had it.
+    let (_, list) = call(&w, Method::GET, "/v1/maintenance-windows", None).await;
+    assert_eq!(list["windows"][0]["urgent_reason"], Value::Null);
+    assert_eq!(list["windows"][0]["urgent"], true);
     let (status, retry, kind, body) =
         raw(&w, Method::GET, "/oidc/authorize?client_id=x", None).await;
     assert_eq!((status, retry), (503, Some(HOUR)), "{body}");
@@ -471,6 +493,7 @@ async fn the_end_of_the_system_is_announced_three_months_ahead_and_carried_out_o
     let (card, token) = holder(&w).await;
     let (status, a) = apply(&w, &token, round, service, "22223333").await;
     assert_eq!(status, 201, "{a}");
+    let opened = link_request(&w, &bank, "C-before").await;
     let (status, end) = announce_end(
         &w,
         json!({"terminates_at": at(&w, 2), "notice": farewell(), "urgent": true, "reason": "the law that founds it was repealed"}),
@@ -501,6 +524,23 @@ async fn the_end_of_the_system_is_announced_three_months_ahead_and_carried_out_o
             Method::POST,
             "/v1/rp/service-id-requests",
             Some(json!({"customer_id": "C-9"})),
+        )
+        .await,
+        // A link request opened before the date is not linked after it, by any route.
+        post(
+            &w,
+            &format!("/v1/service-id-logins/{}/challenges", bank.client_id),
+            None,
+            json!({"link_request": opened}),
+        )
+        .await,
+        // Nor are points instructed.
+        rp(
+            &w,
+            &pay,
+            Method::POST,
+            &format!("/v1/rp/point-rounds/{round}/grant-batches"),
+            None,
         )
         .await,
     ];

@@ -138,6 +138,7 @@ async fn the_openapi_document_is_in_step_with_the_router() {
 /// first slices described are all here, the refusals included, so that deriving the document
 /// lost none. A new operation is added here with its answers.
 const OPERATIONS: &[(&str, &str, &[u16])] = &[
+    ("get", "/metrics", &[200, 401, 404]),
     ("get", "/v1/termination", &[200]),
     (
         "post",

@@ -177,6 +177,24 @@ where
     Option<String>: Stored<D>,
     Vec<u8>: Stored<D>,
 {
+    async fn outbox_depths(&self) -> Result<Vec<mykey_platform::OutboxDepth>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT relying_party_id, COUNT(*) AS pending, MIN(created_at) AS oldest FROM events \
+             WHERE acknowledged_at IS NULL GROUP BY relying_party_id ORDER BY relying_party_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        Ok(rows
+            .iter()
+            .map(|r| mykey_platform::OutboxDepth {
+                relying_party: RelyingPartyId::new(r.get("relying_party_id")),
+                pending: u64::try_from(r.get::<i64, _>("pending")).unwrap_or(0),
+                oldest: time(r.get("oldest")),
+            })
+            .collect())
+    }
+
     async fn pending_events(
         &self,
         rp: RelyingPartyId,

@@ -44,6 +44,15 @@ where
         Ok(())
     }
 
+    fn pool_use(&self) -> mykey_platform::PoolUse {
+        let open = self.pool.size();
+        mykey_platform::PoolUse {
+            open,
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(open),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn purge_expired(&self, at: UnixTime) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(fail)?;
         let mut gone = D::purge_nonces(&mut tx, at).await?;

@@ -158,6 +158,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let (token_source, token) = operator_token(&a.data)?;
+    let (metrics_source, metrics) = secret_token(&a.data, "MYKEY_METRICS_TOKEN", "metrics-token")?;
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .map_err(|e| {
@@ -175,6 +176,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             |i| i.trim_end_matches('/').to_owned(),
         ),
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
+        metrics_token_hash: Some(PlatformConfig::hash_operator_token(&metrics)),
         ppid_key: Some(ppid_key(&a.data)?),
         signing_key: Some(signing),
         previous_signing_keys: previous_signing.into_iter().collect(),
@@ -212,7 +214,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         "PostgreSQL".to_owned()
     };
     crate::say(&format!(
-        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}\n  Mynaportal: {}{}\n  account registry: {}{}",
+        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  metrics:   http://{addr}/metrics (Bearer token in {metrics_source})\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}\n  Mynaportal: {}{}\n  account registry: {}{}",
         if simulator.is_some() {
             " (simulator, in this process)"
         } else {
@@ -242,16 +244,21 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
 /// The operator's bearer token: `MYKEY_OPERATOR_TOKEN`, else the file `operator-token` in the
 /// data folder, created (256 random bits, mode 0600) on first start. Returns where it came from.
 pub(crate) fn operator_token(data: &Path) -> Result<(String, String), String> {
-    if let Ok(t) = std::env::var("MYKEY_OPERATOR_TOKEN") {
+    secret_token(data, "MYKEY_OPERATOR_TOKEN", "operator-token")
+}
+
+/// A bearer token: the environment variable `var`, else the file `file` in the data folder,
+/// created (256 random bits, mode 0600) on first start. Returns where it came from.
+pub(crate) fn secret_token(data: &Path, var: &str, file: &str) -> Result<(String, String), String> {
+    if let Ok(t) = std::env::var(var) {
         if t.len() < 22 {
-            return Err(
-                "MYKEY_OPERATOR_TOKEN must be a random token of at least 128 bits (22+ characters)"
-                    .into(),
-            );
+            return Err(format!(
+                "{var} must be a random token of at least 128 bits (22+ characters)"
+            ));
         }
-        return Ok(("MYKEY_OPERATOR_TOKEN".into(), t));
+        return Ok((var.into(), t));
     }
-    let path = data.join("operator-token");
+    let path = data.join(file);
     match std::fs::read_to_string(&path) {
         Ok(t) if !t.trim().is_empty() => Ok((path.display().to_string(), t.trim().to_owned())),
         _ => {

@@ -256,7 +256,11 @@ impl Platform {
                         Err(_) => None,
                     };
                     match open.filter(|r| r.relying_party.id == rp.id) {
-                        Some(r) => (None, Some(r)),
+                        Some(r) => {
+                            // Linking is the Service IDs' function, and a new start.
+                            self.linking_open().await?;
+                            (None, Some(r))
+                        }
                         None => {
                             return Err(back(
                                 OAuthCode::InvalidRequest,

@@ -158,6 +158,7 @@ impl Platform {
         round: PointRoundId,
         transactions: &[NewPointTransaction],
     ) -> Result<TransactionIntake, PlatformError> {
+        self.refuse_after_termination().await?;
         Self::payment_provider(rp)?;
         if transactions.is_empty() || transactions.len() > MAX_TRANSACTIONS_PER_REPORT {
             return Err(PlatformError::Invalid(InvalidError::PointRequest(
@@ -198,6 +199,7 @@ impl Platform {
         rp: &RelyingParty,
         round: PointRoundId,
     ) -> Result<PointGrantBatch, PlatformError> {
+        self.refuse_after_termination().await?;
         Self::payment_provider(rp)?;
         // A random ID, as the applications', so that a provider learns nothing of others'.
         let id = i64::from_be_bytes(self.rng.bytes::<8>()) & i64::MAX;
@@ -230,6 +232,7 @@ impl Platform {
         rp: &RelyingParty,
         batch: i64,
     ) -> Result<PointGrantBatch, PlatformError> {
+        self.refuse_after_termination().await?;
         Self::payment_provider(rp)?;
         let log = |round: &str, points: u64, kind: PointGrantKind| {
             NewLog::new(

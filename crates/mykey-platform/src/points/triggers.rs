@@ -321,6 +321,7 @@ impl Platform {
         consent: &NewConsent,
         account: Option<&PublicFundAccount>,
     ) -> Result<PointTrigger, PlatformError> {
+        self.refuse_after_termination().await?;
         self.check_consent(consent, kind.consent()).await?;
         // Each claim may call a registry: a person's are rationed.
         self.trigger_claims.take(

@@ -50,6 +50,9 @@ pub(crate) enum Gate {
     Never,
     /// Taken down with its function.
     Function(Function),
+    /// Partly its function's, which the handler checks for that part: the token endpoint's
+    /// codes (not its client credentials, which every function's relying parties use).
+    Partly(Function),
 }
 
 /// The gate of a route as declared (`/v1/rp/service-ids/{customer_id}`); `None` for a route
@@ -58,7 +61,13 @@ pub(crate) fn gate_of(route: &str) -> Option<Gate> {
     use Function as F;
     let r = route;
     let starts = |p: &str| r.starts_with(p);
-    let never = ["/v1/ops/", "/health", "/static/", "/.well-known/"];
+    let never = [
+        "/v1/ops/",
+        "/health",
+        "/static/",
+        "/.well-known/",
+        "/metrics",
+    ];
     if never.iter().any(|p| starts(p))
         || matches!(
             r,
@@ -70,6 +79,9 @@ pub(crate) fn gate_of(route: &str) -> Option<Gate> {
         )
     {
         return Some(Gate::Never);
+    }
+    if r == "/oidc/token" {
+        return Some(Gate::Partly(F::Oidc));
     }
     let f = if starts("/v1/auth/") {
         F::CardLogin
@@ -123,7 +135,7 @@ pub(crate) async fn gate(State(p): State<Arc<Platform>>, req: Request, next: Nex
         ApiError::Platform(e).into_response()
     } else {
         let retry = e.retry_after();
-        let mut r = if matches!(route, "/oidc/token" | "/oidc/userinfo") {
+        let mut r = if route == "/oidc/userinfo" {
             super::oauth::OAuthRefusal::of(&e).token_response(false)
         } else {
             super::oidc::failure::failure_page(Lang::pick(None, req.headers()), &e)
@@ -139,7 +151,9 @@ pub(crate) async fn gate(State(p): State<Arc<Platform>>, req: Request, next: Nex
     r
 }
 
-fn window_json(w: &MaintenanceWindow, now: mykey_pki::UnixTime) -> WindowBody {
+/// A window as the API answers it; its urgent reason only to operators (`to_operator`): it is
+/// for the record, not for the public.
+fn window_json(w: &MaintenanceWindow, now: mykey_pki::UnixTime, to_operator: bool) -> WindowBody {
     WindowBody {
         id: w.id,
         starts_at: rfc3339(w.starts_at),
@@ -151,7 +165,7 @@ fn window_json(w: &MaintenanceWindow, now: mykey_pki::UnixTime) -> WindowBody {
         },
         announced_at: rfc3339(w.announced_at),
         urgent: w.urgent_reason.is_some(),
-        urgent_reason: w.urgent_reason.clone(),
+        urgent_reason: w.urgent_reason.clone().filter(|_| to_operator),
         ended_early: w.ended_at.is_some(),
         in_effect: w.in_effect(now),
     }
@@ -171,7 +185,7 @@ async fn list(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse, ApiEr
     let windows = p.maintenance_windows().await?;
     let now = p.now();
     Ok(axum::Json(MaintenanceWindows {
-        windows: windows.iter().map(|w| window_json(w, now)).collect(),
+        windows: windows.iter().map(|w| window_json(w, now, false)).collect(),
     }))
 }
 
@@ -236,7 +250,10 @@ async fn announce(
     if let Some(r) = &w.urgent_reason {
         op.note("reason", r.as_str());
     }
-    Ok((StatusCode::CREATED, axum::Json(window_json(&w, p.now()))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(window_json(&w, p.now(), true)),
+    ))
 }
 
 #[utoipa::path(
@@ -261,7 +278,7 @@ async fn end(
 ) -> Result<impl IntoResponse, ApiError> {
     op.note("maintenance_window", id);
     let w = p.end_maintenance(id).await?;
-    Ok(axum::Json(window_json(&w, p.now())))
+    Ok(axum::Json(window_json(&w, p.now(), true)))
 }
 
 /// What the portal and the authorize page show of a window.
@@ -319,7 +336,12 @@ pub(crate) async fn notices(p: &Platform, lang: Lang) -> Notices {
     }
 }
 
-fn termination_json(t: &Termination, now: mykey_pki::UnixTime) -> TerminationBody {
+/// The termination as the API answers it; its urgent reason only to operators.
+fn termination_json(
+    t: &Termination,
+    now: mykey_pki::UnixTime,
+    to_operator: bool,
+) -> TerminationBody {
     TerminationBody {
         id: t.id,
         terminates_at: rfc3339(t.terminates_at),
@@ -329,7 +351,7 @@ fn termination_json(t: &Termination, now: mykey_pki::UnixTime) -> TerminationBod
         },
         announced_at: rfc3339(t.announced_at),
         urgent: t.urgent_reason.is_some(),
-        urgent_reason: t.urgent_reason.clone(),
+        urgent_reason: t.urgent_reason.clone().filter(|_| to_operator),
         terminated: t.terminates_at <= now,
         carried_out_at: t.carried_out_at.map(rfc3339),
     }
@@ -349,7 +371,7 @@ async fn termination(State(p): State<Arc<Platform>>) -> Result<impl IntoResponse
     let t = p.termination().await?;
     let now = p.now();
     Ok(axum::Json(TerminationState {
-        termination: t.as_ref().map(|t| termination_json(t, now)),
+        termination: t.as_ref().map(|t| termination_json(t, now, false)),
     }))
 }
 
@@ -402,7 +424,7 @@ async fn announce_termination(
     }
     Ok((
         StatusCode::CREATED,
-        axum::Json(termination_json(&t, p.now())),
+        axum::Json(termination_json(&t, p.now(), true)),
     ))
 }
 
@@ -427,7 +449,7 @@ async fn withdraw_termination(
 ) -> Result<impl IntoResponse, ApiError> {
     let t = p.withdraw_termination().await?;
     op.note("termination", t.id);
-    Ok(axum::Json(termination_json(&t, p.now())))
+    Ok(axum::Json(termination_json(&t, p.now(), true)))
 }
 
 /// The refusal of a function under maintenance, for [`PlatformError`]'s answer on the JSON API.
@@ -481,7 +503,6 @@ mod tests {
             ("/portal/points", Function::Points),
             ("/portal/point-applications/{id}/triggers", Function::Points),
             ("/v1/auth/challenges", Function::CardLogin),
-            ("/oidc/token", Function::Oidc),
             ("/v1/authorizations/{handle}/approval", Function::Oidc),
             ("/v1/me/service-ids/{id}", Function::ServiceIds),
             ("/v1/me/point-applications", Function::Points),
@@ -504,6 +525,7 @@ mod tests {
         ] {
             assert_eq!(gate_of(never), Some(Gate::Never), "{never}");
         }
+        assert_eq!(gate_of("/oidc/token"), Some(Gate::Partly(Function::Oidc)));
         assert_eq!(gate_of("/v1/unknown"), None);
     }
 }

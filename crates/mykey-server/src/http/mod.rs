@@ -49,6 +49,7 @@ mod export;
 mod link_requests;
 mod maintenance;
 mod me;
+pub(crate) mod metrics;
 mod oauth;
 mod oidc;
 mod openapi;
@@ -85,8 +86,23 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// The platform's HTTP application.
 pub fn app(platform: Arc<Platform>) -> Router {
+    app_counted(platform, Arc::new(metrics::Metrics::new()))
+}
+
+/// The application, counting into `metrics` (a node's routers share one set).
+pub(crate) fn app_counted(platform: Arc<Platform>, metrics: Arc<metrics::Metrics>) -> Router {
     let hsts = platform.issuer().starts_with("https://");
+    let scraped = metrics.clone();
     Router::new()
+        .route(
+            "/metrics",
+            get(
+                move |axum::extract::State(p): axum::extract::State<Arc<Platform>>,
+                      headers: axum::http::HeaderMap| {
+                    metrics::scrape(scraped.clone(), p, headers)
+                },
+            ),
+        )
         .route("/health", get(health))
         .route("/health/live", get(health))
         .route("/health/ready", get(ready))
@@ -128,6 +144,11 @@ pub fn app(platform: Arc<Platform>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             platform.clone(),
             traced,
+        ))
+        // Outermost: it counts what the client is answered, refusals of every layer included.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::observe,
         ))
         .with_state(platform)
 }
@@ -427,8 +448,12 @@ where
 
 /// The token of an `Authorization: Bearer <token>` header.
 pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_of(&parts.headers)
+}
+
+/// The Bearer token of an `Authorization` header.
+pub(crate) fn bearer_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))

@@ -143,6 +143,7 @@ use super::{
         pages::authorize_confirm,
         pages::logout_page,
         pages::logout_form,
+        pages::metrics,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -161,7 +162,7 @@ use super::{
 )]
 pub(crate) struct ApiDoc;
 
-/// The four ways a caller proves who it is.
+/// The ways a caller proves who it is.
 struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {
@@ -182,6 +183,11 @@ impl utoipa::Modify for SecuritySchemes {
                 "client",
                 HttpAuthScheme::Basic,
                 "client_secret_basic (RFC 6749 §2.3.1): client_id and client_secret of an approved relying party.",
+            ),
+            (
+                "metrics",
+                HttpAuthScheme::Bearer,
+                "The metrics token: MYKEY_METRICS_TOKEN, or the data folder's metrics-token (made on first start, 0600)",
             ),
             (
                 "clientToken",
@@ -252,7 +258,7 @@ fn maintenance_answers(doc: &mut serde_json::Value) {
     for (path, ops) in paths.iter_mut() {
         if !matches!(
             super::maintenance::gate_of(path),
-            Some(super::maintenance::Gate::Function(_))
+            Some(super::maintenance::Gate::Function(_) | super::maintenance::Gate::Partly(_))
         ) {
             continue;
         }
@@ -481,4 +487,20 @@ mod pages {
         )
     )]
     pub(super) fn logout_form() {}
+
+    /// The metrics (`metrics.rs` serves them).
+    #[utoipa::path(
+        get,
+        path = "/metrics",
+        operation_id = "metrics",
+        tag = "platform",
+        summary = "Prometheus metrics (OpenMetrics text): requests, latency, card authentications and refusals by type, J-LIS freshness, event outbox depth and lag per relying party, the database pool, maintenance and termination; 404 where no metrics token is configured",
+        responses(
+            (status = 200, description = "The metrics", body = String, content_type = "application/openmetrics-text"),
+            (status = 401, description = "Not the metrics token"),
+            (status = 404, description = "No metrics token is configured")
+        ),
+        security(("metrics" = []))
+    )]
+    pub(super) fn metrics() {}
 }

@@ -505,6 +505,8 @@ impl IntoResponse for ApiError {
             problem_text(told.kind, told.title, told.status, detail),
         )
             .into_response();
+        r.extensions_mut()
+            .insert(super::metrics::ProblemKind(told.kind));
         if let ApiError::Platform(e) = &self {
             if let Some(secs) = e.retry_after() {
                 r.headers_mut()
@@ -557,6 +559,7 @@ pub(crate) async fn api_refusal(r: Response) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
+    parts.extensions.insert(super::metrics::ProblemKind(kind));
     Response::from_parts(parts, axum::body::Body::from(body))
 }
 

@@ -127,6 +127,16 @@ async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
     if code_grant && form.code.is_none() {
         return Err(OAuthRefusal::request("invalid_request", "code is missing"));
     }
+    // A login's code is the OpenID Connect function's, which a maintenance window may take
+    // down; client credentials (relying parties' access to /v1/rp) are every function's.
+    if code_grant && let Err(e) = p.under_maintenance(mykey_platform::Function::Oidc).await {
+        let mut r = OAuthRefusal::of(&e).token_response(false);
+        if let Some(secs) = e.retry_after() {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        return Ok(r);
+    }
     if !code_grant
         && form
             .scope
