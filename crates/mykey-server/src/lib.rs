@@ -8,17 +8,20 @@
 //! - [`Node`]: one node assembled — the port, the platform over a store, the router and the
 //!   background work — as `mykey serve` and the tests run it.
 //! - [`serve`]: the listener, with time limits for slow clients and a cap on connections per
-//!   source address.
+//!   source address; [`serve_tls`] the same over TLS (HTTP/2 and HTTP/1.1), with the
+//!   [`Certificates`] read again when their files change.
 
 mod delivery;
 mod http;
 mod listen;
 mod node;
 mod registries;
+mod tls;
 
 pub use delivery::Deliverer;
 pub use http::app;
-pub use listen::{Limits, serve};
+pub use listen::{Limits, serve, serve_tls};
 pub use mykey_jlis_client::{JlisPort, MAX_STATUS_AGE};
 pub use node::{Background, Node, NodeConfig};
 pub use registries::RegistryClient;
+pub use tls::{Certificates, TlsFiles};

@@ -1,4 +1,4 @@
-//! The platform's listener: HTTP/1.1 connections served with limits that slow or greedy
+//! The platform's listener: HTTP/1.1 connections (or, over TLS, HTTP/2 and HTTP/1.1) served with limits that slow or greedy
 //! clients cannot get around (issue 19, finding 4). `axum::serve` has none of them: an
 //! unfinished request line, a body dripped a byte at a time or an idle keep-alive connection
 //! stayed open for good, and one host could hold every file descriptor.
@@ -99,6 +99,40 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve`] over TLS with `certificates` (read again when their files change: see
+/// [`crate::Certificates::reload`]): HTTP/2 or HTTP/1.1 as the client's ALPN asks. The
+/// handshake must end within [`Limits::header`]; an HTTP/2 connection takes at most 128
+/// requests at once, and the limits on requests and requests in flight hold for each.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    certificates: Arc<crate::Certificates>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let config = certificates
+        .server_config()
+        .map_err(std::io::Error::other)?;
+    run(
+        listener,
+        app,
+        limits,
+        Some(tokio_rustls::TlsAcceptor::from(config)),
+        shutdown,
+    )
+    .await
+}
+
+async fn run(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let admitted = Arc::new(tokio::sync::Semaphore::new(limits.in_flight));
     let app = app
         .layer(axum::middleware::from_fn(
@@ -142,6 +176,37 @@ pub async fn serve(
         let service =
             TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
         let mut stopped = stopped.clone();
+        if let Some(acceptor) = tls.clone() {
+            connections.spawn(async move {
+                let _slot = slot;
+                let Ok(Ok(stream)) =
+                    tokio::time::timeout(limits.header, acceptor.accept(stream)).await
+                else {
+                    return;
+                };
+                let mut http = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                http.http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header);
+                http.http2()
+                    .timer(TokioTimer::new())
+                    .max_concurrent_streams(128)
+                    .keep_alive_interval(Some(Duration::from_secs(20)))
+                    .keep_alive_timeout(limits.header);
+                let conn = http.serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = stopped.changed() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(limits.request, conn).await;
+                    }
+                }
+            });
+            continue;
+        }
         connections.spawn(async move {
             let _slot = slot;
             let mut http = hyper::server::conn::http1::Builder::new();

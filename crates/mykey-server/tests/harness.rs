@@ -20,7 +20,7 @@ pub struct World {
     pub http: reqwest::Client,
     /// The router, driven in process by the JSON helpers below (`send`); the socket at `url`
     /// serves the tests whose point is the socket (long polls, browsers, the peers).
-    router: axum::Router,
+    pub router: axum::Router,
     pub jlis: JlisClient,
     jlis_task: tokio::task::JoinHandle<()>,
     jlis_stop: Option<tokio::sync::oneshot::Sender<()>>,

@@ -28,3 +28,4 @@ mod security;
 mod service_id_logins;
 mod service_ids;
 mod terms;
+mod tls;

@@ -51,7 +51,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = 5)]
     jlis_timeout: u64,
     /// The platform's public base URL, as relying parties reach it (the OAuth issuer); default
-    /// `http://` and the address it listens on.
+    /// `http://` (with `--tls-cert`, `https://`) and the address it listens on.
     #[arg(long, env = "MYKEY_ISSUER")]
     issuer: Option<String>,
     /// Seconds between revocation-index refreshes from J-LIS's CRLs (and facts-change sweeps).
@@ -82,6 +82,16 @@ pub(crate) struct ServeArgs {
     /// Retry-After rather than queued.
     #[arg(long, default_value_t = 1024)]
     max_in_flight: usize,
+    /// Serve TLS (HTTP/2 and HTTP/1.1) with this certificate chain (PEM, leaf first), where no
+    /// reverse proxy terminates TLS; with `--tls-key`. Read again when the file changes.
+    #[arg(long, requires = "tls_key", env = "MYKEY_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC 1); with `--tls-cert`.
+    #[arg(long, requires = "tls_cert", env = "MYKEY_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Seconds between looks at the certificate and key files for a change.
+    #[arg(long, default_value_t = 10)]
+    tls_reload_secs: u64,
 }
 
 /// A registry: its URL, and the simulator if it runs in this process.
@@ -159,6 +169,21 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let (token_source, token) = operator_token(&a.data)?;
     let (metrics_source, metrics) = secret_token(&a.data, "MYKEY_METRICS_TOKEN", "metrics-token")?;
+    // The pair is read (and checked to fit) before anything listens.
+    let certificates = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(mykey_server::Certificates::open(mykey_server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })?)
+        }
+        _ => None,
+    };
+    let scheme = if certificates.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .map_err(|e| {
@@ -172,7 +197,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let (rsa, previous_rsa) = rsa_signing_keys(&a.data)?;
     let config = PlatformConfig {
         issuer: a.issuer.clone().map_or_else(
-            || format!("http://{addr}"),
+            || format!("{scheme}://{addr}"),
             |i| i.trim_end_matches('/').to_owned(),
         ),
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
@@ -214,7 +239,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         "PostgreSQL".to_owned()
     };
     crate::say(&format!(
-        "MyKey Platform listening on http://{addr}\n  API:       http://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  metrics:   http://{addr}/metrics (Bearer token in {metrics_source})\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}\n  Mynaportal: {}{}\n  account registry: {}{}",
+        "MyKey Platform listening on {scheme}://{addr}\n  API:       {scheme}://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  metrics:   {scheme}://{addr}/metrics (Bearer token in {metrics_source})\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}\n  Mynaportal: {}{}\n  account registry: {}{}",
         if simulator.is_some() {
             " (simulator, in this process)"
         } else {
@@ -233,7 +258,19 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         in_flight: a.max_in_flight.max(1),
         ..mykey_server::Limits::default()
     };
-    let result = mykey_server::serve(listener, node.router(), limits, shutdown_signal()).await;
+    let result = match certificates {
+        Some(c) => {
+            let reload = tokio::spawn(
+                c.clone()
+                    .reload_every(Duration::from_secs(a.tls_reload_secs.max(1))),
+            );
+            let r = mykey_server::serve_tls(listener, node.router(), limits, c, shutdown_signal())
+                .await;
+            reload.abort();
+            r
+        }
+        None => mykey_server::serve(listener, node.router(), limits, shutdown_signal()).await,
+    };
     drop(background);
     if let Some(t) = simulator {
         t.abort();

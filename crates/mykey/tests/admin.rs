@@ -868,3 +868,77 @@ fn the_operator_announces_the_end_of_the_system_three_months_ahead_and_withdraws
     op(&["withdraw"]).ok();
     op(&["withdraw"]).fails_with("no end of the system");
 }
+
+/// `mykey serve --tls-cert --tls-key`: the pair checked before anything listens, and then the
+/// issuer (and with it the cookies' `Secure`) is https.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_terminates_tls_itself_and_the_issuer_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pair = |name: &str| {
+        std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "2", "-subj", "/CN=mykey.test"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-keyout")
+            .arg(d.join(format!("{name}.key")))
+            .arg("-out")
+            .arg(d.join(format!("{name}.crt")))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !pair("a") || !pair("b") {
+        return crate::support::missing(
+            module_path!(),
+            "OpenSSL's command line is missing (apt-get install openssl)",
+        );
+    }
+    let data = d.join("data");
+    let crt = d.join("a.crt");
+    let wrong_key = d.join("b.key");
+    mykey(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        s(&data),
+        "--tls-cert",
+        s(&crt),
+        "--tls-key",
+        s(&wrong_key),
+    ])
+    .fails_with("does not fit");
+    mykey(&["serve", "--data", s(&data), "--tls-cert", s(&crt)]).fails_with("--tls-key");
+    let key = d.join("a.key");
+    let serve = Serve::start_with(&data, &["--tls-cert", s(&crt), "--tls-key", s(&key)]);
+    assert!(serve.url.starts_with("https://127.0.0.1:"), "{}", serve.url);
+    let pem = std::fs::read(&crt).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .no_proxy()
+        .build()
+        .unwrap();
+    let discovery: serde_json::Value = http
+        .get(format!("{}/.well-known/openid-configuration", serve.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], serve.url.as_str());
+    // Plain HTTP on the TLS port gets nowhere.
+    assert!(
+        reqwest::get(serve.url.replace("https://", "http://") + "/health/live")
+            .await
+            .is_err()
+    );
+}

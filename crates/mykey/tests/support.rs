@@ -268,7 +268,7 @@ impl Serve {
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let url_in = |l: &str| {
             l.split_whitespace()
-                .find(|w| w.starts_with("http://"))
+                .find(|w| w.starts_with("http://") || w.starts_with("https://"))
                 .unwrap()
                 .to_owned()
         };
