@@ -15,6 +15,7 @@ mod delivery;
 mod http;
 mod listen;
 mod node;
+mod rate;
 mod registries;
 mod tls;
 
@@ -23,5 +24,6 @@ pub use http::app;
 pub use listen::{Limits, serve, serve_tls};
 pub use mykey_jlis_client::{JlisPort, MAX_STATUS_AGE};
 pub use node::{Background, Node, NodeConfig};
+pub use rate::{BAD_CREDENTIALS_FREE, BAD_CREDENTIALS_MAX_WAIT, Network, Rate, RateLimits};
 pub use registries::RegistryClient;
 pub use tls::{Certificates, TlsFiles};

@@ -14,6 +14,8 @@
 //!   concentration of use): one more is refused at once — `503`, `Retry-After: 1`, problem
 //!   `overloaded` — rather than queued behind the others, so that what is admitted keeps its
 //!   pace and what is not learns so in no time. The health endpoints are never refused.
+//! - before that, the rates per source and per client the operator sets, and the slowing of
+//!   bad client credentials ([`Limits::rates`], `rate.rs`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -30,7 +32,7 @@ use parking_lot::Mutex;
 use tokio::net::TcpListener;
 
 /// What one connection and one request may take.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Limits {
     /// For a request's head to arrive (and for the next, on an idle keep-alive connection).
     pub header: Duration,
@@ -42,6 +44,8 @@ pub struct Limits {
     pub total: usize,
     /// Requests handled at once; more are refused at once with `503`.
     pub in_flight: usize,
+    /// Rates per source and per client, and the proxies believed (`rate.rs`).
+    pub rates: crate::RateLimits,
 }
 
 impl Default for Limits {
@@ -54,12 +58,13 @@ impl Default for Limits {
             per_source: 256,
             total: 4096,
             in_flight: 1024,
+            rates: crate::RateLimits::default(),
         }
     }
 }
 
 /// The source a connection counts against: the IPv4 address, or the IPv6 /64.
-fn source(ip: IpAddr) -> IpAddr {
+pub(crate) fn source(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -134,12 +139,35 @@ async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let admitted = Arc::new(tokio::sync::Semaphore::new(limits.in_flight));
+    let admission = Arc::new(crate::rate::Admission::new(limits.rates.clone()));
+    let limits = Copied {
+        header: limits.header,
+        request: limits.request,
+        per_source: limits.per_source,
+        total: limits.total,
+    };
     let app = app
         .layer(axum::middleware::from_fn(
             move |req, next: axum::middleware::Next| request_limit(req, next, limits.request),
         ))
         .layer(axum::middleware::from_fn(
             move |req, next: axum::middleware::Next| in_flight_limit(req, next, admitted.clone()),
+        ))
+        // Outermost: what a rate refuses never takes a place in flight.
+        .layer(axum::middleware::from_fn(
+            move |mut req: axum::extract::Request, next: axum::middleware::Next| {
+                let admission = admission.clone();
+                async move {
+                    match admission.admit(&mut req) {
+                        Err(refused) => refused,
+                        Ok(admitted) => {
+                            let r = next.run(req).await;
+                            admission.answered(&admitted, &r);
+                            r
+                        }
+                    }
+                }
+            },
         ));
     let counts: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -229,6 +257,15 @@ async fn run(
     })
     .await;
     Ok(())
+}
+
+/// The limits the connection loop uses, copied out of [`Limits`].
+#[derive(Clone, Copy)]
+struct Copied {
+    header: Duration,
+    request: Duration,
+    per_source: usize,
+    total: usize,
 }
 
 /// Refuses a request at once (`503`, `Retry-After: 1`) when `admitted` has no room left; the

@@ -208,6 +208,7 @@ async fn slow_and_greedy_clients_are_cut_off() {
         per_source: 3,
         total: 100,
         in_flight: 100,
+        ..mykey_server::Limits::default()
     };
     let app = mykey_server::app(w.platform.clone());
     tokio::spawn(mykey_server::serve(
@@ -594,4 +595,112 @@ async fn past_the_requests_in_flight_one_more_is_refused_at_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(served, 201);
+}
+
+/// Art 9.2 at the door: a source past its rate is refused at once with 429 and Retry-After;
+/// behind a trusted proxy each client's forwarded address has its own bucket, and an untrusted
+/// peer's `X-Forwarded-For` is not believed; a client that keeps presenting bad credentials
+/// from one address is made to wait there, and nowhere else.
+#[tokio::test(flavor = "multi_thread")]
+async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
+    let w = world().await;
+    let bank = relying_party(&w, "Bank").await;
+    let serve = |rates: mykey_server::RateLimits| {
+        let w = &w;
+        async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(mykey_server::serve(
+                listener,
+                mykey_server::app(w.platform.clone()),
+                mykey_server::Limits {
+                    rates,
+                    ..mykey_server::Limits::default()
+                },
+                std::future::pending(),
+            ));
+            url
+        }
+    };
+    let per_source = mykey_server::Rate {
+        per_second: 0.5,
+        burst: 5.0,
+    };
+    let url = serve(mykey_server::RateLimits {
+        per_source: Some(per_source),
+        ..Default::default()
+    })
+    .await;
+    let get = |forwarded: Option<&'static str>| {
+        let mut r = w.http.get(format!("{url}/v1/terms"));
+        if let Some(f) = forwarded {
+            r = r.header("x-forwarded-for", f);
+        }
+        r.send()
+    };
+    for _ in 0..5 {
+        assert_eq!(get(None).await.unwrap().status(), 200);
+    }
+    let refused = get(None).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "2");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["type"], "urn:mykey:problem:rate-limited");
+    // Not from a trusted proxy: a forwarded address changes nothing.
+    assert_eq!(get(Some("198.51.100.1")).await.unwrap().status(), 429);
+    // The health endpoints are never refused.
+    assert_eq!(
+        w.http.get(format!("{url}/health/ready")).send().await.unwrap().status(),
+        200
+    );
+
+    // Behind a trusted proxy (loopback here): each forwarded client its own bucket.
+    let url = serve(mykey_server::RateLimits {
+        per_source: Some(per_source),
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    })
+    .await;
+    let get = |forwarded: &'static str| {
+        w.http
+            .get(format!("{url}/v1/terms"))
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(get("198.51.100.1").await.unwrap().status(), 200);
+    }
+    assert_eq!(get("198.51.100.1").await.unwrap().status(), 429);
+    // What the client claimed before the proxy's own hop is its own word: not believed.
+    assert_eq!(get("203.0.113.50, 198.51.100.1").await.unwrap().status(), 429);
+    assert_eq!(get("198.51.100.2").await.unwrap().status(), 200);
+
+    // Bad credentials: five failures are answered as such; then the client waits, from that
+    // address only, even with the right secret.
+    let url = serve(mykey_server::RateLimits {
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    })
+    .await;
+    let list = |secret: &str, from: &'static str| {
+        w.http
+            .get(format!("{url}/v1/rp/service-ids"))
+            .basic_auth(&bank.client_id, Some(secret))
+            .header("x-forwarded-for", from)
+            .send()
+    };
+    for _ in 0..=mykey_server::BAD_CREDENTIALS_FREE {
+        assert_eq!(list("wrong", "198.51.100.9").await.unwrap().status(), 401);
+    }
+    let slowed = list(&bank.secret, "198.51.100.9").await.unwrap();
+    assert_eq!(slowed.status(), 429);
+    assert_eq!(slowed.headers()["retry-after"], "1");
+    assert_eq!(list(&bank.secret, "198.51.100.10").await.unwrap().status(), 200);
+    // Each further failure doubles the wait.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(list("wrong", "198.51.100.9").await.unwrap().status(), 401);
+    assert_eq!(
+        list(&bank.secret, "198.51.100.9").await.unwrap().headers()["retry-after"],
+        "2"
+    );
 }

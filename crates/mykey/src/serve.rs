@@ -92,6 +92,18 @@ pub(crate) struct ServeArgs {
     /// Seconds between looks at the certificate and key files for a change.
     #[arg(long, default_value_t = 10)]
     tls_reload_secs: u64,
+    /// Requests a second one source address (IPv6: one /64) may make, with bursts of twice
+    /// that; past it, 429 with Retry-After. 0: no limit.
+    #[arg(long, default_value_t = 0.0)]
+    rate_per_source: f64,
+    /// Requests a second one client (its Basic client_id, else its bearer token) may make, with
+    /// bursts of twice that. 0: no limit.
+    #[arg(long, default_value_t = 0.0)]
+    rate_per_client: f64,
+    /// A reverse proxy whose X-Forwarded-For is believed (an address or a network, e.g.
+    /// 10.0.0.0/8; repeat for more). Requests from any other peer are taken as the peer's.
+    #[arg(long = "trusted-proxy", value_name = "NETWORK")]
+    trusted_proxies: Vec<mykey_server::Network>,
 }
 
 /// A registry: its URL, and the simulator if it runs in this process.
@@ -256,6 +268,11 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         per_source: a.max_connections_per_source.max(1),
         total: a.max_connections.max(1),
         in_flight: a.max_in_flight.max(1),
+        rates: mykey_server::RateLimits {
+            per_source: rate(a.rate_per_source),
+            per_client: rate(a.rate_per_client),
+            trusted_proxies: a.trusted_proxies.clone(),
+        },
         ..mykey_server::Limits::default()
     };
     let result = match certificates {
@@ -276,6 +293,14 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         t.abort();
     }
     result.map_err(|e| e.to_string())
+}
+
+/// A rate of `per_second` with bursts of twice that; none for 0 (or anything not above 0).
+fn rate(per_second: f64) -> Option<mykey_server::Rate> {
+    (per_second > 0.0 && per_second.is_finite()).then(|| mykey_server::Rate {
+        per_second,
+        burst: (per_second * 2.0).max(1.0),
+    })
 }
 
 /// The operator's bearer token: `MYKEY_OPERATOR_TOKEN`, else the file `operator-token` in the

@@ -64,7 +64,7 @@ mod portal;
 mod ppid_services;
 mod problem;
 mod refusals;
-mod rp;
+pub(crate) mod rp;
 mod rp_ppid;
 mod service_id_logins;
 mod streams;
@@ -449,6 +449,11 @@ where
 /// The token of an `Authorization: Bearer <token>` header.
 pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
     bearer_of(&parts.headers)
+}
+
+/// The `client_id` of an `Authorization: Basic` header.
+pub(crate) fn basic_client_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    rp::basic_credentials(headers).map(|(id, _)| id)
 }
 
 /// The Bearer token of an `Authorization` header.

@@ -114,6 +114,11 @@ impl OAuthRefusal {
     pub(crate) fn token_response(self, tried_basic: bool) -> Response {
         let mut r = self.json();
         no_store(r.headers_mut());
+        if self.error == "invalid_client" {
+            // Counted as bad credentials at the door (`rate.rs`).
+            r.extensions_mut()
+                .insert(super::metrics::ProblemKind("invalid-client"));
+        }
         if self.status == StatusCode::UNAUTHORIZED && tried_basic {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

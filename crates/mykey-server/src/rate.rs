@@ -1,0 +1,401 @@
+//! Rate limits at the door (Terms Art 9.2), before a request is admitted, so that one source or
+//! one client cannot take what the others need: token buckets per source address (IPv4, or the
+//! IPv6 /64) and per client (the `client_id` of HTTP Basic, else the bearer token), at rates the
+//! operator sets; and a client that keeps presenting bad credentials from one source is slowed
+//! down there — after [`BAD_CREDENTIALS_FREE`] failures each further attempt waits twice as long
+//! as the last, up to [`BAD_CREDENTIALS_MAX_WAIT`] seconds — without locking the client out
+//! everywhere else. A refusal is `429` with `Retry-After` and the problem `rate-limited`, made
+//! without touching the database.
+//!
+//! Behind a reverse proxy every request comes from the proxy: only a peer named as a trusted
+//! proxy is believed about the client's address (`X-Forwarded-For`, read from the right, past
+//! the trusted proxies), and the request is then handled as coming from that address — by these
+//! limits, the short-code budget and the operator log alike.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+
+/// Failures of one client's credentials from one source before it is slowed down.
+pub const BAD_CREDENTIALS_FREE: u32 = 5;
+/// The longest a client with bad credentials is made to wait, in seconds.
+pub const BAD_CREDENTIALS_MAX_WAIT: u64 = 300;
+
+/// A rate: `per_second` on average, `burst` at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    /// Requests a second, on average.
+    pub per_second: f64,
+    /// Requests at once.
+    pub burst: f64,
+}
+
+/// An address range: an address and how many leading bits must match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    /// `192.0.2.7`, `10.0.0.0/8`, `2001:db8::/32`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, bits) = match s.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("{s:?} is not an address or a network (192.0.2.0/24)"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            None => max,
+            Some(b) => b
+                .parse::<u8>()
+                .ok()
+                .filter(|b| *b <= max)
+                .ok_or_else(|| format!("{s:?}: the prefix length is 0 to {max}"))?,
+        };
+        Ok(Self { addr, bits })
+    }
+}
+
+impl Network {
+    fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.bits)).unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.bits)).unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4-mapped IPv6 address as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// What the operator sets.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RateLimits {
+    /// Per source address (IPv6: per /64); `None`: no limit.
+    pub per_source: Option<Rate>,
+    /// Per client (Basic `client_id`, else bearer token); `None`: no limit.
+    pub per_client: Option<Rate>,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Network>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Token buckets by key, in shards; a full bucket is the same as none, so the map is pruned of
+/// full ones when it grows.
+struct Buckets {
+    shards: Vec<Mutex<HashMap<u64, Bucket>>>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+const SHARDS: usize = 16;
+/// Buckets a shard holds before the full ones are dropped.
+const PRUNE_AT: usize = 4096;
+
+impl Buckets {
+    fn new() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    fn key(&self, k: impl Hash) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        k.hash(&mut h);
+        h.finish()
+    }
+
+    /// Takes one token from `key`'s bucket; `Err(seconds)` until there is one.
+    fn take(&self, key: u64, rate: Rate, now: Instant) -> Result<(), u64> {
+        let mut shard = self.shards[(key as usize) % SHARDS].lock();
+        if shard.len() >= PRUNE_AT {
+            shard.retain(|_, b| {
+                b.tokens + now.duration_since(b.at).as_secs_f64() * rate.per_second < rate.burst
+            });
+        }
+        let b = shard.entry(key).or_insert(Bucket {
+            tokens: rate.burst,
+            at: now,
+        });
+        let refill = now.duration_since(b.at).as_secs_f64() * rate.per_second;
+        b.tokens = (b.tokens + refill).min(rate.burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - b.tokens) / rate.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Failures of one client from one source, and until when it waits.
+#[derive(Clone, Copy, Debug)]
+struct Failures {
+    count: u32,
+    until: Instant,
+    last: Instant,
+}
+
+/// The state of the limits.
+pub(crate) struct Admission {
+    limits: RateLimits,
+    sources: Buckets,
+    clients: Buckets,
+    failures: Mutex<HashMap<u64, Failures>>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// What a request was admitted as, for counting its answer.
+pub(crate) struct Admitted {
+    failure_key: Option<u64>,
+}
+
+fn refused(retry_after: u64, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "urn:mykey:problem:rate-limited",
+        "title": "Too many requests",
+        "status": 429,
+        "detail": detail,
+    });
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    r.extensions_mut()
+        .insert(crate::http::metrics::ProblemKind("rate-limited"));
+    r
+}
+
+impl Admission {
+    pub(crate) fn new(limits: RateLimits) -> Self {
+        Self {
+            limits,
+            sources: Buckets::new(),
+            clients: Buckets::new(),
+            failures: Mutex::new(HashMap::new()),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    /// The client's address: the peer's, or — from a trusted proxy — the rightmost address of
+    /// `X-Forwarded-For` that is not a trusted proxy's.
+    pub(crate) fn client_address(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        let trusted = |ip: IpAddr| self.limits.trusted_proxies.iter().any(|n| n.contains(ip));
+        if !trusted(peer) {
+            return peer;
+        }
+        let mut hops: Vec<IpAddr> = Vec::new();
+        for v in headers.get_all("x-forwarded-for") {
+            let Ok(v) = v.to_str() else {
+                return peer;
+            };
+            for hop in v.split(',') {
+                match hop.trim().parse::<IpAddr>() {
+                    Ok(ip) => hops.push(ip),
+                    // A hop that is not an address: believe nothing past the proxy.
+                    Err(_) => return peer,
+                }
+            }
+        }
+        hops.into_iter()
+            .rev()
+            .find(|ip| !trusted(*ip))
+            .map_or(peer, canonical)
+    }
+
+    /// Admits the request, or answers why not. `req`'s peer address is replaced by the client's
+    /// (see [`Admission::client_address`]).
+    pub(crate) fn admit(&self, req: &mut axum::extract::Request) -> Result<Admitted, Response> {
+        let now = Instant::now();
+        let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied()
+        else {
+            return Ok(Admitted { failure_key: None });
+        };
+        let client = self.client_address(peer.ip(), req.headers());
+        if client != peer.ip() {
+            req.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
+        }
+        if req.uri().path().starts_with("/health") {
+            return Ok(Admitted { failure_key: None });
+        }
+        if let Some(rate) = self.limits.per_source {
+            let key = self.sources.key(crate::listen::source(client));
+            self.sources.take(key, rate, now).map_err(|s| {
+                refused(s, "too many requests from this address; try again later")
+            })?;
+        }
+        let auth = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '));
+        let basic_id = auth
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+            .and_then(|_| crate::http::basic_client_id(req.headers()));
+        if let Some(rate) = self.limits.per_client {
+            let key = match (&basic_id, auth) {
+                (Some(id), _) => Some(self.clients.key(("basic", id))),
+                (None, Some((scheme, token))) if scheme.eq_ignore_ascii_case("bearer") => {
+                    Some(self.clients.key(("bearer", token.trim())))
+                }
+                _ => None,
+            };
+            if let Some(key) = key {
+                self.clients.take(key, rate, now).map_err(|s| {
+                    refused(s, "too many requests from this client; try again later")
+                })?;
+            }
+        }
+        let failure_key = basic_id.map(|id| {
+            let mut h = self.hasher.build_hasher();
+            (id, crate::listen::source(client)).hash(&mut h);
+            h.finish()
+        });
+        if let Some(key) = failure_key
+            && let Some(f) = self.failures.lock().get(&key)
+            && f.until > now
+        {
+            let wait = (f.until - now).as_secs_f64().ceil().max(1.0) as u64;
+            return Err(refused(
+                wait,
+                "the client's credentials failed too often from this address; try again later",
+            ));
+        }
+        Ok(Admitted { failure_key })
+    }
+
+    /// Counts the answer: a refusal of the client's credentials (401 `invalid-client`, or the
+    /// token endpoint's `invalid_client`) adds to its failures from that source; an accepted one
+    /// forgets them.
+    pub(crate) fn answered(&self, a: &Admitted, r: &Response) {
+        let Some(key) = a.failure_key else {
+            return;
+        };
+        let bad = r.status() == StatusCode::UNAUTHORIZED
+            && r.extensions()
+                .get::<crate::http::metrics::ProblemKind>()
+                .is_some_and(|k| k.0 == "invalid-client");
+        let now = Instant::now();
+        let mut failures = self.failures.lock();
+        if !bad {
+            if r.status().is_success() {
+                failures.remove(&key);
+            }
+            return;
+        }
+        if failures.len() >= PRUNE_AT * SHARDS {
+            failures.retain(|_, f| now.duration_since(f.last).as_secs() < BAD_CREDENTIALS_MAX_WAIT);
+        }
+        let f = failures.entry(key).or_insert(Failures {
+            count: 0,
+            until: now,
+            last: now,
+        });
+        // Failures long past are forgiven.
+        if now.duration_since(f.last).as_secs() > BAD_CREDENTIALS_MAX_WAIT {
+            f.count = 0;
+        }
+        f.count += 1;
+        f.last = now;
+        if f.count > BAD_CREDENTIALS_FREE {
+            let wait = 1u64
+                .checked_shl(f.count - BAD_CREDENTIALS_FREE - 1)
+                .unwrap_or(u64::MAX)
+                .min(BAD_CREDENTIALS_MAX_WAIT);
+            f.until = now + std::time::Duration::from_secs(wait);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_parse_and_match() {
+        let n: Network = "10.1.0.0/16".parse().unwrap();
+        assert!(n.contains("10.1.2.3".parse().unwrap()));
+        assert!(n.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!n.contains("10.2.0.1".parse().unwrap()));
+        let one: Network = "2001:db8::1".parse().unwrap();
+        assert!(one.contains("2001:db8::1".parse().unwrap()));
+        assert!(!one.contains("2001:db8::2".parse().unwrap()));
+        let all: Network = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("192.0.2.1".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "example.com", "10.0.0.0/x", ""] {
+            assert!(bad.parse::<Network>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_is_believed_and_read_from_the_right() {
+        let a = Admission::new(RateLimits {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            ..RateLimits::default()
+        });
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.3".parse().unwrap());
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let outsider: IpAddr = "192.0.2.1".parse().unwrap();
+        // The client the last untrusted hop names; whatever it claimed before is its own word.
+        assert_eq!(a.client_address(proxy, &h), "198.51.100.7".parse::<IpAddr>().unwrap());
+        // Not from a trusted proxy: the header is the client's word, not believed.
+        assert_eq!(a.client_address(outsider, &h), outsider);
+        // A hop that is not an address: nothing past the proxy is believed.
+        h.insert("x-forwarded-for", "203.0.113.9, junk".parse().unwrap());
+        assert_eq!(a.client_address(proxy, &h), proxy);
+    }
+
+    #[test]
+    fn a_bucket_gives_its_burst_then_its_rate() {
+        let b = Buckets::new();
+        let rate = Rate {
+            per_second: 2.0,
+            burst: 3.0,
+        };
+        let t = Instant::now();
+        for _ in 0..3 {
+            assert!(b.take(1, rate, t).is_ok());
+        }
+        assert_eq!(b.take(1, rate, t), Err(1));
+        assert!(b.take(2, rate, t).is_ok());
+        assert!(b.take(1, rate, t + std::time::Duration::from_millis(500)).is_ok());
+        assert!(b.take(1, rate, t + std::time::Duration::from_millis(500)).is_err());
+    }
+}
