@@ -408,6 +408,8 @@ pub struct Platform {
     applications_per_id: quota::RpQuota,
     /// The quota on a person's claims of card-point registrations.
     trigger_claims: quota::RpQuota,
+    /// The quota on a payment provider's batches of grants, per provider and round.
+    grant_batches: quota::RpQuota,
     /// The terms version in force, as last read (`terms.rs`).
     terms_cache: std::sync::Mutex<Option<terms::InForce>>,
     /// The maintenance windows, as last read (`maintenance.rs`).
@@ -473,6 +475,7 @@ impl Platform {
             applications: quota::RpQuota::new(quota::APPLICATION_RATES),
             applications_per_id: quota::RpQuota::new(quota::APPLICATION_ID_RATES),
             trigger_claims: quota::RpQuota::new(quota::TRIGGER_RATES),
+            grant_batches: quota::RpQuota::new(quota::BATCH_RATES),
             terms_cache: std::sync::Mutex::new(None),
             maintenance_cache: maintenance::WindowCache::default(),
             termination_cache: termination::TerminationCache::default(),

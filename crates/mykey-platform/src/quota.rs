@@ -83,6 +83,17 @@ pub const TRIGGER_RATES: Rates = Rates {
     per_item_refill_secs: 60,
 };
 
+/// The rate of a payment provider's batches of grants (each counts every transaction not yet
+/// counted in the round: a batch over a million holders takes the database seconds): ten at
+/// once per provider, then one a minute; three at once per provider and round, then one a
+/// minute. (Reports of transactions are held by the rates at the door, per client.)
+pub const BATCH_RATES: Rates = Rates {
+    per_rp_burst: 10,
+    per_rp_refill_secs: 60,
+    per_item_burst: 3,
+    per_item_refill_secs: 60,
+};
+
 /// Most buckets kept; when full, the refilled ones are forgotten.
 const MAX_BUCKETS: usize = 200_000;
 

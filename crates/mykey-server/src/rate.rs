@@ -77,7 +77,9 @@ impl Network {
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.bits)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.bits))
+                    .unwrap_or(0);
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -256,9 +258,9 @@ impl Admission {
         }
         if let Some(rate) = self.limits.per_source {
             let key = self.sources.key(crate::listen::source(client));
-            self.sources.take(key, rate, now).map_err(|s| {
-                refused(s, "too many requests from this address; try again later")
-            })?;
+            self.sources
+                .take(key, rate, now)
+                .map_err(|s| refused(s, "too many requests from this address; try again later"))?;
         }
         let auth = req
             .headers()
@@ -370,11 +372,17 @@ mod tests {
             ..RateLimits::default()
         });
         let mut h = axum::http::HeaderMap::new();
-        h.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.3".parse().unwrap());
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7, 10.0.0.3".parse().unwrap(),
+        );
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let outsider: IpAddr = "192.0.2.1".parse().unwrap();
         // The client the last untrusted hop names; whatever it claimed before is its own word.
-        assert_eq!(a.client_address(proxy, &h), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            a.client_address(proxy, &h),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
         // Not from a trusted proxy: the header is the client's word, not believed.
         assert_eq!(a.client_address(outsider, &h), outsider);
         // A hop that is not an address: nothing past the proxy is believed.
@@ -395,7 +403,13 @@ mod tests {
         }
         assert_eq!(b.take(1, rate, t), Err(1));
         assert!(b.take(2, rate, t).is_ok());
-        assert!(b.take(1, rate, t + std::time::Duration::from_millis(500)).is_ok());
-        assert!(b.take(1, rate, t + std::time::Duration::from_millis(500)).is_err());
+        assert!(
+            b.take(1, rate, t + std::time::Duration::from_millis(500))
+                .is_ok()
+        );
+        assert!(
+            b.take(1, rate, t + std::time::Duration::from_millis(500))
+                .is_err()
+        );
     }
 }

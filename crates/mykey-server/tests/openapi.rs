@@ -159,7 +159,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/ops/maintenance-windows/{id}/ending",
-        &[200, 401, 403, 404],
+        &[200, 400, 401, 403, 404],
     ),
     ("post", "/v1/auth/challenges", &[201, 413, 422]),
     (
@@ -306,7 +306,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "post",
         "/v1/rp/point-rounds/{id}/grant-batches",
-        &[201, 400, 401, 403, 404, 409, 422],
+        &[201, 400, 401, 403, 404, 409, 422, 429],
     ),
     (
         "get",

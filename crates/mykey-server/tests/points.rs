@@ -1350,3 +1350,43 @@ async fn a_kiosk_applies_for_the_card_holder_in_front_of_it() {
         );
     }
 }
+
+/// A batch counts every transaction not yet counted in its round, so a provider asks for at
+/// most three at once per round (ten in all), then one a minute: the fourth is 429 with
+/// Retry-After, and another round still has its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_of_grants_are_held_to_a_quota_per_round() {
+    let w = world().await;
+    let pay = provider(&w, "A-Pay").await;
+    eligible_service(&w, &pay, "A-Pay QR").await;
+    let first = open_round(&w, "Round").await;
+    let second = open_round(&w, "Round 2").await;
+    let batch = |round: i64| {
+        let w = &w;
+        let pay = &pay;
+        async move {
+            rp(
+                w,
+                pay,
+                Method::POST,
+                &format!("/v1/rp/point-rounds/{round}/grant-batches"),
+                None,
+            )
+            .await
+        }
+    };
+    for _ in 0..3 {
+        let (status, body) = batch(first).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (409, "urn:mykey:problem:point-grants-none-due")
+        );
+    }
+    let (status, body) = batch(first).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (429, "urn:mykey:problem:quota-exceeded"),
+        "{body}"
+    );
+    assert_eq!(batch(second).await.0, 409);
+}

@@ -650,7 +650,12 @@ async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
     assert_eq!(get(Some("198.51.100.1")).await.unwrap().status(), 429);
     // The health endpoints are never refused.
     assert_eq!(
-        w.http.get(format!("{url}/health/ready")).send().await.unwrap().status(),
+        w.http
+            .get(format!("{url}/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 
@@ -672,7 +677,10 @@ async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
     }
     assert_eq!(get("198.51.100.1").await.unwrap().status(), 429);
     // What the client claimed before the proxy's own hop is its own word: not believed.
-    assert_eq!(get("203.0.113.50, 198.51.100.1").await.unwrap().status(), 429);
+    assert_eq!(
+        get("203.0.113.50, 198.51.100.1").await.unwrap().status(),
+        429
+    );
     assert_eq!(get("198.51.100.2").await.unwrap().status(), 200);
 
     // Bad credentials: five failures are answered as such; then the client waits, from that
@@ -695,7 +703,10 @@ async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
     let slowed = list(&bank.secret, "198.51.100.9").await.unwrap();
     assert_eq!(slowed.status(), 429);
     assert_eq!(slowed.headers()["retry-after"], "1");
-    assert_eq!(list(&bank.secret, "198.51.100.10").await.unwrap().status(), 200);
+    assert_eq!(
+        list(&bank.secret, "198.51.100.10").await.unwrap().status(),
+        200
+    );
     // Each further failure doubles the wait.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(list("wrong", "198.51.100.9").await.unwrap().status(), 401);

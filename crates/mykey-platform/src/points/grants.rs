@@ -201,6 +201,8 @@ impl Platform {
     ) -> Result<PointGrantBatch, PlatformError> {
         self.refuse_after_termination().await?;
         Self::payment_provider(rp)?;
+        self.grant_batches
+            .take(rp.id, &round.get().to_string(), self.clock.now())?;
         // A random ID, as the applications', so that a provider learns nothing of others'.
         let id = i64::from_be_bytes(self.rng.bytes::<8>()) & i64::MAX;
         self.store

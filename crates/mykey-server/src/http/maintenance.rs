@@ -265,6 +265,7 @@ async fn announce(
     params(("id" = i64, Path, description = "The window's ID")),
     responses(
         (status = 200, description = "Ended", body = mykey_api::maintenance::MaintenanceWindow, content_type = "application/json"),
+        (status = 400, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")

@@ -140,7 +140,7 @@ async fn report(
     path = "/v1/rp/point-rounds/{id}/grant-batches",
     operation_id = "rp_point_grant_batch",
     tag = "points",
-    summary = "The payment provider asks what to grant in a round: a new batch (a random ID) with, per validated application whose transactions were not yet counted, their points within what remains of the round's cap per person. No points due since the last batch (nothing new, or only shares of nothing, holders at the cap or ended applications): 409 point-grants-none-due, and no batch is kept; an unknown or draft round: 404. Read its grants at GET /v1/rp/point-grant-batches/{id}/grants, confirm it when granted.",
+    summary = "The payment provider asks what to grant in a round: a new batch (a random ID) with, per validated application whose transactions were not yet counted, their points within what remains of the round's cap per person. No points due since the last batch (nothing new, or only shares of nothing, holders at the cap or ended applications): 409 point-grants-none-due, and no batch is kept; an unknown or draft round: 404; past 3 batches at once per round (10 per provider), one a minute: 429 quota-exceeded with Retry-After. Read its grants at GET /v1/rp/point-grant-batches/{id}/grants, confirm it when granted.",
     params(("id" = i64, Path, description = "The round's ID")),
     responses(
         (status = 201, description = "Made", body = mykey_api::points::PointGrantBatch, content_type = "application/json"),
@@ -149,7 +149,8 @@ async fn report(
         (status = 403, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
+        (status = 422, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Problem (RFC 9457)", body = mykey_api::problem::Problem, content_type = "application/problem+json")
     ),
     security(("client" = []), ("clientToken" = []))
 )]
