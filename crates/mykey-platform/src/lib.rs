@@ -100,8 +100,8 @@ pub use ppid_service::{
     PpidIssued, PpidService, ServicePpid,
 };
 pub use quota::{
-    APPLICATION_ID_RATES, APPLICATION_RATES, CHECK_RATES, PER_LINK_BURST, PER_LINK_REFILL_SECS,
-    PER_RP_BURST, PER_RP_REFILL_SECS, Rates, TRIGGER_RATES,
+    APPLICATION_ID_RATES, APPLICATION_RATES, BATCH_RATES, CHECK_RATES, PER_LINK_BURST,
+    PER_LINK_REFILL_SECS, PER_RP_BURST, PER_RP_REFILL_SECS, Rates, TRIGGER_RATES,
 };
 pub use relying_party::{
     ClientSecret, NewRelyingParty, RelyingParty, RelyingPartyKind, RelyingPartyProfile,

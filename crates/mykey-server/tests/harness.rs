@@ -352,6 +352,15 @@ pub async fn login(w: &World, card: &Card) -> String {
     body["token"].as_str().unwrap().to_owned()
 }
 
+/// The platform clock's time, `offset` seconds on (or back), as RFC 3339.
+pub fn at(w: &World, offset: impl Into<i128>) -> String {
+    let t = i128::from(w.platform.now().as_secs()) + offset.into();
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(t).unwrap())
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
 pub fn problem_type(body: &Value) -> &str {
     body["type"].as_str().unwrap_or("")
 }

@@ -9,15 +9,6 @@ use crate::harness::*;
 
 const HOUR: u64 = 3600;
 
-/// RFC 3339 for `secs` from the platform's now.
-fn at(w: &World, secs: u64) -> String {
-    let t = w.platform.now().as_secs() + secs;
-    time::OffsetDateTime::from_unix_timestamp(t as i64)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 async fn announce(w: &World, body: Value) -> (u16, Value) {
     ops(w, Method::POST, "/v1/ops/maintenance-windows", Some(body)).await
 }

@@ -57,7 +57,7 @@ async fn metrics_are_for_the_token_only_and_count_what_happens() {
         &w,
         Method::POST,
         "/v1/ops/maintenance-windows",
-        Some(json!({"ends_at": time::OffsetDateTime::from_unix_timestamp(w.platform.now().as_secs() as i64 + 600).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap(), "functions": ["points"], "notice": {"en": "x", "ja": "x"}, "urgent": true, "reason": "test"})),
+        Some(json!({"ends_at": at(&w, 600), "functions": ["points"], "notice": {"en": "x", "ja": "x"}, "urgent": true, "reason": "test"})),
     )
     .await;
     assert_eq!(status, 201);

@@ -600,15 +600,6 @@ async fn validated(
     token
 }
 
-/// The harness clock's time, `offset` seconds on, as RFC 3339.
-pub(crate) fn at(w: &World, offset: i64) -> String {
-    let t = mykey_platform::Clock::now(&*w.clock).as_secs() as i64 + offset;
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 fn purchase(su: &str, id: &str, amount: u64) -> Value {
     json!({"settlement_user_id": su, "transaction_id": id, "amount": amount, "occurred_at": "set by report"})
 }

@@ -5,15 +5,6 @@ use crate::harness::*;
 
 const DAY: u64 = 86_400;
 
-/// RFC 3339 for `secs` from the platform's now.
-fn at(w: &World, secs: u64) -> String {
-    let t = w.platform.now().as_secs() + secs;
-    time::OffsetDateTime::from_unix_timestamp(t as i64)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 async fn publish(w: &World, body: Value) -> (u16, Value) {
     ops(w, Method::POST, "/v1/ops/terms", Some(body)).await
 }

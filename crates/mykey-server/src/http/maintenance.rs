@@ -210,20 +210,7 @@ async fn announce(
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<MaintenanceAnnouncement>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let urgent_reason = match (req.urgent, req.reason) {
-        (true, Some(r)) => Some(r),
-        (true, None) => {
-            return Err(ApiError::InvalidRequest(
-                "an urgent window needs a \"reason\"".into(),
-            ));
-        }
-        (false, Some(_)) => {
-            return Err(ApiError::InvalidRequest(
-                "\"reason\" is only for urgent windows (\"urgent\": true)".into(),
-            ));
-        }
-        (false, None) => None,
-    };
+    let urgent_reason = super::terms::urgent_reason(req.urgent, req.reason, "window")?;
     let functions = req
         .functions
         .iter()
@@ -398,20 +385,7 @@ async fn announce_termination(
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<TerminationAnnouncement>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let urgent_reason = match (req.urgent, req.reason) {
-        (true, Some(r)) => Some(r),
-        (true, None) => {
-            return Err(ApiError::InvalidRequest(
-                "an urgent end needs a \"reason\"".into(),
-            ));
-        }
-        (false, Some(_)) => {
-            return Err(ApiError::InvalidRequest(
-                "\"reason\" is only for an urgent end (\"urgent\": true)".into(),
-            ));
-        }
-        (false, None) => None,
-    };
+    let urgent_reason = super::terms::urgent_reason(req.urgent, req.reason, "end")?;
     let t = p
         .announce_termination(NewTermination {
             terminates_at: parse_rfc3339(&req.terminates_at)?,

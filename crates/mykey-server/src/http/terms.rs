@@ -29,6 +29,25 @@ pub(super) fn parse_rfc3339(s: &str) -> Result<mykey_pki::UnixTime, ApiError> {
         .ok_or_else(|| ApiError::InvalidRequest(format!("{s:?} is not an RFC 3339 time")))
 }
 
+/// The reason of an urgent announcement (`urgent` with a `reason`), which only an urgent one
+/// gives; `what` is the thing announced, for the refusal's words.
+pub(super) fn urgent_reason(
+    urgent: bool,
+    reason: Option<String>,
+    what: &str,
+) -> Result<Option<String>, ApiError> {
+    match (urgent, reason) {
+        (true, Some(r)) => Ok(Some(r)),
+        (true, None) => Err(ApiError::InvalidRequest(format!(
+            "an urgent {what} needs a \"reason\""
+        ))),
+        (false, Some(_)) => Err(ApiError::InvalidRequest(format!(
+            "\"reason\" is only for an urgent {what} (\"urgent\": true)"
+        ))),
+        (false, None) => Ok(None),
+    }
+}
+
 fn terms_json(t: &TermsVersion, in_force: Option<&str>) -> TermsVersionBody {
     TermsVersionBody {
         version: t.version.clone(),
@@ -83,20 +102,7 @@ async fn publish(
     State(p): State<Arc<Platform>>,
     JsonBody(req): JsonBody<TermsPublication>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let urgent_reason = match (req.urgent, req.reason) {
-        (true, Some(r)) => Some(r),
-        (true, None) => {
-            return Err(ApiError::InvalidRequest(
-                "an urgent change needs a \"reason\"".into(),
-            ));
-        }
-        (false, Some(_)) => {
-            return Err(ApiError::InvalidRequest(
-                "\"reason\" is only for urgent changes (\"urgent\": true)".into(),
-            ));
-        }
-        (false, None) => None,
-    };
+    let urgent_reason = urgent_reason(req.urgent, req.reason, "change")?;
     let t = p
         .publish_terms(NewTerms {
             version: req.version,
