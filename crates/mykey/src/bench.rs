@@ -37,6 +37,9 @@ pub(crate) enum BenchCommand {
     /// The card-point programme: applications beside logins on the same server (CPU and
     /// throughput ratios), then transaction intake and a batch of grants.
     Points(crate::bench_points::PointsArgs),
+    /// Logins offered at twice the capacity (Art 9.2): what completes, the admitted logins'
+    /// p99 beside an unloaded one's, how fast refusals come, the server's memory.
+    Overload(crate::bench_overload::OverloadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +109,7 @@ pub(crate) async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::CrossDevice(a) => crate::bench_cross_device::run(a).await,
         BenchCommand::OidcCompare(a) => crate::bench_oidc_compare::run(a).await,
         BenchCommand::Points(a) => crate::bench_points::run(a).await,
+        BenchCommand::Overload(a) => crate::bench_overload::run(a).await,
     }
 }
 
@@ -159,6 +163,11 @@ impl ChildServer {
         let url = url_in(&lines[0])
             .ok_or_else(|| format!("the server did not say where it listens: {lines:?}"))?;
         Ok(Self { child, url, lines })
+    }
+
+    /// The server's process ID.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// CPU time (user + system) the process has used so far.

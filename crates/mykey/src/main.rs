@@ -7,6 +7,7 @@ mod bench;
 mod bench_cross_device;
 mod bench_facts;
 mod bench_oidc_compare;
+mod bench_overload;
 mod bench_points;
 mod card;
 mod client;
