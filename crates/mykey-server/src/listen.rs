@@ -63,6 +63,11 @@ impl Default for Limits {
     }
 }
 
+/// Whether `path` is one of the health endpoints, which no limit refuses.
+pub(crate) fn is_health(path: &str) -> bool {
+    matches!(path, "/health" | "/health/live" | "/health/ready")
+}
+
 /// The source a connection counts against: the IPv4 address, or the IPv6 /64.
 pub(crate) fn source(ip: IpAddr) -> IpAddr {
     match ip {
@@ -139,7 +144,10 @@ async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let admitted = Arc::new(tokio::sync::Semaphore::new(limits.in_flight));
-    let admission = Arc::new(crate::rate::Admission::new(limits.rates.clone()));
+    let admission = Arc::new(crate::rate::Admission::new(
+        limits.rates.clone(),
+        limits.per_source,
+    ));
     let limits = Copied {
         header: limits.header,
         request: limits.request,
@@ -275,7 +283,7 @@ async fn in_flight_limit(
     next: axum::middleware::Next,
     admitted: Arc<tokio::sync::Semaphore>,
 ) -> axum::response::Response {
-    if req.uri().path().starts_with("/health") {
+    if is_health(req.uri().path()) {
         return next.run(req).await;
     }
     match admitted.try_acquire_owned() {

@@ -144,6 +144,11 @@ impl Buckets {
             shard.retain(|_, b| {
                 b.tokens + now.duration_since(b.at).as_secs_f64() * rate.per_second < rate.burst
             });
+            // Still half full of spent buckets: a flood of keys; forgotten, so that the scan
+            // is not paid again soon (the map stays bounded).
+            if shard.len() >= PRUNE_AT / 2 {
+                shard.clear();
+            }
         }
         let b = shard.entry(key).or_insert(Bucket {
             tokens: rate.burst,
@@ -172,15 +177,35 @@ struct Failures {
 /// The state of the limits.
 pub(crate) struct Admission {
     limits: RateLimits,
+    /// Requests in flight from one source, at most (its connections' limit: over HTTP/2 one
+    /// connection carries many).
+    per_source_in_flight: usize,
+    in_flight: Mutex<HashMap<IpAddr, usize>>,
     sources: Buckets,
     clients: Buckets,
     failures: Mutex<HashMap<u64, Failures>>,
     hasher: std::collections::hash_map::RandomState,
 }
 
-/// What a request was admitted as, for counting its answer.
-pub(crate) struct Admitted {
+/// What a request was admitted as, for counting its answer; its place in its source's count
+/// of requests in flight is given back when it is dropped.
+pub(crate) struct Admitted<'a> {
     failure_key: Option<u64>,
+    place: Option<(&'a Admission, IpAddr)>,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if let Some((a, source)) = self.place.take() {
+            let mut counts = a.in_flight.lock();
+            if let Some(n) = counts.get_mut(&source) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&source);
+                }
+            }
+        }
+    }
 }
 
 fn refused(retry_after: u64, detail: &str) -> Response {
@@ -204,9 +229,11 @@ fn refused(retry_after: u64, detail: &str) -> Response {
 }
 
 impl Admission {
-    pub(crate) fn new(limits: RateLimits) -> Self {
+    pub(crate) fn new(limits: RateLimits, per_source_in_flight: usize) -> Self {
         Self {
             limits,
+            per_source_in_flight: per_source_in_flight.max(1),
+            in_flight: Mutex::new(HashMap::new()),
             sources: Buckets::new(),
             clients: Buckets::new(),
             failures: Mutex::new(HashMap::new()),
@@ -221,43 +248,60 @@ impl Admission {
         if !trusted(peer) {
             return peer;
         }
-        let mut hops: Vec<IpAddr> = Vec::new();
+        let mut hops: Vec<&str> = Vec::new();
         for v in headers.get_all("x-forwarded-for") {
             let Ok(v) = v.to_str() else {
                 return peer;
             };
-            for hop in v.split(',') {
-                match hop.trim().parse::<IpAddr>() {
-                    Ok(ip) => hops.push(ip),
-                    // A hop that is not an address: believe nothing past the proxy.
-                    Err(_) => return peer,
-                }
-            }
+            hops.extend(v.split(','));
         }
-        hops.into_iter()
-            .rev()
-            .find(|ip| !trusted(*ip))
-            .map_or(peer, canonical)
+        // From the right: each trusted proxy's word is believed about the hop before it; the
+        // first hop that is not a trusted proxy is the client. A hop that is not an address
+        // (with a port or not) ends the reading: what is left of it is the client's own word.
+        let mut client = canonical(peer);
+        for hop in hops.iter().rev() {
+            let hop = hop.trim();
+            let Some(ip) = hop
+                .parse::<IpAddr>()
+                .ok()
+                .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+            else {
+                return client;
+            };
+            let ip = canonical(ip);
+            if !trusted(ip) {
+                return ip;
+            }
+            client = ip;
+        }
+        client
     }
 
     /// Admits the request, or answers why not. `req`'s peer address is replaced by the client's
     /// (see [`Admission::client_address`]).
-    pub(crate) fn admit(&self, req: &mut axum::extract::Request) -> Result<Admitted, Response> {
+    pub(crate) fn admit(&self, req: &mut axum::extract::Request) -> Result<Admitted<'_>, Response> {
         let now = Instant::now();
         let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied()
         else {
-            return Ok(Admitted { failure_key: None });
+            return Ok(Admitted {
+                failure_key: None,
+                place: None,
+            });
         };
         let client = self.client_address(peer.ip(), req.headers());
         if client != peer.ip() {
             req.extensions_mut()
                 .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
         }
-        if req.uri().path().starts_with("/health") {
-            return Ok(Admitted { failure_key: None });
+        if crate::listen::is_health(req.uri().path()) {
+            return Ok(Admitted {
+                failure_key: None,
+                place: None,
+            });
         }
+        let source = crate::listen::source(client);
         if let Some(rate) = self.limits.per_source {
-            let key = self.sources.key(crate::listen::source(client));
+            let key = self.sources.key(source);
             self.sources
                 .take(key, rate, now)
                 .map_err(|s| refused(s, "too many requests from this address; try again later"))?;
@@ -267,12 +311,16 @@ impl Admission {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split_once(' '));
-        let basic_id = auth
+        let basic = auth
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .and_then(|_| crate::http::basic_client_id(req.headers()));
+            .and_then(|_| crate::http::basic_credentials_of(req.headers()));
+        let basic_id = basic.as_ref().map(|(id, _)| id.clone());
         if let Some(rate) = self.limits.per_client {
-            let key = match (&basic_id, auth) {
-                (Some(id), _) => Some(self.clients.key(("basic", id))),
+            // By the credentials as presented, the secret included: someone who knows only a
+            // client's ID cannot spend its rate (a wrong secret is another bucket, and is
+            // slowed down below).
+            let key = match (&basic, auth) {
+                (Some(credentials), _) => Some(self.clients.key(("basic", credentials))),
                 (None, Some((scheme, token))) if scheme.eq_ignore_ascii_case("bearer") => {
                     Some(self.clients.key(("bearer", token.trim())))
                 }
@@ -286,7 +334,7 @@ impl Admission {
         }
         let failure_key = basic_id.map(|id| {
             let mut h = self.hasher.build_hasher();
-            (id, crate::listen::source(client)).hash(&mut h);
+            (id, source).hash(&mut h);
             h.finish()
         });
         if let Some(key) = failure_key
@@ -299,13 +347,27 @@ impl Admission {
                 "the client's credentials failed too often from this address; try again later",
             ));
         }
-        Ok(Admitted { failure_key })
+        {
+            let mut counts = self.in_flight.lock();
+            let n = counts.entry(source).or_insert(0);
+            if *n >= self.per_source_in_flight {
+                return Err(refused(
+                    1,
+                    "too many requests from this address are being handled; try again in a second",
+                ));
+            }
+            *n += 1;
+        }
+        Ok(Admitted {
+            failure_key,
+            place: Some((self, source)),
+        })
     }
 
     /// Counts the answer: a refusal of the client's credentials (401 `invalid-client`, or the
     /// token endpoint's `invalid_client`) adds to its failures from that source; an accepted one
     /// forgets them.
-    pub(crate) fn answered(&self, a: &Admitted, r: &Response) {
+    pub(crate) fn answered(&self, a: &Admitted<'_>, r: &Response) {
         let Some(key) = a.failure_key else {
             return;
         };
@@ -322,7 +384,12 @@ impl Admission {
             return;
         }
         if failures.len() >= PRUNE_AT * SHARDS {
-            failures.retain(|_, f| now.duration_since(f.last).as_secs() < BAD_CREDENTIALS_MAX_WAIT);
+            failures.retain(|_, f| f.until > now);
+            // A flood of failures: bounded by forgetting them (each is still slowed at its
+            // source's rate), so that no request pays for a scan again soon.
+            if failures.len() >= PRUNE_AT * SHARDS / 2 {
+                failures.clear();
+            }
         }
         let f = failures.entry(key).or_insert(Failures {
             count: 0,
@@ -367,10 +434,13 @@ mod tests {
 
     #[test]
     fn only_a_trusted_proxy_is_believed_and_read_from_the_right() {
-        let a = Admission::new(RateLimits {
-            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
-            ..RateLimits::default()
-        });
+        let a = Admission::new(
+            RateLimits {
+                trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+                ..RateLimits::default()
+            },
+            256,
+        );
         let mut h = axum::http::HeaderMap::new();
         h.insert(
             "x-forwarded-for",
@@ -385,9 +455,52 @@ mod tests {
         );
         // Not from a trusted proxy: the header is the client's word, not believed.
         assert_eq!(a.client_address(outsider, &h), outsider);
-        // A hop that is not an address: nothing past the proxy is believed.
+        // A hop that is not an address ends the reading: to its right is believed, to its left
+        // not; a port is allowed.
+        h.insert("x-forwarded-for", "junk, 198.51.100.7".parse().unwrap());
+        assert_eq!(
+            a.client_address(proxy, &h),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        h.insert(
+            "x-forwarded-for",
+            "198.51.100.7:4444, 10.0.0.3".parse().unwrap(),
+        );
+        assert_eq!(
+            a.client_address(proxy, &h),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
         h.insert("x-forwarded-for", "203.0.113.9, junk".parse().unwrap());
         assert_eq!(a.client_address(proxy, &h), proxy);
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, junk, 10.0.0.3".parse().unwrap(),
+        );
+        assert_eq!(
+            a.client_address(proxy, &h),
+            "10.0.0.3".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    /// Over HTTP/1.1 or HTTP/2 alike, one address holds at most its share of the places in
+    /// flight; a place is given back when its request is answered.
+    #[test]
+    fn one_address_holds_at_most_its_places_in_flight() {
+        let a = Admission::new(RateLimits::default(), 2);
+        let request = |from: [u8; 4]| {
+            let mut r = axum::extract::Request::new(axum::body::Body::empty());
+            *r.uri_mut() = "/v1/terms".parse().unwrap();
+            r.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from((from, 40_000))));
+            r
+        };
+        let first = a.admit(&mut request([192, 0, 2, 1])).ok().unwrap();
+        let _second = a.admit(&mut request([192, 0, 2, 1])).ok().unwrap();
+        let refused = a.admit(&mut request([192, 0, 2, 1])).err().unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(a.admit(&mut request([192, 0, 2, 2])).is_ok());
+        drop(first);
+        assert!(a.admit(&mut request([192, 0, 2, 1])).is_ok());
     }
 
     #[test]

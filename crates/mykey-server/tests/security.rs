@@ -715,3 +715,57 @@ async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
         "2"
     );
 }
+
+/// Someone who knows only a client's ID cannot spend its rate: the per-client bucket is the
+/// credentials' as presented, and a wrong secret is a bucket of its own (and slowed down).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_s_rate_is_its_own() {
+    let w = world().await;
+    let bank = relying_party(&w, "Bank").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mykey_server::serve(
+        listener,
+        mykey_server::app(w.platform.clone()),
+        mykey_server::Limits {
+            rates: mykey_server::RateLimits {
+                per_client: Some(mykey_server::Rate {
+                    per_second: 0.5,
+                    burst: 3.0,
+                }),
+                trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+                ..Default::default()
+            },
+            ..mykey_server::Limits::default()
+        },
+        std::future::pending(),
+    ));
+    let list = |secret: &str, from: &'static str| {
+        w.http
+            .get(format!("{url}/v1/rp/service-ids"))
+            .basic_auth(&bank.client_id, Some(secret))
+            .header("x-forwarded-for", from)
+            .send()
+    };
+    // Someone else, with the ID and no secret, from other addresses: their own buckets.
+    for from in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+    ] {
+        for _ in 0..3 {
+            list("", from).await.unwrap();
+        }
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            list(&bank.secret, "203.0.113.1").await.unwrap().status(),
+            200
+        );
+    }
+    assert_eq!(
+        list(&bank.secret, "203.0.113.1").await.unwrap().status(),
+        429
+    );
+}

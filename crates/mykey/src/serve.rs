@@ -322,7 +322,11 @@ pub(crate) fn secret_token(data: &Path, var: &str, file: &str) -> Result<(String
     }
     let path = data.join(file);
     match std::fs::read_to_string(&path) {
-        Ok(t) if !t.trim().is_empty() => Ok((path.display().to_string(), t.trim().to_owned())),
+        Ok(t) if t.trim().len() >= 22 => Ok((path.display().to_string(), t.trim().to_owned())),
+        Ok(t) if !t.trim().is_empty() => Err(format!(
+            "{} must hold a random token of at least 128 bits (22+ characters); delete it to have one made",
+            path.display()
+        )),
         _ => {
             use base64::Engine;
             let mut b = [0u8; 32];

@@ -451,9 +451,9 @@ pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
     bearer_of(&parts.headers)
 }
 
-/// The `client_id` of an `Authorization: Basic` header.
-pub(crate) fn basic_client_id(headers: &axum::http::HeaderMap) -> Option<String> {
-    rp::basic_credentials(headers).map(|(id, _)| id)
+/// The `client_id` and secret of an `Authorization: Basic` header.
+pub(crate) fn basic_credentials_of(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    rp::basic_credentials(headers)
 }
 
 /// The Bearer token of an `Authorization` header.
