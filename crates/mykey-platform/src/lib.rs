@@ -413,9 +413,9 @@ pub struct Platform {
     /// The terms version in force, as last read (`terms.rs`).
     terms_cache: std::sync::Mutex<Option<terms::InForce>>,
     /// The maintenance windows, as last read (`maintenance.rs`).
-    maintenance_cache: maintenance::WindowCache,
+    maintenance_cache: maintenance::Held<Arc<Vec<MaintenanceWindow>>>,
     /// The standing termination, as last read (`termination.rs`).
-    termination_cache: termination::TerminationCache,
+    termination_cache: maintenance::Held<Option<Arc<Termination>>>,
     /// Open rounds and eligible services, as last read (`points/programme.rs`).
     point_cache: points::ChoiceCache,
     /// Browsers waiting for the phone's answer (`oidc/answers.rs`).
@@ -477,8 +477,8 @@ impl Platform {
             trigger_claims: quota::RpQuota::new(quota::TRIGGER_RATES),
             grant_batches: quota::RpQuota::new(quota::BATCH_RATES),
             terms_cache: std::sync::Mutex::new(None),
-            maintenance_cache: maintenance::WindowCache::default(),
-            termination_cache: termination::TerminationCache::default(),
+            maintenance_cache: maintenance::Held::default(),
+            termination_cache: maintenance::Held::default(),
             point_cache: points::ChoiceCache::default(),
             answers: oidc::Answers::default(),
             ppid: config.ppid_key.as_ref().map(PpidKey::from_secret),

@@ -188,25 +188,32 @@ pub struct Maintenance {
     pub notice: Notice,
 }
 
-/// The windows as last read.
-#[derive(Debug, Default)]
-pub(crate) struct WindowCache(std::sync::Mutex<Option<(UnixTime, Arc<Vec<MaintenanceWindow>>)>>);
+/// A value read from the store, answered from memory for [`MAINTENANCE_CACHE_SECS`]: the
+/// maintenance windows and the standing termination are held this way.
+#[derive(Debug)]
+pub(crate) struct Held<T>(std::sync::Mutex<Option<(UnixTime, T)>>);
 
-impl WindowCache {
-    fn get(&self, now: UnixTime) -> Option<Arc<Vec<MaintenanceWindow>>> {
+impl<T> Default for Held<T> {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Held<T> {
+    pub(crate) fn get(&self, now: UnixTime) -> Option<T> {
         let held = self.0.lock().ok()?;
-        let (read_at, windows) = held.as_ref()?;
+        let (read_at, value) = held.as_ref()?;
         (now >= *read_at && now.as_secs() < read_at.as_secs() + MAINTENANCE_CACHE_SECS)
-            .then(|| windows.clone())
+            .then(|| value.clone())
     }
 
-    fn put(&self, now: UnixTime, windows: Arc<Vec<MaintenanceWindow>>) {
+    pub(crate) fn put(&self, now: UnixTime, value: T) {
         if let Ok(mut held) = self.0.lock() {
-            *held = Some((now, windows));
+            *held = Some((now, value));
         }
     }
 
-    fn forget(&self) {
+    pub(crate) fn forget(&self) {
         if let Ok(mut held) = self.0.lock() {
             *held = None;
         }
@@ -317,33 +324,23 @@ impl Platform {
     /// Held in memory for a few seconds (this node's own announcements are seen at once).
     pub async fn maintenance_windows(&self) -> Result<Vec<MaintenanceWindow>, PlatformError> {
         let now = self.clock.now();
-        let windows = match self.maintenance_cache.get(now) {
-            Some(w) => w,
-            None => {
-                let w = Arc::new(self.store.maintenance_windows(now).await?);
-                self.maintenance_cache.put(now, w.clone());
-                w
-            }
-        };
+        let windows = self.held_windows(now).await?;
         Ok(windows.iter().filter(|w| w.end() > now).cloned().collect())
     }
 
-    /// The windows in effect or coming as held in memory (read again every few seconds), for
-    /// the pages that show them; none when the store cannot be read.
+    /// The windows in effect or coming as held in memory, for the pages that show them; none
+    /// when the store cannot be read.
     pub async fn announced_maintenance(&self) -> Vec<MaintenanceWindow> {
-        let now = self.clock.now();
-        self.held_windows(now).await.map_or_else(Vec::new, |w| {
-            w.iter().filter(|w| w.end() > now).cloned().collect()
-        })
+        self.maintenance_windows().await.unwrap_or_default()
     }
 
-    async fn held_windows(&self, now: UnixTime) -> Option<Arc<Vec<MaintenanceWindow>>> {
+    async fn held_windows(&self, now: UnixTime) -> Result<Arc<Vec<MaintenanceWindow>>, StoreError> {
         if let Some(w) = self.maintenance_cache.get(now) {
-            return Some(w);
+            return Ok(w);
         }
-        let w = Arc::new(self.store.maintenance_windows(now).await.ok()?);
+        let w = Arc::new(self.store.maintenance_windows(now).await?);
         self.maintenance_cache.put(now, w.clone());
-        Some(w)
+        Ok(w)
     }
 
     /// Whether `f` is under maintenance now: the refusal to answer if it is. Read from memory
@@ -352,7 +349,7 @@ impl Platform {
     /// own failure, if it needs the store.
     pub async fn under_maintenance(&self, f: Function) -> Result<(), PlatformError> {
         let now = self.clock.now();
-        let Some(windows) = self.held_windows(now).await else {
+        let Ok(windows) = self.held_windows(now).await else {
             return Ok(());
         };
         match windows

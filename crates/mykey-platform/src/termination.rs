@@ -29,9 +29,6 @@ pub const TERMINATION_SETTLE_SECS: u64 = 10;
 /// People whose rights one transaction forfeits.
 const FORFEIT_BATCH: usize = 500;
 
-/// Seconds the standing termination is answered from memory.
-const TERMINATION_CACHE_SECS: u64 = 5;
-
 /// An announced end of the system.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Termination {
@@ -60,31 +57,6 @@ pub struct NewTermination {
     pub notice: Notice,
     /// `Some(reason)` for an urgent end, which may come with less notice.
     pub urgent_reason: Option<String>,
-}
-
-/// The standing termination as last read.
-#[derive(Debug, Default)]
-pub(crate) struct TerminationCache(std::sync::Mutex<Option<(UnixTime, Option<Arc<Termination>>)>>);
-
-impl TerminationCache {
-    fn get(&self, now: UnixTime) -> Option<Option<Arc<Termination>>> {
-        let held = self.0.lock().ok()?;
-        let (read_at, t) = held.as_ref()?;
-        (now >= *read_at && now.as_secs() < read_at.as_secs() + TERMINATION_CACHE_SECS)
-            .then(|| t.clone())
-    }
-
-    fn put(&self, now: UnixTime, t: Option<Arc<Termination>>) {
-        if let Ok(mut held) = self.0.lock() {
-            *held = Some((now, t));
-        }
-    }
-
-    fn forget(&self) {
-        if let Ok(mut held) = self.0.lock() {
-            *held = None;
-        }
-    }
 }
 
 /// The termination's storage.
@@ -173,41 +145,30 @@ impl Platform {
     /// The standing termination: what `GET /v1/termination` answers. Held in memory for a few
     /// seconds (this node's own announcements are seen at once).
     pub async fn termination(&self) -> Result<Option<Termination>, PlatformError> {
-        let now = self.clock.now();
-        if let Some(t) = self.termination_cache.get(now) {
-            return Ok(t.as_deref().cloned());
-        }
-        let t = self.store.termination().await?;
-        self.termination_cache.put(now, t.clone().map(Arc::new));
-        Ok(t)
+        Ok(self.held_termination().await?.as_deref().cloned())
     }
 
-    /// The standing termination as held in memory (read again every few seconds), for the pages
-    /// that show it; none when the store cannot be read.
+    /// The standing termination as held in memory, for the pages that show it; none when the
+    /// store cannot be read.
     pub async fn announced_termination(&self) -> Option<Arc<Termination>> {
+        self.held_termination().await.ok().flatten()
+    }
+
+    async fn held_termination(&self) -> Result<Option<Arc<Termination>>, StoreError> {
         let now = self.clock.now();
         if let Some(t) = self.termination_cache.get(now) {
-            return t;
+            return Ok(t);
         }
-        let t = self.store.termination().await.ok()?.map(Arc::new);
+        let t = self.store.termination().await?.map(Arc::new);
         self.termination_cache.put(now, t.clone());
-        t
+        Ok(t)
     }
 
     /// Refused (410 `system-terminated`) once the system has ended: what starts something new
     /// asks this first.
     pub async fn refuse_after_termination(&self) -> Result<(), PlatformError> {
-        let now = self.clock.now();
-        let t = match self.termination_cache.get(now) {
-            Some(t) => t,
-            None => {
-                let t = self.store.termination().await?.map(Arc::new);
-                self.termination_cache.put(now, t.clone());
-                t
-            }
-        };
-        match t {
-            Some(t) if t.terminates_at <= now => {
+        match self.held_termination().await? {
+            Some(t) if t.terminates_at <= self.clock.now() => {
                 Err(PlatformError::Conflict(crate::Conflict::SystemTerminated))
             }
             _ => Ok(()),

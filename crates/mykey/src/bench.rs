@@ -181,38 +181,37 @@ impl ChildServer {
         dir: &std::path::Path,
         database: Option<&str>,
     ) -> Result<(Self, String, String, String), String> {
-        Self::platform_on(&Placement::shared(), dir, database)
+        Self::platform_on(&Placement::shared(), dir, database, &[])
     }
 
     /// As [`Self::platform`], on the servers' CPUs of `placement`.
+    /// `extra` arguments go to `mykey serve` as well.
     pub(crate) fn platform_on(
         placement: &Placement,
         dir: &std::path::Path,
         database: Option<&str>,
+        extra: &[&str],
     ) -> Result<(Self, String, String, String), String> {
         let database = database.map_or_else(
             || format!("sqlite://{}", dir.join("platform.sqlite3").display()),
             str::to_owned,
         );
-        let server = Self::start_on(
-            placement,
-            &[
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--jlis-listen",
-                "127.0.0.1:0",
-                "--mynaportal-listen",
-                "127.0.0.1:0",
-                "--account-registry-listen",
-                "127.0.0.1:0",
-                "--database",
-                &database,
-                "--data",
-            ],
-            dir,
-            "J-LIS:",
-        )?;
+        let mut args = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--jlis-listen",
+            "127.0.0.1:0",
+            "--mynaportal-listen",
+            "127.0.0.1:0",
+            "--account-registry-listen",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+        ];
+        args.extend_from_slice(extra);
+        args.push("--data");
+        let server = Self::start_on(placement, &args, dir, "J-LIS:")?;
         let jlis = server
             .lines
             .iter()

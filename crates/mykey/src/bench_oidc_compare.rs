@@ -207,7 +207,7 @@ async fn ours(
 ) -> Result<Value, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (server, database, _, operator) =
-        ChildServer::platform_on(on, dir.path(), a.database.as_deref())?;
+        ChildServer::platform_on(on, dir.path(), a.database.as_deref(), &[])?;
     let base = server.url.clone();
     let jwks = json!({"keys": [key.public_jwk()]});
     let (client_id, _) = oidc_relying_party(&base, &operator, Some(jwks), &[], REDIRECT).await?;

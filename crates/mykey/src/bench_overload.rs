@@ -23,7 +23,7 @@ use mykey_jlis_client::JlisClient;
 use mykey_pki::issue::SigningKey;
 use serde_json::json;
 
-use crate::bench::{ChildServer, certificates, percentiles, url_in};
+use crate::bench::{ChildServer, certificates, percentiles};
 
 #[derive(Debug, Args)]
 pub(crate) struct OverloadArgs {
@@ -125,30 +125,12 @@ fn micros(d: Duration) -> u32 {
 pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let max_in_flight = a.max_in_flight.max(1).to_string();
-    let server = ChildServer::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--jlis-listen",
-            "127.0.0.1:0",
-            "--mynaportal-listen",
-            "127.0.0.1:0",
-            "--account-registry-listen",
-            "127.0.0.1:0",
-            "--max-in-flight",
-            &max_in_flight,
-            "--data",
-        ],
+    let (server, _, jlis, _) = ChildServer::platform_on(
+        &crate::placement::Placement::shared(),
         dir.path(),
-        "J-LIS:",
+        None,
+        &["--max-in-flight", &max_in_flight],
     )?;
-    let jlis = server
-        .lines
-        .iter()
-        .filter(|l| l.contains("J-LIS:"))
-        .find_map(|l| url_in(l))
-        .ok_or("the platform did not say where J-LIS is")?;
     let client = JlisClient::new(&jlis, Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);
     let certs = Arc::new(certificates(&client, &key, 32).await?);
