@@ -5,6 +5,7 @@
 //!
 //! - a request's head (request line and headers) must arrive within [`Limits::header`] of the
 //!   connection waiting for it — also on an idle keep-alive connection, which is then closed;
+//!   an HTTP/2 connection with no request in flight for as long is closed too (GOAWAY);
 //! - a whole request, body and answer included, within [`Limits::request`] (a long poll waits
 //!   20 s at most); past it the answer is `408` and the connection closes;
 //! - at most [`Limits::per_source`] connections at once from one address (IPv6: one /64), and
@@ -166,6 +167,8 @@ async fn run(
             move |mut req: axum::extract::Request, next: axum::middleware::Next| {
                 let admission = admission.clone();
                 async move {
+                    req.extensions_mut()
+                        .insert(crate::rate::Door(admission.clone()));
                     match admission.admit(&mut req) {
                         Err(refused) => refused,
                         Ok(admitted) => {
@@ -231,15 +234,28 @@ async fn run(
                     .max_concurrent_streams(128)
                     .keep_alive_interval(Some(Duration::from_secs(20)))
                     .keep_alive_timeout(limits.header);
+                // HTTP/2 has no head to wait for between requests: a connection with none in
+                // flight for as long as a head may take is closed (GOAWAY) here instead.
+                let activity = Arc::new(Activity::default());
+                let service = Watched {
+                    inner: service,
+                    activity: activity.clone(),
+                };
                 let conn = http.serve_connection(TokioIo::new(stream), service);
                 tokio::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    _ = stopped.changed() => {
-                        conn.as_mut().graceful_shutdown();
-                        let _ = tokio::time::timeout(limits.request, conn).await;
+                loop {
+                    tokio::select! {
+                        _ = conn.as_mut() => return,
+                        _ = stopped.changed() => break,
+                        () = tokio::time::sleep(activity.idle_check_in(limits.header)) => {
+                            if activity.idle_for(limits.header) {
+                                break;
+                            }
+                        }
                     }
                 }
+                conn.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(limits.request, conn).await;
             });
             continue;
         }
@@ -265,6 +281,79 @@ async fn run(
     })
     .await;
     Ok(())
+}
+
+/// What one connection is doing: its requests in flight and when the last one ended.
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    last: Mutex<std::time::Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            last: Mutex::new(std::time::Instant::now()),
+        }
+    }
+}
+
+impl Activity {
+    /// Whether nothing has been in flight for `limit`.
+    fn idle_for(&self, limit: Duration) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0
+            && self.last.lock().elapsed() >= limit
+    }
+
+    /// When to look again: when `limit` will have passed since the last request ended (at
+    /// once if it has, at the latest after `limit`).
+    fn idle_check_in(&self, limit: Duration) -> Duration {
+        limit
+            .saturating_sub(self.last.lock().elapsed())
+            .max(Duration::from_millis(10))
+    }
+}
+
+/// A request's place in its connection's [`Activity`], given back when its handling ends.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *self.0.last.lock() = std::time::Instant::now();
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// A connection's service, counting its requests into [`Activity`].
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S, B> hyper::service::Service<hyper::Request<B>> for Watched<S>
+where
+    S: hyper::service::Service<hyper::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn call(&self, req: hyper::Request<B>) -> Self::Future {
+        self.activity
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let busy = Busy(self.activity.clone());
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let r = answer.await;
+            drop(busy);
+            r
+        })
+    }
 }
 
 /// The limits the connection loop uses, copied out of [`Limits`].

@@ -1,7 +1,11 @@
 //! Rate limits at the door (Terms Art 9.2), before a request is admitted, so that one source or
 //! one client cannot take what the others need: token buckets per source address (IPv4, or the
 //! IPv6 /64) and per client (the `client_id` of HTTP Basic, else the bearer token), at rates the
-//! operator sets; and a client that keeps presenting bad credentials from one source is slowed
+//! operator sets. The per-client rate is taken twice: at the door by the credentials as
+//! presented (before anything is looked up), and again once the relying party is known — in
+//! `/v1` by its authentication, at the token endpoint by `client_secret_basic` or
+//! `private_key_jwt` — by the relying party itself ([`charge_relying_party`]), so that one
+//! relying party's many access tokens and assertions share one rate. And a client that keeps presenting bad credentials from one source is slowed
 //! down there — after [`BAD_CREDENTIALS_FREE`] failures each further attempt waits twice as long
 //! as the last, up to [`BAD_CREDENTIALS_MAX_WAIT`] seconds — without locking the client out
 //! everywhere else. A refusal is `429` with `Retry-After` and the problem `rate-limited`, made
@@ -174,6 +178,35 @@ struct Failures {
     last: Instant,
 }
 
+/// The limits, as the handlers see them (a request extension set at the door): for the
+/// per-client rate of an authenticated relying party.
+#[derive(Clone)]
+pub(crate) struct Door(pub(crate) std::sync::Arc<Admission>);
+
+/// Takes one request from relying party `rp`'s own rate, once it is authenticated (see the
+/// module's documentation); `Err` is the `429` to answer. Without a per-client rate, or
+/// outside the listener (tests that call the router), nothing is taken.
+pub(crate) fn charge_relying_party(
+    door: Option<&Door>,
+    rp: mykey_platform::RelyingPartyId,
+) -> Result<(), Response> {
+    let Some(Door(a)) = door else {
+        return Ok(());
+    };
+    let Some(rate) = a.limits.per_client else {
+        return Ok(());
+    };
+    let key = a.relying_parties.key(rp);
+    a.relying_parties
+        .take(key, rate, Instant::now())
+        .map_err(|s| {
+            refused(
+                s,
+                "too many requests from this relying party; try again later",
+            )
+        })
+}
+
 /// The state of the limits.
 pub(crate) struct Admission {
     limits: RateLimits,
@@ -183,6 +216,7 @@ pub(crate) struct Admission {
     in_flight: Mutex<HashMap<IpAddr, usize>>,
     sources: Buckets,
     clients: Buckets,
+    relying_parties: Buckets,
     failures: Mutex<HashMap<u64, Failures>>,
     hasher: std::collections::hash_map::RandomState,
 }
@@ -236,6 +270,7 @@ impl Admission {
             in_flight: Mutex::new(HashMap::new()),
             sources: Buckets::new(),
             clients: Buckets::new(),
+            relying_parties: Buckets::new(),
             failures: Mutex::new(HashMap::new()),
             hasher: std::collections::hash_map::RandomState::new(),
         }

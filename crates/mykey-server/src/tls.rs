@@ -4,7 +4,8 @@
 //! match is refused then — and read again when either file changes ([`Certificates::reload`],
 //! which `mykey serve` runs every few seconds), so a renewed certificate is served on new
 //! connections without a restart; a replacement that cannot be read, or whose key does not fit
-//! it, is logged and the one in service kept.
+//! it, is logged and the one in service kept. A key file that others may read, or the group
+//! write, is refused ([`key_is_private`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +61,7 @@ fn load(files: &TlsFiles) -> Result<CertifiedKey, String> {
         return Err(format!("{cert} holds no certificate"));
     }
     let key = files.key.display();
+    key_is_private(&files.key)?;
     let der = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| format!("cannot read a private key from {key}: {e}"))?;
     let signing = aws_lc_rs::default_provider()
@@ -70,6 +72,29 @@ fn load(files: &TlsFiles) -> Result<CertifiedKey, String> {
     pair.keys_match()
         .map_err(|e| format!("the key in {key} does not fit the certificate in {cert}: {e}"))?;
     Ok(pair)
+}
+
+/// Refuses a key file others could read or change, as PostgreSQL does its server key: no
+/// access for others and none but reading for the group (`0600`, or `0640` for a group such as
+/// Debian's `ssl-cert`). The key would otherwise be as good as published to every user of
+/// the machine.
+fn key_is_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read a private key from {}: {e}", path.display()))?;
+        let mode = meta.mode() & 0o777;
+        if mode & 0o037 != 0 {
+            return Err(format!(
+                "the private key {} is open to other users (mode {mode:03o}); \
+                 run `chmod 600 {}` (or 640 for a group that serves it) and start again",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Certificates {

@@ -3,7 +3,7 @@
 
 use mykey_platform::PlatformConfig;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 
@@ -768,4 +768,71 @@ async fn a_client_s_rate_is_its_own() {
         list(&bank.secret, "203.0.113.1").await.unwrap().status(),
         429
     );
+}
+
+/// Once a relying party is known, its requests share one rate however it authenticates: its
+/// access tokens are not each a fresh bucket, nor is the token endpoint that issues them; and
+/// another relying party is not held back by it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_party_s_tokens_share_its_rate() {
+    let w = world().await;
+    let bank = relying_party(&w, "Bank").await;
+    let shop = relying_party(&w, "Shop").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mykey_server::serve(
+        listener,
+        mykey_server::app(w.platform.clone()),
+        mykey_server::Limits {
+            rates: mykey_server::RateLimits {
+                per_client: Some(mykey_server::Rate {
+                    per_second: 0.05,
+                    burst: 4.0,
+                }),
+                ..Default::default()
+            },
+            ..mykey_server::Limits::default()
+        },
+        std::future::pending(),
+    ));
+    let token = |client: &Client| {
+        w.http
+            .post(format!("{url}/oidc/token"))
+            .basic_auth(&client.client_id, Some(&client.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    let list = |bearer: String| {
+        w.http
+            .get(format!("{url}/v1/rp/service-ids"))
+            .bearer_auth(bearer)
+            .send()
+    };
+    // Two tokens, each used once: four of the bank's requests.
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let resp = token(&bank).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        tokens.push(body["access_token"].as_str().unwrap().to_owned());
+    }
+    for t in &tokens {
+        assert_eq!(list(t.clone()).await.unwrap().status(), 200);
+    }
+    // Each token and the Basic credentials still have room at the door; the bank has none.
+    let refused = list(tokens[0].clone()).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["detail"].as_str()),
+        (
+            Some("urn:mykey:problem:rate-limited"),
+            Some("too many requests from this relying party; try again later")
+        )
+    );
+    let refused = token(&bank).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    // The shop is another relying party.
+    assert_eq!(token(&shop).await.unwrap().status(), 200);
 }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 
 use crate::harness::*;
 
@@ -57,6 +58,23 @@ async fn tls_serves_http2_and_http1_and_a_renewed_certificate_without_a_restart(
         cert: d.join(cert),
         key: d.join(key),
     };
+    // A key others may read, or the group change: refused, the mode named (0640 is allowed,
+    // for a group such as ssl-cert).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |m: u32| {
+        std::fs::set_permissions(d.join("a.key"), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    for open in [0o644, 0o660, 0o604] {
+        mode(open);
+        let e = mykey_server::Certificates::open(files("a.crt", "a.key")).unwrap_err();
+        assert!(
+            e.contains("open to other users") && e.contains(&format!("{open:03o}")),
+            "{e}"
+        );
+    }
+    mode(0o640);
+    mykey_server::Certificates::open(files("a.crt", "a.key")).unwrap();
+    mode(0o600);
     // A key that does not fit the certificate, or no certificate at all: refused when read.
     let e = mykey_server::Certificates::open(files("a.crt", "b.key")).unwrap_err();
     assert!(e.contains("does not fit"), "{e}");
@@ -161,4 +179,84 @@ async fn tls_serves_http2_and_http1_and_a_renewed_certificate_without_a_restart(
             .await
             .is_err()
     );
+}
+
+/// An HTTP/2 connection is closed (GOAWAY) once nothing has been in flight on it for as long as
+/// a request's head may take, as an idle HTTP/1.1 keep-alive connection is; one in use is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_http2_connection_is_closed_and_a_busy_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !make_pair(d, "a", "idle") {
+        return mykey_testkit::skip(
+            module_path!(),
+            "OpenSSL's command line is missing (apt-get install openssl)",
+        );
+    }
+    let certs = mykey_server::Certificates::open(mykey_server::TlsFiles {
+        cert: d.join("a.crt"),
+        key: d.join("a.key"),
+    })
+    .unwrap();
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = mykey_server::Limits {
+        header: std::time::Duration::from_millis(1500),
+        ..mykey_server::Limits::default()
+    };
+    tokio::spawn(mykey_server::serve_tls(
+        listener,
+        w.router.clone(),
+        limits,
+        certs,
+        std::future::pending(),
+    ));
+
+    // One connection by hand: TLS with h2 by ALPN, then HTTP/2 on it.
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(d.join("a.crt")).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut conn = tokio::spawn(conn);
+    // In use every half second for three seconds, twice the limit: kept open.
+    for _ in 0..6 {
+        let req = axum::http::Request::get(format!("https://localhost:{}/v1/terms", addr.port()))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(!conn.is_finished(), "a connection in use was closed");
+    }
+    // Then idle: closed by the server within the limit and a little.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), &mut conn).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "the idle HTTP/2 connection was not closed: {ended:?}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(4000));
+    assert!(sender.is_closed());
 }

@@ -28,12 +28,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use mykey_platform::SigningKey;
 use serde_json::{Value, json};
 
 use crate::bench::{ChildServer, cpu_of, oidc_relying_party, percentiles};
-use crate::placement::Placement;
+use crate::placement::{Placement, PlacementArg};
 
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
@@ -62,12 +62,6 @@ pub(crate) struct CompareArgs {
     /// CPUs, the load generator on the rest, so neither preempts the other (one CPU: shared).
     #[arg(long, value_enum, default_value_t = PlacementArg::Shared)]
     placement: PlacementArg,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum PlacementArg {
-    Shared,
-    Split,
 }
 
 const REDIRECT: &str = "https://rp.example/callback";
@@ -389,10 +383,7 @@ pub(crate) async fn run(a: CompareArgs) -> Result<(), String> {
     }
     let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8()).map_err(|e| e.to_string())?;
     let verifier = B64URL.encode(rand::<48>());
-    let on = match a.placement {
-        PlacementArg::Split => Placement::split()?,
-        PlacementArg::Shared => Placement::shared(),
-    };
+    let on = a.placement.place()?;
     let ours = ours(&a, &on, &key, &verifier).await?;
     println!("{ours}");
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);

@@ -3,17 +3,24 @@
 //! flight:
 //! 1. unloaded: one client logging in after another — the p99 of a login nobody waits behind;
 //! 2. capacity: closed-loop clients, as many as the limit — the logins a second it completes;
-//! 3. overload: logins started at a fixed pace (open loop) of `--offer` times that capacity for
-//!    as long, each counted as admitted (both requests answered) or refused (a `503`
-//!    `overloaded` answer), with the refusals' own answer times.
+//! 3. overload, twice over: logins started at a fixed pace (open loop) of `--offer` times that
+//!    capacity for as long, each counted as admitted (both requests answered) or refused (a
+//!    `503` `overloaded` answer), with the refusals' own answer times.
 //!
 //! Printed as one JSON line with the ratios the issue sets: completed ÷ capacity (≥ 0.9),
 //! admitted p99 ÷ unloaded p99 (≤ 2), the refusals' p99 in milliseconds (≤ 5), and the
-//! server's resident memory before and after (flat). The client shares the machine with the
-//! server: its RSA signatures are part of what a login costs here.
+//! server's resident memory before and after each overload round (flat: the second round
+//! grows it no more than the first warmed it).
+//!
+//! A login here is what it is for the server — a challenge fetched, then the card's answer to
+//! a challenge — but the card's RSA signature, which costs the client more than the server's
+//! whole login, is made before each phase: every login answers a challenge fetched and signed
+//! ahead (challenges are valid two minutes), so the load generator's signing does not take the
+//! server's CPU, as it would not on a real network. By default the server and the generator
+//! also run on separate CPUs (`--placement split`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -23,23 +30,40 @@ use mykey_jlis_client::JlisClient;
 use mykey_pki::issue::SigningKey;
 use serde_json::json;
 
-use crate::bench::{ChildServer, certificates, percentiles};
+use crate::bench::{ChildServer, certificates, cpu_of, percentiles};
+use crate::placement::PlacementArg;
 
 #[derive(Debug, Args)]
 pub(crate) struct OverloadArgs {
     /// Seconds each loaded phase lasts.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 5)]
     duration: u64,
     /// The server's limit on requests in flight (`mykey serve --max-in-flight`); the capacity
     /// phase runs as many clients.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 4)]
     max_in_flight: usize,
     /// How many times the capacity the overload phase offers.
     #[arg(long, default_value_t = 2.0)]
     offer: f64,
     /// Logins in the unloaded phase.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 2000)]
     unloaded: usize,
+    /// At most this many logins a second are signed ahead for the capacity phase (it ends
+    /// early if they run out, and is then measured over the time it took).
+    #[arg(long, default_value_t = 6000)]
+    most_per_second: usize,
+    /// `split` (default): the server on the upper half of the CPUs, this load generator on the
+    /// rest; `shared`: where the scheduler puts them.
+    #[arg(long, value_enum, default_value_t = PlacementArg::Split)]
+    placement: PlacementArg,
+}
+
+/// A card's answer made ahead: a login challenge's nonce, the card that signed it, the
+/// signature.
+struct Answer {
+    nonce: String,
+    card: usize,
+    signature: String,
 }
 
 /// How one login ended.
@@ -50,30 +74,92 @@ enum Outcome {
     Refused(Duration),
 }
 
-/// One card login (challenge, then the card's answer), telling a refusal apart.
-async fn login(
+async fn post(
+    http: &reqwest::Client,
+    url: String,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value, Duration), String> {
+    let t0 = Instant::now();
+    let r = http.post(url).json(&body).send().await.map_err(|e| {
+        let mut said = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            said = format!("{said}: {c}");
+            cause = c.source();
+        }
+        said
+    })?;
+    let status = r.status().as_u16();
+    let v: serde_json::Value = r.json().await.unwrap_or_default();
+    Ok((status, v, t0.elapsed()))
+}
+
+/// `count` login challenges, fetched (16 at a time) and signed by the cards' key on every CPU
+/// this process has.
+async fn answers(
     http: &reqwest::Client,
     base: &str,
     key: &Arc<SigningKey>,
-    cert: &[u8],
+    cards: usize,
+    count: usize,
+) -> Result<Vec<Answer>, String> {
+    let mut fetching = tokio::task::JoinSet::new();
+    let mut nonces = Vec::with_capacity(count);
+    for i in 0..count {
+        if fetching.len() >= 16
+            && let Some(n) = fetching.join_next().await
+        {
+            nonces.push(n.map_err(|e| e.to_string())??);
+        }
+        let (http, url) = (http.clone(), format!("{base}/v1/auth/challenges"));
+        fetching.spawn(async move {
+            let (status, v, _) = post(&http, url, json!({"purpose": "login"})).await?;
+            let nonce = v["nonce"]
+                .as_str()
+                .filter(|_| status == 201)
+                .ok_or(format!("a challenge answered {status}: {v}"))?;
+            Ok::<_, String>((i, nonce.to_owned()))
+        });
+    }
+    while let Some(n) = fetching.join_next().await {
+        nonces.push(n.map_err(|e| e.to_string())??);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = nonces.len().div_ceil(threads).max(1);
+    let mut signing = tokio::task::JoinSet::new();
+    for part in nonces.chunks(chunk).map(<[_]>::to_vec) {
+        let key = key.clone();
+        signing.spawn_blocking(move || {
+            part.into_iter()
+                .map(|(i, nonce)| {
+                    let raw = B64URL.decode(&nonce).map_err(|e| e.to_string())?;
+                    Ok(Answer {
+                        nonce,
+                        card: i % cards,
+                        signature: B64.encode(key.sign(&raw)),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()
+        });
+    }
+    let mut out = Vec::with_capacity(count);
+    while let Some(part) = signing.join_next().await {
+        out.extend(part.map_err(|e| e.to_string())??);
+    }
+    Ok(out)
+}
+
+/// One card login as the server sees it — a challenge, then a card's answer (made ahead) —
+/// telling a refusal apart.
+async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    answer: &Answer,
+    certs: &[Vec<u8>],
 ) -> Result<Outcome, String> {
     let started = Instant::now();
-    let post = |url: String, body: serde_json::Value| {
-        let http = http.clone();
-        async move {
-            let t0 = Instant::now();
-            let r = http
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = r.status().as_u16();
-            let v: serde_json::Value = r.json().await.unwrap_or_default();
-            Ok::<_, String>((status, v, t0.elapsed()))
-        }
-    };
     let (status, challenge, took) = post(
+        http,
         format!("{base}/v1/auth/challenges"),
         json!({"purpose": "login"}),
     )
@@ -83,21 +169,14 @@ async fn login(
         503 => return Ok(Outcome::Refused(took)),
         s => return Err(format!("challenge answered {s}: {challenge}")),
     }
-    let nonce = challenge["nonce"].as_str().ok_or("no nonce")?.to_owned();
-    let raw = B64URL.decode(&nonce).map_err(|e| e.to_string())?;
-    // The card's RSA signature off the runtime's threads, so that the client's own work does
-    // not hold up the answers it is timing.
-    let signer = key.clone();
-    let signature = tokio::task::spawn_blocking(move || signer.sign(&raw))
-        .await
-        .map_err(|e| e.to_string())?;
     let (status, body, took) = post(
+        http,
         format!("{base}/v1/auth/responses"),
         json!({
-            "nonce": nonce,
+            "nonce": answer.nonce,
             "purpose": "login",
-            "certificate": B64.encode(cert),
-            "signature": B64.encode(signature),
+            "certificate": B64.encode(&certs[answer.card]),
+            "signature": answer.signature,
         }),
     )
     .await?;
@@ -122,83 +201,40 @@ fn micros(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
-pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let max_in_flight = a.max_in_flight.max(1).to_string();
-    let (server, _, jlis, _) = ChildServer::platform_on(
-        &crate::placement::Placement::shared(),
-        dir.path(),
-        None,
-        &["--max-in-flight", &max_in_flight],
-    )?;
-    let client = JlisClient::new(&jlis, Duration::from_secs(30)).map_err(|e| e.to_string())?;
-    let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);
-    let certs = Arc::new(certificates(&client, &key, 32).await?);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let base = server.url.clone();
-    // Warm-up: every card once.
-    for c in certs.iter() {
-        login(&http, &base, &key, c).await?;
-    }
+/// What one overload round found.
+struct Round {
+    started: usize,
+    admitted: Vec<u32>,
+    refused: Vec<u32>,
+    elapsed: f64,
+    server_cpu: Duration,
+}
 
-    // 1. Unloaded.
-    let mut unloaded = Vec::with_capacity(a.unloaded);
-    for i in 0..a.unloaded.max(1) {
-        if let Outcome::Admitted(t) = login(&http, &base, &key, &certs[i % certs.len()]).await? {
-            unloaded.push(micros(t));
-        }
-    }
-    let (_, unloaded_p99) = percentiles(&mut unloaded);
-
-    // 2. Capacity: as many closed-loop clients as the server takes at once.
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(a.duration.max(1));
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for c in 0..a.max_in_flight.max(1) {
-        let (http, base, key, certs, done) = (
-            http.clone(),
-            base.clone(),
-            key.clone(),
-            certs.clone(),
-            done.clone(),
-        );
-        clients.push(tokio::spawn(async move {
-            let mut i = c;
-            while Instant::now() < deadline {
-                if let Outcome::Admitted(_) =
-                    login(&http, &base, &key, &certs[i % certs.len()]).await?
-                {
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                i += 1;
-            }
-            Ok::<_, String>(())
-        }));
-    }
-    for c in clients {
-        c.await.map_err(|e| e.to_string())??;
-    }
-    let capacity = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-
-    // 3. Overload: logins started at `offer` × capacity a second, whatever is answered.
-    let rss_before = rss_kib(server.pid());
-    let offered = (capacity * a.offer).max(1.0);
+/// Logins started at `offered` a second for `duration`, whatever is answered.
+async fn overload(
+    http: &reqwest::Client,
+    base: &str,
+    certs: &Arc<Vec<Vec<u8>>>,
+    pool: Vec<Answer>,
+    offered: f64,
+    duration: Duration,
+    pid: u32,
+) -> Result<Round, String> {
     let every = Duration::from_secs_f64(1.0 / offered);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let cpu = cpu_of(pid);
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(a.duration.max(1));
+    let deadline = started + duration;
     let mut running = tokio::task::JoinSet::new();
-    let mut i = 0usize;
+    let mut pool = pool.into_iter();
+    let mut n = 0usize;
     while Instant::now() < deadline {
         tick.tick().await;
-        let (http, base, key, certs) = (http.clone(), base.clone(), key.clone(), certs.clone());
-        running.spawn(async move { login(&http, &base, &key, &certs[i % certs.len()]).await });
-        i += 1;
+        let Some(answer) = pool.next() else { break };
+        let (http, base, certs) = (http.clone(), base.to_owned(), certs.clone());
+        running.spawn(async move { login(&http, &base, &answer, &certs).await });
+        n += 1;
     }
     let (mut admitted, mut refused) = (Vec::new(), Vec::new());
     while let Some(r) = running.join_next().await {
@@ -207,29 +243,150 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
             Outcome::Refused(t) => refused.push(micros(t)),
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let rss_after = rss_kib(server.pid());
-    let completed = admitted.len() as f64 / elapsed;
-    let (_, admitted_p99) = percentiles(&mut admitted);
-    let (_, refused_p99) = percentiles(&mut refused);
+    Ok(Round {
+        started: n,
+        admitted,
+        refused,
+        elapsed: started.elapsed().as_secs_f64(),
+        server_cpu: cpu_of(pid).saturating_sub(cpu),
+    })
+}
+
+pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
+    let on = a.placement.place()?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let max_in_flight = a.max_in_flight.max(1).to_string();
+    let (server, _, jlis, _) =
+        ChildServer::platform_on(&on, dir.path(), None, &["--max-in-flight", &max_in_flight])?;
+    let pid = server.pid();
+    let client = JlisClient::new(&jlis, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);
+    let certs = Arc::new(certificates(&client, &key, 32).await?);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        // Under the server's 10 s for an idle connection's next request, so that a connection
+        // it is closing is never taken for one (signing between phases takes longer).
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = server.url.clone();
+    let duration = Duration::from_secs(a.duration.max(1));
+    // Warm-up: every card once (the first login of an issuance number makes its person).
+    for answer in answers(&http, &base, &key, certs.len(), certs.len()).await? {
+        login(&http, &base, &answer, &certs).await?;
+    }
+
+    // 1. Unloaded.
+    let mut unloaded = Vec::with_capacity(a.unloaded);
+    for answer in answers(&http, &base, &key, certs.len(), a.unloaded.max(1)).await? {
+        if let Outcome::Admitted(t) = login(&http, &base, &answer, &certs).await? {
+            unloaded.push(micros(t));
+        }
+    }
+    let (_, unloaded_p99) = percentiles(&mut unloaded);
+
+    // 2. Capacity: as many closed-loop clients as the server takes at once, until the time is
+    // up or the answers made ahead run out.
+    let pool = Arc::new(
+        answers(
+            &http,
+            &base,
+            &key,
+            certs.len(),
+            a.most_per_second.max(1) * duration.as_secs() as usize,
+        )
+        .await?,
+    );
+    let rss_at_start = rss_kib(pid);
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + duration;
+    let cpu = cpu_of(pid);
+    let started = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..a.max_in_flight.max(1) {
+        let (http, base, certs, pool, next, done) = (
+            http.clone(),
+            base.clone(),
+            certs.clone(),
+            pool.clone(),
+            next.clone(),
+            done.clone(),
+        );
+        clients.spawn(async move {
+            while Instant::now() < deadline {
+                let Some(answer) = pool.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                if let Outcome::Admitted(_) = login(&http, &base, answer, &certs).await? {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok::<_, String>(())
+        });
+    }
+    while let Some(c) = clients.join_next().await {
+        c.map_err(|e| e.to_string())??;
+    }
+    let capacity_elapsed = started.elapsed().as_secs_f64();
+    let capacity_cpu = cpu_of(pid).saturating_sub(cpu);
+    let completed_at_capacity = done.load(Ordering::Relaxed);
+    let capacity = completed_at_capacity as f64 / capacity_elapsed;
+    drop(pool);
+
+    let rss_at_capacity = rss_kib(pid);
+
+    // 3. Overload, twice: the memory after the first round (warmed) and after the second.
+    let offered = (capacity * a.offer).max(1.0);
+    let per_round = (offered * duration.as_secs_f64()).ceil() as usize + 1;
+    let mut rss = vec![rss_at_start, rss_at_capacity];
+    let mut rounds = Vec::new();
+    for _ in 0..2 {
+        let pool = answers(&http, &base, &key, certs.len(), per_round).await?;
+        rounds.push(overload(&http, &base, &certs, pool, offered, duration, pid).await?);
+        rss.push(rss_kib(pid));
+    }
+    let ms = |d: Duration, n: usize| d.as_secs_f64() * 1e3 / n.max(1) as f64;
+    let rounds: Vec<serde_json::Value> = rounds
+        .into_iter()
+        .map(|mut r| {
+            let completed = r.admitted.len() as f64 / r.elapsed;
+            let (_, admitted_p99) = percentiles(&mut r.admitted);
+            let (refused_p50, refused_p99) = percentiles(&mut r.refused);
+            json!({
+                "started": r.started,
+                "admitted": r.admitted.len(),
+                "refused": r.refused.len(),
+                "completed_logins_per_s": completed,
+                "completed_over_capacity": completed / capacity,
+                "admitted_p99_ms": admitted_p99,
+                "admitted_p99_over_unloaded": if unloaded_p99 > 0.0 { admitted_p99 / unloaded_p99 } else { 0.0 },
+                "refused_p50_ms": refused_p50,
+                "refused_p99_ms": refused_p99,
+                "server_cpu_ms_per_admitted": ms(r.server_cpu, r.admitted.len()),
+            })
+        })
+        .collect();
     println!(
         "{}",
         json!({
             "bench": "overload",
+            "placement": on.describe(),
             "max_in_flight": a.max_in_flight,
             "unloaded_p99_ms": unloaded_p99,
             "capacity_logins_per_s": capacity,
+            "capacity_seconds": capacity_elapsed,
+            "server_cpu_ms_per_login_at_capacity": ms(capacity_cpu, completed_at_capacity as usize),
             "offered_logins_per_s": offered,
-            "started": i,
-            "admitted": admitted.len(),
-            "refused": refused.len(),
-            "completed_logins_per_s": completed,
-            "completed_over_capacity": completed / capacity,
-            "admitted_p99_ms": admitted_p99,
-            "admitted_p99_over_unloaded": if unloaded_p99 > 0.0 { admitted_p99 / unloaded_p99 } else { 0.0 },
-            "refused_p99_ms": refused_p99,
-            "rss_kib_before": rss_before,
-            "rss_kib_after": rss_after,
+            "rounds": rounds,
+            "rss_kib": rss,
+            "rss_second_round_over_first": rss[3] as f64 / rss[2].max(1) as f64,
+            "targets": {
+                "completed_over_capacity": ">= 0.9",
+                "admitted_p99_over_unloaded": "<= 2",
+                "refused_p99_ms": "<= 5",
+                "rss_second_round_over_first": "<= 1.1 (flat)",
+            },
         })
     );
     Ok(())

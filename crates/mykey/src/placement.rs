@@ -11,6 +11,25 @@ use rustix::process::Pid;
 use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
 use serde_json::{Value, json};
 
+/// `--placement` of the benchmarks: `shared`, where the scheduler puts them; `split`, the
+/// servers on the upper half of the CPUs and the load generator on the rest, so neither
+/// preempts the other (one CPU: shared).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum PlacementArg {
+    Shared,
+    Split,
+}
+
+impl PlacementArg {
+    /// The placement, pinning this process when split.
+    pub(crate) fn place(self) -> Result<Placement, String> {
+        match self {
+            Self::Split => Placement::split(),
+            Self::Shared => Ok(Placement::shared()),
+        }
+    }
+}
+
 /// The CPUs the servers and the load generator run on (`None`: shared, as the scheduler likes).
 #[derive(Clone, Debug)]
 pub(crate) struct Placement(Option<(Vec<usize>, Vec<usize>)>);

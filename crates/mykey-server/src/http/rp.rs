@@ -38,23 +38,25 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
 pub(crate) struct RelyingPartyClient(pub(super) RelyingParty);
 
 impl FromRequestParts<Arc<Platform>> for RelyingPartyClient {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
         platform: &Arc<Platform>,
-    ) -> Result<Self, ApiError> {
-        if let Some(token) = super::bearer(parts) {
-            return Ok(RelyingPartyClient(
-                platform.authenticate_client_token(token).await?,
-            ));
+    ) -> Result<Self, axum::response::Response> {
+        let rp = match super::bearer(parts) {
+            Some(token) => platform.authenticate_client_token(token).await,
+            None => match basic_credentials(&parts.headers) {
+                Some((id, secret)) => platform.authenticate_client(&id, &secret).await,
+                None => Err(PlatformError::Access(
+                    mykey_platform::AccessError::InvalidClient,
+                )),
+            },
         }
-        let (id, secret) = basic_credentials(&parts.headers).ok_or(ApiError::Platform(
-            PlatformError::Access(mykey_platform::AccessError::InvalidClient),
-        ))?;
-        Ok(RelyingPartyClient(
-            platform.authenticate_client(&id, &secret).await?,
-        ))
+        .map_err(|e| ApiError::Platform(e).into_response())?;
+        // Its own rate, however many tokens it holds (`rate.rs`).
+        crate::rate::charge_relying_party(parts.extensions.get(), rp.id)?;
+        Ok(RelyingPartyClient(rp))
     }
 }
 

@@ -106,6 +106,7 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Response {
 
 async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
     let basic = basic_credentials(req.headers());
+    let door = req.extensions().get::<crate::rate::Door>().cloned();
     let form = TokenForm::read(req).await?;
     // The request's shape first, so that a malformed request spends no assertion.
     let code_grant = match form.grant_type.as_deref() {
@@ -206,6 +207,10 @@ async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
             });
         }
     };
+    // The relying party's own rate, however it authenticated (`rate.rs`).
+    if let Err(r) = crate::rate::charge_relying_party(door.as_ref(), rp.id) {
+        return Ok(r);
+    }
     if code_grant {
         let t = p
             .exchange_code(

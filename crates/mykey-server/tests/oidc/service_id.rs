@@ -368,3 +368,73 @@ async fn a_link_that_ends_ends_the_logins_by_it() {
     let q = location_query(&resp);
     assert_eq!(get(&q, "error"), Some("access_denied"), "{q:?}");
 }
+
+/// A window that takes the Service IDs down (Art 9.3) refuses a link offered within an OpenID
+/// Connect login — the failure page, 503 with Retry-After, the request left open — while the
+/// same client's plain logins go on; after the window the same offer links.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_offered_in_a_login_waits_out_a_service_ids_window() {
+    let w = world().await;
+    let library = service_id_client(&w, "Hakata Library", &[]).await;
+    let card = card(&w).await;
+    let token = login(&w, &card).await;
+    let (status, _) = post(&w, "/v1/me/my-key-id", Some(&token), my_key_id_creation()).await;
+    assert_eq!(status, 201);
+    let request = link_request(&w, &library, "LIB-9").await;
+    let (status, window) = ops(
+        &w,
+        Method::POST,
+        "/v1/ops/maintenance-windows",
+        Some(json!({
+            "ends_at": at(&w, 300),
+            "functions": ["service-ids"],
+            "notice": {"en": "Links are being moved.", "ja": "連携を移行しています。"},
+            "urgent": true,
+            "reason": "a storage move",
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{window}");
+
+    let (_, challenge) = pkce();
+    let mut p = params(&library, "openid", &challenge);
+    let plain = authorize_url(&w, &p);
+    p.push(("link_request".into(), request.clone()));
+    let resp = Browser::new().get(&authorize_url(&w, &p)).await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "300");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("連携を移行しています。"), "{page}");
+    // The login without the offer is not the Service IDs' work: its page is shown.
+    let resp = Browser::new().get(&plain).await;
+    assert_eq!(resp.status(), 200);
+    // The request itself is the Service IDs' too.
+    let (status, body) = call(
+        &w,
+        Method::GET,
+        &format!("/v1/link-requests/{request}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (503, "urn:mykey:problem:maintenance")
+    );
+
+    // Once the window is over, the same offer (still open: nothing was linked) links.
+    // (Five minutes: the request, valid ten, is still open.)
+    w.clock.advance(300);
+    let (shown, (status, approved), _, _) = log_in(
+        &w,
+        &library,
+        &card,
+        "openid",
+        &[("link_request", request.as_str())],
+    )
+    .await;
+    assert_eq!(shown["link"], json!({"customer_id": "LIB-9"}));
+    assert_eq!(status, 200, "{approved}");
+    let (_, list) = rp(&w, &library, Method::GET, "/v1/rp/service-ids", None).await;
+    assert_eq!(list["service_ids"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["service_ids"][0]["customer_id"], "LIB-9");
+}

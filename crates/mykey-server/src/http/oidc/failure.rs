@@ -18,7 +18,8 @@ use crate::http::problem::told_of;
 
 /// The failure page for `e`: the JSON API's status, except that, for a browser's request, what
 /// that API calls an unprocessable body (422) and a `client_id` naming no client (RFC 6749
-/// §4.1.2.1: an invalid authorization request) are a bad request (400).
+/// §4.1.2.1: an invalid authorization request) are a bad request (400). `Retry-After` as the
+/// API would send it.
 pub(crate) fn failure_page(lang: Lang, e: &PlatformError) -> Response {
     let status = match (e, told_of(e).status) {
         (PlatformError::NotFound(N::OidcClient), _) | (_, StatusCode::UNPROCESSABLE_ENTITY) => {
@@ -26,7 +27,15 @@ pub(crate) fn failure_page(lang: Lang, e: &PlatformError) -> Response {
         }
         (_, s) => s,
     };
-    error_page(status, lang, &words(lang, e))
+    let mut page = error_page(status, lang, &words(lang, e));
+    // When to come back, as the JSON API says it (a window's end, a quota's refill).
+    if let Some(secs) = e.retry_after() {
+        page.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(secs),
+        );
+    }
+    page
 }
 
 /// What a person reads about `e`. Details the domain gives (in English, for relying parties and
