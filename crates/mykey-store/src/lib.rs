@@ -10,6 +10,7 @@
 //! Every method is one transaction. SQLite transactions begin `IMMEDIATE` (writers queue rather
 //! than fail); PostgreSQL ones lock the person's row before appending to their log.
 
+pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod card_ends;

@@ -16,6 +16,26 @@ pub(crate) enum AdminCommand {
     /// The platform's own signing keys (what its SETs and ID tokens are signed with).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// A backup of the embedded database and the data folder's secrets, taken while the
+    /// platform serves (SQLite's VACUUM INTO: a snapshot as of one moment).
+    Backup {
+        /// The data folder of `mykey serve`.
+        #[arg(long, default_value = "./mykey-data")]
+        data: PathBuf,
+        /// The backup file to make (never replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restores a backup into a data folder that holds no database yet; then `mykey serve
+    /// --data` it.
+    Restore {
+        /// The backup file (`mykey admin backup`).
+        #[arg(long)]
+        from: PathBuf,
+        /// The data folder to restore into.
+        #[arg(long, default_value = "./mykey-data")]
+        data: PathBuf,
+    },
     /// Terms of Use versions (Art 3, 12): publish one, list them.
     #[command(subcommand)]
     Terms(TermsCommand),
@@ -317,6 +337,10 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
         AdminCommand::Operators(cmd) => return crate::admin_operators::operators(cmd).await,
         AdminCommand::Log(cmd) => return crate::admin_operators::log(cmd).await,
         AdminCommand::People(cmd) => return crate::admin_operators::people(cmd).await,
+        AdminCommand::Backup { data, out } => return crate::backup::backup(&data, &out).await,
+        AdminCommand::Restore { from, data } => {
+            return crate::backup::restore(&from, &data).await;
+        }
         AdminCommand::Keys(KeysCommand::Rotate { data, alg }) => {
             let kid = if alg == "RS256" {
                 crate::serve::rotate_rsa_signing_key(&data)?

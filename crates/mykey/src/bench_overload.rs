@@ -256,8 +256,19 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
     let on = a.placement.place()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let max_in_flight = a.max_in_flight.max(1).to_string();
-    let (server, _, jlis, _) =
-        ChildServer::platform_on(&on, dir.path(), None, &["--max-in-flight", &max_in_flight])?;
+    // The load comes from one address here, as from thousands in the field: it may hold as
+    // many connections as the whole server does.
+    let (server, _, jlis, _) = ChildServer::platform_on(
+        &on,
+        dir.path(),
+        None,
+        &[
+            "--max-in-flight",
+            &max_in_flight,
+            "--max-connections-per-source",
+            "4096",
+        ],
+    )?;
     let pid = server.pid();
     let client = JlisClient::new(&jlis, Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);

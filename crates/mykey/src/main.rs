@@ -3,6 +3,7 @@
 mod admin;
 mod admin_operators;
 mod admin_points;
+mod backup;
 mod bench;
 mod bench_cross_device;
 mod bench_facts;

@@ -477,3 +477,181 @@ async fn one_link(
     assert_eq!(status, 201, "{linked}");
     Some(())
 }
+
+/// `mykey admin backup` while people change their My Key IDs, then `mykey admin restore` into
+/// another folder and a platform started on it: each person's My Key ID is the one
+/// acknowledged last before the backup began, or one acknowledged after it (never an older one,
+/// never one that was not acknowledged or in flight); the keys came along (the same JWK Set,
+/// the same operator token). A backup never replaces a file, nor a restore a database.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_it() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let (key, certs) = cards(&serve, 4).await;
+    let http = client();
+    let jwks_before = http
+        .get(format!("{}/oidc/jwks", serve.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for cert in certs.clone() {
+        let (http, base, key, stop) = (http.clone(), serve.url.clone(), key.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let token = login(&http, &base, &key, &cert).await;
+            // Every acknowledged change, with when it was acknowledged.
+            let mut acknowledged: Vec<(std::time::Instant, String)> = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let id = random_id();
+                let req = if acknowledged.is_empty() {
+                    http.post(format!("{base}/v1/me/my-key-id"))
+                        .json(&crate::support::my_key_id_creation(Some(&id)))
+                } else {
+                    http.put(format!("{base}/v1/me/my-key-id"))
+                        .json(&json!({"id": id}))
+                };
+                let r = req.bearer_auth(&token).send().await.unwrap();
+                match r.status().as_u16() {
+                    200 | 201 => acknowledged.push((std::time::Instant::now(), id)),
+                    409 => {}
+                    s => panic!("unexpected {s}"),
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let out = data.path().with_extension("backup");
+    let began = std::time::Instant::now();
+    let (d, o) = (data.path().to_owned(), out.clone());
+    tokio::task::spawn_blocking(move || {
+        crate::support::mykey(&[
+            "admin",
+            "backup",
+            "--data",
+            d.to_str().unwrap(),
+            "--out",
+            o.to_str().unwrap(),
+        ])
+        .ok()
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen = Vec::new();
+    for w in writers {
+        seen.push(w.await.unwrap());
+    }
+    assert!(
+        seen.iter().all(|a| a.iter().any(|(at, _)| *at < began))
+            && seen.iter().all(|a| a.iter().any(|(at, _)| *at > began)),
+        "every writer had changes in before the backup and while it ran"
+    );
+    // Never over a file.
+    crate::support::mykey(&[
+        "admin",
+        "backup",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .fails_with("never replaces");
+    let operator_token = std::fs::read(data.path().join("operator-token")).unwrap();
+    drop(serve);
+
+    // Restored elsewhere. J-LIS is not the platform's: it outlives it (its folder comes along).
+    let restored = tempfile::tempdir().unwrap();
+    let r = &restored.path().join("data");
+    crate::support::mykey(&[
+        "admin",
+        "restore",
+        "--from",
+        out.to_str().unwrap(),
+        "--data",
+        r.to_str().unwrap(),
+    ])
+    .ok();
+    crate::support::mykey(&[
+        "admin",
+        "restore",
+        "--from",
+        out.to_str().unwrap(),
+        "--data",
+        r.to_str().unwrap(),
+    ])
+    .fails_with("exists");
+    assert_eq!(
+        std::fs::read(r.join("operator-token")).unwrap(),
+        operator_token
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(r.join("ppid-key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // What is not a backup is refused, and leaves no database behind.
+    let elsewhere = restored.path().join("other");
+    let text = restored.path().join("notes.txt");
+    std::fs::write(&text, "not a backup").unwrap();
+    for (bad, said) in [
+        (
+            data.path().join("jlis").join("jlis.sqlite3"),
+            "is not a backup",
+        ),
+        (text, "notes.txt"),
+    ] {
+        crate::support::mykey(&[
+            "admin",
+            "restore",
+            "--from",
+            bad.to_str().unwrap(),
+            "--data",
+            elsewhere.to_str().unwrap(),
+        ])
+        .fails_with(said);
+        assert!(!elsewhere.join("platform.sqlite3").exists());
+        assert!(!elsewhere.join("platform.sqlite3.partial").exists());
+    }
+    std::fs::create_dir(r.join("jlis")).unwrap();
+    for f in std::fs::read_dir(data.path().join("jlis"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(f.path(), r.join("jlis").join(f.file_name())).unwrap();
+    }
+    let serve = Serve::start(r);
+    let jwks_after = http
+        .get(format!("{}/oidc/jwks", serve.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(jwks_after, jwks_before);
+    for (cert, acknowledged) in certs.iter().zip(&seen) {
+        let token = login(&http, &serve.url, &key, cert).await;
+        let me = get_json(&http, format!("{}/v1/me", serve.url), &token).await;
+        let now = me["my_key_id"]["id"].as_str().unwrap().to_owned();
+        let last_before = acknowledged
+            .iter()
+            .rposition(|(at, _)| *at < began)
+            .unwrap();
+        let at = acknowledged.iter().position(|(_, id)| *id == now);
+        // (Writers finish the change in flight before they stop: every committed change was
+        // acknowledged.)
+        assert!(
+            at.is_some_and(|i| i >= last_before),
+            "restored {now}; acknowledged {acknowledged:?}, the backup began at {began:?}"
+        );
+    }
+}
