@@ -8,7 +8,9 @@
 //! long for the same certificate. So a revocation stops logins within 60 s of J-LIS recording
 //! it, whatever J-LIS's CRL cadence: with daily CRLs, as the real J-LIS publishes, logins go to
 //! OCSP; the simulator in `mykey serve` publishes deltas every 30 s, and the index is read
-//! every 20 s, so logins need no query. When neither answers, fail closed. Revocations
+//! every 20 s, so logins need no query. When neither answers, fail closed — unless the operator
+//! set an outage grace ([`JlisPort::set_outage_grace`]), within which the index answers as of
+//! its newest CRL. Revocations
 //! newly read from the CRLs also end the sessions and tokens made before them
 //! (`Platform::end_sessions_of_revoked`).
 
@@ -98,6 +100,9 @@ pub struct JlisPort {
     ocsp_requests: AtomicU64,
     ocsp_failures: AtomicU64,
     crl_failures: AtomicU64,
+    /// Seconds past [`MAX_STATUS_AGE`] an index may answer while J-LIS cannot be reached (0:
+    /// none; see [`JlisPort::set_outage_grace`]).
+    outage_grace: AtomicU64,
 }
 
 /// A CA generation and where its CRLs are, for the sweep: a signature CA's (changes of the
@@ -139,6 +144,51 @@ impl JlisPort {
     /// Connects to J-LIS at `base`: learns its user-identification CAs and where their CRLs and
     /// OCSP responders are, and builds the revocation indexes once. Every call is bounded by
     /// `timeout`.
+    /// While J-LIS cannot be reached (neither a fresh CRL nor an OCSP answer), let the index
+    /// answer for up to `secs` more than [`MAX_STATUS_AGE`]: the status as of its newest CRL,
+    /// blind to revocations since. 0, the default, fails closed at once: a login then waits
+    /// for J-LIS. An operator's choice for a long outage (`mykey serve --jlis-outage-grace`),
+    /// logged at each such answer.
+    pub fn set_outage_grace(&self, secs: u64) {
+        self.outage_grace.store(secs, Ordering::Relaxed);
+    }
+
+    /// The answer of an index no older than the bound and the outage grace, for `n` of
+    /// `issuer`, as of that index's newest CRL; `None` when there is none such.
+    fn in_outage(
+        &self,
+        issuer: &CaCertificate,
+        n: &IssuanceNumber,
+        at: UnixTime,
+    ) -> Option<RevocationAnswer> {
+        let grace = self.outage_grace.load(Ordering::Relaxed);
+        if grace == 0 {
+            return None;
+        }
+        let cas = self.cas.read();
+        let index = cas
+            .iter()
+            .find(|c| c.ca.key_id() == issuer.key_id())?
+            .index
+            .as_ref()?;
+        let age = at.as_secs().saturating_sub(index.as_of().as_secs());
+        if age > MAX_STATUS_AGE.saturating_add(grace) {
+            return None;
+        }
+        let status = index.lookup(n, index.as_of());
+        if matches!(status, RevocationStatus::Stale { .. }) {
+            return None;
+        }
+        tracing::warn!(
+            index_age_secs = age,
+            "J-LIS unreachable: a revocation status answered from the index within the outage grace"
+        );
+        Some(RevocationAnswer {
+            status,
+            asked_jlis: false,
+        })
+    }
+
     pub async fn connect(
         base: &str,
         timeout: Duration,
@@ -184,6 +234,7 @@ impl JlisPort {
             ocsp_requests: AtomicU64::new(0),
             ocsp_failures: AtomicU64::new(0),
             crl_failures: AtomicU64::new(0),
+            outage_grace: AtomicU64::new(0),
         };
         port.refresh().await;
         Ok(port)
@@ -692,14 +743,15 @@ impl Jlis for JlisPort {
             });
         }
         self.ocsp_requests.fetch_add(1, Ordering::Relaxed);
-        let answer = self
-            .ocsp
-            .check(&ocsp_url, issuer, n, at)
-            .await
-            .map_err(|e| {
+        let answer = match self.ocsp.check(&ocsp_url, issuer, n, at).await {
+            Ok(a) => a,
+            Err(e) => {
                 self.ocsp_failures.fetch_add(1, Ordering::Relaxed);
-                JlisUnavailable(e.to_string())
-            })?;
+                return self
+                    .in_outage(issuer, &n, at)
+                    .ok_or_else(|| JlisUnavailable(e.to_string()));
+            }
+        };
         let status = match answer.status {
             CertStatus::Good => RevocationStatus::Good,
             CertStatus::Revoked { revoked_at, reason } => {

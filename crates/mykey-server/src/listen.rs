@@ -305,9 +305,12 @@ impl Activity {
             && self.last.lock().elapsed() >= limit
     }
 
-    /// When to look again: when `limit` will have passed since the last request ended (at
-    /// once if it has, at the latest after `limit`).
+    /// When to look again: when `limit` will have passed since the last request ended, or —
+    /// with requests in flight, which may be long polls — after `limit`.
     fn idle_check_in(&self, limit: Duration) -> Duration {
+        if self.in_flight.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            return limit;
+        }
         limit
             .saturating_sub(self.last.lock().elapsed())
             .max(Duration::from_millis(10))

@@ -19,6 +19,9 @@ pub struct NodeConfig {
     pub jlis_timeout: Duration,
     /// How often the CRLs are read: the revocation index and the facts sweep.
     pub crl_refresh: Duration,
+    /// How long past the 60 s bound the index answers while J-LIS cannot be reached (zero:
+    /// logins fail closed; [`JlisPort::set_outage_grace`]).
+    pub jlis_outage_grace: Duration,
     /// The limit on each push of an event to a relying party.
     pub push_timeout: Duration,
     /// Mynaportal's base URL (the health-insurance points, Art 24); `None`: not offered.
@@ -39,6 +42,7 @@ impl NodeConfig {
             jlis_url: jlis_url.into(),
             jlis_timeout: Duration::from_secs(5),
             crl_refresh: Duration::from_secs(20),
+            jlis_outage_grace: Duration::ZERO,
             push_timeout: Duration::from_secs(10),
             mynaportal_url: None,
             account_registry_url: None,
@@ -80,6 +84,7 @@ impl Node {
                 .await
                 .map_err(|e| format!("cannot reach J-LIS at {}: {e}", config.jlis_url))?,
         );
+        port.set_outage_grace(config.jlis_outage_grace.as_secs());
         let mut platform = Platform::new(
             store,
             port.clone(),

@@ -392,3 +392,53 @@ async fn readiness_fails_when_the_revocation_index_is_stale_past_its_limit() {
     let (status, _) = call(&w, Method::GET, "/health/live", None).await;
     assert_eq!(status, 200);
 }
+
+/// With J-LIS unreachable, logins fail closed once the index is past the 60 s bound — unless
+/// the operator set an outage grace: within it the index answers as of its newest CRL (a card
+/// revoked before then is still refused, and no J-LIS query is logged), past it logins fail
+/// closed again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_grace_lets_the_index_answer_while_jlis_is_away() {
+    let mut w = world_with(|c| c.delta_crl_period = 2).await;
+    let card = card(&w).await;
+    let revoked = crate::harness::card(&w).await;
+    login(&w, &revoked).await;
+    w.jlis
+        .revoke(&RevokeRequest {
+            serial: revoked.number.clone(),
+            reason: "keyCompromise".into(),
+        })
+        .await
+        .unwrap();
+    w.jlis.publish_crls().await.unwrap();
+    w.clock.catch_up();
+    w.port.refresh().await;
+    let token = login(&w, &card).await;
+    w.stop_jlis().await;
+    w.clock.advance(mykey_server::MAX_STATUS_AGE + 30);
+    async fn answer(w: &World, c: &Card) -> (u16, serde_json::Value) {
+        let nonce = challenge(w).await;
+        post(w, "/v1/auth/responses", None, answer_for(c, &nonce)).await
+    }
+    let (status, body) = answer(&w, &card).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (503, "urn:mykey:problem:jlis-unavailable")
+    );
+    w.port.set_outage_grace(600);
+    let (status, body) = answer(&w, &card).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = answer(&w, &revoked).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (403, "urn:mykey:problem:certificate-revoked")
+    );
+    // Past the grace: closed again.
+    w.clock.advance(600);
+    let (status, body) = answer(&w, &card).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (503, "urn:mykey:problem:jlis-unavailable")
+    );
+    drop(token);
+}

@@ -59,6 +59,12 @@ pub(crate) struct ServeArgs {
     /// way to OCSP (with the simulator's 30 s deltas read every 20 s, it never is).
     #[arg(long, default_value_t = 20)]
     crl_refresh: u64,
+    /// Seconds past that 60 s bound during which, while J-LIS cannot be reached at all (no CRL,
+    /// no OCSP answer), logins are still checked against the index as of its newest CRL —
+    /// blind to revocations since. 0 (the default): logins fail closed after 60 s without
+    /// J-LIS. For a long outage, by the operator's decision (docs/operations.md).
+    #[arg(long, env = "MYKEY_JLIS_OUTAGE_GRACE", default_value_t = 0)]
+    jlis_outage_grace: u64,
     /// Development only: let relying parties' push endpoints be http and on loopback or private
     /// addresses (otherwise https on the public Internet only).
     #[arg(long, env = "MYKEY_ALLOW_PRIVATE_PUSH")]
@@ -228,6 +234,15 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let mut node_config = NodeConfig::new(jlis_url.clone(), config);
     node_config.jlis_timeout = Duration::from_secs(a.jlis_timeout.max(1));
     node_config.crl_refresh = Duration::from_secs(a.crl_refresh.max(1));
+    node_config.jlis_outage_grace = Duration::from_secs(a.jlis_outage_grace);
+    // A node that may answer logins through an outage stays ready as long as it may.
+    node_config.platform.ready_index_age =
+        node_config
+            .platform
+            .ready_index_age
+            .max(Duration::from_secs(
+                mykey_server::MAX_STATUS_AGE.saturating_add(a.jlis_outage_grace),
+            ));
     node_config.mynaportal_url = Some(mynaportal.0.clone());
     node_config.account_registry_url = Some(account_registry.0.clone());
     node_config.trigger_sweep = Duration::from_secs(a.trigger_sweep.max(1));

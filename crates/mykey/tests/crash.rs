@@ -552,6 +552,12 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
             && seen.iter().all(|a| a.iter().any(|(at, _)| *at > began)),
         "every writer had changes in before the backup and while it ran"
     );
+    // It holds the keys: its owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // Never over a file.
     crate::support::mykey(&[
         "admin",
