@@ -6,8 +6,8 @@
 //! — a snapshot as of its first read, whatever commits during it (WAL readers do not block the
 //! writer, nor it them) — and writes it to a new file. The secrets go into a table of their own
 //! in that file (`backup_files`), with the time the copy began (`backup_taken`); the copy is
-//! checked (`PRAGMA integrity_check`), synced and only then given its name, so a file with the
-//! name is a whole backup. Restoring checks it again, writes the database under its own name
+//! checked (`PRAGMA integrity_check`) and synced, and the caller gives it its name only then
+//! (from a folder no one else can write), so a file with the name is a whole backup. Restoring checks it again, writes the database under its own name
 //! without those two tables, and hands the secrets back to be written.
 
 use std::path::{Path, PathBuf};
@@ -73,30 +73,34 @@ fn sync_parent(path: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot sync {}: {e}", dir.display()))
 }
 
-/// Copies the database `db` (which may be serving) with `files` to `out`, which must not exist.
+/// The most files a backup carries, and the most bytes each may hold: the data folder's
+/// secrets are a few small files.
+pub const MOST_FILES: i64 = 64;
+/// See [`MOST_FILES`].
+pub const MOST_FILE_BYTES: i64 = 64 * 1024;
+
+/// Copies the database `db` (which may be serving) with `files` to `out`, which must not exist
+/// and should be in a folder no one else can write (the caller names it when it is whole).
 pub async fn backup(db: &Path, out: &Path, files: &Files, now: i64) -> Result<Taken, String> {
     if !db.is_file() {
         return Err(format!("{} is not a database file", db.display()));
     }
-    if out.exists() {
+    if std::fs::symlink_metadata(out).is_ok() {
         return Err(format!(
             "{} exists; a backup never replaces a file",
             out.display()
         ));
     }
-    let tmp = partial(out);
-    // A partial file of an earlier attempt that failed half-way is ours to replace.
-    let _ = std::fs::remove_file(&tmp);
     let result = async {
         let mut source = connect(db, SqliteJournalMode::Wal).await?;
         sqlx::query("VACUUM INTO ?")
-            .bind(tmp.to_string_lossy().into_owned())
+            .bind(out.to_string_lossy().into_owned())
             .execute(&mut source)
             .await
             .map_err(|e| format!("cannot copy {}: {e}", db.display()))?;
         source.close().await.map_err(|e| e.to_string())?;
         // One self-contained file: no WAL beside it.
-        let mut copy = connect(&tmp, SqliteJournalMode::Delete).await?;
+        let mut copy = connect(out, SqliteJournalMode::Delete).await?;
         let mut tx = copy.begin().await.map_err(|e| e.to_string())?;
         sqlx::query("CREATE TABLE backup_taken (at INTEGER NOT NULL)")
             .execute(&mut *tx)
@@ -120,20 +124,18 @@ pub async fn backup(db: &Path, out: &Path, files: &Files, now: i64) -> Result<Ta
                 .map_err(|e| e.to_string())?;
         }
         tx.commit().await.map_err(|e| e.to_string())?;
-        check(&mut copy, &tmp).await?;
+        check(&mut copy, out).await?;
         copy.close().await.map_err(|e| e.to_string())?;
-        std::fs::File::open(&tmp)
+        std::fs::File::open(out)
             .and_then(|f| f.sync_all())
-            .map_err(|e| format!("cannot sync {}: {e}", tmp.display()))?;
+            .map_err(|e| format!("cannot sync {}: {e}", out.display()))?;
         Ok::<_, String>(())
     }
     .await;
     if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(out);
         return Err(e);
     }
-    std::fs::rename(&tmp, out).map_err(|e| format!("cannot name {}: {e}", out.display()))?;
-    sync_parent(out)?;
     Ok(Taken {
         at: now,
         bytes: std::fs::metadata(out).map(|m| m.len()).unwrap_or(0),
@@ -155,9 +157,20 @@ pub async fn restore(
             db.display()
         ));
     }
+    // A regular file: not a FIFO or a device that never ends.
+    if !std::fs::metadata(from).is_ok_and(|m| m.is_file()) {
+        return Err(format!("{} is not a file", from.display()));
+    }
     let tmp = partial(db);
     let _ = std::fs::remove_file(&tmp);
     std::fs::copy(from, &tmp).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Its owner's alone, whatever the backup file's mode was.
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot narrow {}: {e}", tmp.display()))?;
+    }
     let result = async {
         let not_backup = |e: String| {
             format!(
@@ -174,6 +187,27 @@ pub async fn restore(
             .await
             .map_err(|_| not_backup("it has no backup_taken table".into()))?
             .get(0);
+        // Names and sizes first: nothing large is read before the backup is believed.
+        let listed: Vec<(String, i64)> =
+            sqlx::query("SELECT name, length(contents) FROM backup_files ORDER BY name")
+                .fetch_all(&mut copy)
+                .await
+                .map_err(|_| not_backup("it has no backup_files table".into()))?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        if listed.len() as i64 > MOST_FILES {
+            return Err(not_backup(format!("it carries {} files", listed.len())));
+        }
+        if let Some((name, _)) = listed.iter().find(|(n, _)| !allowed(n)) {
+            return Err(format!(
+                "{} carries a file named {name:?}, which no backup makes",
+                from.display()
+            ));
+        }
+        if let Some((name, n)) = listed.iter().find(|(_, n)| *n > MOST_FILE_BYTES) {
+            return Err(not_backup(format!("its file {name:?} holds {n} bytes")));
+        }
         let files: Files = sqlx::query("SELECT name, contents FROM backup_files ORDER BY name")
             .fetch_all(&mut copy)
             .await
@@ -181,12 +215,6 @@ pub async fn restore(
             .into_iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        if let Some((name, _)) = files.iter().find(|(n, _)| !allowed(n)) {
-            return Err(format!(
-                "{} carries a file named {name:?}, which no backup makes",
-                from.display()
-            ));
-        }
         sqlx::query("DROP TABLE backup_files")
             .execute(&mut copy)
             .await

@@ -591,7 +591,7 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
         "--data",
         r.to_str().unwrap(),
     ])
-    .fails_with("exists");
+    .fails_with("already");
     assert_eq!(
         std::fs::read(r.join("operator-token")).unwrap(),
         operator_token
@@ -604,7 +604,41 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    // What is not a backup is refused, and leaves no database behind.
+    // Nor through a link, even one to nothing.
+    let dangling = data.path().with_extension("dangling");
+    std::os::unix::fs::symlink(restored.path().join("nowhere"), &dangling).unwrap();
+    crate::support::mykey(&[
+        "admin",
+        "backup",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--out",
+        dangling.to_str().unwrap(),
+    ])
+    .fails_with("never replaces");
+    assert!(!restored.path().join("nowhere").exists());
+    // A backup someone altered to carry a file that is not a secret of the data folder (a
+    // name the simulators' folders have, a name with a NUL).
+    let crafted = |name: &'static str, file: &str| {
+        let path = restored.path().join(file);
+        std::fs::copy(&out, &path).unwrap();
+        async move {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO backup_files (name, contents) VALUES (?, x'00')")
+                .bind(name)
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+            path
+        }
+    };
+    let jlis_named = crafted("jlis", "jlis.backup").await;
+    let nul_named = crafted("zz\0x", "nul.backup").await;
+    // What is not a backup is refused, and leaves neither database nor keys behind.
     let elsewhere = restored.path().join("other");
     let text = restored.path().join("notes.txt");
     std::fs::write(&text, "not a backup").unwrap();
@@ -614,6 +648,8 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
             "is not a backup",
         ),
         (text, "notes.txt"),
+        (jlis_named, "\"jlis\""),
+        (nul_named, "which no backup makes"),
     ] {
         crate::support::mykey(&[
             "admin",
@@ -626,6 +662,27 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
         .fails_with(said);
         assert!(!elsewhere.join("platform.sqlite3").exists());
         assert!(!elsewhere.join("platform.sqlite3.partial").exists());
+        assert!(!elsewhere.join("ppid-key").exists());
+    }
+    // A world-readable backup restores to a database its owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let fresh = restored.path().join("fresh");
+        crate::support::mykey(&[
+            "admin",
+            "restore",
+            "--from",
+            out.to_str().unwrap(),
+            "--data",
+            fresh.to_str().unwrap(),
+        ])
+        .ok();
+        let mode = std::fs::metadata(fresh.join("platform.sqlite3"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
     std::fs::create_dir(r.join("jlis")).unwrap();
     for f in std::fs::read_dir(data.path().join("jlis"))
