@@ -478,6 +478,30 @@ async fn one_link(
     Some(())
 }
 
+/// `mykey admin backup --data DATA --out OUT`.
+fn backup(data: &Path, out: &Path) -> crate::support::Run {
+    crate::support::mykey(&[
+        "admin",
+        "backup",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// `mykey admin restore --from FROM --data DATA`.
+fn restore(from: &Path, data: &Path) -> crate::support::Run {
+    crate::support::mykey(&[
+        "admin",
+        "restore",
+        "--from",
+        from.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ])
+}
+
 /// `mykey admin backup` while people change their My Key IDs, then `mykey admin restore` into
 /// another folder and a platform started on it: each person's My Key ID is the one
 /// acknowledged last before the backup began, or one acknowledged after it (never an older one,
@@ -528,19 +552,9 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
     let out = data.path().with_extension("backup");
     let began = std::time::Instant::now();
     let (d, o) = (data.path().to_owned(), out.clone());
-    tokio::task::spawn_blocking(move || {
-        crate::support::mykey(&[
-            "admin",
-            "backup",
-            "--data",
-            d.to_str().unwrap(),
-            "--out",
-            o.to_str().unwrap(),
-        ])
-        .ok()
-    })
-    .await
-    .unwrap();
+    tokio::task::spawn_blocking(move || backup(&d, &o).ok())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut seen = Vec::new();
@@ -559,39 +573,15 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
         assert_eq!(mode & 0o777, 0o600);
     }
     // Never over a file.
-    crate::support::mykey(&[
-        "admin",
-        "backup",
-        "--data",
-        data.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .fails_with("never replaces");
+    backup(data.path(), &out).fails_with("never replaces");
     let operator_token = std::fs::read(data.path().join("operator-token")).unwrap();
     drop(serve);
 
     // Restored elsewhere. J-LIS is not the platform's: it outlives it (its folder comes along).
     let restored = tempfile::tempdir().unwrap();
     let r = &restored.path().join("data");
-    crate::support::mykey(&[
-        "admin",
-        "restore",
-        "--from",
-        out.to_str().unwrap(),
-        "--data",
-        r.to_str().unwrap(),
-    ])
-    .ok();
-    crate::support::mykey(&[
-        "admin",
-        "restore",
-        "--from",
-        out.to_str().unwrap(),
-        "--data",
-        r.to_str().unwrap(),
-    ])
-    .fails_with("already");
+    restore(&out, r).ok();
+    restore(&out, r).fails_with("already");
     assert_eq!(
         std::fs::read(r.join("operator-token")).unwrap(),
         operator_token
@@ -607,15 +597,7 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
     // Nor through a link, even one to nothing.
     let dangling = data.path().with_extension("dangling");
     std::os::unix::fs::symlink(restored.path().join("nowhere"), &dangling).unwrap();
-    crate::support::mykey(&[
-        "admin",
-        "backup",
-        "--data",
-        data.path().to_str().unwrap(),
-        "--out",
-        dangling.to_str().unwrap(),
-    ])
-    .fails_with("never replaces");
+    backup(data.path(), &dangling).fails_with("never replaces");
     assert!(!restored.path().join("nowhere").exists());
     // A backup someone altered to carry a file that is not a secret of the data folder (a
     // name the simulators' folders have, a name with a NUL).
@@ -651,15 +633,7 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
         (jlis_named, "\"jlis\""),
         (nul_named, "which no backup makes"),
     ] {
-        crate::support::mykey(&[
-            "admin",
-            "restore",
-            "--from",
-            bad.to_str().unwrap(),
-            "--data",
-            elsewhere.to_str().unwrap(),
-        ])
-        .fails_with(said);
+        restore(&bad, &elsewhere).fails_with(said);
         assert!(!elsewhere.join("platform.sqlite3").exists());
         assert!(!elsewhere.join("platform.sqlite3.partial").exists());
         assert!(!elsewhere.join("ppid-key").exists());
@@ -669,15 +643,7 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
         let fresh = restored.path().join("fresh");
-        crate::support::mykey(&[
-            "admin",
-            "restore",
-            "--from",
-            out.to_str().unwrap(),
-            "--data",
-            fresh.to_str().unwrap(),
-        ])
-        .ok();
+        restore(&out, &fresh).ok();
         let mode = std::fs::metadata(fresh.join("platform.sqlite3"))
             .unwrap()
             .permissions()
