@@ -17,7 +17,7 @@
 //! limits, the short-code budget and the operator log alike.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -136,9 +136,7 @@ impl Buckets {
     }
 
     fn key(&self, k: impl Hash) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        k.hash(&mut h);
-        h.finish()
+        self.hasher.hash_one(k)
     }
 
     /// Takes one token from `key`'s bucket; `Err(seconds)` until there is one.
@@ -367,20 +365,9 @@ impl Admission {
                 })?;
             }
         }
-        let failure_key = basic_id.map(|id| {
-            let mut h = self.hasher.build_hasher();
-            (id, source).hash(&mut h);
-            h.finish()
-        });
-        if let Some(key) = failure_key
-            && let Some(f) = self.failures.lock().get(&key)
-            && f.until > now
-        {
-            let wait = (f.until - now).as_secs_f64().ceil().max(1.0) as u64;
-            return Err(refused(
-                wait,
-                "the client's credentials failed too often from this address; try again later",
-            ));
+        let failure_key = basic_id.map(|id| self.failure_key(&id, source));
+        if let Some(key) = failure_key {
+            self.not_slowed(key, now)?;
         }
         {
             let mut counts = self.in_flight.lock();
@@ -399,6 +386,47 @@ impl Admission {
         })
     }
 
+    /// The key of client `id`'s failures from `source`.
+    fn failure_key(&self, id: &str, source: IpAddr) -> u64 {
+        self.hasher.hash_one((id, source))
+    }
+
+    /// `Err(429)` while the client of `key` waits after its failures.
+    fn not_slowed(&self, key: u64, now: Instant) -> Result<(), Response> {
+        if let Some(f) = self.failures.lock().get(&key)
+            && f.until > now
+        {
+            let wait = (f.until - now).as_secs_f64().ceil().max(1.0) as u64;
+            return Err(refused(
+                wait,
+                "the client's credentials failed too often from this address; try again later",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Before a `private_key_jwt` assertion naming client `id` is verified at the token
+    /// endpoint (the door does not read the form): `Err(429)` while that client waits at the
+    /// request's source after failed assertions, else the key to count the answer under
+    /// ([`Admission::assertion_answered`]). The name is unverified here: a wrong one is another
+    /// key, as a wrong Basic secret is.
+    pub(crate) fn assertion_admitted(
+        &self,
+        id: &str,
+        peer: Option<IpAddr>,
+    ) -> Result<Option<u64>, Response> {
+        let Some(peer) = peer else { return Ok(None) };
+        let key = self.failure_key(id, crate::listen::source(peer));
+        self.not_slowed(key, Instant::now())?;
+        Ok(Some(key))
+    }
+
+    /// Counts an assertion's answer: refused (`invalid_client`) adds to the failures, accepted
+    /// forgets them.
+    pub(crate) fn assertion_answered(&self, key: u64, accepted: bool) {
+        self.count(key, !accepted, accepted);
+    }
+
     /// Counts the answer: a refusal of the client's credentials (401 `invalid-client`, or the
     /// token endpoint's `invalid_client`) adds to its failures from that source; an accepted one
     /// forgets them.
@@ -410,10 +438,15 @@ impl Admission {
             && r.extensions()
                 .get::<crate::http::metrics::ProblemKind>()
                 .is_some_and(|k| k.0 == "invalid-client");
+        self.count(key, bad, r.status().is_success());
+    }
+
+    /// Adds a failure to `key` (`bad`), or forgets its failures (`accepted`).
+    fn count(&self, key: u64, bad: bool, accepted: bool) {
         let now = Instant::now();
         let mut failures = self.failures.lock();
         if !bad {
-            if r.status().is_success() {
+            if accepted {
                 failures.remove(&key);
             }
             return;

@@ -502,3 +502,66 @@ async fn keys_rotate_and_bad_key_sets_are_refused() {
     .await;
     assert_eq!(status, 404);
 }
+
+/// Forged `private_key_jwt` assertions naming a client slow that client down at the address
+/// they come from, as wrong Basic secrets do — and only there.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_assertions_slow_their_client_down_at_their_address_only() {
+    let w = world().await;
+    let bank = relying_party(&w, "Bank").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mykey_server::serve(
+        listener,
+        mykey_server::app(w.platform.clone()),
+        mykey_server::Limits {
+            rates: mykey_server::RateLimits {
+                trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+                ..Default::default()
+            },
+            ..mykey_server::Limits::default()
+        },
+        std::future::pending(),
+    ));
+    let forger = ClientKey::new("forged");
+    let forged = |from: &'static str, jti: &str| {
+        w.http
+            .post(format!("{url}/oidc/token"))
+            .header("x-forwarded-for", from)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                (
+                    "client_assertion",
+                    &forger.sign(&claims(&w, &bank.client_id, jti)),
+                ),
+            ])
+            .send()
+    };
+    for i in 0..=mykey_server::BAD_CREDENTIALS_FREE {
+        let resp = forged("198.51.100.9", &format!("f-{i}")).await.unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let slowed = forged("198.51.100.9", "f-next").await.unwrap();
+    assert_eq!(slowed.status(), 429);
+    assert_eq!(slowed.headers()["retry-after"], "1");
+    // Elsewhere the same client is not held back, by assertion or by secret.
+    assert_eq!(
+        forged("198.51.100.10", "f-there").await.unwrap().status(),
+        401
+    );
+    let resp = w
+        .http
+        .post(format!("{url}/oidc/token"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .basic_auth(&bank.client_id, Some(&bank.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        429,
+        "the bank's own key at that address waits too"
+    );
+}

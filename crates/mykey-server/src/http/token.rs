@@ -107,6 +107,10 @@ async fn token(State(p): State<Arc<Platform>>, req: Request) -> Response {
 async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
     let basic = basic_credentials(req.headers());
     let door = req.extensions().get::<crate::rate::Door>().cloned();
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let form = TokenForm::read(req).await?;
     // The request's shape first, so that a malformed request spends no assertion.
     let code_grant = match form.grant_type.as_deref() {
@@ -166,6 +170,23 @@ async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
             .await
             .map_err(|e| OAuthRefusal::of(&e))?,
         (None, Some(CLIENT_ASSERTION_TYPE), Some(assertion)) => {
+            // The client it names, unverified, slowed down after failures from this source as
+            // a Basic client is at the door (`rate.rs`).
+            let named = form
+                .client_id
+                .clone()
+                .or_else(|| unverified_subject(assertion))
+                .unwrap_or_default();
+            let failures = match door.as_ref().map(|d| d.0.assertion_admitted(&named, peer)) {
+                Some(Err(slowed)) => return Ok(slowed),
+                Some(Ok(key)) => key,
+                None => None,
+            };
+            let counted = |accepted: bool| {
+                if let (Some(d), Some(key)) = (&door, failures) {
+                    d.0.assertion_answered(key, accepted);
+                }
+            };
             let endpoint = format!("{}/oidc/token", p.issuer());
             let audiences = [endpoint.as_str(), p.issuer()];
             // The code grant spends the assertion's jti in the exchange's own transaction.
@@ -178,12 +199,22 @@ async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
                     .await
                     .map(|rp| (rp, None))
             }
-            .map_err(|e| OAuthRefusal::of(&e))?;
+            .map_err(|e| {
+                if matches!(
+                    e,
+                    PlatformError::Access(mykey_platform::AccessError::InvalidClient)
+                ) {
+                    counted(false);
+                }
+                OAuthRefusal::of(&e)
+            })?;
             if form.client_id.as_deref().is_some_and(|c| c != rp.client_id) {
+                counted(false);
                 return Err(OAuthRefusal::of(&PlatformError::Access(
                     mykey_platform::AccessError::InvalidClient,
                 )));
             }
+            counted(true);
             jti = spent;
             rp
         }
@@ -247,4 +278,22 @@ async fn grant(p: &Platform, req: Request) -> Result<Response, OAuthRefusal> {
     .into_response();
     no_store(r.headers_mut());
     Ok(r)
+}
+
+/// The `sub` of a JWT's claims, unverified and at most 256 characters: whom a client assertion
+/// says it comes from, before it is checked.
+fn unverified_subject(jwt: &str) -> Option<String> {
+    use base64::Engine;
+    let claims = jwt.split('.').nth(1)?;
+    if claims.len() > 4096 {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims)
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+    v["sub"]
+        .as_str()
+        .filter(|s| s.len() <= 256)
+        .map(str::to_owned)
 }
