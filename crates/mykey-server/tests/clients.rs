@@ -509,20 +509,14 @@ async fn keys_rotate_and_bad_key_sets_are_refused() {
 async fn forged_assertions_slow_their_client_down_at_their_address_only() {
     let w = world().await;
     let bank = relying_party(&w, "Bank").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(mykey_server::serve(
-        listener,
-        mykey_server::app(w.platform.clone()),
-        mykey_server::Limits {
-            rates: mykey_server::RateLimits {
-                trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
-                ..Default::default()
-            },
-            ..mykey_server::Limits::default()
+    let url = serve_with_rates(
+        &w,
+        mykey_server::RateLimits {
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
         },
-        std::future::pending(),
-    ));
+    )
+    .await;
     let forger = ClientKey::new("forged");
     let forged = |from: &'static str, jti: &str| {
         w.http

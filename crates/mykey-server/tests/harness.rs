@@ -596,3 +596,20 @@ pub fn my_key_id_creation() -> Value {
         }
     })
 }
+
+/// The platform of `w` served on a listener of its own, with `rates` at the door (as
+/// `mykey serve` sets them); answers its URL.
+pub async fn serve_with_rates(w: &World, rates: mykey_server::RateLimits) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mykey_server::serve(
+        listener,
+        mykey_server::app(w.platform.clone()),
+        mykey_server::Limits {
+            rates,
+            ..mykey_server::Limits::default()
+        },
+        std::future::pending(),
+    ));
+    url
+}

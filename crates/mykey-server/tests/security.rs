@@ -605,31 +605,17 @@ async fn past_the_requests_in_flight_one_more_is_refused_at_once() {
 async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
     let w = world().await;
     let bank = relying_party(&w, "Bank").await;
-    let serve = |rates: mykey_server::RateLimits| {
-        let w = &w;
-        async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(mykey_server::serve(
-                listener,
-                mykey_server::app(w.platform.clone()),
-                mykey_server::Limits {
-                    rates,
-                    ..mykey_server::Limits::default()
-                },
-                std::future::pending(),
-            ));
-            url
-        }
-    };
     let per_source = mykey_server::Rate {
         per_second: 0.5,
         burst: 5.0,
     };
-    let url = serve(mykey_server::RateLimits {
-        per_source: Some(per_source),
-        ..Default::default()
-    })
+    let url = serve_with_rates(
+        &w,
+        mykey_server::RateLimits {
+            per_source: Some(per_source),
+            ..Default::default()
+        },
+    )
     .await;
     let get = |forwarded: Option<&'static str>| {
         let mut r = w.http.get(format!("{url}/v1/terms"));
@@ -660,11 +646,14 @@ async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
     );
 
     // Behind a trusted proxy (loopback here): each forwarded client its own bucket.
-    let url = serve(mykey_server::RateLimits {
-        per_source: Some(per_source),
-        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
-        ..Default::default()
-    })
+    let url = serve_with_rates(
+        &w,
+        mykey_server::RateLimits {
+            per_source: Some(per_source),
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
+        },
+    )
     .await;
     let get = |forwarded: &'static str| {
         w.http
@@ -685,10 +674,13 @@ async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
 
     // Bad credentials: five failures are answered as such; then the client waits, from that
     // address only, even with the right secret.
-    let url = serve(mykey_server::RateLimits {
-        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
-        ..Default::default()
-    })
+    let url = serve_with_rates(
+        &w,
+        mykey_server::RateLimits {
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
+        },
+    )
     .await;
     let list = |secret: &str, from: &'static str| {
         w.http
@@ -722,24 +714,18 @@ async fn rates_per_source_and_bad_credentials_are_held_at_the_door() {
 async fn a_client_s_rate_is_its_own() {
     let w = world().await;
     let bank = relying_party(&w, "Bank").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(mykey_server::serve(
-        listener,
-        mykey_server::app(w.platform.clone()),
-        mykey_server::Limits {
-            rates: mykey_server::RateLimits {
-                per_client: Some(mykey_server::Rate {
-                    per_second: 0.5,
-                    burst: 3.0,
-                }),
-                trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
-                ..Default::default()
-            },
-            ..mykey_server::Limits::default()
+    let url = serve_with_rates(
+        &w,
+        mykey_server::RateLimits {
+            per_client: Some(mykey_server::Rate {
+                per_second: 0.5,
+                burst: 3.0,
+            }),
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
         },
-        std::future::pending(),
-    ));
+    )
+    .await;
     let list = |secret: &str, from: &'static str| {
         w.http
             .get(format!("{url}/v1/rp/service-ids"))
@@ -778,23 +764,17 @@ async fn a_relying_party_s_tokens_share_its_rate() {
     let w = world().await;
     let bank = relying_party(&w, "Bank").await;
     let shop = relying_party(&w, "Shop").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(mykey_server::serve(
-        listener,
-        mykey_server::app(w.platform.clone()),
-        mykey_server::Limits {
-            rates: mykey_server::RateLimits {
-                per_client: Some(mykey_server::Rate {
-                    per_second: 0.05,
-                    burst: 4.0,
-                }),
-                ..Default::default()
-            },
-            ..mykey_server::Limits::default()
+    let url = serve_with_rates(
+        &w,
+        mykey_server::RateLimits {
+            per_client: Some(mykey_server::Rate {
+                per_second: 0.05,
+                burst: 4.0,
+            }),
+            ..Default::default()
         },
-        std::future::pending(),
-    ));
+    )
+    .await;
     let token = |client: &Client| {
         w.http
             .post(format!("{url}/oidc/token"))
