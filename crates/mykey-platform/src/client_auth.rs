@@ -39,7 +39,7 @@ const SKEW: u64 = 30;
 /// Longest assertion read.
 const MAX_ASSERTION_LEN: usize = 8 * 1024;
 /// Seconds a relying party's status and keys are cached for client assertions.
-pub const CLIENT_CACHE_SECS: u64 = 5;
+pub const CLIENT_CACHE_SECS: u64 = 1;
 /// Most relying parties cached (the cache starts over when full; only registered ones enter).
 const MAX_CACHED_CLIENTS: usize = 10_000;
 

@@ -21,6 +21,7 @@ mod auth;
 mod card_end;
 mod challenge;
 mod client_auth;
+mod cluster;
 mod error;
 mod events;
 mod export;
@@ -57,6 +58,7 @@ pub use client_auth::fuzz_split_assertion;
 pub use client_auth::{
     CLIENT_ASSERTION_TYPE, CLIENT_CACHE_SECS, CLIENT_TOKEN_TTL, ClientJwks, ClientToken,
 };
+pub use cluster::{ClusterStore, Lease};
 pub use error::{
     AccessError, CardError, Conflict, Internal, InvalidError, Limited, NotFound, OAuthError,
     PlatformError, PointConflict, TicketItemsProblem,

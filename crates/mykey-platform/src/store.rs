@@ -1007,6 +1007,7 @@ pub trait Store:
     + crate::OperatorStore
     + crate::MaintenanceStore
     + crate::TerminationStore
+    + crate::ClusterStore
 {
 }
 
@@ -1024,6 +1025,7 @@ impl<T> Store for T where
         + crate::OperatorStore
         + crate::MaintenanceStore
         + crate::TerminationStore
+        + crate::ClusterStore
 {
 }
 

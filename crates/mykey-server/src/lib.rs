@@ -13,6 +13,7 @@
 
 mod delivery;
 mod http;
+mod leases;
 mod listen;
 mod node;
 mod rate;
@@ -21,6 +22,7 @@ mod tls;
 
 pub use delivery::Deliverer;
 pub use http::app;
+pub use leases::{LEASE_SECS, Leases, RENEW_EVERY, TRUSTED_SECS, Work, check_node_id};
 pub use listen::{Limits, serve, serve_tls};
 pub use mykey_jlis_client::{JlisPort, MAX_STATUS_AGE};
 pub use node::{Background, Node, NodeConfig};

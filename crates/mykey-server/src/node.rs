@@ -8,7 +8,7 @@ use axum::Router;
 use mykey_platform::{Clock, Platform, PlatformConfig, Rng, Store};
 use tokio::task::JoinHandle;
 
-use crate::{Deliverer, JlisPort};
+use crate::{Deliverer, JlisPort, Leases, Work};
 
 /// What a node needs besides its store and clock.
 #[derive(Clone, Debug)]
@@ -30,6 +30,8 @@ pub struct NodeConfig {
     pub account_registry_url: Option<String>,
     /// How often awaiting registrations are asked about again.
     pub trigger_sweep: Duration,
+    /// The node's name in logs, metrics and leases (`mykey serve --node-id`).
+    pub node_id: String,
     /// The platform's own configuration.
     pub platform: PlatformConfig,
 }
@@ -47,6 +49,7 @@ impl NodeConfig {
             mynaportal_url: None,
             account_registry_url: None,
             trigger_sweep: Duration::from_secs(300),
+            node_id: "node".into(),
             platform,
         }
     }
@@ -67,6 +70,8 @@ pub struct Node {
     trigger_sweep: Duration,
     /// What every router of this node counts into (`/metrics`).
     metrics: Arc<crate::http::metrics::Metrics>,
+    /// The leases of its background work.
+    pub leases: Arc<Leases>,
 }
 
 impl Node {
@@ -79,6 +84,7 @@ impl Node {
         rng: Arc<dyn Rng>,
         config: NodeConfig,
     ) -> Result<Self, String> {
+        let store_for_leases = store.clone();
         let port = Arc::new(
             JlisPort::connect(&config.jlis_url, config.jlis_timeout, clock.clone())
                 .await
@@ -101,6 +107,7 @@ impl Node {
             )?));
         }
         let platform = Arc::new(platform);
+        let leases = Arc::new(Leases::new(store_for_leases, config.node_id.clone()));
         let sealed_headers = platform
             .seal_stored_headers()
             .await
@@ -112,7 +119,8 @@ impl Node {
             crl_refresh: config.crl_refresh,
             push_timeout: config.push_timeout,
             trigger_sweep: config.trigger_sweep,
-            metrics: Arc::new(crate::http::metrics::Metrics::new()),
+            metrics: Arc::new(crate::http::metrics::Metrics::for_node(leases.clone())),
+            leases,
         })
     }
 
@@ -123,82 +131,139 @@ impl Node {
     }
 
     /// Starts the node's background work: the CRL refresh (whose revocations end the sessions
-    /// and tokens made before them), the minutely purge of what expired, the facts sweep of the
+    /// and tokens made before them) on every node; and, each while this node holds its lease
+    /// ([`crate::leases`]), the minutely purge of what expired, the facts sweep of the
     /// signature CAs' CRLs (Art 17.2.2), the push delivery of events (RFC 8935), and the sweep
-    /// of card-point registrations awaited. It stops
-    /// when the returned [`Background`] is dropped.
+    /// of card-point registrations awaited. It stops when the returned [`Background`] is
+    /// dropped, or given up with [`Background::stop`], which also gives the leases up.
     pub fn start_background(&self) -> Result<Background, String> {
         let deliverer = Deliverer::new(self.platform.clone(), self.push_timeout)?;
-        Ok(Background(vec![
-            tokio::spawn(
-                self.port
-                    .clone()
-                    .run_refresher(self.platform.clone(), self.crl_refresh),
-            ),
-            tokio::spawn(purge_every_minute(self.platform.clone())),
-            tokio::spawn(
-                self.port
-                    .clone()
-                    .run_facts_sweeper(self.platform.clone(), self.crl_refresh),
-            ),
-            tokio::spawn(deliverer.run(Duration::from_secs(1))),
-            tokio::spawn(sweep_triggers(self.platform.clone(), self.trigger_sweep)),
-        ]))
+        let leases = self.leases.clone();
+        let (port, platform, every) = (self.port.clone(), self.platform.clone(), self.crl_refresh);
+        let triggers = self.trigger_sweep.max(Duration::from_secs(1));
+        Ok(Background {
+            tasks: vec![
+                tokio::spawn(leases.clone().keep()),
+                tokio::spawn(
+                    self.port
+                        .clone()
+                        .run_refresher(self.platform.clone(), self.crl_refresh),
+                ),
+                tokio::spawn(leased(
+                    leases.clone(),
+                    Work::Purge,
+                    Duration::from_secs(60),
+                    {
+                        let platform = self.platform.clone();
+                        move || {
+                            let platform = platform.clone();
+                            async move { purge(&platform).await }
+                        }
+                    },
+                )),
+                tokio::spawn(leased(leases.clone(), Work::FactsSweep, every, move || {
+                    let (port, platform) = (port.clone(), platform.clone());
+                    async move {
+                        port.sweep_facts(&platform).await;
+                    }
+                })),
+                tokio::spawn(leased(
+                    leases.clone(),
+                    Work::EventPush,
+                    Duration::from_secs(1),
+                    move || {
+                        let deliverer = deliverer.clone();
+                        async move {
+                            deliverer.round().await;
+                        }
+                    },
+                )),
+                tokio::spawn(leased(leases.clone(), Work::PointTriggers, triggers, {
+                    let platform = self.platform.clone();
+                    move || {
+                        let platform = platform.clone();
+                        async move { sweep_triggers(&platform, triggers).await }
+                    }
+                })),
+            ],
+            leases,
+        })
+    }
+}
+
+/// Does `work` every `every` while this node holds its lease; asks again each second while
+/// it does not, so that the work moves here soon after its node dies.
+async fn leased<F, Fut>(leases: Arc<Leases>, lease: Work, every: Duration, work: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        if leases.holds(lease) {
+            work().await;
+            tokio::time::sleep(every).await;
+        } else {
+            tokio::time::sleep(every.min(Duration::from_secs(1))).await;
+        }
     }
 }
 
 /// A node's background tasks; dropping it stops them.
 #[derive(Debug)]
-pub struct Background(Vec<JoinHandle<()>>);
+pub struct Background {
+    tasks: Vec<JoinHandle<()>>,
+    leases: Arc<Leases>,
+}
+
+impl Background {
+    /// Stops the tasks and gives this node's leases up, so that another node takes the work
+    /// over at once rather than when the leases run out.
+    pub async fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.leases.release().await;
+    }
+}
 
 impl Drop for Background {
     fn drop(&mut self) {
-        for t in &self.0 {
+        for t in &self.tasks {
             t.abort();
         }
     }
 }
 
 /// Asks Mynaportal and the account registry again about the card-point registrations still
-/// awaited (`mykey_platform` `points/triggers.rs`), every `every`.
-async fn sweep_triggers(platform: Arc<Platform>, every: Duration) {
-    let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match platform.sweep_point_triggers(every.as_secs()).await {
-            Ok(s) if s.unavailable > 0 => {
-                tracing::warn!(unavailable = s.unavailable, "a registry could not be asked")
-            }
-            Ok(s) => tracing::debug!(
-                checked = s.checked,
-                registered = s.registered,
-                "triggers swept"
-            ),
-            Err(e) => tracing::warn!(error = %e, "sweeping the card-point triggers failed"),
+/// awaited (`mykey_platform` `points/triggers.rs`) not asked about for `every`.
+async fn sweep_triggers(platform: &Platform, every: Duration) {
+    match platform.sweep_point_triggers(every.as_secs()).await {
+        Ok(s) if s.unavailable > 0 => {
+            tracing::warn!(unavailable = s.unavailable, "a registry could not be asked")
         }
+        Ok(s) => tracing::debug!(
+            checked = s.checked,
+            registered = s.registered,
+            "triggers swept"
+        ),
+        Err(e) => tracing::warn!(error = %e, "sweeping the card-point triggers failed"),
     }
 }
 
 /// Forgets spent nonces, sessions and one-time codes once they have expired; carries out the
 /// end of the system once its date has come.
-async fn purge_every_minute(platform: Arc<Platform>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match platform.purge_expired().await {
-            Ok(gone) => tracing::debug!(gone, "expired rows purged"),
-            // The store logged the detail; the next minute tries again.
-            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+async fn purge(platform: &Platform) {
+    match platform.purge_expired().await {
+        Ok(gone) => tracing::debug!(gone, "expired rows purged"),
+        // The store logged the detail; the next minute tries again.
+        Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+    }
+    // The end of the system, once its date has come (Art 10, 27.1.3).
+    match platform.carry_out_termination().await {
+        Ok(0) => {}
+        Ok(people) => {
+            tracing::info!(people, "the end of the system: card-point rights forfeited")
         }
-        // The end of the system, once its date has come (Art 10, 27.1.3).
-        match platform.carry_out_termination().await {
-            Ok(0) => {}
-            Ok(people) => {
-                tracing::info!(people, "the end of the system: card-point rights forfeited")
-            }
-            Err(e) => tracing::warn!(error = %e, "carrying out the end of the system failed"),
-        }
+        Err(e) => tracing::warn!(error = %e, "carrying out the end of the system failed"),
     }
 }

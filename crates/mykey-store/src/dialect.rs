@@ -51,6 +51,10 @@ pub trait Dialect:
     /// two transactions wait on each other. SQLite has one writer at a time and needs none.
     const ROW_LOCKS: bool;
 
+    /// The database's clock in whole Unix seconds, as an SQL expression (the leases'
+    /// clock, which every node sharing the database reads alike).
+    const NOW_SECS: &'static str;
+
     /// The batching strategy's state: SQLite's group commit and spent-nonce memory
     /// (`sqlite/`); nothing for PostgreSQL, whose concurrent commits share WAL flushes.
     type Batching: Clone + Send + Sync + std::fmt::Debug;

@@ -15,6 +15,7 @@ pub mod backup;
 pub mod bench;
 mod card_ends;
 mod chain;
+mod cluster;
 mod dialect;
 mod events;
 mod facts;

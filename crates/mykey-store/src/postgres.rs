@@ -31,6 +31,7 @@ impl PostgresStore {
 impl Dialect for Postgres {
     const BEGIN: &'static str = "BEGIN";
     const ROW_LOCKS: bool = true;
+    const NOW_SECS: &'static str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)";
     type Batching = ();
 
     async fn login(store: &SqlStore<Self>, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod card_ends;
+mod cluster;
 mod links;
 mod maintenance;
 mod migrations;
@@ -402,6 +403,7 @@ async fn sqlite_conforms() {
     let url = format!("sqlite://{}", dir.path().join("platform.sqlite3").display());
     let store = mykey_store::open(&url).await.unwrap();
     story(store.clone()).await;
+    cluster::story(store.clone()).await;
     links::story(store.clone()).await;
     links::revocations_at_once(store.clone()).await;
     outbox::story(store.clone()).await;
@@ -575,6 +577,7 @@ async fn postgres_conforms() {
     };
     let store = mykey_store::open(&db.url).await.unwrap();
     story(store.clone()).await;
+    cluster::story(store.clone()).await;
     links::story(store.clone()).await;
     links::revocations_at_once(store.clone()).await;
     outbox::story(store.clone()).await;
@@ -595,55 +598,40 @@ async fn postgres_conforms() {
     db.drop().await;
 }
 
-struct FreshDb {
-    url: String,
-    admin: String,
-    name: String,
-}
-
-impl FreshDb {
-    async fn drop(self) {
-        if let Ok(pool) = sqlx::PgPool::connect(&self.admin).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&pool)
-            .await;
-        }
-    }
-}
-
 /// A new, empty database on the local server (MYKEY_TEST_POSTGRES overrides the admin URL).
-async fn fresh_postgres() -> Option<FreshDb> {
-    let admin = std::env::var("MYKEY_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pool = match sqlx::PgPool::connect(&admin).await {
-        Ok(p) => p,
-        Err(e) => {
-            mykey_testkit::skip(
-                "mykey-store's PostgreSQL tests",
-                &format!("PostgreSQL at {admin} is unreachable: {e}"),
-            );
-            return None;
-        }
+async fn fresh_postgres() -> Option<mykey_testkit::FreshDb> {
+    mykey_testkit::fresh_postgres("mykey-store's PostgreSQL tests").await
+}
+
+/// Nodes starting together on a new database: each opens it, and every migration is applied
+/// once (sqlx's migrator takes an advisory lock around them).
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_migrations_are_applied_once_when_nodes_start_together() {
+    let Some(db) = fresh_postgres().await else {
+        return;
     };
-    let mut r = [0u8; 6];
-    aws_lc_rs::rand::fill(&mut r).unwrap();
-    let name = format!("mykey_test_{}", hex::encode(r));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin.clone());
-    Some(FreshDb {
-        url: format!("{base}/{name}"),
-        admin,
-        name,
-    })
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { mykey_store::open(&url).await.map(drop) })
+        })
+        .collect();
+    for opened in opens {
+        opened.await.unwrap().unwrap();
+    }
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (applied, versions): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations WHERE success",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    assert_eq!((applied, versions), (files as i64, files as i64));
+    pool.close().await;
+    db.drop().await;
 }
 
 /// Readiness asks the database (`ping`): it answers while the database is there, and fails

@@ -46,3 +46,61 @@ pub fn have_openssl(test: &str) -> bool {
     }
     ok
 }
+
+/// A new, empty PostgreSQL database on the local server, dropped by [`FreshDb::drop`].
+pub struct FreshDb {
+    /// Its URL.
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl FreshDb {
+    /// Drops the database, whoever is still connected.
+    pub async fn drop(self) {
+        if let Ok(pool) = sqlx::PgPool::connect(&self.admin).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&pool)
+            .await;
+        }
+    }
+}
+
+/// A new, empty database on the local PostgreSQL server (`MYKEY_TEST_POSTGRES` overrides the
+/// admin URL); `None`, with `test` skipped (see [`skip`]), where the server cannot be reached.
+pub async fn fresh_postgres(test: &str) -> Option<FreshDb> {
+    let admin = std::env::var("MYKEY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pool = match sqlx::PgPool::connect(&admin).await {
+        Ok(p) => p,
+        Err(e) => {
+            skip(test, &format!("PostgreSQL at {admin} is unreachable: {e}"));
+            return None;
+        }
+    };
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!(
+        "mykey_test_{}_{nanos}_{}",
+        std::process::id(),
+        MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .expect("a new database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin.clone());
+    Some(FreshDb {
+        url: format!("{base}/{name}"),
+        admin,
+        name,
+    })
+}

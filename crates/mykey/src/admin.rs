@@ -200,11 +200,16 @@ pub(crate) enum TerminationCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
     /// Make a new signing key; the current one stays published (JWK Set) for what it signed.
-    /// Takes effect when `mykey serve` next starts on the folder.
+    /// Kept in the platform's database (and in the data folder where it keeps the key files);
+    /// each node takes it up when it next starts.
     Rotate {
-        /// The data folder of `mykey serve`.
+        /// The data folder of `mykey serve` (its secrets.key opens the database's keys).
         #[arg(long, default_value = "./mykey-data")]
         data: PathBuf,
+        /// The platform's database: sqlite://PATH or postgres://… (default: SQLite under
+        /// --data).
+        #[arg(long, env = "MYKEY_DATABASE_URL")]
+        database: Option<String>,
         /// Which key: the ES256 one (SETs and ID tokens by default) or the RS256 one (ID tokens
         /// of clients that chose RS256).
         #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
@@ -341,14 +346,27 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
         AdminCommand::Restore { from, data } => {
             return crate::backup::restore(&from, &data).await;
         }
-        AdminCommand::Keys(KeysCommand::Rotate { data, alg }) => {
-            let kid = if alg == "RS256" {
-                crate::serve::rotate_rsa_signing_key(&data)?
-            } else {
-                crate::serve::rotate_signing_key(&data)?
-            };
+        AdminCommand::Keys(KeysCommand::Rotate {
+            data,
+            database,
+            alg,
+        }) => {
+            let database = database
+                .unwrap_or_else(|| format!("sqlite://{}", data.join("platform.sqlite3").display()));
+            let store = mykey_store::open(&database)
+                .await
+                .map_err(|e| e.to_string())?;
+            let sealing = crate::secrets::sealing_key(&data)?;
+            let kid = crate::secrets::rotate(
+                &data,
+                &*store,
+                &sealing,
+                alg == "RS256",
+                mykey_pki::UnixTime::now(),
+            )
+            .await?;
             crate::say(&format!(
-                "new signing key {kid}; the old one stays published. Restart `mykey serve` to use it."
+                "new signing key {kid}; the old one stays published. Restart each `mykey serve` to use it."
             ));
             return Ok(());
         }

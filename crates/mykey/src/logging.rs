@@ -24,7 +24,56 @@ pub(crate) enum LogFormat {
 
 /// Installs the process's subscriber: level from `MYKEY_LOG` (default `info`), lines on stderr
 /// in `format`.
+/// The node's name (`mykey serve --node-id`), on every line once set.
+static NODE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names the node on every line from now on: `"node":"…"` first in JSON, `node=… ` before
+/// the text. Set once; a second call changes nothing.
+pub(crate) fn name_node(node: &str) {
+    let _ = NODE.set(node.to_owned());
+}
+
+/// An event format that puts the node's name on the line.
+struct WithNode<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for WithNode<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let Some(node) = NODE.get() else {
+            return self.0.format_event(ctx, writer, event);
+        };
+        if writer.has_ansi_escapes() || !matches!(FORMAT.get(), Some(LogFormat::Json)) {
+            // The name was checked to be plain (`--node-id`).
+            write!(writer, "node={node} ")?;
+            return self.0.format_event(ctx, writer, event);
+        }
+        let mut line = String::with_capacity(256);
+        self.0.format_event(
+            ctx,
+            tracing_subscriber::fmt::format::Writer::new(&mut line),
+            event,
+        )?;
+        match line.strip_prefix('{') {
+            Some(rest) => write!(writer, "{{\"node\":\"{node}\",{rest}"),
+            None => writer.write_str(&line),
+        }
+    }
+}
+
+/// The format chosen at [`init`].
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
 pub(crate) fn init(format: LogFormat) {
+    let _ = FORMAT.set(format);
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG").unwrap_or_else(|_| "info".into())
     };
@@ -32,15 +81,20 @@ pub(crate) fn init(format: LogFormat) {
         LogFormat::Text => tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_ansi(std::io::stderr().is_terminal())
+            .event_format(WithNode(tracing_subscriber::fmt::format()))
             .fmt_fields(fields())
             .with_writer(std::io::stderr)
             .init(),
         // JSON escapes every control character itself, so no line can be forged.
         LogFormat::Json => tracing_subscriber::fmt()
             .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .event_format(WithNode(
+                tracing_subscriber::fmt::format()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            ))
             .with_env_filter(filter())
             .with_writer(std::io::stderr)
             .init(),

@@ -19,6 +19,7 @@ mod logging;
 mod login;
 mod placement;
 mod registries;
+mod secrets;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use mykey_pki::SealingKey;
-use mykey_platform::oidc::RsaSigningKey;
-use mykey_platform::{PlatformConfig, PpidSecret, SigningKey, SystemClock, SystemRng};
+use mykey_platform::{PlatformConfig, SystemClock, SystemRng};
 use mykey_server::{Node, NodeConfig};
 
 use crate::jlis::shutdown_signal;
@@ -18,6 +16,11 @@ pub(crate) struct ServeArgs {
     /// Address the platform listens on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// This node's name in logs, metrics and the leases of background work, where several
+    /// nodes share one database: 1 to 64 of A-Z a-z 0-9 . _ - (default: the host's name and
+    /// the process ID). Two nodes must not share one.
+    #[arg(long, env = "MYKEY_NODE_ID")]
+    node_id: Option<String>,
     /// Folder for everything kept on disk.
     #[arg(long, default_value = "./mykey-data")]
     data: PathBuf,
@@ -147,6 +150,9 @@ async fn registries(a: &ServeArgs) -> Result<(Registry, Registry), String> {
 }
 
 pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
+    let node_id = a.node_id.clone().unwrap_or_else(default_node_id);
+    mykey_server::check_node_id(&node_id).map_err(|e| format!("--node-id: {e}"))?;
+    crate::logging::name_node(&node_id);
     crate::files::private_folder(&a.data)?;
     let _held = crate::files::lock_folder(&a.data, "mykey serve")?;
     let (jlis_url, simulator, _jlis_held) = match a.jlis_url.clone() {
@@ -211,8 +217,9 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             )
         })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (signing, previous_signing) = signing_keys(&a.data)?;
-    let (rsa, previous_rsa) = rsa_signing_keys(&a.data)?;
+    let sealing = crate::secrets::sealing_key(&a.data)?;
+    let secrets =
+        crate::secrets::cluster(&a.data, &*store, &sealing, mykey_pki::UnixTime::now()).await?;
     let config = PlatformConfig {
         issuer: a.issuer.clone().map_or_else(
             || format!("{scheme}://{addr}"),
@@ -220,12 +227,13 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         ),
         operator_token_hash: Some(PlatformConfig::hash_operator_token(&token)),
         metrics_token_hash: Some(PlatformConfig::hash_operator_token(&metrics)),
-        ppid_key: Some(ppid_key(&a.data)?),
-        signing_key: Some(signing),
-        previous_signing_keys: previous_signing.into_iter().collect(),
-        rsa_signing_key: Some(rsa),
-        previous_rsa_signing_keys: previous_rsa.into_iter().collect(),
-        sealing_key: Some(sealing_key(&a.data)?),
+        challenge_secret: Some(secrets.challenge),
+        ppid_key: Some(secrets.ppid),
+        signing_key: Some(secrets.signing),
+        previous_signing_keys: secrets.previous_signing.into_iter().collect(),
+        rsa_signing_key: Some(secrets.rsa),
+        previous_rsa_signing_keys: secrets.previous_rsa.into_iter().collect(),
+        sealing_key: Some(sealing),
         push_to_private_addresses: a.allow_private_push,
         card_expiry_grace: Duration::from_secs(a.card_expiry_grace_days.saturating_mul(86_400)),
         ppid_for_businesses: a.ppid_for_businesses,
@@ -246,6 +254,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     node_config.mynaportal_url = Some(mynaportal.0.clone());
     node_config.account_registry_url = Some(account_registry.0.clone());
     node_config.trigger_sweep = Duration::from_secs(a.trigger_sweep.max(1));
+    node_config.node_id = node_id.clone();
     let node = Node::assemble(
         store,
         Arc::new(SystemClock),
@@ -266,7 +275,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         "PostgreSQL".to_owned()
     };
     crate::say(&format!(
-        "MyKey Platform listening on {scheme}://{addr}\n  API:       {scheme}://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  metrics:   {scheme}://{addr}/metrics (Bearer token in {metrics_source})\n  database:  {shown_db}\n  J-LIS:     {jlis_url}{}\n  Mynaportal: {}{}\n  account registry: {}{}",
+        "MyKey Platform listening on {scheme}://{addr}\n  API:       {scheme}://{addr}/v1/openapi.json\n  operator:  token in {token_source}\n  metrics:   {scheme}://{addr}/metrics (Bearer token in {metrics_source})\n  database:  {shown_db}\n  node:      {node_id}\n  J-LIS:     {jlis_url}{}\n  Mynaportal: {}{}\n  account registry: {}{}",
         if simulator.is_some() {
             " (simulator, in this process)"
         } else {
@@ -303,11 +312,27 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         }
         None => mykey_server::serve(listener, node.router(), limits, shutdown_signal()).await,
     };
-    drop(background);
+    background.stop().await;
     if let Some(t) = simulator {
         t.abort();
     }
     result.map_err(|e| e.to_string())
+}
+
+/// A node's name when none is given: the host's name (as far as it is plain) and the process
+/// ID, so that two nodes on one host differ.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(48)
+        .collect();
+    let host = if host.is_empty() { "node".into() } else { host };
+    format!("{host}-{}", std::process::id())
 }
 
 /// A rate of `per_second` with bursts of twice that; none for 0 (or anything not above 0).
@@ -351,139 +376,4 @@ pub(crate) fn secret_token(data: &Path, var: &str, file: &str) -> Result<(String
             Ok((path.display().to_string(), token))
         }
     }
-}
-
-/// The PPID secret: the file `ppid-key` in the data folder (32 bytes), made on first start.
-/// Issued PPIDs are stored, so replacing it changes none of them; back it up with the database
-/// all the same.
-fn ppid_key(data: &Path) -> Result<PpidSecret, String> {
-    key_file(
-        data,
-        "ppid-key",
-        "a PPID key (32 bytes)",
-        Some(random_32),
-        |b| PpidSecret::from_bytes(b).ok(),
-    )
-    .and_then(made)
-}
-
-/// The key secrets in the database are sealed with: the file `secrets.key` in the data folder
-/// (32 bytes), made on first start. Back it up with the database: without it the receivers'
-/// `Authorization` headers kept there do not open.
-fn sealing_key(data: &Path) -> Result<Arc<SealingKey>, String> {
-    key_file(data, "secrets.key", "a 32-byte key", Some(random_32), |b| {
-        SealingKey::from_bytes(b).ok().map(Arc::new)
-    })
-    .and_then(made)
-}
-
-/// The platform's ES256 signing key (what relying parties verify its Security Event Tokens and
-/// ID tokens with): the file `signing-key` (PKCS#8 DER), made on first start; and the one signed
-/// with before the last rotation, `signing-key.previous`, if there is one (still published in
-/// the JWK Set).
-fn signing_keys(data: &Path) -> Result<(Arc<SigningKey>, Option<Arc<SigningKey>>), String> {
-    let parse = |b: &[u8]| SigningKey::from_pkcs8(b).ok().map(Arc::new);
-    let what = "a P-256 PKCS#8 key";
-    let make = || Ok(SigningKey::generate_pkcs8());
-    let current = key_file(data, SIGNING_KEY, what, Some(make), parse)?;
-    let previous = key_file(data, PREVIOUS_SIGNING_KEY, what, None, parse)?;
-    Ok((made(current)?, previous))
-}
-
-/// The platform's RS256 key, for relying parties that registered RS256 ID tokens, and its
-/// predecessor: `signing-key.rs256` and `signing-key.rs256.previous`, as [`signing_keys`].
-fn rsa_signing_keys(data: &Path) -> Result<RsaKeys, String> {
-    let parse = |b: &[u8]| RsaSigningKey::from_pkcs8(b).ok().map(Arc::new);
-    let what = "an RSA PKCS#8 key of 2048 bits or more";
-    let make = || Ok(RsaSigningKey::generate_pkcs8());
-    let current = key_file(data, RSA_SIGNING_KEY, what, Some(make), parse)?;
-    let previous = key_file(data, PREVIOUS_RSA_SIGNING_KEY, what, None, parse)?;
-    Ok((made(current)?, previous))
-}
-
-type RsaKeys = (Arc<RsaSigningKey>, Option<Arc<RsaSigningKey>>);
-
-/// A key [`key_file`] was asked to make when missing.
-fn made<T>(key: Option<T>) -> Result<T, String> {
-    key.ok_or_else(|| "a key file was neither read nor made".into())
-}
-
-fn random_32() -> Result<Vec<u8>, String> {
-    let mut b = vec![0u8; 32];
-    aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
-    Ok(b)
-}
-
-/// A key kept in a file of the data folder (mode 0600): read and parsed by `parse`; where it is
-/// missing, made by `make` and written first, or, without `make`, `None`. A file that does not
-/// parse stops the start, saying what it should have been: the platform is never built with a
-/// key it could not use.
-fn key_file<T>(
-    data: &Path,
-    name: &str,
-    what: &str,
-    make: Option<fn() -> Result<Vec<u8>, String>>,
-    parse: impl Fn(&[u8]) -> Option<T>,
-) -> Result<Option<T>, String> {
-    let path = data.join(name);
-    let bytes = zeroize::Zeroizing::new(match (std::fs::read(&path), make) {
-        (Ok(b), _) => b,
-        (Err(e), Some(make)) if e.kind() == std::io::ErrorKind::NotFound => {
-            let b = make()?;
-            crate::files::write_atomic(&path, &b, 0o600)?;
-            b
-        }
-        (Err(e), None) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        (Err(e), _) => return Err(format!("cannot read {}: {e}", path.display())),
-    });
-    parse(&bytes)
-        .map(Some)
-        .ok_or_else(|| format!("{} is not {what}", path.display()))
-}
-
-/// The signing key files in the data folder.
-pub(crate) const SIGNING_KEY: &str = "signing-key";
-pub(crate) const PREVIOUS_SIGNING_KEY: &str = "signing-key.previous";
-pub(crate) const RSA_SIGNING_KEY: &str = "signing-key.rs256";
-pub(crate) const PREVIOUS_RSA_SIGNING_KEY: &str = "signing-key.rs256.previous";
-
-/// Rotates the platform's RS256 key as [`rotate_signing_key`] does the ES256 one.
-pub(crate) fn rotate_rsa_signing_key(data: &Path) -> Result<String, String> {
-    rotate(
-        data,
-        (RSA_SIGNING_KEY, PREVIOUS_RSA_SIGNING_KEY),
-        RsaSigningKey::generate_pkcs8,
-        |b| RsaSigningKey::from_pkcs8(b).map(|k| k.public_jwk()),
-    )
-}
-
-/// Rotates the platform's signing key in the data folder: the current key becomes the previous
-/// one (still published, no longer used), a new one is made. `mykey serve` takes it up when it
-/// starts; answers the new key's `kid`.
-pub(crate) fn rotate_signing_key(data: &Path) -> Result<String, String> {
-    rotate(
-        data,
-        (SIGNING_KEY, PREVIOUS_SIGNING_KEY),
-        SigningKey::generate_pkcs8,
-        |b| SigningKey::from_pkcs8(b).map(|k| k.public_jwk()),
-    )
-}
-
-/// Moves the key file `current` to `previous` (still published, no longer used) and writes a
-/// new key made by `generate` in its place; answers the new key's `kid`.
-fn rotate(
-    data: &Path,
-    (current, previous): (&str, &str),
-    generate: fn() -> Vec<u8>,
-    jwk: impl Fn(&[u8]) -> Result<serde_json::Value, mykey_platform::PlatformError>,
-) -> Result<String, String> {
-    let current = data.join(current);
-    if current.exists() {
-        std::fs::rename(&current, data.join(previous))
-            .map_err(|e| format!("cannot move {}: {e}", current.display()))?;
-    }
-    let new = zeroize::Zeroizing::new(generate());
-    crate::files::write_atomic(&current, &new, 0o600)?;
-    let jwk = jwk(&new).map_err(|e| e.to_string())?;
-    Ok(jwk["kid"].as_str().unwrap_or_default().to_owned())
 }

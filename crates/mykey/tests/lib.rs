@@ -10,6 +10,7 @@ mod admin;
 mod bad_input;
 mod browser;
 mod card;
+mod cluster;
 mod crash;
 mod insert;
 mod jlis;

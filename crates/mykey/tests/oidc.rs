@@ -18,7 +18,7 @@ fn python() -> String {
     })
 }
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/authlib_rp.py");
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 fn authlib_present() -> bool {
     Command::new(python())
@@ -30,7 +30,7 @@ fn authlib_present() -> bool {
 /// An approved relying party with a PPID service and an OpenID Connect registration allowing
 /// `name` and `birthdate`, keys for `private_key_jwt` from `jwks` if given. Answers the
 /// registration JSON (with its secret) and the PPID service's ID.
-async fn relying_party(
+pub(crate) async fn relying_party(
     serve: &Serve,
     data: &std::path::Path,
     jwks: Option<&std::path::Path>,
@@ -189,7 +189,7 @@ async fn open_page(serve: &Serve, client_id: &str) -> String {
     resp.text().await.unwrap()
 }
 
-fn short_code(html: &str) -> String {
+pub(crate) fn short_code(html: &str) -> String {
     let at = html.find("class=\"code\"").unwrap();
     let rest = &html[at..];
     let start = rest.find('>').unwrap() + 1;

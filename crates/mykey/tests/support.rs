@@ -284,6 +284,16 @@ impl Serve {
     }
 }
 
+impl Serve {
+    /// Stops the server as an operator does (SIGTERM) and waits for it to end.
+    pub(crate) fn terminate(mut self) -> ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        wait(&mut self.child, Duration::from_secs(30)).expect("serve ends on SIGTERM")
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();

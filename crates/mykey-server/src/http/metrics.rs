@@ -96,6 +96,11 @@ struct FunctionLabels {
     function: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LeaseLabels {
+    lease: &'static str,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 fn latency() -> Histogram {
@@ -121,6 +126,9 @@ pub(crate) struct Metrics {
     maintenance: Family<FunctionLabels, Gauge>,
     announced: Gauge,
     terminated: Gauge,
+    leased: Family<LeaseLabels, Gauge>,
+    /// The node's leases, when it is one (`node_info` and `lease_held` come from them).
+    leases: Option<Arc<crate::Leases>>,
     /// The J-LIS counters as last read, so that each scrape adds what is new; and scrapes take
     /// turns, so that the gauges read belong to one scrape.
     seen: tokio::sync::Mutex<(u64, u64, u64)>,
@@ -133,6 +141,26 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// The metrics of node `leases.node()`, its name in `node_info`.
+    pub(crate) fn for_node(leases: Arc<crate::Leases>) -> Self {
+        let mut m = Self::new();
+        m.registry.register(
+            "node",
+            "The node answering, by its name (--node-id)",
+            prometheus_client::metrics::info::Info::new(vec![(
+                "node".to_owned(),
+                leases.node().to_owned(),
+            )]),
+        );
+        m.registry.register(
+            "lease_held",
+            "1 while this node holds the lease of a piece of background work",
+            m.leased.clone(),
+        );
+        m.leases = Some(leases);
+        m
+    }
+
     pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("mykey");
         let requests = Family::<RequestLabels, Counter>::default();
@@ -243,6 +271,8 @@ impl Metrics {
             maintenance,
             announced,
             terminated,
+            leased: Family::default(),
+            leases: None,
             seen: tokio::sync::Mutex::new((0, 0, 0)),
         }
     }
@@ -376,6 +406,13 @@ pub(crate) async fn scrape(m: Arc<Metrics>, p: Arc<Platform>, headers: HeaderMap
     }
     m.announced.set(i64::from(g.termination.0));
     m.terminated.set(i64::from(g.termination.1));
+    if let Some(leases) = &m.leases {
+        for w in crate::Work::ALL {
+            m.leased
+                .get_or_create(&LeaseLabels { lease: w.as_str() })
+                .set(i64::from(leases.holds(w)));
+        }
+    }
     let mut text = String::with_capacity(16 * 1024);
     if prometheus_client::encoding::text::encode(&mut text, &m.registry).is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -95,6 +95,7 @@ impl SqliteStore {
 impl Dialect for Sqlite {
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
     const ROW_LOCKS: bool = false;
+    const NOW_SECS: &'static str = "unixepoch()";
     type Batching = Batching;
 
     async fn login(store: &SqlStore<Self>, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {

@@ -1,0 +1,344 @@
+//! The secrets of a platform: where each is kept and how a node comes to hold the same ones as
+//! every other node on its database (docs/operations.md, "Several nodes").
+//!
+//! - `secrets.key` (32 bytes, a file in the data folder, made on first start) is the one secret
+//!   a node brings: every node of a platform holds the same file. It seals what the database
+//!   keeps secret — the receivers' `Authorization` headers, and the secrets below.
+//! - The challenge key, the PPID key and the ES256 and RS256 signing keys (each with the one
+//!   before the last rotation) are kept in the database, sealed (`cluster_secrets`), so that
+//!   they are backed up with the data. The first node to start offers them: those of its data
+//!   folder (`ppid-key`, `signing-key`, …, as an earlier version kept them) or new ones, which it
+//!   also writes there. A node starting later takes what the database holds.
+//! - A node whose `secrets.key` does not open the database's secrets, or whose data folder holds
+//!   a key that differs from the database's, refuses to start and says which.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use mykey_pki::{SealingKey, UnixTime};
+use mykey_platform::oidc::RsaSigningKey;
+use mykey_platform::{PpidSecret, SigningKey, Store};
+use zeroize::Zeroizing;
+
+/// The signing key files in the data folder, and the names of their secrets.
+pub(crate) const SIGNING_KEY: &str = "signing-key";
+pub(crate) const PREVIOUS_SIGNING_KEY: &str = "signing-key.previous";
+pub(crate) const RSA_SIGNING_KEY: &str = "signing-key.rs256";
+pub(crate) const PREVIOUS_RSA_SIGNING_KEY: &str = "signing-key.rs256.previous";
+const PPID_KEY: &str = "ppid-key";
+const CHALLENGE_KEY: &str = "challenge-key";
+
+/// Makes a new secret's bytes.
+type Make = fn() -> Result<Vec<u8>, String>;
+
+/// One secret the nodes share.
+struct Kind {
+    /// Its name in the database, and its file's in the data folder where it has one.
+    name: &'static str,
+    /// What it must be, for the errors.
+    what: &'static str,
+    /// Whether an earlier version kept it in a file of the data folder (and the first node
+    /// still writes it there).
+    file: bool,
+    /// How a missing one is made; `None`: it may be missing (a previous key).
+    make: Option<Make>,
+    /// Whether bytes are such a secret.
+    valid: fn(&[u8]) -> bool,
+}
+
+const P256: &str = "a P-256 PKCS#8 key";
+const RSA: &str = "an RSA PKCS#8 key of 2048 bits or more";
+
+const KINDS: [Kind; 6] = [
+    Kind {
+        name: CHALLENGE_KEY,
+        what: "a 32-byte key",
+        file: false,
+        make: Some(random_32),
+        valid: |b| b.len() == 32,
+    },
+    Kind {
+        name: PPID_KEY,
+        what: "a PPID key (32 bytes)",
+        file: true,
+        make: Some(random_32),
+        valid: |b| PpidSecret::from_bytes(b).is_ok(),
+    },
+    Kind {
+        name: SIGNING_KEY,
+        what: P256,
+        file: true,
+        make: Some(|| Ok(SigningKey::generate_pkcs8())),
+        valid: |b| SigningKey::from_pkcs8(b).is_ok(),
+    },
+    Kind {
+        name: PREVIOUS_SIGNING_KEY,
+        what: P256,
+        file: true,
+        make: None,
+        valid: |b| SigningKey::from_pkcs8(b).is_ok(),
+    },
+    Kind {
+        name: RSA_SIGNING_KEY,
+        what: RSA,
+        file: true,
+        make: Some(|| Ok(RsaSigningKey::generate_pkcs8())),
+        valid: |b| RsaSigningKey::from_pkcs8(b).is_ok(),
+    },
+    Kind {
+        name: PREVIOUS_RSA_SIGNING_KEY,
+        what: RSA,
+        file: true,
+        make: None,
+        valid: |b| RsaSigningKey::from_pkcs8(b).is_ok(),
+    },
+];
+
+/// The secrets a node runs with, the same on every node of the platform.
+pub(crate) struct Secrets {
+    pub(crate) challenge: [u8; 32],
+    pub(crate) ppid: PpidSecret,
+    pub(crate) signing: Arc<SigningKey>,
+    pub(crate) previous_signing: Option<Arc<SigningKey>>,
+    pub(crate) rsa: Arc<RsaSigningKey>,
+    pub(crate) previous_rsa: Option<Arc<RsaSigningKey>>,
+}
+
+type Plain = BTreeMap<String, Zeroizing<Vec<u8>>>;
+
+/// What the sealing of secret `name` binds it to.
+fn purpose(name: &str) -> String {
+    format!("cluster-secret:{name}")
+}
+
+/// The database's secrets, opened with this node's `secrets.key`.
+fn open_all(
+    sealing: &SealingKey,
+    data: &Path,
+    kept: Vec<(String, Vec<u8>)>,
+) -> Result<Plain, String> {
+    kept.into_iter()
+        .map(|(name, sealed)| {
+            let plain = sealing.open(&purpose(&name), &sealed).map_err(|_| {
+                format!(
+                    "{} does not open the platform's secrets kept in its database (its {name}): \
+                     every node of a platform needs the same secrets.key — copy it from a node \
+                     that serves, or point this node at its own database",
+                    data.join("secrets.key").display()
+                )
+            })?;
+            Ok((name, Zeroizing::new(plain)))
+        })
+        .collect()
+}
+
+/// Refuses a data folder whose key differs from the one the database keeps.
+fn agree(data: &Path, files: &Plain, kept: &Plain) -> Result<(), String> {
+    for (name, bytes) in files {
+        if let Some(k) = kept.get(name)
+            && **k != **bytes
+        {
+            return Err(format!(
+                "{} differs from the {name} the platform's database keeps: this node was set up \
+                 with other secrets than the platform's. Remove the file to take the database's, \
+                 or point this node at its own database",
+                data.join(name).display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The secrets the database keeps, opened, after offering those of `data` (or new ones) that
+/// it does not keep yet — see the module's documentation.
+async fn adopt(
+    data: &Path,
+    store: &dyn Store,
+    sealing: &SealingKey,
+    now: UnixTime,
+) -> Result<Plain, String> {
+    let mut files = Plain::new();
+    for k in KINDS.iter().filter(|k| k.file) {
+        let path = data.join(k.name);
+        match std::fs::read(&path) {
+            Ok(b) if (k.valid)(&b) => {
+                files.insert(k.name.to_owned(), Zeroizing::new(b));
+            }
+            Ok(_) => return Err(format!("{} is not {}", path.display(), k.what)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    let stored = |kept| open_all(sealing, data, kept);
+    let mut kept = stored(store.cluster_secrets().await.map_err(|e| e.to_string())?)?;
+    agree(data, &files, &kept)?;
+    let mut offered = Vec::new();
+    let mut made = Plain::new();
+    for k in &KINDS {
+        if kept.contains_key(k.name) {
+            continue;
+        }
+        let bytes = match (files.get(k.name), k.make) {
+            (Some(b), _) => b.clone(),
+            (None, Some(make)) => {
+                let b = Zeroizing::new(make()?);
+                made.insert(k.name.to_owned(), b.clone());
+                b
+            }
+            (None, None) => continue,
+        };
+        let sealed = sealing
+            .seal(&purpose(k.name), &bytes)
+            .map_err(|e| e.to_string())?;
+        offered.push((k.name.to_owned(), sealed));
+    }
+    if !offered.is_empty() {
+        kept = stored(
+            store
+                .offer_cluster_secrets(&offered, now)
+                .await
+                .map_err(|e| e.to_string())?,
+        )?;
+        // Another node may have offered its own at the same moment; the database's stand.
+        agree(data, &files, &kept)?;
+        for (name, bytes) in &made {
+            let file = KINDS.iter().any(|k| k.name == name && k.file);
+            if file && kept.get(name).is_some_and(|k| **k == **bytes) {
+                crate::files::write_atomic(&data.join(name), bytes, 0o600)?;
+            }
+        }
+    }
+    for k in &KINDS {
+        if let Some(b) = kept.get(k.name)
+            && !(k.valid)(b)
+        {
+            return Err(format!(
+                "the {} kept in the platform's database is not {}",
+                k.name, k.what
+            ));
+        }
+    }
+    Ok(kept)
+}
+
+/// The secrets this node is to run with: the database's, after offering those of `data` (or
+/// new ones) that it does not keep yet — see the module's documentation.
+pub(crate) async fn cluster(
+    data: &Path,
+    store: &dyn Store,
+    sealing: &SealingKey,
+    now: UnixTime,
+) -> Result<Secrets, String> {
+    let kept = adopt(data, store, sealing, now).await?;
+    let get = |name: &str| {
+        kept.get(name)
+            .ok_or_else(|| format!("the platform's database keeps no {name}"))
+    };
+    let challenge = <[u8; 32]>::try_from(get(CHALLENGE_KEY)?.as_slice())
+        .map_err(|_| "the challenge key is not 32 bytes")?;
+    let p256 = |b: &[u8]| {
+        SigningKey::from_pkcs8(b)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+    let rsa = |b: &[u8]| {
+        RsaSigningKey::from_pkcs8(b)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+    Ok(Secrets {
+        challenge,
+        ppid: PpidSecret::from_bytes(get(PPID_KEY)?).map_err(|e| e.to_string())?,
+        signing: p256(get(SIGNING_KEY)?)?,
+        previous_signing: kept
+            .get(PREVIOUS_SIGNING_KEY)
+            .map(|b| p256(b))
+            .transpose()?,
+        rsa: rsa(get(RSA_SIGNING_KEY)?)?,
+        previous_rsa: kept
+            .get(PREVIOUS_RSA_SIGNING_KEY)
+            .map(|b| rsa(b))
+            .transpose()?,
+    })
+}
+
+/// Rotates a signing key (ES256, or RS256 with `rsa`) of the platform whose database is
+/// `store`: the current key becomes the previous one (still published, no longer used), a new
+/// one is made; in the database, and in the data folder where it keeps the key files. Each
+/// node takes it up when it next starts. Answers the new key's `kid`.
+pub(crate) async fn rotate(
+    data: &Path,
+    store: &dyn Store,
+    sealing: &SealingKey,
+    rsa: bool,
+    now: UnixTime,
+) -> Result<String, String> {
+    // The database first holds the keys (an older folder's are taken in).
+    let held = adopt(data, store, sealing, now).await?;
+    let (current, previous) = if rsa {
+        (RSA_SIGNING_KEY, PREVIOUS_RSA_SIGNING_KEY)
+    } else {
+        (SIGNING_KEY, PREVIOUS_SIGNING_KEY)
+    };
+    let old = held
+        .get(current)
+        .ok_or_else(|| format!("the platform's database keeps no {current}"))?;
+    let (new, kid) = if rsa {
+        let new = Zeroizing::new(RsaSigningKey::generate_pkcs8());
+        let kid = jwk_kid(RsaSigningKey::from_pkcs8(&new).map(|k| k.public_jwk()))?;
+        (new, kid)
+    } else {
+        let new = Zeroizing::new(SigningKey::generate_pkcs8());
+        let kid = jwk_kid(SigningKey::from_pkcs8(&new).map(|k| k.public_jwk()))?;
+        (new, kid)
+    };
+    let seal = |name: &str, b: &[u8]| {
+        sealing
+            .seal(&purpose(name), b)
+            .map(|s| (name.to_owned(), s))
+            .map_err(|e| e.to_string())
+    };
+    store
+        .replace_cluster_secrets(&[seal(previous, old)?, seal(current, &new)?], &[], now)
+        .await
+        .map_err(|e| e.to_string())?;
+    // A folder that keeps the key files keeps them in step, or it would no longer start.
+    if data.join(current).exists() {
+        crate::files::write_atomic(&data.join(previous), old, 0o600)?;
+        crate::files::write_atomic(&data.join(current), &new, 0o600)?;
+    }
+    Ok(kid)
+}
+
+fn jwk_kid(
+    jwk: Result<serde_json::Value, mykey_platform::PlatformError>,
+) -> Result<String, String> {
+    let jwk = jwk.map_err(|e| e.to_string())?;
+    Ok(jwk["kid"].as_str().unwrap_or_default().to_owned())
+}
+
+fn random_32() -> Result<Vec<u8>, String> {
+    let mut b = vec![0u8; 32];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| "no system randomness")?;
+    Ok(b)
+}
+
+/// The key secrets in the database are sealed with: the file `secrets.key` in the data folder
+/// (32 bytes), made on first start. Back it up with the database: without it neither the
+/// platform's keys nor the receivers' `Authorization` headers kept there open.
+pub(crate) fn sealing_key(data: &Path) -> Result<Arc<SealingKey>, String> {
+    let path = data.join("secrets.key");
+    let bytes = Zeroizing::new(match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let b = random_32()?;
+            crate::files::write_atomic(&path, &b, 0o600)?;
+            b
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    });
+    SealingKey::from_bytes(&bytes)
+        .map(Arc::new)
+        .map_err(|_| format!("{} is not a 32-byte key", path.display()))
+}
