@@ -54,7 +54,7 @@ async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
 }
 
 /// `count` user-identification certificates for one key, from the platform's simulator.
-async fn cards(serve: &Serve, count: usize) -> (Arc<SigningKey>, Vec<Vec<u8>>) {
+pub(crate) async fn cards(serve: &Serve, count: usize) -> (Arc<SigningKey>, Vec<Vec<u8>>) {
     let jlis = JlisClient::new(&serve.jlis, Duration::from_secs(30)).unwrap();
     let key = Arc::new(SigningKey::generate().unwrap());
     let mut certs = Vec::new();
@@ -78,14 +78,14 @@ async fn cards(serve: &Serve, count: usize) -> (Arc<SigningKey>, Vec<Vec<u8>>) {
     (key, certs)
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
 }
 
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut b = [0u8; 8];
     aws_lc_rs::rand::fill(&mut b).unwrap();

@@ -15,6 +15,7 @@ mod crash;
 mod insert;
 mod jlis;
 mod oidc;
+mod pitr;
 mod points;
 mod ppid;
 mod security;
