@@ -41,13 +41,19 @@ pub trait ClusterStore: Send + Sync + 'static {
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
     /// Replaces the secrets named in `set` (a key rotation) and removes those in `remove`, in
-    /// one transaction.
+    /// one transaction — if each of `unchanged` (name, sealed value as read) is still kept as
+    /// it was; answers whether it was (two rotations at once: the second changes nothing).
     async fn replace_cluster_secrets(
         &self,
         set: &[(String, Vec<u8>)],
         remove: &[String],
+        unchanged: &[(String, Vec<u8>)],
         at: UnixTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+
+    /// Whether the store holds any person or relying party: a platform that has served, whose
+    /// keys must not be made anew.
+    async fn holds_data(&self) -> Result<bool, StoreError>;
 
     /// Takes lease `name` for `holder` for `seconds` from now by the database's clock — when
     /// no one holds it, its holder's time has run out, or `holder` holds it already (a

@@ -300,13 +300,34 @@ impl Platform {
     /// The platform's public keys (a JWK Set), for relying parties checking what it signed: the
     /// current ES256 key first, then those it signed with before a rotation, then the RS256 key and its predecessor.
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = std::iter::once(&self.signing)
-            .chain(&self.previous_signing)
+        let k = self.signing_keys();
+        let keys: Vec<Value> = std::iter::once(&k.signing)
+            .chain(&k.previous_signing)
+            .chain(&k.next_signing)
             .map(|k| k.public_jwk())
             .chain(std::iter::once(self.rsa_key().public_jwk()))
-            .chain(self.previous_rsa.iter().map(|k| k.public_jwk()))
+            .chain(k.previous_rsa.iter().map(|k| k.public_jwk()))
+            .chain(k.next_rsa.iter().map(|k| k.public_jwk()))
             .collect();
         json!({"keys": keys})
+    }
+
+    /// The keys it signs with and publishes now.
+    pub fn signing_keys(&self) -> std::sync::Arc<crate::SigningKeys> {
+        match self.keys.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Signs with `keys` from now on, and publishes them (a rotation made through another
+    /// node, read from the database).
+    pub fn replace_signing_keys(&self, keys: crate::SigningKeys) {
+        let keys = std::sync::Arc::new(keys);
+        match self.keys.write() {
+            Ok(mut k) => *k = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
     }
 
     /// The SET for `event`, addressed to `rp`.
@@ -332,7 +353,9 @@ impl Platform {
             "sub_id": sub_id,
             "events": {event.kind.uri(): detail},
         });
-        self.signing.sign_jwt("secevent+jwt", &claims)
+        self.signing_keys()
+            .signing
+            .sign_jwt("secevent+jwt", &claims)
     }
 
     /// `events` less those about PPIDs when `rp` may not use PPIDs (a business, unless the

@@ -390,10 +390,11 @@ pub struct Platform {
     rng: Arc<dyn Rng>,
     certificates: mykey_pki::VerifiedCertificates,
     challenges: challenge::ChallengeKey,
-    signing: Arc<SigningKey>,
-    previous_signing: Vec<Arc<SigningKey>>,
-    rsa: std::sync::OnceLock<Arc<oidc::RsaSigningKey>>,
-    previous_rsa: Vec<Arc<oidc::RsaSigningKey>>,
+    /// The keys it signs with and publishes; replaced whole when they change
+    /// ([`Platform::replace_signing_keys`]).
+    keys: std::sync::RwLock<Arc<SigningKeys>>,
+    /// The RS256 key made on first use where none was configured.
+    made_rsa: std::sync::OnceLock<Arc<oidc::RsaSigningKey>>,
     /// Relying parties by client ID with their parsed keys, and until when (`client_auth.rs`).
     clients: std::sync::Mutex<client_auth::ClientCache>,
     /// The budget for guessing cross-device short codes (`oidc/guard.rs`).
@@ -436,6 +437,25 @@ impl std::fmt::Debug for Platform {
     }
 }
 
+/// The keys a platform signs with (ES256; RS256 for clients that registered it) and those it
+/// publishes besides: the ones used before the last rotation, and the next ones, published
+/// ahead of being used so that every node's JWK Set holds a key before any node signs with it.
+#[derive(Clone, Debug)]
+pub struct SigningKeys {
+    /// The ES256 key it signs with.
+    pub signing: Arc<SigningKey>,
+    /// ES256 keys used before.
+    pub previous_signing: Vec<Arc<SigningKey>>,
+    /// ES256 keys to be used next.
+    pub next_signing: Vec<Arc<SigningKey>>,
+    /// The RS256 key; `None`: one is made on first use.
+    pub rsa: Option<Arc<oidc::RsaSigningKey>>,
+    /// RS256 keys used before.
+    pub previous_rsa: Vec<Arc<oidc::RsaSigningKey>>,
+    /// RS256 keys to be used next.
+    pub next_rsa: Vec<Arc<oidc::RsaSigningKey>>,
+}
+
 impl Platform {
     /// A platform over `store` and `jlis`, reading time from `clock` and drawing every secret,
     /// ID and code from `rng`, trusting `anchors`: the user-identification CAs for logins, the
@@ -459,16 +479,21 @@ impl Platform {
                 || challenge::ChallengeKey::random(&*rng),
                 challenge::ChallengeKey::new,
             ),
-            signing: config.signing_key.clone().unwrap_or_else(|| {
-                // A generated key always parses.
-                Arc::new(
-                    SigningKey::from_pkcs8(&SigningKey::generate_pkcs8())
-                        .expect("a generated P-256 key"),
-                )
-            }),
-            previous_signing: config.previous_signing_keys.clone(),
-            rsa: std::sync::OnceLock::new(),
-            previous_rsa: config.previous_rsa_signing_keys.clone(),
+            keys: std::sync::RwLock::new(Arc::new(SigningKeys {
+                signing: config.signing_key.clone().unwrap_or_else(|| {
+                    // A generated key always parses.
+                    Arc::new(
+                        SigningKey::from_pkcs8(&SigningKey::generate_pkcs8())
+                            .expect("a generated P-256 key"),
+                    )
+                }),
+                previous_signing: config.previous_signing_keys.clone(),
+                next_signing: Vec::new(),
+                rsa: config.rsa_signing_key.clone(),
+                previous_rsa: config.previous_rsa_signing_keys.clone(),
+                next_rsa: Vec::new(),
+            })),
+            made_rsa: std::sync::OnceLock::new(),
             clients: std::sync::Mutex::new(Default::default()),
             short_codes: oidc::ShortCodeGuard::default(),
             facts_checks: quota::RpQuota::default(),

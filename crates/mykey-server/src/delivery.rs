@@ -68,6 +68,9 @@ pub struct Deliverer {
     platform: Arc<Platform>,
     http: reqwest::Client,
     busy: Mutex<HashSet<i64>>,
+    /// The node's leases, where it shares the work with others: each push is made only while
+    /// it holds `event-push`.
+    leases: Option<Arc<crate::Leases>>,
 }
 
 impl Deliverer {
@@ -86,7 +89,27 @@ impl Deliverer {
             platform,
             http,
             busy: Mutex::new(HashSet::new()),
+            leases: None,
         }))
+    }
+
+    /// A deliverer of node `leases.node()`, which pushes only while that node holds the
+    /// `event-push` lease: a node that loses it stops between two pushes.
+    pub fn leased(
+        platform: Arc<Platform>,
+        timeout: Duration,
+        leases: Arc<crate::Leases>,
+    ) -> Result<Arc<Self>, String> {
+        let mut d = Arc::into_inner(Self::new(platform, timeout)?).ok_or("a new deliverer")?;
+        d.leases = Some(leases);
+        Ok(Arc::new(d))
+    }
+
+    /// Whether this node may push now.
+    fn may_push(&self) -> bool {
+        self.leases
+            .as_ref()
+            .is_none_or(|l| l.holds(crate::Work::EventPush))
     }
 
     /// Starts a task for every due stream not already being served; answers their handles.
@@ -134,6 +157,9 @@ impl Deliverer {
 
     async fn serve(&self, rp: RelyingPartyId) {
         for _ in 0..PER_TASK {
+            if !self.may_push() {
+                return;
+            }
             let push = match self.platform.next_push(rp).await {
                 Ok(Some(p)) => p,
                 Ok(None) => return,

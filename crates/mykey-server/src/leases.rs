@@ -66,6 +66,12 @@ impl Work {
 pub struct Leases {
     store: Arc<dyn Store>,
     node: String,
+    /// Who holds the leases in the database: the node's name and a random part of this
+    /// process's own, so that two processes never hold one lease together, even if they were
+    /// given one `--node-id`.
+    holder: String,
+    /// Whether another process's leases under this node's name were looked for.
+    looked: std::sync::atomic::AtomicBool,
     started: Instant,
     /// Per piece of work: until when (milliseconds since `started`) this node counts on its
     /// lease; 0: not held.
@@ -82,10 +88,19 @@ impl std::fmt::Debug for Leases {
 
 impl Leases {
     /// Node `node`'s leases in `store`, none held yet.
-    pub fn new(store: Arc<dyn Store>, node: impl Into<String>) -> Self {
+    /// `tag`: random bytes of this process's own (see [`Leases::holder`]).
+    pub fn new(store: Arc<dyn Store>, node: impl Into<String>, tag: [u8; 6]) -> Self {
+        let node = node.into();
+        let r = tag;
+        let holder = format!(
+            "{node}/{}",
+            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
         Self {
             store,
-            node: node.into(),
+            node,
+            holder,
+            looked: std::sync::atomic::AtomicBool::new(false),
             started: Instant::now(),
             until: Default::default(),
         }
@@ -94,6 +109,12 @@ impl Leases {
     /// The node's name.
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// Who holds this node's leases in the database: its name, `/`, and this process's own
+    /// random part.
+    pub fn holder(&self) -> &str {
+        &self.holder
     }
 
     fn now_ms(&self) -> u64 {
@@ -107,12 +128,15 @@ impl Leases {
 
     /// Takes or renews every lease once.
     pub async fn renew(&self) {
+        if !self.looked.swap(true, Ordering::AcqRel) {
+            self.look_for_a_namesake().await;
+        }
         for work in Work::ALL {
             let asked = self.now_ms();
             let slot = &self.until[work.index()];
             match self
                 .store
-                .take_lease(work.as_str(), &self.node, LEASE_SECS)
+                .take_lease(work.as_str(), &self.holder, LEASE_SECS)
                 .await
             {
                 Ok(true) => {
@@ -148,9 +172,30 @@ impl Leases {
     pub async fn release(&self) {
         for work in Work::ALL {
             self.until[work.index()].store(0, Ordering::Release);
-            if let Err(e) = self.store.release_lease(work.as_str(), &self.node).await {
+            if let Err(e) = self.store.release_lease(work.as_str(), &self.holder).await {
                 tracing::warn!(lease = work.as_str(), error = %e, "cannot give a lease up");
             }
+        }
+    }
+}
+
+impl Leases {
+    /// Warns when another process holds leases under this node's name: two nodes given one
+    /// `--node-id` (their logs and metrics could not be told apart), or this node started again
+    /// before its last process's leases ran out.
+    async fn look_for_a_namesake(&self) {
+        let mine = format!("{}/", self.node);
+        if let Ok(leases) = self.store.leases().await
+            && let Some(other) = leases
+                .iter()
+                .find(|l| l.holder.starts_with(&mine) && l.holder != self.holder)
+        {
+            tracing::warn!(
+                lease = other.name.as_str(),
+                holder = other.holder.as_str(),
+                "another process holds a lease under this node's name: two nodes share one \
+                 --node-id, or this node restarted before its leases ran out"
+            );
         }
     }
 }

@@ -85,6 +85,7 @@ impl Node {
         config: NodeConfig,
     ) -> Result<Self, String> {
         let store_for_leases = store.clone();
+        let tag = rng.bytes::<6>();
         let port = Arc::new(
             JlisPort::connect(&config.jlis_url, config.jlis_timeout, clock.clone())
                 .await
@@ -107,7 +108,7 @@ impl Node {
             )?));
         }
         let platform = Arc::new(platform);
-        let leases = Arc::new(Leases::new(store_for_leases, config.node_id.clone()));
+        let leases = Arc::new(Leases::new(store_for_leases, config.node_id.clone(), tag));
         let sealed_headers = platform
             .seal_stored_headers()
             .await
@@ -137,8 +138,9 @@ impl Node {
     /// of card-point registrations awaited. It stops when the returned [`Background`] is
     /// dropped, or given up with [`Background::stop`], which also gives the leases up.
     pub fn start_background(&self) -> Result<Background, String> {
-        let deliverer = Deliverer::new(self.platform.clone(), self.push_timeout)?;
         let leases = self.leases.clone();
+        let deliverer =
+            Deliverer::leased(self.platform.clone(), self.push_timeout, leases.clone())?;
         let (port, platform, every) = (self.port.clone(), self.platform.clone(), self.crl_refresh);
         let triggers = self.trigger_sweep.max(Duration::from_secs(1));
         Ok(Background {

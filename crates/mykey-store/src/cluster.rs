@@ -73,9 +73,24 @@ where
         &self,
         set: &[(String, Vec<u8>)],
         remove: &[String],
+        unchanged: &[(String, Vec<u8>)],
         at: UnixTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with(D::BEGIN).await.map_err(fail)?;
+        let lock = if D::ROW_LOCKS { " FOR UPDATE" } else { "" };
+        for (name, sealed) in unchanged {
+            let now: Option<Vec<u8>> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT sealed FROM cluster_secrets WHERE name = $1{lock}"
+            )))
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?
+            .map(|r| r.get(0));
+            if now.as_ref() != Some(sealed) {
+                return Ok(false);
+            }
+        }
         for name in remove {
             sqlx::query("DELETE FROM cluster_secrets WHERE name = $1")
                 .bind(name.as_str())
@@ -95,7 +110,24 @@ where
             .await
             .map_err(fail)?;
         }
-        tx.commit().await.map_err(fail)
+        tx.commit().await.map_err(fail)?;
+        Ok(true)
+    }
+
+    async fn holds_data(&self) -> Result<bool, StoreError> {
+        let mut c = self.pool.acquire().await.map_err(fail)?;
+        for table in ["persons", "relying_parties"] {
+            let any = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT 1 FROM {table} LIMIT 1"
+            )))
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(fail)?;
+            if any.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn take_lease(&self, name: &str, holder: &str, seconds: u32) -> Result<bool, StoreError> {

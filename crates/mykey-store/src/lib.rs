@@ -91,8 +91,18 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
         Err(StoreError::unavailable(format!(
-            "unsupported database URL (sqlite:// or postgres://): {url}"
+            "unsupported database URL (sqlite:// or postgres://): {}",
+            redacted(url)
         )))
+    }
+}
+
+/// `url` as it may be shown: its scheme, and nothing of what follows that could be a password
+/// (`scheme://user:password@host/…` → `scheme://…`).
+fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, _)) if scheme.len() <= 32 => format!("{scheme}://…"),
+        _ => "(not a URL)".into(),
     }
 }
 

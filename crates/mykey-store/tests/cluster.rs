@@ -14,6 +14,8 @@ fn secret(name: &str, value: &[u8]) -> (String, Vec<u8>) {
 }
 
 pub(crate) async fn story(store: Arc<dyn Store>) {
+    // Called after the rest of the story: people and relying parties are there.
+    assert!(store.holds_data().await.unwrap());
     // The first offer of a name is kept; a later one of the same name is not.
     let kept = store
         .offer_cluster_secrets(&[secret("a", b"first"), secret("b", b"bee")], T)
@@ -32,15 +34,24 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
             secret("c", b"sea")
         ]
     );
-    // A rotation replaces and removes at once.
-    store
-        .replace_cluster_secrets(
-            &[secret("a", b"new"), secret("d", b"dee")],
-            &["b".into()],
-            T,
-        )
-        .await
-        .unwrap();
+    // A rotation replaces and removes at once, if what it read is still there.
+    assert!(
+        !store
+            .replace_cluster_secrets(&[secret("a", b"x")], &[], &[secret("a", b"second")], T)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_cluster_secrets(
+                &[secret("a", b"new"), secret("d", b"dee")],
+                &["b".into()],
+                &[secret("a", b"first")],
+                T,
+            )
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.cluster_secrets().await.unwrap(),
         vec![

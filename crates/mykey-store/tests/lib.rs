@@ -619,6 +619,12 @@ async fn postgres_migrations_are_applied_once_when_nodes_start_together() {
     for opened in opens {
         opened.await.unwrap().unwrap();
     }
+    let store = mykey_store::open(&db.url).await.unwrap();
+    assert!(
+        !store.holds_data().await.unwrap(),
+        "a new database holds nothing"
+    );
+    drop(store);
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let (applied, versions): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations WHERE success",

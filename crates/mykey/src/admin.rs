@@ -200,8 +200,8 @@ pub(crate) enum TerminationCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
     /// Make a new signing key; the current one stays published (JWK Set) for what it signed.
-    /// Kept in the platform's database (and in the data folder where it keeps the key files);
-    /// each node takes it up when it next starts.
+    /// Kept in the platform's database (and in the data folder where it keeps the key files):
+    /// published by every running node first, then signed with.
     Rotate {
         /// The data folder of `mykey serve` (its secrets.key opens the database's keys).
         #[arg(long, default_value = "./mykey-data")]
@@ -214,6 +214,10 @@ pub(crate) enum KeysCommand {
         /// of clients that chose RS256).
         #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
         alg: String,
+        /// Seconds the new key is published by every node before any signs with it (at least
+        /// three of the nodes' 5 s reloads; 0 only where no node is running).
+        #[arg(long, default_value_t = 15)]
+        publish_secs: u64,
     },
 }
 
@@ -350,9 +354,21 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             data,
             database,
             alg,
+            publish_secs,
         }) => {
-            let database = database
-                .unwrap_or_else(|| format!("sqlite://{}", data.join("platform.sqlite3").display()));
+            let database = match database {
+                Some(d) => d,
+                None => {
+                    let path = data.join("platform.sqlite3");
+                    if !path.exists() {
+                        return Err(format!(
+                            "no database at {}: give the platform's with --database",
+                            path.display()
+                        ));
+                    }
+                    format!("sqlite://{}", path.display())
+                }
+            };
             let store = mykey_store::open(&database)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -362,11 +378,12 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
                 &*store,
                 &sealing,
                 alg == "RS256",
-                mykey_pki::UnixTime::now(),
+                std::time::Duration::from_secs(publish_secs),
             )
             .await?;
             crate::say(&format!(
-                "new signing key {kid}; the old one stays published. Restart each `mykey serve` to use it."
+                "new signing key {kid}, signed with by every node within {} s; the old one stays published",
+                crate::secrets::RELOAD_EVERY.as_secs()
             ));
             return Ok(());
         }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use mykey_pki::{SealingKey, UnixTime};
 use mykey_platform::oidc::RsaSigningKey;
-use mykey_platform::{PpidSecret, SigningKey, Store};
+use mykey_platform::{PpidSecret, SigningKey, SigningKeys, Store};
 use zeroize::Zeroizing;
 
 /// The signing key files in the data folder, and the names of their secrets.
@@ -26,6 +26,11 @@ pub(crate) const SIGNING_KEY: &str = "signing-key";
 pub(crate) const PREVIOUS_SIGNING_KEY: &str = "signing-key.previous";
 pub(crate) const RSA_SIGNING_KEY: &str = "signing-key.rs256";
 pub(crate) const PREVIOUS_RSA_SIGNING_KEY: &str = "signing-key.rs256.previous";
+/// A rotation's new keys while they are published ahead of being used (never files).
+const NEXT_SIGNING_KEY: &str = "signing-key.next";
+const NEXT_RSA_SIGNING_KEY: &str = "signing-key.rs256.next";
+/// How often a node reads the signing keys again from the database.
+pub(crate) const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 const PPID_KEY: &str = "ppid-key";
 const CHALLENGE_KEY: &str = "challenge-key";
 
@@ -50,7 +55,7 @@ struct Kind {
 const P256: &str = "a P-256 PKCS#8 key";
 const RSA: &str = "an RSA PKCS#8 key of 2048 bits or more";
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 8] = [
     Kind {
         name: CHALLENGE_KEY,
         what: "a 32-byte key",
@@ -93,16 +98,27 @@ const KINDS: [Kind; 6] = [
         make: None,
         valid: |b| RsaSigningKey::from_pkcs8(b).is_ok(),
     },
+    Kind {
+        name: NEXT_SIGNING_KEY,
+        what: P256,
+        file: false,
+        make: None,
+        valid: |b| SigningKey::from_pkcs8(b).is_ok(),
+    },
+    Kind {
+        name: NEXT_RSA_SIGNING_KEY,
+        what: RSA,
+        file: false,
+        make: None,
+        valid: |b| RsaSigningKey::from_pkcs8(b).is_ok(),
+    },
 ];
 
 /// The secrets a node runs with, the same on every node of the platform.
 pub(crate) struct Secrets {
     pub(crate) challenge: [u8; 32],
     pub(crate) ppid: PpidSecret,
-    pub(crate) signing: Arc<SigningKey>,
-    pub(crate) previous_signing: Option<Arc<SigningKey>>,
-    pub(crate) rsa: Arc<RsaSigningKey>,
-    pub(crate) previous_rsa: Option<Arc<RsaSigningKey>>,
+    pub(crate) keys: SigningKeys,
 }
 
 type Plain = BTreeMap<String, Zeroizing<Vec<u8>>>;
@@ -141,9 +157,38 @@ fn agree(data: &Path, files: &Plain, kept: &Plain) -> Result<(), String> {
         {
             return Err(format!(
                 "{} differs from the {name} the platform's database keeps: this node was set up \
-                 with other secrets than the platform's. Remove the file to take the database's, \
-                 or point this node at its own database",
+                 with other secrets than the platform's, or with another database. Keep the file \
+                 (it may be the only copy of a key) and check --database; if the database's are \
+                 the platform's keys, move the file out of the folder to take them",
                 data.join(name).display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Brings a data folder whose signing key files are one rotation behind the database's (a
+/// rotation made from another node's folder) up to it: its current key is the database's
+/// previous one, so the folder is the platform's, not another's.
+fn catch_up(data: &Path, files: &mut Plain, kept: &Plain) -> Result<(), String> {
+    for (current, previous) in [
+        (SIGNING_KEY, PREVIOUS_SIGNING_KEY),
+        (RSA_SIGNING_KEY, PREVIOUS_RSA_SIGNING_KEY),
+    ] {
+        let behind = matches!(
+            (files.get(current), kept.get(previous), kept.get(current)),
+            (Some(f), Some(p), Some(_)) if **f == **p
+        );
+        if behind {
+            for name in [current, previous] {
+                if let Some(k) = kept.get(name) {
+                    crate::files::write_atomic(&data.join(name), k, 0o600)?;
+                    files.insert(name.to_owned(), k.clone());
+                }
+            }
+            crate::say(&format!(
+                "{} was one rotation behind the platform's database: brought up to it",
+                data.join(current).display()
             ));
         }
     }
@@ -172,6 +217,7 @@ async fn adopt(
     }
     let stored = |kept| open_all(sealing, data, kept);
     let mut kept = stored(store.cluster_secrets().await.map_err(|e| e.to_string())?)?;
+    catch_up(data, &mut files, &kept)?;
     agree(data, &files, &kept)?;
     let mut offered = Vec::new();
     let mut made = Plain::new();
@@ -182,6 +228,17 @@ async fn adopt(
         let bytes = match (files.get(k.name), k.make) {
             (Some(b), _) => b.clone(),
             (None, Some(make)) => {
+                // A platform that has served keeps its keys; new ones would change every PPID
+                // derived from now on and every signature relying parties check.
+                if k.name != CHALLENGE_KEY && store.holds_data().await.map_err(|e| e.to_string())? {
+                    return Err(format!(
+                        "the platform's database holds people or relying parties but no {}: \
+                         new keys are not made for a platform that has served. Start first the \
+                         node whose data folder holds the platform's keys (ppid-key, signing-key, \
+                         …), which puts them into the database — or check --database",
+                        k.name
+                    ));
+                }
                 let b = Zeroizing::new(make()?);
                 made.insert(k.name.to_owned(), b.clone());
                 b
@@ -237,72 +294,204 @@ pub(crate) async fn cluster(
     };
     let challenge = <[u8; 32]>::try_from(get(CHALLENGE_KEY)?.as_slice())
         .map_err(|_| "the challenge key is not 32 bytes")?;
-    let p256 = |b: &[u8]| {
+    Ok(Secrets {
+        challenge,
+        ppid: PpidSecret::from_bytes(get(PPID_KEY)?).map_err(|e| e.to_string())?,
+        keys: signing_keys(&kept)?,
+    })
+}
+
+/// The signing keys among the database's secrets, as the platform takes them.
+fn signing_keys(kept: &Plain) -> Result<SigningKeys, String> {
+    let get = |name: &str| {
+        kept.get(name)
+            .ok_or_else(|| format!("the platform's database keeps no {name}"))
+    };
+    let p256 = |b: &Zeroizing<Vec<u8>>| {
         SigningKey::from_pkcs8(b)
             .map(Arc::new)
             .map_err(|e| e.to_string())
     };
-    let rsa = |b: &[u8]| {
+    let rsa = |b: &Zeroizing<Vec<u8>>| {
         RsaSigningKey::from_pkcs8(b)
             .map(Arc::new)
             .map_err(|e| e.to_string())
     };
-    Ok(Secrets {
-        challenge,
-        ppid: PpidSecret::from_bytes(get(PPID_KEY)?).map_err(|e| e.to_string())?,
+    let some = |name: &str| kept.get(name).into_iter();
+    Ok(SigningKeys {
         signing: p256(get(SIGNING_KEY)?)?,
-        previous_signing: kept
-            .get(PREVIOUS_SIGNING_KEY)
-            .map(|b| p256(b))
-            .transpose()?,
-        rsa: rsa(get(RSA_SIGNING_KEY)?)?,
-        previous_rsa: kept
-            .get(PREVIOUS_RSA_SIGNING_KEY)
-            .map(|b| rsa(b))
-            .transpose()?,
+        previous_signing: some(PREVIOUS_SIGNING_KEY)
+            .map(p256)
+            .collect::<Result<_, _>>()?,
+        next_signing: some(NEXT_SIGNING_KEY).map(p256).collect::<Result<_, _>>()?,
+        rsa: Some(rsa(get(RSA_SIGNING_KEY)?)?),
+        previous_rsa: some(PREVIOUS_RSA_SIGNING_KEY)
+            .map(rsa)
+            .collect::<Result<_, _>>()?,
+        next_rsa: some(NEXT_RSA_SIGNING_KEY)
+            .map(rsa)
+            .collect::<Result<_, _>>()?,
     })
 }
 
+/// The `kid`s of `keys`, in the order the JWK Set shows them, the one signed with first.
+fn kids(keys: &SigningKeys) -> Vec<String> {
+    let es = std::iter::once(&keys.signing)
+        .chain(&keys.previous_signing)
+        .chain(&keys.next_signing)
+        .map(|k| k.public_jwk());
+    let rs = keys
+        .rsa
+        .iter()
+        .chain(&keys.previous_rsa)
+        .chain(&keys.next_rsa)
+        .map(|k| k.public_jwk());
+    es.chain(rs)
+        .map(|j| j["kid"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Reads the signing keys from the database every [`RELOAD_EVERY`] and gives the platform
+/// those that changed — a rotation made while this node serves: published first as the next
+/// key on every node, then signed with. Runs until the task is dropped.
+pub(crate) async fn reload_every(
+    store: Arc<dyn Store>,
+    sealing: Arc<SealingKey>,
+    data: std::path::PathBuf,
+    platform: Arc<mykey_platform::Platform>,
+) {
+    loop {
+        tokio::time::sleep(RELOAD_EVERY).await;
+        let read = match store.cluster_secrets().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the platform's keys again");
+                continue;
+            }
+        };
+        let keys = open_all(&sealing, &data, read).and_then(|kept| signing_keys(&kept));
+        match keys {
+            Ok(keys) if kids(&keys) != kids(&platform.signing_keys()) => {
+                tracing::info!(
+                    keys = ?kids(&keys),
+                    "the platform's signing keys changed in the database: taken up"
+                );
+                platform.replace_signing_keys(keys);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the platform's keys in the database do not open"),
+        }
+    }
+}
+
 /// Rotates a signing key (ES256, or RS256 with `rsa`) of the platform whose database is
-/// `store`: the current key becomes the previous one (still published, no longer used), a new
-/// one is made; in the database, and in the data folder where it keeps the key files. Each
-/// node takes it up when it next starts. Answers the new key's `kid`.
+/// `store`, in two steps so that no node signs with a key another node does not publish yet:
+///
+/// 1. a new key is kept as the next one (`signing-key.next`): every node publishes it within
+///    [`RELOAD_EVERY`] and signs on with the current one;
+/// 2. after `publish_for` the next key becomes the current one and the current one the
+///    previous one (still published, no longer used); every node signs with it within
+///    [`RELOAD_EVERY`].
+///
+/// Where the data folder keeps key files, they follow. A rotation cut off between the steps is
+/// finished by the next one (its next key, already published, is used). Two rotations at once:
+/// the second changes nothing and says so. Answers the new key's `kid`.
 pub(crate) async fn rotate(
     data: &Path,
     store: &dyn Store,
     sealing: &SealingKey,
     rsa: bool,
-    now: UnixTime,
+    publish_for: std::time::Duration,
 ) -> Result<String, String> {
+    let (current, previous, next) = if rsa {
+        (
+            RSA_SIGNING_KEY,
+            PREVIOUS_RSA_SIGNING_KEY,
+            NEXT_RSA_SIGNING_KEY,
+        )
+    } else {
+        (SIGNING_KEY, PREVIOUS_SIGNING_KEY, NEXT_SIGNING_KEY)
+    };
+    // A database that keeps no keys, and a folder that has none to give it, are not a
+    // platform's: the wrong --database, most likely.
+    let before = store.cluster_secrets().await.map_err(|e| e.to_string())?;
+    if !before.iter().any(|(n, _)| n == current) && !data.join(current).exists() {
+        return Err(format!(
+            "the database keeps no {current}, and {} has none: is --database the platform's?",
+            data.display()
+        ));
+    }
     // The database first holds the keys (an older folder's are taken in).
-    let held = adopt(data, store, sealing, now).await?;
-    let (current, previous) = if rsa {
-        (RSA_SIGNING_KEY, PREVIOUS_RSA_SIGNING_KEY)
-    } else {
-        (SIGNING_KEY, PREVIOUS_SIGNING_KEY)
-    };
-    let old = held
-        .get(current)
-        .ok_or_else(|| format!("the platform's database keeps no {current}"))?;
-    let (new, kid) = if rsa {
-        let new = Zeroizing::new(RsaSigningKey::generate_pkcs8());
-        let kid = jwk_kid(RsaSigningKey::from_pkcs8(&new).map(|k| k.public_jwk()))?;
-        (new, kid)
-    } else {
-        let new = Zeroizing::new(SigningKey::generate_pkcs8());
-        let kid = jwk_kid(SigningKey::from_pkcs8(&new).map(|k| k.public_jwk()))?;
-        (new, kid)
-    };
+    let held = adopt(data, store, sealing, UnixTime::now()).await?;
     let seal = |name: &str, b: &[u8]| {
         sealing
             .seal(&purpose(name), b)
             .map(|s| (name.to_owned(), s))
             .map_err(|e| e.to_string())
     };
-    store
-        .replace_cluster_secrets(&[seal(previous, old)?, seal(current, &new)?], &[], now)
+    // Step 1, unless a rotation cut off left its next key.
+    let new = match held.get(next) {
+        Some(k) => {
+            crate::say("finishing the rotation begun before: its next key is published already");
+            k.clone()
+        }
+        None => {
+            let new = Zeroizing::new(if rsa {
+                RsaSigningKey::generate_pkcs8()
+            } else {
+                SigningKey::generate_pkcs8()
+            });
+            // Only if no other rotation began meanwhile: the first next key offered is kept.
+            let kept = store
+                .offer_cluster_secrets(&[seal(next, &new)?], UnixTime::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            let ours = open_all(sealing, data, kept)?
+                .get(next)
+                .is_some_and(|k| **k == **new);
+            if !ours {
+                return Err("another rotation of this key came first; nothing was changed".into());
+            }
+            crate::say(&format!(
+                "the new key is published as the next one; every node publishes it within {} s. \
+                 Waiting {} s before signing with it …",
+                RELOAD_EVERY.as_secs(),
+                publish_for.as_secs()
+            ));
+            tokio::time::sleep(publish_for).await;
+            new
+        }
+    };
+    let kid = if rsa {
+        jwk_kid(RsaSigningKey::from_pkcs8(&new).map(|k| k.public_jwk()))?
+    } else {
+        jwk_kid(SigningKey::from_pkcs8(&new).map(|k| k.public_jwk()))?
+    };
+    // Step 2: the next key signs; the current one is kept as the previous.
+    let read = store.cluster_secrets().await.map_err(|e| e.to_string())?;
+    let now_kept = open_all(sealing, data, read.clone())?;
+    if now_kept.get(next).is_none_or(|k| **k != **new) {
+        return Err("another rotation of this key came first; nothing more was changed".into());
+    }
+    let old = now_kept
+        .get(current)
+        .ok_or_else(|| format!("the platform's database keeps no {current}"))?;
+    let unchanged: Vec<(String, Vec<u8>)> = read
+        .into_iter()
+        .filter(|(n, _)| n == current || n == next)
+        .collect();
+    let replaced = store
+        .replace_cluster_secrets(
+            &[seal(previous, old)?, seal(current, &new)?],
+            &[next.to_owned()],
+            &unchanged,
+            UnixTime::now(),
+        )
         .await
         .map_err(|e| e.to_string())?;
+    if !replaced {
+        return Err("another rotation of this key came first; nothing was changed".into());
+    }
     // A folder that keeps the key files keeps them in step, or it would no longer start.
     if data.join(current).exists() {
         crate::files::write_atomic(&data.join(previous), old, 0o600)?;

@@ -229,11 +229,11 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         metrics_token_hash: Some(PlatformConfig::hash_operator_token(&metrics)),
         challenge_secret: Some(secrets.challenge),
         ppid_key: Some(secrets.ppid),
-        signing_key: Some(secrets.signing),
-        previous_signing_keys: secrets.previous_signing.into_iter().collect(),
-        rsa_signing_key: Some(secrets.rsa),
-        previous_rsa_signing_keys: secrets.previous_rsa.into_iter().collect(),
-        sealing_key: Some(sealing),
+        signing_key: Some(secrets.keys.signing.clone()),
+        previous_signing_keys: secrets.keys.previous_signing.clone(),
+        rsa_signing_key: secrets.keys.rsa.clone(),
+        previous_rsa_signing_keys: secrets.keys.previous_rsa.clone(),
+        sealing_key: Some(sealing.clone()),
         push_to_private_addresses: a.allow_private_push,
         card_expiry_grace: Duration::from_secs(a.card_expiry_grace_days.saturating_mul(86_400)),
         ppid_for_businesses: a.ppid_for_businesses,
@@ -255,6 +255,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     node_config.account_registry_url = Some(account_registry.0.clone());
     node_config.trigger_sweep = Duration::from_secs(a.trigger_sweep.max(1));
     node_config.node_id = node_id.clone();
+    let store_for_keys = store.clone();
     let node = Node::assemble(
         store,
         Arc::new(SystemClock),
@@ -268,6 +269,14 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             node.sealed_headers
         ));
     }
+    // Keys published ahead by a rotation under way, and later rotations, are taken up.
+    node.platform.replace_signing_keys(secrets.keys);
+    let reload = tokio::spawn(crate::secrets::reload_every(
+        store_for_keys,
+        sealing,
+        a.data.clone(),
+        node.platform.clone(),
+    ));
     let background = node.start_background()?;
     let shown_db = if database.starts_with("sqlite://") {
         database.clone()
@@ -312,6 +321,7 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
         }
         None => mykey_server::serve(listener, node.router(), limits, shutdown_signal()).await,
     };
+    reload.abort();
     background.stop().await;
     if let Some(t) = simulator {
         t.abort();

@@ -325,7 +325,17 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     let before = kids(serve.url.clone()).await;
     assert_eq!(before.len(), 1);
     drop(serve);
-    let out = mykey(&["admin", "keys", "rotate", "--data", s(data.path())]).ok();
+    // No node runs: nothing to publish the new key to first.
+    let out = mykey(&[
+        "admin",
+        "keys",
+        "rotate",
+        "--publish-secs",
+        "0",
+        "--data",
+        s(data.path()),
+    ])
+    .ok();
     assert!(!out.stdout.contains(&before[0]), "{out:?}");
     #[cfg(unix)]
     {
@@ -369,6 +379,8 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
         "rotate",
         "--alg",
         "RS256",
+        "--publish-secs",
+        "0",
         "--data",
         s(data.path()),
     ])
@@ -940,5 +952,100 @@ async fn serve_terminates_tls_itself_and_the_issuer_follows() {
         reqwest::get(serve.url.replace("https://", "http://") + "/health/live")
             .await
             .is_err()
+    );
+}
+
+/// The platform's keys are in its database (docs/operations.md, "Several nodes"): a folder left
+/// one rotation behind is brought up to the database's keys; a database that has served but
+/// lost its keys gets no new ones (every PPID derived and every signature checked would
+/// change) until the folder that holds the old ones gives them back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_platform_that_has_served_keeps_its_keys() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::start(data.path());
+    let http = reqwest::Client::new();
+    crate::crash::bank(&http, &serve, data.path()).await;
+    let jwks = |url: String| async move {
+        reqwest::get(format!("{url}/oidc/jwks"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    drop(serve);
+    let key_files = ["ppid-key", "signing-key", "signing-key.rs256"];
+    let before: Vec<Vec<u8>> = key_files
+        .iter()
+        .map(|f| std::fs::read(data.path().join(f)).unwrap())
+        .collect();
+    mykey(&[
+        "admin",
+        "keys",
+        "rotate",
+        "--publish-secs",
+        "0",
+        "--data",
+        s(data.path()),
+    ])
+    .ok();
+    // The folder as it was before the rotation (rotated through another node's folder).
+    std::fs::write(data.path().join("signing-key"), &before[1]).unwrap();
+    std::fs::remove_file(data.path().join("signing-key.previous")).unwrap();
+    let serve = Serve::start(data.path());
+    let published = jwks(serve.url.clone()).await;
+    drop(serve);
+    assert_ne!(
+        std::fs::read(data.path().join("signing-key")).unwrap(),
+        before[1],
+        "brought up to the database's key"
+    );
+    assert_eq!(
+        std::fs::read(data.path().join("signing-key.previous")).unwrap(),
+        before[1]
+    );
+
+    // The database loses its keys, and the folder is one that never held them.
+    let db = format!(
+        "sqlite://{}",
+        data.path().join("platform.sqlite3").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    sqlx::query("DELETE FROM cluster_secrets")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let aside = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(data.path()).unwrap().flatten() {
+        let name = f.file_name().into_string().unwrap();
+        if name.starts_with("signing-key") || name == "ppid-key" {
+            std::fs::rename(f.path(), aside.path().join(&name)).unwrap();
+        }
+    }
+    let refused = mykey(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--jlis-listen",
+        "127.0.0.1:0",
+        "--mynaportal-listen",
+        "127.0.0.1:0",
+        "--account-registry-listen",
+        "127.0.0.1:0",
+        "--data",
+        s(data.path()),
+    ])
+    .fails_with("holds people or relying parties but no");
+    assert!(!data.path().join("ppid-key").exists(), "{}", refused.stderr);
+    // The folder that holds them gives them back.
+    for f in std::fs::read_dir(aside.path()).unwrap().flatten() {
+        std::fs::rename(f.path(), data.path().join(f.file_name())).unwrap();
+    }
+    let serve = Serve::start(data.path());
+    assert_eq!(jwks(serve.url.clone()).await, published);
+    assert_eq!(
+        std::fs::read(data.path().join("ppid-key")).unwrap(),
+        before[0]
     );
 }

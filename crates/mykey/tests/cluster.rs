@@ -30,6 +30,9 @@ fn meta(html: &str, name: &str) -> String {
     tag[c..c + tag[c..].find('"').unwrap()].replace("&amp;", "&")
 }
 
+/// What a JWK Set's ES256 key IDs are waited for to be.
+type KidsWanted = Box<dyn Fn(&[String]) -> bool + Send>;
+
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -47,7 +50,9 @@ async fn all_held_by(pool: &sqlx::PgPool, node: &str, limit: Duration) -> Vec<(S
     let deadline = Instant::now() + limit;
     loop {
         let now = holders(pool).await;
-        if now.len() == 4 && now.iter().all(|(_, h)| h == node) || Instant::now() > deadline {
+        if now.len() == 4 && now.iter().all(|(_, h)| h.starts_with(&format!("{node}/")))
+            || Instant::now() > deadline
+        {
             return now;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -261,18 +266,78 @@ async fn two_nodes_share_one_postgresql_database() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(rp_call(b.url.clone()).await, 403);
 
+    // A rotation while both nodes serve: both publish the new key before either signs with
+    // it, then both sign with it, and the old one stays published.
+    let es256 = |jwks: Value| -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["kty"] == "EC")
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let old = es256(jwks(a.url.clone()).await);
+    assert_eq!(old.len(), 1);
+    let (data_a, url) = (a_dir.path().to_owned(), db.url.clone());
+    let rotation = std::thread::spawn(move || {
+        mykey(&[
+            "admin",
+            "keys",
+            "rotate",
+            "--data",
+            s(&data_a),
+            "--database",
+            &url,
+        ])
+    });
+    let both = |want: KidsWanted| {
+        let (a, b) = (a.url.clone(), b.url.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(12);
+            loop {
+                let (ka, kb) = (es256(jwks(a.clone()).await), es256(jwks(b.clone()).await));
+                if want(&ka) && want(&kb) {
+                    return (ka, kb);
+                }
+                assert!(Instant::now() < deadline, "{ka:?} {kb:?}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
+    let first = old[0].clone();
+    let (published_a, published_b) =
+        both(Box::new(move |k: &[String]| k.len() == 2 && k[0] == first)).await;
+    assert_eq!(
+        published_a, published_b,
+        "both publish the next key, both sign with the old"
+    );
+    let rotated = rotation.join().unwrap().ok();
+    let new = published_a[1].clone();
+    assert!(rotated.stdout.contains(&new), "{rotated:?}");
+    let want = new.clone();
+    let (signing_a, signing_b) = both(Box::new(move |k: &[String]| k.first() == Some(&want))).await;
+    assert_eq!(signing_a, vec![new.clone(), old[0].clone()]);
+    assert_eq!(signing_a, signing_b);
+
     // The background work: every lease with node A, which started first.
     let held = all_held_by(&pool, "node-a", Duration::from_secs(10)).await;
     assert_eq!(
         held.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         ["event-push", "facts-sweep", "point-triggers", "purge"]
     );
-    assert!(held.iter().all(|(_, h)| h == "node-a"), "{held:?}");
+    assert!(
+        held.iter().all(|(_, h)| h.starts_with("node-a/")),
+        "{held:?}"
+    );
     // Node A killed: its leases run out and node B takes the work over.
     drop(a);
     let killed = Instant::now();
     let held = all_held_by(&pool, "node-b", Duration::from_secs(30)).await;
-    assert!(held.iter().all(|(_, h)| h == "node-b"), "{held:?}");
+    assert!(
+        held.iter().all(|(_, h)| h.starts_with("node-b/")),
+        "{held:?}"
+    );
     eprintln!(
         "node B held every lease {:.1} s after node A was killed",
         killed.elapsed().as_secs_f64()

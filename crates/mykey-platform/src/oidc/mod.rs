@@ -196,16 +196,19 @@ pub fn valid_redirect_uri(uri: &str) -> bool {
 
 impl Platform {
     /// The RS256 key: the configured one, or one made on first use.
-    pub(crate) fn rsa_key(&self) -> &RsaSigningKey {
-        self.rsa.get_or_init(|| {
-            self.config.rsa_signing_key.clone().unwrap_or_else(|| {
+    pub(crate) fn rsa_key(&self) -> std::sync::Arc<RsaSigningKey> {
+        if let Some(k) = &self.signing_keys().rsa {
+            return k.clone();
+        }
+        self.made_rsa
+            .get_or_init(|| {
                 // A generated key always parses.
                 std::sync::Arc::new(
                     RsaSigningKey::from_pkcs8(&RsaSigningKey::generate_pkcs8())
                         .expect("a generated RSA key"),
                 )
             })
-        })
+            .clone()
     }
 
     /// An operator registers (or replaces) `rp`'s OpenID Connect client.

@@ -230,7 +230,7 @@ impl Platform {
         claims: &IdTokenClaims<'_>,
     ) -> Result<String, PlatformError> {
         match alg {
-            IdTokenAlg::Es256 => self.signing.sign_jwt("JWT", claims),
+            IdTokenAlg::Es256 => self.signing_keys().signing.sign_jwt("JWT", claims),
             IdTokenAlg::Rs256 => self.rsa_key().sign_jwt("JWT", claims),
         }
     }
