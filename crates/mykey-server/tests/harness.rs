@@ -28,6 +28,8 @@ pub struct World {
     pub jlis_config: Config,
     pub port: Arc<JlisPort>,
     pub platform: Arc<Platform>,
+    /// The node's leases of background work, none taken until a test renews them.
+    pub leases: Arc<mykey_server::Leases>,
     pub clock: Arc<TestClock>,
     /// Simulated Mynaportal and the account registry, as `mykey serve` starts them.
     pub mynaportal: String,
@@ -106,7 +108,11 @@ pub async fn world_configured(
     )
     .await
     .unwrap();
-    let (platform, port) = (node.platform.clone(), node.port.clone());
+    let (platform, port, leases) = (
+        node.platform.clone(),
+        node.port.clone(),
+        node.leases.clone(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     // As `mykey serve` runs it: with the peer's address (the short-code budget).
@@ -126,6 +132,7 @@ pub async fn world_configured(
         jlis_config,
         port,
         platform,
+        leases,
         clock,
         mynaportal,
         account_registry,

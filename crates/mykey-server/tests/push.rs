@@ -170,6 +170,36 @@ async fn an_hour_without_the_receiver_loses_nothing_and_keeps_the_order() {
     assert_eq!(polled["sets"], json!({}));
 }
 
+/// Where nodes share the work, a node pushes only while it holds the `event-push` lease, and
+/// one that loses it stops (docs/operations.md, "Several nodes").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_pushes_only_while_it_holds_the_lease() {
+    let w = world().await;
+    let bank = relying_party(&w, "鍵銀行").await;
+    let (r, url) = receiver().await;
+    push_to(&w, &bank, &url, None).await;
+    let (card, _) = linked(&w, &bank, "C-7").await;
+    let deliverer =
+        Deliverer::leased(w.platform.clone(), Duration::from_secs(5), w.leases.clone()).unwrap();
+    let token = renew(&w, &card).await;
+    round(&deliverer).await;
+    assert!(r.got.lock().is_empty(), "no lease, no push");
+    w.leases.renew().await;
+    assert!(w.leases.holds(mykey_server::Work::EventPush));
+    round(&deliverer).await;
+    assert_eq!(event_types(&r.got.lock()), [ALL[0]]);
+    // Lost (here given up): the next event waits for whoever holds it.
+    w.leases.release().await;
+    let (code, _) = call(&w, Method::DELETE, "/v1/me/my-key-id", Some(&token)).await;
+    assert_eq!(code, 204);
+    round(&deliverer).await;
+    assert_eq!(r.got.lock().len(), 1);
+    assert_eq!(status(&w, &bank).await["pending"], 1);
+    w.leases.renew().await;
+    round(&deliverer).await;
+    assert_eq!(event_types(&r.got.lock()), [ALL[0], ALL[1]]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_set_is_recorded_and_a_stalled_receiver_holds_up_only_its_own_stream() {
     let w = world().await;
