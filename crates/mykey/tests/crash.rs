@@ -389,7 +389,7 @@ async fn an_event_acknowledged_as_a_change_survives_a_sigkill_before_its_push() 
 }
 
 /// A login; `None` when the connection broke (the platform is gone).
-async fn one_login(
+pub(crate) async fn one_login(
     http: &reqwest::Client,
     base: &str,
     key: &SigningKey,
@@ -422,11 +422,26 @@ async fn one_login(
 async fn one_link(
     http: &reqwest::Client,
     base: &str,
-    (client_id, secret): (&str, &str),
+    rp: (&str, &str),
     key: &SigningKey,
     cert: &[u8],
     customer: &str,
 ) -> Option<()> {
+    let (status, linked) = try_link(http, base, rp, key, cert, customer).await?;
+    assert_eq!(status, 201, "{linked}");
+    Some(())
+}
+
+/// [`one_link`], answering the approval's status and body, whatever it is; `None` when a step
+/// before it failed.
+pub(crate) async fn try_link(
+    http: &reqwest::Client,
+    base: &str,
+    (client_id, secret): (&str, &str),
+    key: &SigningKey,
+    cert: &[u8],
+    customer: &str,
+) -> Option<(u16, Value)> {
     let request: Value = http
         .post(format!("{base}/v1/rp/service-id-requests"))
         .basic_auth(client_id, Some(secret))
@@ -466,16 +481,14 @@ async fn one_link(
         "signature": B64.encode(key.sign(&B64URL.decode(nonce).ok()?)),
         "consent": {"items": items, "terms_version": shown["consent"]["terms_version"]},
     });
-    let (status, linked) = post(
+    post(
         http,
         format!("{base}/v1/link-requests/{id}/approval"),
         None,
         body,
     )
     .await
-    .ok()?;
-    assert_eq!(status, 201, "{linked}");
-    Some(())
+    .ok()
 }
 
 /// `mykey admin backup --data DATA --out OUT`.

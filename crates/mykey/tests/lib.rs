@@ -12,6 +12,7 @@ mod browser;
 mod card;
 mod cluster;
 mod crash;
+mod failover;
 mod insert;
 mod jlis;
 mod oidc;

@@ -21,15 +21,15 @@ const TEST: &str =
 
 /// PostgreSQL's programs, and who runs them: `postgres` where the tests run as root (the
 /// server refuses to).
-struct Pg {
-    bin: PathBuf,
-    user: Option<(u32, u32)>,
+pub(crate) struct Pg {
+    pub(crate) bin: PathBuf,
+    pub(crate) user: Option<(u32, u32)>,
 }
 
 impl Pg {
     /// The newest PostgreSQL installed (Debian's layout, else the `PATH`); `None`, with the
     /// test skipped, where there is none.
-    fn find() -> Option<Self> {
+    pub(crate) fn find(test: &str) -> Option<Self> {
         let debian = std::fs::read_dir("/usr/lib/postgresql")
             .into_iter()
             .flatten()
@@ -49,7 +49,7 @@ impl Pg {
             bin.filter(|b| b.join("initdb").exists() && b.join("pg_basebackup").exists())
         else {
             mykey_testkit::skip(
-                TEST,
+                test,
                 "PostgreSQL's server programs (initdb, pg_ctl, pg_basebackup) are not installed (apt-get install postgresql)",
             );
             return None;
@@ -65,7 +65,7 @@ impl Pg {
                     .flatten()
             }) else {
                 mykey_testkit::skip(
-                    TEST,
+                    test,
                     "running as root, and there is no user postgres to run PostgreSQL as",
                 );
                 return None;
@@ -78,7 +78,7 @@ impl Pg {
     }
 
     /// Runs PostgreSQL's program `tool` with `args`; it must succeed.
-    fn run(&self, tool: &str, args: &[&str]) {
+    pub(crate) fn run(&self, tool: &str, args: &[&str]) {
         let program = self.bin.join(tool);
         let mut c = if self.user.is_some() {
             let mut c = Command::new("runuser");
@@ -97,7 +97,7 @@ impl Pg {
     }
 
     /// A folder `path` of PostgreSQL's user, 0700.
-    fn folder(&self, path: &Path) {
+    pub(crate) fn folder(&self, path: &Path) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(path).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -113,7 +113,7 @@ impl Pg {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -161,7 +161,7 @@ async fn get(http: &reqwest::Client, url: String, token: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgresql_restores_a_base_backup_to_a_restore_point_from_its_wal_archive() {
-    let Some(pg) = Pg::find() else {
+    let Some(pg) = Pg::find(TEST) else {
         return;
     };
     let work = tempfile::tempdir().unwrap();
