@@ -45,8 +45,10 @@ impl Drop for Cluster {
         }
         for d in &self.data {
             if let Some(pid) = postmaster(d) {
+                // A member killed on purpose left its pid file behind: quietly.
                 let _ = Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
+                    .stderr(Stdio::null())
                     .status();
             }
         }
@@ -321,6 +323,8 @@ async fn acknowledged_writes_survive_the_loss_of_the_database_primary() {
     let started = Instant::now();
     // Every acknowledged write: when its request began, and when it was answered.
     let acked_at = Arc::new(Mutex::new(Vec::<(Duration, Duration)>::new()));
+    // The server errors the changes of My Key ID got: status, and whether Retry-After came.
+    let refusals = Arc::new(Mutex::new(Vec::<(u16, bool)>::new()));
     let mut writers = Vec::new();
     for (i, cert) in certs.iter().cloned().enumerate() {
         let (http, urls, key, stop, a_gone) = (
@@ -332,6 +336,7 @@ async fn acknowledged_writes_survive_the_loss_of_the_database_primary() {
         );
         let (client_id, secret) = (client_id.clone(), secret.clone());
         let acked_at = acked_at.clone();
+        let refusals = refusals.clone();
         let first = random_id();
         let token = crate::crash::login(&http, &urls[1], &key, &cert).await;
         let (status, body) = post(
@@ -374,13 +379,22 @@ async fn acknowledged_writes_survive_the_loss_of_the_database_primary() {
                     ),
                     1 => {
                         let id = random_id();
-                        let ok = http
+                        let r = http
                             .put(format!("{base}/v1/me/my-key-id"))
                             .bearer_auth(&token)
                             .json(&json!({"id": id}))
                             .send()
-                            .await
-                            .is_ok_and(|r| r.status() == 200);
+                            .await;
+                        let ok = r.as_ref().is_ok_and(|r| r.status() == 200);
+                        // What the platform answered while it could not write.
+                        if let Ok(r) = &r
+                            && r.status().is_server_error()
+                        {
+                            refusals.lock().unwrap().push((
+                                r.status().as_u16(),
+                                r.headers().contains_key("retry-after"),
+                            ));
+                        }
                         done.ids.push((id, ack(began, ok)));
                         ok
                     }
@@ -633,6 +647,19 @@ async fn acknowledged_writes_survive_the_loss_of_the_database_primary() {
         "failover: {acknowledged} writes acknowledged in all; node A killed at {a_killed:?}, \
          {after_a} writes through B after; {failures} of {reads_made} reads failed; members at \
          the end {after:?}"
+    );
+    // While the database could not take writes, the platform said so: 503 with Retry-After,
+    // never a 500.
+    let refused = refusals.lock().unwrap().clone();
+    assert!(
+        refused
+            .iter()
+            .all(|(status, retry)| *status == 503 && *retry),
+        "{refused:?}"
+    );
+    eprintln!(
+        "failover: {} changes of My Key ID refused with 503 and Retry-After meanwhile",
+        refused.len()
     );
     // How soon writes resumed is a figure (README, "Performance"), not a pass or a fail: hosts
     // differ. That they resumed at all, and lost nothing, is asserted above.
