@@ -228,6 +228,45 @@ pub(crate) fn cpu_of(pid: u32) -> Duration {
     cpu_in_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
 }
 
+/// The CPU time of every process named `postgres` on this machine (the PostgreSQL server's:
+/// its postmaster, background workers and backends); zero where there is none. Backends that
+/// end between two readings take their time with them, so read it around a load whose
+/// connections stay open (a pool's).
+pub(crate) fn postgres_cpu() -> Duration {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    dir.flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| cpu_in_stat(&stat))
+        .sum()
+}
+
+/// The mean time of one RSA-2048 PKCS#1 v1.5 SHA-256 verification on this core: the floor of a
+/// card login (the card's signature over the challenge must be verified) and of an
+/// application.
+pub(crate) fn rsa_verify_floor() -> Result<Duration, String> {
+    let key = SigningKey::generate().map_err(|e| e.to_string())?;
+    let message = [7u8; 32];
+    let signature = key.sign(&message);
+    let public =
+        mykey_pki::RsaPublicKey::from_spki_der(key.spki_der()).map_err(|e| e.to_string())?;
+    let rounds = 2000;
+    let t0 = std::time::Instant::now();
+    for _ in 0..rounds {
+        public
+            .verify(&message, &signature, mykey_pki::SignedObject::Challenge)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(t0.elapsed() / rounds)
+}
+
 /// User + system time from a `/proc/PID/stat` line (proc(5)). The fields are taken by position
 /// after the parenthesised command name: some before utime are signed (tpgid is -1 without a
 /// controlling terminal), so skipping what does not parse would shift them.
@@ -605,11 +644,25 @@ async fn login(a: LoginArgs) -> Result<(), String> {
     for i in 0..a.cards.max(1) {
         one(i).await?;
     }
-    let cpu_before = server.cpu();
+    // The floor — one RSA-2048 verification, the one piece of cryptography a login cannot
+    // avoid — measured in the same run, before and after the load.
+    let floor_before = rsa_verify_floor()?;
+    let postgres = !database.starts_with("sqlite://");
+    let (cpu_before, db_before) = (server.cpu(), postgres.then(postgres_cpu));
     let (mut all, elapsed) = load(a.concurrency, a.duration, one).await?;
     let cpu = server.cpu().saturating_sub(cpu_before);
+    let db_cpu = db_before.map(|b| postgres_cpu().saturating_sub(b));
+    let floor = (floor_before + rsa_verify_floor()?) / 2;
     let (p50, p99) = percentiles(&mut all);
     let n = all.len();
+    let per = |d: Duration| {
+        if n > 0 {
+            d.as_micros() as f64 / n as f64
+        } else {
+            0.0
+        }
+    };
+    let floor_us = floor.as_secs_f64() * 1e6;
     println!(
         "{}",
         serde_json::json!({
@@ -623,7 +676,11 @@ async fn login(a: LoginArgs) -> Result<(), String> {
             "logins_per_s": n as f64 / elapsed,
             "p50_ms": p50,
             "p99_ms": p99,
-            "server_cpu_us_per_login": if n > 0 { cpu.as_micros() as f64 / n as f64 } else { 0.0 },
+            "server_cpu_us_per_login": per(cpu),
+            "rsa2048_verify_floor_us": floor_us,
+            "server_cpu_over_floor": per(cpu) / floor_us,
+            "target_over_floor": if postgres { 8.0 } else { 6.0 },
+            "database_cpu_us_per_login": db_cpu.map(per),
         })
     );
     Ok(())

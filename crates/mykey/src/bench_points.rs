@@ -66,23 +66,6 @@ async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
     Ok(v)
 }
 
-/// The mean time of one RSA-2048 PKCS#1 v1.5 SHA-256 verification on this core.
-fn rsa_verify_floor() -> Result<Duration, String> {
-    let key = SigningKey::generate().map_err(|e| e.to_string())?;
-    let message = [7u8; 32];
-    let signature = key.sign(&message);
-    let public =
-        mykey_pki::RsaPublicKey::from_spki_der(key.spki_der()).map_err(|e| e.to_string())?;
-    let rounds = 2000;
-    let t0 = Instant::now();
-    for _ in 0..rounds {
-        public
-            .verify(&message, &signature, mykey_pki::SignedObject::Challenge)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(t0.elapsed() / rounds)
-}
-
 /// Loads `count` validated applicants (from number `first` on) of `of` (provider, service,
 /// round) straight into the database, showing progress.
 async fn seed(
@@ -411,7 +394,7 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
             "grant_batch_s": grants_s,
             "grant_batch_cpu_s": batch_cpu.as_secs_f64(),
             "grants": batch["grants"],
-            "rsa2048_verify_floor_us": rsa_verify_floor()?.as_secs_f64() * 1e6,
+            "rsa2048_verify_floor_us": crate::bench::rsa_verify_floor()?.as_secs_f64() * 1e6,
         })
     );
     Ok(())

@@ -297,6 +297,22 @@ async fn a_relying_party_makes_a_key_and_gets_a_token_with_an_assertion() {
     .fails_with("not a PEM private key");
 }
 
+/// `mykey admin keys rotate` on `data` with `extra` arguments, where no node runs (nothing to
+/// publish the new key to first); it must succeed.
+fn rotate_keys(data: &std::path::Path, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec![
+        "admin",
+        "keys",
+        "rotate",
+        "--publish-secs",
+        "0",
+        "--data",
+        s(data),
+    ];
+    args.extend_from_slice(extra);
+    mykey(&args).ok()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     let data = tempfile::tempdir().unwrap();
@@ -325,17 +341,7 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     let before = kids(serve.url.clone()).await;
     assert_eq!(before.len(), 1);
     drop(serve);
-    // No node runs: nothing to publish the new key to first.
-    let out = mykey(&[
-        "admin",
-        "keys",
-        "rotate",
-        "--publish-secs",
-        "0",
-        "--data",
-        s(data.path()),
-    ])
-    .ok();
+    let out = rotate_keys(data.path(), &[]);
     assert!(!out.stdout.contains(&before[0]), "{out:?}");
     #[cfg(unix)]
     {
@@ -373,18 +379,7 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     let rsa_before = rsa_kids(serve.url.clone()).await;
     assert_eq!(rsa_before.len(), 1);
     drop(serve);
-    let out = mykey(&[
-        "admin",
-        "keys",
-        "rotate",
-        "--alg",
-        "RS256",
-        "--publish-secs",
-        "0",
-        "--data",
-        s(data.path()),
-    ])
-    .ok();
+    let out = rotate_keys(data.path(), &["--alg", "RS256"]);
     let serve = Serve::start(data.path());
     let rsa_after = rsa_kids(serve.url.clone()).await;
     assert_eq!(rsa_after.len(), 2);
@@ -979,16 +974,7 @@ async fn a_platform_that_has_served_keeps_its_keys() {
         .iter()
         .map(|f| std::fs::read(data.path().join(f)).unwrap())
         .collect();
-    mykey(&[
-        "admin",
-        "keys",
-        "rotate",
-        "--publish-secs",
-        "0",
-        "--data",
-        s(data.path()),
-    ])
-    .ok();
+    rotate_keys(data.path(), &[]);
     // The folder as it was before the rotation (rotated through another node's folder).
     std::fs::write(data.path().join("signing-key"), &before[1]).unwrap();
     std::fs::remove_file(data.path().join("signing-key.previous")).unwrap();
@@ -1023,20 +1009,8 @@ async fn a_platform_that_has_served_keeps_its_keys() {
             std::fs::rename(f.path(), aside.path().join(&name)).unwrap();
         }
     }
-    let refused = mykey(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--jlis-listen",
-        "127.0.0.1:0",
-        "--mynaportal-listen",
-        "127.0.0.1:0",
-        "--account-registry-listen",
-        "127.0.0.1:0",
-        "--data",
-        s(data.path()),
-    ])
-    .fails_with("holds people or relying parties but no");
+    let refused = crate::support::serve_once(data.path(), &[])
+        .fails_with("holds people or relying parties but no");
     assert!(!data.path().join("ppid-key").exists(), "{}", refused.stderr);
     // The folder that holds them gives them back.
     for f in std::fs::read_dir(aside.path()).unwrap().flatten() {

@@ -86,28 +86,13 @@ async fn two_nodes_share_one_postgresql_database() {
 
     // A second node with a secrets.key of its own cannot open the platform's secrets.
     let b_args = args("node-b");
-    let serve_b = |extra: &[&str]| {
-        let mut all = vec![
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--mynaportal-listen",
-            "127.0.0.1:0",
-            "--account-registry-listen",
-            "127.0.0.1:0",
-            "--data",
-            s(b_dir.path()),
-        ];
-        all.extend(strs(&b_args));
-        all.extend_from_slice(extra);
-        mykey(&all)
-    };
+    let serve_b = || crate::support::serve_once(b_dir.path(), &strs(&b_args));
     std::fs::create_dir_all(b_dir.path()).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(b_dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     }
-    let refused = serve_b(&[]).fails_with("does not open the platform's secrets");
+    let refused = serve_b().fails_with("does not open the platform's secrets");
     assert!(refused.stderr.contains("secrets.key"), "{}", refused.stderr);
     // With the platform's secrets.key but a PPID key of its own, it says which file differs.
     let copy_secret = |name: &str| {
@@ -115,7 +100,7 @@ async fn two_nodes_share_one_postgresql_database() {
     };
     copy_secret("secrets.key");
     std::fs::write(b_dir.path().join("ppid-key"), [7u8; 32]).unwrap();
-    serve_b(&[]).fails_with("ppid-key differs from the ppid-key the platform's database keeps");
+    serve_b().fails_with("ppid-key differs from the ppid-key the platform's database keeps");
     std::fs::remove_file(b_dir.path().join("ppid-key")).unwrap();
     let b = Serve::start_with(b_dir.path(), &strs(&b_args));
     // Nothing of the platform's keys was written into the second node's folder.

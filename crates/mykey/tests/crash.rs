@@ -42,7 +42,7 @@ pub(crate) async fn login(
 }
 
 /// A session's GET of `url`, as JSON.
-async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
+pub(crate) async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
     http.get(url)
         .bearer_auth(token)
         .send()

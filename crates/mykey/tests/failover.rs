@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::crash::{bank, cards, client, post, random_id, try_link};
+use crate::crash::{bank, cards, client, get_json, post, random_id, try_link};
 use crate::pitr::{Pg, free_port};
 use crate::support::{Jlis, Serve};
 
@@ -562,15 +562,7 @@ async fn acknowledged_writes_survive_the_loss_of_the_database_primary() {
             }
         }
         let token = crate::crash::login(&http, &urls[1], &key, cert).await;
-        let me: Value = http
-            .get(format!("{}/v1/me", urls[1]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me = get_json(&http, format!("{}/v1/me", urls[1]), &token).await;
         let now = me["my_key_id"]["id"].as_str().unwrap();
         let last_acked = d.ids.iter().rposition(|(_, ok)| *ok).unwrap();
         let at = d.ids.iter().position(|(id, _)| id == now);
@@ -580,15 +572,7 @@ async fn acknowledged_writes_survive_the_loss_of_the_database_primary() {
             d.ids
         );
         acknowledged += d.ids.iter().filter(|(_, ok)| *ok).count();
-        let verdict: Value = http
-            .get(format!("{}/v1/me/log/verify", urls[1]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let verdict = get_json(&http, format!("{}/v1/me/log/verify", urls[1]), &token).await;
         assert_eq!(verdict["valid"], json!(true), "{verdict}");
     }
     // No uniqueness rule broken.

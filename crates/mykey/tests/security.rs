@@ -121,21 +121,9 @@ async fn the_data_folder_is_the_owners_alone_and_secrets_in_it_are_sealed() {
 
     // A data folder others may enter is refused, naming the fix.
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
-    mykey(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--jlis-listen",
-        "127.0.0.1:0",
-        "--mynaportal-listen",
-        "127.0.0.1:0",
-        "--account-registry-listen",
-        "127.0.0.1:0",
-        "--data",
-        s(&data),
-    ])
-    .fails_with("is open to other users (mode 755)")
-    .fails_with("chmod 700");
+    crate::support::serve_once(&data, &[])
+        .fails_with("is open to other users (mode 755)")
+        .fails_with("chmod 700");
     std::fs::set_permissions(data.join("jlis"), std::fs::Permissions::from_mode(0o750)).unwrap();
     mykey(&[
         "jlis",
@@ -175,20 +163,8 @@ async fn a_data_folder_serves_one_process_and_a_taken_port_names_its_flag() {
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("mykey-data");
     let first = Serve::start(&data);
-    let run = mykey(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--jlis-listen",
-        "127.0.0.1:0",
-        "--mynaportal-listen",
-        "127.0.0.1:0",
-        "--account-registry-listen",
-        "127.0.0.1:0",
-        "--data",
-        s(&data),
-    ])
-    .fails_with("is in use by another mykey serve (process ");
+    let run = crate::support::serve_once(&data, &[])
+        .fails_with("is in use by another mykey serve (process ");
     assert!(run.stderr.contains("another --data"), "{}", run.stderr);
     mykey(&[
         "jlis",
@@ -253,20 +229,7 @@ async fn a_key_file_that_does_not_parse_stops_the_start_and_says_which() {
         let path = data.join(file);
         let good = std::fs::read(&path).unwrap();
         std::fs::write(&path, b"not a key").unwrap();
-        let run = mykey(&[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--jlis-listen",
-            "127.0.0.1:0",
-            "--mynaportal-listen",
-            "127.0.0.1:0",
-            "--account-registry-listen",
-            "127.0.0.1:0",
-            "--data",
-            s(&data),
-        ])
-        .fails_with(what);
+        let run = crate::support::serve_once(&data, &[]).fails_with(what);
         assert!(run.stderr.contains(file), "{}", run.stderr);
         std::fs::write(&path, good).unwrap();
     }

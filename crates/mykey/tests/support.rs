@@ -202,6 +202,26 @@ pub(crate) fn missing(test: &str, reason: &str) {
     mykey_testkit::skip(test, reason);
 }
 
+/// `mykey serve` over `data` on free ports with `extra` arguments, run to its end: for starts
+/// that must be refused (one that serves runs until the command's time limit).
+pub(crate) fn serve_once(data: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--jlis-listen",
+        "127.0.0.1:0",
+        "--mynaportal-listen",
+        "127.0.0.1:0",
+        "--account-registry-listen",
+        "127.0.0.1:0",
+        "--data",
+        s(data),
+    ];
+    args.extend_from_slice(extra);
+    mykey(&args)
+}
+
 /// `mykey serve` on free ports over `data`; killed (SIGKILL) on drop.
 pub(crate) struct Serve {
     child: Child,
