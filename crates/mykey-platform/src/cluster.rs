@@ -51,8 +51,10 @@ pub trait ClusterStore: Send + Sync + 'static {
         at: UnixTime,
     ) -> Result<bool, StoreError>;
 
-    /// Whether the store holds any person or relying party: a platform that has served, whose
-    /// keys must not be made anew.
+    /// Whether any relying party is registered: from then on the platform's keys matter to
+    /// someone outside it (the ID tokens and SETs it verified, the PPIDs derived for it), so
+    /// they must not be made anew. (People alone — loaded by `mykey bench seed`, say — do not
+    /// count: nothing outside the platform has seen its keys.)
     async fn holds_data(&self) -> Result<bool, StoreError>;
 
     /// Takes lease `name` for `holder` for `seconds` from now by the database's clock — when

@@ -116,18 +116,11 @@ where
 
     async fn holds_data(&self) -> Result<bool, StoreError> {
         let mut c = self.pool.acquire().await.map_err(fail)?;
-        for table in ["persons", "relying_parties"] {
-            let any = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT 1 FROM {table} LIMIT 1"
-            )))
+        Ok(sqlx::query("SELECT 1 FROM relying_parties LIMIT 1")
             .fetch_optional(&mut *c)
             .await
-            .map_err(fail)?;
-            if any.is_some() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+            .map_err(fail)?
+            .is_some())
     }
 
     async fn take_lease(&self, name: &str, holder: &str, seconds: u32) -> Result<bool, StoreError> {

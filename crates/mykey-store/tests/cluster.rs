@@ -14,7 +14,7 @@ fn secret(name: &str, value: &[u8]) -> (String, Vec<u8>) {
 }
 
 pub(crate) async fn story(store: Arc<dyn Store>) {
-    // Called after the rest of the story: people and relying parties are there.
+    // Called after the rest of the story: relying parties are there.
     assert!(store.holds_data().await.unwrap());
     // The first offer of a name is kept; a later one of the same name is not.
     let kept = store

@@ -403,8 +403,8 @@ async fn sqlite_conforms() {
     let url = format!("sqlite://{}", dir.path().join("platform.sqlite3").display());
     let store = mykey_store::open(&url).await.unwrap();
     story(store.clone()).await;
-    cluster::story(store.clone()).await;
     links::story(store.clone()).await;
+    cluster::story(store.clone()).await;
     links::revocations_at_once(store.clone()).await;
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;
@@ -577,8 +577,8 @@ async fn postgres_conforms() {
     };
     let store = mykey_store::open(&db.url).await.unwrap();
     story(store.clone()).await;
-    cluster::story(store.clone()).await;
     links::story(store.clone()).await;
+    cluster::story(store.clone()).await;
     links::revocations_at_once(store.clone()).await;
     outbox::story(store.clone()).await;
     outbox::streams(store.clone()).await;

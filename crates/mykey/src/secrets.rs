@@ -228,11 +228,11 @@ async fn adopt(
         let bytes = match (files.get(k.name), k.make) {
             (Some(b), _) => b.clone(),
             (None, Some(make)) => {
-                // A platform that has served keeps its keys; new ones would change every PPID
-                // derived from now on and every signature relying parties check.
+                // A platform that has served relying parties keeps its keys; new ones would
+                // change every PPID derived from now on and every signature they check.
                 if k.name != CHALLENGE_KEY && store.holds_data().await.map_err(|e| e.to_string())? {
                     return Err(format!(
-                        "the platform's database holds people or relying parties but no {}: \
+                        "the platform's database holds relying parties but no {}: \
                          new keys are not made for a platform that has served. Start first the \
                          node whose data folder holds the platform's keys (ppid-key, signing-key, \
                          …), which puts them into the database — or check --database",

@@ -1010,7 +1010,7 @@ async fn a_platform_that_has_served_keeps_its_keys() {
         }
     }
     let refused = crate::support::serve_once(data.path(), &[])
-        .fails_with("holds people or relying parties but no");
+        .fails_with("holds relying parties but no");
     assert!(!data.path().join("ppid-key").exists(), "{}", refused.stderr);
     // The folder that holds them gives them back.
     for f in std::fs::read_dir(aside.path()).unwrap().flatten() {
