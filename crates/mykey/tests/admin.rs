@@ -1009,8 +1009,8 @@ async fn a_platform_that_has_served_keeps_its_keys() {
             std::fs::rename(f.path(), aside.path().join(&name)).unwrap();
         }
     }
-    let refused = crate::support::serve_once(data.path(), &[])
-        .fails_with("holds relying parties but no");
+    let refused =
+        crate::support::serve_once(data.path(), &[]).fails_with("holds relying parties but no");
     assert!(!data.path().join("ppid-key").exists(), "{}", refused.stderr);
     // The folder that holds them gives them back.
     for f in std::fs::read_dir(aside.path()).unwrap().flatten() {
