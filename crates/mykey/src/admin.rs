@@ -356,6 +356,16 @@ pub(crate) async fn run(cmd: AdminCommand) -> Result<(), String> {
             alg,
             publish_secs,
         }) => {
+            // The folder's keys go into the database: it must be a node's own, as `serve`
+            // demands (its owner's alone, nothing of another user's in it), and hold the
+            // platform's secrets.key.
+            if !data.join("secrets.key").is_file() {
+                return Err(format!(
+                    "{} holds no secrets.key: give the data folder of a node of the platform",
+                    data.display()
+                ));
+            }
+            crate::files::private_folder(&data)?;
             let database = match database {
                 Some(d) => d,
                 None => {

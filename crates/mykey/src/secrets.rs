@@ -167,30 +167,44 @@ fn agree(data: &Path, files: &Plain, kept: &Plain) -> Result<(), String> {
     Ok(())
 }
 
-/// Brings a data folder whose signing key files are one rotation behind the database's (a
-/// rotation made from another node's folder) up to it: its current key is the database's
-/// previous one, so the folder is the platform's, not another's.
+/// Brings a data folder whose signing key files are behind the database's (rotations made
+/// while this node was stopped, or from another node's folder) up to it. The folder's
+/// `secrets.key` opened the database's keys, so the folder is the platform's and the database
+/// is the authority on its rotating keys: a file that differs is kept beside as `NAME.stale`
+/// and replaced. (The PPID key never rotates: a folder whose PPID key differs is refused by
+/// [`agree`].)
 fn catch_up(data: &Path, files: &mut Plain, kept: &Plain) -> Result<(), String> {
-    for (current, previous) in [
+    for pair in [
         (SIGNING_KEY, PREVIOUS_SIGNING_KEY),
         (RSA_SIGNING_KEY, PREVIOUS_RSA_SIGNING_KEY),
     ] {
-        let behind = matches!(
-            (files.get(current), kept.get(previous), kept.get(current)),
-            (Some(f), Some(p), Some(_)) if **f == **p
+        let behind = [pair.0, pair.1].iter().any(
+            |name| matches!((files.get(*name), kept.get(*name)), (Some(f), Some(k)) if **f != **k),
         );
-        if behind {
-            for name in [current, previous] {
-                if let Some(k) = kept.get(name) {
-                    crate::files::write_atomic(&data.join(name), k, 0o600)?;
+        if !behind {
+            continue;
+        }
+        for name in [pair.0, pair.1] {
+            let path = data.join(name);
+            if let Some(old) = files.remove(name) {
+                crate::files::write_atomic(&data.join(format!("{name}.stale")), &old, 0o600)?;
+            }
+            match kept.get(name) {
+                Some(k) => {
+                    crate::files::write_atomic(&path, k, 0o600)?;
                     files.insert(name.to_owned(), k.clone());
                 }
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
             }
-            crate::say(&format!(
-                "{} was one rotation behind the platform's database: brought up to it",
-                data.join(current).display()
-            ));
         }
+        crate::say(&format!(
+            "{} was behind the platform's database (a rotation made elsewhere): brought up to \
+             it, the old file kept as {}.stale",
+            data.join(pair.0).display(),
+            pair.0
+        ));
     }
     Ok(())
 }
@@ -223,6 +237,17 @@ async fn adopt(
     let mut made = Plain::new();
     for k in &KINDS {
         if kept.contains_key(k.name) {
+            continue;
+        }
+        // A key signed with before is taken from a folder only together with the one signed
+        // with now (an earlier version's folder, taken in whole): never added beside a current
+        // key the database keeps, or a file planted there would be published as the platform's.
+        let current_kept = match k.name {
+            PREVIOUS_SIGNING_KEY => kept.contains_key(SIGNING_KEY),
+            PREVIOUS_RSA_SIGNING_KEY => kept.contains_key(RSA_SIGNING_KEY),
+            _ => false,
+        };
+        if current_kept {
             continue;
         }
         let bytes = match (files.get(k.name), k.make) {
@@ -429,10 +454,32 @@ pub(crate) async fn rotate(
             .map(|s| (name.to_owned(), s))
             .map_err(|e| e.to_string())
     };
-    // Step 1, unless a rotation cut off left its next key.
+    // While any node serves (holds a lease), every node must have read the next key before
+    // any signs with it: three of their reloads at least.
+    let serving = store
+        .leases()
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .any(|l| l.expires_at > UnixTime::now());
+    let least = RELOAD_EVERY * 3;
+    if serving && publish_for < least {
+        return Err(format!(
+            "nodes are serving: --publish-secs must be at least {} (three of their {} s reloads \
+             of the keys), or a node would sign with a key another does not publish yet",
+            least.as_secs(),
+            RELOAD_EVERY.as_secs()
+        ));
+    }
+    // Step 1, unless a rotation cut off (or still running) left its next key: then it is
+    // published already, but perhaps only just — wait the window out all the same.
     let new = match held.get(next) {
         Some(k) => {
-            crate::say("finishing the rotation begun before: its next key is published already");
+            crate::say(&format!(
+                "a rotation begun before left its next key: finishing it after {} s",
+                publish_for.as_secs()
+            ));
+            tokio::time::sleep(publish_for).await;
             k.clone()
         }
         None => {

@@ -340,7 +340,10 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     let serve = Serve::start(data.path());
     let before = kids(serve.url.clone()).await;
     assert_eq!(before.len(), 1);
-    drop(serve);
+    assert!(
+        serve.terminate().success(),
+        "a node stopped gives its leases up"
+    );
     let out = rotate_keys(data.path(), &[]);
     assert!(!out.stdout.contains(&before[0]), "{out:?}");
     #[cfg(unix)]
@@ -378,7 +381,10 @@ async fn the_platform_signing_key_rotates_and_the_old_one_stays_published() {
     };
     let rsa_before = rsa_kids(serve.url.clone()).await;
     assert_eq!(rsa_before.len(), 1);
-    drop(serve);
+    assert!(
+        serve.terminate().success(),
+        "a node stopped gives its leases up"
+    );
     let out = rotate_keys(data.path(), &["--alg", "RS256"]);
     let serve = Serve::start(data.path());
     let rsa_after = rsa_kids(serve.url.clone()).await;
@@ -968,28 +974,59 @@ async fn a_platform_that_has_served_keeps_its_keys() {
             .await
             .unwrap()
     };
-    drop(serve);
+    assert!(
+        serve.terminate().success(),
+        "a node stopped gives its leases up"
+    );
     let key_files = ["ppid-key", "signing-key", "signing-key.rs256"];
     let before: Vec<Vec<u8>> = key_files
         .iter()
         .map(|f| std::fs::read(data.path().join(f)).unwrap())
         .collect();
     rotate_keys(data.path(), &[]);
-    // The folder as it was before the rotation (rotated through another node's folder).
+    let once = std::fs::read(data.path().join("signing-key")).unwrap();
+    rotate_keys(data.path(), &[]);
+    // The folder as it was before two rotations (made through another node's folder).
     std::fs::write(data.path().join("signing-key"), &before[1]).unwrap();
     std::fs::remove_file(data.path().join("signing-key.previous")).unwrap();
+    // A key planted as the RS256 key used before (the database keeps none): never taken in,
+    // never published. It is a real RSA key: another platform's.
+    let other = tempfile::tempdir().unwrap();
+    drop(Serve::start(other.path()));
+    let planted = std::fs::read(other.path().join("signing-key.rs256")).unwrap();
+    std::fs::write(data.path().join("signing-key.rs256.previous"), &planted).unwrap();
     let serve = Serve::start(data.path());
     let published = jwks(serve.url.clone()).await;
     drop(serve);
-    assert_ne!(
-        std::fs::read(data.path().join("signing-key")).unwrap(),
-        before[1],
+    let twice = std::fs::read(data.path().join("signing-key")).unwrap();
+    assert!(
+        twice != before[1] && twice != once,
         "brought up to the database's key"
     );
     assert_eq!(
         std::fs::read(data.path().join("signing-key.previous")).unwrap(),
-        before[1]
+        once
     );
+    assert_eq!(
+        std::fs::read(data.path().join("signing-key.stale")).unwrap(),
+        before[1],
+        "the old file is kept beside"
+    );
+    let planted_kid = {
+        let other = Serve::start(other.path());
+        let keys: serde_json::Value = serde_json::from_str(&jwks(other.url.clone()).await).unwrap();
+        keys["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kty"] == "RSA")
+            .unwrap()["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(!published.contains(&planted_kid), "{published}");
+    std::fs::remove_file(data.path().join("signing-key.rs256.previous")).unwrap();
 
     // The database loses its keys, and the folder is one that never held them.
     let db = format!(

@@ -264,6 +264,19 @@ async fn two_nodes_share_one_postgresql_database() {
     };
     let old = es256(jwks(a.url.clone()).await);
     assert_eq!(old.len(), 1);
+    // Not without the time to publish the key first while nodes serve.
+    mykey(&[
+        "admin",
+        "keys",
+        "rotate",
+        "--publish-secs",
+        "0",
+        "--data",
+        s(a_dir.path()),
+        "--database",
+        &db.url,
+    ])
+    .fails_with("nodes are serving: --publish-secs must be at least 15");
     let (data_a, url) = (a_dir.path().to_owned(), db.url.clone());
     let rotation = std::thread::spawn(move || {
         mykey(&[
