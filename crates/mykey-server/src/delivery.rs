@@ -76,6 +76,24 @@ pub struct Deliverer {
 impl Deliverer {
     /// A deliverer whose pushes each take at most `timeout`.
     pub fn new(platform: Arc<Platform>, timeout: Duration) -> Result<Arc<Self>, String> {
+        Self::with_leases(platform, timeout, None)
+    }
+
+    /// A deliverer of node `leases.node()`, which pushes only while that node holds the
+    /// `event-push` lease: a node that loses it stops between two pushes.
+    pub fn leased(
+        platform: Arc<Platform>,
+        timeout: Duration,
+        leases: Arc<crate::Leases>,
+    ) -> Result<Arc<Self>, String> {
+        Self::with_leases(platform, timeout, Some(leases))
+    }
+
+    fn with_leases(
+        platform: Arc<Platform>,
+        timeout: Duration,
+        leases: Option<Arc<crate::Leases>>,
+    ) -> Result<Arc<Self>, String> {
         let private = platform.pushes_to_private_addresses();
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -89,20 +107,8 @@ impl Deliverer {
             platform,
             http,
             busy: Mutex::new(HashSet::new()),
-            leases: None,
+            leases,
         }))
-    }
-
-    /// A deliverer of node `leases.node()`, which pushes only while that node holds the
-    /// `event-push` lease: a node that loses it stops between two pushes.
-    pub fn leased(
-        platform: Arc<Platform>,
-        timeout: Duration,
-        leases: Arc<crate::Leases>,
-    ) -> Result<Arc<Self>, String> {
-        let mut d = Arc::into_inner(Self::new(platform, timeout)?).ok_or("a new deliverer")?;
-        d.leases = Some(leases);
-        Ok(Arc::new(d))
     }
 
     /// Whether this node may push now.

@@ -446,16 +446,8 @@ pub(crate) async fn rotate(
             data.display()
         ));
     }
-    // The database first holds the keys (an older folder's are taken in).
-    let held = adopt(data, store, sealing, UnixTime::now()).await?;
-    let seal = |name: &str, b: &[u8]| {
-        sealing
-            .seal(&purpose(name), b)
-            .map(|s| (name.to_owned(), s))
-            .map_err(|e| e.to_string())
-    };
-    // While any node serves (holds a lease), every node must have read the next key before
-    // any signs with it: three of their reloads at least.
+    // Refused before anything is written. While any node serves (holds a lease), every node
+    // must have read the next key before any signs with it: three of their reloads at least.
     let serving = store
         .leases()
         .await
@@ -471,6 +463,14 @@ pub(crate) async fn rotate(
             RELOAD_EVERY.as_secs()
         ));
     }
+    // The database first holds the keys (an older folder's are taken in).
+    let held = adopt(data, store, sealing, UnixTime::now()).await?;
+    let seal = |name: &str, b: &[u8]| {
+        sealing
+            .seal(&purpose(name), b)
+            .map(|s| (name.to_owned(), s))
+            .map_err(|e| e.to_string())
+    };
     // Step 1, unless a rotation cut off (or still running) left its next key: then it is
     // published already, but perhaps only just — wait the window out all the same.
     let new = match held.get(next) {

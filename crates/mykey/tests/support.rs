@@ -202,22 +202,24 @@ pub(crate) fn missing(test: &str, reason: &str) {
     mykey_testkit::skip(test, reason);
 }
 
+/// `mykey serve` on free ports (the platform and its three simulators), before `--data`.
+const SERVE_ON_FREE_PORTS: [&str; 9] = [
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--jlis-listen",
+    "127.0.0.1:0",
+    "--mynaportal-listen",
+    "127.0.0.1:0",
+    "--account-registry-listen",
+    "127.0.0.1:0",
+];
+
 /// `mykey serve` over `data` on free ports with `extra` arguments, run to its end: for starts
 /// that must be refused (one that serves runs until the command's time limit).
 pub(crate) fn serve_once(data: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--jlis-listen",
-        "127.0.0.1:0",
-        "--mynaportal-listen",
-        "127.0.0.1:0",
-        "--account-registry-listen",
-        "127.0.0.1:0",
-        "--data",
-        s(data),
-    ];
+    let mut args = SERVE_ON_FREE_PORTS.to_vec();
+    args.extend_from_slice(&["--data", s(data)]);
     args.extend_from_slice(extra);
     mykey(&args)
 }
@@ -250,18 +252,8 @@ impl Serve {
             std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700)).unwrap();
         }
         let mut child = Command::new(MYKEY)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--jlis-listen",
-                "127.0.0.1:0",
-                "--mynaportal-listen",
-                "127.0.0.1:0",
-                "--account-registry-listen",
-                "127.0.0.1:0",
-                "--data",
-            ])
+            .args(SERVE_ON_FREE_PORTS)
+            .arg("--data")
             .arg(data)
             .args(extra)
             .env("MYKEY_LOG", level)
