@@ -296,6 +296,12 @@ fn thumbprint(pair: &EcdsaKeyPair) -> String {
 /// Most events one poll answers.
 pub const MAX_POLL: usize = 100;
 
+/// How long an event is kept once its relying party acknowledged it (a push answered `202`,
+/// a poll's `ack`, or a refusal it sent back): 30 days, for the operator's inquiries about
+/// what was delivered when; then the minutely purge deletes it. An event not acknowledged is
+/// kept until it is.
+pub const ACKNOWLEDGED_EVENT_KEEP_SECS: u64 = 30 * 86_400;
+
 impl Platform {
     /// The platform's public keys (a JWK Set), for relying parties checking what it signed: the
     /// current ES256 key first, then those it signed with before a rotation, then the RS256 key and its predecessor.

@@ -63,7 +63,9 @@ pub use error::{
     AccessError, CardError, Conflict, Internal, InvalidError, Limited, NotFound, OAuthError,
     PlatformError, PointConflict, TicketItemsProblem,
 };
-pub use events::{Event, EventKind, EventSubject, MAX_POLL, SigningKey};
+pub use events::{
+    ACKNOWLEDGED_EVENT_KEEP_SECS, Event, EventKind, EventSubject, MAX_POLL, SigningKey,
+};
 pub use export::{ConsentRecord, Export, MyKeyIdRecord, ServiceIdRecord};
 pub(crate) use facts::signature_query;
 pub use facts::{FactsSweep, SignatureRevoked};
@@ -110,8 +112,9 @@ pub use relying_party::{
     RelyingPartyStatus,
 };
 pub use service_id::{
-    Consent, ConsentItem, LinkRequest, LinkRequestId, LinkRequestState, LinkRoute,
-    MyKeyIdApplication, NewConsent, PersonLink, RelyingPartyLink, SERVICE_ID_CONSENT, ServiceIdEnd,
+    Consent, ConsentItem, LINK_REQUEST_KEEP_SECS, LinkRequest, LinkRequestId, LinkRequestState,
+    LinkRoute, MyKeyIdApplication, NewConsent, PersonLink, RelyingPartyLink, SERVICE_ID_CONSENT,
+    ServiceIdEnd,
 };
 pub use service_id_login::{LinkInFlow, ServiceIdAuthentication, ServiceIdLogin};
 pub use store::{

@@ -32,6 +32,11 @@ pub struct ConsentItem {
     pub text: &'static str,
 }
 
+/// How long a link request is kept after it expires, answered or not: a day, so that its
+/// relying party asking about it soon after learns it expired; then the minutely purge deletes
+/// it (`GET` on it answers as for one never made).
+pub const LINK_REQUEST_KEEP_SECS: u64 = 86_400;
+
 /// The matters of Art 17.2, all required for a Service ID.
 pub const SERVICE_ID_CONSENT: [ConsentItem; 3] = [
     ConsentItem {

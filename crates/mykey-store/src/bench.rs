@@ -11,6 +11,9 @@ use sqlx::{ColumnIndex, Encode, Executor, Row};
 
 use crate::{Dialect, PostgresStore, SqlStore, SqliteStore, Stored, StoredRef, fail, open, secs};
 
+mod population;
+pub use population::Population;
+
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,

@@ -96,12 +96,30 @@ where
                 .map_err(fail)?
                 .rows_affected();
         }
-        gone += sqlx::query("DELETE FROM authorization_reports WHERE reported_at < $1")
-            .bind(secs(at).saturating_sub(mykey_platform::oidc::REPORT_KEEP_SECS as i64))
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?
-            .rows_affected();
+        // What is kept a while after it ends, each deleted on an index of that moment
+        // (migration 0033 for the last two; the events' holds only acknowledged ones, so the
+        // pending are never read).
+        for (purge, keep) in [
+            (
+                "DELETE FROM authorization_reports WHERE reported_at < $1",
+                mykey_platform::oidc::REPORT_KEEP_SECS,
+            ),
+            (
+                "DELETE FROM events WHERE acknowledged_at < $1",
+                mykey_platform::ACKNOWLEDGED_EVENT_KEEP_SECS,
+            ),
+            (
+                "DELETE FROM link_requests WHERE expires_at < $1",
+                mykey_platform::LINK_REQUEST_KEEP_SECS,
+            ),
+        ] {
+            gone += sqlx::query(purge)
+                .bind(secs(at).saturating_sub(keep as i64))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+        }
         tx.commit().await.map_err(fail)?;
         D::nonces_purged(self, at);
         Ok(gone)

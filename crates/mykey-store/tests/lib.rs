@@ -598,6 +598,20 @@ async fn postgres_conforms() {
     db.drop().await;
 }
 
+/// Acknowledged events and expired link requests are purged once kept their while, on either
+/// database (a store of its own: the purge looks years ahead).
+#[tokio::test(flavor = "multi_thread")]
+async fn events_and_link_requests_are_forgotten_after_their_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("platform.sqlite3").display());
+    outbox::forgotten(mykey_store::open(&url).await.unwrap()).await;
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    outbox::forgotten(mykey_store::open(&db.url).await.unwrap()).await;
+    db.drop().await;
+}
+
 /// A new, empty database on the local server (MYKEY_TEST_POSTGRES overrides the admin URL).
 async fn fresh_postgres() -> Option<mykey_testkit::FreshDb> {
     mykey_testkit::fresh_postgres("mykey-store's PostgreSQL tests").await

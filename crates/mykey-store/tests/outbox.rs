@@ -494,3 +494,83 @@ pub(crate) async fn facts(store: Arc<dyn Store>) {
     }
     assert_eq!(store.crl_sweep_position(&[8u8; 20]).await.unwrap(), None);
 }
+
+/// Neither the outbox nor the link requests grow with the years: a link request is deleted by
+/// the purge a day after it expired, an acknowledged event once kept 30 days, and an event not
+/// acknowledged never.
+pub(crate) async fn forgotten(store: Arc<dyn Store>) {
+    use mykey_platform::{ACKNOWLEDGED_EVENT_KEEP_SECS as KEEP, LINK_REQUEST_KEEP_SECS};
+    let rp = register(&store, "forgetting-bank", 31).await;
+    let mut jtis = Vec::new();
+    let mut requests = Vec::new();
+    for (i, n) in [(0u64, 9_100u64), (1, 9_200)] {
+        let p = person(&store, n).await;
+        give_my_key_id(&store, p, ["FORGET01", "FORGET02"][i as usize]).await;
+        let r = request(&store, &rp, &format!("F-{n}"), 90 + i as u8).await;
+        requests.push(r);
+        store
+            .approve_link_request(&r, p, &consent(), None, T, &linked())
+            .await
+            .unwrap()
+            .unwrap();
+        // A renewal: an event for the relying party.
+        store
+            .link_issuance_number(
+                IssuanceNumber::from_u64(n + 1).unwrap(),
+                None,
+                &[IssuanceNumber::from_u64(n).unwrap()],
+                T.plus(1),
+                &[],
+            )
+            .await
+            .unwrap();
+    }
+    for e in store
+        .pending_events(rp.id, &EventKind::ALL, 10)
+        .await
+        .unwrap()
+    {
+        jtis.push(e.jti);
+    }
+    assert_eq!(jtis.len(), 2);
+    assert_eq!(
+        store
+            .acknowledge_events(rp.id, &jtis[..1], T.plus(4))
+            .await
+            .unwrap(),
+        1
+    );
+    // Link requests (expiring at T + 600) stay a day after, then go.
+    store
+        .purge_expired(T.plus(600 + LINK_REQUEST_KEEP_SECS))
+        .await
+        .unwrap();
+    for r in &requests {
+        assert!(store.link_request(r).await.unwrap().is_some());
+    }
+    assert_eq!(
+        store
+            .purge_expired(T.plus(601 + LINK_REQUEST_KEEP_SECS))
+            .await
+            .unwrap(),
+        2
+    );
+    for r in &requests {
+        assert_eq!(store.link_request(r).await.unwrap(), None);
+    }
+    // Up to the end of its keep an acknowledged event stays; one second later the purge
+    // deletes it, and nothing else expires in that second.
+    store.purge_expired(T.plus(4 + KEEP)).await.unwrap();
+    assert_eq!(store.purge_expired(T.plus(5 + KEEP)).await.unwrap(), 1);
+    // The one not acknowledged outlives any purge, and is still delivered.
+    store
+        .purge_expired(T.plus(10 * 365 * 86_400))
+        .await
+        .unwrap();
+    let left = store
+        .pending_events(rp.id, &EventKind::ALL, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].jti, jtis[1]);
+}

@@ -40,6 +40,9 @@ pub(crate) enum BenchCommand {
     /// Logins offered at twice the capacity (Art 9.2): what completes, the admitted logins'
     /// p99 beside an unloaded one's, how fast refusals come, the server's memory.
     Overload(crate::bench_overload::OverloadArgs),
+    /// A card login with ten million people in PostgreSQL beside the same login with ten
+    /// thousand, in one run (p99 ratio), and the bytes stored per person.
+    Scale(crate::bench_scale::ScaleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +113,7 @@ pub(crate) async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::OidcCompare(a) => crate::bench_oidc_compare::run(a).await,
         BenchCommand::Points(a) => crate::bench_points::run(a).await,
         BenchCommand::Overload(a) => crate::bench_overload::run(a).await,
+        BenchCommand::Scale(a) => crate::bench_scale::run(a).await,
     }
 }
 

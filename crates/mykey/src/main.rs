@@ -10,6 +10,7 @@ mod bench_facts;
 mod bench_oidc_compare;
 mod bench_overload;
 mod bench_points;
+mod bench_scale;
 mod card;
 mod client;
 mod client_login;

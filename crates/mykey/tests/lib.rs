@@ -19,4 +19,5 @@ mod oidc;
 mod pitr;
 mod points;
 mod ppid;
+mod scale;
 mod security;
