@@ -174,17 +174,32 @@ pub(crate) async fn run(a: ScaleArgs) -> Result<(), String> {
             let (http, platform, certs, key) =
                 (http.clone(), platform.clone(), certs.clone(), key.clone());
             async move {
-                // Cards in a stride through the list, so consecutive logins are far apart.
-                let cert = certs[(i * 7919) % certs.len()].clone();
+                // The cards' people are spread over the population (`seat_cards`).
+                let cert = certs[i % certs.len()].clone();
                 crate::login::login(&http, &platform, |nonce| Ok((key.sign(nonce), cert)))
                     .await
                     .map(|_| ())
             }
         }
     };
-    // Warm-up: a short load on each, unmeasured.
+    // Warm-up, unmeasured: every card logs in once on each side, from as many clients.
     for side in &sides {
-        load(a.concurrency, 3, logins(side.server.url.clone())).await?;
+        let login = logins(side.server.url.clone());
+        let clients = a.concurrency.max(1);
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let login = login.clone();
+            let cards = certs.len();
+            tasks.push(tokio::spawn(async move {
+                for i in (c..cards).step_by(clients) {
+                    login(i).await?;
+                }
+                Ok::<_, String>(())
+            }));
+        }
+        for t in tasks {
+            t.await.map_err(|e| e.to_string())??;
+        }
     }
     for round in 0..a.rounds {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -205,7 +220,6 @@ pub(crate) async fn run(a: ScaleArgs) -> Result<(), String> {
         let n = side.latencies.len();
         let (p50, p99) = percentiles(&mut side.latencies);
         p99s.push(p99);
-        sizes.push(population);
         figures.insert(
             side.name.to_owned(),
             json!({
@@ -218,13 +232,15 @@ pub(crate) async fn run(a: ScaleArgs) -> Result<(), String> {
                 "p99_ms": p99,
             }),
         );
+        sizes.push(population);
     }
-    let (small, large) = (sizes[0], sizes[1]);
+    let (small, large) = (&sizes[0], &sizes[1]);
     let bytes_per_person = large.bytes.saturating_sub(small.bytes) as f64
         / large.persons.saturating_sub(small.persons).max(1) as f64;
     let mut out = json!({
         "bench": "scale",
         "database": "postgres",
+        "postgres_shared_buffers": large.shared_buffers,
         "cards": a.cards,
         "concurrency": a.concurrency,
         "rounds": a.rounds,

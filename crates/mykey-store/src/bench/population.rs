@@ -44,7 +44,7 @@ const CHAIN: [&str; 4] = [
 ];
 
 /// What [`PostgresStore::population`] finds.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Population {
     /// People in the database.
     pub persons: u64,
@@ -52,6 +52,8 @@ pub struct Population {
     pub bytes: u64,
     /// Log entries in all.
     pub log_entries: u64,
+    /// The server's `shared_buffers` (its own page cache), as it says it.
+    pub shared_buffers: String,
 }
 
 /// SQL for My Key ID number `x` (0 ≤ x < 36^8) as the platform writes one: eight characters
@@ -359,7 +361,7 @@ impl PostgresStore {
     pub async fn population(&self) -> Result<Population, StoreError> {
         let row = sqlx::query(
             "SELECT (SELECT count(*) FROM persons), pg_database_size(current_database()), \
-             (SELECT count(*) FROM log_entries)",
+             (SELECT count(*) FROM log_entries), current_setting('shared_buffers')",
         )
         .fetch_one(&self.pool)
         .await
@@ -368,6 +370,7 @@ impl PostgresStore {
             persons: row.get::<i64, _>(0) as u64,
             bytes: row.get::<i64, _>(1) as u64,
             log_entries: row.get::<i64, _>(2) as u64,
+            shared_buffers: row.get(3),
         })
     }
 }
