@@ -567,6 +567,32 @@ async fn post_ocsp(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(
     }
 }
 
+/// Card logins against one platform for a load: login `i` answers with card `i` (of `certs`,
+/// in turn), its signature made here with `key`, which every card holds.
+#[derive(Clone)]
+pub(crate) struct CardLogins {
+    pub(crate) http: reqwest::Client,
+    pub(crate) platform: String,
+    pub(crate) certs: Arc<Vec<Vec<u8>>>,
+    pub(crate) key: Arc<SigningKey>,
+}
+
+impl CardLogins {
+    /// Login `i`, start to end.
+    pub(crate) fn login(
+        &self,
+        i: usize,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send + use<> {
+        let (http, platform, key) = (self.http.clone(), self.platform.clone(), self.key.clone());
+        let cert = self.certs[i % self.certs.len()].clone();
+        async move {
+            crate::login::login(&http, &platform, |nonce| Ok((key.sign(nonce), cert)))
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
 /// Synthetic issuance numbers start here, far from the simulator's random 63-bit ones.
 const SEED_FIRST: u64 = 1 << 40;
 
@@ -633,17 +659,13 @@ async fn login(a: LoginArgs) -> Result<(), String> {
         .pool_max_idle_per_host(a.concurrency)
         .build()
         .map_err(|e| e.to_string())?;
-    let platform = server.url.clone();
-    let one = move |i: usize| {
-        let (http, platform, certs, key) =
-            (http.clone(), platform.clone(), certs.clone(), key.clone());
-        async move {
-            let cert = certs[i % certs.len()].clone();
-            crate::login::login(&http, &platform, |nonce| Ok((key.sign(nonce), cert)))
-                .await
-                .map(|_| ())
-        }
+    let logins = CardLogins {
+        http,
+        platform: server.url.clone(),
+        certs,
+        key,
     };
+    let one = move |i: usize| logins.login(i);
     // Warm-up: every card logs in once (its person is tied, its certificate checked).
     for i in 0..a.cards.max(1) {
         one(i).await?;

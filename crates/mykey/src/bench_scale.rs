@@ -26,7 +26,7 @@ use mykey_pki::{UnixTime, UserIdentificationCertificate};
 use mykey_store::PostgresStore;
 use serde_json::json;
 
-use crate::bench::{ChildServer, certificates, load, percentiles, progress_bar};
+use crate::bench::{CardLogins, ChildServer, certificates, load, percentiles, progress_bar};
 
 #[derive(Debug, Args)]
 pub(crate) struct ScaleArgs {
@@ -168,23 +168,19 @@ pub(crate) async fn run(a: ScaleArgs) -> Result<(), String> {
         .pool_max_idle_per_host(a.concurrency)
         .build()
         .map_err(|e| e.to_string())?;
-    let logins = |platform: String| {
-        let (http, certs, key) = (http.clone(), certs.clone(), key.clone());
-        move |i: usize| {
-            let (http, platform, certs, key) =
-                (http.clone(), platform.clone(), certs.clone(), key.clone());
-            async move {
-                // The cards' people are spread over the population (`seat_cards`).
-                let cert = certs[i % certs.len()].clone();
-                crate::login::login(&http, &platform, |nonce| Ok((key.sign(nonce), cert)))
-                    .await
-                    .map(|_| ())
-            }
-        }
+    // The cards' people are spread over each population (`seat_cards`).
+    let logins = |platform: &str| {
+        let logins = CardLogins {
+            http: http.clone(),
+            platform: platform.to_owned(),
+            certs: certs.clone(),
+            key: key.clone(),
+        };
+        move |i: usize| logins.login(i)
     };
     // Warm-up, unmeasured: every card logs in once on each side, from as many clients.
     for side in &sides {
-        let login = logins(side.server.url.clone());
+        let login = logins(&side.server.url);
         let clients = a.concurrency.max(1);
         let mut tasks = Vec::new();
         for c in 0..clients {
@@ -205,8 +201,7 @@ pub(crate) async fn run(a: ScaleArgs) -> Result<(), String> {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for s in order {
             let side = &mut sides[s];
-            let (lat, secs) =
-                load(a.concurrency, a.duration, logins(side.server.url.clone())).await?;
+            let (lat, secs) = load(a.concurrency, a.duration, logins(&side.server.url)).await?;
             side.latencies.extend(lat);
             side.seconds += secs;
         }
