@@ -191,8 +191,6 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
     let store = mykey_store::open(&database)
         .await
         .map_err(|e| e.to_string())?;
-    let (token_source, token) = operator_token(&a.data)?;
-    let (metrics_source, metrics) = secret_token(&a.data, "MYKEY_METRICS_TOKEN", "metrics-token")?;
     // The pair is read (and checked to fit) before anything listens.
     let certificates = match (&a.tls_cert, &a.tls_key) {
         (Some(cert), Some(key)) => {
@@ -217,9 +215,30 @@ pub(crate) async fn run(a: ServeArgs) -> Result<(), String> {
             )
         })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // A node refused here leaves its folder as it found it. A folder without a secrets.key
+    // joining a database that already keeps the platform's secrets is refused before a key is
+    // made (a new one could never open them); the operator and metrics tokens are made only once
+    // the node is admitted. (A key made here is never removed again: the database may already
+    // keep secrets sealed with it.)
+    if !a.data.join("secrets.key").exists()
+        && !store
+            .cluster_secrets()
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty()
+    {
+        return Err(format!(
+            "{} is missing, and a new one does not open the platform's secrets kept in its \
+             database: every node of a platform needs the same secrets.key — copy it from a node \
+             that serves, or point this node at its own database",
+            a.data.join("secrets.key").display()
+        ));
+    }
     let sealing = crate::secrets::sealing_key(&a.data)?;
     let secrets =
         crate::secrets::cluster(&a.data, &*store, &sealing, mykey_pki::UnixTime::now()).await?;
+    let (token_source, token) = operator_token(&a.data)?;
+    let (metrics_source, metrics) = secret_token(&a.data, "MYKEY_METRICS_TOKEN", "metrics-token")?;
     let config = PlatformConfig {
         issuer: a.issuer.clone().map_or_else(
             || format!("{scheme}://{addr}"),

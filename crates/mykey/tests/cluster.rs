@@ -94,6 +94,10 @@ async fn two_nodes_share_one_postgresql_database() {
     }
     let refused = serve_b().fails_with("does not open the platform's secrets");
     assert!(refused.stderr.contains("secrets.key"), "{}", refused.stderr);
+    // Refused, it leaves no key or token of its own behind.
+    for name in ["secrets.key", "operator-token", "metrics-token"] {
+        assert!(!b_dir.path().join(name).exists(), "{name} left behind");
+    }
     // With the platform's secrets.key but a PPID key of its own, it says which file differs.
     let copy_secret = |name: &str| {
         std::fs::copy(a_dir.path().join(name), b_dir.path().join(name)).unwrap();
