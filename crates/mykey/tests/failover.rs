@@ -507,8 +507,10 @@ async fn acknowledged_writes_survive_the_loss_of_the_database_primary() {
         faults.push((fault, before, resumed));
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    // Then platform node A is killed; B carries on.
+    // Then platform node A is killed; B carries on. Reads and writes stop picking A first, and
+    // those already sent to it are let finish, so a read counted as failed is B's alone.
     a_gone.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
     drop(a.take());
     let a_killed = started.elapsed();
     tokio::time::sleep(Duration::from_secs(4)).await;
