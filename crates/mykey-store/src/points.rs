@@ -340,7 +340,7 @@ where
             if mine {
                 return Ok(Err(conflict(PointConflict::ApplicationExists)));
             }
-            // The random ID met another (one chance in billions): the caller may try again.
+            // The ID met another (37 random bits a minute): the platform draws again.
             return Err(StoreError::conflict("point application ID collision"));
         }
         Self::enqueue(

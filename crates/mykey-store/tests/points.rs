@@ -270,6 +270,31 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
+    // An ID already taken (two drawn alike in one minute) is a store conflict, on which the
+    // platform draws again, and leaves nothing behind: no log entry, no event.
+    let u = person(&store, 4_350, Some("PTS00035")).await;
+    let u_entries = store.log(u).await.unwrap().len();
+    let pending = store
+        .pending_events(pay.id, &EventKind::ALL, 100)
+        .await
+        .unwrap()
+        .len();
+    let taken = store
+        .apply_for_points(&application(1, round.id, u, a.id, "35353535"), &applied())
+        .await;
+    assert!(
+        matches!(&taken, Err(e) if e.kind == mykey_platform::StoreErrorKind::Conflict),
+        "{taken:?}"
+    );
+    assert_eq!(store.log(u).await.unwrap().len(), u_entries);
+    assert_eq!(
+        store
+            .pending_events(pay.id, &EventKind::ALL, 100)
+            .await
+            .unwrap()
+            .len(),
+        pending
+    );
 
     // Each party sees its own: the other provider and the kiosk nothing.
     let of = |party| {
@@ -502,7 +527,8 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
 }
 
 /// Many at once for many people (SQLite commits them in groups): each taken or refused on its
-/// own, a closed round's refused, one person's second in a round refused, every log intact.
+/// own, one person's second in a round refused, two under one ID written once, every log
+/// intact.
 async fn together(store: Arc<dyn Store>, service: PaymentServiceId) {
     let open_round = store
         .add_point_round("Together", &TERMS, T)
@@ -520,35 +546,40 @@ async fn together(store: Arc<dyn Store>, service: PaymentServiceId) {
         .unwrap()
         .unwrap();
     let mut people = Vec::new();
-    for n in 0..24 {
+    for n in 0..32 {
         people.push(person(&store, 5_200 + n, Some(&format!("PTSTOG{n:02}"))).await);
     }
-    let tasks: Vec<_> = (0..32)
+    // Tasks 0–23: people 0–23, each a first application. Tasks 24–31: the first eight people's
+    // second applications. Tasks 32–39: people 24–31, each under the ID of person 8–15's
+    // application, as if drawn alike in one minute: of each pair one is written, the other
+    // refused as a store conflict (the platform would draw again).
+    let tasks: Vec<_> = (0..40)
         .map(|i| {
             let store = store.clone();
-            let who = people[i % 24];
-            // The last eight are the first eight people's second applications.
+            let (who, id) = match i {
+                0..32 => (people[i % 24], 52_000 + i as i64),
+                _ => (people[i - 8], 52_000 + i as i64 - 24),
+            };
             tokio::spawn(async move {
                 let new = application(
-                    52_000 + i as i64,
+                    id,
                     open_round.id,
                     who,
                     service,
                     &format!("{:08}", 52_000 + i),
                 );
-                store.apply_for_points(&new, &applied()).await.unwrap()
+                store.apply_for_points(&new, &applied()).await
             })
         })
         .collect();
-    let mut taken = 0;
-    let mut refused = 0;
+    let (mut taken, mut refused, mut drawn_alike) = (0, 0, 0);
     for t in tasks {
         match t.await.unwrap() {
-            Ok(a) => {
+            Ok(Ok(a)) => {
                 assert_eq!(a.state, PointApplicationState::Submitted);
                 taken += 1;
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 assert!(
                     matches!(
                         e,
@@ -558,20 +589,32 @@ async fn together(store: Arc<dyn Store>, service: PaymentServiceId) {
                 );
                 refused += 1;
             }
+            Err(e) => {
+                assert_eq!(e.kind, mykey_platform::StoreErrorKind::Conflict, "{e:?}");
+                drawn_alike += 1;
+            }
         }
     }
-    assert_eq!((taken, refused), (24, 8));
+    assert_eq!((taken, refused, drawn_alike), (24, 8, 8));
+    let mut applications = Vec::new();
     for who in &people {
         let log = store.log(*who).await.unwrap();
         verify_chain(&log).unwrap();
+        let entries = log.iter().filter(|e| e.kind == "point.applied").count();
+        let held = store.person_point_applications(*who).await.unwrap();
+        assert_eq!(entries, held.len(), "an entry for each application taken");
+        applications.push(held.len());
+    }
+    // One each for people 0–7 and 16–23; one between each pair of the same ID.
+    for n in (0..8).chain(16..24) {
+        assert_eq!(applications[n], 1, "person {n}");
+    }
+    for n in 8..16 {
         assert_eq!(
-            log.iter().filter(|e| e.kind == "point.applied").count(),
+            applications[n] + applications[n + 16],
             1,
-            "one entry for the one taken"
-        );
-        assert_eq!(
-            store.person_point_applications(*who).await.unwrap().len(),
-            1
+            "people {n} and {}",
+            n + 16
         );
     }
     store

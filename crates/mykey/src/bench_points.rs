@@ -9,6 +9,12 @@
 //!    (those of step 2 and `--holders` more loaded straight into the database) in reports of
 //!    1000, `--reporters` at a time, then one batch of grants for all of them: the wall time of
 //!    each, with the host's RSA-2048 verification floor (one core) printed beside them.
+//!
+//! With `--round-size N --baseline M` it measures instead an application's p99 in a round
+//! already holding N validated applications against its p99 in a round holding M, in one run:
+//! the holders are split into `--trials` groups and one more that warms both rounds up first,
+//! and each group applies once in each round, the two rounds taking turns (the order swapped
+//! every trial).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +53,15 @@ pub(crate) struct PointsArgs {
     /// Give `--rounds 1` and enough `--cards` for the load, so that it applies in that round.
     #[arg(long, default_value_t = 0)]
     round_size: u64,
+    /// With `--round-size`: a second round loaded with this many validated applications, and
+    /// only the comparison measured: each of `--trials` groups of holders applies once in the
+    /// big round and once in this one, in turns; the p99 of each and their ratio per trial.
+    #[arg(long, default_value_t = 0)]
+    baseline: u64,
+    /// Turns of the comparison (see `--baseline`); `--cards` is split into this many groups and
+    /// one more, whose turn warms both rounds up and is not counted.
+    #[arg(long, default_value_t = 3)]
+    trials: usize,
     /// Reports in flight at once.
     #[arg(long, default_value_t = 4)]
     reporters: usize,
@@ -64,6 +79,156 @@ async fn call(req: reqwest::RequestBuilder) -> Result<Value, String> {
         return Err(format!("refused ({status}): {v}"));
     }
     Ok(v)
+}
+
+/// One application of a holder (by their session) in `round` through `service`.
+async fn apply(
+    http: &reqwest::Client,
+    base: &str,
+    session: &str,
+    round: i64,
+    service: i64,
+    user_id: &str,
+    consent: &Value,
+) -> Result<(), String> {
+    call(
+        http.post(format!("{base}/v1/me/point-applications"))
+            .bearer_auth(session)
+            .json(&json!({"round": round, "payment_service": service, "payment_service_user_id": user_id, "consent": consent})),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The holders of a comparison and what they apply with.
+struct Holders {
+    http: reqwest::Client,
+    base: String,
+    sessions: Arc<Vec<String>>,
+    service: i64,
+    consent: Value,
+}
+
+impl Holders {
+    /// Each holder of `group` applies once in `round`, `concurrency` at a time: the
+    /// latencies (µs) and the wall time.
+    async fn apply_once_each(
+        &self,
+        group: std::ops::Range<usize>,
+        round: i64,
+        concurrency: usize,
+    ) -> Result<(Vec<u32>, f64), String> {
+        let next = Arc::new(AtomicUsize::new(group.start));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency.max(1) {
+            let (http, base, sessions, consent) = (
+                self.http.clone(),
+                self.base.clone(),
+                self.sessions.clone(),
+                self.consent.clone(),
+            );
+            let (next, end, service) = (next.clone(), group.end, self.service);
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let holder = next.fetch_add(1, Ordering::Relaxed);
+                    if holder >= end {
+                        return Ok::<_, String>(latencies);
+                    }
+                    let t0 = Instant::now();
+                    let user_id = format!("{holder:06}{:06}", 0);
+                    apply(
+                        &http,
+                        &base,
+                        &sessions[holder],
+                        round,
+                        service,
+                        &user_id,
+                        &consent,
+                    )
+                    .await?;
+                    latencies.push(t0.elapsed().as_micros() as u32);
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.map_err(|e| e.to_string())??);
+        }
+        Ok((all, started.elapsed().as_secs_f64()))
+    }
+}
+
+/// The comparison of `--baseline`: trial by trial, one group of holders applies once in the
+/// big round and once in the baseline round (the order swapped every trial).
+async fn compare_rounds(
+    a: &PointsArgs,
+    holders: &Holders,
+    (big, small): (i64, i64),
+    database: &str,
+) -> Result<(), String> {
+    let trials = a.trials.max(1);
+    // Group 0 warms both rounds first (its figures are printed, not counted): the first
+    // applications after a load read index pages the load pushed out of the buffers.
+    let size = holders.sessions.len() / (trials + 1);
+    let mut figures = Vec::with_capacity(trials);
+    let mut worst: f64 = 0.0;
+    for t in 0..=trials {
+        let group = t * size..(t + 1) * size;
+        let order = if t % 2 == 0 {
+            [big, small]
+        } else {
+            [small, big]
+        };
+        let mut p99 = [0.0; 2];
+        let mut side = serde_json::Map::new();
+        for round in order {
+            let (mut latencies, secs) = holders
+                .apply_once_each(group.clone(), round, a.concurrency)
+                .await?;
+            let (p50, p) = percentiles(&mut latencies);
+            let (name, at) = if round == big {
+                ("big", 0)
+            } else {
+                ("baseline", 1)
+            };
+            p99[at] = p;
+            side.insert(format!("{name}_p50_ms"), json!(p50));
+            side.insert(format!("{name}_p99_ms"), json!(p));
+            side.insert(
+                format!("{name}_per_s"),
+                json!(latencies.len() as f64 / secs),
+            );
+        }
+        let ratio = if p99[1] > 0.0 { p99[0] / p99[1] } else { 0.0 };
+        if t == 0 {
+            side.insert("warm_up".into(), json!(true));
+        } else {
+            worst = worst.max(ratio);
+        }
+        side.insert(
+            "first".into(),
+            json!(if order[0] == big { "big" } else { "baseline" }),
+        );
+        side.insert("p99_ratio".into(), json!(ratio));
+        figures.push(Value::Object(side));
+    }
+    println!(
+        "{}",
+        json!({
+            "bench": "points-round-size",
+            "database": if database.starts_with("sqlite://") { "sqlite" } else { "postgres" },
+            "round_size": a.round_size,
+            "baseline": a.baseline,
+            "holders_per_trial": size,
+            "concurrency": a.concurrency,
+            "trials": figures,
+            "p99_ratio_max": worst,
+            "p99_ratio_target": 1.3,
+        })
+    );
+    Ok(())
 }
 
 /// Loads `count` validated applicants (from number `first` on) of `of` (provider, service,
@@ -140,8 +305,16 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
             .bearer_auth(&operator),
     )
     .await?;
-    let mut rounds = Vec::with_capacity(a.rounds);
-    for r in 0..a.rounds.max(1) {
+    let compare = a.round_size > 0 && a.baseline > 0;
+    if compare && cards < a.trials.max(1) + 1 {
+        return Err(
+            "--cards must be more than --trials (a group of holders a trial and one to warm up)"
+                .into(),
+        );
+    }
+    let round_count = if compare { 2 } else { a.rounds.max(1) };
+    let mut rounds = Vec::with_capacity(round_count);
+    for r in 0..round_count {
         let round = call(
             http.post(format!("{base}/v1/ops/point-rounds"))
                 .bearer_auth(&operator)
@@ -192,6 +365,24 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
         )
         .await?;
     }
+    if compare {
+        seed(
+            &database,
+            (provider, service, rounds[1]),
+            a.round_size,
+            a.baseline,
+            "the baseline round",
+        )
+        .await?;
+        let holders = Holders {
+            http: http.clone(),
+            base: base.clone(),
+            sessions: sessions.clone(),
+            service,
+            consent: consent.clone(),
+        };
+        return compare_rounds(&a, &holders, (rounds[0], rounds[1]), &database).await;
+    }
 
     // 1. Logins.
     let login_one = {
@@ -237,13 +428,16 @@ pub(crate) async fn run(a: PointsArgs) -> Result<(), String> {
                 let round = *rounds
                     .get(r)
                     .ok_or("every round was applied in: give more --rounds")?;
-                call(
-                    http.post(format!("{base}/v1/me/point-applications"))
-                        .bearer_auth(&sessions[holder])
-                        .json(&json!({"round": round, "payment_service": service, "payment_service_user_id": format!("{:06}{:06}", holder, r), "consent": consent})),
+                apply(
+                    &http,
+                    &base,
+                    &sessions[holder],
+                    round,
+                    service,
+                    &format!("{:06}{:06}", holder, r),
+                    &consent,
                 )
                 .await
-                .map(|_| ())
             }
         }
     };

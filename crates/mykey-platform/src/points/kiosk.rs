@@ -72,44 +72,43 @@ impl Platform {
             .known_person_for(proof.issuance_number, proof.expires_at, now)
             .await?
             .ok_or(PlatformError::Conflict(crate::Conflict::MyKeyIdRequired))?;
-        let id = super::PointApplicationId::random(&*self.rng);
-        let mut logs = proof.logs;
-        logs.push(NewLog::new(
-            crate::LogKind::ConsentGiven,
-            json!({
-                "function": "points",
-                "relying_party": service.provider_name,
-                "items": consent.items,
-                "terms_version": consent.terms_version,
-                "via": "kiosk",
-                "kiosk": rp.name,
-            }),
-        ));
-        logs.push(NewLog::new(
-            crate::LogKind::PointApplied,
-            json!({
-                "application": id.to_string(),
-                "round": round.name,
-                "payment_service": service.name,
-                "relying_party": service.provider_name,
-                "via": "kiosk",
-                "kiosk": rp.name,
-            }),
-        ));
-        self.store
-            .apply_for_points(
-                &NewPointApplication {
-                    id,
-                    round: round.id,
-                    person,
-                    service: service.id,
-                    payment_service_user_id: choice.payment_service_user_id.to_owned(),
-                    payment_service_code: choice.payment_service_code.map(str::to_owned),
-                    kiosk: Some(rp.id),
-                    at: now,
-                },
-                &logs,
-            )
-            .await?
+        let logs = proof.logs;
+        self.apply_under_fresh_id(now, |id| {
+            let mut logs = logs.clone();
+            logs.push(NewLog::new(
+                crate::LogKind::ConsentGiven,
+                json!({
+                    "function": "points",
+                    "relying_party": service.provider_name,
+                    "items": consent.items,
+                    "terms_version": consent.terms_version,
+                    "via": "kiosk",
+                    "kiosk": rp.name,
+                }),
+            ));
+            logs.push(NewLog::new(
+                crate::LogKind::PointApplied,
+                json!({
+                    "application": id.to_string(),
+                    "round": round.name,
+                    "payment_service": service.name,
+                    "relying_party": service.provider_name,
+                    "via": "kiosk",
+                    "kiosk": rp.name,
+                }),
+            ));
+            let new = NewPointApplication {
+                id,
+                round: round.id,
+                person,
+                service: service.id,
+                payment_service_user_id: choice.payment_service_user_id.to_owned(),
+                payment_service_code: choice.payment_service_code.map(str::to_owned),
+                kiosk: Some(rp.id),
+                at: now,
+            };
+            (new, logs)
+        })
+        .await
     }
 }

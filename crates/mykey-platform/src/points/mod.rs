@@ -68,15 +68,29 @@ int_id!(
     PointRoundId
 );
 
-/// A point application's ID: 63 random bits, shown as 16 lower-case hexadecimal characters, so
-/// that a provider learns nothing of how many applications others receive.
+/// A point application's ID: 63 bits, shown as 16 lower-case hexadecimal characters — the
+/// minute it was made (26 bits, Unix minutes, enough until 2097) and then 37 random bits.
+///
+/// The random part means a provider learns nothing of how many applications others receive;
+/// the minute tells no one more than the application's own `submitted_at`. The minute first
+/// puts the applications of one minute side by side in the primary key's B-tree: in a round
+/// of tens of millions a new application lands on the few pages of the current minute, not on
+/// a random page of the whole index (which would be read in, written back, and copied whole
+/// into the write-ahead log after each checkpoint — docs/architecture.md §8.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PointApplicationId(i64);
 
+/// Bits of a [`PointApplicationId`] after its minute.
+const RANDOM_BITS: u32 = 37;
+
 impl PointApplicationId {
-    /// A fresh random ID.
-    pub(crate) fn random(rng: &dyn crate::Rng) -> Self {
-        Self(i64::from_be_bytes(rng.bytes::<8>()) & i64::MAX)
+    /// A fresh ID for an application made `at`. Two made in the same minute meet once in
+    /// 2³⁷ draws: the store refuses the second, and [`Self::fresh`]'s callers draw again.
+    pub(crate) fn fresh(at: UnixTime, rng: &dyn crate::Rng) -> Self {
+        let last_minute = (1u64 << (63 - RANDOM_BITS)) - 1;
+        let minute = (at.as_secs() / 60).min(last_minute);
+        let random = u64::from_be_bytes(rng.bytes::<8>()) >> (64 - RANDOM_BITS);
+        Self(i64::try_from(minute << RANDOM_BITS | random).unwrap_or(i64::MAX))
     }
 
     /// The ID as the store keeps it.
@@ -530,6 +544,49 @@ mod tests {
         IdShape::new(alphabet, min, max, prefix.into(), check, None).expect("a shape")
     }
 
+    /// Every byte it gives is `0xff`: the largest random part an ID can have.
+    struct Highest;
+
+    impl crate::Rng for Highest {
+        fn fill(&self, buf: &mut [u8]) {
+            buf.fill(0xff);
+        }
+    }
+
+    /// Every byte it gives is zero: the smallest.
+    struct Lowest;
+
+    impl crate::Rng for Lowest {
+        fn fill(&self, buf: &mut [u8]) {
+            buf.fill(0);
+        }
+    }
+
+    #[test]
+    fn application_ids_begin_with_their_minute() {
+        // 2026-12-07T16:00:00Z, a minute's start.
+        let at = UnixTime::from_secs(1_796_659_200);
+        let minute = i64::try_from(at.as_secs() / 60).expect("fits");
+        let first = PointApplicationId::fresh(at, &Lowest);
+        assert_eq!(first.get(), minute << 37);
+        let last = PointApplicationId::fresh(at.plus(59), &Highest);
+        assert_eq!(last.get(), (minute << 37) | ((1 << 37) - 1));
+        // A later minute sorts after everything of the one before.
+        assert!(PointApplicationId::fresh(at.plus(60), &Lowest) > last);
+        // The random part is random: two draws in one second differ.
+        let rng = mykey_pki::SystemRng;
+        let (a, b) = (
+            PointApplicationId::fresh(at, &rng),
+            PointApplicationId::fresh(at, &rng),
+        );
+        assert_ne!(a, b);
+        assert_eq!(a.get() >> 37, minute);
+        // Past 2097 the minute stays at its last value: still a positive ID that reads back.
+        let far = PointApplicationId::fresh(UnixTime::from_secs(u64::MAX), &Highest);
+        assert_eq!(far.get(), i64::MAX);
+        assert_eq!(far.to_string().parse::<PointApplicationId>(), Ok(far));
+    }
+
     #[test]
     fn payment_service_ids_are_checked_against_the_shape() {
         let card = shape(IdAlphabet::Digits, 16, 16, "4", IdCheck::Luhn);
@@ -587,7 +644,7 @@ mod tests {
 
     #[test]
     fn application_ids_read_back_and_refuse_other_text() {
-        let id = PointApplicationId::random(&mykey_pki::SystemRng);
+        let id = PointApplicationId::fresh(UnixTime::now(), &mykey_pki::SystemRng);
         assert!(id.get() >= 0);
         assert_eq!(id.to_string().parse::<PointApplicationId>(), Ok(id));
         for bad in [

@@ -15,6 +15,29 @@ use crate::{
     RelyingParty, RelyingPartyKind, Session,
 };
 
+/// IDs drawn for one application at most.
+const ID_DRAWS: u32 = 4;
+
+/// `write` under an ID from `draw`, and under another while the store refuses the one drawn
+/// as taken — 37 random bits a minute meet rarely, but not never in a national rush — or the
+/// write met a concurrent one it must not wait for; [`ID_DRAWS`] at most. A refused write
+/// keeps nothing, so nothing of an earlier draw remains.
+pub(super) async fn under_fresh_ids<T, Fut>(
+    mut draw: impl FnMut() -> PointApplicationId,
+    mut write: impl FnMut(PointApplicationId) -> Fut,
+) -> Result<T, PlatformError>
+where
+    Fut: std::future::Future<Output = Result<Result<T, PlatformError>, crate::StoreError>>,
+{
+    let mut draws = 1;
+    loop {
+        match write(draw()).await {
+            Err(e) if e.kind == crate::StoreErrorKind::Conflict && draws < ID_DRAWS => draws += 1,
+            done => return done?,
+        }
+    }
+}
+
 /// Seconds an open round or an eligible service is answered from memory when an application
 /// names it. Only for the checks made before the store is asked: the store checks the round
 /// open and the service eligible again in the transaction that writes.
@@ -223,42 +246,58 @@ impl Platform {
         let (round, service) = self.point_choice(round, service).await?;
         service.shape.check(payment_service_user_id)?;
         service.shape.check_code(payment_service_code)?;
-        let id = PointApplicationId::random(&*self.rng);
-        let logs = [
-            NewLog::new(
-                crate::LogKind::ConsentGiven,
-                json!({
-                    "function": "points",
-                    "relying_party": service.provider_name,
-                    "items": consent.items,
-                    "terms_version": consent.terms_version,
-                }),
-            ),
-            NewLog::new(
-                crate::LogKind::PointApplied,
-                json!({
-                    "application": id.to_string(),
-                    "round": round.name,
-                    "payment_service": service.name,
-                    "relying_party": service.provider_name,
-                }),
-            ),
-        ];
-        self.store
-            .apply_for_points(
-                &NewPointApplication {
-                    id,
-                    round: round.id,
-                    person: s.person,
-                    service: service.id,
-                    payment_service_user_id: payment_service_user_id.to_owned(),
-                    payment_service_code: payment_service_code.map(str::to_owned),
-                    kiosk: None,
-                    at: self.clock.now(),
-                },
-                &logs,
-            )
-            .await?
+        let at = self.clock.now();
+        self.apply_under_fresh_id(at, |id| {
+            let logs = vec![
+                NewLog::new(
+                    crate::LogKind::ConsentGiven,
+                    json!({
+                        "function": "points",
+                        "relying_party": service.provider_name,
+                        "items": consent.items,
+                        "terms_version": consent.terms_version,
+                    }),
+                ),
+                NewLog::new(
+                    crate::LogKind::PointApplied,
+                    json!({
+                        "application": id.to_string(),
+                        "round": round.name,
+                        "payment_service": service.name,
+                        "relying_party": service.provider_name,
+                    }),
+                ),
+            ];
+            let new = NewPointApplication {
+                id,
+                round: round.id,
+                person: s.person,
+                service: service.id,
+                payment_service_user_id: payment_service_user_id.to_owned(),
+                payment_service_code: payment_service_code.map(str::to_owned),
+                kiosk: None,
+                at,
+            };
+            (new, logs)
+        })
+        .await
+    }
+
+    /// Writes the application `made` gives for an ID, with its log entries, under a fresh ID
+    /// made `at` (see [`under_fresh_ids`]).
+    pub(super) async fn apply_under_fresh_id(
+        &self,
+        at: mykey_pki::UnixTime,
+        made: impl Fn(PointApplicationId) -> (NewPointApplication, Vec<NewLog>),
+    ) -> Result<PointApplication, PlatformError> {
+        under_fresh_ids(
+            || PointApplicationId::fresh(at, &*self.rng),
+            |id| {
+                let (new, logs) = made(id);
+                async move { self.store.apply_for_points(&new, &logs).await }
+            },
+        )
+        .await
     }
 
     /// The round and service an application names, both as they are now: an unknown one is
@@ -440,4 +479,52 @@ pub fn forfeiture_log(
             "applications": applications.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::{StoreError, StoreErrorKind};
+
+    /// Draws 1, 2, 3, …; the store refuses the IDs in `taken` as taken; what was tried.
+    async fn applying(taken: &[i64]) -> (Result<i64, PlatformError>, Vec<i64>) {
+        let next = RefCell::new(0);
+        let tried = RefCell::new(Vec::new());
+        let r = under_fresh_ids(
+            || {
+                *next.borrow_mut() += 1;
+                PointApplicationId::new(*next.borrow())
+            },
+            |id| {
+                tried.borrow_mut().push(id.get());
+                let refused = taken.contains(&id.get());
+                async move {
+                    if refused {
+                        Err(StoreError::conflict("point application ID collision"))
+                    } else {
+                        Ok(Ok(id.get()))
+                    }
+                }
+            },
+        )
+        .await;
+        (r, tried.into_inner())
+    }
+
+    #[tokio::test]
+    async fn an_id_drawn_twice_is_drawn_again() {
+        let (r, tried) = applying(&[]).await;
+        assert_eq!((r.ok(), tried), (Some(1), vec![1]));
+        let (r, tried) = applying(&[1, 2]).await;
+        assert_eq!((r.ok(), tried), (Some(3), vec![1, 2, 3]));
+        // Four draws at most: the fourth refusal is the answer, an error of the store.
+        let (r, tried) = applying(&[1, 2, 3, 4, 5]).await;
+        assert_eq!(tried, [1, 2, 3, 4]);
+        assert!(
+            matches!(&r, Err(PlatformError::Store(e)) if e.kind == StoreErrorKind::Conflict),
+            "{r:?}"
+        );
+    }
 }

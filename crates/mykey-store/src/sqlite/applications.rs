@@ -170,26 +170,29 @@ async fn batch(
             .push_bind("submitted")
             .push_bind(secs(new.at));
     });
-    q.push(" ON CONFLICT DO NOTHING RETURNING id");
-    let taken: HashSet<i64> = q
+    q.push(" ON CONFLICT DO NOTHING RETURNING id, round_id, person_id");
+    // Which rows went in, by ID, round and person: two of the batch may have drawn one ID (the
+    // later is not inserted), and each row is claimed once, by the first of the batch that
+    // matches it (the one inserted when they match in all three).
+    let mut taken: HashSet<(i64, i64, i64)> = q
         .build()
         .fetch_all(&mut *conn)
         .await
         .map_err(fail)?
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
     let mut written = Vec::new();
     let mut applied: HashSet<(i64, i64)> = HashSet::new();
     for i in candidates {
         let new = &writes[i].0;
-        if taken.contains(&new.id.get()) {
+        if taken.remove(&(new.id.get(), new.round.get(), new.person.get())) {
             applied.insert((new.round.get(), new.person.get()));
             written.push(i);
         }
     }
-    // Those not taken: the person's application in the round (maybe one of this batch), or,
-    // one chance in billions, a random ID met another.
+    // Those not taken: the person's application in the round (maybe one of this batch), or
+    // an ID met another (37 random bits a minute): the platform draws again.
     for (i, o) in out.iter_mut().enumerate() {
         if o.is_some() || written.contains(&i) {
             continue;
