@@ -212,8 +212,13 @@ async fn run(
             counts: counts.clone(),
             source: from,
         };
-        let service =
-            TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
+        // The peer's address goes into each request around the whole router (a clone of it is
+        // an `Arc`'s): `Router::layer` here would wrap each of its routes anew for every
+        // connection, which a storm of new connections pays for (issue 23).
+        let service = TowerToHyperService::new(tower::Layer::layer(
+            &axum::Extension(ConnectInfo(peer)),
+            app.clone(),
+        ));
         let mut stopped = stopped.clone();
         if let Some(acceptor) = tls.clone() {
             connections.spawn(async move {

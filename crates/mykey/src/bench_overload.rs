@@ -2,7 +2,8 @@
 //! (Terms Art 9.2, issue 23). Three phases against one `mykey serve` with a limit on requests in
 //! flight:
 //! 1. unloaded: one client logging in after another — the p99 of a login nobody waits behind;
-//! 2. capacity: closed-loop clients, as many as the limit — the logins a second it completes;
+//! 2. capacity: closed-loop clients, twice as many as the limit (a refused one tries again a
+//!    millisecond later) — the logins a second it completes;
 //! 3. overload, twice over: logins started at a fixed pace (open loop) of `--offer` times that
 //!    capacity for as long, each counted as admitted (both requests answered) or refused (a
 //!    `503` `overloaded` answer), with the refusals' own answer times.
@@ -39,7 +40,7 @@ pub(crate) struct OverloadArgs {
     #[arg(long, default_value_t = 5)]
     duration: u64,
     /// The server's limit on requests in flight (`mykey serve --max-in-flight`); the capacity
-    /// phase runs as many clients.
+    /// phase runs twice as many clients.
     #[arg(long, default_value_t = 4)]
     max_in_flight: usize,
     /// How many times the capacity the overload phase offers.
@@ -223,6 +224,8 @@ struct Round {
     answers_refused: usize,
     elapsed: f64,
     server_cpu: Duration,
+    /// This load generator's CPU time over the round.
+    generator_cpu: Duration,
 }
 
 /// Logins started at `offered` a second for `duration`, whatever is answered.
@@ -238,7 +241,7 @@ async fn overload(
     let every = Duration::from_secs_f64(1.0 / offered);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let cpu = cpu_of(pid);
+    let (cpu, own) = (cpu_of(pid), cpu_of(std::process::id()));
     let started = Instant::now();
     let deadline = started + duration;
     let mut running = tokio::task::JoinSet::new();
@@ -269,6 +272,7 @@ async fn overload(
         answers_refused,
         elapsed: started.elapsed().as_secs_f64(),
         server_cpu: cpu_of(pid).saturating_sub(cpu),
+        generator_cpu: cpu_of(std::process::id()).saturating_sub(own),
     })
 }
 
@@ -314,10 +318,11 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
             unloaded.push(micros(t));
         }
     }
-    let (_, unloaded_p99) = percentiles(&mut unloaded);
+    let (unloaded_p50, unloaded_p99) = percentiles(&mut unloaded);
 
-    // 2. Capacity: as many closed-loop clients as the server takes at once, until the time is
-    // up or the answers made ahead run out.
+    // 2. Capacity: closed-loop clients, twice as many as the server takes at once (as many
+    // would leave it idle while each turns round), a refused one trying again a millisecond
+    // later, until the time is up or the answers made ahead run out.
     let pool = Arc::new(
         answers(
             &http,
@@ -335,7 +340,7 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
     let cpu = cpu_of(pid);
     let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..a.max_in_flight.max(1) {
+    for _ in 0..2 * a.max_in_flight.max(1) {
         let (http, base, certs, pool, next, done) = (
             http.clone(),
             base.clone(),
@@ -349,8 +354,13 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
                 let Some(answer) = pool.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                if let Outcome::Admitted(_) = login(&http, &base, answer, &certs).await? {
-                    done.fetch_add(1, Ordering::Relaxed);
+                match login(&http, &base, answer, &certs).await? {
+                    Outcome::Admitted(_) => {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Outcome::Refused(_) | Outcome::RefusedAnswer(_) => {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
                 }
             }
             Ok::<_, String>(())
@@ -382,7 +392,7 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
         .into_iter()
         .map(|mut r| {
             let completed = r.admitted.len() as f64 / r.elapsed;
-            let (_, admitted_p99) = percentiles(&mut r.admitted);
+            let (admitted_p50, admitted_p99) = percentiles(&mut r.admitted);
             let (refused_p50, refused_p99) = percentiles(&mut r.refused);
             json!({
                 "started": r.started,
@@ -391,11 +401,15 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
                 "refused_after_their_challenge": r.answers_refused,
                 "completed_logins_per_s": completed,
                 "completed_over_capacity": completed / capacity,
+                "admitted_p50_ms": admitted_p50,
                 "admitted_p99_ms": admitted_p99,
                 "admitted_p99_over_unloaded": if unloaded_p99 > 0.0 { admitted_p99 / unloaded_p99 } else { 0.0 },
                 "refused_p50_ms": refused_p50,
                 "refused_p99_ms": refused_p99,
                 "server_cpu_ms_per_admitted": ms(r.server_cpu, r.admitted.len()),
+                // Near 1 per CPU of its own, the load generator is what is measured.
+                "server_cpu_share": r.server_cpu.as_secs_f64() / r.elapsed,
+                "load_generator_cpu_share": r.generator_cpu.as_secs_f64() / r.elapsed,
             })
         })
         .collect();
@@ -405,10 +419,12 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
             "bench": "overload",
             "placement": on.describe(),
             "max_in_flight": a.max_in_flight,
+            "unloaded_p50_ms": unloaded_p50,
             "unloaded_p99_ms": unloaded_p99,
             "capacity_logins_per_s": capacity,
             "capacity_seconds": capacity_elapsed,
             "server_cpu_ms_per_login_at_capacity": ms(capacity_cpu, completed_at_capacity as usize),
+            "server_cpu_share_at_capacity": capacity_cpu.as_secs_f64() / capacity_elapsed,
             "offered_logins_per_s": offered,
             "rounds": rounds,
             "rss_kib": rss,
