@@ -1288,15 +1288,18 @@ async fn a_kiosk_applies_for_the_card_holder_in_front_of_it() {
         (1, Some("コンビニ マルチコピー機"))
     );
     let (_, log) = call(&w, Method::GET, "/v1/me/log", Some(&token)).await;
-    assert!(
-        log["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "point.applied"
-                && e["detail"]["kiosk"] == "コンビニ マルチコピー機"),
-        "{log}"
-    );
+    for kind in ["consent.given", "point.applied"] {
+        assert!(
+            log["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == kind
+                    && e["detail"]["via"] == "kiosk"
+                    && e["detail"]["kiosk"] == "コンビニ マルチコピー機"),
+            "{kind}: {log}"
+        );
+    }
     let (status, got) = apply(&w, &token, round, service, "30000002").await;
     assert_eq!(
         (status, problem_type(&got)),

@@ -5,12 +5,10 @@
 //! per person per round, in their log and export); the kiosk's name is recorded on it and in
 //! the log, and the kiosk sees only the applications it made.
 
-use serde_json::json;
-
 use super::{NewPointApplication, POINT_CONSENT, PaymentServiceId, PointApplication, PointRoundId};
 use crate::{
-    AccessError, CardAnswer, Challenge, ChallengePurpose, NewConsent, NewLog, Platform,
-    PlatformError, RelyingParty, RelyingPartyKind,
+    AccessError, CardAnswer, Challenge, ChallengePurpose, NewConsent, Platform, PlatformError,
+    RelyingParty, RelyingPartyKind,
 };
 
 /// What the holder chose at the kiosk.
@@ -75,27 +73,12 @@ impl Platform {
         let logs = proof.logs;
         self.apply_under_fresh_id(now, |id| {
             let mut logs = logs.clone();
-            logs.push(NewLog::new(
-                crate::LogKind::ConsentGiven,
-                json!({
-                    "function": "points",
-                    "relying_party": service.provider_name,
-                    "items": consent.items,
-                    "terms_version": consent.terms_version,
-                    "via": "kiosk",
-                    "kiosk": rp.name,
-                }),
-            ));
-            logs.push(NewLog::new(
-                crate::LogKind::PointApplied,
-                json!({
-                    "application": id.to_string(),
-                    "round": round.name,
-                    "payment_service": service.name,
-                    "relying_party": service.provider_name,
-                    "via": "kiosk",
-                    "kiosk": rp.name,
-                }),
+            logs.extend(super::programme::application_logs(
+                id,
+                &round,
+                &service,
+                consent,
+                Some(&rp.name),
             ));
             let new = NewPointApplication {
                 id,

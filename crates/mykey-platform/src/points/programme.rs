@@ -248,26 +248,7 @@ impl Platform {
         service.shape.check_code(payment_service_code)?;
         let at = self.clock.now();
         self.apply_under_fresh_id(at, |id| {
-            let logs = vec![
-                NewLog::new(
-                    crate::LogKind::ConsentGiven,
-                    json!({
-                        "function": "points",
-                        "relying_party": service.provider_name,
-                        "items": consent.items,
-                        "terms_version": consent.terms_version,
-                    }),
-                ),
-                NewLog::new(
-                    crate::LogKind::PointApplied,
-                    json!({
-                        "application": id.to_string(),
-                        "round": round.name,
-                        "payment_service": service.name,
-                        "relying_party": service.provider_name,
-                    }),
-                ),
-            ];
+            let logs = application_logs(id, &round, &service, consent, None).to_vec();
             let new = NewPointApplication {
                 id,
                 round: round.id,
@@ -479,6 +460,39 @@ pub fn forfeiture_log(
             "applications": applications.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }),
     )
+}
+
+/// The two log entries of an application: the consent to Art 23.1's three matters, then the
+/// application itself; `kiosk` names the kiosk it was made at, in both.
+pub(super) fn application_logs(
+    id: PointApplicationId,
+    round: &PointRound,
+    service: &PaymentService,
+    consent: &NewConsent,
+    kiosk: Option<&str>,
+) -> [NewLog; 2] {
+    let mut consented = json!({
+        "function": "points",
+        "relying_party": service.provider_name,
+        "items": consent.items,
+        "terms_version": consent.terms_version,
+    });
+    let mut applied = json!({
+        "application": id.to_string(),
+        "round": round.name,
+        "payment_service": service.name,
+        "relying_party": service.provider_name,
+    });
+    if let Some(kiosk) = kiosk {
+        for detail in [&mut consented, &mut applied] {
+            detail["via"] = json!("kiosk");
+            detail["kiosk"] = json!(kiosk);
+        }
+    }
+    [
+        NewLog::new(crate::LogKind::ConsentGiven, consented),
+        NewLog::new(crate::LogKind::PointApplied, applied),
+    ]
 }
 
 #[cfg(test)]
