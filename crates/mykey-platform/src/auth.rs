@@ -186,8 +186,9 @@ impl Platform {
         relying_party: Option<RelyingPartyId>,
     ) -> Result<(SessionToken, Session), PlatformError> {
         let now = self.clock.now();
+        // The login's own transaction refuses a suspended holder (one read fewer a login).
         let proof = self
-            .verify_card(card, purpose, relying_party, None, now)
+            .verify_card_as(card, purpose, relying_party, None, now, false)
             .await?;
         let mut logs = proof.logs;
         logs.push(NewLog::new(
@@ -215,6 +216,9 @@ impl Platform {
             LoginOutcome::Done(p) => p,
             LoginOutcome::Replayed => {
                 return Err(PlatformError::Card(crate::CardError::ChallengeUnknown));
+            }
+            LoginOutcome::Suspended => {
+                return Err(PlatformError::Access(crate::AccessError::PersonSuspended));
             }
             LoginOutcome::UnknownNumber => {
                 return Err(PlatformError::Store(crate::StoreError::corrupt(
@@ -265,6 +269,22 @@ impl Platform {
         binding: Option<&[u8; 32]>,
         now: UnixTime,
     ) -> Result<CardProof, PlatformError> {
+        self.verify_card_as(card, purpose, relying_party, binding, now, true)
+            .await
+    }
+
+    /// [`Platform::verify_card`]; a suspended holder is refused here only when
+    /// `check_suspension` (a caller whose transaction refuses them itself, and spends the
+    /// nonce, passes `false`).
+    async fn verify_card_as(
+        &self,
+        card: &CardAnswer<'_>,
+        purpose: ChallengePurpose,
+        relying_party: Option<RelyingPartyId>,
+        binding: Option<&[u8; 32]>,
+        now: UnixTime,
+        check_suspension: bool,
+    ) -> Result<CardProof, PlatformError> {
         let expires_at = self
             .challenges
             .open(card.nonce, purpose, relying_party, binding)
@@ -278,8 +298,8 @@ impl Platform {
         };
         // A suspended holder (Art 8.2) is refused like a bad card: the nonce is spent.
         let checked = match self.check_card(card, now).await {
-            Ok(c) => self.refuse_suspended(c.0).await.map(|()| c),
-            Err(e) => Err(e),
+            Ok(c) if check_suspension => self.refuse_suspended(c.0).await.map(|()| c),
+            other => other,
         };
         match checked {
             Ok((issuance_number, expires_at, logs)) => Ok(CardProof {

@@ -346,6 +346,8 @@ pub enum LoginOutcome {
     Replayed,
     /// No person holds the issuance number: nothing written (tie it first).
     UnknownNumber,
+    /// The person is suspended (Art 8.2): the nonce is spent, nothing else written.
+    Suspended,
 }
 
 /// A person's My Key ID.

@@ -332,6 +332,12 @@ async fn the_help_desk_finds_a_person_by_my_key_id_and_suspends_and_resumes_them
     )
     .await;
     assert_eq!(status, 204);
+    // The refused answer spent its challenge: resumed, the holder needs a new one.
+    let (status, body) = post(&w, "/v1/auth/responses", None, answer_for(&card, &nonce)).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (400, "urn:mykey:problem:challenge-unknown")
+    );
     let token = login(&w, &card).await;
     // Both logs hold the suspension with its reason.
     let (_, log) = call(&w, Method::GET, "/v1/me/log?limit=1000", Some(&token)).await;

@@ -37,7 +37,7 @@ impl Dialect for Postgres {
     async fn login(store: &SqlStore<Self>, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
         let mut tx = store.pool.begin().await.map_err(fail)?;
         let outcome = login_in(&mut tx, w).await?;
-        if let LoginOutcome::Done(_) = outcome {
+        if let LoginOutcome::Done(_) | LoginOutcome::Suspended = outcome {
             tx.commit().await.map_err(fail)?;
         }
         Ok(outcome)
@@ -231,14 +231,26 @@ async fn login_in(
     if !spend_nonce(tx, &w.nonce).await? {
         return Ok(LoginOutcome::Replayed);
     }
-    let person = sqlx::query("SELECT person_id FROM issuance_numbers WHERE number = $1")
-        .bind(w.issuance_number.as_be_bytes())
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(fail)?;
-    let Some(person) = person.map(|r| PersonId::new(r.get("person_id"))) else {
+    let person = sqlx::query(
+        "SELECT i.person_id, p.suspended_at IS NOT NULL AS suspended \
+         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id WHERE i.number = $1",
+    )
+    .bind(w.issuance_number.as_be_bytes())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(fail)?;
+    let Some((person, suspended)) = person.map(|r| {
+        (
+            PersonId::new(r.get("person_id")),
+            r.get::<bool, _>("suspended"),
+        )
+    }) else {
         return Ok(LoginOutcome::UnknownNumber);
     };
+    if suspended {
+        // Refused like a bad card (Art 8.2): the nonce stays spent.
+        return Ok(LoginOutcome::Suspended);
+    }
     for log in &w.logs {
         PostgresStore::append(tx, person, w.at, log).await?;
     }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use mykey_pki::IssuanceNumber;
 use mykey_platform::{
-    LogKind, NewLog, OperatorEnd, OperatorRole, Store, Suspendable, SuspensionChange, verify_chain,
+    LogKind, LoginOutcome, LoginWrite, NewLog, OperatorEnd, OperatorRole, Store, Suspendable,
+    SuspensionChange, UsedNonce, verify_chain,
 };
 
 use crate::T;
@@ -125,6 +126,27 @@ pub(crate) async fn story(store: Arc<dyn Store>) {
     );
     assert!(store.suspended_holder(n(63_000)).await.unwrap());
     assert!(!store.suspended_holder(n(61_000)).await.unwrap());
+    // A suspended holder's login spends its nonce and writes nothing else; the others' go on.
+    let login = |nonce: u8, number: u64| LoginWrite {
+        nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
+        issuance_number: n(number),
+        at: T.plus(5),
+        logs: vec![NewLog::new(LogKind::Login, serde_json::json!({}))],
+        token_hash: [nonce; 32],
+        expires_at: T.plus(600),
+    };
+    let logged = store.log(c).await.unwrap().len();
+    assert_eq!(
+        store.login(&login(0xc1, 63_000)).await.unwrap(),
+        LoginOutcome::Suspended
+    );
+    assert_eq!(store.session(&[0xc1; 32], T.plus(5)).await.unwrap(), None);
+    assert_eq!(store.log(c).await.unwrap().len(), logged);
+    assert!(!store.use_nonce(&login(0xc1, 63_000).nonce).await.unwrap());
+    assert_eq!(
+        store.login(&login(0xc2, 61_000)).await.unwrap(),
+        LoginOutcome::Done(a)
+    );
     assert_eq!(
         store
             .set_suspension(c, Suspendable::Person, true, T.plus(6), &why)

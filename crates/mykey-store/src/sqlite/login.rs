@@ -38,7 +38,7 @@ impl GroupWrite for Logins {
 
 /// Every login in one transaction, all of them committed or none, in two round trips to the
 /// connection's thread: the first begins the transaction and reads whose the issuance numbers
-/// are, with the head of each one's log; the second writes the batch set-wise (nonces, log
+/// are, whether they are suspended, with the head of each one's log; the second writes the batch set-wise (nonces, log
 /// entries, sessions) and commits.
 async fn batch(
     conn: &mut SqliteConnection,
@@ -50,24 +50,28 @@ async fn batch(
     // Whose issuance numbers, and their logs' heads: an unknown number's login is refused, and
     // its nonce not spent.
     let mut q = QueryBuilder::<Sqlite>::new(
-        "BEGIN IMMEDIATE; SELECT i.number, i.person_id, l.seq, l.at, l.kind, l.detail, l.hash \
-         FROM issuance_numbers i LEFT JOIN ",
+        "BEGIN IMMEDIATE; SELECT i.number, i.person_id, p.suspended_at IS NOT NULL AS suspended, \
+         l.seq, l.at, l.kind, l.detail, l.hash \
+         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id LEFT JOIN ",
     );
     q.push(crate::chain::head_of("i.person_id"));
     q.push(" WHERE i.number IN ");
     q.push_tuples(writes, |mut b, j| {
         b.push_bind(j.issuance_number.as_be_bytes());
     });
-    let mut persons: HashMap<Vec<u8>, PersonId> = HashMap::new();
+    let mut persons: HashMap<Vec<u8>, (PersonId, bool)> = HashMap::new();
     let mut heads = HashMap::new();
     for r in q.build().fetch_all(&mut *conn).await.map_err(fail)? {
-        persons.insert(r.get("number"), PersonId::new(r.get("person_id")));
+        persons.insert(
+            r.get("number"),
+            (PersonId::new(r.get("person_id")), r.get("suspended")),
+        );
         if r.get::<Option<i64>, _>("seq").is_some() {
             let (person, head) = SqliteStore::log_head_row(&r)?;
             heads.insert(person, head);
         }
     }
-    let known: Vec<(usize, PersonId)> = writes
+    let known: Vec<(usize, (PersonId, bool))> = writes
         .iter()
         .enumerate()
         .filter_map(|(i, j)| {
@@ -85,18 +89,25 @@ async fn batch(
         }
     }
 
-    // Spend the nonces; of a nonce answered twice in one batch the first answer wins.
+    // Spend the nonces; of a nonce answered twice in one batch the first answer wins. A
+    // suspended person's login (Art 8.2) spends its nonce and writes nothing else.
     let mut claims = spent.claims();
     let mut done = Vec::with_capacity(known.len());
-    for (i, p) in known {
-        out[i] = if claims.claim(&writes[i].nonce) {
-            done.push((i, p));
-            LoginOutcome::Done(p)
-        } else {
-            LoginOutcome::Replayed
+    let mut refused = Vec::new();
+    for (i, (p, suspended)) in known {
+        out[i] = match (claims.claim(&writes[i].nonce), suspended) {
+            (false, _) => LoginOutcome::Replayed,
+            (true, true) => {
+                refused.push(i);
+                LoginOutcome::Suspended
+            }
+            (true, false) => {
+                done.push((i, p));
+                LoginOutcome::Done(p)
+            }
         };
     }
-    if done.is_empty() {
+    if done.is_empty() && refused.is_empty() {
         sqlx::query("ROLLBACK")
             .execute(&mut *conn)
             .await
@@ -113,18 +124,26 @@ async fn batch(
         .collect();
     let new = crate::chain::chain_on(&mut heads, &entries);
     let mut q = QueryBuilder::<Sqlite>::new("");
-    super::spent::push_append(&mut q, done.iter().map(|(i, _)| &writes[*i].nonce));
+    super::spent::push_append(
+        &mut q,
+        done.iter()
+            .map(|(i, _)| *i)
+            .chain(refused)
+            .map(|i| &writes[i].nonce),
+    );
     if !new.is_empty() {
         q.push("; ");
         SqliteStore::push_log_entries(&mut q, &new);
     }
-    q.push("; INSERT INTO sessions (token_hash, person_id, expires_at) ");
-    q.push_values(&done, |mut b, (i, p)| {
-        let w = &writes[*i];
-        b.push_bind(w.token_hash.as_slice())
-            .push_bind(p.get())
-            .push_bind(secs(w.expires_at));
-    });
+    if !done.is_empty() {
+        q.push("; INSERT INTO sessions (token_hash, person_id, expires_at) ");
+        q.push_values(&done, |mut b, (i, p)| {
+            let w = &writes[*i];
+            b.push_bind(w.token_hash.as_slice())
+                .push_bind(p.get())
+                .push_bind(secs(w.expires_at));
+        });
+    }
     q.push("; COMMIT");
     q.build().execute(&mut *conn).await.map_err(fail)?;
     claims.keep();
