@@ -91,6 +91,14 @@ pub(crate) struct LoginArgs {
     /// A PostgreSQL URL to run against (a fresh, empty database); default SQLite in a temp folder.
     #[arg(long)]
     database: Option<String>,
+    /// At most this many logins a second are signed ahead (the load ends early if they run
+    /// out, and is then measured over the time it took).
+    #[arg(long, default_value_t = 6000)]
+    most_per_second: usize,
+    /// `split` (default): the server on the upper half of the CPUs, this load generator on the
+    /// rest; `shared`: where the scheduler puts them.
+    #[arg(long, value_enum, default_value_t = crate::placement::PlacementArg::Split)]
+    placement: crate::placement::PlacementArg,
 }
 
 #[derive(Debug, Args)]
@@ -619,7 +627,14 @@ async fn seed(database: &str, persons: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Card logins against `mykey serve` as the server sees them: a challenge, then a card's
+/// answer. The cards' RSA signatures, which cost the client more than the server's whole login,
+/// are made before the load (challenges are valid two minutes), each login answering one made
+/// ahead, so that the load generator's signing neither limits the rate nor takes the server's
+/// CPU; by default the two also run on separate CPUs (`--placement split`), and the floor is
+/// measured on the server's.
 async fn login(a: LoginArgs) -> Result<(), String> {
+    let on = a.placement.place()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let database = a
         .database
@@ -628,57 +643,47 @@ async fn login(a: LoginArgs) -> Result<(), String> {
     if a.persons > 0 {
         seed(&database, a.persons).await?;
     }
-    let server = ChildServer::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--jlis-listen",
-            "127.0.0.1:0",
-            "--mynaportal-listen",
-            "127.0.0.1:0",
-            "--account-registry-listen",
-            "127.0.0.1:0",
-            "--database",
-            &database,
-            "--data",
-        ],
-        dir.path(),
-        "J-LIS:",
-    )?;
-    let jlis_url = server
-        .lines
-        .iter()
-        .filter(|l| l.contains("J-LIS:"))
-        .find_map(|l| url_in(l))
-        .ok_or("the platform did not say where J-LIS is")?;
+    let (server, _, jlis_url, _) = ChildServer::platform_on(&on, dir.path(), Some(&database), &[])?;
     let client = JlisClient::new(&jlis_url, Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let key = Arc::new(SigningKey::generate().map_err(|e| e.to_string())?);
     let certs = Arc::new(certificates(&client, &key, a.cards.max(1)).await?);
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(a.concurrency)
+        .pool_max_idle_per_host(a.concurrency.max(1))
         .build()
         .map_err(|e| e.to_string())?;
-    let logins = CardLogins {
-        http,
-        platform: server.url.clone(),
-        certs,
-        key,
-    };
-    let one = move |i: usize| logins.login(i);
+    let base = server.url.clone();
+    use crate::bench_overload::{answers, closed_loop};
     // Warm-up: every card logs in once (its person is tied, its certificate checked).
-    for i in 0..a.cards.max(1) {
-        one(i).await?;
+    for answer in answers(&http, &base, &key, certs.len(), certs.len()).await? {
+        crate::bench_overload::login(&http, &base, &answer, &certs).await?;
     }
+    let pool = Arc::new(
+        answers(
+            &http,
+            &base,
+            &key,
+            certs.len(),
+            a.most_per_second.max(1) * a.duration.max(1) as usize,
+        )
+        .await?,
+    );
     // The floor — one RSA-2048 verification, the one piece of cryptography a login cannot
-    // avoid — measured in the same run, before and after the load.
-    let floor_before = rsa_verify_floor()?;
+    // avoid — measured on the server's CPU in the same run, before and after the load.
+    let floor_before = on.on_servers(rsa_verify_floor)?;
     let postgres = !database.starts_with("sqlite://");
     let (cpu_before, db_before) = (server.cpu(), postgres.then(postgres_cpu));
-    let (mut all, elapsed) = load(a.concurrency, a.duration, one).await?;
+    let (mut all, elapsed) = closed_loop(
+        &http,
+        &base,
+        &certs,
+        pool,
+        a.concurrency,
+        Duration::from_secs(a.duration.max(1)),
+    )
+    .await?;
     let cpu = server.cpu().saturating_sub(cpu_before);
     let db_cpu = db_before.map(|b| postgres_cpu().saturating_sub(b));
-    let floor = (floor_before + rsa_verify_floor()?) / 2;
+    let floor = (floor_before + on.on_servers(rsa_verify_floor)?) / 2;
     let (p50, p99) = percentiles(&mut all);
     let n = all.len();
     let per = |d: Duration| {
@@ -693,6 +698,7 @@ async fn login(a: LoginArgs) -> Result<(), String> {
         "{}",
         serde_json::json!({
             "bench": "login",
+            "placement": on.describe(),
             "database": if database.starts_with("sqlite://") { "sqlite" } else { "postgres" },
             "persons": a.persons,
             "cards": a.cards,

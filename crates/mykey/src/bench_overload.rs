@@ -21,7 +21,7 @@
 //! also run on separate CPUs (`--placement split`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -61,14 +61,14 @@ pub(crate) struct OverloadArgs {
 
 /// A card's answer made ahead: a login challenge's nonce, the card that signed it, the
 /// signature.
-struct Answer {
+pub(crate) struct Answer {
     nonce: String,
     card: usize,
     signature: String,
 }
 
 /// How one login ended.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Both requests answered: the whole login's time.
     Admitted(Duration),
     /// Refused at once (`503`): that answer's time.
@@ -100,7 +100,7 @@ async fn post(
 
 /// `count` login challenges, fetched (16 at a time) and signed by the cards' key on every CPU
 /// this process has.
-async fn answers(
+pub(crate) async fn answers(
     http: &reqwest::Client,
     base: &str,
     key: &Arc<SigningKey>,
@@ -165,7 +165,7 @@ async fn answers(
 
 /// One card login as the server sees it — a challenge, then a card's answer (made ahead) —
 /// telling a refusal apart.
-async fn login(
+pub(crate) async fn login(
     http: &reqwest::Client,
     base: &str,
     answer: &Answer,
@@ -199,6 +199,52 @@ async fn login(
         503 => Ok(Outcome::RefusedAnswer(took)),
         s => Err(format!("response answered {s}: {body}")),
     }
+}
+
+/// Logins from `clients` closed-loop clients, each answering the next of `pool`, until
+/// `duration` ends or the pool runs out; a refused one tries again a millisecond later. The
+/// admitted logins' times in microseconds, and the seconds it took.
+pub(crate) async fn closed_loop(
+    http: &reqwest::Client,
+    base: &str,
+    certs: &Arc<Vec<Vec<u8>>>,
+    pool: Arc<Vec<Answer>>,
+    clients: usize,
+    duration: Duration,
+) -> Result<(Vec<u32>, f64), String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut running = tokio::task::JoinSet::new();
+    for _ in 0..clients.max(1) {
+        let (http, base, certs, pool, next) = (
+            http.clone(),
+            base.to_owned(),
+            certs.clone(),
+            pool.clone(),
+            next.clone(),
+        );
+        running.spawn(async move {
+            let mut done = Vec::new();
+            while Instant::now() < deadline {
+                let Some(answer) = pool.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                match login(&http, &base, answer, &certs).await? {
+                    Outcome::Admitted(t) => done.push(micros(t)),
+                    Outcome::Refused(_) | Outcome::RefusedAnswer(_) => {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            }
+            Ok::<_, String>(done)
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(c) = running.join_next().await {
+        all.extend(c.map_err(|e| e.to_string())??);
+    }
+    Ok((all, started.elapsed().as_secs_f64()))
 }
 
 /// The resident memory of process `pid`, in KiB.
@@ -334,44 +380,18 @@ pub(crate) async fn run(a: OverloadArgs) -> Result<(), String> {
         .await?,
     );
     let rss_at_start = rss_kib(pid);
-    let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + duration;
     let cpu = cpu_of(pid);
-    let started = Instant::now();
-    let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..2 * a.max_in_flight.max(1) {
-        let (http, base, certs, pool, next, done) = (
-            http.clone(),
-            base.clone(),
-            certs.clone(),
-            pool.clone(),
-            next.clone(),
-            done.clone(),
-        );
-        clients.spawn(async move {
-            while Instant::now() < deadline {
-                let Some(answer) = pool.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                match login(&http, &base, answer, &certs).await? {
-                    Outcome::Admitted(_) => {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Outcome::Refused(_) | Outcome::RefusedAnswer(_) => {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                }
-            }
-            Ok::<_, String>(())
-        });
-    }
-    while let Some(c) = clients.join_next().await {
-        c.map_err(|e| e.to_string())??;
-    }
-    let capacity_elapsed = started.elapsed().as_secs_f64();
+    let (completed, capacity_elapsed) = closed_loop(
+        &http,
+        &base,
+        &certs,
+        pool.clone(),
+        2 * a.max_in_flight.max(1),
+        duration,
+    )
+    .await?;
     let capacity_cpu = cpu_of(pid).saturating_sub(cpu);
-    let completed_at_capacity = done.load(Ordering::Relaxed);
+    let completed_at_capacity = completed.len() as u64;
     let capacity = completed_at_capacity as f64 / capacity_elapsed;
     drop(pool);
 
