@@ -231,9 +231,13 @@ async fn login_in(
     if !spend_nonce(tx, &w.nonce).await? {
         return Ok(LoginOutcome::Replayed);
     }
+    // The person's row is locked as their log's append would lock it, but before suspension
+    // is read: a suspension committed meanwhile is seen, and one that comes after waits for
+    // this login, then ends its session.
     let person = sqlx::query(
         "SELECT i.person_id, p.suspended_at IS NOT NULL AS suspended \
-         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id WHERE i.number = $1",
+         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id WHERE i.number = $1 \
+         FOR UPDATE OF p",
     )
     .bind(w.issuance_number.as_be_bytes())
     .fetch_optional(&mut **tx)
