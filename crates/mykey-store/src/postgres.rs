@@ -255,16 +255,37 @@ async fn login_in(
         // Refused like a bad card (Art 8.2): the nonce stays spent.
         return Ok(LoginOutcome::Suspended);
     }
-    for log in &w.logs {
-        PostgresStore::append(tx, person, w.at, log).await?;
+    // The row is locked (above): the head read now is the head, and the entries and the
+    // session go in one statement.
+    let mut heads = std::collections::HashMap::new();
+    let head = sqlx::query(
+        "SELECT person_id, seq, at, kind, detail, hash FROM log_entries \
+         WHERE person_id = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(person.get())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(fail)?;
+    if let Some(r) = head {
+        let (p, e) = PostgresStore::log_head_row(&r)?;
+        heads.insert(p, e);
     }
-    sqlx::query("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(w.token_hash.as_slice())
-        .bind(person.get())
-        .bind(secs(w.expires_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(fail)?;
+    let entries: Vec<_> = w.logs.iter().map(|l| (person, w.at, l)).collect();
+    let new = crate::chain::chain_on(&mut heads, &entries);
+    let mut q = sqlx::QueryBuilder::<Postgres>::new("");
+    if !new.is_empty() {
+        q.push("WITH logged AS (");
+        PostgresStore::push_log_entries(&mut q, &new);
+        q.push(") ");
+    }
+    q.push("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES (");
+    q.push_bind(w.token_hash.as_slice());
+    q.push(", ");
+    q.push_bind(person.get());
+    q.push(", ");
+    q.push_bind(secs(w.expires_at));
+    q.push(")");
+    q.build().execute(&mut **tx).await.map_err(fail)?;
     Ok(LoginOutcome::Done(person))
 }
 
