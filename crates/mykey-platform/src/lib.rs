@@ -71,7 +71,7 @@ pub(crate) use facts::signature_query;
 pub use facts::{FactsSweep, SignatureRevoked};
 pub use health::{Gauges, Readiness};
 pub use ids::{CustomerId, IdError, LinkId, MyKeyId, PersonId, RelyingPartyId};
-pub use log::{ChainCheck, ChainError, LogEntry, LogHash, verify_chain};
+pub use log::{CHAIN_DOMAIN, ChainCheck, ChainError, LogEntry, LogHash, chain_tail, verify_chain};
 pub use maintenance::{
     Function, MAINTENANCE_NOTICE_SECS, MAX_MAINTENANCE_SECS, MAX_NOTICE_CHARS, Maintenance,
     MaintenanceStore, MaintenanceWindow, NewMaintenance, Notice,

@@ -59,16 +59,28 @@ impl LogEntry {
     }
 }
 
+/// The bytes every chain hash starts with, before the previous hash.
+pub const CHAIN_DOMAIN: &[u8] = b"mykey-log-v1";
+
+/// The part of an entry's hashed bytes that follows `hash(n−1) ‖ seq`: `at ‖ len(kind) ‖ kind ‖
+/// len(detail) ‖ detail`. A store that appends without reading the head first (PostgreSQL's
+/// one-statement login) finishes the hash with it: `SHA-256(CHAIN_DOMAIN ‖ prev ‖ seq ‖ tail)`.
+pub fn chain_tail(at: u64, kind: &str, detail: &str) -> Vec<u8> {
+    let mut tail = Vec::with_capacity(24 + kind.len() + detail.len());
+    tail.extend_from_slice(&at.to_be_bytes());
+    tail.extend_from_slice(&(kind.len() as u64).to_be_bytes());
+    tail.extend_from_slice(kind.as_bytes());
+    tail.extend_from_slice(&(detail.len() as u64).to_be_bytes());
+    tail.extend_from_slice(detail.as_bytes());
+    tail
+}
+
 fn chain(prev: LogHash, seq: u64, at: u64, kind: &str, detail: &str) -> LogHash {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(b"mykey-log-v1");
+    ctx.update(CHAIN_DOMAIN);
     ctx.update(&prev.0);
     ctx.update(&seq.to_be_bytes());
-    ctx.update(&at.to_be_bytes());
-    ctx.update(&(kind.len() as u64).to_be_bytes());
-    ctx.update(kind.as_bytes());
-    ctx.update(&(detail.len() as u64).to_be_bytes());
-    ctx.update(detail.as_bytes());
+    ctx.update(&chain_tail(at, kind, detail));
     let mut out = [0u8; 32];
     out.copy_from_slice(ctx.finish().as_ref());
     LogHash(out)

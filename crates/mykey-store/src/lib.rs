@@ -19,6 +19,7 @@ mod cluster;
 mod dialect;
 mod events;
 mod facts;
+mod lanes;
 mod links;
 mod locks;
 mod login;
@@ -162,6 +163,20 @@ impl Failure for sqlx::migrate::MigrateError {
 impl Failure for serde_json::Error {
     fn kind(&self) -> StoreErrorKind {
         StoreErrorKind::Corrupt
+    }
+}
+
+/// The logins' lanes closed (never: they are not).
+impl Failure for tokio::sync::AcquireError {
+    fn kind(&self) -> StoreErrorKind {
+        StoreErrorKind::Unavailable
+    }
+}
+
+/// A connection that took too long to make.
+impl Failure for tokio::time::error::Elapsed {
+    fn kind(&self) -> StoreErrorKind {
+        StoreErrorKind::Unavailable
     }
 }
 

@@ -3,27 +3,41 @@
 //! concurrent commits share WAL flushes. Spent nonces are a table with a unique key, which
 //! several nodes share.
 
+use std::sync::Arc;
+
 use mykey_pki::UnixTime;
 use mykey_platform::oidc::{CodeExchange, ExchangeOutcome, ExchangeStep, IdTokenAlg};
-use mykey_platform::{LoginOutcome, LoginWrite, PersonId, StoreError, UsedNonce};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgConnection, Postgres, Row, Transaction};
+use mykey_platform::{
+    CHAIN_DOMAIN, LogHash, LoginOutcome, LoginWrite, PersonId, StoreError, UsedNonce, chain_tail,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 
+use crate::lanes::Lanes;
 use crate::{Dialect, PostgresStore, SqlStore, fail, secs};
 
+/// How many connections logins have of their own (`lanes.rs`), beside the pool's 16.
+const LOGIN_LANES: usize = 16;
+
 impl PostgresStore {
-    /// Connects to and migrates the database at `url`.
+    /// Connects to and migrates the database at `url`. The pool's connections are pinged
+    /// as they are taken (sqlx's default), so that one lost while idle is replaced rather
+    /// than fail a request; logins have connections of their own (`lanes.rs`).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url.parse().map_err(fail)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .connect(url)
+            .connect_with(options.clone())
             .await
             .map_err(fail)?;
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
             .map_err(fail)?;
-        Ok(Self { pool, batching: () })
+        Ok(Self {
+            pool,
+            batching: Arc::new(Lanes::new(options, LOGIN_LANES)),
+        })
     }
 }
 
@@ -32,15 +46,27 @@ impl Dialect for Postgres {
     const BEGIN: &'static str = "BEGIN";
     const ROW_LOCKS: bool = true;
     const NOW_SECS: &'static str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)";
-    type Batching = ();
+    /// Logins' own connections (`lanes.rs`).
+    type Batching = Arc<Lanes>;
 
+    /// One statement, committed on its own (see [`login_statement`]), on a connection of the
+    /// logins' own (`lanes.rs`). Should another transaction have appended to the person's
+    /// log after the statement's snapshot was taken, its entry's `(person_id, seq)` is taken:
+    /// the statement runs again in a transaction that has locked the person's row first, so
+    /// that its snapshot sees the head.
     async fn login(store: &SqlStore<Self>, w: &LoginWrite) -> Result<LoginOutcome, StoreError> {
-        let mut tx = store.pool.begin().await.map_err(fail)?;
-        let outcome = login_in(&mut tx, w).await?;
-        if let LoginOutcome::Done(_) | LoginOutcome::Suspended = outcome {
-            tx.commit().await.map_err(fail)?;
+        let mut lane = store.batching.take().await?;
+        let mut done = attempt(&mut lane.conn, w).await;
+        if lane.died(&done) {
+            // Most likely it died while it waited in its lane (the database restarted or
+            // failed over), before the statement reached it. Had the statement run and only
+            // its answer been lost, its nonce is spent: the second try is told `Replayed`
+            // and writes nothing.
+            lane.again().await?;
+            done = attempt(&mut lane.conn, w).await;
         }
-        Ok(outcome)
+        lane.keep(&done);
+        login_outcome(&done.map_err(fail)?)
     }
 
     /// Its own transaction: concurrent commits share WAL flushes.
@@ -222,71 +248,121 @@ impl Dialect for Postgres {
     }
 }
 
-/// One login inside the caller's transaction, which keeps nothing unless it is done. The nonce
-/// comes first: a replayed answer is told so even for a number not yet tied.
-async fn login_in(
-    tx: &mut Transaction<'_, Postgres>,
-    w: &LoginWrite,
-) -> Result<LoginOutcome, StoreError> {
-    if !spend_nonce(tx, &w.nonce).await? {
-        return Ok(LoginOutcome::Replayed);
+/// A whole login as one statement, so that it costs the platform one round trip: the
+/// person's row locked (a suspension committed meanwhile is seen, one that comes later waits
+/// for the login and then ends its session), the nonce spent only for a number someone holds
+/// (a replay is still told so for a number not yet tied), and, unless the person is
+/// suspended or the nonce was spent before, the log entries chained on the head and the
+/// session written. The chain hashes are finished by the database, with the bytes each entry
+/// adds ([`chain_tail`]) made here: `SHA-256(CHAIN_DOMAIN ‖ prev ‖ seq ‖ tail)`.
+fn login_statement(w: &LoginWrite) -> sqlx::QueryBuilder<Postgres> {
+    let mut q = sqlx::QueryBuilder::<Postgres>::new(
+        "WITH who AS (SELECT p.id, p.suspended_at IS NOT NULL AS suspended \
+         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id WHERE i.number = ",
+    );
+    q.push_bind(w.issuance_number.as_be_bytes());
+    q.push(" FOR UPDATE OF p), spent AS (INSERT INTO used_nonces (nonce, expires_at) SELECT ");
+    q.push_bind(w.nonce.nonce.as_slice());
+    q.push(", ");
+    q.push_bind(secs(w.nonce.expires_at));
+    q.push(
+        " FROM who ON CONFLICT (nonce) DO NOTHING RETURNING 1), \
+         e0 AS (SELECT who.id AS person_id, COALESCE(l.seq, 0) AS seq, COALESCE(l.hash, ",
+    );
+    q.push_bind(LogHash::GENESIS.0.as_slice());
+    q.push(
+        ") AS hash FROM who LEFT JOIN LATERAL (SELECT seq, hash FROM log_entries \
+         WHERE person_id = who.id ORDER BY seq DESC LIMIT 1) l ON true \
+         WHERE NOT who.suspended AND EXISTS (SELECT 1 FROM spent))",
+    );
+    for (n, log) in w.logs.iter().enumerate() {
+        q.push(format_args!(
+            ", e{} AS (SELECT person_id, seq + 1 AS seq, sha256(",
+            n + 1
+        ));
+        q.push_bind(CHAIN_DOMAIN);
+        q.push(" || hash || int8send(seq + 1) || ");
+        q.push_bind(chain_tail(w.at.as_secs(), log.kind.as_str(), &log.detail));
+        q.push(format_args!(") AS hash FROM e{n})"));
     }
-    // The person's row is locked as their log's append would lock it, but before suspension
-    // is read: a suspension committed meanwhile is seen, and one that comes after waits for
-    // this login, then ends its session.
-    let person = sqlx::query(
-        "SELECT i.person_id, p.suspended_at IS NOT NULL AS suspended \
-         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id WHERE i.number = $1 \
-         FOR UPDATE OF p",
+    if !w.logs.is_empty() {
+        q.push(", logged AS (INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) ");
+        for (n, log) in w.logs.iter().enumerate() {
+            if n > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push("SELECT person_id, seq, ");
+            q.push_bind(secs(w.at));
+            q.push(", ");
+            q.push_bind(log.kind.as_str());
+            q.push(", ");
+            q.push_bind(log.detail.as_str());
+            q.push(format_args!(", hash FROM e{}", n + 1));
+        }
+        q.push(")");
+    }
+    q.push(", session AS (INSERT INTO sessions (token_hash, person_id, expires_at) SELECT ");
+    q.push_bind(w.token_hash.as_slice());
+    q.push(", person_id, ");
+    q.push_bind(secs(w.expires_at));
+    q.push(
+        " FROM e0) SELECT who.id AS person_id, who.suspended, \
+         EXISTS (SELECT 1 FROM spent) AS spent, \
+         who.id IS NULL AND EXISTS (SELECT 1 FROM used_nonces WHERE nonce = ",
+    );
+    q.push_bind(w.nonce.nonce.as_slice());
+    q.push(") AS spent_before FROM (SELECT 1) AS one LEFT JOIN who ON true");
+    q
+}
+
+/// What the row of a [`login_statement`] says became of the login.
+fn login_outcome(r: &PgRow) -> Result<LoginOutcome, StoreError> {
+    let Some(person) = r.try_get::<Option<i64>, _>("person_id").map_err(fail)? else {
+        return Ok(if r.try_get("spent_before").map_err(fail)? {
+            LoginOutcome::Replayed
+        } else {
+            LoginOutcome::UnknownNumber
+        });
+    };
+    Ok(if !r.try_get::<bool, _>("spent").map_err(fail)? {
+        LoginOutcome::Replayed
+    } else if r.try_get("suspended").map_err(fail)? {
+        // Refused like a bad card (Art 8.2): the nonce stays spent.
+        LoginOutcome::Suspended
+    } else {
+        LoginOutcome::Done(PersonId::new(person))
+    })
+}
+
+/// [`login_statement`], and should its log entry find its place taken, [`behind_the_lock`].
+async fn attempt(conn: &mut PgConnection, w: &LoginWrite) -> Result<PgRow, sqlx::Error> {
+    let done = login_statement(w).build().fetch_one(&mut *conn).await;
+    match done {
+        Err(e) if log_head_taken(&e) => behind_the_lock(conn, w).await,
+        done => done,
+    }
+}
+
+/// [`login_statement`] in a transaction that has locked the person's row before it.
+async fn behind_the_lock(conn: &mut PgConnection, w: &LoginWrite) -> Result<PgRow, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "SELECT 1 FROM issuance_numbers i JOIN persons p ON p.id = i.person_id \
+         WHERE i.number = $1 FOR UPDATE OF p",
     )
     .bind(w.issuance_number.as_be_bytes())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(fail)?;
-    let Some((person, suspended)) = person.map(|r| {
-        (
-            PersonId::new(r.get("person_id")),
-            r.get::<bool, _>("suspended"),
-        )
-    }) else {
-        return Ok(LoginOutcome::UnknownNumber);
-    };
-    if suspended {
-        // Refused like a bad card (Art 8.2): the nonce stays spent.
-        return Ok(LoginOutcome::Suspended);
-    }
-    // The row is locked (above): the head read now is the head, and the entries and the
-    // session go in one statement.
-    let mut heads = std::collections::HashMap::new();
-    let head = sqlx::query(
-        "SELECT person_id, seq, at, kind, detail, hash FROM log_entries \
-         WHERE person_id = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(person.get())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(fail)?;
-    if let Some(r) = head {
-        let (p, e) = PostgresStore::log_head_row(&r)?;
-        heads.insert(p, e);
-    }
-    let entries: Vec<_> = w.logs.iter().map(|l| (person, w.at, l)).collect();
-    let new = crate::chain::chain_on(&mut heads, &entries);
-    let mut q = sqlx::QueryBuilder::<Postgres>::new("");
-    if !new.is_empty() {
-        q.push("WITH logged AS (");
-        PostgresStore::push_log_entries(&mut q, &new);
-        q.push(") ");
-    }
-    q.push("INSERT INTO sessions (token_hash, person_id, expires_at) VALUES (");
-    q.push_bind(w.token_hash.as_slice());
-    q.push(", ");
-    q.push_bind(person.get());
-    q.push(", ");
-    q.push_bind(secs(w.expires_at));
-    q.push(")");
-    q.build().execute(&mut **tx).await.map_err(fail)?;
-    Ok(LoginOutcome::Done(person))
+    .execute(&mut *tx)
+    .await?;
+    let row = login_statement(w).build().fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Whether `e` is a login's log entry finding its `(person_id, seq)` taken: its head was read
+/// before another transaction's append committed.
+fn log_head_taken(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation() && d.constraint() == Some("log_entries_pkey"))
 }
 
 /// Spends `n` inside the caller's transaction: `false` if it was spent before.

@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use mykey_pki::{IssuanceNumber, UnixTime};
 use mykey_platform::{
-    LinkOutcome, LoginOutcome, LoginStore, LoginWrite, MyKeyId, MyKeyIdChange, NewLog, PersonStore,
-    PlatformError, Session, Store, UsedNonce, verify_chain,
+    LinkOutcome, LogEntry, LoginOutcome, LoginStore, LoginWrite, MyKeyId, MyKeyIdChange, NewLog,
+    PersonStore, PlatformError, Session, Store, UsedNonce, verify_chain,
 };
 
 pub(crate) const T: UnixTime = UnixTime::from_secs(1_767_225_600);
@@ -595,6 +595,150 @@ async fn postgres_conforms() {
     ppids::story(store.clone()).await;
     // Last: it forfeits every application in flight.
     maintenance::termination(store).await;
+    db.drop().await;
+}
+
+/// A PostgreSQL login is one statement, its snapshot taken before it waits for the person's
+/// row: when another transaction appends to the person's log meanwhile, the login still goes
+/// on from the new head (the statement runs again behind the lock), and the chain the database
+/// finished, over a detail that is not ASCII, verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_login_chains_on_a_head_appended_while_it_waited() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    let store = mykey_store::open(&db.url).await.unwrap();
+    let LinkOutcome::Created(p) = store
+        .link_issuance_number(n(700), None, &[], T, &[log(LogKind::JlisQuery)])
+        .await
+        .unwrap()
+    else {
+        panic!("a person")
+    };
+    let before = store.log(p).await.unwrap();
+    let head = before.last().unwrap();
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM persons WHERE id = $1 FOR UPDATE")
+        .bind(p.get())
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let appended = LogEntry::next(Some(head), T.as_secs(), "login", "{}");
+    sqlx::query(
+        "INSERT INTO log_entries (person_id, seq, at, kind, detail, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(p.get())
+    .bind(appended.seq as i64)
+    .bind(appended.at as i64)
+    .bind(appended.kind.as_str())
+    .bind(appended.detail.as_str())
+    .bind(appended.hash.0.as_slice())
+    .execute(&mut *other)
+    .await
+    .unwrap();
+
+    let w = LoginWrite {
+        nonce: UsedNonce::new(T.plus(60), [70; 24]),
+        issuance_number: n(700),
+        at: T,
+        logs: vec![
+            log(LogKind::JlisQuery),
+            NewLog::new(LogKind::Login, serde_json::json!({"via": "窓口 — ﾃｽﾄ"})),
+        ],
+        token_hash: session_key(70),
+        expires_at: T.plus(10),
+    };
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move { store.login(&w).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the login waits for the person's row"
+    );
+    other.commit().await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), LoginOutcome::Done(p));
+    let logged = store.log(p).await.unwrap();
+    assert_eq!(logged.len(), before.len() + 3);
+    assert_eq!(logged[before.len()], appended);
+    assert!(logged[before.len() + 2].detail.contains("窓口"));
+    verify_chain(&logged).unwrap();
+    assert!(store.session(&session_key(70), T).await.unwrap().is_some());
+    pool.close().await;
+    db.drop().await;
+}
+
+/// A PostgreSQL login runs on a connection of the logins' own: when the database ends every
+/// connection (a restart, a failover), the next login is made on a new one and is not lost,
+/// and a login refused by the database itself leaves its connection in use.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_logins_outlive_their_connections() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    let store = mykey_store::open(&db.url).await.unwrap();
+    let LinkOutcome::Created(p) = store
+        .link_issuance_number(n(800), None, &[], T, &[])
+        .await
+        .unwrap()
+    else {
+        panic!("a person")
+    };
+    let start = store.log(p).await.unwrap().len();
+    let login = |nonce: u8, token: u8| LoginWrite {
+        nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
+        issuance_number: n(800),
+        at: T,
+        logs: vec![log(LogKind::Login)],
+        token_hash: session_key(token),
+        expires_at: T.plus(10),
+    };
+    assert_eq!(
+        store.login(&login(80, 80)).await.unwrap(),
+        LoginOutcome::Done(p)
+    );
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let backends = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let ended = sqlx::query_scalar::<_, bool>(
+        "SELECT bool_and(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(ended);
+    for _ in 0..50 {
+        if backends().await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        store.login(&login(81, 81)).await.unwrap(),
+        LoginOutcome::Done(p)
+    );
+    // Refused by the database (the session's key is taken): the connection stays.
+    let before = backends().await;
+    assert!(store.login(&login(82, 81)).await.is_err());
+    assert_eq!(
+        store.login(&login(83, 83)).await.unwrap(),
+        LoginOutcome::Done(p)
+    );
+    assert_eq!(backends().await, before);
+    let logged = store.log(p).await.unwrap();
+    assert_eq!(logged.len(), start + 3);
+    verify_chain(&logged).unwrap();
+    pool.close().await;
     db.drop().await;
 }
 
