@@ -99,7 +99,9 @@ async fn post(
 }
 
 /// `count` login challenges, fetched (16 at a time) and signed by the cards' key on every CPU
-/// this process has.
+/// this process has. A challenge lives 120 s (the platform's default): answers that took more
+/// than 90 s to make would start expiring while they are used, so that is an error that says
+/// what to lower.
 pub(crate) async fn answers(
     http: &reqwest::Client,
     base: &str,
@@ -107,6 +109,7 @@ pub(crate) async fn answers(
     cards: usize,
     count: usize,
 ) -> Result<Vec<Answer>, String> {
+    let started = Instant::now();
     let mut fetching = tokio::task::JoinSet::new();
     let mut nonces = Vec::with_capacity(count);
     for i in 0..count {
@@ -159,6 +162,15 @@ pub(crate) async fn answers(
     let mut out = Vec::with_capacity(count);
     while let Some(part) = signing.join_next().await {
         out.extend(part.map_err(|e| e.to_string())??);
+    }
+    let took = started.elapsed();
+    if took > Duration::from_secs(90) {
+        return Err(format!(
+            "making {count} answers ahead took {} s, and the first of their challenges expire \
+             120 s after they were fetched: lower --most-per-second (answers a second of the \
+             run) or --duration",
+            took.as_secs()
+        ));
     }
     Ok(out)
 }
