@@ -4,10 +4,9 @@
 //! lane a login costs its statement alone.
 //!
 //! A login waits its turn for a lane (first come, first served), then takes an idle
-//! connection, or makes one if there is none. A connection is put back only after an answer
-//! it survives for certain (a row, or the database refusing the statement itself: a broken
-//! rule, a bad value, a transaction rolled back). One that failed, or whose login was cut off
-//! half-way (its caller gone), is dropped, and a later login connects afresh. A connection
+//! connection, or makes one if there is none. A connection is put back after any answer
+//! from the database, a refusal included; one that was lost ([`lost`]), or whose login was
+//! cut off half-way (its caller gone), is dropped, and a later login connects afresh. A connection
 //! that died while it was idle (the database restarted or failed over) is made again and
 //! the login tried once more on it, so that such a database costs no login at all.
 
@@ -84,20 +83,26 @@ async fn connect(options: &PgConnectOptions) -> Result<PgConnection, StoreError>
         .map_err(fail)
 }
 
-/// Whether the connection that answered `e` is certainly still good: the database refused
-/// the statement itself (SQLSTATE classes 22, 23 and 40), and said so before it was ready
-/// for the next.
-pub(crate) fn survived(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .and_then(|d| d.code())
-        .is_some_and(|c| ["22", "23", "40"].iter().any(|class| c.starts_with(class)))
+/// Whether `e` says the connection is gone or cannot be trusted: no answer from the database
+/// (I/O, TLS, the protocol, or a failure of this side's), a connection exception (SQLSTATE
+/// class 08), or the server shutting it down (57P01–57P03). The database refusing a statement
+/// otherwise (a broken rule, a timeout, a lack of resources) leaves the connection ready for
+/// the next, and the login is not tried again: that would only open connections while the
+/// database struggles.
+pub(crate) fn lost(e: &sqlx::Error) -> bool {
+    match e.as_database_error() {
+        None => true,
+        Some(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+    }
 }
 
 impl Lane<'_> {
     /// Whether `outcome`, on a connection made before this use, says that it had died: then
     /// it is made again ([`Lane::again`]) and the work tried once more.
     pub(crate) fn died<T>(&self, outcome: &Result<T, sqlx::Error>) -> bool {
-        self.reused && outcome.as_ref().err().is_some_and(|e| !survived(e))
+        self.reused && outcome.as_ref().err().is_some_and(lost)
     }
 
     /// A new connection in place of the one that died.
@@ -107,10 +112,9 @@ impl Lane<'_> {
         Ok(())
     }
 
-    /// Puts the connection back after `outcome`, unless it failed in a way the connection
-    /// may not have survived.
+    /// Puts the connection back after `outcome`, unless it was lost.
     pub(crate) fn keep<T>(self, outcome: &Result<T, sqlx::Error>) {
-        if outcome.as_ref().err().is_none_or(survived) {
+        if !outcome.as_ref().err().is_some_and(lost) {
             let mut idle = self.lanes.idle.lock().unwrap_or_else(|p| p.into_inner());
             idle.push(self.conn);
         }

@@ -248,17 +248,23 @@ impl Dialect for Postgres {
     }
 }
 
-/// A whole login as one statement, so that it costs the platform one round trip: the
-/// person's row locked (a suspension committed meanwhile is seen, one that comes later waits
-/// for the login and then ends its session), the nonce spent only for a number someone holds
-/// (a replay is still told so for a number not yet tied), and, unless the person is
-/// suspended or the nonce was spent before, the log entries chained on the head and the
-/// session written. The chain hashes are finished by the database, with the bytes each entry
+/// A whole login as one statement, so that it costs the platform one round trip: a nonce
+/// spent before is found first, and then nothing is locked or written (replaying one answer
+/// many times cannot queue on a person's row); otherwise the person's row is locked (a
+/// suspension committed meanwhile is seen, one that comes later waits for the login and then
+/// ends its session), the nonce spent only for a number someone holds, and, unless the person
+/// is suspended or a login running beside this one spent the nonce first, the log entries
+/// chained on the head and the session written. The chain hashes are finished by the database, with the bytes each entry
 /// adds ([`chain_tail`]) made here: `SHA-256(CHAIN_DOMAIN ‖ prev ‖ seq ‖ tail)`.
 fn login_statement(w: &LoginWrite) -> sqlx::QueryBuilder<Postgres> {
     let mut q = sqlx::QueryBuilder::<Postgres>::new(
-        "WITH who AS (SELECT p.id, p.suspended_at IS NOT NULL AS suspended \
-         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id WHERE i.number = ",
+        "WITH before AS (SELECT EXISTS (SELECT 1 FROM used_nonces WHERE nonce = ",
+    );
+    q.push_bind(w.nonce.nonce.as_slice());
+    q.push(
+        ") AS spent), who AS (SELECT p.id, p.suspended_at IS NOT NULL AS suspended \
+         FROM issuance_numbers i JOIN persons p ON p.id = i.person_id \
+         WHERE NOT (SELECT spent FROM before) AND i.number = ",
     );
     q.push_bind(w.issuance_number.as_be_bytes());
     q.push(" FOR UPDATE OF p), spent AS (INSERT INTO used_nonces (nonce, expires_at) SELECT ");
@@ -307,24 +313,22 @@ fn login_statement(w: &LoginWrite) -> sqlx::QueryBuilder<Postgres> {
     q.push_bind(secs(w.expires_at));
     q.push(
         " FROM e0) SELECT who.id AS person_id, who.suspended, \
-         EXISTS (SELECT 1 FROM spent) AS spent, \
-         who.id IS NULL AND EXISTS (SELECT 1 FROM used_nonces WHERE nonce = ",
+         EXISTS (SELECT 1 FROM spent) AS spent, (SELECT spent FROM before) AS spent_before \
+         FROM (SELECT 1) AS one LEFT JOIN who ON true",
     );
-    q.push_bind(w.nonce.nonce.as_slice());
-    q.push(") AS spent_before FROM (SELECT 1) AS one LEFT JOIN who ON true");
     q
 }
 
 /// What the row of a [`login_statement`] says became of the login.
 fn login_outcome(r: &PgRow) -> Result<LoginOutcome, StoreError> {
+    if r.try_get("spent_before").map_err(fail)? {
+        return Ok(LoginOutcome::Replayed);
+    }
     let Some(person) = r.try_get::<Option<i64>, _>("person_id").map_err(fail)? else {
-        return Ok(if r.try_get("spent_before").map_err(fail)? {
-            LoginOutcome::Replayed
-        } else {
-            LoginOutcome::UnknownNumber
-        });
+        return Ok(LoginOutcome::UnknownNumber);
     };
     Ok(if !r.try_get::<bool, _>("spent").map_err(fail)? {
+        // Spent by a login that committed while this one ran.
         LoginOutcome::Replayed
     } else if r.try_get("suspended").map_err(fail)? {
         // Refused like a bad card (Art 8.2): the nonce stays spent.
@@ -343,19 +347,37 @@ async fn attempt(conn: &mut PgConnection, w: &LoginWrite) -> Result<PgRow, sqlx:
     }
 }
 
-/// [`login_statement`] in a transaction that has locked the person's row before it.
+/// [`login_statement`] in a transaction that has locked the person's row before it, rolled
+/// back at once if it fails (sqlx would otherwise send the rollback only with the
+/// connection's next statement, and the row would stay locked until then).
 async fn behind_the_lock(conn: &mut PgConnection, w: &LoginWrite) -> Result<PgRow, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    let mut tx = conn
+        .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+        .await?;
+    match locked_statement(&mut tx, w).await {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(row)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn locked_statement(
+    tx: &mut Transaction<'_, Postgres>,
+    w: &LoginWrite,
+) -> Result<PgRow, sqlx::Error> {
     sqlx::query(
         "SELECT 1 FROM issuance_numbers i JOIN persons p ON p.id = i.person_id \
          WHERE i.number = $1 FOR UPDATE OF p",
     )
     .bind(w.issuance_number.as_be_bytes())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    let row = login_statement(w).build().fetch_one(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(row)
+    login_statement(w).build().fetch_one(&mut **tx).await
 }
 
 /// Whether `e` is a login's log entry finding its `(person_id, seq)` taken: its head was read

@@ -670,6 +670,69 @@ async fn postgres_login_chains_on_a_head_appended_while_it_waited() {
     db.drop().await;
 }
 
+/// A PostgreSQL login that waits for the person's row sees a suspension committed meanwhile
+/// (its nonce spent, no session, nothing logged), and a replayed answer is refused without
+/// waiting for the row at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_login_behind_a_suspension() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    let store = mykey_store::open(&db.url).await.unwrap();
+    let LinkOutcome::Created(p) = store
+        .link_issuance_number(n(900), None, &[], T, &[])
+        .await
+        .unwrap()
+    else {
+        panic!("a person")
+    };
+    let login = |nonce: u8, token: u8| LoginWrite {
+        nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
+        issuance_number: n(900),
+        at: T,
+        logs: vec![log(LogKind::Login)],
+        token_hash: session_key(token),
+        expires_at: T.plus(10),
+    };
+    assert_eq!(
+        store.login(&login(90, 90)).await.unwrap(),
+        LoginOutcome::Done(p)
+    );
+    let before = store.log(p).await.unwrap();
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("UPDATE persons SET suspended_at = $2 WHERE id = $1")
+        .bind(p.get())
+        .bind(T.as_secs() as i64)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    // The row is held: a replay is told so at once.
+    let replay = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.login(&login(90, 95)),
+    )
+    .await
+    .expect("a replay waits for no one");
+    assert_eq!(replay.unwrap(), LoginOutcome::Replayed);
+    let waiting = {
+        let (store, w) = (store.clone(), login(91, 91));
+        tokio::spawn(async move { store.login(&w).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the login waits for the person's row"
+    );
+    other.commit().await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), LoginOutcome::Suspended);
+    assert!(store.session(&session_key(91), T).await.unwrap().is_none());
+    assert_eq!(store.log(p).await.unwrap(), before);
+    assert!(!store.use_nonce(&login(91, 91).nonce).await.unwrap());
+    pool.close().await;
+    db.drop().await;
+}
+
 /// A PostgreSQL login runs on a connection of the logins' own: when the database ends every
 /// connection (a restart, a failover), the next login is made on a new one and is not lost,
 /// and a login refused by the database itself leaves its connection in use.
