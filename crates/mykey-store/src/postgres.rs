@@ -254,8 +254,9 @@ impl Dialect for Postgres {
 /// suspension committed meanwhile is seen, one that comes later waits for the login and then
 /// ends its session), the nonce spent only for a number someone holds, and, unless the person
 /// is suspended or a login running beside this one spent the nonce first, the log entries
-/// chained on the head and the session written. The chain hashes are finished by the database, with the bytes each entry
-/// adds ([`chain_tail`]) made here: `SHA-256(CHAIN_DOMAIN ‖ prev ‖ seq ‖ tail)`.
+/// chained on the head and the session written. The chain hashes are finished by the
+/// database, with the bytes each entry adds ([`chain_tail`]) made here:
+/// `SHA-256(CHAIN_DOMAIN ‖ prev ‖ seq ‖ tail)`.
 fn login_statement(w: &LoginWrite) -> sqlx::QueryBuilder<Postgres> {
     let mut q = sqlx::QueryBuilder::<Postgres>::new(
         "WITH before AS (SELECT EXISTS (SELECT 1 FROM used_nonces WHERE nonce = ",

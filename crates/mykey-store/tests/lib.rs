@@ -598,6 +598,34 @@ async fn postgres_conforms() {
     db.drop().await;
 }
 
+/// A new person holding issuance number `number`, their log begun with `logs`.
+async fn one_person(
+    store: &Arc<dyn Store>,
+    number: u64,
+    logs: &[NewLog],
+) -> mykey_platform::PersonId {
+    match store
+        .link_issuance_number(n(number), None, &[], T, logs)
+        .await
+        .unwrap()
+    {
+        LinkOutcome::Created(p) => p,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A login with card `number`, its nonce and session key made of `nonce` and `token`.
+fn login_of(number: u64, nonce: u8, token: u8) -> LoginWrite {
+    LoginWrite {
+        nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
+        issuance_number: n(number),
+        at: T,
+        logs: vec![log(LogKind::Login)],
+        token_hash: session_key(token),
+        expires_at: T.plus(10),
+    }
+}
+
 /// A PostgreSQL login is one statement, its snapshot taken before it waits for the person's
 /// row: when another transaction appends to the person's log meanwhile, the login still goes
 /// on from the new head (the statement runs again behind the lock), and the chain the database
@@ -608,13 +636,7 @@ async fn postgres_login_chains_on_a_head_appended_while_it_waited() {
         return;
     };
     let store = mykey_store::open(&db.url).await.unwrap();
-    let LinkOutcome::Created(p) = store
-        .link_issuance_number(n(700), None, &[], T, &[log(LogKind::JlisQuery)])
-        .await
-        .unwrap()
-    else {
-        panic!("a person")
-    };
+    let p = one_person(&store, 700, &[log(LogKind::JlisQuery)]).await;
     let before = store.log(p).await.unwrap();
     let head = before.last().unwrap();
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
@@ -639,15 +661,11 @@ async fn postgres_login_chains_on_a_head_appended_while_it_waited() {
     .unwrap();
 
     let w = LoginWrite {
-        nonce: UsedNonce::new(T.plus(60), [70; 24]),
-        issuance_number: n(700),
-        at: T,
         logs: vec![
             log(LogKind::JlisQuery),
             NewLog::new(LogKind::Login, serde_json::json!({"via": "窓口 — ﾃｽﾄ"})),
         ],
-        token_hash: session_key(70),
-        expires_at: T.plus(10),
+        ..login_of(700, 70, 70)
     };
     let waiting = {
         let store = store.clone();
@@ -679,21 +697,8 @@ async fn postgres_login_behind_a_suspension() {
         return;
     };
     let store = mykey_store::open(&db.url).await.unwrap();
-    let LinkOutcome::Created(p) = store
-        .link_issuance_number(n(900), None, &[], T, &[])
-        .await
-        .unwrap()
-    else {
-        panic!("a person")
-    };
-    let login = |nonce: u8, token: u8| LoginWrite {
-        nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
-        issuance_number: n(900),
-        at: T,
-        logs: vec![log(LogKind::Login)],
-        token_hash: session_key(token),
-        expires_at: T.plus(10),
-    };
+    let p = one_person(&store, 900, &[]).await;
+    let login = |nonce: u8, token: u8| login_of(900, nonce, token);
     assert_eq!(
         store.login(&login(90, 90)).await.unwrap(),
         LoginOutcome::Done(p)
@@ -742,22 +747,9 @@ async fn postgres_logins_outlive_their_connections() {
         return;
     };
     let store = mykey_store::open(&db.url).await.unwrap();
-    let LinkOutcome::Created(p) = store
-        .link_issuance_number(n(800), None, &[], T, &[])
-        .await
-        .unwrap()
-    else {
-        panic!("a person")
-    };
+    let p = one_person(&store, 800, &[]).await;
     let start = store.log(p).await.unwrap().len();
-    let login = |nonce: u8, token: u8| LoginWrite {
-        nonce: UsedNonce::new(T.plus(60), [nonce; 24]),
-        issuance_number: n(800),
-        at: T,
-        logs: vec![log(LogKind::Login)],
-        token_hash: session_key(token),
-        expires_at: T.plus(10),
-    };
+    let login = |nonce: u8, token: u8| login_of(800, nonce, token);
     assert_eq!(
         store.login(&login(80, 80)).await.unwrap(),
         LoginOutcome::Done(p)
